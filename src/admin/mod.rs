@@ -1,0 +1,438 @@
+//! The operator API: JSON over HTTP (axum), bearer-token authenticated,
+//! loopback by default. Handlers only translate: requests become registry
+//! commands or snapshot reads, registry errors become HTTP statuses with a
+//! stable code and a message. The CLI's admin commands call it ([`client`]).
+
+pub mod client;
+mod views;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::dns::zonefile::{self, Format};
+use crate::model::{ClientId, ContactId, DomainName};
+use crate::registry::command::*;
+use crate::registry::{ImportSummary, Outcome, Registry, RegistryError, ZoneImport};
+
+/// Request bodies other than zone imports are small.
+const BODY_BYTES_MAX: usize = 1 << 20;
+/// Longest page of a listing.
+const LIST_LIMIT_MAX: usize = 1000;
+
+pub struct AdminState {
+    pub registry: Registry,
+    pub token: String,
+    pub zones_dir: PathBuf,
+    pub import_body_bytes_max: usize,
+}
+
+/// An API error: HTTP status, stable code, message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+
+    fn bad_name(e: impl std::fmt::Display) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_name", format!("invalid name: {e}"))
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        let status = match &e {
+            RegistryError::NotFound { .. } => StatusCode::NOT_FOUND,
+            RegistryError::Exists { .. } | RegistryError::StatusProhibits(_) | RegistryError::Association(_) => StatusCode::CONFLICT,
+            RegistryError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RegistryError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "registry failure");
+        }
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            // Well-formed JSON whose values the types refuse (bad names, unknown statuses, …).
+            JsonRejection::JsonDataError(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.body_text()),
+            other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        (self.status, body).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+type AppState = State<Arc<AdminState>>;
+
+fn name(text: &str) -> Result<DomainName, ApiError> {
+    DomainName::parse(text).map_err(ApiError::bad_name)
+}
+
+fn ok(value: impl serde::Serialize) -> ApiResult {
+    Ok(Json(value).into_response())
+}
+
+fn created(value: impl serde::Serialize) -> ApiResult {
+    Ok((StatusCode::CREATED, Json(value)).into_response())
+}
+
+/// Builds the router.
+pub fn router(state: Arc<AdminState>) -> Router {
+    let import_limit = state.import_body_bytes_max;
+    Router::new()
+        .route("/v1/tlds", get(list_tlds).post(create_tld))
+        .route("/v1/tlds/{tld}", get(show_tld).patch(update_tld))
+        .route("/v1/tlds/{tld}/domains", get(list_domains))
+        .route("/v1/tlds/{tld}/export", post(export_zone))
+        .route("/v1/tlds/{tld}/import", post(import_zone).layer(DefaultBodyLimit::max(import_limit)))
+        .route("/v1/registrars", get(list_registrars).post(create_registrar))
+        .route("/v1/registrars/{id}", get(show_registrar).patch(update_registrar))
+        .route("/v1/contacts", post(create_contact))
+        .route("/v1/contacts/{id}", get(show_contact).delete(delete_contact))
+        .route("/v1/domains", post(create_domain))
+        .route("/v1/domains/{name}", get(show_domain).patch(update_domain).delete(delete_domain))
+        .route("/v1/hosts", get(list_hosts).post(create_host))
+        .route("/v1/hosts/{name}", get(show_host).patch(update_host).delete(delete_host))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn(log_request))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .with_state(state)
+}
+
+/// Serves until `shutdown` turns true.
+pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AdminState>, mut shutdown: watch::Receiver<bool>) {
+    let app = router(state);
+    let stop = async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        tracing::error!(error = %e, "admin API stopped");
+    }
+}
+
+async fn authenticate(State(state): AppState, headers: HeaderMap, request: Request, next: Next) -> Response {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let valid = presented.is_some_and(|p| p.len() == state.token.len() && p.bytes().zip(state.token.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0);
+    if !valid {
+        tracing::warn!(path = %request.uri().path(), "admin API request without a valid token");
+        let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required").into_response();
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    next.run(request).await
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let started = Instant::now();
+    let span = tracing::info_span!("admin", %method, path = %path);
+    let response = {
+        let _enter = span.enter();
+        next.run(request)
+    }
+    .await;
+    tracing::info!(parent: &span, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    response
+}
+
+// ------------------------------------------------------------------ TLDs
+
+async fn list_tlds(State(s): AppState) -> ApiResult {
+    let snap = s.registry.snapshot();
+    ok(snap.zones().iter().map(views::tld).collect::<Vec<_>>())
+}
+
+async fn show_tld(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    let zone = snap.zone(&tld).ok_or_else(|| RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld))?;
+    ok(views::tld(zone))
+}
+
+async fn create_tld(State(s): AppState, body: Result<Json<TldSpec>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    match s.registry.execute(Command::CreateTld(spec)).await? {
+        Outcome::Tld(t) => created(views::tld_record(&t)),
+        other => ok(other),
+    }
+}
+
+async fn update_tld(State(s): AppState, Path(tld): Path<String>, body: Result<Json<TldSpec>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    match s.registry.execute(Command::UpdateTld(name(&tld)?, spec)).await? {
+        Outcome::Tld(t) => ok(views::tld_record(&t)),
+        other => ok(other),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+impl Page {
+    fn parts(&self) -> Result<(Option<DomainName>, usize), ApiError> {
+        let after = self.after.as_deref().map(name).transpose()?;
+        Ok((after, self.limit.unwrap_or(100).clamp(1, LIST_LIMIT_MAX)))
+    }
+}
+
+async fn list_domains(State(s): AppState, Path(tld): Path<String>, page: Result<Query<Page>, QueryRejection>) -> ApiResult {
+    let Query(page) = page?;
+    let (after, limit) = page.parts()?;
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    let domains = snap.domains(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
+    let mut out = Vec::with_capacity(domains.len());
+    for d in &domains {
+        out.push(views::domain(&snap, d)?);
+    }
+    ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    #[serde(default)]
+    format: Format,
+}
+
+async fn export_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Query<ExportQuery>, QueryRejection>) -> ApiResult {
+    let Query(q) = q?;
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    if snap.zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    let dir = s.zones_dir.clone();
+    let summary = tokio::task::spawn_blocking(move || zonefile::export(&snap, &tld, q.format, &dir))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    ok(summary)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    registrar: String,
+    period_years: Option<u32>,
+}
+
+async fn import_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Query<ImportQuery>, QueryRejection>, body: Bytes) -> ApiResult {
+    let Query(q) = q?;
+    let tld = name(&tld)?;
+    let registrar = ClientId::parse(&q.registrar).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
+    let apex = tld.clone();
+    let parsed = tokio::task::spawn_blocking(move || zonefile::parse_for_import(&apex, body.as_ref()))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(errors) => {
+            let body = json!({ "error": { "code": "bad_zone_file", "message": format!("{} problem(s) in the zone file; nothing was imported", errors.len()), "lines": errors } });
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+        }
+    };
+    let import = ZoneImport {
+        tld,
+        registrar,
+        delegations: parsed.delegations,
+        glue: parsed.glue,
+        period_years: q.period_years.unwrap_or(1),
+        progress: None,
+    };
+    match s.registry.execute(Command::Import(Box::new(import))).await? {
+        Outcome::Imported(summary) => ok(ImportReport { summary, skipped_dnssec: parsed.skipped_dnssec, skipped_orphan_glue: parsed.skipped_orphan_glue }),
+        other => ok(other),
+    }
+}
+
+#[derive(serde::Serialize)]
+pub struct ImportReport {
+    #[serde(flatten)]
+    pub summary: ImportSummary,
+    pub skipped_dnssec: usize,
+    pub skipped_orphan_glue: usize,
+}
+
+// ------------------------------------------------------------------ registrars
+
+async fn list_registrars(State(s): AppState) -> ApiResult {
+    let registrars = s.registry.snapshot().registrars().map_err(RegistryError::from)?;
+    ok(registrars.iter().map(views::registrar).collect::<Vec<_>>())
+}
+
+async fn show_registrar(State(s): AppState, Path(id): Path<String>) -> ApiResult {
+    let id = ClientId::parse(&id).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
+    let r = s
+        .registry
+        .snapshot()
+        .registrar(&id)
+        .map_err(RegistryError::from)?
+        .ok_or_else(|| RegistryError::not_found(crate::registry::ObjectKind::Registrar, &id))?;
+    ok(views::registrar(&r))
+}
+
+async fn create_registrar(State(s): AppState, body: Result<Json<RegistrarSpec>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    match s.registry.execute(Command::CreateRegistrar(spec)).await? {
+        Outcome::Registrar(r) => created(views::registrar(&r)),
+        other => ok(other),
+    }
+}
+
+async fn update_registrar(State(s): AppState, Path(id): Path<String>, body: Result<Json<RegistrarSpec>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    let id = ClientId::parse(&id).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
+    match s.registry.execute(Command::UpdateRegistrar(id, spec)).await? {
+        Outcome::Registrar(r) => ok(views::registrar(&r)),
+        other => ok(other),
+    }
+}
+
+// ------------------------------------------------------------------ contacts
+
+fn contact_id(text: &str) -> Result<ContactId, ApiError> {
+    ContactId::parse(text).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))
+}
+
+async fn create_contact(State(s): AppState, body: Result<Json<CreateContact>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    match s.registry.execute(Command::CreateContact(spec)).await? {
+        Outcome::Contact(c) => created(c),
+        other => ok(other),
+    }
+}
+
+async fn show_contact(State(s): AppState, Path(id): Path<String>) -> ApiResult {
+    let id = contact_id(&id)?;
+    let c = s
+        .registry
+        .snapshot()
+        .contact(&id)
+        .map_err(RegistryError::from)?
+        .ok_or_else(|| RegistryError::not_found(crate::registry::ObjectKind::Contact, &id))?;
+    ok(c)
+}
+
+async fn delete_contact(State(s): AppState, Path(id): Path<String>) -> ApiResult {
+    s.registry.execute(Command::DeleteContact(contact_id(&id)?)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ------------------------------------------------------------------ domains
+
+async fn show_domain(State(s): AppState, Path(domain): Path<String>) -> ApiResult {
+    let domain = name(&domain)?;
+    let snap = s.registry.snapshot();
+    let d = snap
+        .domain(&domain)
+        .map_err(RegistryError::from)?
+        .ok_or_else(|| RegistryError::not_found(crate::registry::ObjectKind::Domain, &domain))?;
+    ok(views::domain(&snap, &d)?)
+}
+
+async fn create_domain(State(s): AppState, body: Result<Json<CreateDomain>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    match s.registry.execute(Command::CreateDomain(spec)).await? {
+        Outcome::Domain(d) => Ok((StatusCode::CREATED, Json(views::domain(&s.registry.snapshot(), &d)?)).into_response()),
+        other => ok(other),
+    }
+}
+
+async fn update_domain(State(s): AppState, Path(domain): Path<String>, body: Result<Json<UpdateDomain>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    match s.registry.execute(Command::UpdateDomain(name(&domain)?, spec)).await? {
+        Outcome::Domain(d) => ok(views::domain(&s.registry.snapshot(), &d)?),
+        other => ok(other),
+    }
+}
+
+async fn delete_domain(State(s): AppState, Path(domain): Path<String>) -> ApiResult {
+    s.registry.execute(Command::DeleteDomain(name(&domain)?)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ------------------------------------------------------------------ hosts
+
+async fn list_hosts(State(s): AppState, page: Result<Query<Page>, QueryRejection>) -> ApiResult {
+    let Query(page) = page?;
+    let (after, limit) = page.parts()?;
+    let hosts = s.registry.snapshot().hosts(after.as_ref(), limit).map_err(RegistryError::from)?;
+    ok(hosts.iter().map(views::host).collect::<Vec<_>>())
+}
+
+async fn show_host(State(s): AppState, Path(host): Path<String>) -> ApiResult {
+    let host = name(&host)?;
+    let h = s
+        .registry
+        .snapshot()
+        .host_by_name(&host)
+        .map_err(RegistryError::from)?
+        .ok_or_else(|| RegistryError::not_found(crate::registry::ObjectKind::Host, &host))?;
+    ok(views::host(&h))
+}
+
+async fn create_host(State(s): AppState, body: Result<Json<CreateHost>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    match s.registry.execute(Command::CreateHost(spec)).await? {
+        Outcome::Host(h) => created(views::host(&h)),
+        other => ok(other),
+    }
+}
+
+async fn update_host(State(s): AppState, Path(host): Path<String>, body: Result<Json<UpdateHost>, JsonRejection>) -> ApiResult {
+    let Json(spec) = body?;
+    match s.registry.execute(Command::UpdateHost(name(&host)?, spec)).await? {
+        Outcome::Host(h) => ok(views::host(&h)),
+        other => ok(other),
+    }
+}
+
+async fn delete_host(State(s): AppState, Path(host): Path<String>) -> ApiResult {
+    s.registry.execute(Command::DeleteHost(name(&host)?)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

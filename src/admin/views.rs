@@ -1,0 +1,146 @@
+//! JSON shapes the operator API returns: stored objects plus what is derived
+//! from them (displayed statuses, name server names, publication), and
+//! never secrets (password hashes).
+
+use serde::Serialize;
+
+use crate::model::{
+    DomainName, DomainStatus, DsData, Host, HostName, HostStatus, IpPrefix, PostalAddress, Registrar, RegistrarStatus, Roid,
+    Timestamp, Tld, TldPolicy,
+};
+use crate::registry::RegistryError;
+use crate::store::{Snapshot, ZoneApex};
+
+#[derive(Serialize)]
+pub struct TldView<'a> {
+    pub name: &'a DomainName,
+    pub serial: u32,
+    #[serde(flatten)]
+    pub policy: &'a TldPolicy,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+pub fn tld(zone: &ZoneApex) -> TldView<'_> {
+    tld_record(&zone.tld)
+}
+
+pub fn tld_record(t: &Tld) -> TldView<'_> {
+    TldView { name: &t.name, serial: t.serial, policy: &t.policy, created: t.created, updated: t.updated }
+}
+
+#[derive(Serialize)]
+pub struct RegistrarView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub iana_id: Option<u32>,
+    pub status: RegistrarStatus,
+    pub email: &'a str,
+    pub phone: &'a Option<String>,
+    pub fax: &'a Option<String>,
+    pub url: &'a Option<String>,
+    pub whois_server: &'a Option<String>,
+    pub rdap_base_url: &'a Option<String>,
+    pub address: &'a PostalAddress,
+    pub abuse_email: &'a Option<String>,
+    pub abuse_phone: &'a Option<String>,
+    pub has_password: bool,
+    pub cert_fingerprints: &'a [String],
+    pub allowed_addresses: &'a [IpPrefix],
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+pub fn registrar(r: &Registrar) -> RegistrarView<'_> {
+    RegistrarView {
+        id: r.id.as_str(),
+        name: &r.name,
+        iana_id: r.iana_id,
+        status: r.status,
+        email: &r.email,
+        phone: &r.phone,
+        fax: &r.fax,
+        url: &r.url,
+        whois_server: &r.whois_server,
+        rdap_base_url: &r.rdap_base_url,
+        address: &r.address,
+        abuse_email: &r.abuse_email,
+        abuse_phone: &r.abuse_phone,
+        has_password: r.password_hash.is_some(),
+        cert_fingerprints: &r.cert_fingerprints,
+        allowed_addresses: &r.allowed_addresses,
+        created: r.created,
+        updated: r.updated,
+    }
+}
+
+#[derive(Serialize)]
+pub struct DomainView {
+    pub name: DomainName,
+    pub roid: Roid,
+    pub tld: DomainName,
+    pub registrar: String,
+    pub statuses: Vec<DomainStatus>,
+    pub nameservers: Vec<HostName>,
+    pub ds: Vec<DsData>,
+    pub registrant: Option<String>,
+    pub contacts: Vec<crate::model::DomainContact>,
+    /// Whether the domain is in its zone right now.
+    pub published: bool,
+    pub created: Timestamp,
+    pub updated: Option<Timestamp>,
+    pub expires: Timestamp,
+    pub transferred: Option<Timestamp>,
+}
+
+pub fn domain(snap: &Snapshot, d: &crate::model::Domain) -> Result<DomainView, RegistryError> {
+    let mut nameservers = Vec::with_capacity(d.nameservers.len());
+    for roid in &d.nameservers {
+        if let Some(h) = snap.host(roid)? {
+            nameservers.push(h.name);
+        }
+    }
+    Ok(DomainView {
+        name: d.name.clone(),
+        roid: d.roid.clone(),
+        tld: d.tld.clone(),
+        registrar: d.registrar.to_string(),
+        statuses: d.statuses.displayed(!d.nameservers.is_empty()),
+        nameservers,
+        ds: d.ds.clone(),
+        registrant: d.registrant.as_ref().map(|c| c.to_string()),
+        contacts: d.contacts.clone(),
+        published: d.is_published(),
+        created: d.created,
+        updated: d.updated,
+        expires: d.expires,
+        transferred: d.transferred,
+    })
+}
+
+#[derive(Serialize)]
+pub struct HostView<'a> {
+    pub name: &'a HostName,
+    pub roid: &'a Roid,
+    pub registrar: &'a str,
+    pub addresses: &'a [std::net::IpAddr],
+    pub statuses: Vec<HostStatus>,
+    pub superordinate: &'a Option<DomainName>,
+    pub linked_domains: u32,
+    pub created: Timestamp,
+    pub updated: Option<Timestamp>,
+}
+
+pub fn host(h: &Host) -> HostView<'_> {
+    HostView {
+        name: &h.name,
+        roid: &h.roid,
+        registrar: h.registrar.as_str(),
+        addresses: &h.addrs,
+        statuses: h.statuses.displayed(h.is_linked()),
+        superordinate: &h.superordinate,
+        linked_domains: h.link_count,
+        created: h.created,
+        updated: h.updated,
+    }
+}

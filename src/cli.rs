@@ -1,0 +1,582 @@
+//! The `domain-os` command line: `serve` runs the appliance; `check-config`
+//! validates a configuration; `zone export` and `import zone` work on the
+//! store directly when the daemon is stopped and through the operator API
+//! when it runs; the remaining commands are clients of the operator API.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use crate::admin::client::{AdminClient, ClientError};
+use crate::config::Config;
+use crate::daemon;
+use crate::dns::zonefile::{self, Format};
+use crate::model::{ClientId, DomainName, DsData, SystemClock};
+use crate::registry::{Command, Outcome, Registry, ZoneImport};
+use crate::store::StoreError;
+
+#[derive(Parser)]
+#[command(name = "domain-os", version, about = "A domain registry appliance: registry, authoritative DNS and operator API in one binary")]
+pub struct Cli {
+    /// Configuration file (TOML). Without one, the documented defaults serve on loopback.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Run the appliance until SIGTERM or SIGINT.
+    Serve(ServeArgs),
+    /// Validate the configuration and print the effective settings.
+    CheckConfig,
+    /// Zone files.
+    #[command(subcommand)]
+    Zone(ZoneCmd),
+    /// Load existing registry data.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// TLDs and their zone policy.
+    #[command(subcommand)]
+    Tld(TldCmd),
+    /// Registrars.
+    #[command(subcommand)]
+    Registrar(RegistrarCmd),
+    /// Domains (registry-side operations).
+    #[command(subcommand)]
+    Domain(DomainCmd),
+    /// Hosts (name servers).
+    #[command(subcommand)]
+    Host(HostCmd),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Seed a demo registry (TLD `example`) unless the store already has it.
+    #[arg(long)]
+    demo: bool,
+    /// Folder of the registry database.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Folder zone files are written to.
+    #[arg(long, value_name = "DIR")]
+    zones_dir: Option<PathBuf>,
+    /// DNS address (UDP and TCP); repeat for several.
+    #[arg(long, value_name = "ADDR")]
+    dns_listen: Vec<SocketAddr>,
+    /// Operator API address.
+    #[arg(long, value_name = "ADDR")]
+    admin_listen: Option<SocketAddr>,
+}
+
+#[derive(Subcommand)]
+enum ZoneCmd {
+    /// Write `<zones_dir>/<tld>.zone` from one snapshot.
+    Export {
+        tld: String,
+        /// `bind` (default) or `czds` (ICANN Centralized Zone Data Service format).
+        #[arg(long, default_value = "bind")]
+        format: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import a TLD zone file: delegations become domains, name servers hosts.
+    Zone {
+        file: PathBuf,
+        #[arg(long)]
+        tld: String,
+        /// Registrar that will sponsor the imported objects.
+        #[arg(long)]
+        registrar: String,
+        #[arg(long, default_value_t = 1)]
+        period_years: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum TldCmd {
+    List,
+    Show { name: String },
+    /// Create a TLD: `--ns` apex name servers; `--set key=value` for other policy
+    /// fields (soa_rname, soa_refresh_s, delegation_ttl_s, glue_policy=wide, …).
+    Create {
+        name: String,
+        #[arg(long = "ns", required = true)]
+        nameservers: Vec<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+    Update {
+        name: String,
+        #[arg(long = "ns")]
+        nameservers: Vec<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistrarCmd {
+    List,
+    Show { id: String },
+    /// Create a registrar; `--set key=value` for phone, url, abuse_email, iana_id, …
+    Create {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+    Update {
+        id: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DomainCmd {
+    List {
+        tld: String,
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    Show { name: String },
+    Create {
+        name: String,
+        #[arg(long)]
+        registrar: String,
+        #[arg(long = "ns")]
+        nameservers: Vec<String>,
+        /// DS record in presentation form: "KEYTAG ALG DIGESTTYPE HEX".
+        #[arg(long)]
+        ds: Vec<String>,
+        #[arg(long)]
+        status: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        years: u32,
+    },
+    Update {
+        name: String,
+        #[arg(long)]
+        add_ns: Vec<String>,
+        #[arg(long)]
+        remove_ns: Vec<String>,
+        #[arg(long)]
+        add_ds: Vec<String>,
+        #[arg(long)]
+        remove_ds: Vec<String>,
+        #[arg(long)]
+        remove_all_ds: bool,
+        #[arg(long)]
+        add_status: Vec<String>,
+        #[arg(long)]
+        remove_status: Vec<String>,
+        /// Move sponsorship to another registrar.
+        #[arg(long)]
+        registrar: Option<String>,
+    },
+    Delete { name: String },
+}
+
+#[derive(Subcommand)]
+enum HostCmd {
+    List {
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    Show { name: String },
+    Create {
+        name: String,
+        #[arg(long)]
+        registrar: Option<String>,
+        #[arg(long = "addr")]
+        addresses: Vec<String>,
+    },
+    Update {
+        name: String,
+        #[arg(long)]
+        add_addr: Vec<String>,
+        #[arg(long)]
+        remove_addr: Vec<String>,
+        #[arg(long)]
+        rename: Option<String>,
+        #[arg(long)]
+        add_status: Vec<String>,
+        #[arg(long)]
+        remove_status: Vec<String>,
+    },
+    Delete { name: String },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => Ok(Config::default()),
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = load_config(cli.config.as_ref())?;
+    match cli.command {
+        Commands::Serve(args) => {
+            if let Some(d) = args.data_dir {
+                config.data_dir = d;
+            }
+            if let Some(d) = args.zones_dir {
+                config.zones_dir = d;
+            }
+            if !args.dns_listen.is_empty() {
+                config.dns.listen = args.dns_listen;
+            }
+            if let Some(a) = args.admin_listen {
+                config.admin.listen = a;
+            }
+            init_logging(&config.log);
+            runtime()?.block_on(serve(config, args.demo))
+        }
+        Commands::CheckConfig => {
+            config.validate()?;
+            crate::dns::tsig::Keyring::load(&config.dns.tsig_key_files)?;
+            println!("{}", config.to_toml());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Commands::Zone(ZoneCmd::Export { tld, format }) => {
+            init_logging("warn");
+            let format: Format = serde_json::from_value(json!(format)).map_err(|_| anyhow!("--format is bind or czds"))?;
+            runtime()?.block_on(zone_export(&config, &tld, format))
+        }
+        Commands::Import(ImportCmd::Zone { file, tld, registrar, period_years }) => {
+            init_logging("warn");
+            import_zone(&config, &file, &tld, &registrar, period_years)
+        }
+        Commands::Tld(cmd) => admin(&config, tld_request(cmd)?),
+        Commands::Registrar(cmd) => admin(&config, registrar_request(cmd)?),
+        Commands::Domain(cmd) => admin(&config, domain_request(cmd)?),
+        Commands::Host(cmd) => admin(&config, host_request(cmd)?),
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let daemon = daemon::start(&config, Arc::new(SystemClock), daemon::Options { demo }).await?;
+    print_banner(&config, &daemon, demo);
+    daemon::wait_for_signal().await;
+    daemon.shutdown().await;
+    Ok(())
+}
+
+fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
+    let dns = daemon.dns_addrs.first().copied();
+    let mut out = String::new();
+    out.push_str(if demo { "domain-os is serving the demo registry\n" } else { "domain-os is serving\n" });
+    for addr in &daemon.dns_addrs {
+        out.push_str(&format!("  DNS           {addr} (UDP and TCP)\n"));
+    }
+    out.push_str(&format!("  operator API  http://{}/v1  (bearer token in {})\n", daemon.admin_addr, config.token_path().display()));
+    out.push_str(&format!("  data          {}   zone files: {}\n", config.data_dir.display(), config.zones_dir.display()));
+    if let Some(dns) = dns {
+        let (ip, port) = (dns.ip(), dns.port());
+        out.push_str("Try:\n");
+        out.push_str(&format!("  dig @{ip} -p {port} example SOA\n"));
+        out.push_str(&format!("  dig @{ip} -p {port} www.hello.example A      # referral with glue\n"));
+        out.push_str(&format!("  dig @{ip} -p {port} example AXFR             # transfers are allowed from loopback\n"));
+        out.push_str("  domain-os tld list    domain-os domain show hello.example    domain-os zone export example\n");
+    }
+    if demo {
+        out.push_str(&format!(
+            "Demo registrar: {} (EPP password {})\n",
+            crate::demo::REGISTRAR,
+            crate::demo::REGISTRAR_PASSWORD
+        ));
+    }
+    out.push_str("Stop with Ctrl-C.\n");
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    let _ = std::io::stdout().flush();
+}
+
+fn client(config: &Config) -> anyhow::Result<AdminClient> {
+    let path = config.token_path();
+    let token = std::fs::read_to_string(&path)
+        .with_context(|| format!("no operator API token at {} (start `domain-os serve` once to create it)", path.display()))?;
+    let mut addr = config.admin.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Ok(AdminClient::new(format!("http://{addr}"), token.trim().to_string()))
+}
+
+struct ApiRequest {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+}
+
+fn request(method: Method, path: String, body: Option<Value>) -> ApiRequest {
+    ApiRequest { method, path, body }
+}
+
+fn admin(config: &Config, req: ApiRequest) -> anyhow::Result<()> {
+    let client = client(config)?;
+    let result = runtime()?.block_on(client.call(req.method, &req.path, req.body.as_ref()));
+    match result {
+        Ok(Value::Null) => Ok(()),
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+        Err(ClientError::Api { code, message, .. }) => bail!("{message} ({code})"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Turns `key=value` pairs into a JSON object; values that parse as JSON keep their type.
+fn settings(pairs: &[String]) -> anyhow::Result<Map<String, Value>> {
+    let mut map = Map::new();
+    for pair in pairs {
+        let (k, v) = pair.split_once('=').ok_or_else(|| anyhow!("--set takes KEY=VALUE, not {pair:?}"))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        map.insert(k.trim().to_string(), value);
+    }
+    Ok(map)
+}
+
+fn path_name(text: &str) -> anyhow::Result<String> {
+    Ok(DomainName::parse(text)?.to_string())
+}
+
+fn ds_values(list: &[String]) -> anyhow::Result<Vec<Value>> {
+    list.iter().map(|d| Ok(serde_json::to_value(DsData::parse_presentation(d)?)?)).collect()
+}
+
+fn page_query(after: Option<String>, limit: Option<usize>) -> String {
+    let mut q = Vec::new();
+    if let Some(a) = after {
+        q.push(format!("after={a}"));
+    }
+    if let Some(l) = limit {
+        q.push(format!("limit={l}"));
+    }
+    if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) }
+}
+
+fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
+    Ok(match cmd {
+        TldCmd::List => request(Method::GET, "/v1/tlds".into(), None),
+        TldCmd::Show { name } => request(Method::GET, format!("/v1/tlds/{}", path_name(&name)?), None),
+        TldCmd::Create { name, nameservers, settings: s } => {
+            let mut body = settings(&s)?;
+            body.insert("name".into(), json!(name));
+            body.insert("nameservers".into(), json!(nameservers));
+            request(Method::POST, "/v1/tlds".into(), Some(Value::Object(body)))
+        }
+        TldCmd::Update { name, nameservers, settings: s } => {
+            let mut body = settings(&s)?;
+            if !nameservers.is_empty() {
+                body.insert("nameservers".into(), json!(nameservers));
+            }
+            request(Method::PATCH, format!("/v1/tlds/{}", path_name(&name)?), Some(Value::Object(body)))
+        }
+    })
+}
+
+fn registrar_request(cmd: RegistrarCmd) -> anyhow::Result<ApiRequest> {
+    Ok(match cmd {
+        RegistrarCmd::List => request(Method::GET, "/v1/registrars".into(), None),
+        RegistrarCmd::Show { id } => request(Method::GET, format!("/v1/registrars/{id}"), None),
+        RegistrarCmd::Create { id, name, email, password, settings: s } => {
+            let mut body = settings(&s)?;
+            body.insert("id".into(), json!(id));
+            body.insert("name".into(), json!(name));
+            body.insert("email".into(), json!(email));
+            if let Some(p) = password {
+                body.insert("password".into(), json!(p));
+            }
+            request(Method::POST, "/v1/registrars".into(), Some(Value::Object(body)))
+        }
+        RegistrarCmd::Update { id, password, settings: s } => {
+            let mut body = settings(&s)?;
+            if let Some(p) = password {
+                body.insert("password".into(), json!(p));
+            }
+            request(Method::PATCH, format!("/v1/registrars/{id}"), Some(Value::Object(body)))
+        }
+    })
+}
+
+fn domain_request(cmd: DomainCmd) -> anyhow::Result<ApiRequest> {
+    Ok(match cmd {
+        DomainCmd::List { tld, after, limit } => request(Method::GET, format!("/v1/tlds/{}/domains{}", path_name(&tld)?, page_query(after, limit)), None),
+        DomainCmd::Show { name } => request(Method::GET, format!("/v1/domains/{}", path_name(&name)?), None),
+        DomainCmd::Create { name, registrar, nameservers, ds, status, years } => request(
+            Method::POST,
+            "/v1/domains".into(),
+            Some(json!({ "name": name, "registrar": registrar, "nameservers": nameservers, "ds": ds_values(&ds)?, "statuses": status, "period_years": years })),
+        ),
+        DomainCmd::Update { name, add_ns, remove_ns, add_ds, remove_ds, remove_all_ds, add_status, remove_status, registrar } => {
+            let mut body = json!({
+                "add_nameservers": add_ns, "remove_nameservers": remove_ns,
+                "add_ds": ds_values(&add_ds)?, "remove_ds": ds_values(&remove_ds)?, "remove_all_ds": remove_all_ds,
+                "add_statuses": add_status, "remove_statuses": remove_status,
+            });
+            if let Some(r) = registrar {
+                body["registrar"] = json!(r);
+            }
+            request(Method::PATCH, format!("/v1/domains/{}", path_name(&name)?), Some(body))
+        }
+        DomainCmd::Delete { name } => request(Method::DELETE, format!("/v1/domains/{}", path_name(&name)?), None),
+    })
+}
+
+fn host_request(cmd: HostCmd) -> anyhow::Result<ApiRequest> {
+    Ok(match cmd {
+        HostCmd::List { after, limit } => request(Method::GET, format!("/v1/hosts{}", page_query(after, limit)), None),
+        HostCmd::Show { name } => request(Method::GET, format!("/v1/hosts/{}", path_name(&name)?), None),
+        HostCmd::Create { name, registrar, addresses } => {
+            request(Method::POST, "/v1/hosts".into(), Some(json!({ "name": name, "registrar": registrar, "addresses": addresses })))
+        }
+        HostCmd::Update { name, add_addr, remove_addr, rename, add_status, remove_status } => request(
+            Method::PATCH,
+            format!("/v1/hosts/{}", path_name(&name)?),
+            Some(json!({ "add_addresses": add_addr, "remove_addresses": remove_addr, "new_name": rename,
+                         "add_statuses": add_status, "remove_statuses": remove_status })),
+        ),
+        HostCmd::Delete { name } => request(Method::DELETE, format!("/v1/hosts/{}", path_name(&name)?), None),
+    })
+}
+
+async fn zone_export(config: &Config, tld: &str, format: Format) -> anyhow::Result<()> {
+    let tld = DomainName::parse(tld)?;
+    let format_text = serde_json::to_value(format)?;
+    let path = format!("/v1/tlds/{tld}/export?format={}", format_text.as_str().unwrap_or("bind"));
+    let via_api = match client(config) {
+        Ok(c) => c.call(Method::POST, &path, None).await,
+        Err(_) => Err(ClientError::Unreachable(String::new())),
+    };
+    let summary = match via_api {
+        Ok(v) => v,
+        Err(ClientError::Unreachable(_)) => {
+            // The daemon is not running: read the store ourselves.
+            let store = daemon::open_store(config)?;
+            let snapshot = store.snapshot(0)?;
+            serde_json::to_value(zonefile::export(&snapshot, &tld, format, &config.zones_dir)?)?
+        }
+        Err(ClientError::Api { code, message, .. }) => bail!("{message} ({code})"),
+        Err(e) => return Err(e.into()),
+    };
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, period_years: u32) -> anyhow::Result<()> {
+    let tld = DomainName::parse(tld)?;
+    let registrar = ClientId::parse(registrar)?;
+    let store = match daemon::open_store(config) {
+        Ok(s) => s,
+        Err(StoreError::Locked) => return import_via_api(config, file, &tld, &registrar, period_years),
+        Err(e) => return Err(e.into()),
+    };
+    let started = std::time::Instant::now();
+    eprintln!("reading {}", file.display());
+    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
+    let parsed = match zonefile::parse_for_import(&tld, reader) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}:{e}", file.display());
+            }
+            bail!("{} problem(s) in {}; nothing was imported", errors.len(), file.display());
+        }
+    };
+    eprintln!(
+        "parsed {} delegations, {} glue hosts in {:.1}s ({} DNSSEC records and {} unused address records skipped)",
+        parsed.delegations.len(),
+        parsed.glue.len(),
+        started.elapsed().as_secs_f64(),
+        parsed.skipped_dnssec,
+        parsed.skipped_orphan_glue
+    );
+    let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config))?;
+    let progress: crate::registry::import::Progress = Arc::new(|done, total| {
+        eprint!("\rwriting domains: {done}/{total}");
+        if done == total {
+            eprintln!();
+        }
+    });
+    let import = ZoneImport { tld, registrar, delegations: parsed.delegations, glue: parsed.glue, period_years, progress: Some(progress) };
+    let outcome = registry.execute_blocking(Command::Import(Box::new(import)));
+    drop(registry);
+    writer.join();
+    match outcome? {
+        Outcome::Imported(summary) => {
+            eprintln!("imported in {:.1}s", started.elapsed().as_secs_f64());
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
+        other => bail!("unexpected outcome {other:?}"),
+    }
+}
+
+fn import_via_api(config: &Config, file: &PathBuf, tld: &DomainName, registrar: &ClientId, period_years: u32) -> anyhow::Result<()> {
+    eprintln!("the daemon is running; uploading {} to the operator API", file.display());
+    let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let client = client(config)?;
+    let path = format!("/v1/tlds/{tld}/import?registrar={registrar}&period_years={period_years}");
+    match runtime()?.block_on(client.upload(&path, body)) {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+        Err(ClientError::Api { body, message, .. }) => {
+            if let Some(lines) = body["error"]["lines"].as_array() {
+                for l in lines {
+                    eprintln!("{}:line {}: {}", file.display(), l["line"], l["message"].as_str().unwrap_or(""));
+                }
+            }
+            bail!("{message}")
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,193 @@
+//! Starting and stopping the appliance: open the store, start the registry
+//! writer, seed the demo if asked, bind DNS and the operator API, start
+//! NOTIFY and zonefile re-emission, and on shutdown stop accepting, finish
+//! what is in flight, drain the writer and close the database cleanly.
+//! `main` and the integration tests both go through [`start`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::admin::{self, AdminState};
+use crate::config::Config;
+use crate::dns::tsig::{KeyFileError, Keyring};
+use crate::dns::{self, DnsServer, notify};
+use crate::model::Clock;
+use crate::registry::{Registry, RegistryError, WriterSettings, WriterThread};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+    #[error("TSIG keys: {0}")]
+    Keys(#[from] KeyFileError),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("demo data: {0}")]
+    Demo(RegistryError),
+}
+
+fn io_error(what: impl Into<String>) -> impl FnOnce(io::Error) -> DaemonError {
+    let what = what.into();
+    move |source| DaemonError::Io { what, source }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Seed the demo registry (idempotent).
+    pub demo: bool,
+}
+
+/// A running appliance.
+pub struct Daemon {
+    pub dns_addrs: Vec<SocketAddr>,
+    pub admin_addr: SocketAddr,
+    pub registry: Registry,
+    pub token: String,
+    shutdown: watch::Sender<bool>,
+    dns: DnsServer,
+    tasks: Vec<JoinHandle<()>>,
+    writer: WriterThread,
+}
+
+/// Opens the store the way the daemon does (for offline CLI commands too).
+pub fn open_store(config: &Config) -> Result<Store, StoreError> {
+    Store::open(&config.db_path(), config.registry.cache_mib << 20)
+}
+
+pub fn writer_settings(config: &Config) -> WriterSettings {
+    WriterSettings {
+        roid_suffix: config.registry.roid_suffix.clone(),
+        queue_max: config.registry.queue_max,
+        batch_max: config.registry.batch_max,
+        journal_entries_max: config.dns.journal_entries_max,
+    }
+}
+
+pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> Result<Daemon, DaemonError> {
+    config.validate().map_err(|e| DaemonError::Config(e.to_string()))?;
+    let keyring = Keyring::load(&config.dns.tsig_key_files)?;
+    check_key_names(config, &keyring)?;
+    std::fs::create_dir_all(&config.data_dir).map_err(io_error(format!("creating {}", config.data_dir.display())))?;
+
+    let store = open_store(config)?;
+    let (registry, writer) = Registry::start(store, clock.clone(), writer_settings(config))?;
+    if options.demo {
+        crate::demo::seed(&registry).await.map_err(DaemonError::Demo)?;
+    }
+    let token = load_or_create_token(&config.token_path())?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let dns = DnsServer::start(&config.dns, keyring.clone(), registry.snapshots().clone(), clock.clone(), shutdown_rx.clone())
+        .await
+        .map_err(io_error("binding DNS"))?;
+
+    let listener = tokio::net::TcpListener::bind(config.admin.listen)
+        .await
+        .map_err(io_error(format!("binding the operator API on {}", config.admin.listen)))?;
+    let admin_addr = listener.local_addr().map_err(io_error("operator API address"))?;
+    let state = Arc::new(AdminState {
+        registry: registry.clone(),
+        token: token.clone(),
+        zones_dir: config.zones_dir.clone(),
+        import_body_bytes_max: config.admin.body_bytes_max,
+    });
+    let mut tasks = vec![tokio::spawn(admin::serve(listener, state, shutdown_rx.clone()))];
+    tracing::info!(address = %admin_addr, "serving the operator API");
+
+    let notify_settings = notify::NotifySettings {
+        secondaries: config.dns.secondaries.clone(),
+        keyring,
+        timeout: Duration::from_millis(config.dns.notify_timeout_ms),
+        retries: config.dns.notify_retries,
+        clock,
+    };
+    tasks.push(tokio::spawn(notify::run(notify_settings, registry.snapshots().clone(), registry.commits(), shutdown_rx.clone())));
+    if config.zonefile.auto_export {
+        tasks.push(tokio::spawn(dns::auto_export(
+            registry.snapshots().clone(),
+            registry.commits(),
+            config.zones_dir.clone(),
+            Duration::from_millis(config.zonefile.debounce_ms),
+            shutdown_rx,
+        )));
+    }
+    Ok(Daemon { dns_addrs: dns.addrs.clone(), admin_addr, registry, token, shutdown, dns, tasks, writer })
+}
+
+impl Daemon {
+    /// Stops accepting, lets in-flight work finish, commits what is queued and closes the store.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.dns.stop().await;
+        // The writer exits once the last handle is gone and its queue is drained.
+        drop(self.registry);
+        let writer = self.writer;
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Every key named by the ACL or a secondary must be loaded.
+fn check_key_names(config: &Config, keyring: &Keyring) -> Result<(), DaemonError> {
+    let named = config.dns.transfer_acl.iter().flat_map(|r| r.keys.iter()).chain(config.dns.secondaries.iter().filter_map(|s| s.key.as_ref()));
+    for key in named {
+        if keyring.get(key).is_none() {
+            return Err(DaemonError::Config(format!("TSIG key {key:?} is used but not defined in dns.tsig_key_files")));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the operator API token, creating a random one (mode 0600) on first start.
+pub fn load_or_create_token(path: &Path) -> Result<String, DaemonError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error(format!("reading {}", path.display()))(e)),
+    }
+    let mut bytes = [0u8; 24];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| DaemonError::Config("no randomness for the admin token".into()))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error(format!("creating {}", parent.display())))?;
+    }
+    write_private(path, &token).map_err(io_error(format!("writing {}", path.display())))?;
+    Ok(token)
+}
+
+fn write_private(path: &Path, text: &str) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+/// Waits for SIGTERM or SIGINT.
+pub async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}

@@ -1,0 +1,120 @@
+//! The demo registry `serve --demo` starts with: TLD `example`, a demo
+//! registrar, and a few domains that show each case — in-zone glue, DS
+//! records, out-of-zone name servers, a held domain and an inactive one.
+//! Seeded through the ordinary write path, once: a store that already has
+//! the TLD is left as it is.
+
+use crate::model::{ClientId, DomainName, DomainStatus, DsData, IpPrefix};
+use crate::registry::command::{CreateDomain, CreateHost, RegistrarSpec, TldSpec, UpdateDomain};
+use crate::registry::{Command, Registry, RegistryError};
+
+pub const TLD: &str = "example";
+pub const REGISTRAR: &str = "demo-registrar";
+/// Demo EPP password (printed at start; change it in production).
+pub const REGISTRAR_PASSWORD: &str = "demo-password-1";
+
+fn n(text: &str) -> DomainName {
+    DomainName::parse(text).expect("demo names are valid")
+}
+
+fn ds(text: &str) -> DsData {
+    DsData::parse_presentation(text).expect("demo DS records are valid")
+}
+
+/// Seeds the demo data unless the demo TLD already exists.
+pub async fn seed(registry: &Registry) -> Result<(), RegistryError> {
+    if registry.snapshot().tld(&n(TLD)).is_some() {
+        tracing::info!("demo TLD exists; keeping the current state");
+        return Ok(());
+    }
+    let registrar = ClientId::parse(REGISTRAR).expect("valid id");
+    let run = |c| registry.execute(c);
+
+    run(Command::CreateRegistrar(RegistrarSpec {
+        id: Some(registrar.clone()),
+        name: Some("Demo Registrar".into()),
+        iana_id: Some(9999),
+        email: Some("registrar@demo.example".into()),
+        url: Some("https://registrar.demo.example".into()),
+        abuse_email: Some("abuse@demo.example".into()),
+        abuse_phone: Some("+1.5555550100".into()),
+        password: Some(REGISTRAR_PASSWORD.into()),
+        allowed_addresses: Some(vec![IpPrefix::parse("127.0.0.0/8").expect("prefix"), IpPrefix::parse("::1").expect("prefix")]),
+        ..Default::default()
+    }))
+    .await?;
+
+    run(Command::CreateTld(TldSpec {
+        name: Some(n(TLD)),
+        nameservers: Some(vec![n("a.nic.example"), n("b.nic.example")]),
+        soa_rname: Some(n("hostmaster.nic.example")),
+        ..Default::default()
+    }))
+    .await?;
+
+    let domain = |name: &str, statuses: Vec<DomainStatus>, nameservers: Vec<&str>, dss: Vec<&str>| {
+        Command::CreateDomain(CreateDomain {
+            name: n(name),
+            registrar: registrar.clone(),
+            nameservers: nameservers.into_iter().map(n).collect(),
+            ds: dss.into_iter().map(ds).collect(),
+            statuses,
+            period_years: 1,
+            registrant: None,
+            contacts: Vec::new(),
+        })
+    };
+    let host = |name: &str, addrs: &[&str]| {
+        Command::CreateHost(CreateHost {
+            name: n(name),
+            registrar: Some(registrar.clone()),
+            addresses: addrs.iter().map(|a| a.parse().expect("demo address")).collect(),
+            statuses: Vec::new(),
+        })
+    };
+    let delegate = |name: &str, nameservers: &[&str]| {
+        Command::UpdateDomain(n(name), UpdateDomain { add_nameservers: nameservers.iter().map(|s| n(s)).collect(), ..Default::default() })
+    };
+
+    // The registry's own domain carries the apex name servers' glue.
+    run(domain("nic.example", vec![], vec![], vec![])).await?;
+    run(host("a.nic.example", &["192.0.2.53", "2001:db8::53"])).await?;
+    run(host("b.nic.example", &["198.51.100.53"])).await?;
+    run(delegate("nic.example", &["a.nic.example", "b.nic.example"])).await?;
+
+    // In-zone name servers with glue, and a DS record.
+    run(domain("hello.example", vec![], vec![], vec![])).await?;
+    run(host("ns1.hello.example", &["192.0.2.1", "2001:db8::1"])).await?;
+    run(host("ns2.hello.example", &["192.0.2.2"])).await?;
+    run(Command::UpdateDomain(
+        n("hello.example"),
+        UpdateDomain {
+            add_nameservers: vec![n("ns1.hello.example"), n("ns2.hello.example")],
+            add_ds: vec![ds("12345 13 2 F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372")],
+            ..Default::default()
+        },
+    ))
+    .await?;
+
+    // Name servers outside the zone: no glue, two DS records.
+    run(host("ns1.example.net", &[])).await?;
+    run(host("ns2.example.net", &[])).await?;
+    run(domain(
+        "world.example",
+        vec![],
+        vec!["ns1.example.net", "ns2.example.net"],
+        vec![
+            "54321 8 2 426959B1A3117A34271C456925B294412D81E2FF8CB5A40A1864F4566F645978",
+            "54322 13 4 1871BF30E22873A97F8753B650DEB79E074DD1A997A1572C9FB18ED94DE66F5CE36F344A3ECAE41DB0ECD1D0CFFB49E1",
+        ],
+    ))
+    .await?;
+
+    // On serverHold: registered, delegated, and absent from DNS.
+    run(domain("held.example", vec![DomainStatus::ServerHold], vec!["ns1.example.net"], vec![])).await?;
+    // No name servers: inactive, absent from DNS.
+    run(domain("parked.example", vec![], vec![], vec![])).await?;
+
+    tracing::info!("demo registry seeded");
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! Answering one DNS request from a snapshot: protocol checks (opcode, class,
+//! EDNS version, TSIG), then the authoritative algorithm over the ordered
+//! zone rows — referral, authoritative data, NODATA or NXDOMAIN — written
+//! straight into the reused response buffer. UDP and TCP share this; zone
+//! transfers are handed back to the caller.
+
+use std::net::IpAddr;
+
+use super::tsig::{self, Keyring, Signer};
+use super::wire::{self, MessageWriter, ParseError, Rdata, Request, Section, class, flags, opcode, qtype, rcode};
+use crate::model::zone::rtype;
+use crate::store::codec::{RowView, RrSetView};
+use crate::store::{Snapshot, StoreError, ZoneApex, ZoneProbe};
+
+/// Fixed facts the answering code needs, shared by all workers.
+pub struct AnswerConfig {
+    pub udp_payload_max: u16,
+    pub nsid: Option<Vec<u8>>,
+    pub keyring: Keyring,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// Buffers reused from one request to the next by a worker.
+#[derive(Default)]
+pub struct Scratch {
+    pub writer: MessageWriter,
+    key: Vec<u8>,
+    depth_ends: Vec<usize>,
+    target_key: Vec<u8>,
+}
+
+/// What to do with a request.
+pub enum Handled {
+    /// Send `scratch.writer.buf`.
+    Reply,
+    /// Say nothing (responses, runts).
+    Drop,
+    /// An AXFR or IXFR over TCP: the caller checks the ACL and streams it.
+    Transfer(Option<Signer>),
+}
+
+/// Answers `packet`; `now` is Unix seconds (TSIG time checks).
+pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: &AnswerConfig, scratch: &mut Scratch, now: u64) -> Handled {
+    let request = match Request::parse(packet) {
+        Ok(r) => r,
+        Err(ParseError::Drop) => return Handled::Drop,
+        Err(ParseError::FormErr) => {
+            let Some((id, fl)) = wire::peek_header(packet) else { return Handled::Drop };
+            scratch.writer.start(id, response_flags(fl), None, 512);
+            scratch.writer.set_rcode(rcode::FORMERR);
+            scratch.writer.finish();
+            return Handled::Reply;
+        }
+    };
+    let limit = match (transport, request.edns) {
+        (Transport::Tcp, _) => 65535,
+        (Transport::Udp, Some(e)) => (e.udp_payload.min(config.udp_payload_max) as usize).max(512),
+        (Transport::Udp, None) => 512,
+    };
+    let w = &mut scratch.writer;
+    w.start(request.id, response_flags(request.flags), Some(request.question_bytes()), limit);
+
+    let mut signer = None;
+    if let Some(t) = &request.tsig {
+        match tsig::verify_request(&config.keyring, packet, t, now) {
+            Ok(s) => signer = Some(s),
+            Err(failure) => {
+                tracing::info!(error = failure.error, "TSIG verification failed");
+                w.set_rcode(rcode::NOTAUTH);
+                failure.append(w, t.original_id, t.algorithm, t.key_name, now);
+                return Handled::Reply;
+            }
+        }
+    }
+
+    let edns = request.edns;
+    let nsid = edns.filter(|e| e.nsid_requested).and(config.nsid.as_deref());
+    let opt_len = edns.map_or(0, |_| MessageWriter::opt_len(nsid));
+    let tsig_len = signer.as_ref().map_or(0, Signer::reserve_bytes);
+    w.reserve(opt_len + tsig_len);
+
+    let result = if edns.is_some_and(|e| e.version > 0) {
+        Ok(rcode::BADVERS)
+    } else if request.opcode == opcode::NOTIFY {
+        // We are a primary; NOTIFY is for secondaries.
+        Ok(rcode::REFUSED)
+    } else if request.opcode != opcode::QUERY {
+        Ok(rcode::NOTIMP)
+    } else if request.qclass != class::IN && request.qclass != class::ANY {
+        Ok(rcode::REFUSED)
+    } else {
+        match request.qtype {
+            qtype::AXFR | qtype::IXFR if transport == Transport::Tcp => return Handled::Transfer(signer),
+            qtype::AXFR => Ok(rcode::NOTIMP),
+            qtype::OPT | qtype::TSIG | qtype::TKEY => Ok(rcode::FORMERR),
+            qtype::MAILA | qtype::MAILB => Ok(rcode::NOTIMP),
+            _ => Responder { snapshot, request: &request, scratch_key: &mut scratch.key, depth_ends: &mut scratch.depth_ends, target_key: &mut scratch.target_key, w }.respond(),
+        }
+    };
+    let rc = result.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "storage failure while answering");
+        rcode::SERVFAIL
+    });
+    let w = &mut scratch.writer;
+    w.release(opt_len + tsig_len);
+    w.set_rcode(rc & 0xF);
+    if let Some(e) = edns {
+        w.opt(config.udp_payload_max, (rc >> 4) as u8, e.dnssec_ok, nsid);
+    }
+    w.finish();
+    if let Some(mut s) = signer {
+        s.sign(w, now);
+    }
+    Handled::Reply
+}
+
+/// QR set; opcode, RD and CD copied from the request.
+pub fn response_flags(request_flags: u16) -> u16 {
+    flags::QR | (request_flags & (0x7800 | flags::RD | flags::CD))
+}
+
+struct Responder<'a, 'w> {
+    snapshot: &'a Snapshot,
+    request: &'a Request<'a>,
+    scratch_key: &'w mut Vec<u8>,
+    depth_ends: &'w mut Vec<usize>,
+    target_key: &'w mut Vec<u8>,
+    w: &'w mut MessageWriter,
+}
+
+type Answered = Result<u16, StoreError>;
+
+impl Responder<'_, '_> {
+    fn respond(mut self) -> Answered {
+        let q = &self.request.qname;
+        q.canonical_key(self.scratch_key, self.depth_ends);
+        let Some(zone) = self.snapshot.zone_for(self.scratch_key) else {
+            return Ok(rcode::REFUSED);
+        };
+        let apex_depth = zone.key.iter().filter(|b| **b == 0).count();
+        let qdepth = q.label_count();
+        if qdepth == apex_depth {
+            let row = self.snapshot.zone_row(&zone.key)?;
+            let row = row.as_ref().map(|g| RowView::new(g.value())).transpose()?;
+            return self.authoritative(zone, row, true);
+        }
+        for depth in apex_depth + 1..=qdepth {
+            let prefix_len = self.depth_ends[depth - 1];
+            match self.snapshot.zone_probe(&self.scratch_key[..prefix_len])? {
+                ZoneProbe::Row(guard) => {
+                    let row = RowView::new(guard.value())?;
+                    if let Some(ns) = row.get(rtype::NS) {
+                        if depth == qdepth && self.request.qtype == rtype::DS {
+                            // The parent side of the cut is authoritative for DS.
+                            return self.authoritative(zone, Some(row), false);
+                        }
+                        return self.referral(zone, depth, ns, row);
+                    }
+                    if depth == qdepth {
+                        return self.authoritative(zone, Some(row), false);
+                    }
+                }
+                ZoneProbe::EmptyNonTerminal if depth == qdepth => return self.authoritative(zone, None, false),
+                ZoneProbe::EmptyNonTerminal => {}
+                ZoneProbe::Absent => {
+                    self.set_aa();
+                    self.negative(zone);
+                    return Ok(rcode::NXDOMAIN);
+                }
+            }
+        }
+        unreachable!("the loop answers at the query name's depth")
+    }
+
+    fn set_aa(&mut self) {
+        let f = self.w.flags() | flags::AA;
+        self.w.set_flags(f);
+    }
+
+    fn set_tc(&mut self) {
+        let f = self.w.flags() | flags::TC;
+        self.w.set_flags(f);
+    }
+
+    /// Writes a whole RRset or nothing; false when it did not fit.
+    fn rrset(&mut self, section: Section, owner: &[u8], set: RrSetView<'_>) -> bool {
+        let mark = self.w.mark();
+        for rdata in set.rdatas() {
+            let rd = match set.rtype {
+                rtype::NS => Rdata::Name(rdata),
+                _ => Rdata::Raw(rdata),
+            };
+            if self.w.record(section, owner, set.rtype, class::IN, set.ttl, rd).is_err() {
+                self.w.rollback(mark);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn soa(&mut self, zone: &ZoneApex, section: Section, ttl: u32) -> bool {
+        self.w.record(section, &zone.wire, rtype::SOA, class::IN, ttl, Rdata::Soa(&zone.soa_rdata)).is_ok()
+    }
+
+    fn negative(&mut self, zone: &ZoneApex) {
+        if !self.soa(zone, Section::Authority, zone.negative_ttl) {
+            self.set_tc();
+        }
+    }
+
+    /// Data we are authoritative for at the query name (apex, DS at a cut,
+    /// names that are not delegated), or NODATA.
+    fn authoritative(&mut self, zone: &ZoneApex, row: Option<RowView<'_>>, apex: bool) -> Answered {
+        self.set_aa();
+        let owner = self.request.qname.wire();
+        let qt = self.request.qtype;
+        let mut answered = false;
+        if apex && (qt == rtype::SOA || qt == qtype::ANY) {
+            answered = true;
+            if !self.soa(zone, Section::Answer, zone.soa_ttl()) {
+                self.set_tc();
+                return Ok(rcode::NOERROR);
+            }
+        }
+        if let Some(row) = row {
+            for set in row.rrsets() {
+                let wanted = set.rtype == qt || (qt == qtype::ANY && (apex || set.rtype != rtype::NS));
+                if !wanted {
+                    continue;
+                }
+                answered = true;
+                if !self.rrset(Section::Answer, owner, set) {
+                    self.set_tc();
+                    return Ok(rcode::NOERROR);
+                }
+                if set.rtype == rtype::NS {
+                    self.glue(zone, set, None)?;
+                }
+            }
+        }
+        if !answered {
+            self.negative(zone);
+        }
+        Ok(rcode::NOERROR)
+    }
+
+    /// A delegation at `depth`: NS (and DS for DNSSEC-aware clients) in
+    /// authority, glue in additional, not authoritative.
+    fn referral(&mut self, zone: &ZoneApex, depth: usize, ns: RrSetView<'_>, row: RowView<'_>) -> Answered {
+        let owner = self.request.qname.suffix(depth);
+        if !self.rrset(Section::Authority, owner, ns) {
+            self.set_tc();
+            return Ok(rcode::NOERROR);
+        }
+        if self.request.edns.is_some_and(|e| e.dnssec_ok) {
+            if let Some(ds) = row.get(rtype::DS) {
+                if !self.rrset(Section::Authority, owner, ds) {
+                    self.set_tc();
+                    return Ok(rcode::NOERROR);
+                }
+            }
+        }
+        self.glue(zone, ns, Some(owner))?;
+        Ok(rcode::NOERROR)
+    }
+
+    /// Addresses of in-zone name servers. Those inside the delegated child
+    /// (`cut`) are required: if they do not fit the reply is truncated
+    /// (RFC 9471). Others are added while there is room.
+    fn glue(&mut self, zone: &ZoneApex, ns: RrSetView<'_>, cut: Option<&[u8]>) -> Result<(), StoreError> {
+        let passes: &[bool] = if cut.is_some() { &[true, false] } else { &[false] };
+        for &required in passes {
+            for target in ns.rdatas() {
+                if cut.is_some_and(|c| is_below(target, c)) != required {
+                    continue;
+                }
+                wire::wire_to_key(target, self.target_key);
+                if !self.target_key.starts_with(&zone.key) {
+                    continue;
+                }
+                let Some(guard) = self.snapshot.zone_row(self.target_key)? else { continue };
+                let row = RowView::new(guard.value())?;
+                for t in [rtype::A, rtype::AAAA] {
+                    if let Some(set) = row.get(t) {
+                        if !self.rrset(Section::Additional, target, set) && required {
+                            self.set_tc();
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether wire name `name` is at or below wire name `ancestor` (case-insensitive).
+fn is_below(name: &[u8], ancestor: &[u8]) -> bool {
+    let mut at = 0;
+    loop {
+        if name.len() - at == ancestor.len() && name[at..].eq_ignore_ascii_case(ancestor) {
+            return true;
+        }
+        match name.get(at) {
+            Some(0) | None => return false,
+            Some(len) => at += 1 + *len as usize,
+        }
+    }
+}
+
+/// Whether `addr` may transfer zones signed (or not) with `key`.
+pub fn transfer_allowed(acl: &[crate::config::AclRule], addr: IpAddr, key: Option<&str>) -> bool {
+    acl.iter().any(|rule| {
+        let addr_ok = rule.addresses.is_empty() || rule.addresses.iter().any(|p| p.contains(addr));
+        let key_ok = rule.keys.is_empty() || key.is_some_and(|k| rule.keys.iter().any(|r| r.trim_end_matches('.').eq_ignore_ascii_case(k)));
+        addr_ok && key_ok
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_ancestry() {
+        assert!(is_below(b"\x03ns1\x05hello\x07example\x00", b"\x05hello\x07example\x00"));
+        assert!(is_below(b"\x05HELLO\x07example\x00", b"\x05hello\x07example\x00"));
+        assert!(!is_below(b"\x03ns1\x05other\x07example\x00", b"\x05hello\x07example\x00"));
+        assert!(!is_below(b"\x06xhello\x07example\x00", b"\x05hello\x07example\x00"));
+    }
+
+    #[test]
+    fn acl_rules() {
+        use crate::config::AclRule;
+        use crate::model::IpPrefix;
+        let acl = vec![
+            AclRule { addresses: vec![IpPrefix::parse("127.0.0.0/8").unwrap()], keys: vec![] },
+            AclRule { addresses: vec![], keys: vec!["xfr".into()] },
+        ];
+        assert!(transfer_allowed(&acl, "127.0.0.1".parse().unwrap(), None));
+        assert!(!transfer_allowed(&acl, "192.0.2.1".parse().unwrap(), None));
+        assert!(transfer_allowed(&acl, "192.0.2.1".parse().unwrap(), Some("XFR")));
+        assert!(!transfer_allowed(&[], "127.0.0.1".parse().unwrap(), None));
+    }
+}

@@ -1,0 +1,172 @@
+//! DNS over TCP (RFC 7766): length-prefixed messages, several per
+//! connection, an idle timeout and a cap on connections. Zone transfers are
+//! checked against the ACL, produced from one snapshot on a blocking thread
+//! and streamed to the peer as they are packed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use super::answer::{self, AnswerConfig, Handled, Scratch, Transport, transfer_allowed};
+use super::tsig::Signer;
+use super::wire::{MessageWriter, Request, rcode};
+use super::xfr::{self, XfrKind};
+use crate::config::AclRule;
+use crate::model::Clock;
+use crate::store::SnapshotCell;
+
+pub struct TcpShared {
+    pub snapshots: Arc<SnapshotCell>,
+    pub config: Arc<AnswerConfig>,
+    pub clock: Arc<dyn Clock>,
+    pub acl: Vec<AclRule>,
+    pub connections: Arc<Semaphore>,
+    pub transfers: Arc<Semaphore>,
+    pub idle_timeout: Duration,
+}
+
+/// Accepts until `shutdown` turns true; connections in progress finish their current message.
+pub async fn serve(listener: TcpListener, shared: Arc<TcpShared>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of descriptors and the like: log, breathe, go on.
+                tracing::warn!(error = %e, "DNS TCP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "DNS TCP connection limit reached; closing");
+            continue;
+        };
+        let shared = shared.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = connection(stream, peer, &shared, shutdown).await {
+                tracing::debug!(%peer, error = %e, "DNS TCP connection ended");
+            }
+        });
+    }
+}
+
+async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: &TcpShared, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let mut scratch = Scratch::default();
+    let mut packet = Vec::with_capacity(512);
+    loop {
+        let len = tokio::select! {
+            r = tokio::time::timeout(shared.idle_timeout, stream.read_u16()) => match r {
+                Ok(Ok(len)) => len as usize,
+                Ok(Err(_)) | Err(_) => return Ok(()),
+            },
+            _ = shutdown.changed() => return Ok(()),
+        };
+        if len < super::wire::HEADER_BYTES {
+            tracing::info!(%peer, len, "DNS TCP message too short; closing");
+            return Ok(());
+        }
+        packet.resize(len, 0);
+        match tokio::time::timeout(shared.idle_timeout, stream.read_exact(&mut packet)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                tracing::info!(%peer, "DNS TCP message not completed in time; closing");
+                return Ok(());
+            }
+        }
+        let snapshot = shared.snapshots.load();
+        let now = shared.clock.now().unix_seconds().max(0) as u64;
+        match answer::handle(&packet, Transport::Tcp, &snapshot, &shared.config, &mut scratch, now) {
+            Handled::Reply => write_message(&mut stream, &scratch.writer.buf).await?,
+            Handled::Drop => {}
+            Handled::Transfer(signer) => {
+                drop(snapshot);
+                transfer(&mut stream, peer, shared, std::mem::take(&mut packet), signer, now).await?;
+            }
+        }
+    }
+}
+
+async fn write_message(stream: &mut TcpStream, msg: &[u8]) -> std::io::Result<()> {
+    let mut framed = Vec::with_capacity(msg.len() + 2);
+    framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    framed.extend_from_slice(msg);
+    stream.write_all(&framed).await
+}
+
+async fn transfer(
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    shared: &TcpShared,
+    packet: Vec<u8>,
+    signer: Option<Signer>,
+    now: u64,
+) -> std::io::Result<()> {
+    let key = signer.as_ref().map(|s| s.key().name.to_string());
+    let request = match Request::parse(&packet) {
+        Ok(r) => r,
+        Err(_) => return Ok(()),
+    };
+    let zone = super::wire::name_to_text(request.qname.wire());
+    if !transfer_allowed(&shared.acl, peer.ip(), key.as_deref()) {
+        tracing::warn!(%peer, key = key.as_deref().unwrap_or("-"), "zone transfer refused by ACL");
+        let mut w = MessageWriter::default();
+        w.start(request.id, answer::response_flags(request.flags), Some(request.question_bytes()), 65535);
+        w.set_rcode(rcode::REFUSED);
+        w.finish();
+        if let Some(mut s) = signer {
+            s.sign(&mut w, now);
+        }
+        return write_message(stream, &w.buf).await;
+    }
+    drop(request);
+    let Ok(_permit) = shared.transfers.clone().try_acquire_owned() else {
+        tracing::warn!(%peer, "too many concurrent zone transfers; refusing");
+        return Ok(());
+    };
+    let started = Instant::now();
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4);
+    let snapshot = shared.snapshots.load();
+    let producer = tokio::task::spawn_blocking(move || {
+        let request = Request::parse(&packet).map_err(|_| "unparsable request".to_string())?;
+        let mut sink = |msg: &[u8]| {
+            let mut framed = Vec::with_capacity(msg.len() + 2);
+            framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+            framed.extend_from_slice(msg);
+            tx.blocking_send(framed).is_ok()
+        };
+        xfr::transfer(&snapshot, &request, signer, now, &mut sink).map_err(|e| e.to_string())
+    });
+    let mut bytes = 0usize;
+    while let Some(framed) = rx.recv().await {
+        bytes += framed.len();
+        stream.write_all(&framed).await?;
+    }
+    match producer.await {
+        Ok(Ok(stats)) => {
+            let kind = match stats.kind {
+                XfrKind::Axfr => "AXFR",
+                XfrKind::Ixfr => "IXFR",
+                XfrKind::IxfrFallback => "IXFR (full zone)",
+                XfrKind::UpToDate => "IXFR (up to date)",
+                XfrKind::Refused(_) => "refused",
+            };
+            tracing::info!(%peer, zone = zone.as_str(), kind, serial = stats.serial, messages = stats.messages,
+                records = stats.records, bytes, elapsed_ms = started.elapsed().as_millis() as u64, "zone transfer");
+        }
+        Ok(Err(e)) => tracing::error!(%peer, error = %e, "zone transfer failed"),
+        Err(e) => tracing::error!(%peer, error = %e, "zone transfer task failed"),
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The UDP query path: per address, one socket per worker thread
+//! (SO_REUSEPORT spreads clients across them), batches of packets read with
+//! recvmmsg and answered with sendmmsg, buffers reused, no task per query.
+//! Workers look at the snapshot generation once per batch and wake every
+//! 200 ms to notice shutdown and to let go of stale snapshots.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use super::answer::{self, AnswerConfig, Handled, Scratch, Transport};
+use crate::model::Clock;
+use crate::store::SnapshotCell;
+
+/// Packets handled per system call.
+const BATCH: usize = 32;
+/// Largest query we read; longer datagrams are dropped.
+const QUERY_BYTES_MAX: usize = 4096;
+const WAKE_INTERVAL: Duration = Duration::from_millis(200);
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+
+/// Binds `workers` sockets sharing `addr`; returns them and the bound address.
+pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<(Vec<Socket>, SocketAddr)> {
+    let mut sockets = Vec::with_capacity(workers);
+    let mut bound = addr;
+    for _ in 0..workers.max(1) {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        if addr.is_ipv6() {
+            socket.set_only_v6(true)?;
+        }
+        socket.set_reuse_port(true)?;
+        // Best effort: the kernel may cap these.
+        let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+        let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+        socket.set_read_timeout(Some(WAKE_INTERVAL))?;
+        socket.bind(&SockAddr::from(bound))?;
+        bound = socket.local_addr()?.as_socket().unwrap_or(bound);
+        sockets.push(socket);
+    }
+    Ok((sockets, bound))
+}
+
+pub struct Shared {
+    pub snapshots: Arc<SnapshotCell>,
+    pub config: Arc<AnswerConfig>,
+    pub clock: Arc<dyn Clock>,
+    pub stop: Arc<AtomicBool>,
+}
+
+pub fn spawn(socket: Socket, shared: Arc<Shared>, name: String) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(name).spawn(move || {
+        if let Err(e) = run(&socket, &shared) {
+            tracing::error!(error = %e, "UDP worker stopped");
+        }
+    })
+}
+
+struct Batch {
+    bufs: Vec<[u8; QUERY_BYTES_MAX]>,
+    addrs: Vec<libc::sockaddr_storage>,
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+    replies: Vec<Vec<u8>>,
+    reply_iovecs: Vec<libc::iovec>,
+    reply_headers: Vec<libc::mmsghdr>,
+}
+
+impl Batch {
+    fn new() -> Box<Batch> {
+        // SAFETY: all-zero is a valid value for these plain C structs.
+        let zero_storage: libc::sockaddr_storage = unsafe { MaybeUninit::zeroed().assume_init() };
+        let zero_hdr: libc::mmsghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+        let zero_iov = libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 };
+        let mut b = Box::new(Batch {
+            bufs: vec![[0u8; QUERY_BYTES_MAX]; BATCH],
+            addrs: vec![zero_storage; BATCH],
+            iovecs: vec![zero_iov; BATCH],
+            headers: vec![zero_hdr; BATCH],
+            replies: (0..BATCH).map(|_| Vec::with_capacity(1232)).collect(),
+            reply_iovecs: vec![zero_iov; BATCH],
+            reply_headers: vec![zero_hdr; BATCH],
+        });
+        b.arm();
+        b
+    }
+
+    /// Points every receive header at its buffer and address slot again.
+    fn arm(&mut self) {
+        for i in 0..BATCH {
+            self.iovecs[i] = libc::iovec { iov_base: self.bufs[i].as_mut_ptr().cast(), iov_len: QUERY_BYTES_MAX };
+            let h = &mut self.headers[i].msg_hdr;
+            h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+            h.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_iov = &mut self.iovecs[i];
+            h.msg_iovlen = 1;
+            h.msg_control = std::ptr::null_mut();
+            h.msg_controllen = 0;
+            h.msg_flags = 0;
+            self.headers[i].msg_len = 0;
+        }
+    }
+}
+
+fn run(socket: &Socket, shared: &Shared) -> io::Result<()> {
+    let fd = socket.as_raw_fd();
+    let mut batch = Batch::new();
+    let mut scratch = Scratch::default();
+    let mut snapshot = shared.snapshots.load();
+    while !shared.stop.load(Ordering::Relaxed) {
+        batch.arm();
+        // SAFETY: headers point into `batch`, which outlives the call; BATCH entries exist.
+        let n = unsafe { libc::recvmmsg(fd, batch.headers.as_mut_ptr(), BATCH as u32, libc::MSG_WAITFORONE, std::ptr::null_mut()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => {
+                    // Idle: drop a stale snapshot so old pages can be reused.
+                    shared.snapshots.refresh(&mut snapshot);
+                    continue;
+                }
+                _ => {
+                    tracing::warn!(error = %e, "recvmmsg failed");
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            }
+        }
+        let snap = shared.snapshots.refresh(&mut snapshot);
+        let now = shared.clock.now().unix_seconds().max(0) as u64;
+        let mut out = 0;
+        for i in 0..n as usize {
+            let h = &batch.headers[i];
+            if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                continue;
+            }
+            let packet = &batch.bufs[i][..h.msg_len as usize];
+            if let Handled::Reply = answer::handle(packet, Transport::Udp, snap, &shared.config, &mut scratch, now) {
+                let reply = &mut batch.replies[out];
+                reply.clear();
+                reply.extend_from_slice(&scratch.writer.buf);
+                batch.reply_iovecs[out] = libc::iovec { iov_base: reply.as_mut_ptr().cast(), iov_len: reply.len() };
+                let rh = &mut batch.reply_headers[out].msg_hdr;
+                rh.msg_name = (&mut batch.addrs[i] as *mut libc::sockaddr_storage).cast();
+                rh.msg_namelen = h.msg_hdr.msg_namelen;
+                rh.msg_iov = &mut batch.reply_iovecs[out];
+                rh.msg_iovlen = 1;
+                rh.msg_control = std::ptr::null_mut();
+                rh.msg_controllen = 0;
+                rh.msg_flags = 0;
+                out += 1;
+            }
+        }
+        let mut sent = 0;
+        while sent < out {
+            // SAFETY: reply headers [sent, out) point into `batch`.
+            let r = unsafe { libc::sendmmsg(fd, batch.reply_headers[sent..].as_mut_ptr(), (out - sent) as u32, 0) };
+            if r <= 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    // One unreachable peer must not cost the others their answers.
+                    tracing::debug!(error = %e, "sendmmsg failed; skipping one reply");
+                    sent += 1;
+                }
+                continue;
+            }
+            sent += r as usize;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! The registry's pure core: names, identifiers, statuses, objects, policies
+//! and the rules over them, including what a TLD zone contains. Nothing here
+//! knows about storage, tasks, XML or HTTP, so every rule is unit-tested with
+//! plain values and a manual clock.
+
+pub mod name;
+pub mod net;
+pub mod objects;
+pub mod status;
+pub mod time;
+pub mod zone;
+
+pub use name::{DomainName, HostName, NameError};
+pub use net::{AddrError, IpPrefix};
+pub use objects::*;
+pub use status::{ContactStatus, ContactStatusSet, DomainStatus, DomainStatusSet, HostStatus, HostStatusSet, StatusError};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -1,0 +1,269 @@
+//! Domain and host names as the registry accepts them: LDH labels (RFC 5890
+//! NR-LDH and A-labels), lower-case, at most 253 characters, parsed once at
+//! the edge. Also the DNS forms derived from a name: uncompressed wire format
+//! and the canonical-order key under which zone rows are stored.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest presentation form of a name without the trailing dot (RFC 1035: 255 octets in wire form).
+pub const NAME_CHARS_MAX: usize = 253;
+/// Longest label (RFC 1035).
+pub const LABEL_CHARS_MAX: usize = 63;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("name is empty")]
+    Empty,
+    #[error("name is longer than {NAME_CHARS_MAX} characters")]
+    TooLong,
+    #[error("empty label in {0:?}")]
+    EmptyLabel(String),
+    #[error("label {0:?} is longer than {LABEL_CHARS_MAX} characters")]
+    LabelTooLong(String),
+    #[error("label {0:?} has a character other than a-z, 0-9 and '-'")]
+    BadCharacter(String),
+    #[error("label {0:?} starts or ends with '-'")]
+    BadHyphen(String),
+    #[error("label {0:?} has '--' in positions 3-4 but is not an A-label (xn--)")]
+    ReservedLdh(String),
+    #[error("top-level label {0:?} is all-numeric")]
+    NumericTld(String),
+}
+
+/// A fully-qualified LDH name, lower-case, stored without the trailing dot.
+///
+/// Used for domains, hosts and TLDs; [`HostName`] marks the places that name a
+/// name server.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DomainName(Box<str>);
+
+impl DomainName {
+    /// Parses a name in presentation form; a trailing dot is accepted, upper case is folded.
+    pub fn parse(input: &str) -> Result<Self, NameError> {
+        let trimmed = input.strip_suffix('.').unwrap_or(input);
+        if trimmed.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if trimmed.len() > NAME_CHARS_MAX {
+            return Err(NameError::TooLong);
+        }
+        let lower = trimmed.to_ascii_lowercase();
+        let mut last = "";
+        for label in lower.split('.') {
+            check_label(label)?;
+            last = label;
+        }
+        if last.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(NameError::NumericTld(last.to_string()));
+        }
+        Ok(DomainName(lower.into_boxed_str()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Labels from the leftmost (most specific) to the top-level label.
+    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &str> + '_ {
+        self.0.split('.')
+    }
+
+    pub fn label_count(&self) -> usize {
+        self.0.split('.').count()
+    }
+
+    /// The name with its leftmost label removed, if it has more than one.
+    pub fn parent(&self) -> Option<DomainName> {
+        self.0
+            .split_once('.')
+            .map(|(_, rest)| DomainName(rest.into()))
+    }
+
+    /// True when `self` equals `ancestor` or lies below it.
+    pub fn is_at_or_below(&self, ancestor: &DomainName) -> bool {
+        let (s, a) = (self.as_str(), ancestor.as_str());
+        s == a || (s.len() > a.len() && s.ends_with(a) && s.as_bytes()[s.len() - a.len() - 1] == b'.')
+    }
+
+    /// True when `self` lies strictly below `ancestor`.
+    pub fn is_below(&self, ancestor: &DomainName) -> bool {
+        self != ancestor && self.is_at_or_below(ancestor)
+    }
+
+    /// The ancestor of `self` that is exactly one label below `apex`, if `self` is below `apex`.
+    pub fn child_of(&self, apex: &DomainName) -> Option<DomainName> {
+        if !self.is_below(apex) {
+            return None;
+        }
+        let prefix = &self.as_str()[..self.as_str().len() - apex.as_str().len() - 1];
+        let first_label_start = prefix.rfind('.').map_or(0, |i| i + 1);
+        Some(DomainName(self.as_str()[first_label_start..].into()))
+    }
+
+    /// Uncompressed wire form (RFC 1035 §3.1), including the root label.
+    pub fn to_wire(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.0.len() + 2);
+        self.write_wire(&mut out);
+        out
+    }
+
+    pub fn write_wire(&self, out: &mut Vec<u8>) {
+        for label in self.labels() {
+            out.push(label.len() as u8);
+            out.extend_from_slice(label.as_bytes());
+        }
+        out.push(0);
+    }
+
+    /// The key that sorts names in DNS canonical order (RFC 4034 §6.1).
+    pub fn canonical_key(&self) -> Vec<u8> {
+        let mut key = Vec::with_capacity(self.0.len() + 1);
+        for label in self.labels().rev() {
+            key.extend_from_slice(label.as_bytes());
+            key.push(0);
+        }
+        key
+    }
+
+    /// Builds a name from a canonical key written by [`DomainName::canonical_key`].
+    pub fn from_canonical_key(key: &[u8]) -> Option<DomainName> {
+        let body = key.strip_suffix(&[0])?;
+        let mut labels: Vec<&[u8]> = body.split(|b| *b == 0).collect();
+        labels.reverse();
+        let joined = labels.join(&b'.');
+        let text = std::str::from_utf8(&joined).ok()?;
+        DomainName::parse(text).ok()
+    }
+}
+
+fn check_label(label: &str) -> Result<(), NameError> {
+    if label.is_empty() {
+        return Err(NameError::EmptyLabel(label.to_string()));
+    }
+    if label.len() > LABEL_CHARS_MAX {
+        return Err(NameError::LabelTooLong(label.to_string()));
+    }
+    if !label
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(NameError::BadCharacter(label.to_string()));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(NameError::BadHyphen(label.to_string()));
+    }
+    if label.len() >= 4 && &label[2..4] == "--" && !label.starts_with("xn--") {
+        return Err(NameError::ReservedLdh(label.to_string()));
+    }
+    Ok(())
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", &*self.0)
+    }
+}
+
+impl TryFrom<String> for DomainName {
+    type Error = NameError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        DomainName::parse(&value)
+    }
+}
+
+impl From<DomainName> for String {
+    fn from(value: DomainName) -> Self {
+        value.0.into()
+    }
+}
+
+impl std::str::FromStr for DomainName {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DomainName::parse(s)
+    }
+}
+
+/// The name of a name server (RFC 5732 host object).
+pub type HostName = DomainName;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_folds_case() {
+        let n = DomainName::parse("WWW.Hello.Example.").unwrap();
+        assert_eq!(n.as_str(), "www.hello.example");
+        assert_eq!(n.label_count(), 3);
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        assert_eq!(DomainName::parse(""), Err(NameError::Empty));
+        assert_eq!(DomainName::parse("."), Err(NameError::Empty));
+        assert!(matches!(DomainName::parse("a..b"), Err(NameError::EmptyLabel(_))));
+        assert!(matches!(DomainName::parse("-a.b"), Err(NameError::BadHyphen(_))));
+        assert!(matches!(DomainName::parse("a-.b"), Err(NameError::BadHyphen(_))));
+        assert!(matches!(DomainName::parse("a_b.c"), Err(NameError::BadCharacter(_))));
+        assert!(matches!(DomainName::parse("ex ample.c"), Err(NameError::BadCharacter(_))));
+        assert!(matches!(DomainName::parse("ab--cd.c"), Err(NameError::ReservedLdh(_))));
+        assert!(matches!(DomainName::parse("a.123"), Err(NameError::NumericTld(_))));
+        let long_label = "a".repeat(64);
+        assert!(matches!(DomainName::parse(&format!("{long_label}.c")), Err(NameError::LabelTooLong(_))));
+        let long_name = vec!["a".repeat(63); 4].join(".");
+        assert_eq!(DomainName::parse(&long_name), Err(NameError::TooLong));
+        assert!(DomainName::parse("xn--bcher-kva.example").is_ok());
+        assert!(DomainName::parse("123.example").is_ok());
+    }
+
+    #[test]
+    fn ancestry() {
+        let apex = DomainName::parse("example").unwrap();
+        let d = DomainName::parse("hello.example").unwrap();
+        let h = DomainName::parse("ns1.hello.example").unwrap();
+        let other = DomainName::parse("xexample").unwrap();
+        assert!(h.is_below(&apex) && h.is_below(&d) && d.is_at_or_below(&d));
+        assert!(!d.is_below(&d) && !other.is_at_or_below(&apex));
+        assert_eq!(h.child_of(&apex), Some(d.clone()));
+        assert_eq!(d.child_of(&apex), Some(d.clone()));
+        assert_eq!(apex.child_of(&apex), None);
+        assert_eq!(h.parent(), Some(d));
+    }
+
+    #[test]
+    fn canonical_order_and_round_trip() {
+        // RFC 4034 §6.1 example order, lower-cased and LDH-only.
+        let ordered = ["example", "a.example", "yljkjljk.a.example", "z.a.example", "zabc.a.example", "z.example", "a-b.z.example"];
+        let mut keys: Vec<_> = ordered.iter().map(|n| DomainName::parse(n).unwrap().canonical_key()).collect();
+        let sorted = {
+            let mut k = keys.clone();
+            k.sort();
+            k
+        };
+        assert_eq!(keys, sorted);
+        for key in keys.drain(..) {
+            let name = DomainName::from_canonical_key(&key).unwrap();
+            assert_eq!(name.canonical_key(), key);
+        }
+        assert_eq!(DomainName::parse("a.b").unwrap().to_wire(), b"\x01a\x01b\x00");
+    }
+
+    #[test]
+    fn descendants_share_the_key_prefix() {
+        let d = DomainName::parse("hello.example").unwrap().canonical_key();
+        let h = DomainName::parse("ns1.hello.example").unwrap().canonical_key();
+        let sibling = DomainName::parse("hello-world.example").unwrap().canonical_key();
+        assert!(h.starts_with(&d));
+        assert!(!sibling.starts_with(&d));
+    }
+}

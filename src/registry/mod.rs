@@ -1,0 +1,212 @@
+//! The one write path. Every change to registry state is a [`Command`]
+//! executed by the writer thread: validated against the current state and the
+//! `model` rules, applied to objects, zone rows and the journal in one
+//! transaction, committed durably (many commands per fsync), published as
+//! the new read snapshot, and only then acknowledged.
+//!
+//! Reads never go through here: front-ends take [`Registry::snapshot`].
+
+mod apply;
+pub mod command;
+pub mod credentials;
+pub mod import;
+mod writer;
+mod zone;
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use command::{Command, Outcome};
+pub use import::{ImportSummary, ZoneImport};
+
+use crate::model::{AddrError, Clock, DsError, IdError, NameError, PolicyError, StatusError};
+use crate::store::{Snapshot, SnapshotCell, Store, StoreError};
+
+/// Kinds of registry objects, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Tld,
+    Registrar,
+    Contact,
+    Domain,
+    Host,
+}
+
+impl std::fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ObjectKind::Tld => "TLD",
+            ObjectKind::Registrar => "registrar",
+            ObjectKind::Contact => "contact",
+            ObjectKind::Domain => "domain",
+            ObjectKind::Host => "host",
+        })
+    }
+}
+
+/// Why a command was refused. Front-ends map these to their protocol's codes.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{kind} {id} does not exist")]
+    NotFound { kind: ObjectKind, id: String },
+    #[error("{kind} {id} already exists")]
+    Exists { kind: ObjectKind, id: String },
+    #[error("invalid name: {0}")]
+    Name(#[from] NameError),
+    #[error("invalid address: {0}")]
+    Addr(#[from] AddrError),
+    #[error("invalid DS data: {0}")]
+    Ds(#[from] DsError),
+    #[error("invalid identifier: {0}")]
+    Id(#[from] IdError),
+    #[error("invalid status: {0}")]
+    Status(#[from] StatusError),
+    #[error("invalid TLD policy: {0}")]
+    TldPolicy(#[from] PolicyError),
+    /// A value is well-formed but outside what the command allows.
+    #[error("{0}")]
+    Invalid(String),
+    /// The registry's data policy refuses the request (EPP 2306).
+    #[error("{0}")]
+    Policy(String),
+    /// An object status prohibits the operation (EPP 2304).
+    #[error("{0}")]
+    StatusProhibits(String),
+    /// Another object depends on this one (EPP 2305).
+    #[error("{0}")]
+    Association(String),
+    #[error("the registry is shutting down")]
+    Unavailable,
+    #[error("storage failure: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl RegistryError {
+    /// A stable identifier for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RegistryError::NotFound { .. } => "not_found",
+            RegistryError::Exists { .. } => "exists",
+            RegistryError::Name(_) => "bad_name",
+            RegistryError::Addr(_) => "bad_address",
+            RegistryError::Ds(_) => "bad_ds",
+            RegistryError::Id(_) => "bad_identifier",
+            RegistryError::Status(_) => "bad_status",
+            RegistryError::TldPolicy(_) => "bad_policy",
+            RegistryError::Invalid(_) => "invalid",
+            RegistryError::Policy(_) => "policy",
+            RegistryError::StatusProhibits(_) => "status_prohibits",
+            RegistryError::Association(_) => "association_prohibits",
+            RegistryError::Unavailable => "unavailable",
+            RegistryError::Store(_) => "internal",
+        }
+    }
+
+    pub(crate) fn not_found(kind: ObjectKind, id: impl std::fmt::Display) -> Self {
+        RegistryError::NotFound { kind, id: id.to_string() }
+    }
+
+    pub(crate) fn exists(kind: ObjectKind, id: impl std::fmt::Display) -> Self {
+        RegistryError::Exists { kind, id: id.to_string() }
+    }
+}
+
+/// Settings the writer needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct WriterSettings {
+    pub roid_suffix: crate::model::RoidSuffix,
+    pub queue_max: usize,
+    pub batch_max: usize,
+    pub journal_entries_max: usize,
+}
+
+struct Job {
+    command: Command,
+    reply: oneshot::Sender<Result<Outcome, RegistryError>>,
+}
+
+/// Handle to the registry: submit commands, take snapshots, watch commits.
+#[derive(Clone)]
+pub struct Registry {
+    queue: mpsc::Sender<Job>,
+    snapshots: Arc<SnapshotCell>,
+    commits: watch::Receiver<u64>,
+}
+
+/// The writer thread; joining it waits until every queued command is committed.
+pub struct WriterThread(std::thread::JoinHandle<()>);
+
+impl WriterThread {
+    pub fn join(self) {
+        if self.0.join().is_err() {
+            tracing::error!("registry writer thread panicked");
+        }
+    }
+}
+
+impl Registry {
+    /// Starts the writer thread over `store`. The writer stops once every
+    /// `Registry` clone is dropped and the queue is drained.
+    pub fn start(store: Store, clock: Arc<dyn Clock>, settings: WriterSettings) -> Result<(Registry, WriterThread), StoreError> {
+        let first = store.snapshot(0)?;
+        let snapshots = Arc::new(SnapshotCell::new(first));
+        let (queue, jobs) = mpsc::channel(settings.queue_max);
+        let (commit_tx, commits) = watch::channel(0);
+        let writer = writer::Writer::new(store, clock, settings, snapshots.clone(), commit_tx);
+        let handle = std::thread::Builder::new()
+            .name("registry-writer".into())
+            .spawn(move || writer.run(jobs))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
+        Ok((Registry { queue, snapshots, commits }, WriterThread(handle)))
+    }
+
+    /// Executes a command; returns once it is durably committed (or refused).
+    pub async fn execute(&self, command: Command) -> Result<Outcome, RegistryError> {
+        let command = if needs_preparation(&command) {
+            tokio::task::spawn_blocking(move || prepare(command)).await.map_err(|_| RegistryError::Unavailable)??
+        } else {
+            command
+        };
+        let (reply, response) = oneshot::channel();
+        self.queue.send(Job { command, reply }).await.map_err(|_| RegistryError::Unavailable)?;
+        response.await.map_err(|_| RegistryError::Unavailable)?
+    }
+
+    /// Blocking form of [`Registry::execute`] for callers outside the runtime (CLI tools).
+    pub fn execute_blocking(&self, command: Command) -> Result<Outcome, RegistryError> {
+        let command = prepare(command)?;
+        let (reply, response) = oneshot::channel();
+        self.queue.blocking_send(Job { command, reply }).map_err(|_| RegistryError::Unavailable)?;
+        response.blocking_recv().map_err(|_| RegistryError::Unavailable)?
+    }
+
+    /// The latest committed state.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshots.load()
+    }
+
+    pub fn snapshots(&self) -> &Arc<SnapshotCell> {
+        &self.snapshots
+    }
+
+    /// Changes after every commit; the value is the snapshot generation.
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.clone()
+    }
+}
+
+fn needs_preparation(command: &Command) -> bool {
+    matches!(command, Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) if spec.password.is_some())
+}
+
+/// CPU-heavy work done before a command is queued, so the writer never waits
+/// on it: registrar passwords are hashed here.
+fn prepare(mut command: Command) -> Result<Command, RegistryError> {
+    if let Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) = &mut command {
+        if let Some(password) = spec.password.take() {
+            spec.password_hash = Some(credentials::hash_password(&password)?);
+        }
+    }
+    Ok(command)
+}

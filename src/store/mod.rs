@@ -1,0 +1,219 @@
+//! The registry database: one redb file holding the schema version, every
+//! registry object, the per-TLD zone rows derived from them and the journal
+//! of RR changes. This is the only module that knows tables and byte
+//! layouts; the registry writes through [`WriteTables`], everyone else reads
+//! consistent [`Snapshot`]s.
+//!
+//! Tables (schema v1):
+//! - `meta`: `schema_version`, ROID sequence
+//! - `tlds` name → [`Tld`]; `registrars` clID → [`Registrar`]; `contacts` id → [`Contact`]
+//! - `domains` canonical name key → [`Domain`] (so a TLD's domains are one key range); `hosts` ROID → [`Host`]; `host_by_name` canonical name key → ROID
+//! - `host_links` host ROID `\0` domain name → () (which domains delegate to a host)
+//! - `zone` canonical owner key → row of RRsets (see [`codec`])
+//! - `journal` TLD `\0` sequence → [`JournalEntry`]
+
+pub mod codec;
+mod journal;
+mod read;
+mod write;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+pub use journal::JournalEntry;
+pub use read::{Snapshot, ZoneApex, ZoneProbe};
+pub use write::WriteTables;
+
+#[allow(unused_imports)] // named in the module docs
+use crate::model::{Contact, Domain, Host, Registrar, Tld};
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
+pub(crate) const REGISTRARS: TableDefinition<&str, &[u8]> = TableDefinition::new("registrars");
+pub(crate) const CONTACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("contacts");
+pub(crate) const DOMAINS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("domains");
+pub(crate) const HOSTS: TableDefinition<&str, &[u8]> = TableDefinition::new("hosts");
+pub(crate) const HOST_BY_NAME: TableDefinition<&[u8], &str> = TableDefinition::new("host_by_name");
+pub(crate) const HOST_LINKS: TableDefinition<&[u8], ()> = TableDefinition::new("host_links");
+pub(crate) const ZONE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("zone");
+pub(crate) const JOURNAL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("journal");
+
+const SCHEMA_KEY: &str = "schema_version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database is open in another process (is the daemon running?)")]
+    Locked,
+    #[error("the database was written by a newer domain-os (schema {found}, this build reads {supported})")]
+    NewerSchema { found: u32, supported: u32 },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("storage: {0}")]
+    Db(#[from] redb::Error),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+
+impl From<redb::DatabaseError> for StoreError {
+    fn from(e: redb::DatabaseError) -> Self {
+        match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+            other => StoreError::Db(other.into()),
+        }
+    }
+}
+
+/// Handle to the open database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, creates missing
+    /// tables and checks the schema version.
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(redb::StorageError::from(e).into()))?;
+        }
+        let db = Database::builder().set_cache_size(cache_bytes).create(path)?;
+        let store = Store { db: Arc::new(db) };
+        store.prepare_schema()?;
+        Ok(store)
+    }
+
+    fn prepare_schema(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let found = match meta.get(SCHEMA_KEY)? {
+                Some(v) => Some(u32::from_be_bytes(
+                    v.value().try_into().map_err(|_| StoreError::Corrupt("schema_version".into()))?,
+                )),
+                None => None,
+            };
+            match found {
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(StoreError::NewerSchema { found: v, supported: SCHEMA_VERSION });
+                }
+                Some(v) if v < SCHEMA_VERSION => {
+                    return Err(StoreError::Corrupt(format!("schema {v} predates the first released schema")));
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes().as_slice())?;
+                }
+            }
+            txn.open_table(TLDS)?;
+            txn.open_table(REGISTRARS)?;
+            txn.open_table(CONTACTS)?;
+            txn.open_table(DOMAINS)?;
+            txn.open_table(HOSTS)?;
+            txn.open_table(HOST_BY_NAME)?;
+            txn.open_table(HOST_LINKS)?;
+            txn.open_table(ZONE)?;
+            txn.open_table(JOURNAL)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A consistent read view of the latest commit.
+    pub fn snapshot(&self, generation: u64) -> Result<Snapshot, StoreError> {
+        Snapshot::new(self.db.begin_read()?, generation)
+    }
+
+    /// Starts the (single) write transaction; only the registry writer calls this.
+    pub fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        Ok(self.db.begin_write()?)
+    }
+
+    /// Writes the schema version directly; for migration fixtures in tests.
+    #[doc(hidden)]
+    pub fn force_schema_version(&self, version: u32) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(META)?.insert(SCHEMA_KEY, version.to_be_bytes().as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+/// The snapshot DNS and the other readers use, replaced after every commit.
+///
+/// Readers keep their own `Arc` and compare generations (one atomic load)
+/// to notice a newer commit, so the hot path takes no lock.
+pub struct SnapshotCell {
+    generation: AtomicU64,
+    current: Mutex<Arc<Snapshot>>,
+}
+
+impl SnapshotCell {
+    pub fn new(first: Snapshot) -> Self {
+        SnapshotCell { generation: AtomicU64::new(first.generation), current: Mutex::new(Arc::new(first)) }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn publish(&self, next: Snapshot) {
+        let generation = next.generation;
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        self.generation.store(generation, Ordering::Release);
+    }
+
+    /// Returns the snapshot to use now, refreshing `cached` if a newer one was published.
+    pub fn refresh<'a>(&self, cached: &'a mut Arc<Snapshot>) -> &'a Snapshot {
+        if cached.generation != self.generation() {
+            *cached = self.load();
+        }
+        cached
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.redb");
+        let store = Store::open(&path, 1 << 20).unwrap();
+        store.force_schema_version(SCHEMA_VERSION + 1).unwrap();
+        drop(store);
+        match Store::open(&path, 1 << 20) {
+            Err(StoreError::NewerSchema { found, supported }) => {
+                assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION))
+            }
+            other => panic!("expected NewerSchema, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn second_open_reports_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.redb");
+        let _first = Store::open(&path, 1 << 20).unwrap();
+        assert!(matches!(Store::open(&path, 1 << 20), Err(StoreError::Locked)));
+    }
+}

@@ -1,0 +1,246 @@
+//! Read snapshots: one redb read transaction, the zone table opened once,
+//! and each served zone's apex facts decoded once, so that a DNS lookup is an
+//! ordered B-tree probe and nothing else.
+
+use std::ops::Bound;
+
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
+
+use super::journal::{self, JournalEntry};
+use super::{CONTACTS, DOMAINS, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, REGISTRARS, StoreError, TLDS, ZONE, codec};
+use crate::model::zone::{negative_ttl, soa_rdata};
+use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, Registrar, Roid, Tld};
+
+/// A zone this snapshot serves, with the facts every answer needs.
+#[derive(Debug, Clone)]
+pub struct ZoneApex {
+    pub tld: Tld,
+    /// Canonical key of the apex; every row of the zone starts with it.
+    pub key: Vec<u8>,
+    /// Apex name in wire form.
+    pub wire: Vec<u8>,
+    pub soa_rdata: Vec<u8>,
+    pub negative_ttl: u32,
+}
+
+impl ZoneApex {
+    fn new(tld: Tld) -> Self {
+        ZoneApex {
+            key: tld.name.canonical_key(),
+            wire: tld.name.to_wire(),
+            soa_rdata: soa_rdata(&tld.policy, tld.serial),
+            negative_ttl: negative_ttl(&tld.policy),
+            tld,
+        }
+    }
+
+    pub fn serial(&self) -> u32 {
+        self.tld.serial
+    }
+
+    pub fn soa_ttl(&self) -> u32 {
+        self.tld.policy.soa.ttl_s
+    }
+}
+
+/// What the zone table holds at a name.
+pub enum ZoneProbe<'a> {
+    /// A row at exactly this name.
+    Row(redb::AccessGuard<'a, &'static [u8]>),
+    /// No row here, but rows below: an empty non-terminal (NODATA, not NXDOMAIN).
+    EmptyNonTerminal,
+    Absent,
+}
+
+pub struct Snapshot {
+    txn: ReadTransaction,
+    zone: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    /// Served zones, longest apex key first so the first match is the closest.
+    zones: Vec<ZoneApex>,
+    pub generation: u64,
+}
+
+impl Snapshot {
+    pub(super) fn new(txn: ReadTransaction, generation: u64) -> Result<Self, StoreError> {
+        let zone = txn.open_table(ZONE)?;
+        let mut zones = Vec::new();
+        for item in txn.open_table(TLDS)?.iter()? {
+            let (_, v) = item?;
+            zones.push(ZoneApex::new(codec::decode::<Tld>(v.value(), "tld")?));
+        }
+        zones.sort_by(|a, b| b.key.len().cmp(&a.key.len()).then_with(|| a.key.cmp(&b.key)));
+        Ok(Snapshot { txn, zone, zones, generation })
+    }
+
+    pub fn zones(&self) -> &[ZoneApex] {
+        &self.zones
+    }
+
+    /// The served zone at or above the name with canonical key `key`.
+    pub fn zone_for(&self, key: &[u8]) -> Option<&ZoneApex> {
+        self.zones.iter().find(|z| key.starts_with(&z.key))
+    }
+
+    pub fn zone(&self, tld: &DomainName) -> Option<&ZoneApex> {
+        self.zones.iter().find(|z| &z.tld.name == tld)
+    }
+
+    /// One ordered probe: the row at `key`, or whether anything lies below it.
+    pub fn zone_probe(&self, key: &[u8]) -> Result<ZoneProbe<'_>, StoreError> {
+        let mut range = self.zone.range::<&[u8]>(key..)?;
+        match range.next() {
+            Some(item) => {
+                let (k, v) = item?;
+                if k.value() == key {
+                    Ok(ZoneProbe::Row(v))
+                } else if k.value().starts_with(key) {
+                    Ok(ZoneProbe::EmptyNonTerminal)
+                } else {
+                    Ok(ZoneProbe::Absent)
+                }
+            }
+            None => Ok(ZoneProbe::Absent),
+        }
+    }
+
+    pub fn zone_row(&self, key: &[u8]) -> Result<Option<redb::AccessGuard<'_, &'static [u8]>>, StoreError> {
+        Ok(self.zone.get(key)?)
+    }
+
+    /// Every row of a zone in canonical order, apex first: `(owner key, row bytes)`.
+    pub fn zone_rows<'a>(
+        &'a self,
+        apex: &'a ZoneApex,
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, redb::AccessGuard<'a, &'static [u8]>), StoreError>> + 'a, StoreError>
+    {
+        let range = self.zone.range::<&[u8]>(apex.key.as_slice()..)?;
+        Ok(range
+            .map(|item| item.map_err(StoreError::from))
+            .take_while(move |item| item.as_ref().map_or(true, |(k, _)| k.value().starts_with(&apex.key)))
+            .map(|item| item.map(|(k, v)| (k.value().to_vec(), v))))
+    }
+
+    /// Journal entries that take a client at `serial` to the current serial, or
+    /// `None` when the journal does not reach back that far.
+    pub fn journal_since(&self, tld: &DomainName, serial: u32) -> Result<Option<Vec<JournalEntry>>, StoreError> {
+        let table = self.txn.open_table(JOURNAL)?;
+        let (start, end) = journal::range(tld.as_str());
+        let mut found = None;
+        for item in table.range::<&[u8]>(start.as_slice()..end.as_slice())? {
+            let (k, v) = item?;
+            if JournalEntry::serials(v.value())?.0 == serial {
+                found = Some(k.value().to_vec());
+                break;
+            }
+        }
+        let Some(first) = found else { return Ok(None) };
+        let mut entries = Vec::new();
+        for item in table.range::<&[u8]>(first.as_slice()..end.as_slice())? {
+            let (_, v) = item?;
+            entries.push(JournalEntry::decode(v.value())?);
+        }
+        Ok(Some(entries))
+    }
+
+    pub fn journal_len(&self, tld: &DomainName) -> Result<usize, StoreError> {
+        let (start, end) = journal::range(tld.as_str());
+        Ok(self.txn.open_table(JOURNAL)?.range::<&[u8]>(start.as_slice()..end.as_slice())?.count())
+    }
+
+    pub fn tld(&self, name: &DomainName) -> Option<&Tld> {
+        self.zone(name).map(|z| &z.tld)
+    }
+
+    pub fn tlds(&self) -> impl Iterator<Item = &Tld> {
+        self.zones.iter().map(|z| &z.tld)
+    }
+
+    /// The served TLD a name belongs to (the closest enclosing one).
+    pub fn tld_of(&self, name: &DomainName) -> Option<&Tld> {
+        self.zone_for(&name.canonical_key()).map(|z| &z.tld)
+    }
+
+    pub fn registrar(&self, id: &ClientId) -> Result<Option<Registrar>, StoreError> {
+        get(&self.txn.open_table(REGISTRARS)?, id.as_str(), "registrar")
+    }
+
+    pub fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
+        let table = self.txn.open_table(REGISTRARS)?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            out.push(codec::decode(item?.1.value(), "registrar")?);
+        }
+        Ok(out)
+    }
+
+    pub fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
+        get(&self.txn.open_table(CONTACTS)?, id.as_str(), "contact")
+    }
+
+    pub fn domain(&self, name: &DomainName) -> Result<Option<Domain>, StoreError> {
+        super::write::get_domain(&self.txn.open_table(DOMAINS)?, name)
+    }
+
+    /// Domains of a TLD in canonical order, after `after`, at most `limit`.
+    pub fn domains(&self, tld: &DomainName, after: Option<&DomainName>, limit: usize) -> Result<Vec<Domain>, StoreError> {
+        let table = self.txn.open_table(DOMAINS)?;
+        let prefix = tld.canonical_key();
+        let start = after.map(|a| a.canonical_key()).unwrap_or_else(|| prefix.clone());
+        let mut out = Vec::new();
+        for item in table.range::<&[u8]>((Bound::Excluded(start.as_slice()), Bound::Unbounded))? {
+            let (k, v) = item?;
+            if !k.value().starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(codec::decode(v.value(), "domain")?);
+        }
+        Ok(out)
+    }
+
+    pub fn host(&self, roid: &Roid) -> Result<Option<Host>, StoreError> {
+        get(&self.txn.open_table(HOSTS)?, roid.as_str(), "host")
+    }
+
+    pub fn host_by_name(&self, name: &DomainName) -> Result<Option<Host>, StoreError> {
+        let roid = match self.txn.open_table(HOST_BY_NAME)?.get(name.canonical_key().as_slice())? {
+            Some(r) => Roid(r.value().into()),
+            None => return Ok(None),
+        };
+        self.host(&roid)
+    }
+
+    /// Hosts in canonical name order, after `after`, at most `limit`.
+    pub fn hosts(&self, after: Option<&DomainName>, limit: usize) -> Result<Vec<Host>, StoreError> {
+        let index = self.txn.open_table(HOST_BY_NAME)?;
+        let hosts = self.txn.open_table(HOSTS)?;
+        let start = after.map(|a| a.canonical_key());
+        let range = match &start {
+            Some(s) => index.range::<&[u8]>((Bound::Excluded(s.as_slice()), Bound::Unbounded))?,
+            None => index.range::<&[u8]>(..)?,
+        };
+        let mut out = Vec::new();
+        for item in range.take(limit) {
+            let (_, roid) = item?;
+            if let Some(h) = get(&hosts, roid.value(), "host")? {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names of the domains that delegate to a host (at most `limit`).
+    pub fn host_links(&self, host: &Roid, limit: usize) -> Result<Vec<DomainName>, StoreError> {
+        super::write::host_link_names(&self.txn.open_table(HOST_LINKS)?, host, limit)
+    }
+}
+
+pub(super) fn get<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, StoreError> {
+    match table.get(key)? {
+        Some(v) => Ok(Some(codec::decode(v.value(), what)?)),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,306 @@
+//! Typed access to every table inside one write transaction. The registry
+//! writer opens these once per batch of commands; nothing else writes.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::journal::{self, JournalEntry};
+use super::read::get;
+use super::{CONTACTS, DOMAINS, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, REGISTRARS, StoreError, TLDS, ZONE, codec};
+use crate::model::zone::ZoneRow;
+use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, Registrar, Roid, Tld};
+
+pub struct WriteTables<'t> {
+    meta: Table<'t, &'static str, &'static [u8]>,
+    tlds: Table<'t, &'static str, &'static [u8]>,
+    registrars: Table<'t, &'static str, &'static [u8]>,
+    contacts: Table<'t, &'static str, &'static [u8]>,
+    domains: Table<'t, &'static [u8], &'static [u8]>,
+    hosts: Table<'t, &'static str, &'static [u8]>,
+    host_by_name: Table<'t, &'static [u8], &'static str>,
+    host_links: Table<'t, &'static [u8], ()>,
+    zone: Table<'t, &'static [u8], &'static [u8]>,
+    journal: Table<'t, &'static [u8], &'static [u8]>,
+}
+
+impl<'t> WriteTables<'t> {
+    pub fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(WriteTables {
+            meta: txn.open_table(META)?,
+            tlds: txn.open_table(TLDS)?,
+            registrars: txn.open_table(REGISTRARS)?,
+            contacts: txn.open_table(CONTACTS)?,
+            domains: txn.open_table(DOMAINS)?,
+            hosts: txn.open_table(HOSTS)?,
+            host_by_name: txn.open_table(HOST_BY_NAME)?,
+            host_links: txn.open_table(HOST_LINKS)?,
+            zone: txn.open_table(ZONE)?,
+            journal: txn.open_table(JOURNAL)?,
+        })
+    }
+
+    /// Next value of a named counter (ROID numbers), starting at 1.
+    pub fn next_sequence(&mut self, name: &str) -> Result<u64, StoreError> {
+        self.reserve_sequence(name, 1)
+    }
+
+    /// Reserves `count` consecutive values of a named counter; returns the first.
+    pub fn reserve_sequence(&mut self, name: &str, count: u64) -> Result<u64, StoreError> {
+        let key = format!("seq:{name}");
+        let current = match self.meta.get(key.as_str())? {
+            Some(v) => u64::from_be_bytes(v.value().try_into().map_err(|_| StoreError::Corrupt(key.clone()))?),
+            None => 0,
+        };
+        self.meta.insert(key.as_str(), (current + count).to_be_bytes().as_slice())?;
+        Ok(current + 1)
+    }
+
+    pub fn tld(&self, name: &DomainName) -> Result<Option<Tld>, StoreError> {
+        get(&self.tlds, name.as_str(), "tld")
+    }
+
+    pub fn tlds(&self) -> Result<Vec<Tld>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tlds.iter()? {
+            out.push(codec::decode(item?.1.value(), "tld")?);
+        }
+        Ok(out)
+    }
+
+    pub fn put_tld(&mut self, tld: &Tld) -> Result<(), StoreError> {
+        self.tlds.insert(tld.name.as_str(), codec::encode(tld).as_slice())?;
+        Ok(())
+    }
+
+    pub fn registrar(&self, id: &ClientId) -> Result<Option<Registrar>, StoreError> {
+        get(&self.registrars, id.as_str(), "registrar")
+    }
+
+    pub fn put_registrar(&mut self, registrar: &Registrar) -> Result<(), StoreError> {
+        self.registrars.insert(registrar.id.as_str(), codec::encode(registrar).as_slice())?;
+        Ok(())
+    }
+
+    pub fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
+        get(&self.contacts, id.as_str(), "contact")
+    }
+
+    pub fn put_contact(&mut self, contact: &Contact) -> Result<(), StoreError> {
+        self.contacts.insert(contact.id.as_str(), codec::encode(contact).as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_contact(&mut self, id: &ContactId) -> Result<(), StoreError> {
+        self.contacts.remove(id.as_str())?;
+        Ok(())
+    }
+
+    pub fn domain(&self, name: &DomainName) -> Result<Option<Domain>, StoreError> {
+        get_domain(&self.domains, name)
+    }
+
+    pub fn put_domain(&mut self, domain: &Domain) -> Result<(), StoreError> {
+        self.domains.insert(domain.name.canonical_key().as_slice(), codec::encode(domain).as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_domain(&mut self, name: &DomainName) -> Result<(), StoreError> {
+        self.domains.remove(name.canonical_key().as_slice())?;
+        Ok(())
+    }
+
+    /// Whether any domain below `tld` is registered.
+    pub fn tld_has_domains(&self, tld: &DomainName) -> Result<bool, StoreError> {
+        let prefix = tld.canonical_key();
+        match self.domains.range::<&[u8]>(prefix.as_slice()..)?.next() {
+            Some(item) => Ok(item?.0.value().starts_with(&prefix)),
+            None => Ok(false),
+        }
+    }
+
+    pub fn host(&self, roid: &Roid) -> Result<Option<Host>, StoreError> {
+        get(&self.hosts, roid.as_str(), "host")
+    }
+
+    pub fn host_roid(&self, name: &DomainName) -> Result<Option<Roid>, StoreError> {
+        Ok(self.host_by_name.get(name.canonical_key().as_slice())?.map(|r| Roid(r.value().into())))
+    }
+
+    pub fn host_by_name(&self, name: &DomainName) -> Result<Option<Host>, StoreError> {
+        match self.host_roid(name)? {
+            Some(roid) => self.host(&roid),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a host and indexes its current name.
+    pub fn put_host(&mut self, host: &Host) -> Result<(), StoreError> {
+        self.hosts.insert(host.roid.as_str(), codec::encode(host).as_slice())?;
+        self.host_by_name.insert(host.name.canonical_key().as_slice(), host.roid.as_str())?;
+        Ok(())
+    }
+
+    /// Drops a name from the host index (after a rename or delete).
+    pub fn unindex_host_name(&mut self, name: &DomainName) -> Result<(), StoreError> {
+        self.host_by_name.remove(name.canonical_key().as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_host(&mut self, host: &Host) -> Result<(), StoreError> {
+        self.hosts.remove(host.roid.as_str())?;
+        self.unindex_host_name(&host.name)
+    }
+
+    /// Hosts whose names lie strictly below `name` (a domain's subordinate hosts).
+    pub fn hosts_below(&self, name: &DomainName, limit: usize) -> Result<Vec<Host>, StoreError> {
+        let prefix = name.canonical_key();
+        let mut out = Vec::new();
+        for item in self.host_by_name.range::<&[u8]>((Bound::Excluded(prefix.as_slice()), Bound::Unbounded))? {
+            let (k, roid) = item?;
+            if !k.value().starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            if let Some(h) = self.host(&Roid(roid.value().into()))? {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every name that has, or may need, a row in `tld`'s zone: current rows,
+    /// registered domains and hosts below the apex.
+    pub fn owner_names(&self, tld: &DomainName) -> Result<BTreeSet<DomainName>, StoreError> {
+        let prefix = tld.canonical_key();
+        let mut names = BTreeSet::new();
+        let mut add = |key: &[u8]| -> Result<(), StoreError> {
+            let name = DomainName::from_canonical_key(key).ok_or_else(|| StoreError::Corrupt("name key".into()))?;
+            names.insert(name);
+            Ok(())
+        };
+        for item in self.zone.range::<&[u8]>(prefix.as_slice()..)? {
+            let (k, _) = item?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            add(k.value())?;
+        }
+        for item in self.domains.range::<&[u8]>(prefix.as_slice()..)? {
+            let (k, _) = item?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            add(k.value())?;
+        }
+        for item in self.host_by_name.range::<&[u8]>(prefix.as_slice()..)? {
+            let (k, _) = item?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            add(k.value())?;
+        }
+        Ok(names)
+    }
+
+    pub fn link_host(&mut self, host: &Roid, domain: &DomainName) -> Result<(), StoreError> {
+        self.host_links.insert(link_key(host, domain).as_slice(), ())?;
+        Ok(())
+    }
+
+    pub fn unlink_host(&mut self, host: &Roid, domain: &DomainName) -> Result<(), StoreError> {
+        self.host_links.remove(link_key(host, domain).as_slice())?;
+        Ok(())
+    }
+
+    pub fn host_links(&self, host: &Roid, limit: usize) -> Result<Vec<DomainName>, StoreError> {
+        host_link_names(&self.host_links, host, limit)
+    }
+
+    pub fn zone_row(&self, key: &[u8]) -> Result<Option<ZoneRow>, StoreError> {
+        match self.zone.get(key)? {
+            Some(v) => Ok(Some(codec::decode_row(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a zone row; an empty row removes the name from the zone.
+    pub fn put_zone_row(&mut self, key: &[u8], row: &ZoneRow) -> Result<(), StoreError> {
+        if row.is_empty() {
+            self.zone.remove(key)?;
+        } else {
+            self.zone.insert(key, codec::encode_row(row).as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Appends a journal entry and drops the oldest beyond `entries_max`.
+    pub fn journal_append(&mut self, tld: &DomainName, entry: &JournalEntry, entries_max: usize) -> Result<(), StoreError> {
+        let (start, end) = journal::range(tld.as_str());
+        let (last, count) = {
+            let mut range = self.journal.range::<&[u8]>(start.as_slice()..end.as_slice())?;
+            let last = match range.next_back() {
+                Some(item) => Some(journal::seq_of(item?.0.value())?),
+                None => None,
+            };
+            (last, self.journal.range::<&[u8]>(start.as_slice()..end.as_slice())?.count())
+        };
+        let seq = last.map_or(0, |s| s + 1);
+        self.journal.insert(journal::key(tld.as_str(), seq).as_slice(), entry.encode().as_slice())?;
+        let excess = (count + 1).saturating_sub(entries_max);
+        if excess > 0 {
+            let old: Vec<Vec<u8>> = self
+                .journal
+                .range::<&[u8]>(start.as_slice()..end.as_slice())?
+                .take(excess)
+                .map(|item| item.map(|(k, _)| k.value().to_vec()))
+                .collect::<Result<_, _>>()?;
+            for k in old {
+                self.journal.remove(k.as_slice())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a zone's history: IXFR clients then fall back to AXFR.
+    pub fn journal_clear(&mut self, tld: &DomainName) -> Result<(), StoreError> {
+        let (start, end) = journal::range(tld.as_str());
+        self.journal.retain_in::<&[u8], _>(start.as_slice()..end.as_slice(), |_, _| false)?;
+        Ok(())
+    }
+}
+
+pub(super) fn get_domain(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    name: &DomainName,
+) -> Result<Option<Domain>, StoreError> {
+    match table.get(name.canonical_key().as_slice())? {
+        Some(v) => Ok(Some(codec::decode(v.value(), "domain")?)),
+        None => Ok(None),
+    }
+}
+
+fn link_key(host: &Roid, domain: &DomainName) -> Vec<u8> {
+    let mut k = Vec::with_capacity(host.as_str().len() + 1 + domain.as_str().len());
+    k.extend_from_slice(host.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(domain.as_str().as_bytes());
+    k
+}
+
+pub(super) fn host_link_names(
+    table: &impl ReadableTable<&'static [u8], ()>,
+    host: &Roid,
+    limit: usize,
+) -> Result<Vec<DomainName>, StoreError> {
+    let mut prefix = host.as_str().as_bytes().to_vec();
+    prefix.push(0);
+    let mut out = Vec::new();
+    for item in table.range::<&[u8]>(prefix.as_slice()..)?.take(limit) {
+        let (k, _) = item?;
+        let Some(name) = k.value().strip_prefix(prefix.as_slice()) else { break };
+        let text = std::str::from_utf8(name).map_err(|_| StoreError::Corrupt("host link".into()))?;
+        out.push(DomainName::parse(text).map_err(|_| StoreError::Corrupt("host link".into()))?);
+    }
+    Ok(out)
+}
