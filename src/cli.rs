@@ -106,7 +106,9 @@ enum ImportCmd {
 #[derive(Subcommand)]
 enum TldCmd {
     List,
-    Show { name: String },
+    Show {
+        name: String,
+    },
     /// Create a TLD: `--ns` apex name servers; `--set key=value` for other policy
     /// fields (soa_rname, soa_refresh_s, delegation_ttl_s, glue_policy=wide, …).
     Create {
@@ -128,7 +130,9 @@ enum TldCmd {
 #[derive(Subcommand)]
 enum RegistrarCmd {
     List,
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// Create a registrar; `--set key=value` for phone, url, abuse_email, iana_id, …
     Create {
         id: String,
@@ -159,7 +163,9 @@ enum DomainCmd {
         #[arg(long)]
         limit: Option<usize>,
     },
-    Show { name: String },
+    Show {
+        name: String,
+    },
     Create {
         name: String,
         #[arg(long)]
@@ -194,7 +200,9 @@ enum DomainCmd {
         #[arg(long)]
         registrar: Option<String>,
     },
-    Delete { name: String },
+    Delete {
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -205,7 +213,9 @@ enum HostCmd {
         #[arg(long)]
         limit: Option<usize>,
     },
-    Show { name: String },
+    Show {
+        name: String,
+    },
     Create {
         name: String,
         #[arg(long)]
@@ -226,7 +236,9 @@ enum HostCmd {
         #[arg(long)]
         remove_status: Vec<String>,
     },
-    Delete { name: String },
+    Delete {
+        name: String,
+    },
 }
 
 /// Entry point of the binary.
@@ -326,11 +338,7 @@ fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
         out.push_str("  domain-os tld list    domain-os domain show hello.example    domain-os zone export example\n");
     }
     if demo {
-        out.push_str(&format!(
-            "Demo registrar: {} (EPP password {})\n",
-            crate::demo::REGISTRAR,
-            crate::demo::REGISTRAR_PASSWORD
-        ));
+        out.push_str(&format!("Demo registrar: {} (EPP password {})\n", crate::demo::REGISTRAR, crate::demo::REGISTRAR_PASSWORD));
     }
     out.push_str("Stop with Ctrl-C.\n");
     let _ = std::io::stdout().write_all(out.as_bytes());
@@ -448,12 +456,16 @@ fn registrar_request(cmd: RegistrarCmd) -> anyhow::Result<ApiRequest> {
 
 fn domain_request(cmd: DomainCmd) -> anyhow::Result<ApiRequest> {
     Ok(match cmd {
-        DomainCmd::List { tld, after, limit } => request(Method::GET, format!("/v1/tlds/{}/domains{}", path_name(&tld)?, page_query(after, limit)), None),
+        DomainCmd::List { tld, after, limit } => {
+            request(Method::GET, format!("/v1/tlds/{}/domains{}", path_name(&tld)?, page_query(after, limit)), None)
+        }
         DomainCmd::Show { name } => request(Method::GET, format!("/v1/domains/{}", path_name(&name)?), None),
         DomainCmd::Create { name, registrar, nameservers, ds, status, years } => request(
             Method::POST,
             "/v1/domains".into(),
-            Some(json!({ "name": name, "registrar": registrar, "nameservers": nameservers, "ds": ds_values(&ds)?, "statuses": status, "period_years": years })),
+            Some(
+                json!({ "name": name, "registrar": registrar, "nameservers": nameservers, "ds": ds_values(&ds)?, "statuses": status, "period_years": years }),
+            ),
         ),
         DomainCmd::Update { name, add_ns, remove_ns, add_ds, remove_ds, remove_all_ds, add_status, remove_status, registrar } => {
             let mut body = json!({
@@ -515,12 +527,15 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
     let registrar = ClientId::parse(registrar)?;
     let store = match daemon::open_store(config) {
         Ok(s) => s,
-        Err(StoreError::Locked) => return import_via_api(config, file, &tld, &registrar, period_years),
+        Err(StoreError::Locked) => {
+            return import_via_api(config, file, &tld, &registrar, period_years);
+        }
         Err(e) => return Err(e.into()),
     };
     let started = std::time::Instant::now();
     eprintln!("reading {}", file.display());
-    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
+    let reader =
+        std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
     let parsed = match zonefile::parse_for_import(&tld, reader) {
         Ok(p) => p,
         Err(errors) => {

@@ -64,12 +64,7 @@ pub struct RegistryConfig {
 
 impl Default for RegistryConfig {
     fn default() -> Self {
-        RegistryConfig {
-            roid_suffix: RoidSuffix::parse("DOS").expect("valid suffix"),
-            queue_max: 4096,
-            batch_max: 1024,
-            cache_mib: 256,
-        }
+        RegistryConfig { roid_suffix: RoidSuffix::parse("DOS").expect("valid suffix"), queue_max: 4096, batch_max: 1024, cache_mib: 256 }
     }
 }
 
@@ -185,8 +180,7 @@ impl Config {
     /// Reads a config file; relative paths in it become relative to its folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let mut config: Config =
-            toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.rebase(&base);
         config.validate()?;

@@ -141,7 +141,8 @@ impl Daemon {
 
 /// Every key named by the ACL or a secondary must be loaded.
 fn check_key_names(config: &Config, keyring: &Keyring) -> Result<(), DaemonError> {
-    let named = config.dns.transfer_acl.iter().flat_map(|r| r.keys.iter()).chain(config.dns.secondaries.iter().filter_map(|s| s.key.as_ref()));
+    let named =
+        config.dns.transfer_acl.iter().flat_map(|r| r.keys.iter()).chain(config.dns.secondaries.iter().filter_map(|s| s.key.as_ref()));
     for key in named {
         if keyring.get(key).is_none() {
             return Err(DaemonError::Config(format!("TSIG key {key:?} is used but not defined in dns.tsig_key_files")));

@@ -48,9 +48,10 @@ impl AdminClient {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ClientError> {
-        let response = request.send().await.map_err(|e| {
-            if e.is_connect() { ClientError::Unreachable(self.base.clone()) } else { ClientError::Http(e.to_string()) }
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| if e.is_connect() { ClientError::Unreachable(self.base.clone()) } else { ClientError::Http(e.to_string()) })?;
         let status = response.status();
         let text = response.text().await.map_err(|e| ClientError::Http(e.to_string()))?;
         let body: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };

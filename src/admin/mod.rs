@@ -147,12 +147,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AdminState>, mu
 }
 
 async fn authenticate(State(state): AppState, headers: HeaderMap, request: Request, next: Next) -> Response {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let valid = presented.is_some_and(|p| p.len() == state.token.len() && p.bytes().zip(state.token.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0);
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+    let valid = presented
+        .is_some_and(|p| p.len() == state.token.len() && p.bytes().zip(state.token.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0);
     if !valid {
         tracing::warn!(path = %request.uri().path(), "admin API request without a valid token");
         let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required").into_response();
@@ -264,7 +261,8 @@ struct ImportQuery {
 async fn import_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Query<ImportQuery>, QueryRejection>, body: Bytes) -> ApiResult {
     let Query(q) = q?;
     let tld = name(&tld)?;
-    let registrar = ClientId::parse(&q.registrar).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
+    let registrar =
+        ClientId::parse(&q.registrar).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
     let apex = tld.clone();
     let parsed = tokio::task::spawn_blocking(move || zonefile::parse_for_import(&apex, body.as_ref()))
         .await
@@ -285,7 +283,9 @@ async fn import_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
         progress: None,
     };
     match s.registry.execute(Command::Import(Box::new(import))).await? {
-        Outcome::Imported(summary) => ok(ImportReport { summary, skipped_dnssec: parsed.skipped_dnssec, skipped_orphan_glue: parsed.skipped_orphan_glue }),
+        Outcome::Imported(summary) => {
+            ok(ImportReport { summary, skipped_dnssec: parsed.skipped_dnssec, skipped_orphan_glue: parsed.skipped_orphan_glue })
+        }
         other => ok(other),
     }
 }

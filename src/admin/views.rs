@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use crate::model::{
-    DomainName, DomainStatus, DsData, Host, HostName, HostStatus, IpPrefix, PostalAddress, Registrar, RegistrarStatus, Roid,
-    Timestamp, Tld, TldPolicy,
+    DomainName, DomainStatus, DsData, Host, HostName, HostStatus, IpPrefix, PostalAddress, Registrar, RegistrarStatus, Roid, Timestamp,
+    Tld, TldPolicy,
 };
 use crate::registry::RegistryError;
 use crate::store::{Snapshot, ZoneApex};

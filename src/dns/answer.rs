@@ -50,7 +50,9 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
         Ok(r) => r,
         Err(ParseError::Drop) => return Handled::Drop,
         Err(ParseError::FormErr) => {
-            let Some((id, fl)) = wire::peek_header(packet) else { return Handled::Drop };
+            let Some((id, fl)) = wire::peek_header(packet) else {
+                return Handled::Drop;
+            };
             scratch.writer.start(id, response_flags(fl), None, 512);
             scratch.writer.set_rcode(rcode::FORMERR);
             scratch.writer.finish();
@@ -95,11 +97,21 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
         Ok(rcode::REFUSED)
     } else {
         match request.qtype {
-            qtype::AXFR | qtype::IXFR if transport == Transport::Tcp => return Handled::Transfer(signer),
+            qtype::AXFR | qtype::IXFR if transport == Transport::Tcp => {
+                return Handled::Transfer(signer);
+            }
             qtype::AXFR => Ok(rcode::NOTIMP),
             qtype::OPT | qtype::TSIG | qtype::TKEY => Ok(rcode::FORMERR),
             qtype::MAILA | qtype::MAILB => Ok(rcode::NOTIMP),
-            _ => Responder { snapshot, request: &request, scratch_key: &mut scratch.key, depth_ends: &mut scratch.depth_ends, target_key: &mut scratch.target_key, w }.respond(),
+            _ => Responder {
+                snapshot,
+                request: &request,
+                scratch_key: &mut scratch.key,
+                depth_ends: &mut scratch.depth_ends,
+                target_key: &mut scratch.target_key,
+                w,
+            }
+            .respond(),
         }
     };
     let rc = result.unwrap_or_else(|e| {
@@ -165,7 +177,9 @@ impl Responder<'_, '_> {
                         return self.authoritative(zone, Some(row), false);
                     }
                 }
-                ZoneProbe::EmptyNonTerminal if depth == qdepth => return self.authoritative(zone, None, false),
+                ZoneProbe::EmptyNonTerminal if depth == qdepth => {
+                    return self.authoritative(zone, None, false);
+                }
                 ZoneProbe::EmptyNonTerminal => {}
                 ZoneProbe::Absent => {
                     self.set_aa();
@@ -283,7 +297,9 @@ impl Responder<'_, '_> {
                 if !self.target_key.starts_with(&zone.key) {
                     continue;
                 }
-                let Some(guard) = self.snapshot.zone_row(self.target_key)? else { continue };
+                let Some(guard) = self.snapshot.zone_row(self.target_key)? else {
+                    continue;
+                };
                 let row = RowView::new(guard.value())?;
                 for t in [rtype::A, rtype::AAAA] {
                     if let Some(set) = row.get(t) {

@@ -111,7 +111,9 @@ fn bind_pair(addr: SocketAddr, workers: usize) -> io::Result<(tokio::net::TcpLis
         std_listener.set_nonblocking(true)?;
         let bound = std_listener.local_addr()?;
         match udp::bind(bound, workers) {
-            Ok((sockets, _)) => return Ok((tokio::net::TcpListener::from_std(std_listener)?, sockets, bound)),
+            Ok((sockets, _)) => {
+                return Ok((tokio::net::TcpListener::from_std(std_listener)?, sockets, bound));
+            }
             Err(e) if addr.port() == 0 => last_error = Some(e),
             Err(e) => return Err(e),
         }
@@ -141,7 +143,9 @@ pub async fn auto_export(
                     tracing::info!(path = %summary.path.display(), serial = summary.serial, records = summary.records, "zonefile written");
                     written.insert(zone.tld.name.clone(), zone.serial());
                 }
-                Ok(Err(e)) => tracing::error!(zone = %zone.tld.name, error = %e, "zonefile export failed"),
+                Ok(Err(e)) => {
+                    tracing::error!(zone = %zone.tld.name, error = %e, "zonefile export failed")
+                }
                 Err(e) => tracing::error!(error = %e, "zonefile export task failed"),
             }
         }

@@ -143,7 +143,9 @@ async fn await_reply(socket: &UdpSocket, target: SocketAddr, id: u16, wait: Dura
         if from != target {
             continue;
         }
-        let Ok(reply) = Message::from_vec(&buf[..len]) else { continue };
+        let Ok(reply) = Message::from_vec(&buf[..len]) else {
+            continue;
+        };
         if reply.metadata.id == id && reply.metadata.message_type == MessageType::Response && reply.metadata.op_code == OpCode::Notify {
             return Some(reply.metadata.response_code);
         }

@@ -60,7 +60,12 @@ pub async fn serve(listener: TcpListener, shared: Arc<TcpShared>, mut shutdown: 
     }
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: &TcpShared, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    shared: &TcpShared,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     let mut scratch = Scratch::default();
     let mut packet = Vec::with_capacity(512);

@@ -115,9 +115,7 @@ impl Keyring {
     }
 
     fn by_wire(&self, name_wire: &[u8], algorithm_wire: &[u8]) -> Option<&Key> {
-        self.keys
-            .iter()
-            .find(|k| k.name_wire.eq_ignore_ascii_case(name_wire) && k.algorithm.wire().eq_ignore_ascii_case(algorithm_wire))
+        self.keys.iter().find(|k| k.name_wire.eq_ignore_ascii_case(name_wire) && k.algorithm.wire().eq_ignore_ascii_case(algorithm_wire))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -226,7 +226,9 @@ fn skip_name(msg: &[u8], mut at: usize) -> Result<usize, ParseError> {
         match len & 0xC0 {
             0x00 if len == 0 => return Ok(at + 1),
             0x00 => at += 1 + len,
-            0xC0 => return if at + 2 <= msg.len() { Ok(at + 2) } else { Err(ParseError::FormErr) },
+            0xC0 => {
+                return if at + 2 <= msg.len() { Ok(at + 2) } else { Err(ParseError::FormErr) };
+            }
             _ => return Err(ParseError::FormErr),
         }
     }

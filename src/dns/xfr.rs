@@ -125,7 +125,13 @@ impl<'a, 's> Packer<'a, 's> {
 }
 
 /// Streams the transfer `request` asks for. The caller has checked the ACL.
-pub fn transfer(snapshot: &Snapshot, request: &Request<'_>, signer: Option<Signer>, now: u64, sink: &mut Sink<'_>) -> Result<XfrStats, StoreError> {
+pub fn transfer(
+    snapshot: &Snapshot,
+    request: &Request<'_>,
+    signer: Option<Signer>,
+    now: u64,
+    sink: &mut Sink<'_>,
+) -> Result<XfrStats, StoreError> {
     let mut key = Vec::new();
     let mut ends = Vec::new();
     request.qname.canonical_key(&mut key, &mut ends);

@@ -78,9 +78,7 @@ pub fn write_zone(snapshot: &Snapshot, zone: &ZoneApex, format: Format, out: &mu
 /// Writes `<dir>/<tld>.zone` (or `.czds.txt`) via a temporary file and a rename,
 /// so readers never see half a zone.
 pub fn export(snapshot: &Snapshot, tld: &DomainName, format: Format, dir: &Path) -> Result<ExportSummary, ExportError> {
-    let zone = snapshot
-        .zone(tld)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no TLD {tld}")))?;
+    let zone = snapshot.zone(tld).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no TLD {tld}")))?;
     std::fs::create_dir_all(dir)?;
     let file_name = match format {
         Format::Bind => format!("{tld}.zone"),
@@ -310,7 +308,9 @@ impl Parser {
 
     fn record(&mut self, text: &str, inherits_owner: bool, line: usize) -> Result<(), String> {
         let tokens: Vec<&str> = text.split_whitespace().collect();
-        let Some(&first) = tokens.first() else { return Ok(()) };
+        let Some(&first) = tokens.first() else {
+            return Ok(());
+        };
         match first.to_ascii_uppercase().as_str() {
             "$ORIGIN" => {
                 let origin = tokens.get(1).ok_or("$ORIGIN needs a name")?;
@@ -363,7 +363,9 @@ impl Parser {
                 if owner == self.apex {
                     return Err("address records at the apex cannot be imported".into());
                 }
-                let [addr] = rdata else { return Err(format!("{rtype_upper} needs exactly one address")) };
+                let [addr] = rdata else {
+                    return Err(format!("{rtype_upper} needs exactly one address"));
+                };
                 let ip: IpAddr = match rtype_upper.as_str() {
                     "A" => addr.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| format!("bad IPv4 address {addr}"))?,
                     _ => addr.parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| format!("bad IPv6 address {addr}"))?,
@@ -383,22 +385,26 @@ impl Parser {
     }
 
     fn delegation(&mut self, owner: DomainName, rtype_upper: &str, rdata: &[&str], line: usize) -> Result<(), String> {
-        let key = owner.canonical_key();
-        let (_, d) = self.delegations.entry(key).or_insert_with(|| (owner.clone(), Delegation::default()));
-        if rtype_upper == "NS" {
-            let [target] = rdata else { return Err("NS needs exactly one name server name".into()) };
-            let target = {
-                let absolute = if target.ends_with('.') { target.to_string() } else { format!("{target}.{}", self.origin) };
-                DomainName::parse(&absolute).map_err(|e| format!("{target}: {e}"))?
+        // Check the record before it can create a delegation entry.
+        let (target, ds) = if rtype_upper == "NS" {
+            let [target] = rdata else {
+                return Err("NS needs exactly one name server name".into());
             };
+            let absolute = if target.ends_with('.') { target.to_string() } else { format!("{target}.{}", self.origin) };
+            (Some(DomainName::parse(&absolute).map_err(|e| format!("{target}: {e}"))?), None)
+        } else {
+            (None, Some(DsData::parse_presentation(&rdata.join(" ")).map_err(|e| e.to_string())?))
+        };
+        let (_, d) = self.delegations.entry(owner.canonical_key()).or_insert_with(|| (owner, Delegation::default()));
+        if let Some(target) = target {
             if !d.nameservers.contains(&target) {
                 d.nameservers.push(target.clone());
             }
             if target.is_below(&self.apex) {
                 self.targets.entry(target).or_insert(line);
             }
-        } else {
-            let ds = DsData::parse_presentation(&rdata.join(" ")).map_err(|e| e.to_string())?;
+        }
+        if let Some(ds) = ds {
             if !d.ds.contains(&ds) {
                 d.ds.push(ds);
             }

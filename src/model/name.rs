@@ -77,9 +77,7 @@ impl DomainName {
 
     /// The name with its leftmost label removed, if it has more than one.
     pub fn parent(&self) -> Option<DomainName> {
-        self.0
-            .split_once('.')
-            .map(|(_, rest)| DomainName(rest.into()))
+        self.0.split_once('.').map(|(_, rest)| DomainName(rest.into()))
     }
 
     /// True when `self` equals `ancestor` or lies below it.
@@ -146,10 +144,7 @@ fn check_label(label: &str) -> Result<(), NameError> {
     if label.len() > LABEL_CHARS_MAX {
         return Err(NameError::LabelTooLong(label.to_string()));
     }
-    if !label
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if !label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         return Err(NameError::BadCharacter(label.to_string()));
     }
     if label.starts_with('-') || label.ends_with('-') {

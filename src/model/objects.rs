@@ -477,10 +477,7 @@ pub mod hex_bytes {
         if text.len() % 2 != 0 {
             return None;
         }
-        (0..text.len())
-            .step_by(2)
-            .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
-            .collect()
+        (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok())).collect()
     }
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {

@@ -164,7 +164,6 @@ impl DomainStatus {
         (Self::PendingUpdate, Self::ClientUpdateProhibited),
         (Self::PendingUpdate, Self::ServerUpdateProhibited),
     ];
-
 }
 
 impl HostStatus {
@@ -174,7 +173,6 @@ impl HostStatus {
         (Self::PendingUpdate, Self::ClientUpdateProhibited),
         (Self::PendingUpdate, Self::ServerUpdateProhibited),
     ];
-
 }
 
 macro_rules! status_set {
@@ -245,9 +243,7 @@ status_set!(DomainStatusSet, DomainStatus);
 status_set!(HostStatusSet, HostStatus);
 status_set!(ContactStatusSet, ContactStatus);
 
-
 impl DomainStatusSet {
-
     /// Statuses as shown to peers: the stored ones plus `inactive` (no name
     /// servers) and `ok` (nothing else applies).
     pub fn displayed(self, has_nameservers: bool) -> Vec<DomainStatus> {
@@ -265,9 +261,7 @@ impl DomainStatusSet {
     /// Whether a domain with these statuses may appear in its TLD zone
     /// (held and pendingDelete domains are withheld).
     pub fn allows_publication(self) -> bool {
-        !(self.contains(DomainStatus::ClientHold)
-            || self.contains(DomainStatus::ServerHold)
-            || self.contains(DomainStatus::PendingDelete))
+        !(self.contains(DomainStatus::ClientHold) || self.contains(DomainStatus::ServerHold) || self.contains(DomainStatus::PendingDelete))
     }
 }
 
@@ -327,10 +321,7 @@ mod tests {
             DomainStatusSet::from_statuses([D::PendingUpdate, D::ClientUpdateProhibited]),
             Err(StatusError::Conflict("pendingUpdate", "clientUpdateProhibited"))
         );
-        assert_eq!(
-            DomainStatusSet::from_statuses([D::PendingDelete, D::PendingTransfer]),
-            Err(StatusError::MultiplePending)
-        );
+        assert_eq!(DomainStatusSet::from_statuses([D::PendingDelete, D::PendingTransfer]), Err(StatusError::MultiplePending));
     }
 
     #[test]

@@ -67,9 +67,7 @@ impl ZoneRow {
 
     /// Single RRs, for diffs and transfers.
     pub fn rrs(&self) -> impl Iterator<Item = (u16, u32, &[u8])> + '_ {
-        self.rrsets
-            .iter()
-            .flat_map(|set| set.rdatas.iter().map(move |rd| (set.rtype, set.ttl, rd.as_slice())))
+        self.rrsets.iter().flat_map(|set| set.rdatas.iter().map(move |rd| (set.rtype, set.ttl, rd.as_slice())))
     }
 }
 

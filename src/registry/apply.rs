@@ -11,9 +11,8 @@ use super::zone::{self, ZoneChanges};
 use super::{ObjectKind, RegistryError, WriterSettings};
 use crate::model::net::parse_host_addr;
 use crate::model::{
-    ClientId, Contact, ContactStatusSet, DOMAIN_DS_MAX, DOMAIN_NAMESERVERS_MAX, Domain, DomainName, DomainStatus,
-    DomainStatusSet, HOST_ADDRS_MAX, Host, HostName, HostStatus, HostStatusSet, Registrar, RegistrarStatus, Roid, Timestamp,
-    Tld, TldPolicy,
+    ClientId, Contact, ContactStatusSet, DOMAIN_DS_MAX, DOMAIN_NAMESERVERS_MAX, Domain, DomainName, DomainStatus, DomainStatusSet,
+    HOST_ADDRS_MAX, Host, HostName, HostStatus, HostStatusSet, Registrar, RegistrarStatus, Roid, Timestamp, Tld, TldPolicy,
 };
 use crate::store::{StoreError, WriteTables};
 
@@ -49,12 +48,7 @@ impl<'a, 't> Cx<'a, 't> {
     }
 
     fn tld_of(&self, name: &DomainName) -> Result<Option<Tld>> {
-        Ok(self
-            .t
-            .tlds()?
-            .into_iter()
-            .filter(|t| name.is_at_or_below(&t.name))
-            .max_by_key(|t| t.name.label_count()))
+        Ok(self.t.tlds()?.into_iter().filter(|t| name.is_at_or_below(&t.name)).max_by_key(|t| t.name.label_count()))
     }
 
     /// Re-derives every touched row.
@@ -375,9 +369,7 @@ fn resolve_nameservers(cx: &Cx, names: &[HostName]) -> Result<Vec<Host>> {
         }
         let host = cx.t.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
         if host.superordinate.is_some() && host.addrs.is_empty() {
-            return Err(RegistryError::Policy(format!(
-                "name server {name} is below a TLD of this registry and has no addresses (glue)"
-            )));
+            return Err(RegistryError::Policy(format!("name server {name} is below a TLD of this registry and has no addresses (glue)")));
         }
         hosts.push(host);
     }
@@ -563,7 +555,9 @@ fn relink(cx: &mut Cx, before: Option<&Domain>, after: Option<&Domain>) -> Resul
         if in_old == in_new && pub_old == pub_new {
             continue;
         }
-        let Some(mut host) = cx.t.host(roid)? else { continue };
+        let Some(mut host) = cx.t.host(roid)? else {
+            continue;
+        };
         host.link_count = (host.link_count + in_new as u32).saturating_sub(in_old as u32);
         // Only delegations in the host's own zone count towards its glue.
         if host.name.is_below(&domain.tld) {
@@ -583,7 +577,9 @@ fn relink(cx: &mut Cx, before: Option<&Domain>, after: Option<&Domain>) -> Resul
     };
     let (old_c, new_c) = (contacts(before), contacts(after));
     for id in old_c.symmetric_difference(&new_c) {
-        let Some(mut contact) = cx.t.contact(id)? else { continue };
+        let Some(mut contact) = cx.t.contact(id)? else {
+            continue;
+        };
         if new_c.contains(id) {
             contact.link_count += 1;
         } else {
@@ -618,9 +614,9 @@ fn host_placement(cx: &Cx, name: &HostName, registrar: Option<&ClientId>) -> Res
         Some(tld) if &tld.name == name => Err(RegistryError::Policy(format!("{name} is a TLD apex, not a host name"))),
         Some(tld) => {
             let superordinate = name.child_of(&tld.name).expect("a name below the TLD has a child of it");
-            let domain = cx.t.domain(&superordinate)?.ok_or_else(|| {
-                RegistryError::Policy(format!("{name} is below {superordinate}, which is not registered"))
-            })?;
+            let domain =
+                cx.t.domain(&superordinate)?
+                    .ok_or_else(|| RegistryError::Policy(format!("{name} is below {superordinate}, which is not registered")))?;
             let sponsor = registrar.cloned().unwrap_or_else(|| domain.registrar.clone());
             if sponsor != domain.registrar {
                 return Err(RegistryError::Policy(format!(
@@ -686,11 +682,8 @@ fn update_host(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<Outcom
     after.statuses.validate()?;
 
     for a in &spec.remove_addresses {
-        let at = after
-            .addrs
-            .iter()
-            .position(|x| x == a)
-            .ok_or_else(|| RegistryError::Invalid(format!("{a} is not an address of {name}")))?;
+        let at =
+            after.addrs.iter().position(|x| x == a).ok_or_else(|| RegistryError::Invalid(format!("{a} is not an address of {name}")))?;
         after.addrs.remove(at);
     }
     let mut addrs = after.addrs.clone();

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    ClientId, Contact, ContactId, Domain, DomainContact, DomainName, DomainStatus, DsData, GluePolicy, Host, HostName,
-    HostStatus, IpPrefix, PostalAddress, PostalInfo, Registrar, RegistrarStatus, Tld,
+    ClientId, Contact, ContactId, Domain, DomainContact, DomainName, DomainStatus, DsData, GluePolicy, Host, HostName, HostStatus,
+    IpPrefix, PostalAddress, PostalInfo, Registrar, RegistrarStatus, Tld,
 };
 
 /// A change to registry state. Each one commits whole or not at all.

@@ -1,8 +1,8 @@
 //! Registrar passwords: accepted by length, stored only as Argon2id PHC
 //! strings, checked in constant time.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
 use super::RegistryError;
 
@@ -13,9 +13,7 @@ pub const PASSWORD_CHARS_MAX: usize = 128;
 pub fn hash_password(password: &str) -> Result<String, RegistryError> {
     let chars = password.chars().count();
     if !(PASSWORD_CHARS_MIN..=PASSWORD_CHARS_MAX).contains(&chars) {
-        return Err(RegistryError::Invalid(format!(
-            "a password must be {PASSWORD_CHARS_MIN}-{PASSWORD_CHARS_MAX} characters"
-        )));
+        return Err(RegistryError::Invalid(format!("a password must be {PASSWORD_CHARS_MIN}-{PASSWORD_CHARS_MAX} characters")));
     }
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

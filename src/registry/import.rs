@@ -114,8 +114,8 @@ pub(super) fn run(
                         return Err(RegistryError::not_found(ObjectKind::Host, ns));
                     }
                     if let Some(s) = &superordinate {
-                        let sponsor_ok = delegated.contains(s)
-                            || t.domain(s)?.is_some_and(|existing| existing.registrar == import.registrar);
+                        let sponsor_ok =
+                            delegated.contains(s) || t.domain(s)?.is_some_and(|existing| existing.registrar == import.registrar);
                         if !sponsor_ok {
                             return Err(RegistryError::Policy(format!("{ns} is below {s}, which this import does not delegate")));
                         }
@@ -207,7 +207,11 @@ pub(super) fn run(
             entry.host.published_link_count += entry.new_links;
             glue_owners.push(entry.host.name.clone());
         }
-        if entry.created { created += 1 } else { reused += 1 }
+        if entry.created {
+            created += 1
+        } else {
+            reused += 1
+        }
         t.put_host(&entry.host)?;
     }
     // A name that is both a delegation and a glue host gets its full row here too.
@@ -216,5 +220,11 @@ pub(super) fn run(
     }
 
     let serial_hint = crate::model::zone::next_serial(tld.serial, now);
-    Ok(super::Outcome::Imported(ImportSummary { tld: tld.name.clone(), domains: total, hosts_created: created, hosts_reused: reused, serial: serial_hint }))
+    Ok(super::Outcome::Imported(ImportSummary {
+        tld: tld.name.clone(),
+        domains: total,
+        hosts_created: created,
+        hosts_reused: reused,
+        serial: serial_hint,
+    }))
 }

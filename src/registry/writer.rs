@@ -37,7 +37,9 @@ impl Writer {
     pub fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
         let mut carried: Option<Job> = None;
         loop {
-            let Some(first) = carried.take().or_else(|| jobs.blocking_recv()) else { break };
+            let Some(first) = carried.take().or_else(|| jobs.blocking_recv()) else {
+                break;
+            };
             let mut batch = vec![first];
             // A bulk import commits alone, so its failure takes nothing else with it.
             if !is_import(&batch[0]) {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::zone::{GlueFacts, Rr, RowSources, ZoneRow, derive_row, glue_published, next_serial, soa_rdata};
+use crate::model::zone::{GlueFacts, RowSources, Rr, ZoneRow, derive_row, glue_published, next_serial, soa_rdata};
 use crate::model::{DomainName, Timestamp, Tld};
 use crate::store::{JournalEntry, StoreError, WriteTables};
 
@@ -52,7 +52,9 @@ impl ZoneChanges {
             if diff.is_empty() {
                 continue;
             }
-            let Some(mut tld) = t.tld(&name)? else { continue };
+            let Some(mut tld) = t.tld(&name)? else {
+                continue;
+            };
             let from_serial = tld.serial;
             tld.serial = next_serial(tld.serial, now);
             t.put_tld(&tld)?;
@@ -145,9 +147,7 @@ pub(super) fn derive_owner_row(t: &WriteTables<'_>, tld: &Tld, owner: &DomainNam
     let glue = match &host {
         Some(h) if !h.addrs.is_empty() => {
             let superordinate_delegates_to_it = match &h.superordinate {
-                Some(s) if Some(s) == domain.as_ref().map(|d| &d.name) => {
-                    domain.as_ref().is_some_and(|d| d.nameservers.contains(&h.roid))
-                }
+                Some(s) if Some(s) == domain.as_ref().map(|d| &d.name) => domain.as_ref().is_some_and(|d| d.nameservers.contains(&h.roid)),
                 Some(s) => t.domain(s)?.is_some_and(|d| d.is_published() && d.nameservers.contains(&h.roid)),
                 None => false,
             };
@@ -160,10 +160,7 @@ pub(super) fn derive_owner_row(t: &WriteTables<'_>, tld: &Tld, owner: &DomainNam
         }
         _ => None,
     };
-    let sources = RowSources {
-        apex: owner == &tld.name,
-        delegation: domain.as_ref().map(|d| (ns_names.as_slice(), d.ds.as_slice())),
-        glue,
-    };
+    let sources =
+        RowSources { apex: owner == &tld.name, delegation: domain.as_ref().map(|d| (ns_names.as_slice(), d.ds.as_slice())), glue };
     Ok(derive_row(&tld.policy, &sources))
 }

@@ -21,9 +21,7 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&RECORD_V1, body)) => {
-            postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-        }
+        Some((&RECORD_V1, body)) => postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("{what}: {e}"))),
         Some((version, _)) => Err(StoreError::Corrupt(format!("{what}: unknown record version {version}"))),
         None => Err(StoreError::Corrupt(format!("{what}: empty record"))),
     }
@@ -49,10 +47,7 @@ pub fn encode_row(row: &ZoneRow) -> Vec<u8> {
 pub fn decode_row(bytes: &[u8]) -> Result<ZoneRow, StoreError> {
     let view = RowView::new(bytes)?;
     Ok(ZoneRow {
-        rrsets: view
-            .rrsets()
-            .map(|s| RrSet { rtype: s.rtype, ttl: s.ttl, rdatas: s.rdatas().map(<[u8]>::to_vec).collect() })
-            .collect(),
+        rrsets: view.rrsets().map(|s| RrSet { rtype: s.rtype, ttl: s.ttl, rdatas: s.rdatas().map(<[u8]>::to_vec).collect() }).collect(),
     })
 }
 

@@ -102,9 +102,7 @@ impl Store {
         {
             let mut meta = txn.open_table(META)?;
             let found = match meta.get(SCHEMA_KEY)? {
-                Some(v) => Some(u32::from_be_bytes(
-                    v.value().try_into().map_err(|_| StoreError::Corrupt("schema_version".into()))?,
-                )),
+                Some(v) => Some(u32::from_be_bytes(v.value().try_into().map_err(|_| StoreError::Corrupt("schema_version".into()))?)),
                 None => None,
             };
             match found {

@@ -111,8 +111,7 @@ impl Snapshot {
     pub fn zone_rows<'a>(
         &'a self,
         apex: &'a ZoneApex,
-    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, redb::AccessGuard<'a, &'static [u8]>), StoreError>> + 'a, StoreError>
-    {
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, redb::AccessGuard<'a, &'static [u8]>), StoreError>> + 'a, StoreError> {
         let range = self.zone.range::<&[u8]>(apex.key.as_slice()..)?;
         Ok(range
             .map(|item| item.map_err(StoreError::from))

@@ -298,7 +298,9 @@ pub(super) fn host_link_names(
     let mut out = Vec::new();
     for item in table.range::<&[u8]>(prefix.as_slice()..)?.take(limit) {
         let (k, _) = item?;
-        let Some(name) = k.value().strip_prefix(prefix.as_slice()) else { break };
+        let Some(name) = k.value().strip_prefix(prefix.as_slice()) else {
+            break;
+        };
         let text = std::str::from_utf8(name).map_err(|_| StoreError::Corrupt("host link".into()))?;
         out.push(DomainName::parse(text).map_err(|_| StoreError::Corrupt("host link".into()))?);
     }

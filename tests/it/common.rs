@@ -4,7 +4,7 @@
 //! command-line tools dig/kdig/named-checkzone/kzonecheck).
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,15 @@ pub struct TestDaemon {
     pub base: String,
     pub token: String,
     http: reqwest::Client,
+}
+
+/// Daemon logs go to the test's captured output (shown for failing tests); `RUST_LOG` filters.
+fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().with_ansi(false).try_init();
+    });
 }
 
 /// A configuration for tests: loopback, port 0, a temporary folder.
@@ -55,6 +64,7 @@ impl TestDaemon {
     }
 
     pub async fn start_in(dir: tempfile::TempDir, config: Config, demo: bool) -> Self {
+        init_logging();
         let daemon = daemon::start(&config, Arc::new(SystemClock), Options { demo }).await.expect("daemon starts");
         let dns = daemon.dns_addrs[0];
         let base = format!("http://{}", daemon.admin_addr);
@@ -102,10 +112,6 @@ impl TestDaemon {
     pub async fn query_tcp(&self, name: &str, rtype: RecordType) -> DnsResponse {
         let mut client = tcp_client(self.dns).await;
         client.query(Name::from_ascii(name).unwrap(), DNSClass::IN, rtype).await.unwrap()
-    }
-
-    pub fn zones_dir(&self) -> PathBuf {
-        self.config.zones_dir.clone()
     }
 }
 
@@ -166,7 +172,8 @@ pub fn parse(bytes: &[u8]) -> Message {
 
 /// Runs a command-line tool and returns (success, stdout, stderr).
 pub fn tool(program: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program} must be installed (scripts/test installs it): {e}"));
+    let out =
+        Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program} must be installed (scripts/test installs it): {e}"));
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

@@ -161,7 +161,8 @@ async fn empty_non_terminals_and_names_that_are_not_delegated() {
 async fn a_committed_change_is_in_the_very_next_answer() {
     let d = TestDaemon::demo().await;
     let s0 = d.serial("example").await;
-    d.ok("POST", "/v1/domains", Some(json!({"name": "fresh.example", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]}))).await;
+    d.ok("POST", "/v1/domains", Some(json!({"name": "fresh.example", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]})))
+        .await;
     let r = d.query("fresh.example.", RecordType::NS).await;
     assert_eq!(names(&r.authorities), vec!["fresh.example. NS"]);
     let s1 = d.serial("example").await;
@@ -204,7 +205,12 @@ async fn big_referrals_truncate_over_udp_and_come_whole_over_tcp() {
     let mut nameservers = Vec::new();
     for i in 0..13 {
         let host = format!("ns{i}-a-rather-long-label-that-fills-packets-quickly.big.example");
-        d.ok("POST", "/v1/hosts", Some(json!({"name": host, "addresses": [format!("192.0.2.{}", i + 10), format!("2001:db8::{}", i + 10)]}))).await;
+        d.ok(
+            "POST",
+            "/v1/hosts",
+            Some(json!({"name": host, "addresses": [format!("192.0.2.{}", i + 10), format!("2001:db8::{}", i + 10)]})),
+        )
+        .await;
         nameservers.push(host);
     }
     d.ok("PATCH", "/v1/domains/big.example", Some(json!({"add_nameservers": nameservers}))).await;

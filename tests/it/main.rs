@@ -1,4 +1,10 @@
 //! Integration tests: the whole daemon in-process, driven by real clients.
 
+mod admin;
+mod cli;
 mod common;
 mod dns;
+mod import;
+mod secondary;
+mod transfer;
+mod zonefile;

@@ -1,0 +1,158 @@
+//! The binary as operators use it: `serve` until SIGTERM, the admin
+//! commands against a running daemon, `zone export` with and without one,
+//! `check-config`, and state that survives restarts.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use hickory_net::proto::rr::RecordType;
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::import::write_config;
+
+const BIN: &str = env!("CARGO_BIN_EXE_domain-os");
+
+fn cli(conf: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["--config", conf.to_str().unwrap()];
+    all.extend_from_slice(args);
+    tool(BIN, &all)
+}
+
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(conf: &std::path::Path, demo: bool) -> Served {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--config").arg(conf).arg("serve").stdout(Stdio::piped()).stderr(Stdio::null());
+    if demo {
+        cmd.arg("--demo");
+    }
+    Served(cmd.spawn().unwrap())
+}
+
+fn sigterm(served: &mut Served) -> std::process::ExitStatus {
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(served.0.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = served.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_cleanly_on_sigterm_and_keeps_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    let dns_port = free_port();
+    config.dns.listen = vec![([127, 0, 0, 1], dns_port).into()];
+    config.admin.listen = ([127, 0, 0, 1], free_port()).into();
+    let conf = write_config(dir.path(), &config);
+    let dns = config.dns.listen[0];
+
+    let mut served = serve(&conf, true);
+    assert!(eventually(Duration::from_secs(60), async || { std::net::TcpStream::connect(dns).is_ok() }).await, "serve came up");
+    let (ok, out, err) = cli(&conf, &["tld", "list"]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()[0]["name"], "example");
+    let (ok, out, err) = cli(
+        &conf,
+        &[
+            "domain",
+            "create",
+            "cli.example",
+            "--registrar",
+            "demo-registrar",
+            "--ns",
+            "ns1.example.net",
+            "--ds",
+            "7 13 2 F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert_eq!(udp_query(dns, "cli.example.", RecordType::DS).await.answers.len(), 1);
+    let (ok, _, err) = cli(&conf, &["domain", "create", "bad_name.example", "--registrar", "demo-registrar"]);
+    assert!(!ok && err.contains("bad_name"), "{err}");
+    let (ok, _, err) = cli(&conf, &["domain", "show", "nobody.example"]);
+    assert!(!ok && err.contains("does not exist"), "{err}");
+    // Export through the running daemon.
+    let (ok, out, err) = cli(&conf, &["zone", "export", "example"]);
+    assert!(ok, "{err}");
+    assert!(std::fs::read_to_string(config.zones_dir.join("example.zone")).unwrap().contains("cli.example."), "{out}");
+
+    let status = sigterm(&mut served);
+    assert!(status.success(), "exit status {status:?}");
+
+    // Offline export reads the store itself.
+    std::fs::remove_file(config.zones_dir.join("example.zone")).unwrap();
+    let (ok, _, err) = cli(&conf, &["zone", "export", "example", "--format", "czds"]);
+    assert!(ok, "{err}");
+    assert!(std::fs::read_to_string(config.zones_dir.join("example.czds.txt")).unwrap().contains("cli.example."));
+
+    // Seeding again keeps what is there.
+    let mut served = serve(&conf, true);
+    assert!(eventually(Duration::from_secs(60), async || { std::net::TcpStream::connect(dns).is_ok() }).await);
+    assert_eq!(udp_query(dns, "cli.example.", RecordType::DS).await.answers.len(), 1, "state survived the restart");
+    assert!(sigterm(&mut served).success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_changes_survive_a_restart() {
+    let d = TestDaemon::demo().await;
+    d.ok(
+        "POST",
+        "/v1/domains",
+        Some(json!({"name": "durable.example", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]})),
+    )
+    .await;
+    let serial = d.serial("example").await;
+    let (dir, config) = d.stop().await;
+    let d = TestDaemon::start_in(dir, config, true).await;
+    assert_eq!(d.serial("example").await, serial);
+    assert_eq!(d.query("durable.example.", RecordType::NS).await.authorities.len(), 1);
+    d.stop().await;
+}
+
+#[test]
+fn check_config_reports_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[dns]\nlisten = [\"127.0.0.1:5353\"]\n").unwrap();
+    let (ok, out, _) = tool(BIN, &["--config", good.to_str().unwrap(), "check-config"]);
+    assert!(ok && out.contains("127.0.0.1:5353"), "{out}");
+
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(&unknown, "[dns]\nlistne = []\n").unwrap();
+    let (ok, _, err) = tool(BIN, &["--config", unknown.to_str().unwrap(), "check-config"]);
+    assert!(!ok && err.contains("unknown field"), "{err}");
+
+    let missing_key = dir.path().join("keys.toml");
+    std::fs::write(&missing_key, "[dns]\ntsig_key_files = [\"nope.key\"]\n").unwrap();
+    let (ok, _, err) = tool(BIN, &["--config", missing_key.to_str().unwrap(), "check-config"]);
+    assert!(!ok && err.contains("nope.key"), "{err}");
+
+    let (ok, out, _) = tool(BIN, &["--help"]);
+    assert!(ok && out.contains("serve") && out.contains("zone"));
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let store = domain_os::daemon::open_store(&config).unwrap();
+    store.force_schema_version(domain_os::store::SCHEMA_VERSION + 1).unwrap();
+    drop(store);
+    let conf = write_config(dir.path(), &config);
+    let (ok, _, err) = cli(&conf, &["zone", "export", "example"]);
+    assert!(!ok && err.contains("newer domain-os"), "{err}");
+}
