@@ -1,1 +1,467 @@
-fn main() {}
+//! DNS benchmark: a TLD of N delegations (default 1,000,000; 10% with in-zone
+//! glue, 30% with DS) served by domain-os, NSD and Knot DNS on the same
+//! machine, from the same zone (exported by domain-os), measured with the
+//! same dnsperf run: throughput, latency, losses, queries per server
+//! CPU-second, start-to-first-answer, memory, AXFR time — plus how fast a
+//! committed change shows in DNS.
+//!
+//!     scripts/bench                      # installs nsd, knot, dnsperf when missing
+//!     DOMAINS=100000 SECONDS=10 cargo bench --bench dns
+//!
+//! Only loopback traffic. Not a test: numbers depend on the machine.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_domain-os");
+const TLD: &str = "bench";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// xorshift64*: reproducible query mixes without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn domain(i: usize) -> String {
+    format!("d{i:07}")
+}
+
+fn generate_zone(path: &Path, n: usize) {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    writeln!(out, "$ORIGIN {TLD}.\n$TTL 3600").unwrap();
+    writeln!(out, "@ IN SOA ns1.nic.example. hostmaster.nic.example. 1 1800 900 1209600 900\n@ IN NS ns1.nic.example.").unwrap();
+    for i in 0..n {
+        let name = domain(i);
+        if i % 10 == 0 {
+            writeln!(
+                out,
+                "{name} NS ns1.{name}\n{name} NS ns2.{name}\nns1.{name} A 10.{}.{}.1\nns2.{name} A 10.{}.{}.2\nns2.{name} AAAA 2001:db8::{:x}",
+                i >> 16 & 255,
+                i >> 8 & 255,
+                i >> 16 & 255,
+                i >> 8 & 255,
+                i & 0xFFFF
+            )
+            .unwrap();
+        } else {
+            let p = i % 1000;
+            writeln!(out, "{name} NS ns1.provider{p}.example.net.\n{name} NS ns2.provider{p}.example.net.").unwrap();
+        }
+        if i % 10 < 3 {
+            writeln!(out, "{name} DS {} 13 2 {:016X}{:016X}{:016X}{:016X}", i & 0xFFFF, i, i ^ 0x5555, !i, i.rotate_left(7)).unwrap();
+        }
+    }
+    out.flush().unwrap();
+}
+
+/// 70% existing delegations, 20% names that do not exist, 10% apex SOA/NS.
+fn generate_queries(path: &Path, n: usize, count: usize) {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
+    for _ in 0..count {
+        let roll = rng.below(100);
+        if roll < 70 {
+            let i = rng.below(n);
+            let qtype = ["A", "AAAA", "NS", "DS"][rng.below(4)];
+            if rng.below(2) == 0 {
+                writeln!(out, "www.{}.{TLD} {qtype}", domain(i)).unwrap();
+            } else {
+                writeln!(out, "{}.{TLD} {qtype}", domain(i)).unwrap();
+            }
+        } else if roll < 90 {
+            writeln!(out, "nx{}.{TLD} A", rng.next() % 1_000_000_000).unwrap();
+        } else if rng.below(2) == 0 {
+            writeln!(out, "{TLD} SOA").unwrap();
+        } else {
+            writeln!(out, "{TLD} NS").unwrap();
+        }
+    }
+    out.flush().unwrap();
+}
+
+fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn soa_query(id: u16) -> Vec<u8> {
+    let mut p = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    p.push(TLD.len() as u8);
+    p.extend_from_slice(TLD.as_bytes());
+    p.extend_from_slice(&[0, 0, 6, 0, 1]);
+    p
+}
+
+/// NSD is run with response-rate limiting off (its default limits one source to 200 answers a second).
+/// Time until `port` answers the apex SOA (with the SOA when `need_zone`), polling every 2 ms.
+fn first_answer(port: u16, started: Instant, limit: Duration, need_zone: bool) -> Option<Duration> {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(2))).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut id = 1u16;
+    while started.elapsed() < limit {
+        id = id.wrapping_add(1);
+        let _ = socket.send_to(&soa_query(id), ("127.0.0.1", port));
+        let deadline = Instant::now() + Duration::from_millis(2);
+        while Instant::now() < deadline {
+            if let Ok((n, _)) = socket.recv_from(&mut buf) {
+                let answered = buf[3] & 0x0F == 0 && buf[7] > 0;
+                if n > 12 && u16::from_be_bytes([buf[0], buf[1]]) == id && (answered || !need_zone) {
+                    return Some(started.elapsed());
+                }
+            }
+        }
+    }
+    None
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for e in entries.flatten() {
+                let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+                let after = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("");
+                if after.split_whitespace().nth(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(parent) && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// User + system CPU seconds of a process tree.
+fn cpu_seconds(pid: u32) -> f64 {
+    let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
+    children_of(pid)
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .map(|stat| {
+            let f: Vec<&str> = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("").split_whitespace().collect();
+            (f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0)) / ticks
+        })
+        .sum()
+}
+
+/// Proportional set size of a process tree in MiB (RSS without double-counting shared pages).
+fn pss_mib(pid: u32) -> f64 {
+    children_of(pid)
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
+        .map(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        })
+        .sum()
+}
+
+#[derive(Default, Clone)]
+struct Row {
+    name: String,
+    start_s: f64,
+    qps: f64,
+    avg_latency_ms: f64,
+    lost: f64,
+    qps_per_cpu_s: f64,
+    pss_mib: f64,
+    axfr_s: f64,
+    axfr_records: usize,
+}
+
+struct Server {
+    name: String,
+    child: Child,
+    port: u16,
+    started: Instant,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM for a clean shutdown, then make sure.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dnsperf(port: u16, queries: &Path, seconds: usize) -> (f64, f64, f64, f64) {
+    let out = Command::new("dnsperf")
+        .args(["-s", "127.0.0.1", "-p", &port.to_string(), "-d", queries.to_str().unwrap(), "-l", &seconds.to_string(), "-c", "8", "-q", "400", "-t", "2"])
+        .output()
+        .expect("dnsperf (apt-get install dnsperf)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = |key: &str| -> f64 {
+        text.lines().find(|l| l.trim_start().starts_with(key)).and_then(|l| l.split(':').nth(1)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+    };
+    let completed = value("Queries completed");
+    let lost = value("Queries lost");
+    let qps = value("Queries per second");
+    let latency_ms = value("Average Latency (s)") * 1000.0;
+    (qps, latency_ms, lost, completed)
+}
+
+fn axfr(port: u16) -> (f64, usize) {
+    let started = Instant::now();
+    let mut child = Command::new("kdig")
+        .args(["@127.0.0.1", "-p", &port.to_string(), "+timeout=120", "+retry=0", TLD, "AXFR", "+noall", "+stats"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("kdig");
+    let mut text = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+    child.wait().unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    let records = text
+        .lines()
+        .find_map(|l| l.strip_prefix(";; Received "))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    (elapsed, records)
+}
+
+fn measure(server: &Server, queries: &Path, seconds: usize) -> Row {
+    let pid = server.child.id();
+    let cpu0 = cpu_seconds(pid);
+    let (qps, latency, lost, completed) = dnsperf(server.port, queries, seconds);
+    let cpu = cpu_seconds(pid) - cpu0;
+    let pss = pss_mib(pid);
+    let (axfr_s, axfr_records) = axfr(server.port);
+    Row {
+        name: server.name.clone(),
+        start_s: 0.0,
+        qps,
+        avg_latency_ms: latency,
+        lost,
+        qps_per_cpu_s: completed / cpu.max(1e-9),
+        pss_mib: pss,
+        axfr_s,
+        axfr_records,
+    }
+}
+
+fn spawn(name: &str, cmd: &mut Command, port: u16, need_zone: bool) -> (Server, f64) {
+    let started = Instant::now();
+    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{name}: {e}"));
+    let server = Server { name: name.into(), child, port, started };
+    let first = first_answer(port, server.started, Duration::from_secs(600), need_zone).unwrap_or_else(|| panic!("{name} never answered"));
+    (server, first.as_secs_f64())
+}
+
+fn domain_os_config(dir: &Path, dns: u16, admin: u16) -> PathBuf {
+    let path = dir.join("domain-os.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[registry]\ncache_mib = 256\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn nsd(dir: &Path, zone: &Path, port: u16) -> (Server, f64) {
+    let d = dir.join("nsd");
+    std::fs::create_dir_all(&d).unwrap();
+    let conf = d.join("nsd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  server-count: 2\n  reuseport: yes\n  database: \"\"\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\n  verbosity: 0\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\nremote-control:\n  control-enable: no\nzone:\n  name: {TLD}\n  zonefile: \"{z}\"\n  provide-xfr: 127.0.0.1 NOKEY\n",
+            d = d.display(),
+            z = zone.display()
+        ),
+    )
+    .unwrap();
+    spawn("NSD 4.6", Command::new("nsd").arg("-d").arg("-c").arg(&conf), port, true)
+}
+
+fn knot(dir: &Path, zone: &Path, port: u16) -> (Server, f64) {
+    let d = dir.join("knot");
+    std::fs::create_dir_all(&d).unwrap();
+    let conf = d.join("knot.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n  rundir: \"{d}\"\n  listen: 127.0.0.1@{port}\n  udp-workers: 2\n  tcp-workers: 1\n  background-workers: 1\nlog:\n  - target: \"{d}/knot.log\"\n    any: warning\ndatabase:\n  storage: \"{d}\"\nacl:\n  - id: local_transfer\n    address: 127.0.0.1\n    action: transfer\ntemplate:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\nzone:\n  - domain: {TLD}\n    file: \"{z}\"\n    acl: local_transfer\n",
+            d = d.display(),
+            z = zone.display()
+        ),
+    )
+    .unwrap();
+    spawn("Knot 3.2", Command::new("knotd").arg("-c").arg(&conf), port, true)
+}
+
+/// Time from the API's acknowledgement of a change to the first DNS answer that shows it.
+fn freshness(dns: u16, admin: u16, token: &str, samples: usize) -> (f64, f64, f64) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let http = reqwest::Client::new();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut visible_us = Vec::with_capacity(samples);
+    let mut commit_us = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let name = format!("fresh{i}.{TLD}");
+        let body = serde_json::json!({"name": name, "registrar": "bench", "nameservers": ["ns1.provider1.example.net"]});
+        let t0 = Instant::now();
+        let status = runtime.block_on(async {
+            http.post(format!("http://127.0.0.1:{admin}/v1/domains")).bearer_auth(token).json(&body).send().await.unwrap().status()
+        });
+        assert!(status.is_success(), "create {name}: {status}");
+        let acked = Instant::now();
+        commit_us.push((acked - t0).as_secs_f64() * 1e6);
+        let mut query = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in name.split('.') {
+            query.push(label.len() as u8);
+            query.extend_from_slice(label.as_bytes());
+        }
+        query.extend_from_slice(&[0, 0, 2, 0, 1]);
+        let mut buf = [0u8; 1500];
+        loop {
+            socket.send_to(&query, ("127.0.0.1", dns)).unwrap();
+            if let Ok((n, _)) = socket.recv_from(&mut buf) {
+                // NOERROR with an authority section: the referral is there.
+                if n > 12 && buf[3] & 0x0F == 0 && buf[9] > 0 {
+                    break;
+                }
+            }
+            assert!(acked.elapsed() < Duration::from_secs(10), "{name} never appeared");
+        }
+        visible_us.push(acked.elapsed().as_secs_f64() * 1e6);
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[((v.len() - 1) as f64 * p) as usize]
+    };
+    let p50 = pct(&mut visible_us, 0.5);
+    let p99 = pct(&mut visible_us, 0.99);
+    let commit_p50 = pct(&mut commit_us, 0.5);
+    (p50, p99, commit_p50)
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else is accepted.
+    let n = env_usize("DOMAINS", 1_000_000);
+    let seconds = env_usize("SECONDS", 15);
+    for tool in ["dnsperf", "nsd", "knotd", "kdig"] {
+        if Command::new("which").arg(tool).stdout(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
+            eprintln!("{tool} is missing: run scripts/bench, which installs it");
+            std::process::exit(2);
+        }
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-dns");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    println!("domain-os DNS benchmark: {n} delegations, {seconds} s dnsperf per server, 2-core machine, loopback only");
+
+    let source = dir.join("source.zone");
+    let t = Instant::now();
+    generate_zone(&source, n);
+    eprintln!("generated the zone in {:.1} s", t.elapsed().as_secs_f64());
+    let queries = dir.join("queries.txt");
+    generate_queries(&queries, n, 2_000_000);
+
+    let (dns_port, admin_port) = (free_port(), free_port());
+    let conf = domain_os_config(&dir, dns_port, admin_port);
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).arg("--config").arg(&conf).args(args).output().unwrap();
+        assert!(out.status.success(), "domain-os {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    // Registry set-up through the daemon, then a bulk import into the stopped store.
+    {
+        let (server, _) = spawn("setup", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, false);
+        run(&["registrar", "create", "bench", "--name", "Bench Registrar", "--email", "ops@bench.example"]);
+        run(&["tld", "create", TLD, "--ns", "ns1.nic.example", "--ns", "ns2.nic.example"]);
+        drop(server);
+    }
+    let t = Instant::now();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&conf)
+        .args(["import", "zone", source.to_str().unwrap(), "--tld", TLD, "--registrar", "bench"])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let import_s = t.elapsed().as_secs_f64();
+    let db_mib = std::fs::metadata(dir.join("data/registry.redb")).map(|m| m.len() as f64 / (1 << 20) as f64).unwrap_or(0.0);
+
+    let mut rows = Vec::new();
+    let (server, start_s) = spawn("domain-os", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, true);
+    let export = run(&["zone", "export", TLD]);
+    let zone: PathBuf = serde_json::from_str::<serde_json::Value>(&export).unwrap()["path"].as_str().unwrap().into();
+    let zone = if zone.is_absolute() { zone } else { dir.join(zone) };
+    let mut row = measure(&server, &queries, seconds);
+    row.start_s = start_s;
+    let token = std::fs::read_to_string(dir.join("data/admin.token")).unwrap();
+    let (fresh_p50, fresh_p99, commit_p50) = freshness(dns_port, admin_port, token.trim(), 500);
+    rows.push(row);
+    drop(server);
+
+    for start in [nsd as fn(&Path, &Path, u16) -> (Server, f64), knot] {
+        let port = free_port();
+        let (server, start_s) = start(&dir, &zone, port);
+        let mut row = measure(&server, &queries, seconds);
+        row.start_s = start_s;
+        rows.push(row);
+        drop(server);
+    }
+
+    let mut table = String::new();
+    writeln!(table, "\n| server | start→first answer | QPS | avg latency | lost | queries/CPU-s | memory (PSS) | AXFR (records) |").unwrap();
+    writeln!(table, "|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    for r in &rows {
+        writeln!(
+            table,
+            "| {} | {:.2} s | {:.0} | {:.3} ms | {:.0} | {:.0} | {:.0} MiB | {:.2} s ({}) |",
+            r.name, r.start_s, r.qps, r.avg_latency_ms, r.lost, r.qps_per_cpu_s, r.pss_mib, r.axfr_s, r.axfr_records
+        )
+        .unwrap();
+    }
+    let nsd_qps = rows.iter().find(|r| r.name.starts_with("NSD")).map_or(f64::NAN, |r| r.qps);
+    writeln!(table, "\ndomain-os / NSD throughput: {:.2}", rows[0].qps / nsd_qps).unwrap();
+    writeln!(table, "import of {n} delegations: {import_s:.1} s; store on disk: {db_mib:.0} MiB").unwrap();
+    writeln!(table, "change visible in DNS after the API acknowledged it: p50 {fresh_p50:.0} µs, p99 {fresh_p99:.0} µs (API round trip incl. durable commit: p50 {:.1} ms)", commit_p50 / 1000.0).unwrap();
+    println!("{table}");
+}
