@@ -224,12 +224,32 @@ impl Drop for Server {
 
 fn dnsperf(port: u16, queries: &Path, seconds: usize) -> (f64, f64, f64, f64) {
     let out = Command::new("dnsperf")
-        .args(["-s", "127.0.0.1", "-p", &port.to_string(), "-d", queries.to_str().unwrap(), "-l", &seconds.to_string(), "-c", "8", "-q", "400", "-t", "2"])
+        .args([
+            "-s",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-d",
+            queries.to_str().unwrap(),
+            "-l",
+            &seconds.to_string(),
+            "-c",
+            "8",
+            "-q",
+            "400",
+            "-t",
+            "2",
+        ])
         .output()
         .expect("dnsperf (apt-get install dnsperf)");
     let text = String::from_utf8_lossy(&out.stdout);
     let value = |key: &str| -> f64 {
-        text.lines().find(|l| l.trim_start().starts_with(key)).and_then(|l| l.split(':').nth(1)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+        text.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .and_then(|l| l.split(':').nth(1))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
     };
     let completed = value("Queries completed");
     let lost = value("Queries lost");
@@ -449,7 +469,8 @@ fn main() {
     }
 
     let mut table = String::new();
-    writeln!(table, "\n| server | start→first answer | QPS | avg latency | lost | queries/CPU-s | memory (PSS) | AXFR (records) |").unwrap();
+    writeln!(table, "\n| server | start→first answer | QPS | avg latency | lost | queries/CPU-s | memory (PSS) | AXFR (records) |")
+        .unwrap();
     writeln!(table, "|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     for r in &rows {
         writeln!(

@@ -41,7 +41,7 @@ pub enum Handled {
     /// Say nothing (responses, runts).
     Drop,
     /// An AXFR or IXFR over TCP: the caller checks the ACL and streams it.
-    Transfer(Option<Signer>),
+    Transfer(Option<Box<Signer>>),
 }
 
 /// Answers `packet`; `now` is Unix seconds (TSIG time checks).
@@ -70,7 +70,7 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
     let mut signer = None;
     if let Some(t) = &request.tsig {
         match tsig::verify_request(&config.keyring, packet, t, now) {
-            Ok(s) => signer = Some(s),
+            Ok(s) => signer = Some(Box::new(s)),
             Err(failure) => {
                 tracing::info!(error = failure.error, "TSIG verification failed");
                 w.set_rcode(rcode::NOTAUTH);
@@ -83,7 +83,7 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
     let edns = request.edns;
     let nsid = edns.filter(|e| e.nsid_requested).and(config.nsid.as_deref());
     let opt_len = edns.map_or(0, |_| MessageWriter::opt_len(nsid));
-    let tsig_len = signer.as_ref().map_or(0, Signer::reserve_bytes);
+    let tsig_len = signer.as_ref().map_or(0, |s| s.reserve_bytes());
     w.reserve(opt_len + tsig_len);
 
     let result = if edns.is_some_and(|e| e.version > 0) {
@@ -271,13 +271,12 @@ impl Responder<'_, '_> {
             self.set_tc();
             return Ok(rcode::NOERROR);
         }
-        if self.request.edns.is_some_and(|e| e.dnssec_ok) {
-            if let Some(ds) = row.get(rtype::DS) {
-                if !self.rrset(Section::Authority, owner, ds) {
-                    self.set_tc();
-                    return Ok(rcode::NOERROR);
-                }
-            }
+        if self.request.edns.is_some_and(|e| e.dnssec_ok)
+            && let Some(ds) = row.get(rtype::DS)
+            && !self.rrset(Section::Authority, owner, ds)
+        {
+            self.set_tc();
+            return Ok(rcode::NOERROR);
         }
         self.glue(zone, ns, Some(owner))?;
         Ok(rcode::NOERROR)
@@ -302,11 +301,12 @@ impl Responder<'_, '_> {
                 };
                 let row = RowView::new(guard.value())?;
                 for t in [rtype::A, rtype::AAAA] {
-                    if let Some(set) = row.get(t) {
-                        if !self.rrset(Section::Additional, target, set) && required {
-                            self.set_tc();
-                            return Ok(());
-                        }
+                    if let Some(set) = row.get(t)
+                        && !self.rrset(Section::Additional, target, set)
+                        && required
+                    {
+                        self.set_tc();
+                        return Ok(());
                     }
                 }
             }

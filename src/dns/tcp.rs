@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
+use tracing::Instrument;
 
 use super::answer::{self, AnswerConfig, Handled, Scratch, Transport, transfer_allowed};
 use super::tsig::Signer;
@@ -18,6 +19,10 @@ use super::xfr::{self, XfrKind};
 use crate::config::AclRule;
 use crate::model::Clock;
 use crate::store::SnapshotCell;
+
+/// Largest query accepted over TCP. Queries (even signed, with EDNS options)
+/// are a few hundred bytes; anything near the 64 KiB frame limit is abuse.
+pub const TCP_QUERY_BYTES_MAX: usize = 16 * 1024;
 
 pub struct TcpShared {
     pub snapshots: Arc<SnapshotCell>,
@@ -51,12 +56,16 @@ pub async fn serve(listener: TcpListener, shared: Arc<TcpShared>, mut shutdown: 
         };
         let shared = shared.clone();
         let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            if let Err(e) = connection(stream, peer, &shared, shutdown).await {
-                tracing::debug!(%peer, error = %e, "DNS TCP connection ended");
+        let span = tracing::info_span!("dns_tcp", %peer);
+        tokio::spawn(
+            async move {
+                let _permit = permit;
+                if let Err(e) = connection(stream, peer, &shared, shutdown).await {
+                    tracing::debug!(error = %e, "DNS TCP connection ended");
+                }
             }
-        });
+            .instrument(span),
+        );
     }
 }
 
@@ -77,8 +86,8 @@ async fn connection(
             },
             _ = shutdown.changed() => return Ok(()),
         };
-        if len < super::wire::HEADER_BYTES {
-            tracing::info!(%peer, len, "DNS TCP message too short; closing");
+        if !(super::wire::HEADER_BYTES..=TCP_QUERY_BYTES_MAX).contains(&len) {
+            tracing::info!(len, "DNS TCP message length out of bounds; closing");
             return Ok(());
         }
         packet.resize(len, 0);
@@ -86,7 +95,7 @@ async fn connection(
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(e),
             Err(_) => {
-                tracing::info!(%peer, "DNS TCP message not completed in time; closing");
+                tracing::info!("DNS TCP message not completed in time; closing");
                 return Ok(());
             }
         }
@@ -115,7 +124,7 @@ async fn transfer(
     peer: SocketAddr,
     shared: &TcpShared,
     packet: Vec<u8>,
-    signer: Option<Signer>,
+    signer: Option<Box<Signer>>,
     now: u64,
 ) -> std::io::Result<()> {
     let key = signer.as_ref().map(|s| s.key().name.to_string());
@@ -125,7 +134,7 @@ async fn transfer(
     };
     let zone = super::wire::name_to_text(request.qname.wire());
     if !transfer_allowed(&shared.acl, peer.ip(), key.as_deref()) {
-        tracing::warn!(%peer, key = key.as_deref().unwrap_or("-"), "zone transfer refused by ACL");
+        tracing::warn!(key = key.as_deref().unwrap_or("-"), "zone transfer refused by ACL");
         let mut w = MessageWriter::default();
         w.start(request.id, answer::response_flags(request.flags), Some(request.question_bytes()), 65535);
         w.set_rcode(rcode::REFUSED);
@@ -135,9 +144,8 @@ async fn transfer(
         }
         return write_message(stream, &w.buf).await;
     }
-    drop(request);
     let Ok(_permit) = shared.transfers.clone().try_acquire_owned() else {
-        tracing::warn!(%peer, "too many concurrent zone transfers; refusing");
+        tracing::warn!("too many concurrent zone transfers; refusing");
         return Ok(());
     };
     let started = Instant::now();
@@ -151,7 +159,7 @@ async fn transfer(
             framed.extend_from_slice(msg);
             tx.blocking_send(framed).is_ok()
         };
-        xfr::transfer(&snapshot, &request, signer, now, &mut sink).map_err(|e| e.to_string())
+        xfr::transfer(&snapshot, &request, signer.map(|s| *s), now, &mut sink).map_err(|e| e.to_string())
     });
     let mut bytes = 0usize;
     while let Some(framed) = rx.recv().await {
@@ -167,11 +175,19 @@ async fn transfer(
                 XfrKind::UpToDate => "IXFR (up to date)",
                 XfrKind::Refused(_) => "refused",
             };
-            tracing::info!(%peer, zone = zone.as_str(), kind, serial = stats.serial, messages = stats.messages,
-                records = stats.records, bytes, elapsed_ms = started.elapsed().as_millis() as u64, "zone transfer");
+            tracing::info!(
+                zone = zone.as_str(),
+                kind,
+                serial = stats.serial,
+                messages = stats.messages,
+                records = stats.records,
+                bytes,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "zone transfer"
+            );
         }
-        Ok(Err(e)) => tracing::error!(%peer, error = %e, "zone transfer failed"),
-        Err(e) => tracing::error!(%peer, error = %e, "zone transfer task failed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "zone transfer failed"),
+        Err(e) => tracing::error!(error = %e, "zone transfer task failed"),
     }
     Ok(())
 }

@@ -253,8 +253,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Verifies a request's TSIG. `now` is Unix seconds.
-pub fn verify_request(keyring: &Keyring, packet: &[u8], tsig: &TsigRr<'_>, now: u64) -> Result<Signer, Failure> {
-    let unsigned = |error| Failure { error, key: None, request_mac: Vec::new() };
+pub fn verify_request(keyring: &Keyring, packet: &[u8], tsig: &TsigRr<'_>, now: u64) -> Result<Signer, Box<Failure>> {
+    let unsigned = |error| Box::new(Failure { error, key: None, request_mac: Vec::new() });
     let key = keyring.by_wire(tsig.key_name, tsig.algorithm).ok_or_else(|| unsigned(error::BADKEY))?;
     let full = key.algorithm.mac_len();
     // RFC 8945 §5.2.2.1: a truncated MAC must keep at least half and 10 bytes.
@@ -272,7 +272,7 @@ pub fn verify_request(keyring: &Keyring, packet: &[u8], tsig: &TsigRr<'_>, now: 
         return Err(unsigned(error::BADSIG));
     }
     if now.abs_diff(tsig.time_signed) > tsig.fudge as u64 {
-        return Err(Failure { error: error::BADTIME, key: Some(key.clone()), request_mac: tsig.mac.to_vec() });
+        return Err(Box::new(Failure { error: error::BADTIME, key: Some(key.clone()), request_mac: tsig.mac.to_vec() }));
     }
     Ok(Signer { key: key.clone(), prior_mac: tsig.mac.to_vec(), first: true, original_id: tsig.original_id })
 }

@@ -25,6 +25,8 @@ const BATCH: usize = 32;
 const QUERY_BYTES_MAX: usize = 4096;
 const WAKE_INTERVAL: Duration = Duration::from_millis(200);
 const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// Malformed packets are summed up in one log line per interval rather than one each.
+const REPORT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Binds `workers` sockets sharing `addr`; returns them and the bound address.
 pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<(Vec<Socket>, SocketAddr)> {
@@ -113,7 +115,12 @@ fn run(socket: &Socket, shared: &Shared) -> io::Result<()> {
     let mut batch = Batch::new();
     let mut scratch = Scratch::default();
     let mut snapshot = shared.snapshots.load();
+    let (mut malformed, mut last_report) = (0u64, std::time::Instant::now());
     while !shared.stop.load(Ordering::Relaxed) {
+        if malformed > 0 && last_report.elapsed() >= REPORT_INTERVAL {
+            tracing::info!(malformed, "malformed UDP packets since the last report (answered FORMERR or dropped)");
+            (malformed, last_report) = (0, std::time::Instant::now());
+        }
         batch.arm();
         // SAFETY: headers point into `batch`, which outlives the call; BATCH entries exist.
         let n = unsafe { libc::recvmmsg(fd, batch.headers.as_mut_ptr(), BATCH as u32, libc::MSG_WAITFORONE, std::ptr::null_mut()) };
@@ -138,10 +145,15 @@ fn run(socket: &Socket, shared: &Shared) -> io::Result<()> {
         for i in 0..n as usize {
             let h = &batch.headers[i];
             if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                malformed += 1;
                 continue;
             }
             let packet = &batch.bufs[i][..h.msg_len as usize];
-            if let Handled::Reply = answer::handle(packet, Transport::Udp, snap, &shared.config, &mut scratch, now) {
+            let handled = answer::handle(packet, Transport::Udp, snap, &shared.config, &mut scratch, now);
+            if matches!(handled, Handled::Drop) || scratch.writer.buf.get(3).is_some_and(|b| b & 0x0F == 1) {
+                malformed += 1;
+            }
+            if let Handled::Reply = handled {
                 let reply = &mut batch.replies[out];
                 reply.clear();
                 reply.extend_from_slice(&scratch.writer.buf);

@@ -266,8 +266,6 @@ impl DomainStatusSet {
 }
 
 impl HostStatusSet {
-    /// RFC 5732 §2.3: one pending status at most; a pending delete/update may
-
     /// Statuses as shown: stored ones, `linked` when a domain delegates to the
     /// host, and `ok` when nothing but (at most) `linked` applies.
     pub fn displayed(self, linked: bool) -> Vec<HostStatus> {

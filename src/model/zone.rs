@@ -104,8 +104,8 @@ pub fn derive_row(policy: &TldPolicy, sources: &RowSources<'_>) -> ZoneRow {
     }
     if let Some(addrs) = sources.glue {
         let (v4, v6): (Vec<_>, Vec<_>) = addrs.iter().partition(|a| a.is_ipv4());
-        row.push(rtype::A, policy.glue_ttl_s, v4.iter().map(|a| addr_rdata(a)).collect());
-        row.push(rtype::AAAA, policy.glue_ttl_s, v6.iter().map(|a| addr_rdata(a)).collect());
+        row.push(rtype::A, policy.glue_ttl_s, v4.iter().map(addr_rdata).collect());
+        row.push(rtype::AAAA, policy.glue_ttl_s, v6.iter().map(addr_rdata).collect());
     }
     row.finish()
 }

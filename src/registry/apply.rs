@@ -504,13 +504,13 @@ fn update_domain(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Result<
     check_ds(&after.ds)?;
 
     let mut moved_hosts = Vec::new();
-    if let Some(registrar) = &spec.registrar {
-        if registrar != &before.registrar {
-            cx.registrar_for_new_objects(registrar)?;
-            after.registrar = registrar.clone();
-            after.transferred = Some(cx.now);
-            moved_hosts = cx.t.hosts_below(name, usize::MAX)?;
-        }
+    if let Some(registrar) = &spec.registrar
+        && registrar != &before.registrar
+    {
+        cx.registrar_for_new_objects(registrar)?;
+        after.registrar = registrar.clone();
+        after.transferred = Some(cx.now);
+        moved_hosts = cx.t.hosts_below(name, usize::MAX)?;
     }
 
     after.updated = Some(cx.now);

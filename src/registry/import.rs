@@ -150,10 +150,8 @@ pub(super) fn run(
     }
 
     let host_base = t.reserve_sequence("H", new_hosts)?;
-    let mut next_host = host_base;
-    for entry in hosts.values_mut().filter(|e| e.created) {
-        entry.host.roid = Roid::new('H', next_host, &settings.roid_suffix);
-        next_host += 1;
+    for (number, entry) in (host_base..).zip(hosts.values_mut().filter(|e| e.created)) {
+        entry.host.roid = Roid::new('H', number, &settings.roid_suffix);
     }
 
     // Only a zone-wide reset is recorded; a diff the size of the zone is useless for IXFR.
@@ -192,10 +190,10 @@ pub(super) fn run(
         }
         let row = derive_row(&tld.policy, &RowSources { delegation: Some((&d.nameservers, &d.ds)), ..Default::default() });
         t.put_zone_row(&domain.name.canonical_key(), &row)?;
-        if let Some(progress) = &import.progress {
-            if (i + 1) % PROGRESS_EVERY == 0 || i + 1 == total {
-                progress(i + 1, total);
-            }
+        if let Some(progress) = &import.progress
+            && ((i + 1) % PROGRESS_EVERY == 0 || i + 1 == total)
+        {
+            progress(i + 1, total);
         }
     }
 

@@ -203,10 +203,155 @@ fn needs_preparation(command: &Command) -> bool {
 /// CPU-heavy work done before a command is queued, so the writer never waits
 /// on it: registrar passwords are hashed here.
 fn prepare(mut command: Command) -> Result<Command, RegistryError> {
-    if let Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) = &mut command {
-        if let Some(password) = spec.password.take() {
-            spec.password_hash = Some(credentials::hash_password(&password)?);
-        }
+    if let Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) = &mut command
+        && let Some(password) = spec.password.take()
+    {
+        spec.password_hash = Some(credentials::hash_password(&password)?);
     }
     Ok(command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command::*;
+    use super::*;
+    use crate::model::zone::rtype;
+    use crate::model::{DomainName, ManualClock, RoidSuffix, Timestamp};
+
+    fn n(s: &str) -> DomainName {
+        DomainName::parse(s).unwrap()
+    }
+
+    async fn registry(clock: ManualClock) -> (Registry, WriterThread, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.redb"), 1 << 22).unwrap();
+        let settings =
+            WriterSettings { roid_suffix: RoidSuffix::parse("T").unwrap(), queue_max: 64, batch_max: 64, journal_entries_max: 100 };
+        let (registry, writer) = Registry::start(store, Arc::new(clock), settings).unwrap();
+        registry
+            .execute(Command::CreateRegistrar(RegistrarSpec {
+                id: Some(crate::model::ClientId::parse("reg").unwrap()),
+                name: Some("Reg".into()),
+                email: Some("r@reg.test".into()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        registry
+            .execute(Command::CreateTld(TldSpec {
+                name: Some(n("test")),
+                nameservers: Some(vec![n("ns.example.net")]),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        (registry, writer, dir)
+    }
+
+    fn create(name: &str, nameservers: &[&str]) -> Command {
+        Command::CreateDomain(CreateDomain {
+            name: n(name),
+            registrar: crate::model::ClientId::parse("reg").unwrap(),
+            nameservers: nameservers.iter().map(|s| n(s)).collect(),
+            ds: vec![],
+            statuses: vec![],
+            period_years: 1,
+            registrant: None,
+            contacts: vec![],
+        })
+    }
+
+    fn host(name: &str, addrs: &[&str]) -> Command {
+        Command::CreateHost(CreateHost {
+            name: n(name),
+            registrar: Some(crate::model::ClientId::parse("reg").unwrap()),
+            addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+            statuses: vec![],
+        })
+    }
+
+    fn serial(r: &Registry) -> u32 {
+        r.snapshot().tld(&n("test")).unwrap().serial
+    }
+
+    #[tokio::test]
+    async fn the_manual_clock_drives_serials() {
+        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
+        let (r, writer, _dir) = registry(clock.clone()).await;
+        assert_eq!(serial(&r), 1_800_000_000);
+        r.execute(host("ns.example.net", &[])).await.unwrap();
+        assert_eq!(serial(&r), 1_800_000_000, "a change outside the zone keeps the serial");
+        r.execute(create("a.test", &["ns.example.net"])).await.unwrap();
+        assert_eq!(serial(&r), 1_800_000_001, "two changes in one second still move the serial");
+        clock.advance_seconds(100);
+        r.execute(create("b.test", &["ns.example.net"])).await.unwrap();
+        assert_eq!(serial(&r), 1_800_000_100);
+        drop(r);
+        writer.join();
+    }
+
+    #[tokio::test]
+    async fn the_journal_holds_the_exact_diff() {
+        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
+        let (r, writer, _dir) = registry(clock.clone()).await;
+        r.execute(host("ns.example.net", &[])).await.unwrap();
+        r.execute(create("a.test", &[])).await.unwrap();
+        r.execute(host("ns1.a.test", &["192.0.2.1"])).await.unwrap();
+        let before = serial(&r);
+        let update = UpdateDomain { add_nameservers: vec![n("ns1.a.test"), n("ns.example.net")], ..Default::default() };
+        r.execute(Command::UpdateDomain(n("a.test"), update)).await.unwrap();
+        let entries = r.snapshot().journal_since(&n("test"), before).unwrap().unwrap();
+        assert_eq!(entries.len(), 1);
+        let e = &entries[0];
+        assert_eq!((e.from_serial, e.to_serial), (before, serial(&r)));
+        assert!(e.removed.is_empty());
+        let added: Vec<(String, u16)> =
+            e.added.iter().map(|rr| (DomainName::from_canonical_key(&rr.owner_key).unwrap().to_string(), rr.rtype)).collect();
+        assert_eq!(added, vec![("a.test".into(), rtype::NS), ("a.test".into(), rtype::NS), ("ns1.a.test".into(), rtype::A)]);
+
+        // Holding the domain withdraws its delegation and the glue only it needed.
+        let hold = UpdateDomain { add_statuses: vec![crate::model::DomainStatus::ClientHold], ..Default::default() };
+        let held_from = serial(&r);
+        r.execute(Command::UpdateDomain(n("a.test"), hold)).await.unwrap();
+        let e = &r.snapshot().journal_since(&n("test"), held_from).unwrap().unwrap()[0];
+        assert_eq!(e.removed.len(), 3);
+        assert!(e.added.is_empty());
+        drop(r);
+        writer.join();
+    }
+
+    #[tokio::test]
+    async fn refused_commands_leave_no_trace_beside_accepted_ones() {
+        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
+        let (r, writer, _dir) = registry(clock).await;
+        r.execute(host("ns.example.net", &[])).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let r = r.clone();
+            // Every other command names a host that does not exist.
+            let ns = if i % 2 == 0 { "ns.example.net" } else { "missing.example.net" };
+            tasks.push(tokio::spawn(async move { r.execute(create(&format!("d{i}.test"), &[ns])).await }));
+        }
+        let results: Vec<_> = futures_join(tasks).await;
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.is_ok(), i % 2 == 0, "d{i}: {:?}", result.as_ref().err());
+        }
+        let snap = r.snapshot();
+        let domains = snap.domains(&n("test"), None, 100).unwrap();
+        assert_eq!(domains.len(), 20);
+        let host = snap.host_by_name(&n("ns.example.net")).unwrap().unwrap();
+        assert_eq!(host.link_count, 20, "links counted once per accepted domain");
+        assert!(domains.iter().all(|d| d.name.as_str().trim_start_matches('d').trim_end_matches(".test").parse::<u32>().unwrap() % 2 == 0));
+        drop(snap);
+        drop(r);
+        writer.join();
+    }
+
+    async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut out = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
 }

@@ -52,6 +52,9 @@ pub enum ZoneProbe<'a> {
     Absent,
 }
 
+/// A zone row as iterated: the owner's canonical key and the row bytes.
+pub type ZoneRowEntry<'a> = (Vec<u8>, redb::AccessGuard<'a, &'static [u8]>);
+
 pub struct Snapshot {
     txn: ReadTransaction,
     zone: ReadOnlyTable<&'static [u8], &'static [u8]>,
@@ -111,7 +114,7 @@ impl Snapshot {
     pub fn zone_rows<'a>(
         &'a self,
         apex: &'a ZoneApex,
-    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, redb::AccessGuard<'a, &'static [u8]>), StoreError>> + 'a, StoreError> {
+    ) -> Result<impl Iterator<Item = Result<ZoneRowEntry<'a>, StoreError>> + 'a, StoreError> {
         let range = self.zone.range::<&[u8]>(apex.key.as_slice()..)?;
         Ok(range
             .map(|item| item.map_err(StoreError::from))

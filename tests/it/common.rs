@@ -41,9 +41,7 @@ fn init_logging() {
 
 /// A configuration for tests: loopback, port 0, a temporary folder.
 pub fn test_config(dir: &Path) -> Config {
-    let mut config = Config::default();
-    config.data_dir = dir.join("data");
-    config.zones_dir = dir.join("zones");
+    let mut config = Config { data_dir: dir.join("data"), zones_dir: dir.join("zones"), ..Config::default() };
     config.dns.listen = vec!["127.0.0.1:0".parse().unwrap()];
     config.admin.listen = "127.0.0.1:0".parse().unwrap();
     config.registry.cache_mib = 16;

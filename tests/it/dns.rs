@@ -187,6 +187,16 @@ async fn a_committed_change_is_in_the_very_next_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_over_ipv6_too() {
+    let d = TestDaemon::start(true, |c, _| c.dns.listen = vec!["[::1]:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap()]).await;
+    assert!(d.dns.is_ipv6());
+    let r = d.query("example.", RecordType::SOA).await;
+    assert!(r.metadata.authoritative && r.answers.len() == 1);
+    assert_eq!(d.query_tcp("www.hello.example.", RecordType::A).await.authorities.len(), 2);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edns_is_answered_and_unknown_versions_get_badvers() {
     let d = TestDaemon::demo().await;
     let reply = parse(&raw_udp(d.dns, &packet(1, 0, "example", 6, 1, Some((4096, 0, true))), Duration::from_secs(5)).unwrap());
@@ -289,6 +299,10 @@ async fn tcp_pipelines_and_closes_bad_or_idle_connections() {
     // Idle: closed by the server.
     assert!(closed_by_server(&mut stream).await, "idle connection");
 
+    // A frame longer than any query needs: closed before it is read.
+    let mut huge = tokio::net::TcpStream::connect(d.dns).await.unwrap();
+    huge.write_all(&[0xFF, 0xF0]).await.unwrap();
+    assert!(closed_by_server(&mut huge).await, "oversize frame");
     // A frame too short to be a DNS message: closed.
     let mut short = tokio::net::TcpStream::connect(d.dns).await.unwrap();
     short.write_all(&[0, 3, 1, 2, 3]).await.unwrap();
