@@ -154,7 +154,7 @@ impl Responder<'_, '_> {
         let Some(zone) = self.snapshot.zone_for(self.scratch_key) else {
             return Ok(rcode::REFUSED);
         };
-        let apex_depth = zone.key.iter().filter(|b| **b == 0).count();
+        let apex_depth = zone.label_count;
         let qdepth = q.label_count();
         if qdepth == apex_depth {
             let row = self.snapshot.zone_row(&zone.key)?;

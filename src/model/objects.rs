@@ -309,16 +309,52 @@ pub struct Contact {
     pub registrar: ClientId,
     pub postal_int: Option<PostalInfo>,
     pub postal_loc: Option<PostalInfo>,
-    pub voice: Option<String>,
-    pub fax: Option<String>,
+    pub voice: Option<Phone>,
+    pub fax: Option<Phone>,
     pub email: String,
     pub statuses: ContactStatusSet,
+    /// What the registrant asked to disclose or withhold (RFC 5733 §2.9).
+    pub disclose: Option<Disclose>,
+    /// Argon2id hash of the contact's authorization information.
+    pub auth_info_hash: Option<String>,
     /// Domains that name this contact.
     pub link_count: u32,
     pub created: Timestamp,
     pub cr_registrar: ClientId,
     pub updated: Option<Timestamp>,
     pub up_registrar: Option<ClientId>,
+    pub transferred: Option<Timestamp>,
+}
+
+/// A telephone number in E.164 form (`+1.5555550100`) with an optional extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phone {
+    pub number: String,
+    #[serde(default)]
+    pub ext: Option<String>,
+}
+
+/// Contact fields RFC 5733 lets a registrant disclose or withhold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscloseField {
+    NameInt,
+    NameLoc,
+    OrgInt,
+    OrgLoc,
+    AddrInt,
+    AddrLoc,
+    Voice,
+    Fax,
+    Email,
+}
+
+/// `<contact:disclose flag="…">`: the listed fields are disclosed (`flag`
+/// true) or withheld (`flag` false); the rest follow the server's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclose {
+    pub flag: bool,
+    pub fields: Vec<DiscloseField>,
 }
 
 /// A host object (RFC 5732): a name server, with addresses if it is below one of our TLDs.
@@ -449,6 +485,8 @@ pub struct Domain {
     pub up_registrar: Option<ClientId>,
     pub expires: Timestamp,
     pub transferred: Option<Timestamp>,
+    /// Argon2id hash of the domain's authorization information (RFC 9154: never stored in clear).
+    pub auth_info_hash: Option<String>,
 }
 
 impl Domain {

@@ -311,6 +311,7 @@ fn create_contact(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
         return Err(RegistryError::exists(ObjectKind::Contact, &spec.id));
     }
     cx.registrar_for_new_objects(&spec.registrar)?;
+    let email = email(&spec.email)?;
     let contact = Contact {
         id: spec.id.clone(),
         roid: cx.next_roid('C')?,
@@ -319,13 +320,16 @@ fn create_contact(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
         postal_loc: spec.postal_loc.clone(),
         voice: spec.voice.clone(),
         fax: spec.fax.clone(),
-        email: email(&spec.email)?,
+        email,
         statuses: ContactStatusSet::default(),
+        disclose: spec.disclose.clone(),
+        auth_info_hash: None,
         link_count: 0,
         created: cx.now,
         cr_registrar: spec.registrar.clone(),
         updated: None,
         up_registrar: None,
+        transferred: None,
     };
     cx.t.put_contact(&contact)?;
     Ok(Outcome::Contact(Box::new(contact)))
@@ -434,6 +438,7 @@ fn create_domain(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         up_registrar: None,
         expires: cx.now.plus_years(spec.period_years as i32),
         transferred: None,
+        auth_info_hash: None,
     };
     cx.t.put_domain(&domain)?;
     relink(cx, None, Some(&domain))?;
@@ -693,6 +698,9 @@ fn update_host(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<Outcom
     let links = if let Some(new_name) = spec.new_name.as_ref().filter(|n| *n != name) {
         if cx.t.host_by_name(new_name)?.is_some() {
             return Err(RegistryError::exists(ObjectKind::Host, new_name));
+        }
+        if let Some(tld) = cx.t.tlds()?.into_iter().find(|t| t.policy.nameservers.contains(name)) {
+            return Err(RegistryError::Association(format!("{name} is an apex name server of .{}; change the TLD first", tld.name)));
         }
         let (superordinate, _) = host_placement(cx, new_name, Some(&before.registrar))?;
         after.name = new_name.clone();

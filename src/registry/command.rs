@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    ClientId, Contact, ContactId, Domain, DomainContact, DomainName, DomainStatus, DsData, GluePolicy, Host, HostName, HostStatus,
-    IpPrefix, PostalAddress, PostalInfo, Registrar, RegistrarStatus, Tld,
+    ClientId, Contact, ContactId, Disclose, Domain, DomainContact, DomainName, DomainStatus, DsData, GluePolicy, Host, HostName,
+    HostStatus, IpPrefix, Phone, PostalAddress, PostalInfo, Registrar, RegistrarStatus, Tld,
 };
 
 /// A change to registry state. Each one commits whole or not at all.
@@ -99,8 +99,9 @@ pub struct CreateContact {
     pub email: String,
     pub postal_int: Option<PostalInfo>,
     pub postal_loc: Option<PostalInfo>,
-    pub voice: Option<String>,
-    pub fax: Option<String>,
+    pub voice: Option<Phone>,
+    pub fax: Option<Phone>,
+    pub disclose: Option<Disclose>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -183,6 +183,7 @@ pub(super) fn run(
             up_registrar: None,
             expires,
             transferred: None,
+            auth_info_hash: None,
         };
         t.put_domain(&domain)?;
         for roid in &domain.nameservers {

@@ -19,6 +19,7 @@ pub struct ZoneApex {
     pub key: Vec<u8>,
     /// Apex name in wire form.
     pub wire: Vec<u8>,
+    pub label_count: usize,
     pub soa_rdata: Vec<u8>,
     pub negative_ttl: u32,
 }
@@ -28,6 +29,7 @@ impl ZoneApex {
         ZoneApex {
             key: tld.name.canonical_key(),
             wire: tld.name.to_wire(),
+            label_count: tld.name.label_count(),
             soa_rdata: soa_rdata(&tld.policy, tld.serial),
             negative_ttl: negative_ttl(&tld.policy),
             tld,

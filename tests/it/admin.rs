@@ -185,6 +185,9 @@ async fn objects_show_derived_statuses_and_no_secrets() {
     let out = dig(d.dns, &["world.example", "NS"]);
     assert!(out.contains("ns4.hello.example.") && !out.contains("ns3.hello.example."), "{out}");
 
+    // Apex name servers cannot be renamed out from under their TLD.
+    refused(&d, "PATCH", "/v1/hosts/a.nic.example", Some(json!({"new_name": "c.nic.example"})), 409, "association_prohibits").await;
+
     // Moving a domain moves its subordinate hosts with it.
     d.ok(
         "POST",
