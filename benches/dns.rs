@@ -170,20 +170,21 @@ fn cpu_seconds(pid: u32) -> f64 {
         .sum()
 }
 
-/// Proportional set size of a process tree in MiB (RSS without double-counting shared pages).
-fn pss_mib(pid: u32) -> f64 {
+/// Resident set and proportional set (shared pages counted once) of a process tree, in MiB.
+fn memory_mib(pid: u32) -> (f64, f64) {
+    let field = |text: &str, key: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
     children_of(pid)
         .iter()
         .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
-        .map(|text| {
-            text.lines()
-                .find(|l| l.starts_with("Pss:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .unwrap_or(0.0)
-                / 1024.0
-        })
-        .sum()
+        .map(|text| (field(&text, "Rss:"), field(&text, "Pss:")))
+        .fold((0.0, 0.0), |(r, p), (r1, p1)| (r + r1, p + p1))
 }
 
 #[derive(Default, Clone)]
@@ -194,6 +195,7 @@ struct Row {
     avg_latency_ms: f64,
     lost: f64,
     qps_per_cpu_s: f64,
+    rss_mib: f64,
     pss_mib: f64,
     axfr_s: f64,
     axfr_records: usize,
@@ -284,7 +286,7 @@ fn measure(server: &Server, queries: &Path, seconds: usize) -> Row {
     let cpu0 = cpu_seconds(pid);
     let (qps, latency, lost, completed) = dnsperf(server.port, queries, seconds);
     let cpu = cpu_seconds(pid) - cpu0;
-    let pss = pss_mib(pid);
+    let (rss, pss) = memory_mib(pid);
     let (axfr_s, axfr_records) = axfr(server.port);
     Row {
         name: server.name.clone(),
@@ -293,6 +295,7 @@ fn measure(server: &Server, queries: &Path, seconds: usize) -> Row {
         avg_latency_ms: latency,
         lost,
         qps_per_cpu_s: completed / cpu.max(1e-9),
+        rss_mib: rss,
         pss_mib: pss,
         axfr_s,
         axfr_records,
@@ -469,14 +472,13 @@ fn main() {
     }
 
     let mut table = String::new();
-    writeln!(table, "\n| server | start→first answer | QPS | avg latency | lost | queries/CPU-s | memory (PSS) | AXFR (records) |")
-        .unwrap();
-    writeln!(table, "|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    writeln!(table, "\n| server | start→first answer | QPS | avg latency | lost | queries/CPU-s | RSS | PSS | AXFR (records) |").unwrap();
+    writeln!(table, "|---|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     for r in &rows {
         writeln!(
             table,
-            "| {} | {:.2} s | {:.0} | {:.3} ms | {:.0} | {:.0} | {:.0} MiB | {:.2} s ({}) |",
-            r.name, r.start_s, r.qps, r.avg_latency_ms, r.lost, r.qps_per_cpu_s, r.pss_mib, r.axfr_s, r.axfr_records
+            "| {} | {:.2} s | {:.0} | {:.3} ms | {:.0} | {:.0} | {:.0} MiB | {:.0} MiB | {:.2} s ({}) |",
+            r.name, r.start_s, r.qps, r.avg_latency_ms, r.lost, r.qps_per_cpu_s, r.rss_mib, r.pss_mib, r.axfr_s, r.axfr_records
         )
         .unwrap();
     }

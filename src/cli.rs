@@ -327,8 +327,9 @@ fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
     for addr in &daemon.dns_addrs {
         out.push_str(&format!("  DNS           {addr} (UDP and TCP)\n"));
     }
-    out.push_str(&format!("  operator API  http://{}/v1  (bearer token in {})\n", daemon.admin_addr, config.token_path().display()));
-    out.push_str(&format!("  data          {}   zone files: {}\n", config.data_dir.display(), config.zones_dir.display()));
+    let shown = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+    out.push_str(&format!("  operator API  http://{}/v1  (bearer token in {})\n", daemon.admin_addr, shown(&config.token_path())));
+    out.push_str(&format!("  data          {}   zone files: {}\n", shown(&config.data_dir), shown(&config.zones_dir)));
     if let Some(dns) = dns {
         let (ip, port) = (dns.ip(), dns.port());
         out.push_str("Try:\n");

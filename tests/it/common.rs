@@ -70,6 +70,11 @@ impl TestDaemon {
         TestDaemon { daemon: Some(daemon), dir, config, dns, base, token, http: reqwest::Client::new() }
     }
 
+    /// The running registry (for tests that call the library directly).
+    pub fn registry(&self) -> &domain_os::registry::Registry {
+        &self.daemon.as_ref().unwrap().registry
+    }
+
     /// Stops the daemon and hands back its folder and configuration (for restarts).
     pub async fn stop(mut self) -> (tempfile::TempDir, Config) {
         self.daemon.take().unwrap().shutdown().await;
