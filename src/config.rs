@@ -78,6 +78,8 @@ pub struct DnsConfig {
     /// Largest UDP response we send to EDNS clients (RFC 9715 suggests 1232).
     pub udp_payload_bytes_max: u16,
     pub tcp_connections_max: usize,
+    /// TCP connections from one source address (RFC 7766 §6.2.2).
+    pub tcp_connections_per_address_max: usize,
     /// A TCP connection with no complete query for this long is closed (RFC 7766 §6.2.3).
     pub tcp_idle_timeout_s: u64,
     /// Concurrent AXFR/IXFR streams.
@@ -104,6 +106,7 @@ impl Default for DnsConfig {
             udp_workers: 0,
             udp_payload_bytes_max: 1232,
             tcp_connections_max: 256,
+            tcp_connections_per_address_max: 32,
             tcp_idle_timeout_s: 10,
             transfers_max: 8,
             tsig_key_files: Vec::new(),
@@ -209,8 +212,8 @@ impl Config {
         if self.registry.queue_max == 0 || self.registry.batch_max == 0 {
             return bad("registry.queue_max and registry.batch_max must be positive");
         }
-        if self.dns.tcp_connections_max == 0 || self.dns.transfers_max == 0 {
-            return bad("dns.tcp_connections_max and dns.transfers_max must be positive");
+        if self.dns.tcp_connections_max == 0 || self.dns.tcp_connections_per_address_max == 0 || self.dns.transfers_max == 0 {
+            return bad("dns.tcp_connections_max, dns.tcp_connections_per_address_max and dns.transfers_max must be positive");
         }
         if self.dns.journal_entries_max == 0 {
             return bad("dns.journal_entries_max must be positive");

@@ -72,8 +72,7 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
         match tsig::verify_request(&config.keyring, packet, t, now) {
             Ok(s) => signer = Some(Box::new(s)),
             Err(failure) => {
-                tracing::info!(error = failure.error, "TSIG verification failed");
-                w.set_rcode(rcode::NOTAUTH);
+                tracing::info!(rcode = failure.rcode, error = failure.error, "TSIG verification failed");
                 failure.append(w, t.original_id, t.algorithm, t.key_name, now);
                 return Handled::Reply;
             }
@@ -96,22 +95,21 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
     } else if request.qclass != class::IN && request.qclass != class::ANY {
         Ok(rcode::REFUSED)
     } else {
+        let responder = Responder {
+            snapshot,
+            request: &request,
+            scratch_key: &mut scratch.key,
+            depth_ends: &mut scratch.depth_ends,
+            target_key: &mut scratch.target_key,
+            w,
+        };
         match request.qtype {
-            qtype::AXFR | qtype::IXFR if transport == Transport::Tcp => {
-                return Handled::Transfer(signer);
-            }
+            qtype::AXFR | qtype::IXFR if transport == Transport::Tcp => return Handled::Transfer(signer),
             qtype::AXFR => Ok(rcode::NOTIMP),
+            qtype::IXFR => responder.ixfr_over_udp(),
             qtype::OPT | qtype::TSIG | qtype::TKEY => Ok(rcode::FORMERR),
             qtype::MAILA | qtype::MAILB => Ok(rcode::NOTIMP),
-            _ => Responder {
-                snapshot,
-                request: &request,
-                scratch_key: &mut scratch.key,
-                depth_ends: &mut scratch.depth_ends,
-                target_key: &mut scratch.target_key,
-                w,
-            }
-            .respond(),
+            _ => responder.respond(),
         }
     };
     let rc = result.unwrap_or_else(|e| {
@@ -189,6 +187,21 @@ impl Responder<'_, '_> {
             }
         }
         unreachable!("the loop answers at the query name's depth")
+    }
+
+    /// RFC 1995 §2: over UDP an IXFR is answered with the current SOA alone,
+    /// meaning "up to date, or ask again over TCP".
+    fn ixfr_over_udp(mut self) -> Answered {
+        self.request.qname.canonical_key(self.scratch_key, self.depth_ends);
+        let Some(zone) = self.snapshot.zone_for(self.scratch_key) else { return Ok(rcode::REFUSED) };
+        if zone.key != *self.scratch_key {
+            return Ok(rcode::NOTAUTH);
+        }
+        self.set_aa();
+        if !self.soa(zone, Section::Answer, zone.soa_ttl()) {
+            self.set_tc();
+        }
+        Ok(rcode::NOERROR)
     }
 
     fn set_aa(&mut self) {

@@ -1,15 +1,18 @@
 //! DNS over TCP (RFC 7766): length-prefixed messages, several per
-//! connection, an idle timeout and a cap on connections. Zone transfers are
-//! checked against the ACL, produced from one snapshot on a blocking thread
-//! and streamed to the peer as they are packed.
+//! connection, caps on connections (in all and per source address), and a
+//! timeout on every read and every write, so a peer that stops reading
+//! cannot hold a connection (or a transfer and its snapshot) forever. Zone
+//! transfers are checked against the ACL, produced from one snapshot on a
+//! blocking thread and streamed to the peer as they are packed.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::Instrument;
 
 use super::answer::{self, AnswerConfig, Handled, Scratch, Transport, transfer_allowed};
@@ -30,8 +33,43 @@ pub struct TcpShared {
     pub clock: Arc<dyn Clock>,
     pub acl: Vec<AclRule>,
     pub connections: Arc<Semaphore>,
+    pub per_address_max: usize,
+    pub per_address: Mutex<HashMap<IpAddr, usize>>,
     pub transfers: Arc<Semaphore>,
+    /// Bound on waiting for a peer, reading or writing.
     pub idle_timeout: Duration,
+}
+
+/// One connection's claim on the global and per-address caps; released on drop.
+struct Slot<'a> {
+    shared: &'a TcpShared,
+    addr: IpAddr,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut counts = self.shared.per_address.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.addr) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.addr);
+            }
+        }
+    }
+}
+
+impl TcpShared {
+    fn claim(&self, addr: IpAddr) -> Option<Slot<'_>> {
+        let permit = self.connections.clone().try_acquire_owned().ok()?;
+        let mut counts = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(addr).or_insert(0);
+        if *n >= self.per_address_max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot { shared: self, addr, _permit: permit })
+    }
 }
 
 /// Accepts until `shutdown` turns true; connections in progress finish their current message.
@@ -50,16 +88,15 @@ pub async fn serve(listener: TcpListener, shared: Arc<TcpShared>, mut shutdown: 
                 continue;
             }
         };
-        let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "DNS TCP connection limit reached; closing");
-            continue;
-        };
         let shared = shared.clone();
         let shutdown = shutdown.clone();
         let span = tracing::info_span!("dns_tcp", %peer);
         tokio::spawn(
             async move {
-                let _permit = permit;
+                let Some(_slot) = shared.claim(peer.ip()) else {
+                    tracing::warn!("DNS TCP connection limit reached (in all or for this address); closing");
+                    return;
+                };
                 if let Err(e) = connection(stream, peer, &shared, shutdown).await {
                     tracing::debug!(error = %e, "DNS TCP connection ended");
                 }
@@ -67,6 +104,10 @@ pub async fn serve(listener: TcpListener, shared: Arc<TcpShared>, mut shutdown: 
             .instrument(span),
         );
     }
+}
+
+fn timed_out(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, format!("peer too slow ({what})"))
 }
 
 async fn connection(
@@ -102,7 +143,7 @@ async fn connection(
         let snapshot = shared.snapshots.load();
         let now = shared.clock.now().unix_seconds().max(0) as u64;
         match answer::handle(&packet, Transport::Tcp, &snapshot, &shared.config, &mut scratch, now) {
-            Handled::Reply => write_message(&mut stream, &scratch.writer.buf).await?,
+            Handled::Reply => write_message(&mut stream, &scratch.writer.buf, shared.idle_timeout).await?,
             Handled::Drop => {}
             Handled::Transfer(signer) => {
                 drop(snapshot);
@@ -112,11 +153,38 @@ async fn connection(
     }
 }
 
-async fn write_message(stream: &mut TcpStream, msg: &[u8]) -> std::io::Result<()> {
+fn framed(msg: &[u8]) -> Vec<u8> {
     let mut framed = Vec::with_capacity(msg.len() + 2);
     framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
     framed.extend_from_slice(msg);
-    stream.write_all(&framed).await
+    framed
+}
+
+async fn write_framed(stream: &mut TcpStream, framed: &[u8], limit: Duration) -> std::io::Result<()> {
+    tokio::time::timeout(limit, stream.write_all(framed)).await.map_err(|_| timed_out("write"))?
+}
+
+async fn write_message(stream: &mut TcpStream, msg: &[u8], limit: Duration) -> std::io::Result<()> {
+    write_framed(stream, &framed(msg), limit).await
+}
+
+/// Answers a transfer request with an error RCODE (signed when the request was).
+async fn refuse(
+    stream: &mut TcpStream,
+    request: &Request<'_>,
+    signer: Option<Box<Signer>>,
+    now: u64,
+    rc: u16,
+    limit: Duration,
+) -> std::io::Result<()> {
+    let mut w = MessageWriter::default();
+    w.start(request.id, answer::response_flags(request.flags), Some(request.question_bytes()), 65535);
+    w.set_rcode(rc);
+    w.finish();
+    if let Some(mut s) = signer {
+        s.sign(&mut w, now);
+    }
+    write_message(stream, &w.buf, limit).await
 }
 
 async fn transfer(
@@ -135,37 +203,31 @@ async fn transfer(
     let zone = super::wire::name_to_text(request.qname.wire());
     if !transfer_allowed(&shared.acl, peer.ip(), key.as_deref()) {
         tracing::warn!(key = key.as_deref().unwrap_or("-"), "zone transfer refused by ACL");
-        let mut w = MessageWriter::default();
-        w.start(request.id, answer::response_flags(request.flags), Some(request.question_bytes()), 65535);
-        w.set_rcode(rcode::REFUSED);
-        w.finish();
-        if let Some(mut s) = signer {
-            s.sign(&mut w, now);
-        }
-        return write_message(stream, &w.buf).await;
+        return refuse(stream, &request, signer, now, rcode::REFUSED, shared.idle_timeout).await;
     }
     let Ok(_permit) = shared.transfers.clone().try_acquire_owned() else {
         tracing::warn!("too many concurrent zone transfers; refusing");
-        return Ok(());
+        return refuse(stream, &request, signer, now, rcode::REFUSED, shared.idle_timeout).await;
     };
     let started = Instant::now();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4);
     let snapshot = shared.snapshots.load();
     let producer = tokio::task::spawn_blocking(move || {
         let request = Request::parse(&packet).map_err(|_| "unparsable request".to_string())?;
-        let mut sink = |msg: &[u8]| {
-            let mut framed = Vec::with_capacity(msg.len() + 2);
-            framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
-            framed.extend_from_slice(msg);
-            tx.blocking_send(framed).is_ok()
-        };
+        // Stops as soon as the writer side is gone (peer closed or too slow).
+        let mut sink = |msg: &[u8]| tx.blocking_send(framed(msg)).is_ok();
         xfr::transfer(&snapshot, &request, signer.map(|s| *s), now, &mut sink).map_err(|e| e.to_string())
     });
     let mut bytes = 0usize;
-    while let Some(framed) = rx.recv().await {
-        bytes += framed.len();
-        stream.write_all(&framed).await?;
+    let mut written = Ok(());
+    while let Some(message) = rx.recv().await {
+        bytes += message.len();
+        if let Err(e) = write_framed(stream, &message, shared.idle_timeout).await {
+            written = Err(e);
+            break;
+        }
     }
+    drop(rx);
     match producer.await {
         Ok(Ok(stats)) => {
             let kind = match stats.kind {
@@ -189,5 +251,5 @@ async fn transfer(
         Ok(Err(e)) => tracing::error!(error = %e, "zone transfer failed"),
         Err(e) => tracing::error!(error = %e, "zone transfer task failed"),
     }
-    Ok(())
+    written
 }

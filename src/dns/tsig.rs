@@ -7,6 +7,7 @@ use std::path::Path;
 use base64::Engine;
 use ring::hmac;
 
+use super::wire::rcode::{FORMERR, NOTAUTH};
 use super::wire::{MessageWriter, TsigRr, wire_name_len};
 use crate::model::DomainName;
 
@@ -15,7 +16,6 @@ pub mod error {
     pub const BADSIG: u16 = 16;
     pub const BADKEY: u16 = 17;
     pub const BADTIME: u16 = 18;
-    pub const BADTRUNC: u16 = 22;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,9 +211,11 @@ fn tokenize(text: &str) -> Vec<String> {
     out
 }
 
-/// A refused TSIG check: the RCODE is NOTAUTH and the TSIG error says why.
+/// A refused TSIG check: NOTAUTH with a TSIG error saying why, or FORMERR
+/// (no TSIG record) for a MAC of impossible length.
 #[derive(Debug, Clone)]
 pub struct Failure {
+    pub rcode: u16,
     pub error: u16,
     /// For BADTIME the response is signed with the key that was recognised.
     pub key: Option<Key>,
@@ -254,12 +256,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Verifies a request's TSIG. `now` is Unix seconds.
 pub fn verify_request(keyring: &Keyring, packet: &[u8], tsig: &TsigRr<'_>, now: u64) -> Result<Signer, Box<Failure>> {
-    let unsigned = |error| Box::new(Failure { error, key: None, request_mac: Vec::new() });
+    let unsigned = |error| Box::new(Failure { rcode: NOTAUTH, error, key: None, request_mac: Vec::new() });
     let key = keyring.by_wire(tsig.key_name, tsig.algorithm).ok_or_else(|| unsigned(error::BADKEY))?;
     let full = key.algorithm.mac_len();
-    // RFC 8945 §5.2.2.1: a truncated MAC must keep at least half and 10 bytes.
+    // RFC 8945 §5.2.2.1: longer than the hash, or truncated below half of it or 10 bytes: FORMERR.
     if tsig.mac.len() > full || tsig.mac.len() < (full / 2).max(10) {
-        return Err(unsigned(if tsig.mac.len() > full { error::BADSIG } else { error::BADTRUNC }));
+        return Err(Box::new(Failure { rcode: FORMERR, error: 0, key: None, request_mac: Vec::new() }));
     }
     let mut data = Vec::with_capacity(tsig.start + 128);
     data.extend_from_slice(&tsig.original_id.to_be_bytes());
@@ -272,7 +274,7 @@ pub fn verify_request(keyring: &Keyring, packet: &[u8], tsig: &TsigRr<'_>, now: 
         return Err(unsigned(error::BADSIG));
     }
     if now.abs_diff(tsig.time_signed) > tsig.fudge as u64 {
-        return Err(Box::new(Failure { error: error::BADTIME, key: Some(key.clone()), request_mac: tsig.mac.to_vec() }));
+        return Err(Box::new(Failure { rcode: NOTAUTH, error: error::BADTIME, key: Some(key.clone()), request_mac: tsig.mac.to_vec() }));
     }
     Ok(Signer { key: key.clone(), prior_mac: tsig.mac.to_vec(), first: true, original_id: tsig.original_id })
 }
@@ -316,6 +318,11 @@ impl Failure {
     /// Appends the TSIG record that tells the client why: unsigned for
     /// BADKEY/BADSIG, signed for BADTIME (with our clock in "other data").
     pub fn append(&self, msg: &mut MessageWriter, original_id: u16, algorithm_wire: &[u8], key_name_wire: &[u8], now: u64) {
+        msg.set_rcode(self.rcode);
+        if self.rcode != NOTAUTH {
+            msg.finish();
+            return;
+        }
         match &self.key {
             Some(key) if self.error == error::BADTIME => {
                 let other = now.to_be_bytes()[2..].to_vec();
@@ -414,6 +421,8 @@ mod tests {
         assert_eq!(verify_request(&keyring, &tampered, &t.tsig.unwrap(), 1_000_010).unwrap_err().error, error::BADSIG);
         assert_eq!(verify_request(&keyring, &packet, &tsig, 2_000_000).unwrap_err().error, error::BADTIME);
         assert_eq!(verify_request(&Keyring::default(), &packet, &tsig, 1_000_010).unwrap_err().error, error::BADKEY);
+        let short = crate::dns::wire::TsigRr { mac: &tsig.mac[..8], ..tsig };
+        assert_eq!(verify_request(&keyring, &packet, &short, 1_000_010).unwrap_err().rcode, crate::dns::wire::rcode::FORMERR);
 
         let mut response = MessageWriter::default();
         response.start(0x4242, flags::QR | flags::AA, Some(question), 65535);

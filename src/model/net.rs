@@ -18,7 +18,11 @@ pub enum AddrError {
 
 /// Parses a name server address; anything a resolver could not send a query to is refused.
 pub fn parse_host_addr(text: &str) -> Result<IpAddr, AddrError> {
-    let addr: IpAddr = text.trim().parse().map_err(|_| AddrError::Syntax(text.to_string()))?;
+    check_host_addr(text.trim().parse().map_err(|_| AddrError::Syntax(text.to_string()))?)
+}
+
+/// Refuses addresses a resolver could not send a query to.
+pub fn check_host_addr(addr: IpAddr) -> Result<IpAddr, AddrError> {
     let unusable = match addr {
         IpAddr::V4(v4) => v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast(),
         IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast(),

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use super::command::*;
 use super::zone::{self, ZoneChanges};
 use super::{ObjectKind, RegistryError, WriterSettings};
-use crate::model::net::parse_host_addr;
+use crate::model::net::check_host_addr;
 use crate::model::{
     ClientId, Contact, ContactStatusSet, DOMAIN_DS_MAX, DOMAIN_NAMESERVERS_MAX, Domain, DomainName, DomainStatus, DomainStatusSet,
     HOST_ADDRS_MAX, Host, HostName, HostStatus, HostStatusSet, Registrar, RegistrarStatus, Roid, Timestamp, Tld, TldPolicy,
@@ -142,6 +142,10 @@ fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
         if name.is_at_or_below(&other.name) || other.name.is_below(&name) {
             return Err(RegistryError::Policy(format!("TLD {name} would overlap the zone of TLD {}", other.name)));
         }
+    }
+    // Hosts created as external would suddenly be in-zone without a superordinate domain.
+    if let Some(host) = cx.t.hosts_at_or_below(&name, 1)?.first() {
+        return Err(RegistryError::Association(format!("host {} already exists under {name}; delete it first", host.name)));
     }
     let mut policy = TldPolicy::with_defaults(&name, nameservers);
     apply_tld_spec(&mut policy, spec);
@@ -380,7 +384,7 @@ fn resolve_nameservers(cx: &Cx, names: &[HostName]) -> Result<Vec<Host>> {
     Ok(hosts)
 }
 
-fn check_ds(ds: &[crate::model::DsData]) -> Result<()> {
+pub(super) fn check_ds(ds: &[crate::model::DsData]) -> Result<()> {
     if ds.len() > DOMAIN_DS_MAX {
         return Err(RegistryError::Invalid(format!("at most {DOMAIN_DS_MAX} DS records per domain")));
     }
@@ -515,7 +519,7 @@ fn update_domain(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Result<
         cx.registrar_for_new_objects(registrar)?;
         after.registrar = registrar.clone();
         after.transferred = Some(cx.now);
-        moved_hosts = cx.t.hosts_below(name, usize::MAX)?;
+        moved_hosts = cx.t.hosts_at_or_below(name, usize::MAX)?;
     }
 
     after.updated = Some(cx.now);
@@ -535,7 +539,7 @@ fn delete_domain(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
     if domain.statuses.contains(DomainStatus::ServerDeleteProhibited) {
         return Err(RegistryError::StatusProhibits(format!("{name} is serverDeleteProhibited")));
     }
-    let subordinates = cx.t.hosts_below(name, 5)?;
+    let subordinates = cx.t.hosts_at_or_below(name, 5)?;
     if !subordinates.is_empty() {
         let names: Vec<String> = subordinates.iter().map(|h| h.name.to_string()).collect();
         return Err(RegistryError::Association(format!("{name} has subordinate hosts ({}); delete them first", names.join(", "))));
@@ -597,10 +601,10 @@ fn relink(cx: &mut Cx, before: Option<&Domain>, after: Option<&Domain>) -> Resul
 
 // ---------------------------------------------------------------- hosts
 
-fn host_addrs(addrs: &[IpAddr]) -> Result<Vec<IpAddr>> {
+pub(super) fn host_addrs(addrs: &[IpAddr]) -> Result<Vec<IpAddr>> {
     let mut out: Vec<IpAddr> = Vec::with_capacity(addrs.len());
     for a in addrs {
-        let a = parse_host_addr(&a.to_string())?;
+        let a = check_host_addr(*a)?;
         if out.contains(&a) {
             return Err(RegistryError::Invalid(format!("address {a} is listed twice")));
         }

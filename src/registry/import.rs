@@ -16,7 +16,8 @@ use super::zone::{self, ZoneChanges};
 use super::{ObjectKind, RegistryError, WriterSettings};
 use crate::model::zone::{RowSources, derive_row};
 use crate::model::{
-    ClientId, Domain, DomainName, DomainStatusSet, DsData, Host, HostName, HostStatusSet, RegistrarStatus, Roid, Timestamp,
+    ClientId, DOMAIN_NAMESERVERS_MAX, Domain, DomainName, DomainStatusSet, DsData, Host, HostName, HostStatusSet, RegistrarStatus, Roid,
+    Timestamp,
 };
 use crate::store::WriteTables;
 
@@ -96,6 +97,11 @@ pub(super) fn run(
         if t.domain(&d.name)?.is_some() {
             return Err(RegistryError::exists(ObjectKind::Domain, &d.name));
         }
+        // The limits every later update enforces hold from the start.
+        if d.nameservers.len() > DOMAIN_NAMESERVERS_MAX {
+            return Err(RegistryError::Invalid(format!("{} has more than {DOMAIN_NAMESERVERS_MAX} name servers", d.name)));
+        }
+        super::apply::check_ds(&d.ds).map_err(|e| RegistryError::Invalid(format!("{}: {e}", d.name)))?;
         for ns in &d.nameservers {
             if hosts.contains_key(ns) {
                 continue;
@@ -122,6 +128,8 @@ pub(super) fn run(
                         if glue.is_none_or(|g| g.is_empty()) {
                             return Err(RegistryError::Policy(format!("{ns} is below .{} and has no glue", tld.name)));
                         }
+                        super::apply::host_addrs(glue.map(Vec::as_slice).unwrap_or_default())
+                            .map_err(|e| RegistryError::Invalid(format!("glue of {ns}: {e}")))?;
                     }
                     new_hosts += 1;
                     HostEntry {

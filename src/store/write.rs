@@ -2,7 +2,6 @@
 //! writer opens these once per batch of commands; nothing else writes.
 
 use std::collections::BTreeSet;
-use std::ops::Bound;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
@@ -153,11 +152,12 @@ impl<'t> WriteTables<'t> {
         self.unindex_host_name(&host.name)
     }
 
-    /// Hosts whose names lie strictly below `name` (a domain's subordinate hosts).
-    pub fn hosts_below(&self, name: &DomainName, limit: usize) -> Result<Vec<Host>, StoreError> {
+    /// Hosts named `name` or below it: a domain's subordinate hosts (a host
+    /// may carry the domain's own name), or every host under a TLD.
+    pub fn hosts_at_or_below(&self, name: &DomainName, limit: usize) -> Result<Vec<Host>, StoreError> {
         let prefix = name.canonical_key();
         let mut out = Vec::new();
-        for item in self.host_by_name.range::<&[u8]>((Bound::Excluded(prefix.as_slice()), Bound::Unbounded))? {
+        for item in self.host_by_name.range::<&[u8]>(prefix.as_slice()..)? {
             let (k, roid) = item?;
             if !k.value().starts_with(&prefix) || out.len() >= limit {
                 break;

@@ -135,6 +135,16 @@ async fn bad_requests_are_refused_and_change_nothing() {
     refused(&d, "POST", "/v1/tlds", Some(json!({"name": "sub.example", "nameservers": ["ns1.example.net"]})), 422, "policy").await;
     refused(&d, "POST", "/v1/tlds", Some(json!({"name": "new", "nameservers": []})), 422, "bad_policy").await;
 
+    // A host carrying its domain's own name is subordinate too: the domain cannot go first.
+    d.ok("POST", "/v1/domains", Some(json!({"name": "self.example", "registrar": "demo-registrar"}))).await;
+    d.ok("POST", "/v1/hosts", Some(json!({"name": "self.example", "addresses": ["192.0.2.44"]}))).await;
+    let m = refused(&d, "DELETE", "/v1/domains/self.example", None, 409, "association_prohibits").await;
+    assert!(m.contains("self.example"), "{m}");
+    d.ok("DELETE", "/v1/hosts/self.example", None).await;
+    d.ok("DELETE", "/v1/domains/self.example", None).await;
+    // A new TLD may not swallow hosts created as external.
+    refused(&d, "POST", "/v1/tlds", Some(json!({"name": "net", "nameservers": ["ns1.example.net"]})), 409, "association_prohibits").await;
+
     // In-zone name server without an address: refused as a delegation target (lame).
     d.ok("POST", "/v1/hosts", Some(json!({"name": "bare.hello.example"}))).await;
     refused(&d, "PATCH", "/v1/domains/world.example", Some(json!({"add_nameservers": ["bare.hello.example"]})), 422, "policy").await;

@@ -315,6 +315,97 @@ async fn tcp_pipelines_and_closes_bad_or_idle_connections() {
     d.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_that_stop_reading_are_dropped_and_free_their_slot() {
+    let d = TestDaemon::start(true, |c, _| {
+        c.dns.tcp_idle_timeout_s = 1;
+        c.dns.tcp_connections_per_address_max = 2;
+    })
+    .await;
+    // A referral of about 1.5 KB, so a few thousand pipelined queries fill every buffer.
+    d.ok("POST", "/v1/domains", Some(serde_json::json!({"name": "wide.example", "registrar": "demo-registrar"}))).await;
+    let mut hosts = Vec::new();
+    for i in 0..13 {
+        let host = format!("ns{i}-a-rather-long-label-that-fills-packets-quickly.wide.example");
+        d.ok("POST", "/v1/hosts", Some(serde_json::json!({"name": host, "addresses": [format!("192.0.2.{i}"), format!("2001:db8::{i}")]})))
+            .await;
+        hosts.push(host);
+    }
+    d.ok("PATCH", "/v1/domains/wide.example", Some(serde_json::json!({"add_nameservers": hosts}))).await;
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut slow = socket.connect(d.dns).await.unwrap();
+    let q = packet(1, 0, "www.wide.example", 1, 1, None);
+    let mut burst = Vec::new();
+    for _ in 0..8000 {
+        burst.extend_from_slice(&(q.len() as u16).to_be_bytes());
+        burst.extend_from_slice(&q);
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), slow.write_all(&burst)).await;
+    // A second connection fills the per-address cap; a third is turned away.
+    let second = tokio::net::TcpStream::connect(d.dns).await.unwrap();
+    let mut third = tokio::net::TcpStream::connect(d.dns).await.unwrap();
+    assert!(closed_by_server(&mut third).await, "over the per-address cap");
+    // The server gives up on the reader that stopped, which frees its slot.
+    assert!(closed_by_server(&mut slow).await, "a peer that stops reading is dropped");
+    drop(second);
+    assert!(
+        eventually(Duration::from_secs(30), async || {
+            tokio::time::timeout(Duration::from_secs(5), async {
+                let mut client = tcp_client(d.dns).await;
+                hickory_net::client::ClientHandle::query(
+                    &mut client,
+                    hickory_net::proto::rr::Name::from_ascii("example.").unwrap(),
+                    hickory_net::proto::rr::DNSClass::IN,
+                    RecordType::SOA,
+                )
+                .await
+                .is_ok()
+            })
+            .await
+            .unwrap_or(false)
+        })
+        .await
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ixfr_over_udp_gets_the_current_soa() {
+    let d = TestDaemon::demo().await;
+    let serial = d.serial("example").await;
+    let out = dig(d.dns, &["+notcp", "example", "IXFR=1"]);
+    assert!(out.contains(&format!("example.\t\t3600\tIN\tSOA\ta.nic.example. hostmaster.nic.example. {serial}")), "{out}");
+    let reply = parse(&raw_udp(d.dns, &packet(5, 0, "example", 251, 1, None), Duration::from_secs(5)).unwrap());
+    assert!(reply.metadata.authoritative);
+    assert_eq!(names(&reply.answers), vec!["example. SOA"]);
+    let reply = parse(&raw_udp(d.dns, &packet(6, 0, "hello.example", 251, 1, None), Duration::from_secs(5)).unwrap());
+    assert_eq!(reply.metadata.response_code, ResponseCode::NotAuth);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcard_ipv4_and_ipv6_listeners_coexist() {
+    let port = free_port();
+    // Wildcards are only bound; every query goes to loopback.
+    let d = TestDaemon::start(true, |c, _| c.dns.listen = vec![([0, 0, 0, 0], port).into(), format!("[::]:{port}").parse().unwrap()]).await;
+    for server in [std::net::SocketAddr::from(([127, 0, 0, 1], port)), format!("[::1]:{port}").parse().unwrap()] {
+        assert_eq!(udp_query(server, "example.", RecordType::SOA).await.answers.len(), 1, "{server} UDP");
+        let mut client = tcp_client(server).await;
+        let r = hickory_net::client::ClientHandle::query(
+            &mut client,
+            hickory_net::proto::rr::Name::from_ascii("example.").unwrap(),
+            hickory_net::proto::rr::DNSClass::IN,
+            RecordType::SOA,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.answers.len(), 1, "{server} TCP");
+    }
+    d.stop().await;
+}
+
 /// True when the server ends the connection (EOF or reset) within a generous limit.
 async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> bool {
     let mut buf = [0u8; 512];

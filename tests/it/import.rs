@@ -106,6 +106,14 @@ ok6 IN DS 1 13 2 F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F37
     assert_eq!(d.ok("GET", "/v1/tlds/imp/domains", None).await, json!([]));
     assert_eq!(d.serial("imp").await, serial);
 
+    // Limits the registry enforces on every later update hold for imports too.
+    let many_ns: String = (0..14).map(|i| format!("wide IN NS ns{i}.example.net.\n")).collect();
+    let (status, body) = upload(&d, "imp", format!("$ORIGIN imp.\n{many_ns}")).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = upload(&d, "imp", "$ORIGIN imp.\ng IN NS ns.g\nns.g IN A 0.0.0.0\n".into()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("0.0.0.0"), "{body}");
+
     // A delegation that already exists: refused whole.
     d.ok("POST", "/v1/domains", Some(json!({"name": "taken.imp", "registrar": "importer"}))).await;
     let (status, body) = upload(&d, "imp", "$ORIGIN imp.\nfree IN NS ns1.example.net.\ntaken IN NS ns1.example.net.\n".into()).await;
