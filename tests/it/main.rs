@@ -8,3 +8,4 @@ mod import;
 mod secondary;
 mod transfer;
 mod zonefile;
+mod migration;

@@ -1,0 +1,24 @@
+//! Stored data from earlier schema versions keeps working: a database
+//! written by schema v1 (the demo registry plus one host) is opened by this
+//! build, upgraded if needed, and serves the same zone.
+
+use hickory_net::proto::rr::RecordType;
+
+use crate::common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_v1_database_opens_and_serves_the_same_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v1.redb"), config.db_path()).unwrap();
+    let d = TestDaemon::start_in(dir, config, false).await;
+    assert_eq!(d.serial("example").await, 1_795_873_064);
+    let hello = d.ok("GET", "/v1/domains/hello.example", None).await;
+    assert_eq!(hello["nameservers"], serde_json::json!(["ns1.hello.example", "ns2.hello.example"]));
+    assert_eq!(d.ok("GET", "/v1/hosts/ns1.world.example", None).await["addresses"], serde_json::json!(["192.0.2.77"]));
+    let r = d.query("www.hello.example.", RecordType::A).await;
+    assert_eq!(r.authorities.len(), 2);
+    assert_eq!(d.query("held.example.", RecordType::A).await.metadata.response_code, hickory_net::proto::op::ResponseCode::NXDomain);
+    d.stop().await;
+}
