@@ -60,11 +60,19 @@ pub struct RegistryConfig {
     pub batch_max: usize,
     /// Page cache of the store, in MiB.
     pub cache_mib: usize,
+    /// How often lifecycle deadlines (auto-renew, grace ends, transfers, purge) are looked for.
+    pub lifecycle_tick_ms: u64,
 }
 
 impl Default for RegistryConfig {
     fn default() -> Self {
-        RegistryConfig { roid_suffix: RoidSuffix::parse("DOS").expect("valid suffix"), queue_max: 4096, batch_max: 1024, cache_mib: 256 }
+        RegistryConfig {
+            roid_suffix: RoidSuffix::parse("DOS").expect("valid suffix"),
+            queue_max: 4096,
+            batch_max: 1024,
+            cache_mib: 256,
+            lifecycle_tick_ms: 1000,
+        }
     }
 }
 

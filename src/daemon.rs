@@ -96,6 +96,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
     let admin_addr = listener.local_addr().map_err(io_error("operator API address"))?;
     let state = Arc::new(AdminState {
         registry: registry.clone(),
+        clock: clock.clone(),
         token: token.clone(),
         zones_dir: config.zones_dir.clone(),
         import_body_bytes_max: config.admin.body_bytes_max,
@@ -108,9 +109,15 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
         keyring,
         timeout: Duration::from_millis(config.dns.notify_timeout_ms),
         retries: config.dns.notify_retries,
-        clock,
+        clock: clock.clone(),
     };
     tasks.push(tokio::spawn(notify::run(notify_settings, registry.snapshots().clone(), registry.commits(), shutdown_rx.clone())));
+    tasks.push(tokio::spawn(crate::registry::run_scheduler(
+        registry.clone(),
+        clock.clone(),
+        Duration::from_millis(config.registry.lifecycle_tick_ms),
+        shutdown_rx.clone(),
+    )));
     if config.zonefile.auto_export {
         tasks.push(tokio::spawn(dns::auto_export(
             registry.snapshots().clone(),

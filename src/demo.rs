@@ -55,13 +55,16 @@ pub async fn seed(registry: &Registry) -> Result<(), RegistryError> {
     let domain = |name: &str, statuses: Vec<DomainStatus>, nameservers: Vec<&str>, dss: Vec<&str>| {
         Command::CreateDomain(CreateDomain {
             name: n(name),
-            registrar: registrar.clone(),
+            registrar: Some(registrar.clone()),
             nameservers: nameservers.into_iter().map(n).collect(),
             ds: dss.into_iter().map(ds).collect(),
             statuses,
             period_years: 1,
             registrant: None,
             contacts: Vec::new(),
+            auth_info: None,
+            auth_info_hash: None,
+            fee: None,
         })
     };
     let host = |name: &str, addrs: &[&str]| {

@@ -34,6 +34,7 @@ const LIST_LIMIT_MAX: usize = 1000;
 
 pub struct AdminState {
     pub registry: Registry,
+    pub clock: std::sync::Arc<dyn crate::model::Clock>,
     pub token: String,
     pub zones_dir: PathBuf,
     pub import_body_bytes_max: usize,
@@ -61,7 +62,15 @@ impl From<RegistryError> for ApiError {
     fn from(e: RegistryError) -> Self {
         let status = match &e {
             RegistryError::NotFound { .. } => StatusCode::NOT_FOUND,
-            RegistryError::Exists { .. } | RegistryError::StatusProhibits(_) | RegistryError::Association(_) => StatusCode::CONFLICT,
+            RegistryError::Exists { .. }
+            | RegistryError::StatusProhibits(_)
+            | RegistryError::Association(_)
+            | RegistryError::NotRenewable(_)
+            | RegistryError::NotTransferable(_)
+            | RegistryError::TransferPending(_)
+            | RegistryError::NoTransferPending(_) => StatusCode::CONFLICT,
+            RegistryError::Authorization(_) | RegistryError::AuthInfo => StatusCode::FORBIDDEN,
+            RegistryError::Billing(_) => StatusCode::PAYMENT_REQUIRED,
             RegistryError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             RegistryError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -122,6 +131,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/import", post(import_zone).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/registrars", get(list_registrars).post(create_registrar))
         .route("/v1/registrars/{id}", get(show_registrar).patch(update_registrar))
+        .route("/v1/registrars/{id}/funds", post(fund_registrar))
         .route("/v1/contacts", post(create_contact))
         .route("/v1/contacts/{id}", get(show_contact).delete(delete_contact))
         .route("/v1/domains", post(create_domain))
@@ -224,7 +234,7 @@ async fn list_domains(State(s): AppState, Path(tld): Path<String>, page: Result<
     let domains = snap.domains(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
     let mut out = Vec::with_capacity(domains.len());
     for d in &domains {
-        out.push(views::domain(&snap, d)?);
+        out.push(views::domain(&snap, d, s.clock.now())?);
     }
     ok(out)
 }
@@ -333,6 +343,22 @@ async fn update_registrar(State(s): AppState, Path(id): Path<String>, body: Resu
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Funds {
+    /// Added to the balance (negative to take funds away), e.g. `"100.00"`.
+    amount: crate::model::Money,
+}
+
+async fn fund_registrar(State(s): AppState, Path(id): Path<String>, body: Result<Json<Funds>, JsonRejection>) -> ApiResult {
+    let Json(funds) = body?;
+    let id = ClientId::parse(&id).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
+    match s.registry.execute(Command::Fund(id, funds.amount)).await? {
+        Outcome::Registrar(r) => ok(views::registrar(&r)),
+        other => ok(other),
+    }
+}
+
 // ------------------------------------------------------------------ contacts
 
 fn contact_id(text: &str) -> Result<ContactId, ApiError> {
@@ -372,13 +398,15 @@ async fn show_domain(State(s): AppState, Path(domain): Path<String>) -> ApiResul
         .domain(&domain)
         .map_err(RegistryError::from)?
         .ok_or_else(|| RegistryError::not_found(crate::registry::ObjectKind::Domain, &domain))?;
-    ok(views::domain(&snap, &d)?)
+    ok(views::domain(&snap, &d, s.clock.now())?)
 }
 
 async fn create_domain(State(s): AppState, body: Result<Json<CreateDomain>, JsonRejection>) -> ApiResult {
     let Json(spec) = body?;
     match s.registry.execute(Command::CreateDomain(spec)).await? {
-        Outcome::Domain(d) => Ok((StatusCode::CREATED, Json(views::domain(&s.registry.snapshot(), &d)?)).into_response()),
+        Outcome::Domain(d) => {
+            Ok((StatusCode::CREATED, Json(views::domain(&s.registry.snapshot(), &d.domain, s.clock.now())?)).into_response())
+        }
         other => ok(other),
     }
 }
@@ -386,7 +414,7 @@ async fn create_domain(State(s): AppState, body: Result<Json<CreateDomain>, Json
 async fn update_domain(State(s): AppState, Path(domain): Path<String>, body: Result<Json<UpdateDomain>, JsonRejection>) -> ApiResult {
     let Json(spec) = body?;
     match s.registry.execute(Command::UpdateDomain(name(&domain)?, spec)).await? {
-        Outcome::Domain(d) => ok(views::domain(&s.registry.snapshot(), &d)?),
+        Outcome::Domain(d) => ok(views::domain(&s.registry.snapshot(), &d.domain, s.clock.now())?),
         other => ok(other),
     }
 }

@@ -17,6 +17,8 @@ pub struct TldView<'a> {
     pub serial: u32,
     #[serde(flatten)]
     pub policy: &'a TldPolicy,
+    #[serde(flatten)]
+    pub registration: &'a crate::model::RegistrationPolicy,
     pub created: Timestamp,
     pub updated: Timestamp,
 }
@@ -26,7 +28,7 @@ pub fn tld(zone: &ZoneApex) -> TldView<'_> {
 }
 
 pub fn tld_record(t: &Tld) -> TldView<'_> {
-    TldView { name: &t.name, serial: t.serial, policy: &t.policy, created: t.created, updated: t.updated }
+    TldView { name: &t.name, serial: t.serial, policy: &t.policy, registration: &t.registration, created: t.created, updated: t.updated }
 }
 
 #[derive(Serialize)]
@@ -47,6 +49,8 @@ pub struct RegistrarView<'a> {
     pub has_password: bool,
     pub cert_fingerprints: &'a [String],
     pub allowed_addresses: &'a [IpPrefix],
+    pub balance: crate::model::Money,
+    pub credit_limit: crate::model::Money,
     pub created: Timestamp,
     pub updated: Timestamp,
 }
@@ -69,6 +73,8 @@ pub fn registrar(r: &Registrar) -> RegistrarView<'_> {
         has_password: r.password_hash.is_some(),
         cert_fingerprints: &r.cert_fingerprints,
         allowed_addresses: &r.allowed_addresses,
+        balance: r.balance,
+        credit_limit: r.credit_limit,
         created: r.created,
         updated: r.updated,
     }
@@ -87,13 +93,15 @@ pub struct DomainView {
     pub contacts: Vec<crate::model::DomainContact>,
     /// Whether the domain is in its zone right now.
     pub published: bool,
+    /// RFC 3915 statuses: grace periods and redemption.
+    pub rgp_statuses: Vec<&'static str>,
     pub created: Timestamp,
     pub updated: Option<Timestamp>,
     pub expires: Timestamp,
     pub transferred: Option<Timestamp>,
 }
 
-pub fn domain(snap: &Snapshot, d: &crate::model::Domain) -> Result<DomainView, RegistryError> {
+pub fn domain(snap: &Snapshot, d: &crate::model::Domain, now: Timestamp) -> Result<DomainView, RegistryError> {
     let mut nameservers = Vec::with_capacity(d.nameservers.len());
     for roid in &d.nameservers {
         if let Some(h) = snap.host(roid)? {
@@ -111,6 +119,7 @@ pub fn domain(snap: &Snapshot, d: &crate::model::Domain) -> Result<DomainView, R
         registrant: d.registrant.as_ref().map(|c| c.to_string()),
         contacts: d.contacts.clone(),
         published: d.is_published(),
+        rgp_statuses: d.rgp_statuses(now),
         created: d.created,
         updated: d.updated,
         expires: d.expires,

@@ -3,15 +3,19 @@
 //! knows about storage, tasks, XML or HTTP, so every rule is unit-tested with
 //! plain values and a manual clock.
 
+pub mod lifecycle;
 pub mod name;
 pub mod net;
 pub mod objects;
+pub mod poll;
 pub mod status;
 pub mod time;
 pub mod zone;
 
+pub use lifecycle::{Grace, GraceKind, Money, RegistrationPolicy, Rgp, RgpPhase, Transfer, TransferStatus};
 pub use name::{DomainName, HostName, NameError};
 pub use net::{AddrError, IpPrefix};
 pub use objects::*;
+pub use poll::{ChangeOperation, PollMessage, PollPayload};
 pub use status::{ContactStatus, ContactStatusSet, DomainStatus, DomainStatusSet, HostStatus, HostStatusSet, StatusError};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

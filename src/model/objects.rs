@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::{Grace, Money, RegistrationPolicy, Rgp, RgpPhase, Transfer, current_grace};
 use super::name::{DomainName, HostName};
 use super::net::IpPrefix;
 use super::status::{ContactStatusSet, DomainStatusSet, HostStatusSet};
@@ -236,6 +237,7 @@ impl TldPolicy {
 pub struct Tld {
     pub name: DomainName,
     pub policy: TldPolicy,
+    pub registration: RegistrationPolicy,
     /// Current SOA serial; strictly increases (RFC 1982) with every zone change.
     pub serial: u32,
     pub created: Timestamp,
@@ -291,6 +293,10 @@ pub struct Registrar {
     pub allowed_addresses: Vec<IpPrefix>,
     pub created: Timestamp,
     pub updated: Timestamp,
+    /// Prepaid funds; billable commands debit it, refunds credit it.
+    pub balance: Money,
+    /// How far below zero the balance may go.
+    pub credit_limit: Money,
 }
 
 /// RFC 5733 postal information (`int` or `loc` form).
@@ -324,6 +330,8 @@ pub struct Contact {
     pub updated: Option<Timestamp>,
     pub up_registrar: Option<ClientId>,
     pub transferred: Option<Timestamp>,
+    /// The latest transfer (pending or done).
+    pub transfer: Option<Transfer>,
 }
 
 /// A telephone number in E.164 form (`+1.5555550100`) with an optional extension.
@@ -485,14 +493,37 @@ pub struct Domain {
     pub up_registrar: Option<ClientId>,
     pub expires: Timestamp,
     pub transferred: Option<Timestamp>,
-    /// Argon2id hash of the domain's authorization information (RFC 9154: never stored in clear).
+    /// Salted hash of the domain's authorization information (RFC 9154: never stored in clear).
     pub auth_info_hash: Option<String>,
+    /// Grace periods in force (RFC 3915 addPeriod, renewPeriod, …).
+    pub grace: Vec<Grace>,
+    /// Set once a registrar deleted the domain: redemption, pending restore, pending delete.
+    pub rgp: Option<Rgp>,
+    /// The latest transfer (pending or done).
+    pub transfer: Option<Transfer>,
 }
 
 impl Domain {
-    /// Whether this domain belongs in its zone: delegated (has NS) and not withheld by status.
+    /// Whether this domain belongs in its zone: delegated (has NS) and not
+    /// withheld by status. A domain whose restore was requested is published
+    /// again although it is still `pendingDelete` (RFC 3915 §3.2).
     pub fn is_published(&self) -> bool {
-        !self.nameservers.is_empty() && self.statuses.allows_publication()
+        let restoring = self.rgp.is_some_and(|r| matches!(r.phase, RgpPhase::PendingRestore { .. }));
+        let mut statuses = self.statuses;
+        if restoring {
+            statuses.remove(crate::model::DomainStatus::PendingDelete);
+        }
+        !self.nameservers.is_empty() && statuses.allows_publication()
+    }
+
+    /// RFC 3915 RGP statuses in force now.
+    pub fn rgp_statuses(&self, now: Timestamp) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = current_grace(&self.grace, now).map(|g| g.kind.rgp_status()).collect();
+        if let Some(r) = &self.rgp {
+            out.push(r.rgp_status());
+        }
+        out.dedup();
+        out
     }
 }
 

@@ -1,15 +1,35 @@
-//! The commands the registry writer executes and what they return. Request
-//! bodies are typed with the model's parsed newtypes, so a front-end that
-//! deserializes one has already refused bad names and values.
+//! The commands the registry writer executes, who executes them, and what
+//! they return. Request bodies are typed with the model's parsed newtypes,
+//! so a front-end that deserializes one has already refused bad names.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::lifecycle::ContactPolicy;
+use crate::model::objects::{Disclose, Phone};
 use crate::model::{
-    ClientId, Contact, ContactId, Disclose, Domain, DomainContact, DomainName, DomainStatus, DsData, GluePolicy, Host, HostName,
-    HostStatus, IpPrefix, Phone, PostalAddress, PostalInfo, Registrar, RegistrarStatus, Tld,
+    ClientId, Contact, ContactId, Domain, DomainContact, DomainName, DomainStatus, DsData, GluePolicy, Host, HostName, HostStatus,
+    IpPrefix, Money, PostalAddress, PostalInfo, Registrar, RegistrarStatus, Tld, Transfer,
 };
+
+/// On whose behalf a command runs. The registry (operator API, import,
+/// timers) may do what the rules allow; a registrar only to what it
+/// sponsors, with `client*` statuses, and pays for what it buys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Registry,
+    Registrar(ClientId),
+}
+
+impl Actor {
+    pub fn registrar(&self) -> Option<&ClientId> {
+        match self {
+            Actor::Registry => None,
+            Actor::Registrar(id) => Some(id),
+        }
+    }
+}
 
 /// A change to registry state. Each one commits whole or not at all.
 #[derive(Debug)]
@@ -18,16 +38,59 @@ pub enum Command {
     UpdateTld(DomainName, TldSpec),
     CreateRegistrar(RegistrarSpec),
     UpdateRegistrar(ClientId, RegistrarSpec),
+    /// Adds funds to (or, negative, takes them from) a registrar's balance.
+    Fund(ClientId, Money),
+    /// A registrar's new EPP password (`newPW`).
+    ChangePassword(ClientId, Password),
     CreateContact(CreateContact),
+    UpdateContact(ContactId, UpdateContact),
     DeleteContact(ContactId),
     CreateDomain(CreateDomain),
     UpdateDomain(DomainName, UpdateDomain),
     DeleteDomain(DomainName),
+    RenewDomain(DomainName, RenewDomain),
+    TransferDomain(DomainName, TransferOp),
     CreateHost(CreateHost),
     UpdateHost(HostName, UpdateHost),
     DeleteHost(HostName),
+    /// Dequeues a poll message.
+    AckPoll(u64),
     /// Bulk load of a parsed zone; runs alone in its own transaction.
     Import(Box<super::import::ZoneImport>),
+    /// Carries out lifecycle deadlines that have passed (auto-renew, grace
+    /// ends, transfer auto-approval, redemption and purge).
+    RunDue,
+    /// Read-only commands (check, info, poll, transfer query) to add to the
+    /// report counters: `(key, count)`.
+    CountReads(Vec<(String, u64)>),
+}
+
+impl Command {
+    /// Object and command names for the report counters.
+    pub fn counted_as(&self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Command::CreateContact(_) => ("contact", "create"),
+            Command::UpdateContact(..) => ("contact", "update"),
+            Command::DeleteContact(_) => ("contact", "delete"),
+            Command::CreateDomain(_) => ("domain", "create"),
+            Command::UpdateDomain(_, u) if u.restore.is_some() => ("domain", "restore"),
+            Command::UpdateDomain(..) => ("domain", "update"),
+            Command::DeleteDomain(_) => ("domain", "delete"),
+            Command::RenewDomain(..) => ("domain", "renew"),
+            Command::TransferDomain(_, op) => ("domain", op.counted_as()),
+            Command::CreateHost(_) => ("host", "create"),
+            Command::UpdateHost(..) => ("host", "update"),
+            Command::DeleteHost(_) => ("host", "delete"),
+            _ => return None,
+        })
+    }
+}
+
+/// A password on its way to the writer: hashed before it gets there.
+#[derive(Debug, Clone)]
+pub enum Password {
+    Clear(String),
+    Hashed(String),
 }
 
 /// What a successful command produced.
@@ -37,10 +100,47 @@ pub enum Outcome {
     Tld(Tld),
     Registrar(Box<Registrar>),
     Contact(Box<Contact>),
-    Domain(Box<Domain>),
+    Domain(Box<DomainOutcome>),
     Host(Box<Host>),
-    Deleted,
+    /// The object is gone (`pending` false) or waits for deletion (`pending` true, EPP 1001).
+    Deleted {
+        pending: bool,
+        credit: Money,
+    },
+    Transfer {
+        name: DomainName,
+        transfer: Transfer,
+        pending: bool,
+    },
+    PollAcked {
+        remaining: u64,
+    },
+    /// Lifecycle deadlines carried out; `more` when the batch limit was reached.
+    Due {
+        handled: usize,
+        more: bool,
+    },
     Imported(super::import::ImportSummary),
+    Done,
+}
+
+/// A domain after a command, and what it cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainOutcome {
+    pub domain: Domain,
+    /// Charged for this command (0 when free or done by the registry).
+    pub fee: Money,
+    /// Credited back by this command.
+    pub credit: Money,
+    /// The registrar's balance afterwards (registrar commands only).
+    pub balance: Option<Money>,
+}
+
+/// The fee a client agreed to (RFC 8748): must equal the server's price.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FeeAgreement {
+    pub currency: Option<String>,
+    pub amount: Money,
 }
 
 /// TLD fields for create and update. On create, `name` and `nameservers` are
@@ -63,6 +163,22 @@ pub struct TldSpec {
     pub ds_ttl_s: Option<u32>,
     pub glue_ttl_s: Option<u32>,
     pub glue_policy: Option<GluePolicy>,
+    pub add_grace_s: Option<i64>,
+    pub renew_grace_s: Option<i64>,
+    pub auto_renew_grace_s: Option<i64>,
+    pub transfer_grace_s: Option<i64>,
+    pub transfer_pending_s: Option<i64>,
+    pub redemption_s: Option<i64>,
+    pub pending_delete_s: Option<i64>,
+    pub pending_restore_s: Option<i64>,
+    pub years_max: Option<u32>,
+    pub transfer_lock_days: Option<u32>,
+    pub currency: Option<String>,
+    pub create_price: Option<Money>,
+    pub renew_price: Option<Money>,
+    pub transfer_price: Option<Money>,
+    pub restore_price: Option<Money>,
+    pub contacts: Option<ContactPolicy>,
 }
 
 /// Registrar fields for create and update. On create, `id`, `name` and
@@ -89,42 +205,85 @@ pub struct RegistrarSpec {
     pub password_hash: Option<String>,
     pub cert_fingerprints: Option<Vec<String>>,
     pub allowed_addresses: Option<Vec<IpPrefix>>,
+    pub credit_limit: Option<Money>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateContact {
     pub id: ContactId,
-    pub registrar: ClientId,
+    /// Sponsor; a registrar creating a contact sponsors it.
+    pub registrar: Option<ClientId>,
     pub email: String,
     pub postal_int: Option<PostalInfo>,
     pub postal_loc: Option<PostalInfo>,
     pub voice: Option<Phone>,
     pub fax: Option<Phone>,
     pub disclose: Option<Disclose>,
+    /// Authorization information in clear; moved into `auth_info_hash` before the writer sees it.
+    #[serde(default)]
+    pub auth_info: Option<String>,
+    #[serde(skip)]
+    pub auth_info_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContact {
+    #[serde(default)]
+    pub add_statuses: Vec<crate::model::ContactStatus>,
+    #[serde(default)]
+    pub remove_statuses: Vec<crate::model::ContactStatus>,
+    pub email: Option<String>,
+    pub postal_int: Option<PostalInfo>,
+    pub postal_loc: Option<PostalInfo>,
+    /// `Some(None)` removes the number.
+    pub voice: Option<Option<Phone>>,
+    pub fax: Option<Option<Phone>>,
+    pub disclose: Option<Disclose>,
+    /// New authorization information in clear (`Some("")` clears it).
+    pub auth_info: Option<String>,
+    /// Set from `auth_info` before the writer sees the command (`Some("")`: clear).
+    #[serde(skip)]
+    pub auth_info_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDomain {
     pub name: DomainName,
-    pub registrar: ClientId,
+    /// Sponsor; required from the operator API, the actor for registrars.
+    pub registrar: Option<ClientId>,
     #[serde(default)]
     pub nameservers: Vec<HostName>,
     #[serde(default)]
     pub ds: Vec<DsData>,
     #[serde(default)]
     pub statuses: Vec<DomainStatus>,
-    /// Registration period in years (1-10).
+    /// Registration period in years.
     #[serde(default = "one_year")]
     pub period_years: u32,
     pub registrant: Option<ContactId>,
     #[serde(default)]
     pub contacts: Vec<DomainContact>,
+    /// Authorization information in clear (empty: none); moved into `auth_info_hash` before the writer sees it.
+    #[serde(default)]
+    pub auth_info: Option<String>,
+    #[serde(skip)]
+    pub auth_info_hash: Option<String>,
+    #[serde(skip)]
+    pub fee: Option<FeeAgreement>,
 }
 
 fn one_year() -> u32 {
     1
+}
+
+/// RFC 3915 restore operations, carried on a domain update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restore {
+    Request,
+    Report { reason: String },
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -144,21 +303,73 @@ pub struct UpdateDomain {
     pub add_statuses: Vec<DomainStatus>,
     #[serde(default)]
     pub remove_statuses: Vec<DomainStatus>,
+    #[serde(default)]
+    pub add_contacts: Vec<DomainContact>,
+    #[serde(default)]
+    pub remove_contacts: Vec<DomainContact>,
+    /// `Some(None)` removes the registrant.
+    pub registrant: Option<Option<ContactId>>,
+    /// New authorization information in clear (`Some("")` clears it).
+    pub auth_info: Option<String>,
+    /// Set from `auth_info` before the writer sees the command (`Some("")`: clear).
+    #[serde(skip)]
+    pub auth_info_hash: Option<String>,
     /// Moves sponsorship to another registrar (a registry-side transfer).
     pub registrar: Option<ClientId>,
+    #[serde(skip)]
+    pub restore: Option<Restore>,
+    #[serde(skip)]
+    pub fee: Option<FeeAgreement>,
 }
 
 impl UpdateDomain {
     /// True when the update touches nothing but `server*` statuses, which the
     /// registry may change even on a `serverUpdateProhibited` domain.
     pub fn only_server_statuses(&self) -> bool {
+        self.only_statuses() && self.add_statuses.iter().chain(&self.remove_statuses).all(|s| s.is_server())
+    }
+
+    /// True when only statuses change (a registrar lifting its own update lock).
+    pub fn only_statuses(&self) -> bool {
         self.add_nameservers.is_empty()
             && self.remove_nameservers.is_empty()
             && self.add_ds.is_empty()
             && self.remove_ds.is_empty()
             && !self.remove_all_ds
+            && self.add_contacts.is_empty()
+            && self.remove_contacts.is_empty()
+            && self.registrant.is_none()
+            && self.auth_info.is_none()
+            && self.auth_info_hash.is_none()
             && self.registrar.is_none()
-            && self.add_statuses.iter().chain(&self.remove_statuses).all(|s| s.is_server())
+            && self.restore.is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RenewDomain {
+    /// The expiry date the client believes the domain has (RFC 5731 `curExpDate`), `YYYY-MM-DD`.
+    pub current_expiry_date: String,
+    pub years: u32,
+    pub fee: Option<FeeAgreement>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TransferOp {
+    Request { years: u32, auth_info: String, fee: Option<FeeAgreement> },
+    Approve,
+    Reject,
+    Cancel,
+}
+
+impl TransferOp {
+    fn counted_as(&self) -> &'static str {
+        match self {
+            TransferOp::Request { .. } => "transfer-request",
+            TransferOp::Approve => "transfer-approve",
+            TransferOp::Reject => "transfer-reject",
+            TransferOp::Cancel => "transfer-cancel",
+        }
     }
 }
 
@@ -190,9 +401,10 @@ pub struct UpdateHost {
 
 impl UpdateHost {
     pub fn only_server_statuses(&self) -> bool {
-        self.add_addresses.is_empty()
-            && self.remove_addresses.is_empty()
-            && self.new_name.is_none()
-            && self.add_statuses.iter().chain(&self.remove_statuses).all(|s| s.is_server())
+        self.only_statuses() && self.add_statuses.iter().chain(&self.remove_statuses).all(|s| s.is_server())
+    }
+
+    pub fn only_statuses(&self) -> bool {
+        self.add_addresses.is_empty() && self.remove_addresses.is_empty() && self.new_name.is_none()
     }
 }

@@ -101,7 +101,7 @@ pub(super) fn run(
         if d.nameservers.len() > DOMAIN_NAMESERVERS_MAX {
             return Err(RegistryError::Invalid(format!("{} has more than {DOMAIN_NAMESERVERS_MAX} name servers", d.name)));
         }
-        super::apply::check_ds(&d.ds).map_err(|e| RegistryError::Invalid(format!("{}: {e}", d.name)))?;
+        super::domain::check_ds(&d.ds).map_err(|e| RegistryError::Invalid(format!("{}: {e}", d.name)))?;
         for ns in &d.nameservers {
             if hosts.contains_key(ns) {
                 continue;
@@ -128,7 +128,7 @@ pub(super) fn run(
                         if glue.is_none_or(|g| g.is_empty()) {
                             return Err(RegistryError::Policy(format!("{ns} is below .{} and has no glue", tld.name)));
                         }
-                        super::apply::host_addrs(glue.map(Vec::as_slice).unwrap_or_default())
+                        super::host::host_addrs(glue.map(Vec::as_slice).unwrap_or_default())
                             .map_err(|e| RegistryError::Invalid(format!("glue of {ns}: {e}")))?;
                     }
                     new_hosts += 1;
@@ -192,6 +192,9 @@ pub(super) fn run(
             expires,
             transferred: None,
             auth_info_hash: None,
+            grace: Vec::new(),
+            rgp: None,
+            transfer: None,
         };
         t.put_domain(&domain)?;
         for roid in &domain.nameservers {

@@ -6,9 +6,14 @@
 //!
 //! Reads never go through here: front-ends take [`Registry::snapshot`].
 
+mod account;
 mod apply;
 pub mod command;
+mod contact;
 pub mod credentials;
+mod domain;
+mod due;
+mod host;
 pub mod import;
 mod writer;
 mod zone;
@@ -17,7 +22,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-pub use command::{Command, Outcome};
+pub use command::{Actor, Command, Outcome};
 pub use import::{ImportSummary, ZoneImport};
 
 use crate::model::{AddrError, Clock, DsError, IdError, NameError, PolicyError, StatusError};
@@ -31,6 +36,7 @@ pub enum ObjectKind {
     Contact,
     Domain,
     Host,
+    PollMessage,
 }
 
 impl std::fmt::Display for ObjectKind {
@@ -41,6 +47,7 @@ impl std::fmt::Display for ObjectKind {
             ObjectKind::Contact => "contact",
             ObjectKind::Domain => "domain",
             ObjectKind::Host => "host",
+            ObjectKind::PollMessage => "poll message",
         })
     }
 }
@@ -64,12 +71,42 @@ pub enum RegistryError {
     Status(#[from] StatusError),
     #[error("invalid TLD policy: {0}")]
     TldPolicy(#[from] PolicyError),
-    /// A value is well-formed but outside what the command allows.
+    /// A value is well-formed but not acceptable here (EPP 2306).
     #[error("{0}")]
     Invalid(String),
+    /// A value is outside its range: periods, fees, counts (EPP 2004).
+    #[error("{0}")]
+    Range(String),
+    /// A value is not well-formed (EPP 2005).
+    #[error("{0}")]
+    Syntax(String),
+    /// A required value is missing (EPP 2003).
+    #[error("{0}")]
+    Missing(String),
     /// The registry's data policy refuses the request (EPP 2306).
     #[error("{0}")]
     Policy(String),
+    /// The actor may not do this to this object (EPP 2201).
+    #[error("{0}")]
+    Authorization(String),
+    /// Wrong authorization information (EPP 2202).
+    #[error("invalid authorization information")]
+    AuthInfo,
+    /// Not enough funds (EPP 2104).
+    #[error("{0}")]
+    Billing(String),
+    /// EPP 2105.
+    #[error("{0}")]
+    NotRenewable(String),
+    /// EPP 2106.
+    #[error("{0}")]
+    NotTransferable(String),
+    /// EPP 2300.
+    #[error("a transfer of {0} is already pending")]
+    TransferPending(String),
+    /// EPP 2301.
+    #[error("no transfer of {0} is pending")]
+    NoTransferPending(String),
     /// An object status prohibits the operation (EPP 2304).
     #[error("{0}")]
     StatusProhibits(String),
@@ -95,7 +132,17 @@ impl RegistryError {
             RegistryError::Status(_) => "bad_status",
             RegistryError::TldPolicy(_) => "bad_policy",
             RegistryError::Invalid(_) => "invalid",
+            RegistryError::Range(_) => "out_of_range",
+            RegistryError::Syntax(_) => "bad_syntax",
+            RegistryError::Missing(_) => "missing",
             RegistryError::Policy(_) => "policy",
+            RegistryError::Authorization(_) => "forbidden",
+            RegistryError::AuthInfo => "bad_auth_info",
+            RegistryError::Billing(_) => "insufficient_funds",
+            RegistryError::NotRenewable(_) => "not_renewable",
+            RegistryError::NotTransferable(_) => "not_transferable",
+            RegistryError::TransferPending(_) => "transfer_pending",
+            RegistryError::NoTransferPending(_) => "no_transfer_pending",
             RegistryError::StatusProhibits(_) => "status_prohibits",
             RegistryError::Association(_) => "association_prohibits",
             RegistryError::Unavailable => "unavailable",
@@ -122,6 +169,7 @@ pub struct WriterSettings {
 }
 
 struct Job {
+    actor: Actor,
     command: Command,
     reply: oneshot::Sender<Result<Outcome, RegistryError>>,
 }
@@ -161,15 +209,20 @@ impl Registry {
         Ok((Registry { queue, snapshots, commits }, WriterThread(handle)))
     }
 
-    /// Executes a command; returns once it is durably committed (or refused).
+    /// Executes a command for the registry; returns once it is durably committed (or refused).
     pub async fn execute(&self, command: Command) -> Result<Outcome, RegistryError> {
-        let command = if needs_preparation(&command) {
+        self.execute_as(Actor::Registry, command).await
+    }
+
+    /// Executes a command on behalf of `actor`.
+    pub async fn execute_as(&self, actor: Actor, command: Command) -> Result<Outcome, RegistryError> {
+        let command = if needs_slow_preparation(&command) {
             tokio::task::spawn_blocking(move || prepare(command)).await.map_err(|_| RegistryError::Unavailable)??
         } else {
-            command
+            prepare(command)?
         };
         let (reply, response) = oneshot::channel();
-        self.queue.send(Job { command, reply }).await.map_err(|_| RegistryError::Unavailable)?;
+        self.queue.send(Job { actor, command, reply }).await.map_err(|_| RegistryError::Unavailable)?;
         response.await.map_err(|_| RegistryError::Unavailable)?
     }
 
@@ -177,7 +230,7 @@ impl Registry {
     pub fn execute_blocking(&self, command: Command) -> Result<Outcome, RegistryError> {
         let command = prepare(command)?;
         let (reply, response) = oneshot::channel();
-        self.queue.blocking_send(Job { command, reply }).map_err(|_| RegistryError::Unavailable)?;
+        self.queue.blocking_send(Job { actor: Actor::Registry, command, reply }).map_err(|_| RegistryError::Unavailable)?;
         response.blocking_recv().map_err(|_| RegistryError::Unavailable)?
     }
 
@@ -196,162 +249,73 @@ impl Registry {
     }
 }
 
-fn needs_preparation(command: &Command) -> bool {
-    matches!(command, Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) if spec.password.is_some())
+/// Carries out lifecycle deadlines as they pass: checks the latest snapshot
+/// every `tick` and, when something is due by the clock, runs `RunDue`
+/// through the writer until nothing due is left.
+pub async fn run_scheduler(registry: Registry, clock: Arc<dyn Clock>, tick: std::time::Duration, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let due = registry.snapshot().due_before(clock.now());
+        match due {
+            Ok(true) => match registry.execute(Command::RunDue).await {
+                Ok(Outcome::Due { more: true, .. }) => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "lifecycle run failed"),
+            },
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read lifecycle deadlines"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
-/// CPU-heavy work done before a command is queued, so the writer never waits
-/// on it: registrar passwords are hashed here.
+/// Password hashing (Argon2) is slow enough to leave the async runtime for.
+fn needs_slow_preparation(command: &Command) -> bool {
+    match command {
+        Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) => spec.password.is_some(),
+        Command::ChangePassword(_, command::Password::Clear(_)) => true,
+        _ => false,
+    }
+}
+
+/// Work done before a command is queued, so the writer never waits on it and
+/// never sees a secret in clear: passwords and authorization codes are
+/// checked and hashed here.
 fn prepare(mut command: Command) -> Result<Command, RegistryError> {
-    if let Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) = &mut command
-        && let Some(password) = spec.password.take()
-    {
-        spec.password_hash = Some(credentials::hash_password(&password)?);
+    /// A new authorization code: empty clears it; otherwise it must be strong (RFC 9154).
+    fn auth_info(clear: &mut Option<String>, hash: &mut Option<String>) -> Result<(), RegistryError> {
+        if let Some(pw) = clear.take() {
+            if !pw.is_empty() && !crate::model::lifecycle::strong_auth_info(&pw) {
+                return Err(RegistryError::Policy(
+                    "authorization information must be 16-64 characters from at least three of: lower case, upper case, digits, symbols"
+                        .into(),
+                ));
+            }
+            *hash = Some(if pw.is_empty() { String::new() } else { credentials::hash_auth_info(&pw) });
+        }
+        Ok(())
+    }
+    match &mut command {
+        Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) => {
+            if let Some(password) = spec.password.take() {
+                spec.password_hash = Some(credentials::hash_password(&password)?);
+            }
+        }
+        Command::ChangePassword(_, password) => {
+            if let command::Password::Clear(clear) = password {
+                *password = command::Password::Hashed(credentials::hash_password(clear)?);
+            }
+        }
+        Command::CreateDomain(spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
+        Command::UpdateDomain(_, spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
+        Command::CreateContact(spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
+        Command::UpdateContact(_, spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
+        _ => {}
     }
     Ok(command)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::command::*;
-    use super::*;
-    use crate::model::zone::rtype;
-    use crate::model::{DomainName, ManualClock, RoidSuffix, Timestamp};
-
-    fn n(s: &str) -> DomainName {
-        DomainName::parse(s).unwrap()
-    }
-
-    async fn registry(clock: ManualClock) -> (Registry, WriterThread, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("r.redb"), 1 << 22).unwrap();
-        let settings =
-            WriterSettings { roid_suffix: RoidSuffix::parse("T").unwrap(), queue_max: 64, batch_max: 64, journal_entries_max: 100 };
-        let (registry, writer) = Registry::start(store, Arc::new(clock), settings).unwrap();
-        registry
-            .execute(Command::CreateRegistrar(RegistrarSpec {
-                id: Some(crate::model::ClientId::parse("reg").unwrap()),
-                name: Some("Reg".into()),
-                email: Some("r@reg.test".into()),
-                ..Default::default()
-            }))
-            .await
-            .unwrap();
-        registry
-            .execute(Command::CreateTld(TldSpec {
-                name: Some(n("test")),
-                nameservers: Some(vec![n("ns.example.net")]),
-                ..Default::default()
-            }))
-            .await
-            .unwrap();
-        (registry, writer, dir)
-    }
-
-    fn create(name: &str, nameservers: &[&str]) -> Command {
-        Command::CreateDomain(CreateDomain {
-            name: n(name),
-            registrar: crate::model::ClientId::parse("reg").unwrap(),
-            nameservers: nameservers.iter().map(|s| n(s)).collect(),
-            ds: vec![],
-            statuses: vec![],
-            period_years: 1,
-            registrant: None,
-            contacts: vec![],
-        })
-    }
-
-    fn host(name: &str, addrs: &[&str]) -> Command {
-        Command::CreateHost(CreateHost {
-            name: n(name),
-            registrar: Some(crate::model::ClientId::parse("reg").unwrap()),
-            addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
-            statuses: vec![],
-        })
-    }
-
-    fn serial(r: &Registry) -> u32 {
-        r.snapshot().tld(&n("test")).unwrap().serial
-    }
-
-    #[tokio::test]
-    async fn the_manual_clock_drives_serials() {
-        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
-        let (r, writer, _dir) = registry(clock.clone()).await;
-        assert_eq!(serial(&r), 1_800_000_000);
-        r.execute(host("ns.example.net", &[])).await.unwrap();
-        assert_eq!(serial(&r), 1_800_000_000, "a change outside the zone keeps the serial");
-        r.execute(create("a.test", &["ns.example.net"])).await.unwrap();
-        assert_eq!(serial(&r), 1_800_000_001, "two changes in one second still move the serial");
-        clock.advance_seconds(100);
-        r.execute(create("b.test", &["ns.example.net"])).await.unwrap();
-        assert_eq!(serial(&r), 1_800_000_100);
-        drop(r);
-        writer.join();
-    }
-
-    #[tokio::test]
-    async fn the_journal_holds_the_exact_diff() {
-        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
-        let (r, writer, _dir) = registry(clock.clone()).await;
-        r.execute(host("ns.example.net", &[])).await.unwrap();
-        r.execute(create("a.test", &[])).await.unwrap();
-        r.execute(host("ns1.a.test", &["192.0.2.1"])).await.unwrap();
-        let before = serial(&r);
-        let update = UpdateDomain { add_nameservers: vec![n("ns1.a.test"), n("ns.example.net")], ..Default::default() };
-        r.execute(Command::UpdateDomain(n("a.test"), update)).await.unwrap();
-        let entries = r.snapshot().journal_since(&n("test"), before).unwrap().unwrap();
-        assert_eq!(entries.len(), 1);
-        let e = &entries[0];
-        assert_eq!((e.from_serial, e.to_serial), (before, serial(&r)));
-        assert!(e.removed.is_empty());
-        let added: Vec<(String, u16)> =
-            e.added.iter().map(|rr| (DomainName::from_canonical_key(&rr.owner_key).unwrap().to_string(), rr.rtype)).collect();
-        assert_eq!(added, vec![("a.test".into(), rtype::NS), ("a.test".into(), rtype::NS), ("ns1.a.test".into(), rtype::A)]);
-
-        // Holding the domain withdraws its delegation and the glue only it needed.
-        let hold = UpdateDomain { add_statuses: vec![crate::model::DomainStatus::ClientHold], ..Default::default() };
-        let held_from = serial(&r);
-        r.execute(Command::UpdateDomain(n("a.test"), hold)).await.unwrap();
-        let e = &r.snapshot().journal_since(&n("test"), held_from).unwrap().unwrap()[0];
-        assert_eq!(e.removed.len(), 3);
-        assert!(e.added.is_empty());
-        drop(r);
-        writer.join();
-    }
-
-    #[tokio::test]
-    async fn refused_commands_leave_no_trace_beside_accepted_ones() {
-        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
-        let (r, writer, _dir) = registry(clock).await;
-        r.execute(host("ns.example.net", &[])).await.unwrap();
-        let mut tasks = Vec::new();
-        for i in 0..40 {
-            let r = r.clone();
-            // Every other command names a host that does not exist.
-            let ns = if i % 2 == 0 { "ns.example.net" } else { "missing.example.net" };
-            tasks.push(tokio::spawn(async move { r.execute(create(&format!("d{i}.test"), &[ns])).await }));
-        }
-        let results: Vec<_> = futures_join(tasks).await;
-        for (i, result) in results.iter().enumerate() {
-            assert_eq!(result.is_ok(), i % 2 == 0, "d{i}: {:?}", result.as_ref().err());
-        }
-        let snap = r.snapshot();
-        let domains = snap.domains(&n("test"), None, 100).unwrap();
-        assert_eq!(domains.len(), 20);
-        let host = snap.host_by_name(&n("ns.example.net")).unwrap().unwrap();
-        assert_eq!(host.link_count, 20, "links counted once per accepted domain");
-        assert!(domains.iter().all(|d| d.name.as_str().trim_start_matches('d').trim_end_matches(".test").parse::<u32>().unwrap() % 2 == 0));
-        drop(snap);
-        drop(r);
-        writer.join();
-    }
-
-    async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
-        let mut out = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            out.push(t.await.unwrap());
-        }
-        out
-    }
-}
+mod tests;

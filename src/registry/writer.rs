@@ -93,14 +93,18 @@ impl Writer {
             let mut tables = WriteTables::open(&txn)?;
             let mut zones = ZoneChanges::default();
             for job in batch {
-                let mut cx = Cx::new(&mut tables, &mut zones, now, &self.settings);
+                let mut cx = Cx::new(&mut tables, &mut zones, now, &self.settings, &job.actor);
                 match apply(&mut cx, &job.command) {
                     Err(RegistryError::Store(e)) => return Err(e),
                     Ok(outcome) => {
                         changed = true;
                         results.push(Ok(outcome));
                     }
-                    Err(refused) => results.push(Err(refused)),
+                    Err(refused) => {
+                        // A registrar's refused command still counts in the reports.
+                        changed |= job.actor.registrar().is_some() && job.command.counted_as().is_some();
+                        results.push(Err(refused));
+                    }
                 }
             }
             zones.finish(&mut tables, now, self.settings.journal_entries_max)?;

@@ -11,9 +11,15 @@
 //! - `host_links` host ROID `\0` domain name → () (which domains delegate to a host)
 //! - `zone` canonical owner key → row of RRsets (see [`codec`])
 //! - `journal` TLD `\0` sequence → [`JournalEntry`]
+//!
+//! Added in v2:
+//! - `poll` registrar `\0` message id → [`PollMessage`] (the registrar's message queue)
+//! - `due` instant, kind, object → () (lifecycle deadlines, earliest first)
+//! - `counters` month `|` TLD `|` registrar `|` object `|` command `|` result → count
 
 pub mod codec;
 mod journal;
+mod migrate;
 mod read;
 mod write;
 
@@ -31,7 +37,7 @@ pub use write::WriteTables;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -43,6 +49,9 @@ pub(crate) const HOST_BY_NAME: TableDefinition<&[u8], &str> = TableDefinition::n
 pub(crate) const HOST_LINKS: TableDefinition<&[u8], ()> = TableDefinition::new("host_links");
 pub(crate) const ZONE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("zone");
 pub(crate) const JOURNAL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("journal");
+pub(crate) const POLL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("poll");
+pub(crate) const DUE: TableDefinition<&[u8], ()> = TableDefinition::new("due");
+pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
 const SCHEMA_KEY: &str = "schema_version";
 
@@ -109,14 +118,16 @@ impl Store {
                 Some(v) if v > SCHEMA_VERSION => {
                     return Err(StoreError::NewerSchema { found: v, supported: SCHEMA_VERSION });
                 }
+                Some(1) => {
+                    tracing::info!("upgrading the store from schema 1 to 2");
+                    migrate::v1_to_v2(&txn)?;
+                }
                 Some(v) if v < SCHEMA_VERSION => {
                     return Err(StoreError::Corrupt(format!("schema {v} predates the first released schema")));
                 }
-                Some(_) => {}
-                None => {
-                    meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes().as_slice())?;
-                }
+                _ => {}
             }
+            meta.insert(SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes().as_slice())?;
             txn.open_table(TLDS)?;
             txn.open_table(REGISTRARS)?;
             txn.open_table(CONTACTS)?;
@@ -126,6 +137,9 @@ impl Store {
             txn.open_table(HOST_LINKS)?;
             txn.open_table(ZONE)?;
             txn.open_table(JOURNAL)?;
+            txn.open_table(POLL)?;
+            txn.open_table(DUE)?;
+            txn.open_table(COUNTERS)?;
         }
         txn.commit()?;
         Ok(())

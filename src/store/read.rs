@@ -7,9 +7,9 @@ use std::ops::Bound;
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 
 use super::journal::{self, JournalEntry};
-use super::{CONTACTS, DOMAINS, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, REGISTRARS, StoreError, TLDS, ZONE, codec};
+use super::{CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, POLL, REGISTRARS, StoreError, TLDS, ZONE, codec};
 use crate::model::zone::{negative_ttl, soa_rdata};
-use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, Registrar, Roid, Tld};
+use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Tld};
 
 /// A zone this snapshot serves, with the facts every answer needs.
 #[derive(Debug, Clone)]
@@ -228,6 +228,37 @@ impl Snapshot {
             if let Some(h) = get(&hosts, roid.value(), "host")? {
                 out.push(h);
             }
+        }
+        Ok(out)
+    }
+
+    /// The oldest message queued for `registrar` and how many are queued.
+    pub fn poll_first(&self, registrar: &ClientId) -> Result<(Option<PollMessage>, u64), StoreError> {
+        let table = self.txn.open_table(POLL)?;
+        Ok((super::write::poll_first(&table, registrar)?, super::write::poll_count(&table, registrar)?))
+    }
+
+    /// Whether any lifecycle deadline is at or before `now`.
+    pub fn due_before(&self, now: crate::model::Timestamp) -> Result<bool, StoreError> {
+        let table = self.txn.open_table(DUE)?;
+        match table.first()? {
+            Some((k, _)) => {
+                Ok(k.value().get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).is_some_and(|ms| ms as i64 <= now.0))
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Report counters whose key starts with `prefix`.
+    pub fn counters(&self, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let table = self.txn.open_table(COUNTERS)?;
+        let mut out = Vec::new();
+        for item in table.range::<&str>(prefix..)? {
+            let (k, v) = item?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            out.push((k.value().to_string(), v.value()));
         }
         Ok(out)
     }

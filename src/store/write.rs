@@ -7,9 +7,11 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::journal::{self, JournalEntry};
 use super::read::get;
-use super::{CONTACTS, DOMAINS, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, REGISTRARS, StoreError, TLDS, ZONE, codec};
+use super::{
+    CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, POLL, REGISTRARS, StoreError, TLDS, ZONE, codec,
+};
 use crate::model::zone::ZoneRow;
-use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, Registrar, Roid, Tld};
+use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Timestamp, Tld};
 
 pub struct WriteTables<'t> {
     meta: Table<'t, &'static str, &'static [u8]>,
@@ -22,6 +24,9 @@ pub struct WriteTables<'t> {
     host_links: Table<'t, &'static [u8], ()>,
     zone: Table<'t, &'static [u8], &'static [u8]>,
     journal: Table<'t, &'static [u8], &'static [u8]>,
+    poll: Table<'t, &'static [u8], &'static [u8]>,
+    due: Table<'t, &'static [u8], ()>,
+    counters: Table<'t, &'static str, u64>,
 }
 
 impl<'t> WriteTables<'t> {
@@ -37,6 +42,9 @@ impl<'t> WriteTables<'t> {
             host_links: txn.open_table(HOST_LINKS)?,
             zone: txn.open_table(ZONE)?,
             journal: txn.open_table(JOURNAL)?,
+            poll: txn.open_table(POLL)?,
+            due: txn.open_table(DUE)?,
+            counters: txn.open_table(COUNTERS)?,
         })
     }
 
@@ -262,6 +270,50 @@ impl<'t> WriteTables<'t> {
         Ok(())
     }
 
+    /// Queues a message for `registrar`; its id comes from a registry-wide sequence.
+    pub fn poll_push(&mut self, registrar: &ClientId, mut message: PollMessage) -> Result<u64, StoreError> {
+        message.id = self.next_sequence("poll")?;
+        self.poll.insert(poll_key(registrar, message.id).as_slice(), codec::encode(&message).as_slice())?;
+        Ok(message.id)
+    }
+
+    /// Removes a message; false when `registrar` has no message with that id.
+    pub fn poll_remove(&mut self, registrar: &ClientId, id: u64) -> Result<bool, StoreError> {
+        Ok(self.poll.remove(poll_key(registrar, id).as_slice())?.is_some())
+    }
+
+    pub fn poll_count(&self, registrar: &ClientId) -> Result<u64, StoreError> {
+        poll_count(&self.poll, registrar)
+    }
+
+    /// Records a deadline: `kind` happens to `object` at `at`.
+    pub fn due_add(&mut self, at: Timestamp, kind: u8, object: &str) -> Result<(), StoreError> {
+        self.due.insert(due_key(at, kind, object).as_slice(), ())?;
+        Ok(())
+    }
+
+    pub fn due_remove(&mut self, at: Timestamp, kind: u8, object: &str) -> Result<(), StoreError> {
+        self.due.remove(due_key(at, kind, object).as_slice())?;
+        Ok(())
+    }
+
+    /// Deadlines at or before `now`, earliest first, at most `limit`.
+    pub fn due_until(&self, now: Timestamp, limit: usize) -> Result<Vec<(Timestamp, u8, String)>, StoreError> {
+        let end = due_key(now, u8::MAX, "\u{10FFFF}");
+        let mut out = Vec::new();
+        for item in self.due.range::<&[u8]>(..end.as_slice())?.take(limit) {
+            out.push(parse_due_key(item?.0.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Adds to a report counter.
+    pub fn count(&mut self, key: &str, delta: u64) -> Result<(), StoreError> {
+        let current = self.counters.get(key)?.map(|v| v.value()).unwrap_or(0);
+        self.counters.insert(key, current + delta)?;
+        Ok(())
+    }
+
     /// Forgets a zone's history: IXFR clients then fall back to AXFR.
     pub fn journal_clear(&mut self, tld: &DomainName) -> Result<(), StoreError> {
         let (start, end) = journal::range(tld.as_str());
@@ -305,4 +357,53 @@ pub(super) fn host_link_names(
         out.push(DomainName::parse(text).map_err(|_| StoreError::Corrupt("host link".into()))?);
     }
     Ok(out)
+}
+
+fn poll_key(registrar: &ClientId, id: u64) -> Vec<u8> {
+    let mut k = registrar.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn poll_range(registrar: &ClientId) -> (Vec<u8>, Vec<u8>) {
+    let mut start = registrar.as_str().as_bytes().to_vec();
+    start.push(0);
+    let mut end = registrar.as_str().as_bytes().to_vec();
+    end.push(1);
+    (start, end)
+}
+
+pub(super) fn poll_count(table: &impl ReadableTable<&'static [u8], &'static [u8]>, registrar: &ClientId) -> Result<u64, StoreError> {
+    let (start, end) = poll_range(registrar);
+    Ok(table.range::<&[u8]>(start.as_slice()..end.as_slice())?.count() as u64)
+}
+
+/// The oldest message queued for `registrar`.
+pub(super) fn poll_first(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    registrar: &ClientId,
+) -> Result<Option<PollMessage>, StoreError> {
+    let (start, end) = poll_range(registrar);
+    match table.range::<&[u8]>(start.as_slice()..end.as_slice())?.next() {
+        Some(item) => Ok(Some(codec::decode(item?.1.value(), "poll message")?)),
+        None => Ok(None),
+    }
+}
+
+/// Deadline keys sort by time: milliseconds (non-negative), kind, object.
+fn due_key(at: Timestamp, kind: u8, object: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + object.len());
+    k.extend_from_slice(&(at.0.max(0) as u64).to_be_bytes());
+    k.push(kind);
+    k.extend_from_slice(object.as_bytes());
+    k
+}
+
+fn parse_due_key(key: &[u8]) -> Result<(Timestamp, u8, String), StoreError> {
+    let corrupt = || StoreError::Corrupt("due key".into());
+    let ms = u64::from_be_bytes(key.get(..8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+    let kind = *key.get(8).ok_or_else(corrupt)?;
+    let object = std::str::from_utf8(&key[9..]).map_err(|_| corrupt())?.to_string();
+    Ok((Timestamp(ms as i64), kind, object))
 }

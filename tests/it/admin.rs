@@ -43,6 +43,7 @@ async fn requests_need_the_bearer_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_are_refused_and_change_nothing() {
     let d = TestDaemon::demo().await;
+    d.ok("POST", "/v1/registrars", Some(json!({"id": "other-one", "name": "Other", "email": "ops@other.test"}))).await;
     let before = state(&d).await;
 
     // Not JSON, wrong shapes, unknown fields.
@@ -108,11 +109,11 @@ async fn bad_requests_are_refused_and_change_nothing() {
         "policy",
     )
     .await;
-    refused(&d, "POST", "/v1/hosts", Some(json!({"name": "ns1.unregistered.example", "addresses": ["192.0.2.9"]})), 422, "policy").await;
+    refused(&d, "POST", "/v1/hosts", Some(json!({"name": "ns1.unregistered.example", "addresses": ["192.0.2.9"]})), 404, "not_found").await;
     refused(&d, "POST", "/v1/hosts", Some(json!({"name": "ns9.hello.example", "addresses": ["0.0.0.0"]})), 422, "bad_address").await;
     refused(&d, "POST", "/v1/hosts", Some(json!({"name": "ns9.hello.example", "addresses": ["256.1.1.1"]})), 422, "invalid").await;
     refused(&d, "POST", "/v1/hosts", Some(json!({"name": "ns9.hello.example", "addresses": ["::X"]})), 422, "invalid").await;
-    refused(&d, "POST", "/v1/hosts", Some(json!({"name": "ns9.hello.example", "registrar": "other-one"})), 422, "policy").await;
+    refused(&d, "POST", "/v1/hosts", Some(json!({"name": "ns9.hello.example", "registrar": "other-one"})), 403, "forbidden").await;
     refused(
         &d,
         "PATCH",
@@ -129,7 +130,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
         "/v1/domains",
         Some(json!({"name": "y.example", "registrar": "demo-registrar", "period_years": 11})),
         422,
-        "invalid",
+        "out_of_range",
     )
     .await;
     refused(&d, "POST", "/v1/tlds", Some(json!({"name": "sub.example", "nameservers": ["ns1.example.net"]})), 422, "policy").await;

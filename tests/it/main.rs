@@ -5,7 +5,7 @@ mod cli;
 mod common;
 mod dns;
 mod import;
+mod migration;
 mod secondary;
 mod transfer;
 mod zonefile;
-mod migration;

@@ -1,0 +1,360 @@
+//! The domain lifecycle of an ICANN-style registry (RFC 3915, the spec
+//! digest §2): grace periods with credits, auto-renew at expiry, redemption,
+//! pending delete and purge, restore, and transfers that wait for the losing
+//! registrar or the clock. Money in minor units. Pure rules: they take the
+//! domain's state, the TLD's policy and "now", and say what happens.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::objects::ClientId;
+use super::time::Timestamp;
+
+/// An amount in the TLD's currency, in hundredths (cents). Stored as the
+/// number; shown (JSON) as a decimal string such as `"12.50"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(pub i64);
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() { s.serialize_str(&self.to_string()) } else { s.serialize_i64(self.0) }
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            Money::parse(&text).map_err(serde::de::Error::custom)
+        } else {
+            i64::deserialize(d).map(Money)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an amount with at most two decimals")]
+pub struct MoneyError(pub String);
+
+impl Money {
+    /// Parses `12`, `12.5`, `12.50` or `-5.00` (more decimals only when they are zeros).
+    pub fn parse(text: &str) -> Result<Money, MoneyError> {
+        let err = || MoneyError(text.to_string());
+        let t = text.trim();
+        let (negative, digits) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        if frac.len() > 2 && frac[2..].bytes().any(|b| b != b'0') {
+            return Err(err());
+        }
+        let cents_text = format!("{:0<2}", &frac[..frac.len().min(2)]);
+        let whole: i64 = whole.parse().map_err(|_| err())?;
+        let cents: i64 = cents_text.parse().map_err(|_| err())?;
+        let value = whole.checked_mul(100).and_then(|w| w.checked_add(cents)).ok_or_else(err)?;
+        Ok(Money(if negative { -value } else { value }))
+    }
+
+    pub fn times(self, n: u32) -> Money {
+        Money(self.0 * n as i64)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        write!(f, "{sign}{}.{:02}", self.0.abs() / 100, self.0.abs() % 100)
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, o: Money) -> Money {
+        Money(self.0 + o.0)
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, o: Money) -> Money {
+        Money(self.0 - o.0)
+    }
+}
+
+/// Periods and prices of a TLD's registrations (defaults from the digest §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationPolicy {
+    pub add_grace_s: i64,
+    pub renew_grace_s: i64,
+    pub auto_renew_grace_s: i64,
+    pub transfer_grace_s: i64,
+    /// A transfer nobody acts on is approved by the server after this long.
+    pub transfer_pending_s: i64,
+    pub redemption_s: i64,
+    pub pending_delete_s: i64,
+    pub pending_restore_s: i64,
+    /// Longest registration, and how far ahead an expiry may lie (years).
+    pub years_max: u32,
+    /// Days after creation or a transfer during which a transfer is refused (0: none).
+    pub transfer_lock_days: u32,
+    /// ISO 4217 currency of the prices below.
+    pub currency: String,
+    /// Price of one year for create, renew (also auto-renew) and transfer; restore once.
+    pub create_price: Money,
+    pub renew_price: Money,
+    pub transfer_price: Money,
+    pub restore_price: Money,
+    pub contacts: ContactPolicy,
+}
+
+const DAY: i64 = 86_400;
+
+impl Default for RegistrationPolicy {
+    fn default() -> Self {
+        RegistrationPolicy {
+            add_grace_s: 5 * DAY,
+            renew_grace_s: 5 * DAY,
+            auto_renew_grace_s: 45 * DAY,
+            transfer_grace_s: 5 * DAY,
+            transfer_pending_s: 5 * DAY,
+            redemption_s: 30 * DAY,
+            pending_delete_s: 5 * DAY,
+            pending_restore_s: 7 * DAY,
+            years_max: 10,
+            transfer_lock_days: 0,
+            currency: "USD".into(),
+            create_price: Money(1000),
+            renew_price: Money(1000),
+            transfer_price: Money(1000),
+            restore_price: Money(4000),
+            contacts: ContactPolicy::default(),
+        }
+    }
+}
+
+/// Whether a contact role must, may or may not be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Requirement {
+    Mandatory,
+    #[default]
+    Optional,
+    Prohibited,
+}
+
+/// Contact roles per domain: the "minimum data set" prohibits all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ContactPolicy {
+    pub registrant: Requirement,
+    pub admin: Requirement,
+    pub tech: Requirement,
+    pub billing: Requirement,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GraceKind {
+    Add,
+    Renew,
+    AutoRenew,
+    Transfer,
+}
+
+impl GraceKind {
+    /// RFC 3915 `rgpStatus` value.
+    pub fn rgp_status(self) -> &'static str {
+        match self {
+            GraceKind::Add => "addPeriod",
+            GraceKind::Renew => "renewPeriod",
+            GraceKind::AutoRenew => "autoRenewPeriod",
+            GraceKind::Transfer => "transferPeriod",
+        }
+    }
+}
+
+/// A grace period: deleting the domain before `ends` credits `amount` back to `registrar`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grace {
+    pub kind: GraceKind,
+    pub ends: Timestamp,
+    pub registrar: ClientId,
+    pub amount: Money,
+    pub years: u32,
+}
+
+/// Where a deleted domain is in the redemption grace process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RgpPhase {
+    /// Restorable until `ends`.
+    Redemption,
+    /// A restore was requested; a report must follow before `ends`.
+    PendingRestore { redemption_ends: Timestamp },
+    /// No longer restorable; purged at `ends`.
+    PendingDelete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rgp {
+    pub phase: RgpPhase,
+    pub ends: Timestamp,
+}
+
+impl Rgp {
+    pub fn rgp_status(&self) -> &'static str {
+        match self.phase {
+            RgpPhase::Redemption => "redemptionPeriod",
+            RgpPhase::PendingRestore { .. } => "pendingRestore",
+            RgpPhase::PendingDelete => "pendingDelete",
+        }
+    }
+}
+
+/// RFC 5730 `trStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransferStatus {
+    Pending,
+    ClientApproved,
+    ClientRejected,
+    ClientCancelled,
+    ServerApproved,
+    ServerCancelled,
+}
+
+impl TransferStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferStatus::Pending => "pending",
+            TransferStatus::ClientApproved => "clientApproved",
+            TransferStatus::ClientRejected => "clientRejected",
+            TransferStatus::ClientCancelled => "clientCancelled",
+            TransferStatus::ServerApproved => "serverApproved",
+            TransferStatus::ServerCancelled => "serverCancelled",
+        }
+    }
+}
+
+/// The latest transfer of an object (RFC 5731 `trnData`), pending or done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub status: TransferStatus,
+    /// Requesting (gaining) registrar.
+    pub gaining: ClientId,
+    pub requested: Timestamp,
+    /// Losing registrar.
+    pub losing: ClientId,
+    /// When the losing registrar must act by (pending) or acted (done).
+    pub acted: Timestamp,
+    pub years: u32,
+    /// Expiry the domain gets (or got) when the transfer completes.
+    pub new_expires: Option<Timestamp>,
+    /// Charged to the gaining registrar at the request; credited back if it fails.
+    pub fee: Money,
+}
+
+/// Drops grace periods that have ended.
+pub fn current_grace(grace: &[Grace], now: Timestamp) -> impl Iterator<Item = &Grace> {
+    grace.iter().filter(move |g| g.ends > now)
+}
+
+/// What a registrar's delete does (digest §2, "Delete, by phase").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteOutcome {
+    /// Deleted at once (within the add grace period), answered 1000; otherwise redemption, 1001.
+    pub immediate: bool,
+    /// Credits to give back, per registrar, and the years they took off the expiry.
+    pub credits: Vec<(ClientId, Money)>,
+    pub years_refunded: u32,
+}
+
+pub fn delete_outcome(grace: &[Grace], now: Timestamp) -> DeleteOutcome {
+    let active: Vec<&Grace> = current_grace(grace, now).collect();
+    let immediate = active.iter().any(|g| g.kind == GraceKind::Add);
+    let credits = active.iter().map(|g| (g.registrar.clone(), g.amount)).collect();
+    let years_refunded = active.iter().filter(|g| g.kind != GraceKind::Add).map(|g| g.years).sum();
+    DeleteOutcome { immediate, credits, years_refunded }
+}
+
+/// The latest expiry allowed now: `years_max` years ahead.
+pub fn expiry_horizon(now: Timestamp, policy: &RegistrationPolicy) -> Timestamp {
+    now.plus_years(policy.years_max as i32)
+}
+
+/// Whether `years` is an acceptable registration period under `policy`.
+pub fn valid_period(years: u32, policy: &RegistrationPolicy) -> bool {
+    (1..=policy.years_max).contains(&years)
+}
+
+/// RFC 9154 §4.3: an authorization code must carry real entropy. We ask for
+/// 16 to 64 printable characters drawing on at least three character classes.
+pub fn strong_auth_info(pw: &str) -> bool {
+    let len = pw.chars().count();
+    if !(16..=64).contains(&len) || pw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return false;
+    }
+    let classes = [
+        pw.chars().any(|c| c.is_ascii_lowercase()),
+        pw.chars().any(|c| c.is_ascii_uppercase()),
+        pw.chars().any(|c| c.is_ascii_digit()),
+        pw.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    classes.iter().filter(|c| **c).count() >= 3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> ClientId {
+        ClientId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn money_parses_and_prints() {
+        assert_eq!(Money::parse("12").unwrap(), Money(1200));
+        assert_eq!(Money::parse("12.5").unwrap(), Money(1250));
+        assert_eq!(Money::parse("0.05").unwrap(), Money(5));
+        assert_eq!(Money::parse("-5.00").unwrap(), Money(-500));
+        assert_eq!(Money::parse("7.000").unwrap(), Money(700));
+        assert!(Money::parse("7.001").is_err());
+        assert!(Money::parse("1e3").is_err());
+        assert!(Money::parse("").is_err());
+        assert!(Money::parse(".5").is_err());
+        assert_eq!(Money(-1250).to_string(), "-12.50");
+        assert_eq!(Money(5).to_string(), "0.05");
+    }
+
+    #[test]
+    fn deletes_by_phase() {
+        let now = Timestamp::from_unix_seconds(1_000_000);
+        let later = now.plus_seconds(100);
+        let add = Grace { kind: GraceKind::Add, ends: later, registrar: id("reg-a"), amount: Money(1000), years: 1 };
+        let renew = Grace { kind: GraceKind::Renew, ends: later, registrar: id("reg-a"), amount: Money(2000), years: 2 };
+        let expired = Grace { kind: GraceKind::Renew, ends: now, registrar: id("reg-a"), amount: Money(9999), years: 9 };
+
+        let o = delete_outcome(&[add.clone()], now);
+        assert!(o.immediate);
+        assert_eq!(o.credits, vec![(id("reg-a"), Money(1000))]);
+
+        let o = delete_outcome(&[renew.clone(), expired.clone()], now);
+        assert!(!o.immediate, "outside the add grace period: redemption");
+        assert_eq!((o.credits.len(), o.years_refunded), (1, 2));
+
+        let o = delete_outcome(&[expired], now);
+        assert!(!o.immediate && o.credits.is_empty());
+    }
+
+    #[test]
+    fn periods_and_codes() {
+        let p = RegistrationPolicy::default();
+        assert!(valid_period(1, &p) && valid_period(10, &p));
+        assert!(!valid_period(0, &p) && !valid_period(11, &p));
+        assert!(strong_auth_info("Correct-Horse-42x"));
+        assert!(!strong_auth_info("short1A!"));
+        assert!(!strong_auth_info("alllowercaseletters"));
+        assert!(!strong_auth_info("with space Inside 1"));
+    }
+}

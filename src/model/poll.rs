@@ -1,0 +1,57 @@
+//! Service messages queued for a registrar (RFC 5730 `<poll>`): transfer
+//! notices to both sides, and changes the registry made to objects the
+//! registrar sponsors (RFC 8590 change poll).
+
+use serde::{Deserialize, Serialize};
+
+use super::lifecycle::Transfer;
+use super::name::DomainName;
+use super::objects::Domain;
+use super::time::Timestamp;
+
+/// RFC 8590 `operation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeOperation {
+    Create,
+    Delete,
+    Renew,
+    Transfer,
+    Update,
+    Restore,
+    AutoRenew,
+    AutoDelete,
+    AutoPurge,
+}
+
+impl ChangeOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeOperation::Create => "create",
+            ChangeOperation::Delete => "delete",
+            ChangeOperation::Renew => "renew",
+            ChangeOperation::Transfer => "transfer",
+            ChangeOperation::Update => "update",
+            ChangeOperation::Restore => "restore",
+            ChangeOperation::AutoRenew => "autoRenew",
+            ChangeOperation::AutoDelete => "autoDelete",
+            ChangeOperation::AutoPurge => "autoPurge",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PollPayload {
+    /// A domain transfer event, with the transfer data as it stands.
+    DomainTransfer { name: DomainName, transfer: Transfer },
+    /// The registry changed a domain this registrar sponsors: the domain after the change.
+    DomainChange { domain: Box<Domain>, operation: ChangeOperation, server_transaction: String, who: String, reason: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollMessage {
+    pub id: u64,
+    pub queued: Timestamp,
+    /// Human-readable `<msg>`.
+    pub text: String,
+    pub payload: PollPayload,
+}

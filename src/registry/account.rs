@@ -1,0 +1,277 @@
+//! TLDs and registrars: creating and changing them, registrar funds and
+//! EPP passwords. Only the registry acts here.
+
+use super::apply::{Cx, Result};
+use super::command::*;
+use super::{ObjectKind, RegistryError};
+use crate::model::{ClientId, DomainName, Money, Registrar, RegistrarStatus, RegistrationPolicy, Tld, TldPolicy};
+
+fn registry_only(cx: &Cx, what: &str) -> Result<()> {
+    if cx.is_registry() { Ok(()) } else { Err(RegistryError::Authorization(format!("only the registry may {what}"))) }
+}
+
+fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+    if let Some(v) = value {
+        *target = v.clone();
+    }
+}
+
+fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy, spec: &TldSpec) -> Result<()> {
+    let soa = &mut policy.soa;
+    set(&mut soa.mname, &spec.soa_mname);
+    set(&mut soa.rname, &spec.soa_rname);
+    set(&mut soa.refresh_s, &spec.soa_refresh_s);
+    set(&mut soa.retry_s, &spec.soa_retry_s);
+    set(&mut soa.expire_s, &spec.soa_expire_s);
+    set(&mut soa.minimum_s, &spec.soa_minimum_s);
+    set(&mut soa.ttl_s, &spec.soa_ttl_s);
+    set(&mut policy.apex_ns_ttl_s, &spec.apex_ns_ttl_s);
+    set(&mut policy.delegation_ttl_s, &spec.delegation_ttl_s);
+    set(&mut policy.ds_ttl_s, &spec.ds_ttl_s);
+    set(&mut policy.glue_ttl_s, &spec.glue_ttl_s);
+    set(&mut policy.glue_policy, &spec.glue_policy);
+    set(&mut policy.nameservers, &spec.nameservers);
+    let r = registration;
+    set(&mut r.add_grace_s, &spec.add_grace_s);
+    set(&mut r.renew_grace_s, &spec.renew_grace_s);
+    set(&mut r.auto_renew_grace_s, &spec.auto_renew_grace_s);
+    set(&mut r.transfer_grace_s, &spec.transfer_grace_s);
+    set(&mut r.transfer_pending_s, &spec.transfer_pending_s);
+    set(&mut r.redemption_s, &spec.redemption_s);
+    set(&mut r.pending_delete_s, &spec.pending_delete_s);
+    set(&mut r.pending_restore_s, &spec.pending_restore_s);
+    set(&mut r.years_max, &spec.years_max);
+    set(&mut r.transfer_lock_days, &spec.transfer_lock_days);
+    set(&mut r.currency, &spec.currency);
+    set(&mut r.create_price, &spec.create_price);
+    set(&mut r.renew_price, &spec.renew_price);
+    set(&mut r.transfer_price, &spec.transfer_price);
+    set(&mut r.restore_price, &spec.restore_price);
+    set(&mut r.contacts, &spec.contacts);
+    let periods = [
+        r.add_grace_s,
+        r.renew_grace_s,
+        r.auto_renew_grace_s,
+        r.transfer_grace_s,
+        r.transfer_pending_s,
+        r.redemption_s,
+        r.pending_delete_s,
+        r.pending_restore_s,
+    ];
+    if periods.iter().any(|p| !(0..=10 * 366 * 86_400).contains(p)) {
+        return Err(RegistryError::Range("lifecycle periods must be between 0 and 10 years".into()));
+    }
+    if !(1..=99).contains(&r.years_max) {
+        return Err(RegistryError::Range("years_max must be 1 to 99".into()));
+    }
+    if r.currency.len() != 3 || !r.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(RegistryError::Syntax("currency must be an ISO 4217 code such as USD".into()));
+    }
+    if [r.create_price, r.renew_price, r.transfer_price, r.restore_price].iter().any(|p| p.0 < 0) {
+        return Err(RegistryError::Range("prices cannot be negative".into()));
+    }
+    Ok(())
+}
+
+pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
+    registry_only(cx, "create TLDs")?;
+    let name = spec.name.clone().ok_or_else(|| RegistryError::Missing("a TLD needs a name".into()))?;
+    let nameservers = spec.nameservers.clone().ok_or_else(|| RegistryError::Missing("a TLD needs nameservers".into()))?;
+    if cx.t.tld(&name)?.is_some() {
+        return Err(RegistryError::exists(ObjectKind::Tld, &name));
+    }
+    for other in cx.t.tlds()? {
+        if name.is_at_or_below(&other.name) || other.name.is_below(&name) {
+            return Err(RegistryError::Policy(format!("TLD {name} would overlap the zone of TLD {}", other.name)));
+        }
+    }
+    // Hosts created as external would suddenly be in-zone without a superordinate domain.
+    if let Some(host) = cx.t.hosts_at_or_below(&name, 1)?.first() {
+        return Err(RegistryError::Association(format!("host {} already exists under {name}; delete it first", host.name)));
+    }
+    let mut policy = TldPolicy::with_defaults(&name, nameservers);
+    let mut registration = RegistrationPolicy::default();
+    apply_tld_spec(&mut policy, &mut registration, spec)?;
+    policy.validate()?;
+    let tld = Tld { name: name.clone(), policy, registration, serial: 0, created: cx.now, updated: cx.now };
+    cx.t.put_tld(&tld)?;
+    cx.zones.created(&name);
+    cx.touch(&name, &name);
+    for ns in &tld.policy.nameservers {
+        cx.touch(&name, ns);
+    }
+    Ok(Outcome::Tld(tld))
+}
+
+pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Result<Outcome> {
+    registry_only(cx, "change TLDs")?;
+    if spec.name.as_ref().is_some_and(|n| n != name) {
+        return Err(RegistryError::Invalid("a TLD cannot be renamed".into()));
+    }
+    let before = cx.tld(name)?;
+    let mut tld = before.clone();
+    apply_tld_spec(&mut tld.policy, &mut tld.registration, spec)?;
+    tld.policy.validate()?;
+    tld.updated = cx.now;
+    let (old, new) = (&before.policy, &tld.policy);
+    // TTLs and the glue rule shape every row; a change re-derives the whole zone.
+    let every_row = old.delegation_ttl_s != new.delegation_ttl_s
+        || old.ds_ttl_s != new.ds_ttl_s
+        || old.glue_ttl_s != new.glue_ttl_s
+        || old.glue_policy != new.glue_policy;
+    cx.zones.begin(&before).soa_changed();
+    cx.t.put_tld(&tld)?;
+    cx.touch(name, name);
+    for ns in old.nameservers.iter().chain(&new.nameservers) {
+        cx.touch(name, ns);
+    }
+    if every_row {
+        for owner in cx.t.owner_names(name)? {
+            cx.touch(name, &owner);
+        }
+    }
+    Ok(Outcome::Tld(tld))
+}
+
+fn non_empty(field: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 255 {
+        return Err(RegistryError::Invalid(format!("{field} must be 1-255 characters")));
+    }
+    Ok(v.to_string())
+}
+
+/// A plausible email address (RFC 5322 addr-spec shape), trimmed.
+pub(super) fn email(value: &str) -> Result<String> {
+    let v = value.trim();
+    match v.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') && v.len() <= 254 && !v.contains(char::is_whitespace) => {
+            Ok(v.to_string())
+        }
+        _ => Err(RegistryError::Syntax(format!("{value:?} is not an email address"))),
+    }
+}
+
+/// A SHA-256 certificate fingerprint: 64 hex digits, colons allowed.
+fn fingerprint(value: &str) -> Result<String> {
+    let hex: String = value.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(RegistryError::Syntax(format!("{value:?} is not a SHA-256 fingerprint")))
+    }
+}
+
+fn apply_registrar_spec(r: &mut Registrar, spec: &RegistrarSpec) -> Result<()> {
+    if let Some(v) = &spec.name {
+        r.name = non_empty("name", v)?;
+    }
+    if let Some(v) = spec.iana_id {
+        r.iana_id = Some(v);
+    }
+    if let Some(v) = &spec.email {
+        r.email = email(v)?;
+    }
+    set(&mut r.status, &spec.status);
+    let opt = |target: &mut Option<String>, value: &Option<String>| {
+        if let Some(v) = value {
+            *target = (!v.is_empty()).then(|| v.clone());
+        }
+    };
+    opt(&mut r.phone, &spec.phone);
+    opt(&mut r.fax, &spec.fax);
+    opt(&mut r.url, &spec.url);
+    opt(&mut r.whois_server, &spec.whois_server);
+    opt(&mut r.rdap_base_url, &spec.rdap_base_url);
+    opt(&mut r.abuse_phone, &spec.abuse_phone);
+    if let Some(v) = &spec.abuse_email {
+        r.abuse_email = if v.is_empty() { None } else { Some(email(v)?) };
+    }
+    set(&mut r.address, &spec.address);
+    if spec.password.is_some() {
+        return Err(RegistryError::Invalid("the password must be hashed before it reaches the writer".into()));
+    }
+    if let Some(v) = &spec.password_hash {
+        r.password_hash = Some(v.clone());
+    }
+    if let Some(v) = &spec.cert_fingerprints {
+        r.cert_fingerprints = v.iter().map(|f| fingerprint(f)).collect::<Result<_>>()?;
+    }
+    set(&mut r.allowed_addresses, &spec.allowed_addresses);
+    if let Some(limit) = spec.credit_limit {
+        if limit.0 < 0 {
+            return Err(RegistryError::Range("a credit limit cannot be negative".into()));
+        }
+        r.credit_limit = limit;
+    }
+    Ok(())
+}
+
+pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outcome> {
+    registry_only(cx, "create registrars")?;
+    let id = spec.id.clone().ok_or_else(|| RegistryError::Missing("a registrar needs an id".into()))?;
+    if spec.name.is_none() || spec.email.is_none() {
+        return Err(RegistryError::Missing("a registrar needs a name and an email".into()));
+    }
+    if cx.t.registrar(&id)?.is_some() {
+        return Err(RegistryError::exists(ObjectKind::Registrar, &id));
+    }
+    let mut r = Registrar {
+        id,
+        name: String::new(),
+        iana_id: None,
+        status: RegistrarStatus::Ok,
+        email: String::new(),
+        phone: None,
+        fax: None,
+        url: None,
+        whois_server: None,
+        rdap_base_url: None,
+        address: Default::default(),
+        abuse_email: None,
+        abuse_phone: None,
+        password_hash: None,
+        cert_fingerprints: Vec::new(),
+        allowed_addresses: Vec::new(),
+        created: cx.now,
+        updated: cx.now,
+        balance: Money(0),
+        credit_limit: Money(0),
+    };
+    apply_registrar_spec(&mut r, spec)?;
+    cx.t.put_registrar(&r)?;
+    Ok(Outcome::Registrar(Box::new(r)))
+}
+
+pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec) -> Result<Outcome> {
+    registry_only(cx, "change registrars")?;
+    if spec.id.as_ref().is_some_and(|i| i != id) {
+        return Err(RegistryError::Invalid("a registrar id cannot change".into()));
+    }
+    let mut r = cx.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+    apply_registrar_spec(&mut r, spec)?;
+    r.updated = cx.now;
+    cx.t.put_registrar(&r)?;
+    Ok(Outcome::Registrar(Box::new(r)))
+}
+
+pub(super) fn fund(cx: &mut Cx, id: &ClientId, amount: Money) -> Result<Outcome> {
+    registry_only(cx, "change balances")?;
+    let mut r = cx.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+    r.balance = r.balance + amount;
+    r.updated = cx.now;
+    cx.t.put_registrar(&r)?;
+    Ok(Outcome::Registrar(Box::new(r)))
+}
+
+pub(super) fn change_password(cx: &mut Cx, id: &ClientId, password: &Password) -> Result<Outcome> {
+    cx.sponsor_only(id, format!("registrar {id}"))?;
+    let Password::Hashed(hash) = password else {
+        return Err(RegistryError::Invalid("the password must be hashed before it reaches the writer".into()));
+    };
+    let mut r = cx.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+    r.password_hash = Some(hash.clone());
+    r.updated = cx.now;
+    cx.t.put_registrar(&r)?;
+    Ok(Outcome::Done)
+}

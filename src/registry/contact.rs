@@ -1,0 +1,140 @@
+//! Contact objects (RFC 5733): created by a registrar (which sponsors
+//! them), changed and deleted only by their sponsor, never deleted while a
+//! domain names them.
+
+use super::account::email;
+use super::apply::{Cx, Result};
+use super::command::*;
+use super::{ObjectKind, RegistryError};
+use crate::model::{Contact, ContactId, ContactStatus, ContactStatusSet, Money};
+
+fn settable(cx: &Cx, s: ContactStatus) -> Result<ContactStatus> {
+    match () {
+        _ if s.is_client() => Ok(s),
+        _ if s.is_server() && cx.is_registry() => Ok(s),
+        _ if s.is_server() => Err(RegistryError::Authorization(format!("only the registry sets {s}"))),
+        _ => Err(RegistryError::Invalid(format!("status {s} is managed by the registry and cannot be set"))),
+    }
+}
+
+fn check_postal(info: &Option<crate::model::PostalInfo>) -> Result<()> {
+    if let Some(p) = info {
+        if p.name.trim().is_empty() {
+            return Err(RegistryError::Missing("postal information needs a name".into()));
+        }
+        if p.address.street.len() > 3 {
+            return Err(RegistryError::Range("at most three street lines".into()));
+        }
+        if p.address.country_code.len() != 2 || !p.address.country_code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(RegistryError::Syntax(format!("{:?} is not an ISO 3166 alpha-2 country code", p.address.country_code)));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn create(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
+    if cx.t.contact(&spec.id)?.is_some() {
+        return Err(RegistryError::exists(ObjectKind::Contact, &spec.id));
+    }
+    let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
+    let email = email(&spec.email)?;
+    check_postal(&spec.postal_int)?;
+    check_postal(&spec.postal_loc)?;
+    if spec.auth_info.is_some() {
+        return Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into()));
+    }
+    let contact = Contact {
+        id: spec.id.clone(),
+        roid: cx.next_roid('C')?,
+        registrar: registrar.clone(),
+        postal_int: spec.postal_int.clone(),
+        postal_loc: spec.postal_loc.clone(),
+        voice: spec.voice.clone(),
+        fax: spec.fax.clone(),
+        email,
+        statuses: ContactStatusSet::default(),
+        disclose: spec.disclose.clone(),
+        auth_info_hash: spec.auth_info_hash.clone().filter(|a| !a.is_empty()),
+        link_count: 0,
+        created: cx.now,
+        cr_registrar: registrar,
+        updated: None,
+        up_registrar: None,
+        transferred: None,
+        transfer: None,
+    };
+    cx.t.put_contact(&contact)?;
+    Ok(Outcome::Contact(Box::new(contact)))
+}
+
+pub(super) fn update(cx: &mut Cx, id: &ContactId, spec: &UpdateContact) -> Result<Outcome> {
+    let before = cx.t.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
+    cx.sponsor_only(&before.registrar, format!("contact {id}"))?;
+    let s = before.statuses;
+    let only_statuses = spec.email.is_none()
+        && spec.postal_int.is_none()
+        && spec.postal_loc.is_none()
+        && spec.voice.is_none()
+        && spec.fax.is_none()
+        && spec.disclose.is_none()
+        && spec.auth_info_hash.is_none();
+    let locked = s.contains(ContactStatus::ServerUpdateProhibited) && !(cx.is_registry() && only_statuses)
+        || (!cx.is_registry()
+            && s.contains(ContactStatus::ClientUpdateProhibited)
+            && !(only_statuses && spec.remove_statuses.contains(&ContactStatus::ClientUpdateProhibited)));
+    if locked {
+        return Err(RegistryError::StatusProhibits(format!("the statuses of {id} prohibit this update")));
+    }
+    let mut after = before.clone();
+    for st in &spec.remove_statuses {
+        after.statuses.remove(settable(cx, *st)?);
+    }
+    for st in &spec.add_statuses {
+        after.statuses.insert(settable(cx, *st)?);
+    }
+    after.statuses.validate()?;
+    if let Some(e) = &spec.email {
+        after.email = email(e)?;
+    }
+    if spec.postal_int.is_some() {
+        check_postal(&spec.postal_int)?;
+        after.postal_int = spec.postal_int.clone();
+    }
+    if spec.postal_loc.is_some() {
+        check_postal(&spec.postal_loc)?;
+        after.postal_loc = spec.postal_loc.clone();
+    }
+    if let Some(v) = &spec.voice {
+        after.voice = v.clone();
+    }
+    if let Some(v) = &spec.fax {
+        after.fax = v.clone();
+    }
+    if spec.disclose.is_some() {
+        after.disclose = spec.disclose.clone();
+    }
+    if spec.auth_info.is_some() {
+        return Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into()));
+    }
+    if let Some(hash) = &spec.auth_info_hash {
+        after.auth_info_hash = (!hash.is_empty()).then(|| hash.clone());
+    }
+    after.updated = Some(cx.now);
+    after.up_registrar = cx.actor.registrar().cloned().or(after.up_registrar);
+    cx.t.put_contact(&after)?;
+    Ok(Outcome::Contact(Box::new(after)))
+}
+
+pub(super) fn delete(cx: &mut Cx, id: &ContactId) -> Result<Outcome> {
+    let contact = cx.t.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
+    cx.sponsor_only(&contact.registrar, format!("contact {id}"))?;
+    let s = contact.statuses;
+    if s.contains(ContactStatus::ServerDeleteProhibited) || (!cx.is_registry() && s.contains(ContactStatus::ClientDeleteProhibited)) {
+        return Err(RegistryError::StatusProhibits(format!("{id} is delete-prohibited")));
+    }
+    if contact.link_count > 0 {
+        return Err(RegistryError::Association(format!("contact {id} is used by {} domain(s)", contact.link_count)));
+    }
+    cx.t.delete_contact(id)?;
+    Ok(Outcome::Deleted { pending: false, credit: Money(0) })
+}

@@ -1,0 +1,653 @@
+//! Domain objects (RFC 5731) through their lifecycle (RFC 3915, the spec
+//! digest §2): create with an add grace period, updates (with RGP restore),
+//! delete into redemption or at once within add grace, renew, and transfers
+//! that wait for the losing registrar or the clock. Registrars pay for what
+//! they buy and get credits back within grace periods; the registry acts for
+//! free and its changes to a registrar's domains are reported by poll.
+
+use std::collections::BTreeSet;
+
+use super::apply::{Cx, Due, Result};
+use super::command::*;
+use super::credentials::verify_auth_info;
+use super::{ObjectKind, RegistryError};
+use crate::model::lifecycle::{Requirement, current_grace, delete_outcome, expiry_horizon, valid_period};
+use crate::model::{
+    ChangeOperation, ClientId, ContactId, ContactType, DOMAIN_DS_MAX, DOMAIN_NAMESERVERS_MAX, Domain, DomainContact, DomainName,
+    DomainStatus, DomainStatusSet, DsData, Grace, GraceKind, Host, HostName, Money, PollPayload, Rgp, RgpPhase, Roid, Timestamp, Tld,
+    Transfer, TransferStatus,
+};
+
+/// Statuses a registrar (`client*`) or the registry (`client*` and `server*`) may set.
+fn settable(cx: &Cx, s: DomainStatus) -> Result<DomainStatus> {
+    match () {
+        _ if s.is_client() => Ok(s),
+        _ if s.is_server() && cx.is_registry() => Ok(s),
+        _ if s.is_server() => Err(RegistryError::Authorization(format!("only the registry sets {s}"))),
+        _ => Err(RegistryError::Invalid(format!("status {s} is managed by the registry and cannot be set"))),
+    }
+}
+
+fn load(cx: &Cx, name: &DomainName) -> Result<Domain> {
+    cx.t.domain(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Domain, name))
+}
+
+/// Looks up the hosts a domain is to be delegated to, enforcing the glue rule:
+/// a host below one of our TLDs needs addresses, or the delegation is lame.
+fn resolve_nameservers(cx: &Cx, names: &[HostName]) -> Result<Vec<Host>> {
+    let mut hosts: Vec<Host> = Vec::with_capacity(names.len());
+    for name in names {
+        if hosts.iter().any(|h| &h.name == name) {
+            return Err(RegistryError::Invalid(format!("name server {name} is listed twice")));
+        }
+        let host = cx.t.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
+        if host.superordinate.is_some() && host.addrs.is_empty() {
+            return Err(RegistryError::Policy(format!("name server {name} is below a TLD of this registry and has no addresses (glue)")));
+        }
+        hosts.push(host);
+    }
+    Ok(hosts)
+}
+
+pub(super) fn check_ds(ds: &[DsData]) -> Result<()> {
+    if ds.len() > DOMAIN_DS_MAX {
+        return Err(RegistryError::Range(format!("at most {DOMAIN_DS_MAX} DS records per domain")));
+    }
+    for (i, d) in ds.iter().enumerate() {
+        d.validate()?;
+        if ds[..i].contains(d) {
+            return Err(RegistryError::Invalid(format!("DS {} is listed twice", d.to_presentation())));
+        }
+    }
+    Ok(())
+}
+
+/// The TLD a new domain goes in: it must be exactly one label below a served TLD.
+fn registrable_tld(cx: &Cx, name: &DomainName) -> Result<Tld> {
+    let tld = cx
+        .tld_of(name)?
+        .filter(|t| &t.name != name)
+        .ok_or_else(|| RegistryError::Policy(format!("{name} is not below a TLD of this registry")))?;
+    if name.parent().as_ref() != Some(&tld.name) {
+        return Err(RegistryError::Policy(format!("only names directly below .{} can be registered, not {name}", tld.name)));
+    }
+    Ok(tld)
+}
+
+/// Contacts must exist and follow the TLD's contact policy (minimum data set or not).
+fn check_contacts(cx: &Cx, tld: &Tld, registrant: Option<&ContactId>, contacts: &[DomainContact]) -> Result<()> {
+    let policy = tld.registration.contacts;
+    let roles = [
+        ("registrant", policy.registrant, registrant.is_some()),
+        ("admin", policy.admin, contacts.iter().any(|c| c.kind == ContactType::Admin)),
+        ("tech", policy.tech, contacts.iter().any(|c| c.kind == ContactType::Tech)),
+        ("billing", policy.billing, contacts.iter().any(|c| c.kind == ContactType::Billing)),
+    ];
+    for (role, requirement, present) in roles {
+        match requirement {
+            Requirement::Mandatory if !present => {
+                return Err(RegistryError::Missing(format!("a {role} contact is required in .{}", tld.name)));
+            }
+            Requirement::Prohibited if present => {
+                return Err(RegistryError::Policy(format!(".{} does not collect {role} contacts (minimum data set)", tld.name)));
+            }
+            _ => {}
+        }
+    }
+    for (i, c) in contacts.iter().enumerate() {
+        if contacts[..i].contains(c) {
+            return Err(RegistryError::Invalid(format!("{:?} contact {} is listed twice", c.kind, c.id)));
+        }
+    }
+    for id in registrant.into_iter().chain(contacts.iter().map(|c| &c.id)) {
+        if cx.t.contact(id)?.is_none() {
+            return Err(RegistryError::not_found(ObjectKind::Contact, id));
+        }
+    }
+    Ok(())
+}
+
+fn unprepared(auth_info: &Option<String>) -> Result<()> {
+    match auth_info {
+        Some(_) => Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into())),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
+    let tld = registrable_tld(cx, &spec.name)?;
+    if cx.t.domain(&spec.name)?.is_some() {
+        return Err(RegistryError::exists(ObjectKind::Domain, &spec.name));
+    }
+    let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
+    if !valid_period(spec.period_years, &tld.registration) {
+        return Err(RegistryError::Range(format!("the registration period must be 1 to {} years", tld.registration.years_max)));
+    }
+    if spec.nameservers.len() > DOMAIN_NAMESERVERS_MAX {
+        return Err(RegistryError::Range(format!("at most {DOMAIN_NAMESERVERS_MAX} name servers per domain")));
+    }
+    let hosts = resolve_nameservers(cx, &spec.nameservers)?;
+    check_ds(&spec.ds)?;
+    let statuses = DomainStatusSet::from_statuses(spec.statuses.iter().map(|s| settable(cx, *s)).collect::<Result<Vec<_>>>()?)?;
+    check_contacts(cx, &tld, spec.registrant.as_ref(), &spec.contacts)?;
+    unprepared(&spec.auth_info)?;
+    let fee = cx.price(&tld, tld.registration.create_price, spec.period_years, Money(0), spec.fee.as_ref())?;
+    cx.check_funds(&registrar, fee)?;
+
+    let expires = cx.now.plus_years(spec.period_years as i32);
+    let mut grace = Vec::new();
+    if !cx.is_registry() {
+        let ends = cx.now.plus_seconds(tld.registration.add_grace_s);
+        grace.push(Grace { kind: GraceKind::Add, ends, registrar: registrar.clone(), amount: fee, years: spec.period_years });
+    }
+    let domain = Domain {
+        name: spec.name.clone(),
+        roid: cx.next_roid('D')?,
+        tld: tld.name.clone(),
+        registrar: registrar.clone(),
+        registrant: spec.registrant.clone(),
+        contacts: spec.contacts.clone(),
+        nameservers: hosts.iter().map(|h| h.roid.clone()).collect(),
+        ds: spec.ds.clone(),
+        statuses,
+        created: cx.now,
+        cr_registrar: cx.actor.registrar().cloned().unwrap_or_else(|| registrar.clone()),
+        updated: None,
+        up_registrar: None,
+        expires,
+        transferred: None,
+        auth_info_hash: spec.auth_info_hash.clone().filter(|h| !h.is_empty()),
+        grace,
+        rgp: None,
+        transfer: None,
+    };
+    cx.t.put_domain(&domain)?;
+    cx.schedule(expires, Due::Expiry, &domain.name)?;
+    for g in &domain.grace {
+        cx.schedule(g.ends, Due::GraceEnd, &domain.name)?;
+    }
+    let balance = charge(cx, &registrar, fee)?;
+    relink(cx, None, Some(&domain))?;
+    cx.touch(&tld.name, &domain.name);
+    Ok(Outcome::Domain(Box::new(DomainOutcome { domain, fee, credit: Money(0), balance })))
+}
+
+/// Debits a registrar actor; `None` for the registry.
+fn charge(cx: &mut Cx, registrar: &ClientId, fee: Money) -> Result<Option<Money>> {
+    if cx.is_registry() {
+        return Ok(None);
+    }
+    Ok(Some(cx.adjust_balance(registrar, Money(-fee.0))?))
+}
+
+/// Whether a registrar's update is blocked by the domain's statuses.
+fn update_locked(cx: &Cx, d: &Domain, spec: &UpdateDomain) -> bool {
+    let s = d.statuses;
+    if cx.is_registry() {
+        return s.contains(DomainStatus::ServerUpdateProhibited) && !spec.only_server_statuses();
+    }
+    if spec.restore.is_some() {
+        return false;
+    }
+    s.contains(DomainStatus::ServerUpdateProhibited)
+        || s.contains(DomainStatus::PendingDelete)
+        || s.contains(DomainStatus::PendingTransfer)
+        || (s.contains(DomainStatus::ClientUpdateProhibited)
+            && !(spec.only_statuses() && spec.remove_statuses.contains(&DomainStatus::ClientUpdateProhibited)))
+}
+
+pub(super) fn update(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Result<Outcome> {
+    let before = load(cx, name)?;
+    cx.sponsor_only(&before.registrar, format!("domain {name}"))?;
+    if update_locked(cx, &before, spec) {
+        return Err(RegistryError::StatusProhibits(format!("the statuses of {name} prohibit this update")));
+    }
+    if let Some(restore) = &spec.restore {
+        let alone = UpdateDomain { restore: None, fee: None, ..spec.clone() };
+        if !alone.only_statuses() || !alone.add_statuses.is_empty() || !alone.remove_statuses.is_empty() {
+            return Err(RegistryError::Invalid("a restore cannot change anything else".into()));
+        }
+        return self::restore(cx, before, restore, spec.fee.as_ref());
+    }
+    unprepared(&spec.auth_info)?;
+    let tld = cx.tld(&before.tld)?;
+    let mut after = before.clone();
+
+    for s in &spec.remove_statuses {
+        after.statuses.remove(settable(cx, *s)?);
+    }
+    for s in &spec.add_statuses {
+        after.statuses.insert(settable(cx, *s)?);
+    }
+    after.statuses.validate()?;
+
+    let mut current: Vec<Host> = Vec::new();
+    for roid in &before.nameservers {
+        if let Some(h) = cx.t.host(roid)? {
+            current.push(h);
+        }
+    }
+    for ns in &spec.remove_nameservers {
+        let at = current
+            .iter()
+            .position(|h| &h.name == ns)
+            .ok_or_else(|| RegistryError::Invalid(format!("{ns} is not a name server of {name}")))?;
+        current.remove(at);
+    }
+    for host in resolve_nameservers(cx, &spec.add_nameservers)? {
+        if current.iter().any(|h| h.roid == host.roid) {
+            return Err(RegistryError::Invalid(format!("{} is already a name server of {name}", host.name)));
+        }
+        current.push(host);
+    }
+    if current.len() > DOMAIN_NAMESERVERS_MAX {
+        return Err(RegistryError::Range(format!("at most {DOMAIN_NAMESERVERS_MAX} name servers per domain")));
+    }
+    after.nameservers = current.into_iter().map(|h| h.roid).collect();
+
+    if spec.remove_all_ds {
+        after.ds.clear();
+    }
+    for ds in &spec.remove_ds {
+        let at = after
+            .ds
+            .iter()
+            .position(|d| d == ds)
+            .ok_or_else(|| RegistryError::Invalid(format!("DS {} is not on {name}", ds.to_presentation())))?;
+        after.ds.remove(at);
+    }
+    after.ds.extend(spec.add_ds.iter().cloned());
+    check_ds(&after.ds)?;
+
+    for c in &spec.remove_contacts {
+        let at = after
+            .contacts
+            .iter()
+            .position(|x| x == c)
+            .ok_or_else(|| RegistryError::Invalid(format!("{:?} contact {} is not on {name}", c.kind, c.id)))?;
+        after.contacts.remove(at);
+    }
+    after.contacts.extend(spec.add_contacts.iter().cloned());
+    if let Some(registrant) = &spec.registrant {
+        after.registrant = registrant.clone();
+    }
+    if !spec.add_contacts.is_empty() || !spec.remove_contacts.is_empty() || spec.registrant.is_some() {
+        check_contacts(cx, &tld, after.registrant.as_ref(), &after.contacts)?;
+    }
+    if let Some(hash) = &spec.auth_info_hash {
+        after.auth_info_hash = (!hash.is_empty()).then(|| hash.clone());
+    }
+
+    let mut moved_hosts = Vec::new();
+    if let Some(registrar) = &spec.registrar {
+        if !cx.is_registry() {
+            return Err(RegistryError::Authorization("registrars change sponsors by transfer".into()));
+        }
+        if registrar != &before.registrar {
+            cx.active_registrar(registrar)?;
+            after.registrar = registrar.clone();
+            after.transferred = Some(cx.now);
+            moved_hosts = cx.t.hosts_at_or_below(name, usize::MAX)?;
+        }
+    }
+
+    after.updated = Some(cx.now);
+    after.up_registrar = cx.actor.registrar().cloned().or(after.up_registrar.clone());
+    cx.t.put_domain(&after)?;
+    for mut host in moved_hosts {
+        host.registrar = after.registrar.clone();
+        host.transferred = Some(cx.now);
+        cx.t.put_host(&host)?;
+    }
+    relink(cx, Some(&before), Some(&after))?;
+    cx.touch(&after.tld, name);
+    if cx.is_registry() {
+        report_change(cx, &after, ChangeOperation::Update, "registry update")?;
+    }
+    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee: Money(0), credit: Money(0), balance: None })))
+}
+
+/// Tells the sponsor that the registry changed its domain (RFC 8590).
+fn report_change(cx: &mut Cx, domain: &Domain, operation: ChangeOperation, why: &str) -> Result<()> {
+    let payload = PollPayload::DomainChange {
+        domain: Box::new(domain.clone()),
+        operation,
+        server_transaction: format!("{}-{}", domain.roid, cx.now.0),
+        who: "registry".into(),
+        reason: Some(why.to_string()),
+    };
+    cx.notify(&domain.registrar, format!("{} of {} by the registry", operation.as_str(), domain.name), payload)
+}
+
+fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreement>) -> Result<Outcome> {
+    let name = before.name.clone();
+    let tld = cx.tld(&before.tld)?;
+    let rgp = before.rgp.ok_or_else(|| RegistryError::StatusProhibits(format!("{name} is not in redemption")))?;
+    let mut after = before.clone();
+    let (mut fee, mut balance) = (Money(0), None);
+    match (op, rgp.phase) {
+        (Restore::Request, RgpPhase::Redemption) => {
+            // A restored domain must not have expired: restoring includes a year's renewal when it has.
+            let renew_years = if before.expires <= cx.now { 1 } else { 0 };
+            fee = cx.price(&tld, tld.registration.renew_price, renew_years, tld.registration.restore_price, agreed)?;
+            cx.check_funds(&before.registrar, fee)?;
+            after.expires = before.expires.plus_years(renew_years as i32);
+            let ends = cx.now.plus_seconds(tld.registration.pending_restore_s);
+            after.rgp = Some(Rgp { phase: RgpPhase::PendingRestore { redemption_ends: rgp.ends }, ends });
+            cx.schedule(ends, Due::RgpEnd, &name)?;
+            if renew_years > 0 {
+                cx.schedule(after.expires, Due::Expiry, &name)?;
+            }
+            balance = charge(cx, &before.registrar, fee)?;
+        }
+        (Restore::Report { .. }, RgpPhase::PendingRestore { .. }) => {
+            after.rgp = None;
+            after.statuses.remove(DomainStatus::PendingDelete);
+        }
+        (Restore::Request, _) => return Err(RegistryError::StatusProhibits(format!("{name} can no longer be restored"))),
+        (Restore::Report { .. }, _) => return Err(RegistryError::StatusProhibits(format!("no restore of {name} is pending"))),
+    }
+    after.updated = Some(cx.now);
+    after.up_registrar = cx.actor.registrar().cloned().or(after.up_registrar.clone());
+    cx.t.put_domain(&after)?;
+    relink(cx, Some(&before), Some(&after))?;
+    cx.touch(&after.tld, &name);
+    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
+}
+
+pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
+    let domain = load(cx, name)?;
+    cx.sponsor_only(&domain.registrar, format!("domain {name}"))?;
+    let s = domain.statuses;
+    let locked = s.contains(DomainStatus::ServerDeleteProhibited)
+        || (!cx.is_registry()
+            && (s.contains(DomainStatus::ClientDeleteProhibited)
+                || s.contains(DomainStatus::PendingDelete)
+                || s.contains(DomainStatus::PendingTransfer)));
+    if locked {
+        return Err(RegistryError::StatusProhibits(format!("the statuses of {name} prohibit deleting it")));
+    }
+    let subordinates = cx.t.hosts_at_or_below(name, 5)?;
+    if !subordinates.is_empty() {
+        let names: Vec<String> = subordinates.iter().map(|h| h.name.to_string()).collect();
+        return Err(RegistryError::Association(format!("{name} has subordinate hosts ({}); delete them first", names.join(", "))));
+    }
+    if cx.is_registry() {
+        purge(cx, &domain)?;
+        return Ok(Outcome::Deleted { pending: false, credit: Money(0) });
+    }
+    let tld = cx.tld(&domain.tld)?;
+    let outcome = delete_outcome(&domain.grace, cx.now);
+    let mut credit = Money(0);
+    for (registrar, amount) in &outcome.credits {
+        cx.adjust_balance(registrar, *amount)?;
+        credit = credit + *amount;
+    }
+    if outcome.immediate {
+        purge(cx, &domain)?;
+        return Ok(Outcome::Deleted { pending: false, credit });
+    }
+    let mut after = domain.clone();
+    after.expires = domain.expires.plus_years(-(outcome.years_refunded as i32));
+    after.grace.clear();
+    after.statuses.insert(DomainStatus::PendingDelete);
+    let ends = cx.now.plus_seconds(tld.registration.redemption_s);
+    after.rgp = Some(Rgp { phase: RgpPhase::Redemption, ends });
+    after.updated = Some(cx.now);
+    after.up_registrar = cx.actor.registrar().cloned();
+    cx.t.put_domain(&after)?;
+    cx.schedule(ends, Due::RgpEnd, name)?;
+    relink(cx, Some(&domain), Some(&after))?;
+    cx.touch(&after.tld, name);
+    Ok(Outcome::Deleted { pending: true, credit })
+}
+
+/// Removes a domain and everything that pointed at it.
+pub(super) fn purge(cx: &mut Cx, domain: &Domain) -> Result<()> {
+    cx.t.delete_domain(&domain.name)?;
+    relink(cx, Some(domain), None)?;
+    cx.touch(&domain.tld, &domain.name);
+    Ok(())
+}
+
+fn same_date(a: Timestamp, date: &str) -> bool {
+    a.to_rfc3339_seconds().get(..10) == Some(date)
+}
+
+pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Result<Outcome> {
+    let before = load(cx, name)?;
+    cx.sponsor_only(&before.registrar, format!("domain {name}"))?;
+    let s = before.statuses;
+    if s.contains(DomainStatus::PendingDelete) || before.rgp.is_some() {
+        return Err(RegistryError::NotRenewable(format!("{name} is being deleted")));
+    }
+    if s.contains(DomainStatus::ServerRenewProhibited) || (!cx.is_registry() && s.contains(DomainStatus::ClientRenewProhibited)) {
+        return Err(RegistryError::StatusProhibits(format!("{name} is renew-prohibited")));
+    }
+    if !same_date(before.expires, &spec.current_expiry_date) {
+        return Err(RegistryError::Policy(format!("the current expiry date of {name} is {}", &before.expires.to_rfc3339_seconds()[..10])));
+    }
+    let tld = cx.tld(&before.tld)?;
+    if !valid_period(spec.years, &tld.registration) {
+        return Err(RegistryError::Range(format!("the renewal period must be 1 to {} years", tld.registration.years_max)));
+    }
+    let expires = before.expires.plus_years(spec.years as i32);
+    if expires > expiry_horizon(cx.now, &tld.registration) {
+        return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
+    }
+    let fee = cx.price(&tld, tld.registration.renew_price, spec.years, Money(0), spec.fee.as_ref())?;
+    cx.check_funds(&before.registrar, fee)?;
+
+    let mut after = before.clone();
+    after.expires = expires;
+    if !cx.is_registry() {
+        let ends = cx.now.plus_seconds(tld.registration.renew_grace_s);
+        after.grace.push(Grace { kind: GraceKind::Renew, ends, registrar: before.registrar.clone(), amount: fee, years: spec.years });
+        cx.schedule(ends, Due::GraceEnd, name)?;
+    }
+    after.updated = Some(cx.now);
+    cx.t.put_domain(&after)?;
+    cx.schedule(expires, Due::Expiry, name)?;
+    let balance = charge(cx, &before.registrar, fee)?;
+    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
+}
+
+pub(super) fn transfer(cx: &mut Cx, name: &DomainName, op: &TransferOp) -> Result<Outcome> {
+    let domain = load(cx, name)?;
+    match op {
+        TransferOp::Request { years, auth_info, fee } => request_transfer(cx, domain, *years, auth_info, fee.as_ref()),
+        TransferOp::Approve | TransferOp::Reject | TransferOp::Cancel => {
+            let pending = domain.transfer.as_ref().filter(|t| t.status == TransferStatus::Pending).cloned();
+            let Some(transfer) = pending else { return Err(RegistryError::NoTransferPending(name.to_string())) };
+            let (allowed, status) = match op {
+                TransferOp::Approve => (&transfer.losing, TransferStatus::ClientApproved),
+                TransferOp::Reject => (&transfer.losing, TransferStatus::ClientRejected),
+                _ => (&transfer.gaining, TransferStatus::ClientCancelled),
+            };
+            if let crate::registry::Actor::Registrar(me) = cx.actor
+                && me != allowed
+            {
+                return Err(RegistryError::Authorization(format!("only {allowed} may do that to the transfer of {name}")));
+            }
+            if status == TransferStatus::ClientApproved { complete_transfer(cx, domain, status) } else { end_transfer(cx, domain, status) }
+        }
+    }
+}
+
+fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, agreed: Option<&FeeAgreement>) -> Result<Outcome> {
+    let name = domain.name.clone();
+    let Some(gaining) = cx.actor.registrar().cloned() else {
+        return Err(RegistryError::Authorization("transfers are requested by the gaining registrar".into()));
+    };
+    cx.active_registrar(&gaining)?;
+    if gaining == domain.registrar {
+        return Err(RegistryError::NotTransferable(format!("{name} is already sponsored by {gaining}")));
+    }
+    if domain.statuses.contains(DomainStatus::PendingTransfer) {
+        return Err(RegistryError::TransferPending(name.to_string()));
+    }
+    let s = domain.statuses;
+    if s.contains(DomainStatus::ClientTransferProhibited)
+        || s.contains(DomainStatus::ServerTransferProhibited)
+        || s.contains(DomainStatus::PendingDelete)
+    {
+        return Err(RegistryError::StatusProhibits(format!("the statuses of {name} prohibit a transfer")));
+    }
+    if !domain.auth_info_hash.as_deref().is_some_and(|h| verify_auth_info(auth_info, h)) {
+        return Err(RegistryError::AuthInfo);
+    }
+    let tld = cx.tld(&domain.tld)?;
+    let lock_s = tld.registration.transfer_lock_days as i64 * 86_400;
+    let last_change = domain.transferred.unwrap_or(domain.created).max(domain.created);
+    if lock_s > 0 && cx.now < last_change.plus_seconds(lock_s) {
+        return Err(RegistryError::NotTransferable(format!(
+            "{name} was registered or transferred less than {} days ago",
+            tld.registration.transfer_lock_days
+        )));
+    }
+    if !valid_period(years, &tld.registration) {
+        return Err(RegistryError::Range(format!("the transfer period must be 1 to {} years", tld.registration.years_max)));
+    }
+    let new_expires = transfer_expiry(&domain, years, cx.now);
+    if new_expires > expiry_horizon(cx.now, &tld.registration) {
+        return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
+    }
+    let fee = cx.price(&tld, tld.registration.transfer_price, years, Money(0), agreed)?;
+    cx.check_funds(&gaining, fee)?;
+
+    let acted = cx.now.plus_seconds(tld.registration.transfer_pending_s);
+    let transfer = Transfer {
+        status: TransferStatus::Pending,
+        gaining: gaining.clone(),
+        requested: cx.now,
+        losing: domain.registrar.clone(),
+        acted,
+        years,
+        new_expires: Some(new_expires),
+        fee,
+    };
+    let mut after = domain.clone();
+    after.statuses.insert(DomainStatus::PendingTransfer);
+    after.transfer = Some(transfer.clone());
+    cx.t.put_domain(&after)?;
+    cx.schedule(acted, Due::TransferApproval, &name)?;
+    charge(cx, &gaining, fee)?;
+    let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
+    cx.notify(&domain.registrar, format!("Transfer of {name} requested by {gaining}"), payload)?;
+    Ok(Outcome::Transfer { name, transfer, pending: true })
+}
+
+/// The expiry a transfer of `years` gives now; a transfer during the
+/// auto-renew grace period replaces the auto-renewal instead of adding to it.
+fn transfer_expiry(domain: &Domain, years: u32, now: Timestamp) -> Timestamp {
+    let auto_renewed: u32 = current_grace(&domain.grace, now).filter(|g| g.kind == GraceKind::AutoRenew).map(|g| g.years).sum();
+    domain.expires.plus_years(years as i32 - auto_renewed as i32)
+}
+
+/// Completes a pending transfer (client or server approved).
+pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferStatus) -> Result<Outcome> {
+    let name = domain.name.clone();
+    let tld = cx.tld(&domain.tld)?;
+    let mut transfer = domain.transfer.clone().expect("a pending transfer");
+    let mut after = domain.clone();
+    // The auto-renewal the losing registrar paid for is cancelled and credited back.
+    for g in current_grace(&domain.grace, cx.now).filter(|g| g.kind == GraceKind::AutoRenew) {
+        cx.adjust_balance(&g.registrar, g.amount)?;
+    }
+    after.expires = transfer_expiry(&domain, transfer.years, cx.now);
+    after.grace.retain(|g| g.ends > cx.now && g.kind != GraceKind::AutoRenew);
+    let ends = cx.now.plus_seconds(tld.registration.transfer_grace_s);
+    after.grace.push(Grace {
+        kind: GraceKind::Transfer,
+        ends,
+        registrar: transfer.gaining.clone(),
+        amount: transfer.fee,
+        years: transfer.years,
+    });
+    after.statuses.remove(DomainStatus::PendingTransfer);
+    after.registrar = transfer.gaining.clone();
+    after.transferred = Some(cx.now);
+    // RFC 9154: the code that moved the domain is spent.
+    after.auth_info_hash = None;
+    transfer.status = status;
+    transfer.acted = cx.now;
+    transfer.new_expires = Some(after.expires);
+    after.transfer = Some(transfer.clone());
+    cx.t.put_domain(&after)?;
+    for mut host in cx.t.hosts_at_or_below(&name, usize::MAX)? {
+        host.registrar = transfer.gaining.clone();
+        host.transferred = Some(cx.now);
+        cx.t.put_host(&host)?;
+    }
+    cx.schedule(after.expires, Due::Expiry, &name)?;
+    cx.schedule(ends, Due::GraceEnd, &name)?;
+    let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
+    cx.notify(&transfer.gaining, format!("Transfer of {name} {}", status.as_str()), payload.clone())?;
+    if status == TransferStatus::ServerApproved {
+        cx.notify(&transfer.losing, format!("Transfer of {name} {}", status.as_str()), payload)?;
+    }
+    Ok(Outcome::Transfer { name, transfer, pending: false })
+}
+
+/// Ends a pending transfer without moving the domain; the fee goes back.
+fn end_transfer(cx: &mut Cx, domain: Domain, status: TransferStatus) -> Result<Outcome> {
+    let name = domain.name.clone();
+    let mut transfer = domain.transfer.clone().expect("a pending transfer");
+    let mut after = domain;
+    cx.adjust_balance(&transfer.gaining, transfer.fee)?;
+    transfer.status = status;
+    transfer.acted = cx.now;
+    transfer.new_expires = None;
+    after.statuses.remove(DomainStatus::PendingTransfer);
+    after.transfer = Some(transfer.clone());
+    cx.t.put_domain(&after)?;
+    let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
+    let notified = if status == TransferStatus::ClientCancelled { &transfer.losing } else { &transfer.gaining };
+    cx.notify(&notified.clone(), format!("Transfer of {name} {}", status.as_str()), payload)?;
+    Ok(Outcome::Transfer { name, transfer, pending: false })
+}
+
+/// Keeps host and contact link counts, the host→domain index, and the glue
+/// rows that depend on them in step with a domain going from `before` to `after`.
+pub(super) fn relink(cx: &mut Cx, before: Option<&Domain>, after: Option<&Domain>) -> Result<()> {
+    let domain = after.or(before).expect("relink needs a domain");
+    let state = |d: Option<&Domain>| d.map(|d| (d.nameservers.clone(), d.is_published())).unwrap_or_default();
+    let (old_ns, old_pub) = state(before);
+    let (new_ns, new_pub) = state(after);
+    let all: BTreeSet<&Roid> = old_ns.iter().chain(&new_ns).collect();
+    for roid in all {
+        let (in_old, in_new) = (old_ns.contains(roid), new_ns.contains(roid));
+        let (pub_old, pub_new) = (in_old && old_pub, in_new && new_pub);
+        if in_old == in_new && pub_old == pub_new {
+            continue;
+        }
+        let Some(mut host) = cx.t.host(roid)? else { continue };
+        host.link_count = (host.link_count + in_new as u32).saturating_sub(in_old as u32);
+        // Only delegations in the host's own zone count towards its glue.
+        if host.name.is_below(&domain.tld) {
+            host.published_link_count = (host.published_link_count + pub_new as u32).saturating_sub(pub_old as u32);
+            cx.touch(&domain.tld, &host.name);
+        }
+        match (in_old, in_new) {
+            (false, true) => cx.t.link_host(roid, &domain.name)?,
+            (true, false) => cx.t.unlink_host(roid, &domain.name)?,
+            _ => {}
+        }
+        cx.t.put_host(&host)?;
+    }
+
+    let contacts = |d: Option<&Domain>| -> BTreeSet<ContactId> {
+        d.map(|d| d.registrant.iter().cloned().chain(d.contacts.iter().map(|c| c.id.clone())).collect()).unwrap_or_default()
+    };
+    let (old_c, new_c) = (contacts(before), contacts(after));
+    for id in old_c.symmetric_difference(&new_c) {
+        let Some(mut contact) = cx.t.contact(id)? else { continue };
+        if new_c.contains(id) {
+            contact.link_count += 1;
+        } else {
+            contact.link_count = contact.link_count.saturating_sub(1);
+        }
+        cx.t.put_contact(&contact)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! Lifecycle deadlines: every change that sets one (expiry, the end of a
+//! grace period, of a pending transfer or of an RGP phase) records it in the
+//! `due` table, and `RunDue` carries out those that have passed — through
+//! the writer like any command, with the injected clock deciding what has
+//! passed. Each entry is checked against the domain's current state, so
+//! entries made stale by later changes are simply dropped.
+
+use super::apply::{Cx, Due, Result};
+use super::command::Outcome;
+use super::domain::{complete_transfer, purge, relink};
+use crate::model::{ChangeOperation, DomainName, DomainStatus, Grace, GraceKind, Money, PollPayload, Rgp, RgpPhase, TransferStatus};
+
+/// Deadlines handled per command, so one run never holds the writer for long;
+/// the scheduler runs again while more are due.
+pub(super) const DUE_BATCH_MAX: usize = 1000;
+
+pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
+    let due = cx.t.due_until(cx.now, DUE_BATCH_MAX)?;
+    let handled = due.len();
+    for (at, kind, object) in due {
+        cx.t.due_remove(at, kind, &object)?;
+        let (Some(kind), Ok(name)) = (Due::from_u8(kind), DomainName::parse(&object)) else { continue };
+        match kind {
+            Due::Expiry => auto_renew(cx, &name)?,
+            Due::GraceEnd => end_grace(cx, &name)?,
+            Due::TransferApproval => approve_transfer(cx, &name)?,
+            Due::RgpEnd => next_rgp_phase(cx, &name)?,
+        }
+    }
+    Ok(Outcome::Due { handled, more: handled == DUE_BATCH_MAX })
+}
+
+/// At expiry the sponsor is charged a year and has 45 days to change its mind.
+fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
+    let Some(before) = cx.t.domain(name)? else { return Ok(()) };
+    if before.expires > cx.now || before.rgp.is_some() {
+        return Ok(());
+    }
+    let tld = cx.tld(&before.tld)?;
+    let fee = tld.registration.renew_price;
+    let mut after = before.clone();
+    after.expires = before.expires.plus_years(1);
+    let ends = cx.now.plus_seconds(tld.registration.auto_renew_grace_s);
+    after.grace.push(Grace { kind: GraceKind::AutoRenew, ends, registrar: before.registrar.clone(), amount: fee, years: 1 });
+    cx.t.put_domain(&after)?;
+    // Auto-renewal is owed whatever the balance; it may go below zero.
+    cx.adjust_balance(&before.registrar, Money(-fee.0))?;
+    cx.schedule(after.expires, Due::Expiry, name)?;
+    cx.schedule(ends, Due::GraceEnd, name)?;
+    let payload = PollPayload::DomainChange {
+        domain: Box::new(after.clone()),
+        operation: ChangeOperation::AutoRenew,
+        server_transaction: format!("{}-{}", after.roid, cx.now.0),
+        who: "registry".into(),
+        reason: None,
+    };
+    cx.notify(&before.registrar, format!("{name} was renewed automatically"), payload)?;
+    Ok(())
+}
+
+fn end_grace(cx: &mut Cx, name: &DomainName) -> Result<()> {
+    let Some(mut domain) = cx.t.domain(name)? else { return Ok(()) };
+    let before = domain.grace.len();
+    let now = cx.now;
+    domain.grace.retain(|g| g.ends > now);
+    if domain.grace.len() != before {
+        cx.t.put_domain(&domain)?;
+    }
+    Ok(())
+}
+
+fn approve_transfer(cx: &mut Cx, name: &DomainName) -> Result<()> {
+    let Some(domain) = cx.t.domain(name)? else { return Ok(()) };
+    let pending = domain.transfer.as_ref().is_some_and(|t| t.status == TransferStatus::Pending && t.acted <= cx.now);
+    if pending {
+        complete_transfer(cx, domain, TransferStatus::ServerApproved)?;
+    }
+    Ok(())
+}
+
+/// Redemption → pending delete → purge; an unreported restore falls back to redemption.
+fn next_rgp_phase(cx: &mut Cx, name: &DomainName) -> Result<()> {
+    let Some(before) = cx.t.domain(name)? else { return Ok(()) };
+    let Some(rgp) = before.rgp.filter(|r| r.ends <= cx.now) else { return Ok(()) };
+    let tld = cx.tld(&before.tld)?;
+    let pending_delete =
+        |now: crate::model::Timestamp| Rgp { phase: RgpPhase::PendingDelete, ends: now.plus_seconds(tld.registration.pending_delete_s) };
+    let next = match rgp.phase {
+        RgpPhase::Redemption => pending_delete(cx.now),
+        RgpPhase::PendingRestore { redemption_ends } if redemption_ends > cx.now => {
+            Rgp { phase: RgpPhase::Redemption, ends: redemption_ends }
+        }
+        RgpPhase::PendingRestore { .. } => pending_delete(cx.now),
+        RgpPhase::PendingDelete => {
+            purge(cx, &before)?;
+            let payload = PollPayload::DomainChange {
+                domain: Box::new(before.clone()),
+                operation: ChangeOperation::AutoPurge,
+                server_transaction: format!("{}-{}", before.roid, cx.now.0),
+                who: "registry".into(),
+                reason: None,
+            };
+            cx.notify(&before.registrar, format!("{name} was purged"), payload)?;
+            return Ok(());
+        }
+    };
+    let mut after = before.clone();
+    after.rgp = Some(next);
+    after.statuses.insert(DomainStatus::PendingDelete);
+    cx.t.put_domain(&after)?;
+    cx.schedule(next.ends, Due::RgpEnd, name)?;
+    relink(cx, Some(&before), Some(&after))?;
+    cx.touch(&after.tld, name);
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! The registry's rules end to end through the writer, with a real store
+//! and a manual clock: serials and journal, group commit isolation, and the
+//! domain lifecycle (grace periods, redemption, restore, renew, auto-renew,
+//! transfers) with its billing, poll messages and counters.
+
+use std::sync::Arc;
+
+use super::command::*;
+use super::*;
+use crate::model::zone::rtype;
+use crate::model::{ClientId, DomainName, DomainStatus, ManualClock, Money, RoidSuffix, Timestamp, TransferStatus};
+
+const DAY: i64 = 86_400;
+
+fn n(s: &str) -> DomainName {
+    DomainName::parse(s).unwrap()
+}
+
+fn id(s: &str) -> ClientId {
+    ClientId::parse(s).unwrap()
+}
+
+fn reg(s: &str) -> Actor {
+    Actor::Registrar(id(s))
+}
+
+struct Fixture {
+    r: Registry,
+    writer: Option<WriterThread>,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let (tx, _) = tokio::sync::mpsc::channel(1);
+        // Dropping the last handle stops the writer; join it so the store closes cleanly.
+        self.r.queue = tx;
+        if let Some(w) = self.writer.take() {
+            w.join();
+        }
+    }
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.redb"), 1 << 22).unwrap();
+        let settings =
+            WriterSettings { roid_suffix: RoidSuffix::parse("T").unwrap(), queue_max: 64, batch_max: 64, journal_entries_max: 100 };
+        let (r, writer) = Registry::start(store, Arc::new(clock.clone()), settings).unwrap();
+        let f = Fixture { r, writer: Some(writer), clock, _dir: dir };
+        for registrar in ["reg-a", "reg-b"] {
+            f.ok(
+                Actor::Registry,
+                Command::CreateRegistrar(RegistrarSpec {
+                    id: Some(id(registrar)),
+                    name: Some(registrar.into()),
+                    email: Some(format!("ops@{registrar}.test")),
+                    ..Default::default()
+                }),
+            )
+            .await;
+            f.ok(Actor::Registry, Command::Fund(id(registrar), Money(100_000))).await;
+        }
+        f.ok(
+            Actor::Registry,
+            Command::CreateTld(TldSpec { name: Some(n("test")), nameservers: Some(vec![n("ns.example.net")]), ..Default::default() }),
+        )
+        .await;
+        f.ok(reg("reg-a"), host("ns.example.net")).await;
+        f
+    }
+
+    async fn run(&self, actor: Actor, c: Command) -> Result<Outcome, RegistryError> {
+        self.r.execute_as(actor, c).await
+    }
+
+    async fn ok(&self, actor: Actor, c: Command) -> Outcome {
+        self.run(actor, c).await.unwrap()
+    }
+
+    fn domain(&self, name: &str) -> Option<crate::model::Domain> {
+        self.r.snapshot().domain(&n(name)).unwrap()
+    }
+
+    fn balance(&self, registrar: &str) -> Money {
+        self.r.snapshot().registrar(&id(registrar)).unwrap().unwrap().balance
+    }
+
+    fn serial(&self) -> u32 {
+        self.r.snapshot().tld(&n("test")).unwrap().serial
+    }
+
+    fn published(&self, name: &str) -> bool {
+        let snap = self.r.snapshot();
+        snap.zone_row(&n(name).canonical_key()).unwrap().is_some()
+    }
+
+    /// Moves the clock and runs whatever fell due.
+    async fn advance(&self, seconds: i64) {
+        self.clock.advance_seconds(seconds);
+        self.ok(Actor::Registry, Command::RunDue).await;
+    }
+}
+
+fn host(name: &str) -> Command {
+    Command::CreateHost(CreateHost { name: n(name), registrar: None, addresses: vec![], statuses: vec![] })
+}
+
+fn create(name: &str, years: u32) -> Command {
+    Command::CreateDomain(CreateDomain {
+        name: n(name),
+        registrar: None,
+        nameservers: vec![n("ns.example.net")],
+        ds: vec![],
+        statuses: vec![],
+        period_years: years,
+        registrant: None,
+        contacts: vec![],
+        auth_info: Some("Sesame-Open-2026x".into()),
+        auth_info_hash: None,
+        fee: None,
+    })
+}
+
+fn transfer_request(years: u32, pw: &str) -> TransferOp {
+    TransferOp::Request { years, auth_info: pw.into(), fee: None }
+}
+
+#[tokio::test]
+async fn serials_follow_the_manual_clock_and_the_journal_holds_the_diff() {
+    let f = Fixture::new().await;
+    assert_eq!(f.serial(), 1_800_000_000);
+    f.ok(reg("reg-a"), create("a.test", 1)).await;
+    assert_eq!(f.serial(), 1_800_000_001, "two changes in one second still move the serial");
+    let before = f.serial();
+    f.clock.advance_seconds(100);
+    f.ok(reg("reg-a"), create("b.test", 1)).await;
+    assert_eq!(f.serial(), 1_800_000_100);
+    let entries = f.r.snapshot().journal_since(&n("test"), before).unwrap().unwrap();
+    assert_eq!(entries.len(), 1);
+    let added: Vec<(String, u16)> =
+        entries[0].added.iter().map(|rr| (DomainName::from_canonical_key(&rr.owner_key).unwrap().to_string(), rr.rtype)).collect();
+    assert_eq!(added, vec![("b.test".into(), rtype::NS)]);
+}
+
+#[tokio::test]
+async fn refused_commands_leave_no_trace_beside_accepted_ones() {
+    let f = Fixture::new().await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let r = f.r.clone();
+        // Every other command asks for eleven years.
+        let years = if i % 2 == 0 { 1 } else { 11 };
+        tasks.push(tokio::spawn(async move { r.execute_as(reg("reg-a"), create(&format!("d{i}.test"), years)).await }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let result = t.await.unwrap();
+        assert_eq!(result.is_ok(), i % 2 == 0, "d{i}: {:?}", result.as_ref().err());
+    }
+    let snap = f.r.snapshot();
+    assert_eq!(snap.domains(&n("test"), None, 100).unwrap().len(), 20);
+    assert_eq!(snap.host_by_name(&n("ns.example.net")).unwrap().unwrap().link_count, 20);
+    assert_eq!(f.balance("reg-a"), Money(100_000 - 20 * 1000), "only accepted creates were charged");
+}
+
+#[tokio::test]
+async fn creates_are_billed_and_deleting_within_add_grace_refunds() {
+    let f = Fixture::new().await;
+    let out = f.ok(reg("reg-a"), create("a.test", 2)).await;
+    let Outcome::Domain(d) = out else { panic!() };
+    assert_eq!((d.fee, d.balance), (Money(2000), Some(Money(98_000))));
+    assert_eq!(d.domain.rgp_statuses(f.clock.now()), vec!["addPeriod"]);
+    assert!(f.published("a.test"));
+    let Outcome::Deleted { pending, credit } = f.ok(reg("reg-a"), Command::DeleteDomain(n("a.test"))).await else { panic!() };
+    assert_eq!((pending, credit), (false, Money(2000)), "deleted at once, fee credited");
+    assert!(f.domain("a.test").is_none() && !f.published("a.test"));
+    assert_eq!(f.balance("reg-a"), Money(100_000));
+
+    f.ok(Actor::Registry, Command::UpdateRegistrar(id("reg-b"), RegistrarSpec::default())).await;
+    f.ok(Actor::Registry, Command::Fund(id("reg-b"), Money(-99_500))).await;
+    let err = f.run(reg("reg-b"), create("poor.test", 1)).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Billing(_)), "{err:?}");
+    assert!(f.domain("poor.test").is_none());
+}
+
+#[tokio::test]
+async fn redemption_restore_and_purge() {
+    let f = Fixture::new().await;
+    f.ok(reg("reg-a"), create("r.test", 1)).await;
+    f.advance(6 * DAY).await;
+    assert!(f.domain("r.test").unwrap().grace.is_empty(), "add grace ended");
+    let Outcome::Deleted { pending, credit } = f.ok(reg("reg-a"), Command::DeleteDomain(n("r.test"))).await else { panic!() };
+    assert_eq!((pending, credit), (true, Money(0)));
+    let d = f.domain("r.test").unwrap();
+    assert!(d.statuses.contains(DomainStatus::PendingDelete));
+    assert_eq!(d.rgp_statuses(f.clock.now()), vec!["redemptionPeriod"]);
+    assert!(!f.published("r.test"), "redemption is out of DNS");
+    // Only a restore is possible now.
+    let other = UpdateDomain { add_statuses: vec![DomainStatus::ClientHold], ..Default::default() };
+    assert!(matches!(f.run(reg("reg-a"), Command::UpdateDomain(n("r.test"), other)).await, Err(RegistryError::StatusProhibits(_))));
+    assert!(matches!(
+        f.run(reg("reg-a"), Command::RenewDomain(n("r.test"), RenewDomain { current_expiry_date: "x".into(), years: 1, fee: None })).await,
+        Err(RegistryError::NotRenewable(_))
+    ));
+
+    let restore = |op| Command::UpdateDomain(n("r.test"), UpdateDomain { restore: Some(op), ..Default::default() });
+    let balance = f.balance("reg-a");
+    f.ok(reg("reg-a"), restore(Restore::Request)).await;
+    assert_eq!(f.balance("reg-a"), balance - Money(4000), "the restore fee");
+    assert!(f.published("r.test"), "pending restore is published");
+    assert_eq!(f.domain("r.test").unwrap().rgp_statuses(f.clock.now()), vec!["pendingRestore"]);
+    // No report within 7 days: back to redemption, out of DNS again.
+    f.advance(8 * DAY).await;
+    assert_eq!(f.domain("r.test").unwrap().rgp_statuses(f.clock.now()), vec!["redemptionPeriod"]);
+    assert!(!f.published("r.test"));
+    f.ok(reg("reg-a"), restore(Restore::Request)).await;
+    f.ok(reg("reg-a"), restore(Restore::Report { reason: "registrant error".into() })).await;
+    let d = f.domain("r.test").unwrap();
+    assert!(d.rgp.is_none() && !d.statuses.contains(DomainStatus::PendingDelete));
+    assert!(f.published("r.test"));
+
+    // Delete again and let it run out: redemption, pending delete, purge.
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("r.test"))).await;
+    f.advance(31 * DAY).await;
+    assert_eq!(f.domain("r.test").unwrap().rgp_statuses(f.clock.now()), vec!["pendingDelete"]);
+    assert!(matches!(f.run(reg("reg-a"), restore(Restore::Request)).await, Err(RegistryError::StatusProhibits(_))));
+    f.advance(6 * DAY).await;
+    assert!(f.domain("r.test").is_none(), "purged");
+    let (msg, count) = f.r.snapshot().poll_first(&id("reg-a")).unwrap();
+    assert_eq!(count, 1);
+    assert!(msg.unwrap().text.contains("purged"));
+    f.ok(reg("reg-b"), create("r.test", 1)).await;
+}
+
+#[tokio::test]
+async fn renewals_auto_renewals_and_the_ten_year_horizon() {
+    let f = Fixture::new().await;
+    f.ok(reg("reg-a"), create("x.test", 1)).await;
+    let exp = f.domain("x.test").unwrap().expires;
+    let date = exp.to_rfc3339_seconds()[..10].to_string();
+    let renew = |years, date: &str| Command::RenewDomain(n("x.test"), RenewDomain { current_expiry_date: date.into(), years, fee: None });
+    assert!(matches!(f.run(reg("reg-a"), renew(1, "2001-01-01")).await, Err(RegistryError::Policy(_))), "wrong current expiry date");
+    assert!(matches!(f.run(reg("reg-a"), renew(10, &date)).await, Err(RegistryError::Range(_))), "beyond ten years");
+    assert!(matches!(f.run(reg("reg-b"), renew(1, &date)).await, Err(RegistryError::Authorization(_))));
+    f.ok(reg("reg-a"), renew(2, &date)).await;
+    let d = f.domain("x.test").unwrap();
+    assert_eq!(d.expires, exp.plus_years(2));
+    assert!(d.rgp_statuses(f.clock.now()).contains(&"renewPeriod"));
+
+    // At expiry the registry renews for a year and charges for it.
+    let balance = f.balance("reg-a");
+    f.advance(3 * 366 * DAY).await;
+    let d = f.domain("x.test").unwrap();
+    assert_eq!(d.expires, exp.plus_years(3));
+    assert_eq!(d.rgp_statuses(f.clock.now()), vec!["autoRenewPeriod"]);
+    assert_eq!(f.balance("reg-a"), balance - Money(1000));
+    // Deleting within the auto-renew grace period credits it back and takes the year off.
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("x.test"))).await;
+    assert_eq!(f.balance("reg-a"), balance);
+    assert_eq!(f.domain("x.test").unwrap().expires, exp.plus_years(2));
+}
+
+#[tokio::test]
+async fn transfers_wait_for_the_losing_registrar_or_the_clock() {
+    let f = Fixture::new().await;
+    f.ok(reg("reg-a"), create("t.test", 1)).await;
+    let exp = f.domain("t.test").unwrap().expires;
+    let transfer = |op| Command::TransferDomain(n("t.test"), op);
+
+    assert!(matches!(f.run(reg("reg-b"), transfer(transfer_request(1, "Wrong-Code-123456"))).await, Err(RegistryError::AuthInfo)));
+    assert!(
+        matches!(f.run(reg("reg-b"), transfer(transfer_request(10, "Sesame-Open-2026x"))).await, Err(RegistryError::Range(_))),
+        "beyond ten years"
+    );
+    assert!(matches!(
+        f.run(reg("reg-a"), transfer(transfer_request(1, "Sesame-Open-2026x"))).await,
+        Err(RegistryError::NotTransferable(_))
+    ));
+    let b0 = f.balance("reg-b");
+    let Outcome::Transfer { pending, .. } = f.ok(reg("reg-b"), transfer(transfer_request(1, "Sesame-Open-2026x"))).await else { panic!() };
+    assert!(pending);
+    assert!(f.domain("t.test").unwrap().statuses.contains(DomainStatus::PendingTransfer));
+    assert_eq!(f.balance("reg-b"), b0 - Money(1000));
+    assert!(matches!(
+        f.run(reg("reg-b"), transfer(transfer_request(1, "Sesame-Open-2026x"))).await,
+        Err(RegistryError::TransferPending(_))
+    ));
+    assert!(
+        matches!(f.run(reg("reg-b"), transfer(TransferOp::Approve)).await, Err(RegistryError::Authorization(_))),
+        "the gaining side cannot approve"
+    );
+    let (msg, _) = f.r.snapshot().poll_first(&id("reg-a")).unwrap();
+    assert!(msg.unwrap().text.contains("requested by reg-b"), "the losing registrar is told");
+
+    // Rejected: the fee goes back, nothing moves.
+    f.ok(reg("reg-a"), transfer(TransferOp::Reject)).await;
+    assert_eq!(f.balance("reg-b"), b0);
+    let d = f.domain("t.test").unwrap();
+    assert_eq!((d.registrar.as_str(), d.transfer.as_ref().unwrap().status), ("reg-a", TransferStatus::ClientRejected));
+    assert!(matches!(f.run(reg("reg-a"), transfer(TransferOp::Approve)).await, Err(RegistryError::NoTransferPending(_))));
+
+    // Requested again and left alone: the server approves after five days.
+    f.ok(reg("reg-b"), transfer(transfer_request(1, "Sesame-Open-2026x"))).await;
+    f.advance(5 * DAY + 1).await;
+    let d = f.domain("t.test").unwrap();
+    assert_eq!(d.registrar.as_str(), "reg-b");
+    assert_eq!(d.transfer.as_ref().unwrap().status, TransferStatus::ServerApproved);
+    assert_eq!(d.expires, exp.plus_years(1));
+    assert!(d.auth_info_hash.is_none(), "RFC 9154: the code is spent");
+    assert!(d.rgp_statuses(f.clock.now()).contains(&"transferPeriod"));
+    assert!(!d.statuses.contains(DomainStatus::PendingTransfer));
+    assert_eq!(f.r.snapshot().poll_first(&id("reg-b")).unwrap().1, 2, "the gaining registrar is told of the rejection and the approval");
+}
+
+#[tokio::test]
+async fn a_transfer_in_auto_renew_grace_replaces_the_auto_renewal() {
+    let f = Fixture::new().await;
+    f.ok(reg("reg-a"), create("ar.test", 1)).await;
+    let exp = f.domain("ar.test").unwrap().expires;
+    f.advance(366 * DAY).await;
+    assert_eq!(f.domain("ar.test").unwrap().expires, exp.plus_years(1), "auto-renewed");
+    let a0 = f.balance("reg-a");
+    f.ok(reg("reg-b"), Command::TransferDomain(n("ar.test"), transfer_request(1, "Sesame-Open-2026x"))).await;
+    f.ok(reg("reg-a"), Command::TransferDomain(n("ar.test"), TransferOp::Approve)).await;
+    let d = f.domain("ar.test").unwrap();
+    assert_eq!(d.expires, exp.plus_years(1), "the transfer year replaces the auto-renew year");
+    assert_eq!(f.balance("reg-a"), a0 + Money(1000), "the auto-renewal is credited back");
+}
+
+#[tokio::test]
+async fn registrars_act_only_on_what_they_sponsor_and_are_counted() {
+    let f = Fixture::new().await;
+    f.ok(reg("reg-a"), create("own.test", 1)).await;
+    let hold = UpdateDomain { add_statuses: vec![DomainStatus::ClientHold], ..Default::default() };
+    assert!(matches!(f.run(reg("reg-b"), Command::UpdateDomain(n("own.test"), hold.clone())).await, Err(RegistryError::Authorization(_))));
+    assert!(matches!(f.run(reg("reg-b"), Command::DeleteDomain(n("own.test"))).await, Err(RegistryError::Authorization(_))));
+    let server = UpdateDomain { add_statuses: vec![DomainStatus::ServerHold], ..Default::default() };
+    assert!(matches!(f.run(reg("reg-a"), Command::UpdateDomain(n("own.test"), server)).await, Err(RegistryError::Authorization(_))));
+    f.ok(reg("reg-a"), Command::UpdateDomain(n("own.test"), hold)).await;
+    assert!(!f.published("own.test"));
+    // A registrar's weak authorization code is refused before it reaches the writer.
+    let weak = UpdateDomain { auth_info: Some("password".into()), ..Default::default() };
+    assert!(matches!(f.run(reg("reg-a"), Command::UpdateDomain(n("own.test"), weak)).await, Err(RegistryError::Policy(_))));
+    // Subordinate hosts belong to the domain's sponsor.
+    assert!(matches!(f.run(reg("reg-b"), host("ns1.own.test")).await, Err(RegistryError::Authorization(_))));
+
+    let month: String = f.clock.now().to_rfc3339_seconds().chars().filter(|c| c.is_ascii_digit()).take(6).collect();
+    let counters = f.r.snapshot().counters(&month).unwrap();
+    let get = |k: &str| counters.iter().find(|(key, _)| key == &format!("{month}|{k}")).map(|(_, v)| *v);
+    assert_eq!(get("test|reg-a|domain|create|ok"), Some(1));
+    assert_eq!(get("test|reg-b|domain|update|fail"), Some(1));
+    assert_eq!(get("test|reg-a|domain|update|ok"), Some(1));
+    // The weak code never reached the writer; front-ends count such refusals themselves.
+    assert_eq!(get("test|reg-a|domain|update|fail"), Some(1));
+    assert_eq!(get("test|reg-b|host|create|fail"), Some(1));
+}
