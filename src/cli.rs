@@ -75,6 +75,9 @@ struct ServeArgs {
     /// Operator API address.
     #[arg(long, value_name = "ADDR")]
     admin_listen: Option<SocketAddr>,
+    /// EPP address (TLS); repeat for several.
+    #[arg(long, value_name = "ADDR")]
+    epp_listen: Vec<SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -286,6 +289,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(a) = args.admin_listen {
                 config.admin.listen = a;
             }
+            if !args.epp_listen.is_empty() {
+                config.epp.listen = args.epp_listen;
+            }
             init_logging(&config.log);
             runtime()?.block_on(serve(config, args.demo))
         }
@@ -328,6 +334,14 @@ fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
         out.push_str(&format!("  DNS           {addr} (UDP and TCP)\n"));
     }
     let shown = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+    for addr in &daemon.epp_addrs {
+        let (cert, _) = config.epp_certificate();
+        out.push_str(&format!(
+            "  EPP           {addr} (TLS; server certificate {}, CA {})\n",
+            shown(&cert),
+            shown(&config.tls_dir().join("ca.pem"))
+        ));
+    }
     out.push_str(&format!("  operator API  http://{}/v1  (bearer token in {})\n", daemon.admin_addr, shown(&config.token_path())));
     out.push_str(&format!("  data          {}   zone files: {}\n", shown(&config.data_dir), shown(&config.zones_dir)));
     if let Some(dns) = dns {
@@ -339,7 +353,14 @@ fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
         out.push_str("  domain-os tld list    domain-os domain show hello.example    domain-os zone export example\n");
     }
     if demo {
-        out.push_str(&format!("Demo registrar: {} (EPP password {})\n", crate::demo::REGISTRAR, crate::demo::REGISTRAR_PASSWORD));
+        for id in [crate::demo::REGISTRAR, crate::demo::OTHER_REGISTRAR] {
+            out.push_str(&format!(
+                "Demo registrar {id}: EPP password {}, client certificate {} (key {})\n",
+                crate::demo::REGISTRAR_PASSWORD,
+                shown(&config.tls_dir().join(format!("{id}.pem"))),
+                shown(&config.tls_dir().join(format!("{id}.key"))),
+            ));
+        }
     }
     out.push_str("Stop with Ctrl-C.\n");
     let _ = std::io::stdout().write_all(out.as_bytes());

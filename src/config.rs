@@ -33,6 +33,7 @@ pub struct Config {
     pub dns: DnsConfig,
     pub zonefile: ZonefileConfig,
     pub admin: AdminConfig,
+    pub epp: EppConfig,
 }
 
 impl Default for Config {
@@ -45,6 +46,7 @@ impl Default for Config {
             dns: DnsConfig::default(),
             zonefile: ZonefileConfig::default(),
             admin: AdminConfig::default(),
+            epp: EppConfig::default(),
         }
     }
 }
@@ -187,6 +189,59 @@ impl Default for AdminConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EppConfig {
+    /// EPP over TLS (RFC 5734); production uses port 700. Empty: no EPP service.
+    pub listen: Vec<SocketAddr>,
+    /// The host name clients connect to: the server certificate's subject, the greeting's svID.
+    pub server_name: String,
+    /// PEM certificate chain and key. Relative paths are relative to `data_dir`; when
+    /// both are missing a private CA and a certificate for `server_name` are created.
+    pub certificate_file: PathBuf,
+    pub private_key_file: PathBuf,
+    pub connections_max: usize,
+    pub sessions_per_registrar_max: usize,
+    /// Largest EPP frame (RFC 5734 data unit) accepted.
+    pub frame_bytes_max: usize,
+    pub xml_depth_max: usize,
+    pub xml_elements_max: usize,
+    pub commands_per_second: u32,
+    /// A session waits this long for the next command.
+    pub idle_timeout_s: u64,
+    /// A new connection must log in within this time.
+    pub login_timeout_s: u64,
+    /// A frame, once started, must arrive within this time (slow senders are cut off).
+    pub frame_timeout_s: u64,
+    pub tls_handshake_timeout_s: u64,
+    /// Failed logins in a row before a client id is locked out.
+    pub failed_logins_max: u32,
+    pub lockout_s: u64,
+}
+
+impl Default for EppConfig {
+    fn default() -> Self {
+        EppConfig {
+            listen: vec!["127.0.0.1:7700".parse().expect("valid address")],
+            server_name: "localhost".into(),
+            certificate_file: PathBuf::from("tls/server.pem"),
+            private_key_file: PathBuf::from("tls/server.key"),
+            connections_max: 512,
+            sessions_per_registrar_max: 16,
+            frame_bytes_max: 64 * 1024,
+            xml_depth_max: 32,
+            xml_elements_max: 4096,
+            commands_per_second: 2000,
+            idle_timeout_s: 600,
+            login_timeout_s: 60,
+            frame_timeout_s: 30,
+            tls_handshake_timeout_s: 10,
+            failed_logins_max: 5,
+            lockout_s: 300,
+        }
+    }
+}
+
 impl Config {
     /// Reads a config file; relative paths in it become relative to its folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -226,6 +281,13 @@ impl Config {
         if self.dns.journal_entries_max == 0 {
             return bad("dns.journal_entries_max must be positive");
         }
+        let e = &self.epp;
+        if e.connections_max == 0 || e.sessions_per_registrar_max == 0 || e.commands_per_second == 0 || e.failed_logins_max == 0 {
+            return bad("epp limits must be positive");
+        }
+        if !(1024..=16 << 20).contains(&e.frame_bytes_max) {
+            return bad("epp.frame_bytes_max must be between 1 KiB and 16 MiB");
+        }
         if self.dns.nsid.len() > 255 {
             return bad("dns.nsid is longer than 255 bytes");
         }
@@ -238,6 +300,15 @@ impl Config {
 
     pub fn token_path(&self) -> PathBuf {
         self.data_dir.join(&self.admin.token_file)
+    }
+
+    /// The private CA's folder (demo and self-issued certificates).
+    pub fn tls_dir(&self) -> PathBuf {
+        self.data_dir.join("tls")
+    }
+
+    pub fn epp_certificate(&self) -> (PathBuf, PathBuf) {
+        (self.data_dir.join(&self.epp.certificate_file), self.data_dir.join(&self.epp.private_key_file))
     }
 
     /// The effective configuration as TOML, for `check-config`.

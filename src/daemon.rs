@@ -17,8 +17,11 @@ use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::dns::tsig::{KeyFileError, Keyring};
 use crate::dns::{self, DnsServer, notify};
+use crate::epp::EppServer;
+use crate::epp::session::EppShared;
+use crate::epp::tls::Pki;
 use crate::model::Clock;
-use crate::registry::{Registry, RegistryError, WriterSettings, WriterThread};
+use crate::registry::{Registry, WriterSettings, WriterThread};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +35,9 @@ pub enum DaemonError {
     #[error("configuration: {0}")]
     Config(String),
     #[error("demo data: {0}")]
-    Demo(RegistryError),
+    Demo(#[from] crate::demo::DemoError),
+    #[error("{0}")]
+    Tls(#[from] crate::epp::tls::TlsError),
 }
 
 fn io_error(what: impl Into<String>) -> impl FnOnce(io::Error) -> DaemonError {
@@ -50,10 +55,12 @@ pub struct Options {
 pub struct Daemon {
     pub dns_addrs: Vec<SocketAddr>,
     pub admin_addr: SocketAddr,
+    pub epp_addrs: Vec<SocketAddr>,
     pub registry: Registry,
     pub token: String,
     shutdown: watch::Sender<bool>,
     dns: DnsServer,
+    epp: Option<EppServer>,
     tasks: Vec<JoinHandle<()>>,
     writer: WriterThread,
 }
@@ -80,8 +87,9 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
 
     let store = open_store(config)?;
     let (registry, writer) = Registry::start(store, clock.clone(), writer_settings(config))?;
+    let epp_tls = if config.epp.listen.is_empty() { None } else { Some(epp_tls(config)?) };
     if options.demo {
-        crate::demo::seed(&registry).await.map_err(DaemonError::Demo)?;
+        crate::demo::seed(&registry, &Pki { dir: config.tls_dir() }).await?;
     }
     let token = load_or_create_token(&config.token_path())?;
 
@@ -103,6 +111,22 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
     });
     let mut tasks = vec![tokio::spawn(admin::serve(listener, state, shutdown_rx.clone()))];
     tracing::info!(address = %admin_addr, "serving the operator API");
+
+    let epp = match epp_tls {
+        Some(tls) => {
+            let shared = Arc::new(EppShared {
+                registry: registry.clone(),
+                clock: clock.clone(),
+                config: config.epp.clone(),
+                server_id: format!("domain-os {} ({})", env!("CARGO_PKG_VERSION"), config.epp.server_name),
+                sessions: Default::default(),
+                failures: Default::default(),
+                uncounted: Default::default(),
+            });
+            Some(EppServer::start(shared, tls, shutdown_rx.clone()).await.map_err(io_error("binding EPP"))?)
+        }
+        None => None,
+    };
 
     let notify_settings = notify::NotifySettings {
         secondaries: config.dns.secondaries.clone(),
@@ -127,7 +151,8 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
             shutdown_rx,
         )));
     }
-    Ok(Daemon { dns_addrs: dns.addrs.clone(), admin_addr, registry, token, shutdown, dns, tasks, writer })
+    let epp_addrs = epp.as_ref().map(|e| e.addrs.clone()).unwrap_or_default();
+    Ok(Daemon { dns_addrs: dns.addrs.clone(), admin_addr, epp_addrs, registry, token, shutdown, dns, epp, tasks, writer })
 }
 
 impl Daemon {
@@ -137,6 +162,9 @@ impl Daemon {
         for task in self.tasks {
             let _ = task.await;
         }
+        if let Some(epp) = self.epp {
+            epp.stop().await;
+        }
         self.dns.stop().await;
         // The writer exits once the last handle is gone and its queue is drained.
         drop(self.registry);
@@ -144,6 +172,19 @@ impl Daemon {
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         tracing::info!("stopped");
     }
+}
+
+/// The EPP server's TLS configuration; a private CA and certificate are
+/// created when the configured files are the defaults and do not exist yet.
+fn epp_tls(config: &Config) -> Result<Arc<tokio_rustls::rustls::ServerConfig>, DaemonError> {
+    let (cert, key) = config.epp_certificate();
+    let pki = Pki { dir: config.tls_dir() };
+    if !cert.exists() && !key.exists() && cert == pki.server_cert() && key == pki.server_key() {
+        let mut names = vec![config.epp.server_name.clone(), "localhost".into(), "127.0.0.1".into(), "::1".into()];
+        names.dedup();
+        pki.ensure_server(&names)?;
+    }
+    Ok(crate::epp::tls::server_config(&cert, &key)?)
 }
 
 /// Every key named by the ACL or a secondary must be loaded.

@@ -1,17 +1,29 @@
-//! The demo registry `serve --demo` starts with: TLD `example`, a demo
-//! registrar, and a few domains that show each case — in-zone glue, DS
+//! The demo registry `serve --demo` starts with: TLD `example`, two demo
+//! registrars (funded, with EPP passwords and client certificates from the
+//! private CA), and a few domains that show each case — in-zone glue, DS
 //! records, out-of-zone name servers, a held domain and an inactive one.
 //! Seeded through the ordinary write path, once: a store that already has
 //! the TLD is left as it is.
 
+use crate::epp::tls::Pki;
 use crate::model::{ClientId, DomainName, DomainStatus, DsData, IpPrefix};
 use crate::registry::command::{CreateDomain, CreateHost, RegistrarSpec, TldSpec, UpdateDomain};
 use crate::registry::{Command, Registry, RegistryError};
 
 pub const TLD: &str = "example";
 pub const REGISTRAR: &str = "demo-registrar";
-/// Demo EPP password (printed at start; change it in production).
+/// A second registrar, to try transfers with.
+pub const OTHER_REGISTRAR: &str = "other-registrar";
+/// Demo EPP password of both (printed at start; not for production).
 pub const REGISTRAR_PASSWORD: &str = "demo-password-1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{0}")]
+    Registry(#[from] RegistryError),
+    #[error("{0}")]
+    Tls(#[from] crate::epp::tls::TlsError),
+}
 
 fn n(text: &str) -> DomainName {
     DomainName::parse(text).expect("demo names are valid")
@@ -21,8 +33,9 @@ fn ds(text: &str) -> DsData {
     DsData::parse_presentation(text).expect("demo DS records are valid")
 }
 
-/// Seeds the demo data unless the demo TLD already exists.
-pub async fn seed(registry: &Registry) -> Result<(), RegistryError> {
+/// Seeds the demo data unless the demo TLD already exists. Client
+/// certificates for the demo registrars come from `pki`.
+pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
     if registry.snapshot().tld(&n(TLD)).is_some() {
         tracing::info!("demo TLD exists; keeping the current state");
         return Ok(());
@@ -30,19 +43,24 @@ pub async fn seed(registry: &Registry) -> Result<(), RegistryError> {
     let registrar = ClientId::parse(REGISTRAR).expect("valid id");
     let run = |c| registry.execute(c);
 
-    run(Command::CreateRegistrar(RegistrarSpec {
-        id: Some(registrar.clone()),
-        name: Some("Demo Registrar".into()),
-        iana_id: Some(9999),
-        email: Some("registrar@demo.example".into()),
-        url: Some("https://registrar.demo.example".into()),
-        abuse_email: Some("abuse@demo.example".into()),
-        abuse_phone: Some("+1.5555550100".into()),
-        password: Some(REGISTRAR_PASSWORD.into()),
-        allowed_addresses: Some(vec![IpPrefix::parse("127.0.0.0/8").expect("prefix"), IpPrefix::parse("::1").expect("prefix")]),
-        ..Default::default()
-    }))
-    .await?;
+    for (id, name, iana) in [(REGISTRAR, "Demo Registrar", 9999), (OTHER_REGISTRAR, "Other Demo Registrar", 9998)] {
+        let fingerprint = pki.ensure_client(id)?;
+        run(Command::CreateRegistrar(RegistrarSpec {
+            id: Some(ClientId::parse(id).expect("valid id")),
+            name: Some(name.into()),
+            iana_id: Some(iana),
+            email: Some(format!("registrar@{id}.demo.example")),
+            url: Some(format!("https://{id}.demo.example")),
+            abuse_email: Some(format!("abuse@{id}.demo.example")),
+            abuse_phone: Some("+1.5555550100".into()),
+            password: Some(REGISTRAR_PASSWORD.into()),
+            cert_fingerprints: Some(vec![fingerprint]),
+            allowed_addresses: Some(vec![IpPrefix::parse("127.0.0.0/8").expect("prefix"), IpPrefix::parse("::1").expect("prefix")]),
+            ..Default::default()
+        }))
+        .await?;
+        run(Command::Fund(ClientId::parse(id).expect("valid id"), crate::model::Money(100_000))).await?;
+    }
 
     run(Command::CreateTld(TldSpec {
         name: Some(n(TLD)),

@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod dns;
+pub mod epp;
 pub mod model;
 pub mod registry;
 pub mod store;

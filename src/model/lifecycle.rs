@@ -335,7 +335,7 @@ mod tests {
         let renew = Grace { kind: GraceKind::Renew, ends: later, registrar: id("reg-a"), amount: Money(2000), years: 2 };
         let expired = Grace { kind: GraceKind::Renew, ends: now, registrar: id("reg-a"), amount: Money(9999), years: 9 };
 
-        let o = delete_outcome(&[add.clone()], now);
+        let o = delete_outcome(std::slice::from_ref(&add), now);
         assert!(o.immediate);
         assert_eq!(o.credits, vec![(id("reg-a"), Money(1000))]);
 

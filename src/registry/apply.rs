@@ -186,7 +186,7 @@ impl<'a, 't> Cx<'a, 't> {
 }
 
 /// A report counter key: `YYYYMM|tld|registrar|object|command|result`.
-pub(super) fn counter_key(now: Timestamp, tld: &str, registrar: &ClientId, object: &str, command: &str, ok: bool) -> String {
+pub fn counter_key(now: Timestamp, tld: &str, registrar: &ClientId, object: &str, command: &str, ok: bool) -> String {
     let month: String = now.to_rfc3339_seconds().chars().filter(|c| c.is_ascii_digit()).take(6).collect();
     format!("{month}|{tld}|{registrar}|{object}|{command}|{}", if ok { "ok" } else { "fail" })
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use apply::counter_key;
 pub use command::{Actor, Command, Outcome};
 pub use import::{ImportSummary, ZoneImport};
 
@@ -216,11 +217,23 @@ impl Registry {
 
     /// Executes a command on behalf of `actor`.
     pub async fn execute_as(&self, actor: Actor, command: Command) -> Result<Outcome, RegistryError> {
-        let command = if needs_slow_preparation(&command) {
-            tokio::task::spawn_blocking(move || prepare(command)).await.map_err(|_| RegistryError::Unavailable)??
+        let command = self.prepare(command).await?;
+        self.submit(actor, command).await
+    }
+
+    /// Checks and hashes the secrets a command carries, off the writer (and,
+    /// for slow password hashes, off the async runtime). Refusals here never
+    /// reach the writer, so front-ends count them themselves.
+    pub async fn prepare(&self, command: Command) -> Result<Command, RegistryError> {
+        if needs_slow_preparation(&command) {
+            tokio::task::spawn_blocking(move || prepare(command)).await.map_err(|_| RegistryError::Unavailable)?
         } else {
-            prepare(command)?
-        };
+            prepare(command)
+        }
+    }
+
+    /// Queues a prepared command; returns once it is durably committed (or refused).
+    pub async fn submit(&self, actor: Actor, command: Command) -> Result<Outcome, RegistryError> {
         let (reply, response) = oneshot::channel();
         self.queue.send(Job { actor, command, reply }).await.map_err(|_| RegistryError::Unavailable)?;
         response.await.map_err(|_| RegistryError::Unavailable)?

@@ -263,6 +263,24 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Hosts named `name` or below it (a domain's subordinate hosts), at most `limit`.
+    pub fn hosts_at_or_below(&self, name: &DomainName, limit: usize) -> Result<Vec<Host>, StoreError> {
+        let index = self.txn.open_table(HOST_BY_NAME)?;
+        let hosts = self.txn.open_table(HOSTS)?;
+        let prefix = name.canonical_key();
+        let mut out = Vec::new();
+        for item in index.range::<&[u8]>(prefix.as_slice()..)? {
+            let (k, roid) = item?;
+            if !k.value().starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            if let Some(h) = get(&hosts, roid.value(), "host")? {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    }
+
     /// Names of the domains that delegate to a host (at most `limit`).
     pub fn host_links(&self, host: &Roid, limit: usize) -> Result<Vec<DomainName>, StoreError> {
         super::write::host_link_names(&self.txn.open_table(HOST_LINKS)?, host, limit)

@@ -44,6 +44,7 @@ pub fn test_config(dir: &Path) -> Config {
     let mut config = Config { data_dir: dir.join("data"), zones_dir: dir.join("zones"), ..Config::default() };
     config.dns.listen = vec!["127.0.0.1:0".parse().unwrap()];
     config.admin.listen = "127.0.0.1:0".parse().unwrap();
+    config.epp.listen = vec!["127.0.0.1:0".parse().unwrap()];
     config.registry.cache_mib = 16;
     config
 }

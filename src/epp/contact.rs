@@ -1,0 +1,268 @@
+//! The contact mapping (RFC 5733): check, info (the sponsor, or a client
+//! holding the authorization information), create, update, delete.
+
+use super::ext;
+use super::render::{Response, fragment};
+use super::request::Verb;
+use super::result::{EppError, code};
+use super::session::{After, Ctx, Handled};
+use super::xml::{self, Element, Ns};
+use crate::model::objects::{Disclose, DiscloseField, Phone};
+use crate::model::{Contact, ContactId, ContactStatus, PostalAddress, PostalInfo};
+use crate::registry::command::*;
+use crate::registry::credentials::verify_auth_info;
+use crate::registry::{Outcome, RegistryError};
+
+fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
+    e.child(&Ns::Contact, name)
+}
+
+fn text(e: &Element, name: &str) -> Option<String> {
+    child(e, name).map(|c| c.trimmed().to_string())
+}
+
+fn id(parent: &Element) -> Result<ContactId, EppError> {
+    let id = text(parent, "id").ok_or_else(|| EppError::syntax("<contact:id> is missing"))?;
+    ContactId::parse(&id).map_err(|e| EppError::new(code::VALUE_SYNTAX, e.to_string()))
+}
+
+fn postal(p: &Element) -> Result<PostalInfo, EppError> {
+    let addr = child(p, "addr").ok_or_else(|| EppError::syntax("<contact:addr> is missing"))?;
+    Ok(PostalInfo {
+        name: text(p, "name").ok_or_else(|| EppError::syntax("<contact:name> is missing"))?,
+        org: text(p, "org"),
+        address: PostalAddress {
+            street: addr.children_named(&Ns::Contact, "street").map(|s| s.trimmed().to_string()).collect(),
+            city: text(addr, "city").ok_or_else(|| EppError::syntax("<contact:city> is missing"))?,
+            state: text(addr, "sp"),
+            postal_code: text(addr, "pc"),
+            country_code: text(addr, "cc").ok_or_else(|| EppError::syntax("<contact:cc> is missing"))?,
+        },
+    })
+}
+
+/// `(int, loc)` postal information.
+fn postal_infos(parent: &Element) -> Result<(Option<PostalInfo>, Option<PostalInfo>), EppError> {
+    let (mut int, mut loc) = (None, None);
+    for p in parent.children_named(&Ns::Contact, "postalInfo") {
+        match p.attr("type") {
+            Some("int") => int = Some(postal(p)?),
+            Some("loc") => loc = Some(postal(p)?),
+            _ => return Err(EppError::syntax("postalInfo type must be int or loc")),
+        }
+    }
+    Ok((int, loc))
+}
+
+/// E.164 in EPP form: `+CC.NUMBER` with an optional extension.
+fn phone(e: &Element) -> Result<Option<Phone>, EppError> {
+    let number = e.trimmed();
+    if number.is_empty() {
+        return Ok(None);
+    }
+    let valid = number.strip_prefix('+').and_then(|n| n.split_once('.')).is_some_and(|(cc, rest)| {
+        (1..=3).contains(&cc.len()) && (1..=14).contains(&rest.len()) && (cc.to_owned() + rest).bytes().all(|b| b.is_ascii_digit())
+    });
+    if !valid {
+        return Err(EppError::new(code::VALUE_SYNTAX, format!("{number:?} is not a telephone number like +1.5555550100")));
+    }
+    Ok(Some(Phone { number: number.to_string(), ext: e.attr("x").map(str::to_string) }))
+}
+
+fn disclose(parent: &Element) -> Result<Option<Disclose>, EppError> {
+    let Some(d) = child(parent, "disclose") else { return Ok(None) };
+    let flag = matches!(d.attr("flag"), Some("1" | "true"));
+    let mut fields = Vec::new();
+    for f in &d.children {
+        let typed = |int, loc| if f.attr("type") == Some("loc") { loc } else { int };
+        fields.push(match f.name.as_str() {
+            "name" => typed(DiscloseField::NameInt, DiscloseField::NameLoc),
+            "org" => typed(DiscloseField::OrgInt, DiscloseField::OrgLoc),
+            "addr" => typed(DiscloseField::AddrInt, DiscloseField::AddrLoc),
+            "voice" => DiscloseField::Voice,
+            "fax" => DiscloseField::Fax,
+            "email" => DiscloseField::Email,
+            other => return Err(EppError::syntax(format!("<contact:{other}> cannot be disclosed"))),
+        });
+    }
+    Ok(Some(Disclose { flag, fields }))
+}
+
+fn auth_info(parent: &Element) -> Result<Option<String>, EppError> {
+    let Some(a) = child(parent, "authInfo") else { return Ok(None) };
+    if child(a, "ext").is_some() {
+        return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "extended authorization information is not supported"));
+    }
+    Ok(Some(child(a, "pw").ok_or_else(|| EppError::syntax("<contact:pw> is missing"))?.text.clone()))
+}
+
+fn statuses(parent: &Element) -> Result<Vec<ContactStatus>, EppError> {
+    parent
+        .children_named(&Ns::Contact, "status")
+        .map(|s| ContactStatus::parse(s.attr("s").unwrap_or_default()).map_err(|e| EppError::syntax(e.to_string())))
+        .collect()
+}
+
+pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+    ext::only(extension, &[])?;
+    match (verb, object.name.as_str()) {
+        (Verb::Check, "check") => check(object, cx),
+        (Verb::Info, "info") => info(object, cx),
+        (Verb::Create, "create") => {
+            let (postal_int, postal_loc) = postal_infos(object)?;
+            if postal_int.is_none() && postal_loc.is_none() {
+                return Err(EppError::syntax("a contact needs postal information"));
+            }
+            let spec = CreateContact {
+                id: id(object)?,
+                registrar: None,
+                email: text(object, "email").ok_or_else(|| EppError::syntax("<contact:email> is missing"))?,
+                postal_int,
+                postal_loc,
+                voice: child(object, "voice").map(phone).transpose()?.flatten(),
+                fax: child(object, "fax").map(phone).transpose()?.flatten(),
+                disclose: disclose(object)?,
+                auth_info: Some(auth_info(object)?.ok_or_else(|| EppError::syntax("<contact:authInfo> is missing"))?),
+                auth_info_hash: None,
+            };
+            Ok(Handled::Execute(Command::CreateContact(spec), After::ContactCreate))
+        }
+        (Verb::Update, "update") => {
+            let mut spec = UpdateContact::default();
+            if let Some(add) = child(object, "add") {
+                spec.add_statuses = statuses(add)?;
+            }
+            if let Some(rem) = child(object, "rem") {
+                spec.remove_statuses = statuses(rem)?;
+            }
+            if let Some(chg) = child(object, "chg") {
+                let (int, loc) = postal_infos(chg)?;
+                spec.postal_int = int;
+                spec.postal_loc = loc;
+                spec.email = text(chg, "email");
+                spec.voice = child(chg, "voice").map(phone).transpose()?;
+                spec.fax = child(chg, "fax").map(phone).transpose()?;
+                spec.disclose = disclose(chg)?;
+                spec.auth_info = auth_info(chg)?;
+            }
+            Ok(Handled::Execute(Command::UpdateContact(id(object)?, spec), After::Plain))
+        }
+        (Verb::Delete, "delete") => Ok(Handled::Execute(Command::DeleteContact(id(object)?), After::Plain)),
+        (Verb::Transfer(_), _) => Err(EppError::new(code::UNIMPLEMENTED_COMMAND, "contact transfers are not offered")),
+        _ => Err(EppError::new(code::UNIMPLEMENTED_COMMAND, format!("contacts have no <{}> here", object.name))),
+    }
+}
+
+fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
+    let ids: Vec<&Element> = object.children_named(&Ns::Contact, "id").collect();
+    if ids.is_empty() || ids.len() > super::domain::CHECK_NAMES_MAX {
+        return Err(EppError::new(code::POLICY, format!("a check takes 1 to {} ids", super::domain::CHECK_NAMES_MAX)));
+    }
+    let mut w = fragment();
+    w.open("contact:chkData", &[("xmlns:contact", xml::CONTACT)]);
+    for e in ids {
+        let text = e.trimmed();
+        let (available, reason) = match ContactId::parse(text) {
+            Err(_) => (false, Some("invalid id")),
+            Ok(parsed) => match cx.snapshot.contact(&parsed).map_err(RegistryError::from)? {
+                Some(_) => (false, Some("in use")),
+                None => (true, None),
+            },
+        };
+        w.open("contact:cd", &[]).leaf("contact:id", &[("avail", if available { "1" } else { "0" })], text);
+        if let Some(r) = reason {
+            w.leaf("contact:reason", &[], r);
+        }
+        w.close();
+    }
+    Ok(Handled::Reply(Response::new(code::OK).res_data(w.finish())))
+}
+
+fn info(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
+    let contact_id = id(object)?;
+    let c = cx
+        .snapshot
+        .contact(&contact_id)
+        .map_err(RegistryError::from)?
+        .ok_or_else(|| EppError::new(code::NOT_FOUND, format!("{contact_id} does not exist")))?;
+    if c.registrar != cx.registrar {
+        // Another registrar's contact is shown only to a client that knows its code (RST epp-08).
+        let pw = auth_info(object)?.unwrap_or_default();
+        if !c.auth_info_hash.as_deref().is_some_and(|h| verify_auth_info(&pw, h)) {
+            return Err(EppError::new(code::AUTHORIZATION, format!("{contact_id} is sponsored by another registrar")));
+        }
+    }
+    Ok(Handled::Reply(Response::new(code::OK).res_data(info_data(&c))))
+}
+
+fn write_postal(w: &mut xml::Writer, kind: &str, p: &PostalInfo) {
+    w.open("contact:postalInfo", &[("type", kind)]).leaf("contact:name", &[], &p.name);
+    if let Some(org) = &p.org {
+        w.leaf("contact:org", &[], org);
+    }
+    w.open("contact:addr", &[]);
+    for s in &p.address.street {
+        w.leaf("contact:street", &[], s);
+    }
+    w.leaf("contact:city", &[], &p.address.city);
+    if let Some(sp) = &p.address.state {
+        w.leaf("contact:sp", &[], sp);
+    }
+    if let Some(pc) = &p.address.postal_code {
+        w.leaf("contact:pc", &[], pc);
+    }
+    w.leaf("contact:cc", &[], &p.address.country_code).close().close();
+}
+
+fn info_data(c: &Contact) -> String {
+    let mut w = fragment();
+    w.open("contact:infData", &[("xmlns:contact", xml::CONTACT)]);
+    w.leaf("contact:id", &[], c.id.as_str()).leaf("contact:roid", &[], c.roid.as_str());
+    let mut shown: Vec<ContactStatus> = c.statuses.iter().collect();
+    if shown.is_empty() {
+        shown.push(ContactStatus::Ok);
+    }
+    if c.link_count > 0 {
+        shown.push(ContactStatus::Linked);
+    }
+    for s in shown {
+        w.empty("contact:status", &[("s", s.as_str())]);
+    }
+    if let Some(p) = &c.postal_int {
+        write_postal(&mut w, "int", p);
+    }
+    if let Some(p) = &c.postal_loc {
+        write_postal(&mut w, "loc", p);
+    }
+    for (element, phone) in [("contact:voice", &c.voice), ("contact:fax", &c.fax)] {
+        if let Some(p) = phone {
+            let attrs: Vec<(&str, &str)> = p.ext.as_deref().map(|x| vec![("x", x)]).unwrap_or_default();
+            w.leaf(element, &attrs, &p.number);
+        }
+    }
+    w.leaf("contact:email", &[], &c.email);
+    w.leaf("contact:clID", &[], c.registrar.as_str()).leaf("contact:crID", &[], c.cr_registrar.as_str());
+    w.leaf("contact:crDate", &[], &c.created.to_rfc3339());
+    if let Some(up) = &c.up_registrar {
+        w.leaf("contact:upID", &[], up.as_str());
+    }
+    if let Some(u) = c.updated {
+        w.leaf("contact:upDate", &[], &u.to_rfc3339());
+    }
+    if let Some(t) = c.transferred {
+        w.leaf("contact:trDate", &[], &t.to_rfc3339());
+    }
+    w.finish()
+}
+
+pub fn render(after: &After, outcome: Outcome) -> Response {
+    match (after, outcome) {
+        (After::ContactCreate, Outcome::Contact(c)) => {
+            let mut w = fragment();
+            w.open("contact:creData", &[("xmlns:contact", xml::CONTACT)]);
+            w.leaf("contact:id", &[], c.id.as_str()).leaf("contact:crDate", &[], &c.created.to_rfc3339());
+            Response::new(code::OK).res_data(w.finish())
+        }
+        _ => Response::new(code::OK),
+    }
+}

@@ -1,0 +1,409 @@
+//! The domain mapping (RFC 5731) and its extensions: reading commands into
+//! registry commands or snapshot reads, and writing `chkData`, `infData`,
+//! `creData`, `renData`, `trnData` and the extension data that goes with
+//! them.
+
+use super::ext;
+use super::render::{Response, fragment};
+use super::request::{TransferVerb, Verb};
+use super::result::{EppError, code};
+use super::session::{After, Ctx, Handled};
+use super::xml::{self, Element, Ns};
+use crate::model::{ContactId, ContactType, Domain, DomainContact, DomainName, DomainStatus, Money, Transfer};
+use crate::registry::command::*;
+use crate::registry::{Outcome, RegistryError};
+
+/// Names per check command; longer lists are refused rather than served slowly.
+pub const CHECK_NAMES_MAX: usize = 100;
+
+fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
+    e.child(&Ns::Domain, name)
+}
+
+fn required<'a>(e: &'a Element, name: &str) -> Result<&'a Element, EppError> {
+    child(e, name).ok_or_else(|| EppError::syntax(format!("<domain:{name}> is missing")))
+}
+
+/// A domain name from a command; syntax errors are 2005.
+pub fn name(e: &Element) -> Result<DomainName, EppError> {
+    DomainName::parse(e.trimmed()).map_err(|err| EppError::new(code::VALUE_SYNTAX, format!("{:?}: {err}", e.trimmed())))
+}
+
+/// `<domain:period unit="y|m">`: a positive whole number of years (months in
+/// multiples of twelve). Values outside the schema (1-99) are syntax errors;
+/// the registry's own limit (10 years) answers 2004.
+pub fn period(e: &Element) -> Result<u32, EppError> {
+    let value: u32 = e.trimmed().parse().map_err(|_| EppError::syntax(format!("period {:?} is not a whole number", e.trimmed())))?;
+    if !(1..=99).contains(&value) {
+        return Err(EppError::syntax(format!("period {value} is outside 1-99")));
+    }
+    match e.attr("unit") {
+        Some("y") => Ok(value),
+        Some("m") if value % 12 == 0 => Ok(value / 12),
+        Some("m") => Err(EppError::new(code::POLICY, "periods are whole years")),
+        _ => Err(EppError::syntax("period unit must be y or m")),
+    }
+}
+
+fn optional_period(e: &Element) -> Result<u32, EppError> {
+    child(e, "period").map(period).transpose().map(|p| p.unwrap_or(1))
+}
+
+/// `<domain:ns>` with host objects; host attributes are refused (this registry uses host objects).
+fn nameservers(ns: Option<&Element>) -> Result<Vec<DomainName>, EppError> {
+    let Some(ns) = ns else { return Ok(Vec::new()) };
+    if child(ns, "hostAttr").is_some() {
+        return Err(EppError::new(code::POLICY, "this registry uses host objects; host attributes are not accepted"));
+    }
+    ns.children_named(&Ns::Domain, "hostObj").map(|h| name(h).map_err(|e| EppError::new(code::VALUE_SYNTAX, e.reason))).collect()
+}
+
+fn contacts(parent: &Element) -> Result<Vec<DomainContact>, EppError> {
+    parent
+        .children_named(&Ns::Domain, "contact")
+        .map(|c| {
+            let kind = match c.attr("type") {
+                Some("admin") => ContactType::Admin,
+                Some("tech") => ContactType::Tech,
+                Some("billing") => ContactType::Billing,
+                other => return Err(EppError::syntax(format!("contact type {other:?} is not admin, tech or billing"))),
+            };
+            let id = ContactId::parse(c.trimmed()).map_err(|e| EppError::new(code::VALUE_SYNTAX, e.to_string()))?;
+            Ok(DomainContact { kind, id })
+        })
+        .collect()
+}
+
+fn statuses(parent: &Element) -> Result<Vec<DomainStatus>, EppError> {
+    parent
+        .children_named(&Ns::Domain, "status")
+        .map(|s| {
+            let value = s.attr("s").ok_or_else(|| EppError::syntax("status needs s"))?;
+            DomainStatus::parse(value).map_err(|e| EppError::syntax(e.to_string()))
+        })
+        .collect()
+}
+
+/// `<domain:authInfo><domain:pw>…</domain:pw></domain:authInfo>`; `<domain:ext>` is not supported.
+fn auth_info(parent: &Element) -> Result<Option<String>, EppError> {
+    let Some(a) = child(parent, "authInfo") else { return Ok(None) };
+    if child(a, "ext").is_some() {
+        return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "extended authorization information is not supported"));
+    }
+    Ok(Some(required(a, "pw")?.text.clone()))
+}
+
+pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+    match (verb, object.name.as_str()) {
+        (Verb::Check, "check") => check(object, extension, cx),
+        (Verb::Info, "info") => info(object, extension, cx),
+        (Verb::Create, "create") => create(object, extension),
+        (Verb::Update, "update") => update(object, extension),
+        (Verb::Delete, "delete") => {
+            ext::only(extension, &[])?;
+            let domain_name = name(required(object, "name")?)?;
+            Ok(Handled::Execute(Command::DeleteDomain(domain_name.clone()), After::DomainDelete { name: domain_name }))
+        }
+        (Verb::Renew, "renew") => renew(object, extension),
+        (Verb::Transfer(op), "transfer") => transfer(op, object, extension, cx),
+        _ => Err(EppError::syntax(format!("<domain:{}> does not belong in this command", object.name))),
+    }
+}
+
+fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+    ext::only(extension, &[(Ns::Fee, "check")])?;
+    let fee = ext::fee_check(extension)?;
+    let names: Vec<&Element> = object.children_named(&Ns::Domain, "name").collect();
+    if names.is_empty() {
+        return Err(EppError::syntax("<domain:check> needs a name"));
+    }
+    if names.len() > CHECK_NAMES_MAX {
+        return Err(EppError::new(code::POLICY, format!("at most {CHECK_NAMES_MAX} names per check")));
+    }
+    let snap = &cx.snapshot;
+    let mut w = fragment();
+    let mut fees = fragment();
+    let mut currency = None;
+    w.open("domain:chkData", &[("xmlns:domain", xml::DOMAIN)]);
+    for n in names {
+        let text = n.trimmed();
+        let (available, reason, tld) = match DomainName::parse(text) {
+            Err(_) => (false, Some("invalid domain name"), None),
+            Ok(parsed) => match snap.tld_of(&parsed).filter(|t| parsed.parent().as_ref() == Some(&t.name)) {
+                None => (false, Some("not served by this registry"), None),
+                Some(tld) => match snap.domain(&parsed).map_err(RegistryError::from)? {
+                    Some(_) => (false, Some("in use"), Some(tld)),
+                    None => (true, None, Some(tld)),
+                },
+            },
+        };
+        w.open("domain:cd", &[]).leaf("domain:name", &[("avail", if available { "1" } else { "0" })], text);
+        if let Some(r) = reason {
+            w.leaf("domain:reason", &[], r);
+        }
+        w.close();
+        if let Some((_, commands)) = &fee {
+            currency = currency.or(tld.map(|t| t.registration.currency.clone()));
+            ext::fee_cd(&mut fees, text, available, tld.map(|t| &t.registration), commands);
+        }
+    }
+    let mut response = Response::new(code::OK).res_data(w.finish());
+    if let Some((asked, _)) = fee {
+        let currency = currency.unwrap_or_else(|| "USD".into());
+        if asked.is_some_and(|a| a != currency) {
+            return Err(EppError::new(code::POLICY, format!("fees are in {currency}")));
+        }
+        let mut f = fragment();
+        f.open("fee:chkData", &[("xmlns:fee", xml::FEE)]).leaf("fee:currency", &[], &currency);
+        f.out.push_str(&fees.finish());
+        response = response.extension(xml::FEE, f.finish());
+    }
+    Ok(Handled::Reply(response))
+}
+
+fn info(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+    ext::only(extension, &[])?;
+    let name_el = required(object, "name")?;
+    let domain_name = name(name_el)?;
+    let hosts = name_el.attr("hosts").unwrap_or("all");
+    if !matches!(hosts, "all" | "del" | "sub" | "none") {
+        return Err(EppError::syntax("hosts must be all, del, sub or none"));
+    }
+    let domain = cx
+        .snapshot
+        .domain(&domain_name)
+        .map_err(RegistryError::from)?
+        .ok_or_else(|| EppError::new(code::NOT_FOUND, format!("{domain_name} does not exist")))?;
+    let mut w = fragment();
+    info_data(&mut w, &domain, hosts, cx)?;
+    let mut response = Response::new(code::OK).res_data(w.finish());
+    if let Some(sec) = ext::secdns_info(&domain.ds) {
+        response = response.extension(xml::SECDNS, sec);
+    }
+    if let Some(rgp) = ext::rgp_info(&domain.rgp_statuses(cx.now), "rgp:infData") {
+        response = response.extension(xml::RGP, rgp);
+    }
+    Ok(Handled::Reply(response))
+}
+
+/// `<domain:infData>` of a domain as it stands (also used for change poll messages).
+pub fn info_data(w: &mut xml::Writer, d: &Domain, hosts: &str, cx: &Ctx) -> Result<(), EppError> {
+    let snap = &cx.snapshot;
+    w.open("domain:infData", &[("xmlns:domain", xml::DOMAIN)]);
+    w.leaf("domain:name", &[], d.name.as_str()).leaf("domain:roid", &[], d.roid.as_str());
+    for s in d.statuses.displayed(!d.nameservers.is_empty()) {
+        w.empty("domain:status", &[("s", s.as_str())]);
+    }
+    if let Some(r) = &d.registrant {
+        w.leaf("domain:registrant", &[], r.as_str());
+    }
+    for c in &d.contacts {
+        let kind = match c.kind {
+            ContactType::Admin => "admin",
+            ContactType::Tech => "tech",
+            ContactType::Billing => "billing",
+        };
+        w.leaf("domain:contact", &[("type", kind)], c.id.as_str());
+    }
+    if matches!(hosts, "all" | "del") && !d.nameservers.is_empty() {
+        w.open("domain:ns", &[]);
+        for roid in &d.nameservers {
+            if let Some(h) = snap.host(roid).map_err(RegistryError::from)? {
+                w.leaf("domain:hostObj", &[], h.name.as_str());
+            }
+        }
+        w.close();
+    }
+    if matches!(hosts, "all" | "sub") {
+        for h in snap.hosts_at_or_below(&d.name, 1000).map_err(RegistryError::from)? {
+            w.leaf("domain:host", &[], h.name.as_str());
+        }
+    }
+    w.leaf("domain:clID", &[], d.registrar.as_str()).leaf("domain:crID", &[], d.cr_registrar.as_str());
+    w.leaf("domain:crDate", &[], &d.created.to_rfc3339());
+    if let Some(up) = &d.up_registrar {
+        w.leaf("domain:upID", &[], up.as_str());
+    }
+    if let Some(u) = d.updated {
+        w.leaf("domain:upDate", &[], &u.to_rfc3339());
+    }
+    w.leaf("domain:exDate", &[], &d.expires.to_rfc3339());
+    if let Some(t) = d.transferred {
+        w.leaf("domain:trDate", &[], &t.to_rfc3339());
+    }
+    // RFC 9154: authorization information is never returned.
+    w.close();
+    Ok(())
+}
+
+fn create(object: &Element, extension: Option<&Element>) -> Result<Handled, EppError> {
+    ext::only(extension, &[(Ns::SecDns, "create"), (Ns::Fee, "create"), (Ns::Launch, "create")])?;
+    ext::launch_create(extension)?;
+    let domain_name = name(required(object, "name")?)?;
+    let years = optional_period(object)?;
+    let registrant = match child(object, "registrant") {
+        Some(r) => Some(ContactId::parse(r.trimmed()).map_err(|e| EppError::new(code::VALUE_SYNTAX, e.to_string()))?),
+        None => None,
+    };
+    let pw = auth_info(object)?.ok_or_else(|| EppError::syntax("<domain:authInfo> is missing"))?;
+    let command = CreateDomain {
+        name: domain_name,
+        registrar: None,
+        nameservers: nameservers(child(object, "ns"))?,
+        ds: ext::secdns_create(extension)?,
+        statuses: Vec::new(),
+        period_years: years,
+        registrant,
+        contacts: contacts(object)?,
+        auth_info: Some(pw),
+        auth_info_hash: None,
+        fee: ext::fee_agreement(extension, "create")?,
+    };
+    Ok(Handled::Execute(Command::CreateDomain(command), After::DomainCreate { years }))
+}
+
+fn update(object: &Element, extension: Option<&Element>) -> Result<Handled, EppError> {
+    ext::only(extension, &[(Ns::SecDns, "update"), (Ns::Rgp, "update"), (Ns::Fee, "update")])?;
+    let domain_name = name(required(object, "name")?)?;
+    let mut spec = UpdateDomain::default();
+    if let Some(add) = child(object, "add") {
+        spec.add_nameservers = nameservers(child(add, "ns"))?;
+        spec.add_contacts = contacts(add)?;
+        spec.add_statuses = statuses(add)?;
+    }
+    if let Some(rem) = child(object, "rem") {
+        spec.remove_nameservers = nameservers(child(rem, "ns"))?;
+        spec.remove_contacts = contacts(rem)?;
+        spec.remove_statuses = statuses(rem)?;
+    }
+    if let Some(chg) = child(object, "chg") {
+        if let Some(r) = child(chg, "registrant") {
+            spec.registrant = Some(match r.trimmed() {
+                "" => None,
+                id => Some(ContactId::parse(id).map_err(|e| EppError::new(code::VALUE_SYNTAX, e.to_string()))?),
+            });
+        }
+        spec.auth_info = auth_info(chg)?;
+    }
+    if let Some((all, remove, add)) = ext::secdns_update(extension)? {
+        spec.remove_all_ds = all;
+        spec.remove_ds = remove;
+        spec.add_ds = add;
+    }
+    spec.restore = ext::rgp_restore(extension)?;
+    spec.fee = ext::fee_agreement(extension, "update")?;
+    let restore = spec.restore.is_some();
+    Ok(Handled::Execute(Command::UpdateDomain(domain_name, spec), After::DomainUpdate { restore }))
+}
+
+fn renew(object: &Element, extension: Option<&Element>) -> Result<Handled, EppError> {
+    ext::only(extension, &[(Ns::Fee, "renew")])?;
+    let domain_name = name(required(object, "name")?)?;
+    let date = required(object, "curExpDate")?.trimmed();
+    if date.len() != 10 || crate::model::Timestamp::parse_rfc3339(&format!("{date}T00:00:00Z")).is_err() {
+        return Err(EppError::syntax(format!("curExpDate {date:?} is not a date")));
+    }
+    let years = optional_period(object)?;
+    let spec = RenewDomain { current_expiry_date: date.to_string(), years, fee: ext::fee_agreement(extension, "renew")? };
+    Ok(Handled::Execute(Command::RenewDomain(domain_name, spec), After::DomainRenew { years }))
+}
+
+fn transfer(op: TransferVerb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+    let domain_name = name(required(object, "name")?)?;
+    let op = match op {
+        TransferVerb::Query => {
+            ext::only(extension, &[])?;
+            let domain = cx
+                .snapshot
+                .domain(&domain_name)
+                .map_err(RegistryError::from)?
+                .ok_or_else(|| EppError::new(code::NOT_FOUND, format!("{domain_name} does not exist")))?;
+            let transfer = domain
+                .transfer
+                .clone()
+                .ok_or_else(|| EppError::new(code::NOT_PENDING_TRANSFER, format!("{domain_name} has never been transferred")))?;
+            if transfer.gaining != cx.registrar && transfer.losing != cx.registrar {
+                return Err(EppError::new(code::AUTHORIZATION, "only the registrars of a transfer may query it"));
+            }
+            return Ok(Handled::Reply(Response::new(code::OK).res_data(transfer_data(&domain_name, &transfer))));
+        }
+        TransferVerb::Request => {
+            ext::only(extension, &[(Ns::Fee, "transfer")])?;
+            let pw = auth_info(object)?
+                .ok_or_else(|| EppError::new(code::AUTH_INFO, "a transfer request needs the authorization information"))?;
+            TransferOp::Request { years: optional_period(object)?, auth_info: pw, fee: ext::fee_agreement(extension, "transfer")? }
+        }
+        TransferVerb::Approve => TransferOp::Approve,
+        TransferVerb::Reject => TransferOp::Reject,
+        TransferVerb::Cancel => TransferOp::Cancel,
+    };
+    let years = if let TransferOp::Request { years, .. } = &op { Some(*years) } else { None };
+    Ok(Handled::Execute(Command::TransferDomain(domain_name, op), After::DomainTransfer { years }))
+}
+
+/// `<domain:trnData>`.
+pub fn transfer_data(name: &DomainName, t: &Transfer) -> String {
+    let mut w = fragment();
+    w.open("domain:trnData", &[("xmlns:domain", xml::DOMAIN)]);
+    w.leaf("domain:name", &[], name.as_str()).leaf("domain:trStatus", &[], t.status.as_str());
+    w.leaf("domain:reID", &[], t.gaining.as_str()).leaf("domain:reDate", &[], &t.requested.to_rfc3339());
+    w.leaf("domain:acID", &[], t.losing.as_str()).leaf("domain:acDate", &[], &t.acted.to_rfc3339());
+    if let Some(e) = t.new_expires {
+        w.leaf("domain:exDate", &[], &e.to_rfc3339());
+    }
+    w.finish()
+}
+
+/// Writes the response to a domain command the registry executed.
+pub fn render(after: &After, outcome: Outcome, cx: &Ctx) -> Response {
+    let currency = |name: &DomainName| cx.snapshot.tld_of(name).map(|t| t.registration.currency.clone()).unwrap_or_else(|| "USD".into());
+    match (after, outcome) {
+        (After::DomainCreate { years }, Outcome::Domain(d)) => {
+            let mut w = fragment();
+            w.open("domain:creData", &[("xmlns:domain", xml::DOMAIN)]);
+            w.leaf("domain:name", &[], d.domain.name.as_str()).leaf("domain:crDate", &[], &d.domain.created.to_rfc3339());
+            w.leaf("domain:exDate", &[], &d.domain.expires.to_rfc3339());
+            let fee = ext::fee_result("fee:creData", &currency(&d.domain.name), Some(*years), d.fee, Money(0), d.balance);
+            Response::new(code::OK).res_data(w.finish()).extension(xml::FEE, fee)
+        }
+        (After::DomainUpdate { restore }, Outcome::Domain(d)) => {
+            let mut response = Response::new(code::OK);
+            if *restore {
+                if let Some(rgp) = ext::rgp_info(&d.domain.rgp_statuses(cx.now), "rgp:upData") {
+                    response = response.extension(xml::RGP, rgp);
+                }
+                if d.fee.0 > 0 {
+                    response = response
+                        .extension(xml::FEE, ext::fee_result("fee:updData", &currency(&d.domain.name), None, d.fee, Money(0), d.balance));
+                }
+            }
+            response
+        }
+        (After::DomainDelete { name }, Outcome::Deleted { pending, credit }) => {
+            let mut response = Response::new(if pending { code::OK_PENDING } else { code::OK });
+            if credit.0 > 0 {
+                response = response.extension(xml::FEE, ext::fee_result("fee:delData", &currency(name), None, Money(0), credit, None));
+            }
+            response
+        }
+        (After::DomainRenew { years }, Outcome::Domain(d)) => {
+            let mut w = fragment();
+            w.open("domain:renData", &[("xmlns:domain", xml::DOMAIN)]);
+            w.leaf("domain:name", &[], d.domain.name.as_str()).leaf("domain:exDate", &[], &d.domain.expires.to_rfc3339());
+            let fee = ext::fee_result("fee:renData", &currency(&d.domain.name), Some(*years), d.fee, Money(0), d.balance);
+            Response::new(code::OK).res_data(w.finish()).extension(xml::FEE, fee)
+        }
+        (After::DomainTransfer { years }, Outcome::Transfer { name, transfer, pending }) => {
+            let mut response = Response::new(if pending { code::OK_PENDING } else { code::OK }).res_data(transfer_data(&name, &transfer));
+            if pending && transfer.fee.0 > 0 {
+                response =
+                    response.extension(xml::FEE, ext::fee_result("fee:trnData", &currency(&name), *years, transfer.fee, Money(0), None));
+            }
+            response
+        }
+        (_, other) => {
+            tracing::error!(?other, "unexpected outcome of a domain command");
+            Response::new(code::FAILED)
+        }
+    }
+}

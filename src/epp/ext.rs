@@ -1,0 +1,294 @@
+//! The extensions domain commands carry: secDNS-1.1 (RFC 5910, the dsData
+//! interface), rgp-1.0 (RFC 3915), fee-1.0 (RFC 8748) and launch-1.0
+//! (RFC 8334, general availability only) — parsing what clients send and
+//! writing what we answer.
+
+use super::render::fragment;
+use super::result::{EppError, code};
+use super::xml::{self, Element, Ns};
+use crate::model::lifecycle::{Money, RegistrationPolicy};
+use crate::model::{DsData, Timestamp};
+use crate::registry::command::{FeeAgreement, Restore};
+
+/// Extensions present on a command, by namespace.
+pub fn find<'a>(extension: Option<&'a Element>, ns: &Ns, name: &str) -> Option<&'a Element> {
+    extension.and_then(|e| e.child(ns, name))
+}
+
+/// Refuses extension elements this command does not use (RFC 5730: 2103 when unsupported).
+pub fn only(extension: Option<&Element>, allowed: &[(Ns, &str)]) -> Result<(), EppError> {
+    for e in extension.map(|e| e.children.as_slice()).unwrap_or_default() {
+        if !allowed.iter().any(|(ns, name)| e.is(ns, name)) {
+            return Err(EppError::new(
+                code::UNIMPLEMENTED_EXTENSION,
+                format!("{} {} is not supported with this command", e.ns.uri(), e.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn number<T: std::str::FromStr>(e: &Element, name: &str) -> Result<T, EppError> {
+    let child = e.child(&Ns::SecDns, name).ok_or_else(|| EppError::syntax(format!("secDNS {name} is missing")))?;
+    child.trimmed().parse().map_err(|_| EppError::syntax(format!("secDNS {name} {:?} is out of range", child.trimmed())))
+}
+
+/// One `<secDNS:dsData>`; its optional keyData is not kept.
+fn ds_data(e: &Element) -> Result<DsData, EppError> {
+    let digest_text = e.child(&Ns::SecDns, "digest").ok_or_else(|| EppError::syntax("secDNS digest is missing"))?.trimmed();
+    let digest = crate::model::objects::hex_bytes::decode(digest_text)
+        .ok_or_else(|| EppError::new(code::VALUE_SYNTAX, "the DS digest is not hexadecimal"))?;
+    let ds = DsData { key_tag: number(e, "keyTag")?, algorithm: number(e, "alg")?, digest_type: number(e, "digestType")?, digest };
+    ds.validate().map_err(|err| EppError::new(code::POLICY, err.to_string()))?;
+    Ok(ds)
+}
+
+fn ds_list(parent: &Element) -> Result<Vec<DsData>, EppError> {
+    if parent.child(&Ns::SecDns, "keyData").is_some() {
+        return Err(EppError::new(code::POLICY, "this registry takes DS records (the dsData interface), not keyData"));
+    }
+    if parent.child(&Ns::SecDns, "maxSigLife").is_some() {
+        return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "maxSigLife is not supported"));
+    }
+    parent.children_named(&Ns::SecDns, "dsData").map(ds_data).collect()
+}
+
+/// `<secDNS:create>`: the DS records of a new domain.
+pub fn secdns_create(extension: Option<&Element>) -> Result<Vec<DsData>, EppError> {
+    find(extension, &Ns::SecDns, "create").map(ds_list).transpose().map(Option::unwrap_or_default)
+}
+
+/// `<secDNS:update>`: (remove all, remove these, add these).
+pub fn secdns_update(extension: Option<&Element>) -> Result<Option<(bool, Vec<DsData>, Vec<DsData>)>, EppError> {
+    let Some(update) = find(extension, &Ns::SecDns, "update") else { return Ok(None) };
+    if update.attr("urgent").is_some_and(|u| u == "true" || u == "1") {
+        return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "urgent updates are not supported"));
+    }
+    if update.child(&Ns::SecDns, "chg").is_some() {
+        return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "maxSigLife is not supported"));
+    }
+    let (mut all, mut remove) = (false, Vec::new());
+    if let Some(rem) = update.child(&Ns::SecDns, "rem") {
+        if let Some(a) = rem.child(&Ns::SecDns, "all") {
+            all = matches!(a.trimmed(), "true" | "1");
+        }
+        remove = ds_list(rem)?;
+    }
+    let add = update.child(&Ns::SecDns, "add").map(ds_list).transpose()?.unwrap_or_default();
+    Ok(Some((all, remove, add)))
+}
+
+pub fn secdns_info(ds: &[DsData]) -> Option<String> {
+    if ds.is_empty() {
+        return None;
+    }
+    let mut w = fragment();
+    w.open("secDNS:infData", &[("xmlns:secDNS", xml::SECDNS)]);
+    for d in ds {
+        w.open("secDNS:dsData", &[]);
+        w.leaf("secDNS:keyTag", &[], &d.key_tag.to_string());
+        w.leaf("secDNS:alg", &[], &d.algorithm.to_string());
+        w.leaf("secDNS:digestType", &[], &d.digest_type.to_string());
+        w.leaf("secDNS:digest", &[], &crate::model::objects::hex_bytes::encode_upper(&d.digest));
+        w.close();
+    }
+    Some(w.finish())
+}
+
+/// `<rgp:update><rgp:restore op="…">`.
+pub fn rgp_restore(extension: Option<&Element>) -> Result<Option<Restore>, EppError> {
+    let Some(restore) = find(extension, &Ns::Rgp, "update").and_then(|u| u.child(&Ns::Rgp, "restore")) else { return Ok(None) };
+    match restore.attr("op") {
+        Some("request") => Ok(Some(Restore::Request)),
+        Some("report") => {
+            let report = restore.child(&Ns::Rgp, "report").ok_or_else(|| EppError::syntax("a restore report needs <rgp:report>"))?;
+            for field in ["preData", "postData", "delTime", "resTime", "resReason"] {
+                if report.child(&Ns::Rgp, field).is_none_or(|e| e.trimmed().is_empty()) {
+                    return Err(EppError::syntax(format!("rgp:{field} is missing")));
+                }
+            }
+            for time in ["delTime", "resTime"] {
+                let t = report.child(&Ns::Rgp, time).map(Element::trimmed).unwrap_or_default();
+                Timestamp::parse_rfc3339(t).map_err(|_| EppError::syntax(format!("rgp:{time} is not a date-time")))?;
+            }
+            let statements = report.children_named(&Ns::Rgp, "statement").count();
+            if !(1..=2).contains(&statements) {
+                return Err(EppError::syntax("a restore report has one or two statements"));
+            }
+            let reason = report.child(&Ns::Rgp, "resReason").map(|e| e.trimmed().to_string()).unwrap_or_default();
+            Ok(Some(Restore::Report { reason }))
+        }
+        _ => Err(EppError::syntax("rgp:restore op must be request or report")),
+    }
+}
+
+pub fn rgp_info(statuses: &[&str], element: &'static str) -> Option<String> {
+    if statuses.is_empty() {
+        return None;
+    }
+    let mut w = fragment();
+    w.open(element, &[("xmlns:rgp", xml::RGP)]);
+    for s in statuses {
+        w.empty("rgp:rgpStatus", &[("s", s)]);
+    }
+    Some(w.finish())
+}
+
+/// The fee a transform command agreed to (`<fee:create>`, `renew`, `transfer`, `update`).
+pub fn fee_agreement(extension: Option<&Element>, element: &str) -> Result<Option<FeeAgreement>, EppError> {
+    let Some(fee) = find(extension, &Ns::Fee, element) else { return Ok(None) };
+    let currency = fee.child(&Ns::Fee, "currency").map(|c| c.trimmed().to_string());
+    let mut total = Money(0);
+    let mut any = false;
+    for f in fee.children_named(&Ns::Fee, "fee") {
+        let amount = Money::parse(f.trimmed()).map_err(|_| EppError::syntax(format!("fee {:?} is not an amount", f.trimmed())))?;
+        if amount.0 < 0 {
+            return Err(EppError::syntax("fees are not negative"));
+        }
+        total = total + amount;
+        any = true;
+    }
+    if !any {
+        return Err(EppError::syntax(format!("fee:{element} needs a fee")));
+    }
+    Ok(Some(FeeAgreement { currency, amount: total }))
+}
+
+/// `<fee:creData>` and friends: what was charged, credited, and the balance left.
+pub fn fee_result(element: &'static str, currency: &str, years: Option<u32>, fee: Money, credit: Money, balance: Option<Money>) -> String {
+    let mut w = fragment();
+    w.open(element, &[("xmlns:fee", xml::FEE)]);
+    w.leaf("fee:currency", &[], currency);
+    if let Some(y) = years {
+        w.leaf("fee:period", &[("unit", "y")], &y.to_string());
+    }
+    if fee.0 > 0 {
+        w.leaf("fee:fee", &[], &fee.to_string());
+    }
+    if credit.0 > 0 {
+        w.leaf("fee:credit", &[], &Money(-credit.0).to_string());
+    }
+    if let Some(b) = balance {
+        w.leaf("fee:balance", &[], &b.to_string());
+    }
+    w.finish()
+}
+
+/// What `<fee:check>` asks about: `(command, years)` pairs and an optional currency.
+pub fn fee_check(extension: Option<&Element>) -> Result<Option<(Option<String>, Vec<(String, u32)>)>, EppError> {
+    let Some(check) = find(extension, &Ns::Fee, "check") else { return Ok(None) };
+    let currency = check.child(&Ns::Fee, "currency").map(|c| c.trimmed().to_string());
+    let mut commands = Vec::new();
+    for c in check.children_named(&Ns::Fee, "command") {
+        let name = c.attr("name").ok_or_else(|| EppError::syntax("fee:command needs a name"))?.to_string();
+        let years = match c.child(&Ns::Fee, "period") {
+            Some(p) => super::domain::period(p)?,
+            None => 1,
+        };
+        commands.push((name, years));
+    }
+    if commands.is_empty() {
+        return Err(EppError::syntax("fee:check needs a command"));
+    }
+    Ok(Some((currency, commands)))
+}
+
+/// One `<fee:cd>` of a check response.
+pub fn fee_cd(w: &mut super::xml::Writer, name: &str, available: bool, policy: Option<&RegistrationPolicy>, commands: &[(String, u32)]) {
+    w.open("fee:cd", &[("avail", if available { "1" } else { "0" })]);
+    w.leaf("fee:objID", &[], name);
+    let Some(p) = policy else {
+        w.leaf("fee:reason", &[], "not served by this registry").close();
+        return;
+    };
+    w.leaf("fee:class", &[], "standard");
+    for (command, years) in commands {
+        let (price, grace, refundable) = match command.as_str() {
+            "create" => (Some(p.create_price.times(*years)), p.add_grace_s, true),
+            "renew" => (Some(p.renew_price.times(*years)), p.renew_grace_s, true),
+            "transfer" => (Some(p.transfer_price.times(*years)), p.transfer_grace_s, true),
+            "restore" => (Some(p.restore_price), 0, false),
+            "delete" | "update" => (Some(Money(0)), 0, false),
+            _ => (None, 0, false),
+        };
+        w.open("fee:command", &[("name", command), ("standard", "1")]);
+        match price {
+            Some(price) => {
+                if !matches!(command.as_str(), "restore" | "delete" | "update") {
+                    w.leaf("fee:period", &[("unit", "y")], &years.to_string());
+                }
+                let days = format!("P{}D", grace / 86_400);
+                let mut attrs = vec![("refundable", if refundable { "1" } else { "0" })];
+                if grace > 0 {
+                    attrs.push(("grace-period", days.as_str()));
+                }
+                w.leaf("fee:fee", &attrs, &price.to_string());
+            }
+            None => {
+                w.leaf("fee:reason", &[], "no such fee");
+            }
+        }
+        w.close();
+    }
+    w.close();
+}
+
+/// RFC 8334: this registry is in general availability; a create may name the
+/// `open` phase (or `claims` after the claims period, without a notice) and nothing else.
+pub fn launch_create(extension: Option<&Element>) -> Result<(), EppError> {
+    let Some(create) = find(extension, &Ns::Launch, "create") else { return Ok(()) };
+    let phase = create.child(&Ns::Launch, "phase").map(Element::trimmed).unwrap_or_default();
+    if phase != "open" {
+        return Err(EppError::new(code::POLICY, format!("the TLD is in general availability, not in the {phase:?} phase")));
+    }
+    if create.children.len() > 1 {
+        return Err(EppError::new(code::POLICY, "marks and notices do not apply in general availability"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epp::xml::{Limits, parse};
+
+    fn ext(body: &str) -> Element {
+        let doc = format!(
+            r#"<extension xmlns="urn:ietf:params:xml:ns:epp-1.0" xmlns:secDNS="urn:ietf:params:xml:ns:secDNS-1.1" xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0" xmlns:rgp="urn:ietf:params:xml:ns:rgp-1.0">{body}</extension>"#
+        );
+        parse(doc.as_bytes(), Limits { depth_max: 16, elements_max: 100, text_bytes_max: 10_000 }).unwrap()
+    }
+
+    #[test]
+    fn secdns_values_are_checked() {
+        let good = ext(
+            "<secDNS:create><secDNS:dsData><secDNS:keyTag>12345</secDNS:keyTag><secDNS:alg>13</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372</secDNS:digest></secDNS:dsData></secDNS:create>",
+        );
+        assert_eq!(secdns_create(Some(&good)).unwrap().len(), 1);
+        let bad_alg = ext(
+            "<secDNS:create><secDNS:dsData><secDNS:keyTag>1</secDNS:keyTag><secDNS:alg>99</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>00</secDNS:digest></secDNS:dsData></secDNS:create>",
+        );
+        assert_eq!(secdns_create(Some(&bad_alg)).unwrap_err().code, code::POLICY);
+        let bad_tag = ext(
+            "<secDNS:create><secDNS:dsData><secDNS:keyTag>70000</secDNS:keyTag><secDNS:alg>13</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>00</secDNS:digest></secDNS:dsData></secDNS:create>",
+        );
+        assert_eq!(secdns_create(Some(&bad_tag)).unwrap_err().code, code::SYNTAX);
+        let bad_hex = ext(
+            "<secDNS:create><secDNS:dsData><secDNS:keyTag>1</secDNS:keyTag><secDNS:alg>13</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>XYZ</secDNS:digest></secDNS:dsData></secDNS:create>",
+        );
+        assert_eq!(secdns_create(Some(&bad_hex)).unwrap_err().code, code::VALUE_SYNTAX);
+        let urgent = ext(r#"<secDNS:update urgent="true"><secDNS:rem><secDNS:all>true</secDNS:all></secDNS:rem></secDNS:update>"#);
+        assert_eq!(secdns_update(Some(&urgent)).unwrap_err().code, code::UNIMPLEMENTED_OPTION);
+        let max_sig = ext("<secDNS:create><secDNS:maxSigLife>604800</secDNS:maxSigLife></secDNS:create>");
+        assert_eq!(secdns_create(Some(&max_sig)).unwrap_err().code, code::UNIMPLEMENTED_OPTION);
+    }
+
+    #[test]
+    fn fees_are_summed_and_checked() {
+        let f = ext("<fee:create><fee:currency>USD</fee:currency><fee:fee>5.00</fee:fee><fee:fee>5</fee:fee></fee:create>");
+        assert_eq!(fee_agreement(Some(&f), "create").unwrap(), Some(FeeAgreement { currency: Some("USD".into()), amount: Money(1000) }));
+        let bad = ext("<fee:create><fee:fee>lots</fee:fee></fee:create>");
+        assert_eq!(fee_agreement(Some(&bad), "create").unwrap_err().code, code::SYNTAX);
+        assert_eq!(fee_agreement(Some(&f), "renew").unwrap(), None);
+    }
+}

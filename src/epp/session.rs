@@ -1,0 +1,517 @@
+//! One EPP session over TLS (RFC 5730, RFC 5734): greeting, login with all
+//! three credentials (password, pinned client certificate, allowed source
+//! address), commands, logout — within limits on frame size, XML shape,
+//! command rate, idle time and failed logins, each answered with its RFC
+//! result code. Object commands go to their mapping module, which either
+//! answers from a snapshot or names the registry command to execute.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::render::{self, MsgQ, Response};
+use super::request::{self, Login, PollOp, Request, TransferVerb, Verb};
+use super::result::{EppError, code};
+use super::xml::{self, Element, Limits, Ns};
+use crate::config::EppConfig;
+use crate::model::{ClientId, Clock, PollPayload, RegistrarStatus, Timestamp};
+use crate::registry::command::{Command, Password};
+use crate::registry::credentials::verify_password;
+use crate::registry::{Actor, Outcome, Registry, RegistryError};
+use crate::store::Snapshot;
+
+/// What a session needs from the server.
+pub struct EppShared {
+    pub registry: Registry,
+    pub clock: Arc<dyn Clock>,
+    pub config: EppConfig,
+    pub server_id: String,
+    /// Open sessions per registrar.
+    pub sessions: Mutex<HashMap<ClientId, usize>>,
+    /// Consecutive failed logins per client id, and when a lockout ends.
+    pub failures: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
+    /// Counts of commands that never reach the writer (reads, early refusals), flushed periodically.
+    pub uncounted: Mutex<HashMap<String, u64>>,
+}
+
+/// The state a mapping module sees.
+pub struct Ctx {
+    pub snapshot: Arc<Snapshot>,
+    pub registrar: ClientId,
+    pub now: Timestamp,
+}
+
+/// How to answer once the registry has executed a command.
+#[derive(Debug, Clone)]
+pub enum After {
+    DomainCreate { years: u32 },
+    DomainUpdate { restore: bool },
+    DomainDelete { name: crate::model::DomainName },
+    DomainRenew { years: u32 },
+    DomainTransfer { years: Option<u32> },
+    HostCreate,
+    ContactCreate,
+    Plain,
+}
+
+/// A mapping module's verdict on a command.
+pub enum Handled {
+    Reply(Response),
+    Execute(Command, After),
+}
+
+struct LoggedIn {
+    registrar: ClientId,
+    objects: Vec<String>,
+    extensions: Vec<String>,
+}
+
+/// Releases a registrar's session slot when the session ends.
+struct SessionSlot<'a> {
+    shared: &'a EppShared,
+    registrar: ClientId,
+}
+
+impl Drop for SessionSlot<'_> {
+    fn drop(&mut self) {
+        let mut sessions = self.shared.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = sessions.get_mut(&self.registrar) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+/// A token bucket: `rate` commands a second, bursts of up to `rate`.
+struct RateLimit {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(rate: u32) -> Self {
+        RateLimit { rate: rate as f64, tokens: rate as f64, last: Instant::now() }
+    }
+
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+enum Frame {
+    Data(Vec<u8>),
+    /// Larger than allowed: answered with 2500 and the connection closed.
+    TooLarge(u32),
+    Closed,
+}
+
+/// Reads one RFC 5734 data unit: a 4-byte length that counts itself, then the XML.
+async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S, max: usize, wait: Duration, complete_within: Duration) -> std::io::Result<Frame> {
+    let len = match tokio::time::timeout(wait, stream.read_u32()).await {
+        Ok(Ok(len)) => len,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(Frame::Closed),
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Ok(Frame::Closed),
+    };
+    if len < 5 || len as usize - 4 > max {
+        return Ok(Frame::TooLarge(len));
+    }
+    let mut payload = vec![0u8; len as usize - 4];
+    match tokio::time::timeout(complete_within, stream.read_exact(&mut payload)).await {
+        Ok(Ok(_)) => Ok(Frame::Data(payload)),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(Frame::Closed),
+        Ok(Err(e)) => Err(e),
+        // A length prefix that promises more than ever arrives, or a slowloris peer.
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "frame not completed in time")),
+    }
+}
+
+async fn write_frame<S: AsyncWrite + Unpin>(stream: &mut S, xml: &str, limit: Duration) -> std::io::Result<()> {
+    let mut framed = Vec::with_capacity(xml.len() + 4);
+    framed.extend_from_slice(&((xml.len() + 4) as u32).to_be_bytes());
+    framed.extend_from_slice(xml.as_bytes());
+    tokio::time::timeout(limit, async {
+        stream.write_all(&framed).await?;
+        stream.flush().await
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "peer not reading"))?
+}
+
+/// Runs one session until logout, a closing error, a timeout or EOF.
+pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    peer: SocketAddr,
+    certificate: Option<String>,
+    shared: &EppShared,
+) -> std::io::Result<()> {
+    let cfg = &shared.config;
+    let limits = Limits { depth_max: cfg.xml_depth_max, elements_max: cfg.xml_elements_max, text_bytes_max: cfg.frame_bytes_max };
+    let write_limit = Duration::from_secs(cfg.idle_timeout_s);
+    write_frame(stream, &render::greeting(&shared.server_id, shared.clock.now()), write_limit).await?;
+    let mut session: Option<LoggedIn> = None;
+    let mut slot: Option<SessionSlot> = None;
+    let mut rate = RateLimit::new(cfg.commands_per_second);
+    loop {
+        let wait = Duration::from_secs(if session.is_some() { cfg.idle_timeout_s } else { cfg.login_timeout_s });
+        let frame = match read_frame(stream, cfg.frame_bytes_max, wait, Duration::from_secs(cfg.frame_timeout_s)).await? {
+            Frame::Closed => {
+                tracing::info!("EPP session ended by the peer or by inactivity");
+                return Ok(());
+            }
+            Frame::TooLarge(len) => {
+                tracing::warn!(len, "EPP frame length out of bounds; closing");
+                let r = Response::with_msg(code::FAILED_CLOSING, format!("frames are limited to {} bytes", cfg.frame_bytes_max));
+                write_frame(stream, &r.to_xml(None, &render::next_svtrid(), &[]), write_limit).await?;
+                return Ok(());
+            }
+            Frame::Data(d) => d,
+        };
+        let svtrid = render::next_svtrid();
+        let declared: Vec<String> = session.as_ref().map(|s| s.extensions.clone()).unwrap_or_default();
+        if !rate.allow() {
+            tracing::warn!("EPP command rate limit exceeded; closing");
+            let r = Response::with_msg(code::SESSION_LIMIT_CLOSING, format!("more than {} commands a second", cfg.commands_per_second));
+            write_frame(stream, &r.to_xml(None, &svtrid, &declared), write_limit).await?;
+            return Ok(());
+        }
+        let root = match xml::parse(&frame, limits) {
+            Ok(root) => root,
+            Err(e) => {
+                tracing::info!(error = %e, "malformed EPP frame");
+                let r = Response::with_msg(code::SYNTAX, e.to_string());
+                write_frame(stream, &r.to_xml(None, &svtrid, &declared), write_limit).await?;
+                continue;
+            }
+        };
+        let (request, cltrid) = match request::parse(&root) {
+            Ok(r) => {
+                let c = r.cltrid().map(str::to_string);
+                (r, c)
+            }
+            Err(e) => {
+                let r = Response::with_msg(e.code, e.reason);
+                write_frame(stream, &r.to_xml(request::salvage_cltrid(&root).as_deref(), &svtrid, &declared), write_limit).await?;
+                continue;
+            }
+        };
+        if matches!(request, Request::Hello) {
+            write_frame(stream, &render::greeting(&shared.server_id, shared.clock.now()), write_limit).await?;
+            continue;
+        }
+        let started = Instant::now();
+        let (response, close) = match request {
+            Request::Hello => unreachable!("answered above"),
+            Request::Login(login, _) => match log_in(&login, peer, certificate.as_deref(), &session, shared).await {
+                Ok((logged_in, new_slot)) => {
+                    tracing::Span::current().record("registrar", logged_in.registrar.as_str());
+                    tracing::info!(registrar = %logged_in.registrar, "EPP login");
+                    session = Some(logged_in);
+                    slot = Some(new_slot);
+                    (Response::new(code::OK), false)
+                }
+                Err(e) => {
+                    tracing::info!(client = login.client_id.as_str(), code = e.code, reason = e.reason.as_str(), "EPP login refused");
+                    let closes = e.closes();
+                    (Response::with_msg(e.code, e.reason), closes)
+                }
+            },
+            Request::Logout(_) => (Response::new(code::OK_BYE), true),
+            Request::Poll(op, _) => match &session {
+                None => (not_logged_in(), false),
+                Some(s) => (poll(op, s, shared).await, false),
+            },
+            Request::Object { verb, object, extension, .. } => match &session {
+                None => (not_logged_in(), false),
+                Some(s) => (object_command(verb, &object, extension.as_ref(), s, shared).await, false),
+            },
+        };
+        let declared: Vec<String> = session.as_ref().map(|s| s.extensions.clone()).unwrap_or_default();
+        write_frame(stream, &response.to_xml(cltrid.as_deref(), &svtrid, &declared), write_limit).await?;
+        tracing::debug!(code = response.code, elapsed_us = started.elapsed().as_micros() as u64, "EPP command");
+        if close {
+            drop(slot);
+            return Ok(());
+        }
+    }
+}
+
+fn not_logged_in() -> Response {
+    Response::with_msg(code::USE, "log in first")
+}
+
+/// RFC 8807: a password too long for `<pw>` travels in the extension.
+fn effective(core: &str, extension: Option<&Option<String>>) -> String {
+    match (core, extension) {
+        ("[LOGIN-SECURITY]", Some(Some(real))) => real.clone(),
+        _ => core.to_string(),
+    }
+}
+
+async fn log_in<'a>(
+    login: &Login,
+    peer: SocketAddr,
+    certificate: Option<&str>,
+    session: &Option<LoggedIn>,
+    shared: &'a EppShared,
+) -> Result<(LoggedIn, SessionSlot<'a>), EppError> {
+    if session.is_some() {
+        return Err(EppError::new(code::USE, "already logged in"));
+    }
+    if login.version != "1.0" {
+        return Err(EppError::new(code::UNIMPLEMENTED_VERSION, format!("version {} is not supported", login.version)));
+    }
+    if login.lang != "en" {
+        return Err(EppError::new(code::POLICY, "the only language is en"));
+    }
+    if let Some(uri) = login.object_uris.iter().find(|u| !render::OBJECT_URIS.contains(&u.as_str())) {
+        return Err(EppError::new(code::UNIMPLEMENTED_SERVICE, format!("{uri} is not served")));
+    }
+    if let Some(uri) = login.extension_uris.iter().find(|u| !render::EXTENSION_URIS.contains(&u.as_str())) {
+        return Err(EppError::new(code::UNIMPLEMENTED_EXTENSION, format!("{uri} is not supported")));
+    }
+    let now = shared.clock.now();
+    let cfg = &shared.config;
+    {
+        let failures = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, Some(until))) = failures.get(&login.client_id) {
+            if *until > now {
+                return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins; try again later"));
+            }
+        }
+    }
+    let login_sec = login.login_sec.as_ref();
+    let password = effective(&login.password, login_sec.map(|(pw, _)| pw));
+    let new_password = login.new_password.as_deref().map(|np| effective(np, login_sec.map(|(_, n)| n)));
+    let snapshot = shared.registry.snapshot();
+    let registrar = ClientId::parse(&login.client_id).ok().and_then(|id| snapshot.registrar(&id).ok().flatten());
+    let hash = registrar.as_ref().and_then(|r| r.password_hash.clone());
+    let password_ok = match hash {
+        Some(h) => tokio::task::spawn_blocking(move || verify_password(&password, &h)).await.unwrap_or(false),
+        None => false,
+    };
+    let authenticated = registrar.as_ref().filter(|r| {
+        password_ok
+            && certificate.is_some_and(|fp| r.cert_fingerprints.iter().any(|p| p == fp))
+            && r.allowed_addresses.iter().any(|a| a.contains(peer.ip()))
+    });
+    let Some(registrar) = authenticated else {
+        // One answer for every failure, so a client cannot tell which credential was wrong.
+        let mut failures = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = failures.entry(login.client_id.clone()).or_insert((0, None));
+        entry.0 += 1;
+        if entry.0 >= cfg.failed_logins_max {
+            *entry = (0, Some(now.plus_seconds(cfg.lockout_s as i64)));
+            return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins"));
+        }
+        return Err(EppError::new(code::AUTHENTICATION, "authentication failed: client id, password, certificate or source address"));
+    };
+    shared.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&login.client_id);
+    if registrar.status == RegistrarStatus::Terminated {
+        return Err(EppError::new(code::AUTHORIZATION, "the registrar is not active"));
+    }
+    let slot = {
+        let mut sessions = shared.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let n = sessions.entry(registrar.id.clone()).or_insert(0);
+        if *n >= cfg.sessions_per_registrar_max {
+            return Err(EppError::new(
+                code::SESSION_LIMIT_CLOSING,
+                format!("at most {} sessions per registrar", cfg.sessions_per_registrar_max),
+            ));
+        }
+        *n += 1;
+        SessionSlot { shared, registrar: registrar.id.clone() }
+    };
+    if let Some(np) = new_password {
+        let actor = Actor::Registrar(registrar.id.clone());
+        shared
+            .registry
+            .execute_as(actor, Command::ChangePassword(registrar.id.clone(), Password::Clear(np)))
+            .await
+            .map_err(EppError::from)?;
+    }
+    Ok((LoggedIn { registrar: registrar.id.clone(), objects: login.object_uris.clone(), extensions: login.extension_uris.clone() }, slot))
+}
+
+fn count_uncounted(shared: &EppShared, key: String) {
+    *shared.uncounted.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_insert(0) += 1;
+}
+
+async fn poll(op: PollOp, s: &LoggedIn, shared: &EppShared) -> Response {
+    let actor = Actor::Registrar(s.registrar.clone());
+    match op {
+        PollOp::Request => {
+            let snapshot = shared.registry.snapshot();
+            let (message, count) = match snapshot.poll_first(&s.registrar) {
+                Ok(x) => x,
+                Err(e) => return EppError::from(RegistryError::from(e)).into_response(),
+            };
+            let Some(m) = message else { return Response::new(code::OK_NO_MESSAGES) };
+            let ctx = Ctx { snapshot: snapshot.clone(), registrar: s.registrar.clone(), now: shared.clock.now() };
+            let mut response = Response::new(code::OK_ACK_TO_DEQUEUE);
+            response.msgq = Some(MsgQ { count, id: m.id, queued: m.queued, msg: m.text.clone() });
+            match &m.payload {
+                PollPayload::DomainTransfer { name, transfer } => response.res_data = Some(super::domain::transfer_data(name, transfer)),
+                PollPayload::DomainChange { domain, operation, server_transaction, who, reason } => {
+                    let mut w = render::fragment();
+                    if super::domain::info_data(&mut w, domain, "del", &ctx).is_ok() {
+                        response.res_data = Some(w.finish());
+                    }
+                    let mut c = render::fragment();
+                    c.open("changePoll:changeData", &[("xmlns:changePoll", xml::CHANGE_POLL), ("state", "after")]);
+                    c.leaf("changePoll:operation", &[], operation.as_str()).leaf("changePoll:date", &[], &m.queued.to_rfc3339());
+                    c.leaf("changePoll:svTRID", &[], server_transaction).leaf("changePoll:who", &[], who);
+                    if let Some(r) = reason {
+                        c.leaf("changePoll:reason", &[], r);
+                    }
+                    response = response.extension(xml::CHANGE_POLL, c.finish());
+                }
+            }
+            response
+        }
+        PollOp::Ack(id) => match shared.registry.execute_as(actor, Command::AckPoll(id)).await {
+            Ok(Outcome::PollAcked { remaining }) => {
+                let mut r = Response::new(code::OK);
+                r.count_only = Some(remaining);
+                r
+            }
+            Ok(_) => Response::new(code::OK),
+            Err(e) => EppError::from(e).into_response(),
+        },
+    }
+}
+
+impl EppError {
+    fn into_response(self) -> Response {
+        Response::with_msg(self.code, self.reason)
+    }
+}
+
+/// The object of a command, for counting: `(object, command)`.
+fn counted_as(verb: Verb, ns: &Ns) -> Option<(&'static str, &'static str)> {
+    let object = match ns {
+        Ns::Domain => "domain",
+        Ns::Host => "host",
+        Ns::Contact => "contact",
+        _ => return None,
+    };
+    let command = match verb {
+        Verb::Check => "check",
+        Verb::Info => "info",
+        Verb::Create => "create",
+        Verb::Delete => "delete",
+        Verb::Renew => "renew",
+        Verb::Update => "update",
+        Verb::Transfer(TransferVerb::Query) => "transfer-query",
+        Verb::Transfer(TransferVerb::Request) => "transfer-request",
+        Verb::Transfer(TransferVerb::Approve) => "transfer-approve",
+        Verb::Transfer(TransferVerb::Reject) => "transfer-reject",
+        Verb::Transfer(TransferVerb::Cancel) => "transfer-cancel",
+    };
+    Some((object, command))
+}
+
+/// The TLD a command is counted under: that of the (first) domain it names.
+fn counted_tld(object: &Element, snapshot: &Snapshot) -> String {
+    object
+        .children
+        .iter()
+        .find(|c| c.ns == Ns::Domain && c.name == "name")
+        .and_then(|n| crate::model::DomainName::parse(n.trimmed()).ok())
+        .and_then(|n| snapshot.tld_of(&n).map(|t| t.name.to_string()))
+        .unwrap_or_default()
+}
+
+async fn object_command(verb: Verb, object: &Element, extension: Option<&Element>, s: &LoggedIn, shared: &EppShared) -> Response {
+    let snapshot = shared.registry.snapshot();
+    let now = shared.clock.now();
+    let counted = counted_as(verb, &object.ns);
+    let key = |ok: bool| counted.map(|(o, c)| crate::registry::counter_key(now, &counted_tld(object, &snapshot), &s.registrar, o, c, ok));
+    // Every extension used must be one we offer and the client declared at login.
+    for e in extension.map(|e| e.children.as_slice()).unwrap_or_default() {
+        let uri = e.ns.uri();
+        if !render::EXTENSION_URIS.contains(&uri) {
+            return Response::with_msg(code::UNIMPLEMENTED_EXTENSION, format!("{uri} is not supported"));
+        }
+        if !s.extensions.iter().any(|d| d == uri) {
+            return Response::with_msg(code::USE, format!("{uri} was not declared at login"));
+        }
+    }
+    if !s.objects.iter().any(|o| o == object.ns.uri()) {
+        return Response::with_msg(code::USE, format!("{} was not declared at login", object.ns.uri()));
+    }
+    let cx = Ctx { snapshot: snapshot.clone(), registrar: s.registrar.clone(), now };
+    let handled = match object.ns {
+        Ns::Domain => super::domain::handle(verb, object, extension, &cx),
+        Ns::Host => super::host::handle(verb, object, extension, &cx),
+        Ns::Contact => super::contact::handle(verb, object, extension, &cx),
+        _ => Err(EppError::new(code::UNIMPLEMENTED_SERVICE, format!("{} objects are not served", object.ns.uri()))),
+    };
+    let (command, after) = match handled {
+        Ok(Handled::Reply(r)) => {
+            if let Some(k) = key(true) {
+                count_uncounted(shared, k);
+            }
+            return r;
+        }
+        Ok(Handled::Execute(command, after)) => (command, after),
+        Err(e) => {
+            if let Some(k) = key(false) {
+                count_uncounted(shared, k);
+            }
+            return e.into_response();
+        }
+    };
+    // Secrets are checked and hashed here; a refusal at this step never reaches the writer.
+    let command = match shared.registry.prepare(command).await {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(k) = key(false) {
+                count_uncounted(shared, k);
+            }
+            return EppError::from(e).into_response();
+        }
+    };
+    match shared.registry.submit(Actor::Registrar(s.registrar.clone()), command).await {
+        Ok(outcome) => {
+            let cx = Ctx { snapshot: shared.registry.snapshot(), ..cx };
+            match object.ns {
+                Ns::Domain => super::domain::render(&after, outcome, &cx),
+                Ns::Host => super::host::render(&after, outcome),
+                _ => super::contact::render(&after, outcome),
+            }
+        }
+        Err(e) => EppError::from(e).into_response(),
+    }
+}
+
+/// Moves counts of commands that never reached the writer into the store, every `every`.
+pub async fn flush_counts(shared: Arc<EppShared>, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let stop = tokio::select! {
+            _ = tokio::time::sleep(every) => false,
+            _ = shutdown.changed() => true,
+        };
+        let counts: Vec<(String, u64)> =
+            std::mem::take(&mut *shared.uncounted.lock().unwrap_or_else(|p| p.into_inner())).into_iter().collect();
+        if !counts.is_empty() {
+            if let Err(e) = shared.registry.execute(Command::CountReads(counts)).await {
+                tracing::error!(error = %e, "cannot store command counts");
+            }
+        }
+        if stop {
+            return;
+        }
+    }
+}
