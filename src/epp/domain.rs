@@ -39,7 +39,7 @@ pub fn period(e: &Element) -> Result<u32, EppError> {
     }
     match e.attr("unit") {
         Some("y") => Ok(value),
-        Some("m") if value % 12 == 0 => Ok(value / 12),
+        Some("m") if value.is_multiple_of(12) => Ok(value / 12),
         Some("m") => Err(EppError::new(code::POLICY, "periods are whole years")),
         _ => Err(EppError::syntax("period unit must be y or m")),
     }
@@ -142,15 +142,15 @@ fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Hand
             w.leaf("domain:reason", &[], r);
         }
         w.close();
-        if let Some((_, commands)) = &fee {
+        if let Some(fee) = &fee {
             currency = currency.or(tld.map(|t| t.registration.currency.clone()));
-            ext::fee_cd(&mut fees, text, available, tld.map(|t| &t.registration), commands);
+            ext::fee_cd(&mut fees, text, available, tld.map(|t| &t.registration), &fee.commands);
         }
     }
     let mut response = Response::new(code::OK).res_data(w.finish());
-    if let Some((asked, _)) = fee {
+    if let Some(fee) = fee {
         let currency = currency.unwrap_or_else(|| "USD".into());
-        if asked.is_some_and(|a| a != currency) {
+        if fee.currency.is_some_and(|a| a != currency) {
             return Err(EppError::new(code::POLICY, format!("fees are in {currency}")));
         }
         let mut f = fragment();
@@ -285,10 +285,10 @@ fn update(object: &Element, extension: Option<&Element>) -> Result<Handled, EppE
         }
         spec.auth_info = auth_info(chg)?;
     }
-    if let Some((all, remove, add)) = ext::secdns_update(extension)? {
-        spec.remove_all_ds = all;
-        spec.remove_ds = remove;
-        spec.add_ds = add;
+    if let Some(ds) = ext::secdns_update(extension)? {
+        spec.remove_all_ds = ds.remove_all;
+        spec.remove_ds = ds.remove;
+        spec.add_ds = ds.add;
     }
     spec.restore = ext::rgp_restore(extension)?;
     spec.fee = ext::fee_agreement(extension, "update")?;

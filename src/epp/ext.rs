@@ -58,8 +58,15 @@ pub fn secdns_create(extension: Option<&Element>) -> Result<Vec<DsData>, EppErro
     find(extension, &Ns::SecDns, "create").map(ds_list).transpose().map(Option::unwrap_or_default)
 }
 
-/// `<secDNS:update>`: (remove all, remove these, add these).
-pub fn secdns_update(extension: Option<&Element>) -> Result<Option<(bool, Vec<DsData>, Vec<DsData>)>, EppError> {
+/// What a `<secDNS:update>` asks for.
+#[derive(Debug)]
+pub struct SecDnsUpdate {
+    pub remove_all: bool,
+    pub remove: Vec<DsData>,
+    pub add: Vec<DsData>,
+}
+
+pub fn secdns_update(extension: Option<&Element>) -> Result<Option<SecDnsUpdate>, EppError> {
     let Some(update) = find(extension, &Ns::SecDns, "update") else { return Ok(None) };
     if update.attr("urgent").is_some_and(|u| u == "true" || u == "1") {
         return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "urgent updates are not supported"));
@@ -75,7 +82,7 @@ pub fn secdns_update(extension: Option<&Element>) -> Result<Option<(bool, Vec<Ds
         remove = ds_list(rem)?;
     }
     let add = update.child(&Ns::SecDns, "add").map(ds_list).transpose()?.unwrap_or_default();
-    Ok(Some((all, remove, add)))
+    Ok(Some(SecDnsUpdate { remove_all: all, remove, add }))
 }
 
 pub fn secdns_info(ds: &[DsData]) -> Option<String> {
@@ -174,8 +181,15 @@ pub fn fee_result(element: &'static str, currency: &str, years: Option<u32>, fee
     w.finish()
 }
 
-/// What `<fee:check>` asks about: `(command, years)` pairs and an optional currency.
-pub fn fee_check(extension: Option<&Element>) -> Result<Option<(Option<String>, Vec<(String, u32)>)>, EppError> {
+/// What a `<fee:check>` asks about.
+#[derive(Debug)]
+pub struct FeeCheck {
+    pub currency: Option<String>,
+    /// `(command, years)` pairs.
+    pub commands: Vec<(String, u32)>,
+}
+
+pub fn fee_check(extension: Option<&Element>) -> Result<Option<FeeCheck>, EppError> {
     let Some(check) = find(extension, &Ns::Fee, "check") else { return Ok(None) };
     let currency = check.child(&Ns::Fee, "currency").map(|c| c.trimmed().to_string());
     let mut commands = Vec::new();
@@ -190,7 +204,7 @@ pub fn fee_check(extension: Option<&Element>) -> Result<Option<(Option<String>, 
     if commands.is_empty() {
         return Err(EppError::syntax("fee:check needs a command"));
     }
-    Ok(Some((currency, commands)))
+    Ok(Some(FeeCheck { currency, commands }))
 }
 
 /// One `<fee:cd>` of a check response.

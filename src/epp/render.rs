@@ -55,7 +55,8 @@ pub struct Response {
     /// `(value fragment, reason)` pairs for `<extValue>`.
     pub ext_values: Vec<(String, String)>,
     pub msgq: Option<MsgQ>,
-    pub count_only: Option<u64>,
+    /// After an ack: `(messages left, the acknowledged id)`, as in RFC 5730 §2.9.2.3.
+    pub acked: Option<(u64, u64)>,
     pub res_data: Option<String>,
     /// `(namespace, fragment)`: sent only where the client declared the namespace.
     pub extensions: Vec<(&'static str, String)>,
@@ -104,9 +105,8 @@ impl Response {
         if let Some(q) = &self.msgq {
             w.open("msgQ", &[("count", &q.count.to_string()), ("id", &q.id.to_string())]);
             w.leaf("qDate", &[], &q.queued.to_rfc3339()).leaf("msg", &[], &q.msg).close();
-        } else if let Some(count) = self.count_only {
-            // An acknowledgement reports what is left; the id is that of the next message.
-            w.empty("msgQ", &[("count", &count.to_string())]);
+        } else if let Some((count, id)) = self.acked {
+            w.empty("msgQ", &[("count", &count.to_string()), ("id", &id.to_string())]);
         }
         if let Some(data) = &self.res_data {
             w.open("resData", &[]);

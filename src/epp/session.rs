@@ -58,6 +58,7 @@ pub enum After {
 }
 
 /// A mapping module's verdict on a command.
+#[allow(clippy::large_enum_variant)] // one per command, moved straight into the writer queue
 pub enum Handled {
     Reply(Response),
     Execute(Command, After),
@@ -180,21 +181,22 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         };
         let svtrid = render::next_svtrid();
         let declared: Vec<String> = session.as_ref().map(|s| s.extensions.clone()).unwrap_or_default();
-        if !rate.allow() {
-            tracing::warn!("EPP command rate limit exceeded; closing");
-            let r = Response::with_msg(code::SESSION_LIMIT_CLOSING, format!("more than {} commands a second", cfg.commands_per_second));
-            write_frame(stream, &r.to_xml(None, &svtrid, &declared), write_limit).await?;
-            return Ok(());
-        }
+        // Parsed even when over the limit, so the 2502 can echo the clTRID (RFC 5730 §2.6).
+        let over_rate = !rate.allow();
         let root = match xml::parse(&frame, limits) {
             Ok(root) => root,
-            Err(e) => {
+            Err(e) if !over_rate => {
                 tracing::info!(error = %e, "malformed EPP frame");
                 let r = Response::with_msg(code::SYNTAX, e.to_string());
                 write_frame(stream, &r.to_xml(None, &svtrid, &declared), write_limit).await?;
                 continue;
             }
+            Err(_) => return over_rate_limit(stream, None, &svtrid, &declared, cfg.commands_per_second, write_limit).await,
         };
+        if over_rate {
+            let cltrid = request::salvage_cltrid(&root);
+            return over_rate_limit(stream, cltrid.as_deref(), &svtrid, &declared, cfg.commands_per_second, write_limit).await;
+        }
         let (request, cltrid) = match request::parse(&root) {
             Ok(r) => {
                 let c = r.cltrid().map(str::to_string);
@@ -211,22 +213,35 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             continue;
         }
         let started = Instant::now();
+        let mut login_declared = Vec::new();
         let (response, close) = match request {
             Request::Hello => unreachable!("answered above"),
-            Request::Login(login, _) => match log_in(&login, peer, certificate.as_deref(), &session, shared).await {
-                Ok((logged_in, new_slot)) => {
-                    tracing::Span::current().record("registrar", logged_in.registrar.as_str());
-                    tracing::info!(registrar = %logged_in.registrar, "EPP login");
-                    session = Some(logged_in);
-                    slot = Some(new_slot);
-                    (Response::new(code::OK), false)
-                }
-                Err(e) => {
-                    tracing::info!(client = login.client_id.as_str(), code = e.code, reason = e.reason.as_str(), "EPP login refused");
-                    let closes = e.closes();
-                    (Response::with_msg(e.code, e.reason), closes)
-                }
-            },
+            Request::Login(login, _) => {
+                let mut events = Vec::new();
+                let (response, close) = match log_in(&login, peer, certificate.as_deref(), &session, shared, &mut events).await {
+                    Ok((logged_in, new_slot)) => {
+                        tracing::Span::current().record("registrar", logged_in.registrar.as_str());
+                        tracing::info!(registrar = %logged_in.registrar, "EPP login");
+                        session = Some(logged_in);
+                        slot = Some(new_slot);
+                        (Response::new(code::OK), false)
+                    }
+                    Err(e) => {
+                        tracing::info!(client = login.client_id.as_str(), code = e.code, reason = e.reason.as_str(), "EPP login refused");
+                        let closes = e.closes();
+                        (Response::with_msg(e.code, e.reason), closes)
+                    }
+                };
+                // RFC 8807 events go to clients that asked for login security, whether or not the login succeeded.
+                let response = match login_sec_data(&events) {
+                    Some(data) if login.extension_uris.iter().any(|u| u == xml::LOGIN_SEC) => {
+                        login_declared = vec![xml::LOGIN_SEC.to_string()];
+                        response.extension(xml::LOGIN_SEC, data)
+                    }
+                    _ => response,
+                };
+                (response, close)
+            }
             Request::Logout(_) => (Response::new(code::OK_BYE), true),
             Request::Poll(op, _) => match &session {
                 None => (not_logged_in(), false),
@@ -237,7 +252,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 Some(s) => (object_command(verb, &object, extension.as_ref(), s, shared).await, false),
             },
         };
-        let declared: Vec<String> = session.as_ref().map(|s| s.extensions.clone()).unwrap_or_default();
+        let declared: Vec<String> = session.as_ref().map_or(login_declared, |s| s.extensions.clone());
         write_frame(stream, &response.to_xml(cltrid.as_deref(), &svtrid, &declared), write_limit).await?;
         tracing::debug!(code = response.code, elapsed_us = started.elapsed().as_micros() as u64, "EPP command");
         if close {
@@ -245,6 +260,19 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             return Ok(());
         }
     }
+}
+
+async fn over_rate_limit<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    cltrid: Option<&str>,
+    svtrid: &str,
+    declared: &[String],
+    commands_per_second: u32,
+    write_limit: Duration,
+) -> std::io::Result<()> {
+    tracing::warn!("EPP command rate limit exceeded; closing");
+    let r = Response::with_msg(code::SESSION_LIMIT_CLOSING, format!("more than {commands_per_second} commands a second"));
+    write_frame(stream, &r.to_xml(cltrid, svtrid, declared), write_limit).await
 }
 
 fn not_logged_in() -> Response {
@@ -265,6 +293,7 @@ async fn log_in<'a>(
     certificate: Option<&str>,
     session: &Option<LoggedIn>,
     shared: &'a EppShared,
+    events: &mut Vec<LoginEvent>,
 ) -> Result<(LoggedIn, SessionSlot<'a>), EppError> {
     if session.is_some() {
         return Err(EppError::new(code::USE, "already logged in"));
@@ -285,10 +314,10 @@ async fn log_in<'a>(
     let cfg = &shared.config;
     {
         let failures = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, Some(until))) = failures.get(&login.client_id) {
-            if *until > now {
-                return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins; try again later"));
-            }
+        if let Some((_, Some(until))) = failures.get(&login.client_id)
+            && *until > now
+        {
+            return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins; try again later"));
         }
     }
     let login_sec = login.login_sec.as_ref();
@@ -317,7 +346,16 @@ async fn log_in<'a>(
         }
         return Err(EppError::new(code::AUTHENTICATION, "authentication failed: client id, password, certificate or source address"));
     };
-    shared.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&login.client_id);
+    let failed_before = shared.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&login.client_id).map_or(0, |(n, _)| n);
+    if failed_before > 0 {
+        events.push(LoginEvent {
+            kind: "stat",
+            name: Some("failedLogins"),
+            level: "warning",
+            value: Some(failed_before.to_string()),
+            text: "failed logins since the last successful one".into(),
+        });
+    }
     if registrar.status == RegistrarStatus::Terminated {
         return Err(EppError::new(code::AUTHORIZATION, "the registrar is not active"));
     }
@@ -335,13 +373,48 @@ async fn log_in<'a>(
     };
     if let Some(np) = new_password {
         let actor = Actor::Registrar(registrar.id.clone());
-        shared
-            .registry
-            .execute_as(actor, Command::ChangePassword(registrar.id.clone(), Password::Clear(np)))
-            .await
-            .map_err(EppError::from)?;
+        match shared.registry.execute_as(actor, Command::ChangePassword(registrar.id.clone(), Password::Clear(np))).await {
+            Ok(_) => {}
+            Err(RegistryError::Invalid(reason)) => {
+                // RFC 8807 §3.2: a new password the policy refuses fails the login.
+                events.push(LoginEvent { kind: "newPW", name: None, level: "error", value: None, text: reason.clone() });
+                return Err(EppError::new(code::AUTHENTICATION, format!("new password refused: {reason}")));
+            }
+            Err(e) => return Err(EppError::from(e)),
+        }
     }
     Ok((LoggedIn { registrar: registrar.id.clone(), objects: login.object_uris.clone(), extensions: login.extension_uris.clone() }, slot))
+}
+
+/// An RFC 8807 `<loginSec:event>`.
+struct LoginEvent {
+    kind: &'static str,
+    name: Option<&'static str>,
+    level: &'static str,
+    value: Option<String>,
+    text: String,
+}
+
+fn login_sec_data(events: &[LoginEvent]) -> Option<String> {
+    if events.is_empty() {
+        return None;
+    }
+    let mut w = render::fragment();
+    w.open("loginSec:loginSecData", &[("xmlns:loginSec", xml::LOGIN_SEC)]);
+    for e in events {
+        let mut attrs = vec![("type", e.kind)];
+        if let Some(name) = e.name {
+            attrs.push(("name", name));
+        }
+        attrs.push(("level", e.level));
+        if let Some(value) = &e.value {
+            attrs.push(("value", value));
+        }
+        attrs.push(("lang", "en"));
+        w.leaf("loginSec:event", &attrs, &e.text);
+    }
+    w.close();
+    Some(w.finish())
 }
 
 fn count_uncounted(shared: &EppShared, key: String) {
@@ -383,7 +456,7 @@ async fn poll(op: PollOp, s: &LoggedIn, shared: &EppShared) -> Response {
         PollOp::Ack(id) => match shared.registry.execute_as(actor, Command::AckPoll(id)).await {
             Ok(Outcome::PollAcked { remaining }) => {
                 let mut r = Response::new(code::OK);
-                r.count_only = Some(remaining);
+                r.acked = Some((remaining, id));
                 r
             }
             Ok(_) => Response::new(code::OK),
@@ -505,10 +578,10 @@ pub async fn flush_counts(shared: Arc<EppShared>, every: Duration, mut shutdown:
         };
         let counts: Vec<(String, u64)> =
             std::mem::take(&mut *shared.uncounted.lock().unwrap_or_else(|p| p.into_inner())).into_iter().collect();
-        if !counts.is_empty() {
-            if let Err(e) = shared.registry.execute(Command::CountReads(counts)).await {
-                tracing::error!(error = %e, "cannot store command counts");
-            }
+        if !counts.is_empty()
+            && let Err(e) = shared.registry.execute(Command::CountReads(counts)).await
+        {
+            tracing::error!(error = %e, "cannot store command counts");
         }
         if stop {
             return;

@@ -71,6 +71,11 @@ impl TestDaemon {
         TestDaemon { daemon: Some(daemon), dir, config, dns, base, token, http: reqwest::Client::new() }
     }
 
+    /// The first EPP listener.
+    pub fn epp(&self) -> SocketAddr {
+        self.daemon.as_ref().unwrap().epp_addrs[0]
+    }
+
     /// The running registry (for tests that call the library directly).
     pub fn registry(&self) -> &domain_os::registry::Registry {
         &self.daemon.as_ref().unwrap().registry

@@ -4,6 +4,7 @@ mod admin;
 mod cli;
 mod common;
 mod dns;
+mod epp;
 mod import;
 mod migration;
 mod secondary;
