@@ -12,17 +12,17 @@
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, Read, Write};
-use std::net::{TcpListener, UdpSocket};
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_domain-os");
 const TLD: &str = "bench";
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// xorshift64*: reproducible query mixes without a dependency.
 struct Rng(u64);
@@ -96,16 +96,6 @@ fn generate_queries(path: &Path, n: usize, count: usize) {
     out.flush().unwrap();
 }
 
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 fn soa_query(id: u16) -> Vec<u8> {
     let mut p = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
     p.push(TLD.len() as u8);
@@ -137,56 +127,6 @@ fn first_answer(port: u16, started: Instant, limit: Duration, need_zone: bool) -
     None
 }
 
-fn children_of(pid: u32) -> Vec<u32> {
-    let mut out = vec![pid];
-    let mut i = 0;
-    while i < out.len() {
-        let parent = out[i];
-        if let Ok(entries) = std::fs::read_dir("/proc") {
-            for e in entries.flatten() {
-                let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-                let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
-                let after = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("");
-                if after.split_whitespace().nth(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(parent) && !out.contains(&p) {
-                    out.push(p);
-                }
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
-/// User + system CPU seconds of a process tree.
-fn cpu_seconds(pid: u32) -> f64 {
-    let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
-    children_of(pid)
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
-        .map(|stat| {
-            let f: Vec<&str> = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("").split_whitespace().collect();
-            (f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0)) / ticks
-        })
-        .sum()
-}
-
-/// Resident set and proportional set (shared pages counted once) of a process tree, in MiB.
-fn memory_mib(pid: u32) -> (f64, f64) {
-    let field = |text: &str, key: &str| -> f64 {
-        text.lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    children_of(pid)
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
-        .map(|text| (field(&text, "Rss:"), field(&text, "Pss:")))
-        .fold((0.0, 0.0), |(r, p), (r1, p1)| (r + r1, p + p1))
-}
-
 #[derive(Default, Clone)]
 struct Row {
     name: String,
@@ -199,29 +139,6 @@ struct Row {
     pss_mib: f64,
     axfr_s: f64,
     axfr_records: usize,
-}
-
-struct Server {
-    name: String,
-    child: Child,
-    port: u16,
-    started: Instant,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGTERM for a clean shutdown, then make sure.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn dnsperf(port: u16, queries: &Path, seconds: usize) -> (f64, f64, f64, f64) {
@@ -372,32 +289,11 @@ fn freshness(dns: u16, admin: u16, token: &str, samples: usize) -> (f64, f64, f6
         assert!(status.is_success(), "create {name}: {status}");
         let acked = Instant::now();
         commit_us.push((acked - t0).as_secs_f64() * 1e6);
-        let mut query = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
-        for label in name.split('.') {
-            query.push(label.len() as u8);
-            query.extend_from_slice(label.as_bytes());
-        }
-        query.extend_from_slice(&[0, 0, 2, 0, 1]);
-        let mut buf = [0u8; 1500];
-        loop {
-            socket.send_to(&query, ("127.0.0.1", dns)).unwrap();
-            if let Ok((n, _)) = socket.recv_from(&mut buf) {
-                // NOERROR with an authority section: the referral is there.
-                if n > 12 && buf[3] & 0x0F == 0 && buf[9] > 0 {
-                    break;
-                }
-            }
-            assert!(acked.elapsed() < Duration::from_secs(10), "{name} never appeared");
-        }
-        visible_us.push(acked.elapsed().as_secs_f64() * 1e6);
+        visible_us.push(wait_until_published(&socket, dns, &name, acked).as_secs_f64() * 1e6);
     }
-    let pct = |v: &mut Vec<f64>, p: f64| {
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        v[((v.len() - 1) as f64 * p) as usize]
-    };
-    let p50 = pct(&mut visible_us, 0.5);
-    let p99 = pct(&mut visible_us, 0.99);
-    let commit_p50 = pct(&mut commit_us, 0.5);
+    let p50 = percentile(&mut visible_us, 0.5);
+    let p99 = percentile(&mut visible_us, 0.99);
+    let commit_p50 = percentile(&mut commit_us, 0.5);
     (p50, p99, commit_p50)
 }
 

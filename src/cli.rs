@@ -155,6 +155,17 @@ enum RegistrarCmd {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },
+    /// Add to a registrar's account balance (negative to take funds away), e.g. `1000.00`.
+    Fund {
+        id: String,
+        #[arg(allow_hyphen_values = true)]
+        amount: String,
+    },
+    /// Issue an EPP client certificate from the appliance's private CA (in the
+    /// data folder) and pin it to the registrar, beside any already pinned.
+    Certificate {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -312,6 +323,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import_zone(&config, &file, &tld, &registrar, period_years)
         }
         Commands::Tld(cmd) => admin(&config, tld_request(cmd)?),
+        Commands::Registrar(RegistrarCmd::Certificate { id }) => issue_client_certificate(&config, &id),
         Commands::Registrar(cmd) => admin(&config, registrar_request(cmd)?),
         Commands::Domain(cmd) => admin(&config, domain_request(cmd)?),
         Commands::Host(cmd) => admin(&config, host_request(cmd)?),
@@ -326,6 +338,11 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A path as the operator should see it: absolute.
+fn shown(path: &std::path::Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+}
+
 fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
     let dns = daemon.dns_addrs.first().copied();
     let mut out = String::new();
@@ -333,7 +350,6 @@ fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
     for addr in &daemon.dns_addrs {
         out.push_str(&format!("  DNS           {addr} (UDP and TCP)\n"));
     }
-    let shown = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
     for addr in &daemon.epp_addrs {
         let (cert, _) = config.epp_certificate();
         out.push_str(&format!(
@@ -473,7 +489,31 @@ fn registrar_request(cmd: RegistrarCmd) -> anyhow::Result<ApiRequest> {
             }
             request(Method::PATCH, format!("/v1/registrars/{id}"), Some(Value::Object(body)))
         }
+        RegistrarCmd::Fund { id, amount } => request(Method::POST, format!("/v1/registrars/{id}/funds"), Some(json!({ "amount": amount }))),
+        RegistrarCmd::Certificate { .. } => unreachable!("handled before the API call"),
     })
+}
+
+fn issue_client_certificate(config: &Config, id: &str) -> anyhow::Result<()> {
+    let client = client(config)?;
+    let rt = runtime()?;
+    let path = format!("/v1/registrars/{id}");
+    // The registrar must exist before a certificate is made for it.
+    let registrar = rt.block_on(client.call(Method::GET, &path, None)).map_err(|e| anyhow!("{e}"))?;
+    let pki = crate::epp::tls::Pki { dir: config.tls_dir() };
+    let fingerprint = pki.ensure_client(id)?;
+    let mut pinned: Vec<Value> = registrar["cert_fingerprints"].as_array().cloned().unwrap_or_default();
+    if !pinned.iter().any(|p| p == &json!(fingerprint)) {
+        pinned.push(json!(fingerprint));
+        rt.block_on(client.call(Method::PATCH, &path, Some(&json!({ "cert_fingerprints": pinned })))).map_err(|e| anyhow!("{e}"))?;
+    }
+    println!(
+        "certificate {}\nkey         {}\nCA          {}\npinned      {fingerprint}",
+        shown(&pki.client_cert(id)),
+        shown(&pki.client_key(id)),
+        shown(&pki.ca_cert())
+    );
+    Ok(())
 }
 
 fn domain_request(cmd: DomainCmd) -> anyhow::Result<ApiRequest> {

@@ -222,6 +222,32 @@ mod tests {
     }
 
     #[test]
+    fn the_journal_keeps_its_newest_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.redb"), 1 << 20).unwrap();
+        let tld = crate::model::DomainName::parse("example").unwrap();
+        let entry = |n: u32| JournalEntry {
+            from_serial: n,
+            to_serial: n + 1,
+            old_soa: (0, Vec::new()),
+            new_soa: (0, Vec::new()),
+            removed: Vec::new(),
+            added: Vec::new(),
+            committed: crate::model::Timestamp(0),
+        };
+        for n in 0..10 {
+            let txn = store.begin_write().unwrap();
+            WriteTables::open(&txn).unwrap().journal_append(&tld, &entry(n), 4).unwrap();
+            txn.commit().unwrap();
+        }
+        let snapshot = store.snapshot(0).unwrap();
+        assert_eq!(snapshot.journal_len(&tld).unwrap(), 4);
+        let kept = snapshot.journal_since(&tld, 6).unwrap().expect("reaches serial 6");
+        assert_eq!(kept.iter().map(|e| e.from_serial).collect::<Vec<_>>(), vec![6, 7, 8, 9]);
+        assert!(snapshot.journal_since(&tld, 5).unwrap().is_none(), "trimmed");
+    }
+
+    #[test]
     fn second_open_reports_lock() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.redb");

@@ -245,26 +245,26 @@ impl<'t> WriteTables<'t> {
     /// Appends a journal entry and drops the oldest beyond `entries_max`.
     pub fn journal_append(&mut self, tld: &DomainName, entry: &JournalEntry, entries_max: usize) -> Result<(), StoreError> {
         let (start, end) = journal::range(tld.as_str());
-        let (last, count) = {
+        // Sequences are contiguous (trimming removes the oldest first), so the
+        // ends give the count without walking the journal.
+        let (first, last) = {
             let mut range = self.journal.range::<&[u8]>(start.as_slice()..end.as_slice())?;
-            let last = match range.next_back() {
+            let first = match range.next() {
                 Some(item) => Some(journal::seq_of(item?.0.value())?),
                 None => None,
             };
-            (last, self.journal.range::<&[u8]>(start.as_slice()..end.as_slice())?.count())
+            let last = match range.next_back() {
+                Some(item) => Some(journal::seq_of(item?.0.value())?),
+                None => first,
+            };
+            (first, last)
         };
         let seq = last.map_or(0, |s| s + 1);
         self.journal.insert(journal::key(tld.as_str(), seq).as_slice(), entry.encode().as_slice())?;
-        let excess = (count + 1).saturating_sub(entries_max);
-        if excess > 0 {
-            let old: Vec<Vec<u8>> = self
-                .journal
-                .range::<&[u8]>(start.as_slice()..end.as_slice())?
-                .take(excess)
-                .map(|item| item.map(|(k, _)| k.value().to_vec()))
-                .collect::<Result<_, _>>()?;
-            for k in old {
-                self.journal.remove(k.as_slice())?;
+        if let Some(first) = first {
+            let count = (seq - first + 1) as usize;
+            for old in first..first + count.saturating_sub(entries_max) as u64 {
+                self.journal.remove(journal::key(tld.as_str(), old).as_slice())?;
             }
         }
         Ok(())

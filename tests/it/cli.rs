@@ -85,6 +85,20 @@ async fn serve_stops_cleanly_on_sigterm_and_keeps_its_state() {
     assert!(!ok && err.contains("bad_name"), "{err}");
     let (ok, _, err) = cli(&conf, &["domain", "show", "nobody.example"]);
     assert!(!ok && err.contains("does not exist"), "{err}");
+    // A registrar made ready for EPP: created, funded, given a pinned client certificate.
+    let (ok, _, err) =
+        cli(&conf, &["registrar", "create", "new-registrar", "--name", "New", "--email", "ops@new.test", "--password", "new-password-1"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = cli(&conf, &["registrar", "fund", "new-registrar", "250.00"]);
+    assert!(ok && serde_json::from_str::<Value>(&out).unwrap()["balance"] == "250.00", "{out}{err}");
+    let (ok, out, err) = cli(&conf, &["registrar", "certificate", "new-registrar"]);
+    assert!(ok, "{err}");
+    let pinned = out.lines().find_map(|l| l.strip_prefix("pinned")).unwrap().trim().to_string();
+    assert!(config.tls_dir().join("new-registrar.pem").exists() && config.tls_dir().join("new-registrar.key").exists());
+    let (_, out, _) = cli(&conf, &["registrar", "show", "new-registrar"]);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["cert_fingerprints"], json!([pinned]));
+    let (ok, _, err) = cli(&conf, &["registrar", "certificate", "nobody"]);
+    assert!(!ok && err.contains("does not exist"), "{err}");
     // Export through the running daemon.
     let (ok, out, err) = cli(&conf, &["zone", "export", "example"]);
     assert!(ok, "{err}");

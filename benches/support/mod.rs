@@ -1,0 +1,135 @@
+//! What the benchmarks share: environment knobs, loopback ports, the server
+//! process they measure (its CPU time and memory from /proc), percentiles,
+//! and a DNS probe for "is this name published yet".
+
+#![allow(dead_code)] // each benchmark uses a different part
+
+use std::net::{TcpListener, UdpSocket};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+pub fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for e in entries.flatten() {
+                let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+                let after = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("");
+                if after.split_whitespace().nth(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(parent) && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// User + system CPU seconds of a process tree.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
+    children_of(pid)
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .map(|stat| {
+            let f: Vec<&str> = stat.rsplit_once(") ").map(|x| x.1).unwrap_or("").split_whitespace().collect();
+            (f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0)) / ticks
+        })
+        .sum()
+}
+
+/// Resident set and proportional set (shared pages counted once) of a process tree, in MiB.
+pub fn memory_mib(pid: u32) -> (f64, f64) {
+    let field = |text: &str, key: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    children_of(pid)
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
+        .map(|text| (field(&text, "Rss:"), field(&text, "Pss:")))
+        .fold((0.0, 0.0), |(r, p), (r1, p1)| (r + r1, p + p1))
+}
+
+/// A server under measurement; stopped with SIGTERM (then SIGKILL) when dropped.
+pub struct Server {
+    pub name: String,
+    pub child: Child,
+    pub port: u16,
+    pub started: Instant,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM for a clean shutdown, then make sure.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `p` quantile (0..=1) of `values`, which it sorts.
+pub fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[((values.len() - 1) as f64 * p).round() as usize]
+}
+
+/// A recursion-free NS query for `name`.
+pub fn ns_query(name: &str) -> Vec<u8> {
+    let mut query = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.trim_end_matches('.').split('.') {
+        query.push(label.len() as u8);
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.extend_from_slice(&[0, 0, 2, 0, 1]);
+    query
+}
+
+/// Asks `dns` for `name` until the referral is there (NOERROR with an
+/// authority section); returns how long that took from `since`.
+pub fn wait_until_published(socket: &UdpSocket, dns: u16, name: &str, since: Instant) -> Duration {
+    let query = ns_query(name);
+    let mut buf = [0u8; 1500];
+    loop {
+        socket.send_to(&query, ("127.0.0.1", dns)).unwrap();
+        if let Ok((n, _)) = socket.recv_from(&mut buf)
+            && n > 12
+            && buf[3] & 0x0F == 0
+            && buf[9] > 0
+        {
+            return since.elapsed();
+        }
+        assert!(since.elapsed() < Duration::from_secs(10), "{name} never appeared in DNS");
+    }
+}
