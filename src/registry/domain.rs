@@ -381,7 +381,10 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
     let mut credit = Money(0);
     for (registrar, amount) in &outcome.credits {
         cx.adjust_balance(registrar, *amount)?;
-        credit = credit + *amount;
+        // The response reports what the deleting sponsor gets back.
+        if *registrar == domain.registrar {
+            credit = credit + *amount;
+        }
     }
     if outcome.immediate {
         purge(cx, &domain)?;
@@ -555,7 +558,9 @@ pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferSta
         cx.adjust_balance(&g.registrar, g.amount)?;
     }
     after.expires = transfer_expiry(&domain, transfer.years, cx.now);
-    after.grace.retain(|g| g.ends > cx.now && g.kind != GraceKind::AutoRenew);
+    // The losing registrar's add and renew grace periods end without credit
+    // (the years it bought stay on the domain); only the transfer's own begins.
+    after.grace.clear();
     let ends = cx.now.plus_seconds(tld.registration.transfer_grace_s);
     after.grace.push(Grace {
         kind: GraceKind::Transfer,

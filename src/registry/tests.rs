@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::command::*;
 use super::*;
 use crate::model::zone::rtype;
-use crate::model::{ClientId, DomainName, DomainStatus, ManualClock, Money, RoidSuffix, Timestamp, TransferStatus};
+use crate::model::{ClientId, DomainName, DomainStatus, GraceKind, ManualClock, Money, RoidSuffix, Timestamp, TransferStatus};
 
 const DAY: i64 = 86_400;
 
@@ -328,6 +328,25 @@ async fn a_transfer_in_auto_renew_grace_replaces_the_auto_renewal() {
     let d = f.domain("ar.test").unwrap();
     assert_eq!(d.expires, exp.plus_years(1), "the transfer year replaces the auto-renew year");
     assert_eq!(f.balance("reg-a"), a0 + Money(1000), "the auto-renewal is credited back");
+}
+
+#[tokio::test]
+async fn a_transfer_ends_the_losing_registrars_grace_periods() {
+    let f = Fixture::new().await;
+    f.ok(reg("reg-a"), create("g.test", 1)).await;
+    let exp = f.domain("g.test").unwrap().expires;
+    let (a0, b0) = (f.balance("reg-a"), f.balance("reg-b"));
+    f.ok(reg("reg-b"), Command::TransferDomain(n("g.test"), transfer_request(1, "Sesame-Open-2026x"))).await;
+    f.ok(reg("reg-a"), Command::TransferDomain(n("g.test"), TransferOp::Approve)).await;
+    let d = f.domain("g.test").unwrap();
+    assert_eq!(d.grace.iter().map(|g| g.kind).collect::<Vec<_>>(), vec![GraceKind::Transfer]);
+    // Deleted by the gaining registrar within its transfer grace: it gets the
+    // transfer back, the losing registrar nothing, and the domain is redeemable.
+    let Outcome::Deleted { pending, credit } = f.ok(reg("reg-b"), Command::DeleteDomain(n("g.test"))).await else { panic!() };
+    assert!(pending, "no add grace any more: redemption");
+    assert_eq!(credit, Money(1000));
+    assert_eq!((f.balance("reg-a"), f.balance("reg-b")), (a0, b0));
+    assert_eq!(f.domain("g.test").unwrap().expires, exp, "the transfer year is taken back");
 }
 
 #[tokio::test]

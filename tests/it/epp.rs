@@ -566,29 +566,68 @@ async fn limits_close_sessions_with_2500_and_2502() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stock_client_instant_epp_completes_its_commands() {
+async fn a_stock_client_instant_epp_runs_the_whole_lifecycle() {
+    use hickory_net::proto::op::ResponseCode;
     use instant_epp::EppClient;
     use instant_epp::client::RustlsConnector;
-    use instant_epp::domain::{DomainCheck, DomainCreate, DomainDelete, DomainInfo, HostInfo, HostObj, Period, PeriodLength};
+    use instant_epp::domain::update::{DomainAdd, DomainChangeInfo, DomainRemove};
+    use instant_epp::domain::{
+        DomainAuthInfo, DomainCheck, DomainCreate, DomainDelete, DomainInfo, DomainRenew, DomainTransfer, DomainUpdate, HostInfo, HostObj,
+        Period, PeriodLength, Status,
+    };
     use instant_epp::login::Login;
+    use instant_epp::response::ResultCode;
     let d = TestDaemon::demo().await;
-    let connector = RustlsConnector::builder(("localhost".to_string(), d.epp().port()))
-        .unwrap()
-        .build_with_config(tls_config(&d, Some("demo-registrar")));
-    let mut client = EppClient::new(connector, "domain-os".into(), Duration::from_secs(10)).await.unwrap();
-    assert!(client.xml_greeting().contains("domain-os"));
-    client.transact(&Login::new("demo-registrar", PW, None, None), "login-1").await.unwrap();
+    let client_of = async |registrar: &str| {
+        let connector =
+            RustlsConnector::builder(("localhost".to_string(), d.epp().port())).unwrap().build_with_config(tls_config(&d, Some(registrar)));
+        let mut client = EppClient::new(connector, "domain-os".into(), Duration::from_secs(10)).await.unwrap();
+        assert!(client.xml_greeting().contains("domain-os"));
+        client.transact(&Login::new(registrar, PW, None, None), "login").await.unwrap();
+        client
+    };
+    let mut client = client_of("demo-registrar").await;
+    let one_year = || Period::Years(PeriodLength::new(1).unwrap());
+    let published = async |name: &str| d.query(name, RecordType::NS).await.metadata.response_code != ResponseCode::NXDomain;
+
     let check = client.transact(&DomainCheck { domains: &["stock.example", "hello.example"] }, "check-1").await.unwrap();
     let data = check.res_data().unwrap();
     assert!(data.list[0].name.available && !data.list[1].name.available);
     let ns = [HostInfo::Obj(HostObj { name: "ns1.example.net".into() })];
-    let create = DomainCreate::new("stock.example", Period::Years(PeriodLength::new(1).unwrap()), Some(&ns), None, "", None);
+    let create = DomainCreate::new("stock.example", one_year(), Some(&ns), None, STRONG, None);
     let created = client.transact(&create, "create-1").await.unwrap();
     assert_eq!(created.res_data().unwrap().name, "stock.example");
+    assert!(published("stock.example.").await, "in DNS once created");
+
+    // Update: a client hold takes it out of DNS; lifting it brings it back.
+    let hold = [Status::ClientHold];
+    let mut update = DomainUpdate::new("stock.example");
+    update.add(DomainAdd { ns: None, contacts: None, statuses: Some(&hold) });
+    client.transact(&update, "update-1").await.unwrap();
+    assert!(!published("stock.example.").await, "held");
+    let mut update = DomainUpdate::new("stock.example");
+    update.remove(DomainRemove { ns: None, contacts: None, statuses: Some(&hold) });
+    client.transact(&update, "update-2").await.unwrap();
+    assert!(published("stock.example.").await, "released");
+
+    // Renew against the current expiry date.
     let info = client.transact(&DomainInfo::new("stock.example", None), "info-1").await.unwrap();
-    assert_eq!(info.res_data().unwrap().client_id, "demo-registrar");
-    assert_eq!(d.query("stock.example.", RecordType::NS).await.authorities.len(), 1);
-    client.transact(&DomainDelete::new("stock.example"), "delete-1").await.unwrap();
+    let expiry = info.res_data().unwrap().expiring_at.unwrap();
+    let renewed = client.transact(&DomainRenew::new("stock.example", expiry.date_naive(), one_year()), "renew-1").await.unwrap();
+    assert!(renewed.res_data().unwrap().expiring_at.unwrap() > expiry);
+
+    // Transfer to the other registrar, approved by us; it then deletes the domain.
+    let mut other = client_of("other-registrar").await;
+    let requested = other.transact(&DomainTransfer::new("stock.example", None, STRONG), "transfer-1").await.unwrap();
+    assert_eq!(requested.result.code, ResultCode::CommandCompletedSuccessfullyActionPending);
+    client.transact(&DomainTransfer::approve("stock.example"), "transfer-2").await.unwrap();
+    let info = other.transact(&DomainInfo::new("stock.example", None), "info-2").await.unwrap();
+    assert_eq!(info.res_data().unwrap().client_id, "other-registrar");
+    let mut rotate = DomainUpdate::new("stock.example");
+    rotate.info(DomainChangeInfo { registrant: None, auth_info: Some(DomainAuthInfo::new("Fresh-Transfer-Code-77")) });
+    other.transact(&rotate, "update-3").await.unwrap();
+    other.transact(&DomainDelete::new("stock.example"), "delete-1").await.unwrap();
+    assert!(!published("stock.example.").await, "deleted: out of DNS at once");
     d.stop().await;
 }
 
