@@ -73,7 +73,11 @@ impl TestDaemon {
 
     /// The first EPP listener.
     pub fn epp(&self) -> SocketAddr {
-        self.daemon.as_ref().unwrap().epp_addrs[0]
+        self.epp_all()[0]
+    }
+
+    pub fn epp_all(&self) -> Vec<SocketAddr> {
+        self.daemon.as_ref().unwrap().epp_addrs.clone()
     }
 
     /// The running registry (for tests that call the library directly).

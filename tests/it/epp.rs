@@ -84,8 +84,12 @@ pub fn code(xml: &str) -> u16 {
 impl Epp {
     /// Connects presenting `certificate` (a registrar's, or none).
     pub async fn connect(d: &TestDaemon, certificate: Option<&str>, seen: &Responses) -> Epp {
+        Self::connect_to(d, d.epp(), certificate, seen).await
+    }
+
+    pub async fn connect_to(d: &TestDaemon, addr: std::net::SocketAddr, certificate: Option<&str>, seen: &Responses) -> Epp {
         let connector = tokio_rustls::TlsConnector::from(tls_config(d, certificate));
-        let tcp = tokio::net::TcpStream::connect(d.epp()).await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         let stream = connector.connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
         let mut epp = Epp { stream, greeting: String::new(), seen: seen.clone(), n: 0 };
         epp.greeting = epp.read().await.expect("a greeting");
@@ -136,7 +140,11 @@ impl Epp {
 
     /// A logged-in session of `registrar` with every extension declared.
     pub async fn session(d: &TestDaemon, registrar: &str, seen: &Responses) -> Epp {
-        let mut epp = Epp::connect(d, Some(registrar), seen).await;
+        Self::session_at(d, d.epp(), registrar, seen).await
+    }
+
+    pub async fn session_at(d: &TestDaemon, addr: std::net::SocketAddr, registrar: &str, seen: &Responses) -> Epp {
+        let mut epp = Epp::connect_to(d, addr, Some(registrar), seen).await;
         let r = epp.login_with(registrar, PW, ALL_EXT).await;
         assert_eq!(code(&r), 1000, "{r}");
         epp
@@ -734,6 +742,99 @@ async fn login_security_changes_passwords_and_reports_events() {
     assert_eq!(code(&again.command(&login(PW, None, ""), "").await), 2200);
     let ok = again.command(&login("[LOGIN-SECURITY]", None, &format!("<loginSec:pw>{long}</loginSec:pw>")), "").await;
     assert_eq!(code(&ok), 1000, "{ok}");
+    seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_of_rst_epp_16_are_stored_and_shown() {
+    let d = TestDaemon::demo().await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let mut b = Epp::session(&d, "other-registrar", &seen).await;
+    let contact = |id: &str| {
+        format!(
+            "<contact:id>{id}</contact:id><contact:postalInfo type=\"int\"><contact:name>Owner {id}</contact:name><contact:addr><contact:city>Paris</contact:city><contact:cc>FR</contact:cc></contact:addr></contact:postalInfo><contact:email>{id}@example.net</contact:email><contact:authInfo><contact:pw>{STRONG}</contact:pw></contact:authInfo>"
+        )
+    };
+    for id in ["own-1", "own-2"] {
+        assert_eq!(code(&a.contact("create", &contact(id)).await), 1000);
+    }
+    let create = "<domain:name>upd.example</domain:name><domain:ns><domain:hostObj>ns1.example.net</domain:hostObj><domain:hostObj>ns2.example.net</domain:hostObj></domain:ns><domain:registrant>own-1</domain:registrant><domain:authInfo><domain:pw/></domain:authInfo>";
+    assert_eq!(code(&a.domain("create", create, DS).await), 1000);
+    let name = "<domain:name>upd.example</domain:name>";
+    let update = format!(
+        "{name}<domain:add><domain:status s=\"clientDeleteProhibited\"/></domain:add><domain:rem><domain:ns><domain:hostObj>ns2.example.net</domain:hostObj></domain:ns></domain:rem><domain:chg><domain:registrant>own-2</domain:registrant></domain:chg>"
+    );
+    let ds_swap = r#"<secDNS:update xmlns:secDNS="urn:ietf:params:xml:ns:secDNS-1.1"><secDNS:rem><secDNS:all>true</secDNS:all></secDNS:rem><secDNS:add><secDNS:dsData><secDNS:keyTag>777</secDNS:keyTag><secDNS:alg>8</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>2BB183AF5F22588179A53B0A98631FAD1A292118F41DB2CD0A25DEA7F3A1E7A0</secDNS:digest></secDNS:dsData></secDNS:add></secDNS:update>"#;
+    assert_eq!(code(&b.domain("update", &update, ds_swap).await), 2201, "another registrar's domain");
+    let r = a.domain("update", &update, ds_swap).await;
+    assert_eq!(code(&r), 1000, "{r}");
+    let info = a.domain("info", name, "").await;
+    assert!(info.contains(r#"<domain:status s="clientDeleteProhibited"/>"#), "{info}");
+    assert!(info.contains("<domain:registrant>own-2</domain:registrant>"), "{info}");
+    assert!(info.contains("ns1.example.net") && !info.contains("ns2.example.net"), "{info}");
+    assert!(info.contains("<secDNS:keyTag>777</secDNS:keyTag>") && !info.contains("<secDNS:keyTag>4242</secDNS:keyTag>"), "{info}");
+    let ds = d.query("upd.example.", RecordType::DS).await;
+    assert_eq!(ds.answers.len(), 1, "DNS carries the new DS only");
+    assert_eq!(code(&a.domain("delete", name, "").await), 2304, "clientDeleteProhibited");
+    // Then everything removed again.
+    let undo = format!("{name}<domain:rem><domain:status s=\"clientDeleteProhibited\"/></domain:rem>");
+    let no_ds = r#"<secDNS:update xmlns:secDNS="urn:ietf:params:xml:ns:secDNS-1.1"><secDNS:rem><secDNS:all>true</secDNS:all></secDNS:rem></secDNS:update>"#;
+    assert_eq!(code(&a.domain("update", &undo, no_ds).await), 1000);
+    let info = a.domain("info", name, "").await;
+    assert!(!info.contains("secDNS") && !info.contains("clientDeleteProhibited"), "{info}");
+    assert!(d.query("upd.example.", RecordType::DS).await.answers.is_empty());
+    seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_policies_of_rst_epp_14() {
+    let d = TestDaemon::demo().await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let contact = format!(
+        "<contact:id>reg-1</contact:id><contact:postalInfo type=\"int\"><contact:name>R</contact:name><contact:addr><contact:city>Rome</contact:city><contact:cc>IT</contact:cc></contact:addr></contact:postalInfo><contact:email>r@example.net</contact:email><contact:authInfo><contact:pw>{STRONG}</contact:pw></contact:authInfo>"
+    );
+    assert_eq!(code(&a.contact("create", &contact).await), 1000);
+    let with = |n: &str| {
+        format!("<domain:name>{n}</domain:name><domain:registrant>reg-1</domain:registrant><domain:authInfo><domain:pw/></domain:authInfo>")
+    };
+    let without = |n: &str| format!("<domain:name>{n}</domain:name><domain:authInfo><domain:pw/></domain:authInfo>");
+    let policy = |p: &str| serde_json::json!({"contacts": {"registrant": p, "admin": p, "tech": p, "billing": p}});
+    // Minimum data set: contacts are refused.
+    d.ok("PATCH", "/v1/tlds/example", Some(policy("prohibited"))).await;
+    assert_eq!(code(&a.domain("create", &with("min-1.example"), "").await), 2306);
+    assert_eq!(code(&a.domain("create", &without("min-2.example"), "").await), 1000);
+    // Full data set: a registrant is required.
+    d.ok(
+        "PATCH",
+        "/v1/tlds/example",
+        Some(serde_json::json!({"contacts": {"registrant": "mandatory", "admin": "optional", "tech": "optional", "billing": "optional"}})),
+    )
+    .await;
+    assert_eq!(code(&a.domain("create", &without("max-1.example"), "").await), 2003);
+    assert_eq!(code(&a.domain("create", &with("max-2.example"), "").await), 1000);
+    let missing = "<domain:name>max-3.example</domain:name><domain:registrant>nobody-1</domain:registrant><domain:authInfo><domain:pw/></domain:authInfo>";
+    assert_eq!(code(&a.domain("create", missing, "").await), 2303, "a contact that does not exist");
+    seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_port_shows_the_same_objects_rst_epp_17() {
+    let d = TestDaemon::start(true, |c, _| c.epp.listen = vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()]).await;
+    let seen = Responses::default();
+    let ports = d.epp_all();
+    assert_eq!(ports.len(), 2);
+    let mut first = Epp::session_at(&d, ports[0], "demo-registrar", &seen).await;
+    assert_eq!(code(&first.domain("create", &create_body("ports.example", "1", &["ns1.example.net"], ""), DS).await), 1000);
+    let info_data = |r: &str| r[r.find("<resData>").unwrap()..r.find("</resData>").unwrap()].to_string();
+    let here = info_data(&first.domain("info", "<domain:name>ports.example</domain:name>", "").await);
+    let mut second = Epp::session_at(&d, ports[1], "demo-registrar", &seen).await;
+    let there = info_data(&second.domain("info", "<domain:name>ports.example</domain:name>", "").await);
+    assert_eq!(here, there);
     seen.validate();
     d.stop().await;
 }
