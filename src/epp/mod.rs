@@ -29,8 +29,15 @@ use session::EppShared;
 /// A running EPP service.
 pub struct EppServer {
     pub addrs: Vec<SocketAddr>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    listeners: Vec<tokio::task::JoinHandle<()>>,
+    connections: Arc<Semaphore>,
+    connections_max: usize,
+    stop_counting: watch::Sender<bool>,
+    counting: tokio::task::JoinHandle<()>,
 }
+
+/// How long a shutdown waits for sessions to finish the command in hand.
+const DRAIN_S: u64 = 30;
 
 impl EppServer {
     pub async fn start(
@@ -39,23 +46,33 @@ impl EppServer {
         shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<EppServer> {
         let acceptor = TlsAcceptor::from(tls);
-        let connections = Arc::new(Semaphore::new(shared.config.connections_max));
-        let mut server = EppServer { addrs: Vec::new(), tasks: Vec::new() };
+        let connections_max = shared.config.connections_max;
+        let connections = Arc::new(Semaphore::new(connections_max));
+        let (mut addrs, mut listeners) = (Vec::new(), Vec::new());
         for &addr in &shared.config.listen {
             let listener = TcpListener::bind(addr).await?;
             let bound = listener.local_addr()?;
             tracing::info!(address = %bound, "serving EPP over TLS");
-            server.addrs.push(bound);
-            server.tasks.push(tokio::spawn(accept(listener, acceptor.clone(), shared.clone(), connections.clone(), shutdown.clone())));
+            addrs.push(bound);
+            listeners.push(tokio::spawn(accept(listener, acceptor.clone(), shared.clone(), connections.clone(), shutdown.clone())));
         }
-        server.tasks.push(tokio::spawn(session::flush_counts(shared, Duration::from_secs(1), shutdown)));
-        Ok(server)
+        let (stop_counting, counting_stopped) = watch::channel(false);
+        let counting = tokio::spawn(session::flush_counts(shared, Duration::from_secs(1), counting_stopped));
+        Ok(EppServer { addrs, listeners, connections, connections_max, stop_counting, counting })
     }
 
+    /// After the shutdown signal: stops accepting, lets each session finish
+    /// the command in hand (its reply included), then stores the last counts.
     pub async fn stop(self) {
-        for task in self.tasks {
+        for task in self.listeners {
             let _ = task.await;
         }
+        let all = u32::try_from(self.connections_max).unwrap_or(u32::MAX);
+        if tokio::time::timeout(Duration::from_secs(DRAIN_S), self.connections.acquire_many(all)).await.is_err() {
+            tracing::warn!("EPP sessions still busy after {DRAIN_S} s; closing them");
+        }
+        let _ = self.stop_counting.send(true);
+        let _ = self.counting.await;
     }
 }
 
@@ -95,13 +112,8 @@ async fn accept(
                     Err(_) => return tracing::info!("EPP TLS handshake timed out"),
                 };
                 let certificate = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| tls::fingerprint(c));
-                tokio::select! {
-                    result = session::run(&mut stream, peer, certificate, &shared) => {
-                        if let Err(e) = result {
-                            tracing::info!(error = %e, "EPP session ended");
-                        }
-                    }
-                    _ = shutdown.changed() => tracing::info!("EPP session closed for shutdown"),
+                if let Err(e) = session::run(&mut stream, peer, certificate, &shared, &mut shutdown).await {
+                    tracing::info!(error = %e, "EPP session ended");
                 }
                 let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
             }

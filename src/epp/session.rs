@@ -156,6 +156,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     peer: SocketAddr,
     certificate: Option<String>,
     shared: &EppShared,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let cfg = &shared.config;
     let limits = Limits { depth_max: cfg.xml_depth_max, elements_max: cfg.xml_elements_max, text_bytes_max: cfg.frame_bytes_max };
@@ -166,7 +167,15 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let mut rate = RateLimit::new(cfg.commands_per_second);
     loop {
         let wait = Duration::from_secs(if session.is_some() { cfg.idle_timeout_s } else { cfg.login_timeout_s });
-        let frame = match read_frame(stream, cfg.frame_bytes_max, wait, Duration::from_secs(cfg.frame_timeout_s)).await? {
+        // Shutdown takes effect between commands, never inside one.
+        let next = tokio::select! {
+            frame = read_frame(stream, cfg.frame_bytes_max, wait, Duration::from_secs(cfg.frame_timeout_s)) => frame?,
+            _ = shutdown.changed() => {
+                tracing::info!("EPP session closed for shutdown");
+                return Ok(());
+            }
+        };
+        let frame = match next {
             Frame::Closed => {
                 tracing::info!("EPP session ended by the peer or by inactivity");
                 return Ok(());

@@ -838,3 +838,33 @@ async fn every_service_port_shows_the_same_objects_rst_epp_17() {
     seen.validate();
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_the_command_in_hand_and_what_was_acknowledged_survives() {
+    let d = TestDaemon::demo().await;
+    let seen = Responses::default();
+    let mut epp = Epp::session(&d, "demo-registrar", &seen).await;
+    let mut idle = Epp::session(&d, "other-registrar", &seen).await;
+    // Frame a create, then stop the daemon while it is in flight.
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><create><domain:create xmlns:domain="{DOMAIN}">{}</domain:create></create><clTRID>LAST-1</clTRID></command></epp>"#,
+        create_body("last.example", "1", &["ns1.example.net"], "")
+    );
+    let mut framed = ((xml.len() + 4) as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(xml.as_bytes());
+    epp.write_raw(&framed).await;
+    let stopping = tokio::spawn(d.stop());
+    let reply = epp.read().await;
+    assert!(idle.closed().await, "idle sessions are closed");
+    let (dir, config) = stopping.await.unwrap();
+    let d = TestDaemon::start_in(dir, config, true).await;
+    let exists = d.query("last.example.", RecordType::NS).await.metadata.response_code != hickory_net::proto::op::ResponseCode::NXDomain;
+    match reply {
+        // Acknowledged means durable.
+        Some(r) => assert!(code(&r) == 1000 && exists, "{r}"),
+        // Closed before the frame was read: nothing was done.
+        None => assert!(!exists),
+    }
+    seen.validate();
+    d.stop().await;
+}
