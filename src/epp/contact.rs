@@ -1,14 +1,15 @@
 //! The contact mapping (RFC 5733): check, info (the sponsor, or a client
-//! holding the authorization information), create, update, delete.
+//! holding the authorization information), create, update, delete, and
+//! transfer (request, query, approve, reject, cancel).
 
 use super::ext;
 use super::render::{Response, fragment};
-use super::request::Verb;
+use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
 use super::session::{After, Ctx, Handled};
 use super::xml::{self, Element, Ns};
 use crate::model::objects::{Disclose, DiscloseField, Phone};
-use crate::model::{Contact, ContactId, ContactStatus, PostalAddress, PostalInfo};
+use crate::model::{Contact, ContactId, ContactStatus, PostalAddress, PostalInfo, Transfer};
 use crate::registry::command::*;
 use crate::registry::credentials::verify_auth_info;
 use crate::registry::{Outcome, RegistryError};
@@ -148,7 +149,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
             Ok(Handled::Execute(Command::UpdateContact(id(object)?, spec), After::Plain))
         }
         (Verb::Delete, "delete") => Ok(Handled::Execute(Command::DeleteContact(id(object)?), After::Plain)),
-        (Verb::Transfer(_), _) => Err(EppError::new(code::UNIMPLEMENTED_COMMAND, "contact transfers are not offered")),
+        (Verb::Transfer(op), "transfer") => transfer(op, object, cx),
         _ => Err(EppError::new(code::UNIMPLEMENTED_COMMAND, format!("contacts have no <{}> here", object.name))),
     }
 }
@@ -255,8 +256,49 @@ fn info_data(c: &Contact) -> String {
     w.finish()
 }
 
+fn transfer(op: TransferVerb, object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
+    let id = id(object)?;
+    let op = match op {
+        TransferVerb::Query => {
+            let contact = cx
+                .snapshot
+                .contact(&id)
+                .map_err(RegistryError::from)?
+                .ok_or_else(|| EppError::new(code::NOT_FOUND, format!("{id} does not exist")))?;
+            let transfer =
+                contact.transfer.ok_or_else(|| EppError::new(code::NOT_PENDING_TRANSFER, format!("{id} has never been transferred")))?;
+            if transfer.gaining != cx.registrar && transfer.losing != cx.registrar {
+                return Err(EppError::new(code::AUTHORIZATION, "only the registrars of a transfer may query it"));
+            }
+            return Ok(Handled::Reply(Response::new(code::OK).res_data(transfer_data(&id, &transfer))));
+        }
+        TransferVerb::Request => {
+            let pw = auth_info(object)?
+                .ok_or_else(|| EppError::new(code::AUTH_INFO, "a transfer request needs the authorization information"))?;
+            TransferOp::Request { years: 0, auth_info: pw, fee: None }
+        }
+        TransferVerb::Approve => TransferOp::Approve,
+        TransferVerb::Reject => TransferOp::Reject,
+        TransferVerb::Cancel => TransferOp::Cancel,
+    };
+    Ok(Handled::Execute(Command::TransferContact(id, op), After::Plain))
+}
+
+/// `<contact:trnData>`.
+pub fn transfer_data(id: &ContactId, t: &Transfer) -> String {
+    let mut w = fragment();
+    w.open("contact:trnData", &[("xmlns:contact", xml::CONTACT)]);
+    w.leaf("contact:id", &[], id.as_str()).leaf("contact:trStatus", &[], t.status.as_str());
+    w.leaf("contact:reID", &[], t.gaining.as_str()).leaf("contact:reDate", &[], &t.requested.to_rfc3339());
+    w.leaf("contact:acID", &[], t.losing.as_str()).leaf("contact:acDate", &[], &t.acted.to_rfc3339());
+    w.finish()
+}
+
 pub fn render(after: &After, outcome: Outcome) -> Response {
     match (after, outcome) {
+        (_, Outcome::ContactTransfer { id, transfer, pending }) => {
+            Response::new(if pending { code::OK_PENDING } else { code::OK }).res_data(transfer_data(&id, &transfer))
+        }
         (After::ContactCreate, Outcome::Contact(c)) => {
             let mut w = fragment();
             w.open("contact:creData", &[("xmlns:contact", xml::CONTACT)]);

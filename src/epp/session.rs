@@ -445,6 +445,7 @@ async fn poll(op: PollOp, s: &LoggedIn, shared: &EppShared) -> Response {
             response.msgq = Some(MsgQ { count, id: m.id, queued: m.queued, msg: m.text.clone() });
             match &m.payload {
                 PollPayload::DomainTransfer { name, transfer } => response.res_data = Some(super::domain::transfer_data(name, transfer)),
+                PollPayload::ContactTransfer { id, transfer } => response.res_data = Some(super::contact::transfer_data(id, transfer)),
                 PollPayload::DomainChange { domain, operation, server_transaction, who, reason } => {
                     let mut w = render::fragment();
                     if super::domain::info_data(&mut w, domain, "del", &ctx).is_ok() {

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ContactId;
 use super::lifecycle::Transfer;
 use super::name::DomainName;
 use super::objects::Domain;
@@ -45,6 +46,8 @@ pub enum PollPayload {
     DomainTransfer { name: DomainName, transfer: Transfer },
     /// The registry changed a domain this registrar sponsors: the domain after the change.
     DomainChange { domain: Box<Domain>, operation: ChangeOperation, server_transaction: String, who: String, reason: Option<String> },
+    /// A contact transfer event (appended last: stored messages keep their variant numbers).
+    ContactTransfer { id: ContactId, transfer: Transfer },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 use super::command::*;
 use super::zone::{self, ZoneChanges};
 use super::{ObjectKind, RegistryError, WriterSettings};
-use crate::model::{ClientId, DomainName, Money, PollMessage, PollPayload, Registrar, RegistrarStatus, Roid, Timestamp, Tld};
+use crate::model::{
+    ClientId, DomainName, Money, PollMessage, PollPayload, Registrar, RegistrarStatus, Roid, Timestamp, Tld, Transfer, TransferStatus,
+};
 use crate::store::{StoreError, WriteTables};
 
 pub(super) type Result<T> = std::result::Result<T, RegistryError>;
@@ -27,11 +29,13 @@ pub(super) enum Due {
     TransferApproval = 3,
     /// The current RGP phase ends (redemption, pending restore, pending delete).
     RgpEnd = 4,
+    /// A pending contact transfer is approved by the server (the object is a contact id).
+    ContactTransferApproval = 5,
 }
 
 impl Due {
     pub fn from_u8(v: u8) -> Option<Due> {
-        [Due::Expiry, Due::GraceEnd, Due::TransferApproval, Due::RgpEnd].into_iter().find(|d| *d as u8 == v)
+        [Due::Expiry, Due::GraceEnd, Due::TransferApproval, Due::RgpEnd, Due::ContactTransferApproval].into_iter().find(|d| *d as u8 == v)
     }
 }
 
@@ -179,6 +183,30 @@ impl<'a, 't> Cx<'a, 't> {
         Ok(self.t.due_add(at, due as u8, object.as_str())?)
     }
 
+    pub fn schedule_contact(&mut self, at: Timestamp, due: Due, id: &crate::model::ContactId) -> Result<()> {
+        Ok(self.t.due_add(at, due as u8, id.as_str())?)
+    }
+
+    /// Who may approve, reject or cancel a pending transfer of `object`, and
+    /// the status that results: the sponsor decides, the requester cancels.
+    pub fn transfer_decision(&self, transfer: Option<&Transfer>, op: &TransferOp, object: &str) -> Result<TransferStatus> {
+        let Some(transfer) = transfer.filter(|t| t.status == TransferStatus::Pending) else {
+            return Err(RegistryError::NoTransferPending(object.to_string()));
+        };
+        let (allowed, status) = match op {
+            TransferOp::Approve => (&transfer.losing, TransferStatus::ClientApproved),
+            TransferOp::Reject => (&transfer.losing, TransferStatus::ClientRejected),
+            TransferOp::Cancel => (&transfer.gaining, TransferStatus::ClientCancelled),
+            TransferOp::Request { .. } => unreachable!("requests are not decisions"),
+        };
+        if let Actor::Registrar(me) = self.actor
+            && me != allowed
+        {
+            return Err(RegistryError::Authorization(format!("only {allowed} may do that to the transfer of {object}")));
+        }
+        Ok(status)
+    }
+
     pub fn notify(&mut self, registrar: &ClientId, text: String, payload: PollPayload) -> Result<()> {
         self.t.poll_push(registrar, PollMessage { id: 0, queued: self.now, text, payload })?;
         Ok(())
@@ -229,6 +257,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::CreateContact(spec) => super::contact::create(cx, spec),
         Command::UpdateContact(id, spec) => super::contact::update(cx, id, spec),
         Command::DeleteContact(id) => super::contact::delete(cx, id),
+        Command::TransferContact(id, op) => super::contact::transfer(cx, id, op),
         Command::CreateDomain(spec) => super::domain::create(cx, spec),
         Command::UpdateDomain(name, spec) => super::domain::update(cx, name, spec),
         Command::DeleteDomain(name) => super::domain::delete(cx, name),

@@ -50,6 +50,8 @@ pub enum Command {
     DeleteDomain(DomainName),
     RenewDomain(DomainName, RenewDomain),
     TransferDomain(DomainName, TransferOp),
+    /// RFC 5733 transfer; the request's `years` and `fee` do not apply.
+    TransferContact(ContactId, TransferOp),
     CreateHost(CreateHost),
     UpdateHost(HostName, UpdateHost),
     DeleteHost(HostName),
@@ -78,6 +80,7 @@ impl Command {
             Command::DeleteDomain(_) => ("domain", "delete"),
             Command::RenewDomain(..) => ("domain", "renew"),
             Command::TransferDomain(_, op) => ("domain", op.counted_as()),
+            Command::TransferContact(_, op) => ("contact", op.counted_as()),
             Command::CreateHost(_) => ("host", "create"),
             Command::UpdateHost(..) => ("host", "update"),
             Command::DeleteHost(_) => ("host", "delete"),
@@ -109,6 +112,11 @@ pub enum Outcome {
     },
     Transfer {
         name: DomainName,
+        transfer: Transfer,
+        pending: bool,
+    },
+    ContactTransfer {
+        id: ContactId,
         transfer: Transfer,
         pending: bool,
     },

@@ -1,12 +1,14 @@
 //! Contact objects (RFC 5733): created by a registrar (which sponsors
 //! them), changed and deleted only by their sponsor, never deleted while a
-//! domain names them.
+//! domain names them, transferred with their authorization code (approved by
+//! the sponsor, or by the server once the pending period has passed).
 
 use super::account::email;
-use super::apply::{Cx, Result};
+use super::apply::{Cx, Due, Result};
 use super::command::*;
+use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
-use crate::model::{Contact, ContactId, ContactStatus, ContactStatusSet, Money};
+use crate::model::{Contact, ContactId, ContactStatus, ContactStatusSet, Money, PollPayload, RegistrationPolicy, Transfer, TransferStatus};
 
 fn settable(cx: &Cx, s: ContactStatus) -> Result<ContactStatus> {
     match () {
@@ -78,7 +80,9 @@ pub(super) fn update(cx: &mut Cx, id: &ContactId, spec: &UpdateContact) -> Resul
         && spec.fax.is_none()
         && spec.disclose.is_none()
         && spec.auth_info_hash.is_none();
+    // RFC 5733 §2.2: while a transfer is pending, only transfer commands apply.
     let locked = s.contains(ContactStatus::ServerUpdateProhibited) && !(cx.is_registry() && only_statuses)
+        || (!cx.is_registry() && s.contains(ContactStatus::PendingTransfer))
         || (!cx.is_registry()
             && s.contains(ContactStatus::ClientUpdateProhibited)
             && !(only_statuses && spec.remove_statuses.contains(&ContactStatus::ClientUpdateProhibited)));
@@ -129,7 +133,8 @@ pub(super) fn delete(cx: &mut Cx, id: &ContactId) -> Result<Outcome> {
     let contact = cx.t.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
     cx.sponsor_only(&contact.registrar, format!("contact {id}"))?;
     let s = contact.statuses;
-    if s.contains(ContactStatus::ServerDeleteProhibited) || (!cx.is_registry() && s.contains(ContactStatus::ClientDeleteProhibited)) {
+    let client_locked = s.contains(ContactStatus::ClientDeleteProhibited) || s.contains(ContactStatus::PendingTransfer);
+    if s.contains(ContactStatus::ServerDeleteProhibited) || (!cx.is_registry() && client_locked) {
         return Err(RegistryError::StatusProhibits(format!("{id} is delete-prohibited")));
     }
     if contact.link_count > 0 {
@@ -137,4 +142,95 @@ pub(super) fn delete(cx: &mut Cx, id: &ContactId) -> Result<Outcome> {
     }
     cx.t.delete_contact(id)?;
     Ok(Outcome::Deleted { pending: false, credit: Money(0) })
+}
+
+pub(super) fn transfer(cx: &mut Cx, id: &ContactId, op: &TransferOp) -> Result<Outcome> {
+    let contact = cx.t.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
+    match op {
+        TransferOp::Request { auth_info, .. } => request_transfer(cx, contact, auth_info),
+        TransferOp::Approve | TransferOp::Reject | TransferOp::Cancel => {
+            let status = cx.transfer_decision(contact.transfer.as_ref(), op, id.as_str())?;
+            finish_transfer(cx, contact, status)
+        }
+    }
+}
+
+fn request_transfer(cx: &mut Cx, contact: Contact, auth_info: &str) -> Result<Outcome> {
+    let id = contact.id.clone();
+    let Some(gaining) = cx.actor.registrar().cloned() else {
+        return Err(RegistryError::Authorization("transfers are requested by the gaining registrar".into()));
+    };
+    cx.active_registrar(&gaining)?;
+    if gaining == contact.registrar {
+        return Err(RegistryError::NotTransferable(format!("{id} is already sponsored by {gaining}")));
+    }
+    let s = contact.statuses;
+    if s.contains(ContactStatus::PendingTransfer) {
+        return Err(RegistryError::TransferPending(id.to_string()));
+    }
+    if s.contains(ContactStatus::ClientTransferProhibited) || s.contains(ContactStatus::ServerTransferProhibited) {
+        return Err(RegistryError::StatusProhibits(format!("the statuses of {id} prohibit a transfer")));
+    }
+    if !contact.auth_info_hash.as_deref().is_some_and(|h| verify_auth_info(auth_info, h)) {
+        return Err(RegistryError::AuthInfo);
+    }
+    // Contacts belong to no TLD: the registry-wide default pending period applies.
+    let acted = cx.now.plus_seconds(RegistrationPolicy::default().transfer_pending_s);
+    let transfer = Transfer {
+        status: TransferStatus::Pending,
+        gaining: gaining.clone(),
+        requested: cx.now,
+        losing: contact.registrar.clone(),
+        acted,
+        years: 0,
+        new_expires: None,
+        fee: Money(0),
+    };
+    let mut after = contact.clone();
+    after.statuses.insert(ContactStatus::PendingTransfer);
+    after.transfer = Some(transfer.clone());
+    cx.t.put_contact(&after)?;
+    cx.schedule_contact(acted, Due::ContactTransferApproval, &id)?;
+    let payload = PollPayload::ContactTransfer { id: id.clone(), transfer: transfer.clone() };
+    cx.notify(&contact.registrar, format!("Transfer of contact {id} requested by {gaining}"), payload)?;
+    Ok(Outcome::ContactTransfer { id, transfer, pending: true })
+}
+
+/// Approves (moving the contact), rejects or cancels a pending transfer and tells the other side.
+fn finish_transfer(cx: &mut Cx, contact: Contact, status: TransferStatus) -> Result<Outcome> {
+    let id = contact.id.clone();
+    let mut transfer = contact.transfer.clone().expect("a pending transfer");
+    transfer.status = status;
+    transfer.acted = cx.now;
+    let mut after = contact.clone();
+    after.statuses.remove(ContactStatus::PendingTransfer);
+    if matches!(status, TransferStatus::ClientApproved | TransferStatus::ServerApproved) {
+        after.registrar = transfer.gaining.clone();
+        after.transferred = Some(cx.now);
+        // RFC 9154: the code that moved the object is spent.
+        after.auth_info_hash = None;
+    }
+    after.transfer = Some(transfer.clone());
+    cx.t.put_contact(&after)?;
+    let payload = PollPayload::ContactTransfer { id: id.clone(), transfer: transfer.clone() };
+    let text = format!("Transfer of contact {id}: {}", status.as_str());
+    // The registrar that did not act is told; on server approval, both are.
+    let told = match status {
+        TransferStatus::ClientCancelled => vec![&transfer.losing],
+        TransferStatus::ServerApproved => vec![&transfer.gaining, &transfer.losing],
+        _ => vec![&transfer.gaining],
+    };
+    for to in told {
+        cx.notify(to, text.clone(), payload.clone())?;
+    }
+    Ok(Outcome::ContactTransfer { id, transfer, pending: false })
+}
+
+/// The pending period has passed without the sponsor acting.
+pub(super) fn approve_due_transfer(cx: &mut Cx, id: &ContactId) -> Result<()> {
+    let Some(contact) = cx.t.contact(id)? else { return Ok(()) };
+    if contact.transfer.as_ref().is_some_and(|t| t.status == TransferStatus::Pending && t.acted <= cx.now) {
+        finish_transfer(cx, contact, TransferStatus::ServerApproved)?;
+    }
+    Ok(())
 }

@@ -460,18 +460,7 @@ pub(super) fn transfer(cx: &mut Cx, name: &DomainName, op: &TransferOp) -> Resul
     match op {
         TransferOp::Request { years, auth_info, fee } => request_transfer(cx, domain, *years, auth_info, fee.as_ref()),
         TransferOp::Approve | TransferOp::Reject | TransferOp::Cancel => {
-            let pending = domain.transfer.as_ref().filter(|t| t.status == TransferStatus::Pending).cloned();
-            let Some(transfer) = pending else { return Err(RegistryError::NoTransferPending(name.to_string())) };
-            let (allowed, status) = match op {
-                TransferOp::Approve => (&transfer.losing, TransferStatus::ClientApproved),
-                TransferOp::Reject => (&transfer.losing, TransferStatus::ClientRejected),
-                _ => (&transfer.gaining, TransferStatus::ClientCancelled),
-            };
-            if let crate::registry::Actor::Registrar(me) = cx.actor
-                && me != allowed
-            {
-                return Err(RegistryError::Authorization(format!("only {allowed} may do that to the transfer of {name}")));
-            }
+            let status = cx.transfer_decision(domain.transfer.as_ref(), op, name.as_str())?;
             if status == TransferStatus::ClientApproved { complete_transfer(cx, domain, status) } else { end_transfer(cx, domain, status) }
         }
     }

@@ -8,7 +8,9 @@
 use super::apply::{Cx, Due, Result};
 use super::command::Outcome;
 use super::domain::{complete_transfer, purge, relink};
-use crate::model::{ChangeOperation, DomainName, DomainStatus, Grace, GraceKind, Money, PollPayload, Rgp, RgpPhase, TransferStatus};
+use crate::model::{
+    ChangeOperation, ContactId, DomainName, DomainStatus, Grace, GraceKind, Money, PollPayload, Rgp, RgpPhase, TransferStatus,
+};
 
 /// Deadlines handled per command, so one run never holds the writer for long;
 /// the scheduler runs again while more are due.
@@ -19,12 +21,19 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let handled = due.len();
     for (at, kind, object) in due {
         cx.t.due_remove(at, kind, &object)?;
+        if Due::from_u8(kind) == Some(Due::ContactTransferApproval) {
+            if let Ok(id) = ContactId::parse(&object) {
+                super::contact::approve_due_transfer(cx, &id)?;
+            }
+            continue;
+        }
         let (Some(kind), Ok(name)) = (Due::from_u8(kind), DomainName::parse(&object)) else { continue };
         match kind {
             Due::Expiry => auto_renew(cx, &name)?,
             Due::GraceEnd => end_grace(cx, &name)?,
             Due::TransferApproval => approve_transfer(cx, &name)?,
             Due::RgpEnd => next_rgp_phase(cx, &name)?,
+            Due::ContactTransferApproval => unreachable!("handled above"),
         }
     }
     Ok(Outcome::Due { handled, more: handled == DUE_BATCH_MAX })

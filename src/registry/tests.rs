@@ -8,7 +8,9 @@ use std::sync::Arc;
 use super::command::*;
 use super::*;
 use crate::model::zone::rtype;
-use crate::model::{ClientId, DomainName, DomainStatus, GraceKind, ManualClock, Money, RoidSuffix, Timestamp, TransferStatus};
+use crate::model::{
+    ClientId, ContactStatus, DomainName, DomainStatus, GraceKind, ManualClock, Money, RoidSuffix, Timestamp, TransferStatus,
+};
 
 const DAY: i64 = 86_400;
 
@@ -347,6 +349,50 @@ async fn a_transfer_ends_the_losing_registrars_grace_periods() {
     assert_eq!(credit, Money(1000));
     assert_eq!((f.balance("reg-a"), f.balance("reg-b")), (a0, b0));
     assert_eq!(f.domain("g.test").unwrap().expires, exp, "the transfer year is taken back");
+}
+
+#[tokio::test]
+async fn contact_transfers_wait_for_the_sponsor_or_the_clock() {
+    let f = Fixture::new().await;
+    let cid = crate::model::ContactId::parse("moving-1").unwrap();
+    let contact = CreateContact {
+        id: cid.clone(),
+        registrar: None,
+        email: "a@example.net".into(),
+        postal_int: Some(crate::model::PostalInfo {
+            name: "A".into(),
+            org: None,
+            address: crate::model::PostalAddress { city: "Oslo".into(), country_code: "NO".into(), ..Default::default() },
+        }),
+        postal_loc: None,
+        voice: None,
+        fax: None,
+        disclose: None,
+        auth_info: Some("Sesame-Open-2026x".into()),
+        auth_info_hash: None,
+    };
+    f.ok(reg("reg-a"), Command::CreateContact(contact)).await;
+    let transfer = |op| Command::TransferContact(cid.clone(), op);
+    let request = || transfer(TransferOp::Request { years: 0, auth_info: "Sesame-Open-2026x".into(), fee: None });
+    assert!(matches!(
+        f.run(reg("reg-b"), transfer(TransferOp::Request { years: 0, auth_info: "Wrong-Code-2026xx".into(), fee: None })).await,
+        Err(RegistryError::AuthInfo)
+    ));
+    let b0 = f.balance("reg-b");
+    let Outcome::ContactTransfer { pending: true, .. } = f.ok(reg("reg-b"), request()).await else { panic!() };
+    assert_eq!(f.balance("reg-b"), b0, "contact transfers are free");
+    let contact = |f: &Fixture| f.r.snapshot().contact(&cid).unwrap().unwrap();
+    assert!(contact(&f).statuses.contains(ContactStatus::PendingTransfer));
+    let del = f.run(reg("reg-a"), Command::DeleteContact(cid.clone())).await;
+    assert!(matches!(del, Err(RegistryError::StatusProhibits(_))), "no delete while a transfer is pending: {del:?}");
+    // Cancelled by the requester, then requested again and left to the clock.
+    f.ok(reg("reg-b"), transfer(TransferOp::Cancel)).await;
+    assert_eq!(contact(&f).registrar.as_str(), "reg-a");
+    f.ok(reg("reg-b"), request()).await;
+    f.advance(5 * DAY + 1).await;
+    let c = contact(&f);
+    assert_eq!((c.registrar.as_str(), c.transfer.as_ref().unwrap().status), ("reg-b", TransferStatus::ServerApproved));
+    assert!(c.auth_info_hash.is_none() && c.transferred.is_some() && !c.statuses.contains(ContactStatus::PendingTransfer));
 }
 
 #[tokio::test]

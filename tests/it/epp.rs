@@ -868,3 +868,58 @@ async fn shutdown_finishes_the_command_in_hand_and_what_was_acknowledged_survive
     seen.validate();
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_transfer_between_registrars() {
+    let d = TestDaemon::demo().await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let mut b = Epp::session(&d, "other-registrar", &seen).await;
+    a.drain_poll().await;
+    b.drain_poll().await;
+    let create = format!(
+        "<contact:id>move-c1</contact:id><contact:postalInfo type=\"int\"><contact:name>M</contact:name><contact:addr><contact:city>Lima</contact:city><contact:cc>PE</contact:cc></contact:addr></contact:postalInfo><contact:email>m@example.net</contact:email><contact:authInfo><contact:pw>{STRONG}</contact:pw></contact:authInfo>"
+    );
+    assert_eq!(code(&a.contact("create", &create).await), 1000);
+    async fn transfer(epp: &mut Epp, op: &str, pw: Option<&str>) -> String {
+        let auth = pw.map(|p| format!("<contact:authInfo><contact:pw>{p}</contact:pw></contact:authInfo>")).unwrap_or_default();
+        let body = format!(
+            r#"<transfer op="{op}"><contact:transfer xmlns:contact="{CONTACT}"><contact:id>move-c1</contact:id>{auth}</contact:transfer></transfer>"#
+        );
+        epp.command(&body, "").await
+    }
+    assert_eq!(code(&transfer(&mut b, "request", Some("Not-The-Code-2026x")).await), 2202);
+    assert_eq!(code(&transfer(&mut b, "query", None).await), 2301, "never transferred");
+    let requested = transfer(&mut b, "request", Some(STRONG)).await;
+    assert_eq!(code(&requested), 1001, "{requested}");
+    assert!(
+        requested.contains("<contact:trStatus>pending</contact:trStatus>")
+            && requested.contains("<contact:reID>other-registrar</contact:reID>")
+    );
+    let info = a.contact("info", "<contact:id>move-c1</contact:id>").await;
+    assert!(info.contains(r#"<contact:status s="pendingTransfer"/>"#), "{info}");
+    let told = a.drain_poll().await;
+    assert!(told.len() == 1 && told[0].contains("<contact:trnData"), "{told:?}");
+    assert_eq!(code(&transfer(&mut b, "approve", None).await), 2201, "the requester cannot approve");
+    let approved = transfer(&mut a, "approve", None).await;
+    assert!(code(&approved) == 1000 && approved.contains("<contact:trStatus>clientApproved</contact:trStatus>"), "{approved}");
+    let info = b.contact("info", "<contact:id>move-c1</contact:id>").await;
+    assert!(info.contains("<contact:clID>other-registrar</contact:clID>") && info.contains("<contact:trDate>"), "{info}");
+    assert!(b.drain_poll().await.iter().any(|m| m.contains("<contact:trStatus>clientApproved</contact:trStatus>")));
+    assert_eq!(code(&a.contact("info", "<contact:id>move-c1</contact:id>").await), 2201, "no longer ours to read");
+    seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_needs_an_allowed_source_address() {
+    let d = TestDaemon::demo().await;
+    let seen = Responses::default();
+    d.ok("PATCH", "/v1/registrars/demo-registrar", Some(serde_json::json!({"allowed_addresses": ["192.0.2.0/24"]}))).await;
+    let mut epp = Epp::connect(&d, Some("demo-registrar"), &seen).await;
+    assert_eq!(code(&epp.login_with("demo-registrar", PW, &[]).await), 2200, "right credentials, wrong place");
+    d.ok("PATCH", "/v1/registrars/demo-registrar", Some(serde_json::json!({"allowed_addresses": ["127.0.0.1/32"]}))).await;
+    assert_eq!(code(&epp.login_with("demo-registrar", PW, &[]).await), 1000);
+    seen.validate();
+    d.stop().await;
+}
