@@ -224,7 +224,7 @@ fn write_config(dir: &Path, dns: u16, admin: u16, epp: u16, sessions_per_registr
     std::fs::write(
         &path,
         format!(
-            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[epp]\nlisten = [\"127.0.0.1:{epp}\"]\nsessions_per_registrar_max = {sessions_per_registrar}\n"
+            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[epp]\nlisten = [\"127.0.0.1:{epp}\"]\nsessions_per_registrar_max = {sessions_per_registrar}\n[rdap]\nlisten = []\n[whois]\nlisten = []\n"
         ),
     )
     .unwrap();

@@ -78,6 +78,12 @@ struct ServeArgs {
     /// EPP address (TLS); repeat for several.
     #[arg(long, value_name = "ADDR")]
     epp_listen: Vec<SocketAddr>,
+    /// RDAP address (HTTP, or HTTPS with a configured certificate); repeat for several.
+    #[arg(long, value_name = "ADDR")]
+    rdap_listen: Vec<SocketAddr>,
+    /// WHOIS address (TCP); repeat for several.
+    #[arg(long, value_name = "ADDR")]
+    whois_listen: Vec<SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -300,6 +306,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(a) = args.admin_listen {
                 config.admin.listen = a;
             }
+            if !args.rdap_listen.is_empty() {
+                config.rdap.listen = args.rdap_listen;
+            }
+            if !args.whois_listen.is_empty() {
+                config.whois.listen = args.whois_listen;
+            }
             if !args.epp_listen.is_empty() {
                 config.epp.listen = args.epp_listen;
             }
@@ -357,6 +369,15 @@ fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
             shown(&cert),
             shown(&config.tls_dir().join("ca.pem"))
         ));
+    }
+    if !daemon.rdap_addrs.is_empty() {
+        out.push_str(&format!(
+            "  RDAP          {}  (try {}domain/hello.example, {}help)\n",
+            daemon.rdap_base, daemon.rdap_base, daemon.rdap_base
+        ));
+    }
+    for addr in &daemon.whois_addrs {
+        out.push_str(&format!("  WHOIS         {addr}  (try: whois -h {} -p {} hello.example)\n", addr.ip(), addr.port()));
     }
     out.push_str(&format!("  operator API  http://{}/v1  (bearer token in {})\n", daemon.admin_addr, shown(&config.token_path())));
     out.push_str(&format!("  data          {}   zone files: {}\n", shown(&config.data_dir), shown(&config.zones_dir)));

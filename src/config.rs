@@ -34,6 +34,8 @@ pub struct Config {
     pub zonefile: ZonefileConfig,
     pub admin: AdminConfig,
     pub epp: EppConfig,
+    pub rdap: RdapConfig,
+    pub whois: WhoisConfig,
 }
 
 impl Default for Config {
@@ -47,6 +49,8 @@ impl Default for Config {
             zonefile: ZonefileConfig::default(),
             admin: AdminConfig::default(),
             epp: EppConfig::default(),
+            rdap: RdapConfig::default(),
+            whois: WhoisConfig::default(),
         }
     }
 }
@@ -242,6 +246,102 @@ impl Default for EppConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RdapConfig {
+    /// RDAP over HTTP, or HTTPS when a certificate is set (production: 443). Empty: no RDAP service.
+    pub listen: Vec<SocketAddr>,
+    /// The service's public base URL, ending in `/` (links, notices). Empty: derived from the first address.
+    pub base_url: String,
+    /// PEM certificate chain and key for HTTPS (relative paths are relative to `data_dir`).
+    pub certificate_file: Option<PathBuf>,
+    pub private_key_file: Option<PathBuf>,
+    /// The Terms of Service the required notice links to. Empty: this service's `/help`.
+    pub terms_of_service_url: String,
+    /// Whether `/domains`, `/nameservers` and `/entities` searches are served.
+    pub searches: bool,
+    /// Results per search; more are cut off with the truncation notice.
+    pub search_results_max: usize,
+    /// Objects a search may look at before it stops (and says so).
+    pub search_scan_max: usize,
+    /// Characters a search prefix needs before its `*`.
+    pub search_prefix_min: usize,
+    pub connections_max: usize,
+    /// Longest request target (path and query) accepted.
+    pub request_bytes_max: usize,
+    /// A connection that sends nothing for this long is closed.
+    pub idle_timeout_s: u64,
+    pub limits: crate::ratelimit::RateLimits,
+}
+
+impl Default for RdapConfig {
+    fn default() -> Self {
+        RdapConfig {
+            listen: vec!["127.0.0.1:8080".parse().expect("valid address")],
+            base_url: String::new(),
+            certificate_file: None,
+            private_key_file: None,
+            terms_of_service_url: String::new(),
+            searches: true,
+            search_results_max: 50,
+            search_scan_max: 100_000,
+            search_prefix_min: 2,
+            connections_max: 1024,
+            request_bytes_max: 2048,
+            idle_timeout_s: 30,
+            limits: crate::ratelimit::RateLimits::default(),
+        }
+    }
+}
+
+impl RdapConfig {
+    /// The base URL links are made from.
+    pub fn base(&self, bound: Option<SocketAddr>) -> String {
+        if !self.base_url.is_empty() {
+            let b = self.base_url.clone();
+            return if b.ends_with('/') { b } else { b + "/" };
+        }
+        let scheme = if self.certificate_file.is_some() { "https" } else { "http" };
+        match bound.or(self.listen.first().copied()) {
+            Some(a) => format!("{scheme}://{a}/"),
+            None => format!("{scheme}://localhost/"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhoisConfig {
+    /// WHOIS on TCP (RFC 3912; production: port 43). Empty: no WHOIS service.
+    pub listen: Vec<SocketAddr>,
+    /// The registry's WHOIS server name, shown in answers.
+    pub server_name: String,
+    pub connections_max: usize,
+    /// Longest query line accepted.
+    pub query_bytes_max: usize,
+    /// A client must send its query within this time.
+    pub query_timeout_s: u64,
+    /// The legal disclaimer closing every answer.
+    pub disclaimer: String,
+    pub limits: crate::ratelimit::RateLimits,
+}
+
+impl Default for WhoisConfig {
+    fn default() -> Self {
+        WhoisConfig {
+            listen: vec!["127.0.0.1:4343".parse().expect("valid address")],
+            server_name: "localhost".into(),
+            connections_max: 256,
+            query_bytes_max: 256,
+            query_timeout_s: 10,
+            disclaimer: "The data in this record is provided for information purposes only; the registry does not guarantee its accuracy. \
+                         It may not be used for marketing or any other unlawful purpose."
+                .into(),
+            limits: crate::ratelimit::RateLimits::default(),
+        }
+    }
+}
+
 impl Config {
     /// Reads a config file; relative paths in it become relative to its folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -291,6 +391,22 @@ impl Config {
         if self.dns.nsid.len() > 255 {
             return bad("dns.nsid is longer than 255 bytes");
         }
+        let r = &self.rdap;
+        if r.certificate_file.is_some() != r.private_key_file.is_some() {
+            return bad("rdap.certificate_file and rdap.private_key_file go together");
+        }
+        if r.connections_max == 0 || r.search_results_max == 0 || r.request_bytes_max < 64 || r.idle_timeout_s == 0 {
+            return bad("rdap limits must be positive (request_bytes_max at least 64)");
+        }
+        if !(r.base_url.is_empty() || r.base_url.starts_with("https://") || r.base_url.starts_with("http://")) {
+            return bad("rdap.base_url must be an http(s) URL");
+        }
+        let w = &self.whois;
+        if w.connections_max == 0 || w.query_bytes_max < 16 || w.query_timeout_s == 0 {
+            return bad("whois limits must be positive (query_bytes_max at least 16)");
+        }
+        r.limits.validate().map_err(|e| ConfigError::Invalid(format!("rdap.limits: {e}")))?;
+        w.limits.validate().map_err(|e| ConfigError::Invalid(format!("whois.limits: {e}")))?;
         Ok(())
     }
 
@@ -305,6 +421,14 @@ impl Config {
     /// The private CA's folder (demo and self-issued certificates).
     pub fn tls_dir(&self) -> PathBuf {
         self.data_dir.join("tls")
+    }
+
+    /// The RDAP certificate and key, when HTTPS is configured.
+    pub fn rdap_certificate(&self) -> Option<(PathBuf, PathBuf)> {
+        match (&self.rdap.certificate_file, &self.rdap.private_key_file) {
+            (Some(c), Some(k)) => Some((self.data_dir.join(c), self.data_dir.join(k))),
+            _ => None,
+        }
     }
 
     pub fn epp_certificate(&self) -> (PathBuf, PathBuf) {
@@ -326,6 +450,8 @@ mod tests {
         let c = Config::default();
         assert!(c.dns.listen.iter().all(|a| a.ip().is_loopback()));
         assert!(c.admin.listen.ip().is_loopback());
+        let public = c.epp.listen.iter().chain(&c.rdap.listen).chain(&c.whois.listen);
+        assert!(public.into_iter().all(|a| a.ip().is_loopback() && a.port() > 1024));
         c.validate().unwrap();
     }
 

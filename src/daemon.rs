@@ -21,8 +21,11 @@ use crate::epp::EppServer;
 use crate::epp::session::EppShared;
 use crate::epp::tls::Pki;
 use crate::model::Clock;
+use crate::rdap::RdapServer;
+use crate::registry::counts::ReadCounts;
 use crate::registry::{Registry, WriterSettings, WriterThread};
 use crate::store::{Store, StoreError};
+use crate::whois::WhoisServer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -56,12 +59,21 @@ pub struct Daemon {
     pub dns_addrs: Vec<SocketAddr>,
     pub admin_addr: SocketAddr,
     pub epp_addrs: Vec<SocketAddr>,
+    pub rdap_addrs: Vec<SocketAddr>,
+    pub whois_addrs: Vec<SocketAddr>,
+    /// The RDAP base URL links are made from.
+    pub rdap_base: String,
     pub registry: Registry,
     pub token: String,
     shutdown: watch::Sender<bool>,
     dns: DnsServer,
     epp: Option<EppServer>,
+    rdap: RdapServer,
+    whois: WhoisServer,
     tasks: Vec<JoinHandle<()>>,
+    /// Stops the read-count flusher once every front-end has stopped.
+    stop_counting: watch::Sender<bool>,
+    counting: JoinHandle<()>,
     writer: WriterThread,
 }
 
@@ -88,6 +100,10 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
     let store = open_store(config)?;
     let (registry, writer) = Registry::start(store, clock.clone(), writer_settings(config))?;
     let epp_tls = if config.epp.listen.is_empty() { None } else { Some(epp_tls(config)?) };
+    let rdap_tls = match config.rdap_certificate() {
+        Some((cert, key)) => Some(crate::epp::tls::server_config_without_client_auth(&cert, &key)?),
+        None => None,
+    };
     if options.demo {
         crate::demo::seed(&registry, &Pki { dir: config.tls_dir() }).await?;
     }
@@ -112,6 +128,19 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
     let mut tasks = vec![tokio::spawn(admin::serve(listener, state, shutdown_rx.clone()))];
     tracing::info!(address = %admin_addr, "serving the operator API");
 
+    let counts = Arc::new(ReadCounts::default());
+    let (stop_counting, counting_stopped) = watch::channel(false);
+    let counting = {
+        let (counts, registry) = (counts.clone(), registry.clone());
+        tokio::spawn(async move { counts.run(registry, Duration::from_secs(1), counting_stopped).await })
+    };
+    let rdap = RdapServer::start(config.rdap.clone(), registry.clone(), clock.clone(), counts.clone(), rdap_tls, shutdown_rx.clone())
+        .await
+        .map_err(io_error("binding RDAP"))?;
+    let whois = WhoisServer::start(config.whois.clone(), registry.clone(), clock.clone(), counts.clone(), shutdown_rx.clone())
+        .await
+        .map_err(io_error("binding WHOIS"))?;
+
     let epp = match epp_tls {
         Some(tls) => {
             let shared = Arc::new(EppShared {
@@ -121,7 +150,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
                 server_id: format!("domain-os {} ({})", env!("CARGO_PKG_VERSION"), config.epp.server_name),
                 sessions: Default::default(),
                 failures: Default::default(),
-                uncounted: Default::default(),
+                uncounted: counts.clone(),
             });
             Some(EppServer::start(shared, tls, shutdown_rx.clone()).await.map_err(io_error("binding EPP"))?)
         }
@@ -152,7 +181,25 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
         )));
     }
     let epp_addrs = epp.as_ref().map(|e| e.addrs.clone()).unwrap_or_default();
-    Ok(Daemon { dns_addrs: dns.addrs.clone(), admin_addr, epp_addrs, registry, token, shutdown, dns, epp, tasks, writer })
+    Ok(Daemon {
+        dns_addrs: dns.addrs.clone(),
+        admin_addr,
+        epp_addrs,
+        rdap_addrs: rdap.addrs.clone(),
+        whois_addrs: whois.addrs.clone(),
+        rdap_base: config.rdap.base(rdap.addrs.first().copied()),
+        registry,
+        token,
+        shutdown,
+        dns,
+        epp,
+        rdap,
+        whois,
+        tasks,
+        stop_counting,
+        counting,
+        writer,
+    })
 }
 
 impl Daemon {
@@ -165,7 +212,11 @@ impl Daemon {
         if let Some(epp) = self.epp {
             epp.stop().await;
         }
+        self.rdap.stop().await;
+        self.whois.stop().await;
         self.dns.stop().await;
+        let _ = self.stop_counting.send(true);
+        let _ = self.counting.await;
         // The writer exits once the last handle is gone and its queue is drained.
         drop(self.registry);
         let writer = self.writer;

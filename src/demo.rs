@@ -1,13 +1,16 @@
 //! The demo registry `serve --demo` starts with: TLD `example`, two demo
 //! registrars (funded, with EPP passwords and client certificates from the
 //! private CA), and a few domains that show each case — in-zone glue, DS
-//! records, out-of-zone name servers, a held domain and an inactive one.
+//! records, out-of-zone name servers, a held domain and an inactive one —
+//! and two contacts, one withholding all personal data, one publishing some.
 //! Seeded through the ordinary write path, once: a store that already has
 //! the TLD is left as it is.
 
 use crate::epp::tls::Pki;
-use crate::model::{ClientId, DomainName, DomainStatus, DsData, IpPrefix};
-use crate::registry::command::{CreateDomain, CreateHost, RegistrarSpec, TldSpec, UpdateDomain};
+use crate::model::{
+    ClientId, ContactId, ContactType, Disclose, DiscloseField, DomainContact, DomainName, DomainStatus, DsData, IpPrefix, Phone, PostalInfo,
+};
+use crate::registry::command::{CreateContact, CreateDomain, CreateHost, RegistrarSpec, TldSpec, UpdateDomain};
 use crate::registry::{Command, Registry, RegistryError};
 
 pub const TLD: &str = "example";
@@ -51,6 +54,16 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
             iana_id: Some(iana),
             email: Some(format!("registrar@{id}.demo.example")),
             url: Some(format!("https://{id}.demo.example")),
+            phone: Some("+1.5555550199".into()),
+            whois_server: Some(format!("whois.{id}.demo.example")),
+            rdap_base_url: Some(format!("https://rdap.{id}.demo.example/")),
+            address: Some(crate::model::PostalAddress {
+                street: vec!["1 Demo Street".into()],
+                city: "Demo City".into(),
+                state: Some("CA".into()),
+                postal_code: Some("90210".into()),
+                country_code: "US".into(),
+            }),
             abuse_email: Some(format!("abuse@{id}.demo.example")),
             abuse_phone: Some("+1.5555550100".into()),
             password: Some(REGISTRAR_PASSWORD.into()),
@@ -103,8 +116,51 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
     run(host("b.nic.example", &["198.51.100.53"])).await?;
     run(delegate("nic.example", &["a.nic.example", "b.nic.example"])).await?;
 
+    // A registrant who chose to publish nothing and a technical contact
+    // who published name and email: RDAP and WHOIS redact accordingly.
+    let contact = |id: &str, name: &str, disclose: Option<Disclose>| {
+        Command::CreateContact(CreateContact {
+            id: ContactId::parse(id).expect("valid id"),
+            registrar: Some(registrar.clone()),
+            email: format!("{id}@people.demo.example"),
+            postal_int: Some(PostalInfo {
+                name: name.into(),
+                org: Some("Example Holdings".into()),
+                address: crate::model::PostalAddress {
+                    street: vec!["2 Private Lane".into()],
+                    city: "Springfield".into(),
+                    state: Some("OR".into()),
+                    postal_code: Some("97477".into()),
+                    country_code: "US".into(),
+                },
+            }),
+            postal_loc: None,
+            voice: Some(Phone { number: "+1.5555550123".into(), ext: None }),
+            fax: None,
+            disclose,
+            auth_info: None,
+            auth_info_hash: None,
+        })
+    };
+    run(contact("demo-owner", "Alex Owner", None)).await?;
+    let published = Disclose { flag: true, fields: vec![DiscloseField::NameInt, DiscloseField::Email] };
+    run(contact("demo-tech", "Terry Tech", Some(published))).await?;
+
     // In-zone name servers with glue, and a DS record.
-    run(domain("hello.example", vec![], vec![], vec![])).await?;
+    run(Command::CreateDomain(CreateDomain {
+        name: n("hello.example"),
+        registrar: Some(registrar.clone()),
+        nameservers: Vec::new(),
+        ds: Vec::new(),
+        statuses: Vec::new(),
+        period_years: 1,
+        registrant: Some(ContactId::parse("demo-owner").expect("valid id")),
+        contacts: vec![DomainContact { kind: ContactType::Tech, id: ContactId::parse("demo-tech").expect("valid id") }],
+        auth_info: None,
+        auth_info_hash: None,
+        fee: None,
+    }))
+    .await?;
     run(host("ns1.hello.example", &["192.0.2.1", "2001:db8::1"])).await?;
     run(host("ns2.hello.example", &["192.0.2.2"])).await?;
     run(Command::UpdateDomain(

@@ -1,14 +1,17 @@
 //! domain-os: a domain registry appliance in one binary.
 //!
 //! Registry state lives in one embedded redb database ([`store`]). Every change
-//! — from the operator API, zone imports, and later EPP and lifecycle timers —
-//! is a command executed by the single registry writer ([`registry`]), which
-//! commits objects, the zone rows derived from them and a journal of the exact
-//! RR changes in one transaction, durably, before anyone is told it succeeded.
+//! — from registrars over EPP ([`epp`]), the operator API, zone imports and
+//! lifecycle timers — is a command executed by the single registry writer
+//! ([`registry`]), which commits objects, the zone rows derived from them, a
+//! journal of the exact RR changes, poll messages, billing and report counters
+//! in one transaction, durably, before anyone is told it succeeded.
 //! Authoritative DNS ([`dns`]) answers every query from the latest committed
 //! snapshot, serves AXFR/IXFR from the same rows and journal, NOTIFYs
-//! secondaries and writes BIND zonefiles. [`daemon`] wires the front-ends
-//! together; [`model`] holds the pure rules they all share.
+//! secondaries and writes BIND zonefiles; RDAP ([`rdap`]) and WHOIS
+//! ([`whois`]) read the same snapshots for the public, behind rate limits
+//! ([`ratelimit`]). [`daemon`] wires the front-ends together; [`model`] holds
+//! the pure rules they all share.
 
 pub mod admin;
 pub mod cli;
@@ -18,5 +21,9 @@ pub mod demo;
 pub mod dns;
 pub mod epp;
 pub mod model;
+pub mod ratelimit;
+pub mod rdap;
+pub mod rdds;
 pub mod registry;
 pub mod store;
+pub mod whois;

@@ -32,8 +32,6 @@ pub struct EppServer {
     listeners: Vec<tokio::task::JoinHandle<()>>,
     connections: Arc<Semaphore>,
     connections_max: usize,
-    stop_counting: watch::Sender<bool>,
-    counting: tokio::task::JoinHandle<()>,
 }
 
 /// How long a shutdown waits for sessions to finish the command in hand.
@@ -56,13 +54,11 @@ impl EppServer {
             addrs.push(bound);
             listeners.push(tokio::spawn(accept(listener, acceptor.clone(), shared.clone(), connections.clone(), shutdown.clone())));
         }
-        let (stop_counting, counting_stopped) = watch::channel(false);
-        let counting = tokio::spawn(session::flush_counts(shared, Duration::from_secs(1), counting_stopped));
-        Ok(EppServer { addrs, listeners, connections, connections_max, stop_counting, counting })
+        Ok(EppServer { addrs, listeners, connections, connections_max })
     }
 
-    /// After the shutdown signal: stops accepting, lets each session finish
-    /// the command in hand (its reply included), then stores the last counts.
+    /// After the shutdown signal: stops accepting and lets each session
+    /// finish the command in hand, its reply included.
     pub async fn stop(self) {
         for task in self.listeners {
             let _ = task.await;
@@ -71,8 +67,6 @@ impl EppServer {
         if tokio::time::timeout(Duration::from_secs(DRAIN_S), self.connections.acquire_many(all)).await.is_err() {
             tracing::warn!("EPP sessions still busy after {DRAIN_S} s; closing them");
         }
-        let _ = self.stop_counting.send(true);
-        let _ = self.counting.await;
     }
 }
 

@@ -33,8 +33,8 @@ pub struct EppShared {
     pub sessions: Mutex<HashMap<ClientId, usize>>,
     /// Consecutive failed logins per client id, and when a lockout ends.
     pub failures: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
-    /// Counts of commands that never reach the writer (reads, early refusals), flushed periodically.
-    pub uncounted: Mutex<HashMap<String, u64>>,
+    /// Counts of commands that never reach the writer (reads, early refusals).
+    pub uncounted: Arc<crate::registry::counts::ReadCounts>,
 }
 
 /// The state a mapping module sees.
@@ -427,7 +427,7 @@ fn login_sec_data(events: &[LoginEvent]) -> Option<String> {
 }
 
 fn count_uncounted(shared: &EppShared, key: String) {
-    *shared.uncounted.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_insert(0) += 1;
+    shared.uncounted.add(key);
 }
 
 async fn poll(op: PollOp, s: &LoggedIn, shared: &EppShared) -> Response {
@@ -576,25 +576,5 @@ async fn object_command(verb: Verb, object: &Element, extension: Option<&Element
             }
         }
         Err(e) => EppError::from(e).into_response(),
-    }
-}
-
-/// Moves counts of commands that never reached the writer into the store, every `every`.
-pub async fn flush_counts(shared: Arc<EppShared>, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        let stop = tokio::select! {
-            _ = tokio::time::sleep(every) => false,
-            _ = shutdown.changed() => true,
-        };
-        let counts: Vec<(String, u64)> =
-            std::mem::take(&mut *shared.uncounted.lock().unwrap_or_else(|p| p.into_inner())).into_iter().collect();
-        if !counts.is_empty()
-            && let Err(e) = shared.registry.execute(Command::CountReads(counts)).await
-        {
-            tracing::error!(error = %e, "cannot store command counts");
-        }
-        if stop {
-            return;
-        }
     }
 }

@@ -94,14 +94,7 @@ pub fn provider() -> Arc<CryptoProvider> {
 
 /// The server side of EPP's TLS.
 pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConfig>, TlsError> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
-        .map_err(|e| file_error(cert_file, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| file_error(cert_file, e))?;
-    if certs.is_empty() {
-        return Err(file_error(cert_file, "no certificate in the file"));
-    }
-    let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| file_error(key_file, e))?;
+    let (certs, key) = load(cert_file, key_file)?;
     let provider = provider();
     let verifier = Arc::new(PinLaterVerifier { algorithms: provider.signature_verification_algorithms });
     let config = ServerConfig::builder_with_provider(provider)
@@ -111,6 +104,31 @@ pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConf
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     Ok(Arc::new(config))
+}
+
+/// A TLS 1.2/1.3 server configuration without client certificates (HTTPS for RDAP).
+pub fn server_config_without_client_auth(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let (certs, key) = load(cert_file, key_file)?;
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn load(cert_file: &Path, key_file: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| file_error(cert_file, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| file_error(cert_file, e))?;
+    if certs.is_empty() {
+        return Err(file_error(cert_file, "no certificate in the file"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| file_error(key_file, e))?;
+    Ok((certs, key))
 }
 
 /// Files of a private CA and what it issued.

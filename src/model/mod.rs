@@ -8,6 +8,7 @@ pub mod name;
 pub mod net;
 pub mod objects;
 pub mod poll;
+pub mod rdds;
 pub mod status;
 pub mod time;
 pub mod zone;

@@ -215,8 +215,17 @@ impl<'a, 't> Cx<'a, 't> {
 
 /// A report counter key: `YYYYMM|tld|registrar|object|command|result`.
 pub fn counter_key(now: Timestamp, tld: &str, registrar: &ClientId, object: &str, command: &str, ok: bool) -> String {
-    let month: String = now.to_rfc3339_seconds().chars().filter(|c| c.is_ascii_digit()).take(6).collect();
-    format!("{month}|{tld}|{registrar}|{object}|{command}|{}", if ok { "ok" } else { "fail" })
+    format!("{}|{tld}|{registrar}|{object}|{command}|{}", month(now), if ok { "ok" } else { "fail" })
+}
+
+/// The counter of a public lookup service (`rdap`, `whois-43`) for one TLD
+/// (empty when the query names none): `YYYYMM|tld||rdds|service|ok`.
+pub fn query_counter_key(now: Timestamp, tld: &str, service: &str) -> String {
+    format!("{}|{tld}||rdds|{service}|ok", month(now))
+}
+
+fn month(now: Timestamp) -> String {
+    now.to_rfc3339_seconds().chars().filter(|c| c.is_ascii_digit()).take(6).collect()
 }
 
 /// The TLD a command is counted under: the domain's or the in-zone host's.

@@ -10,6 +10,7 @@ mod account;
 mod apply;
 pub mod command;
 mod contact;
+pub mod counts;
 pub mod credentials;
 mod domain;
 mod due;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-pub use apply::counter_key;
+pub use apply::{counter_key, query_counter_key};
 pub use command::{Actor, Command, Outcome};
 pub use import::{ImportSummary, ZoneImport};
 

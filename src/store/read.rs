@@ -265,18 +265,51 @@ impl Snapshot {
 
     /// Hosts named `name` or below it (a domain's subordinate hosts), at most `limit`.
     pub fn hosts_at_or_below(&self, name: &DomainName, limit: usize) -> Result<Vec<Host>, StoreError> {
+        self.hosts_with_key_prefix(&name.canonical_key(), limit)
+    }
+
+    /// Hosts whose canonical name key starts with `prefix` (a partial
+    /// leftmost label finds the names starting with it), at most `limit`.
+    pub fn hosts_with_key_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<Host>, StoreError> {
         let index = self.txn.open_table(HOST_BY_NAME)?;
         let hosts = self.txn.open_table(HOSTS)?;
-        let prefix = name.canonical_key();
         let mut out = Vec::new();
-        for item in index.range::<&[u8]>(prefix.as_slice()..)? {
+        for item in index.range::<&[u8]>(prefix..)? {
             let (k, roid) = item?;
-            if !k.value().starts_with(&prefix) || out.len() >= limit {
+            if !k.value().starts_with(prefix) || out.len() >= limit {
                 break;
             }
             if let Some(h) = get(&hosts, roid.value(), "host")? {
                 out.push(h);
             }
+        }
+        Ok(out)
+    }
+
+    /// Domains whose canonical key starts with `prefix`, at most `limit`.
+    pub fn domains_with_key_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<Domain>, StoreError> {
+        let table = self.txn.open_table(DOMAINS)?;
+        let mut out = Vec::new();
+        for item in table.range::<&[u8]>(prefix..)? {
+            let (k, v) = item?;
+            if !k.value().starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(codec::decode(v.value(), "domain")?);
+        }
+        Ok(out)
+    }
+
+    /// Contacts whose id starts with `prefix`, in id order, at most `limit`.
+    pub fn contacts_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Contact>, StoreError> {
+        let table = self.txn.open_table(CONTACTS)?;
+        let mut out = Vec::new();
+        for item in table.range::<&str>(prefix..)? {
+            let (k, v) = item?;
+            if !k.value().starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(codec::decode(v.value(), "contact")?);
         }
         Ok(out)
     }

@@ -45,6 +45,8 @@ pub fn test_config(dir: &Path) -> Config {
     config.dns.listen = vec!["127.0.0.1:0".parse().unwrap()];
     config.admin.listen = "127.0.0.1:0".parse().unwrap();
     config.epp.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    config.rdap.listen = vec!["127.0.0.1:0".parse().unwrap()];
+    config.whois.listen = vec!["127.0.0.1:0".parse().unwrap()];
     config.registry.cache_mib = 16;
     config
 }

@@ -1,0 +1,397 @@
+//! RDAP (RFC 7480, 9082, 9083) over HTTP or HTTPS: lookups of domains,
+//! name servers and entities, `/help`, and searches, read from the latest
+//! snapshot. Every response carries `Access-Control-Allow-Origin: *`; HEAD
+//! answers like GET without a body; clients are rate limited per address,
+//! per network and for searches (429 with `Retry-After`); connections,
+//! request sizes and idle time are bounded. Each query is counted for the
+//! ICANN activity report.
+
+pub mod render;
+mod search;
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::RdapConfig;
+use crate::model::{Clock, Timestamp};
+use crate::ratelimit::{Kind, RateLimiter};
+use crate::rdds;
+use crate::registry::Registry;
+use crate::registry::counts::ReadCounts;
+use render::Context;
+
+/// What the handlers share.
+pub struct RdapShared {
+    pub registry: Registry,
+    pub clock: Arc<dyn Clock>,
+    pub config: RdapConfig,
+    /// Base URL ending in `/`.
+    pub base: String,
+    pub terms_of_service_url: String,
+    pub limiter: RateLimiter,
+    pub counts: Arc<ReadCounts>,
+}
+
+type Shared = State<Arc<RdapShared>>;
+
+/// A running RDAP service.
+pub struct RdapServer {
+    pub addrs: Vec<SocketAddr>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RdapServer {
+    pub async fn start(
+        config: RdapConfig,
+        registry: Registry,
+        clock: Arc<dyn Clock>,
+        counts: Arc<ReadCounts>,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+        shutdown: watch::Receiver<bool>,
+    ) -> io::Result<RdapServer> {
+        let mut listeners = Vec::new();
+        for &addr in &config.listen {
+            listeners.push(TcpListener::bind(addr).await?);
+        }
+        let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr()).collect::<io::Result<_>>()?;
+        let base = config.base(addrs.first().copied());
+        let terms_of_service_url =
+            if config.terms_of_service_url.is_empty() { format!("{base}help") } else { config.terms_of_service_url.clone() };
+        let shared = Arc::new(RdapShared {
+            registry,
+            clock,
+            limiter: RateLimiter::new(config.limits.clone()),
+            config,
+            base,
+            terms_of_service_url,
+            counts,
+        });
+        let connections = Arc::new(Semaphore::new(shared.config.connections_max));
+        let mut tasks = Vec::new();
+        for (listener, addr) in listeners.into_iter().zip(&addrs) {
+            tracing::info!(address = %addr, tls = tls.is_some(), "serving RDAP");
+            let incoming = Incoming::start(listener, tls.clone(), connections.clone(), &shared.config, shutdown.clone());
+            let app = router(shared.clone()).into_make_service_with_connect_info::<Peer>();
+            let mut stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(incoming, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await;
+            }));
+        }
+        Ok(RdapServer { addrs, tasks })
+    }
+
+    pub async fn stop(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+pub fn router(shared: Arc<RdapShared>) -> Router {
+    Router::new()
+        .route("/domain/{name}", get(domain))
+        .route("/nameserver/{name}", get(nameserver))
+        .route("/entity/{handle}", get(entity))
+        .route("/help", get(help))
+        .route("/domains", get(search::domains))
+        .route("/nameservers", get(search::nameservers))
+        .route("/entities", get(search::entities))
+        .route("/ip/{*rest}", get(not_implemented))
+        .route("/autnum/{*rest}", get(not_implemented))
+        .fallback(unknown_path)
+        .layer(middleware::from_fn_with_state(shared.clone(), admit))
+        .with_state(shared)
+}
+
+/// The client's address, from the connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Incoming>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, Incoming>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// A JSON answer with the RDAP media type.
+pub struct Rdap(pub StatusCode, pub Value);
+
+impl IntoResponse for Rdap {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.1).unwrap_or_default();
+        (self.0, [(header::CONTENT_TYPE, render::MEDIA_TYPE)], body).into_response()
+    }
+}
+
+impl RdapShared {
+    pub fn context<'a>(&'a self, request_url: &'a str, now: Timestamp) -> Context<'a> {
+        Context { base: &self.base, request_url, terms_of_service_url: &self.terms_of_service_url, now }
+    }
+
+    pub fn error(&self, status: StatusCode, description: &str, request_url: &str) -> Rdap {
+        let cx = self.context(request_url, self.clock.now());
+        Rdap(status, render::error(status.as_u16(), status.canonical_reason().unwrap_or("Error"), description, &cx))
+    }
+}
+
+/// The URL a request asked for, as link `value`s show it.
+pub fn request_url(shared: &RdapShared, path: &str, query: Option<&str>) -> String {
+    let path = path.trim_start_matches('/');
+    match query {
+        Some(q) => format!("{}{path}?{q}", shared.base),
+        None => format!("{}{path}", shared.base),
+    }
+}
+
+/// Every request: size bound, rate limit, counting, CORS.
+async fn admit(State(shared): Shared, ConnectInfo(peer): ConnectInfo<Peer>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let target_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let url = request_url(&shared, &path, request.uri().query());
+    let mut response = if target_len > shared.config.request_bytes_max {
+        tracing::info!(peer = %peer.0, len = target_len, "RDAP request too long");
+        shared.error(StatusCode::BAD_REQUEST, "the request is too long", &url).into_response()
+    } else if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        shared.error(StatusCode::METHOD_NOT_ALLOWED, "RDAP is read with GET or HEAD", &url).into_response()
+    } else {
+        let kind = if matches!(path.as_str(), "/domains" | "/nameservers" | "/entities") { Kind::Search } else { Kind::Lookup };
+        match shared.limiter.check(peer.0.ip(), kind) {
+            Err(wait) => {
+                tracing::info!(peer = %peer.0, path, "RDAP rate limit");
+                let mut r = shared.error(StatusCode::TOO_MANY_REQUESTS, "too many queries; retry later", &url).into_response();
+                let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                r
+            }
+            Ok(()) => {
+                let name = path.strip_prefix("/domain/").or_else(|| path.strip_prefix("/nameserver/")).and_then(rdds::query_name);
+                rdds::count(&shared.counts, &shared.registry.snapshot(), name.as_ref(), shared.clock.now(), "rdap");
+                next.run(request).await
+            }
+        }
+    };
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+async fn domain(State(shared): Shared, Path(name): Path<String>) -> Rdap {
+    let url = format!("{}domain/{name}", shared.base);
+    let Some(parsed) = rdds::query_name(&name) else {
+        return shared.error(StatusCode::BAD_REQUEST, "not a valid domain name", &url);
+    };
+    let snapshot = shared.registry.snapshot();
+    if snapshot.tld_of(&parsed).is_none() {
+        return shared.error(StatusCode::NOT_FOUND, "this registry does not serve that TLD", &url);
+    }
+    let now = shared.clock.now();
+    match rdds::domain(&snapshot, &parsed, now) {
+        Ok(Some(d)) => Rdap(StatusCode::OK, render::domain(&d, &shared.context(&url, now), true)),
+        Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such domain", &url),
+        Err(e) => internal(&shared, e, &url),
+    }
+}
+
+async fn nameserver(State(shared): Shared, Path(name): Path<String>) -> Rdap {
+    let url = format!("{}nameserver/{name}", shared.base);
+    let Some(parsed) = rdds::query_name(&name) else {
+        return shared.error(StatusCode::BAD_REQUEST, "not a valid host name", &url);
+    };
+    let now = shared.clock.now();
+    match rdds::host(&shared.registry.snapshot(), &parsed) {
+        Ok(Some(h)) => Rdap(StatusCode::OK, render::nameserver(&h, &shared.context(&url, now))),
+        Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such name server", &url),
+        Err(e) => internal(&shared, e, &url),
+    }
+}
+
+/// Registrars by IANA id; contacts by handle.
+async fn entity(State(shared): Shared, Path(handle): Path<String>) -> Rdap {
+    let url = format!("{}entity/{handle}", shared.base);
+    let now = shared.clock.now();
+    let snapshot = shared.registry.snapshot();
+    if let Ok(iana_id) = handle.parse::<u32>() {
+        match rdds::registrar_by_iana_id(&snapshot, iana_id) {
+            Ok(Some(r)) => return Rdap(StatusCode::OK, render::registrar(&r, &shared.context(&url, now))),
+            Ok(None) => {}
+            Err(e) => return internal(&shared, e, &url),
+        }
+    }
+    let Ok(id) = crate::model::ContactId::parse(&handle) else {
+        return shared.error(StatusCode::BAD_REQUEST, "not a valid entity handle", &url);
+    };
+    match snapshot.contact(&id) {
+        Ok(Some(c)) => Rdap(StatusCode::OK, render::contact(&c, &shared.context(&url, now))),
+        Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such entity", &url),
+        Err(e) => internal(&shared, e, &url),
+    }
+}
+
+async fn help(State(shared): Shared) -> Rdap {
+    let url = format!("{}help", shared.base);
+    Rdap(StatusCode::OK, render::help(&shared.context(&url, shared.clock.now()), shared.config.searches))
+}
+
+async fn not_implemented(State(shared): Shared, request: Request) -> Rdap {
+    let url = request_url(&shared, request.uri().path(), None);
+    shared.error(StatusCode::NOT_IMPLEMENTED, "a domain name registry has no IP or autnum data", &url)
+}
+
+async fn unknown_path(State(shared): Shared, RawQuery(query): RawQuery, request: Request) -> Rdap {
+    let url = request_url(&shared, request.uri().path(), query.as_deref());
+    shared.error(StatusCode::BAD_REQUEST, "not an RDAP query this server answers; see /help", &url)
+}
+
+fn internal(shared: &RdapShared, e: crate::store::StoreError, url: &str) -> Rdap {
+    tracing::error!(error = %e, "RDAP lookup failed");
+    shared.error(StatusCode::INTERNAL_SERVER_ERROR, "the lookup failed; try again later", url)
+}
+
+/// Accepted connections, TLS already done, each holding a connection slot
+/// and closed when idle.
+pub struct Incoming {
+    receiver: mpsc::Receiver<(Conn, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl Incoming {
+    fn start(
+        listener: TcpListener,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+        connections: Arc<Semaphore>,
+        config: &RdapConfig,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Incoming {
+        let local = listener.local_addr().expect("a bound listener");
+        let (sender, receiver) = mpsc::channel(64);
+        let idle = Duration::from_secs(config.idle_timeout_s);
+        let acceptor = tls.map(TlsAcceptor::from);
+        tokio::spawn(async move {
+            loop {
+                let (tcp, peer) = tokio::select! {
+                    a = listener.accept() => match a {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "RDAP accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                    _ = shutdown.changed() => return,
+                };
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, "RDAP connection limit reached; closing");
+                    continue;
+                };
+                let _ = tcp.set_nodelay(true);
+                let (sender, acceptor) = (sender.clone(), acceptor.clone());
+                tokio::spawn(async move {
+                    let io = match acceptor {
+                        None => Io::Plain(tcp),
+                        Some(a) => match tokio::time::timeout(idle, a.accept(tcp)).await {
+                            Ok(Ok(s)) => Io::Tls(Box::new(s)),
+                            _ => return tracing::info!(%peer, "RDAP TLS handshake failed or timed out"),
+                        },
+                    };
+                    let conn = Conn { io, _permit: permit, idle, timer: Box::pin(tokio::time::sleep(idle)) };
+                    let _ = sender.send((conn, peer)).await;
+                });
+            }
+        });
+        Incoming { receiver, local }
+    }
+}
+
+impl axum::serve::Listener for Incoming {
+    type Io = Conn;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Conn, SocketAddr) {
+        match self.receiver.recv().await {
+            Some(c) => c,
+            // The accept loop ended (shutdown): serve nothing more.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+/// One client connection: its slot is released on drop; reads that wait
+/// longer than the idle timeout fail, so slow clients cannot hold slots.
+pub struct Conn {
+    io: Io,
+    _permit: OwnedSemaphorePermit,
+    idle: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let result = match &mut this.io {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        match result {
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "idle connection"))),
+                Poll::Pending => Poll::Pending,
+            },
+            ready => {
+                let deadline = tokio::time::Instant::now() + this.idle;
+                this.timer.as_mut().reset(deadline);
+                ready
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &mut self.io {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        match &mut self.io {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        match &mut self.io {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}

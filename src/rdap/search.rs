@@ -1,0 +1,300 @@
+//! RDAP searches (RFC 9082 §3.2): domains by name, name server name or
+//! address; name servers by name or address; entities by name or handle.
+//! A trailing `*` on the leftmost label matches any ending. Results are
+//! bounded (`search_results_max`, with the truncation notice) and so is the
+//! work (`search_scan_max` objects looked at); contacts are found by name
+//! only where they chose to disclose it, so searches reveal nothing that a
+//! lookup would redact.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::{Rdap, RdapShared, render, request_url};
+use crate::model::rdds::{ContactField, Pattern, disclosed};
+use crate::model::{DomainName, Host};
+use crate::rdds::{self, HostRecord};
+use crate::store::{Snapshot, StoreError};
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Params {
+    name: Option<String>,
+    ns_ldh_name: Option<String>,
+    ns_ip: Option<String>,
+    ip: Option<String>,
+    #[serde(rename = "fn")]
+    full_name: Option<String>,
+    handle: Option<String>,
+}
+
+/// Why a search is not served.
+enum Refusal {
+    BadRequest(&'static str),
+    Unprocessable(&'static str),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Store(e)
+    }
+}
+
+/// A name pattern split into the partial leftmost label and the rest: the
+/// canonical key prefix it selects (within `parent`, or every TLD when `None`).
+struct NamePattern {
+    exact: Option<DomainName>,
+    label_prefix: String,
+    parent: Option<DomainName>,
+}
+
+fn name_pattern(text: &str, prefix_min: usize) -> Result<NamePattern, Refusal> {
+    let text = text.trim().trim_end_matches('.');
+    if !text.contains('*') {
+        let exact = rdds::query_name(text).ok_or(Refusal::BadRequest("not a valid name"))?;
+        return Ok(NamePattern { exact: Some(exact), label_prefix: String::new(), parent: None });
+    }
+    let (first, rest) = text.split_once('.').unwrap_or((text, ""));
+    let Some(Pattern::Prefix(label_prefix)) = Pattern::parse(first, prefix_min) else {
+        return Err(Refusal::Unprocessable("a wildcard must end the leftmost label and follow enough characters"));
+    };
+    if !label_prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(Refusal::Unprocessable("partial matches take LDH characters only"));
+    }
+    let parent = if rest.is_empty() {
+        None
+    } else {
+        Some(rdds::query_name(rest).ok_or(Refusal::BadRequest("not a valid name after the wildcard"))?)
+    };
+    Ok(NamePattern { exact: None, label_prefix, parent })
+}
+
+impl NamePattern {
+    fn key_prefixes(&self, snapshot: &Snapshot) -> Vec<Vec<u8>> {
+        let parents: Vec<Vec<u8>> = match &self.parent {
+            Some(p) => vec![p.canonical_key()],
+            None => snapshot.tlds().map(|t| t.name.canonical_key()).collect(),
+        };
+        parents.into_iter().map(|mut k| (k.extend_from_slice(self.label_prefix.as_bytes()), k).1).collect()
+    }
+
+    fn domains(&self, snapshot: &Snapshot, limit: usize) -> Result<Vec<DomainName>, StoreError> {
+        if let Some(n) = &self.exact {
+            return Ok(snapshot.domain(n)?.map(|d| d.name).into_iter().collect());
+        }
+        let mut out = Vec::new();
+        for prefix in self.key_prefixes(snapshot) {
+            out.extend(snapshot.domains_with_key_prefix(&prefix, limit - out.len())?.into_iter().map(|d| d.name));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn hosts(&self, snapshot: &Snapshot, limit: usize) -> Result<Vec<Host>, StoreError> {
+        if let Some(n) = &self.exact {
+            return Ok(snapshot.host_by_name(n)?.into_iter().collect());
+        }
+        // Name servers live under any TLD, ours or not: a pattern needs its parent.
+        let prefixes = if self.parent.is_some() { self.key_prefixes(snapshot) } else { Vec::new() };
+        let mut out = Vec::new();
+        for prefix in prefixes {
+            out.extend(snapshot.hosts_with_key_prefix(&prefix, limit - out.len())?);
+        }
+        Ok(out)
+    }
+}
+
+fn ip(text: &str) -> Result<IpAddr, Refusal> {
+    text.trim().parse().map_err(|_| Refusal::BadRequest("not an IP address"))
+}
+
+/// Hosts with address `addr`, looking at no more than `scan_max` hosts.
+fn hosts_with_address(snapshot: &Snapshot, addr: IpAddr, scan_max: usize, limit: usize) -> Result<(Vec<Host>, bool), StoreError> {
+    let all = snapshot.hosts(None, scan_max)?;
+    let scanned_all = all.len() < scan_max;
+    let mut found: Vec<Host> = all.into_iter().filter(|h| h.addrs.contains(&addr)).collect();
+    let truncated = found.len() > limit || !scanned_all;
+    found.truncate(limit);
+    Ok((found, truncated))
+}
+
+/// Domains delegated to any of `hosts`.
+fn domains_of_hosts(snapshot: &Snapshot, hosts: &[Host], limit: usize) -> Result<Vec<DomainName>, StoreError> {
+    let mut out: Vec<DomainName> = Vec::new();
+    for h in hosts {
+        for d in snapshot.host_links(&h.roid, limit + 1)? {
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+        if out.len() > limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn answer(shared: &RdapShared, url: &str, result: Result<Value, Refusal>) -> Rdap {
+    match result {
+        Ok(v) => Rdap(StatusCode::OK, v),
+        Err(Refusal::BadRequest(why)) => shared.error(StatusCode::BAD_REQUEST, why, url),
+        Err(Refusal::Unprocessable(why)) => shared.error(StatusCode::UNPROCESSABLE_ENTITY, why, url),
+        Err(Refusal::Store(e)) => super::internal(shared, e, url),
+    }
+}
+
+/// The one search parameter given, or a refusal.
+fn one<'a>(allowed: &[(&'static str, &'a Option<String>)]) -> Result<(&'static str, &'a str), Refusal> {
+    let given: Vec<(&str, &String)> = allowed.iter().filter_map(|(k, v)| v.as_ref().map(|v| (*k, v))).collect();
+    match given.as_slice() {
+        [(k, v)] => Ok((k, v.as_str())),
+        [] => Err(Refusal::BadRequest("give one search parameter")),
+        _ => Err(Refusal::BadRequest("give only one search parameter")),
+    }
+}
+
+fn disabled(shared: &RdapShared, url: &str) -> Option<Rdap> {
+    (!shared.config.searches).then(|| shared.error(StatusCode::NOT_IMPLEMENTED, "searches are not offered by this service", url))
+}
+
+pub async fn domains(
+    State(shared): State<Arc<RdapShared>>,
+    RawQuery(raw): RawQuery,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Rdap {
+    let url = request_url(&shared, "/domains", raw.as_deref());
+    if let Some(r) = disabled(&shared, &url) {
+        return r;
+    }
+    let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
+    let snapshot = shared.registry.snapshot();
+    let now = shared.clock.now();
+    let (limit, cfg) = (shared.config.search_results_max, &shared.config);
+    let result = (|| {
+        let (key, value) = one(&[("name", &params.name), ("nsLdhName", &params.ns_ldh_name), ("nsIp", &params.ns_ip)])?;
+        let (names, mut truncated) = match key {
+            "name" => {
+                let names = name_pattern(value, cfg.search_prefix_min)?.domains(&snapshot, limit + 1)?;
+                (names, false)
+            }
+            "nsLdhName" => {
+                let pattern = name_pattern(value, cfg.search_prefix_min)?;
+                if pattern.exact.is_none() && pattern.parent.is_none() {
+                    return Err(Refusal::Unprocessable("a name server pattern needs its domain after the wildcard"));
+                }
+                let hosts = pattern.hosts(&snapshot, cfg.search_scan_max.min(1000))?;
+                (domains_of_hosts(&snapshot, &hosts, limit)?, false)
+            }
+            _ => {
+                let (hosts, truncated) = hosts_with_address(&snapshot, ip(value)?, cfg.search_scan_max, 1000)?;
+                (domains_of_hosts(&snapshot, &hosts, limit)?, truncated)
+            }
+        };
+        truncated |= names.len() > limit;
+        let cx = shared.context(&url, now);
+        let mut results = Vec::new();
+        for n in names.iter().take(limit) {
+            if let Some(d) = rdds::domain(&snapshot, n, now)? {
+                results.push(render::domain(&d, &cx, false));
+            }
+        }
+        Ok(render::search_results("domainSearchResults", results, truncated, &cx))
+    })();
+    answer(&shared, &url, result)
+}
+
+pub async fn nameservers(
+    State(shared): State<Arc<RdapShared>>,
+    RawQuery(raw): RawQuery,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Rdap {
+    let url = request_url(&shared, "/nameservers", raw.as_deref());
+    if let Some(r) = disabled(&shared, &url) {
+        return r;
+    }
+    let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
+    let snapshot = shared.registry.snapshot();
+    let now = shared.clock.now();
+    let (limit, cfg) = (shared.config.search_results_max, &shared.config);
+    let result = (|| {
+        let (key, value) = one(&[("name", &params.name), ("ip", &params.ip)])?;
+        let (mut hosts, mut truncated) = if key == "name" {
+            let pattern = name_pattern(value, cfg.search_prefix_min)?;
+            if pattern.exact.is_none() && pattern.parent.is_none() {
+                return Err(Refusal::Unprocessable("a name server pattern needs its domain after the wildcard"));
+            }
+            (pattern.hosts(&snapshot, limit + 1)?, false)
+        } else {
+            hosts_with_address(&snapshot, ip(value)?, cfg.search_scan_max, limit + 1)?
+        };
+        truncated |= hosts.len() > limit;
+        hosts.truncate(limit);
+        let cx = shared.context(&url, now);
+        let mut results = Vec::new();
+        for h in hosts {
+            let registrar = snapshot.registrar(&h.registrar)?;
+            let statuses = h.statuses.displayed(h.is_linked()).into_iter().map(|s| s.as_str()).collect();
+            results.push(render::host_summary(&HostRecord { host: h, registrar, statuses }, &cx));
+        }
+        Ok(render::search_results("nameserverSearchResults", results, truncated, &cx))
+    })();
+    answer(&shared, &url, result)
+}
+
+pub async fn entities(
+    State(shared): State<Arc<RdapShared>>,
+    RawQuery(raw): RawQuery,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Rdap {
+    let url = request_url(&shared, "/entities", raw.as_deref());
+    if let Some(r) = disabled(&shared, &url) {
+        return r;
+    }
+    let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
+    let snapshot = shared.registry.snapshot();
+    let now = shared.clock.now();
+    let (limit, cfg) = (shared.config.search_results_max, &shared.config);
+    let result = (|| {
+        let (key, value) = one(&[("fn", &params.full_name), ("handle", &params.handle)])?;
+        let pattern = Pattern::parse(value, cfg.search_prefix_min)
+            .ok_or(Refusal::Unprocessable("a wildcard must end the pattern and follow enough characters"))?;
+        let cx = shared.context(&url, now);
+        let mut results = Vec::new();
+        for r in snapshot.registrars()? {
+            let hit = if key == "fn" { pattern.matches(&r.name) } else { r.iana_id.is_some_and(|i| pattern.matches(&i.to_string())) };
+            if hit {
+                results.push(render::registrar_entity(&r, &cx, true));
+            }
+        }
+        let contacts = match (&pattern, key) {
+            (Pattern::Exact(id), "handle") => snapshot.contacts_with_prefix(id, 1)?.into_iter().filter(|c| c.id.as_str() == id).collect(),
+            (Pattern::Prefix(p), "handle") => snapshot.contacts_with_prefix(p, limit + 1)?,
+            _ => snapshot.contacts_with_prefix("", cfg.search_scan_max)?,
+        };
+        for c in contacts {
+            let name = c.postal_int.as_ref().or(c.postal_loc.as_ref()).map(|p| p.name.clone()).unwrap_or_default();
+            let hit = key == "handle" || (disclosed(&c, ContactField::Name) && pattern.matches(&name));
+            if hit {
+                let mut e = json!({ "objectClassName": "entity", "handle": c.id.as_str(), "links": [{ "value": url, "rel": "self", "href": format!("{}entity/{}", shared.base, c.id), "type": render::MEDIA_TYPE }] });
+                if disclosed(&c, ContactField::Name) {
+                    e["vcardArray"] = json!(["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", name]]]);
+                }
+                results.push(e);
+            }
+            if results.len() > limit {
+                break;
+            }
+        }
+        let truncated = results.len() > limit;
+        results.truncate(limit);
+        Ok(render::search_results("entitySearchResults", results, truncated, &cx))
+    })();
+    answer(&shared, &url, result)
+}

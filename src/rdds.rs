@@ -1,0 +1,106 @@
+//! What the public lookup services (RDAP, WHOIS) show, gathered from one
+//! snapshot: a domain with its sponsor, name servers and contacts, a name
+//! server, a registrar; how names in queries are read (U-labels become
+//! A-labels); and the query counters both services keep for the ICANN
+//! activity report. Formats live in `rdap` and `whois`.
+
+use std::sync::Arc;
+
+use crate::model::{Contact, ContactType, Domain, DomainName, Host, Registrar, Timestamp};
+use crate::registry::counts::ReadCounts;
+use crate::store::{Snapshot, StoreError};
+
+/// A domain as the public sees it.
+pub struct DomainRecord {
+    pub domain: Domain,
+    pub registrar: Option<Registrar>,
+    pub nameservers: Vec<Host>,
+    pub registrant: Option<Contact>,
+    pub tech: Option<Contact>,
+    /// EPP statuses as shown (stored, derived and RGP).
+    pub statuses: Vec<&'static str>,
+}
+
+/// A name server as the public sees it.
+pub struct HostRecord {
+    pub host: Host,
+    pub registrar: Option<Registrar>,
+    pub statuses: Vec<&'static str>,
+}
+
+/// Reads a query name: an A-label or U-label domain name, any case, with or
+/// without the final dot; `None` when it is not a valid name.
+pub fn query_name(text: &str) -> Option<DomainName> {
+    let text = text.trim().trim_end_matches('.');
+    if text.is_empty() || text.len() > 1024 {
+        return None;
+    }
+    let ascii = if text.is_ascii() { text.to_ascii_lowercase() } else { idna::domain_to_ascii(text).ok()? };
+    DomainName::parse(&ascii).ok()
+}
+
+/// The U-label form of a name with A-labels, when it has any.
+pub fn unicode_name(name: &DomainName) -> Option<String> {
+    if !name.as_str().split('.').any(|l| l.starts_with("xn--")) {
+        return None;
+    }
+    let (unicode, result) = idna::domain_to_unicode(name.as_str());
+    result.ok().map(|_| unicode)
+}
+
+pub fn domain(snapshot: &Snapshot, name: &DomainName, now: Timestamp) -> Result<Option<DomainRecord>, StoreError> {
+    let Some(domain) = snapshot.domain(name)? else { return Ok(None) };
+    let registrar = snapshot.registrar(&domain.registrar)?;
+    let mut nameservers = Vec::with_capacity(domain.nameservers.len());
+    for roid in &domain.nameservers {
+        if let Some(h) = snapshot.host(roid)? {
+            nameservers.push(h);
+        }
+    }
+    let registrant = match &domain.registrant {
+        Some(id) => snapshot.contact(id)?,
+        None => None,
+    };
+    let tech = match domain.contacts.iter().find(|c| c.kind == ContactType::Tech) {
+        Some(c) => snapshot.contact(&c.id)?,
+        None => None,
+    };
+    let mut statuses: Vec<&'static str> =
+        domain.statuses.displayed(!domain.nameservers.is_empty()).into_iter().map(|s| s.as_str()).collect();
+    statuses.extend(domain.rgp_statuses(now));
+    Ok(Some(DomainRecord { domain, registrar, nameservers, registrant, tech, statuses }))
+}
+
+pub fn host(snapshot: &Snapshot, name: &DomainName) -> Result<Option<HostRecord>, StoreError> {
+    let Some(host) = snapshot.host_by_name(name)? else { return Ok(None) };
+    let registrar = snapshot.registrar(&host.registrar)?;
+    let statuses = host.statuses.displayed(host.is_linked()).into_iter().map(|s| s.as_str()).collect();
+    Ok(Some(HostRecord { host, registrar, statuses }))
+}
+
+/// A registrar by IANA id.
+pub fn registrar_by_iana_id(snapshot: &Snapshot, iana_id: u32) -> Result<Option<Registrar>, StoreError> {
+    Ok(snapshot.registrars()?.into_iter().find(|r| r.iana_id == Some(iana_id)))
+}
+
+/// Counts one query of `service` under the TLD of `name` (if it names one of ours).
+pub fn count(counts: &Arc<ReadCounts>, snapshot: &Snapshot, name: Option<&DomainName>, now: Timestamp, service: &str) {
+    let tld = name.and_then(|n| snapshot.tld_of(n)).map(|t| t.name.to_string()).unwrap_or_default();
+    counts.add(crate::registry::query_counter_key(now, &tld, service));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_names_accept_u_labels_and_any_case() {
+        assert_eq!(query_name("Hello.Example.").unwrap().as_str(), "hello.example");
+        assert_eq!(query_name("bücher.example").unwrap().as_str(), "xn--bcher-kva.example");
+        assert!(query_name("bad_name.example").is_none());
+        assert!(query_name("").is_none());
+        let idn = DomainName::parse("xn--bcher-kva.example").unwrap();
+        assert_eq!(unicode_name(&idn).as_deref(), Some("bücher.example"));
+        assert_eq!(unicode_name(&DomainName::parse("plain.example").unwrap()), None);
+    }
+}
