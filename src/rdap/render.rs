@@ -206,9 +206,15 @@ fn nameserver_object(h: &HostRecord, cx: &Context, summary: bool) -> Value {
         ns["unicodeName"] = json!(u);
     }
     if !h.host.addrs.is_empty() {
-        let v4: Vec<String> = h.host.addrs.iter().filter(|a| a.is_ipv4()).map(|a| a.to_string()).collect();
-        let v6: Vec<String> = h.host.addrs.iter().filter(|a| a.is_ipv6()).map(|a| a.to_string()).collect();
-        ns["ipAddresses"] = json!({ "v4": v4, "v6": v6 });
+        // RFC 9083 §5.2: a family without addresses is left out, not given as an empty list.
+        let mut addresses = serde_json::Map::new();
+        for (family, want_v4) in [("v4", true), ("v6", false)] {
+            let list: Vec<String> = h.host.addrs.iter().filter(|a| a.is_ipv4() == want_v4).map(|a| a.to_string()).collect();
+            if !list.is_empty() {
+                addresses.insert(family.into(), json!(list));
+            }
+        }
+        ns["ipAddresses"] = Value::Object(addresses);
     }
     if !summary {
         ns["status"] = json!(rdap_statuses(h.statuses.iter().copied()));

@@ -78,6 +78,19 @@ impl TestDaemon {
         self.epp_all()[0]
     }
 
+    /// The RDAP base URL (ends in `/`).
+    pub fn rdap(&self) -> String {
+        self.daemon.as_ref().unwrap().rdap_base.clone()
+    }
+
+    pub fn rdap_all(&self) -> Vec<SocketAddr> {
+        self.daemon.as_ref().unwrap().rdap_addrs.clone()
+    }
+
+    pub fn whois(&self) -> SocketAddr {
+        self.daemon.as_ref().unwrap().whois_addrs[0]
+    }
+
     pub fn epp_all(&self) -> Vec<SocketAddr> {
         self.daemon.as_ref().unwrap().epp_addrs.clone()
     }

@@ -7,6 +7,8 @@ mod dns;
 mod epp;
 mod import;
 mod migration;
+mod rdap;
 mod secondary;
 mod transfer;
+mod whois;
 mod zonefile;
