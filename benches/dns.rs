@@ -39,38 +39,6 @@ impl Rng {
     }
 }
 
-fn domain(i: usize) -> String {
-    format!("d{i:07}")
-}
-
-fn generate_zone(path: &Path, n: usize) {
-    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
-    writeln!(out, "$ORIGIN {TLD}.\n$TTL 3600").unwrap();
-    writeln!(out, "@ IN SOA ns1.nic.example. hostmaster.nic.example. 1 1800 900 1209600 900\n@ IN NS ns1.nic.example.").unwrap();
-    for i in 0..n {
-        let name = domain(i);
-        if i % 10 == 0 {
-            writeln!(
-                out,
-                "{name} NS ns1.{name}\n{name} NS ns2.{name}\nns1.{name} A 10.{}.{}.1\nns2.{name} A 10.{}.{}.2\nns2.{name} AAAA 2001:db8::{:x}",
-                i >> 16 & 255,
-                i >> 8 & 255,
-                i >> 16 & 255,
-                i >> 8 & 255,
-                i & 0xFFFF
-            )
-            .unwrap();
-        } else {
-            let p = i % 1000;
-            writeln!(out, "{name} NS ns1.provider{p}.example.net.\n{name} NS ns2.provider{p}.example.net.").unwrap();
-        }
-        if i % 10 < 3 {
-            writeln!(out, "{name} DS {} 13 2 {:016X}{:016X}{:016X}{:016X}", i & 0xFFFF, i, i ^ 0x5555, !i, i.rotate_left(7)).unwrap();
-        }
-    }
-    out.flush().unwrap();
-}
-
 /// 70% existing delegations, 20% names that do not exist, 10% apex SOA/NS.
 fn generate_queries(path: &Path, n: usize, count: usize) {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -314,7 +282,7 @@ fn main() {
 
     let source = dir.join("source.zone");
     let t = Instant::now();
-    generate_zone(&source, n);
+    generate_zone(&source, n, TLD);
     eprintln!("generated the zone in {:.1} s", t.elapsed().as_secs_f64());
     let queries = dir.join("queries.txt");
     generate_queries(&queries, n, 2_000_000);

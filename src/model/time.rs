@@ -71,8 +71,15 @@ impl Timestamp {
 
     /// RFC 3339 without fractional seconds, as WHOIS and zone comments use.
     pub fn to_rfc3339_seconds(self) -> String {
+        let mut out = String::with_capacity(20);
+        self.write_rfc3339_seconds(&mut out);
+        out
+    }
+
+    /// Writes [`Timestamp::to_rfc3339_seconds`] into `out` without allocating.
+    pub fn write_rfc3339_seconds(self, out: &mut impl std::fmt::Write) {
         let (y, mo, d, h, mi, s, _) = self.fields();
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
     }
 
     fn fields(self) -> (i64, u32, u32, i64, i64, i64, i64) {

@@ -6,6 +6,7 @@
 //! request sizes and idle time are bounded. Each query is counted for the
 //! ICANN activity report.
 
+mod json;
 pub mod render;
 mod search;
 
@@ -17,12 +18,11 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Extension, Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
@@ -134,12 +134,11 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Inco
 }
 
 /// A JSON answer with the RDAP media type.
-pub struct Rdap(pub StatusCode, pub Value);
+pub struct Rdap(pub StatusCode, pub String);
 
 impl IntoResponse for Rdap {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.1).unwrap_or_default();
-        (self.0, [(header::CONTENT_TYPE, render::MEDIA_TYPE)], body).into_response()
+        (self.0, [(header::CONTENT_TYPE, render::MEDIA_TYPE)], self.1).into_response()
     }
 }
 
@@ -164,7 +163,11 @@ pub fn request_url(shared: &RdapShared, path: &str, query: Option<&str>) -> Stri
 }
 
 /// Every request: size bound, rate limit, counting, CORS.
-async fn admit(State(shared): Shared, ConnectInfo(peer): ConnectInfo<Peer>, request: Request, next: Next) -> Response {
+/// The snapshot a request is answered from, taken once by [`admit`].
+#[derive(Clone)]
+pub struct Current(pub Arc<crate::store::Snapshot>);
+
+async fn admit(State(shared): Shared, ConnectInfo(peer): ConnectInfo<Peer>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let target_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
     let url = request_url(&shared, &path, request.uri().query());
@@ -184,8 +187,10 @@ async fn admit(State(shared): Shared, ConnectInfo(peer): ConnectInfo<Peer>, requ
                 r
             }
             Ok(()) => {
+                let snapshot = shared.registry.snapshot();
                 let name = path.strip_prefix("/domain/").or_else(|| path.strip_prefix("/nameserver/")).and_then(rdds::query_name);
-                rdds::count(&shared.counts, &shared.registry.snapshot(), name.as_ref(), shared.clock.now(), "rdap");
+                rdds::count(&shared.counts, &snapshot, name.as_ref(), shared.clock.now(), "rdap");
+                request.extensions_mut().insert(Current(snapshot));
                 next.run(request).await
             }
         }
@@ -194,12 +199,11 @@ async fn admit(State(shared): Shared, ConnectInfo(peer): ConnectInfo<Peer>, requ
     response
 }
 
-async fn domain(State(shared): Shared, Path(name): Path<String>) -> Rdap {
+async fn domain(State(shared): Shared, Extension(Current(snapshot)): Extension<Current>, Path(name): Path<String>) -> Rdap {
     let url = format!("{}domain/{name}", shared.base);
     let Some(parsed) = rdds::query_name(&name) else {
         return shared.error(StatusCode::BAD_REQUEST, "not a valid domain name", &url);
     };
-    let snapshot = shared.registry.snapshot();
     if snapshot.tld_of(&parsed).is_none() {
         return shared.error(StatusCode::NOT_FOUND, "this registry does not serve that TLD", &url);
     }
@@ -211,13 +215,13 @@ async fn domain(State(shared): Shared, Path(name): Path<String>) -> Rdap {
     }
 }
 
-async fn nameserver(State(shared): Shared, Path(name): Path<String>) -> Rdap {
+async fn nameserver(State(shared): Shared, Extension(Current(snapshot)): Extension<Current>, Path(name): Path<String>) -> Rdap {
     let url = format!("{}nameserver/{name}", shared.base);
     let Some(parsed) = rdds::query_name(&name) else {
         return shared.error(StatusCode::BAD_REQUEST, "not a valid host name", &url);
     };
     let now = shared.clock.now();
-    match rdds::host(&shared.registry.snapshot(), &parsed) {
+    match rdds::host(&snapshot, &parsed) {
         Ok(Some(h)) => Rdap(StatusCode::OK, render::nameserver(&h, &shared.context(&url, now))),
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such name server", &url),
         Err(e) => internal(&shared, e, &url),
@@ -225,10 +229,9 @@ async fn nameserver(State(shared): Shared, Path(name): Path<String>) -> Rdap {
 }
 
 /// Registrars by IANA id; contacts by handle.
-async fn entity(State(shared): Shared, Path(handle): Path<String>) -> Rdap {
+async fn entity(State(shared): Shared, Extension(Current(snapshot)): Extension<Current>, Path(handle): Path<String>) -> Rdap {
     let url = format!("{}entity/{handle}", shared.base);
     let now = shared.clock.now();
-    let snapshot = shared.registry.snapshot();
     if let Ok(iana_id) = handle.parse::<u32>() {
         match rdds::registrar_by_iana_id(&snapshot, iana_id) {
             Ok(Some(r)) => return Rdap(StatusCode::OK, render::registrar(&r, &shared.context(&url, now))),
@@ -312,7 +315,7 @@ impl Incoming {
                             _ => return tracing::info!(%peer, "RDAP TLS handshake failed or timed out"),
                         },
                     };
-                    let conn = Conn { io, _permit: permit, idle, timer: Box::pin(tokio::time::sleep(idle)) };
+                    let conn = Conn { io, _permit: permit, idle, last_read: tokio::time::Instant::now(), timer: Box::pin(tokio::time::sleep(idle)) };
                     let _ = sender.send((conn, peer)).await;
                 });
             }
@@ -349,6 +352,7 @@ pub struct Conn {
     io: Io,
     _permit: OwnedSemaphorePermit,
     idle: Duration,
+    last_read: tokio::time::Instant,
     timer: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -359,15 +363,21 @@ impl AsyncRead for Conn {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         };
-        match result {
-            Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "idle connection"))),
-                Poll::Pending => Poll::Pending,
-            },
-            ready => {
-                let deadline = tokio::time::Instant::now() + this.idle;
-                this.timer.as_mut().reset(deadline);
-                ready
+        if result.is_ready() {
+            // Only the time is noted here; the timer is moved when it fires.
+            this.last_read = tokio::time::Instant::now();
+            return result;
+        }
+        loop {
+            match this.timer.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => {
+                    let deadline = this.last_read + this.idle;
+                    if tokio::time::Instant::now() >= deadline {
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "idle connection")));
+                    }
+                    this.timer.as_mut().reset(deadline);
+                }
             }
         }
     }
@@ -378,6 +388,20 @@ impl AsyncWrite for Conn {
         match &mut self.io {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        match &mut self.io {
+            Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.io {
+            Io::Plain(s) => s.is_write_vectored(),
+            Io::Tls(s) => s.is_write_vectored(),
         }
     }
 

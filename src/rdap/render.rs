@@ -4,10 +4,9 @@
 //! abuse contact, events, `secureDNS`, RFC 8056 statuses, and contact data
 //! redacted per RFC 9537 unless the contact chose to disclose it.
 
-use serde_json::{Value, json};
-
+use super::json::Json;
 use crate::model::rdds::{ContactField, disclosed, rdap_statuses};
-use crate::model::{Contact, Registrar, Timestamp};
+use crate::model::{Contact, Host, Registrar, Timestamp};
 use crate::rdds::{DomainRecord, HostRecord, unicode_name};
 
 pub const MEDIA_TYPE: &str = "application/rdap+json";
@@ -23,139 +22,177 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn link(&self, rel: &str, href: &str) -> Value {
-        json!({ "value": self.request_url, "rel": rel, "href": href, "type": MEDIA_TYPE })
+    /// A link whose `href` is the concatenation of `href`.
+    fn link(&self, j: &mut Json, rel: &str, href: &[&str], media_type: &str) {
+        j.open().field("value", self.request_url).field("rel", rel).key("href").concat(href).field("type", media_type).close();
     }
 
-    fn terms_of_service(&self) -> Value {
-        json!({
-            "title": "Terms of Service",
-            "description": [
-                "Registration data is provided for lawful purposes only, under the registry's terms of service.",
-                "Queries are rate limited; automated bulk collection is not allowed."
-            ],
-            "links": [{ "value": self.request_url, "rel": "terms-of-service", "href": self.terms_of_service_url, "type": "text/html" }]
-        })
+    fn notice(&self, j: &mut Json, title: &str, description: &[&str], rel: &str, href: &str) {
+        j.open().field("title", title).key("description").strings(description.iter().copied());
+        j.key("links").open_array();
+        self.link(j, rel, &[href], "text/html");
+        j.close_array().close();
     }
 
-    fn status_codes(&self) -> Value {
-        json!({
-            "title": "Status Codes",
-            "description": ["For more information on domain status codes, please visit https://icann.org/epp"],
-            "links": [{ "value": self.request_url, "rel": "glossary", "href": "https://icann.org/epp", "type": "text/html" }]
-        })
+    fn terms_of_service(&self, j: &mut Json) {
+        let text = [
+            "Registration data is provided for lawful purposes only, under the registry's terms of service.",
+            "Queries are rate limited; automated bulk collection is not allowed.",
+        ];
+        self.notice(j, "Terms of Service", &text, "terms-of-service", self.terms_of_service_url);
     }
 
-    fn inaccuracy_form(&self) -> Value {
-        json!({
-            "title": "RDDS Inaccuracy Complaint Form",
-            "description": ["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"],
-            "links": [{ "value": self.request_url, "rel": "help", "href": "https://icann.org/wicf", "type": "text/html" }]
-        })
+    fn status_codes(&self, j: &mut Json) {
+        let text = ["For more information on domain status codes, please visit https://icann.org/epp"];
+        self.notice(j, "Status Codes", &text, "glossary", "https://icann.org/epp");
     }
 
-    fn last_update(&self) -> Value {
-        event("last update of RDAP database", self.now)
+    fn inaccuracy_form(&self, j: &mut Json) {
+        let text = ["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"];
+        self.notice(j, "RDDS Inaccuracy Complaint Form", &text, "help", "https://icann.org/wicf");
     }
 }
 
-fn event(action: &str, at: Timestamp) -> Value {
-    json!({ "eventAction": action, "eventDate": at.to_rfc3339_seconds() })
+fn event(j: &mut Json, action: &str, at: Timestamp) {
+    j.open().field("eventAction", action).key("eventDate").timestamp(at).close();
 }
 
-fn conformance(redacted: bool) -> Value {
-    let mut c = vec!["rdap_level_0", "icann_rdap_response_profile_1", "icann_rdap_technical_implementation_guide_1"];
+fn vcard_start(j: &mut Json) {
+    j.key("vcardArray").open_array().string("vcard").open_array();
+    j.raw(r#"["version",{},"text","4.0"]"#);
+}
+
+fn vcard_end(j: &mut Json) {
+    j.close_array().close_array();
+}
+
+fn vcard_text(j: &mut Json, name: &str, value: &str) {
+    j.open_array().string(name).raw("{}").string("text").string(value).close_array();
+}
+
+fn vcard_tel(j: &mut Json, kind: &str, number: &str) {
+    j.open_array().string("tel").open().key("type").strings([kind]).close().string("uri").concat(&["tel:", number]).close_array();
+}
+
+fn vcard_adr(j: &mut Json, country_code: &str, fields: [&str; 7]) {
+    j.open_array().string("adr").open().field("cc", country_code).close().string("text").strings(fields).close_array();
+}
+
+/// Starts a top-level object: conformance first.
+fn open_top(j: &mut Json, redacted: bool) {
+    j.open().key("rdapConformance").open_array();
+    j.string("rdap_level_0").string("icann_rdap_response_profile_1").string("icann_rdap_technical_implementation_guide_1");
     if redacted {
-        c.push("redacted");
+        j.string("redacted");
     }
-    json!(c)
-}
-
-/// Adds what only the top-level object carries.
-fn top_level(mut object: Value, redacted: Vec<Value>, notices: Vec<Value>) -> Value {
-    let o = object.as_object_mut().expect("an object");
-    o.insert("rdapConformance".into(), conformance(!redacted.is_empty()));
-    o.insert("notices".into(), Value::Array(notices));
-    if !redacted.is_empty() {
-        o.insert("redacted".into(), Value::Array(redacted));
-    }
-    object
+    j.close_array();
 }
 
 /// The registrar as an entity: IANA id as handle and public id, vCard, abuse contact.
-pub fn registrar_entity(r: &Registrar, cx: &Context, full: bool) -> Value {
+pub fn registrar_entity(j: &mut Json, r: &Registrar, cx: &Context, full: bool) {
     let handle = r.iana_id.map(|i| i.to_string()).unwrap_or_else(|| r.id.to_string());
-    let mut vcard = vec![json!(["version", {}, "text", "4.0"]), json!(["fn", {}, "text", r.name])];
+    j.open().field("objectClassName", "entity").field("handle", &handle).key("roles").strings(["registrar"]);
+    j.key("publicIds").open_array().open().field("type", "IANA Registrar ID").field("identifier", &handle).close().close_array();
+    vcard_start(j);
+    vcard_text(j, "fn", &r.name);
     if full {
         let a = &r.address;
-        vcard.push(json!(["adr", {"cc": a.country_code}, "text", ["", "", a.street.join(", "), a.city, a.state.clone().unwrap_or_default(), a.postal_code.clone().unwrap_or_default(), ""]]));
+        let street = a.street.join(", ");
+        vcard_adr(j, &a.country_code, ["", "", &street, &a.city, a.state.as_deref().unwrap_or_default(), a.postal_code.as_deref().unwrap_or_default(), ""]);
         if let Some(p) = &r.phone {
-            vcard.push(json!(["tel", {"type": ["voice"]}, "uri", format!("tel:{p}")]));
+            vcard_tel(j, "voice", p);
         }
-        vcard.push(json!(["email", {}, "text", r.email]));
+        vcard_text(j, "email", &r.email);
     }
-    let mut entity = json!({
-        "objectClassName": "entity",
-        "handle": handle,
-        "roles": ["registrar"],
-        "publicIds": [{ "type": "IANA Registrar ID", "identifier": handle }],
-        "vcardArray": ["vcard", vcard],
-        "status": ["active"],
-    });
-    let mut links = vec![cx.link("self", &format!("{}entity/{handle}", cx.base))];
+    vcard_end(j);
+    j.key("status").strings(["active"]);
+    j.key("links").open_array();
+    cx.link(j, "self", &[cx.base, "entity/", &handle], MEDIA_TYPE);
     if let Some(about) = r.rdap_base_url.as_deref().or(r.url.as_deref()) {
-        links.push(json!({ "value": cx.request_url, "rel": "about", "href": about, "type": "text/html" }));
+        cx.link(j, "about", &[about], "text/html");
     }
-    entity["links"] = json!(links);
+    j.close_array();
     if r.abuse_email.is_some() || r.abuse_phone.is_some() {
-        let mut abuse = vec![json!(["version", {}, "text", "4.0"]), json!(["fn", {}, "text", format!("{} abuse contact", r.name)])];
+        j.key("entities").open_array().open().field("objectClassName", "entity").key("roles").strings(["abuse"]);
+        vcard_start(j);
+        j.open_array().string("fn").raw("{}").string("text").concat(&[&r.name, " abuse contact"]).close_array();
         if let Some(p) = &r.abuse_phone {
-            abuse.push(json!(["tel", {"type": ["voice"]}, "uri", format!("tel:{p}")]));
+            vcard_tel(j, "voice", p);
         }
         if let Some(e) = &r.abuse_email {
-            abuse.push(json!(["email", {}, "text", e]));
+            vcard_text(j, "email", e);
         }
-        entity["entities"] = json!([{ "objectClassName": "entity", "roles": ["abuse"], "vcardArray": ["vcard", abuse] }]);
+        vcard_end(j);
+        j.close().close_array();
     }
     if full {
-        entity["events"] = json!([event("registration", r.created), event("last changed", r.updated)]);
+        j.key("events").open_array();
+        event(j, "registration", r.created);
+        event(j, "last changed", r.updated);
+        event(j, "last update of RDAP database", cx.now);
+        j.close_array();
     }
-    entity
+    j.close();
+}
+
+/// RFC 9537 redaction notes, collected while contacts are written.
+#[derive(Default)]
+struct Redactions(Vec<String>);
+
+impl Redactions {
+    fn add(&mut self, name: &str, pre: Option<&str>, post: Option<&str>, method: &str) {
+        let mut j = Json::with_capacity(256);
+        j.open().key("name").open().field("type", name).close();
+        if let Some(p) = pre {
+            j.field("prePath", p);
+        }
+        if let Some(p) = post {
+            j.field("postPath", p);
+        }
+        j.field("pathLang", "jsonpath").field("method", method);
+        j.key("reason").open().field("description", "Server policy").close().close();
+        self.0.push(j.finish());
+    }
+
+    fn write(&self, j: &mut Json) {
+        if self.0.is_empty() {
+            return;
+        }
+        j.key("redacted").open_array();
+        for r in &self.0 {
+            j.raw(r);
+        }
+        j.close_array();
+    }
 }
 
 /// A contact in `role` (`registrant`, `technical`), its withheld fields
-/// described in `redacted` (RFC 9537 with the profile's methods).
-fn contact_entity(c: &Contact, role: &str, redacted: &mut Vec<Value>) -> Value {
+/// noted in `redacted` with the profile's methods. `path` locates the entity
+/// (`$.entities[?(@.roles[0]=='registrant')]`, or `$` for a bare lookup).
+fn contact_entity(j: &mut Json, c: &Contact, role: &str, path: &str, handle: bool, redacted: &mut Redactions) {
     let label = if role == "registrant" { "Registrant" } else { "Tech" };
-    let path = format!("$.entities[?(@.roles[0]=='{role}')]");
     let vpath = |field: &str| format!("{path}.vcardArray[1][?(@[0]=='{field}')]");
-    let mut redact = |name: String, pre: Option<String>, post: Option<String>, method: &str| {
-        let mut r =
-            json!({ "name": { "type": name }, "pathLang": "jsonpath", "method": method, "reason": { "description": "Server policy" } });
-        if let Some(p) = pre {
-            r["prePath"] = json!(p);
-        }
-        if let Some(p) = post {
-            r["postPath"] = json!(p);
-        }
-        redacted.push(r);
-    };
     let postal = c.postal_int.as_ref().or(c.postal_loc.as_ref());
-    let mut vcard = vec![json!(["version", {}, "text", "4.0"])];
-    let mut entity = json!({ "objectClassName": "entity", "roles": [role] });
-    // Registry contact ids are personal data under the profile: always removed.
-    redact(format!("Registry {label} ID"), Some(format!("{path}.handle")), None, "removal");
-    if disclosed(c, ContactField::Name) {
-        vcard.push(json!(["fn", {}, "text", postal.map(|p| p.name.clone()).unwrap_or_default()]));
+    j.open().field("objectClassName", "entity");
+    if handle {
+        j.field("handle", c.id.as_str());
     } else {
-        vcard.push(json!(["fn", {}, "text", ""]));
-        redact(format!("{label} Name"), None, Some(format!("{}[3]", vpath("fn"))), "emptyValue");
+        j.key("roles").strings([role]);
+        // Registry contact ids are personal data under the profile: removed.
+        redacted.add(&format!("Registry {label} ID"), Some(&format!("{path}.handle")), None, "removal");
     }
-    if let Some(org) = postal.and_then(|p| p.org.clone()) {
+    vcard_start(j);
+    if disclosed(c, ContactField::Name) {
+        vcard_text(j, "fn", postal.map(|p| p.name.as_str()).unwrap_or_default());
+    } else {
+        vcard_text(j, "fn", "");
+        redacted.add(&format!("{label} Name"), None, Some(&format!("{}[3]", vpath("fn"))), "emptyValue");
+    }
+    if let Some(org) = postal.and_then(|p| p.org.as_deref()) {
         if disclosed(c, ContactField::Organization) {
-            vcard.push(json!(["org", {}, "text", org]));
+            vcard_text(j, "org", org);
         } else if role == "registrant" {
-            redact(format!("{label} Organization"), Some(vpath("org")), None, "removal");
+            redacted.add(&format!("{label} Organization"), Some(&vpath("org")), None, "removal");
         }
     }
     if role == "registrant"
@@ -163,205 +200,279 @@ fn contact_entity(c: &Contact, role: &str, redacted: &mut Vec<Value>) -> Value {
     {
         let a = &p.address;
         let show = disclosed(c, ContactField::Address);
-        let street = if show { a.street.join(", ") } else { String::new() };
-        let city = if show { a.city.clone() } else { String::new() };
-        let code = if show { a.postal_code.clone().unwrap_or_default() } else { String::new() };
-        vcard.push(json!(["adr", {"cc": a.country_code}, "text", ["", "", street, city, a.state.clone().unwrap_or_default(), code, ""]]));
+        let street = a.street.join(", ");
+        let pick = |v: &str| if show { v.to_string() } else { String::new() };
+        let (street, city, code) = (pick(&street), pick(&a.city), pick(a.postal_code.as_deref().unwrap_or_default()));
+        vcard_adr(j, &a.country_code, ["", "", &street, &city, a.state.as_deref().unwrap_or_default(), &code, ""]);
         if !show {
             for (name, index) in [("Street", 2), ("City", 3), ("Postal Code", 5)] {
-                redact(format!("{label} {name}"), None, Some(format!("{}[3][{index}]", vpath("adr"))), "emptyValue");
+                redacted.add(&format!("{label} {name}"), None, Some(&format!("{}[3][{index}]", vpath("adr"))), "emptyValue");
             }
         }
     }
     match &c.voice {
-        Some(v) if disclosed(c, ContactField::Phone) => vcard.push(json!(["tel", {"type": ["voice"]}, "uri", format!("tel:{}", v.number)])),
-        Some(_) => redact(format!("{label} Phone"), Some(vpath("tel")), None, "removal"),
+        Some(v) if disclosed(c, ContactField::Phone) => vcard_tel(j, "voice", &v.number),
+        Some(_) => redacted.add(&format!("{label} Phone"), Some(&vpath("tel")), None, "removal"),
         None => {}
     }
     if role == "registrant" {
         match &c.fax {
-            Some(f) if disclosed(c, ContactField::Fax) => vcard.push(json!(["tel", {"type": ["fax"]}, "uri", format!("tel:{}", f.number)])),
-            Some(_) => redact(format!("{label} Fax"), Some(format!("{}[?(@[1].type[0]=='fax')]", vpath("tel"))), None, "removal"),
+            Some(f) if disclosed(c, ContactField::Fax) => vcard_tel(j, "fax", &f.number),
+            Some(_) => redacted.add(&format!("{label} Fax"), Some(&format!("{}[?(@[1].type[0]=='fax')]", vpath("tel"))), None, "removal"),
             None => {}
         }
     }
     if disclosed(c, ContactField::Email) {
-        vcard.push(json!(["email", {}, "text", c.email]));
+        vcard_text(j, "email", &c.email);
     } else {
-        redact(format!("{label} Email"), Some(vpath("email")), None, "removal");
+        redacted.add(&format!("{label} Email"), Some(&vpath("email")), None, "removal");
     }
-    entity["vcardArray"] = json!(["vcard", vcard]);
-    entity
+    vcard_end(j);
 }
 
-fn nameserver_object(h: &HostRecord, cx: &Context, summary: bool) -> Value {
-    let name = h.host.name.as_str();
-    let mut ns = json!({
-        "objectClassName": "nameserver",
-        "handle": h.host.roid.as_str(),
-        "ldhName": name,
-        "links": [cx.link("self", &format!("{}nameserver/{name}", cx.base))],
-    });
-    if let Some(u) = unicode_name(&h.host.name) {
-        ns["unicodeName"] = json!(u);
+/// A name server; `record` (statuses, sponsor) makes it a full object, `None` a summary within a domain.
+fn nameserver_object(j: &mut Json, host: &Host, record: Option<&HostRecord>, cx: &Context) {
+    let name = host.name.as_str();
+    j.open().field("objectClassName", "nameserver").field("handle", host.roid.as_str()).field("ldhName", name);
+    if let Some(u) = unicode_name(&host.name) {
+        j.field("unicodeName", &u);
     }
-    if !h.host.addrs.is_empty() {
+    j.key("links").open_array();
+    cx.link(j, "self", &[cx.base, "nameserver/", name], MEDIA_TYPE);
+    j.close_array();
+    if !host.addrs.is_empty() {
         // RFC 9083 §5.2: a family without addresses is left out, not given as an empty list.
-        let mut addresses = serde_json::Map::new();
-        for (family, want_v4) in [("v4", true), ("v6", false)] {
-            let list: Vec<String> = h.host.addrs.iter().filter(|a| a.is_ipv4() == want_v4).map(|a| a.to_string()).collect();
+        j.key("ipAddresses").open();
+        for (family, v4) in [("v4", true), ("v6", false)] {
+            let list: Vec<String> = host.addrs.iter().filter(|a| a.is_ipv4() == v4).map(|a| a.to_string()).collect();
             if !list.is_empty() {
-                addresses.insert(family.into(), json!(list));
+                j.key(family).strings(list.iter().map(String::as_str));
             }
         }
-        ns["ipAddresses"] = Value::Object(addresses);
+        j.close();
     }
-    if !summary {
-        ns["status"] = json!(rdap_statuses(h.statuses.iter().copied()));
-        let mut events = vec![event("registration", h.host.created)];
-        if let Some(u) = h.host.updated {
-            events.push(event("last changed", u));
+    if let Some(h) = record {
+        j.key("status").strings(rdap_statuses(h.statuses.iter().copied()));
+        j.key("events").open_array();
+        event(j, "registration", host.created);
+        if let Some(u) = host.updated {
+            event(j, "last changed", u);
         }
-        events.push(cx.last_update());
-        ns["events"] = json!(events);
+        event(j, "last update of RDAP database", cx.now);
+        j.close_array();
         if let Some(r) = &h.registrar {
-            ns["entities"] = json!([registrar_entity(r, cx, false)]);
+            j.key("entities").open_array();
+            registrar_entity(j, r, cx, false);
+            j.close_array();
         }
     }
-    ns
 }
 
-/// A domain object; `top` adds conformance, notices and redactions.
-pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> Value {
-    let name = d.domain.name.as_str();
-    let mut links = vec![cx.link("self", &format!("{}domain/{name}", cx.base))];
-    if let Some(base) = d.registrar.as_ref().and_then(|r| r.rdap_base_url.as_deref()) {
-        let base = base.trim_end_matches('/');
-        links.push(cx.link("related", &format!("{base}/domain/{name}")));
-    }
-    let mut events = vec![event("registration", d.domain.created), event("expiration", d.domain.expires)];
-    if let Some(u) = d.domain.updated {
-        events.push(event("last changed", u));
-    }
-    if let Some(t) = d.domain.transferred {
-        events.push(event("transfer", t));
-    }
-    events.push(cx.last_update());
-    let hosts: Vec<HostRecord> =
-        d.nameservers.iter().map(|h| HostRecord { host: h.clone(), registrar: None, statuses: Vec::new() }).collect();
-    let mut object = json!({
-        "objectClassName": "domain",
-        "handle": d.domain.roid.as_str(),
-        "ldhName": name,
-        "links": links,
-        "status": rdap_statuses(d.statuses.iter().copied()),
-        "events": events,
-        "nameservers": hosts.iter().map(|h| nameserver_object(h, cx, true)).collect::<Vec<_>>(),
-        "secureDNS": {
-            "zoneSigned": false,
-            "delegationSigned": !d.domain.ds.is_empty(),
-            "dsData": d.domain.ds.iter().map(|ds| json!({
-                "keyTag": ds.key_tag,
-                "algorithm": ds.algorithm,
-                "digestType": ds.digest_type,
-                "digest": crate::model::objects::hex_bytes::encode_upper(&ds.digest),
-            })).collect::<Vec<_>>(),
-        },
-    });
-    if let Some(u) = unicode_name(&d.domain.name) {
-        object["unicodeName"] = json!(u);
-    }
-    let mut entities = Vec::new();
-    if let Some(r) = &d.registrar {
-        entities.push(registrar_entity(r, cx, false));
-    }
-    let mut redacted = Vec::new();
+/// A domain object; `top` makes it a whole response with its contacts,
+/// conformance, notices and redactions (search results leave those out).
+pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
+    let mut j = Json::with_capacity(if top { 6144 } else { 2048 });
+    let mut redacted = Redactions::default();
+    // Contacts are written first so the conformance list knows whether anything was redacted.
+    let mut contacts = Json::with_capacity(1024);
     if top {
         if let Some(c) = &d.registrant {
-            entities.push(contact_entity(c, "registrant", &mut redacted));
+            contact_entity(&mut contacts, c, "registrant", "$.entities[?(@.roles[0]=='registrant')]", false, &mut redacted);
+            contacts.close();
         }
         if let Some(c) = &d.tech {
-            entities.push(contact_entity(c, "technical", &mut redacted));
+            contact_entity(&mut contacts, c, "technical", "$.entities[?(@.roles[0]=='technical')]", false, &mut redacted);
+            contacts.close();
         }
     }
-    object["entities"] = json!(entities);
-    if !top {
-        return object;
+    let contacts = contacts.finish();
+    if top {
+        open_top(&mut j, !redacted.0.is_empty());
+    } else {
+        j.open();
     }
-    top_level(object, redacted, vec![cx.terms_of_service(), cx.status_codes(), cx.inaccuracy_form()])
+    let name = d.domain.name.as_str();
+    j.field("objectClassName", "domain").field("handle", d.domain.roid.as_str()).field("ldhName", name);
+    if let Some(u) = unicode_name(&d.domain.name) {
+        j.field("unicodeName", &u);
+    }
+    j.key("links").open_array();
+    cx.link(&mut j, "self", &[cx.base, "domain/", name], MEDIA_TYPE);
+    if let Some(base) = d.registrar.as_ref().and_then(|r| r.rdap_base_url.as_deref()) {
+        cx.link(&mut j, "related", &[base.trim_end_matches('/'), "/domain/", name], MEDIA_TYPE);
+    }
+    j.close_array();
+    j.key("status").strings(rdap_statuses(d.statuses.iter().copied()));
+    j.key("events").open_array();
+    event(&mut j, "registration", d.domain.created);
+    event(&mut j, "expiration", d.domain.expires);
+    if let Some(u) = d.domain.updated {
+        event(&mut j, "last changed", u);
+    }
+    if let Some(t) = d.domain.transferred {
+        event(&mut j, "transfer", t);
+    }
+    event(&mut j, "last update of RDAP database", cx.now);
+    j.close_array();
+    j.key("nameservers").open_array();
+    for h in &d.nameservers {
+        nameserver_object(&mut j, h, None, cx);
+        j.close();
+    }
+    j.close_array();
+    j.key("secureDNS").open().key("zoneSigned").literal(false).key("delegationSigned").literal(!d.domain.ds.is_empty());
+    j.key("dsData").open_array();
+    for ds in &d.domain.ds {
+        j.open().key("keyTag").literal(ds.key_tag).key("algorithm").literal(ds.algorithm).key("digestType").literal(ds.digest_type);
+        j.field("digest", &crate::model::objects::hex_bytes::encode_upper(&ds.digest)).close();
+    }
+    j.close_array().close();
+    j.key("entities").open_array();
+    if let Some(r) = &d.registrar {
+        registrar_entity(&mut j, r, cx, false);
+    }
+    if !contacts.is_empty() {
+        j.raw(&contacts);
+    }
+    j.close_array();
+    if top {
+        j.key("notices").open_array();
+        cx.terms_of_service(&mut j);
+        cx.status_codes(&mut j);
+        cx.inaccuracy_form(&mut j);
+        j.close_array();
+        redacted.write(&mut j);
+    }
+    j.close();
+    j.finish()
 }
 
-pub fn nameserver(h: &HostRecord, cx: &Context) -> Value {
-    top_level(nameserver_object(h, cx, false), Vec::new(), vec![cx.terms_of_service()])
+pub fn nameserver(h: &HostRecord, cx: &Context) -> String {
+    let mut j = Json::with_capacity(2048);
+    let body = host_summary(h, cx);
+    // The object is written whole, then given its top-level members.
+    open_top(&mut j, false);
+    j.raw(&body[1..body.len() - 1]);
+    j.key("notices").open_array();
+    cx.terms_of_service(&mut j);
+    j.close_array().close();
+    j.finish()
 }
 
-pub fn registrar(r: &Registrar, cx: &Context) -> Value {
-    let mut entity = registrar_entity(r, cx, true);
-    entity["events"].as_array_mut().expect("events").push(cx.last_update());
-    top_level(entity, Vec::new(), vec![cx.terms_of_service()])
+pub fn host_summary(h: &HostRecord, cx: &Context) -> String {
+    let mut j = Json::with_capacity(1024);
+    nameserver_object(&mut j, &h.host, Some(h), cx);
+    j.close();
+    j.finish()
+}
+
+pub fn registrar(r: &Registrar, cx: &Context) -> String {
+    let mut entity = Json::with_capacity(2048);
+    registrar_entity(&mut entity, r, cx, true);
+    let body = entity.finish();
+    let mut j = Json::with_capacity(body.len() + 1024);
+    open_top(&mut j, false);
+    j.raw(&body[1..body.len() - 1]);
+    j.key("notices").open_array();
+    cx.terms_of_service(&mut j);
+    j.close_array().close();
+    j.finish()
 }
 
 /// A contact looked up by its handle: only what its owner chose to disclose.
-pub fn contact(c: &Contact, cx: &Context) -> Value {
-    let mut redacted = Vec::new();
-    let mut entity = contact_entity(c, "registrant", &mut redacted);
-    // Looked up directly, the handle is what was asked for: keep it, drop its redaction.
-    redacted.retain(|r| r["name"]["type"] != "Registry Registrant ID");
-    entity["handle"] = json!(c.id.as_str());
-    entity.as_object_mut().expect("an object").remove("roles");
-    entity["links"] = json!([cx.link("self", &format!("{}entity/{}", cx.base, c.id))]);
-    entity["events"] = json!([event("registration", c.created), cx.last_update()]);
-    // Paths above name the registrant role; a bare lookup has no role to filter on.
-    for r in &mut redacted {
-        for key in ["prePath", "postPath"] {
-            if let Some(p) = r[key].as_str() {
-                r[key] = json!(p.replacen("$.entities[?(@.roles[0]=='registrant')]", "$", 1));
-            }
-        }
-    }
-    top_level(entity, redacted, vec![cx.terms_of_service()])
+pub fn contact(c: &Contact, cx: &Context) -> String {
+    let mut redacted = Redactions::default();
+    let mut entity = Json::with_capacity(1024);
+    contact_entity(&mut entity, c, "registrant", "$", true, &mut redacted);
+    entity.key("links").open_array();
+    cx.link(&mut entity, "self", &[cx.base, "entity/", c.id.as_str()], MEDIA_TYPE);
+    entity.close_array().key("events").open_array();
+    event(&mut entity, "registration", c.created);
+    event(&mut entity, "last update of RDAP database", cx.now);
+    entity.close_array().close();
+    let body = entity.finish();
+    let mut j = Json::with_capacity(body.len() + 2048);
+    open_top(&mut j, !redacted.0.is_empty());
+    j.raw(&body[1..body.len() - 1]);
+    j.key("notices").open_array();
+    cx.terms_of_service(&mut j);
+    j.close_array();
+    redacted.write(&mut j);
+    j.close();
+    j.finish()
 }
 
-pub fn help(cx: &Context, searches: bool) -> Value {
+/// A contact in search results: its handle, and its name where disclosed.
+pub fn contact_summary(c: &Contact, cx: &Context) -> String {
+    let mut j = Json::with_capacity(512);
+    j.open().field("objectClassName", "entity").field("handle", c.id.as_str());
+    j.key("links").open_array();
+    cx.link(&mut j, "self", &[cx.base, "entity/", c.id.as_str()], MEDIA_TYPE);
+    j.close_array();
+    if disclosed(c, ContactField::Name) {
+        let name = c.postal_int.as_ref().or(c.postal_loc.as_ref()).map(|p| p.name.as_str()).unwrap_or_default();
+        vcard_start(&mut j);
+        vcard_text(&mut j, "fn", name);
+        vcard_end(&mut j);
+    }
+    j.close();
+    j.finish()
+}
+
+pub fn help(cx: &Context, searches: bool) -> String {
     let mut lines = vec![
-        "domain/<name>: a domain registered here (A-label or U-label)".to_string(),
-        "nameserver/<name>: a name server".to_string(),
-        "entity/<IANA id>: a registrar; entity/<handle>: a contact".to_string(),
+        "domain/<name>: a domain registered here (A-label or U-label)",
+        "nameserver/<name>: a name server",
+        "entity/<IANA id>: a registrar; entity/<handle>: a contact",
     ];
     if searches {
-        lines.push("domains?name=, domains?nsLdhName=, domains?nsIp=, nameservers?name=, nameservers?ip=, entities?fn=, entities?handle= (a trailing * matches any ending)".into());
+        lines.push("domains?name=, domains?nsLdhName=, domains?nsIp=, nameservers?name=, nameservers?ip=, entities?fn=, entities?handle= (a trailing * matches any ending)");
     }
-    lines.push("Queries are rate limited per client address and network; exceeding the limit returns 429 with Retry-After.".into());
-    json!({
-        "rdapConformance": conformance(false),
-        "notices": [cx.terms_of_service(), { "title": "Queries", "description": lines, "links": [cx.link("self", &format!("{}help", cx.base))] }],
-    })
+    lines.push("Queries are rate limited per client address and network; exceeding the limit returns 429 with Retry-After.");
+    let mut j = Json::with_capacity(2048);
+    open_top(&mut j, false);
+    j.key("notices").open_array();
+    cx.terms_of_service(&mut j);
+    j.open().field("title", "Queries").key("description").strings(lines);
+    j.key("links").open_array();
+    cx.link(&mut j, "self", &[cx.base, "help"], MEDIA_TYPE);
+    j.close_array().close().close_array().close();
+    j.finish()
 }
 
 /// An RDAP error body (RFC 9083 §6).
-pub fn error(code: u16, title: &str, description: &str, cx: &Context) -> Value {
-    json!({
-        "rdapConformance": conformance(false),
-        "errorCode": code,
-        "title": title,
-        "description": [description],
-        "notices": [cx.terms_of_service()],
-    })
+pub fn error(code: u16, title: &str, description: &str, cx: &Context) -> String {
+    let mut j = Json::with_capacity(1024);
+    open_top(&mut j, false);
+    j.key("errorCode").literal(code).field("title", title).key("description").strings([description]);
+    j.key("notices").open_array();
+    cx.terms_of_service(&mut j);
+    j.close_array().close();
+    j.finish()
 }
 
 /// Search results; `truncated` adds the RFC 9083 §8 notice.
-pub fn search_results(key: &str, results: Vec<Value>, truncated: bool, cx: &Context) -> Value {
-    let mut notices = vec![cx.terms_of_service()];
-    if truncated {
-        notices.push(json!({
-            "title": "Search Policy",
-            "type": "result set truncated due to excessive load",
-            "description": ["The result set was cut short; narrow the search for more."],
-        }));
+pub fn search_results(key: &str, results: &[String], truncated: bool, cx: &Context) -> String {
+    let mut j = Json::with_capacity(results.iter().map(String::len).sum::<usize>() + 2048);
+    open_top(&mut j, false);
+    j.key(key).open_array();
+    for r in results {
+        j.raw(r);
     }
-    json!({ "rdapConformance": conformance(false), key: results, "notices": notices })
+    j.close_array();
+    j.key("notices").open_array();
+    cx.terms_of_service(&mut j);
+    if truncated {
+        j.open().field("title", "Search Policy").field("type", "result set truncated due to excessive load");
+        j.key("description").strings(["The result set was cut short; narrow the search for more."]).close();
+    }
+    j.close_array().close();
+    j.finish()
 }
 
-pub fn host_summary(h: &HostRecord, cx: &Context) -> Value {
-    nameserver_object(h, cx, false)
+/// A registrar entity for search results (full vCard, no top-level members).
+pub fn registrar_summary(r: &Registrar, cx: &Context) -> String {
+    let mut j = Json::with_capacity(2048);
+    registrar_entity(&mut j, r, cx, true);
+    j.finish()
 }

@@ -10,11 +10,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{Extension, Query, RawQuery, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 
-use super::{Rdap, RdapShared, render, request_url};
+use super::{Current, Rdap, RdapShared, render, request_url};
 use crate::model::rdds::{ContactField, Pattern, disclosed};
 use crate::model::{DomainName, Host};
 use crate::rdds::{self, HostRecord};
@@ -141,7 +140,7 @@ fn domains_of_hosts(snapshot: &Snapshot, hosts: &[Host], limit: usize) -> Result
     Ok(out)
 }
 
-fn answer(shared: &RdapShared, url: &str, result: Result<Value, Refusal>) -> Rdap {
+fn answer(shared: &RdapShared, url: &str, result: Result<String, Refusal>) -> Rdap {
     match result {
         Ok(v) => Rdap(StatusCode::OK, v),
         Err(Refusal::BadRequest(why)) => shared.error(StatusCode::BAD_REQUEST, why, url),
@@ -167,6 +166,7 @@ fn disabled(shared: &RdapShared, url: &str) -> Option<Rdap> {
 pub async fn domains(
     State(shared): State<Arc<RdapShared>>,
     RawQuery(raw): RawQuery,
+    Extension(Current(snapshot)): Extension<Current>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
     let url = request_url(&shared, "/domains", raw.as_deref());
@@ -174,7 +174,6 @@ pub async fn domains(
         return r;
     }
     let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
-    let snapshot = shared.registry.snapshot();
     let now = shared.clock.now();
     let (limit, cfg) = (shared.config.search_results_max, &shared.config);
     let result = (|| {
@@ -205,7 +204,7 @@ pub async fn domains(
                 results.push(render::domain(&d, &cx, false));
             }
         }
-        Ok(render::search_results("domainSearchResults", results, truncated, &cx))
+        Ok(render::search_results("domainSearchResults", &results, truncated, &cx))
     })();
     answer(&shared, &url, result)
 }
@@ -213,6 +212,7 @@ pub async fn domains(
 pub async fn nameservers(
     State(shared): State<Arc<RdapShared>>,
     RawQuery(raw): RawQuery,
+    Extension(Current(snapshot)): Extension<Current>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
     let url = request_url(&shared, "/nameservers", raw.as_deref());
@@ -220,7 +220,6 @@ pub async fn nameservers(
         return r;
     }
     let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
-    let snapshot = shared.registry.snapshot();
     let now = shared.clock.now();
     let (limit, cfg) = (shared.config.search_results_max, &shared.config);
     let result = (|| {
@@ -243,7 +242,7 @@ pub async fn nameservers(
             let statuses = h.statuses.displayed(h.is_linked()).into_iter().map(|s| s.as_str()).collect();
             results.push(render::host_summary(&HostRecord { host: h, registrar, statuses }, &cx));
         }
-        Ok(render::search_results("nameserverSearchResults", results, truncated, &cx))
+        Ok(render::search_results("nameserverSearchResults", &results, truncated, &cx))
     })();
     answer(&shared, &url, result)
 }
@@ -251,6 +250,7 @@ pub async fn nameservers(
 pub async fn entities(
     State(shared): State<Arc<RdapShared>>,
     RawQuery(raw): RawQuery,
+    Extension(Current(snapshot)): Extension<Current>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
     let url = request_url(&shared, "/entities", raw.as_deref());
@@ -258,7 +258,6 @@ pub async fn entities(
         return r;
     }
     let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
-    let snapshot = shared.registry.snapshot();
     let now = shared.clock.now();
     let (limit, cfg) = (shared.config.search_results_max, &shared.config);
     let result = (|| {
@@ -270,7 +269,7 @@ pub async fn entities(
         for r in snapshot.registrars()? {
             let hit = if key == "fn" { pattern.matches(&r.name) } else { r.iana_id.is_some_and(|i| pattern.matches(&i.to_string())) };
             if hit {
-                results.push(render::registrar_entity(&r, &cx, true));
+                results.push(render::registrar_summary(&r, &cx));
             }
         }
         let contacts = match (&pattern, key) {
@@ -282,11 +281,7 @@ pub async fn entities(
             let name = c.postal_int.as_ref().or(c.postal_loc.as_ref()).map(|p| p.name.clone()).unwrap_or_default();
             let hit = key == "handle" || (disclosed(&c, ContactField::Name) && pattern.matches(&name));
             if hit {
-                let mut e = json!({ "objectClassName": "entity", "handle": c.id.as_str(), "links": [{ "value": url, "rel": "self", "href": format!("{}entity/{}", shared.base, c.id), "type": render::MEDIA_TYPE }] });
-                if disclosed(&c, ContactField::Name) {
-                    e["vcardArray"] = json!(["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", name]]]);
-                }
-                results.push(e);
+                results.push(render::contact_summary(&c, &cx));
             }
             if results.len() > limit {
                 break;
@@ -294,7 +289,7 @@ pub async fn entities(
         }
         let truncated = results.len() > limit;
         results.truncate(limit);
-        Ok(render::search_results("entitySearchResults", results, truncated, &cx))
+        Ok(render::search_results("entitySearchResults", &results, truncated, &cx))
     })();
     answer(&shared, &url, result)
 }

@@ -60,6 +60,12 @@ pub type ZoneRowEntry<'a> = (Vec<u8>, redb::AccessGuard<'a, &'static [u8]>);
 pub struct Snapshot {
     txn: ReadTransaction,
     zone: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    // Opened once per snapshot: a lookup is then a B-tree probe, not a table-tree walk first.
+    domains: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    hosts: ReadOnlyTable<&'static str, &'static [u8]>,
+    host_by_name: ReadOnlyTable<&'static [u8], &'static str>,
+    registrars: ReadOnlyTable<&'static str, &'static [u8]>,
+    contacts: ReadOnlyTable<&'static str, &'static [u8]>,
     /// Served zones, longest apex key first so the first match is the closest.
     zones: Vec<ZoneApex>,
     pub generation: u64,
@@ -74,7 +80,17 @@ impl Snapshot {
             zones.push(ZoneApex::new(codec::decode::<Tld>(v.value(), "tld")?));
         }
         zones.sort_by(|a, b| b.key.len().cmp(&a.key.len()).then_with(|| a.key.cmp(&b.key)));
-        Ok(Snapshot { txn, zone, zones, generation })
+        Ok(Snapshot {
+            domains: txn.open_table(DOMAINS)?,
+            hosts: txn.open_table(HOSTS)?,
+            host_by_name: txn.open_table(HOST_BY_NAME)?,
+            registrars: txn.open_table(REGISTRARS)?,
+            contacts: txn.open_table(CONTACTS)?,
+            txn,
+            zone,
+            zones,
+            generation,
+        })
     }
 
     pub fn zones(&self) -> &[ZoneApex] {
@@ -165,29 +181,28 @@ impl Snapshot {
     }
 
     pub fn registrar(&self, id: &ClientId) -> Result<Option<Registrar>, StoreError> {
-        get(&self.txn.open_table(REGISTRARS)?, id.as_str(), "registrar")
+        get(&self.registrars, id.as_str(), "registrar")
     }
 
     pub fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
-        let table = self.txn.open_table(REGISTRARS)?;
         let mut out = Vec::new();
-        for item in table.iter()? {
+        for item in self.registrars.iter()? {
             out.push(codec::decode(item?.1.value(), "registrar")?);
         }
         Ok(out)
     }
 
     pub fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
-        get(&self.txn.open_table(CONTACTS)?, id.as_str(), "contact")
+        get(&self.contacts, id.as_str(), "contact")
     }
 
     pub fn domain(&self, name: &DomainName) -> Result<Option<Domain>, StoreError> {
-        super::write::get_domain(&self.txn.open_table(DOMAINS)?, name)
+        super::write::get_domain(&self.domains, name)
     }
 
     /// Domains of a TLD in canonical order, after `after`, at most `limit`.
     pub fn domains(&self, tld: &DomainName, after: Option<&DomainName>, limit: usize) -> Result<Vec<Domain>, StoreError> {
-        let table = self.txn.open_table(DOMAINS)?;
+        let table = &self.domains;
         let prefix = tld.canonical_key();
         let start = after.map(|a| a.canonical_key()).unwrap_or_else(|| prefix.clone());
         let mut out = Vec::new();
@@ -202,11 +217,11 @@ impl Snapshot {
     }
 
     pub fn host(&self, roid: &Roid) -> Result<Option<Host>, StoreError> {
-        get(&self.txn.open_table(HOSTS)?, roid.as_str(), "host")
+        get(&self.hosts, roid.as_str(), "host")
     }
 
     pub fn host_by_name(&self, name: &DomainName) -> Result<Option<Host>, StoreError> {
-        let roid = match self.txn.open_table(HOST_BY_NAME)?.get(name.canonical_key().as_slice())? {
+        let roid = match self.host_by_name.get(name.canonical_key().as_slice())? {
             Some(r) => Roid(r.value().into()),
             None => return Ok(None),
         };
@@ -215,8 +230,7 @@ impl Snapshot {
 
     /// Hosts in canonical name order, after `after`, at most `limit`.
     pub fn hosts(&self, after: Option<&DomainName>, limit: usize) -> Result<Vec<Host>, StoreError> {
-        let index = self.txn.open_table(HOST_BY_NAME)?;
-        let hosts = self.txn.open_table(HOSTS)?;
+        let (index, hosts) = (&self.host_by_name, &self.hosts);
         let start = after.map(|a| a.canonical_key());
         let range = match &start {
             Some(s) => index.range::<&[u8]>((Bound::Excluded(s.as_slice()), Bound::Unbounded))?,
@@ -225,7 +239,7 @@ impl Snapshot {
         let mut out = Vec::new();
         for item in range.take(limit) {
             let (_, roid) = item?;
-            if let Some(h) = get(&hosts, roid.value(), "host")? {
+            if let Some(h) = get(hosts, roid.value(), "host")? {
                 out.push(h);
             }
         }
@@ -271,15 +285,14 @@ impl Snapshot {
     /// Hosts whose canonical name key starts with `prefix` (a partial
     /// leftmost label finds the names starting with it), at most `limit`.
     pub fn hosts_with_key_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<Host>, StoreError> {
-        let index = self.txn.open_table(HOST_BY_NAME)?;
-        let hosts = self.txn.open_table(HOSTS)?;
+        let (index, hosts) = (&self.host_by_name, &self.hosts);
         let mut out = Vec::new();
         for item in index.range::<&[u8]>(prefix..)? {
             let (k, roid) = item?;
             if !k.value().starts_with(prefix) || out.len() >= limit {
                 break;
             }
-            if let Some(h) = get(&hosts, roid.value(), "host")? {
+            if let Some(h) = get(hosts, roid.value(), "host")? {
                 out.push(h);
             }
         }
@@ -288,9 +301,8 @@ impl Snapshot {
 
     /// Domains whose canonical key starts with `prefix`, at most `limit`.
     pub fn domains_with_key_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<Domain>, StoreError> {
-        let table = self.txn.open_table(DOMAINS)?;
         let mut out = Vec::new();
-        for item in table.range::<&[u8]>(prefix..)? {
+        for item in self.domains.range::<&[u8]>(prefix..)? {
             let (k, v) = item?;
             if !k.value().starts_with(prefix) || out.len() >= limit {
                 break;
@@ -302,9 +314,8 @@ impl Snapshot {
 
     /// Contacts whose id starts with `prefix`, in id order, at most `limit`.
     pub fn contacts_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Contact>, StoreError> {
-        let table = self.txn.open_table(CONTACTS)?;
         let mut out = Vec::new();
-        for item in table.range::<&str>(prefix..)? {
+        for item in self.contacts.range::<&str>(prefix..)? {
             let (k, v) = item?;
             if !k.value().starts_with(prefix) || out.len() >= limit {
                 break;

@@ -1,0 +1,242 @@
+//! RDAP and WHOIS benchmark on a registry of N domains (default 1,000,000,
+//! imported from a generated zone): RDAP domain lookups with wrk beside a
+//! trivial axum handler returning a fixed JSON body of the same size (the
+//! framework's ceiling on this machine, measured in the same run), RDAP with
+//! rate limiting on and off, and WHOIS domain queries (one TCP connection
+//! per query, as WHOIS works) from a built-in load generator.
+//!
+//!     scripts/bench                      # installs wrk when missing
+//!     DOMAINS=100000 SECONDS=10 cargo bench --bench rdds
+//!
+//! Only loopback traffic. Not a test: numbers depend on the machine.
+
+mod support;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_domain-os");
+const TLD: &str = "bench";
+/// Set in the child process that serves the fixed body.
+const FIXED_ENV: &str = "RDDS_BENCH_FIXED";
+
+/// The framework's ceiling: axum answering every path with one fixed JSON body.
+fn serve_fixed(port: u16, body: Vec<u8>) -> ! {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let body = axum::body::Bytes::from(body);
+        let app = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "application/rdap+json")], body) }
+        });
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+    std::process::exit(0)
+}
+
+fn write_config(dir: &Path, ports: (u16, u16, u16, u16), limits: bool) -> PathBuf {
+    let (dns, admin, rdap, whois) = ports;
+    let path = dir.join("domain-os.toml");
+    // Limits far above the load: the cost measured is the bookkeeping, not refusals.
+    let limits = format!(
+        "enabled = {limits}\nqueries_per_second = 1000000000\nburst = 1000000000\nprefix_queries_per_second = 1000000000\nprefix_burst = 1000000000"
+    );
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[registry]\ncache_mib = 256\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[epp]\nlisten = []\n\
+             [rdap]\nlisten = [\"127.0.0.1:{rdap}\"]\n[rdap.limits]\n{limits}\n[whois]\nlisten = [\"127.0.0.1:{whois}\"]\n[whois.limits]\n{limits}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn wait_for_port(port: u16, started: Instant) {
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(120), "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+struct Load {
+    qps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// wrk with a Lua script asking for random domains (or one fixed path).
+fn wrk(dir: &Path, port: u16, n: usize, seconds: usize) -> Load {
+    let script = dir.join("random-domain.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "math.randomseed(42)\nrequest = function()\n  return wrk.format(\"GET\", string.format(\"/domain/d%07d.{TLD}\", math.random(0, {})))\nend\n",
+            n - 1
+        ),
+    )
+    .unwrap();
+    let out = Command::new("wrk")
+        .args(["-t", "2", "-c", "64", "-d", &format!("{seconds}s"), "--latency", "-s", script.to_str().unwrap(), &format!("http://127.0.0.1:{port}/")])
+        .output()
+        .expect("wrk (scripts/bench installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ms = |line_key: &str| -> f64 {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(line_key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(|v| {
+                let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+                let n: f64 = num.parse().unwrap_or(f64::NAN);
+                match unit {
+                    "us" => n / 1000.0,
+                    "s" => n * 1000.0,
+                    _ => n,
+                }
+            })
+            .unwrap_or(f64::NAN)
+    };
+    let qps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok()).unwrap_or(f64::NAN);
+    let errors = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Load { qps, p50_ms: ms("50%"), p99_ms: ms("99%"), errors }
+}
+
+/// WHOIS: `clients` loops of connect, query, read to the end.
+fn whois_load(port: u16, n: usize, seconds: usize, clients: usize) -> Load {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let deadline = Instant::now() + Duration::from_secs(seconds as u64);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            tasks.push(tokio::spawn(async move {
+                let (mut latencies, mut errors, mut i) = (Vec::new(), 0u64, c * 7919);
+                while Instant::now() < deadline {
+                    i = (i * 48271 + 11) % n;
+                    let t = Instant::now();
+                    let ok = async {
+                        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+                        s.write_all(format!("{}.{TLD}\r\n", domain(i)).as_bytes()).await.ok()?;
+                        let mut out = Vec::with_capacity(4096);
+                        s.read_to_end(&mut out).await.ok()?;
+                        out.starts_with(b"Domain Name: ").then_some(())
+                    }
+                    .await;
+                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                    errors += u64::from(ok.is_none());
+                }
+                (latencies, errors)
+            }));
+        }
+        let (mut all, mut errors) = (Vec::new(), 0);
+        for t in tasks {
+            let (l, e) = t.await.unwrap();
+            all.extend(l);
+            errors += e;
+        }
+        let qps = all.len() as f64 / started.elapsed().as_secs_f64();
+        Load { qps, p50_ms: percentile(&mut all, 0.5), p99_ms: percentile(&mut all, 0.99), errors }
+    })
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var(FIXED_ENV) {
+        let (port, body) = spec.split_once(' ').expect("PORT BODY-FILE");
+        serve_fixed(port.parse().unwrap(), std::fs::read(body).unwrap());
+    }
+    let n = env_usize("DOMAINS", 1_000_000);
+    let seconds = env_usize("SECONDS", 10);
+    if Command::new("which").arg("wrk").stdout(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
+        eprintln!("wrk is missing: run scripts/bench, which installs it");
+        std::process::exit(2);
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-rdds");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    println!("domain-os RDAP/WHOIS benchmark: {n} domains, {seconds} s per run, wrk -t2 -c64, 2-core machine, loopback only");
+
+    let source = dir.join("source.zone");
+    generate_zone(&source, n, TLD);
+    let ports = (free_port(), free_port(), free_port(), free_port());
+    let (_, _, rdap, whois) = ports;
+    let run = |conf: &Path, args: &[&str]| {
+        let out = Command::new(BIN).arg("--config").arg(conf).args(args).stderr(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "domain-os {args:?}");
+    };
+    let serve = |conf: &Path| {
+        let child = Command::new(BIN).arg("--config").arg(conf).arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let server = Server { name: "domain-os".into(), child, port: rdap, started: Instant::now() };
+        wait_for_port(rdap, server.started);
+        server
+    };
+    let conf = write_config(&dir, ports, true);
+    {
+        let _server = serve(&conf);
+        run(&conf, &["registrar", "create", "bench", "--name", "Bench Registrar", "--email", "ops@bench.example", "--set", "iana_id=9999"]);
+        run(&conf, &["tld", "create", TLD, "--ns", "ns1.nic.example", "--ns", "ns2.nic.example"]);
+    }
+    let t = Instant::now();
+    run(&conf, &["import", "zone", source.to_str().unwrap(), "--tld", TLD, "--registrar", "bench"]);
+    eprintln!("imported {n} domains in {:.1} s", t.elapsed().as_secs_f64());
+
+    let mut rows: Vec<(String, Load)> = Vec::new();
+    let body_len;
+    {
+        let _server = serve(&conf);
+        let sample = fetch_body(&format!("http://127.0.0.1:{rdap}/domain/{}.{TLD}", domain(n / 2)));
+        body_len = sample.len();
+        std::fs::write(dir.join("fixed.json"), &sample).unwrap();
+        rows.push(("RDAP domain lookup, rate limiting on".into(), wrk(&dir, rdap, n, seconds)));
+        rows.push(("WHOIS domain query (connection per query, 64 clients)".into(), whois_load(whois, n, seconds, 64)));
+    }
+    {
+        let conf = write_config(&dir, ports, false);
+        let _server = serve(&conf);
+        rows.push(("RDAP domain lookup, rate limiting off".into(), wrk(&dir, rdap, n, seconds)));
+    }
+    {
+        let port = free_port();
+        let exe = std::env::current_exe().unwrap();
+        let child = Command::new(exe)
+            .env(FIXED_ENV, format!("{port} {}", dir.join("fixed.json").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { name: "fixed".into(), child, port, started: Instant::now() };
+        wait_for_port(port, server.started);
+        rows.push((format!("axum, fixed {body_len}-byte JSON body (ceiling)"), wrk(&dir, port, n, seconds)));
+    }
+
+    let mut table = String::new();
+    writeln!(table, "\n| what | QPS | p50 | p99 | errors |").unwrap();
+    writeln!(table, "|---|---:|---:|---:|---:|").unwrap();
+    for (name, l) in &rows {
+        writeln!(table, "| {name} | {:.0} | {:.2} ms | {:.2} ms | {} |", l.qps, l.p50_ms, l.p99_ms, l.errors).unwrap();
+    }
+    let ceiling = rows[3].1.qps;
+    writeln!(table, "\nRDAP lookups / axum ceiling: {:.0}% (target ≥ 50%)", rows[0].1.qps / ceiling * 100.0).unwrap();
+    writeln!(table, "cost of rate limiting: {:.1}% (target < 5%)", (1.0 - rows[0].1.qps / rows[2].1.qps) * 100.0).unwrap();
+    println!("{table}");
+}
+
+/// One body over HTTP, blocking (the sample the fixed server answers with).
+fn fetch_body(url: &str) -> Vec<u8> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let r = reqwest::Client::new().get(url).send().await.unwrap();
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+        r.bytes().await.unwrap().to_vec()
+    })
+}
