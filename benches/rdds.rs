@@ -42,6 +42,8 @@ fn serve_fixed(port: u16, body: Vec<u8>) -> ! {
 
 fn write_config(dir: &Path, ports: (u16, u16, u16, u16), limits: bool) -> PathBuf {
     let (dns, admin, rdap, whois) = ports;
+    // The store's page cache sized to hold the registry, as an operator would for lookups.
+    let cache_mib = env_usize("CACHE_MIB", 1024);
     let path = dir.join("domain-os.toml");
     // Limits far above the load: the cost measured is the bookkeeping, not refusals.
     let limits = format!(
@@ -50,7 +52,7 @@ fn write_config(dir: &Path, ports: (u16, u16, u16, u16), limits: bool) -> PathBu
     std::fs::write(
         &path,
         format!(
-            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[registry]\ncache_mib = 256\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[epp]\nlisten = []\n\
+            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[registry]\ncache_mib = {cache_mib}\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[epp]\nlisten = []\n\
              [rdap]\nlisten = [\"127.0.0.1:{rdap}\"]\n[rdap.limits]\n{limits}\n[whois]\nlisten = [\"127.0.0.1:{whois}\"]\n[whois.limits]\n{limits}\n"
         ),
     )
