@@ -86,7 +86,18 @@ fn wrk(dir: &Path, port: u16, n: usize, seconds: usize) -> Load {
     )
     .unwrap();
     let out = Command::new("wrk")
-        .args(["-t", "2", "-c", "64", "-d", &format!("{seconds}s"), "--latency", "-s", script.to_str().unwrap(), &format!("http://127.0.0.1:{port}/")])
+        .args([
+            "-t",
+            "2",
+            "-c",
+            "64",
+            "-d",
+            &format!("{seconds}s"),
+            "--latency",
+            "-s",
+            script.to_str().unwrap(),
+            &format!("http://127.0.0.1:{port}/"),
+        ])
         .output()
         .expect("wrk (scripts/bench installs it)");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -106,11 +117,8 @@ fn wrk(dir: &Path, port: u16, n: usize, seconds: usize) -> Load {
             .unwrap_or(f64::NAN)
     };
     let qps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok()).unwrap_or(f64::NAN);
-    let errors = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
+    let errors =
+        text.lines().find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     Load { qps, p50_ms: ms("50%"), p99_ms: ms("99%"), errors }
 }
 

@@ -169,4 +169,3 @@ pub fn generate_zone(path: &Path, n: usize, tld: &str) {
     }
     out.flush().unwrap();
 }
-

@@ -315,7 +315,13 @@ impl Incoming {
                             _ => return tracing::info!(%peer, "RDAP TLS handshake failed or timed out"),
                         },
                     };
-                    let conn = Conn { io, _permit: permit, idle, last_read: tokio::time::Instant::now(), timer: Box::pin(tokio::time::sleep(idle)) };
+                    let conn = Conn {
+                        io,
+                        _permit: permit,
+                        idle,
+                        last_read: tokio::time::Instant::now(),
+                        timer: Box::pin(tokio::time::sleep(idle)),
+                    };
                     let _ = sender.send((conn, peer)).await;
                 });
             }

@@ -98,7 +98,11 @@ pub fn registrar_entity(j: &mut Json, r: &Registrar, cx: &Context, full: bool) {
     if full {
         let a = &r.address;
         let street = a.street.join(", ");
-        vcard_adr(j, &a.country_code, ["", "", &street, &a.city, a.state.as_deref().unwrap_or_default(), a.postal_code.as_deref().unwrap_or_default(), ""]);
+        vcard_adr(
+            j,
+            &a.country_code,
+            ["", "", &street, &a.city, a.state.as_deref().unwrap_or_default(), a.postal_code.as_deref().unwrap_or_default(), ""],
+        );
         if let Some(p) = &r.phone {
             vcard_tel(j, "voice", p);
         }
