@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use domain_os::config::Config;
 use domain_os::daemon::{self, Daemon, Options};
-use domain_os::model::SystemClock;
+use domain_os::model::{Clock, SystemClock};
 use hickory_net::client::{Client, ClientHandle};
 use hickory_net::proto::op::{DnsResponse, Message};
 use hickory_net::proto::rr::{DNSClass, Name, RecordType};
@@ -65,8 +65,12 @@ impl TestDaemon {
     }
 
     pub async fn start_in(dir: tempfile::TempDir, config: Config, demo: bool) -> Self {
+        Self::start_with_clock(dir, config, demo, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with_clock(dir: tempfile::TempDir, config: Config, demo: bool, clock: Arc<dyn Clock>) -> Self {
         init_logging();
-        let daemon = daemon::start(&config, Arc::new(SystemClock), Options { demo }).await.expect("daemon starts");
+        let daemon = daemon::start(&config, clock, Options { demo }).await.expect("daemon starts");
         let dns = daemon.dns_addrs[0];
         let base = format!("http://{}", daemon.admin_addr);
         let token = daemon.token.clone();

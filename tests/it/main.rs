@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod dns;
 mod epp;
+mod golden;
 mod import;
 mod migration;
 mod rdap;
