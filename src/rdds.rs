@@ -13,8 +13,8 @@ use crate::store::{Snapshot, StoreError};
 /// A domain as the public sees it.
 pub struct DomainRecord {
     pub domain: Domain,
-    pub registrar: Option<Registrar>,
-    pub nameservers: Vec<Host>,
+    pub registrar: Option<Arc<Registrar>>,
+    pub nameservers: Vec<Arc<Host>>,
     pub registrant: Option<Contact>,
     pub tech: Option<Contact>,
     /// EPP statuses as shown (stored, derived and RGP).
@@ -23,8 +23,8 @@ pub struct DomainRecord {
 
 /// A name server as the public sees it.
 pub struct HostRecord {
-    pub host: Host,
-    pub registrar: Option<Registrar>,
+    pub host: Arc<Host>,
+    pub registrar: Option<Arc<Registrar>>,
     pub statuses: Vec<&'static str>,
 }
 
@@ -50,10 +50,10 @@ pub fn unicode_name(name: &DomainName) -> Option<String> {
 
 pub fn domain(snapshot: &Snapshot, name: &DomainName, now: Timestamp) -> Result<Option<DomainRecord>, StoreError> {
     let Some(domain) = snapshot.domain(name)? else { return Ok(None) };
-    let registrar = snapshot.registrar(&domain.registrar)?;
+    let registrar = snapshot.registrar_shared(&domain.registrar)?;
     let mut nameservers = Vec::with_capacity(domain.nameservers.len());
     for roid in &domain.nameservers {
-        if let Some(h) = snapshot.host(roid)? {
+        if let Some(h) = snapshot.host_shared(roid)? {
             nameservers.push(h);
         }
     }
@@ -72,8 +72,10 @@ pub fn domain(snapshot: &Snapshot, name: &DomainName, now: Timestamp) -> Result<
 }
 
 pub fn host(snapshot: &Snapshot, name: &DomainName) -> Result<Option<HostRecord>, StoreError> {
-    let Some(host) = snapshot.host_by_name(name)? else { return Ok(None) };
-    let registrar = snapshot.registrar(&host.registrar)?;
+    let Some(host) = snapshot.host_roid(name)?.map(|roid| snapshot.host_shared(&roid)).transpose()?.flatten() else {
+        return Ok(None);
+    };
+    let registrar = snapshot.registrar_shared(&host.registrar)?;
     let statuses = host.statuses.displayed(host.is_linked()).into_iter().map(|s| s.as_str()).collect();
     Ok(Some(HostRecord { host, registrar, statuses }))
 }
@@ -84,9 +86,9 @@ pub fn registrar_by_iana_id(snapshot: &Snapshot, iana_id: u32) -> Result<Option<
 }
 
 /// Counts one query of `service` under the TLD of `name` (if it names one of ours).
-pub fn count(counts: &Arc<ReadCounts>, snapshot: &Snapshot, name: Option<&DomainName>, now: Timestamp, service: &str) {
-    let tld = name.and_then(|n| snapshot.tld_of(n)).map(|t| t.name.to_string()).unwrap_or_default();
-    counts.add(crate::registry::query_counter_key(now, &tld, service));
+pub fn count(counts: &Arc<ReadCounts>, snapshot: &Snapshot, name: Option<&DomainName>, now: Timestamp, service: &'static str) {
+    let tld = name.and_then(|n| snapshot.tld_of(n)).map_or("", |t| t.name.as_str());
+    counts.add_query(now, tld, service);
 }
 
 #[cfg(test)]

@@ -82,6 +82,12 @@ impl Timestamp {
         let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
     }
 
+    /// The UTC year and month, as monthly reports group by.
+    pub fn year_month(self) -> (i64, u32) {
+        let (y, m, _) = civil_from_days(self.0.div_euclid(86_400_000));
+        (y, m)
+    }
+
     fn fields(self) -> (i64, u32, u32, i64, i64, i64, i64) {
         let days = self.0.div_euclid(86_400_000);
         let ms_of_day = self.0.rem_euclid(86_400_000);

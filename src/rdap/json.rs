@@ -52,10 +52,13 @@ impl Json {
         self
     }
 
+    /// A member name: always one of ours, so written without escaping.
     pub fn key(&mut self, key: &str) -> &mut Self {
+        debug_assert!(!needs_escape(key), "{key}");
         self.separate();
-        escape(&mut self.out, key);
-        self.out.push(':');
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
         self.comma = false;
         self
     }
@@ -104,6 +107,19 @@ impl Json {
         self
     }
 
+    /// A fragment rendered once, with `value` where its mark was.
+    pub fn template(&mut self, template: &Template, value: &str) -> &mut Self {
+        self.separate();
+        for (i, part) in template.parts.iter().enumerate() {
+            if i > 0 {
+                escape_into(&mut self.out, value);
+            }
+            self.out.push_str(part);
+        }
+        self.comma = true;
+        self
+    }
+
     pub fn field(&mut self, key: &str, value: &str) -> &mut Self {
         self.key(key).string(value)
     }
@@ -117,6 +133,25 @@ impl Json {
     }
 }
 
+/// JSON written once with a mark string where a per-answer value goes.
+pub struct Template {
+    parts: Vec<String>,
+}
+
+impl Template {
+    /// Splits `json` where `mark` (as a JSON string's content) was written.
+    pub fn new(json: &str, mark: &str) -> Template {
+        let mut escaped = String::new();
+        escape_into(&mut escaped, mark);
+        Template { parts: json.split(escaped.as_str()).map(String::from).collect() }
+    }
+}
+
+fn needs_escape(text: &str) -> bool {
+    // No early exit: the whole-string fold vectorizes, and strings here are short.
+    text.bytes().fold(false, |found, b| found | (b < 0x20) | (b == b'"') | (b == b'\\'))
+}
+
 fn escape(out: &mut String, text: &str) {
     out.push('"');
     escape_into(out, text);
@@ -124,7 +159,7 @@ fn escape(out: &mut String, text: &str) {
 }
 
 fn escape_into(out: &mut String, text: &str) {
-    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(text) {
         out.push_str(text);
         return;
     }
@@ -165,5 +200,19 @@ mod tests {
         assert_eq!(v["list"][1], "q");
         assert_eq!(v["nested"]["t"], true);
         assert_eq!(v["raw"][1], 2);
+    }
+
+    #[test]
+    fn templates_take_the_value_where_the_mark_was() {
+        let mark = "\u{1}mark\u{1}";
+        let mut once = Json::default();
+        once.key("links").open_array().open().field("value", mark).field("href", "h").close().string(mark).close_array();
+        let template = Template::new(&once.finish(), mark);
+        let mut j = Json::default();
+        j.open().field("a", "b").template(&template, "x\"y").close();
+        let v: serde_json::Value = serde_json::from_str(&j.finish()).unwrap();
+        assert_eq!(v["links"][0]["value"], "x\"y");
+        assert_eq!(v["links"][1], "x\"y");
+        assert_eq!(v["a"], "b");
     }
 }

@@ -43,7 +43,7 @@ pub struct RdapShared {
     pub config: RdapConfig,
     /// Base URL ending in `/`.
     pub base: String,
-    pub terms_of_service_url: String,
+    pub notices: render::Notices,
     pub limiter: RateLimiter,
     pub counts: Arc<ReadCounts>,
 }
@@ -79,7 +79,7 @@ impl RdapServer {
             limiter: RateLimiter::new(config.limits.clone()),
             config,
             base,
-            terms_of_service_url,
+            notices: render::Notices::new(terms_of_service_url),
             counts,
         });
         let connections = Arc::new(Semaphore::new(shared.config.connections_max));
@@ -144,7 +144,7 @@ impl IntoResponse for Rdap {
 
 impl RdapShared {
     pub fn context<'a>(&'a self, request_url: &'a str, now: Timestamp) -> Context<'a> {
-        Context { base: &self.base, request_url, terms_of_service_url: &self.terms_of_service_url, now }
+        Context { base: &self.base, request_url, notices: &self.notices, now }
     }
 
     pub fn error(&self, status: StatusCode, description: &str, request_url: &str) -> Rdap {
@@ -162,52 +162,66 @@ pub fn request_url(shared: &RdapShared, path: &str, query: Option<&str>) -> Stri
     }
 }
 
-/// Every request: size bound, rate limit, counting, CORS.
 /// The snapshot a request is answered from, taken once by [`admit`].
 #[derive(Clone)]
 pub struct Current(pub Arc<crate::store::Snapshot>);
 
+/// Every request: size bound, rate limit, counting, CORS.
 async fn admit(State(shared): Shared, ConnectInfo(peer): ConnectInfo<Peer>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
+    let path = request.uri().path();
     let target_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    let url = request_url(&shared, &path, request.uri().query());
-    let mut response = if target_len > shared.config.request_bytes_max {
+    let refusal = if target_len > shared.config.request_bytes_max {
         tracing::info!(peer = %peer.0, len = target_len, "RDAP request too long");
-        shared.error(StatusCode::BAD_REQUEST, "the request is too long", &url).into_response()
+        Some((StatusCode::BAD_REQUEST, "the request is too long", None))
     } else if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        shared.error(StatusCode::METHOD_NOT_ALLOWED, "RDAP is read with GET or HEAD", &url).into_response()
+        Some((StatusCode::METHOD_NOT_ALLOWED, "RDAP is read with GET or HEAD", None))
     } else {
-        let kind = if matches!(path.as_str(), "/domains" | "/nameservers" | "/entities") { Kind::Search } else { Kind::Lookup };
-        match shared.limiter.check(peer.0.ip(), kind) {
-            Err(wait) => {
-                tracing::info!(peer = %peer.0, path, "RDAP rate limit");
-                let mut r = shared.error(StatusCode::TOO_MANY_REQUESTS, "too many queries; retry later", &url).into_response();
+        let kind = if matches!(path, "/domains" | "/nameservers" | "/entities") { Kind::Search } else { Kind::Lookup };
+        shared.limiter.check(peer.0.ip(), kind).err().map(|wait| {
+            tracing::info!(peer = %peer.0, path, "RDAP rate limit");
+            (StatusCode::TOO_MANY_REQUESTS, "too many queries; retry later", Some(wait))
+        })
+    };
+    let mut response = match refusal {
+        Some((status, description, wait)) => {
+            let url = request_url(&shared, path, request.uri().query());
+            let mut r = shared.error(status, description, &url).into_response();
+            if let Some(wait) = wait {
                 let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-                r
             }
-            Ok(()) => {
-                let snapshot = shared.registry.snapshot();
-                let name = path.strip_prefix("/domain/").or_else(|| path.strip_prefix("/nameserver/")).and_then(rdds::query_name);
-                rdds::count(&shared.counts, &snapshot, name.as_ref(), shared.clock.now(), "rdap");
-                request.extensions_mut().insert(Current(snapshot));
-                next.run(request).await
+            r
+        }
+        None => {
+            let snapshot = shared.registry.snapshot();
+            // Name lookups are counted by their handlers, under the TLD of the decoded name.
+            if !routes_to_name_lookup(path) {
+                rdds::count(&shared.counts, &snapshot, None, shared.clock.now(), "rdap");
             }
+            request.extensions_mut().insert(Current(snapshot));
+            next.run(request).await
         }
     };
     response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }
 
+/// Whether `path` reaches the domain or name server handler.
+fn routes_to_name_lookup(path: &str) -> bool {
+    path.strip_prefix("/domain/").or_else(|| path.strip_prefix("/nameserver/")).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
 async fn domain(State(shared): Shared, Extension(Current(snapshot)): Extension<Current>, Path(name): Path<String>) -> Rdap {
     let url = format!("{}domain/{name}", shared.base);
-    let Some(parsed) = rdds::query_name(&name) else {
+    let now = shared.clock.now();
+    let parsed = rdds::query_name(&name);
+    rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
+    let Some(parsed) = parsed else {
         return shared.error(StatusCode::BAD_REQUEST, "not a valid domain name", &url);
     };
     if snapshot.tld_of(&parsed).is_none() {
         return shared.error(StatusCode::NOT_FOUND, "this registry does not serve that TLD", &url);
     }
-    let now = shared.clock.now();
     match rdds::domain(&snapshot, &parsed, now) {
         Ok(Some(d)) => Rdap(StatusCode::OK, render::domain(&d, &shared.context(&url, now), true)),
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such domain", &url),
@@ -217,10 +231,12 @@ async fn domain(State(shared): Shared, Extension(Current(snapshot)): Extension<C
 
 async fn nameserver(State(shared): Shared, Extension(Current(snapshot)): Extension<Current>, Path(name): Path<String>) -> Rdap {
     let url = format!("{}nameserver/{name}", shared.base);
-    let Some(parsed) = rdds::query_name(&name) else {
+    let now = shared.clock.now();
+    let parsed = rdds::query_name(&name);
+    rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
+    let Some(parsed) = parsed else {
         return shared.error(StatusCode::BAD_REQUEST, "not a valid host name", &url);
     };
-    let now = shared.clock.now();
     match rdds::host(&snapshot, &parsed) {
         Ok(Some(h)) => Rdap(StatusCode::OK, render::nameserver(&h, &shared.context(&url, now))),
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such name server", &url),

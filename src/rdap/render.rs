@@ -4,7 +4,7 @@
 //! abuse contact, events, `secureDNS`, RFC 8056 statuses, and contact data
 //! redacted per RFC 9537 unless the contact chose to disclose it.
 
-use super::json::Json;
+use super::json::{Json, Template};
 use crate::model::rdds::{ContactField, disclosed, rdap_statuses};
 use crate::model::{Contact, Host, Registrar, Timestamp};
 use crate::rdds::{DomainRecord, HostRecord, unicode_name};
@@ -17,39 +17,67 @@ pub struct Context<'a> {
     pub base: &'a str,
     /// The URL that was asked for (link `value`s).
     pub request_url: &'a str,
-    pub terms_of_service_url: &'a str,
+    pub notices: &'a Notices,
     pub now: Timestamp,
 }
 
 impl Context<'_> {
     /// A link whose `href` is the concatenation of `href`.
     fn link(&self, j: &mut Json, rel: &str, href: &[&str], media_type: &str) {
-        j.open().field("value", self.request_url).field("rel", rel).key("href").concat(href).field("type", media_type).close();
-    }
-
-    fn notice(&self, j: &mut Json, title: &str, description: &[&str], rel: &str, href: &str) {
-        j.open().field("title", title).key("description").strings(description.iter().copied());
-        j.key("links").open_array();
-        self.link(j, rel, &[href], "text/html");
-        j.close_array().close();
+        link(j, self.request_url, rel, href, media_type);
     }
 
     fn terms_of_service(&self, j: &mut Json) {
-        let text = [
-            "Registration data is provided for lawful purposes only, under the registry's terms of service.",
-            "Queries are rate limited; automated bulk collection is not allowed.",
-        ];
-        self.notice(j, "Terms of Service", &text, "terms-of-service", self.terms_of_service_url);
+        terms_of_service(j, self.request_url, &self.notices.terms_of_service_url);
     }
+}
 
-    fn status_codes(&self, j: &mut Json) {
-        let text = ["For more information on domain status codes, please visit https://icann.org/epp"];
-        self.notice(j, "Status Codes", &text, "glossary", "https://icann.org/epp");
-    }
+fn link(j: &mut Json, value: &str, rel: &str, href: &[&str], media_type: &str) {
+    j.open().field("value", value).field("rel", rel).key("href").concat(href).field("type", media_type).close();
+}
 
-    fn inaccuracy_form(&self, j: &mut Json) {
-        let text = ["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"];
-        self.notice(j, "RDDS Inaccuracy Complaint Form", &text, "help", "https://icann.org/wicf");
+fn notice(j: &mut Json, value: &str, title: &str, description: &[&str], rel: &str, href: &str) {
+    j.open().field("title", title).key("description").strings(description.iter().copied());
+    j.key("links").open_array();
+    link(j, value, rel, &[href], "text/html");
+    j.close_array().close();
+}
+
+fn terms_of_service(j: &mut Json, value: &str, url: &str) {
+    let text = [
+        "Registration data is provided for lawful purposes only, under the registry's terms of service.",
+        "Queries are rate limited; automated bulk collection is not allowed.",
+    ];
+    notice(j, value, "Terms of Service", &text, "terms-of-service", url);
+}
+
+/// The notices answers carry, rendered once: from answer to answer only the
+/// request URL in their links' `value` changes.
+pub struct Notices {
+    terms_of_service_url: String,
+    /// Terms of service, status codes and the inaccuracy form (domain lookups).
+    domain: Template,
+    /// Terms of service alone.
+    terms: Template,
+}
+
+impl Notices {
+    pub fn new(terms_of_service_url: String) -> Notices {
+        const MARK: &str = "\u{1}request\u{1}";
+        let render = |all: bool| {
+            let mut j = Json::default();
+            j.key("notices").open_array();
+            terms_of_service(&mut j, MARK, &terms_of_service_url);
+            if all {
+                let text = ["For more information on domain status codes, please visit https://icann.org/epp"];
+                notice(&mut j, MARK, "Status Codes", &text, "glossary", "https://icann.org/epp");
+                let text = ["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"];
+                notice(&mut j, MARK, "RDDS Inaccuracy Complaint Form", &text, "help", "https://icann.org/wicf");
+            }
+            j.close_array();
+            Template::new(&j.finish(), MARK)
+        };
+        Notices { domain: render(true), terms: render(false), terms_of_service_url }
     }
 }
 
@@ -340,11 +368,7 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
     }
     j.close_array();
     if top {
-        j.key("notices").open_array();
-        cx.terms_of_service(&mut j);
-        cx.status_codes(&mut j);
-        cx.inaccuracy_form(&mut j);
-        j.close_array();
+        j.template(&cx.notices.domain, cx.request_url);
         redacted.write(&mut j);
     }
     j.close();
@@ -357,9 +381,7 @@ pub fn nameserver(h: &HostRecord, cx: &Context) -> String {
     // The object is written whole, then given its top-level members.
     open_top(&mut j, false);
     j.raw(&body[1..body.len() - 1]);
-    j.key("notices").open_array();
-    cx.terms_of_service(&mut j);
-    j.close_array().close();
+    j.template(&cx.notices.terms, cx.request_url).close();
     j.finish()
 }
 
@@ -377,9 +399,7 @@ pub fn registrar(r: &Registrar, cx: &Context) -> String {
     let mut j = Json::with_capacity(body.len() + 1024);
     open_top(&mut j, false);
     j.raw(&body[1..body.len() - 1]);
-    j.key("notices").open_array();
-    cx.terms_of_service(&mut j);
-    j.close_array().close();
+    j.template(&cx.notices.terms, cx.request_url).close();
     j.finish()
 }
 
@@ -398,9 +418,7 @@ pub fn contact(c: &Contact, cx: &Context) -> String {
     let mut j = Json::with_capacity(body.len() + 2048);
     open_top(&mut j, !redacted.0.is_empty());
     j.raw(&body[1..body.len() - 1]);
-    j.key("notices").open_array();
-    cx.terms_of_service(&mut j);
-    j.close_array();
+    j.template(&cx.notices.terms, cx.request_url);
     redacted.write(&mut j);
     j.close();
     j.finish()
@@ -449,9 +467,7 @@ pub fn error(code: u16, title: &str, description: &str, cx: &Context) -> String 
     let mut j = Json::with_capacity(1024);
     open_top(&mut j, false);
     j.key("errorCode").literal(code).field("title", title).key("description").strings([description]);
-    j.key("notices").open_array();
-    cx.terms_of_service(&mut j);
-    j.close_array().close();
+    j.template(&cx.notices.terms, cx.request_url).close();
     j.finish()
 }
 

@@ -238,9 +238,9 @@ pub async fn nameservers(
         let cx = shared.context(&url, now);
         let mut results = Vec::new();
         for h in hosts {
-            let registrar = snapshot.registrar(&h.registrar)?;
+            let registrar = snapshot.registrar_shared(&h.registrar)?;
             let statuses = h.statuses.displayed(h.is_linked()).into_iter().map(|s| s.as_str()).collect();
-            results.push(render::host_summary(&HostRecord { host: h, registrar, statuses }, &cx));
+            results.push(render::host_summary(&HostRecord { host: Arc::new(h), registrar, statuses }, &cx));
         }
         Ok(render::search_results("nameserverSearchResults", &results, truncated, &cx))
     })();

@@ -219,13 +219,14 @@ pub fn counter_key(now: Timestamp, tld: &str, registrar: &ClientId, object: &str
 }
 
 /// The counter of a public lookup service (`rdap`, `whois-43`) for one TLD
-/// (empty when the query names none): `YYYYMM|tld||rdds|service|ok`.
-pub fn query_counter_key(now: Timestamp, tld: &str, service: &str) -> String {
-    format!("{}|{tld}||rdds|{service}|ok", month(now))
+/// (empty when the query names none) in a month: `YYYYMM|tld||rdds|service|ok`.
+pub fn query_counter_key((y, m): (i64, u32), tld: &str, service: &str) -> String {
+    format!("{y:04}{m:02}|{tld}||rdds|{service}|ok")
 }
 
 fn month(now: Timestamp) -> String {
-    now.to_rfc3339_seconds().chars().filter(|c| c.is_ascii_digit()).take(6).collect()
+    let (y, m) = now.year_month();
+    format!("{y:04}{m:02}")
 }
 
 /// The TLD a command is counted under: the domain's or the in-zone host's.

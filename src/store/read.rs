@@ -2,7 +2,10 @@
 //! and each served zone's apex facts decoded once, so that a DNS lookup is an
 //! ordered B-tree probe and nothing else.
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::ops::Bound;
+use std::sync::{Arc, Mutex};
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 
@@ -68,7 +71,39 @@ pub struct Snapshot {
     contacts: ReadOnlyTable<&'static str, &'static [u8]>,
     /// Served zones, longest apex key first so the first match is the closest.
     zones: Vec<ZoneApex>,
+    /// Registrars and name servers decoded once per snapshot for the public
+    /// lookups: a registry has few registrars, and most domains delegate to
+    /// a few thousand shared name servers.
+    registrar_memo: Memo<ClientId, Registrar>,
+    host_memo: Memo<Roid, Host>,
     pub generation: u64,
+}
+
+/// Decoded objects of one snapshot, shared by the lookups that read it.
+struct Memo<K, V> {
+    entries: Mutex<HashMap<K, Arc<V>>>,
+}
+
+impl<K: Hash + Eq + Clone, V> Memo<K, V> {
+    /// Bounds the memory a snapshot can hold beyond the store's own cache.
+    const ENTRIES_MAX: usize = 16_384;
+
+    fn new() -> Self {
+        Memo { entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn get_or_load(&self, key: &K, load: impl FnOnce() -> Result<Option<V>, StoreError>) -> Result<Option<Arc<V>>, StoreError> {
+        if let Some(v) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Ok(Some(v.clone()));
+        }
+        let Some(value) = load()? else { return Ok(None) };
+        let value = Arc::new(value);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() < Self::ENTRIES_MAX {
+            entries.insert(key.clone(), value.clone());
+        }
+        Ok(Some(value))
+    }
 }
 
 impl Snapshot {
@@ -89,6 +124,8 @@ impl Snapshot {
             txn,
             zone,
             zones,
+            registrar_memo: Memo::new(),
+            host_memo: Memo::new(),
             generation,
         })
     }
@@ -184,6 +221,11 @@ impl Snapshot {
         get(&self.registrars, id.as_str(), "registrar")
     }
 
+    /// A registrar decoded at most once per snapshot.
+    pub fn registrar_shared(&self, id: &ClientId) -> Result<Option<Arc<Registrar>>, StoreError> {
+        self.registrar_memo.get_or_load(id, || self.registrar(id))
+    }
+
     pub fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
         let mut out = Vec::new();
         for item in self.registrars.iter()? {
@@ -220,12 +262,20 @@ impl Snapshot {
         get(&self.hosts, roid.as_str(), "host")
     }
 
+    /// A host decoded at most once per snapshot (up to a bound).
+    pub fn host_shared(&self, roid: &Roid) -> Result<Option<Arc<Host>>, StoreError> {
+        self.host_memo.get_or_load(roid, || self.host(roid))
+    }
+
     pub fn host_by_name(&self, name: &DomainName) -> Result<Option<Host>, StoreError> {
-        let roid = match self.host_by_name.get(name.canonical_key().as_slice())? {
-            Some(r) => Roid(r.value().into()),
-            None => return Ok(None),
-        };
-        self.host(&roid)
+        match self.host_roid(name)? {
+            Some(roid) => self.host(&roid),
+            None => Ok(None),
+        }
+    }
+
+    pub fn host_roid(&self, name: &DomainName) -> Result<Option<Roid>, StoreError> {
+        Ok(self.host_by_name.get(name.canonical_key().as_slice())?.map(|r| Roid(r.value().into())))
     }
 
     /// Hosts in canonical name order, after `after`, at most `limit`.

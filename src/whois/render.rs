@@ -75,7 +75,7 @@ pub fn answer(query: &Query, snapshot: &Snapshot, now: Timestamp, cfg: &WhoisCon
                 Ok(out.finish(now, cfg, false))
             }
             Some(d) => {
-                let r = d.registrar.as_ref();
+                let r = d.registrar.as_deref();
                 out.line("Domain Name", &d.domain.name.as_str().to_ascii_uppercase());
                 out.line("Registry Domain ID", d.domain.roid.as_str());
                 out.line("Registrar WHOIS Server", r.and_then(|r| r.whois_server.as_deref()).unwrap_or_default());
@@ -107,7 +107,7 @@ pub fn answer(query: &Query, snapshot: &Snapshot, now: Timestamp, cfg: &WhoisCon
                 for a in &h.host.addrs {
                     out.line("IP Address", &a.to_string());
                 }
-                let r = h.registrar.as_ref();
+                let r = h.registrar.as_deref();
                 out.line("Registrar", r.map(|r| r.name.as_str()).unwrap_or_default());
                 out.line("Registrar WHOIS Server", r.and_then(|r| r.whois_server.as_deref()).unwrap_or_default());
                 out.line("Registrar URL", r.and_then(|r| r.url.as_deref()).unwrap_or_default());
