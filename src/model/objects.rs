@@ -539,7 +539,13 @@ pub mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn encode_upper(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02X}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        let mut out = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            out.push(DIGITS[usize::from(b >> 4)] as char);
+            out.push(DIGITS[usize::from(b & 15)] as char);
+        }
+        out
     }
 
     pub fn decode(text: &str) -> Option<Vec<u8>> {

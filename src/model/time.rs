@@ -79,7 +79,21 @@ impl Timestamp {
     /// Writes [`Timestamp::to_rfc3339_seconds`] into `out` without allocating.
     pub fn write_rfc3339_seconds(self, out: &mut impl std::fmt::Write) {
         let (y, mo, d, h, mi, s, _) = self.fields();
-        let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
+        if !(0..=9999).contains(&y) {
+            let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
+            return;
+        }
+        // Digit by digit: RDAP and WHOIS write several per answer, and the formatting machinery cost more than the rest.
+        let mut text = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, n: i64, width: u32| {
+            for i in 0..width {
+                text[at + (width - 1 - i) as usize] = b'0' + (n / 10i64.pow(i) % 10) as u8;
+            }
+        };
+        for (at, n, width) in [(0, y, 4), (5, i64::from(mo), 2), (8, i64::from(d), 2), (11, h, 2), (14, mi, 2), (17, s, 2)] {
+            put(at, n, width);
+        }
+        let _ = out.write_str(std::str::from_utf8(&text).expect("ASCII digits"));
     }
 
     /// The UTC year and month, as monthly reports group by.
@@ -232,6 +246,8 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2024-02-29T23:59:58.500Z");
         assert_eq!(t.to_rfc3339_seconds(), "2024-02-29T23:59:58Z");
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(Timestamp(0).to_rfc3339_seconds(), "1970-01-01T00:00:00Z");
+        assert_eq!(Timestamp::parse_rfc3339("0999-12-31T23:59:59Z").unwrap().to_rfc3339_seconds(), "0999-12-31T23:59:59Z");
         let offset = Timestamp::parse_rfc3339("2024-03-01T01:00:00+02:00").unwrap();
         assert_eq!(offset.to_rfc3339_seconds(), "2024-02-29T23:00:00Z");
         for bad in [

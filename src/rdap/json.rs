@@ -2,7 +2,6 @@
 //! instead of being built as `serde_json::Value` trees (which cost a map
 //! and an allocation per member, and most of a lookup's time).
 
-use std::fmt::Display;
 use std::fmt::Write as _;
 
 #[derive(Default)]
@@ -70,10 +69,26 @@ impl Json {
         self
     }
 
-    /// A number or boolean (anything whose `Display` is valid JSON).
-    pub fn literal(&mut self, value: impl Display) -> &mut Self {
+    pub fn number(&mut self, value: u64) -> &mut Self {
         self.separate();
-        let _ = write!(self.out, "{value}");
+        let mut digits = [0u8; 20];
+        let (mut at, mut n) = (digits.len(), value);
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+        self.comma = true;
+        self
+    }
+
+    pub fn boolean(&mut self, value: bool) -> &mut Self {
+        self.separate();
+        self.out.push_str(if value { "true" } else { "false" });
         self.comma = true;
         self
     }
@@ -192,13 +207,23 @@ mod tests {
     #[test]
     fn writes_valid_json() {
         let mut j = Json::default();
-        j.open().field("a", "x\"y\\z\n\u{1}é").key("n").literal(5).key("list").strings(["p", "q"]);
-        j.key("nested").open().key("t").literal(true).close().key("raw").raw("[1,2]").close();
+        j.open()
+            .field("a", "x\"y\\z\n\u{1}é")
+            .key("n")
+            .number(5)
+            .key("big")
+            .number(u64::MAX)
+            .key("zero")
+            .number(0)
+            .key("list")
+            .strings(["p", "q"]);
+        j.key("nested").open().key("t").boolean(true).close().key("raw").raw("[1,2]").close();
         let text = j.finish();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["a"], "x\"y\\z\n\u{1}é");
         assert_eq!(v["list"][1], "q");
         assert_eq!(v["nested"]["t"], true);
+        assert_eq!((v["n"].as_u64(), v["big"].as_u64(), v["zero"].as_u64()), (Some(5), Some(u64::MAX), Some(0)));
         assert_eq!(v["raw"][1], 2);
     }
 

@@ -352,10 +352,16 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
         j.close();
     }
     j.close_array();
-    j.key("secureDNS").open().key("zoneSigned").literal(false).key("delegationSigned").literal(!d.domain.ds.is_empty());
+    j.key("secureDNS").open().key("zoneSigned").boolean(false).key("delegationSigned").boolean(!d.domain.ds.is_empty());
     j.key("dsData").open_array();
     for ds in &d.domain.ds {
-        j.open().key("keyTag").literal(ds.key_tag).key("algorithm").literal(ds.algorithm).key("digestType").literal(ds.digest_type);
+        j.open()
+            .key("keyTag")
+            .number(ds.key_tag.into())
+            .key("algorithm")
+            .number(ds.algorithm.into())
+            .key("digestType")
+            .number(ds.digest_type.into());
         j.field("digest", &crate::model::objects::hex_bytes::encode_upper(&ds.digest)).close();
     }
     j.close_array().close();
@@ -466,7 +472,7 @@ pub fn help(cx: &Context, searches: bool) -> String {
 pub fn error(code: u16, title: &str, description: &str, cx: &Context) -> String {
     let mut j = Json::with_capacity(1024);
     open_top(&mut j, false);
-    j.key("errorCode").literal(code).field("title", title).key("description").strings([description]);
+    j.key("errorCode").number(code.into()).field("title", title).key("description").strings([description]);
     j.template(&cx.notices.terms, cx.request_url).close();
     j.finish()
 }

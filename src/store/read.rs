@@ -3,7 +3,7 @@
 //! ordered B-tree probe and nothing else.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
@@ -79,27 +79,32 @@ pub struct Snapshot {
     pub generation: u64,
 }
 
-/// Decoded objects of one snapshot, shared by the lookups that read it.
+/// Decoded objects of one snapshot, shared by the lookups that read it;
+/// sharded so that concurrent lookups rarely meet on one lock.
 struct Memo<K, V> {
-    entries: Mutex<HashMap<K, Arc<V>>>,
+    shards: [Mutex<HashMap<K, Arc<V>>>; MEMO_SHARDS],
+    hasher: RandomState,
 }
+
+const MEMO_SHARDS: usize = 8;
 
 impl<K: Hash + Eq + Clone, V> Memo<K, V> {
     /// Bounds the memory a snapshot can hold beyond the store's own cache.
-    const ENTRIES_MAX: usize = 16_384;
+    const SHARD_ENTRIES_MAX: usize = 2048;
 
     fn new() -> Self {
-        Memo { entries: Mutex::new(HashMap::new()) }
+        Memo { shards: std::array::from_fn(|_| Mutex::new(HashMap::new())), hasher: RandomState::new() }
     }
 
     fn get_or_load(&self, key: &K, load: impl FnOnce() -> Result<Option<V>, StoreError>) -> Result<Option<Arc<V>>, StoreError> {
-        if let Some(v) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+        let shard = &self.shards[self.hasher.hash_one(key) as usize % MEMO_SHARDS];
+        if let Some(v) = shard.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
             return Ok(Some(v.clone()));
         }
         let Some(value) = load()? else { return Ok(None) };
         let value = Arc::new(value);
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() < Self::ENTRIES_MAX {
+        let mut entries = shard.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() < Self::SHARD_ENTRIES_MAX {
             entries.insert(key.clone(), value.clone());
         }
         Ok(Some(value))
