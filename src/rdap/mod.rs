@@ -144,7 +144,7 @@ impl IntoResponse for Rdap {
 
 impl RdapShared {
     pub fn context<'a>(&'a self, request_url: &'a str, now: Timestamp) -> Context<'a> {
-        Context { base: &self.base, request_url, notices: &self.notices, now }
+        Context { base: &self.base, request_url, notices: &self.notices, now, snapshot: None }
     }
 
     pub fn error(&self, status: StatusCode, description: &str, request_url: &str) -> Rdap {
@@ -223,7 +223,10 @@ async fn domain(State(shared): Shared, Extension(Current(snapshot)): Extension<C
         return shared.error(StatusCode::NOT_FOUND, "this registry does not serve that TLD", &url);
     }
     match rdds::domain(&snapshot, &parsed, now) {
-        Ok(Some(d)) => Rdap(StatusCode::OK, render::domain(&d, &shared.context(&url, now), true)),
+        Ok(Some(d)) => {
+            let cx = Context { snapshot: Some(snapshot.memo_id()), ..shared.context(&url, now) };
+            Rdap(StatusCode::OK, render::domain(&d, &cx, true))
+        }
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such domain", &url),
         Err(e) => internal(&shared, e, &url),
     }

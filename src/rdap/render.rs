@@ -6,7 +6,11 @@
 
 use super::json::{Json, Template};
 use crate::model::rdds::{ContactField, disclosed, rdap_statuses};
-use crate::model::{Contact, Host, Registrar, Timestamp};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::model::{ClientId, Contact, Host, Registrar, Roid, Timestamp};
 use crate::rdds::{DomainRecord, HostRecord, unicode_name};
 
 pub const MEDIA_TYPE: &str = "application/rdap+json";
@@ -19,9 +23,37 @@ pub struct Context<'a> {
     pub request_url: &'a str,
     pub notices: &'a Notices,
     pub now: Timestamp,
+    /// The snapshot answered from ([`crate::store::Snapshot::memo_id`]), when
+    /// fragments rendered from it may be reused.
+    pub snapshot: Option<u64>,
 }
 
 impl Context<'_> {
+    /// Writes the fragment `render` makes, rendered once per snapshot, thread
+    /// and service with the request URL left open. `render` must depend on
+    /// nothing but `key`'s object, the base URL and the request URL.
+    fn fragment(&self, j: &mut Json, key: FragmentKey, render: impl FnOnce(&mut Json, &Context)) {
+        let Some(snapshot) = self.snapshot else {
+            return render(j, self);
+        };
+        FRAGMENTS.with_borrow_mut(|cache| {
+            if cache.owner != (snapshot, self.notices.id) {
+                cache.owner = (snapshot, self.notices.id);
+                cache.templates.clear();
+            }
+            if !cache.templates.contains_key(&key) {
+                let marked = Context { request_url: URL_MARK, snapshot: None, ..*self };
+                let mut once = Json::default();
+                render(&mut once, &marked);
+                if cache.templates.len() >= FRAGMENTS_MAX {
+                    cache.templates.clear();
+                }
+                cache.templates.insert(key.clone(), Template::new(&once.finish(), URL_MARK));
+            }
+            j.template(&cache.templates[&key], self.request_url);
+        });
+    }
+
     /// A link whose `href` is the concatenation of `href`.
     fn link(&self, j: &mut Json, rel: &str, href: &[&str], media_type: &str) {
         link(j, self.request_url, rel, href, media_type);
@@ -51,9 +83,34 @@ fn terms_of_service(j: &mut Json, value: &str, url: &str) {
     notice(j, value, "Terms of Service", &text, "terms-of-service", url);
 }
 
+/// Stands for the request URL in JSON rendered once and reused.
+const URL_MARK: &str = "\u{1}request\u{1}";
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum FragmentKey {
+    Nameserver(Roid),
+    Registrar(ClientId),
+}
+
+/// Name server summaries and registrar entities as domain answers embed
+/// them; per thread, so lookups never share a lock.
+struct Fragments {
+    /// (snapshot, service) the templates were rendered for.
+    owner: (u64, u64),
+    templates: HashMap<FragmentKey, Template>,
+}
+
+thread_local! {
+    static FRAGMENTS: RefCell<Fragments> = RefCell::new(Fragments { owner: (0, 0), templates: HashMap::new() });
+}
+
+const FRAGMENTS_MAX: usize = 16_384;
+
 /// The notices answers carry, rendered once: from answer to answer only the
 /// request URL in their links' `value` changes.
 pub struct Notices {
+    /// Tells services (and so their base URLs) apart in [`FRAGMENTS`]; unique in the process.
+    id: u64,
     terms_of_service_url: String,
     /// Terms of service, status codes and the inaccuracy form (domain lookups).
     domain: Template,
@@ -63,21 +120,21 @@ pub struct Notices {
 
 impl Notices {
     pub fn new(terms_of_service_url: String) -> Notices {
-        const MARK: &str = "\u{1}request\u{1}";
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let render = |all: bool| {
             let mut j = Json::default();
             j.key("notices").open_array();
-            terms_of_service(&mut j, MARK, &terms_of_service_url);
+            terms_of_service(&mut j, URL_MARK, &terms_of_service_url);
             if all {
                 let text = ["For more information on domain status codes, please visit https://icann.org/epp"];
-                notice(&mut j, MARK, "Status Codes", &text, "glossary", "https://icann.org/epp");
+                notice(&mut j, URL_MARK, "Status Codes", &text, "glossary", "https://icann.org/epp");
                 let text = ["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"];
-                notice(&mut j, MARK, "RDDS Inaccuracy Complaint Form", &text, "help", "https://icann.org/wicf");
+                notice(&mut j, URL_MARK, "RDDS Inaccuracy Complaint Form", &text, "help", "https://icann.org/wicf");
             }
             j.close_array();
-            Template::new(&j.finish(), MARK)
+            Template::new(&j.finish(), URL_MARK)
         };
-        Notices { domain: render(true), terms: render(false), terms_of_service_url }
+        Notices { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), domain: render(true), terms: render(false), terms_of_service_url }
     }
 }
 
@@ -348,8 +405,10 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
     j.close_array();
     j.key("nameservers").open_array();
     for h in &d.nameservers {
-        nameserver_object(&mut j, h, None, cx);
-        j.close();
+        cx.fragment(&mut j, FragmentKey::Nameserver(h.roid.clone()), |j, cx| {
+            nameserver_object(j, h, None, cx);
+            j.close();
+        });
     }
     j.close_array();
     j.key("secureDNS").open().key("zoneSigned").boolean(false).key("delegationSigned").boolean(!d.domain.ds.is_empty());
@@ -367,7 +426,7 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
     j.close_array().close();
     j.key("entities").open_array();
     if let Some(r) = &d.registrar {
-        registrar_entity(&mut j, r, cx, false);
+        cx.fragment(&mut j, FragmentKey::Registrar(r.id.clone()), |j, cx| registrar_entity(j, r, cx, false));
     }
     if !contacts.is_empty() {
         j.raw(&contacts);

@@ -197,7 +197,7 @@ pub async fn domains(
             }
         };
         truncated |= names.len() > limit;
-        let cx = shared.context(&url, now);
+        let cx = render::Context { snapshot: Some(snapshot.memo_id()), ..shared.context(&url, now) };
         let mut results = Vec::new();
         for n in names.iter().take(limit) {
             if let Some(d) = rdds::domain(&snapshot, n, now)? {

@@ -2,10 +2,12 @@
 //! and each served zone's apex facts decoded once, so that a DNS lookup is an
 //! ordered B-tree probe and nothing else.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::Hash;
 use std::ops::Bound;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 
@@ -71,44 +73,58 @@ pub struct Snapshot {
     contacts: ReadOnlyTable<&'static str, &'static [u8]>,
     /// Served zones, longest apex key first so the first match is the closest.
     zones: Vec<ZoneApex>,
-    /// Registrars and name servers decoded once per snapshot for the public
-    /// lookups: a registry has few registrars, and most domains delegate to
-    /// a few thousand shared name servers.
-    registrar_memo: Memo<ClientId, Registrar>,
-    host_memo: Memo<Roid, Host>,
+    /// Tells this snapshot's decoded objects apart in [`MEMO`]; unique in the process.
+    memo_id: u64,
     pub generation: u64,
 }
 
-/// Decoded objects of one snapshot, shared by the lookups that read it;
-/// sharded so that concurrent lookups rarely meet on one lock.
-struct Memo<K, V> {
-    shards: [Mutex<HashMap<K, Arc<V>>>; MEMO_SHARDS],
-    hasher: RandomState,
+/// Registrars and name servers decoded once per snapshot and thread for the
+/// public lookups: a registry has few registrars, and most domains delegate
+/// to a few thousand shared name servers. Per thread, so that lookups on
+/// different threads never meet on a lock or a cache line.
+struct Memo {
+    snapshot: u64,
+    registrars: HashMap<ClientId, Arc<Registrar>>,
+    hosts: HashMap<Roid, Arc<Host>>,
 }
 
-const MEMO_SHARDS: usize = 8;
+thread_local! {
+    static MEMO: RefCell<Memo> = RefCell::new(Memo { snapshot: 0, registrars: HashMap::new(), hosts: HashMap::new() });
+}
 
-impl<K: Hash + Eq + Clone, V> Memo<K, V> {
-    /// Bounds the memory a snapshot can hold beyond the store's own cache.
-    const SHARD_ENTRIES_MAX: usize = 2048;
+/// Bounds the memory a thread's memo holds beyond the store's own cache.
+const MEMO_ENTRIES_MAX: usize = 16_384;
 
-    fn new() -> Self {
-        Memo { shards: std::array::from_fn(|_| Mutex::new(HashMap::new())), hasher: RandomState::new() }
-    }
+static NEXT_MEMO_ID: AtomicU64 = AtomicU64::new(1);
 
-    fn get_or_load(&self, key: &K, load: impl FnOnce() -> Result<Option<V>, StoreError>) -> Result<Option<Arc<V>>, StoreError> {
-        let shard = &self.shards[self.hasher.hash_one(key) as usize % MEMO_SHARDS];
-        if let Some(v) = shard.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
-            return Ok(Some(v.clone()));
+fn memoized<K: Hash + Eq + Clone, V>(
+    snapshot: u64,
+    table: impl Fn(&mut Memo) -> &mut HashMap<K, Arc<V>>,
+    key: &K,
+    load: impl FnOnce() -> Result<Option<V>, StoreError>,
+) -> Result<Option<Arc<V>>, StoreError> {
+    let found = MEMO.with_borrow_mut(|memo| {
+        if memo.snapshot != snapshot {
+            memo.snapshot = snapshot;
+            memo.registrars.clear();
+            memo.hosts.clear();
         }
-        let Some(value) = load()? else { return Ok(None) };
-        let value = Arc::new(value);
-        let mut entries = shard.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() < Self::SHARD_ENTRIES_MAX {
-            entries.insert(key.clone(), value.clone());
-        }
-        Ok(Some(value))
+        table(memo).get(key).cloned()
+    });
+    if found.is_some() {
+        return Ok(found);
     }
+    let Some(value) = load()? else { return Ok(None) };
+    let value = Arc::new(value);
+    MEMO.with_borrow_mut(|memo| {
+        if memo.snapshot == snapshot {
+            let entries = table(memo);
+            if entries.len() < MEMO_ENTRIES_MAX {
+                entries.insert(key.clone(), value.clone());
+            }
+        }
+    });
+    Ok(Some(value))
 }
 
 impl Snapshot {
@@ -129,10 +145,14 @@ impl Snapshot {
             txn,
             zone,
             zones,
-            registrar_memo: Memo::new(),
-            host_memo: Memo::new(),
+            memo_id: NEXT_MEMO_ID.fetch_add(1, Ordering::Relaxed),
             generation,
         })
+    }
+
+    /// Unique in the process: what memos of this snapshot's data are keyed by.
+    pub fn memo_id(&self) -> u64 {
+        self.memo_id
     }
 
     pub fn zones(&self) -> &[ZoneApex] {
@@ -228,7 +248,7 @@ impl Snapshot {
 
     /// A registrar decoded at most once per snapshot.
     pub fn registrar_shared(&self, id: &ClientId) -> Result<Option<Arc<Registrar>>, StoreError> {
-        self.registrar_memo.get_or_load(id, || self.registrar(id))
+        memoized(self.memo_id, |m| &mut m.registrars, id, || self.registrar(id))
     }
 
     pub fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
@@ -269,7 +289,7 @@ impl Snapshot {
 
     /// A host decoded at most once per snapshot (up to a bound).
     pub fn host_shared(&self, roid: &Roid) -> Result<Option<Arc<Host>>, StoreError> {
-        self.host_memo.get_or_load(roid, || self.host(roid))
+        memoized(self.memo_id, |m| &mut m.hosts, roid, || self.host(roid))
     }
 
     pub fn host_by_name(&self, name: &DomainName) -> Result<Option<Host>, StoreError> {

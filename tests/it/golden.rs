@@ -203,6 +203,8 @@ async fn rdap_answers_match_their_golden_files() {
     let listener = format!("http://{}/", d.rdap_all()[0]);
     for (name, path) in [
         ("domain", "domain/hello.example"),
+        // Parts rendered for the first answer are reused with this request's URL.
+        ("domain-asked-in-capitals", "domain/HELLO.EXAMPLE"),
         ("domain-external-ns", "domain/world.example"),
         ("nameserver", "nameserver/ns1.hello.example"),
         ("entity-registrar", "entity/9999"),

@@ -207,6 +207,22 @@ async fn unknown_objects_are_404_rst_rdap_08_to_10() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_follow_every_commit() {
+    // Name servers and registrars are decoded and rendered once per snapshot: a change must show at once.
+    let d = TestDaemon::demo().await;
+    let ns1 = |body: &Value| body["nameservers"][0]["ipAddresses"]["v4"].clone();
+    for _ in 0..3 {
+        assert_eq!(ns1(&assert_rdap(&get(&d, "domain/hello.example").await, 200)), json!(["192.0.2.1"]));
+    }
+    d.ok("PATCH", "/v1/hosts/ns1.hello.example", Some(json!({"add_addresses": ["192.0.2.77"]}))).await;
+    assert_eq!(ns1(&assert_rdap(&get(&d, "domain/hello.example").await, 200)), json!(["192.0.2.1", "192.0.2.77"]));
+    d.ok("PATCH", "/v1/registrars/demo-registrar", Some(json!({"name": "Renamed Registrar"}))).await;
+    let domain = assert_rdap(&get(&d, "domain/hello.example").await, 200);
+    assert_eq!(domain["entities"][0]["vcardArray"][1][1][3], "Renamed Registrar");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_queries_get_rdap_error_bodies() {
     let d = TestDaemon::demo().await;
     let long = format!("domain/{}.example", "a".repeat(3000));
