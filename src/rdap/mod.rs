@@ -10,6 +10,8 @@ mod json;
 pub mod render;
 mod search;
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -18,15 +20,16 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Extension, Path, RawQuery, Request, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_rustls::TlsAcceptor;
+use tower_service::Service;
 
 use crate::config::RdapConfig;
 use crate::model::{Clock, Timestamp};
@@ -87,7 +90,7 @@ impl RdapServer {
         for (listener, addr) in listeners.into_iter().zip(&addrs) {
             tracing::info!(address = %addr, tls = tls.is_some(), "serving RDAP");
             let incoming = Incoming::start(listener, tls.clone(), connections.clone(), &shared.config, shutdown.clone());
-            let app = router(shared.clone()).into_make_service_with_connect_info::<Peer>();
+            let app = MakeAdmit { shared: shared.clone(), router: router(shared.clone()) };
             let mut stop = shutdown.clone();
             tasks.push(tokio::spawn(async move {
                 let _ = axum::serve(incoming, app)
@@ -119,26 +122,24 @@ pub fn router(shared: Arc<RdapShared>) -> Router {
         .route("/ip/{*rest}", get(not_implemented))
         .route("/autnum/{*rest}", get(not_implemented))
         .fallback(unknown_path)
-        .layer(middleware::from_fn_with_state(shared.clone(), admit))
         .with_state(shared)
-}
-
-/// The client's address, from the connection.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Incoming>> for Peer {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, Incoming>) -> Self {
-        Peer(*stream.remote_addr())
-    }
 }
 
 /// A JSON answer with the RDAP media type.
 pub struct Rdap(pub StatusCode, pub String);
 
 impl IntoResponse for Rdap {
+    /// Every answer, errors included, may be read by any web page (CORS).
     fn into_response(self) -> Response {
-        (self.0, [(header::CONTENT_TYPE, render::MEDIA_TYPE)], self.1).into_response()
+        (
+            self.0,
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(render::MEDIA_TYPE)),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+            ],
+            self.1,
+        )
+            .into_response()
     }
 }
 
@@ -162,48 +163,91 @@ pub fn request_url(shared: &RdapShared, path: &str, query: Option<&str>) -> Stri
     }
 }
 
-/// The snapshot a request is answered from, taken once by [`admit`].
+/// Makes each connection's service, which knows the client's address.
 #[derive(Clone)]
-pub struct Current(pub Arc<crate::store::Snapshot>);
+struct MakeAdmit {
+    shared: Arc<RdapShared>,
+    router: Router,
+}
 
-/// Every request: size bound, rate limit, counting, CORS.
-async fn admit(State(shared): Shared, ConnectInfo(peer): ConnectInfo<Peer>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let target_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
-    let refusal = if target_len > shared.config.request_bytes_max {
-        tracing::info!(peer = %peer.0, len = target_len, "RDAP request too long");
-        Some((StatusCode::BAD_REQUEST, "the request is too long", None))
-    } else if !matches!(*request.method(), Method::GET | Method::HEAD) {
-        Some((StatusCode::METHOD_NOT_ALLOWED, "RDAP is read with GET or HEAD", None))
-    } else {
-        let kind = if matches!(path, "/domains" | "/nameservers" | "/entities") { Kind::Search } else { Kind::Lookup };
-        shared.limiter.check(peer.0.ip(), kind).err().map(|wait| {
-            tracing::info!(peer = %peer.0, path, "RDAP rate limit");
-            (StatusCode::TOO_MANY_REQUESTS, "too many queries; retry later", Some(wait))
-        })
-    };
-    let mut response = match refusal {
-        Some((status, description, wait)) => {
-            let url = request_url(&shared, path, request.uri().query());
+impl<'a> Service<axum::serve::IncomingStream<'a, Incoming>> for MakeAdmit {
+    type Response = Admit;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Admit, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: axum::serve::IncomingStream<'a, Incoming>) -> Self::Future {
+        std::future::ready(Ok(Admit { shared: self.shared.clone(), router: self.router.clone(), peer: *stream.remote_addr() }))
+    }
+}
+
+/// Every request passes here first: size bound, method, rate limit, counting.
+#[derive(Clone)]
+struct Admit {
+    shared: Arc<RdapShared>,
+    router: Router,
+    peer: SocketAddr,
+}
+
+impl Service<Request> for Admit {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Admitted;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Admitted {
+        let (shared, peer) = (&self.shared, self.peer);
+        let path = request.uri().path();
+        let target_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+        let refusal = if target_len > shared.config.request_bytes_max {
+            tracing::info!(%peer, len = target_len, "RDAP request too long");
+            Some((StatusCode::BAD_REQUEST, "the request is too long", None))
+        } else if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            Some((StatusCode::METHOD_NOT_ALLOWED, "RDAP is read with GET or HEAD", None))
+        } else {
+            let kind = if matches!(path, "/domains" | "/nameservers" | "/entities") { Kind::Search } else { Kind::Lookup };
+            shared.limiter.check(peer.ip(), kind).err().map(|wait| {
+                tracing::info!(%peer, path, "RDAP rate limit");
+                (StatusCode::TOO_MANY_REQUESTS, "too many queries; retry later", Some(wait))
+            })
+        };
+        if let Some((status, description, wait)) = refusal {
+            let url = request_url(shared, path, request.uri().query());
             let mut r = shared.error(status, description, &url).into_response();
             if let Some(wait) = wait {
                 let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
-            r
+            return Admitted::Refused(Some(r));
         }
-        None => {
-            let snapshot = shared.registry.snapshot();
-            // Name lookups are counted by their handlers, under the TLD of the decoded name.
-            if !routes_to_name_lookup(path) {
-                rdds::count(&shared.counts, &snapshot, None, shared.clock.now(), "rdap");
-            }
-            request.extensions_mut().insert(Current(snapshot));
-            next.run(request).await
+        // Name lookups are counted by their handlers, under the TLD of the decoded name.
+        if !routes_to_name_lookup(path) {
+            shared.counts.add_query(shared.clock.now(), "", "rdap");
         }
-    };
-    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    response
+        Admitted::Routed(self.router.call(request))
+    }
+}
+
+enum Admitted {
+    Refused(Option<Response>),
+    Routed(axum::routing::future::RouteFuture<Infallible>),
+}
+
+impl Future for Admitted {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Admitted::Refused(r) => Poll::Ready(Ok(r.take().expect("polled after completion"))),
+            Admitted::Routed(f) => Pin::new(f).poll(cx),
+        }
+    }
 }
 
 /// Whether `path` reaches the domain or name server handler.
@@ -211,8 +255,10 @@ fn routes_to_name_lookup(path: &str) -> bool {
     path.strip_prefix("/domain/").or_else(|| path.strip_prefix("/nameserver/")).is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
-async fn domain(State(shared): Shared, Extension(Current(snapshot)): Extension<Current>, Path(name): Path<String>) -> Rdap {
+async fn domain(State(shared): Shared, name: Result<Path<String>, PathRejection>) -> Rdap {
+    let Ok(Path(name)) = name else { return undecodable(&shared, "domain") };
     let url = format!("{}domain/{name}", shared.base);
+    let snapshot = shared.registry.snapshot();
     let now = shared.clock.now();
     let parsed = rdds::query_name(&name);
     rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
@@ -232,8 +278,10 @@ async fn domain(State(shared): Shared, Extension(Current(snapshot)): Extension<C
     }
 }
 
-async fn nameserver(State(shared): Shared, Extension(Current(snapshot)): Extension<Current>, Path(name): Path<String>) -> Rdap {
+async fn nameserver(State(shared): Shared, name: Result<Path<String>, PathRejection>) -> Rdap {
+    let Ok(Path(name)) = name else { return undecodable(&shared, "nameserver") };
     let url = format!("{}nameserver/{name}", shared.base);
+    let snapshot = shared.registry.snapshot();
     let now = shared.clock.now();
     let parsed = rdds::query_name(&name);
     rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
@@ -248,8 +296,10 @@ async fn nameserver(State(shared): Shared, Extension(Current(snapshot)): Extensi
 }
 
 /// Registrars by IANA id; contacts by handle.
-async fn entity(State(shared): Shared, Extension(Current(snapshot)): Extension<Current>, Path(handle): Path<String>) -> Rdap {
+async fn entity(State(shared): Shared, handle: Result<Path<String>, PathRejection>) -> Rdap {
+    let Ok(Path(handle)) = handle else { return undecodable(&shared, "entity") };
     let url = format!("{}entity/{handle}", shared.base);
+    let snapshot = shared.registry.snapshot();
     let now = shared.clock.now();
     if let Ok(iana_id) = handle.parse::<u32>() {
         match rdds::registrar_by_iana_id(&snapshot, iana_id) {
@@ -281,6 +331,11 @@ async fn not_implemented(State(shared): Shared, request: Request) -> Rdap {
 async fn unknown_path(State(shared): Shared, RawQuery(query): RawQuery, request: Request) -> Rdap {
     let url = request_url(&shared, request.uri().path(), query.as_deref());
     shared.error(StatusCode::BAD_REQUEST, "not an RDAP query this server answers; see /help", &url)
+}
+
+/// A path segment that is not percent-encoded UTF-8.
+fn undecodable(shared: &RdapShared, kind: &str) -> Rdap {
+    shared.error(StatusCode::BAD_REQUEST, "the name is not percent-encoded UTF-8", &format!("{}{kind}/", shared.base))
 }
 
 fn internal(shared: &RdapShared, e: crate::store::StoreError, url: &str) -> Rdap {

@@ -405,10 +405,16 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
     j.close_array();
     j.key("nameservers").open_array();
     for h in &d.nameservers {
-        cx.fragment(&mut j, FragmentKey::Nameserver(h.roid.clone()), |j, cx| {
+        let render = |j: &mut Json, cx: &Context| {
             nameserver_object(j, h, None, cx);
             j.close();
-        });
+        };
+        // Only name servers of several domains are worth keeping.
+        if h.link_count > 1 {
+            cx.fragment(&mut j, FragmentKey::Nameserver(h.roid.clone()), render);
+        } else {
+            render(&mut j, cx);
+        }
     }
     j.close_array();
     j.key("secureDNS").open().key("zoneSigned").boolean(false).key("delegationSigned").boolean(!d.domain.ds.is_empty());

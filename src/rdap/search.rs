@@ -10,10 +10,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, RawQuery, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
 
-use super::{Current, Rdap, RdapShared, render, request_url};
+use super::{Rdap, RdapShared, render, request_url};
 use crate::model::rdds::{ContactField, Pattern, disclosed};
 use crate::model::{DomainName, Host};
 use crate::rdds::{self, HostRecord};
@@ -166,10 +166,10 @@ fn disabled(shared: &RdapShared, url: &str) -> Option<Rdap> {
 pub async fn domains(
     State(shared): State<Arc<RdapShared>>,
     RawQuery(raw): RawQuery,
-    Extension(Current(snapshot)): Extension<Current>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
     let url = request_url(&shared, "/domains", raw.as_deref());
+    let snapshot = shared.registry.snapshot();
     if let Some(r) = disabled(&shared, &url) {
         return r;
     }
@@ -212,10 +212,10 @@ pub async fn domains(
 pub async fn nameservers(
     State(shared): State<Arc<RdapShared>>,
     RawQuery(raw): RawQuery,
-    Extension(Current(snapshot)): Extension<Current>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
     let url = request_url(&shared, "/nameservers", raw.as_deref());
+    let snapshot = shared.registry.snapshot();
     if let Some(r) = disabled(&shared, &url) {
         return r;
     }
@@ -250,10 +250,10 @@ pub async fn nameservers(
 pub async fn entities(
     State(shared): State<Arc<RdapShared>>,
     RawQuery(raw): RawQuery,
-    Extension(Current(snapshot)): Extension<Current>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
     let url = request_url(&shared, "/entities", raw.as_deref());
+    let snapshot = shared.registry.snapshot();
     if let Some(r) = disabled(&shared, &url) {
         return r;
     }

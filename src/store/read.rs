@@ -97,11 +97,13 @@ const MEMO_ENTRIES_MAX: usize = 16_384;
 
 static NEXT_MEMO_ID: AtomicU64 = AtomicU64::new(1);
 
+/// `keep` says whether a loaded value is worth keeping (likely to be asked again).
 fn memoized<K: Hash + Eq + Clone, V>(
     snapshot: u64,
     table: impl Fn(&mut Memo) -> &mut HashMap<K, Arc<V>>,
     key: &K,
     load: impl FnOnce() -> Result<Option<V>, StoreError>,
+    keep: impl FnOnce(&V) -> bool,
 ) -> Result<Option<Arc<V>>, StoreError> {
     let found = MEMO.with_borrow_mut(|memo| {
         if memo.snapshot != snapshot {
@@ -116,6 +118,9 @@ fn memoized<K: Hash + Eq + Clone, V>(
     }
     let Some(value) = load()? else { return Ok(None) };
     let value = Arc::new(value);
+    if !keep(&value) {
+        return Ok(Some(value));
+    }
     MEMO.with_borrow_mut(|memo| {
         if memo.snapshot == snapshot {
             let entries = table(memo);
@@ -248,7 +253,7 @@ impl Snapshot {
 
     /// A registrar decoded at most once per snapshot.
     pub fn registrar_shared(&self, id: &ClientId) -> Result<Option<Arc<Registrar>>, StoreError> {
-        memoized(self.memo_id, |m| &mut m.registrars, id, || self.registrar(id))
+        memoized(self.memo_id, |m| &mut m.registrars, id, || self.registrar(id), |_| true)
     }
 
     pub fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
@@ -287,9 +292,9 @@ impl Snapshot {
         get(&self.hosts, roid.as_str(), "host")
     }
 
-    /// A host decoded at most once per snapshot (up to a bound).
+    /// A host, decoded at most once per snapshot and thread when several domains use it.
     pub fn host_shared(&self, roid: &Roid) -> Result<Option<Arc<Host>>, StoreError> {
-        memoized(self.memo_id, |m| &mut m.hosts, roid, || self.host(roid))
+        memoized(self.memo_id, |m| &mut m.hosts, roid, || self.host(roid), |h| h.link_count > 1)
     }
 
     pub fn host_by_name(&self, name: &DomainName) -> Result<Option<Host>, StoreError> {
