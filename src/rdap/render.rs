@@ -2,14 +2,16 @@
 //! Technical Implementation Guide (February 2024) want it: conformance
 //! tags, the required notices and links, registrar entity with IANA id and
 //! abuse contact, events, `secureDNS`, RFC 8056 statuses, and contact data
-//! redacted per RFC 9537 unless the contact chose to disclose it.
+//! redacted per RFC 9537 unless the contact chose to disclose it. What is
+//! the same from answer to answer (notices, shared name servers, registrar
+//! entities) is rendered once, with the request URL spliced in per answer.
 
-use super::json::{Json, Template};
-use crate::model::rdds::{ContactField, disclosed, rdap_statuses};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::json::{Json, Template};
+use crate::model::rdds::{ContactField, disclosed, rdap_statuses};
 use crate::model::{ClientId, Contact, Host, Registrar, Roid, Timestamp};
 use crate::rdds::{DomainRecord, HostRecord, unicode_name};
 

@@ -1,6 +1,7 @@
 //! Read snapshots: one redb read transaction, the zone table opened once,
 //! and each served zone's apex facts decoded once, so that a DNS lookup is an
-//! ordered B-tree probe and nothing else.
+//! ordered B-tree probe and nothing else; registrars and shared name servers
+//! decoded once per snapshot and thread for the public lookups.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
