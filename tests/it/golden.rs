@@ -176,7 +176,7 @@ async fn epp_answers_match_their_golden_files_and_the_schemas() {
     let missing = epp.domain("info", "<domain:name>nothere.example</domain:name>", "").await;
     assert_eq!(code(&missing), 2303);
     golden.check("epp/domain-info-missing.xml", &epp_golden(&missing));
-    golden.check("epp/poll-empty.xml", &epp_golden(&epp.command(r#"<poll op="req"/>"#, "").await));
+    golden.check("epp/poll-request.xml", &epp_golden(&epp.command(r#"<poll op="req"/>"#, "").await));
     golden.check("epp/logout.xml", &epp_golden(&epp.command("<logout/>", "").await));
     seen.validate();
     golden.finish();
