@@ -420,18 +420,22 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
     }
     j.close_array();
     j.key("secureDNS").open().key("zoneSigned").boolean(false).key("delegationSigned").boolean(!d.domain.ds.is_empty());
-    j.key("dsData").open_array();
-    for ds in &d.domain.ds {
-        j.open()
-            .key("keyTag")
-            .number(ds.key_tag.into())
-            .key("algorithm")
-            .number(ds.algorithm.into())
-            .key("digestType")
-            .number(ds.digest_type.into());
-        j.field("digest", &crate::model::objects::hex_bytes::encode_upper(&ds.digest)).close();
+    // An unsigned delegation has no dsData member rather than an empty one (ICANN's rdap-test warns on `[]`).
+    if !d.domain.ds.is_empty() {
+        j.key("dsData").open_array();
+        for ds in &d.domain.ds {
+            j.open()
+                .key("keyTag")
+                .number(ds.key_tag.into())
+                .key("algorithm")
+                .number(ds.algorithm.into())
+                .key("digestType")
+                .number(ds.digest_type.into());
+            j.field("digest", &crate::model::objects::hex_bytes::encode_upper(&ds.digest)).close();
+        }
+        j.close_array();
     }
-    j.close_array().close();
+    j.close();
     j.key("entities").open_array();
     if let Some(r) = &d.registrar {
         cx.fragment(&mut j, FragmentKey::Registrar(r.id.clone()), |j, cx| registrar_entity(j, r, cx, false));

@@ -110,6 +110,8 @@ async fn lookups_follow_the_gtld_profile_rst_rdap_01_to_04() {
     assert_eq!(domain["status"], json!(["active"]));
     assert_eq!(domain["secureDNS"]["delegationSigned"], true);
     assert_eq!(domain["secureDNS"]["dsData"][0]["keyTag"], 12345);
+    let unsigned = assert_rdap(&get(&d, "domain/parked.example").await, 200);
+    assert_eq!(unsigned["secureDNS"], json!({"zoneSigned": false, "delegationSigned": false}), "no empty dsData");
     assert_eq!(domain["nameservers"][0]["ldhName"], "ns1.hello.example");
     let links = domain["links"].as_array().unwrap();
     assert!(links.iter().any(|l| l["rel"] == "self") && links.iter().any(|l| l["rel"] == "related"));
