@@ -75,9 +75,14 @@ pub fn host(snapshot: &Snapshot, name: &DomainName) -> Result<Option<HostRecord>
     let Some(host) = snapshot.host_roid(name)?.map(|roid| snapshot.host_shared(&roid)).transpose()?.flatten() else {
         return Ok(None);
     };
+    host_record(snapshot, host).map(Some)
+}
+
+/// A host with its sponsor and displayed statuses.
+pub fn host_record(snapshot: &Snapshot, host: Arc<Host>) -> Result<HostRecord, StoreError> {
     let registrar = snapshot.registrar_shared(&host.registrar)?;
     let statuses = host.statuses.displayed(host.is_linked()).into_iter().map(|s| s.as_str()).collect();
-    Ok(Some(HostRecord { host, registrar, statuses }))
+    Ok(HostRecord { host, registrar, statuses })
 }
 
 /// A registrar by IANA id.

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use super::{Rdap, RdapShared, render, request_url};
 use crate::model::rdds::{ContactField, Pattern, disclosed};
 use crate::model::{DomainName, Host};
-use crate::rdds::{self, HostRecord};
+use crate::rdds;
 use crate::store::{Snapshot, StoreError};
 
 #[derive(serde::Deserialize)]
@@ -159,8 +159,32 @@ fn one<'a>(allowed: &[(&'static str, &'a Option<String>)]) -> Result<(&'static s
     }
 }
 
-fn disabled(shared: &RdapShared, url: &str) -> Option<Rdap> {
-    (!shared.config.searches).then(|| shared.error(StatusCode::NOT_IMPLEMENTED, "searches are not offered by this service", url))
+/// What every search shares: the request URL, the switch, the parameters,
+/// one snapshot, and the mapping of refusals to RDAP errors.
+fn search(
+    shared: &RdapShared,
+    path: &str,
+    raw: Option<&str>,
+    params: Result<Query<Params>, QueryRejection>,
+    run: impl FnOnce(&Snapshot, &Params, &render::Context) -> Result<String, Refusal>,
+) -> Rdap {
+    let url = request_url(shared, path, raw);
+    if !shared.config.searches {
+        return shared.error(StatusCode::NOT_IMPLEMENTED, "searches are not offered by this service", &url);
+    }
+    let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
+    let snapshot = shared.registry.snapshot();
+    let cx = render::Context { snapshot: Some(snapshot.memo_id()), ..shared.context(&url, shared.clock.now()) };
+    answer(shared, &url, run(&snapshot, &params, &cx))
+}
+
+/// A name server name pattern: like [`name_pattern`], and a wildcard must be followed by the domain.
+fn host_pattern(text: &str, prefix_min: usize) -> Result<NamePattern, Refusal> {
+    let pattern = name_pattern(text, prefix_min)?;
+    if pattern.exact.is_none() && pattern.parent.is_none() {
+        return Err(Refusal::Unprocessable("a name server pattern needs its domain after the wildcard"));
+    }
+    Ok(pattern)
 }
 
 pub async fn domains(
@@ -168,45 +192,29 @@ pub async fn domains(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    let url = request_url(&shared, "/domains", raw.as_deref());
-    let snapshot = shared.registry.snapshot();
-    if let Some(r) = disabled(&shared, &url) {
-        return r;
-    }
-    let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
-    let now = shared.clock.now();
     let (limit, cfg) = (shared.config.search_results_max, &shared.config);
-    let result = (|| {
+    search(&shared, "/domains", raw.as_deref(), params, |snapshot, params, cx| {
         let (key, value) = one(&[("name", &params.name), ("nsLdhName", &params.ns_ldh_name), ("nsIp", &params.ns_ip)])?;
         let (names, mut truncated) = match key {
-            "name" => {
-                let names = name_pattern(value, cfg.search_prefix_min)?.domains(&snapshot, limit + 1)?;
-                (names, false)
-            }
+            "name" => (name_pattern(value, cfg.search_prefix_min)?.domains(snapshot, limit + 1)?, false),
             "nsLdhName" => {
-                let pattern = name_pattern(value, cfg.search_prefix_min)?;
-                if pattern.exact.is_none() && pattern.parent.is_none() {
-                    return Err(Refusal::Unprocessable("a name server pattern needs its domain after the wildcard"));
-                }
-                let hosts = pattern.hosts(&snapshot, cfg.search_scan_max.min(1000))?;
-                (domains_of_hosts(&snapshot, &hosts, limit)?, false)
+                let hosts = host_pattern(value, cfg.search_prefix_min)?.hosts(snapshot, cfg.search_scan_max.min(1000))?;
+                (domains_of_hosts(snapshot, &hosts, limit)?, false)
             }
             _ => {
-                let (hosts, truncated) = hosts_with_address(&snapshot, ip(value)?, cfg.search_scan_max, 1000)?;
-                (domains_of_hosts(&snapshot, &hosts, limit)?, truncated)
+                let (hosts, truncated) = hosts_with_address(snapshot, ip(value)?, cfg.search_scan_max, 1000)?;
+                (domains_of_hosts(snapshot, &hosts, limit)?, truncated)
             }
         };
         truncated |= names.len() > limit;
-        let cx = render::Context { snapshot: Some(snapshot.memo_id()), ..shared.context(&url, now) };
         let mut results = Vec::new();
         for n in names.iter().take(limit) {
-            if let Some(d) = rdds::domain(&snapshot, n, now)? {
-                results.push(render::domain(&d, &cx, false));
+            if let Some(d) = rdds::domain(snapshot, n, cx.now)? {
+                results.push(render::domain(&d, cx, false));
             }
         }
-        Ok(render::search_results("domainSearchResults", &results, truncated, &cx))
-    })();
-    answer(&shared, &url, result)
+        Ok(render::search_results("domainSearchResults", &results, truncated, cx))
+    })
 }
 
 pub async fn nameservers(
@@ -214,37 +222,22 @@ pub async fn nameservers(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    let url = request_url(&shared, "/nameservers", raw.as_deref());
-    let snapshot = shared.registry.snapshot();
-    if let Some(r) = disabled(&shared, &url) {
-        return r;
-    }
-    let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
-    let now = shared.clock.now();
     let (limit, cfg) = (shared.config.search_results_max, &shared.config);
-    let result = (|| {
+    search(&shared, "/nameservers", raw.as_deref(), params, |snapshot, params, cx| {
         let (key, value) = one(&[("name", &params.name), ("ip", &params.ip)])?;
         let (mut hosts, mut truncated) = if key == "name" {
-            let pattern = name_pattern(value, cfg.search_prefix_min)?;
-            if pattern.exact.is_none() && pattern.parent.is_none() {
-                return Err(Refusal::Unprocessable("a name server pattern needs its domain after the wildcard"));
-            }
-            (pattern.hosts(&snapshot, limit + 1)?, false)
+            (host_pattern(value, cfg.search_prefix_min)?.hosts(snapshot, limit + 1)?, false)
         } else {
-            hosts_with_address(&snapshot, ip(value)?, cfg.search_scan_max, limit + 1)?
+            hosts_with_address(snapshot, ip(value)?, cfg.search_scan_max, limit + 1)?
         };
         truncated |= hosts.len() > limit;
         hosts.truncate(limit);
-        let cx = shared.context(&url, now);
         let mut results = Vec::new();
         for h in hosts {
-            let registrar = snapshot.registrar_shared(&h.registrar)?;
-            let statuses = h.statuses.displayed(h.is_linked()).into_iter().map(|s| s.as_str()).collect();
-            results.push(render::host_summary(&HostRecord { host: Arc::new(h), registrar, statuses }, &cx));
+            results.push(render::host_summary(&rdds::host_record(snapshot, Arc::new(h))?, cx));
         }
-        Ok(render::search_results("nameserverSearchResults", &results, truncated, &cx))
-    })();
-    answer(&shared, &url, result)
+        Ok(render::search_results("nameserverSearchResults", &results, truncated, cx))
+    })
 }
 
 pub async fn entities(
@@ -252,24 +245,16 @@ pub async fn entities(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    let url = request_url(&shared, "/entities", raw.as_deref());
-    let snapshot = shared.registry.snapshot();
-    if let Some(r) = disabled(&shared, &url) {
-        return r;
-    }
-    let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
-    let now = shared.clock.now();
     let (limit, cfg) = (shared.config.search_results_max, &shared.config);
-    let result = (|| {
+    search(&shared, "/entities", raw.as_deref(), params, |snapshot, params, cx| {
         let (key, value) = one(&[("fn", &params.full_name), ("handle", &params.handle)])?;
         let pattern = Pattern::parse(value, cfg.search_prefix_min)
             .ok_or(Refusal::Unprocessable("a wildcard must end the pattern and follow enough characters"))?;
-        let cx = shared.context(&url, now);
         let mut results = Vec::new();
         for r in snapshot.registrars()? {
             let hit = if key == "fn" { pattern.matches(&r.name) } else { r.iana_id.is_some_and(|i| pattern.matches(&i.to_string())) };
             if hit {
-                results.push(render::registrar_summary(&r, &cx));
+                results.push(render::registrar_summary(&r, cx));
             }
         }
         let contacts = match (&pattern, key) {
@@ -281,7 +266,7 @@ pub async fn entities(
             let name = c.postal_int.as_ref().or(c.postal_loc.as_ref()).map(|p| p.name.clone()).unwrap_or_default();
             let hit = key == "handle" || (disclosed(&c, ContactField::Name) && pattern.matches(&name));
             if hit {
-                results.push(render::contact_summary(&c, &cx));
+                results.push(render::contact_summary(&c, cx));
             }
             if results.len() > limit {
                 break;
@@ -289,7 +274,6 @@ pub async fn entities(
         }
         let truncated = results.len() > limit;
         results.truncate(limit);
-        Ok(render::search_results("entitySearchResults", &results, truncated, &cx))
-    })();
-    answer(&shared, &url, result)
+        Ok(render::search_results("entitySearchResults", &results, truncated, cx))
+    })
 }
