@@ -255,15 +255,34 @@ fn routes_to_name_lookup(path: &str) -> bool {
     path.strip_prefix("/domain/").or_else(|| path.strip_prefix("/nameserver/")).is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
+/// What a domain or name server lookup starts with: its URL, one snapshot,
+/// the time, and the name read (and counted under its TLD), or the error answer.
+struct NameLookup {
+    url: String,
+    snapshot: Arc<crate::store::Snapshot>,
+    now: Timestamp,
+    name: crate::model::DomainName,
+}
+
+impl NameLookup {
+    fn start(shared: &RdapShared, kind: &str, invalid: &str, name: Result<Path<String>, PathRejection>) -> Result<NameLookup, Rdap> {
+        let Ok(Path(name)) = name else { return Err(undecodable(shared, kind)) };
+        let url = format!("{}{kind}/{name}", shared.base);
+        let snapshot = shared.registry.snapshot();
+        let now = shared.clock.now();
+        let parsed = rdds::query_name(&name);
+        rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
+        match parsed {
+            Some(name) => Ok(NameLookup { url, snapshot, now, name }),
+            None => Err(shared.error(StatusCode::BAD_REQUEST, invalid, &url)),
+        }
+    }
+}
+
 async fn domain(State(shared): Shared, name: Result<Path<String>, PathRejection>) -> Rdap {
-    let Ok(Path(name)) = name else { return undecodable(&shared, "domain") };
-    let url = format!("{}domain/{name}", shared.base);
-    let snapshot = shared.registry.snapshot();
-    let now = shared.clock.now();
-    let parsed = rdds::query_name(&name);
-    rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
-    let Some(parsed) = parsed else {
-        return shared.error(StatusCode::BAD_REQUEST, "not a valid domain name", &url);
+    let NameLookup { url, snapshot, now, name: parsed } = match NameLookup::start(&shared, "domain", "not a valid domain name", name) {
+        Ok(l) => l,
+        Err(answer) => return answer,
     };
     if snapshot.tld_of(&parsed).is_none() {
         return shared.error(StatusCode::NOT_FOUND, "this registry does not serve that TLD", &url);
@@ -279,14 +298,9 @@ async fn domain(State(shared): Shared, name: Result<Path<String>, PathRejection>
 }
 
 async fn nameserver(State(shared): Shared, name: Result<Path<String>, PathRejection>) -> Rdap {
-    let Ok(Path(name)) = name else { return undecodable(&shared, "nameserver") };
-    let url = format!("{}nameserver/{name}", shared.base);
-    let snapshot = shared.registry.snapshot();
-    let now = shared.clock.now();
-    let parsed = rdds::query_name(&name);
-    rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
-    let Some(parsed) = parsed else {
-        return shared.error(StatusCode::BAD_REQUEST, "not a valid host name", &url);
+    let NameLookup { url, snapshot, now, name: parsed } = match NameLookup::start(&shared, "nameserver", "not a valid host name", name) {
+        Ok(l) => l,
+        Err(answer) => return answer,
     };
     match rdds::host(&snapshot, &parsed) {
         Ok(Some(h)) => Rdap(StatusCode::OK, render::nameserver(&h, &shared.context(&url, now))),
