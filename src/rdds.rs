@@ -49,7 +49,14 @@ pub fn unicode_name(name: &DomainName) -> Option<String> {
 }
 
 pub fn domain(snapshot: &Snapshot, name: &DomainName, now: Timestamp) -> Result<Option<DomainRecord>, StoreError> {
-    let Some(domain) = snapshot.domain(name)? else { return Ok(None) };
+    match snapshot.domain(name)? {
+        Some(domain) => domain_record(snapshot, domain, now).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A domain with its sponsor, name servers, contacts and displayed statuses.
+pub fn domain_record(snapshot: &Snapshot, domain: Domain, now: Timestamp) -> Result<DomainRecord, StoreError> {
     let registrar = snapshot.registrar_shared(&domain.registrar)?;
     let mut nameservers = Vec::with_capacity(domain.nameservers.len());
     for roid in &domain.nameservers {
@@ -68,7 +75,7 @@ pub fn domain(snapshot: &Snapshot, name: &DomainName, now: Timestamp) -> Result<
     let mut statuses: Vec<&'static str> =
         domain.statuses.displayed(!domain.nameservers.is_empty()).into_iter().map(|s| s.as_str()).collect();
     statuses.extend(domain.rgp_statuses(now));
-    Ok(Some(DomainRecord { domain, registrar, nameservers, registrant, tech, statuses }))
+    Ok(DomainRecord { domain, registrar, nameservers, registrant, tech, statuses })
 }
 
 pub fn host(snapshot: &Snapshot, name: &DomainName) -> Result<Option<HostRecord>, StoreError> {

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 
 use super::{Rdap, RdapShared, render, request_url};
 use crate::model::rdds::{ContactField, Pattern, disclosed};
-use crate::model::{DomainName, Host};
+use crate::model::{Domain, DomainName, Host};
 use crate::rdds;
 use crate::store::{Snapshot, StoreError};
 
@@ -82,13 +82,13 @@ impl NamePattern {
         parents.into_iter().map(|mut k| (k.extend_from_slice(self.label_prefix.as_bytes()), k).1).collect()
     }
 
-    fn domains(&self, snapshot: &Snapshot, limit: usize) -> Result<Vec<DomainName>, StoreError> {
+    fn domains(&self, snapshot: &Snapshot, limit: usize) -> Result<Vec<Domain>, StoreError> {
         if let Some(n) = &self.exact {
-            return Ok(snapshot.domain(n)?.map(|d| d.name).into_iter().collect());
+            return Ok(snapshot.domain(n)?.into_iter().collect());
         }
         let mut out = Vec::new();
         for prefix in self.key_prefixes(snapshot) {
-            out.extend(snapshot.domains_with_key_prefix(&prefix, limit - out.len())?.into_iter().map(|d| d.name));
+            out.extend(snapshot.domains_with_key_prefix(&prefix, limit - out.len())?);
             if out.len() >= limit {
                 break;
             }
@@ -100,10 +100,9 @@ impl NamePattern {
         if let Some(n) = &self.exact {
             return Ok(snapshot.host_by_name(n)?.into_iter().collect());
         }
-        // Name servers live under any TLD, ours or not: a pattern needs its parent.
-        let prefixes = if self.parent.is_some() { self.key_prefixes(snapshot) } else { Vec::new() };
+        // Name servers live under any TLD, ours or not: `host_pattern` made sure there is a parent.
         let mut out = Vec::new();
-        for prefix in prefixes {
+        for prefix in self.key_prefixes(snapshot) {
             out.extend(snapshot.hosts_with_key_prefix(&prefix, limit - out.len())?);
         }
         Ok(out)
@@ -125,20 +124,29 @@ fn hosts_with_address(snapshot: &Snapshot, addr: IpAddr, scan_max: usize, limit:
 }
 
 /// Domains delegated to any of `hosts`.
-fn domains_of_hosts(snapshot: &Snapshot, hosts: &[Host], limit: usize) -> Result<Vec<DomainName>, StoreError> {
-    let mut out: Vec<DomainName> = Vec::new();
+fn domains_of_hosts(snapshot: &Snapshot, hosts: &[Host], limit: usize) -> Result<Vec<Domain>, StoreError> {
+    let mut names: Vec<DomainName> = Vec::new();
     for h in hosts {
         for d in snapshot.host_links(&h.roid, limit + 1)? {
-            if !out.contains(&d) {
-                out.push(d);
+            if !names.contains(&d) {
+                names.push(d);
             }
         }
-        if out.len() > limit {
+        if names.len() > limit {
             break;
         }
     }
+    // One more than asked for tells the caller the results were cut.
+    names.truncate(limit + 1);
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        out.extend(snapshot.domain(&n)?);
+    }
     Ok(out)
 }
+
+/// Name servers looked at when domains are searched by name server name or address.
+const NS_HOSTS_MAX: usize = 1000;
 
 fn answer(shared: &RdapShared, url: &str, result: Result<String, Refusal>) -> Rdap {
     match result {
@@ -195,23 +203,21 @@ pub async fn domains(
     let (limit, cfg) = (shared.config.search_results_max, &shared.config);
     search(&shared, "/domains", raw.as_deref(), params, |snapshot, params, cx| {
         let (key, value) = one(&[("name", &params.name), ("nsLdhName", &params.ns_ldh_name), ("nsIp", &params.ns_ip)])?;
-        let (names, mut truncated) = match key {
+        let (domains, mut truncated) = match key {
             "name" => (name_pattern(value, cfg.search_prefix_min)?.domains(snapshot, limit + 1)?, false),
             "nsLdhName" => {
-                let hosts = host_pattern(value, cfg.search_prefix_min)?.hosts(snapshot, cfg.search_scan_max.min(1000))?;
+                let hosts = host_pattern(value, cfg.search_prefix_min)?.hosts(snapshot, cfg.search_scan_max.min(NS_HOSTS_MAX))?;
                 (domains_of_hosts(snapshot, &hosts, limit)?, false)
             }
             _ => {
-                let (hosts, truncated) = hosts_with_address(snapshot, ip(value)?, cfg.search_scan_max, 1000)?;
+                let (hosts, truncated) = hosts_with_address(snapshot, ip(value)?, cfg.search_scan_max, NS_HOSTS_MAX)?;
                 (domains_of_hosts(snapshot, &hosts, limit)?, truncated)
             }
         };
-        truncated |= names.len() > limit;
+        truncated |= domains.len() > limit;
         let mut results = Vec::new();
-        for n in names.iter().take(limit) {
-            if let Some(d) = rdds::domain(snapshot, n, cx.now)? {
-                results.push(render::domain(&d, cx, false));
-            }
+        for d in domains.into_iter().take(limit) {
+            results.push(render::domain(&rdds::domain_record(snapshot, d, cx.now)?, cx, false));
         }
         Ok(render::search_results("domainSearchResults", &results, truncated, cx))
     })
