@@ -97,10 +97,11 @@ pub fn registrar_by_iana_id(snapshot: &Snapshot, iana_id: u32) -> Result<Option<
     Ok(snapshot.registrars()?.into_iter().find(|r| r.iana_id == Some(iana_id)))
 }
 
-/// Counts one query of `service` under the TLD of `name` (if it names one of ours).
-pub fn count(counts: &Arc<ReadCounts>, snapshot: &Snapshot, name: Option<&DomainName>, now: Timestamp, service: &'static str) {
-    let tld = name.and_then(|n| snapshot.tld_of(n)).map_or("", |t| t.name.as_str());
-    counts.add_query(now, tld, service);
+/// Counts one query of `service` under the TLD of `name`; says whether `name` is under one of our TLDs.
+pub fn count(counts: &ReadCounts, snapshot: &Snapshot, name: Option<&DomainName>, now: Timestamp, service: &'static str) -> bool {
+    let tld = name.and_then(|n| snapshot.tld_of(n));
+    counts.add_query(now, tld.map_or("", |t| t.name.as_str()), service);
+    tld.is_some()
 }
 
 #[cfg(test)]

@@ -262,6 +262,8 @@ struct NameLookup {
     snapshot: Arc<crate::store::Snapshot>,
     now: Timestamp,
     name: crate::model::DomainName,
+    /// Whether the name is under one of our TLDs.
+    served: bool,
 }
 
 impl NameLookup {
@@ -271,20 +273,21 @@ impl NameLookup {
         let snapshot = shared.registry.snapshot();
         let now = shared.clock.now();
         let parsed = rdds::query_name(&name);
-        rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
+        let served = rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
         match parsed {
-            Some(name) => Ok(NameLookup { url, snapshot, now, name }),
+            Some(name) => Ok(NameLookup { url, snapshot, now, name, served }),
             None => Err(shared.error(StatusCode::BAD_REQUEST, invalid, &url)),
         }
     }
 }
 
 async fn domain(State(shared): Shared, name: Result<Path<String>, PathRejection>) -> Rdap {
-    let NameLookup { url, snapshot, now, name: parsed } = match NameLookup::start(&shared, "domain", "not a valid domain name", name) {
-        Ok(l) => l,
-        Err(answer) => return answer,
-    };
-    if snapshot.tld_of(&parsed).is_none() {
+    let NameLookup { url, snapshot, now, name: parsed, served } =
+        match NameLookup::start(&shared, "domain", "not a valid domain name", name) {
+            Ok(l) => l,
+            Err(answer) => return answer,
+        };
+    if !served {
         return shared.error(StatusCode::NOT_FOUND, "this registry does not serve that TLD", &url);
     }
     match rdds::domain(&snapshot, &parsed, now) {
@@ -298,7 +301,8 @@ async fn domain(State(shared): Shared, name: Result<Path<String>, PathRejection>
 }
 
 async fn nameserver(State(shared): Shared, name: Result<Path<String>, PathRejection>) -> Rdap {
-    let NameLookup { url, snapshot, now, name: parsed } = match NameLookup::start(&shared, "nameserver", "not a valid host name", name) {
+    let NameLookup { url, snapshot, now, name: parsed, .. } = match NameLookup::start(&shared, "nameserver", "not a valid host name", name)
+    {
         Ok(l) => l,
         Err(answer) => return answer,
     };
