@@ -268,10 +268,14 @@ struct NameLookup {
 
 impl NameLookup {
     fn start(shared: &RdapShared, kind: &str, invalid: &str, name: Result<Path<String>, PathRejection>) -> Result<NameLookup, Rdap> {
-        let Ok(Path(name)) = name else { return Err(undecodable(shared, kind)) };
+        let now = shared.clock.now();
+        let Ok(Path(name)) = name else {
+            // Admission left the counting of this path to us: count it before refusing.
+            shared.counts.add_query(now, "", "rdap");
+            return Err(undecodable(shared, kind));
+        };
         let url = format!("{}{kind}/{name}", shared.base);
         let snapshot = shared.registry.snapshot();
-        let now = shared.clock.now();
         let parsed = rdds::query_name(&name);
         let served = rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
         match parsed {
