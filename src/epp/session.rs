@@ -31,11 +31,15 @@ pub struct EppShared {
     pub server_id: String,
     /// Open sessions per registrar.
     pub sessions: Mutex<HashMap<ClientId, usize>>,
-    /// Consecutive failed logins per client id, and when a lockout ends.
+    /// Consecutive failed logins per client id, and when a lockout ends
+    /// (at most [`FAILURES_TRACKED_MAX`] ids).
     pub failures: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
     /// Counts of commands that never reach the writer (reads, early refusals).
     pub uncounted: Arc<crate::registry::counts::ReadCounts>,
 }
+
+/// Client ids whose failed logins are remembered at once.
+pub const FAILURES_TRACKED_MAX: usize = 10_000;
 
 /// The state a mapping module sees.
 pub struct Ctx {
@@ -346,14 +350,26 @@ async fn log_in<'a>(
     });
     let Some(registrar) = authenticated else {
         // One answer for every failure, so a client cannot tell which credential was wrong.
+        let refused = EppError::new(code::AUTHENTICATION, "authentication failed: client id, password, certificate or source address");
+        // An id that cannot name a registrar can never log in: nothing to lock out, nothing to track.
+        if ClientId::parse(&login.client_id).is_err() {
+            return Err(refused);
+        }
         let mut failures = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= FAILURES_TRACKED_MAX && !failures.contains_key(&login.client_id) {
+            // Peers choose the ids: when full, keep only lockouts still running.
+            failures.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+            if failures.len() >= FAILURES_TRACKED_MAX {
+                failures.clear();
+            }
+        }
         let entry = failures.entry(login.client_id.clone()).or_insert((0, None));
         entry.0 += 1;
         if entry.0 >= cfg.failed_logins_max {
             *entry = (0, Some(now.plus_seconds(cfg.lockout_s as i64)));
             return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins"));
         }
-        return Err(EppError::new(code::AUTHENTICATION, "authentication failed: client id, password, certificate or source address"));
+        return Err(refused);
     };
     let failed_before = shared.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&login.client_id).map_or(0, |(n, _)| n);
     if failed_before > 0 {
