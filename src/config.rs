@@ -372,8 +372,8 @@ impl Config {
         if self.dns.udp_payload_bytes_max < 512 {
             return bad("dns.udp_payload_bytes_max must be at least 512");
         }
-        if self.registry.queue_max == 0 || self.registry.batch_max == 0 {
-            return bad("registry.queue_max and registry.batch_max must be positive");
+        if self.registry.queue_max == 0 || self.registry.batch_max == 0 || self.registry.lifecycle_tick_ms == 0 {
+            return bad("registry.queue_max, registry.batch_max and registry.lifecycle_tick_ms must be positive");
         }
         if self.dns.tcp_connections_max == 0 || self.dns.tcp_connections_per_address_max == 0 || self.dns.transfers_max == 0 {
             return bad("dns.tcp_connections_max, dns.tcp_connections_per_address_max and dns.transfers_max must be positive");

@@ -61,7 +61,11 @@ impl Money {
     }
 
     pub fn times(self, n: u32) -> Money {
-        Money(self.0 * n as i64)
+        Money(self.0.saturating_mul(n as i64))
+    }
+
+    pub fn checked_add(self, o: Money) -> Option<Money> {
+        self.0.checked_add(o.0).map(Money)
     }
 }
 
@@ -74,15 +78,16 @@ impl fmt::Display for Money {
 
 impl std::ops::Add for Money {
     type Output = Money;
+    /// Saturates: far beyond any real balance, and the writer must never panic on arithmetic.
     fn add(self, o: Money) -> Money {
-        Money(self.0 + o.0)
+        Money(self.0.saturating_add(o.0))
     }
 }
 
 impl std::ops::Sub for Money {
     type Output = Money;
     fn sub(self, o: Money) -> Money {
-        Money(self.0 - o.0)
+        Money(self.0.saturating_sub(o.0))
     }
 }
 

@@ -258,7 +258,7 @@ pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec)
 pub(super) fn fund(cx: &mut Cx, id: &ClientId, amount: Money) -> Result<Outcome> {
     registry_only(cx, "change balances")?;
     let mut r = cx.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
-    r.balance = r.balance + amount;
+    r.balance = r.balance.checked_add(amount).ok_or_else(|| RegistryError::Range("the balance would overflow".into()))?;
     r.updated = cx.now;
     cx.t.put_registrar(&r)?;
     Ok(Outcome::Registrar(Box::new(r)))

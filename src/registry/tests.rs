@@ -186,6 +186,12 @@ async fn creates_are_billed_and_deleting_within_add_grace_refunds() {
     let err = f.run(reg("reg-b"), create("poor.test", 1)).await.unwrap_err();
     assert!(matches!(err, RegistryError::Billing(_)), "{err:?}");
     assert!(f.domain("poor.test").is_none());
+
+    // A fund that would overflow the balance is refused; the writer carries on.
+    let err = f.run(Actor::Registry, Command::Fund(id("reg-a"), Money(i64::MAX))).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Range(_)), "{err:?}");
+    assert_eq!(f.balance("reg-a"), Money(100_000));
+    f.ok(reg("reg-a"), create("after.test", 1)).await;
 }
 
 #[tokio::test]
