@@ -55,7 +55,7 @@ fn nameservers(ns: Option<&Element>) -> Result<Vec<DomainName>, EppError> {
     if child(ns, "hostAttr").is_some() {
         return Err(EppError::new(code::POLICY, "this registry uses host objects; host attributes are not accepted"));
     }
-    ns.children_named(&Ns::Domain, "hostObj").map(|h| name(h).map_err(|e| EppError::new(code::VALUE_SYNTAX, e.reason))).collect()
+    ns.children_named(&Ns::Domain, "hostObj").map(name).collect()
 }
 
 fn contacts(parent: &Element) -> Result<Vec<DomainContact>, EppError> {

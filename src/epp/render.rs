@@ -52,8 +52,6 @@ pub struct Response {
     pub code: u16,
     /// Overrides the standard text of the code.
     pub msg: Option<String>,
-    /// `(value fragment, reason)` pairs for `<extValue>`.
-    pub ext_values: Vec<(String, String)>,
     pub msgq: Option<MsgQ>,
     /// After an ack: `(messages left, the acknowledged id)`, as in RFC 5730 §2.9.2.3.
     pub acked: Option<(u64, u64)>,
@@ -96,7 +94,7 @@ impl Response {
                 unhandled.push((fragment, format!("{ns} not in login services")));
             }
         }
-        for (value, reason) in self.ext_values.iter().map(|(v, r)| (v, r.clone())).chain(unhandled) {
+        for (value, reason) in unhandled {
             w.open("extValue", &[]).open("value", &[]);
             w.out.push_str(value);
             w.close().leaf("reason", &[], &reason).close();

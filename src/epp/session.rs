@@ -193,7 +193,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Frame::Data(d) => d,
         };
         let svtrid = render::next_svtrid();
-        let declared: Vec<String> = session.as_ref().map(|s| s.extensions.clone()).unwrap_or_default();
+        let declared: &[String] = session.as_ref().map_or(&[], |s| &s.extensions);
         // Parsed even when over the limit, so the 2502 can echo the clTRID (RFC 5730 §2.6).
         let over_rate = !rate.allow();
         let root = match xml::parse(&frame, limits) {
@@ -201,14 +201,14 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Err(e) if !over_rate => {
                 tracing::info!(error = %e, "malformed EPP frame");
                 let r = Response::with_msg(code::SYNTAX, e.to_string());
-                write_frame(stream, &r.to_xml(None, &svtrid, &declared), write_limit).await?;
+                write_frame(stream, &r.to_xml(None, &svtrid, declared), write_limit).await?;
                 continue;
             }
-            Err(_) => return over_rate_limit(stream, None, &svtrid, &declared, cfg.commands_per_second, write_limit).await,
+            Err(_) => return over_rate_limit(stream, None, &svtrid, declared, cfg.commands_per_second, write_limit).await,
         };
         if over_rate {
             let cltrid = request::salvage_cltrid(&root);
-            return over_rate_limit(stream, cltrid.as_deref(), &svtrid, &declared, cfg.commands_per_second, write_limit).await;
+            return over_rate_limit(stream, cltrid.as_deref(), &svtrid, declared, cfg.commands_per_second, write_limit).await;
         }
         let (request, cltrid) = match request::parse(&root) {
             Ok(r) => {
@@ -217,7 +217,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Err(e) => {
                 let r = Response::with_msg(e.code, e.reason);
-                write_frame(stream, &r.to_xml(request::salvage_cltrid(&root).as_deref(), &svtrid, &declared), write_limit).await?;
+                write_frame(stream, &r.to_xml(request::salvage_cltrid(&root).as_deref(), &svtrid, declared), write_limit).await?;
                 continue;
             }
         };
@@ -265,8 +265,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 Some(s) => (object_command(verb, &object, extension.as_ref(), s, shared).await, false),
             },
         };
-        let declared: Vec<String> = session.as_ref().map_or(login_declared, |s| s.extensions.clone());
-        write_frame(stream, &response.to_xml(cltrid.as_deref(), &svtrid, &declared), write_limit).await?;
+        let declared: &[String] = session.as_ref().map_or(&login_declared, |s| &s.extensions);
+        write_frame(stream, &response.to_xml(cltrid.as_deref(), &svtrid, declared), write_limit).await?;
         tracing::debug!(code = response.code, elapsed_us = started.elapsed().as_micros() as u64, "EPP command");
         if close {
             drop(slot);

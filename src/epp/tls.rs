@@ -88,7 +88,7 @@ impl ClientCertVerifier for PinLaterVerifier {
     }
 }
 
-pub fn provider() -> Arc<CryptoProvider> {
+fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

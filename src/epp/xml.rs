@@ -28,7 +28,6 @@ pub enum Ns {
 }
 
 pub const EPP: &str = "urn:ietf:params:xml:ns:epp-1.0";
-pub const EPPCOM: &str = "urn:ietf:params:xml:ns:eppcom-1.0";
 pub const DOMAIN: &str = "urn:ietf:params:xml:ns:domain-1.0";
 pub const HOST: &str = "urn:ietf:params:xml:ns:host-1.0";
 pub const CONTACT: &str = "urn:ietf:params:xml:ns:contact-1.0";
