@@ -34,15 +34,14 @@ const AUTH_INFO: &str = "Demo-Transfer-Code-2026";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    const USAGE: &str = "usage: epp [--as REGISTRAR] COMMAND DOMAIN";
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let registrar = match args.iter().position(|a| a == "--as") {
-        Some(i) => {
-            args.remove(i);
-            args.remove(i)
-        }
+        Some(i) if i + 1 < args.len() => args.drain(i..i + 2).nth(1).expect("two arguments drained"),
+        Some(_) => return Err(USAGE.into()),
         None => "demo-registrar".to_string(),
     };
-    let [command, name] = <[String; 2]>::try_from(args).map_err(|_| "usage: epp [--as REGISTRAR] COMMAND DOMAIN")?;
+    let [command, name] = <[String; 2]>::try_from(args).map_err(|_| USAGE)?;
     let tls = PathBuf::from(std::env::var("DATA").unwrap_or_else(|_| "data".into())).join("tls");
     let port: u16 = std::env::var("EPP_PORT").unwrap_or_else(|_| "7700".into()).parse()?;
 
@@ -55,8 +54,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             vec![CertificateDer::from_pem_file(tls.join(format!("{registrar}.pem")))?],
             PrivateKeyDer::from_pem_file(tls.join(format!("{registrar}.key")))?,
         )?;
-    // The demo server certificate names `localhost`.
-    let connector = RustlsConnector::builder(("localhost".to_string(), port))?.build_with_config(Arc::new(config));
+    // The demo listens on 127.0.0.1 (which its certificate names); `localhost` may resolve to ::1 first.
+    let connector = RustlsConnector::builder(("127.0.0.1".to_string(), port))?.build_with_config(Arc::new(config));
     let mut client = EppClient::new(connector, "domain-os".into(), Duration::from_secs(10)).await?;
     client.transact(&Login::new(&registrar, "demo-password-1", None, None), "login").await?;
 

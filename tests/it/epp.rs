@@ -587,8 +587,9 @@ async fn a_stock_client_instant_epp_runs_the_whole_lifecycle() {
     use instant_epp::response::ResultCode;
     let d = TestDaemon::demo().await;
     let client_of = async |registrar: &str| {
-        let connector =
-            RustlsConnector::builder(("localhost".to_string(), d.epp().port())).unwrap().build_with_config(tls_config(&d, Some(registrar)));
+        let connector = RustlsConnector::builder((d.epp().ip().to_string(), d.epp().port()))
+            .unwrap()
+            .build_with_config(tls_config(&d, Some(registrar)));
         let mut client = EppClient::new(connector, "domain-os".into(), Duration::from_secs(10)).await.unwrap();
         assert!(client.xml_greeting().contains("domain-os"));
         client.transact(&Login::new(registrar, PW, None, None), "login").await.unwrap();
