@@ -23,7 +23,7 @@ const ALL_EXT: &[&str] = &[
     "urn:ietf:params:xml:ns:launch-1.0",
     "urn:ietf:params:xml:ns:changePoll-1.0",
 ];
-const PW: &str = "demo-password-1";
+pub const PW: &str = "demo-password-1";
 const STRONG: &str = "Transfer-Code-2026x";
 
 /// Every response of a test, for one xmllint run at its end.
@@ -202,7 +202,7 @@ fn create_body(name: &str, years: &str, ns: &[&str], pw: &str) -> String {
     )
 }
 
-const DS: &str = "<secDNS:create xmlns:secDNS=\"urn:ietf:params:xml:ns:secDNS-1.1\"><secDNS:dsData><secDNS:keyTag>4242</secDNS:keyTag><secDNS:alg>13</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372</secDNS:digest></secDNS:dsData></secDNS:create>";
+pub const DS: &str = "<secDNS:create xmlns:secDNS=\"urn:ietf:params:xml:ns:secDNS-1.1\"><secDNS:dsData><secDNS:keyTag>4242</secDNS:keyTag><secDNS:alg>13</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372</secDNS:digest></secDNS:dsData></secDNS:create>";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greeting_and_login_follow_rst_epp_02_and_03() {

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use domain_os::model::{ManualClock, Timestamp};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::*;
-use crate::epp::{Epp, Responses, code};
+use crate::epp::{DS, Epp, PW, Responses, code};
+use crate::whois::raw;
 
 /// The demo registry is seeded and queried at this instant.
 const AT: &str = "2026-01-15T12:00:00Z";
@@ -150,7 +150,7 @@ async fn epp_answers_match_their_golden_files_and_the_schemas() {
     let login = epp
         .login_with(
             "demo-registrar",
-            "demo-password-1",
+            PW,
             &["urn:ietf:params:xml:ns:secDNS-1.1", "urn:ietf:params:xml:ns:rgp-1.0", "urn:ietf:params:xml:ns:epp:fee-1.0"],
         )
         .await;
@@ -160,12 +160,11 @@ async fn epp_answers_match_their_golden_files_and_the_schemas() {
     let check = epp.domain("check", "<domain:name>hello.example</domain:name><domain:name>fresh.example</domain:name>", fee_check).await;
     golden.check("epp/domain-check.xml", &epp_golden(&check));
     golden.check("epp/domain-info.xml", &epp_golden(&epp.domain("info", "<domain:name>hello.example</domain:name>", "").await));
-    let ds = "<secDNS:create xmlns:secDNS=\"urn:ietf:params:xml:ns:secDNS-1.1\"><secDNS:dsData><secDNS:keyTag>4242</secDNS:keyTag><secDNS:alg>13</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372</secDNS:digest></secDNS:dsData></secDNS:create>";
     let create = epp
         .domain(
             "create",
             "<domain:name>fresh.example</domain:name><domain:period unit=\"y\">2</domain:period><domain:ns><domain:hostObj>ns1.example.net</domain:hostObj></domain:ns><domain:registrant>demo-owner</domain:registrant><domain:authInfo><domain:pw>Fresh-Code-2026x</domain:pw></domain:authInfo>",
-            ds,
+            DS,
         )
         .await;
     assert_eq!(code(&create), 1000, "{create}");
@@ -232,11 +231,7 @@ async fn whois_answers_match_their_golden_files() {
         ("registrar", "registrar 9999"),
         ("not-found", "nothere.example"),
     ] {
-        let mut s = tokio::net::TcpStream::connect(d.whois()).await.unwrap();
-        s.write_all(format!("{query}\r\n").as_bytes()).await.unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).await.unwrap();
-        golden.check(&format!("whois/{name}.txt"), &answer);
+        golden.check(&format!("whois/{name}.txt"), &raw(&d, format!("{query}\r\n").as_bytes()).await);
     }
     golden.finish();
     d.stop().await;

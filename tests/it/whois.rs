@@ -97,7 +97,7 @@ async fn idn_nameserver_registrar_and_missing_objects() {
 }
 
 /// Sends raw bytes and reads the answer until the server closes.
-async fn raw(d: &TestDaemon, bytes: &[u8]) -> String {
+pub async fn raw(d: &TestDaemon, bytes: &[u8]) -> String {
     let mut s = tokio::net::TcpStream::connect(d.whois()).await.unwrap();
     s.write_all(bytes).await.unwrap();
     let mut out = Vec::new();
