@@ -121,16 +121,21 @@ pub fn ns_query(name: &str) -> Vec<u8> {
 /// Asks `dns` for `name` until the referral is there (NOERROR with an
 /// authority section); returns how long that took from `since`.
 pub fn wait_until_published(socket: &UdpSocket, dns: u16, name: &str, since: Instant) -> Duration {
-    let query = ns_query(name);
+    let mut query = ns_query(name);
     let mut buf = [0u8; 1500];
+    let mut id = 0u16;
     loop {
+        id = id.wrapping_add(1);
+        // A fresh id per try: a late answer to an earlier try (or an earlier name) must not count.
+        query[..2].copy_from_slice(&id.to_be_bytes());
         socket.send_to(&query, ("127.0.0.1", dns)).unwrap();
-        if let Ok((n, _)) = socket.recv_from(&mut buf)
-            && n > 12
-            && buf[3] & 0x0F == 0
-            && buf[9] > 0
-        {
-            return since.elapsed();
+        while let Ok((n, _)) = socket.recv_from(&mut buf) {
+            if n > 12 && buf[..2] == id.to_be_bytes() {
+                if buf[3] & 0x0F == 0 && buf[9] > 0 {
+                    return since.elapsed();
+                }
+                break;
+            }
         }
         assert!(since.elapsed() < Duration::from_secs(10), "{name} never appeared in DNS");
     }
