@@ -39,6 +39,14 @@ impl Due {
     }
 }
 
+/// Clear-text authorization information is hashed by the front-end; the writer refuses it.
+pub(super) fn unprepared(auth_info: &Option<String>) -> Result<()> {
+    match auth_info {
+        Some(_) => Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into())),
+        None => Ok(()),
+    }
+}
+
 /// One command's view of the batch.
 pub(super) struct Cx<'a, 't> {
     pub t: &'a mut WriteTables<'t>,
@@ -75,8 +83,17 @@ impl<'a, 't> Cx<'a, 't> {
         Ok(())
     }
 
+    /// The most specific served TLD at or above `name`: point lookups from the
+    /// name upwards, not a decode of every TLD (the writer asks several times per command).
     pub fn tld_of(&self, name: &DomainName) -> Result<Option<Tld>> {
-        Ok(self.t.tlds()?.into_iter().filter(|t| name.is_at_or_below(&t.name)).max_by_key(|t| t.name.label_count()))
+        let mut at = Some(name.clone());
+        while let Some(n) = at {
+            if let Some(tld) = self.t.tld(&n)? {
+                return Ok(Some(tld));
+            }
+            at = n.parent();
+        }
+        Ok(None)
     }
 
     pub fn tld(&self, name: &DomainName) -> Result<Tld> {
@@ -179,12 +196,9 @@ impl<'a, 't> Cx<'a, 't> {
         Ok(r.balance)
     }
 
-    pub fn schedule(&mut self, at: Timestamp, due: Due, object: &DomainName) -> Result<()> {
-        Ok(self.t.due_add(at, due as u8, object.as_str())?)
-    }
-
-    pub fn schedule_contact(&mut self, at: Timestamp, due: Due, id: &crate::model::ContactId) -> Result<()> {
-        Ok(self.t.due_add(at, due as u8, id.as_str())?)
+    /// Records that `due` falls on `object` (a domain name or contact id) at `at`.
+    pub fn schedule(&mut self, at: Timestamp, due: Due, object: &str) -> Result<()> {
+        Ok(self.t.due_add(at, due as u8, object)?)
     }
 
     /// Who may approve, reject or cancel a pending transfer of `object`, and

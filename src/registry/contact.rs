@@ -4,7 +4,7 @@
 //! the sponsor, or by the server once the pending period has passed).
 
 use super::account::email;
-use super::apply::{Cx, Due, Result};
+use super::apply::{Cx, Due, Result, unprepared};
 use super::command::*;
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
@@ -42,9 +42,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
     let email = email(&spec.email)?;
     check_postal(&spec.postal_int)?;
     check_postal(&spec.postal_loc)?;
-    if spec.auth_info.is_some() {
-        return Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into()));
-    }
+    unprepared(&spec.auth_info)?;
     let contact = Contact {
         id: spec.id.clone(),
         roid: cx.next_roid('C')?,
@@ -117,9 +115,7 @@ pub(super) fn update(cx: &mut Cx, id: &ContactId, spec: &UpdateContact) -> Resul
     if spec.disclose.is_some() {
         after.disclose = spec.disclose.clone();
     }
-    if spec.auth_info.is_some() {
-        return Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into()));
-    }
+    unprepared(&spec.auth_info)?;
     if let Some(hash) = &spec.auth_info_hash {
         after.auth_info_hash = (!hash.is_empty()).then(|| hash.clone());
     }
@@ -190,7 +186,7 @@ fn request_transfer(cx: &mut Cx, contact: Contact, auth_info: &str) -> Result<Ou
     after.statuses.insert(ContactStatus::PendingTransfer);
     after.transfer = Some(transfer.clone());
     cx.t.put_contact(&after)?;
-    cx.schedule_contact(acted, Due::ContactTransferApproval, &id)?;
+    cx.schedule(acted, Due::ContactTransferApproval, id.as_str())?;
     let payload = PollPayload::ContactTransfer { id: id.clone(), transfer: transfer.clone() };
     cx.notify(&contact.registrar, format!("Transfer of contact {id} requested by {gaining}"), payload)?;
     Ok(Outcome::ContactTransfer { id, transfer, pending: true })

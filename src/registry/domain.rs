@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::apply::{Cx, Due, Result};
+use super::apply::{Cx, Due, Result, unprepared};
 use super::command::*;
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
@@ -107,13 +107,6 @@ fn check_contacts(cx: &Cx, tld: &Tld, registrant: Option<&ContactId>, contacts: 
     Ok(())
 }
 
-fn unprepared(auth_info: &Option<String>) -> Result<()> {
-    match auth_info {
-        Some(_) => Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into())),
-        None => Ok(()),
-    }
-}
-
 pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let tld = registrable_tld(cx, &spec.name)?;
     if cx.t.domain(&spec.name)?.is_some() {
@@ -162,9 +155,9 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         transfer: None,
     };
     cx.t.put_domain(&domain)?;
-    cx.schedule(expires, Due::Expiry, &domain.name)?;
+    cx.schedule(expires, Due::Expiry, domain.name.as_str())?;
     for g in &domain.grace {
-        cx.schedule(g.ends, Due::GraceEnd, &domain.name)?;
+        cx.schedule(g.ends, Due::GraceEnd, domain.name.as_str())?;
     }
     let balance = charge(cx, &registrar, fee)?;
     relink(cx, None, Some(&domain))?;
@@ -334,9 +327,9 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
             after.expires = before.expires.plus_years(renew_years as i32);
             let ends = cx.now.plus_seconds(tld.registration.pending_restore_s);
             after.rgp = Some(Rgp { phase: RgpPhase::PendingRestore { redemption_ends: rgp.ends }, ends });
-            cx.schedule(ends, Due::RgpEnd, &name)?;
+            cx.schedule(ends, Due::RgpEnd, name.as_str())?;
             if renew_years > 0 {
-                cx.schedule(after.expires, Due::Expiry, &name)?;
+                cx.schedule(after.expires, Due::Expiry, name.as_str())?;
             }
             balance = charge(cx, &before.registrar, fee)?;
         }
@@ -399,7 +392,7 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
     after.updated = Some(cx.now);
     after.up_registrar = cx.actor.registrar().cloned();
     cx.t.put_domain(&after)?;
-    cx.schedule(ends, Due::RgpEnd, name)?;
+    cx.schedule(ends, Due::RgpEnd, name.as_str())?;
     relink(cx, Some(&domain), Some(&after))?;
     cx.touch(&after.tld, name);
     Ok(Outcome::Deleted { pending: true, credit })
@@ -446,11 +439,11 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     if !cx.is_registry() {
         let ends = cx.now.plus_seconds(tld.registration.renew_grace_s);
         after.grace.push(Grace { kind: GraceKind::Renew, ends, registrar: before.registrar.clone(), amount: fee, years: spec.years });
-        cx.schedule(ends, Due::GraceEnd, name)?;
+        cx.schedule(ends, Due::GraceEnd, name.as_str())?;
     }
     after.updated = Some(cx.now);
     cx.t.put_domain(&after)?;
-    cx.schedule(expires, Due::Expiry, name)?;
+    cx.schedule(expires, Due::Expiry, name.as_str())?;
     let balance = charge(cx, &before.registrar, fee)?;
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
 }
@@ -522,7 +515,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     after.statuses.insert(DomainStatus::PendingTransfer);
     after.transfer = Some(transfer.clone());
     cx.t.put_domain(&after)?;
-    cx.schedule(acted, Due::TransferApproval, &name)?;
+    cx.schedule(acted, Due::TransferApproval, name.as_str())?;
     charge(cx, &gaining, fee)?;
     let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
     cx.notify(&domain.registrar, format!("Transfer of {name} requested by {gaining}"), payload)?;
@@ -573,8 +566,8 @@ pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferSta
         host.transferred = Some(cx.now);
         cx.t.put_host(&host)?;
     }
-    cx.schedule(after.expires, Due::Expiry, &name)?;
-    cx.schedule(ends, Due::GraceEnd, &name)?;
+    cx.schedule(after.expires, Due::Expiry, name.as_str())?;
+    cx.schedule(ends, Due::GraceEnd, name.as_str())?;
     let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
     cx.notify(&transfer.gaining, format!("Transfer of {name} {}", status.as_str()), payload.clone())?;
     if status == TransferStatus::ServerApproved {

@@ -54,8 +54,8 @@ fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
     cx.t.put_domain(&after)?;
     // Auto-renewal is owed whatever the balance; it may go below zero.
     cx.adjust_balance(&before.registrar, Money(-fee.0))?;
-    cx.schedule(after.expires, Due::Expiry, name)?;
-    cx.schedule(ends, Due::GraceEnd, name)?;
+    cx.schedule(after.expires, Due::Expiry, name.as_str())?;
+    cx.schedule(ends, Due::GraceEnd, name.as_str())?;
     let payload = PollPayload::DomainChange {
         domain: Box::new(after.clone()),
         operation: ChangeOperation::AutoRenew,
@@ -117,7 +117,7 @@ fn next_rgp_phase(cx: &mut Cx, name: &DomainName) -> Result<()> {
     after.rgp = Some(next);
     after.statuses.insert(DomainStatus::PendingDelete);
     cx.t.put_domain(&after)?;
-    cx.schedule(next.ends, Due::RgpEnd, name)?;
+    cx.schedule(next.ends, Due::RgpEnd, name.as_str())?;
     relink(cx, Some(&before), Some(&after))?;
     cx.touch(&after.tld, name);
     Ok(())
