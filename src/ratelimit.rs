@@ -148,9 +148,11 @@ impl RateLimiter {
             return Ok(());
         }
         let now = Instant::now();
+        // Decided before the lock: every RDAP and WHOIS request waits on it.
+        let trusted = l.trusted.iter().any(|p| p.contains(addr));
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let (per_address, per_network, searches) = &mut *guard;
-        if l.trusted.iter().any(|p| p.contains(addr)) {
+        if trusted {
             let rate = l.trusted_queries_per_second as f64;
             return per_address.take(addr, now, l.tracked_max, rate, rate);
         }
