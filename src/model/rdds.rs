@@ -91,7 +91,12 @@ impl Pattern {
     /// Lower-cases and splits off one trailing `*`; `None` for a `*` anywhere else
     /// or a prefix shorter than `min_prefix` characters (too broad to serve).
     pub fn parse(text: &str, min_prefix: usize) -> Option<Pattern> {
-        let text = text.trim().to_ascii_lowercase();
+        Self::parse_keeping_case(&text.to_ascii_lowercase(), min_prefix)
+    }
+
+    /// As [`Pattern::parse`] for case-sensitive values (contact handles, RFC 5730 `clIDType`).
+    pub fn parse_keeping_case(text: &str, min_prefix: usize) -> Option<Pattern> {
+        let text = text.trim().to_string();
         match text.strip_suffix('*') {
             Some(prefix) if !prefix.contains('*') && prefix.chars().count() >= min_prefix => Some(Pattern::Prefix(prefix.to_string())),
             Some(_) => None,

@@ -254,7 +254,8 @@ pub async fn entities(
     let (limit, cfg) = (shared.config.search_results_max, &shared.config);
     search(&shared, "/entities", raw.as_deref(), params, |snapshot, params, cx| {
         let (key, value) = one(&[("fn", &params.full_name), ("handle", &params.handle)])?;
-        let pattern = Pattern::parse(value, cfg.search_prefix_min)
+        let parse = if key == "handle" { Pattern::parse_keeping_case } else { Pattern::parse };
+        let pattern = parse(value, cfg.search_prefix_min)
             .ok_or(Refusal::Unprocessable("a wildcard must end the pattern and follow enough characters"))?;
         let mut results = Vec::new();
         for r in snapshot.registrars()? {

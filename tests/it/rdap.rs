@@ -290,6 +290,13 @@ async fn searches_take_trailing_wildcards_and_never_reveal_withheld_data() {
     assert_eq!(names(&r, "entitySearchResults", "handle"), ["9999"]);
     let r = assert_rdap(&get(&d, "entities?handle=demo-te*").await, 200);
     assert_eq!(names(&r, "entitySearchResults", "handle"), ["demo-tech"]);
+    // Contact handles keep their case (RFC 5730): a search finds what a lookup finds.
+    d.ok("POST", "/v1/contacts", Some(json!({"id": "ABC-1", "registrar": "demo-registrar", "email": "abc@people.demo.example"}))).await;
+    assert_rdap(&get(&d, "entity/ABC-1").await, 200);
+    for query in ["entities?handle=ABC-1", "entities?handle=ABC*"] {
+        let r = assert_rdap(&get(&d, query).await, 200);
+        assert_eq!(names(&r, "entitySearchResults", "handle"), ["ABC-1"], "{query}");
+    }
     let r = assert_rdap(&get(&d, "entities?fn=Terry*").await, 200);
     assert_eq!(names(&r, "entitySearchResults", "handle"), ["demo-tech"], "a disclosed name is searchable");
     let r = assert_rdap(&get(&d, "entities?fn=Alex*").await, 200);
