@@ -155,10 +155,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
 }
 
 fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
-    let ids: Vec<&Element> = object.children_named(&Ns::Contact, "id").collect();
-    if ids.is_empty() || ids.len() > super::domain::CHECK_NAMES_MAX {
-        return Err(EppError::new(code::POLICY, format!("a check takes 1 to {} ids", super::domain::CHECK_NAMES_MAX)));
-    }
+    let ids = super::domain::check_items(object, &Ns::Contact, "id")?;
     let mut w = fragment();
     w.open("contact:chkData", &[("xmlns:contact", xml::CONTACT)]);
     for e in ids {

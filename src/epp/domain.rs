@@ -16,6 +16,18 @@ use crate::registry::{Outcome, RegistryError};
 /// Names per check command; longer lists are refused rather than served slowly.
 pub const CHECK_NAMES_MAX: usize = 100;
 
+/// The `<{name}>` items of a `<check>`: at least one (the schema's rule: 2001), at most [`CHECK_NAMES_MAX`] (2306).
+pub fn check_items<'a>(object: &'a Element, ns: &'a Ns, name: &'a str) -> Result<Vec<&'a Element>, EppError> {
+    let items: Vec<&Element> = object.children_named(ns, name).collect();
+    if items.is_empty() {
+        return Err(EppError::syntax(format!("a check needs a <{name}>")));
+    }
+    if items.len() > CHECK_NAMES_MAX {
+        return Err(EppError::new(code::POLICY, format!("at most {CHECK_NAMES_MAX} per check")));
+    }
+    Ok(items)
+}
+
 fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
     e.child(&Ns::Domain, name)
 }
@@ -113,13 +125,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
 fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
     ext::only(extension, &[(Ns::Fee, "check")])?;
     let fee = ext::fee_check(extension)?;
-    let names: Vec<&Element> = object.children_named(&Ns::Domain, "name").collect();
-    if names.is_empty() {
-        return Err(EppError::syntax("<domain:check> needs a name"));
-    }
-    if names.len() > CHECK_NAMES_MAX {
-        return Err(EppError::new(code::POLICY, format!("at most {CHECK_NAMES_MAX} names per check")));
-    }
+    let names = check_items(object, &Ns::Domain, "name")?;
     let snap = &cx.snapshot;
     let mut w = fragment();
     let mut fees = fragment();

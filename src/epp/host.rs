@@ -74,10 +74,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
 }
 
 fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
-    let names: Vec<&Element> = object.children_named(&Ns::Host, "name").collect();
-    if names.is_empty() || names.len() > super::domain::CHECK_NAMES_MAX {
-        return Err(EppError::new(code::POLICY, format!("a check takes 1 to {} names", super::domain::CHECK_NAMES_MAX)));
-    }
+    let names = super::domain::check_items(object, &Ns::Host, "name")?;
     let mut w = fragment();
     w.open("host:chkData", &[("xmlns:host", xml::HOST)]);
     for n in names {

@@ -279,6 +279,12 @@ async fn malformed_and_unknown_input_gets_the_rfc_codes() {
     assert_eq!(code(&r), 1000);
     assert!(r.contains(r#"<domain:name avail="0">hello.example</domain:name><domain:reason>in use</domain:reason>"#), "{r}");
     assert!(r.contains(r#"<domain:name avail="1">free.example</domain:name>"#), "{r}");
+    // A check of nothing breaks the schema (2001) for every object; a check of too much is policy (2306).
+    assert_eq!(code(&epp.domain("check", "", "").await), 2001);
+    assert_eq!(code(&epp.host("check", "").await), 2001);
+    assert_eq!(code(&epp.contact("check", "").await), 2001);
+    let many: String = (0..101).map(|i| format!("<host:name>ns{i}.example.net</host:name>")).collect();
+    assert_eq!(code(&epp.host("check", &many).await), 2306);
     seen.validate();
     d.stop().await;
 }
