@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use domain_os::model::{Clock, SystemClock};
 use domain_os::ratelimit::{Kind, RateLimiter, RateLimits};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -292,7 +293,7 @@ fn limiter_ns_per_check(clients: u32) -> f64 {
                 for i in 0..per_thread {
                     let client = (i + t) % clients;
                     let ip = std::net::IpAddr::from([127, 0, (client / 256) as u8, client as u8]);
-                    assert!(limiter.check(ip, Kind::Lookup).is_ok());
+                    assert!(limiter.check(ip, Kind::Lookup, SystemClock.now()).is_ok());
                 }
             });
         }

@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::IpPrefix;
+use crate::model::{IpPrefix, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -68,16 +68,25 @@ pub enum Kind {
     Search,
 }
 
+/// A token bucket on the registry's clock (so tests move time instead of waiting for it).
 #[derive(Debug, Clone, Copy)]
-struct Bucket {
+pub struct Bucket {
     tokens: f64,
-    at: Instant,
+    at: Timestamp,
+}
+
+fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
+    (to.0 - from.0).max(0) as f64 / 1000.0
 }
 
 impl Bucket {
+    pub fn full(now: Timestamp, burst: f64) -> Bucket {
+        Bucket { tokens: burst, at: now }
+    }
+
     /// Takes one token if there is one; otherwise says when there will be.
-    fn take(&mut self, now: Instant, rate: f64, burst: f64) -> Result<(), Duration> {
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * rate).min(burst);
+    pub fn take(&mut self, now: Timestamp, rate: f64, burst: f64) -> Result<(), Duration> {
+        self.tokens = (self.tokens + seconds_between(self.at, now) * rate).min(burst);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -87,8 +96,8 @@ impl Bucket {
         }
     }
 
-    fn full(&self, now: Instant, rate: f64, burst: f64) -> bool {
-        self.tokens + now.duration_since(self.at).as_secs_f64() * rate >= burst
+    fn refilled(&self, now: Timestamp, rate: f64, burst: f64) -> bool {
+        self.tokens + seconds_between(self.at, now) * rate >= burst
     }
 }
 
@@ -103,17 +112,17 @@ impl Table {
         Table { buckets: HashMap::new(), rate, burst }
     }
 
-    fn take(&mut self, key: IpAddr, now: Instant, tracked_max: usize, rate: f64, burst: f64) -> Result<(), Duration> {
+    fn take(&mut self, key: IpAddr, now: Timestamp, tracked_max: usize, rate: f64, burst: f64) -> Result<(), Duration> {
         if self.buckets.len() >= tracked_max && !self.buckets.contains_key(&key) {
             let (r, b) = (self.rate, self.burst);
-            self.buckets.retain(|_, bucket| !bucket.full(now, r, b));
+            self.buckets.retain(|_, bucket| !bucket.refilled(now, r, b));
             if self.buckets.len() >= tracked_max {
                 // More active clients than we track: start everyone afresh rather than grow.
                 tracing::warn!(tracked = self.buckets.len(), "rate limiter table full; resetting it");
                 self.buckets.clear();
             }
         }
-        self.buckets.entry(key).or_insert(Bucket { tokens: burst, at: now }).take(now, rate, burst)
+        self.buckets.entry(key).or_insert(Bucket::full(now, burst)).take(now, rate, burst)
     }
 }
 
@@ -141,13 +150,12 @@ impl RateLimiter {
         RateLimiter { limits, state: Mutex::new((per_address, per_network, searches)) }
     }
 
-    /// Admits one request from `addr`, or says how long until it would be.
-    pub fn check(&self, addr: IpAddr, kind: Kind) -> Result<(), Duration> {
+    /// Admits one request from `addr` at `now`, or says how long until it would be.
+    pub fn check(&self, addr: IpAddr, kind: Kind, now: Timestamp) -> Result<(), Duration> {
         let l = &self.limits;
         if !l.enabled {
             return Ok(());
         }
-        let now = Instant::now();
         // Decided before the lock: every RDAP and WHOIS request waits on it.
         let trusted = l.trusted.iter().any(|p| p.contains(addr));
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -174,6 +182,9 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    /// Time stands still unless a test moves it.
+    const T: Timestamp = Timestamp(1_700_000_000_000);
+
     fn limiter(per_address: u32, per_network: u32) -> RateLimiter {
         RateLimiter::new(RateLimits {
             queries_per_second: 1,
@@ -192,21 +203,23 @@ mod tests {
         let l = limiter(3, 100);
         let a: IpAddr = "198.51.100.7".parse().unwrap();
         for _ in 0..3 {
-            l.check(a, Kind::Lookup).unwrap();
+            l.check(a, Kind::Lookup, T).unwrap();
         }
-        let wait = l.check(a, Kind::Lookup).unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1));
-        l.check("198.51.100.8".parse().unwrap(), Kind::Lookup).expect("another client is unaffected");
+        let wait = l.check(a, Kind::Lookup, T).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(1));
+        assert!(l.check(a, Kind::Lookup, T.plus_seconds(1)).is_ok(), "one token back after a second");
+        assert!(l.check(a, Kind::Lookup, T.plus_seconds(1)).is_err());
+        l.check("198.51.100.8".parse().unwrap(), Kind::Lookup, T).expect("another client is unaffected");
     }
 
     #[test]
     fn a_network_shares_its_budget() {
         let l = limiter(100, 5);
         for i in 0..5 {
-            l.check(format!("203.0.113.{i}").parse().unwrap(), Kind::Lookup).unwrap();
+            l.check(format!("203.0.113.{i}").parse().unwrap(), Kind::Lookup, T).unwrap();
         }
-        assert!(l.check("203.0.113.200".parse().unwrap(), Kind::Lookup).is_err(), "same /24");
-        assert!(l.check("203.0.114.1".parse().unwrap(), Kind::Lookup).is_ok(), "next /24");
+        assert!(l.check("203.0.113.200".parse().unwrap(), Kind::Lookup, T).is_err(), "same /24");
+        assert!(l.check("203.0.114.1".parse().unwrap(), Kind::Lookup, T).is_ok(), "next /24");
         let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(network(v6("2001:db8:1:2300::1")), network(v6("2001:db8:1:23ff:ffff::9")), "same /56");
         assert_ne!(network(v6("2001:db8:1:2300::1")), network(v6("2001:db8:1:2400::1")));
@@ -216,13 +229,13 @@ mod tests {
     fn searches_have_their_own_budget_and_trusted_clients_theirs() {
         let l = limiter(100, 100);
         let a: IpAddr = "198.51.100.9".parse().unwrap();
-        l.check(a, Kind::Search).unwrap();
-        l.check(a, Kind::Search).unwrap();
-        assert!(l.check(a, Kind::Search).is_err());
-        assert!(l.check(a, Kind::Lookup).is_ok(), "lookups go on");
+        l.check(a, Kind::Search, T).unwrap();
+        l.check(a, Kind::Search, T).unwrap();
+        assert!(l.check(a, Kind::Search, T).is_err());
+        assert!(l.check(a, Kind::Lookup, T).is_ok(), "lookups go on");
         let trusted: IpAddr = "192.0.2.10".parse().unwrap();
         for _ in 0..1000 {
-            l.check(trusted, Kind::Search).unwrap();
+            l.check(trusted, Kind::Search, T).unwrap();
         }
     }
 
@@ -230,7 +243,7 @@ mod tests {
     fn memory_stays_bounded() {
         let l = limiter(100, 100);
         for i in 0..50u32 {
-            let _ = l.check(IpAddr::V4((0x0A00_0000 + (i << 8)).into()), Kind::Lookup);
+            let _ = l.check(IpAddr::V4((0x0A00_0000 + (i << 8)).into()), Kind::Lookup, T);
         }
         let state = l.state.lock().unwrap();
         assert!(state.0.buckets.len() <= 4 && state.1.buckets.len() <= 4);

@@ -18,6 +18,7 @@ use super::result::{EppError, code};
 use super::xml::{self, Element, Limits, Ns};
 use crate::config::EppConfig;
 use crate::model::{ClientId, Clock, PollPayload, RegistrarStatus, Timestamp};
+use crate::ratelimit::Bucket;
 use crate::registry::command::{Command, Password};
 use crate::registry::credentials::verify_password;
 use crate::registry::{Actor, Outcome, Registry, RegistryError};
@@ -89,31 +90,6 @@ impl Drop for SessionSlot<'_> {
     }
 }
 
-/// A token bucket: `rate` commands a second, bursts of up to `rate`.
-struct RateLimit {
-    rate: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl RateLimit {
-    fn new(rate: u32) -> Self {
-        RateLimit { rate: rate as f64, tokens: rate as f64, last: Instant::now() }
-    }
-
-    fn allow(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 enum Frame {
     Data(Vec<u8>),
     /// Larger than allowed: answered with 2500 and the connection closed.
@@ -168,7 +144,9 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     write_frame(stream, &render::greeting(&shared.server_id, shared.clock.now()), write_limit).await?;
     let mut session: Option<LoggedIn> = None;
     let mut slot: Option<SessionSlot> = None;
-    let mut rate = RateLimit::new(cfg.commands_per_second);
+    // `commands_per_second` a second, in bursts of up to as many.
+    let per_second = f64::from(cfg.commands_per_second);
+    let mut rate = Bucket::full(shared.clock.now(), per_second);
     loop {
         let wait = Duration::from_secs(if session.is_some() { cfg.idle_timeout_s } else { cfg.login_timeout_s });
         // Shutdown takes effect between commands, never inside one.
@@ -195,7 +173,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         let svtrid = render::next_svtrid();
         let declared: &[String] = session.as_ref().map_or(&[], |s| &s.extensions);
         // Parsed even when over the limit, so the 2502 can echo the clTRID (RFC 5730 §2.6).
-        let over_rate = !rate.allow();
+        let over_rate = rate.take(shared.clock.now(), per_second, per_second).is_err();
         let root = match xml::parse(&frame, limits) {
             Ok(root) => root,
             Err(e) if !over_rate => {

@@ -212,7 +212,7 @@ impl Service<Request> for Admit {
             Some((StatusCode::METHOD_NOT_ALLOWED, "RDAP is read with GET or HEAD", None))
         } else {
             let kind = if matches!(path, "/domains" | "/nameservers" | "/entities") { Kind::Search } else { Kind::Lookup };
-            shared.limiter.check(peer.ip(), kind).err().map(|wait| {
+            shared.limiter.check(peer.ip(), kind, shared.clock.now()).err().map(|wait| {
                 tracing::info!(%peer, path, "RDAP rate limit");
                 (StatusCode::TOO_MANY_REQUESTS, "too many queries; retry later", Some(wait))
             })

@@ -109,7 +109,7 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &WhoisShared) ->
         }
         Ok(Ok(Line::Query(q))) => q,
     };
-    if let Err(wait) = shared.limiter.check(peer.ip(), Kind::Lookup) {
+    if let Err(wait) = shared.limiter.check(peer.ip(), Kind::Lookup, shared.clock.now()) {
         tracing::info!("WHOIS rate limit");
         let text = format!("Query rate limit exceeded; try again in {} seconds.\r\n", wait.as_secs().max(1));
         return write(&mut stream, &text, cfg).await;

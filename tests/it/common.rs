@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use domain_os::config::Config;
 use domain_os::daemon::{self, Daemon, Options};
-use domain_os::model::{Clock, SystemClock};
+use domain_os::model::{Clock, ManualClock, SystemClock};
 use hickory_net::client::{Client, ClientHandle};
 use hickory_net::proto::op::{DnsResponse, Message};
 use hickory_net::proto::rr::{DNSClass, Name, RecordType};
@@ -62,6 +62,14 @@ impl TestDaemon {
         let mut config = test_config(dir.path());
         tweak(&mut config, dir.path());
         Self::start_in(dir, config, demo).await
+    }
+
+    /// The demo registry on a clock that moves only when the test moves it.
+    pub async fn demo_on(clock: &ManualClock, tweak: impl FnOnce(&mut Config, &Path)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        tweak(&mut config, dir.path());
+        Self::start_with_clock(dir, config, true, Arc::new(clock.clone())).await
     }
 
     pub async fn start_in(dir: tempfile::TempDir, config: Config, demo: bool) -> Self {

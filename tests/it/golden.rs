@@ -7,7 +7,6 @@
 //! them with `UPDATE_GOLDEN=1 cargo test --test it golden` and review the diff.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use domain_os::model::{ManualClock, Timestamp};
 
@@ -133,11 +132,8 @@ fn indent_json(json: &str) -> String {
 }
 
 async fn golden_daemon() -> TestDaemon {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path());
-    config.rdap.base_url = RDAP_BASE.into();
     let clock = ManualClock::new(Timestamp::parse_rfc3339(AT).unwrap());
-    TestDaemon::start_with_clock(dir, config, true, Arc::new(clock)).await
+    TestDaemon::demo_on(&clock, |c, _| c.rdap.base_url = RDAP_BASE.into()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -332,7 +332,9 @@ fn client_from(addr: &str) -> reqwest::Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_answer_429_with_retry_after() {
-    let d = TestDaemon::start(true, |c, _| {
+    // Buckets run on the registry's clock: frozen here, so nothing refills unless the test says so.
+    let clock = domain_os::model::ManualClock::new(domain_os::model::Timestamp::parse_rfc3339("2026-01-15T12:00:00Z").unwrap());
+    let d = TestDaemon::demo_on(&clock, |c, _| {
         c.rdap.limits.burst = 5;
         c.rdap.limits.queries_per_second = 1;
         c.rdap.limits.prefix_burst = 7;
@@ -356,7 +358,11 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(statuses, [200, 200, 200, 429, 429], "five per address, two of them spent on searches");
     let limited = fetch(&a, reqwest::Method::GET, &url("domain/hello.example")).await;
     assert_rdap(&limited, 429);
-    assert!(limited.header("retry-after").parse::<u64>().unwrap() >= 1);
+    assert_eq!(limited.header("retry-after"), "1");
+    // A second later the address has one query again (and the /24 one of its own).
+    clock.advance_seconds(1);
+    assert_eq!(fetch(&a, reqwest::Method::GET, &url("domain/hello.example")).await.status, 200);
+    assert_eq!(fetch(&a, reqwest::Method::GET, &url("domain/hello.example")).await.status, 429);
     // Another address in the same /24 has its own budget, until the network's is spent.
     assert_eq!(fetch(&b, reqwest::Method::GET, &url("domain/hello.example")).await.status, 200);
     assert_eq!(fetch(&c, reqwest::Method::GET, &url("domain/hello.example")).await.status, 200);

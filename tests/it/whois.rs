@@ -107,7 +107,9 @@ pub async fn raw(d: &TestDaemon, bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_refuse_politely_and_others_are_served() {
-    let d = TestDaemon::start(true, |c, _| {
+    // Buckets run on the registry's clock: frozen here, so nothing refills unless the test says so.
+    let clock = domain_os::model::ManualClock::new(domain_os::model::Timestamp::parse_rfc3339("2026-01-15T12:00:00Z").unwrap());
+    let d = TestDaemon::demo_on(&clock, |c, _| {
         c.whois.limits.burst = 3;
         c.whois.limits.queries_per_second = 1;
         c.whois.query_timeout_s = 1;
@@ -122,7 +124,10 @@ async fn limits_refuse_politely_and_others_are_served() {
         assert!(raw(&d, b"hello.example\r\n").await.starts_with("Domain Name: HELLO.EXAMPLE"));
     }
     let refused = raw(&d, b"hello.example\r\n").await;
-    assert!(refused.starts_with("Query rate limit exceeded; try again in"), "{refused}");
+    assert!(refused.starts_with("Query rate limit exceeded; try again in 1 seconds."), "{refused}");
+    clock.advance_seconds(1);
+    assert!(raw(&d, b"hello.example\r\n").await.starts_with("Domain Name: HELLO.EXAMPLE"), "a token back after a second");
+    assert!(raw(&d, b"hello.example\r\n").await.starts_with("Query rate limit exceeded"));
     let mut idle = idle;
     let mut buf = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut buf)).await;
