@@ -41,7 +41,8 @@ pub fn query_name(text: &str) -> Option<DomainName> {
 
 /// The U-label form of a name with A-labels, when it has any.
 pub fn unicode_name(name: &DomainName) -> Option<String> {
-    if !name.as_str().split('.').any(|l| l.starts_with("xn--")) {
+    // `contains` first: it is a fast substring search, and most names have no A-label.
+    if !name.as_str().contains("xn--") || !name.as_str().split('.').any(|l| l.starts_with("xn--")) {
         return None;
     }
     let (unicode, result) = idna::domain_to_unicode(name.as_str());

@@ -43,23 +43,7 @@ pub struct DomainName(Box<str>);
 impl DomainName {
     /// Parses a name in presentation form; a trailing dot is accepted, upper case is folded.
     pub fn parse(input: &str) -> Result<Self, NameError> {
-        let trimmed = input.strip_suffix('.').unwrap_or(input);
-        if trimmed.is_empty() {
-            return Err(NameError::Empty);
-        }
-        if trimmed.len() > NAME_CHARS_MAX {
-            return Err(NameError::TooLong);
-        }
-        let lower = trimmed.to_ascii_lowercase();
-        let mut last = "";
-        for label in lower.split('.') {
-            check_label(label)?;
-            last = label;
-        }
-        if last.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(NameError::NumericTld(last.to_string()));
-        }
-        Ok(DomainName(lower.into_boxed_str()))
+        DomainName::try_from(input.to_string())
     }
 
     pub fn as_str(&self) -> &str {
@@ -137,21 +121,22 @@ impl DomainName {
     }
 }
 
-fn check_label(label: &str) -> Result<(), NameError> {
+fn check_label(label: &[u8]) -> Result<(), NameError> {
+    let text = || String::from_utf8_lossy(label).into_owned();
     if label.is_empty() {
-        return Err(NameError::EmptyLabel(label.to_string()));
+        return Err(NameError::EmptyLabel(text()));
     }
     if label.len() > LABEL_CHARS_MAX {
-        return Err(NameError::LabelTooLong(label.to_string()));
+        return Err(NameError::LabelTooLong(text()));
     }
-    if !label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Err(NameError::BadCharacter(label.to_string()));
+    if !label.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(NameError::BadCharacter(text()));
     }
-    if label.starts_with('-') || label.ends_with('-') {
-        return Err(NameError::BadHyphen(label.to_string()));
+    if label[0] == b'-' || label[label.len() - 1] == b'-' {
+        return Err(NameError::BadHyphen(text()));
     }
-    if label.len() >= 4 && &label[2..4] == "--" && !label.starts_with("xn--") {
-        return Err(NameError::ReservedLdh(label.to_string()));
+    if label.len() >= 4 && &label[2..4] == b"--" && !label.starts_with(b"xn--") {
+        return Err(NameError::ReservedLdh(text()));
     }
     Ok(())
 }
@@ -168,10 +153,30 @@ impl fmt::Debug for DomainName {
     }
 }
 
+/// Parses in place: decoding a stored name costs one allocation, not two.
 impl TryFrom<String> for DomainName {
     type Error = NameError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        DomainName::parse(&value)
+    fn try_from(mut name: String) -> Result<Self, Self::Error> {
+        if name.ends_with('.') {
+            name.pop();
+        }
+        if name.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if name.len() > NAME_CHARS_MAX {
+            return Err(NameError::TooLong);
+        }
+        name.make_ascii_lowercase();
+        // Over bytes: stored names are checked again with every lookup that decodes them.
+        let mut last: &[u8] = &[];
+        for label in name.as_bytes().split(|&b| b == b'.') {
+            check_label(label)?;
+            last = label;
+        }
+        if last.iter().all(u8::is_ascii_digit) {
+            return Err(NameError::NumericTld(String::from_utf8_lossy(last).into_owned()));
+        }
+        Ok(DomainName(name.into_boxed_str()))
     }
 }
 

@@ -85,13 +85,14 @@ impl Timestamp {
         }
         // Digit by digit: RDAP and WHOIS write several per answer, and the formatting machinery cost more than the rest.
         let mut text = *b"0000-00-00T00:00:00Z";
-        let mut put = |at: usize, n: i64, width: u32| {
-            for i in 0..width {
-                text[at + (width - 1 - i) as usize] = b'0' + (n / 10i64.pow(i) % 10) as u8;
-            }
+        let mut put2 = |at: usize, n: i64| {
+            text[at] = b'0' + (n / 10) as u8;
+            text[at + 1] = b'0' + (n % 10) as u8;
         };
-        for (at, n, width) in [(0, y, 4), (5, i64::from(mo), 2), (8, i64::from(d), 2), (11, h, 2), (14, mi, 2), (17, s, 2)] {
-            put(at, n, width);
+        put2(0, y / 100);
+        put2(2, y % 100);
+        for (at, n) in [(5, i64::from(mo)), (8, i64::from(d)), (11, h), (14, mi), (17, s)] {
+            put2(at, n);
         }
         let _ = out.write_str(std::str::from_utf8(&text).expect("ASCII digits"));
     }

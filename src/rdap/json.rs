@@ -125,9 +125,14 @@ impl Json {
     /// A fragment rendered once, with `value` where its mark was.
     pub fn template(&mut self, template: &Template, value: &str) -> &mut Self {
         self.separate();
+        let plain = !needs_escape(value);
         for (i, part) in template.parts.iter().enumerate() {
             if i > 0 {
-                escape_into(&mut self.out, value);
+                if plain {
+                    self.out.push_str(value);
+                } else {
+                    escape_into(&mut self.out, value);
+                }
             }
             self.out.push_str(part);
         }
@@ -162,9 +167,22 @@ impl Template {
     }
 }
 
+/// Whether `text` has a byte JSON strings must escape: a control character, `"` or `\\`.
+/// Every string of every answer passes here, so eight bytes are tested at a time.
 fn needs_escape(text: &str) -> bool {
-    // No early exit: the whole-string fold vectorizes, and strings here are short.
-    text.bytes().fold(false, |found, b| found | (b < 0x20) | (b == b'"') | (b == b'\\'))
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Non-zero exactly when some byte of `x` is below `n` (n <= 0x80).
+    let any_below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS;
+    let any_equal = |x: u64, b: u8| any_below(x ^ (ONES * u64::from(b)), 1);
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
+        if any_below(x, 0x20) | any_equal(x, b'"') | any_equal(x, b'\\') != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn escape(out: &mut String, text: &str) {
@@ -225,6 +243,23 @@ mod tests {
         assert_eq!(v["nested"]["t"], true);
         assert_eq!((v["n"].as_u64(), v["big"].as_u64(), v["zero"].as_u64()), (Some(5), Some(u64::MAX), Some(0)));
         assert_eq!(v["raw"][1], 2);
+    }
+
+    #[test]
+    fn finds_every_byte_that_needs_escaping_wherever_it_is() {
+        let simple = |t: &str| t.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+        for len in 0..20 {
+            let base: String = "abcdefghijklmnopqrstuvwxyz".chars().cycle().take(len).collect();
+            assert!(!needs_escape(&base));
+            assert!(!needs_escape(&format!("{base}é\u{7f}~!#")));
+            for at in 0..len {
+                for special in ['"', '\\', '\u{0}', '\n', '\u{1f}', ' ', 'é', '\u{7f}'] {
+                    let mut text = base.clone();
+                    text.replace_range(at..at + 1, &special.to_string());
+                    assert_eq!(needs_escape(&text), simple(&text), "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod json;
 pub mod render;
 mod search;
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -110,10 +111,9 @@ impl RdapServer {
     }
 }
 
-pub fn router(shared: Arc<RdapShared>) -> Router {
+/// Everything but name lookups, which admission answers.
+fn router(shared: Arc<RdapShared>) -> Router {
     Router::new()
-        .route("/domain/{name}", get(domain))
-        .route("/nameserver/{name}", get(nameserver))
         .route("/entity/{handle}", get(entity))
         .route("/help", get(help))
         .route("/domains", get(search::domains))
@@ -131,15 +131,14 @@ pub struct Rdap(pub StatusCode, pub String);
 impl IntoResponse for Rdap {
     /// Every answer, errors included, may be read by any web page (CORS).
     fn into_response(self) -> Response {
-        (
-            self.0,
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static(render::MEDIA_TYPE)),
-                (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
-            ],
-            self.1,
-        )
-            .into_response()
+        // Built directly: the generic tuple conversion sets a text content type first, then replaces it.
+        let mut response = Response::new(axum::body::Body::from(self.1));
+        *response.status_mut() = self.0;
+        let headers = response.headers_mut();
+        headers.reserve(2);
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(render::MEDIA_TYPE));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        response
     }
 }
 
@@ -224,18 +223,26 @@ impl Service<Request> for Admit {
                 let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
-            return Admitted::Refused(Some(r));
+            return Admitted::Answered(Some(r));
         }
-        // Name lookups are counted by their handlers, under the TLD of the decoded name.
-        if !routes_to_name_lookup(path) {
-            shared.counts.add_query(shared.clock.now(), "", "rdap");
+        // Name lookups, most of the traffic, are answered here: the router's
+        // matching and parameter extraction cost more than the lookup's store probe.
+        // They are counted by their handlers, under the TLD of the decoded name.
+        if let Some((kind, segment)) = name_lookup(path) {
+            let name = percent_encoding::percent_decode_str(segment).decode_utf8().ok();
+            let answer = match kind {
+                NameKind::Domain => domain(shared, name),
+                NameKind::Nameserver => nameserver(shared, name),
+            };
+            return Admitted::Answered(Some(answer.into_response()));
         }
+        shared.counts.add_query(shared.clock.now(), "", "rdap");
         Admitted::Routed(self.router.call(request))
     }
 }
 
 enum Admitted {
-    Refused(Option<Response>),
+    Answered(Option<Response>),
     Routed(axum::routing::future::RouteFuture<Infallible>),
 }
 
@@ -244,15 +251,35 @@ impl Future for Admitted {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
-            Admitted::Refused(r) => Poll::Ready(Ok(r.take().expect("polled after completion"))),
+            Admitted::Answered(r) => Poll::Ready(Ok(r.take().expect("polled after completion"))),
             Admitted::Routed(f) => Pin::new(f).poll(cx),
         }
     }
 }
 
-/// Whether `path` reaches the domain or name server handler.
-fn routes_to_name_lookup(path: &str) -> bool {
-    path.strip_prefix("/domain/").or_else(|| path.strip_prefix("/nameserver/")).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+#[derive(Clone, Copy)]
+enum NameKind {
+    Domain,
+    Nameserver,
+}
+
+impl NameKind {
+    fn path(self) -> &'static str {
+        match self {
+            NameKind::Domain => "domain",
+            NameKind::Nameserver => "nameserver",
+        }
+    }
+}
+
+/// A domain or name server lookup and its (still percent-encoded) name, from a request path.
+fn name_lookup(path: &str) -> Option<(NameKind, &str)> {
+    let (kind, segment) = if let Some(s) = path.strip_prefix("/domain/") {
+        (NameKind::Domain, s)
+    } else {
+        (NameKind::Nameserver, path.strip_prefix("/nameserver/")?)
+    };
+    (!segment.is_empty() && !segment.contains('/')).then_some((kind, segment))
 }
 
 /// What a domain or name server lookup starts with: its URL, one snapshot,
@@ -267,14 +294,15 @@ struct NameLookup {
 }
 
 impl NameLookup {
-    fn start(shared: &RdapShared, kind: &str, invalid: &str, name: Result<Path<String>, PathRejection>) -> Result<NameLookup, Rdap> {
+    /// `name` is the decoded path segment, `None` when it is not percent-encoded UTF-8.
+    fn start(shared: &RdapShared, kind: NameKind, invalid: &str, name: Option<Cow<str>>) -> Result<NameLookup, Rdap> {
         let now = shared.clock.now();
-        let Ok(Path(name)) = name else {
+        let Some(name) = name else {
             // Admission left the counting of this path to us: count it before refusing.
             shared.counts.add_query(now, "", "rdap");
-            return Err(undecodable(shared, kind));
+            return Err(undecodable(shared, kind.path()));
         };
-        let url = format!("{}{kind}/{name}", shared.base);
+        let url = [shared.base.as_str(), kind.path(), "/", &name].concat();
         let snapshot = shared.registry.snapshot();
         let parsed = rdds::query_name(&name);
         let served = rdds::count(&shared.counts, &snapshot, parsed.as_ref(), now, "rdap");
@@ -285,9 +313,9 @@ impl NameLookup {
     }
 }
 
-async fn domain(State(shared): Shared, name: Result<Path<String>, PathRejection>) -> Rdap {
+fn domain(shared: &RdapShared, name: Option<Cow<str>>) -> Rdap {
     let NameLookup { url, snapshot, now, name: parsed, served } =
-        match NameLookup::start(&shared, "domain", "not a valid domain name", name) {
+        match NameLookup::start(shared, NameKind::Domain, "not a valid domain name", name) {
             Ok(l) => l,
             Err(answer) => return answer,
         };
@@ -300,20 +328,20 @@ async fn domain(State(shared): Shared, name: Result<Path<String>, PathRejection>
             Rdap(StatusCode::OK, render::domain(&d, &cx, true))
         }
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such domain", &url),
-        Err(e) => internal(&shared, e, &url),
+        Err(e) => internal(shared, e, &url),
     }
 }
 
-async fn nameserver(State(shared): Shared, name: Result<Path<String>, PathRejection>) -> Rdap {
-    let NameLookup { url, snapshot, now, name: parsed, .. } = match NameLookup::start(&shared, "nameserver", "not a valid host name", name)
-    {
-        Ok(l) => l,
-        Err(answer) => return answer,
-    };
+fn nameserver(shared: &RdapShared, name: Option<Cow<str>>) -> Rdap {
+    let NameLookup { url, snapshot, now, name: parsed, .. } =
+        match NameLookup::start(shared, NameKind::Nameserver, "not a valid host name", name) {
+            Ok(l) => l,
+            Err(answer) => return answer,
+        };
     match rdds::host(&snapshot, &parsed) {
         Ok(Some(h)) => Rdap(StatusCode::OK, render::nameserver(&h, &shared.context(&url, now))),
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such name server", &url),
-        Err(e) => internal(&shared, e, &url),
+        Err(e) => internal(shared, e, &url),
     }
 }
 

@@ -7,8 +7,9 @@
 //! entities) is rendered once, with the request URL spliced in per answer.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustc_hash::FxHashMap;
 
 use super::json::{Json, Template};
 use crate::model::rdds::{ContactField, disclosed, rdap_statuses};
@@ -99,11 +100,11 @@ enum FragmentKey {
 struct Fragments {
     /// (snapshot, service) the templates were rendered for.
     owner: (u64, u64),
-    templates: HashMap<FragmentKey, Template>,
+    templates: FxHashMap<FragmentKey, Template>,
 }
 
 thread_local! {
-    static FRAGMENTS: RefCell<Fragments> = RefCell::new(Fragments { owner: (0, 0), templates: HashMap::new() });
+    static FRAGMENTS: RefCell<Fragments> = RefCell::new(Fragments { owner: (0, 0), templates: FxHashMap::default() });
 }
 
 const FRAGMENTS_MAX: usize = 16_384;

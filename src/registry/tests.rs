@@ -428,3 +428,15 @@ async fn registrars_act_only_on_what_they_sponsor_and_are_counted() {
     assert_eq!(get("test|reg-a|domain|update|fail"), Some(1));
     assert_eq!(get("test|reg-b|host|create|fail"), Some(1));
 }
+
+#[tokio::test]
+async fn memos_outlive_count_commits_but_not_object_changes() {
+    let f = Fixture::new().await;
+    let before = f.r.snapshot();
+    f.ok(Actor::Registry, Command::CountReads(vec![(query_counter_key((2026, 11), "test", "rdap"), 3)])).await;
+    let counted = f.r.snapshot();
+    assert_ne!(counted.generation, before.generation, "counts are committed and visible");
+    assert_eq!(counted.memo_id(), before.memo_id(), "no object changed");
+    f.ok(reg("reg-a"), create("a.test", 1)).await;
+    assert_ne!(f.r.snapshot().memo_id(), counted.memo_id());
+}

@@ -65,7 +65,10 @@ impl Writer {
         match self.commit(&batch) {
             Ok((results, changed)) => {
                 if changed {
-                    self.publish();
+                    // Query counts are committed every second; they change no object, so
+                    // what readers decoded and rendered from the last snapshot stays valid.
+                    let objects_changed = !batch.iter().all(|job| matches!(job.command, Command::CountReads(_)));
+                    self.publish(objects_changed);
                 }
                 tracing::debug!(commands = size, elapsed_us = started.elapsed().as_micros() as u64, "batch committed");
                 for (job, result) in batch.into_iter().zip(results) {
@@ -117,10 +120,13 @@ impl Writer {
         Ok((results, changed))
     }
 
-    fn publish(&mut self) {
+    fn publish(&mut self, objects_changed: bool) {
         self.generation += 1;
         match self.store.snapshot(self.generation) {
-            Ok(snapshot) => {
+            Ok(mut snapshot) => {
+                if !objects_changed {
+                    snapshot.keep_memo_of(&self.snapshots.load());
+                }
                 self.snapshots.publish(snapshot);
                 let _ = self.commits.send(self.generation);
             }

@@ -4,13 +4,13 @@
 //! decoded once per snapshot and thread for the public lookups.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
+use rustc_hash::FxHashMap;
 
 use super::journal::{self, JournalEntry};
 use super::{CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, POLL, REGISTRARS, StoreError, TLDS, ZONE, codec};
@@ -85,12 +85,12 @@ pub struct Snapshot {
 /// different threads never meet on a lock or a cache line.
 struct Memo {
     snapshot: u64,
-    registrars: HashMap<ClientId, Arc<Registrar>>,
-    hosts: HashMap<Roid, Arc<Host>>,
+    registrars: FxHashMap<ClientId, Arc<Registrar>>,
+    hosts: FxHashMap<Roid, Arc<Host>>,
 }
 
 thread_local! {
-    static MEMO: RefCell<Memo> = RefCell::new(Memo { snapshot: 0, registrars: HashMap::new(), hosts: HashMap::new() });
+    static MEMO: RefCell<Memo> = RefCell::new(Memo { snapshot: 0, registrars: FxHashMap::default(), hosts: FxHashMap::default() });
 }
 
 /// Bounds the memory a thread's memo holds beyond the store's own cache.
@@ -101,7 +101,7 @@ static NEXT_MEMO_ID: AtomicU64 = AtomicU64::new(1);
 /// `keep` says whether a loaded value is worth keeping (likely to be asked again).
 fn memoized<K: Hash + Eq + Clone, V>(
     snapshot: u64,
-    table: impl Fn(&mut Memo) -> &mut HashMap<K, Arc<V>>,
+    table: impl Fn(&mut Memo) -> &mut FxHashMap<K, Arc<V>>,
     key: &K,
     load: impl FnOnce() -> Result<Option<V>, StoreError>,
     keep: impl FnOnce(&V) -> bool,
@@ -156,9 +156,17 @@ impl Snapshot {
         })
     }
 
-    /// Unique in the process: what memos of this snapshot's data are keyed by.
+    /// What memos of this snapshot's objects are keyed by: unique in the
+    /// process, except that snapshots with the same objects may share it.
     pub fn memo_id(&self) -> u64 {
         self.memo_id
+    }
+
+    /// Declares that this snapshot's registry objects are those of `previous`
+    /// (only counters changed since), so that what was decoded or rendered
+    /// from `previous` is reused.
+    pub fn keep_memo_of(&mut self, previous: &Snapshot) {
+        self.memo_id = previous.memo_id;
     }
 
     pub fn zones(&self) -> &[ZoneApex] {
