@@ -35,14 +35,13 @@ pub fn query_name(text: &str) -> Option<DomainName> {
     if text.is_empty() || text.len() > 1024 {
         return None;
     }
-    let ascii = if text.is_ascii() { text.to_ascii_lowercase() } else { idna::domain_to_ascii(text).ok()? };
-    DomainName::parse(&ascii).ok()
+    let ascii = if text.is_ascii() { text.to_string() } else { idna::domain_to_ascii(text).ok()? };
+    DomainName::try_from(ascii).ok()
 }
 
 /// The U-label form of a name with A-labels, when it has any.
 pub fn unicode_name(name: &DomainName) -> Option<String> {
-    // `contains` first: it is a fast substring search, and most names have no A-label.
-    if !name.as_str().contains("xn--") || !name.as_str().split('.').any(|l| l.starts_with("xn--")) {
+    if !name.as_str().as_bytes().split(|&b| b == b'.').any(|l| l.starts_with(b"xn--")) {
         return None;
     }
     let (unicode, result) = idna::domain_to_unicode(name.as_str());

@@ -103,8 +103,9 @@ impl DomainName {
     /// The key that sorts names in DNS canonical order (RFC 4034 §6.1).
     pub fn canonical_key(&self) -> Vec<u8> {
         let mut key = Vec::with_capacity(self.0.len() + 1);
-        for label in self.labels().rev() {
-            key.extend_from_slice(label.as_bytes());
+        // Over bytes: searching a `str` backwards for '.' is several times slower, and every lookup makes a key.
+        for label in self.0.as_bytes().rsplit(|&b| b == b'.') {
+            key.extend_from_slice(label);
             key.push(0);
         }
         key
