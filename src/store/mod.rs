@@ -5,7 +5,7 @@
 //! consistent [`Snapshot`]s.
 //!
 //! Tables (schema v1):
-//! - `meta`: `schema_version`, ROID sequence
+//! - `meta`: `schema_version`, sequences (ROIDs, poll message ids), the length of each registrar's poll queue
 //! - `tlds` name → [`Tld`]; `registrars` clID → [`Registrar`]; `contacts` id → [`Contact`]
 //! - `domains` canonical name key → [`Domain`] (so a TLD's domains are one key range); `hosts` ROID → [`Host`]; `host_by_name` canonical name key → ROID
 //! - `host_links` host ROID `\0` domain name → () (which domains delegate to a host)

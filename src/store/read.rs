@@ -13,7 +13,9 @@ use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 use rustc_hash::FxHashMap;
 
 use super::journal::{self, JournalEntry};
-use super::{CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, POLL, REGISTRARS, StoreError, TLDS, ZONE, codec};
+use super::{
+    CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, POLL, REGISTRARS, StoreError, TLDS, ZONE, codec,
+};
 use crate::model::zone::{negative_ttl, soa_rdata};
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Tld};
 
@@ -337,8 +339,8 @@ impl Snapshot {
 
     /// The oldest message queued for `registrar` and how many are queued.
     pub fn poll_first(&self, registrar: &ClientId) -> Result<(Option<PollMessage>, u64), StoreError> {
-        let table = self.txn.open_table(POLL)?;
-        Ok((super::write::poll_first(&table, registrar)?, super::write::poll_count(&table, registrar)?))
+        let (meta, table) = (self.txn.open_table(META)?, self.txn.open_table(POLL)?);
+        Ok((super::write::poll_first(&table, registrar)?, super::write::poll_count(&meta, &table, registrar)?))
     }
 
     /// Whether any lifecycle deadline is at or before `now`.

@@ -273,17 +273,24 @@ impl<'t> WriteTables<'t> {
     /// Queues a message for `registrar`; its id comes from a registry-wide sequence.
     pub fn poll_push(&mut self, registrar: &ClientId, mut message: PollMessage) -> Result<u64, StoreError> {
         message.id = self.next_sequence("poll")?;
+        let count = self.poll_count(registrar)?;
         self.poll.insert(poll_key(registrar, message.id).as_slice(), codec::encode(&message).as_slice())?;
+        self.meta.insert(poll_count_key(registrar).as_str(), (count + 1).to_be_bytes().as_slice())?;
         Ok(message.id)
     }
 
     /// Removes a message; false when `registrar` has no message with that id.
     pub fn poll_remove(&mut self, registrar: &ClientId, id: u64) -> Result<bool, StoreError> {
-        Ok(self.poll.remove(poll_key(registrar, id).as_slice())?.is_some())
+        let count = self.poll_count(registrar)?;
+        let removed = self.poll.remove(poll_key(registrar, id).as_slice())?.is_some();
+        if removed {
+            self.meta.insert(poll_count_key(registrar).as_str(), count.saturating_sub(1).to_be_bytes().as_slice())?;
+        }
+        Ok(removed)
     }
 
     pub fn poll_count(&self, registrar: &ClientId) -> Result<u64, StoreError> {
-        poll_count(&self.poll, registrar)
+        poll_count(&self.meta, &self.poll, registrar)
     }
 
     /// Records a deadline: `kind` happens to `object` at `at`.
@@ -374,9 +381,25 @@ fn poll_range(registrar: &ClientId) -> (Vec<u8>, Vec<u8>) {
     (start, end)
 }
 
-pub(super) fn poll_count(table: &impl ReadableTable<&'static [u8], &'static [u8]>, registrar: &ClientId) -> Result<u64, StoreError> {
+/// Where the length of a registrar's queue is kept (`meta`), so that a poll
+/// or an ack does not walk a queue that may hold many thousand messages.
+fn poll_count_key(registrar: &ClientId) -> String {
+    format!("poll_count:{registrar}")
+}
+
+/// The length of a registrar's queue: kept in `meta` since the first push or
+/// ack after an upgrade; counted from the queue itself before that.
+pub(super) fn poll_count(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    poll: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    registrar: &ClientId,
+) -> Result<u64, StoreError> {
+    let key = poll_count_key(registrar);
+    if let Some(v) = meta.get(key.as_str())? {
+        return Ok(u64::from_be_bytes(v.value().try_into().map_err(|_| StoreError::Corrupt(key))?));
+    }
     let (start, end) = poll_range(registrar);
-    Ok(table.range::<&[u8]>(start.as_slice()..end.as_slice())?.count() as u64)
+    Ok(poll.range::<&[u8]>(start.as_slice()..end.as_slice())?.count() as u64)
 }
 
 /// The oldest message queued for `registrar`.
@@ -406,4 +429,32 @@ fn parse_due_key(key: &[u8]) -> Result<(Timestamp, u8, String), StoreError> {
     let kind = *key.get(8).ok_or_else(corrupt)?;
     let object = std::str::from_utf8(&key[9..]).map_err(|_| corrupt())?.to_string();
     Ok((Timestamp(ms as i64), kind, object))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_queue_lengths_are_kept_and_older_queues_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::super::Store::open(&dir.path().join("r.redb"), 1 << 20).unwrap();
+        let registrar = ClientId::parse("reg-a").unwrap();
+        let txn = store.begin_write().unwrap();
+        {
+            // A queue written before lengths were kept: only messages, no length.
+            let mut poll = txn.open_table(POLL).unwrap();
+            for id in 1..=3 {
+                poll.insert(poll_key(&registrar, id).as_slice(), b"message".as_slice()).unwrap();
+            }
+        }
+        let mut tables = WriteTables::open(&txn).unwrap();
+        assert_eq!(tables.poll_count(&registrar).unwrap(), 3, "counted from the queue");
+        assert!(tables.poll_remove(&registrar, 2).unwrap());
+        assert!(!tables.poll_remove(&registrar, 2).unwrap(), "already gone");
+        // From now on the kept length is read: a message slipped in behind its back is not counted.
+        tables.poll.insert(poll_key(&registrar, 9).as_slice(), b"message".as_slice()).unwrap();
+        assert_eq!(tables.poll_count(&registrar).unwrap(), 2);
+        assert_eq!(tables.poll_count(&ClientId::parse("reg-b").unwrap()).unwrap(), 0);
+    }
 }
