@@ -124,8 +124,11 @@ impl Writer {
         self.generation += 1;
         match self.store.snapshot(self.generation) {
             Ok(mut snapshot) => {
-                if !objects_changed {
-                    snapshot.keep_memo_of(&self.snapshots.load());
+                // Only from the snapshot just before: after a publish that failed, the
+                // one still out may hold objects older than this commit's.
+                let previous = self.snapshots.load();
+                if !objects_changed && previous.generation + 1 == self.generation {
+                    snapshot.keep_memo_of(&previous);
                 }
                 self.snapshots.publish(snapshot);
                 let _ = self.commits.send(self.generation);
