@@ -6,11 +6,13 @@
 //! v1 → v2: TLDs gain a registration policy (periods, prices, contact
 //! rules), registrars a balance and credit limit, domains their grace
 //! periods, RGP state and transfer record, contacts their transfer record.
+//!
+//! v2 → v3: the length of each registrar's poll queue is kept in `meta`.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, Table, WriteTransaction};
 use serde::Deserialize;
 
-use super::{CONTACTS, DOMAINS, REGISTRARS, StoreError, TLDS, codec};
+use super::{CONTACTS, DOMAINS, POLL, REGISTRARS, StoreError, TLDS, codec};
 use crate::model::objects::{Disclose, Phone};
 use crate::model::{
     ClientId, Contact, ContactId, ContactStatusSet, Domain, DomainContact, DomainName, DomainStatusSet, DsData, IpPrefix, Money,
@@ -190,6 +192,22 @@ fn rewrite<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
     }
     for (k, v) in rows {
         t.insert(k.as_str(), v.as_slice())?;
+    }
+    Ok(())
+}
+
+/// v2 → v3: counts each registrar's queued poll messages once and keeps the
+/// lengths in `meta`. Poll keys are the registrar's id, a zero byte, then the message id.
+pub(super) fn v2_to_v3(txn: &WriteTransaction, meta: &mut Table<&'static str, &'static [u8]>) -> Result<(), StoreError> {
+    let mut lengths: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for item in txn.open_table(POLL)?.iter()? {
+        let (key, _) = item?;
+        let registrar = key.value().split(|&b| b == 0).next().unwrap_or_default();
+        let registrar = std::str::from_utf8(registrar).map_err(|_| StoreError::Corrupt("poll key".into()))?;
+        *lengths.entry(registrar.to_string()).or_default() += 1;
+    }
+    for (registrar, length) in lengths {
+        meta.insert(super::write::poll_count_key(&registrar).as_str(), length.to_be_bytes().as_slice())?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! consistent [`Snapshot`]s.
 //!
 //! Tables (schema v1):
-//! - `meta`: `schema_version`, sequences (ROIDs, poll message ids), the length of each registrar's poll queue
+//! - `meta`: `schema_version`, sequences (ROIDs, poll message ids)
 //! - `tlds` name → [`Tld`]; `registrars` clID → [`Registrar`]; `contacts` id → [`Contact`]
 //! - `domains` canonical name key → [`Domain`] (so a TLD's domains are one key range); `hosts` ROID → [`Host`]; `host_by_name` canonical name key → ROID
 //! - `host_links` host ROID `\0` domain name → () (which domains delegate to a host)
@@ -16,6 +16,9 @@
 //! - `poll` registrar `\0` message id → [`PollMessage`] (the registrar's message queue)
 //! - `due` instant, kind, object → () (lifecycle deadlines, earliest first)
 //! - `counters` month `|` TLD `|` registrar `|` object `|` command `|` result → count
+//!
+//! Added in v3:
+//! - `meta` `poll_count:`registrar → the length of its poll queue (kept, not counted per poll)
 
 pub mod codec;
 mod journal;
@@ -37,7 +40,7 @@ pub use write::WriteTables;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -118,12 +121,13 @@ impl Store {
                 Some(v) if v > SCHEMA_VERSION => {
                     return Err(StoreError::NewerSchema { found: v, supported: SCHEMA_VERSION });
                 }
-                Some(1) => {
-                    tracing::info!("upgrading the store from schema 1 to 2");
-                    migrate::v1_to_v2(&txn)?;
-                }
+                Some(0) => return Err(StoreError::Corrupt("schema 0 predates the first released schema".into())),
                 Some(v) if v < SCHEMA_VERSION => {
-                    return Err(StoreError::Corrupt(format!("schema {v} predates the first released schema")));
+                    tracing::info!(from = v, to = SCHEMA_VERSION, "upgrading the store");
+                    if v == 1 {
+                        migrate::v1_to_v2(&txn)?;
+                    }
+                    migrate::v2_to_v3(&txn, &mut meta)?;
                 }
                 _ => {}
             }
@@ -245,6 +249,33 @@ mod tests {
         let kept = snapshot.journal_since(&tld, 6).unwrap().expect("reaches serial 6");
         assert_eq!(kept.iter().map(|e| e.from_serial).collect::<Vec<_>>(), vec![6, 7, 8, 9]);
         assert!(snapshot.journal_since(&tld, 5).unwrap().is_none(), "trimmed");
+    }
+
+    #[test]
+    fn schema_2_poll_queues_get_their_lengths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.redb");
+        {
+            let store = Store::open(&path, 1 << 20).unwrap();
+            let txn = store.begin_write().unwrap();
+            {
+                // Queued as schema 2 did: messages only, no kept length.
+                let mut poll = txn.open_table(POLL).unwrap();
+                for (registrar, id) in [("reg-a", 1u64), ("reg-a", 2), ("reg-b", 3)] {
+                    let mut key = registrar.as_bytes().to_vec();
+                    key.push(0);
+                    key.extend_from_slice(&id.to_be_bytes());
+                    poll.insert(key.as_slice(), b"message".as_slice()).unwrap();
+                }
+            }
+            txn.commit().unwrap();
+            store.force_schema_version(2).unwrap();
+        }
+        let store = Store::open(&path, 1 << 20).unwrap();
+        let txn = store.begin_write().unwrap();
+        let tables = WriteTables::open(&txn).unwrap();
+        let length = |id: &str| tables.poll_count(&crate::model::ClientId::parse(id).unwrap()).unwrap();
+        assert_eq!((length("reg-a"), length("reg-b"), length("reg-c")), (2, 1, 0));
     }
 
     #[test]

@@ -340,7 +340,7 @@ impl Snapshot {
     /// The oldest message queued for `registrar` and how many are queued.
     pub fn poll_first(&self, registrar: &ClientId) -> Result<(Option<PollMessage>, u64), StoreError> {
         let (meta, table) = (self.txn.open_table(META)?, self.txn.open_table(POLL)?);
-        Ok((super::write::poll_first(&table, registrar)?, super::write::poll_count(&meta, &table, registrar)?))
+        Ok((super::write::poll_first(&table, registrar)?, super::write::poll_count(&meta, registrar)?))
     }
 
     /// Whether any lifecycle deadline is at or before `now`.

@@ -275,7 +275,7 @@ impl<'t> WriteTables<'t> {
         message.id = self.next_sequence("poll")?;
         let count = self.poll_count(registrar)?;
         self.poll.insert(poll_key(registrar, message.id).as_slice(), codec::encode(&message).as_slice())?;
-        self.meta.insert(poll_count_key(registrar).as_str(), (count + 1).to_be_bytes().as_slice())?;
+        self.meta.insert(poll_count_key(registrar.as_str()).as_str(), (count + 1).to_be_bytes().as_slice())?;
         Ok(message.id)
     }
 
@@ -284,13 +284,13 @@ impl<'t> WriteTables<'t> {
         let count = self.poll_count(registrar)?;
         let removed = self.poll.remove(poll_key(registrar, id).as_slice())?.is_some();
         if removed {
-            self.meta.insert(poll_count_key(registrar).as_str(), count.saturating_sub(1).to_be_bytes().as_slice())?;
+            self.meta.insert(poll_count_key(registrar.as_str()).as_str(), count.saturating_sub(1).to_be_bytes().as_slice())?;
         }
         Ok(removed)
     }
 
     pub fn poll_count(&self, registrar: &ClientId) -> Result<u64, StoreError> {
-        poll_count(&self.meta, &self.poll, registrar)
+        poll_count(&self.meta, registrar)
     }
 
     /// Records a deadline: `kind` happens to `object` at `at`.
@@ -383,23 +383,16 @@ fn poll_range(registrar: &ClientId) -> (Vec<u8>, Vec<u8>) {
 
 /// Where the length of a registrar's queue is kept (`meta`), so that a poll
 /// or an ack does not walk a queue that may hold many thousand messages.
-fn poll_count_key(registrar: &ClientId) -> String {
+pub(super) fn poll_count_key(registrar: &str) -> String {
     format!("poll_count:{registrar}")
 }
 
-/// The length of a registrar's queue: kept in `meta` since the first push or
-/// ack after an upgrade; counted from the queue itself before that.
-pub(super) fn poll_count(
-    meta: &impl ReadableTable<&'static str, &'static [u8]>,
-    poll: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    registrar: &ClientId,
-) -> Result<u64, StoreError> {
-    let key = poll_count_key(registrar);
-    if let Some(v) = meta.get(key.as_str())? {
-        return Ok(u64::from_be_bytes(v.value().try_into().map_err(|_| StoreError::Corrupt(key))?));
+pub(super) fn poll_count(meta: &impl ReadableTable<&'static str, &'static [u8]>, registrar: &ClientId) -> Result<u64, StoreError> {
+    let key = poll_count_key(registrar.as_str());
+    match meta.get(key.as_str())? {
+        Some(v) => Ok(u64::from_be_bytes(v.value().try_into().map_err(|_| StoreError::Corrupt(key))?)),
+        None => Ok(0),
     }
-    let (start, end) = poll_range(registrar);
-    Ok(poll.range::<&[u8]>(start.as_slice()..end.as_slice())?.count() as u64)
 }
 
 /// The oldest message queued for `registrar`.
@@ -436,25 +429,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn poll_queue_lengths_are_kept_and_older_queues_counted_once() {
+    fn poll_queue_lengths_follow_pushes_and_acks() {
         let dir = tempfile::tempdir().unwrap();
         let store = super::super::Store::open(&dir.path().join("r.redb"), 1 << 20).unwrap();
-        let registrar = ClientId::parse("reg-a").unwrap();
+        let (a, b) = (ClientId::parse("reg-a").unwrap(), ClientId::parse("reg-b").unwrap());
+        let transfer = crate::model::Transfer {
+            status: crate::model::TransferStatus::Pending,
+            gaining: b.clone(),
+            requested: Timestamp(0),
+            losing: a.clone(),
+            acted: Timestamp(0),
+            years: 0,
+            new_expires: None,
+            fee: crate::model::Money(0),
+        };
+        let message = |text: &str| PollMessage {
+            id: 0,
+            queued: Timestamp(0),
+            text: text.into(),
+            payload: crate::model::poll::PollPayload::ContactTransfer {
+                id: crate::model::ContactId::parse("c-1").unwrap(),
+                transfer: transfer.clone(),
+            },
+        };
         let txn = store.begin_write().unwrap();
-        {
-            // A queue written before lengths were kept: only messages, no length.
-            let mut poll = txn.open_table(POLL).unwrap();
-            for id in 1..=3 {
-                poll.insert(poll_key(&registrar, id).as_slice(), b"message".as_slice()).unwrap();
-            }
-        }
         let mut tables = WriteTables::open(&txn).unwrap();
-        assert_eq!(tables.poll_count(&registrar).unwrap(), 3, "counted from the queue");
-        assert!(tables.poll_remove(&registrar, 2).unwrap());
-        assert!(!tables.poll_remove(&registrar, 2).unwrap(), "already gone");
-        // From now on the kept length is read: a message slipped in behind its back is not counted.
-        tables.poll.insert(poll_key(&registrar, 9).as_slice(), b"message".as_slice()).unwrap();
-        assert_eq!(tables.poll_count(&registrar).unwrap(), 2);
-        assert_eq!(tables.poll_count(&ClientId::parse("reg-b").unwrap()).unwrap(), 0);
+        let first = tables.poll_push(&a, message("one")).unwrap();
+        tables.poll_push(&a, message("two")).unwrap();
+        tables.poll_push(&b, message("three")).unwrap();
+        assert_eq!((tables.poll_count(&a).unwrap(), tables.poll_count(&b).unwrap()), (2, 1));
+        assert!(tables.poll_remove(&a, first).unwrap());
+        assert!(!tables.poll_remove(&a, first).unwrap(), "already gone");
+        assert!(!tables.poll_remove(&b, first).unwrap(), "not b's");
+        assert_eq!((tables.poll_count(&a).unwrap(), tables.poll_count(&b).unwrap()), (1, 1));
     }
 }
