@@ -168,12 +168,13 @@ fn vcard_adr(j: &mut Json, country_code: &str, fields: [&str; 7]) {
 
 /// Starts a top-level object: conformance first.
 fn open_top(j: &mut Json, redacted: bool) {
-    j.open().key("rdapConformance");
-    j.raw(if redacted {
-        r#"["rdap_level_0","icann_rdap_response_profile_1","icann_rdap_technical_implementation_guide_1","redacted"]"#
-    } else {
-        r#"["rdap_level_0","icann_rdap_response_profile_1","icann_rdap_technical_implementation_guide_1"]"#
-    });
+    // Written as one piece: these three start every answer.
+    j.open().key("rdapConformance").open_array();
+    j.raw(r#""rdap_level_0","icann_rdap_response_profile_1","icann_rdap_technical_implementation_guide_1""#);
+    if redacted {
+        j.string("redacted");
+    }
+    j.close_array();
 }
 
 /// The registrar as an entity: IANA id as handle and public id, vCard, abuse contact.

@@ -261,10 +261,8 @@ mod tests {
             {
                 // Queued as schema 2 did: messages only, no kept length.
                 let mut poll = txn.open_table(POLL).unwrap();
-                for (registrar, id) in [("reg-a", 1u64), ("reg-a", 2), ("reg-b", 3)] {
-                    let mut key = registrar.as_bytes().to_vec();
-                    key.push(0);
-                    key.extend_from_slice(&id.to_be_bytes());
+                for (registrar, id) in [("reg-a", 1), ("reg-a", 2), ("reg-b", 3)] {
+                    let key = write::poll_key(&crate::model::ClientId::parse(registrar).unwrap(), id);
                     poll.insert(key.as_slice(), b"message".as_slice()).unwrap();
                 }
             }

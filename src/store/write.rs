@@ -281,9 +281,9 @@ impl<'t> WriteTables<'t> {
 
     /// Removes a message; false when `registrar` has no message with that id.
     pub fn poll_remove(&mut self, registrar: &ClientId, id: u64) -> Result<bool, StoreError> {
-        let count = self.poll_count(registrar)?;
         let removed = self.poll.remove(poll_key(registrar, id).as_slice())?.is_some();
         if removed {
+            let count = self.poll_count(registrar)?;
             self.meta.insert(poll_count_key(registrar.as_str()).as_str(), count.saturating_sub(1).to_be_bytes().as_slice())?;
         }
         Ok(removed)
@@ -366,7 +366,7 @@ pub(super) fn host_link_names(
     Ok(out)
 }
 
-fn poll_key(registrar: &ClientId, id: u64) -> Vec<u8> {
+pub(super) fn poll_key(registrar: &ClientId, id: u64) -> Vec<u8> {
     let mut k = registrar.as_str().as_bytes().to_vec();
     k.push(0);
     k.extend_from_slice(&id.to_be_bytes());
