@@ -72,7 +72,8 @@ impl From<RegistryError> for ApiError {
             RegistryError::Authorization(_) | RegistryError::AuthInfo => StatusCode::FORBIDDEN,
             RegistryError::Billing(_) => StatusCode::PAYMENT_REQUIRED,
             RegistryError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            RegistryError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RegistryError::Store(store) if store.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            RegistryError::Store(_) | RegistryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -123,7 +123,7 @@ impl From<RegistryError> for EppError {
             R::NoTransferPending(_) => code::NOT_PENDING_TRANSFER,
             R::StatusProhibits(_) => code::STATUS_PROHIBITS,
             R::Association(_) => code::ASSOCIATION,
-            R::Unavailable | R::Store(_) => code::FAILED,
+            R::Unavailable | R::Internal(_) | R::Store(_) => code::FAILED,
         };
         if code == code::FAILED {
             tracing::error!(error = %e, "registry failure behind an EPP command");

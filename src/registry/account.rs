@@ -6,10 +6,6 @@ use super::command::*;
 use super::{ObjectKind, RegistryError};
 use crate::model::{ClientId, DomainName, Money, Registrar, RegistrarStatus, RegistrationPolicy, Tld, TldPolicy};
 
-fn registry_only(cx: &Cx, what: &str) -> Result<()> {
-    if cx.is_registry() { Ok(()) } else { Err(RegistryError::Authorization(format!("only the registry may {what}"))) }
-}
-
 fn set<T: Clone>(target: &mut T, value: &Option<T>) {
     if let Some(v) = value {
         *target = v.clone();
@@ -74,7 +70,6 @@ fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy,
 }
 
 pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
-    registry_only(cx, "create TLDs")?;
     let name = spec.name.clone().ok_or_else(|| RegistryError::Missing("a TLD needs a name".into()))?;
     let nameservers = spec.nameservers.clone().ok_or_else(|| RegistryError::Missing("a TLD needs nameservers".into()))?;
     if cx.t.tld(&name)?.is_some() {
@@ -95,7 +90,7 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
     policy.validate()?;
     let tld = Tld { name: name.clone(), policy, registration, serial: 0, created: cx.now, updated: cx.now };
     cx.t.put_tld(&tld)?;
-    cx.zones.created(&name);
+    cx.zone_created(&name);
     cx.touch(&name, &name);
     for ns in &tld.policy.nameservers {
         cx.touch(&name, ns);
@@ -104,7 +99,6 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
 }
 
 pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Result<Outcome> {
-    registry_only(cx, "change TLDs")?;
     if spec.name.as_ref().is_some_and(|n| n != name) {
         return Err(RegistryError::Invalid("a TLD cannot be renamed".into()));
     }
@@ -119,7 +113,7 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
         || old.ds_ttl_s != new.ds_ttl_s
         || old.glue_ttl_s != new.glue_ttl_s
         || old.glue_policy != new.glue_policy;
-    cx.zones.begin(&before).soa_changed();
+    cx.soa_changed(&before);
     cx.t.put_tld(&tld)?;
     cx.touch(name, name);
     for ns in old.nameservers.iter().chain(&new.nameservers) {
@@ -208,7 +202,6 @@ fn apply_registrar_spec(r: &mut Registrar, spec: &RegistrarSpec) -> Result<()> {
 }
 
 pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outcome> {
-    registry_only(cx, "create registrars")?;
     let id = spec.id.clone().ok_or_else(|| RegistryError::Missing("a registrar needs an id".into()))?;
     if spec.name.is_none() || spec.email.is_none() {
         return Err(RegistryError::Missing("a registrar needs a name and an email".into()));
@@ -244,7 +237,6 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
 }
 
 pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec) -> Result<Outcome> {
-    registry_only(cx, "change registrars")?;
     if spec.id.as_ref().is_some_and(|i| i != id) {
         return Err(RegistryError::Invalid("a registrar id cannot change".into()));
     }
@@ -256,7 +248,6 @@ pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec)
 }
 
 pub(super) fn fund(cx: &mut Cx, id: &ClientId, amount: Money) -> Result<Outcome> {
-    registry_only(cx, "change balances")?;
     let mut r = cx.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
     r.balance = r.balance.checked_add(amount).ok_or_else(|| RegistryError::Range("the balance would overflow".into()))?;
     r.updated = cx.now;

@@ -1,9 +1,12 @@
-//! Executing one command inside the batch's write transaction. Each handler
-//! reads what it needs, checks every rule, and only then writes; a refused
-//! command leaves nothing behind. Writes end with the zone rows of the owner
-//! names the command may have changed being re-derived. This file holds the
-//! dispatch and what every handler shares: who may act, money, deadlines,
-//! poll messages and counters; the handlers live beside it by object.
+//! Executing one command inside the batch's write transaction. A refused
+//! command leaves nothing behind by construction, not by each handler's
+//! care: every write goes through the store's undo log, and [`apply`] rolls
+//! a refused command back to where it started (zone bookkeeping is only
+//! recorded once the command succeeded). Writes end with the zone rows of
+//! the owner names the command may have changed being re-derived. This file
+//! holds the dispatch and what every handler shares: who may act, money,
+//! deadlines, poll messages and counters; the handlers live beside it by
+//! object.
 
 use std::collections::BTreeSet;
 
@@ -50,12 +53,21 @@ pub(super) fn unprepared(auth_info: &Option<String>) -> Result<()> {
 /// One command's view of the batch.
 pub(super) struct Cx<'a, 't> {
     pub t: &'a mut WriteTables<'t>,
-    pub zones: &'a mut ZoneChanges,
+    zones: &'a mut ZoneChanges,
     pub now: Timestamp,
     pub settings: &'a WriterSettings,
     pub actor: &'a Actor,
     /// Owner names (with their TLD) whose zone rows must be re-derived.
     touched: BTreeSet<(DomainName, DomainName)>,
+    /// Zones created, or whose SOA changes, recorded in the batch's zone
+    /// changes only when the command succeeds.
+    zone_events: Vec<ZoneEvent>,
+}
+
+enum ZoneEvent {
+    Created(DomainName),
+    /// The TLD as stored before the command.
+    SoaChanged(Box<Tld>),
 }
 
 impl<'a, 't> Cx<'a, 't> {
@@ -66,7 +78,35 @@ impl<'a, 't> Cx<'a, 't> {
         settings: &'a WriterSettings,
         actor: &'a Actor,
     ) -> Self {
-        Cx { t, zones, now, settings, actor, touched: BTreeSet::new() }
+        Cx { t, zones, now, settings, actor, touched: BTreeSet::new(), zone_events: Vec::new() }
+    }
+
+    /// A zone created by this command: it has no previous version to diff from.
+    pub fn zone_created(&mut self, tld: &DomainName) {
+        self.zone_events.push(ZoneEvent::Created(tld.clone()));
+    }
+
+    /// The SOA of `before`'s zone changes (a policy update), even if no other RR does.
+    pub fn soa_changed(&mut self, before: &Tld) {
+        self.zone_events.push(ZoneEvent::SoaChanged(Box::new(before.clone())));
+    }
+
+    /// Runs `step` so that, if it is refused, what it wrote is undone;
+    /// storage failures pass through (they abort the batch). Names it
+    /// touched stay touched: re-deriving an unchanged row changes nothing.
+    pub fn attempt<T>(&mut self, step: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let point = self.t.rollback_point();
+        let events = self.zone_events.len();
+        let result = step(self);
+        if let Err(refusal) = &result
+            && !matches!(refusal, RegistryError::Store(_))
+        {
+            // False only for a bulk import, which keeps no undo log: the
+            // writer aborts its batch (it runs alone) instead.
+            self.t.roll_back(point)?;
+            self.zone_events.truncate(events);
+        }
+        result
     }
 
     pub fn touch(&mut self, tld: &DomainName, owner: &DomainName) {
@@ -100,8 +140,15 @@ impl<'a, 't> Cx<'a, 't> {
         self.t.tld(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Tld, name))
     }
 
-    /// Re-derives every touched row.
+    /// Records the command's zone events and re-derives every touched row.
     fn flush(&mut self) -> std::result::Result<(), StoreError> {
+        // Before the refreshes: a changed SOA diffs from the TLD as it was.
+        for event in std::mem::take(&mut self.zone_events) {
+            match event {
+                ZoneEvent::Created(name) => self.zones.created(&name),
+                ZoneEvent::SoaChanged(before) => self.zones.begin(&before).soa_changed(),
+            }
+        }
         let touched = std::mem::take(&mut self.touched);
         let mut current: Option<Tld> = None;
         for (tld_name, owner) in touched {
@@ -257,17 +304,24 @@ fn counted_tld(cx: &Cx, command: &Command) -> String {
     name.and_then(|n| cx.tld_of(&n).ok().flatten()).map(|t| t.name.to_string()).unwrap_or_default()
 }
 
+/// Runs one command: whole, or (refused) with nothing of it left but its
+/// report counter.
 pub(super) fn apply(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
-    let result = dispatch(cx, command);
+    let result = cx.attempt(|cx| {
+        if let (Actor::Registrar(_), Some(what)) = (cx.actor, command.registry_only()) {
+            return Err(RegistryError::Authorization(format!("only the registry may {what}")));
+        }
+        let outcome = dispatch(cx, command)?;
+        cx.flush()?;
+        Ok(outcome)
+    });
     if let (Actor::Registrar(registrar), Some((object, verb))) = (cx.actor, command.counted_as())
         && !matches!(result, Err(RegistryError::Store(_)))
     {
         let key = counter_key(cx.now, &counted_tld(cx, command), registrar, object, verb, result.is_ok());
         cx.t.count(&key, 1)?;
     }
-    let outcome = result?;
-    cx.flush()?;
-    Ok(outcome)
+    result
 }
 
 fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {

@@ -68,6 +68,50 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::CreateTld(_) => "TLD create",
+            Command::UpdateTld(..) => "TLD update",
+            Command::CreateRegistrar(_) => "registrar create",
+            Command::UpdateRegistrar(..) => "registrar update",
+            Command::Fund(..) => "registrar funding",
+            Command::ChangePassword(..) => "password change",
+            Command::CreateContact(_) => "contact create",
+            Command::UpdateContact(..) => "contact update",
+            Command::DeleteContact(_) => "contact delete",
+            Command::CreateDomain(_) => "domain create",
+            Command::UpdateDomain(..) => "domain update",
+            Command::DeleteDomain(_) => "domain delete",
+            Command::RenewDomain(..) => "domain renew",
+            Command::TransferDomain(..) => "domain transfer",
+            Command::TransferContact(..) => "contact transfer",
+            Command::CreateHost(_) => "host create",
+            Command::UpdateHost(..) => "host update",
+            Command::DeleteHost(_) => "host delete",
+            Command::AckPoll(_) => "poll ack",
+            Command::Import(_) => "zone import",
+            Command::RunDue => "lifecycle run",
+            Command::CountReads(_) => "read counting",
+        }
+    }
+
+    /// What the command does, when only the registry may do it; the writer
+    /// refuses such commands from a registrar before they run.
+    pub fn registry_only(&self) -> Option<&'static str> {
+        Some(match self {
+            Command::CreateTld(_) => "create TLDs",
+            Command::UpdateTld(..) => "change TLDs",
+            Command::CreateRegistrar(_) => "create registrars",
+            Command::UpdateRegistrar(..) => "change registrars",
+            Command::Fund(..) => "change balances",
+            Command::Import(_) => "import zones",
+            Command::RunDue => "carry out lifecycle deadlines",
+            Command::CountReads(_) => "add to the report counters",
+            _ => return None,
+        })
+    }
+
     /// Object and command names for the report counters.
     pub fn counted_as(&self) -> Option<(&'static str, &'static str)> {
         Some(match self {
@@ -123,9 +167,11 @@ pub enum Outcome {
     PollAcked {
         remaining: u64,
     },
-    /// Lifecycle deadlines carried out; `more` when the batch limit was reached.
+    /// Lifecycle deadlines looked at; `deferred` of them were refused and
+    /// moved to a later retry; `more` when the batch limit was reached.
     Due {
         handled: usize,
+        deferred: usize,
         more: bool,
     },
     Imported(super::import::ImportSummary),

@@ -6,6 +6,7 @@
 //! entries made stale by later changes are simply dropped.
 
 use super::apply::{Cx, Due, Result};
+use super::RegistryError;
 use super::command::Outcome;
 use super::domain::{complete_transfer, purge, relink};
 use crate::model::{
@@ -16,27 +17,52 @@ use crate::model::{
 /// the scheduler runs again while more are due.
 pub(super) const DUE_BATCH_MAX: usize = 1000;
 
+/// A deadline whose transition was refused is tried again this much later
+/// (and logged), so it is neither lost nor retried in a tight loop.
+pub(super) const DUE_RETRY_S: i64 = 300;
+
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
     let due = cx.t.due_until(cx.now, DUE_BATCH_MAX)?;
     let handled = due.len();
+    let mut deferred = 0;
     for (at, kind, object) in due {
-        cx.t.due_remove(at, kind, &object)?;
-        if Due::from_u8(kind) == Some(Due::ContactTransferApproval) {
-            if let Ok(id) = ContactId::parse(&object) {
-                super::contact::approve_due_transfer(cx, &id)?;
+        // Each transition is undone whole if it is refused; the others go on.
+        match cx.attempt(|cx| carry_out(cx, at, kind, &object)) {
+            Ok(()) => {}
+            Err(RegistryError::Store(e)) => return Err(e.into()),
+            Err(refusal) => {
+                tracing::error!(object = %object, kind, error = %refusal, retry_in_s = DUE_RETRY_S, "lifecycle transition refused");
+                cx.t.due_remove(at, kind, &object)?;
+                cx.t.due_add(cx.now.plus_seconds(DUE_RETRY_S), kind, &object)?;
+                deferred += 1;
             }
-            continue;
-        }
-        let (Some(kind), Ok(name)) = (Due::from_u8(kind), DomainName::parse(&object)) else { continue };
-        match kind {
-            Due::Expiry => auto_renew(cx, &name)?,
-            Due::GraceEnd => end_grace(cx, &name)?,
-            Due::TransferApproval => approve_transfer(cx, &name)?,
-            Due::RgpEnd => next_rgp_phase(cx, &name)?,
-            Due::ContactTransferApproval => unreachable!("handled above"),
         }
     }
-    Ok(Outcome::Due { handled, more: handled == DUE_BATCH_MAX })
+    Ok(Outcome::Due { handled, deferred, more: handled == DUE_BATCH_MAX })
+}
+
+/// Takes one deadline off the table and carries it out.
+fn carry_out(cx: &mut Cx, at: crate::model::Timestamp, kind: u8, object: &str) -> Result<()> {
+    cx.t.due_remove(at, kind, object)?;
+    match Due::from_u8(kind) {
+        Some(Due::ContactTransferApproval) => match ContactId::parse(object) {
+            Ok(id) => super::contact::approve_due_transfer(cx, &id),
+            Err(_) => Ok(tracing::warn!(object, "dropping a contact deadline that names no contact")),
+        },
+        Some(kind) => {
+            let Ok(name) = DomainName::parse(object) else {
+                return Ok(tracing::warn!(object, "dropping a domain deadline that names no domain"));
+            };
+            match kind {
+                Due::Expiry => auto_renew(cx, &name),
+                Due::GraceEnd => end_grace(cx, &name),
+                Due::TransferApproval => approve_transfer(cx, &name),
+                Due::RgpEnd => next_rgp_phase(cx, &name),
+                Due::ContactTransferApproval => unreachable!("matched above"),
+            }
+        }
+        None => Ok(tracing::warn!(object, kind, "dropping a deadline of an unknown kind")),
+    }
 }
 
 /// At expiry the sponsor is charged a year and has 45 days to change its mind.

@@ -24,6 +24,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use apply::{counter_key, query_counter_key};
+pub(crate) use writer::WriteAccess;
+pub use writer::WriterHealth;
 pub use command::{Actor, Command, Outcome};
 pub use import::{ImportSummary, ZoneImport};
 
@@ -117,6 +119,9 @@ pub enum RegistryError {
     Association(String),
     #[error("the registry is shutting down")]
     Unavailable,
+    /// The registry failed on this command (a bug, logged); nothing of it was kept (EPP 2400).
+    #[error("{0}")]
+    Internal(String),
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
 }
@@ -148,6 +153,8 @@ impl RegistryError {
             RegistryError::StatusProhibits(_) => "status_prohibits",
             RegistryError::Association(_) => "association_prohibits",
             RegistryError::Unavailable => "unavailable",
+            RegistryError::Internal(_) => "internal",
+            RegistryError::Store(e) if e.is_unavailable() => "storage_unavailable",
             RegistryError::Store(_) => "internal",
         }
     }
@@ -182,6 +189,8 @@ pub struct Registry {
     queue: mpsc::Sender<Job>,
     snapshots: Arc<SnapshotCell>,
     commits: watch::Receiver<u64>,
+    health: Arc<WriterHealth>,
+    failures: watch::Receiver<Option<String>>,
 }
 
 /// The writer thread; joining it waits until every queued command is committed.
@@ -203,12 +212,34 @@ impl Registry {
         let snapshots = Arc::new(SnapshotCell::new(first));
         let (queue, jobs) = mpsc::channel(settings.queue_max);
         let (commit_tx, commits) = watch::channel(0);
-        let writer = writer::Writer::new(store, clock, settings, snapshots.clone(), commit_tx);
+        let (failure_tx, failures) = watch::channel(None);
+        let health = Arc::new(WriterHealth::default());
+        let writer = writer::Writer::new(store, clock, settings, snapshots.clone(), commit_tx, health.clone(), failure_tx);
         let handle = std::thread::Builder::new()
             .name("registry-writer".into())
             .spawn(move || writer.run(jobs))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the writer thread: {e}")))?;
-        Ok((Registry { queue, snapshots, commits }, WriterThread(handle)))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        Ok((Registry { queue, snapshots, commits, health, failures }, WriterThread(handle)))
+    }
+
+    /// Whether the writer is running and the store takes writes.
+    pub fn health(&self) -> &WriterHealth {
+        &self.health
+    }
+
+    /// Resolves once the store can take no more writes in this process (or
+    /// the writer is gone), with the reason: the daemon then stops, so that
+    /// its supervisor reopens the store.
+    pub async fn failed(&self) -> String {
+        let mut failures = self.failures.clone();
+        loop {
+            if let Some(reason) = failures.borrow_and_update().clone() {
+                return reason;
+            }
+            if failures.changed().await.is_err() {
+                return "the registry writer stopped".into();
+            }
+        }
     }
 
     /// Executes a command for the registry; returns once it is durably committed (or refused).

@@ -1,8 +1,18 @@
 //! The writer thread: drains queued commands into a batch, applies them in
 //! one write transaction, commits once (one fsync for the batch), publishes
 //! the new snapshot, and only then answers each submitter.
+//!
+//! Each command runs to a rollback point of its own (see `apply`), so a
+//! refused command leaves nothing while the rest of its batch commits. A
+//! handler that panics aborts its batch: that command is answered with an
+//! internal error and the others run again without it. A storage failure
+//! fails the batch, is named as such, and marks the store unavailable in
+//! [`WriterHealth`] (redb takes no more writes in this process after an I/O
+//! error, so the daemon stops and its supervisor starts it again).
 
-use std::sync::Arc;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch};
 
@@ -12,13 +22,74 @@ use super::{Command, Job, Outcome, RegistryError, WriterSettings};
 use crate::model::Clock;
 use crate::store::{SnapshotCell, Store, StoreError, WriteTables};
 
+/// Proof of being the registry writer: only this module can make one, and
+/// the store's write API asks for it, so nothing else in the crate can write.
+pub(crate) struct WriteAccess(());
+
+#[cfg(test)]
+impl WriteAccess {
+    pub(crate) fn for_tests() -> Self {
+        WriteAccess(())
+    }
+}
+
+/// Whether the writer can still commit, for health checks and the daemon.
+#[derive(Debug, Default)]
+pub struct WriterHealth {
+    stopped: AtomicBool,
+    /// Why the store takes no more writes, once it does not.
+    store_failure: Mutex<Option<String>>,
+}
+
+impl WriterHealth {
+    /// The writer thread has ended (shutdown, or it died).
+    pub fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Why writes cannot succeed any more in this process, if they cannot.
+    pub fn store_failure(&self) -> Option<String> {
+        self.store_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether commands can be committed.
+    pub fn is_live(&self) -> bool {
+        !self.stopped() && self.store_failure().is_none()
+    }
+}
+
+/// Marks the writer stopped however its thread ends, panics included.
+struct StoppedOnDrop(Arc<WriterHealth>);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, Ordering::Release);
+    }
+}
+
 pub(super) struct Writer {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: WriterSettings,
     snapshots: Arc<SnapshotCell>,
     commits: watch::Sender<u64>,
+    health: Arc<WriterHealth>,
+    failures: watch::Sender<Option<String>>,
     generation: u64,
+    access: WriteAccess,
+}
+
+/// Why a batch was not committed.
+enum BatchFailure {
+    Store(StoreError),
+    /// The handler of the command at `index` panicked.
+    Panicked { index: usize, message: String },
+}
+
+impl From<StoreError> for BatchFailure {
+    fn from(e: StoreError) -> Self {
+        BatchFailure::Store(e)
+    }
 }
 
 impl Writer {
@@ -28,13 +99,16 @@ impl Writer {
         settings: WriterSettings,
         snapshots: Arc<SnapshotCell>,
         commits: watch::Sender<u64>,
+        health: Arc<WriterHealth>,
+        failures: watch::Sender<Option<String>>,
     ) -> Self {
         let generation = snapshots.generation();
-        Writer { store, clock, settings, snapshots, commits, generation }
+        Writer { store, clock, settings, snapshots, commits, health, failures, generation, access: WriteAccess(()) }
     }
 
     /// Runs until every sender is gone and the queue is empty.
     pub fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        let _stopped = StoppedOnDrop(self.health.clone());
         let mut carried: Option<Job> = None;
         loop {
             let Some(first) = carried.take().or_else(|| jobs.blocking_recv()) else {
@@ -59,63 +133,103 @@ impl Writer {
         tracing::debug!("registry writer stopped");
     }
 
-    fn execute(&mut self, batch: Vec<Job>) {
-        let size = batch.len();
+    fn execute(&mut self, mut batch: Vec<Job>) {
         let started = std::time::Instant::now();
-        match self.commit(&batch) {
-            Ok((results, changed)) => {
-                if changed {
-                    // Query counts are committed every second; they change no object, so
-                    // what readers decoded and rendered from the last snapshot stays valid.
-                    let objects_changed = !batch.iter().all(|job| matches!(job.command, Command::CountReads(_)));
-                    self.publish(objects_changed);
+        loop {
+            match self.commit(&batch) {
+                Ok((results, changed)) => {
+                    if changed {
+                        // Query counts are committed every second; they change no object, so
+                        // what readers decoded and rendered from the last snapshot stays valid.
+                        let objects_changed = !batch.iter().all(|job| matches!(job.command, Command::CountReads(_)));
+                        self.publish(objects_changed);
+                    }
+                    tracing::debug!(commands = batch.len(), elapsed_us = started.elapsed().as_micros() as u64, "batch committed");
+                    for (job, result) in batch.into_iter().zip(results) {
+                        let _ = job.reply.send(result);
+                    }
+                    return;
                 }
-                tracing::debug!(commands = size, elapsed_us = started.elapsed().as_micros() as u64, "batch committed");
-                for (job, result) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(result);
+                Err(BatchFailure::Panicked { index, message }) => {
+                    let job = batch.remove(index);
+                    tracing::error!(
+                        command = job.command.name(),
+                        panic = %message,
+                        others = batch.len(),
+                        "a command handler panicked; its batch was aborted and runs again without it"
+                    );
+                    let _ = job.reply.send(Err(RegistryError::Internal(format!("the registry failed on this {}", job.command.name()))));
+                    if batch.is_empty() {
+                        return;
+                    }
                 }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, commands = size, "batch failed; nothing was committed");
-                let message = e.to_string();
-                for job in batch {
-                    let _ = job.reply.send(Err(RegistryError::Store(StoreError::Corrupt(message.clone()))));
+                Err(BatchFailure::Store(e)) => {
+                    tracing::error!(error = %e, commands = batch.len(), "batch failed; nothing was committed");
+                    if e.is_unavailable() {
+                        self.store_failed(&e);
+                    }
+                    for job in batch {
+                        let _ = job.reply.send(Err(RegistryError::Store(e.clone())));
+                    }
+                    return;
                 }
             }
         }
     }
 
+    fn store_failed(&self, e: &StoreError) {
+        let mut failure = self.health.store_failure.lock().unwrap_or_else(|p| p.into_inner());
+        if failure.is_none() {
+            tracing::error!(error = %e, "the store takes no more writes in this process; the daemon stops so that it is reopened");
+            *failure = Some(e.to_string());
+            let _ = self.failures.send(Some(e.to_string()));
+        }
+    }
+
     /// Applies the batch and commits it if any command succeeded; a storage
-    /// failure aborts the whole transaction.
-    fn commit(&mut self, batch: &[Job]) -> Result<(Vec<Result<Outcome, RegistryError>>, bool), StoreError> {
+    /// failure or a panic aborts the whole transaction.
+    fn commit(&mut self, batch: &[Job]) -> Result<(Vec<Result<Outcome, RegistryError>>, bool), BatchFailure> {
         let now = self.clock.now();
-        let txn = self.store.begin_write()?;
+        let txn = self.store.begin_write(&self.access)?;
         let mut results = Vec::with_capacity(batch.len());
         let mut changed = false;
         {
             let mut tables = WriteTables::open(&txn)?;
+            if batch.len() == 1 && is_import(&batch[0]) {
+                tables.record_no_undo();
+            }
             let mut zones = ZoneChanges::default();
-            for job in batch {
+            for (index, job) in batch.iter().enumerate() {
                 let mut cx = Cx::new(&mut tables, &mut zones, now, &self.settings, &job.actor);
-                match apply(&mut cx, &job.command) {
-                    Err(RegistryError::Store(e)) => return Err(e),
+                let result = catch_unwind(AssertUnwindSafe(|| apply(&mut cx, &job.command)))
+                    .map_err(|panic| BatchFailure::Panicked { index, message: panic_message(panic.as_ref()) })?;
+                match result {
+                    Err(RegistryError::Store(e)) => return Err(e.into()),
                     Ok(outcome) => {
                         changed = true;
                         results.push(Ok(outcome));
                     }
                     Err(refused) => {
+                        if !tables.keeps_undo() {
+                            // A refused bulk import (alone in its batch) cannot be undone
+                            // change by change: nothing of the transaction is kept.
+                            drop(tables);
+                            txn.abort().map_err(StoreError::from)?;
+                            return Ok((vec![Err(refused)], false));
+                        }
                         // A registrar's refused command still counts in the reports.
                         changed |= job.actor.registrar().is_some() && job.command.counted_as().is_some();
                         results.push(Err(refused));
                     }
                 }
+                tables.settle();
             }
             zones.finish(&mut tables, now, self.settings.journal_entries_max)?;
         }
         if changed {
-            txn.commit()?;
+            txn.commit().map_err(StoreError::from)?;
         } else {
-            txn.abort()?;
+            txn.abort().map_err(StoreError::from)?;
         }
         Ok((results, changed))
     }
@@ -140,4 +254,8 @@ impl Writer {
 
 fn is_import(job: &Job) -> bool {
     matches!(job.command, Command::Import(_))
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".into())
 }

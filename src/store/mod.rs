@@ -34,7 +34,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 pub use journal::JournalEntry;
 pub use read::{Snapshot, ZoneApex, ZoneProbe};
-pub use write::WriteTables;
+pub(crate) use write::WriteTables;
+
+pub(crate) use crate::registry::WriteAccess;
 
 #[allow(unused_imports)] // named in the module docs
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
@@ -58,7 +60,7 @@ pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("co
 
 const SCHEMA_KEY: &str = "schema_version";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("the database is open in another process (is the daemon running?)")]
     Locked,
@@ -66,15 +68,39 @@ pub enum StoreError {
     NewerSchema { found: u32, supported: u32 },
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// The disk refused a read, write or fsync (full, failing, gone). Nothing
+    /// in the failed transaction was acknowledged; the daemon stops so that
+    /// its supervisor reopens the store (redb refuses every later write in
+    /// this process once one I/O error occurred).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("storage: {0}")]
-    Db(#[from] redb::Error),
+    Db(String),
+}
+
+impl StoreError {
+    /// Whether the store can take no more writes in this process.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(e: redb::Error) -> Self {
+        match e {
+            redb::Error::Io(io) => StoreError::Unavailable(io.to_string()),
+            redb::Error::PreviousIo => StoreError::Unavailable("an earlier write failed; the store must be reopened".into()),
+            redb::Error::Corrupted(what) => StoreError::Corrupt(what),
+            other => StoreError::Db(other.to_string()),
+        }
+    }
 }
 
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Db(e.into())
+                StoreError::from(redb::Error::from(e))
             }
         }
     )*};
@@ -85,7 +111,7 @@ impl From<redb::DatabaseError> for StoreError {
     fn from(e: redb::DatabaseError) -> Self {
         match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
-            other => StoreError::Db(other.into()),
+            other => StoreError::from(redb::Error::from(other)),
         }
     }
 }
@@ -101,7 +127,7 @@ impl Store {
     /// tables and checks the schema version.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(redb::StorageError::from(e).into()))?;
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable(format!("creating {}: {e}", parent.display())))?;
         }
         let db = Database::builder().set_cache_size(cache_bytes).create(path)?;
         let store = Store { db: Arc::new(db) };
@@ -154,14 +180,24 @@ impl Store {
         Snapshot::new(self.db.begin_read()?, generation)
     }
 
-    /// Starts the (single) write transaction; only the registry writer calls this.
-    pub fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+    /// Starts the (single) write transaction. Only the registry writer holds
+    /// a [`WriteAccess`], so nothing else in the crate can write.
+    pub(crate) fn begin_write(&self, _: &WriteAccess) -> Result<redb::WriteTransaction, StoreError> {
         Ok(self.db.begin_write()?)
     }
 
-    /// Writes the schema version directly; for migration fixtures in tests.
-    #[doc(hidden)]
-    pub fn force_schema_version(&self, version: u32) -> Result<(), StoreError> {
+    /// Opens a store on a storage backend of the test's choosing (one that fails on demand).
+    #[cfg(test)]
+    pub(crate) fn open_on(backend: impl redb::StorageBackend, cache_bytes: usize) -> Result<Store, StoreError> {
+        let db = Database::builder().set_cache_size(cache_bytes).create_with_backend(backend)?;
+        let store = Store { db: Arc::new(db) };
+        store.prepare_schema()?;
+        Ok(store)
+    }
+
+    /// Writes the schema version directly; for migration tests.
+    #[cfg(test)]
+    pub(crate) fn force_schema_version(&self, version: u32) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         txn.open_table(META)?.insert(SCHEMA_KEY, version.to_be_bytes().as_slice())?;
         txn.commit()?;
@@ -240,7 +276,7 @@ mod tests {
             committed: crate::model::Timestamp(0),
         };
         for n in 0..10 {
-            let txn = store.begin_write().unwrap();
+            let txn = store.begin_write(&WriteAccess::for_tests()).unwrap();
             WriteTables::open(&txn).unwrap().journal_append(&tld, &entry(n), 4).unwrap();
             txn.commit().unwrap();
         }
@@ -257,7 +293,7 @@ mod tests {
         let path = dir.path().join("r.redb");
         {
             let store = Store::open(&path, 1 << 20).unwrap();
-            let txn = store.begin_write().unwrap();
+            let txn = store.begin_write(&WriteAccess::for_tests()).unwrap();
             {
                 // Queued as schema 2 did: messages only, no kept length.
                 let mut poll = txn.open_table(POLL).unwrap();
@@ -270,7 +306,7 @@ mod tests {
             store.force_schema_version(2).unwrap();
         }
         let store = Store::open(&path, 1 << 20).unwrap();
-        let txn = store.begin_write().unwrap();
+        let txn = store.begin_write(&WriteAccess::for_tests()).unwrap();
         let tables = WriteTables::open(&txn).unwrap();
         let length = |id: &str| tables.poll_count(&crate::model::ClientId::parse(id).unwrap()).unwrap();
         assert_eq!((length("reg-a"), length("reg-b"), length("reg-c")), (2, 1, 0));

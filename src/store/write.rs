@@ -1,9 +1,16 @@
 //! Typed access to every table inside one write transaction. The registry
 //! writer opens these once per batch of commands; nothing else writes.
+//!
+//! Every change is recorded in an undo log (the key and the bytes it held
+//! before), so a command that is refused after it wrote can be rolled back
+//! to the point where it started while the rest of its batch commits: a
+//! refused command leaves no trace whatever its handler did, because no
+//! write can bypass the log. redb's savepoints cannot serve here: they can
+//! only be taken before the transaction's first write.
 
 use std::collections::BTreeSet;
 
-use redb::{ReadableTable, Table, WriteTransaction};
+use redb::{Key, ReadableTable, Table, Value, WriteTransaction};
 
 use super::journal::{self, JournalEntry};
 use super::read::get;
@@ -13,7 +20,7 @@ use super::{
 use crate::model::zone::ZoneRow;
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Timestamp, Tld};
 
-pub struct WriteTables<'t> {
+pub(crate) struct WriteTables<'t> {
     meta: Table<'t, &'static str, &'static [u8]>,
     tlds: Table<'t, &'static str, &'static [u8]>,
     registrars: Table<'t, &'static str, &'static [u8]>,
@@ -27,6 +34,80 @@ pub struct WriteTables<'t> {
     poll: Table<'t, &'static [u8], &'static [u8]>,
     due: Table<'t, &'static [u8], ()>,
     counters: Table<'t, &'static str, u64>,
+    /// What each change overwrote, oldest first; `None` when changes are not
+    /// recorded (a bulk import, which commits alone or not at all).
+    undo: Option<Vec<Undo>>,
+}
+
+/// Where a command started: rolling back to it undoes everything after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RollbackPoint(usize);
+
+#[derive(Debug, Clone, Copy)]
+enum TableId {
+    Meta,
+    Tlds,
+    Registrars,
+    Contacts,
+    Domains,
+    Hosts,
+    HostByName,
+    HostLinks,
+    Zone,
+    Journal,
+    Poll,
+    Due,
+    Counters,
+}
+
+/// One change: the key and the value it had before (`None`: it was absent).
+struct Undo {
+    table: TableId,
+    key: Vec<u8>,
+    before: Option<Vec<u8>>,
+}
+
+/// Inserts and records what the key held before.
+fn put<'k, 'v, K: Key + 'static, V: Value + 'static>(
+    table: &mut Table<'_, K, V>,
+    undo: &mut Option<Vec<Undo>>,
+    id: TableId,
+    key: K::SelfType<'k>,
+    value: V::SelfType<'v>,
+) -> Result<(), StoreError> {
+    let before = table.insert(&key, &value)?.map(|old| V::as_bytes(&old.value()).as_ref().to_vec());
+    if let Some(log) = undo {
+        log.push(Undo { table: id, key: K::as_bytes(&key).as_ref().to_vec(), before });
+    }
+    Ok(())
+}
+
+/// Removes and records what the key held; true when it held something.
+fn take<'k, K: Key + 'static, V: Value + 'static>(
+    table: &mut Table<'_, K, V>,
+    undo: &mut Option<Vec<Undo>>,
+    id: TableId,
+    key: K::SelfType<'k>,
+) -> Result<bool, StoreError> {
+    let Some(old) = table.remove(&key)? else { return Ok(false) };
+    if let Some(log) = undo {
+        log.push(Undo { table: id, key: K::as_bytes(&key).as_ref().to_vec(), before: Some(V::as_bytes(&old.value()).as_ref().to_vec()) });
+    }
+    Ok(true)
+}
+
+/// Puts back what one change overwrote.
+fn restore<K: Key + 'static, V: Value + 'static>(table: &mut Table<'_, K, V>, undo: &Undo) -> Result<(), StoreError> {
+    let key = K::from_bytes(&undo.key);
+    match &undo.before {
+        Some(value) => {
+            table.insert(&key, &V::from_bytes(value))?;
+        }
+        None => {
+            table.remove(&key)?;
+        }
+    }
+    Ok(())
 }
 
 impl<'t> WriteTables<'t> {
@@ -45,7 +126,60 @@ impl<'t> WriteTables<'t> {
             poll: txn.open_table(POLL)?,
             due: txn.open_table(DUE)?,
             counters: txn.open_table(COUNTERS)?,
+            undo: Some(Vec::new()),
         })
+    }
+
+    /// Stops recording changes: for a bulk import, whose undo log would be as
+    /// large as the zone; its batch must then be aborted if it is refused.
+    pub fn record_no_undo(&mut self) {
+        self.undo = None;
+    }
+
+    /// Whether [`WriteTables::roll_back`] can undo changes.
+    pub fn keeps_undo(&self) -> bool {
+        self.undo.is_some()
+    }
+
+    /// The point a command starts from.
+    pub fn rollback_point(&self) -> RollbackPoint {
+        RollbackPoint(self.undo.as_ref().map_or(0, Vec::len))
+    }
+
+    /// Undoes every change made since `point`, newest first. Returns false
+    /// when changes are not recorded (the transaction must then be aborted).
+    pub fn roll_back(&mut self, point: RollbackPoint) -> Result<bool, StoreError> {
+        let Some(mut log) = self.undo.take() else { return Ok(false) };
+        let result = (|| {
+            while log.len() > point.0 {
+                let Some(undo) = log.pop() else { break };
+                match undo.table {
+                    TableId::Meta => restore(&mut self.meta, &undo)?,
+                    TableId::Tlds => restore(&mut self.tlds, &undo)?,
+                    TableId::Registrars => restore(&mut self.registrars, &undo)?,
+                    TableId::Contacts => restore(&mut self.contacts, &undo)?,
+                    TableId::Domains => restore(&mut self.domains, &undo)?,
+                    TableId::Hosts => restore(&mut self.hosts, &undo)?,
+                    TableId::HostByName => restore(&mut self.host_by_name, &undo)?,
+                    TableId::HostLinks => restore(&mut self.host_links, &undo)?,
+                    TableId::Zone => restore(&mut self.zone, &undo)?,
+                    TableId::Journal => restore(&mut self.journal, &undo)?,
+                    TableId::Poll => restore(&mut self.poll, &undo)?,
+                    TableId::Due => restore(&mut self.due, &undo)?,
+                    TableId::Counters => restore(&mut self.counters, &undo)?,
+                }
+            }
+            Ok(())
+        })();
+        self.undo = Some(log);
+        result.map(|()| true)
+    }
+
+    /// Forgets the recorded changes once they can no longer be refused.
+    pub fn settle(&mut self) {
+        if let Some(log) = &mut self.undo {
+            log.clear();
+        }
     }
 
     /// Next value of a named counter (ROID numbers), starting at 1.
@@ -60,7 +194,7 @@ impl<'t> WriteTables<'t> {
             Some(v) => u64::from_be_bytes(v.value().try_into().map_err(|_| StoreError::Corrupt(key.clone()))?),
             None => 0,
         };
-        self.meta.insert(key.as_str(), (current + count).to_be_bytes().as_slice())?;
+        put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), (current + count).to_be_bytes().as_slice())?;
         Ok(current + 1)
     }
 
@@ -77,7 +211,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_tld(&mut self, tld: &Tld) -> Result<(), StoreError> {
-        self.tlds.insert(tld.name.as_str(), codec::encode(tld).as_slice())?;
+        put(&mut self.tlds, &mut self.undo, TableId::Tlds, tld.name.as_str(), codec::encode(tld).as_slice())?;
         Ok(())
     }
 
@@ -86,7 +220,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_registrar(&mut self, registrar: &Registrar) -> Result<(), StoreError> {
-        self.registrars.insert(registrar.id.as_str(), codec::encode(registrar).as_slice())?;
+        put(&mut self.registrars, &mut self.undo, TableId::Registrars, registrar.id.as_str(), codec::encode(registrar).as_slice())?;
         Ok(())
     }
 
@@ -95,12 +229,12 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_contact(&mut self, contact: &Contact) -> Result<(), StoreError> {
-        self.contacts.insert(contact.id.as_str(), codec::encode(contact).as_slice())?;
+        put(&mut self.contacts, &mut self.undo, TableId::Contacts, contact.id.as_str(), codec::encode(contact).as_slice())?;
         Ok(())
     }
 
     pub fn delete_contact(&mut self, id: &ContactId) -> Result<(), StoreError> {
-        self.contacts.remove(id.as_str())?;
+        take(&mut self.contacts, &mut self.undo, TableId::Contacts, id.as_str())?;
         Ok(())
     }
 
@@ -109,22 +243,13 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_domain(&mut self, domain: &Domain) -> Result<(), StoreError> {
-        self.domains.insert(domain.name.canonical_key().as_slice(), codec::encode(domain).as_slice())?;
+        put(&mut self.domains, &mut self.undo, TableId::Domains, domain.name.canonical_key().as_slice(), codec::encode(domain).as_slice())?;
         Ok(())
     }
 
     pub fn delete_domain(&mut self, name: &DomainName) -> Result<(), StoreError> {
-        self.domains.remove(name.canonical_key().as_slice())?;
+        take(&mut self.domains, &mut self.undo, TableId::Domains, name.canonical_key().as_slice())?;
         Ok(())
-    }
-
-    /// Whether any domain below `tld` is registered.
-    pub fn tld_has_domains(&self, tld: &DomainName) -> Result<bool, StoreError> {
-        let prefix = tld.canonical_key();
-        match self.domains.range::<&[u8]>(prefix.as_slice()..)?.next() {
-            Some(item) => Ok(item?.0.value().starts_with(&prefix)),
-            None => Ok(false),
-        }
     }
 
     pub fn host(&self, roid: &Roid) -> Result<Option<Host>, StoreError> {
@@ -144,19 +269,19 @@ impl<'t> WriteTables<'t> {
 
     /// Stores a host and indexes its current name.
     pub fn put_host(&mut self, host: &Host) -> Result<(), StoreError> {
-        self.hosts.insert(host.roid.as_str(), codec::encode(host).as_slice())?;
-        self.host_by_name.insert(host.name.canonical_key().as_slice(), host.roid.as_str())?;
+        put(&mut self.hosts, &mut self.undo, TableId::Hosts, host.roid.as_str(), codec::encode(host).as_slice())?;
+        put(&mut self.host_by_name, &mut self.undo, TableId::HostByName, host.name.canonical_key().as_slice(), host.roid.as_str())?;
         Ok(())
     }
 
     /// Drops a name from the host index (after a rename or delete).
     pub fn unindex_host_name(&mut self, name: &DomainName) -> Result<(), StoreError> {
-        self.host_by_name.remove(name.canonical_key().as_slice())?;
+        take(&mut self.host_by_name, &mut self.undo, TableId::HostByName, name.canonical_key().as_slice())?;
         Ok(())
     }
 
     pub fn delete_host(&mut self, host: &Host) -> Result<(), StoreError> {
-        self.hosts.remove(host.roid.as_str())?;
+        take(&mut self.hosts, &mut self.undo, TableId::Hosts, host.roid.as_str())?;
         self.unindex_host_name(&host.name)
     }
 
@@ -212,12 +337,12 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn link_host(&mut self, host: &Roid, domain: &DomainName) -> Result<(), StoreError> {
-        self.host_links.insert(link_key(host, domain).as_slice(), ())?;
+        put(&mut self.host_links, &mut self.undo, TableId::HostLinks, link_key(host, domain).as_slice(), ())?;
         Ok(())
     }
 
     pub fn unlink_host(&mut self, host: &Roid, domain: &DomainName) -> Result<(), StoreError> {
-        self.host_links.remove(link_key(host, domain).as_slice())?;
+        take(&mut self.host_links, &mut self.undo, TableId::HostLinks, link_key(host, domain).as_slice())?;
         Ok(())
     }
 
@@ -235,9 +360,9 @@ impl<'t> WriteTables<'t> {
     /// Stores a zone row; an empty row removes the name from the zone.
     pub fn put_zone_row(&mut self, key: &[u8], row: &ZoneRow) -> Result<(), StoreError> {
         if row.is_empty() {
-            self.zone.remove(key)?;
+            take(&mut self.zone, &mut self.undo, TableId::Zone, key)?;
         } else {
-            self.zone.insert(key, codec::encode_row(row).as_slice())?;
+            put(&mut self.zone, &mut self.undo, TableId::Zone, key, codec::encode_row(row).as_slice())?;
         }
         Ok(())
     }
@@ -260,11 +385,11 @@ impl<'t> WriteTables<'t> {
             (first, last)
         };
         let seq = last.map_or(0, |s| s + 1);
-        self.journal.insert(journal::key(tld.as_str(), seq).as_slice(), entry.encode().as_slice())?;
+        put(&mut self.journal, &mut self.undo, TableId::Journal, journal::key(tld.as_str(), seq).as_slice(), entry.encode().as_slice())?;
         if let Some(first) = first {
             let count = (seq - first + 1) as usize;
             for old in first..first + count.saturating_sub(entries_max) as u64 {
-                self.journal.remove(journal::key(tld.as_str(), old).as_slice())?;
+                take(&mut self.journal, &mut self.undo, TableId::Journal, journal::key(tld.as_str(), old).as_slice())?;
             }
         }
         Ok(())
@@ -274,17 +399,17 @@ impl<'t> WriteTables<'t> {
     pub fn poll_push(&mut self, registrar: &ClientId, mut message: PollMessage) -> Result<u64, StoreError> {
         message.id = self.next_sequence("poll")?;
         let count = self.poll_count(registrar)?;
-        self.poll.insert(poll_key(registrar, message.id).as_slice(), codec::encode(&message).as_slice())?;
-        self.meta.insert(poll_count_key(registrar.as_str()).as_str(), (count + 1).to_be_bytes().as_slice())?;
+        put(&mut self.poll, &mut self.undo, TableId::Poll, poll_key(registrar, message.id).as_slice(), codec::encode(&message).as_slice())?;
+        put(&mut self.meta, &mut self.undo, TableId::Meta, poll_count_key(registrar.as_str()).as_str(), (count + 1).to_be_bytes().as_slice())?;
         Ok(message.id)
     }
 
     /// Removes a message; false when `registrar` has no message with that id.
     pub fn poll_remove(&mut self, registrar: &ClientId, id: u64) -> Result<bool, StoreError> {
-        let removed = self.poll.remove(poll_key(registrar, id).as_slice())?.is_some();
+        let removed = take(&mut self.poll, &mut self.undo, TableId::Poll, poll_key(registrar, id).as_slice())?;
         if removed {
             let count = self.poll_count(registrar)?;
-            self.meta.insert(poll_count_key(registrar.as_str()).as_str(), count.saturating_sub(1).to_be_bytes().as_slice())?;
+            put(&mut self.meta, &mut self.undo, TableId::Meta, poll_count_key(registrar.as_str()).as_str(), count.saturating_sub(1).to_be_bytes().as_slice())?;
         }
         Ok(removed)
     }
@@ -295,12 +420,12 @@ impl<'t> WriteTables<'t> {
 
     /// Records a deadline: `kind` happens to `object` at `at`.
     pub fn due_add(&mut self, at: Timestamp, kind: u8, object: &str) -> Result<(), StoreError> {
-        self.due.insert(due_key(at, kind, object).as_slice(), ())?;
+        put(&mut self.due, &mut self.undo, TableId::Due, due_key(at, kind, object).as_slice(), ())?;
         Ok(())
     }
 
     pub fn due_remove(&mut self, at: Timestamp, kind: u8, object: &str) -> Result<(), StoreError> {
-        self.due.remove(due_key(at, kind, object).as_slice())?;
+        take(&mut self.due, &mut self.undo, TableId::Due, due_key(at, kind, object).as_slice())?;
         Ok(())
     }
 
@@ -317,14 +442,23 @@ impl<'t> WriteTables<'t> {
     /// Adds to a report counter.
     pub fn count(&mut self, key: &str, delta: u64) -> Result<(), StoreError> {
         let current = self.counters.get(key)?.map(|v| v.value()).unwrap_or(0);
-        self.counters.insert(key, current + delta)?;
+        put(&mut self.counters, &mut self.undo, TableId::Counters, key, current.saturating_add(delta))?;
         Ok(())
     }
 
     /// Forgets a zone's history: IXFR clients then fall back to AXFR.
     pub fn journal_clear(&mut self, tld: &DomainName) -> Result<(), StoreError> {
         let (start, end) = journal::range(tld.as_str());
-        self.journal.retain_in::<&[u8], _>(start.as_slice()..end.as_slice(), |_, _| false)?;
+        let keys = {
+            let mut keys = Vec::new();
+            for item in self.journal.range::<&[u8]>(start.as_slice()..end.as_slice())? {
+                keys.push(item?.0.value().to_vec());
+            }
+            keys
+        };
+        for key in keys {
+            take(&mut self.journal, &mut self.undo, TableId::Journal, key.as_slice())?;
+        }
         Ok(())
     }
 }
@@ -427,6 +561,7 @@ fn parse_due_key(key: &[u8]) -> Result<(Timestamp, u8, String), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::WriteAccess;
 
     #[test]
     fn poll_queue_lengths_follow_pushes_and_acks() {
@@ -452,7 +587,7 @@ mod tests {
                 transfer: transfer.clone(),
             },
         };
-        let txn = store.begin_write().unwrap();
+        let txn = store.begin_write(&WriteAccess::for_tests()).unwrap();
         let mut tables = WriteTables::open(&txn).unwrap();
         let first = tables.poll_push(&a, message("one")).unwrap();
         tables.poll_push(&a, message("two")).unwrap();

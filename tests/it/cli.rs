@@ -163,9 +163,15 @@ fn check_config_reports_errors() {
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
-    let store = domain_os::daemon::open_store(&config).unwrap();
-    store.force_schema_version(domain_os::store::SCHEMA_VERSION + 1).unwrap();
-    drop(store);
+    drop(domain_os::daemon::open_store(&config).unwrap());
+    // As a newer build would leave it: the schema version is a big-endian u32 in the meta table.
+    let db = redb::Database::create(config.db_path()).unwrap();
+    let txn = db.begin_write().unwrap();
+    let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let newer = (domain_os::store::SCHEMA_VERSION + 1).to_be_bytes();
+    txn.open_table(meta).unwrap().insert("schema_version", newer.as_slice()).unwrap();
+    txn.commit().unwrap();
+    drop(db);
     let conf = write_config(dir.path(), &config);
     let (ok, _, err) = cli(&conf, &["zone", "export", "example"]);
     assert!(!ok && err.contains("newer domain-os"), "{err}");
