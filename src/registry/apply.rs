@@ -353,6 +353,8 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
+        #[cfg(test)]
+        Command::Fault(fault) => super::tests::inject(cx, fault),
     }
 }
 

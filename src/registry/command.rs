@@ -65,6 +65,9 @@ pub enum Command {
     /// Read-only commands (check, info, poll, transfer query) to add to the
     /// report counters: `(key, count)`.
     CountReads(Vec<(String, u64)>),
+    /// Misbehaves on purpose, to prove what the writer guarantees.
+    #[cfg(test)]
+    Fault(super::tests::Fault),
 }
 
 impl Command {
@@ -93,6 +96,8 @@ impl Command {
             Command::Import(_) => "zone import",
             Command::RunDue => "lifecycle run",
             Command::CountReads(_) => "read counting",
+            #[cfg(test)]
+            Command::Fault(_) => "fault",
         }
     }
 

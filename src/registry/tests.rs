@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use super::apply::Cx;
+use super::due::DUE_RETRY_S;
 use super::command::*;
 use super::*;
 use crate::model::zone::rtype;
@@ -38,7 +40,9 @@ impl Drop for Fixture {
         let (tx, _) = tokio::sync::mpsc::channel(1);
         // Dropping the last handle stops the writer; join it so the store closes cleanly.
         self.r.queue = tx;
-        if let Some(w) = self.writer.take() {
+        // A failed assertion may leave tasks holding handles that only the
+        // runtime this drop blocks would finish: do not wait for them.
+        if let Some(w) = self.writer.take().filter(|_| !std::thread::panicking()) {
             w.join();
         }
     }
@@ -46,9 +50,14 @@ impl Drop for Fixture {
 
 impl Fixture {
     async fn new() -> Fixture {
-        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("r.redb"), 1 << 22).unwrap();
+        Fixture::on(store, dir).await
+    }
+
+    /// A registry over `store` with two funded registrars, the TLD `test` and one nameserver.
+    async fn on(store: Store, dir: tempfile::TempDir) -> Fixture {
+        let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
         let settings =
             WriterSettings { roid_suffix: RoidSuffix::parse("T").unwrap(), queue_max: 64, batch_max: 64, journal_entries_max: 100 };
         let (r, writer) = Registry::start(store, Arc::new(clock.clone()), settings).unwrap();
@@ -439,4 +448,196 @@ async fn memos_outlive_count_commits_but_not_object_changes() {
     assert_eq!(counted.memo_id(), before.memo_id(), "no object changed");
     f.ok(reg("reg-a"), create("a.test", 1)).await;
     assert_ne!(f.r.snapshot().memo_id(), counted.memo_id());
+}
+
+/// Handlers that misbehave on purpose, to prove what the writer guarantees
+/// whatever a handler does.
+#[derive(Debug)]
+pub enum Fault {
+    /// Creates the domain for real, then refuses.
+    WriteThenRefuse(CreateDomain),
+    Panic,
+    /// Leaves the domain sponsored by a registrar that does not exist, so
+    /// that its auto-renewal writes and then is refused.
+    Orphan(DomainName),
+}
+
+pub(super) fn inject(cx: &mut Cx, fault: &Fault) -> apply::Result<Outcome> {
+    match fault {
+        Fault::WriteThenRefuse(spec) => {
+            super::domain::create(cx, spec)?;
+            Err(RegistryError::Policy("refused after writing".into()))
+        }
+        Fault::Panic => panic!("a handler bug"),
+        Fault::Orphan(name) => {
+            let mut domain = cx.t.domain(name)?.expect("the domain exists");
+            domain.registrar = id("gone");
+            cx.t.put_domain(&domain)?;
+            Ok(Outcome::Done)
+        }
+    }
+}
+
+fn create_spec(name: &str) -> CreateDomain {
+    let Command::CreateDomain(mut spec) = create(name, 1) else { unreachable!() };
+    spec.auth_info = None;
+    spec
+}
+
+#[tokio::test]
+async fn a_command_that_writes_and_then_refuses_leaves_nothing_while_its_batch_commits() {
+    let f = Fixture::new().await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let r = f.r.clone();
+        let command = if i % 2 == 0 { create(&format!("d{i}.test"), 1) } else { Command::Fault(Fault::WriteThenRefuse(create_spec(&format!("d{i}.test")))) };
+        tasks.push(tokio::spawn(async move { r.execute_as(reg("reg-a"), command).await }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let result = t.await.unwrap();
+        assert_eq!(result.is_ok(), i % 2 == 0, "d{i}: {:?}", result.as_ref().err());
+        let name = format!("d{i}.test");
+        assert_eq!(f.domain(&name).is_some(), i % 2 == 0, "{name}");
+        assert_eq!(f.published(&name), i % 2 == 0, "{name} in the zone");
+    }
+    let snap = f.r.snapshot();
+    assert_eq!(snap.domains(&n("test"), None, 100).unwrap().len(), 20);
+    assert_eq!(snap.host_by_name(&n("ns.example.net")).unwrap().unwrap().link_count, 20);
+    assert_eq!(f.balance("reg-a"), Money(100_000 - 20 * 1000), "only accepted creates were charged");
+    let added: usize = snap.journal_since(&n("test"), 1_800_000_000).unwrap().unwrap().iter().map(|e| e.added.len()).sum();
+    assert_eq!(added, 20, "the journal holds only the accepted delegations");
+}
+
+#[tokio::test]
+async fn a_refused_lifecycle_transition_is_deferred_not_lost() {
+    let f = Fixture::new().await;
+    f.ok(reg("reg-a"), create("x.test", 1)).await;
+    f.ok(reg("reg-a"), create("y.test", 1)).await;
+    let (x0, y0) = (f.domain("x.test").unwrap(), f.domain("y.test").unwrap());
+    f.clock.advance_seconds(366 * DAY);
+    f.ok(Actor::Registry, Command::Fault(Fault::Orphan(n("x.test")))).await;
+    let orphaned = f.domain("x.test").unwrap();
+
+    let Outcome::Due { deferred, .. } = f.ok(Actor::Registry, Command::RunDue).await else { panic!() };
+    assert_eq!(deferred, 1, "x's renewal is refused: its sponsor is gone");
+    assert_eq!(f.domain("y.test").unwrap().expires, y0.expires.plus_years(1), "y is renewed all the same");
+    let x = f.domain("x.test").unwrap();
+    assert_eq!((x.expires, x.registrar.as_str()), (x0.expires, orphaned.registrar.as_str()), "nothing of x's renewal is kept");
+    assert!(x.grace.iter().all(|g| g.kind != GraceKind::AutoRenew));
+    let now = f.clock.now();
+    assert!(!f.r.snapshot().due_before(now).unwrap(), "not retried in a tight loop");
+    assert!(f.r.snapshot().due_before(now.plus_seconds(DUE_RETRY_S)).unwrap(), "but kept");
+    f.clock.advance_seconds(DUE_RETRY_S + 1);
+    let Outcome::Due { deferred, .. } = f.ok(Actor::Registry, Command::RunDue).await else { panic!() };
+    assert_eq!(deferred, 1, "tried again, and kept again");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_fails_only_its_command_and_the_writer_goes_on() {
+    let f = Fixture::new().await;
+    let mut tasks = Vec::new();
+    for i in 0..21 {
+        let r = f.r.clone();
+        let command = if i == 10 { Command::Fault(Fault::Panic) } else { create(&format!("p{i}.test"), 1) };
+        tasks.push(tokio::spawn(async move { r.execute_as(reg("reg-a"), command).await }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let result = t.await.unwrap();
+        if i == 10 {
+            assert!(matches!(result, Err(RegistryError::Internal(_))), "{result:?}");
+        } else {
+            assert!(result.is_ok(), "p{i}: {result:?}");
+            assert!(f.domain(&format!("p{i}.test")).is_some());
+        }
+    }
+    assert!(f.r.health().is_live());
+    f.ok(reg("reg-a"), create("after.test", 1)).await;
+}
+
+/// A disk that starts refusing on demand: writes (as when full) or fsync.
+#[derive(Debug)]
+struct FailingDisk {
+    file: redb::backends::FileBackend,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+    fsync_only: bool,
+}
+
+impl FailingDisk {
+    fn check(&self, fsync: bool) -> std::io::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) && fsync == self.fsync_only {
+            // ENOSPC for writes, EIO for fsync.
+            return Err(std::io::Error::from_raw_os_error(if fsync { 5 } else { 28 }));
+        }
+        Ok(())
+    }
+}
+
+impl redb::StorageBackend for FailingDisk {
+    fn len(&self) -> std::io::Result<u64> {
+        self.file.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.file.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.check(false)?;
+        self.file.set_len(len)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.check(true)?;
+        self.file.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.check(false)?;
+        self.file.write(offset, data)
+    }
+    fn close(&self) -> std::io::Result<()> {
+        self.file.close()
+    }
+}
+
+async fn storage_failure_is_named_and_nothing_acknowledged_is_lost(fsync_only: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.redb");
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).unwrap();
+    let disk = FailingDisk { file: redb::backends::FileBackend::new(file).unwrap(), failing: failing.clone(), fsync_only };
+    let store = Store::open_on(disk, 1 << 22).unwrap();
+    let mut f = Fixture::on(store, dir).await;
+    f.ok(reg("reg-a"), create("kept.test", 1)).await;
+    assert!(f.r.health().is_live());
+
+    failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = f.run(reg("reg-a"), create("lost.test", 1)).await.unwrap_err();
+    let RegistryError::Store(e) = &err else { panic!("{err:?}") };
+    assert!(e.is_unavailable(), "{e}");
+    assert!(err.to_string().contains("storage unavailable"), "{err}");
+    assert!(!f.r.health().is_live());
+    let reason = tokio::time::timeout(std::time::Duration::from_secs(5), f.r.failed()).await.expect("the daemon is told");
+    assert!(reason.contains("storage unavailable"), "{reason}");
+    // The disk is well again, but this process's database is not: it says so.
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let again = f.run(reg("reg-a"), create("later.test", 1)).await.unwrap_err();
+    assert!(matches!(&again, RegistryError::Store(e) if e.is_unavailable()), "{again:?}");
+
+    // What the supervisor does: a fresh process opens the store again.
+    let (tx, _) = tokio::sync::mpsc::channel(1);
+    f.r = Registry { queue: tx, ..f.r.clone() };
+    f.writer.take().unwrap().join();
+    let path = f._dir.path().join("r.redb");
+    let store = Store::open(&path, 1 << 22).unwrap();
+    let snap = store.snapshot(0).unwrap();
+    assert!(snap.domain(&n("kept.test")).unwrap().is_some(), "what was acknowledged is there");
+    assert!(snap.domain(&n("lost.test")).unwrap().is_none());
+    assert!(snap.domain(&n("later.test")).unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_full_disk_is_storage_unavailable_and_nothing_acknowledged_is_lost() {
+    storage_failure_is_named_and_nothing_acknowledged_is_lost(false).await;
+}
+
+#[tokio::test]
+async fn a_failing_fsync_is_storage_unavailable_and_nothing_acknowledged_is_lost() {
+    storage_failure_is_named_and_nothing_acknowledged_is_lost(true).await;
 }
