@@ -316,7 +316,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.epp.listen = args.epp_listen;
             }
             init_logging(&config.log);
-            runtime()?.block_on(serve(config, args.demo))
+            let runtime = runtime()?;
+            let served = runtime.block_on(serve(config, args.demo));
+            // Tasks a bounded shutdown cut off are not waited for again.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            served
         }
         Commands::CheckConfig => {
             config.validate()?;
@@ -345,9 +349,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let daemon = daemon::start(&config, Arc::new(SystemClock), daemon::Options { demo }).await?;
     print_banner(&config, &daemon, demo);
-    daemon::wait_for_signal().await;
+    let failure = tokio::select! {
+        () = daemon::wait_for_signal() => None,
+        reason = daemon.failed() => Some(reason),
+    };
     daemon.shutdown().await;
-    Ok(())
+    // A non-zero exit has the supervisor start the daemon again, which reopens the store.
+    match failure {
+        None => Ok(()),
+        Some(reason) => Err(anyhow!("stopped because the registry cannot go on: {reason}")),
+    }
 }
 
 /// A path as the operator should see it: absolute.

@@ -29,6 +29,9 @@ pub struct Config {
     pub zones_dir: PathBuf,
     /// `tracing` filter directives (overridden by `RUST_LOG`).
     pub log: String,
+    /// How long a shutdown waits for peers to finish what they are doing
+    /// (and, again, for the last commit) before it cuts them off.
+    pub shutdown_timeout_s: u64,
     pub registry: RegistryConfig,
     pub dns: DnsConfig,
     pub zonefile: ZonefileConfig,
@@ -44,6 +47,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             zones_dir: PathBuf::from("zones"),
             log: "info".into(),
+            shutdown_timeout_s: 30,
             registry: RegistryConfig::default(),
             dns: DnsConfig::default(),
             zonefile: ZonefileConfig::default(),
@@ -369,6 +373,9 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.shutdown_timeout_s == 0 {
+            return bad("shutdown_timeout_s must be positive");
+        }
         if self.dns.udp_payload_bytes_max < 512 {
             return bad("dns.udp_payload_bytes_max must be at least 512");
         }

@@ -65,15 +65,23 @@ pub struct Daemon {
     pub rdap_base: String,
     pub registry: Registry,
     pub token: String,
+    running: Running,
+}
+
+/// What a start has set going so far, so that a start that fails halfway
+/// stops it all again (listeners, UDP workers, writer, store lock).
+struct Running {
     shutdown: watch::Sender<bool>,
-    dns: DnsServer,
+    shutdown_timeout: Duration,
+    dns: Option<DnsServer>,
     epp: Option<EppServer>,
-    rdap: RdapServer,
-    whois: WhoisServer,
+    rdap: Option<RdapServer>,
+    whois: Option<WhoisServer>,
     tasks: Vec<JoinHandle<()>>,
     /// Stops the read-count flusher once every front-end has stopped.
     stop_counting: watch::Sender<bool>,
-    counting: JoinHandle<()>,
+    counting: Option<JoinHandle<()>>,
+    registry: Registry,
     writer: WriterThread,
 }
 
@@ -96,23 +104,84 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
     let keyring = Keyring::load(&config.dns.tsig_key_files)?;
     check_key_names(config, &keyring)?;
     std::fs::create_dir_all(&config.data_dir).map_err(io_error(format!("creating {}", config.data_dir.display())))?;
-
-    let store = open_store(config)?;
-    let (registry, writer) = Registry::start(store, clock.clone(), writer_settings(config))?;
+    let token = load_or_create_token(&config.token_path())?;
     let epp_tls = if config.epp.listen.is_empty() { None } else { Some(epp_tls(config)?) };
     let rdap_tls = match config.rdap_certificate() {
         Some((cert, key)) => Some(crate::epp::tls::server_config_without_client_auth(&cert, &key)?),
         None => None,
     };
+
+    let store = open_store(config)?;
+    let (registry, writer) = Registry::start(store, clock.clone(), writer_settings(config))?;
+    let (shutdown, _) = watch::channel(false);
+    let (stop_counting, _) = watch::channel(false);
+    let mut running = Running {
+        shutdown,
+        shutdown_timeout: Duration::from_secs(config.shutdown_timeout_s),
+        dns: None,
+        epp: None,
+        rdap: None,
+        whois: None,
+        tasks: Vec::new(),
+        stop_counting,
+        counting: None,
+        registry: registry.clone(),
+        writer,
+    };
+    match bind(config, clock, options, keyring, epp_tls, rdap_tls, &token, &mut running).await {
+        Ok(bound) => Ok(Daemon {
+            dns_addrs: bound.dns,
+            admin_addr: bound.admin,
+            epp_addrs: bound.epp,
+            rdap_addrs: bound.rdap,
+            whois_addrs: bound.whois,
+            rdap_base: bound.rdap_base,
+            registry,
+            token,
+            running,
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "start failed; stopping what was started");
+            drop(registry);
+            running.stop().await;
+            Err(e)
+        }
+    }
+}
+
+/// Where the listeners were bound.
+struct Bound {
+    dns: Vec<SocketAddr>,
+    admin: SocketAddr,
+    epp: Vec<SocketAddr>,
+    rdap: Vec<SocketAddr>,
+    whois: Vec<SocketAddr>,
+    rdap_base: String,
+}
+
+/// Seeds the demo if asked and binds every listener, recording in
+/// `running` what it set going.
+#[allow(clippy::too_many_arguments)]
+async fn bind(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    options: Options,
+    keyring: Keyring,
+    epp_tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    rdap_tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    token: &str,
+    running: &mut Running,
+) -> Result<Bound, DaemonError> {
+    let registry = running.registry.clone();
     if options.demo {
         crate::demo::seed(&registry, &Pki { dir: config.tls_dir() }).await?;
     }
-    let token = load_or_create_token(&config.token_path())?;
-
-    let (shutdown, shutdown_rx) = watch::channel(false);
+    let shutdown_rx = running.shutdown.subscribe();
     let dns = DnsServer::start(&config.dns, keyring.clone(), registry.snapshots().clone(), clock.clone(), shutdown_rx.clone())
         .await
         .map_err(io_error("binding DNS"))?;
+    let dns_addrs = dns.addrs.clone();
+    running.dns = Some(dns);
 
     let listener = tokio::net::TcpListener::bind(config.admin.listen)
         .await
@@ -121,41 +190,44 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
     let state = Arc::new(AdminState {
         registry: registry.clone(),
         clock: clock.clone(),
-        token: token.clone(),
+        token: token.to_string(),
         zones_dir: config.zones_dir.clone(),
         import_body_bytes_max: config.admin.body_bytes_max,
     });
-    let mut tasks = vec![tokio::spawn(admin::serve(listener, state, shutdown_rx.clone()))];
+    running.tasks.push(tokio::spawn(admin::serve(listener, state, shutdown_rx.clone())));
     tracing::info!(address = %admin_addr, "serving the operator API");
 
     let counts = Arc::new(ReadCounts::default());
-    let (stop_counting, counting_stopped) = watch::channel(false);
-    let counting = {
-        let (counts, registry) = (counts.clone(), registry.clone());
-        tokio::spawn(async move { counts.run(registry, Duration::from_secs(1), counting_stopped).await })
-    };
+    running.counting = Some({
+        let (counts, registry, stop) = (counts.clone(), registry.clone(), running.stop_counting.subscribe());
+        tokio::spawn(async move { counts.run(registry, Duration::from_secs(1), stop).await })
+    });
     let rdap = RdapServer::start(config.rdap.clone(), registry.clone(), clock.clone(), counts.clone(), rdap_tls, shutdown_rx.clone())
         .await
         .map_err(io_error("binding RDAP"))?;
+    let (rdap_addrs, rdap_base) = (rdap.addrs.clone(), config.rdap.base(rdap.addrs.first().copied()));
+    running.rdap = Some(rdap);
     let whois = WhoisServer::start(config.whois.clone(), registry.clone(), clock.clone(), counts.clone(), shutdown_rx.clone())
         .await
         .map_err(io_error("binding WHOIS"))?;
+    let whois_addrs = whois.addrs.clone();
+    running.whois = Some(whois);
 
-    let epp = match epp_tls {
-        Some(tls) => {
-            let shared = Arc::new(EppShared {
-                registry: registry.clone(),
-                clock: clock.clone(),
-                config: config.epp.clone(),
-                server_id: format!("domain-os {} ({})", env!("CARGO_PKG_VERSION"), config.epp.server_name),
-                sessions: Default::default(),
-                failures: Default::default(),
-                uncounted: counts.clone(),
-            });
-            Some(EppServer::start(shared, tls, shutdown_rx.clone()).await.map_err(io_error("binding EPP"))?)
-        }
-        None => None,
-    };
+    let mut epp_addrs = Vec::new();
+    if let Some(tls) = epp_tls {
+        let shared = Arc::new(EppShared {
+            registry: registry.clone(),
+            clock: clock.clone(),
+            config: config.epp.clone(),
+            server_id: format!("domain-os {} ({})", env!("CARGO_PKG_VERSION"), config.epp.server_name),
+            sessions: Default::default(),
+            failures: Default::default(),
+            uncounted: counts.clone(),
+        });
+        let epp = EppServer::start(shared, tls, shutdown_rx.clone()).await.map_err(io_error("binding EPP"))?;
+        epp_addrs = epp.addrs.clone();
+        running.epp = Some(epp);
+    }
 
     let notify_settings = notify::NotifySettings {
         secondaries: config.dns.secondaries.clone(),
@@ -164,15 +236,15 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
         retries: config.dns.notify_retries,
         clock: clock.clone(),
     };
-    tasks.push(tokio::spawn(notify::run(notify_settings, registry.snapshots().clone(), registry.commits(), shutdown_rx.clone())));
-    tasks.push(tokio::spawn(crate::registry::run_scheduler(
+    running.tasks.push(tokio::spawn(notify::run(notify_settings, registry.snapshots().clone(), registry.commits(), shutdown_rx.clone())));
+    running.tasks.push(tokio::spawn(crate::registry::run_scheduler(
         registry.clone(),
         clock.clone(),
         Duration::from_millis(config.registry.lifecycle_tick_ms),
         shutdown_rx.clone(),
     )));
     if config.zonefile.auto_export {
-        tasks.push(tokio::spawn(dns::auto_export(
+        running.tasks.push(tokio::spawn(dns::auto_export(
             registry.snapshots().clone(),
             registry.commits(),
             config.zones_dir.clone(),
@@ -180,47 +252,62 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
             shutdown_rx,
         )));
     }
-    let epp_addrs = epp.as_ref().map(|e| e.addrs.clone()).unwrap_or_default();
-    Ok(Daemon {
-        dns_addrs: dns.addrs.clone(),
-        admin_addr,
-        epp_addrs,
-        rdap_addrs: rdap.addrs.clone(),
-        whois_addrs: whois.addrs.clone(),
-        rdap_base: config.rdap.base(rdap.addrs.first().copied()),
-        registry,
-        token,
-        shutdown,
-        dns,
-        epp,
-        rdap,
-        whois,
-        tasks,
-        stop_counting,
-        counting,
-        writer,
-    })
+    Ok(Bound { dns: dns_addrs, admin: admin_addr, epp: epp_addrs, rdap: rdap_addrs, whois: whois_addrs, rdap_base })
 }
 
 impl Daemon {
-    /// Stops accepting, lets in-flight work finish, commits what is queued and closes the store.
+    /// Resolves once the daemon cannot go on (the store takes no more
+    /// writes, or the writer is gone), with the reason.
+    pub async fn failed(&self) -> String {
+        self.registry.failed().await
+    }
+
+    /// Stops accepting, lets in-flight work finish, commits what is queued
+    /// and closes the store, within the configured shutdown timeout: peers
+    /// still busy then are cut off.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
+        let Daemon { registry, running, .. } = self;
+        drop(registry);
+        running.stop().await;
+    }
+}
+
+impl Running {
+    async fn stop(self) {
+        let Running { shutdown, shutdown_timeout, dns, epp, rdap, whois, tasks, stop_counting, counting, registry, writer } = self;
+        let _ = shutdown.send(true);
+        let front_ends = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+            if let Some(epp) = epp {
+                epp.stop().await;
+            }
+            if let Some(rdap) = rdap {
+                rdap.stop().await;
+            }
+            if let Some(whois) = whois {
+                whois.stop().await;
+            }
+            if let Some(dns) = dns {
+                dns.stop().await;
+            }
+        };
+        if tokio::time::timeout(shutdown_timeout, front_ends).await.is_err() {
+            tracing::warn!(timeout_s = shutdown_timeout.as_secs(), "peers still busy at the shutdown timeout; cutting them off");
         }
-        if let Some(epp) = self.epp {
-            epp.stop().await;
+        let _ = stop_counting.send(true);
+        if let Some(counting) = counting {
+            let _ = counting.await;
         }
-        self.rdap.stop().await;
-        self.whois.stop().await;
-        self.dns.stop().await;
-        let _ = self.stop_counting.send(true);
-        let _ = self.counting.await;
-        // The writer exits once the last handle is gone and its queue is drained.
-        drop(self.registry);
-        let writer = self.writer;
-        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        // Commits what is queued, then stops, even if a peer cut off above still holds a handle.
+        registry.close().await;
+        drop(registry);
+        let joined = tokio::task::spawn_blocking(move || writer.join());
+        if tokio::time::timeout(shutdown_timeout, joined).await.is_err() {
+            tracing::error!("the registry writer did not finish its last commit in time; nothing unacknowledged is kept");
+            return;
+        }
         tracing::info!("stopped");
     }
 }

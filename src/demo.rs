@@ -3,8 +3,8 @@
 //! private CA), and a few domains that show each case — in-zone glue, DS
 //! records, out-of-zone name servers, a held domain and an inactive one —
 //! and two contacts, one withholding all personal data, one publishing some.
-//! Seeded through the ordinary write path, once: a store that already has
-//! the TLD is left as it is.
+//! Seeded through the ordinary write path as one command, once: all of it
+//! or nothing, and a store that already has the TLD is left as it is.
 
 use crate::epp::tls::Pki;
 use crate::model::{
@@ -44,11 +44,11 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
         return Ok(());
     }
     let registrar = ClientId::parse(REGISTRAR).expect("valid id");
-    let run = |c| registry.execute(c);
+    let mut all = Vec::new();
 
     for (id, name, iana) in [(REGISTRAR, "Demo Registrar", 9999), (OTHER_REGISTRAR, "Other Demo Registrar", 9998)] {
         let fingerprint = pki.ensure_client(id)?;
-        run(Command::CreateRegistrar(RegistrarSpec {
+        all.push(Command::CreateRegistrar(RegistrarSpec {
             id: Some(ClientId::parse(id).expect("valid id")),
             name: Some(name.into()),
             iana_id: Some(iana),
@@ -70,18 +70,16 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
             cert_fingerprints: Some(vec![fingerprint]),
             allowed_addresses: Some(vec![IpPrefix::parse("127.0.0.0/8").expect("prefix"), IpPrefix::parse("::1").expect("prefix")]),
             ..Default::default()
-        }))
-        .await?;
-        run(Command::Fund(ClientId::parse(id).expect("valid id"), crate::model::Money(100_000))).await?;
+        }));
+        all.push(Command::Fund(ClientId::parse(id).expect("valid id"), crate::model::Money(100_000)));
     }
 
-    run(Command::CreateTld(TldSpec {
+    all.push(Command::CreateTld(TldSpec {
         name: Some(n(TLD)),
         nameservers: Some(vec![n("a.nic.example"), n("b.nic.example")]),
         soa_rname: Some(n("hostmaster.nic.example")),
         ..Default::default()
-    }))
-    .await?;
+    }));
 
     let domain = |name: &str, statuses: Vec<DomainStatus>, nameservers: Vec<&str>, dss: Vec<&str>| {
         Command::CreateDomain(CreateDomain {
@@ -111,10 +109,10 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
     };
 
     // The registry's own domain carries the apex name servers' glue.
-    run(domain("nic.example", vec![], vec![], vec![])).await?;
-    run(host("a.nic.example", &["192.0.2.53", "2001:db8::53"])).await?;
-    run(host("b.nic.example", &["198.51.100.53"])).await?;
-    run(delegate("nic.example", &["a.nic.example", "b.nic.example"])).await?;
+    all.push(domain("nic.example", vec![], vec![], vec![]));
+    all.push(host("a.nic.example", &["192.0.2.53", "2001:db8::53"]));
+    all.push(host("b.nic.example", &["198.51.100.53"]));
+    all.push(delegate("nic.example", &["a.nic.example", "b.nic.example"]));
 
     // A registrant who chose to publish nothing and a technical contact
     // who published name and email: RDAP and WHOIS redact accordingly.
@@ -142,12 +140,12 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
             auth_info_hash: None,
         })
     };
-    run(contact("demo-owner", "Alex Owner", None)).await?;
+    all.push(contact("demo-owner", "Alex Owner", None));
     let published = Disclose { flag: true, fields: vec![DiscloseField::NameInt, DiscloseField::Email] };
-    run(contact("demo-tech", "Terry Tech", Some(published))).await?;
+    all.push(contact("demo-tech", "Terry Tech", Some(published)));
 
     // In-zone name servers with glue, and a DS record.
-    run(Command::CreateDomain(CreateDomain {
+    all.push(Command::CreateDomain(CreateDomain {
         name: n("hello.example"),
         registrar: Some(registrar.clone()),
         nameservers: Vec::new(),
@@ -159,24 +157,22 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
         auth_info: None,
         auth_info_hash: None,
         fee: None,
-    }))
-    .await?;
-    run(host("ns1.hello.example", &["192.0.2.1", "2001:db8::1"])).await?;
-    run(host("ns2.hello.example", &["192.0.2.2"])).await?;
-    run(Command::UpdateDomain(
+    }));
+    all.push(host("ns1.hello.example", &["192.0.2.1", "2001:db8::1"]));
+    all.push(host("ns2.hello.example", &["192.0.2.2"]));
+    all.push(Command::UpdateDomain(
         n("hello.example"),
         UpdateDomain {
             add_nameservers: vec![n("ns1.hello.example"), n("ns2.hello.example")],
             add_ds: vec![ds("12345 13 2 F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372")],
             ..Default::default()
         },
-    ))
-    .await?;
+    ));
 
     // Name servers outside the zone: no glue, two DS records.
-    run(host("ns1.example.net", &[])).await?;
-    run(host("ns2.example.net", &[])).await?;
-    run(domain(
+    all.push(host("ns1.example.net", &[]));
+    all.push(host("ns2.example.net", &[]));
+    all.push(domain(
         "world.example",
         vec![],
         vec!["ns1.example.net", "ns2.example.net"],
@@ -184,14 +180,15 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
             "54321 8 2 426959B1A3117A34271C456925B294412D81E2FF8CB5A40A1864F4566F645978",
             "54322 13 4 1871BF30E22873A97F8753B650DEB79E074DD1A997A1572C9FB18ED94DE66F5CE36F344A3ECAE41DB0ECD1D0CFFB49E1",
         ],
-    ))
-    .await?;
+    ));
 
     // On serverHold: registered, delegated, and absent from DNS.
-    run(domain("held.example", vec![DomainStatus::ServerHold], vec!["ns1.example.net"], vec![])).await?;
+    all.push(domain("held.example", vec![DomainStatus::ServerHold], vec!["ns1.example.net"], vec![]));
     // No name servers: inactive, absent from DNS.
-    run(domain("parked.example", vec![], vec![], vec![])).await?;
+    all.push(domain("parked.example", vec![], vec![], vec![]));
 
+    // One command, so that a seed cut short leaves nothing to trip over.
+    registry.execute(Command::All(all)).await?;
     tracing::info!("demo registry seeded");
     Ok(())
 }

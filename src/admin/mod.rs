@@ -124,7 +124,7 @@ fn created(value: impl serde::Serialize) -> ApiResult {
 /// Builds the router.
 pub fn router(state: Arc<AdminState>) -> Router {
     let import_limit = state.import_body_bytes_max;
-    Router::new()
+    let api = Router::new()
         .route("/v1/tlds", get(list_tlds).post(create_tld))
         .route("/v1/tlds/{tld}", get(show_tld).patch(update_tld))
         .route("/v1/tlds/{tld}/domains", get(list_domains))
@@ -140,7 +140,10 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/hosts", get(list_hosts).post(create_host))
         .route("/v1/hosts/{name}", get(show_host).patch(update_host).delete(delete_host))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/healthz", get(health))
+        .merge(api)
         .layer(middleware::from_fn(log_request))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .with_state(state)
@@ -181,6 +184,17 @@ async fn log_request(request: Request, next: Next) -> Response {
     .await;
     tracing::info!(parent: &span, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
     response
+}
+
+/// Whether the registry can still commit, for supervisors and load
+/// balancers: no token, and nothing but the state and its reason.
+async fn health(State(s): AppState) -> Response {
+    let health = s.registry.health();
+    if health.is_live() {
+        return Json(json!({ "status": "live" })).into_response();
+    }
+    let reason = health.store_failure().unwrap_or_else(|| "the registry writer stopped".into());
+    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason }))).into_response()
 }
 
 // ------------------------------------------------------------------ TLDs

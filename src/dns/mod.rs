@@ -77,7 +77,17 @@ impl DnsServer {
         });
         let mut server = DnsServer { addrs: Vec::new(), udp_threads: Vec::new(), udp_stop, tasks: Vec::new() };
         for &addr in &config.listen {
-            let (listener, sockets, bound) = bind_pair(addr, workers)?;
+            let (listener, sockets, bound) = match bind_pair(addr, workers) {
+                Ok(bound) => bound,
+                Err(e) => {
+                    // Nothing has been served yet: stop what was bound so far at once.
+                    for task in &server.tasks {
+                        task.abort();
+                    }
+                    server.stop().await;
+                    return Err(io::Error::new(e.kind(), format!("{addr}: {e}")));
+                }
+            };
             for (i, socket) in sockets.into_iter().enumerate() {
                 server.udp_threads.push(udp::spawn(socket, udp_shared.clone(), format!("dns-udp-{}-{i}", bound.port()))?);
             }

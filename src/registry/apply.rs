@@ -353,6 +353,15 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
+        Command::All(commands) => {
+            for command in commands {
+                if matches!(command, Command::Import(_)) {
+                    return Err(RegistryError::Invalid("a zone import runs alone, not in a command group".into()));
+                }
+                dispatch(cx, command)?;
+            }
+            Ok(Outcome::Done)
+        }
         #[cfg(test)]
         Command::Fault(fault) => super::tests::inject(cx, fault),
     }

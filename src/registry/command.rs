@@ -65,6 +65,9 @@ pub enum Command {
     /// Read-only commands (check, info, poll, transfer query) to add to the
     /// report counters: `(key, count)`.
     CountReads(Vec<(String, u64)>),
+    /// Runs the commands in order as one: all of them, or none if one is
+    /// refused (a bulk import cannot be one of them).
+    All(Vec<Command>),
     /// Misbehaves on purpose, to prove what the writer guarantees.
     #[cfg(test)]
     Fault(super::tests::Fault),
@@ -96,6 +99,7 @@ impl Command {
             Command::Import(_) => "zone import",
             Command::RunDue => "lifecycle run",
             Command::CountReads(_) => "read counting",
+            Command::All(_) => "command group",
             #[cfg(test)]
             Command::Fault(_) => "fault",
         }
@@ -113,6 +117,7 @@ impl Command {
             Command::Import(_) => "import zones",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::CountReads(_) => "add to the report counters",
+            Command::All(_) => "run command groups",
             _ => return None,
         })
     }

@@ -5,8 +5,8 @@
 //! passed. Each entry is checked against the domain's current state, so
 //! entries made stale by later changes are simply dropped.
 
-use super::apply::{Cx, Due, Result};
 use super::RegistryError;
+use super::apply::{Cx, Due, Result};
 use super::command::Outcome;
 use super::domain::{complete_transfer, purge, relink};
 use crate::model::{
@@ -47,11 +47,15 @@ fn carry_out(cx: &mut Cx, at: crate::model::Timestamp, kind: u8, object: &str) -
     match Due::from_u8(kind) {
         Some(Due::ContactTransferApproval) => match ContactId::parse(object) {
             Ok(id) => super::contact::approve_due_transfer(cx, &id),
-            Err(_) => Ok(tracing::warn!(object, "dropping a contact deadline that names no contact")),
+            Err(_) => {
+                tracing::warn!(object, "dropping a contact deadline that names no contact");
+                Ok(())
+            }
         },
         Some(kind) => {
             let Ok(name) = DomainName::parse(object) else {
-                return Ok(tracing::warn!(object, "dropping a domain deadline that names no domain"));
+                tracing::warn!(object, "dropping a domain deadline that names no domain");
+                return Ok(());
             };
             match kind {
                 Due::Expiry => auto_renew(cx, &name),
@@ -61,7 +65,10 @@ fn carry_out(cx: &mut Cx, at: crate::model::Timestamp, kind: u8, object: &str) -
                 Due::ContactTransferApproval => unreachable!("matched above"),
             }
         }
-        None => Ok(tracing::warn!(object, kind, "dropping a deadline of an unknown kind")),
+        None => {
+            tracing::warn!(object, kind, "dropping a deadline of an unknown kind");
+            Ok(())
+        }
     }
 }
 

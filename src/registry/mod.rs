@@ -24,10 +24,10 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use apply::{counter_key, query_counter_key};
-pub(crate) use writer::WriteAccess;
-pub use writer::WriterHealth;
 pub use command::{Actor, Command, Outcome};
 pub use import::{ImportSummary, ZoneImport};
+pub(crate) use writer::WriteAccess;
+pub use writer::WriterHealth;
 
 use crate::model::{AddrError, Clock, DsError, IdError, NameError, PolicyError, StatusError};
 use crate::store::{Snapshot, SnapshotCell, Store, StoreError};
@@ -177,6 +177,15 @@ pub struct WriterSettings {
     pub journal_entries_max: usize,
 }
 
+/// What the writer's queue carries.
+// Close is sent once per process; boxing every job would cost an allocation per command.
+#[allow(clippy::large_enum_variant)]
+enum Message {
+    Job(Job),
+    /// Stop once the commands queued before are committed.
+    Close,
+}
+
 struct Job {
     actor: Actor,
     command: Command,
@@ -186,7 +195,7 @@ struct Job {
 /// Handle to the registry: submit commands, take snapshots, watch commits.
 #[derive(Clone)]
 pub struct Registry {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<Message>,
     snapshots: Arc<SnapshotCell>,
     commits: watch::Receiver<u64>,
     health: Arc<WriterHealth>,
@@ -267,7 +276,7 @@ impl Registry {
     /// Queues a prepared command; returns once it is durably committed (or refused).
     pub async fn submit(&self, actor: Actor, command: Command) -> Result<Outcome, RegistryError> {
         let (reply, response) = oneshot::channel();
-        self.queue.send(Job { actor, command, reply }).await.map_err(|_| RegistryError::Unavailable)?;
+        self.queue.send(Message::Job(Job { actor, command, reply })).await.map_err(|_| RegistryError::Unavailable)?;
         response.await.map_err(|_| RegistryError::Unavailable)?
     }
 
@@ -275,8 +284,16 @@ impl Registry {
     pub fn execute_blocking(&self, command: Command) -> Result<Outcome, RegistryError> {
         let command = prepare(command)?;
         let (reply, response) = oneshot::channel();
-        self.queue.blocking_send(Job { actor: Actor::Registry, command, reply }).map_err(|_| RegistryError::Unavailable)?;
+        self.queue.blocking_send(Message::Job(Job { actor: Actor::Registry, command, reply })).map_err(|_| RegistryError::Unavailable)?;
         response.blocking_recv().map_err(|_| RegistryError::Unavailable)?
+    }
+
+    /// Stops the writer once the commands queued before this are committed,
+    /// even while other handles live on (peers a shutdown gave up waiting
+    /// for); what they submit later is answered as unavailable, never lost
+    /// after an acknowledgement.
+    pub async fn close(&self) {
+        let _ = self.queue.send(Message::Close).await;
     }
 
     /// The latest committed state.
@@ -321,6 +338,7 @@ fn needs_slow_preparation(command: &Command) -> bool {
     match command {
         Command::CreateRegistrar(spec) | Command::UpdateRegistrar(_, spec) => spec.password.is_some(),
         Command::ChangePassword(_, command::Password::Clear(_)) => true,
+        Command::All(commands) => commands.iter().any(needs_slow_preparation),
         _ => false,
     }
 }
@@ -357,6 +375,7 @@ fn prepare(mut command: Command) -> Result<Command, RegistryError> {
         Command::UpdateDomain(_, spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
         Command::CreateContact(spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
         Command::UpdateContact(_, spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
+        Command::All(commands) => *commands = std::mem::take(commands).into_iter().map(prepare).collect::<Result<_, _>>()?,
         _ => {}
     }
     Ok(command)

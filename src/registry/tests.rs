@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use super::apply::Cx;
-use super::due::DUE_RETRY_S;
 use super::command::*;
+use super::due::DUE_RETRY_S;
 use super::*;
 use crate::model::zone::rtype;
 use crate::model::{
@@ -455,7 +455,7 @@ async fn memos_outlive_count_commits_but_not_object_changes() {
 #[derive(Debug)]
 pub enum Fault {
     /// Creates the domain for real, then refuses.
-    WriteThenRefuse(CreateDomain),
+    WriteThenRefuse(Box<CreateDomain>),
     Panic,
     /// Leaves the domain sponsored by a registrar that does not exist, so
     /// that its auto-renewal writes and then is refused.
@@ -490,7 +490,11 @@ async fn a_command_that_writes_and_then_refuses_leaves_nothing_while_its_batch_c
     let mut tasks = Vec::new();
     for i in 0..40 {
         let r = f.r.clone();
-        let command = if i % 2 == 0 { create(&format!("d{i}.test"), 1) } else { Command::Fault(Fault::WriteThenRefuse(create_spec(&format!("d{i}.test")))) };
+        let command = if i % 2 == 0 {
+            create(&format!("d{i}.test"), 1)
+        } else {
+            Command::Fault(Fault::WriteThenRefuse(Box::new(create_spec(&format!("d{i}.test")))))
+        };
         tasks.push(tokio::spawn(async move { r.execute_as(reg("reg-a"), command).await }));
     }
     for (i, t) in tasks.into_iter().enumerate() {
@@ -640,4 +644,25 @@ async fn a_full_disk_is_storage_unavailable_and_nothing_acknowledged_is_lost() {
 #[tokio::test]
 async fn a_failing_fsync_is_storage_unavailable_and_nothing_acknowledged_is_lost() {
     storage_failure_is_named_and_nothing_acknowledged_is_lost(true).await;
+}
+
+#[tokio::test]
+async fn a_command_group_commits_whole_or_not_at_all() {
+    let f = Fixture::new().await;
+    let group = |last: Command| Command::All(vec![Command::Fund(id("reg-a"), Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
+    let refused = f.run(Actor::Registry, group(create("g1.test", 1))).await;
+    assert!(matches!(refused, Err(RegistryError::Missing(_) | RegistryError::Exists { .. })), "{refused:?}");
+    assert!(f.domain("g1.test").is_none() && f.r.snapshot().host_by_name(&n("ns1.g1.test")).unwrap().is_none());
+    assert_eq!(f.balance("reg-a"), Money(100_000), "the funding in the group is undone too");
+    let refused = f.run(reg("reg-a"), group(create("g2.test", 1))).await;
+    assert!(matches!(refused, Err(RegistryError::Authorization(_))), "{refused:?}");
+
+    let mut spec = create_spec("g1.test");
+    spec.registrar = Some(id("reg-a"));
+    let Command::CreateHost(mut ns) = host("ns1.g1.test") else { unreachable!() };
+    ns.registrar = Some(id("reg-a"));
+    f.ok(Actor::Registry, Command::All(vec![Command::Fund(id("reg-a"), Money(500)), Command::CreateDomain(spec), Command::CreateHost(ns)]))
+        .await;
+    assert!(f.domain("g1.test").is_some() && f.r.snapshot().host_by_name(&n("ns1.g1.test")).unwrap().is_some());
+    assert_eq!(f.balance("reg-a"), Money(100_500));
 }

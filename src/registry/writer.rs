@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::apply::{Cx, apply};
 use super::zone::ZoneChanges;
-use super::{Command, Job, Outcome, RegistryError, WriterSettings};
+use super::{Command, Job, Message, Outcome, RegistryError, WriterSettings};
 use crate::model::Clock;
 use crate::store::{SnapshotCell, Store, StoreError, WriteTables};
 
@@ -83,7 +83,10 @@ pub(super) struct Writer {
 enum BatchFailure {
     Store(StoreError),
     /// The handler of the command at `index` panicked.
-    Panicked { index: usize, message: String },
+    Panicked {
+        index: usize,
+        message: String,
+    },
 }
 
 impl From<StoreError> for BatchFailure {
@@ -106,24 +109,30 @@ impl Writer {
         Writer { store, clock, settings, snapshots, commits, health, failures, generation, access: WriteAccess(()) }
     }
 
-    /// Runs until every sender is gone and the queue is empty.
-    pub fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+    /// Runs until every sender is gone and the queue is empty, or until told to close.
+    pub fn run(mut self, mut jobs: mpsc::Receiver<Message>) {
         let _stopped = StoppedOnDrop(self.health.clone());
         let mut carried: Option<Job> = None;
-        loop {
-            let Some(first) = carried.take().or_else(|| jobs.blocking_recv()) else {
-                break;
+        let mut closing = false;
+        while !closing {
+            let first = match carried.take().map(Message::Job).or_else(|| jobs.blocking_recv()) {
+                Some(Message::Job(job)) => job,
+                Some(Message::Close) | None => break,
             };
             let mut batch = vec![first];
             // A bulk import commits alone, so its failure takes nothing else with it.
             if !is_import(&batch[0]) {
                 while batch.len() < self.settings.batch_max {
                     match jobs.try_recv() {
-                        Ok(job) if is_import(&job) => {
+                        Ok(Message::Job(job)) if is_import(&job) => {
                             carried = Some(job);
                             break;
                         }
-                        Ok(job) => batch.push(job),
+                        Ok(Message::Job(job)) => batch.push(job),
+                        Ok(Message::Close) => {
+                            closing = true;
+                            break;
+                        }
                         Err(_) => break,
                     }
                 }
@@ -257,5 +266,9 @@ fn is_import(job: &Job) -> bool {
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".into())
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
 }

@@ -101,7 +101,7 @@ fn restore<K: Key + 'static, V: Value + 'static>(table: &mut Table<'_, K, V>, un
     let key = K::from_bytes(&undo.key);
     match &undo.before {
         Some(value) => {
-            table.insert(&key, &V::from_bytes(value))?;
+            table.insert(&key, V::from_bytes(value))?;
         }
         None => {
             table.remove(&key)?;
@@ -400,7 +400,13 @@ impl<'t> WriteTables<'t> {
         message.id = self.next_sequence("poll")?;
         let count = self.poll_count(registrar)?;
         put(&mut self.poll, &mut self.undo, TableId::Poll, poll_key(registrar, message.id).as_slice(), codec::encode(&message).as_slice())?;
-        put(&mut self.meta, &mut self.undo, TableId::Meta, poll_count_key(registrar.as_str()).as_str(), (count + 1).to_be_bytes().as_slice())?;
+        put(
+            &mut self.meta,
+            &mut self.undo,
+            TableId::Meta,
+            poll_count_key(registrar.as_str()).as_str(),
+            (count + 1).to_be_bytes().as_slice(),
+        )?;
         Ok(message.id)
     }
 
@@ -409,7 +415,13 @@ impl<'t> WriteTables<'t> {
         let removed = take(&mut self.poll, &mut self.undo, TableId::Poll, poll_key(registrar, id).as_slice())?;
         if removed {
             let count = self.poll_count(registrar)?;
-            put(&mut self.meta, &mut self.undo, TableId::Meta, poll_count_key(registrar.as_str()).as_str(), count.saturating_sub(1).to_be_bytes().as_slice())?;
+            put(
+                &mut self.meta,
+                &mut self.undo,
+                TableId::Meta,
+                poll_count_key(registrar.as_str()).as_str(),
+                count.saturating_sub(1).to_be_bytes().as_slice(),
+            )?;
         }
         Ok(removed)
     }

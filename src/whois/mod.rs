@@ -49,7 +49,7 @@ impl WhoisServer {
         let connections = Arc::new(Semaphore::new(shared.config.connections_max));
         let (mut addrs, mut tasks) = (Vec::new(), Vec::new());
         for &addr in &shared.config.listen {
-            let listener = TcpListener::bind(addr).await?;
+            let listener = TcpListener::bind(addr).await.map_err(|e| io::Error::new(e.kind(), format!("{addr}: {e}")))?;
             let bound = listener.local_addr()?;
             tracing::info!(address = %bound, "serving WHOIS");
             addrs.push(bound);

@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod common;
+mod daemon;
 mod dns;
 mod epp;
 mod golden;
