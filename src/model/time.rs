@@ -142,13 +142,18 @@ impl Timestamp {
         }
         let offset_min = match rest {
             "Z" | "z" => 0,
-            _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) && &rest[3..4] == ":" => {
-                let oh: i64 = rest[1..3].parse().map_err(|_| err())?;
-                let om: i64 = rest[4..6].parse().map_err(|_| err())?;
-                let sign = if rest.starts_with('-') { -1 } else { 1 };
-                sign * (oh * 60 + om)
+            _ => {
+                // Byte checks first: a peer's multi-byte character must not split a slice.
+                let &[sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] = rest.as_bytes() else { return Err(err()) };
+                if ![h1, h2, m1, m2].iter().all(u8::is_ascii_digit) {
+                    return Err(err());
+                }
+                let (oh, om) = (i64::from((h1 - b'0') * 10 + h2 - b'0'), i64::from((m1 - b'0') * 10 + m2 - b'0'));
+                if oh > 23 || om > 59 {
+                    return Err(err());
+                }
+                if sign == b'-' { -(oh * 60 + om) } else { oh * 60 + om }
             }
-            _ => return Err(err()),
         };
         let days = days_from_civil(y, mo as u32, d as u32);
         let secs = days * 86_400 + h * 3600 + mi * 60 + s.min(59) - offset_min * 60;
@@ -240,6 +245,45 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bounded property test: mutated timestamps (multi-byte characters
+    /// included) never panic, and whatever parses formats back to the same instant.
+    #[test]
+    fn any_text_parses_or_is_refused_and_parsed_values_round_trip() {
+        let seeds = ["2024-02-29T23:59:58.5Z", "1999-12-31T00:00:00+05:30", "2030-01-01T12:00:00.123456-11:59"];
+        let pieces = ["é", "€", "😀", "+", "-", ":", "Z", ".", "9", "0", "\u{0}", "T"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let mut text: Vec<char> = seeds[round % seeds.len()].chars().collect();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() % (text.len() as u64 + 1)) as usize;
+                let piece: Vec<char> = pieces[(next() % pieces.len() as u64) as usize].chars().collect();
+                match next() % 3 {
+                    0 if at < text.len() => {
+                        text.splice(at..at + 1, piece);
+                    }
+                    1 if at < text.len() => {
+                        text.remove(at);
+                    }
+                    _ => {
+                        text.splice(at..at, piece);
+                    }
+                }
+            }
+            let text: String = text.into_iter().collect();
+            if let Ok(t) = Timestamp::parse_rfc3339(&text) {
+                assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()).unwrap(), t, "{text}");
+            }
+        }
+        assert!(Timestamp::parse_rfc3339("2024-01-01T00:00:00+0é:0").is_err(), "split inside a character");
+        assert!(Timestamp::parse_rfc3339("2024-01-01T00:00:00+24:00").is_err());
+    }
 
     #[test]
     fn formats_and_parses() {
