@@ -134,11 +134,28 @@ pub enum XmlError {
     TooMuchText(usize),
     #[error("the document is empty or has several root elements")]
     Root,
+    /// Named by code point: echoing the character itself would break the response.
+    #[error("character U+{0:04X} is not allowed in XML 1.0")]
+    Char(u32),
+}
+
+/// XML 1.0 `Char` (§2.2): what a document may contain, raw or as a reference.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn check_chars(text: &str) -> Result<(), XmlError> {
+    match text.chars().find(|c| !is_xml_char(*c)) {
+        Some(c) => Err(XmlError::Char(c as u32)),
+        None => Ok(()),
+    }
 }
 
 /// Parses one EPP document into its root element.
 pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
     let text = std::str::from_utf8(input).map_err(|_| XmlError::Syntax("not UTF-8".into()))?;
+    // Raw characters first, so no parser error message can quote one back.
+    check_chars(text)?;
     let mut reader = NsReader::from_str(text);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
@@ -173,6 +190,7 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
                         continue;
                     }
                     let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| XmlError::Syntax(e.to_string()))?;
+                    check_chars(&value)?;
                     text_bytes += value.len();
                     attrs.push((key.local_name().as_ref().to_string(), value.into_owned()));
                 }
@@ -203,7 +221,7 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
             }
             Event::GeneralRef(r) => {
                 let name = r.xml10_content();
-                let resolved = resolve_reference(&name).ok_or_else(|| XmlError::Entity(name.to_string()))?;
+                let resolved = resolve_reference(&name)?;
                 text_bytes += resolved.len_utf8();
                 stack.last_mut().ok_or_else(|| XmlError::Syntax("reference outside the root element".into()))?.text.push(resolved);
             }
@@ -228,28 +246,32 @@ fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
     }
 }
 
-/// The five predefined entities and numeric character references.
-fn resolve_reference(name: &str) -> Option<char> {
+/// The five predefined entities and numeric character references to XML 1.0 `Char`s.
+fn resolve_reference(name: &str) -> Result<char, XmlError> {
+    let unknown = || XmlError::Entity(name.to_string());
     match name {
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "amp" => Some('&'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "amp" => Ok('&'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
         _ => {
-            let number = name.strip_prefix('#')?;
+            let number = name.strip_prefix('#').ok_or_else(unknown)?;
             let code = match number.strip_prefix('x') {
-                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                None => number.parse().ok()?,
-            };
-            char::from_u32(code).filter(|c| *c != '\0')
+                Some(hex) => u32::from_str_radix(hex, 16),
+                None => number.parse(),
+            }
+            .map_err(|_| unknown())?;
+            char::from_u32(code).filter(|c| is_xml_char(*c)).ok_or(XmlError::Char(code))
         }
     }
 }
 
-/// Escapes text for element content and attribute values.
+/// Escapes text for element content and attribute values. A character XML
+/// cannot carry at all becomes U+FFFD, so no stored or imported text can make
+/// a response that is not XML.
 pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(['<', '>', '&', '"', '\'']) {
+    if !text.contains(['<', '>', '&', '"', '\'']) && text.chars().all(is_xml_char) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -260,6 +282,7 @@ pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            other if !is_xml_char(other) => out.push('\u{FFFD}'),
             other => out.push(other),
         }
     }
@@ -365,6 +388,30 @@ mod tests {
         assert_eq!(parse(b"<a/><b/>", LIMITS), Err(XmlError::Root));
         assert_eq!(parse(b"", LIMITS), Err(XmlError::Root));
         assert!(parse(b"\xff\xfe", LIMITS).is_err());
+    }
+
+    #[test]
+    fn refuses_characters_outside_xml_char_raw_referenced_or_in_attributes() {
+        let doc = |inner: &str| format!(r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><a x="1">{inner}</a></epp>"#);
+        assert_eq!(parse(doc("&#1;").as_bytes(), LIMITS), Err(XmlError::Char(1)));
+        assert_eq!(parse(doc("&#x1b;").as_bytes(), LIMITS), Err(XmlError::Char(0x1b)));
+        assert_eq!(parse(doc("&#xFFFE;").as_bytes(), LIMITS), Err(XmlError::Char(0xfffe)));
+        assert_eq!(parse(doc("&#0;").as_bytes(), LIMITS), Err(XmlError::Char(0)));
+        assert_eq!(parse(doc("a\u{1b}b").as_bytes(), LIMITS), Err(XmlError::Char(0x1b)));
+        assert_eq!(parse(doc("a\0b").as_bytes(), LIMITS), Err(XmlError::Char(0)));
+        assert_eq!(parse(doc("<![CDATA[\u{7}]]>").as_bytes(), LIMITS), Err(XmlError::Char(7)));
+        let attr = br#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><a x="&#2;"/></epp>"#;
+        assert_eq!(parse(attr, LIMITS), Err(XmlError::Char(2)));
+        assert!(!XmlError::Char(0x1b).to_string().contains('\u{1b}'));
+        // The edges of Char are accepted.
+        let root = parse(doc("&#9;&#xD7FF;&#xE000;&#x10FFFF;\u{FFFD}").as_bytes(), LIMITS).unwrap();
+        assert_eq!(root.children[0].text, "\t\u{D7FF}\u{E000}\u{10FFFF}\u{FFFD}");
+    }
+
+    #[test]
+    fn writer_never_emits_a_character_xml_cannot_carry() {
+        assert_eq!(escape("a\u{1b}b\0"), "a\u{FFFD}b\u{FFFD}");
+        assert!(matches!(escape("plain"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

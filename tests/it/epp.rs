@@ -285,6 +285,22 @@ async fn malformed_and_unknown_input_gets_the_rfc_codes() {
     assert_eq!(code(&epp.contact("check", "").await), 2001);
     let many: String = (0..101).map(|i| format!("<host:name>ns{i}.example.net</host:name>")).collect();
     assert_eq!(code(&epp.host("check", &many).await), 2306);
+    // Characters XML 1.0 cannot carry, raw or referenced, are a 2001 that does not echo them, and nothing is stored.
+    for (i, bad) in ["&#1;", "&#x1b;[31m", "\u{1b}[31m", "\u{0}", "<![CDATA[\u{7}]]>"].iter().enumerate() {
+        let id = format!("ctl-{i}");
+        let contact = format!(
+            "<contact:id>{id}</contact:id><contact:postalInfo type=\"loc\"><contact:name>A{bad}B</contact:name><contact:addr><contact:city>Rome</contact:city><contact:cc>IT</contact:cc></contact:addr></contact:postalInfo><contact:email>r@example.net</contact:email><contact:authInfo><contact:pw>{STRONG}</contact:pw></contact:authInfo>"
+        );
+        let r = epp
+            .send(&format!(
+                r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><create><contact:create xmlns:contact="{CONTACT}">{contact}</contact:create></create><clTRID>CTL-{i}</clTRID></command></epp>"#
+            ))
+            .await;
+        assert_eq!(code(&r), 2001, "{bad}: {r}");
+        assert!(!r.contains(['\u{0}', '\u{1}', '\u{7}', '\u{1b}']) && !r.contains("&#"), "{r}");
+        let r = epp.contact("check", &format!("<contact:id>{id}</contact:id>")).await;
+        assert!(r.contains(&format!(r#"<contact:id avail="1">{id}</contact:id>"#)), "{r}");
+    }
     seen.validate();
     d.stop().await;
 }
