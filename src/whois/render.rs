@@ -44,8 +44,12 @@ impl Query {
 struct Out(String);
 
 impl Out {
+    /// One `Key: value` line. Control characters (CR and LF above all) become
+    /// spaces: whatever a registrar stored, it cannot forge a line of its own.
     fn line(&mut self, key: &str, value: &str) {
-        let _ = write!(self.0, "{key}: {value}\r\n");
+        let _ = write!(self.0, "{key}: ");
+        self.0.extend(value.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        self.0.push_str("\r\n");
     }
 
     fn date(&mut self, key: &str, at: Option<Timestamp>) {
@@ -188,6 +192,14 @@ fn contact_lines(out: &mut Out, role: &str, contact: Option<&Contact>, full: boo
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn no_stored_text_forges_a_line() {
+        let mut out = super::Out(String::new());
+        out.line("Registrant Name", "A\r\nRegistrant Email: forged@example.net\u{1b}[2J\u{85}");
+        assert_eq!(out.0, "Registrant Name: A  Registrant Email: forged@example.net [2J \r\n");
+        assert_eq!(out.0.matches("\r\n").count(), 1);
+    }
+
     use super::*;
 
     #[test]
