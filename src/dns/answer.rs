@@ -204,7 +204,12 @@ impl Responder<'_, '_> {
         Ok(rcode::NOERROR)
     }
 
+    /// RFC 1035 §6.2: an answer to QCLASS=ANY cannot know it holds every
+    /// class, so it is never authoritative.
     fn set_aa(&mut self) {
+        if self.request.qclass == class::ANY {
+            return;
+        }
         let f = self.w.flags() | flags::AA;
         self.w.set_flags(f);
     }

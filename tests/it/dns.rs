@@ -48,6 +48,20 @@ async fn apex_soa_and_ns_are_authoritative() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qclass_any_is_answered_but_not_authoritatively() {
+    let d = TestDaemon::demo().await;
+    let port = d.dns.port().to_string();
+    let (ok, out, err) = tool("kdig", &["@127.0.0.1", "-p", &port, "-c", "ANY", "+norecurse", "example.", "SOA"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("status: NOERROR") && out.contains("example.") && out.contains("SOA"), "{out}");
+    let flags = out.lines().find(|l| l.contains("Flags:")).unwrap_or_default();
+    assert!(!flags.contains(" aa"), "{out}");
+    let (_, out, _) = tool("kdig", &["@127.0.0.1", "-p", &port, "+norecurse", "example.", "SOA"]);
+    assert!(out.lines().any(|l| l.contains("Flags:") && l.contains(" aa")), "{out}");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn referrals_carry_ns_and_glue_without_aa() {
     let d = TestDaemon::demo().await;
     for qname in ["www.hello.example.", "hello.example.", "deep.www.hello.example."] {
