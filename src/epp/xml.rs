@@ -140,7 +140,7 @@ pub enum XmlError {
 }
 
 /// XML 1.0 `Char` (§2.2): what a document may contain, raw or as a reference.
-pub fn is_xml_char(c: char) -> bool {
+fn is_xml_char(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 

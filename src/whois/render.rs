@@ -192,15 +192,15 @@ fn contact_lines(out: &mut Out, role: &str, contact: Option<&Contact>, full: boo
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn no_stored_text_forges_a_line() {
-        let mut out = super::Out(String::new());
+        let mut out = Out(String::new());
         out.line("Registrant Name", "A\r\nRegistrant Email: forged@example.net\u{1b}[2J\u{85}");
         assert_eq!(out.0, "Registrant Name: A  Registrant Email: forged@example.net [2J \r\n");
         assert_eq!(out.0.matches("\r\n").count(), 1);
     }
-
-    use super::*;
 
     #[test]
     fn queries_are_read_with_or_without_keywords() {
