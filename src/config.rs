@@ -209,6 +209,8 @@ pub struct EppConfig {
     pub certificate_file: PathBuf,
     pub private_key_file: PathBuf,
     pub connections_max: usize,
+    /// Connections from one client address (a registrar opens a few sessions, not hundreds).
+    pub connections_per_address_max: usize,
     pub sessions_per_registrar_max: usize,
     /// Largest EPP frame (RFC 5734 data unit) accepted.
     pub frame_bytes_max: usize,
@@ -217,7 +219,7 @@ pub struct EppConfig {
     pub commands_per_second: u32,
     /// A session waits this long for the next command.
     pub idle_timeout_s: u64,
-    /// A new connection must log in within this time.
+    /// A new connection must log in within this time of connecting, whatever it sends meanwhile.
     pub login_timeout_s: u64,
     /// A frame, once started, must arrive within this time (slow senders are cut off).
     pub frame_timeout_s: u64,
@@ -225,6 +227,8 @@ pub struct EppConfig {
     /// Failed logins in a row before a client id is locked out.
     pub failed_logins_max: u32,
     pub lockout_s: u64,
+    /// Password hashes computed at once: a flood of logins queues here instead of taking every core.
+    pub login_hashes_max: usize,
 }
 
 impl Default for EppConfig {
@@ -235,6 +239,7 @@ impl Default for EppConfig {
             certificate_file: PathBuf::from("tls/server.pem"),
             private_key_file: PathBuf::from("tls/server.key"),
             connections_max: 512,
+            connections_per_address_max: 32,
             sessions_per_registrar_max: 16,
             frame_bytes_max: 64 * 1024,
             xml_depth_max: 32,
@@ -246,6 +251,7 @@ impl Default for EppConfig {
             tls_handshake_timeout_s: 10,
             failed_logins_max: 5,
             lockout_s: 300,
+            login_hashes_max: 2,
         }
     }
 }
@@ -271,10 +277,16 @@ pub struct RdapConfig {
     /// Characters a search prefix needs before its `*`.
     pub search_prefix_min: usize,
     pub connections_max: usize,
+    pub connections_per_address_max: usize,
     /// Longest request target (path and query) accepted.
     pub request_bytes_max: usize,
-    /// A connection that sends nothing for this long is closed.
+    /// A request's header must arrive whole within this time (also the wait for the next
+    /// request on a kept-alive connection), and a response must be taken within it.
     pub idle_timeout_s: u64,
+    /// A connection is closed, after its request in hand, this long after it was opened.
+    pub connection_lifetime_s: u64,
+    /// Searches run at once, off the serving threads; more wait up to `idle_timeout_s`, then get 503.
+    pub searches_concurrent_max: usize,
     pub limits: crate::ratelimit::RateLimits,
 }
 
@@ -291,8 +303,11 @@ impl Default for RdapConfig {
             search_scan_max: 100_000,
             search_prefix_min: 2,
             connections_max: 1024,
+            connections_per_address_max: 64,
             request_bytes_max: 2048,
             idle_timeout_s: 30,
+            connection_lifetime_s: 300,
+            searches_concurrent_max: 2,
             limits: crate::ratelimit::RateLimits::default(),
         }
     }
@@ -321,9 +336,10 @@ pub struct WhoisConfig {
     /// The registry's WHOIS server name, shown in answers.
     pub server_name: String,
     pub connections_max: usize,
+    pub connections_per_address_max: usize,
     /// Longest query line accepted.
     pub query_bytes_max: usize,
-    /// A client must send its query within this time.
+    /// A client must send its query within this time of connecting, and take the answer within it.
     pub query_timeout_s: u64,
     /// The legal disclaimer closing every answer.
     pub disclaimer: String,
@@ -336,6 +352,7 @@ impl Default for WhoisConfig {
             listen: vec!["127.0.0.1:4343".parse().expect("valid address")],
             server_name: "localhost".into(),
             connections_max: 256,
+            connections_per_address_max: 16,
             query_bytes_max: 256,
             query_timeout_s: 10,
             disclaimer: "The data in this record is provided for information purposes only; the registry does not guarantee its accuracy. \
@@ -389,7 +406,13 @@ impl Config {
             return bad("dns.journal_entries_max must be positive");
         }
         let e = &self.epp;
-        if e.connections_max == 0 || e.sessions_per_registrar_max == 0 || e.commands_per_second == 0 || e.failed_logins_max == 0 {
+        if e.connections_max == 0
+            || e.connections_per_address_max == 0
+            || e.sessions_per_registrar_max == 0
+            || e.commands_per_second == 0
+            || e.failed_logins_max == 0
+            || e.login_hashes_max == 0
+        {
             return bad("epp limits must be positive");
         }
         if !(1024..=16 << 20).contains(&e.frame_bytes_max) {
@@ -402,14 +425,21 @@ impl Config {
         if r.certificate_file.is_some() != r.private_key_file.is_some() {
             return bad("rdap.certificate_file and rdap.private_key_file go together");
         }
-        if r.connections_max == 0 || r.search_results_max == 0 || r.request_bytes_max < 64 || r.idle_timeout_s == 0 {
+        if r.connections_max == 0
+            || r.connections_per_address_max == 0
+            || r.search_results_max == 0
+            || r.request_bytes_max < 64
+            || r.idle_timeout_s == 0
+            || r.connection_lifetime_s == 0
+            || r.searches_concurrent_max == 0
+        {
             return bad("rdap limits must be positive (request_bytes_max at least 64)");
         }
         if !(r.base_url.is_empty() || r.base_url.starts_with("https://") || r.base_url.starts_with("http://")) {
             return bad("rdap.base_url must be an http(s) URL");
         }
         let w = &self.whois;
-        if w.connections_max == 0 || w.query_bytes_max < 16 || w.query_timeout_s == 0 {
+        if w.connections_max == 0 || w.connections_per_address_max == 0 || w.query_bytes_max < 16 || w.query_timeout_s == 0 {
             return bad("whois limits must be positive (query_bytes_max at least 16)");
         }
         r.limits.validate().map_err(|e| ConfigError::Invalid(format!("rdap.limits: {e}")))?;

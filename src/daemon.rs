@@ -215,15 +215,8 @@ async fn bind(
 
     let mut epp_addrs = Vec::new();
     if let Some(tls) = epp_tls {
-        let shared = Arc::new(EppShared {
-            registry: registry.clone(),
-            clock: clock.clone(),
-            config: config.epp.clone(),
-            server_id: format!("domain-os {} ({})", env!("CARGO_PKG_VERSION"), config.epp.server_name),
-            sessions: Default::default(),
-            failures: Default::default(),
-            uncounted: counts.clone(),
-        });
+        let server_id = format!("domain-os {} ({})", env!("CARGO_PKG_VERSION"), config.epp.server_name);
+        let shared = Arc::new(EppShared::new(registry.clone(), clock.clone(), config.epp.clone(), server_id, counts.clone()));
         let epp = EppServer::start(shared, tls, shutdown_rx.clone()).await.map_err(io_error("binding EPP"))?;
         epp_addrs = epp.addrs.clone();
         running.epp = Some(epp);

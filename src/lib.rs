@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod daemon;
 pub mod demo;
 pub mod dns;

@@ -27,6 +27,8 @@ pub struct RateLimits {
     pub prefix_burst: u32,
     /// Searches per minute per client address (also counted as queries).
     pub searches_per_minute: u32,
+    /// The same per /24 (IPv4) or /56 (IPv6) network.
+    pub prefix_searches_per_minute: u32,
     /// Clients with the trusted limit instead (e.g. monitoring, authorised portals).
     pub trusted: Vec<IpPrefix>,
     pub trusted_queries_per_second: u32,
@@ -43,6 +45,7 @@ impl Default for RateLimits {
             prefix_queries_per_second: 50,
             prefix_burst: 200,
             searches_per_minute: 30,
+            prefix_searches_per_minute: 120,
             trusted: Vec::new(),
             trusted_queries_per_second: 10_000,
             tracked_max: 100_000,
@@ -126,13 +129,20 @@ impl Table {
     }
 }
 
-pub struct RateLimiter {
-    limits: RateLimits,
-    state: Mutex<(Table, Table, Table)>,
+struct Tables {
+    per_address: Table,
+    per_network: Table,
+    searches: Table,
+    network_searches: Table,
 }
 
-/// The network a client address belongs to, for the per-prefix limit.
-fn network(addr: IpAddr) -> IpAddr {
+pub struct RateLimiter {
+    limits: RateLimits,
+    state: Mutex<Tables>,
+}
+
+/// The network a client address belongs to, for the per-prefix limits.
+pub fn network(addr: IpAddr) -> IpAddr {
     match addr {
         IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & 0xFFFF_FF00).into()),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -146,8 +156,10 @@ impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
         let per_address = Table::new(limits.queries_per_second as f64, limits.burst as f64);
         let per_network = Table::new(limits.prefix_queries_per_second as f64, limits.prefix_burst as f64);
-        let searches = Table::new(limits.searches_per_minute as f64 / 60.0, limits.searches_per_minute.max(1) as f64);
-        RateLimiter { limits, state: Mutex::new((per_address, per_network, searches)) }
+        let per_minute = |n: u32| Table::new(n as f64 / 60.0, n.max(1) as f64);
+        let searches = per_minute(limits.searches_per_minute);
+        let network_searches = per_minute(limits.prefix_searches_per_minute);
+        RateLimiter { limits, state: Mutex::new(Tables { per_address, per_network, searches, network_searches }) }
     }
 
     /// Admits one request from `addr` at `now`, or says how long until it would be.
@@ -159,17 +171,19 @@ impl RateLimiter {
         // Decided before the lock: every RDAP and WHOIS request waits on it.
         let trusted = l.trusted.iter().any(|p| p.contains(addr));
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (per_address, per_network, searches) = &mut *guard;
+        let Tables { per_address, per_network, searches, network_searches } = &mut *guard;
         if trusted {
             let rate = l.trusted_queries_per_second as f64;
             return per_address.take(addr, now, l.tracked_max, rate, rate);
         }
         if kind == Kind::Search {
-            if l.searches_per_minute == 0 {
+            if l.searches_per_minute == 0 || l.prefix_searches_per_minute == 0 {
                 return Err(Duration::from_secs(60));
             }
             let (rate, burst) = (searches.rate, searches.burst);
             searches.take(addr, now, l.tracked_max, rate, burst)?;
+            let (rate, burst) = (network_searches.rate, network_searches.burst);
+            network_searches.take(network(addr), now, l.tracked_max, rate, burst)?;
         }
         let (rate, burst) = (per_address.rate, per_address.burst);
         per_address.take(addr, now, l.tracked_max, rate, burst)?;
@@ -192,6 +206,7 @@ mod tests {
             prefix_queries_per_second: 1,
             prefix_burst: per_network,
             searches_per_minute: 2,
+            prefix_searches_per_minute: 3,
             trusted: vec![IpPrefix::parse("192.0.2.0/24").unwrap()],
             tracked_max: 4,
             ..RateLimits::default()
@@ -233,6 +248,10 @@ mod tests {
         l.check(a, Kind::Search, T).unwrap();
         assert!(l.check(a, Kind::Search, T).is_err());
         assert!(l.check(a, Kind::Lookup, T).is_ok(), "lookups go on");
+        // Its network has one search left: a neighbour takes it, the next neighbour waits.
+        l.check("198.51.100.10".parse().unwrap(), Kind::Search, T).unwrap();
+        assert!(l.check("198.51.100.11".parse().unwrap(), Kind::Search, T).is_err(), "the /24's search budget is spent");
+        assert!(l.check("198.51.101.11".parse().unwrap(), Kind::Search, T).is_ok(), "another /24 searches on");
         let trusted: IpAddr = "192.0.2.10".parse().unwrap();
         for _ in 0..1000 {
             l.check(trusted, Kind::Search, T).unwrap();
@@ -246,6 +265,6 @@ mod tests {
             let _ = l.check(IpAddr::V4((0x0A00_0000 + (i << 8)).into()), Kind::Lookup, T);
         }
         let state = l.state.lock().unwrap();
-        assert!(state.0.buckets.len() <= 4 && state.1.buckets.len() <= 4);
+        assert!(state.per_address.buckets.len() <= 4 && state.per_network.buckets.len() <= 4);
     }
 }

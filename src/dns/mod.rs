@@ -27,6 +27,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::DnsConfig;
+use crate::connections::ConnectionCaps;
 use crate::model::Clock;
 use crate::store::SnapshotCell;
 
@@ -69,9 +70,7 @@ impl DnsServer {
             config: answer_config,
             clock,
             acl: config.transfer_acl.clone(),
-            connections: Arc::new(Semaphore::new(config.tcp_connections_max)),
-            per_address_max: config.tcp_connections_per_address_max,
-            per_address: Default::default(),
+            connections: ConnectionCaps::new(config.tcp_connections_max, config.tcp_connections_per_address_max),
             transfers: Arc::new(Semaphore::new(config.transfers_max)),
             idle_timeout: Duration::from_secs(config.tcp_idle_timeout_s),
         });

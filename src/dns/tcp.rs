@@ -5,14 +5,13 @@
 //! transfers are checked against the ACL, produced from one snapshot on a
 //! blocking thread and streamed to the peer as they are packed.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::Instrument;
 
 use super::answer::{self, AnswerConfig, Handled, Scratch, Transport, transfer_allowed};
@@ -20,6 +19,7 @@ use super::tsig::Signer;
 use super::wire::{MessageWriter, Request, rcode};
 use super::xfr::{self, XfrKind};
 use crate::config::AclRule;
+use crate::connections::ConnectionCaps;
 use crate::model::Clock;
 use crate::store::SnapshotCell;
 
@@ -32,44 +32,10 @@ pub struct TcpShared {
     pub config: Arc<AnswerConfig>,
     pub clock: Arc<dyn Clock>,
     pub acl: Vec<AclRule>,
-    pub connections: Arc<Semaphore>,
-    pub per_address_max: usize,
-    pub per_address: Mutex<HashMap<IpAddr, usize>>,
+    pub connections: Arc<ConnectionCaps>,
     pub transfers: Arc<Semaphore>,
     /// Bound on waiting for a peer, reading or writing.
     pub idle_timeout: Duration,
-}
-
-/// One connection's claim on the global and per-address caps; released on drop.
-struct Slot<'a> {
-    shared: &'a TcpShared,
-    addr: IpAddr,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        let mut counts = self.shared.per_address.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = counts.get_mut(&self.addr) {
-            *n -= 1;
-            if *n == 0 {
-                counts.remove(&self.addr);
-            }
-        }
-    }
-}
-
-impl TcpShared {
-    fn claim(&self, addr: IpAddr) -> Option<Slot<'_>> {
-        let permit = self.connections.clone().try_acquire_owned().ok()?;
-        let mut counts = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
-        let n = counts.entry(addr).or_insert(0);
-        if *n >= self.per_address_max {
-            return None;
-        }
-        *n += 1;
-        Some(Slot { shared: self, addr, _permit: permit })
-    }
 }
 
 /// Accepts until `shutdown` turns true; connections in progress finish their current message.
@@ -93,9 +59,10 @@ pub async fn serve(listener: TcpListener, shared: Arc<TcpShared>, mut shutdown: 
         let span = tracing::info_span!("dns_tcp", %peer);
         tokio::spawn(
             async move {
-                let Some(_slot) = shared.claim(peer.ip()) else {
-                    tracing::warn!("DNS TCP connection limit reached (in all or for this address); closing");
-                    return;
+                // DNS over TCP has no refusal message: a peer over a cap is closed (RFC 7766 §6.2.2).
+                let _slot = match shared.connections.claim(peer.ip()) {
+                    Ok(slot) => slot,
+                    Err(over) => return tracing::warn!(reason = over.reason(), "DNS TCP connection refused; closing"),
                 };
                 if let Err(e) = connection(stream, peer, &shared, shutdown).await {
                     tracing::debug!(error = %e, "DNS TCP connection ended");

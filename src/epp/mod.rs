@@ -19,19 +19,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use std::time::Instant;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
+use crate::connections::{ConnectionCaps, Over};
 use session::EppShared;
+
+/// The whole exchange with a refused peer: TLS handshake and the 2502.
+const REFUSAL_S: Duration = Duration::from_secs(5);
 
 /// A running EPP service.
 pub struct EppServer {
     pub addrs: Vec<SocketAddr>,
     listeners: Vec<tokio::task::JoinHandle<()>>,
-    connections: Arc<Semaphore>,
-    connections_max: usize,
+    connections: Arc<ConnectionCaps>,
 }
 
 impl EppServer {
@@ -41,8 +46,7 @@ impl EppServer {
         shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<EppServer> {
         let acceptor = TlsAcceptor::from(tls);
-        let connections_max = shared.config.connections_max;
-        let connections = Arc::new(Semaphore::new(connections_max));
+        let connections = ConnectionCaps::new(shared.config.connections_max, shared.config.connections_per_address_max);
         let (mut addrs, mut listeners) = (Vec::new(), Vec::new());
         for &addr in &shared.config.listen {
             let listener = TcpListener::bind(addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("{addr}: {e}")))?;
@@ -51,7 +55,7 @@ impl EppServer {
             addrs.push(bound);
             listeners.push(tokio::spawn(accept(listener, acceptor.clone(), shared.clone(), connections.clone(), shutdown.clone())));
         }
-        Ok(EppServer { addrs, listeners, connections, connections_max })
+        Ok(EppServer { addrs, listeners, connections })
     }
 
     /// After the shutdown signal: stops accepting and lets each session
@@ -61,8 +65,7 @@ impl EppServer {
         for task in self.listeners {
             let _ = task.await;
         }
-        let all = u32::try_from(self.connections_max).unwrap_or(u32::MAX);
-        let _ = self.connections.acquire_many(all).await;
+        self.connections.drained().await;
     }
 }
 
@@ -70,7 +73,7 @@ async fn accept(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     shared: Arc<EppShared>,
-    connections: Arc<Semaphore>,
+    connections: Arc<ConnectionCaps>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -86,15 +89,22 @@ async fn accept(
                 continue;
             }
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "EPP connection limit reached; closing");
-            continue;
+        let connected = Instant::now();
+        let slot = match connections.claim(peer.ip()) {
+            Ok(slot) => slot,
+            Err(over) => {
+                tracing::warn!(%peer, reason = over.reason(), "EPP connection refused");
+                if let Some(turn) = connections.refusal() {
+                    tokio::spawn(refuse(tcp, acceptor.clone(), over, turn));
+                }
+                continue;
+            }
         };
         let (acceptor, shared, mut shutdown) = (acceptor.clone(), shared.clone(), shutdown.clone());
         let span = tracing::info_span!("epp", %peer, registrar = tracing::field::Empty);
         tokio::spawn(
             async move {
-                let _permit = permit;
+                let _slot = slot;
                 let handshake = Duration::from_secs(shared.config.tls_handshake_timeout_s);
                 let mut stream = match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
                     Ok(Ok(s)) => s,
@@ -102,7 +112,7 @@ async fn accept(
                     Err(_) => return tracing::info!("EPP TLS handshake timed out"),
                 };
                 let certificate = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| tls::fingerprint(c));
-                if let Err(e) = session::run(&mut stream, peer, certificate, &shared, &mut shutdown).await {
+                if let Err(e) = session::run(&mut stream, peer, connected, certificate, &shared, &mut shutdown).await {
                     tracing::info!(error = %e, "EPP session ended");
                 }
                 let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
@@ -110,4 +120,16 @@ async fn accept(
             .instrument(span),
         );
     }
+}
+
+/// Over a connection cap, the peer still learns why: 2502 in place of the
+/// greeting (RFC 5730 §3), within a short bound on the whole exchange.
+async fn refuse(tcp: TcpStream, acceptor: TlsAcceptor, over: Over, _turn: OwnedSemaphorePermit) {
+    let _ = tokio::time::timeout(REFUSAL_S, async {
+        let mut stream = acceptor.accept(tcp).await?;
+        let response = render::Response::with_msg(result::code::SESSION_LIMIT_CLOSING, over.reason());
+        session::write_frame(&mut stream, &response.to_xml(None, &render::next_svtrid(), &[]), REFUSAL_S).await?;
+        tokio::io::AsyncWriteExt::shutdown(&mut stream).await
+    })
+    .await;
 }

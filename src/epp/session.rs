@@ -6,11 +6,12 @@
 //! answers from a snapshot or names the registry command to execute.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Semaphore;
 
 use super::render::{self, MsgQ, Response};
 use super::request::{self, Login, PollOp, Request, TransferVerb, Verb};
@@ -18,7 +19,7 @@ use super::result::{EppError, code};
 use super::xml::{self, Element, Limits, Ns};
 use crate::config::EppConfig;
 use crate::model::{ClientId, Clock, PollPayload, RegistrarStatus, Timestamp};
-use crate::ratelimit::Bucket;
+use crate::ratelimit::{Bucket, network};
 use crate::registry::command::{Command, Password};
 use crate::registry::credentials::verify_password;
 use crate::registry::{Actor, Outcome, Registry, RegistryError};
@@ -31,16 +32,45 @@ pub struct EppShared {
     pub config: EppConfig,
     pub server_id: String,
     /// Open sessions per registrar.
-    pub sessions: Mutex<HashMap<ClientId, usize>>,
-    /// Consecutive failed logins per client id, and when a lockout ends
-    /// (at most [`FAILURES_TRACKED_MAX`] ids).
-    pub failures: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
+    sessions: Mutex<HashMap<ClientId, usize>>,
+    /// Consecutive failed logins per source network and client id, and when a
+    /// lockout ends (at most [`FAILURES_TRACKED_MAX`] entries).
+    failures: Mutex<HashMap<(IpAddr, ClientId), Failures>>,
+    /// Turns to compute a password hash.
+    login_hashes: Semaphore,
     /// Counts of commands that never reach the writer (reads, early refusals).
     pub uncounted: Arc<crate::registry::counts::ReadCounts>,
 }
 
-/// Client ids whose failed logins are remembered at once.
+/// Failed logins in a row, and the end of the lockout they caused.
+type Failures = (u32, Option<Timestamp>);
+
+/// (network, client id) pairs whose failed logins are remembered at once.
+/// Only registrars that exist, seen from an allowed address with their
+/// pinned certificate, are counted, so honest use stays far below it.
 pub const FAILURES_TRACKED_MAX: usize = 10_000;
+
+impl EppShared {
+    pub fn new(
+        registry: Registry,
+        clock: Arc<dyn Clock>,
+        config: EppConfig,
+        server_id: String,
+        uncounted: Arc<crate::registry::counts::ReadCounts>,
+    ) -> EppShared {
+        let login_hashes = Semaphore::new(config.login_hashes_max);
+        EppShared {
+            registry,
+            clock,
+            config,
+            server_id,
+            sessions: Default::default(),
+            failures: Default::default(),
+            login_hashes,
+            uncounted,
+        }
+    }
+}
 
 /// The state a mapping module sees.
 pub struct Ctx {
@@ -118,7 +148,7 @@ async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S, max: usize, wait: Dura
     }
 }
 
-async fn write_frame<S: AsyncWrite + Unpin>(stream: &mut S, xml: &str, limit: Duration) -> std::io::Result<()> {
+pub(super) async fn write_frame<S: AsyncWrite + Unpin>(stream: &mut S, xml: &str, limit: Duration) -> std::io::Result<()> {
     let mut framed = Vec::with_capacity(xml.len() + 4);
     framed.extend_from_slice(&((xml.len() + 4) as u32).to_be_bytes());
     framed.extend_from_slice(xml.as_bytes());
@@ -134,6 +164,7 @@ async fn write_frame<S: AsyncWrite + Unpin>(stream: &mut S, xml: &str, limit: Du
 pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     peer: SocketAddr,
+    connected: Instant,
     certificate: Option<String>,
     shared: &EppShared,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
@@ -141,6 +172,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let cfg = &shared.config;
     let limits = Limits { depth_max: cfg.xml_depth_max, elements_max: cfg.xml_elements_max, text_bytes_max: cfg.frame_bytes_max };
     let write_limit = Duration::from_secs(cfg.idle_timeout_s);
+    // Absolute: neither `<hello/>` nor failed logins keep an unauthenticated connection open longer.
+    let login_deadline = connected + Duration::from_secs(cfg.login_timeout_s);
     write_frame(stream, &render::greeting(&shared.server_id, shared.clock.now()), write_limit).await?;
     let mut session: Option<LoggedIn> = None;
     let mut slot: Option<SessionSlot> = None;
@@ -148,10 +181,17 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let per_second = f64::from(cfg.commands_per_second);
     let mut rate = Bucket::full(shared.clock.now(), per_second);
     loop {
-        let wait = Duration::from_secs(if session.is_some() { cfg.idle_timeout_s } else { cfg.login_timeout_s });
+        let mut frame_within = Duration::from_secs(cfg.frame_timeout_s);
+        let wait = if session.is_some() {
+            Duration::from_secs(cfg.idle_timeout_s)
+        } else {
+            let left = login_deadline.saturating_duration_since(Instant::now());
+            frame_within = frame_within.min(left);
+            left
+        };
         // Shutdown takes effect between commands, never inside one.
         let next = tokio::select! {
-            frame = read_frame(stream, cfg.frame_bytes_max, wait, Duration::from_secs(cfg.frame_timeout_s)) => frame?,
+            frame = read_frame(stream, cfg.frame_bytes_max, wait, frame_within) => frame?,
             _ = shutdown.changed() => {
                 tracing::info!("EPP session closed for shutdown");
                 return Ok(());
@@ -303,9 +343,24 @@ async fn log_in<'a>(
     }
     let now = shared.clock.now();
     let cfg = &shared.config;
+    // One answer for every failure, so a client cannot tell which credential was wrong.
+    let refused = || EppError::new(code::AUTHENTICATION, "authentication failed: client id, password, certificate or source address");
+    let snapshot = shared.registry.snapshot();
+    let Some(registrar) = ClientId::parse(&login.client_id).ok().and_then(|id| snapshot.registrar(&id).ok().flatten()) else {
+        return Err(refused());
+    };
+    // The free credentials first: a peer without the pinned certificate or
+    // outside the allowed addresses can never log in, so it costs no hash
+    // and its failures are not counted (it cannot lock the registrar out).
+    if !(certificate.is_some_and(|fp| registrar.cert_fingerprints.iter().any(|p| p == fp))
+        && registrar.allowed_addresses.iter().any(|a| a.contains(peer.ip())))
+    {
+        return Err(refused());
+    }
+    let key = (network(peer.ip()), registrar.id.clone());
     {
         let failures = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, Some(until))) = failures.get(&login.client_id)
+        if let Some((_, Some(until))) = failures.get(&key)
             && *until > now
         {
             return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins; try again later"));
@@ -314,42 +369,31 @@ async fn log_in<'a>(
     let login_sec = login.login_sec.as_ref();
     let password = effective(&login.password, login_sec.map(|(pw, _)| pw));
     let new_password = login.new_password.as_deref().map(|np| effective(np, login_sec.map(|(_, n)| n)));
-    let snapshot = shared.registry.snapshot();
-    let registrar = ClientId::parse(&login.client_id).ok().and_then(|id| snapshot.registrar(&id).ok().flatten());
-    let hash = registrar.as_ref().and_then(|r| r.password_hash.clone());
-    let password_ok = match hash {
-        Some(h) => tokio::task::spawn_blocking(move || verify_password(&password, &h)).await.unwrap_or(false),
+    let password_ok = match registrar.password_hash.clone() {
+        Some(hash) => {
+            // Bounded: a flood of logins waits its turn here and cannot take every core.
+            let _turn = shared.login_hashes.acquire().await.map_err(|_| EppError::new(code::FAILED, "shutting down"))?;
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+        }
         None => false,
     };
-    let authenticated = registrar.as_ref().filter(|r| {
-        password_ok
-            && certificate.is_some_and(|fp| r.cert_fingerprints.iter().any(|p| p == fp))
-            && r.allowed_addresses.iter().any(|a| a.contains(peer.ip()))
-    });
-    let Some(registrar) = authenticated else {
-        // One answer for every failure, so a client cannot tell which credential was wrong.
-        let refused = EppError::new(code::AUTHENTICATION, "authentication failed: client id, password, certificate or source address");
-        // An id that cannot name a registrar can never log in: nothing to lock out, nothing to track.
-        if ClientId::parse(&login.client_id).is_err() {
-            return Err(refused);
-        }
+    if !password_ok {
         let mut failures = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= FAILURES_TRACKED_MAX && !failures.contains_key(&login.client_id) {
-            // Peers choose the ids: when full, keep only lockouts still running.
+        if failures.len() >= FAILURES_TRACKED_MAX && !failures.contains_key(&key) {
             failures.retain(|_, (_, until)| until.is_some_and(|u| u > now));
-            if failures.len() >= FAILURES_TRACKED_MAX {
-                failures.clear();
+        }
+        // A table still full holds only running lockouts: those are kept, this failure goes uncounted.
+        if failures.len() < FAILURES_TRACKED_MAX || failures.contains_key(&key) {
+            let entry = failures.entry(key).or_insert((0, None));
+            entry.0 += 1;
+            if entry.0 >= cfg.failed_logins_max {
+                *entry = (0, Some(now.plus_seconds(cfg.lockout_s as i64)));
+                return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins"));
             }
         }
-        let entry = failures.entry(login.client_id.clone()).or_insert((0, None));
-        entry.0 += 1;
-        if entry.0 >= cfg.failed_logins_max {
-            *entry = (0, Some(now.plus_seconds(cfg.lockout_s as i64)));
-            return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins"));
-        }
-        return Err(refused);
-    };
-    let failed_before = shared.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&login.client_id).map_or(0, |(n, _)| n);
+        return Err(refused());
+    }
+    let failed_before = shared.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&key).map_or(0, |(n, _)| n);
     if failed_before > 0 {
         events.push(LoginEvent {
             kind: "stat",

@@ -2,9 +2,11 @@
 //! name servers and entities, `/help`, and searches, read from the latest
 //! snapshot. Every response carries `Access-Control-Allow-Origin: *`; HEAD
 //! answers like GET without a body; clients are rate limited per address,
-//! per network and for searches (429 with `Retry-After`); connections,
-//! request sizes and idle time are bounded. Each query is counted for the
-//! ICANN activity report.
+//! per network and for searches (429 with `Retry-After`); connections (in
+//! all and per address, 503 over either), request sizes, the time to send a
+//! request header, stalled writes and each connection's lifetime are
+//! bounded, and searches run on blocking threads, a few at a time. Each
+//! query is counted for the ICANN activity report.
 
 mod json;
 pub mod render;
@@ -26,13 +28,14 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
 use crate::config::RdapConfig;
+use crate::connections::{ConnectionCaps, ConnectionSlot, Over};
 use crate::model::{Clock, Timestamp};
 use crate::ratelimit::{Kind, RateLimiter};
 use crate::rdds;
@@ -50,6 +53,8 @@ pub struct RdapShared {
     pub notices: render::Notices,
     pub limiter: RateLimiter,
     pub counts: Arc<ReadCounts>,
+    /// Turns to run a search.
+    searches: Arc<Semaphore>,
 }
 
 type Shared = State<Arc<RdapShared>>;
@@ -77,6 +82,7 @@ impl RdapServer {
         let base = config.base(addrs.first().copied());
         let terms_of_service_url =
             if config.terms_of_service_url.is_empty() { format!("{base}help") } else { config.terms_of_service_url.clone() };
+        let config_searches = config.searches_concurrent_max;
         let shared = Arc::new(RdapShared {
             registry,
             clock,
@@ -85,21 +91,16 @@ impl RdapServer {
             base,
             notices: render::Notices::new(terms_of_service_url),
             counts,
+            searches: Arc::new(Semaphore::new(config_searches)),
         });
-        let connections = Arc::new(Semaphore::new(shared.config.connections_max));
+        let connections = ConnectionCaps::new(shared.config.connections_max, shared.config.connections_per_address_max);
+        let acceptor = tls.map(TlsAcceptor::from);
+        let router = router(shared.clone());
         let mut tasks = Vec::new();
         for (listener, addr) in listeners.into_iter().zip(&addrs) {
-            tracing::info!(address = %addr, tls = tls.is_some(), "serving RDAP");
-            let incoming = Incoming::start(listener, tls.clone(), connections.clone(), &shared.config, shutdown.clone());
-            let app = MakeAdmit { shared: shared.clone(), router: router(shared.clone()) };
-            let mut stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move {
-                let _ = axum::serve(incoming, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.changed().await;
-                    })
-                    .await;
-            }));
+            tracing::info!(address = %addr, tls = acceptor.is_some(), "serving RDAP");
+            let admit = Admit { shared: shared.clone(), router: router.clone(), peer: *addr };
+            tasks.push(tokio::spawn(accept(listener, acceptor.clone(), connections.clone(), admit, shutdown.clone())));
         }
         Ok(RdapServer { addrs, tasks })
     }
@@ -159,27 +160,6 @@ pub fn request_url(shared: &RdapShared, path: &str, query: Option<&str>) -> Stri
     match query {
         Some(q) => format!("{}{path}?{q}", shared.base),
         None => format!("{}{path}", shared.base),
-    }
-}
-
-/// Makes each connection's service, which knows the client's address.
-#[derive(Clone)]
-struct MakeAdmit {
-    shared: Arc<RdapShared>,
-    router: Router,
-}
-
-impl<'a> Service<axum::serve::IncomingStream<'a, Incoming>> for MakeAdmit {
-    type Response = Admit;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Admit, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, stream: axum::serve::IncomingStream<'a, Incoming>) -> Self::Future {
-        std::future::ready(Ok(Admit { shared: self.shared.clone(), router: self.router.clone(), peer: *stream.remote_addr() }))
     }
 }
 
@@ -393,82 +373,121 @@ fn internal(shared: &RdapShared, e: crate::store::StoreError, url: &str) -> Rdap
     shared.error(StatusCode::INTERNAL_SERVER_ERROR, "the lookup failed; try again later", url)
 }
 
-/// Accepted connections, TLS already done, each holding a connection slot
-/// and closed when idle.
-pub struct Incoming {
-    receiver: mpsc::Receiver<(Conn, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl Incoming {
-    fn start(
-        listener: TcpListener,
-        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
-        connections: Arc<Semaphore>,
-        config: &RdapConfig,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> Incoming {
-        let local = listener.local_addr().expect("a bound listener");
-        let (sender, receiver) = mpsc::channel(64);
-        let idle = Duration::from_secs(config.idle_timeout_s);
-        let acceptor = tls.map(TlsAcceptor::from);
-        tokio::spawn(async move {
-            loop {
-                let (tcp, peer) = tokio::select! {
-                    a = listener.accept() => match a {
-                        Ok(a) => a,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "RDAP accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
-                    _ = shutdown.changed() => return,
-                };
-                let Ok(permit) = connections.clone().try_acquire_owned() else {
-                    tracing::warn!(%peer, "RDAP connection limit reached; closing");
+/// Accepts until shutdown; each connection is served on its own task and
+/// the listener's task ends once they all have.
+async fn accept(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    connections: Arc<ConnectionCaps>,
+    admit: Admit,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut open = tokio::task::JoinSet::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "RDAP accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
-                };
-                let _ = tcp.set_nodelay(true);
-                let (sender, acceptor) = (sender.clone(), acceptor.clone());
-                tokio::spawn(async move {
-                    let io = match acceptor {
-                        None => Io::Plain(tcp),
-                        Some(a) => match tokio::time::timeout(idle, a.accept(tcp)).await {
-                            Ok(Ok(s)) => Io::Tls(Box::new(s)),
-                            _ => return tracing::info!(%peer, "RDAP TLS handshake failed or timed out"),
-                        },
-                    };
-                    let conn = Conn {
-                        io,
-                        _permit: permit,
-                        idle,
-                        last_read: tokio::time::Instant::now(),
-                        timer: Box::pin(tokio::time::sleep(idle)),
-                    };
-                    let _ = sender.send((conn, peer)).await;
-                });
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        while open.try_join_next().is_some() {}
+        let _ = tcp.set_nodelay(true);
+        match connections.claim(peer.ip()) {
+            Ok(slot) => {
+                let admit = Admit { peer, ..admit.clone() };
+                open.spawn(connection(tcp, acceptor.clone(), slot, admit, shutdown.clone()));
             }
-        });
-        Incoming { receiver, local }
-    }
-}
-
-impl axum::serve::Listener for Incoming {
-    type Io = Conn;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Conn, SocketAddr) {
-        match self.receiver.recv().await {
-            Some(c) => c,
-            // The accept loop ended (shutdown): serve nothing more.
-            None => std::future::pending().await,
+            Err(over) => {
+                tracing::warn!(%peer, reason = over.reason(), "RDAP connection refused");
+                if let Some(turn) = connections.refusal() {
+                    tokio::spawn(refuse(tcp, acceptor.clone(), admit.shared.clone(), over, turn));
+                }
+            }
         }
     }
+    while open.join_next().await.is_some() {}
+}
 
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local)
+/// One client connection, HTTP/1.1 with keep-alive, every wait bounded:
+/// the TLS handshake and each request header by `idle_timeout_s` (absolute,
+/// not restarted by each byte), each stalled write by the same, and the
+/// whole connection by `connection_lifetime_s` (then closed after the
+/// request in hand).
+async fn connection(
+    tcp: TcpStream,
+    acceptor: Option<TlsAcceptor>,
+    _slot: ConnectionSlot,
+    admit: Admit,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (peer, cfg) = (admit.peer, &admit.shared.config);
+    let idle = Duration::from_secs(cfg.idle_timeout_s);
+    let lifetime = tokio::time::sleep(Duration::from_secs(cfg.connection_lifetime_s));
+    let io = match acceptor {
+        None => Io::Plain(tcp),
+        Some(a) => match tokio::time::timeout(idle, a.accept(tcp)).await {
+            Ok(Ok(s)) => Io::Tls(Box::new(s)),
+            _ => return tracing::info!(%peer, "RDAP TLS handshake failed or timed out"),
+        },
+    };
+    let conn = Conn { io, write_timeout: idle, stalled: None };
+    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let mut admit = admit.clone();
+        admit.call(request.map(axum::body::Body::new))
+    });
+    let http = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(idle)
+        .serve_connection(hyper_util::rt::TokioIo::new(conn), service);
+    let mut http = std::pin::pin!(http);
+    tokio::select! {
+        _ = http.as_mut() => return,
+        _ = lifetime => {}
+        _ = shutdown.changed() => {}
     }
+    http.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(idle, http).await;
+}
+
+/// Over a connection cap, the client still gets an RDAP answer: 503 with
+/// `Retry-After`, after reading (briefly) its request so it sees the answer
+/// rather than a reset.
+async fn refuse(tcp: TcpStream, acceptor: Option<TlsAcceptor>, shared: Arc<RdapShared>, over: Over, _turn: OwnedSemaphorePermit) {
+    let body = shared.error(StatusCode::SERVICE_UNAVAILABLE, over.reason(), &shared.base).1;
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: {}\r\nAccess-Control-Allow-Origin: *\r\nRetry-After: {REFUSAL_RETRY_S}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        render::MEDIA_TYPE,
+        body.len()
+    );
+    let answer = [head.into_bytes(), body.into_bytes()].concat();
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        match acceptor {
+            None => answer_and_close(tcp, &answer).await,
+            Some(a) => answer_and_close(a.accept(tcp).await?, &answer).await,
+        }
+    })
+    .await;
+}
+
+/// Seconds a client refused for a connection cap is asked to wait.
+const REFUSAL_RETRY_S: u32 = 10;
+
+async fn answer_and_close<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, answer: &[u8]) -> io::Result<()> {
+    let (mut head, mut chunk) = (Vec::new(), [0u8; 2048]);
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    stream.write_all(answer).await?;
+    stream.shutdown().await
 }
 
 enum Io {
@@ -476,56 +495,53 @@ enum Io {
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }
 
-/// One client connection: its slot is released on drop; reads that wait
-/// longer than the idle timeout fail, so slow clients cannot hold slots.
+/// One client connection's byte stream; a write that makes no progress for
+/// `write_timeout` fails, so a client that never reads cannot hold its slot.
 pub struct Conn {
     io: Io,
-    _permit: OwnedSemaphorePermit,
-    idle: Duration,
-    last_read: tokio::time::Instant,
-    timer: Pin<Box<tokio::time::Sleep>>,
+    write_timeout: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Conn {
+    fn watch<T>(&mut self, result: Poll<io::Result<T>>, cx: &mut TaskContext<'_>) -> Poll<io::Result<T>> {
+        if result.is_ready() {
+            self.stalled = None;
+            return result;
+        }
+        let timeout = self.write_timeout;
+        let timer = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client not reading"))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 impl AsyncRead for Conn {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        let result = match &mut this.io {
+        match &mut self.io {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        };
-        if result.is_ready() {
-            // Only the time is noted here; the timer is moved when it fires.
-            this.last_read = tokio::time::Instant::now();
-            return result;
-        }
-        loop {
-            match this.timer.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) => {
-                    let deadline = this.last_read + this.idle;
-                    if tokio::time::Instant::now() >= deadline {
-                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "idle connection")));
-                    }
-                    this.timer.as_mut().reset(deadline);
-                }
-            }
         }
     }
 }
 
 impl AsyncWrite for Conn {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match &mut self.io {
+        let result = match &mut self.io {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
+        };
+        self.watch(result, cx)
     }
 
     fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        match &mut self.io {
+        let result = match &mut self.io {
             Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
+        };
+        self.watch(result, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -536,16 +552,18 @@ impl AsyncWrite for Conn {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        match &mut self.io {
+        let result = match &mut self.io {
             Io::Plain(s) => Pin::new(s).poll_flush(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
+        };
+        self.watch(result, cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        match &mut self.io {
+        let result = match &mut self.io {
             Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
+        };
+        self.watch(result, cx)
     }
 }

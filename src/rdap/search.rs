@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, RawQuery, State};
@@ -167,23 +168,38 @@ fn one<'a>(allowed: &[(&'static str, &'a Option<String>)]) -> Result<(&'static s
     }
 }
 
+type Run = fn(&RdapShared, &Snapshot, &Params, &render::Context) -> Result<String, Refusal>;
+
 /// What every search shares: the request URL, the switch, the parameters,
-/// one snapshot, and the mapping of refusals to RDAP errors.
-fn search(
-    shared: &RdapShared,
-    path: &str,
-    raw: Option<&str>,
-    params: Result<Query<Params>, QueryRejection>,
-    run: impl FnOnce(&Snapshot, &Params, &render::Context) -> Result<String, Refusal>,
-) -> Rdap {
-    let url = request_url(shared, path, raw);
+/// one snapshot, and the mapping of refusals to RDAP errors. A search runs
+/// on a blocking thread once it has one of `searches_concurrent_max` turns,
+/// so scans never hold up the lookups served on the async threads.
+async fn search(shared: Arc<RdapShared>, path: &str, raw: Option<String>, params: Result<Query<Params>, QueryRejection>, run: Run) -> Rdap {
+    let url = request_url(&shared, path, raw.as_deref());
     if !shared.config.searches {
         return shared.error(StatusCode::NOT_IMPLEMENTED, "searches are not offered by this service", &url);
     }
     let Ok(Query(params)) = params else { return shared.error(StatusCode::BAD_REQUEST, "unreadable search parameters", &url) };
-    let snapshot = shared.registry.snapshot();
-    let cx = render::Context { snapshot: Some(snapshot.memo_id()), ..shared.context(&url, shared.clock.now()) };
-    answer(shared, &url, run(&snapshot, &params, &cx))
+    let wait = Duration::from_secs(shared.config.idle_timeout_s);
+    let Ok(Ok(turn)) = tokio::time::timeout(wait, shared.searches.clone().acquire_owned()).await else {
+        tracing::warn!(path, "RDAP searches all busy");
+        return shared.error(StatusCode::SERVICE_UNAVAILABLE, "too many searches at once; retry later", &url);
+    };
+    let (task_shared, task_url) = (shared.clone(), url.clone());
+    let task = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let (shared, url) = (&*task_shared, task_url.as_str());
+        let snapshot = shared.registry.snapshot();
+        let cx = render::Context { snapshot: Some(snapshot.memo_id()), ..shared.context(url, shared.clock.now()) };
+        answer(shared, url, run(shared, &snapshot, &params, &cx))
+    });
+    match task.await {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::error!(error = %e, path, "RDAP search failed");
+            shared.error(StatusCode::INTERNAL_SERVER_ERROR, "the search failed; try again later", &url)
+        }
+    }
 }
 
 /// A name server name pattern: like [`name_pattern`], and a wildcard must be followed by the domain.
@@ -200,8 +216,8 @@ pub async fn domains(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    let (limit, cfg) = (shared.config.search_results_max, &shared.config);
-    search(&shared, "/domains", raw.as_deref(), params, |snapshot, params, cx| {
+    search(shared, "/domains", raw, params, |shared, snapshot, params, cx| {
+        let (limit, cfg) = (shared.config.search_results_max, &shared.config);
         let (key, value) = one(&[("name", &params.name), ("nsLdhName", &params.ns_ldh_name), ("nsIp", &params.ns_ip)])?;
         let (domains, mut truncated) = match key {
             "name" => (name_pattern(value, cfg.search_prefix_min)?.domains(snapshot, limit + 1)?, false),
@@ -221,6 +237,7 @@ pub async fn domains(
         }
         Ok(render::search_results("domainSearchResults", &results, truncated, cx))
     })
+    .await
 }
 
 pub async fn nameservers(
@@ -228,8 +245,8 @@ pub async fn nameservers(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    let (limit, cfg) = (shared.config.search_results_max, &shared.config);
-    search(&shared, "/nameservers", raw.as_deref(), params, |snapshot, params, cx| {
+    search(shared, "/nameservers", raw, params, |shared, snapshot, params, cx| {
+        let (limit, cfg) = (shared.config.search_results_max, &shared.config);
         let (key, value) = one(&[("name", &params.name), ("ip", &params.ip)])?;
         let (mut hosts, mut truncated) = if key == "name" {
             (host_pattern(value, cfg.search_prefix_min)?.hosts(snapshot, limit + 1)?, false)
@@ -244,6 +261,7 @@ pub async fn nameservers(
         }
         Ok(render::search_results("nameserverSearchResults", &results, truncated, cx))
     })
+    .await
 }
 
 pub async fn entities(
@@ -251,8 +269,8 @@ pub async fn entities(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    let (limit, cfg) = (shared.config.search_results_max, &shared.config);
-    search(&shared, "/entities", raw.as_deref(), params, |snapshot, params, cx| {
+    search(shared, "/entities", raw, params, |shared, snapshot, params, cx| {
+        let (limit, cfg) = (shared.config.search_results_max, &shared.config);
         let (key, value) = one(&[("fn", &params.full_name), ("handle", &params.handle)])?;
         let parse = if key == "handle" { Pattern::parse_keeping_case } else { Pattern::parse };
         let pattern = parse(value, cfg.search_prefix_min)
@@ -283,4 +301,5 @@ pub async fn entities(
         results.truncate(limit);
         Ok(render::search_results("entitySearchResults", &results, truncated, cx))
     })
+    .await
 }

@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::config::WhoisConfig;
+use crate::connections::ConnectionCaps;
 use crate::model::Clock;
 use crate::ratelimit::{Kind, RateLimiter};
 use crate::rdds;
@@ -46,7 +47,7 @@ impl WhoisServer {
         shutdown: watch::Receiver<bool>,
     ) -> io::Result<WhoisServer> {
         let shared = Arc::new(WhoisShared { registry, clock, limiter: RateLimiter::new(config.limits.clone()), config, counts });
-        let connections = Arc::new(Semaphore::new(shared.config.connections_max));
+        let connections = ConnectionCaps::new(shared.config.connections_max, shared.config.connections_per_address_max);
         let (mut addrs, mut tasks) = (Vec::new(), Vec::new());
         for &addr in &shared.config.listen {
             let listener = TcpListener::bind(addr).await.map_err(|e| io::Error::new(e.kind(), format!("{addr}: {e}")))?;
@@ -65,7 +66,7 @@ impl WhoisServer {
     }
 }
 
-async fn accept(listener: TcpListener, shared: Arc<WhoisShared>, connections: Arc<Semaphore>, mut shutdown: watch::Receiver<bool>) {
+async fn accept(listener: TcpListener, shared: Arc<WhoisShared>, connections: Arc<ConnectionCaps>, mut shutdown: watch::Receiver<bool>) {
     loop {
         let (stream, peer) = tokio::select! {
             a = listener.accept() => match a {
@@ -78,14 +79,24 @@ async fn accept(listener: TcpListener, shared: Arc<WhoisShared>, connections: Ar
             },
             _ = shutdown.changed() => return,
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "WHOIS connection limit reached; closing");
-            continue;
+        let slot = match connections.claim(peer.ip()) {
+            Ok(slot) => slot,
+            Err(over) => {
+                tracing::warn!(%peer, reason = over.reason(), "WHOIS connection refused");
+                if let Some(turn) = connections.refusal() {
+                    let (mut stream, cfg) = (stream, shared.config.clone());
+                    tokio::spawn(async move {
+                        let _turn = turn;
+                        let _ = write(&mut stream, &format!("Refused: {}; try again later.\r\n", over.reason()), &cfg).await;
+                    });
+                }
+                continue;
+            }
         };
         let shared = shared.clone();
         tokio::spawn(
             async move {
-                let _permit = permit;
+                let _slot = slot;
                 if let Err(e) = serve(stream, peer, &shared).await {
                     tracing::debug!(error = %e, "WHOIS connection ended");
                 }

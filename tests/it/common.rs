@@ -278,3 +278,11 @@ pub fn free_port() -> u16 {
         }
     }
 }
+
+/// A TCP connection to `server` from loopback address `source` (all of
+/// 127.0.0.0/8 is local), to act as a client in another address or network.
+pub async fn connect_from(source: &str, server: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(source.parse().unwrap(), 0)).unwrap();
+    socket.connect(server).await.unwrap()
+}

@@ -88,8 +88,16 @@ impl Epp {
     }
 
     pub async fn connect_to(d: &TestDaemon, addr: std::net::SocketAddr, certificate: Option<&str>, seen: &Responses) -> Epp {
+        Self::over(d, tokio::net::TcpStream::connect(addr).await.unwrap(), certificate, seen).await
+    }
+
+    /// Connects from loopback address `source`.
+    pub async fn connect_from(d: &TestDaemon, source: &str, certificate: Option<&str>, seen: &Responses) -> Epp {
+        Self::over(d, connect_from(source, d.epp()).await, certificate, seen).await
+    }
+
+    async fn over(d: &TestDaemon, tcp: tokio::net::TcpStream, certificate: Option<&str>, seen: &Responses) -> Epp {
         let connector = tokio_rustls::TlsConnector::from(tls_config(d, certificate));
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         let stream = connector.connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
         let mut epp = Epp { stream, greeting: String::new(), seen: seen.clone(), n: 0 };
         epp.greeting = epp.read().await.expect("a greeting");
@@ -235,16 +243,27 @@ async fn greeting_and_login_follow_rst_epp_02_and_03() {
     assert_eq!(code(&epp.login_with("demo-registrar", PW, &[]).await), 2002, "already logged in");
 
     // The other registrar's certificate, and none at all: refused although id and password are right.
+    // Not counted either: such a peer can never log in, so it cannot lock the registrar out.
     let mut other_cert = Epp::connect(&d, Some("other-registrar"), &seen).await;
     assert_eq!(code(&other_cert.login_with("demo-registrar", PW, &[]).await), 2200);
     let mut no_cert = Epp::connect(&d, None, &seen).await;
-    assert_eq!(code(&no_cert.login_with("demo-registrar", PW, &[]).await), 2200);
-    // The third failure for that client id locks it out and closes the session.
-    let r = no_cert.login_with("demo-registrar", PW, &[]).await;
+    for _ in 0..4 {
+        assert_eq!(code(&no_cert.login_with("demo-registrar", PW, &[]).await), 2200);
+    }
+    // Wrong passwords with the pinned certificate from an allowed address do
+    // count: the third locks that client id out for this network and closes.
+    let mut guesser = Epp::connect(&d, Some("demo-registrar"), &seen).await;
+    for _ in 0..2 {
+        assert_eq!(code(&guesser.login_with("demo-registrar", "wrong-password", &[]).await), 2200);
+    }
+    let r = guesser.login_with("demo-registrar", "wrong-password", &[]).await;
     assert_eq!(code(&r), 2501, "{r}");
-    assert!(no_cert.closed().await);
+    assert!(guesser.closed().await);
     let mut locked = Epp::connect(&d, Some("demo-registrar"), &seen).await;
     assert_eq!(code(&locked.login_with("demo-registrar", PW, &[]).await), 2501, "locked out even with the right credentials");
+    // The registrar's other network (127.0.1.0/24 is another /24) is not locked out.
+    let mut elsewhere = Epp::connect_from(&d, "127.0.1.1", Some("demo-registrar"), &seen).await;
+    assert_eq!(code(&elsewhere.login_with("demo-registrar", PW, &[]).await), 1000);
 
     let bye = epp.command("<logout/>", "").await;
     assert_eq!(code(&bye), 1500);
@@ -589,6 +608,52 @@ async fn limits_close_sessions_with_2500_and_2502() {
     }
     assert_eq!(codes, [1000, 1000, 1000, 1000, 2502]);
     assert!(first.closed().await);
+    seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_and_crowding_peers_are_bounded() {
+    let d = TestDaemon::start(true, |c, _| {
+        c.epp.login_timeout_s = 2;
+        c.epp.connections_per_address_max = 2;
+    })
+    .await;
+    let seen = Responses::default();
+    // `<hello/>` every 300 ms does not keep an unauthenticated connection open past the login deadline.
+    let mut chatty = Epp::connect(&d, Some("demo-registrar"), &seen).await;
+    let started = std::time::Instant::now();
+    let hello = r#"<?xml version="1.0"?><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><hello/></epp>"#;
+    let mut answered = 0;
+    while started.elapsed() < Duration::from_secs(20) {
+        let mut framed = ((hello.len() + 4) as u32).to_be_bytes().to_vec();
+        framed.extend_from_slice(hello.as_bytes());
+        if chatty.stream.write_all(&framed).await.is_err() || chatty.read().await.is_none() {
+            break;
+        }
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(answered >= 1 && started.elapsed() < Duration::from_secs(20), "closed at the login deadline after {answered} hellos");
+    drop(chatty);
+
+    // Two idle connections fill this address's share; the third gets 2502 in place of a greeting.
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(tokio::net::TcpStream::connect(d.epp()).await.unwrap());
+    }
+    let connector = tokio_rustls::TlsConnector::from(tls_config(&d, Some("demo-registrar")));
+    let tcp = tokio::net::TcpStream::connect(d.epp()).await.unwrap();
+    let stream = connector.connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+    let mut refused = Epp { stream, greeting: String::new(), seen: seen.clone(), n: 0 };
+    let r = refused.read().await.expect("an answer");
+    assert_eq!(code(&r), 2502, "{r}");
+    assert!(r.contains("too many connections from this address"), "{r}");
+    assert!(refused.closed().await);
+    // A client at another address is served as usual.
+    let mut other = Epp::connect_from(&d, "127.0.0.2", Some("demo-registrar"), &seen).await;
+    assert!(other.greeting.contains("<greeting>"));
+    assert_eq!(code(&other.login_with("demo-registrar", PW, &[]).await), 1000);
     seen.validate();
     d.stop().await;
 }

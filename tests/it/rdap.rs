@@ -504,3 +504,69 @@ async fn slow_clients_are_cut_off_and_others_served() {
     assert_rdap(&get(&d, "domain/hello.example").await, 200);
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crowding_dribbling_and_unread_clients_cannot_hold_slots() {
+    let d = TestDaemon::start(true, |c, _| {
+        c.rdap.idle_timeout_s = 2;
+        c.rdap.connections_per_address_max = 2;
+        c.rdap.limits.enabled = false;
+    })
+    .await;
+    let addr = d.rdap_all()[0];
+    // A header trickled a byte every 200 ms is cut at the header deadline, however steadily it comes.
+    let mut dribbler = connect_from("127.0.0.3", addr).await;
+    let header = format!("GET /domain/hello.example HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n", "a".repeat(200));
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    for byte in header.bytes() {
+        if dribbler.write_all(&[byte]).await.is_err() {
+            break;
+        }
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(sent < header.len(), "cut before the header was whole ({sent} bytes in {:?})", started.elapsed());
+
+    // Two idle connections fill this address's share; the next is answered 503 with Retry-After…
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let refused = get(&d, "domain/hello.example").await;
+    assert_rdap(&refused, 503);
+    assert_eq!(refused.header("retry-after"), "10");
+    // …while a client at another address is answered.
+    let other = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    assert_rdap(&fetch(&other, reqwest::Method::GET, &format!("{}domain/hello.example", d.rdap())).await, 200);
+    drop(idle);
+
+    // A client that pipelines requests and never reads is cut once a response stalls for the idle timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind("127.0.0.4:0".parse().unwrap()).unwrap();
+    let (mut reader, mut writer) = socket.connect(addr).await.unwrap().into_split();
+    const REQUESTS: usize = 5000;
+    let sending = tokio::spawn(async move {
+        for _ in 0..REQUESTS {
+            if writer.write_all(b"GET /help HTTP/1.1\r\nHost: x\r\n\r\n").await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let (mut received, mut chunk) = (Vec::new(), vec![0u8; 64 * 1024]);
+    let ended = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(n) = reader.read(&mut chunk).await
+            && n > 0
+        {
+            received.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await;
+    sending.abort();
+    let answered = received.windows(15).filter(|w| w == b"HTTP/1.1 200 OK").count();
+    assert!(ended.is_ok() && answered < REQUESTS, "the server went on writing to a client that does not read ({answered} answers)");
+    assert_rdap(&get(&d, "domain/hello.example").await, 200);
+    d.stop().await;
+}

@@ -136,6 +136,20 @@ async fn limits_refuse_politely_and_others_are_served() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let d = TestDaemon::start(true, |c, _| c.whois.connections_per_address_max = 1).await;
+    let _idle = tokio::net::TcpStream::connect(d.whois()).await.unwrap();
+    let refused = raw(&d, b"hello.example\r\n").await;
+    assert_eq!(refused, "Refused: too many connections from this address; try again later.\r\n");
+    let mut other = connect_from("127.0.0.2", d.whois()).await;
+    other.write_all(b"hello.example\r\n").await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), other.read_to_string(&mut answer)).await.unwrap().unwrap();
+    assert!(answer.starts_with("Domain Name: HELLO.EXAMPLE"), "{answer}");
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_are_counted_for_the_activity_report() {
     let d = TestDaemon::demo().await;
     whois(&d, "hello.example");
