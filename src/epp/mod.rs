@@ -90,6 +90,9 @@ async fn accept(
             }
         };
         let connected = Instant::now();
+        // EPP is a dialogue of small frames: Nagle's algorithm behind a peer's
+        // delayed ACK would add ~40 ms to the TLS handshake and each answer.
+        let _ = tcp.set_nodelay(true);
         let slot = match connections.claim(peer.ip()) {
             Ok(slot) => slot,
             Err(over) => {

@@ -79,6 +79,7 @@ async fn accept(listener: TcpListener, shared: Arc<WhoisShared>, connections: Ar
             },
             _ = shutdown.changed() => return,
         };
+        let _ = stream.set_nodelay(true);
         let slot = match connections.claim(peer.ip()) {
             Ok(slot) => slot,
             Err(over) => {
