@@ -109,6 +109,9 @@ enum ImportCmd {
         registrar: String,
         #[arg(long, default_value_t = 1)]
         period_years: u32,
+        /// Serve the file's SOA fields, apex NS set and TTLs instead of the TLD's policy.
+        #[arg(long)]
+        apex_from_file: bool,
     },
 }
 
@@ -334,9 +337,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let format: Format = serde_json::from_value(json!(format)).map_err(|_| anyhow!("--format is bind or czds"))?;
             runtime()?.block_on(zone_export(&config, &tld, format))
         }
-        Commands::Import(ImportCmd::Zone { file, tld, registrar, period_years }) => {
+        Commands::Import(ImportCmd::Zone { file, tld, registrar, period_years, apex_from_file }) => {
             init_logging("warn");
-            import_zone(&config, &file, &tld, &registrar, period_years)
+            import_zone(&config, &file, &tld, &registrar, period_years, apex_from_file)
         }
         Commands::Tld(cmd) => admin(&config, tld_request(cmd)?),
         Commands::Registrar(RegistrarCmd::Certificate { id }) => issue_client_certificate(&config, &id),
@@ -616,13 +619,13 @@ async fn zone_export(config: &Config, tld: &str, format: Format) -> anyhow::Resu
     Ok(())
 }
 
-fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, period_years: u32) -> anyhow::Result<()> {
+fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, period_years: u32, apex_from_file: bool) -> anyhow::Result<()> {
     let tld = DomainName::parse(tld)?;
     let registrar = ClientId::parse(registrar)?;
     let store = match daemon::open_store(config) {
         Ok(s) => s,
         Err(StoreError::Locked) => {
-            return import_via_api(config, file, &tld, &registrar, period_years);
+            return import_via_api(config, file, &tld, &registrar, period_years, apex_from_file);
         }
         Err(e) => return Err(e.into()),
     };
@@ -644,8 +647,8 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
         parsed.delegations.len(),
         parsed.glue.len(),
         started.elapsed().as_secs_f64(),
-        parsed.skipped_dnssec,
-        parsed.skipped_orphan_glue
+        parsed.facts.dnssec_records,
+        parsed.facts.unused_address_records
     );
     let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config))?;
     let progress: crate::registry::import::Progress = Arc::new(|done, total| {
@@ -654,7 +657,16 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
             eprintln!();
         }
     });
-    let import = ZoneImport { tld, registrar, delegations: parsed.delegations, glue: parsed.glue, period_years, progress: Some(progress) };
+    let import = ZoneImport {
+        tld,
+        registrar,
+        delegations: parsed.delegations,
+        glue: parsed.glue,
+        file: parsed.facts,
+        apex_from_file,
+        period_years,
+        progress: Some(progress),
+    };
     let outcome = registry.execute_blocking(Command::Import(Box::new(import)));
     drop(registry);
     writer.join();
@@ -668,11 +680,18 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
     }
 }
 
-fn import_via_api(config: &Config, file: &PathBuf, tld: &DomainName, registrar: &ClientId, period_years: u32) -> anyhow::Result<()> {
+fn import_via_api(
+    config: &Config,
+    file: &PathBuf,
+    tld: &DomainName,
+    registrar: &ClientId,
+    period_years: u32,
+    apex_from_file: bool,
+) -> anyhow::Result<()> {
     eprintln!("the daemon is running; uploading {} to the operator API", file.display());
     let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let client = client(config)?;
-    let path = format!("/v1/tlds/{tld}/import?registrar={registrar}&period_years={period_years}");
+    let path = format!("/v1/tlds/{tld}/import?registrar={registrar}&period_years={period_years}&apex_from_file={apex_from_file}");
     match runtime()?.block_on(client.upload(&path, body)) {
         Ok(v) => {
             println!("{}", serde_json::to_string_pretty(&v)?);

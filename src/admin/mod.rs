@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use crate::dns::zonefile::{self, Format};
 use crate::model::{ClientId, ContactId, DomainName};
 use crate::registry::command::*;
-use crate::registry::{ImportSummary, Outcome, Registry, RegistryError, ZoneImport};
+use crate::registry::{Outcome, Registry, RegistryError, ZoneImport};
 
 /// Request bodies other than zone imports are small.
 const BODY_BYTES_MAX: usize = 1 << 20;
@@ -281,6 +281,8 @@ async fn export_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
 struct ImportQuery {
     registrar: String,
     period_years: Option<u32>,
+    #[serde(default)]
+    apex_from_file: bool,
 }
 
 async fn import_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Query<ImportQuery>, QueryRejection>, body: Bytes) -> ApiResult {
@@ -304,23 +306,12 @@ async fn import_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
         registrar,
         delegations: parsed.delegations,
         glue: parsed.glue,
+        file: parsed.facts,
+        apex_from_file: q.apex_from_file,
         period_years: q.period_years.unwrap_or(1),
         progress: None,
     };
-    match s.registry.execute(Command::Import(Box::new(import))).await? {
-        Outcome::Imported(summary) => {
-            ok(ImportReport { summary, skipped_dnssec: parsed.skipped_dnssec, skipped_orphan_glue: parsed.skipped_orphan_glue })
-        }
-        other => ok(other),
-    }
-}
-
-#[derive(serde::Serialize)]
-pub struct ImportReport {
-    #[serde(flatten)]
-    pub summary: ImportSummary,
-    pub skipped_dnssec: usize,
-    pub skipped_orphan_glue: usize,
+    ok(s.registry.execute(Command::Import(Box::new(import))).await?)
 }
 
 // ------------------------------------------------------------------ registrars

@@ -2,8 +2,9 @@
 //! form, or in ICANN's CZDS form (one record per line, fully qualified,
 //! lower-case, tab-separated, SOA first and last, no directives or
 //! comments), replaced atomically. Reading: a TLD zone file turned into the
-//! delegations, DS records and glue that an import needs, with every
-//! problem reported by line number before anything is written.
+//! delegations, DS records and glue that an import needs, and the apex
+//! (SOA, NS) and TTLs it kept, with every problem reported by line number
+//! before anything is written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -17,7 +18,7 @@ use super::wire::{name_to_text, wire_name_len};
 use crate::model::objects::hex_bytes;
 use crate::model::zone::rtype;
 use crate::model::{DomainName, DsData, HostName};
-use crate::registry::import::ImportDelegation;
+use crate::registry::import::{FileFacts, FileSoa, ImportDelegation, TtlKind};
 use crate::store::codec::RowView;
 use crate::store::{Snapshot, StoreError, ZoneApex};
 
@@ -161,10 +162,7 @@ pub struct ParsedZone {
     pub delegations: Vec<ImportDelegation>,
     pub glue: HashMap<HostName, Vec<IpAddr>>,
     pub records: usize,
-    /// DNSSEC records (signatures, NSEC*, DNSKEY) that the registry regenerates itself.
-    pub skipped_dnssec: usize,
-    /// Address records no delegation uses.
-    pub skipped_orphan_glue: usize,
+    pub facts: FileFacts,
 }
 
 /// Stop collecting errors after this many; the file is rejected anyway.
@@ -182,9 +180,12 @@ struct Parser {
     origin: DomainName,
     last_owner: Option<DomainName>,
     delegations: BTreeMap<Vec<u8>, (DomainName, Delegation)>,
-    addresses: HashMap<HostName, Vec<IpAddr>>,
+    addresses: HashMap<HostName, Vec<(IpAddr, Option<u32>)>>,
     /// In-zone name server targets and the first line naming them.
     targets: HashMap<HostName, usize>,
+    /// `$TTL`, and the last TTL a record stated (RFC 1035 §5.1 carries it on).
+    default_ttl: Option<u32>,
+    last_ttl: Option<u32>,
     zone: ParsedZone,
     errors: Vec<LineError>,
 }
@@ -198,6 +199,8 @@ pub fn parse_for_import(apex: &DomainName, input: impl BufRead) -> Result<Parsed
         delegations: BTreeMap::new(),
         addresses: HashMap::new(),
         targets: HashMap::new(),
+        default_ttl: None,
+        last_ttl: None,
         zone: ParsedZone::default(),
         errors: Vec::new(),
     };
@@ -319,7 +322,7 @@ impl Parser {
             }
             "$TTL" => {
                 let ttl = tokens.get(1).ok_or("$TTL needs a value")?;
-                parse_ttl(ttl).ok_or_else(|| format!("bad TTL {ttl}"))?;
+                self.default_ttl = Some(parse_ttl(ttl).ok_or_else(|| format!("bad TTL {ttl}"))?);
                 return Ok(());
             }
             d if d.starts_with('$') => return Err(format!("{first} is not supported")),
@@ -334,8 +337,12 @@ impl Parser {
         };
         self.last_owner = Some(owner.clone());
         // TTL and class, in either order, both optional.
+        let mut ttl = None;
         while let Some(&t) = rest.first() {
-            if parse_ttl(t).is_some() || t.eq_ignore_ascii_case("IN") {
+            if let Some(stated) = parse_ttl(t) {
+                ttl = Some(stated);
+                rest = &rest[1..];
+            } else if t.eq_ignore_ascii_case("IN") {
                 rest = &rest[1..];
             } else if ["CH", "HS", "CS"].iter().any(|c| t.eq_ignore_ascii_case(c)) {
                 return Err(format!("class {t} is not IN"));
@@ -343,6 +350,10 @@ impl Parser {
                 break;
             }
         }
+        if ttl.is_some() {
+            self.last_ttl = ttl;
+        }
+        let ttl = ttl.or(self.default_ttl).or(self.last_ttl);
         let (&rtype_text, rdata) = rest.split_first().ok_or("record type missing")?;
         let rtype_upper = rtype_text.to_ascii_uppercase();
         self.zone.records += 1;
@@ -350,14 +361,27 @@ impl Parser {
             return Err(format!("{owner} is outside the zone {}", self.apex));
         }
         match rtype_upper.as_str() {
-            "SOA" if owner == self.apex => Ok(()),
-            "NS" if owner == self.apex => Ok(()),
+            "SOA" if owner == self.apex => self.soa(rdata, ttl),
+            "NS" if owner == self.apex => {
+                let [target] = rdata else {
+                    return Err("NS needs exactly one name server name".into());
+                };
+                let target = self.name(target)?;
+                if !self.zone.facts.nameservers.contains(&target) {
+                    self.count_ttl(TtlKind::ApexNs, ttl);
+                    if target.is_below(&self.apex) {
+                        self.targets.entry(target.clone()).or_insert(line);
+                    }
+                    self.zone.facts.nameservers.push(target);
+                }
+                Ok(())
+            }
             "SOA" => Err("SOA below the apex".into()),
             "NS" | "DS" => {
                 if owner.parent().as_ref() != Some(&self.apex) {
                     return Err(format!("{owner} is not directly below {}; only registrable names can be delegated", self.apex));
                 }
-                self.delegation(owner, &rtype_upper, rdata, line)
+                self.delegation(owner, &rtype_upper, rdata, ttl, line)
             }
             "A" | "AAAA" => {
                 if owner == self.apex {
@@ -371,20 +395,52 @@ impl Parser {
                     _ => addr.parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| format!("bad IPv6 address {addr}"))?,
                 };
                 let addrs = self.addresses.entry(owner).or_default();
-                if !addrs.contains(&ip) {
-                    addrs.push(ip);
+                if !addrs.iter().any(|(a, _)| *a == ip) {
+                    addrs.push((ip, ttl));
                 }
                 Ok(())
             }
             t if DNSSEC_TYPES.contains(&t) => {
-                self.zone.skipped_dnssec += 1;
+                self.zone.facts.dnssec_records += 1;
                 Ok(())
             }
             other => Err(format!("{other} records cannot be imported into a TLD zone")),
         }
     }
 
-    fn delegation(&mut self, owner: DomainName, rtype_upper: &str, rdata: &[&str], line: usize) -> Result<(), String> {
+    fn count_ttl(&mut self, kind: TtlKind, ttl: Option<u32>) {
+        if let Some(ttl) = ttl {
+            *self.zone.facts.ttls.entry((kind, ttl)).or_default() += 1;
+        }
+    }
+
+    fn soa(&mut self, rdata: &[&str], ttl: Option<u32>) -> Result<(), String> {
+        if self.zone.facts.soa.is_some() {
+            return Err("a second SOA record".into());
+        }
+        let [mname, rname, serial, timers @ ..] = rdata else {
+            return Err("SOA needs MNAME, RNAME, serial, refresh, retry, expire and minimum".into());
+        };
+        let [refresh_s, retry_s, expire_s, minimum_s] = match timers {
+            [a, b, c, d] => [a, b, c, d].map(|t| parse_ttl(t).ok_or_else(|| format!("bad SOA timer {t}"))),
+            _ => return Err("SOA needs MNAME, RNAME, serial, refresh, retry, expire and minimum".into()),
+        };
+        let (refresh_s, retry_s, expire_s, minimum_s) = (refresh_s?, retry_s?, expire_s?, minimum_s?);
+        self.zone.facts.soa = Some(FileSoa {
+            mname: self.name(mname)?,
+            rname: self.name(rname)?,
+            serial: serial.parse().map_err(|_| format!("bad SOA serial {serial}"))?,
+            refresh_s,
+            retry_s,
+            expire_s,
+            minimum_s,
+            // A SOA without any TTL in force takes its minimum, as BIND does.
+            ttl_s: ttl.unwrap_or(minimum_s),
+        });
+        Ok(())
+    }
+
+    fn delegation(&mut self, owner: DomainName, rtype_upper: &str, rdata: &[&str], ttl: Option<u32>, line: usize) -> Result<(), String> {
         // Check the record before it can create a delegation entry.
         let (target, ds) = if rtype_upper == "NS" {
             let [target] = rdata else {
@@ -396,9 +452,11 @@ impl Parser {
             (None, Some(DsData::parse_presentation(&rdata.join(" ")).map_err(|e| e.to_string())?))
         };
         let (_, d) = self.delegations.entry(owner.canonical_key()).or_insert_with(|| (owner, Delegation::default()));
+        let mut counted = None;
         if let Some(target) = target {
             if !d.nameservers.contains(&target) {
                 d.nameservers.push(target.clone());
+                counted = Some(TtlKind::DelegationNs);
             }
             if target.is_below(&self.apex) {
                 self.targets.entry(target).or_insert(line);
@@ -407,8 +465,12 @@ impl Parser {
         if let Some(ds) = ds {
             if !d.ds.contains(&ds) {
                 d.ds.push(ds);
+                counted = Some(TtlKind::Ds);
             }
             d.ds_line = line;
+        }
+        if let Some(kind) = counted {
+            self.count_ttl(kind, ttl);
         }
         Ok(())
     }
@@ -428,11 +490,14 @@ impl Parser {
         for (line, target) in missing {
             self.errors.push(LineError { line, message: format!("name server {target} is in the zone but has no address records (glue)") });
         }
-        for (host, addrs) in self.addresses {
+        for (host, addrs) in std::mem::take(&mut self.addresses) {
             if self.targets.contains_key(&host) {
-                self.zone.glue.insert(host, addrs);
+                for (_, ttl) in &addrs {
+                    self.count_ttl(TtlKind::Glue, *ttl);
+                }
+                self.zone.glue.insert(host, addrs.into_iter().map(|(a, _)| a).collect());
             } else {
-                self.zone.skipped_orphan_glue += 1;
+                self.zone.facts.unused_address_records += addrs.len();
             }
         }
         if !self.errors.is_empty() {
@@ -442,5 +507,64 @@ impl Parser {
         }
         self.zone.delegations = delegations;
         Ok(self.zone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ParsedZone, Vec<LineError>> {
+        parse_for_import(&DomainName::parse("mig").unwrap(), text.as_bytes())
+    }
+
+    #[test]
+    fn the_apex_and_the_ttls_in_force_are_read() {
+        let zone = parse(
+            "$ORIGIN mig.\n\
+             @ 7200 IN SOA a.nic hostmaster.nic.mig. ( 2024010101 2h 30m 2w 300 )\n\
+             $TTL 86400\n\
+             @ IN NS a.nic\n\
+             @ IN NS ns.example.net.\n\
+             a.nic 600 IN A 192.0.2.53\n\
+             nic IN NS a.nic\n\
+             one 3600 IN NS ns.example.net.\n\
+             one IN DS 1 13 2 F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372\n\
+             two IN NS ns.example.net.\n\
+             two IN RRSIG NS 13 2 3600 20270101000000 20261201000000 1 mig. AAAA\n\
+             spare.nic IN A 192.0.2.99\n",
+        )
+        .unwrap();
+        let f = &zone.facts;
+        let soa = f.soa.as_ref().unwrap();
+        assert_eq!(
+            (soa.serial, soa.refresh_s, soa.retry_s, soa.expire_s, soa.minimum_s, soa.ttl_s),
+            (2024010101, 7200, 1800, 1_209_600, 300, 7200)
+        );
+        assert_eq!((soa.mname.to_string(), soa.rname.to_string()), ("a.nic.mig".into(), "hostmaster.nic.mig".into()));
+        assert_eq!(f.nameservers.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["a.nic.mig", "ns.example.net"]);
+        // $TTL governs records without their own; a stated TTL is that record's alone.
+        let ttls: Vec<_> = f.ttls.iter().map(|(&(kind, ttl), &n)| (kind, ttl, n)).collect();
+        assert_eq!(
+            ttls,
+            [
+                (TtlKind::ApexNs, 86400, 2),
+                (TtlKind::DelegationNs, 3600, 1),
+                (TtlKind::DelegationNs, 86400, 2),
+                (TtlKind::Ds, 86400, 1),
+                (TtlKind::Glue, 600, 1)
+            ]
+        );
+        assert_eq!((f.dnssec_records, f.unused_address_records), (1, 1));
+        assert!(zone.glue.contains_key(&DomainName::parse("a.nic.mig").unwrap()), "the apex name server keeps its address");
+    }
+
+    #[test]
+    fn an_in_zone_apex_name_server_needs_its_address_and_one_soa_is_allowed() {
+        let errors = parse("@ IN SOA a.nic.mig. h.mig. 1 2 1 9 1\n@ IN SOA a.nic.mig. h.mig. 2 2 1 9 1\n@ IN NS a.nic.mig.\n").unwrap_err();
+        let messages: Vec<_> = errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(messages, [(2, "a second SOA record"), (3, "name server a.nic.mig is in the zone but has no address records (glue)")]);
+        let errors = parse("@ IN SOA a.nic.mig. h.mig. 1 2 1\n").unwrap_err();
+        assert!(errors[0].message.contains("SOA needs"), "{errors:?}");
     }
 }

@@ -5,8 +5,15 @@
 //! (`dns::zonefile::parse_for_import`); this stage checks it against the
 //! registry and writes it. Delegation rows are derived directly from the
 //! input; glue rows through the same refresh as every other change.
+//!
+//! Secondaries and resolvers that followed the zone before the migration
+//! keep working: the served serial ends up greater (RFC 1982) than the
+//! file's, the addresses of the TLD's own in-zone name servers are kept (or
+//! the import is refused), and every value the registry serves differently
+//! from the file (TTLs flattened to the TLD's policy, SOA fields, dropped
+//! records) is listed with counts in the summary.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -14,10 +21,10 @@ use serde::Serialize;
 
 use super::zone::{self, ZoneChanges};
 use super::{ObjectKind, RegistryError, WriterSettings};
-use crate::model::zone::{RowSources, derive_row};
+use crate::model::zone::{RowSources, derive_row, serial_gt};
 use crate::model::{
     ClientId, DOMAIN_NAMESERVERS_MAX, Domain, DomainName, DomainStatusSet, DsData, Host, HostName, HostStatusSet, RegistrarStatus, Roid,
-    Timestamp,
+    Timestamp, TldPolicy,
 };
 use crate::store::WriteTables;
 
@@ -38,8 +45,162 @@ pub struct ZoneImport {
     pub delegations: Vec<ImportDelegation>,
     /// Addresses of in-zone name servers (the zone's glue).
     pub glue: HashMap<HostName, Vec<IpAddr>>,
+    pub file: FileFacts,
+    /// Serve the file's SOA fields, apex NS set and TTLs instead of the TLD's policy.
+    pub apex_from_file: bool,
     pub period_years: u32,
     pub progress: Option<Progress>,
+}
+
+/// What a zone file says besides its delegations, kept or reported by the import.
+#[derive(Debug, Clone, Default)]
+pub struct FileFacts {
+    pub soa: Option<FileSoa>,
+    /// The apex NS set, in file order.
+    pub nameservers: Vec<HostName>,
+    /// Records per (kind, TTL).
+    pub ttls: BTreeMap<(TtlKind, u32), usize>,
+    /// DNSSEC records (signatures, NSEC*, DNSKEY, ...): the registry makes its own.
+    pub dnssec_records: usize,
+    /// Address records of names that no delegation or apex NS uses.
+    pub unused_address_records: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSoa {
+    pub mname: HostName,
+    pub rname: DomainName,
+    pub serial: u32,
+    pub refresh_s: u32,
+    pub retry_s: u32,
+    pub expire_s: u32,
+    pub minimum_s: u32,
+    pub ttl_s: u32,
+}
+
+/// The kinds of record whose TTL a TLD's policy sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TtlKind {
+    ApexNs,
+    DelegationNs,
+    Ds,
+    Glue,
+}
+
+impl TtlKind {
+    const ALL: [TtlKind; 4] = [TtlKind::ApexNs, TtlKind::DelegationNs, TtlKind::Ds, TtlKind::Glue];
+
+    fn label(self) -> &'static str {
+        match self {
+            TtlKind::ApexNs => "apex NS TTL",
+            TtlKind::DelegationNs => "delegation NS TTL",
+            TtlKind::Ds => "DS TTL",
+            TtlKind::Glue => "glue TTL",
+        }
+    }
+
+    fn policy(self, policy: &mut TldPolicy) -> &mut u32 {
+        match self {
+            TtlKind::ApexNs => &mut policy.apex_ns_ttl_s,
+            TtlKind::DelegationNs => &mut policy.delegation_ttl_s,
+            TtlKind::Ds => &mut policy.ds_ttl_s,
+            TtlKind::Glue => &mut policy.glue_ttl_s,
+        }
+    }
+}
+
+impl FileFacts {
+    fn ttls_of(&self, kind: TtlKind) -> impl Iterator<Item = (u32, usize)> + '_ {
+        self.ttls.range((kind, 0)..=(kind, u32::MAX)).map(|(&(_, ttl), &n)| (ttl, n))
+    }
+
+    /// The TTL most records of `kind` carry (the lower one on a tie).
+    fn usual_ttl(&self, kind: TtlKind) -> Option<u32> {
+        self.ttls_of(kind).max_by_key(|&(ttl, n)| (n, std::cmp::Reverse(ttl))).map(|(ttl, _)| ttl)
+    }
+
+    /// The policy these facts give when the file's apex is served as it is.
+    fn apply_to(&self, policy: &mut TldPolicy) {
+        if let Some(soa) = &self.soa {
+            let p = &mut policy.soa;
+            p.mname = soa.mname.clone();
+            p.rname = soa.rname.clone();
+            (p.refresh_s, p.retry_s, p.expire_s, p.minimum_s, p.ttl_s) =
+                (soa.refresh_s, soa.retry_s, soa.expire_s, soa.minimum_s, soa.ttl_s);
+        }
+        if !self.nameservers.is_empty() {
+            policy.nameservers = self.nameservers.clone();
+        }
+        for kind in TtlKind::ALL {
+            if let Some(ttl) = self.usual_ttl(kind) {
+                *kind.policy(policy) = ttl;
+            }
+        }
+    }
+
+    /// Every value served differently from the file, given the served `policy` and `serial`.
+    fn changes(&self, policy: &TldPolicy, serial: u32) -> Vec<ImportChange> {
+        let mut out = Vec::new();
+        let mut change = |field: &str, file: String, served: String, records: usize| {
+            out.push(ImportChange { field: field.to_string(), file, served, records })
+        };
+        if let Some(soa) = &self.soa {
+            change("SOA serial", soa.serial.to_string(), serial.to_string(), 1);
+            let p = &policy.soa;
+            let fields = [
+                ("SOA MNAME", soa.mname.to_string(), p.mname.to_string()),
+                ("SOA RNAME", soa.rname.to_string(), p.rname.to_string()),
+                ("SOA refresh", soa.refresh_s.to_string(), p.refresh_s.to_string()),
+                ("SOA retry", soa.retry_s.to_string(), p.retry_s.to_string()),
+                ("SOA expire", soa.expire_s.to_string(), p.expire_s.to_string()),
+                ("SOA minimum", soa.minimum_s.to_string(), p.minimum_s.to_string()),
+                ("SOA TTL", soa.ttl_s.to_string(), p.ttl_s.to_string()),
+            ];
+            for (field, file, served) in fields {
+                if file != served {
+                    change(field, file, served, 1);
+                }
+            }
+        }
+        let (file_ns, served_ns) = (&self.nameservers, &policy.nameservers);
+        let differing =
+            file_ns.iter().filter(|ns| !served_ns.contains(ns)).count() + served_ns.iter().filter(|ns| !file_ns.contains(ns)).count();
+        if !file_ns.is_empty() && differing > 0 {
+            let list = |names: &[HostName]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
+            change("apex NS set", list(file_ns), list(served_ns), differing);
+        }
+        let mut policy = policy.clone();
+        for kind in TtlKind::ALL {
+            let served = *kind.policy(&mut policy);
+            let differing: usize = self.ttls_of(kind).filter(|&(ttl, _)| ttl != served).map(|(_, n)| n).sum();
+            if differing > 0 {
+                let file = self.ttls_of(kind).map(|(ttl, n)| format!("{ttl} ({n} records)")).collect::<Vec<_>>().join(", ");
+                change(kind.label(), file, served.to_string(), differing);
+            }
+        }
+        if self.dnssec_records > 0 {
+            change("DNSSEC records", "present".into(), "not imported: the registry makes its own".into(), self.dnssec_records);
+        }
+        if self.unused_address_records > 0 {
+            change(
+                "unused address records",
+                "present".into(),
+                "not imported: no delegation or apex NS uses them".into(),
+                self.unused_address_records,
+            );
+        }
+        out
+    }
+}
+
+/// A value the registry serves differently from the imported file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportChange {
+    pub field: String,
+    pub file: String,
+    pub served: String,
+    /// Records (or SOA fields) affected.
+    pub records: usize,
 }
 
 impl std::fmt::Debug for ZoneImport {
@@ -49,6 +210,7 @@ impl std::fmt::Debug for ZoneImport {
             .field("registrar", &self.registrar)
             .field("delegations", &self.delegations.len())
             .field("glue", &self.glue.len())
+            .field("apex_from_file", &self.apex_from_file)
             .finish()
     }
 }
@@ -59,7 +221,9 @@ pub struct ImportSummary {
     pub domains: usize,
     pub hosts_created: usize,
     pub hosts_reused: usize,
+    /// The serial the zone is served with after the import.
     pub serial: u32,
+    pub changes: Vec<ImportChange>,
 }
 
 const PROGRESS_EVERY: usize = 10_000;
@@ -77,13 +241,30 @@ pub(super) fn run(
     settings: &WriterSettings,
     import: &ZoneImport,
 ) -> Result<super::Outcome, RegistryError> {
-    let tld = t.tld(&import.tld)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Tld, &import.tld))?;
+    let stored = t.tld(&import.tld)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Tld, &import.tld))?;
     let registrar = t.registrar(&import.registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, &import.registrar))?;
     if registrar.status != RegistrarStatus::Ok {
         return Err(RegistryError::Policy(format!("registrar {} is not active", registrar.id)));
     }
     if !(1..=10).contains(&import.period_years) {
         return Err(RegistryError::Invalid("the registration period must be 1 to 10 years".into()));
+    }
+    let mut tld = stored.clone();
+    if import.apex_from_file {
+        import.file.apply_to(&mut tld.policy);
+        tld.policy.validate()?;
+    }
+    // Secondaries holding the file's version must see the served one as newer.
+    if let Some(soa) = &import.file.soa
+        && !serial_gt(tld.serial, soa.serial)
+    {
+        if tld.serial != soa.serial && !serial_gt(soa.serial, tld.serial) {
+            return Err(RegistryError::Policy(format!(
+                "the file's serial {} is 2^31 away from the served serial {}: no serial follows both (RFC 1982)",
+                soa.serial, tld.serial
+            )));
+        }
+        tld.serial = soa.serial;
     }
 
     // Check every delegation and name server before writing anything.
@@ -103,58 +284,30 @@ pub(super) fn run(
         }
         super::domain::check_ds(&d.ds).map_err(|e| RegistryError::Invalid(format!("{}: {e}", d.name)))?;
         for ns in &d.nameservers {
-            if hosts.contains_key(ns) {
-                continue;
+            if !hosts.contains_key(ns) {
+                let entry = resolve_host(t, import, &tld.name, &delegated, ns, None, now)?;
+                new_hosts += u64::from(entry.created);
+                hosts.insert(ns.clone(), entry);
             }
-            let glue = import.glue.get(ns);
-            let entry = match t.host_by_name(ns)? {
-                Some(existing) => {
-                    if glue.is_some_and(|g| g != &existing.addrs) {
-                        return Err(RegistryError::exists(ObjectKind::Host, ns));
-                    }
-                    HostEntry { host: existing, created: false, new_links: 0 }
-                }
-                None => {
-                    let superordinate = ns.child_of(&tld.name);
-                    if superordinate.is_none() && t.tlds()?.iter().any(|other| ns.is_below(&other.name)) {
-                        return Err(RegistryError::not_found(ObjectKind::Host, ns));
-                    }
-                    if let Some(s) = &superordinate {
-                        let sponsor_ok =
-                            delegated.contains(s) || t.domain(s)?.is_some_and(|existing| existing.registrar == import.registrar);
-                        if !sponsor_ok {
-                            return Err(RegistryError::Policy(format!("{ns} is below {s}, which this import does not delegate")));
-                        }
-                        if glue.is_none_or(|g| g.is_empty()) {
-                            return Err(RegistryError::Policy(format!("{ns} is below .{} and has no glue", tld.name)));
-                        }
-                        super::host::host_addrs(glue.map(Vec::as_slice).unwrap_or_default())
-                            .map_err(|e| RegistryError::Invalid(format!("glue of {ns}: {e}")))?;
-                    }
-                    new_hosts += 1;
-                    HostEntry {
-                        host: Host {
-                            name: ns.clone(),
-                            roid: Roid(String::new().into()),
-                            registrar: import.registrar.clone(),
-                            addrs: if superordinate.is_some() { glue.cloned().unwrap_or_default() } else { Vec::new() },
-                            statuses: HostStatusSet::default(),
-                            superordinate,
-                            link_count: 0,
-                            published_link_count: 0,
-                            created: now,
-                            cr_registrar: import.registrar.clone(),
-                            updated: None,
-                            up_registrar: None,
-                            transferred: None,
-                        },
-                        created: true,
-                        new_links: 0,
-                    }
-                }
-            };
+        }
+    }
+    // The TLD's own in-zone name servers keep the addresses the file gives them.
+    for ns in &tld.policy.nameservers {
+        if ns.is_below(&tld.name) && import.glue.contains_key(ns) && !hosts.contains_key(ns) {
+            let entry = resolve_host(t, import, &tld.name, &delegated, ns, Some(&tld.name), now)?;
+            new_hosts += u64::from(entry.created);
             hosts.insert(ns.clone(), entry);
         }
+    }
+    let unused_address_records: usize = import.glue.iter().filter(|(h, _)| !hosts.contains_key(*h)).map(|(_, a)| a.len()).sum();
+
+    // A policy taken from the file reshapes rows the TLD already had.
+    let (old, new) = (&stored.policy, &tld.policy);
+    let every_row = (old.delegation_ttl_s, old.ds_ttl_s, old.glue_ttl_s) != (new.delegation_ttl_s, new.ds_ttl_s, new.glue_ttl_s);
+    let existing_owners = if every_row { t.owner_names(&tld.name)? } else { Default::default() };
+    if tld != stored {
+        tld.updated = now;
+        t.put_tld(&tld)?;
     }
 
     let host_base = t.reserve_sequence("H", new_hosts)?;
@@ -163,7 +316,7 @@ pub(super) fn run(
     }
 
     // Only a zone-wide reset is recorded; a diff the size of the zone is useless for IXFR.
-    changes.begin(&tld).reset();
+    changes.begin(&stored).reset();
 
     let total = import.delegations.len();
     let domain_base = t.reserve_sequence("D", total as u64)?;
@@ -225,16 +378,81 @@ pub(super) fn run(
         t.put_host(&entry.host)?;
     }
     // A name that is both a delegation and a glue host gets its full row here too.
-    for owner in glue_owners {
-        zone::refresh(t, changes, &tld, &owner)?;
+    let apex_rows = stored.policy.nameservers.iter().chain(&tld.policy.nameservers).chain([&tld.name]);
+    for owner in glue_owners.iter().chain(&existing_owners).chain(apex_rows) {
+        zone::refresh(t, changes, &tld, owner)?;
     }
 
-    let serial_hint = crate::model::zone::next_serial(tld.serial, now);
+    let serial = crate::model::zone::next_serial(tld.serial, now);
+    let mut file = import.file.clone();
+    file.unused_address_records += unused_address_records;
     Ok(super::Outcome::Imported(ImportSummary {
         tld: tld.name.clone(),
         domains: total,
         hosts_created: created,
         hosts_reused: reused,
-        serial: serial_hint,
+        serial,
+        changes: file.changes(&tld.policy, serial),
     }))
+}
+
+/// The host `ns` of the import: the stored one, or a new one with the file's
+/// glue. `apex_of` names the TLD when `ns` is one of its apex name servers.
+fn resolve_host(
+    t: &WriteTables<'_>,
+    import: &ZoneImport,
+    tld: &DomainName,
+    delegated: &std::collections::HashSet<&DomainName>,
+    ns: &HostName,
+    apex_of: Option<&DomainName>,
+    now: Timestamp,
+) -> Result<HostEntry, RegistryError> {
+    let glue = import.glue.get(ns);
+    if let Some(existing) = t.host_by_name(ns)? {
+        if glue.is_some_and(|g| g != &existing.addrs) {
+            return Err(RegistryError::exists(ObjectKind::Host, ns));
+        }
+        return Ok(HostEntry { host: existing, created: false, new_links: 0 });
+    }
+    let superordinate = ns.child_of(tld);
+    if superordinate.is_none() && t.tlds()?.iter().any(|other| ns.is_below(&other.name)) {
+        return Err(RegistryError::not_found(ObjectKind::Host, ns));
+    }
+    if let Some(s) = &superordinate {
+        let sponsor_ok = delegated.contains(s) || t.domain(s)?.is_some_and(|existing| existing.registrar == import.registrar);
+        if !sponsor_ok {
+            return Err(RegistryError::Policy(match apex_of {
+                Some(apex) => format!(
+                    "{ns} is an apex name server of .{apex} and its addresses would be lost: {s}, the domain it is below, \
+                     is neither delegated in this import nor sponsored by {}; register {s} first or include its delegation",
+                    import.registrar
+                ),
+                None => format!("{ns} is below {s}, which this import does not delegate"),
+            }));
+        }
+        if glue.is_none_or(|g| g.is_empty()) {
+            return Err(RegistryError::Policy(format!("{ns} is below .{tld} and has no glue")));
+        }
+        super::host::host_addrs(glue.map(Vec::as_slice).unwrap_or_default())
+            .map_err(|e| RegistryError::Invalid(format!("glue of {ns}: {e}")))?;
+    }
+    Ok(HostEntry {
+        host: Host {
+            name: ns.clone(),
+            roid: Roid(String::new().into()),
+            registrar: import.registrar.clone(),
+            addrs: if superordinate.is_some() { glue.cloned().unwrap_or_default() } else { Vec::new() },
+            statuses: HostStatusSet::default(),
+            superordinate,
+            link_count: 0,
+            published_link_count: 0,
+            created: now,
+            cr_registrar: import.registrar.clone(),
+            updated: None,
+            up_registrar: None,
+            transferred: None,
+        },
+        created: true,
+        new_links: 0,
+    })
 }

@@ -136,10 +136,53 @@ async fn the_cli_imports_into_a_stopped_store() {
     );
     assert!(ok, "{out}{err}");
     assert!(err.contains("writing domains: 500/500"), "progress is shown: {err}");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap()["domains"], 500);
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["domains"], 500);
+    // The offline path reports what it serves differently from the file, as the API does.
+    let apex = summary["changes"].as_array().unwrap().iter().find(|c| c["field"] == "apex NS set").unwrap();
+    assert_eq!((apex["file"].as_str(), apex["records"].as_u64()), (Some("ns1.example.net"), Some(1)), "{summary}");
 
     let d = TestDaemon::start_in(dir, config, false).await;
     assert_eq!(d.query("d000499.imp.", RecordType::NS).await.authorities.len(), 2);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_files_apex_and_ttls_can_be_served_as_they_were() {
+    let d = TestDaemon::start(false, |_, _| {}).await;
+    setup_tld(&d, "keep").await;
+    d.ok("POST", "/v1/hosts", Some(json!({"name": "ns1.example.net", "registrar": "importer"}))).await;
+    d.ok("POST", "/v1/domains", Some(json!({"name": "before.keep", "registrar": "importer", "nameservers": ["ns1.example.net"]}))).await;
+    let zone = "\
+$ORIGIN keep.
+$TTL 86400
+@ 3600 IN SOA ns1.example.net. hostmaster.example.net. 7 7200 1800 1209600 300
+@ IN NS ns1.example.net.
+@ IN NS ns3.example.net.
+one IN NS ns1.example.net.
+one IN NS ns2.example.net.
+two 600 IN NS ns1.example.net.
+";
+    let url = format!("{}/v1/tlds/keep/import?registrar=importer&apex_from_file=true", d.base);
+    let resp = d.http().post(url).bearer_auth(&d.token).body(zone).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let summary: serde_json::Value = resp.json().await.unwrap();
+    let fields: Vec<&str> = summary["changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    // Only the serial (already past 7) and the one NS record the policy's single TTL cannot carry.
+    assert_eq!(fields, ["SOA serial", "delegation NS TTL"], "{summary}");
+
+    let soa = d.query("keep.", RecordType::SOA).await;
+    let hickory_net::proto::rr::RData::SOA(rdata) = &soa.answers[0].data else { panic!("{soa:?}") };
+    assert_eq!((rdata.refresh, rdata.retry, rdata.minimum, soa.answers[0].ttl), (7200, 1800, 300, 3600));
+    let apex = d.query("keep.", RecordType::NS).await;
+    let mut names: Vec<String> = apex.answers.iter().map(|r| r.data.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["ns1.example.net.", "ns3.example.net."]);
+    // The new delegation TTL holds for the domain registered before the import too.
+    for name in ["one.keep.", "two.keep.", "before.keep."] {
+        let r = d.query(name, RecordType::NS).await;
+        assert_eq!(r.authorities[0].ttl, 86400, "{name}");
+    }
     d.stop().await;
 }
 

@@ -1,6 +1,7 @@
 //! A real secondary follows us: Knot DNS, started with its own
 //! configuration on a loopback port, transfers the zone with TSIG, is
-//! NOTIFYed on every change and catches up by IXFR.
+//! NOTIFYed on every change and catches up by IXFR; and one that held a
+//! TLD's zone from its previous primary keeps following after the import.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +17,7 @@ struct Knot {
     child: Child,
     log: std::path::PathBuf,
     addr: std::net::SocketAddr,
+    zone: String,
 }
 
 impl Drop for Knot {
@@ -26,10 +28,19 @@ impl Drop for Knot {
 }
 
 impl Knot {
-    fn start(dir: &Path, port: u16, primary: std::net::SocketAddr) -> Knot {
+    /// A secondary of `zone`, starting from `zonefile` (the previous primary's copy) when given.
+    fn start(dir: &Path, port: u16, primary: std::net::SocketAddr, zone: &str, zonefile: Option<&str>) -> Knot {
         let dir = dir.join("knot");
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("knot.log");
+        let load = match zonefile {
+            Some(text) => {
+                let path = dir.join(format!("{zone}.zone"));
+                std::fs::write(&path, text).unwrap();
+                format!("    file: \"{}\"\n    zonefile-load: whole\n", path.display())
+            }
+            None => String::new(),
+        };
         let conf = format!(
             r#"server:
     rundir: "{d}"
@@ -62,10 +73,10 @@ template:
     zonefile-load: none
     journal-content: changes
 zone:
-  - domain: example
+  - domain: {zone}
     master: primary
     acl: notify_from_primary
-"#,
+{load}"#,
             d = dir.display(),
             log = log.display(),
             ip = primary.ip(),
@@ -80,7 +91,7 @@ zone:
             .stderr(Stdio::null())
             .spawn()
             .expect("knotd must be installed (scripts/test installs it)");
-        Knot { child, log, addr: ([127, 0, 0, 1], port).into() }
+        Knot { child, log, addr: ([127, 0, 0, 1], port).into(), zone: zone.into() }
     }
 
     fn log(&self) -> String {
@@ -98,7 +109,7 @@ zone:
                 "+short",
                 "+time=2",
                 "+tries=1",
-                "example",
+                &self.zone,
                 "SOA",
             ],
         );
@@ -106,10 +117,9 @@ zone:
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn knot_follows_by_notify_and_ixfr() {
-    let knot_port = free_port();
-    let d = TestDaemon::start(true, |c, dir| {
+/// A daemon that lets the Knot secondary on `knot_port` transfer with TSIG and NOTIFYs it.
+async fn primary_of(knot_port: u16, demo: bool) -> TestDaemon {
+    TestDaemon::start(demo, |c, dir| {
         let key = dir.join("xfr.key");
         std::fs::write(&key, format!("key \"xfr-key\" {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};\n")).unwrap();
         c.dns.tsig_key_files = vec![key];
@@ -118,8 +128,14 @@ async fn knot_follows_by_notify_and_ixfr() {
             vec![domain_os::config::Secondary { address: ([127, 0, 0, 1], knot_port).into(), key: Some("xfr-key".into()), zones: vec![] }];
         c.dns.notify_timeout_ms = 500;
     })
-    .await;
-    let knot = Knot::start(d.dir.path(), knot_port, d.dns);
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_follows_by_notify_and_ixfr() {
+    let knot_port = free_port();
+    let d = primary_of(knot_port, true).await;
+    let knot = Knot::start(d.dir.path(), knot_port, d.dns, "example", None);
     let s0 = d.serial("example").await;
     assert!(eventually(Duration::from_secs(60), async || knot.serial() == Some(s0)).await, "Knot never loaded the zone:\n{}", knot.log());
 
@@ -144,6 +160,74 @@ async fn knot_follows_by_notify_and_ixfr() {
     assert!(log.contains("AXFR, incoming") && log.contains("finished"), "{log}");
     assert!(log.contains("IXFR, incoming") && log.contains("notify, incoming"), "changes arrive by NOTIFY + IXFR:\n{log}");
     assert!(!log.contains("fallback to AXFR"), "{log}");
+    drop(knot);
+    d.stop().await;
+}
+
+/// The zone of .mig as its previous primary served it: a date serial, SOA
+/// timers and TTLs of its own, and the TLD's name servers inside the zone.
+const OLD_MIG_ZONE: &str = "\
+$ORIGIN mig.
+$TTL 86400
+@ 3600 IN SOA a.nic.mig. hostmaster.nic.mig. 2024010101 7200 1800 1209600 300
+@ IN NS a.nic.mig.
+@ IN NS b.nic.mig.
+a.nic IN A 192.0.2.53
+b.nic IN AAAA 2001:db8::53
+old IN NS ns1.example.net.
+old IN NS ns2.example.net.
+signed 3600 IN NS ns1.example.net.
+signed IN DS 1 13 2 F8CD62C4EBE7C0684FEE9D41BBA4C2CA210C7F7ECE77AC3454F248079805F372
+signed IN RRSIG DS 13 2 86400 20270101000000 20261201000000 1 mig. AAAA
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secondary_holding_the_previous_zone_follows_the_import() {
+    let knot_port = free_port();
+    let d = primary_of(knot_port, false).await;
+    d.ok("POST", "/v1/registrars", Some(json!({"id": "importer", "name": "Importer", "email": "ops@importer.test"}))).await;
+    d.ok("POST", "/v1/tlds", Some(json!({"name": "mig", "nameservers": ["a.nic.mig", "b.nic.mig"]}))).await;
+    let knot = Knot::start(d.dir.path(), knot_port, d.dns, "mig", Some(OLD_MIG_ZONE));
+    assert!(eventually(Duration::from_secs(30), async || knot.serial() == Some(2024010101)).await, "Knot did not load:\n{}", knot.log());
+    assert!(serde_json::from_value::<u32>(d.ok("GET", "/v1/tlds/mig", None).await["serial"].clone()).unwrap() < 2024010101);
+
+    let import = async |zone: &str| {
+        let url = format!("{}/v1/tlds/mig/import?registrar=importer", d.base);
+        let resp = d.http().post(url).bearer_auth(&d.token).body(zone.to_string()).send().await.unwrap();
+        (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap())
+    };
+    // a.nic.mig and b.nic.mig are below nic.mig, which nobody holds: their addresses would be lost.
+    let (status, body) = import(OLD_MIG_ZONE).await;
+    assert_eq!(status, 422, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("apex name server of .mig") && message.contains("register nic.mig"), "{message}");
+    assert_eq!(d.ok("GET", "/v1/tlds/mig/domains", None).await, json!([]), "nothing was imported");
+
+    d.ok("POST", "/v1/domains", Some(json!({"name": "nic.mig", "registrar": "importer"}))).await;
+    let (status, summary) = import(OLD_MIG_ZONE).await;
+    assert_eq!(status, 200, "{summary}");
+    let serial = summary["serial"].as_u64().unwrap() as u32;
+    assert_eq!(serial, 2024010102, "the first serial after the file's (RFC 1982): {summary}");
+    let change = |field: &str| summary["changes"].as_array().unwrap().iter().find(|c| c["field"] == field).cloned();
+    assert_eq!(change("SOA serial").unwrap()["file"], "2024010101");
+    assert_eq!(change("SOA refresh").unwrap()["served"], "1800", "the TLD's policy is served: {summary}");
+    // Two delegation NS records at 86400, one at 3600; the policy serves 3600.
+    assert_eq!(change("delegation NS TTL").unwrap()["records"], 2, "{summary}");
+    assert_eq!(change("DNSSEC records").unwrap()["records"], 1, "{summary}");
+    assert!(change("apex NS set").is_none(), "{summary}");
+
+    assert!(
+        eventually(Duration::from_secs(60), async || knot.serial() == Some(serial)).await,
+        "Knot did not follow to {serial}:\n{}",
+        knot.log()
+    );
+    for server in [d.dns, knot.addr] {
+        let apex = udp_query(server, "mig.", hickory_net::proto::rr::RecordType::NS).await;
+        let glue: Vec<String> = apex.additionals.iter().map(|r| r.data.to_string()).collect();
+        assert!(glue.contains(&"192.0.2.53".to_string()) && glue.contains(&"2001:db8::53".to_string()), "{server}: {glue:?}");
+        let old = udp_query(server, "old.mig.", hickory_net::proto::rr::RecordType::NS).await;
+        assert_eq!(old.authorities.len(), 2, "{server} serves the imported delegation");
+    }
     drop(knot);
     d.stop().await;
 }
