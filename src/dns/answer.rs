@@ -53,9 +53,13 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
             let Some((id, fl)) = wire::peek_header(packet) else {
                 return Handled::Drop;
             };
-            scratch.writer.start(id, response_flags(fl), None, 512);
-            scratch.writer.set_rcode(rcode::FORMERR);
-            scratch.writer.finish();
+            let w = &mut scratch.writer;
+            w.start(id, response_flags(fl), None, 512);
+            w.set_rcode(rcode::FORMERR);
+            if let Some(e) = wire::Edns::of_malformed(packet) {
+                w.opt(config.udp_payload_max, 0, e.dnssec_ok, None);
+            }
+            w.finish();
             return Handled::Reply;
         }
     };

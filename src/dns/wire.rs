@@ -179,6 +179,51 @@ pub struct Edns {
     pub nsid_requested: bool,
 }
 
+impl Edns {
+    /// Reads an OPT record's CLASS, TTL and RDATA (RFC 6891 §6.1.2).
+    fn from_opt(class: u16, ttl: u32, rdata: &[u8]) -> Result<Edns, ParseError> {
+        let mut e = Edns { udp_payload: class, version: ((ttl >> 16) & 0xFF) as u8, dnssec_ok: ttl & 0x8000 != 0, nsid_requested: false };
+        let mut o = 0;
+        while o < rdata.len() {
+            let code = u16_at(rdata, o)?;
+            let len = u16_at(rdata, o + 2)? as usize;
+            if o + 4 + len > rdata.len() {
+                return Err(ParseError::FormErr);
+            }
+            e.nsid_requested |= code == OPTION_NSID;
+            o += 4 + len;
+        }
+        Ok(e)
+    }
+
+    /// The one well-formed OPT of a request that failed to parse, if its
+    /// sections can still be walked: a FORMERR to it carries OPT too
+    /// (RFC 6891 §7). Trailing bytes and faults outside the records do not
+    /// hide it; two OPTs do.
+    pub fn of_malformed(packet: &[u8]) -> Option<Edns> {
+        let counts: Vec<usize> = (0..4).map(|i| u16_at(packet, 4 + 2 * i).map(usize::from)).collect::<Result<_, _>>().ok()?;
+        let mut at = HEADER_BYTES;
+        for _ in 0..counts[0] {
+            at = skip_name(packet, at).ok()? + 4;
+        }
+        let mut found = None;
+        for i in 0..counts[1] + counts[2] + counts[3] {
+            let name_end = skip_name(packet, at).ok()?;
+            let rtype = u16_at(packet, name_end).ok()?;
+            let rdlen = u16_at(packet, name_end + 8).ok()? as usize;
+            let rdata = packet.get(name_end + 10..name_end + 10 + rdlen)?;
+            if i >= counts[1] + counts[2] && rtype == qtype::OPT {
+                if found.is_some() || packet[at] != 0 {
+                    return None;
+                }
+                found = Some(Edns::from_opt(u16_at(packet, name_end + 2).ok()?, u32_at(packet, name_end + 4).ok()?, rdata).ok()?);
+            }
+            at = name_end + 10 + rdlen;
+        }
+        found
+    }
+}
+
 /// A TSIG record found at the end of a request (RFC 8945 §4.2).
 #[derive(Debug, Clone, Copy)]
 pub struct TsigRr<'a> {
@@ -303,25 +348,7 @@ impl<'a> Request<'a> {
                     if edns.is_some() || packet[start] != 0 || tsig.is_some() {
                         return Err(ParseError::FormErr);
                     }
-                    let mut e = Edns {
-                        udp_payload: rclass,
-                        version: ((ttl >> 16) & 0xFF) as u8,
-                        dnssec_ok: ttl & 0x8000 != 0,
-                        nsid_requested: false,
-                    };
-                    let mut o = 0;
-                    while o < rdata.len() {
-                        let code = u16_at(rdata, o)?;
-                        let len = u16_at(rdata, o + 2)? as usize;
-                        if o + 4 + len > rdata.len() {
-                            return Err(ParseError::FormErr);
-                        }
-                        if code == OPTION_NSID {
-                            e.nsid_requested = true;
-                        }
-                        o += 4 + len;
-                    }
-                    edns = Some(e);
+                    edns = Some(Edns::from_opt(rclass, ttl, rdata)?);
                 }
                 qtype::TSIG => {
                     // RFC 8945 §5.1: TSIG must be the last record.
@@ -740,6 +767,24 @@ mod tests {
         // Name longer than 255 bytes.
         let long: Vec<u8> = std::iter::repeat_n([&[63u8][..], &[b'a'; 63][..]].concat(), 5).flatten().chain([0]).collect();
         assert_eq!(Request::parse(&query(&long, 1, &[], 0)).err(), Some(ParseError::FormErr));
+    }
+
+    #[test]
+    fn a_malformed_request_still_shows_its_opt() {
+        let with_opt = |extra: &[u8], arcount| Edns::of_malformed(&query(b"\x00", 1, extra, arcount));
+        let junk = [OPT_DO, b"junk"].concat();
+        assert_eq!(with_opt(&junk, 1).map(|e| (e.udp_payload, e.dnssec_ok)), Some((1232, true)), "trailing bytes");
+        let mut no_question = query(b"\x00", 1, OPT_DO, 1);
+        no_question[5] = 0;
+        no_question.drain(12..17);
+        assert!(Edns::of_malformed(&no_question).is_some(), "QDCOUNT 0");
+        assert_eq!(with_opt(&[OPT_DO, OPT_DO].concat(), 2), None, "two OPTs");
+        assert_eq!(with_opt(&[], 0), None);
+        assert_eq!(Edns::of_malformed(&query(b"\x05ab", 1, OPT_DO, 1)), None, "an unreadable question hides what follows");
+        let p = query(b"\x03www\x07example\x00", 1, OPT_DO, 1);
+        for cut in 0..p.len() {
+            let _ = Edns::of_malformed(&p[..cut]);
+        }
     }
 
     #[test]

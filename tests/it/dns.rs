@@ -219,6 +219,18 @@ async fn edns_is_answered_and_unknown_versions_get_badvers() {
     assert!(edns.flags().dnssec_ok, "DO is copied");
     let out = dig(d.dns, &["+edns=1", "+noednsneg", "example", "SOA"]);
     assert!(out.contains("status: BADVERS"), "{out}");
+    // A request that is malformed around a well-formed OPT gets FORMERR with OPT (RFC 6891 §7).
+    let mut trailing = packet(2, 0, "example", 6, 1, Some((4096, 0, true)));
+    trailing.extend_from_slice(b"junk");
+    let mut two_questions = packet(3, 0, "example", 6, 1, Some((4096, 0, false)));
+    two_questions[5] = 2;
+    let question = two_questions[12..12 + 9 + 4].to_vec();
+    two_questions.splice(12..12, question);
+    for (id, bad) in [(2u16, trailing), (3, two_questions)] {
+        let m = parse(&raw_udp(d.dns, &bad, Duration::from_secs(5)).unwrap());
+        assert_eq!((m.metadata.id, m.metadata.response_code), (id, ResponseCode::FormErr));
+        assert_eq!(m.edns.map(|e| e.max_payload()), Some(1232), "FORMERR {id} carries OPT");
+    }
     d.stop().await;
 }
 
