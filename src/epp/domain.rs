@@ -9,7 +9,7 @@ use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
 use super::session::{After, Ctx, Handled};
 use super::xml::{self, Element, Ns};
-use crate::model::{ContactId, ContactType, Domain, DomainContact, DomainName, DomainStatus, Money, Transfer};
+use crate::model::{ContactId, ContactType, Domain, DomainContact, DomainName, DomainStatus, Money, NameError, Transfer};
 use crate::registry::command::*;
 use crate::registry::{Outcome, RegistryError};
 
@@ -134,6 +134,7 @@ fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Hand
     for n in names {
         let text = n.trimmed();
         let (available, reason, tld) = match DomainName::parse(text) {
+            Err(NameError::BadALabel(_)) => (false, Some("not an IDNA2008 A-label"), None),
             Err(_) => (false, Some("invalid domain name"), None),
             Ok(parsed) => match snap.tld_of(&parsed).filter(|t| parsed.parent().as_ref() == Some(&t.name)) {
                 None => (false, Some("not served by this registry"), None),

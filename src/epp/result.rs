@@ -109,6 +109,8 @@ impl From<RegistryError> for EppError {
         let code = match &e {
             R::NotFound { .. } => code::NOT_FOUND,
             R::Exists { .. } => code::EXISTS,
+            // An address that parses but cannot serve as glue breaks policy, not syntax.
+            R::Addr(crate::model::AddrError::Unusable(..)) => code::POLICY,
             R::Name(_) | R::Addr(_) | R::Id(_) | R::Syntax(_) => code::VALUE_SYNTAX,
             R::Ds(crate::model::DsError::DigestHex | crate::model::DsError::Syntax) => code::VALUE_SYNTAX,
             R::Ds(_) | R::Status(_) | R::TldPolicy(_) | R::Invalid(_) | R::Policy(_) => code::POLICY,

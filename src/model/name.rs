@@ -28,6 +28,8 @@ pub enum NameError {
     BadHyphen(String),
     #[error("label {0:?} has '--' in positions 3-4 but is not an A-label (xn--)")]
     ReservedLdh(String),
+    #[error("label {0:?} is not a valid IDNA2008 A-label (RFC 5890-5892)")]
+    BadALabel(String),
     #[error("top-level label {0:?} is all-numeric")]
     NumericTld(String),
 }
@@ -139,7 +141,19 @@ fn check_label(label: &[u8]) -> Result<(), NameError> {
     if label.len() >= 4 && &label[2..4] == b"--" && !label.starts_with(b"xn--") {
         return Err(NameError::ReservedLdh(text()));
     }
+    if label.starts_with(b"xn--") && !is_a_label(label) {
+        return Err(NameError::BadALabel(text()));
+    }
     Ok(())
+}
+
+/// A valid A-label decodes to a U-label that the IDNA checks accept (UTS 46
+/// non-transitional processing with STD3 rules, CheckHyphens, CheckBidi and
+/// CheckJoiners, which carry RFC 5891 §5.4 and RFC 5892's contextual rules)
+/// and that encodes back to exactly this label.
+fn is_a_label(label: &[u8]) -> bool {
+    use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+    Uts46::new().to_ascii(label, AsciiDenyList::STD3, Hyphens::Check, DnsLength::Verify).is_ok_and(|ascii| ascii.as_bytes() == label)
 }
 
 impl fmt::Display for DomainName {
@@ -224,6 +238,29 @@ mod tests {
         let long_name = vec!["a".repeat(63); 4].join(".");
         assert_eq!(DomainName::parse(&long_name), Err(NameError::TooLong));
         assert!(DomainName::parse("xn--bcher-kva.example").is_ok());
+        // Punycode that decodes to nothing valid or to an ASCII-only label; a
+        // leading combining mark, a joiner out of context, a bidi rule breach.
+        for bad in [
+            "xn--a.example",
+            "xn--abc-.example",
+            "xn--ab-.example",
+            "xn--zz-zzzzzzzzzz.example",
+            "xn--a-wbb.example",
+            "xn--ab-m1t.example",
+            "xn--ab-dtd.example",
+        ] {
+            assert!(matches!(DomainName::parse(bad), Err(NameError::BadALabel(_) | NameError::BadHyphen(_))), "{bad}");
+        }
+        for good in [
+            "xn--55qx5d.example",
+            "xn--4ca0bs.example",
+            "xn--ab-gia.example",
+            "xn--mgbh0fb.example",
+            "xn--h2brj9c.example",
+            "xn--80ak6aa92e.example",
+        ] {
+            assert!(DomainName::parse(good).is_ok(), "{good}");
+        }
         assert!(DomainName::parse("123.example").is_ok());
     }
 

@@ -10,27 +10,67 @@ use serde::{Deserialize, Serialize};
 pub enum AddrError {
     #[error("{0:?} is not an IPv4 or IPv6 address")]
     Syntax(String),
-    #[error("{0} is not usable as a name server address (unspecified, multicast or broadcast)")]
-    NotUnicast(IpAddr),
+    #[error("{0} is not usable as a name server address: {1}")]
+    Unusable(IpAddr, &'static str),
     #[error("{0:?} is not an address prefix (ADDR/LEN)")]
     Prefix(String),
 }
 
-/// Parses a name server address; anything a resolver could not send a query to is refused.
-pub fn parse_host_addr(text: &str) -> Result<IpAddr, AddrError> {
-    check_host_addr(text.trim().parse().map_err(|_| AddrError::Syntax(text.to_string()))?)
+/// Which glue addresses the registry accepts beyond those any resolver on
+/// the Internet could reach. Addresses no resolver can use as glue
+/// (unspecified, loopback, link-local, multicast, broadcast, reserved,
+/// IPv4-mapped) are always refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AddressPolicy {
+    /// RFC 1918, RFC 6598 shared and RFC 4193 unique-local addresses: only
+    /// for a registry whose resolvers share that private network.
+    pub private_allowed: bool,
+    /// RFC 5737, RFC 3849 and RFC 9637 documentation prefixes: useful in
+    /// test and demo registries, a mistake in a production zone.
+    pub documentation_allowed: bool,
 }
 
-/// Refuses addresses a resolver could not send a query to.
-pub fn check_host_addr(addr: IpAddr) -> Result<IpAddr, AddrError> {
-    let unusable = match addr {
-        IpAddr::V4(v4) => v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast(),
-        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast(),
-    };
-    if unusable {
-        return Err(AddrError::NotUnicast(addr));
+impl Default for AddressPolicy {
+    fn default() -> Self {
+        AddressPolicy { private_allowed: false, documentation_allowed: true }
     }
-    Ok(addr)
+}
+
+/// Parses a name server address and checks it against `policy`.
+pub fn parse_host_addr(text: &str, policy: AddressPolicy) -> Result<IpAddr, AddrError> {
+    check_host_addr(text.trim().parse().map_err(|_| AddrError::Syntax(text.to_string()))?, policy)
+}
+
+/// Refuses addresses a resolver could not send a query to, and those `policy` leaves out.
+pub fn check_host_addr(addr: IpAddr, policy: AddressPolicy) -> Result<IpAddr, AddrError> {
+    let in_any = |prefixes: &[&str]| prefixes.iter().any(|p| IpPrefix::parse(p).expect("a prefix literal").contains_exactly(addr));
+    let unusable = match addr {
+        IpAddr::V4(v4) if v4.is_unspecified() || in_any(&["0.0.0.0/8"]) => Some("\"this network\" (RFC 791)"),
+        IpAddr::V4(v4) if v4.is_loopback() => Some("loopback"),
+        IpAddr::V4(v4) if v4.is_link_local() => Some("link-local"),
+        IpAddr::V4(v4) if v4.is_multicast() => Some("multicast"),
+        IpAddr::V4(v4) if v4.is_broadcast() || in_any(&["240.0.0.0/4"]) => Some("reserved (RFC 1112)"),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some("unspecified"),
+        IpAddr::V6(v6) if v6.is_loopback() => Some("loopback"),
+        IpAddr::V6(v6) if v6.is_multicast() => Some("multicast"),
+        IpAddr::V6(_) if in_any(&["fe80::/10"]) => Some("link-local"),
+        IpAddr::V6(_) if in_any(&["::ffff:0:0/96", "::/96"]) => Some("an IPv4 address in IPv6 form; give it as IPv4"),
+        IpAddr::V6(_) if in_any(&["100::/64"]) => Some("discard-only (RFC 6666)"),
+        _ if !policy.private_allowed && in_any(&["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"]) => {
+            Some("private (RFC 1918, 6598, 4193), which this registry's policy refuses")
+        }
+        _ if !policy.documentation_allowed
+            && in_any(&["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3fff::/20"]) =>
+        {
+            Some("for documentation only (RFC 5737, 3849, 9637), which this registry's policy refuses")
+        }
+        _ => None,
+    };
+    match unusable {
+        Some(reason) => Err(AddrError::Unusable(addr, reason)),
+        None => Ok(addr),
+    }
 }
 
 /// An address prefix such as `127.0.0.0/8` or `::1/128` (a bare address means the host).
@@ -60,16 +100,21 @@ impl IpPrefix {
         Ok(IpPrefix { addr, len })
     }
 
-    pub fn contains(&self, candidate: IpAddr) -> bool {
-        let candidate = match candidate {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(candidate),
-            v4 => v4,
-        };
+    /// Like [`IpPrefix::contains`], but an IPv4-mapped IPv6 address is not taken as IPv4.
+    fn contains_exactly(&self, candidate: IpAddr) -> bool {
         match (self.addr, candidate) {
             (IpAddr::V4(net), IpAddr::V4(c)) => mask_eq(u32::from(net) as u128, u32::from(c) as u128, self.len, 32),
             (IpAddr::V6(net), IpAddr::V6(c)) => mask_eq(u128::from(net), u128::from(c), self.len, 128),
             _ => false,
         }
+    }
+
+    pub fn contains(&self, candidate: IpAddr) -> bool {
+        let candidate = match candidate {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(candidate),
+            v4 => v4,
+        };
+        self.contains_exactly(candidate)
     }
 }
 
@@ -112,13 +157,45 @@ mod tests {
 
     #[test]
     fn host_addresses() {
-        assert!(parse_host_addr("192.0.2.1").is_ok());
-        assert!(parse_host_addr("2001:db8::1").is_ok());
-        assert!(matches!(parse_host_addr("256.1.1.1"), Err(AddrError::Syntax(_))));
-        assert!(matches!(parse_host_addr("::X"), Err(AddrError::Syntax(_))));
-        assert!(matches!(parse_host_addr("0.0.0.0"), Err(AddrError::NotUnicast(_))));
-        assert!(matches!(parse_host_addr("ff02::1"), Err(AddrError::NotUnicast(_))));
-        assert!(matches!(parse_host_addr("224.0.0.1"), Err(AddrError::NotUnicast(_))));
+        let default = AddressPolicy::default();
+        let strict = AddressPolicy { private_allowed: false, documentation_allowed: false };
+        let private = AddressPolicy { private_allowed: true, documentation_allowed: false };
+        assert!(parse_host_addr("192.0.2.1", default).is_ok());
+        assert!(parse_host_addr("2001:db8::1", default).is_ok());
+        assert!(parse_host_addr("8.8.8.8", strict).is_ok() && parse_host_addr("2a00:1450::1", strict).is_ok());
+        assert!(matches!(parse_host_addr("256.1.1.1", default), Err(AddrError::Syntax(_))));
+        assert!(matches!(parse_host_addr("::X", default), Err(AddrError::Syntax(_))));
+        let always = [
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "127.9.9.9",
+            "169.254.1.1",
+            "224.0.0.1",
+            "239.1.1.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "fe80::1",
+            "febf::1",
+            "ff02::1",
+            "::ffff:192.0.2.1",
+            "::192.0.2.1",
+            "100::1",
+        ];
+        for a in always {
+            assert!(matches!(parse_host_addr(a, private), Err(AddrError::Unusable(..))), "{a}");
+            assert!(parse_host_addr(a, AddressPolicy { private_allowed: true, documentation_allowed: true }).is_err(), "{a}");
+        }
+        for a in ["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1", "fd00::1"] {
+            assert!(matches!(parse_host_addr(a, default), Err(AddrError::Unusable(_, r)) if r.contains("private")), "{a}");
+            assert!(parse_host_addr(a, private).is_ok(), "{a}");
+        }
+        for a in ["192.0.2.1", "198.51.100.7", "203.0.113.9", "2001:db8::53", "3fff::1"] {
+            assert!(matches!(parse_host_addr(a, strict), Err(AddrError::Unusable(_, r)) if r.contains("documentation")), "{a}");
+        }
+        assert!(parse_host_addr("172.32.0.1", strict).is_ok() && parse_host_addr("100.128.0.1", strict).is_ok());
     }
 
     #[test]

@@ -10,13 +10,13 @@ use std::net::IpAddr;
 use super::apply::{Cx, Result};
 use super::command::*;
 use super::{ObjectKind, RegistryError};
-use crate::model::net::check_host_addr;
+use crate::model::net::{AddressPolicy, check_host_addr};
 use crate::model::{ClientId, DomainName, HOST_ADDRS_MAX, Host, HostName, HostStatus, HostStatusSet};
 
-pub(super) fn host_addrs(addrs: &[IpAddr]) -> Result<Vec<IpAddr>> {
+pub(super) fn host_addrs(addrs: &[IpAddr], policy: AddressPolicy) -> Result<Vec<IpAddr>> {
     let mut out: Vec<IpAddr> = Vec::with_capacity(addrs.len());
     for a in addrs {
-        let a = check_host_addr(*a)?;
+        let a = check_host_addr(*a, policy)?;
         if out.contains(&a) {
             return Err(RegistryError::Invalid(format!("address {a} is listed twice")));
         }
@@ -78,7 +78,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateHost) -> Result<Outcome> {
     };
     let registrar = cx.sponsor_for_new(named.as_ref())?.id;
     let superordinate = placement(cx, &spec.name, &registrar)?;
-    let addrs = host_addrs(&spec.addresses)?;
+    let addrs = host_addrs(&spec.addresses, cx.settings.address_policy)?;
     if superordinate.is_none() && !addrs.is_empty() {
         return Err(RegistryError::Policy(format!(
             "{} is not below a TLD of this registry; addresses are only kept for in-zone hosts",
@@ -137,7 +137,7 @@ pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<
     }
     let mut addrs = after.addrs.clone();
     addrs.extend(spec.add_addresses.iter().copied());
-    after.addrs = host_addrs(&addrs)?;
+    after.addrs = host_addrs(&addrs, cx.settings.address_policy)?;
 
     let links = if let Some(new_name) = spec.new_name.as_ref().filter(|n| *n != name) {
         if cx.t.host_by_name(new_name)?.is_some() {

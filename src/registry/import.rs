@@ -270,7 +270,7 @@ pub(super) fn run(
     // Check every delegation and name server before writing anything.
     let mut hosts: HashMap<HostName, HostEntry> = HashMap::new();
     let mut new_hosts = 0u64;
-    let delegated: std::collections::HashSet<&DomainName> = import.delegations.iter().map(|d| &d.name).collect();
+    let cx = Hosts { import, settings, tld: &tld.name, delegated: import.delegations.iter().map(|d| &d.name).collect(), now };
     for d in &import.delegations {
         if d.name.parent().as_ref() != Some(&tld.name) {
             return Err(RegistryError::Policy(format!("{} is not directly below .{}", d.name, tld.name)));
@@ -285,7 +285,7 @@ pub(super) fn run(
         super::domain::check_ds(&d.ds).map_err(|e| RegistryError::Invalid(format!("{}: {e}", d.name)))?;
         for ns in &d.nameservers {
             if !hosts.contains_key(ns) {
-                let entry = resolve_host(t, import, &tld.name, &delegated, ns, None, now)?;
+                let entry = resolve_host(t, &cx, ns, None)?;
                 new_hosts += u64::from(entry.created);
                 hosts.insert(ns.clone(), entry);
             }
@@ -294,7 +294,7 @@ pub(super) fn run(
     // The TLD's own in-zone name servers keep the addresses the file gives them.
     for ns in &tld.policy.nameservers {
         if ns.is_below(&tld.name) && import.glue.contains_key(ns) && !hosts.contains_key(ns) {
-            let entry = resolve_host(t, import, &tld.name, &delegated, ns, Some(&tld.name), now)?;
+            let entry = resolve_host(t, &cx, ns, Some(&tld.name))?;
             new_hosts += u64::from(entry.created);
             hosts.insert(ns.clone(), entry);
         }
@@ -396,17 +396,20 @@ pub(super) fn run(
     }))
 }
 
+/// What deciding the import's hosts needs besides the tables.
+struct Hosts<'a> {
+    import: &'a ZoneImport,
+    settings: &'a WriterSettings,
+    tld: &'a DomainName,
+    delegated: std::collections::HashSet<&'a DomainName>,
+    now: Timestamp,
+}
+
 /// The host `ns` of the import: the stored one, or a new one with the file's
 /// glue. `apex_of` names the TLD when `ns` is one of its apex name servers.
-fn resolve_host(
-    t: &WriteTables<'_>,
-    import: &ZoneImport,
-    tld: &DomainName,
-    delegated: &std::collections::HashSet<&DomainName>,
-    ns: &HostName,
-    apex_of: Option<&DomainName>,
-    now: Timestamp,
-) -> Result<HostEntry, RegistryError> {
+fn resolve_host(t: &WriteTables<'_>, cx: &Hosts<'_>, ns: &HostName, apex_of: Option<&DomainName>) -> Result<HostEntry, RegistryError> {
+    let Hosts { import, settings, tld, delegated, now } = cx;
+    let now = *now;
     let glue = import.glue.get(ns);
     if let Some(existing) = t.host_by_name(ns)? {
         if glue.is_some_and(|g| g != &existing.addrs) {
@@ -433,7 +436,7 @@ fn resolve_host(
         if glue.is_none_or(|g| g.is_empty()) {
             return Err(RegistryError::Policy(format!("{ns} is below .{tld} and has no glue")));
         }
-        super::host::host_addrs(glue.map(Vec::as_slice).unwrap_or_default())
+        super::host::host_addrs(glue.map(Vec::as_slice).unwrap_or_default(), settings.address_policy)
             .map_err(|e| RegistryError::Invalid(format!("glue of {ns}: {e}")))?;
     }
     Ok(HostEntry {

@@ -298,6 +298,21 @@ async fn malformed_and_unknown_input_gets_the_rfc_codes() {
     assert_eq!(code(&r), 1000);
     assert!(r.contains(r#"<domain:name avail="0">hello.example</domain:name><domain:reason>in use</domain:reason>"#), "{r}");
     assert!(r.contains(r#"<domain:name avail="1">free.example</domain:name>"#), "{r}");
+    // Punycode that is no IDNA2008 A-label (a leading combining mark): unavailable with a reason, refused on create.
+    let r = epp.domain("check", "<domain:name>xn--a-wbb.example</domain:name><domain:name>xn--4ca0bs.example</domain:name>", "").await;
+    assert!(
+        r.contains(r#"<domain:name avail="0">xn--a-wbb.example</domain:name><domain:reason>not an IDNA2008 A-label</domain:reason>"#),
+        "{r}"
+    );
+    assert!(r.contains(r#"<domain:name avail="1">xn--4ca0bs.example</domain:name>"#), "{r}");
+    let r = epp
+        .domain(
+            "create",
+            &format!("<domain:name>xn--a-wbb.example</domain:name><domain:authInfo><domain:pw>{STRONG}</domain:pw></domain:authInfo>"),
+            "",
+        )
+        .await;
+    assert_eq!(code(&r), 2005, "{r}");
     // A check of nothing breaks the schema (2001) for every object; a check of too much is policy (2306).
     assert_eq!(code(&epp.domain("check", "", "").await), 2001);
     assert_eq!(code(&epp.host("check", "").await), 2001);
@@ -476,6 +491,23 @@ async fn invalid_values_are_refused_with_the_rst_codes() {
         let r = epp.host("create", &format!("<host:name>ns7.hello.example</host:name>{addr}")).await;
         assert_eq!(code(&r), 2005, "{addr}: {r}");
     }
+    // Addresses no resolver can use as glue, and private ones the default policy leaves out: 2306, nothing stored.
+    for (version, addr) in
+        [("v4", "127.0.0.1"), ("v4", "169.254.0.1"), ("v6", "fe80::1"), ("v6", "::ffff:192.0.2.1"), ("v4", "10.0.0.53"), ("v6", "fd00::53")]
+    {
+        let r =
+            epp.host("create", &format!(r#"<host:name>ns7.hello.example</host:name><host:addr ip="{version}">{addr}</host:addr>"#)).await;
+        assert_eq!(code(&r), 2306, "{addr}: {r}");
+        assert!(r.contains("not usable as a name server address"), "{r}");
+        let r = epp
+            .host(
+                "update",
+                &format!(r#"<host:name>ns1.hello.example</host:name><host:add><host:addr ip="{version}">{addr}</host:addr></host:add>"#),
+            )
+            .await;
+        assert_eq!(code(&r), 2306, "{addr}: {r}");
+    }
+    assert!(epp.host("check", "<host:name>ns7.hello.example</host:name>").await.contains(r#"avail="1""#));
     let bad_ds = |alg: &str, digest: &str| {
         format!(
             "<secDNS:create xmlns:secDNS=\"urn:ietf:params:xml:ns:secDNS-1.1\"><secDNS:dsData><secDNS:keyTag>1</secDNS:keyTag><secDNS:alg>{alg}</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>{digest}</secDNS:digest></secDNS:dsData></secDNS:create>"
