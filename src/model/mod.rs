@@ -3,6 +3,7 @@
 //! knows about storage, tasks, XML or HTTP, so every rule is unit-tested with
 //! plain values and a manual clock.
 
+pub mod contact;
 pub mod lifecycle;
 pub mod name;
 pub mod net;

@@ -19,6 +19,10 @@ pub enum StatusError {
     Conflict(&'static str, &'static str),
     #[error("more than one pending status")]
     MultiplePending,
+    #[error("status {0} is already set")]
+    AlreadySet(&'static str),
+    #[error("status {0} is not set")]
+    NotSet(&'static str),
 }
 
 macro_rules! status_enum {
@@ -193,6 +197,24 @@ macro_rules! status_set {
             }
             pub fn is_empty(self) -> bool {
                 self.0 == 0
+            }
+            /// An update's `<rem>` then `<add>`: removing a status that is not
+            /// set, or adding one that is, is refused (RFC 5731 §3.2.5 and its
+            /// host and contact twins), the same way for every object.
+            pub fn change(&mut self, remove: &[$status], add: &[$status]) -> Result<(), StatusError> {
+                for s in remove {
+                    if !self.contains(*s) {
+                        return Err(StatusError::NotSet(s.as_str()));
+                    }
+                    self.remove(*s);
+                }
+                for s in add {
+                    if self.contains(*s) {
+                        return Err(StatusError::AlreadySet(s.as_str()));
+                    }
+                    self.insert(*s);
+                }
+                Ok(())
             }
             pub fn iter(self) -> impl Iterator<Item = $status> {
                 $status::ALL.iter().copied().filter(move |s| self.contains(*s))

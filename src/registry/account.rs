@@ -137,13 +137,7 @@ fn non_empty(field: &str, value: &str) -> Result<String> {
 
 /// A plausible email address (RFC 5322 addr-spec shape), trimmed.
 pub(super) fn email(value: &str) -> Result<String> {
-    let v = value.trim();
-    match v.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') && v.len() <= 254 && !v.contains(char::is_whitespace) => {
-            Ok(v.to_string())
-        }
-        _ => Err(RegistryError::Syntax(format!("{value:?} is not an email address"))),
-    }
+    crate::model::contact::check_email(value).map_err(RegistryError::Syntax)
 }
 
 /// A SHA-256 certificate fingerprint: 64 hex digits, colons allowed.

@@ -8,7 +8,11 @@ use super::apply::{Cx, Due, Result, unprepared};
 use super::command::*;
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
-use crate::model::{Contact, ContactId, ContactStatus, ContactStatusSet, Money, PollPayload, RegistrationPolicy, Transfer, TransferStatus};
+use crate::model::contact as fields;
+use crate::model::objects::Phone;
+use crate::model::{
+    Contact, ContactId, ContactStatus, ContactStatusSet, Money, PollPayload, PostalInfo, RegistrationPolicy, Transfer, TransferStatus,
+};
 
 fn settable(cx: &Cx, s: ContactStatus) -> Result<ContactStatus> {
     match () {
@@ -19,19 +23,14 @@ fn settable(cx: &Cx, s: ContactStatus) -> Result<ContactStatus> {
     }
 }
 
-fn check_postal(info: &Option<crate::model::PostalInfo>) -> Result<()> {
-    if let Some(p) = info {
-        if p.name.trim().is_empty() {
-            return Err(RegistryError::Missing("postal information needs a name".into()));
-        }
-        if p.address.street.len() > 3 {
-            return Err(RegistryError::Range("at most three street lines".into()));
-        }
-        if p.address.country_code.len() != 2 || !p.address.country_code.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(RegistryError::Syntax(format!("{:?} is not an ISO 3166 alpha-2 country code", p.address.country_code)));
-        }
-    }
-    Ok(())
+/// The field rules of `model::contact`, as 2005 (value syntax) when broken.
+fn check_fields(int: Option<&PostalInfo>, loc: Option<&PostalInfo>, voice: Option<&Phone>, fax: Option<&Phone>) -> Result<()> {
+    let postal = int.map(|p| (p, true)).into_iter().chain(loc.map(|p| (p, false)));
+    postal
+        .map(|(p, int)| fields::check_postal(p, int))
+        .chain(voice.into_iter().chain(fax).map(fields::check_phone))
+        .collect::<std::result::Result<(), _>>()
+        .map_err(RegistryError::Syntax)
 }
 
 pub(super) fn create(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
@@ -40,8 +39,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
     }
     let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
     let email = email(&spec.email)?;
-    check_postal(&spec.postal_int)?;
-    check_postal(&spec.postal_loc)?;
+    check_fields(spec.postal_int.as_ref(), spec.postal_loc.as_ref(), spec.voice.as_ref(), spec.fax.as_ref())?;
     unprepared(&spec.auth_info)?;
     let contact = Contact {
         id: spec.id.clone(),
@@ -88,22 +86,24 @@ pub(super) fn update(cx: &mut Cx, id: &ContactId, spec: &UpdateContact) -> Resul
         return Err(RegistryError::StatusProhibits(format!("the statuses of {id} prohibit this update")));
     }
     let mut after = before.clone();
-    for st in &spec.remove_statuses {
-        after.statuses.remove(settable(cx, *st)?);
+    for st in spec.remove_statuses.iter().chain(&spec.add_statuses) {
+        settable(cx, *st)?;
     }
-    for st in &spec.add_statuses {
-        after.statuses.insert(settable(cx, *st)?);
-    }
+    after.statuses.change(&spec.remove_statuses, &spec.add_statuses)?;
     after.statuses.validate()?;
     if let Some(e) = &spec.email {
         after.email = email(e)?;
     }
+    check_fields(
+        spec.postal_int.as_ref(),
+        spec.postal_loc.as_ref(),
+        spec.voice.as_ref().and_then(Option::as_ref),
+        spec.fax.as_ref().and_then(Option::as_ref),
+    )?;
     if spec.postal_int.is_some() {
-        check_postal(&spec.postal_int)?;
         after.postal_int = spec.postal_int.clone();
     }
     if spec.postal_loc.is_some() {
-        check_postal(&spec.postal_loc)?;
         after.postal_loc = spec.postal_loc.clone();
     }
     if let Some(v) = &spec.voice {

@@ -206,12 +206,10 @@ pub(super) fn update(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Res
     let tld = cx.tld(&before.tld)?;
     let mut after = before.clone();
 
-    for s in &spec.remove_statuses {
-        after.statuses.remove(settable(cx, *s)?);
+    for s in spec.remove_statuses.iter().chain(&spec.add_statuses) {
+        settable(cx, *s)?;
     }
-    for s in &spec.add_statuses {
-        after.statuses.insert(settable(cx, *s)?);
-    }
+    after.statuses.change(&spec.remove_statuses, &spec.add_statuses)?;
     after.statuses.validate()?;
 
     let mut current: Vec<Host> = Vec::new();

@@ -122,12 +122,10 @@ pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<
         return Err(RegistryError::StatusProhibits(format!("the statuses of {name} prohibit this update")));
     }
     let mut after = before.clone();
-    for st in &spec.remove_statuses {
-        after.statuses.remove(settable_host_status(cx, *st)?);
+    for st in spec.remove_statuses.iter().chain(&spec.add_statuses) {
+        settable_host_status(cx, *st)?;
     }
-    for st in &spec.add_statuses {
-        after.statuses.insert(settable_host_status(cx, *st)?);
-    }
+    after.statuses.change(&spec.remove_statuses, &spec.add_statuses)?;
     after.statuses.validate()?;
 
     for a in &spec.remove_addresses {

@@ -941,6 +941,57 @@ async fn contact_policies_of_rst_epp_14() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_fields_keep_their_schema_types_and_statuses_change_symmetrically() {
+    let d = TestDaemon::demo().await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let contact = |id: &str, kind: &str, name: &str, cc: &str, voice: &str, email: &str| {
+        format!(
+            "<contact:id>{id}</contact:id><contact:postalInfo type=\"{kind}\"><contact:name>{name}</contact:name><contact:addr><contact:city>Rome</contact:city><contact:cc>{cc}</contact:cc></contact:addr></contact:postalInfo>{voice}<contact:email>{email}</contact:email><contact:authInfo><contact:pw>{STRONG}</contact:pw></contact:authInfo>"
+        )
+    };
+    let long = "n".repeat(256);
+    let long_email = format!("{}@example.net", "a".repeat(65));
+    let bad = [
+        ("int", "Zoë", "IT", "", "r@example.net", "7-bit ASCII"),
+        ("loc", "R", "XX", "", "r@example.net", "ISO 3166-1"),
+        ("loc", "R", "it", "", "r@example.net", "ISO 3166-1"),
+        ("loc", &long, "IT", "", "r@example.net", "1 to 255"),
+        ("loc", "A&#13;&#10;Registrar: forged", "IT", "", "r@example.net", "control character"),
+        ("loc", "A&#x85;B", "IT", "", "r@example.net", "control character"),
+        ("loc", "R", "IT", "<contact:voice>+39.06123456789012</contact:voice>", "r@example.net", "telephone number"),
+        ("loc", "R", "IT", "<contact:voice x=\"1&#10;2\">+39.0612345</contact:voice>", "r@example.net", "extension"),
+        ("loc", "R", "IT", "", &long_email, "e-mail"),
+    ];
+    for (i, (kind, name, cc, voice, email, why)) in bad.iter().enumerate() {
+        let r = a.contact("create", &contact(&format!("bad-{i}"), kind, name, cc, voice, email)).await;
+        assert_eq!(code(&r), 2005, "{why}: {r}");
+        assert!(r.contains(why), "{why}: {r}");
+        assert!(!r.contains("forged"), "{r}");
+    }
+    let r = a.contact("check", &(0..bad.len()).map(|i| format!("<contact:id>bad-{i}</contact:id>")).collect::<String>()).await;
+    assert!(!r.contains(r#"avail="0""#), "nothing was stored: {r}");
+    let good = contact("good-1", "int", "Ada Lovelace", "GB", "<contact:voice x=\"42\">+44.2071234567</contact:voice>", "ada@example.net");
+    assert_eq!(code(&a.contact("create", &good).await), 1000);
+
+    // Adding a status already set, or removing one that is not, is refused for contacts as for domains and hosts.
+    let status =
+        |op: &str, id: &str, s: &str| format!("<contact:id>{id}</contact:id><contact:{op}><contact:status s=\"{s}\"/></contact:{op}>");
+    assert_eq!(code(&a.contact("update", &status("add", "good-1", "clientDeleteProhibited")).await), 1000);
+    assert_eq!(code(&a.contact("update", &status("add", "good-1", "clientDeleteProhibited")).await), 2306);
+    assert_eq!(code(&a.contact("update", &status("rem", "good-1", "clientTransferProhibited")).await), 2306);
+    let domain_status =
+        |op: &str, s: &str| format!("<domain:name>hello.example</domain:name><domain:{op}><domain:status s=\"{s}\"/></domain:{op}>");
+    assert_eq!(code(&a.domain("update", &domain_status("rem", "clientHold"), "").await), 2306);
+    let host_status =
+        |op: &str, s: &str| format!("<host:name>ns1.hello.example</host:name><host:{op}><host:status s=\"{s}\"/></host:{op}>");
+    assert_eq!(code(&a.host("update", &host_status("add", "clientDeleteProhibited")).await), 1000);
+    assert_eq!(code(&a.host("update", &host_status("add", "clientDeleteProhibited")).await), 2306);
+    seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_port_shows_the_same_objects_rst_epp_17() {
     let d = TestDaemon::start(true, |c, _| c.epp.listen = vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()]).await;
     let seen = Responses::default();
