@@ -184,6 +184,9 @@ impl Service<Request> for Admit {
         let (shared, peer) = (&self.shared, self.peer);
         let path = request.uri().path();
         let target_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+        if request.method() == Method::OPTIONS {
+            return Admitted::Answered(Some(preflight(&request)));
+        }
         let refusal = if target_len > shared.config.request_bytes_max {
             tracing::info!(%peer, len = target_len, "RDAP request too long");
             Some((StatusCode::BAD_REQUEST, "the request is too long", None))
@@ -203,6 +206,9 @@ impl Service<Request> for Admit {
                 let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(METHODS));
+            }
             return Admitted::Answered(Some(r));
         }
         // Name lookups, most of the traffic, are answered here: the router's
@@ -219,6 +225,25 @@ impl Service<Request> for Admit {
         shared.counts.add_query(shared.clock.now(), "", "rdap");
         Admitted::Routed(self.router.call(request))
     }
+}
+
+/// The methods every RDAP path answers (RFC 9110 `Allow`).
+const METHODS: &str = "GET, HEAD, OPTIONS";
+
+/// `OPTIONS`: the methods, and for a CORS preflight the permission to send
+/// them from any origin with the headers it asks for (RFC 7480 §5.6).
+fn preflight(request: &Request) -> Response {
+    let mut r = Response::new(axum::body::Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    let h = r.headers_mut();
+    h.insert(header::ALLOW, HeaderValue::from_static(METHODS));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(METHODS));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    if let Some(asked) = request.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
+    }
+    r
 }
 
 enum Admitted {

@@ -158,8 +158,18 @@ fn vcard_text(j: &mut Json, name: &str, value: &str) {
     j.open_array().string(name).raw("{}").string("text").string(value).close_array();
 }
 
-fn vcard_tel(j: &mut Json, kind: &str, number: &str) {
-    j.open_array().string("tel").open().key("type").strings([kind]).close().string("uri").concat(&["tel:", number]).close_array();
+/// A tel URI (RFC 3966: the EPP form's `.` is a visual separator), with `;ext=` when there is one.
+fn vcard_tel(j: &mut Json, kind: &str, number: &str, ext: Option<&str>) {
+    let ext = ext.map_or([""; 2], |x| [";ext=", x]);
+    j.open_array()
+        .string("tel")
+        .open()
+        .key("type")
+        .strings([kind])
+        .close()
+        .string("uri")
+        .concat(&["tel:", number, ext[0], ext[1]])
+        .close_array();
 }
 
 fn vcard_adr(j: &mut Json, country_code: &str, fields: [&str; 7]) {
@@ -193,7 +203,7 @@ pub fn registrar_entity(j: &mut Json, r: &Registrar, cx: &Context, full: bool) {
             ["", "", &street, &a.city, a.state.as_deref().unwrap_or_default(), a.postal_code.as_deref().unwrap_or_default(), ""],
         );
         if let Some(p) = &r.phone {
-            vcard_tel(j, "voice", p);
+            vcard_tel(j, "voice", p, None);
         }
         vcard_text(j, "email", &r.email);
     }
@@ -201,8 +211,9 @@ pub fn registrar_entity(j: &mut Json, r: &Registrar, cx: &Context, full: bool) {
     j.key("status").strings(["active"]);
     j.key("links").open_array();
     cx.link(j, "self", &[cx.base, "entity/", &handle], MEDIA_TYPE);
-    if let Some(about) = r.rdap_base_url.as_deref().or(r.url.as_deref()) {
-        cx.link(j, "about", &[about], "text/html");
+    // RDAP profile 2.4.6: the value is the registrar's RDAP base URL, the href its web site.
+    if let Some(base) = r.rdap_base_url.as_deref().or(r.url.as_deref()) {
+        link(j, base, "about", &[r.url.as_deref().unwrap_or(base)], "text/html");
     }
     j.close_array();
     if r.abuse_email.is_some() || r.abuse_phone.is_some() {
@@ -210,7 +221,7 @@ pub fn registrar_entity(j: &mut Json, r: &Registrar, cx: &Context, full: bool) {
         vcard_start(j);
         j.open_array().string("fn").raw("{}").string("text").concat(&[&r.name, " abuse contact"]).close_array();
         if let Some(p) = &r.abuse_phone {
-            vcard_tel(j, "voice", p);
+            vcard_tel(j, "voice", p, None);
         }
         if let Some(e) = &r.abuse_email {
             vcard_text(j, "email", e);
@@ -303,15 +314,17 @@ fn contact_entity(j: &mut Json, c: &Contact, role: &str, path: &str, handle: boo
             }
         }
     }
+    // Each path selects its own tel entry only: a disclosed fax must not match a withheld voice (RFC 9537 §4.2).
+    let tel_path = |kind: &str| format!("{path}.vcardArray[1][?(@[0]=='tel' && @[1].type[0]=='{kind}')]");
     match &c.voice {
-        Some(v) if disclosed(c, ContactField::Phone) => vcard_tel(j, "voice", &v.number),
-        Some(_) => redacted.add(&format!("{label} Phone"), Some(&vpath("tel")), None, "removal"),
+        Some(v) if disclosed(c, ContactField::Phone) => vcard_tel(j, "voice", &v.number, v.ext.as_deref()),
+        Some(_) => redacted.add(&format!("{label} Phone"), Some(&tel_path("voice")), None, "removal"),
         None => {}
     }
     if role == "registrant" {
         match &c.fax {
-            Some(f) if disclosed(c, ContactField::Fax) => vcard_tel(j, "fax", &f.number),
-            Some(_) => redacted.add(&format!("{label} Fax"), Some(&format!("{}[?(@[1].type[0]=='fax')]", vpath("tel"))), None, "removal"),
+            Some(f) if disclosed(c, ContactField::Fax) => vcard_tel(j, "fax", &f.number, f.ext.as_deref()),
+            Some(_) => redacted.add(&format!("{label} Fax"), Some(&tel_path("fax")), None, "removal"),
             None => {}
         }
     }

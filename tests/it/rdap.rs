@@ -123,7 +123,12 @@ async fn lookups_follow_the_gtld_profile_rst_rdap_01_to_04() {
     let registrar = registrars[0];
     assert_eq!(registrar["handle"], "9999");
     assert_eq!(registrar["publicIds"], json!([{ "type": "IANA Registrar ID", "identifier": "9999" }]));
-    assert!(registrar["links"].as_array().unwrap().iter().any(|l| l["rel"] == "about"));
+    // RDAP profile 2.4.6: the about link's value is the registrar's RDAP base URL, its href the registrar's site.
+    let about = registrar["links"].as_array().unwrap().iter().find(|l| l["rel"] == "about").unwrap();
+    assert_eq!(
+        (about["value"].as_str(), about["href"].as_str()),
+        (Some("https://rdap.demo-registrar.demo.example/"), Some("https://demo-registrar.demo.example"))
+    );
     let abuse = &registrar["entities"][0];
     assert_eq!(abuse["roles"], json!(["abuse"]));
     let abuse_vcard = abuse["vcardArray"][1].to_string();
@@ -255,6 +260,24 @@ async fn bad_queries_get_rdap_error_bodies() {
     let post = d.http().post(format!("{}domain/hello.example", d.rdap())).send().await.unwrap();
     assert_eq!(post.status(), 405);
     assert_eq!(post.headers()["access-control-allow-origin"], "*");
+    assert_eq!(post.headers()["allow"], "GET, HEAD, OPTIONS", "RFC 9110 §15.5.6");
+    // A browser's CORS preflight is allowed from any origin.
+    let preflight = d
+        .http()
+        .request(reqwest::Method::OPTIONS, format!("{}domain/hello.example", d.rdap()))
+        .header("origin", "https://client.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "accept")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let h = preflight.headers();
+    assert_eq!(
+        (&h["access-control-allow-origin"], &h["access-control-allow-methods"]),
+        (&"*".parse().unwrap(), &"GET, HEAD, OPTIONS".parse().unwrap())
+    );
+    assert_eq!(h["access-control-allow-headers"], "accept");
     // The service is fine afterwards.
     assert_rdap(&get(&d, "domain/hello.example").await, 200);
     d.stop().await;
@@ -306,6 +329,34 @@ async fn searches_take_trailing_wildcards_and_never_reveal_withheld_data() {
     let d = TestDaemon::start(true, |c, _| c.rdap.searches = false).await;
     assert_rdap(&get(&d, "domains?name=hel*.example").await, 501);
     assert_rdap(&get(&d, "domain/hello.example").await, 200);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disclosed_fax_shows_with_its_extension_and_the_withheld_voice_is_named_exactly() {
+    let d = TestDaemon::demo().await;
+    let contact = json!({
+        "id": "fax-only", "registrar": "demo-registrar", "email": "fax@people.demo.example",
+        "voice": {"number": "+1.5555550100", "ext": "12"}, "fax": {"number": "+1.5555550199", "ext": "7"},
+        "disclose": {"flag": true, "fields": ["fax"]}
+    });
+    d.ok("POST", "/v1/contacts", Some(contact)).await;
+    d.ok("POST", "/v1/domains", Some(json!({"name": "fax.example", "registrar": "demo-registrar", "registrant": "fax-only"}))).await;
+    let domain = assert_rdap(&get(&d, "domain/fax.example").await, 200);
+    let registrant = domain["entities"].as_array().unwrap().iter().find(|e| e["roles"] == json!(["registrant"])).unwrap();
+    let tels: Vec<&Value> = registrant["vcardArray"][1].as_array().unwrap().iter().filter(|p| p[0] == "tel").collect();
+    assert_eq!(tels, [&json!(["tel", {"type": ["fax"]}, "uri", "tel:+1.5555550199;ext=7"])], "RFC 3966 extension");
+    let phone = domain["redacted"].as_array().unwrap().iter().find(|r| r["name"]["type"] == "Registrant Phone").unwrap();
+    let path = phone["prePath"].as_str().unwrap();
+    assert_eq!(path, "$.entities[?(@.roles[0]=='registrant')].vcardArray[1][?(@[0]=='tel' && @[1].type[0]=='voice')]");
+    assert!(!domain["redacted"].to_string().contains("Registrant Fax"), "the fax was disclosed");
+    // WHOIS withholds and shows the same fields.
+    let addr = d.whois();
+    let (ok, whois, err) = tool("whois", &["-h", &addr.ip().to_string(), "-p", &addr.port().to_string(), "fax.example"]);
+    assert!(ok, "{err}");
+    let whois = whois.replace('\r', "");
+    assert!(whois.contains("Registrant Fax: +1.5555550199\nRegistrant Fax Ext: 7\n"), "{whois}");
+    assert!(whois.contains("Registrant Phone: REDACTED FOR PRIVACY"), "{whois}");
     d.stop().await;
 }
 
