@@ -121,6 +121,14 @@ fn created(value: impl serde::Serialize) -> ApiResult {
     Ok((StatusCode::CREATED, Json(value)).into_response())
 }
 
+/// An outcome the endpoint does not expect. It is never written out: stored
+/// objects carry secret hashes, and only their views may leave the API.
+fn unexpected(outcome: Outcome) -> ApiResult {
+    let kind = format!("{outcome:?}").split(['(', ' ', '{']).next().unwrap_or_default().to_string();
+    tracing::error!(outcome = kind, "the operator API got an outcome it does not expect");
+    Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("unexpected {kind} outcome")))
+}
+
 /// Builds the router.
 pub fn router(state: Arc<AdminState>) -> Router {
     let import_limit = state.import_body_bytes_max;
@@ -215,7 +223,7 @@ async fn create_tld(State(s): AppState, body: Result<Json<TldSpec>, JsonRejectio
     let Json(spec) = body?;
     match s.registry.execute(Command::CreateTld(spec)).await? {
         Outcome::Tld(t) => created(views::tld_record(&t)),
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 
@@ -223,7 +231,7 @@ async fn update_tld(State(s): AppState, Path(tld): Path<String>, body: Result<Js
     let Json(spec) = body?;
     match s.registry.execute(Command::UpdateTld(name(&tld)?, spec)).await? {
         Outcome::Tld(t) => ok(views::tld_record(&t)),
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 
@@ -311,7 +319,10 @@ async fn import_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
         period_years: q.period_years.unwrap_or(1),
         progress: None,
     };
-    ok(s.registry.execute(Command::Import(Box::new(import))).await?)
+    match s.registry.execute(Command::Import(Box::new(import))).await? {
+        Outcome::Imported(summary) => ok(summary),
+        other => unexpected(other),
+    }
 }
 
 // ------------------------------------------------------------------ registrars
@@ -336,7 +347,7 @@ async fn create_registrar(State(s): AppState, body: Result<Json<RegistrarSpec>, 
     let Json(spec) = body?;
     match s.registry.execute(Command::CreateRegistrar(spec)).await? {
         Outcome::Registrar(r) => created(views::registrar(&r)),
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 
@@ -345,7 +356,7 @@ async fn update_registrar(State(s): AppState, Path(id): Path<String>, body: Resu
     let id = ClientId::parse(&id).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
     match s.registry.execute(Command::UpdateRegistrar(id, spec)).await? {
         Outcome::Registrar(r) => ok(views::registrar(&r)),
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 
@@ -361,7 +372,7 @@ async fn fund_registrar(State(s): AppState, Path(id): Path<String>, body: Result
     let id = ClientId::parse(&id).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
     match s.registry.execute(Command::Fund(id, funds.amount)).await? {
         Outcome::Registrar(r) => ok(views::registrar(&r)),
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 
@@ -374,8 +385,8 @@ fn contact_id(text: &str) -> Result<ContactId, ApiError> {
 async fn create_contact(State(s): AppState, body: Result<Json<CreateContact>, JsonRejection>) -> ApiResult {
     let Json(spec) = body?;
     match s.registry.execute(Command::CreateContact(spec)).await? {
-        Outcome::Contact(c) => created(c),
-        other => ok(other),
+        Outcome::Contact(c) => created(views::contact(&c)),
+        other => unexpected(other),
     }
 }
 
@@ -387,7 +398,7 @@ async fn show_contact(State(s): AppState, Path(id): Path<String>) -> ApiResult {
         .contact(&id)
         .map_err(RegistryError::from)?
         .ok_or_else(|| RegistryError::not_found(crate::registry::ObjectKind::Contact, &id))?;
-    ok(c)
+    ok(views::contact(&c))
 }
 
 async fn delete_contact(State(s): AppState, Path(id): Path<String>) -> ApiResult {
@@ -413,7 +424,7 @@ async fn create_domain(State(s): AppState, body: Result<Json<CreateDomain>, Json
         Outcome::Domain(d) => {
             Ok((StatusCode::CREATED, Json(views::domain(&s.registry.snapshot(), &d.domain, s.clock.now())?)).into_response())
         }
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 
@@ -421,7 +432,7 @@ async fn update_domain(State(s): AppState, Path(domain): Path<String>, body: Res
     let Json(spec) = body?;
     match s.registry.execute(Command::UpdateDomain(name(&domain)?, spec)).await? {
         Outcome::Domain(d) => ok(views::domain(&s.registry.snapshot(), &d.domain, s.clock.now())?),
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 
@@ -454,7 +465,7 @@ async fn create_host(State(s): AppState, body: Result<Json<CreateHost>, JsonReje
     let Json(spec) = body?;
     match s.registry.execute(Command::CreateHost(spec)).await? {
         Outcome::Host(h) => created(views::host(&h)),
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 
@@ -462,7 +473,7 @@ async fn update_host(State(s): AppState, Path(host): Path<String>, body: Result<
     let Json(spec) = body?;
     match s.registry.execute(Command::UpdateHost(name(&host)?, spec)).await? {
         Outcome::Host(h) => ok(views::host(&h)),
-        other => ok(other),
+        other => unexpected(other),
     }
 }
 

@@ -1,12 +1,13 @@
 //! JSON shapes the operator API returns: stored objects plus what is derived
 //! from them (displayed statuses, name server names, publication), and
-//! never secrets (password hashes).
+//! never secrets (password and authorization-code hashes).
 
 use serde::Serialize;
 
+use crate::model::objects::{Disclose, Phone};
 use crate::model::{
-    DomainName, DomainStatus, DsData, Host, HostName, HostStatus, IpPrefix, PostalAddress, Registrar, RegistrarStatus, Roid, Timestamp,
-    Tld, TldPolicy,
+    Contact, ContactId, ContactStatus, DomainName, DomainStatus, DsData, Host, HostName, HostStatus, IpPrefix, PostalAddress, PostalInfo,
+    Registrar, RegistrarStatus, Roid, Timestamp, Tld, TldPolicy, Transfer,
 };
 use crate::registry::RegistryError;
 use crate::store::{Snapshot, ZoneApex};
@@ -125,6 +126,48 @@ pub fn domain(snap: &Snapshot, d: &crate::model::Domain, now: Timestamp) -> Resu
         expires: d.expires,
         transferred: d.transferred,
     })
+}
+
+/// A contact as the operator sees it: everything but the hash of its authorization code.
+#[derive(Serialize)]
+pub struct ContactView<'a> {
+    pub id: &'a ContactId,
+    pub roid: &'a Roid,
+    pub registrar: &'a str,
+    pub postal_int: &'a Option<PostalInfo>,
+    pub postal_loc: &'a Option<PostalInfo>,
+    pub voice: &'a Option<Phone>,
+    pub fax: &'a Option<Phone>,
+    pub email: &'a str,
+    pub statuses: Vec<ContactStatus>,
+    pub disclose: &'a Option<Disclose>,
+    pub has_auth_info: bool,
+    pub linked_domains: u32,
+    pub created: Timestamp,
+    pub updated: Option<Timestamp>,
+    pub transferred: Option<Timestamp>,
+    pub transfer: &'a Option<Transfer>,
+}
+
+pub fn contact(c: &Contact) -> ContactView<'_> {
+    ContactView {
+        id: &c.id,
+        roid: &c.roid,
+        registrar: c.registrar.as_str(),
+        postal_int: &c.postal_int,
+        postal_loc: &c.postal_loc,
+        voice: &c.voice,
+        fax: &c.fax,
+        email: &c.email,
+        statuses: c.statuses.iter().collect(),
+        disclose: &c.disclose,
+        has_auth_info: c.auth_info_hash.is_some(),
+        linked_domains: c.link_count,
+        created: c.created,
+        updated: c.updated,
+        transferred: c.transferred,
+        transfer: &c.transfer,
+    }
 }
 
 #[derive(Serialize)]

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::model::lifecycle::ContactPolicy;
 use crate::model::objects::{Disclose, Phone};
@@ -150,9 +150,9 @@ pub enum Password {
     Hashed(String),
 }
 
-/// What a successful command produced.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
+/// What a successful command produced. Not serializable: objects carry
+/// secret hashes, and front-ends render their own views of them.
+#[derive(Debug, Clone)]
 pub enum Outcome {
     Tld(Tld),
     Registrar(Box<Registrar>),
@@ -189,7 +189,7 @@ pub enum Outcome {
 }
 
 /// A domain after a command, and what it cost.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DomainOutcome {
     pub domain: Domain,
     /// Charged for this command (0 when free or done by the registry).

@@ -178,7 +178,18 @@ async fn objects_show_derived_statuses_and_no_secrets() {
     let r = d.ok("GET", "/v1/registrars/demo-registrar", None).await;
     assert_eq!(r["has_password"], true);
     assert!(!r.to_string().contains("argon2"), "{r}");
-    assert_eq!(d.ok("GET", "/v1/domains/hello.example", None).await["statuses"], json!(["ok"]));
+    // Contacts and domains never show their authorization codes or hashes, created or read.
+    let spec = json!({"id": "secret-1", "registrar": "demo-registrar", "email": "s@example.net", "auth_info": "Contact-Code-2026x"});
+    let (status, created) = d.api("POST", "/v1/contacts", Some(spec)).await;
+    assert_eq!(status, 201, "{created}");
+    let shown = d.ok("GET", "/v1/contacts/secret-1", None).await;
+    for view in [&created, &shown] {
+        assert_eq!(view["has_auth_info"], true, "{view}");
+        assert!(!view.to_string().contains("argon2") && !view.to_string().contains("auth_info_hash"), "{view}");
+    }
+    let domain = d.ok("GET", "/v1/domains/hello.example", None).await;
+    assert!(!domain.to_string().contains("argon2") && !domain.to_string().contains("auth_info"), "{domain}");
+    assert_eq!(domain["statuses"], json!(["ok"]));
     let parked = d.ok("GET", "/v1/domains/parked.example", None).await;
     assert_eq!((parked["statuses"].clone(), parked["published"].clone()), (json!(["inactive"]), json!(false)));
     let held = d.ok("GET", "/v1/domains/held.example", None).await;
