@@ -9,9 +9,9 @@ use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
 use super::session::{After, Ctx, Handled};
 use super::xml::{self, Element, Ns};
-use crate::model::{ContactId, ContactType, Domain, DomainContact, DomainName, DomainStatus, Money, NameError, Transfer};
+use crate::model::{ContactId, ContactType, Domain, DomainContact, DomainName, DomainStatus, Money, Transfer};
 use crate::registry::command::*;
-use crate::registry::{Outcome, RegistryError};
+use crate::registry::{Outcome, RegistryError, query};
 
 /// Names per check command; longer lists are refused rather than served slowly.
 pub const CHECK_NAMES_MAX: usize = 100;
@@ -133,25 +133,16 @@ fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Hand
     w.open("domain:chkData", &[("xmlns:domain", xml::DOMAIN)]);
     for n in names {
         let text = n.trimmed();
-        let (available, reason, tld) = match DomainName::parse(text) {
-            Err(NameError::BadALabel(_)) => (false, Some("not an IDNA2008 A-label"), None),
-            Err(_) => (false, Some("invalid domain name"), None),
-            Ok(parsed) => match snap.tld_of(&parsed).filter(|t| parsed.parent().as_ref() == Some(&t.name)) {
-                None => (false, Some("not served by this registry"), None),
-                Some(tld) => match snap.domain(&parsed).map_err(RegistryError::from)? {
-                    Some(_) => (false, Some("in use"), Some(tld)),
-                    None => (true, None, Some(tld)),
-                },
-            },
-        };
+        let check = query::check_domain(snap, text).map_err(RegistryError::from)?;
+        let available = check.availability == query::Availability::Available;
         w.open("domain:cd", &[]).leaf("domain:name", &[("avail", if available { "1" } else { "0" })], text);
-        if let Some(r) = reason {
+        if let Some(r) = check.availability.reason() {
             w.leaf("domain:reason", &[], r);
         }
         w.close();
         if let Some(fee) = &fee {
-            currency = currency.or(tld.map(|t| t.registration.currency.clone()));
-            ext::fee_cd(&mut fees, text, available, tld.map(|t| &t.registration), &fee.commands);
+            currency = currency.or(check.tld.map(|t| t.registration.currency.clone()));
+            ext::fee_cd(&mut fees, text, &check, &fee.commands, cx.now);
         }
     }
     let mut response = Response::new(code::OK).res_data(w.finish());

@@ -6,9 +6,10 @@
 use super::render::fragment;
 use super::result::{EppError, code};
 use super::xml::{self, Element, Ns};
-use crate::model::lifecycle::{Money, RegistrationPolicy};
+use crate::model::lifecycle::Money;
 use crate::model::{DsData, Timestamp};
 use crate::registry::command::{FeeAgreement, Restore};
+use crate::registry::query::{Availability, DomainCheck};
 
 /// Extensions present on a command, by namespace.
 pub fn find<'a>(extension: Option<&'a Element>, ns: &Ns, name: &str) -> Option<&'a Element> {
@@ -208,35 +209,29 @@ pub fn fee_check(extension: Option<&Element>) -> Result<Option<FeeCheck>, EppErr
 }
 
 /// One `<fee:cd>` of a check response.
-pub fn fee_cd(w: &mut super::xml::Writer, name: &str, available: bool, policy: Option<&RegistrationPolicy>, commands: &[(String, u32)]) {
+/// One `<fee:cd>` of a check response, priced as the writer will charge.
+pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, commands: &[(String, u32)], now: Timestamp) {
+    let available = check.availability == Availability::Available;
     w.open("fee:cd", &[("avail", if available { "1" } else { "0" })]);
     w.leaf("fee:objID", &[], name);
-    let Some(p) = policy else {
+    if check.tld.is_none() {
         w.leaf("fee:reason", &[], "not served by this registry").close();
         return;
-    };
+    }
     w.leaf("fee:class", &[], "standard");
     for (command, years) in commands {
-        let (price, grace, refundable) = match command.as_str() {
-            "create" => (Some(p.create_price.times(*years)), p.add_grace_s, true),
-            "renew" => (Some(p.renew_price.times(*years)), p.renew_grace_s, true),
-            "transfer" => (Some(p.transfer_price.times(*years)), p.transfer_grace_s, true),
-            "restore" => (Some(p.restore_price), 0, false),
-            "delete" | "update" => (Some(Money(0)), 0, false),
-            _ => (None, 0, false),
-        };
         w.open("fee:command", &[("name", command), ("standard", "1")]);
-        match price {
+        match check.price(command, *years, now) {
             Some(price) => {
-                if !matches!(command.as_str(), "restore" | "delete" | "update") {
-                    w.leaf("fee:period", &[("unit", "y")], &years.to_string());
+                if price.years > 0 {
+                    w.leaf("fee:period", &[("unit", "y")], &price.years.to_string());
                 }
-                let days = format!("P{}D", grace / 86_400);
-                let mut attrs = vec![("refundable", if refundable { "1" } else { "0" })];
-                if grace > 0 {
+                let days = format!("P{}D", price.grace_s / 86_400);
+                let mut attrs = vec![("refundable", if price.grace_s > 0 { "1" } else { "0" })];
+                if price.grace_s > 0 {
                     attrs.push(("grace-period", days.as_str()));
                 }
-                w.leaf("fee:fee", &attrs, &price.to_string());
+                w.leaf("fee:fee", &attrs, &price.amount.to_string());
             }
             None => {
                 w.leaf("fee:reason", &[], "no such fee");

@@ -119,6 +119,42 @@ pub struct RegistrationPolicy {
 
 const DAY: i64 = 86_400;
 
+/// What a billable command costs and how it is refunded (RFC 8748 `fee:command`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price {
+    pub amount: Money,
+    /// Years the price covers (shown as `fee:period`); 0 for one-off fees.
+    pub years: u32,
+    /// Grace period in which the fee is refunded on delete (0: none).
+    pub grace_s: i64,
+}
+
+impl RegistrationPolicy {
+    /// Renewal years a restore includes: one when the domain expired in the
+    /// meantime, so that it comes back unexpired.
+    pub fn restore_renewal_years(expires: Timestamp, now: Timestamp) -> u32 {
+        u32::from(expires <= now)
+    }
+
+    /// The price of `command` for `years`, `expires` being the domain's
+    /// expiry when it exists (a restore of an expired domain includes a
+    /// renewal). The writer charges exactly what this quotes.
+    pub fn price(&self, command: &str, years: u32, expires: Option<Timestamp>, now: Timestamp) -> Option<Price> {
+        let yearly = |per_year: Money, grace_s| Price { amount: per_year.times(years), years, grace_s };
+        Some(match command {
+            "create" => yearly(self.create_price, self.add_grace_s),
+            "renew" => yearly(self.renew_price, self.renew_grace_s),
+            "transfer" => yearly(self.transfer_price, self.transfer_grace_s),
+            "restore" => {
+                let renewal = expires.map_or(0, |e| Self::restore_renewal_years(e, now));
+                Price { amount: self.renew_price.times(renewal) + self.restore_price, years: 0, grace_s: 0 }
+            }
+            "delete" | "update" => Price { amount: Money(0), years: 0, grace_s: 0 },
+            _ => return None,
+        })
+    }
+}
+
 impl Default for RegistrationPolicy {
     fn default() -> Self {
         RegistrationPolicy {

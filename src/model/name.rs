@@ -77,6 +77,11 @@ impl DomainName {
         self != ancestor && self.is_at_or_below(ancestor)
     }
 
+    /// Exactly one label below `parent`: what a TLD lets register.
+    pub fn is_directly_below(&self, parent: &DomainName) -> bool {
+        self.is_below(parent) && !self.as_str()[..self.as_str().len() - parent.as_str().len() - 1].contains('.')
+    }
+
     /// The ancestor of `self` that is exactly one label below `apex`, if `self` is below `apex`.
     pub fn child_of(&self, apex: &DomainName) -> Option<DomainName> {
         if !self.is_below(apex) {

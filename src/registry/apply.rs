@@ -204,11 +204,13 @@ impl<'a, 't> Cx<'a, 't> {
     /// The price of `years` of `price_per_year`, checked against the fee the
     /// client agreed to (RFC 8748: a different amount is 2004, a different
     /// currency 2306). Free for the registry.
-    pub fn price(&self, tld: &Tld, price_per_year: Money, years: u32, extra: Money, agreed: Option<&FeeAgreement>) -> Result<Money> {
+    /// What `command` costs a registrar, by the same rule `fee:check` quotes
+    /// (`RegistrationPolicy::price`); the registry pays nothing.
+    pub fn price(&self, tld: &Tld, command: &str, years: u32, expires: Option<Timestamp>, agreed: Option<&FeeAgreement>) -> Result<Money> {
         if self.is_registry() {
             return Ok(Money(0));
         }
-        let price = price_per_year.times(years) + extra;
+        let price = tld.registration.price(command, years, expires, self.now).map_or(Money(0), |p| p.amount);
         if let Some(fee) = agreed {
             if fee.currency.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(&tld.registration.currency)) {
                 return Err(RegistryError::Policy(format!("fees of .{} are in {}", tld.name, tld.registration.currency)));

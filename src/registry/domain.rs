@@ -68,7 +68,7 @@ fn registrable_tld(cx: &Cx, name: &DomainName) -> Result<Tld> {
         .tld_of(name)?
         .filter(|t| &t.name != name)
         .ok_or_else(|| RegistryError::Policy(format!("{name} is not below a TLD of this registry")))?;
-    if name.parent().as_ref() != Some(&tld.name) {
+    if !name.is_directly_below(&tld.name) {
         return Err(RegistryError::Policy(format!("only names directly below .{} can be registered, not {name}", tld.name)));
     }
     Ok(tld)
@@ -124,7 +124,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let statuses = DomainStatusSet::from_statuses(spec.statuses.iter().map(|s| settable(cx, *s)).collect::<Result<Vec<_>>>()?)?;
     check_contacts(cx, &tld, spec.registrant.as_ref(), &spec.contacts)?;
     unprepared(&spec.auth_info)?;
-    let fee = cx.price(&tld, tld.registration.create_price, spec.period_years, Money(0), spec.fee.as_ref())?;
+    let fee = cx.price(&tld, "create", spec.period_years, None, spec.fee.as_ref())?;
     cx.check_funds(&registrar, fee)?;
 
     let expires = cx.now.plus_years(spec.period_years as i32);
@@ -319,8 +319,8 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
     match (op, rgp.phase) {
         (Restore::Request, RgpPhase::Redemption) => {
             // A restored domain must not have expired: restoring includes a year's renewal when it has.
-            let renew_years = if before.expires <= cx.now { 1 } else { 0 };
-            fee = cx.price(&tld, tld.registration.renew_price, renew_years, tld.registration.restore_price, agreed)?;
+            let renew_years = crate::model::RegistrationPolicy::restore_renewal_years(before.expires, cx.now);
+            fee = cx.price(&tld, "restore", 0, Some(before.expires), agreed)?;
             cx.check_funds(&before.registrar, fee)?;
             after.expires = before.expires.plus_years(renew_years as i32);
             let ends = cx.now.plus_seconds(tld.registration.pending_restore_s);
@@ -429,7 +429,7 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     if expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, tld.registration.renew_price, spec.years, Money(0), spec.fee.as_ref())?;
+    let fee = cx.price(&tld, "renew", spec.years, Some(before.expires), spec.fee.as_ref())?;
     cx.check_funds(&before.registrar, fee)?;
 
     let mut after = before.clone();
@@ -495,7 +495,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     if new_expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, tld.registration.transfer_price, years, Money(0), agreed)?;
+    let fee = cx.price(&tld, "transfer", years, None, agreed)?;
     cx.check_funds(&gaining, fee)?;
 
     let acted = cx.now.plus_seconds(tld.registration.transfer_pending_s);

@@ -272,7 +272,7 @@ pub(super) fn run(
     let mut new_hosts = 0u64;
     let cx = Hosts { import, settings, tld: &tld.name, delegated: import.delegations.iter().map(|d| &d.name).collect(), now };
     for d in &import.delegations {
-        if d.name.parent().as_ref() != Some(&tld.name) {
+        if !d.name.is_directly_below(&tld.name) {
             return Err(RegistryError::Policy(format!("{} is not directly below .{}", d.name, tld.name)));
         }
         if t.domain(&d.name)?.is_some() {

@@ -16,6 +16,7 @@ mod domain;
 mod due;
 mod host;
 pub mod import;
+pub mod query;
 mod writer;
 mod zone;
 

@@ -671,3 +671,29 @@ async fn a_command_group_commits_whole_or_not_at_all() {
     assert!(f.domain("g1.test").is_some() && f.r.snapshot().host_by_name(&n("ns1.g1.test")).unwrap().is_some());
     assert_eq!(f.balance("reg-a"), Money(100_500));
 }
+
+#[tokio::test]
+async fn a_restore_quote_is_what_the_restore_costs_also_after_expiry() {
+    let f = Fixture::new().await;
+    f.ok(reg("reg-a"), create("q.test", 1)).await;
+    let original_expiry = f.domain("q.test").unwrap().expires;
+    // Auto-renewed at expiry, then deleted within the auto-renew grace: the renewal
+    // is credited back and the domain sits in redemption already expired.
+    f.advance(366 * DAY).await;
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("q.test"))).await;
+    let d = f.domain("q.test").unwrap();
+    assert_eq!(d.expires, original_expiry);
+    assert!(d.expires <= f.clock.now() && d.rgp_statuses(f.clock.now()) == vec!["redemptionPeriod"]);
+
+    let snapshot = f.r.snapshot();
+    let check = super::query::check_domain(&snapshot, "q.test").unwrap();
+    assert_eq!(check.availability, super::query::Availability::InUse);
+    let quote = check.price("restore", 1, f.clock.now()).unwrap();
+    assert_eq!(quote.amount, Money(4000 + 1000), "the restore fee and the year that brings it back unexpired");
+    let balance = f.balance("reg-a");
+    let agreed = FeeAgreement { currency: None, amount: quote.amount };
+    let restore = UpdateDomain { restore: Some(Restore::Request), fee: Some(agreed), ..Default::default() };
+    f.ok(reg("reg-a"), Command::UpdateDomain(n("q.test"), restore)).await;
+    assert_eq!(f.balance("reg-a"), balance - quote.amount);
+    assert!(f.domain("q.test").unwrap().expires > f.clock.now());
+}

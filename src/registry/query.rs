@@ -1,0 +1,63 @@
+//! Read-side rules over one snapshot, the same for every front-end: whether
+//! a domain name can be registered (and why not) and what a command on it
+//! costs. The writer acts by the same model rules (`is_directly_below`,
+//! `RegistrationPolicy::price`), so a check never promises what a create
+//! then refuses, and a quote is what the writer charges.
+
+use crate::model::lifecycle::Price;
+use crate::model::{DomainName, NameError, Timestamp, Tld};
+use crate::store::{Snapshot, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Available,
+    InUse,
+    NotServed,
+    BadALabel,
+    Invalid,
+}
+
+impl Availability {
+    /// Why a name is not available, short enough for EPP's `reason` (32 characters).
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Availability::Available => None,
+            Availability::InUse => Some("in use"),
+            Availability::NotServed => Some("not served by this registry"),
+            Availability::BadALabel => Some("not an IDNA2008 A-label"),
+            Availability::Invalid => Some("invalid domain name"),
+        }
+    }
+}
+
+/// A domain name as a registrar asks about it.
+pub struct DomainCheck<'s> {
+    pub availability: Availability,
+    /// The TLD that would hold it, when it is registrable there.
+    pub tld: Option<&'s Tld>,
+    /// Expiry of the registered domain, which some prices depend on.
+    pub expires: Option<Timestamp>,
+}
+
+impl DomainCheck<'_> {
+    /// What `command` for `years` would cost: what the writer charges.
+    pub fn price(&self, command: &str, years: u32, now: Timestamp) -> Option<Price> {
+        self.tld?.registration.price(command, years, self.expires, now)
+    }
+}
+
+pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainCheck<'s>, StoreError> {
+    let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None };
+    let name = match DomainName::parse(text) {
+        Ok(name) => name,
+        Err(NameError::BadALabel(_)) => return Ok(unregistrable(Availability::BadALabel)),
+        Err(_) => return Ok(unregistrable(Availability::Invalid)),
+    };
+    let Some(tld) = snapshot.tld_of(&name).filter(|t| name.is_directly_below(&t.name)) else {
+        return Ok(unregistrable(Availability::NotServed));
+    };
+    Ok(match snapshot.domain(&name)? {
+        Some(domain) => DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires) },
+        None => DomainCheck { availability: Availability::Available, tld: Some(tld), expires: None },
+    })
+}
