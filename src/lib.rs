@@ -13,6 +13,9 @@
 //! ([`ratelimit`]). [`daemon`] wires the front-ends together; [`model`] holds
 //! the pure rules they all share.
 
+// Unsafe code lives in one module, `dns::udp` (recvmmsg/sendmmsg), which allows it for itself.
+#![deny(unsafe_code)]
+
 pub mod admin;
 pub mod cli;
 pub mod config;
@@ -21,6 +24,8 @@ pub mod daemon;
 pub mod demo;
 pub mod dns;
 pub mod epp;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod model;
 pub mod ratelimit;
 pub mod rdap;

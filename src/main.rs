@@ -1,4 +1,5 @@
 //! The `domain-os` binary: everything lives in the library; see `cli`.
+#![forbid(unsafe_code)]
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

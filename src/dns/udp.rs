@@ -3,6 +3,10 @@
 //! recvmmsg and answered with sendmmsg, buffers reused, no task per query.
 //! Workers look at the snapshot generation once per batch and wake every
 //! 200 ms to notice shutdown and to let go of stale snapshots.
+//!
+//! The one module with unsafe code: libc's batch socket calls, each with the
+//! reason it is sound beside it.
+#![allow(unsafe_code)]
 
 use std::io;
 use std::mem::MaybeUninit;

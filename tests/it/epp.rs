@@ -31,6 +31,10 @@ const STRONG: &str = "Transfer-Code-2026x";
 pub struct Responses(Arc<Mutex<Vec<String>>>);
 
 impl Responses {
+    pub fn add(&self, doc: String) {
+        self.0.lock().unwrap().push(doc);
+    }
+
     /// Validates every response collected so far against the EPP schemas.
     pub fn validate(&self) {
         let docs = self.0.lock().unwrap().clone();

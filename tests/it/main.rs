@@ -6,6 +6,7 @@ mod common;
 mod daemon;
 mod dns;
 mod epp;
+mod fuzz;
 mod golden;
 mod import;
 mod migration;

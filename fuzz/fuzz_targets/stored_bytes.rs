@@ -1,0 +1,6 @@
+#![no_main]
+//! `domain_os::fuzz::stored_bytes` on every input.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = domain_os::fuzz::stored_bytes(data);
+});

@@ -1,0 +1,6 @@
+#![no_main]
+//! `domain_os::fuzz::zonefile` on every input.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = domain_os::fuzz::zonefile(data);
+});
