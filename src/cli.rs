@@ -20,7 +20,7 @@ use crate::daemon;
 use crate::dns::zonefile::{self, Format};
 use crate::model::{ClientId, DomainName, DsData, SystemClock};
 use crate::registry::{Command, Outcome, Registry, ZoneImport};
-use crate::store::StoreError;
+use crate::store::{ReadOnlyStore, StoreError, Upgrade};
 
 #[derive(Parser)]
 #[command(name = "domain-os", version, about = "A domain registry appliance: registry, authoritative DNS and operator API in one binary")]
@@ -56,6 +56,16 @@ enum Commands {
     /// Hosts (name servers).
     #[command(subcommand)]
     Host(HostCmd),
+    /// The store itself.
+    #[command(subcommand)]
+    Store(StoreCmd),
+}
+
+#[derive(Subcommand)]
+enum StoreCmd {
+    /// Migrate a store written by an older domain-os to this build's schema,
+    /// saying what changed (`serve` does the same on start; nothing else does).
+    Upgrade,
 }
 
 #[derive(Args)]
@@ -337,6 +347,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let format: Format = serde_json::from_value(json!(format)).map_err(|_| anyhow!("--format is bind or czds"))?;
             runtime()?.block_on(zone_export(&config, &tld, format))
         }
+        Commands::Store(StoreCmd::Upgrade) => {
+            init_logging("error");
+            let store = daemon::open_store(&config, Upgrade::Allowed)?;
+            match store.upgrades() {
+                [] => println!("{} is at schema {}; nothing to do", config.db_path().display(), crate::store::SCHEMA_VERSION),
+                steps => steps.iter().for_each(|s| println!("{s}")),
+            }
+            Ok(())
+        }
         Commands::Import(ImportCmd::Zone { file, tld, registrar, period_years, apex_from_file }) => {
             init_logging("warn");
             import_zone(&config, &file, &tld, &registrar, period_years, apex_from_file)
@@ -607,9 +626,8 @@ async fn zone_export(config: &Config, tld: &str, format: Format) -> anyhow::Resu
     let summary = match via_api {
         Ok(v) => v,
         Err(ClientError::Unreachable(_)) => {
-            // The daemon is not running: read the store ourselves.
-            let store = daemon::open_store(config)?;
-            let snapshot = store.snapshot(0)?;
+            // The daemon is not running: read the store ourselves, without changing it.
+            let snapshot = ReadOnlyStore::open(&config.db_path())?.snapshot()?;
             serde_json::to_value(zonefile::export(&snapshot, &tld, format, &config.zones_dir)?)?
         }
         Err(ClientError::Api { code, message, .. }) => bail!("{message} ({code})"),
@@ -622,7 +640,7 @@ async fn zone_export(config: &Config, tld: &str, format: Format) -> anyhow::Resu
 fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, period_years: u32, apex_from_file: bool) -> anyhow::Result<()> {
     let tld = DomainName::parse(tld)?;
     let registrar = ClientId::parse(registrar)?;
-    let store = match daemon::open_store(config) {
+    let store = match daemon::open_store(config, Upgrade::Refused) {
         Ok(s) => s,
         Err(StoreError::Locked) => {
             return import_via_api(config, file, &tld, &registrar, period_years, apex_from_file);

@@ -24,7 +24,7 @@ use crate::model::Clock;
 use crate::rdap::RdapServer;
 use crate::registry::counts::ReadCounts;
 use crate::registry::{Registry, WriterSettings, WriterThread};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Upgrade};
 use crate::whois::WhoisServer;
 
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +86,10 @@ struct Running {
 }
 
 /// Opens the store the way the daemon does (for offline CLI commands too).
-pub fn open_store(config: &Config) -> Result<Store, StoreError> {
-    Store::open(&config.db_path(), config.registry.cache_mib << 20)
+/// Opens the store for `serve` or another writing command; only `upgrade`
+/// lets it migrate an older schema.
+pub fn open_store(config: &Config, upgrade: Upgrade) -> Result<Store, StoreError> {
+    Store::open(&config.db_path(), config.registry.cache_mib << 20, upgrade)
 }
 
 pub fn writer_settings(config: &Config) -> WriterSettings {
@@ -112,7 +114,7 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
         None => None,
     };
 
-    let store = open_store(config)?;
+    let store = open_store(config, Upgrade::Allowed)?;
     let (registry, writer) = Registry::start(store, clock.clone(), writer_settings(config))?;
     let (shutdown, _) = watch::channel(false);
     let (stop_counting, _) = watch::channel(false);

@@ -120,7 +120,7 @@ impl DnsFixture {
     pub fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("domain-os-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temporary folder");
-        let store = Store::open(&dir.join("registry.redb"), 16 << 20).expect("a fresh store");
+        let store = Store::open(&dir.join("registry.redb"), 16 << 20, crate::store::Upgrade::Refused).expect("a fresh store");
         let settings = WriterSettings {
             roid_suffix: RoidSuffix::parse("FUZZ").expect("a valid suffix"),
             queue_max: 64,

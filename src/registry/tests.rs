@@ -51,7 +51,7 @@ impl Drop for Fixture {
 impl Fixture {
     async fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("r.redb"), 1 << 22).unwrap();
+        let store = Store::open(&dir.path().join("r.redb"), 1 << 22, crate::store::Upgrade::Refused).unwrap();
         Fixture::on(store, dir).await
     }
 
@@ -634,7 +634,7 @@ async fn storage_failure_is_named_and_nothing_acknowledged_is_lost(fsync_only: b
     f.r = Registry { queue: tx, ..f.r.clone() };
     f.writer.take().unwrap().join();
     let path = f._dir.path().join("r.redb");
-    let store = Store::open(&path, 1 << 22).unwrap();
+    let store = Store::open(&path, 1 << 22, crate::store::Upgrade::Refused).unwrap();
     let snap = store.snapshot(0).unwrap();
     assert!(snap.domain(&n("kept.test")).unwrap().is_some(), "what was acknowledged is there");
     assert!(snap.domain(&n("lost.test")).unwrap().is_none());

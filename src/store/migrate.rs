@@ -91,9 +91,9 @@ struct DomainV1 {
     auth_info_hash: Option<String>,
 }
 
-/// Rewrites every record whose layout changed from v1 to v2.
-pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<(), StoreError> {
-    rewrite(txn, TLDS, "tld", |t: TldV1| Tld {
+/// Rewrites every record whose layout changed from v1 to v2, and says how many.
+pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
+    let tlds = rewrite(txn, TLDS, "tld", |t: TldV1| Tld {
         name: t.name,
         policy: t.policy,
         registration: RegistrationPolicy::default(),
@@ -101,7 +101,7 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<(), StoreError> {
         created: t.created,
         updated: t.updated,
     })?;
-    rewrite(txn, REGISTRARS, "registrar", |r: RegistrarV1| Registrar {
+    let registrars = rewrite(txn, REGISTRARS, "registrar", |r: RegistrarV1| Registrar {
         id: r.id,
         name: r.name,
         iana_id: r.iana_id,
@@ -123,7 +123,7 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<(), StoreError> {
         balance: Money(0),
         credit_limit: Money(0),
     })?;
-    rewrite(txn, CONTACTS, "contact", |c: ContactV1| Contact {
+    let contacts = rewrite(txn, CONTACTS, "contact", |c: ContactV1| Contact {
         id: c.id,
         roid: c.roid,
         registrar: c.registrar,
@@ -171,10 +171,14 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<(), StoreError> {
         };
         rows.push((k.value().to_vec(), codec::encode(&upgraded)));
     }
+    let domain_count = rows.len();
     for (k, v) in rows {
         domains.insert(k.as_slice(), v.as_slice())?;
     }
-    Ok(())
+    Ok(format!(
+        "schema 1 to 2: {tlds} TLDs given the default registration policy, {registrars} registrars a zero balance, \
+         {contacts} contacts and {domain_count} domains an empty transfer record"
+    ))
 }
 
 fn rewrite<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
@@ -182,7 +186,7 @@ fn rewrite<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
     table: redb::TableDefinition<&'static str, &'static [u8]>,
     what: &str,
     convert: impl Fn(Old) -> New,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let mut t = txn.open_table(table)?;
     let mut rows = Vec::new();
     for item in t.iter()? {
@@ -190,15 +194,16 @@ fn rewrite<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
         let old: Old = codec::decode(v.value(), what)?;
         rows.push((k.value().to_string(), codec::encode(&convert(old))));
     }
+    let count = rows.len();
     for (k, v) in rows {
         t.insert(k.as_str(), v.as_slice())?;
     }
-    Ok(())
+    Ok(count)
 }
 
 /// v2 → v3: counts each registrar's queued poll messages once and keeps the
 /// lengths in `meta`. Poll keys are the registrar's id, a zero byte, then the message id.
-pub(super) fn v2_to_v3(txn: &WriteTransaction, meta: &mut Table<&'static str, &'static [u8]>) -> Result<(), StoreError> {
+pub(super) fn v2_to_v3(txn: &WriteTransaction, meta: &mut Table<&'static str, &'static [u8]>) -> Result<String, StoreError> {
     let mut lengths: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for item in txn.open_table(POLL)?.iter()? {
         let (key, _) = item?;
@@ -206,8 +211,9 @@ pub(super) fn v2_to_v3(txn: &WriteTransaction, meta: &mut Table<&'static str, &'
         let registrar = std::str::from_utf8(registrar).map_err(|_| StoreError::Corrupt("poll key".into()))?;
         *lengths.entry(registrar.to_string()).or_default() += 1;
     }
+    let (queues, messages) = (lengths.len(), lengths.values().sum::<u64>());
     for (registrar, length) in lengths {
         meta.insert(super::write::poll_count_key(&registrar).as_str(), length.to_be_bytes().as_slice())?;
     }
-    Ok(())
+    Ok(format!("schema 2 to 3: poll queue lengths recorded for {queues} registrars ({messages} messages)"))
 }

@@ -66,6 +66,8 @@ pub enum StoreError {
     Locked,
     #[error("the database was written by a newer domain-os (schema {found}, this build reads {supported})")]
     NewerSchema { found: u32, supported: u32 },
+    #[error("the database is at schema {found}; `domain-os store upgrade` (or `serve`) upgrades it to {supported} first")]
+    OlderSchema { found: u32, supported: u32 },
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     /// The disk refused a read, write or fsync (full, failing, gone). Nothing
@@ -116,26 +118,76 @@ impl From<redb::DatabaseError> for StoreError {
     }
 }
 
+/// A store opened only to read (`zone export` offline): it never writes,
+/// creates or migrates anything, and reads only this build's schema.
+pub struct ReadOnlyStore {
+    db: redb::ReadOnlyDatabase,
+}
+
+impl ReadOnlyStore {
+    pub fn open(path: &Path) -> Result<ReadOnlyStore, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Unavailable(format!("there is no store at {}", path.display())));
+        }
+        let db = Database::builder().open_read_only(path)?;
+        let txn = db.begin_read()?;
+        let found = match txn.open_table(META) {
+            Ok(meta) => meta.get(SCHEMA_KEY)?.map(|v| v.value().try_into().map(u32::from_be_bytes)),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(redb::Error::from(e).into()),
+        };
+        match found {
+            Some(Ok(SCHEMA_VERSION)) => {}
+            Some(Ok(v)) if v > SCHEMA_VERSION => return Err(StoreError::NewerSchema { found: v, supported: SCHEMA_VERSION }),
+            Some(Ok(v)) => return Err(StoreError::OlderSchema { found: v, supported: SCHEMA_VERSION }),
+            _ => return Err(StoreError::Corrupt("schema_version".into())),
+        }
+        drop(txn);
+        Ok(ReadOnlyStore { db })
+    }
+
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        Snapshot::new(self.db.begin_read()?, 0)
+    }
+}
+
 /// Handle to the open database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    upgrades: Arc<Vec<String>>,
+}
+
+/// What opening a store may do to an older schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upgrade {
+    /// Migrate it in place (`serve`, `store upgrade`).
+    Allowed,
+    /// Refuse it: commands other than those two never change the layout.
+    Refused,
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `path`, creates missing
-    /// tables and checks the schema version.
-    pub fn open(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
+    /// tables and checks the schema version, migrating an older one only
+    /// when `upgrade` allows it.
+    pub fn open(path: &Path, cache_bytes: usize, upgrade: Upgrade) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable(format!("creating {}: {e}", parent.display())))?;
         }
         let db = Database::builder().set_cache_size(cache_bytes).create(path)?;
-        let store = Store { db: Arc::new(db) };
-        store.prepare_schema()?;
+        let mut store = Store { db: Arc::new(db), upgrades: Arc::default() };
+        store.upgrades = Arc::new(store.prepare_schema(upgrade)?);
         Ok(store)
     }
 
-    fn prepare_schema(&self) -> Result<(), StoreError> {
+    /// What opening this store migrated, one line per schema step.
+    pub fn upgrades(&self) -> &[String] {
+        &self.upgrades
+    }
+
+    fn prepare_schema(&self, upgrade: Upgrade) -> Result<Vec<String>, StoreError> {
+        let mut upgrades = Vec::new();
         let txn = self.db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
@@ -148,12 +200,17 @@ impl Store {
                     return Err(StoreError::NewerSchema { found: v, supported: SCHEMA_VERSION });
                 }
                 Some(0) => return Err(StoreError::Corrupt("schema 0 predates the first released schema".into())),
+                Some(v) if v < SCHEMA_VERSION && upgrade == Upgrade::Refused => {
+                    return Err(StoreError::OlderSchema { found: v, supported: SCHEMA_VERSION });
+                }
                 Some(v) if v < SCHEMA_VERSION => {
-                    tracing::info!(from = v, to = SCHEMA_VERSION, "upgrading the store");
                     if v == 1 {
-                        migrate::v1_to_v2(&txn)?;
+                        upgrades.push(migrate::v1_to_v2(&txn)?);
                     }
-                    migrate::v2_to_v3(&txn, &mut meta)?;
+                    upgrades.push(migrate::v2_to_v3(&txn, &mut meta)?);
+                    for step in &upgrades {
+                        tracing::warn!(step, "store upgraded");
+                    }
                 }
                 _ => {}
             }
@@ -172,7 +229,7 @@ impl Store {
             txn.open_table(COUNTERS)?;
         }
         txn.commit()?;
-        Ok(())
+        Ok(upgrades)
     }
 
     /// A consistent read view of the latest commit.
@@ -190,8 +247,8 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn open_on(backend: impl redb::StorageBackend, cache_bytes: usize) -> Result<Store, StoreError> {
         let db = Database::builder().set_cache_size(cache_bytes).create_with_backend(backend)?;
-        let store = Store { db: Arc::new(db) };
-        store.prepare_schema()?;
+        let store = Store { db: Arc::new(db), upgrades: Arc::default() };
+        store.prepare_schema(Upgrade::Allowed)?;
         Ok(store)
     }
 
@@ -250,10 +307,10 @@ mod tests {
     fn refuses_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.redb");
-        let store = Store::open(&path, 1 << 20).unwrap();
+        let store = Store::open(&path, 1 << 20, Upgrade::Allowed).unwrap();
         store.force_schema_version(SCHEMA_VERSION + 1).unwrap();
         drop(store);
-        match Store::open(&path, 1 << 20) {
+        match Store::open(&path, 1 << 20, Upgrade::Allowed) {
             Err(StoreError::NewerSchema { found, supported }) => {
                 assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION))
             }
@@ -264,7 +321,7 @@ mod tests {
     #[test]
     fn the_journal_keeps_its_newest_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("r.redb"), 1 << 20).unwrap();
+        let store = Store::open(&dir.path().join("r.redb"), 1 << 20, Upgrade::Allowed).unwrap();
         let tld = crate::model::DomainName::parse("example").unwrap();
         let entry = |n: u32| JournalEntry {
             from_serial: n,
@@ -292,7 +349,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.redb");
         {
-            let store = Store::open(&path, 1 << 20).unwrap();
+            let store = Store::open(&path, 1 << 20, Upgrade::Allowed).unwrap();
             let txn = store.begin_write(&WriteAccess::for_tests()).unwrap();
             {
                 // Queued as schema 2 did: messages only, no kept length.
@@ -305,7 +362,7 @@ mod tests {
             txn.commit().unwrap();
             store.force_schema_version(2).unwrap();
         }
-        let store = Store::open(&path, 1 << 20).unwrap();
+        let store = Store::open(&path, 1 << 20, Upgrade::Allowed).unwrap();
         let txn = store.begin_write(&WriteAccess::for_tests()).unwrap();
         let tables = WriteTables::open(&txn).unwrap();
         let length = |id: &str| tables.poll_count(&crate::model::ClientId::parse(id).unwrap()).unwrap();
@@ -316,7 +373,7 @@ mod tests {
     fn second_open_reports_lock() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.redb");
-        let _first = Store::open(&path, 1 << 20).unwrap();
-        assert!(matches!(Store::open(&path, 1 << 20), Err(StoreError::Locked)));
+        let _first = Store::open(&path, 1 << 20, Upgrade::Allowed).unwrap();
+        assert!(matches!(Store::open(&path, 1 << 20, Upgrade::Allowed), Err(StoreError::Locked)));
     }
 }

@@ -578,7 +578,7 @@ mod tests {
     #[test]
     fn poll_queue_lengths_follow_pushes_and_acks() {
         let dir = tempfile::tempdir().unwrap();
-        let store = super::super::Store::open(&dir.path().join("r.redb"), 1 << 20).unwrap();
+        let store = super::super::Store::open(&dir.path().join("r.redb"), 1 << 20, super::super::Upgrade::Refused).unwrap();
         let (a, b) = (ClientId::parse("reg-a").unwrap(), ClientId::parse("reg-b").unwrap());
         let transfer = crate::model::Transfer {
             status: crate::model::TransferStatus::Pending,

@@ -163,7 +163,7 @@ fn check_config_reports_errors() {
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
-    drop(domain_os::daemon::open_store(&config).unwrap());
+    drop(domain_os::daemon::open_store(&config, domain_os::store::Upgrade::Refused).unwrap());
     // As a newer build would leave it: the schema version is a big-endian u32 in the meta table.
     let db = redb::Database::create(config.db_path()).unwrap();
     let txn = db.begin_write().unwrap();
@@ -175,4 +175,38 @@ fn a_newer_schema_is_refused() {
     let conf = write_config(dir.path(), &config);
     let (ok, _, err) = cli(&conf, &["zone", "export", "example"]);
     assert!(!ok && err.contains("newer domain-os"), "{err}");
+}
+
+#[test]
+fn reading_commands_never_change_the_store_and_only_an_upgrade_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v1.redb");
+    std::fs::copy(fixture, config.db_path()).unwrap();
+    let conf = write_config(dir.path(), &config);
+    let zone = dir.path().join("example.zone");
+    std::fs::write(&zone, "$ORIGIN example.\nnew IN NS ns1.example.net.\n").unwrap();
+
+    // A reading command refuses the old schema without touching a byte; a writing one refuses to migrate it.
+    let (ok, _, err) = cli(&conf, &["zone", "export", "example"]);
+    assert!(!ok && err.contains("schema 1") && err.contains("store upgrade"), "{err}");
+    assert!(std::fs::read(config.db_path()).unwrap() == std::fs::read(fixture).unwrap(), "the store is untouched");
+    let args = ["import", "zone", zone.to_str().unwrap(), "--tld", "example", "--registrar", "demo-registrar"];
+    let (ok, _, err) = cli(&conf, &args);
+    assert!(!ok && err.contains("store upgrade"), "{err}");
+
+    let (ok, out, err) = cli(&conf, &["store", "upgrade"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("schema 1 to 2: 1 TLDs") && out.contains("schema 2 to 3"), "says what changed: {out}");
+    let (ok, out, _) = cli(&conf, &["store", "upgrade"]);
+    assert!(ok && out.contains("nothing to do"), "{out}");
+    let upgraded = std::fs::read(config.db_path()).unwrap();
+
+    let (ok, out, err) = cli(&conf, &["zone", "export", "example"]);
+    assert!(ok, "{out}{err}");
+    let path = config.zones_dir.join("example.zone");
+    let (ok, out, err) = tool("named-checkzone", &["-i", "local", "example", path.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(std::fs::read(config.db_path()).unwrap() == upgraded, "an export reads only");
 }
