@@ -697,3 +697,114 @@ async fn a_restore_quote_is_what_the_restore_costs_also_after_expiry() {
     assert_eq!(f.balance("reg-a"), balance - quote.amount);
     assert!(f.domain("q.test").unwrap().expires > f.clock.now());
 }
+
+/// The bytes every kind of stored record is written as, for values that use
+/// every field, status and variant the model has. A change here changes what
+/// is on operators' disks: it needs a new schema version, a migration from
+/// this layout and a fixture database of it (`tests/fixtures`), and only then
+/// a rewrite of `tests/golden/records.txt` (`UPDATE_GOLDEN=1`).
+#[tokio::test]
+async fn stored_layouts_match_their_golden_bytes() {
+    use crate::model::objects::{Disclose, DiscloseField, Phone};
+    use crate::model::{ContactId, ContactType, DomainContact, DsData, PollPayload, PostalAddress, PostalInfo};
+    use crate::store::codec;
+
+    let f = Fixture::new().await;
+    let postal = |name: &str| PostalInfo {
+        name: name.into(),
+        org: Some("Org".into()),
+        address: PostalAddress {
+            street: vec!["1 Main St".into(), "Floor 2".into()],
+            city: "Oslo".into(),
+            state: Some("OS".into()),
+            postal_code: Some("0150".into()),
+            country_code: "NO".into(),
+        },
+    };
+    let contact = CreateContact {
+        id: ContactId::parse("golden-1").unwrap(),
+        registrar: None,
+        email: "g@example.net".into(),
+        postal_int: Some(postal("Int Name")),
+        postal_loc: Some(postal("Loc Näme")),
+        voice: Some(Phone { number: "+47.12345678".into(), ext: Some("12".into()) }),
+        fax: Some(Phone { number: "+47.87654321".into(), ext: None }),
+        disclose: Some(Disclose { flag: true, fields: vec![DiscloseField::NameInt, DiscloseField::Voice, DiscloseField::Email] }),
+        auth_info: Some("Sesame-Open-2026x".into()),
+        auth_info_hash: None,
+    };
+    f.ok(reg("reg-a"), Command::CreateContact(contact)).await;
+    let ds = DsData { key_tag: 12345, algorithm: 13, digest_type: 2, digest: vec![0xAB; 32] };
+    let golden = CreateDomain {
+        registrant: Some(ContactId::parse("golden-1").unwrap()),
+        contacts: vec![DomainContact { kind: ContactType::Tech, id: ContactId::parse("golden-1").unwrap() }],
+        ds: vec![ds],
+        statuses: vec![DomainStatus::ClientHold, DomainStatus::ClientRenewProhibited],
+        ..match create("golden.test", 2) {
+            Command::CreateDomain(c) => c,
+            _ => unreachable!(),
+        }
+    };
+    f.ok(reg("reg-a"), Command::CreateDomain(golden)).await;
+    let ns = CreateHost {
+        name: n("ns.golden.test"),
+        registrar: None,
+        addresses: vec!["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()],
+        statuses: vec![crate::model::HostStatus::ClientDeleteProhibited],
+    };
+    f.ok(reg("reg-a"), Command::CreateHost(ns)).await;
+    f.ok(reg("reg-a"), create("moving.test", 1)).await;
+    f.ok(reg("reg-a"), create("gone.test", 1)).await;
+    f.clock.advance_seconds(6 * DAY);
+    f.ok(reg("reg-b"), Command::TransferDomain(n("moving.test"), transfer_request(1, "Sesame-Open-2026x"))).await;
+    f.ok(reg("reg-b"), Command::TransferContact(ContactId::parse("golden-1").unwrap(), transfer_request(1, "Sesame-Open-2026x"))).await;
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("gone.test"))).await;
+
+    let snap = f.r.snapshot();
+    // Hashes are salted afresh each run; their place in the layout is what counts.
+    let hash = Some("$argon2id$fixed".to_string());
+    let domain = |name: &str| {
+        let mut d = snap.domain(&n(name)).unwrap().unwrap();
+        d.auth_info_hash = hash.clone();
+        codec::encode(&d)
+    };
+    let mut contact = snap.contact(&ContactId::parse("golden-1").unwrap()).unwrap().unwrap();
+    contact.auth_info_hash = hash.clone();
+    let mut records = vec![
+        ("tld", codec::encode(snap.tld(&n("test")).unwrap())),
+        ("registrar", codec::encode(&snap.registrar(&id("reg-a")).unwrap().unwrap())),
+        ("contact with a pending transfer", codec::encode(&contact)),
+        ("domain with contacts, DS, statuses and add grace", domain("golden.test")),
+        ("domain with a pending transfer", domain("moving.test")),
+        ("domain in redemption", domain("gone.test")),
+        ("host", codec::encode(&snap.host_by_name(&n("ns.golden.test")).unwrap().unwrap())),
+        ("zone row", snap.zone_row(&n("golden.test").canonical_key()).unwrap().map(|v| v.value().to_vec()).unwrap_or_default()),
+    ];
+    let journal = snap.journal_since(&n("test"), 1_800_000_000).unwrap().unwrap();
+    records.push(("journal entry", journal.last().unwrap().encode()));
+    drop(snap);
+    // The losing registrar's queue: a domain and a contact transfer.
+    for _ in 0..2 {
+        let (Some(mut m), _) = f.r.snapshot().poll_first(&id("reg-a")).unwrap() else { panic!("a poll message") };
+        if let PollPayload::DomainChange { domain, .. } = &mut m.payload {
+            domain.auth_info_hash = hash.clone();
+        }
+        records.push(("poll message", codec::encode(&m)));
+        f.ok(reg("reg-a"), Command::AckPoll(m.id)).await;
+    }
+
+    let text: String =
+        records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/records.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    for (want, got) in expected.split("\n\n").zip(text.split("\n\n")) {
+        assert_eq!(
+            want, got,
+            "a stored layout changed: give it a new schema version, a migration and a fixture database before updating the golden bytes"
+        );
+    }
+    assert_eq!(expected.len(), text.len(), "records were added or removed");
+}
