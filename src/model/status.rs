@@ -181,9 +181,34 @@ impl HostStatus {
 
 macro_rules! status_set {
     ($set:ident, $status:ident) => {
-        /// A set of stored statuses, as a bit set.
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        /// A set of statuses, a bit set in memory. Stored and shown as the
+        /// list of its RFC names, so reordering the variants changes nothing
+        /// on disk (the bit order is not frozen; the names are).
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
         pub struct $set(u32);
+
+        impl Serialize for $set {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                // Postcard needs the length first, which a filtered iterator does not know.
+                self.iter().collect::<Vec<_>>().serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $set {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Vec::<$status>::deserialize(d).map(Self::from)
+            }
+        }
+
+        impl From<Vec<$status>> for $set {
+            fn from(statuses: Vec<$status>) -> Self {
+                let mut set = $set::default();
+                for s in statuses {
+                    set.insert(s);
+                }
+                set
+            }
+        }
 
         impl $set {
             pub fn contains(self, status: $status) -> bool {

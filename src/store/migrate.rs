@@ -8,16 +8,90 @@
 //! periods, RGP state and transfer record, contacts their transfer record.
 //!
 //! v2 → v3: the length of each registrar's poll queue is kept in `meta`.
+//!
+//! v3 → v4: status sets are stored as the list of their RFC names instead of
+//! bits in the order the variants happened to be declared; domains, hosts,
+//! contacts and poll messages (which carry domains) are rewritten.
 
 use redb::{ReadableTable, Table, WriteTransaction};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{CONTACTS, DOMAINS, POLL, REGISTRARS, StoreError, TLDS, codec};
+use super::{CONTACTS, DOMAINS, HOSTS, POLL, REGISTRARS, StoreError, TLDS, codec};
 use crate::model::objects::{Disclose, Phone};
 use crate::model::{
-    ClientId, Contact, ContactId, ContactStatusSet, Domain, DomainContact, DomainName, DomainStatusSet, DsData, IpPrefix, Money,
-    PostalAddress, PostalInfo, Registrar, RegistrarStatus, RegistrationPolicy, Roid, Timestamp, Tld, TldPolicy,
+    ChangeOperation, ClientId, Contact, ContactId, ContactStatus, ContactStatusSet, Domain, DomainContact, DomainName, DomainStatus,
+    DomainStatusSet, DsData, Grace, Host, HostStatus, HostStatusSet, IpPrefix, Money, PollMessage, PollPayload, PostalAddress, PostalInfo,
+    Registrar, RegistrarStatus, RegistrationPolicy, Rgp, Roid, Timestamp, Tld, TldPolicy, Transfer,
 };
+
+/// Status sets up to schema 3: bit `i` is the `i`-th name below (the
+/// declaration order of the variants when those schemas were written).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct StatusBits(u32);
+
+const DOMAIN_STATUS_BITS: [&str; 17] = [
+    "clientDeleteProhibited",
+    "clientHold",
+    "clientRenewProhibited",
+    "clientTransferProhibited",
+    "clientUpdateProhibited",
+    "inactive",
+    "ok",
+    "pendingCreate",
+    "pendingDelete",
+    "pendingRenew",
+    "pendingTransfer",
+    "pendingUpdate",
+    "serverDeleteProhibited",
+    "serverHold",
+    "serverRenewProhibited",
+    "serverTransferProhibited",
+    "serverUpdateProhibited",
+];
+const HOST_STATUS_BITS: [&str; 10] = [
+    "clientDeleteProhibited",
+    "clientUpdateProhibited",
+    "linked",
+    "ok",
+    "pendingCreate",
+    "pendingDelete",
+    "pendingTransfer",
+    "pendingUpdate",
+    "serverDeleteProhibited",
+    "serverUpdateProhibited",
+];
+const CONTACT_STATUS_BITS: [&str; 12] = [
+    "clientDeleteProhibited",
+    "clientTransferProhibited",
+    "clientUpdateProhibited",
+    "linked",
+    "ok",
+    "pendingCreate",
+    "pendingDelete",
+    "pendingTransfer",
+    "pendingUpdate",
+    "serverDeleteProhibited",
+    "serverTransferProhibited",
+    "serverUpdateProhibited",
+];
+
+impl StatusBits {
+    fn statuses<S>(self, names: &[&str], parse: impl Fn(&str) -> Option<S>) -> Result<Vec<S>, StoreError> {
+        (0..32)
+            .filter(|bit| self.0 & (1 << bit) != 0)
+            .map(|bit| names.get(bit).and_then(|n| parse(n)).ok_or_else(|| StoreError::Corrupt(format!("status bit {bit}"))))
+            .collect()
+    }
+    fn domain(self) -> Result<DomainStatusSet, StoreError> {
+        Ok(self.statuses(&DOMAIN_STATUS_BITS, |n| DomainStatus::parse(n).ok())?.into())
+    }
+    fn host(self) -> Result<HostStatusSet, StoreError> {
+        Ok(self.statuses(&HOST_STATUS_BITS, |n| HostStatus::parse(n).ok())?.into())
+    }
+    fn contact(self) -> Result<ContactStatusSet, StoreError> {
+        Ok(self.statuses(&CONTACT_STATUS_BITS, |n| ContactStatus::parse(n).ok())?.into())
+    }
+}
 
 #[derive(Deserialize)]
 struct TldV1 {
@@ -60,7 +134,7 @@ struct ContactV1 {
     voice: Option<Phone>,
     fax: Option<Phone>,
     email: String,
-    statuses: ContactStatusSet,
+    statuses: StatusBits,
     disclose: Option<Disclose>,
     auth_info_hash: Option<String>,
     link_count: u32,
@@ -81,7 +155,7 @@ struct DomainV1 {
     contacts: Vec<DomainContact>,
     nameservers: Vec<Roid>,
     ds: Vec<DsData>,
-    statuses: DomainStatusSet,
+    statuses: StatusBits,
     created: Timestamp,
     cr_registrar: ClientId,
     updated: Option<Timestamp>,
@@ -91,64 +165,177 @@ struct DomainV1 {
     auth_info_hash: Option<String>,
 }
 
+/// The contact layout of schemas 2 and 3.
+#[derive(Serialize, Deserialize)]
+struct ContactV3 {
+    id: ContactId,
+    roid: Roid,
+    registrar: ClientId,
+    postal_int: Option<PostalInfo>,
+    postal_loc: Option<PostalInfo>,
+    voice: Option<Phone>,
+    fax: Option<Phone>,
+    email: String,
+    statuses: StatusBits,
+    disclose: Option<Disclose>,
+    auth_info_hash: Option<String>,
+    link_count: u32,
+    created: Timestamp,
+    cr_registrar: ClientId,
+    updated: Option<Timestamp>,
+    up_registrar: Option<ClientId>,
+    transferred: Option<Timestamp>,
+    transfer: Option<Transfer>,
+}
+
+/// The domain layout of schemas 2 and 3.
+#[derive(Serialize, Deserialize)]
+struct DomainV3 {
+    name: DomainName,
+    roid: Roid,
+    tld: DomainName,
+    registrar: ClientId,
+    registrant: Option<ContactId>,
+    contacts: Vec<DomainContact>,
+    nameservers: Vec<Roid>,
+    ds: Vec<DsData>,
+    statuses: StatusBits,
+    created: Timestamp,
+    cr_registrar: ClientId,
+    updated: Option<Timestamp>,
+    up_registrar: Option<ClientId>,
+    expires: Timestamp,
+    transferred: Option<Timestamp>,
+    auth_info_hash: Option<String>,
+    grace: Vec<Grace>,
+    rgp: Option<Rgp>,
+    transfer: Option<Transfer>,
+}
+
+/// The host layout of schemas 1 to 3.
+#[derive(Deserialize)]
+struct HostV3 {
+    name: DomainName,
+    roid: Roid,
+    registrar: ClientId,
+    addrs: Vec<std::net::IpAddr>,
+    statuses: StatusBits,
+    superordinate: Option<DomainName>,
+    link_count: u32,
+    published_link_count: u32,
+    created: Timestamp,
+    cr_registrar: ClientId,
+    updated: Option<Timestamp>,
+    up_registrar: Option<ClientId>,
+    transferred: Option<Timestamp>,
+}
+
+/// The poll message layout of schemas 2 and 3 (a domain change carries a domain).
+#[derive(Deserialize)]
+struct PollMessageV3 {
+    id: u64,
+    queued: Timestamp,
+    text: String,
+    payload: PollPayloadV3,
+}
+
+#[derive(Deserialize)]
+enum PollPayloadV3 {
+    DomainTransfer { name: DomainName, transfer: Transfer },
+    DomainChange { domain: Box<DomainV3>, operation: ChangeOperation, server_transaction: String, who: String, reason: Option<String> },
+    ContactTransfer { id: ContactId, transfer: Transfer },
+}
+
+impl DomainV3 {
+    fn upgrade(self) -> Result<Domain, StoreError> {
+        Ok(Domain {
+            name: self.name,
+            roid: self.roid,
+            tld: self.tld,
+            registrar: self.registrar,
+            registrant: self.registrant,
+            contacts: self.contacts,
+            nameservers: self.nameservers,
+            ds: self.ds,
+            statuses: self.statuses.domain()?,
+            created: self.created,
+            cr_registrar: self.cr_registrar,
+            updated: self.updated,
+            up_registrar: self.up_registrar,
+            expires: self.expires,
+            transferred: self.transferred,
+            auth_info_hash: self.auth_info_hash,
+            grace: self.grace,
+            rgp: self.rgp,
+            transfer: self.transfer,
+        })
+    }
+}
+
 /// Rewrites every record whose layout changed from v1 to v2, and says how many.
 pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
-    let tlds = rewrite(txn, TLDS, "tld", |t: TldV1| Tld {
-        name: t.name,
-        policy: t.policy,
-        registration: RegistrationPolicy::default(),
-        serial: t.serial,
-        created: t.created,
-        updated: t.updated,
+    let tlds = rewrite(txn, TLDS, "tld", |t: TldV1| {
+        Ok(Tld {
+            name: t.name,
+            policy: t.policy,
+            registration: RegistrationPolicy::default(),
+            serial: t.serial,
+            created: t.created,
+            updated: t.updated,
+        })
     })?;
-    let registrars = rewrite(txn, REGISTRARS, "registrar", |r: RegistrarV1| Registrar {
-        id: r.id,
-        name: r.name,
-        iana_id: r.iana_id,
-        status: r.status,
-        email: r.email,
-        phone: r.phone,
-        fax: r.fax,
-        url: r.url,
-        whois_server: r.whois_server,
-        rdap_base_url: r.rdap_base_url,
-        address: r.address,
-        abuse_email: r.abuse_email,
-        abuse_phone: r.abuse_phone,
-        password_hash: r.password_hash,
-        cert_fingerprints: r.cert_fingerprints,
-        allowed_addresses: r.allowed_addresses,
-        created: r.created,
-        updated: r.updated,
-        balance: Money(0),
-        credit_limit: Money(0),
+    let registrars = rewrite(txn, REGISTRARS, "registrar", |r: RegistrarV1| {
+        Ok(Registrar {
+            id: r.id,
+            name: r.name,
+            iana_id: r.iana_id,
+            status: r.status,
+            email: r.email,
+            phone: r.phone,
+            fax: r.fax,
+            url: r.url,
+            whois_server: r.whois_server,
+            rdap_base_url: r.rdap_base_url,
+            address: r.address,
+            abuse_email: r.abuse_email,
+            abuse_phone: r.abuse_phone,
+            password_hash: r.password_hash,
+            cert_fingerprints: r.cert_fingerprints,
+            allowed_addresses: r.allowed_addresses,
+            created: r.created,
+            updated: r.updated,
+            balance: Money(0),
+            credit_limit: Money(0),
+        })
     })?;
-    let contacts = rewrite(txn, CONTACTS, "contact", |c: ContactV1| Contact {
-        id: c.id,
-        roid: c.roid,
-        registrar: c.registrar,
-        postal_int: c.postal_int,
-        postal_loc: c.postal_loc,
-        voice: c.voice,
-        fax: c.fax,
-        email: c.email,
-        statuses: c.statuses,
-        disclose: c.disclose,
-        auth_info_hash: c.auth_info_hash,
-        link_count: c.link_count,
-        created: c.created,
-        cr_registrar: c.cr_registrar,
-        updated: c.updated,
-        up_registrar: c.up_registrar,
-        transferred: c.transferred,
-        transfer: None,
+    let contacts = rewrite(txn, CONTACTS, "contact", |c: ContactV1| {
+        Ok(ContactV3 {
+            id: c.id,
+            roid: c.roid,
+            registrar: c.registrar,
+            postal_int: c.postal_int,
+            postal_loc: c.postal_loc,
+            voice: c.voice,
+            fax: c.fax,
+            email: c.email,
+            statuses: c.statuses,
+            disclose: c.disclose,
+            auth_info_hash: c.auth_info_hash,
+            link_count: c.link_count,
+            created: c.created,
+            cr_registrar: c.cr_registrar,
+            updated: c.updated,
+            up_registrar: c.up_registrar,
+            transferred: c.transferred,
+            transfer: None,
+        })
     })?;
     let mut domains = txn.open_table(DOMAINS)?;
     let mut rows = Vec::new();
     for item in domains.iter()? {
         let (k, v) = item?;
         let d: DomainV1 = codec::decode(v.value(), "domain (v1)")?;
-        let upgraded = Domain {
+        let upgraded = DomainV3 {
             name: d.name,
             roid: d.roid,
             tld: d.tld,
@@ -185,20 +372,94 @@ fn rewrite<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
     txn: &WriteTransaction,
     table: redb::TableDefinition<&'static str, &'static [u8]>,
     what: &str,
-    convert: impl Fn(Old) -> New,
+    convert: impl Fn(Old) -> Result<New, StoreError>,
 ) -> Result<usize, StoreError> {
     let mut t = txn.open_table(table)?;
     let mut rows = Vec::new();
     for item in t.iter()? {
         let (k, v) = item?;
-        let old: Old = codec::decode(v.value(), what)?;
-        rows.push((k.value().to_string(), codec::encode(&convert(old))));
+        rows.push((k.value().to_string(), codec::encode(&convert(codec::decode(v.value(), what)?)?)));
     }
-    let count = rows.len();
-    for (k, v) in rows {
+    for (k, v) in &rows {
         t.insert(k.as_str(), v.as_slice())?;
     }
-    Ok(count)
+    Ok(rows.len())
+}
+
+/// [`rewrite`] for tables keyed by bytes.
+fn rewrite_keyed_by_bytes<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
+    txn: &WriteTransaction,
+    table: redb::TableDefinition<&'static [u8], &'static [u8]>,
+    what: &str,
+    convert: impl Fn(Old) -> Result<New, StoreError>,
+) -> Result<usize, StoreError> {
+    let mut t = txn.open_table(table)?;
+    let mut rows = Vec::new();
+    for item in t.iter()? {
+        let (k, v) = item?;
+        rows.push((k.value().to_vec(), codec::encode(&convert(codec::decode(v.value(), what)?)?)));
+    }
+    for (k, v) in &rows {
+        t.insert(k.as_slice(), v.as_slice())?;
+    }
+    Ok(rows.len())
+}
+
+/// v3 → v4: status sets become lists of names in every record that has one.
+pub(super) fn v3_to_v4(txn: &WriteTransaction) -> Result<String, StoreError> {
+    let domains = rewrite_keyed_by_bytes(txn, DOMAINS, "domain (v3)", DomainV3::upgrade)?;
+    let hosts = rewrite(txn, HOSTS, "host (v3)", |h: HostV3| {
+        Ok(Host {
+            name: h.name,
+            roid: h.roid,
+            registrar: h.registrar,
+            addrs: h.addrs,
+            statuses: h.statuses.host()?,
+            superordinate: h.superordinate,
+            link_count: h.link_count,
+            published_link_count: h.published_link_count,
+            created: h.created,
+            cr_registrar: h.cr_registrar,
+            updated: h.updated,
+            up_registrar: h.up_registrar,
+            transferred: h.transferred,
+        })
+    })?;
+    let contacts = rewrite(txn, CONTACTS, "contact (v3)", |c: ContactV3| {
+        Ok(Contact {
+            id: c.id,
+            roid: c.roid,
+            registrar: c.registrar,
+            postal_int: c.postal_int,
+            postal_loc: c.postal_loc,
+            voice: c.voice,
+            fax: c.fax,
+            email: c.email,
+            statuses: c.statuses.contact()?,
+            disclose: c.disclose,
+            auth_info_hash: c.auth_info_hash,
+            link_count: c.link_count,
+            created: c.created,
+            cr_registrar: c.cr_registrar,
+            updated: c.updated,
+            up_registrar: c.up_registrar,
+            transferred: c.transferred,
+            transfer: c.transfer,
+        })
+    })?;
+    let messages = rewrite_keyed_by_bytes(txn, POLL, "poll message (v3)", |m: PollMessageV3| {
+        let payload = match m.payload {
+            PollPayloadV3::DomainTransfer { name, transfer } => PollPayload::DomainTransfer { name, transfer },
+            PollPayloadV3::DomainChange { domain, operation, server_transaction, who, reason } => {
+                PollPayload::DomainChange { domain: Box::new(domain.upgrade()?), operation, server_transaction, who, reason }
+            }
+            PollPayloadV3::ContactTransfer { id, transfer } => PollPayload::ContactTransfer { id, transfer },
+        };
+        Ok(PollMessage { id: m.id, queued: m.queued, text: m.text, payload })
+    })?;
+    Ok(format!(
+        "schema 3 to 4: status sets stored by name in {domains} domains, {hosts} hosts, {contacts} contacts and {messages} poll messages"
+    ))
 }
 
 /// v2 → v3: counts each registrar's queued poll messages once and keeps the

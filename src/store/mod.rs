@@ -42,7 +42,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -207,7 +207,10 @@ impl Store {
                     if v == 1 {
                         upgrades.push(migrate::v1_to_v2(&txn)?);
                     }
-                    upgrades.push(migrate::v2_to_v3(&txn, &mut meta)?);
+                    if v <= 2 {
+                        upgrades.push(migrate::v2_to_v3(&txn, &mut meta)?);
+                    }
+                    upgrades.push(migrate::v3_to_v4(&txn)?);
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }
@@ -353,10 +356,23 @@ mod tests {
             let txn = store.begin_write(&WriteAccess::for_tests()).unwrap();
             {
                 // Queued as schema 2 did: messages only, no kept length.
+                use crate::model::{ClientId, DomainName, Money, PollMessage, PollPayload, Timestamp, Transfer, TransferStatus};
                 let mut poll = txn.open_table(POLL).unwrap();
                 for (registrar, id) in [("reg-a", 1), ("reg-a", 2), ("reg-b", 3)] {
-                    let key = write::poll_key(&crate::model::ClientId::parse(registrar).unwrap(), id);
-                    poll.insert(key.as_slice(), b"message".as_slice()).unwrap();
+                    let (at, by) = (Timestamp::from_unix_seconds(0), ClientId::parse(registrar).unwrap());
+                    let transfer = Transfer {
+                        status: TransferStatus::Pending,
+                        gaining: by.clone(),
+                        requested: at,
+                        losing: by.clone(),
+                        acted: at,
+                        years: 1,
+                        new_expires: None,
+                        fee: Money(0),
+                    };
+                    let payload = PollPayload::DomainTransfer { name: DomainName::parse("a.test").unwrap(), transfer };
+                    let message = codec::encode(&PollMessage { id, queued: at, text: "m".into(), payload });
+                    poll.insert(write::poll_key(&by, id).as_slice(), message.as_slice()).unwrap();
                 }
             }
             txn.commit().unwrap();

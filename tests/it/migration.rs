@@ -26,7 +26,7 @@ async fn a_schema_v1_database_opens_and_serves_the_same_zone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_schema_fixture_opens_upgrades_and_serves() {
-    for version in [2, 3] {
+    for version in [2, 3, 4] {
         let dir = tempfile::tempdir().unwrap();
         let config = test_config(dir.path());
         std::fs::create_dir_all(&config.data_dir).unwrap();
@@ -37,6 +37,10 @@ async fn every_schema_fixture_opens_upgrades_and_serves() {
         assert_eq!(made["nameservers"], serde_json::json!(["ns1.example.net"]), "v{version}: {made}");
         assert_eq!(made["registrar"], "demo-registrar");
         assert_eq!(d.ok("GET", "/v1/registrars/demo-registrar", None).await["has_password"], true, "v{version}");
+        // Statuses stored as bits up to schema 3 come back as the same statuses.
+        assert_eq!(d.ok("GET", "/v1/domains/held.example", None).await["statuses"], serde_json::json!(["serverHold"]), "v{version}");
+        let host = d.ok("GET", "/v1/hosts/ns1.hello.example", None).await;
+        assert_eq!(host["statuses"], serde_json::json!(["linked", "ok"]), "v{version}");
         assert_eq!(d.query("www.fixture.example.", RecordType::A).await.authorities.len(), 1, "v{version}");
         assert!(!d.query("www.hello.example.", RecordType::A).await.additionals.is_empty(), "v{version}: glue");
         d.stop().await;
