@@ -11,8 +11,7 @@ use super::xml::{self, Element, Ns};
 use crate::model::objects::{Disclose, DiscloseField, Phone};
 use crate::model::{Contact, ContactId, ContactStatus, PostalAddress, PostalInfo, Transfer};
 use crate::registry::command::*;
-use crate::registry::credentials::verify_auth_info;
-use crate::registry::{Outcome, RegistryError};
+use crate::registry::{ObjectKind, Outcome, RegistryError, query};
 
 fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
     e.child(&Ns::Contact, name)
@@ -168,19 +167,7 @@ fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
 }
 
 fn info(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
-    let contact_id = id(object)?;
-    let c = cx
-        .snapshot
-        .contact(&contact_id)
-        .map_err(RegistryError::from)?
-        .ok_or_else(|| EppError::new(code::NOT_FOUND, format!("{contact_id} does not exist")))?;
-    if c.registrar != cx.registrar {
-        // Another registrar's contact is shown only to a client that knows its code (RST epp-08).
-        let pw = auth_info(object)?.unwrap_or_default();
-        if !c.auth_info_hash.as_deref().is_some_and(|h| verify_auth_info(&pw, h)) {
-            return Err(EppError::new(code::AUTHORIZATION, format!("{contact_id} is sponsored by another registrar")));
-        }
-    }
+    let c = query::contact_for(&cx.snapshot, &cx.registrar, &id(object)?, auth_info(object)?.as_deref())?;
     Ok(Handled::Reply(Response::new(code::OK).res_data(info_data(&c))))
 }
 
@@ -248,17 +235,10 @@ fn transfer(op: TransferVerb, object: &Element, cx: &Ctx) -> Result<Handled, Epp
     let id = id(object)?;
     let op = match op {
         TransferVerb::Query => {
-            let contact = cx
-                .snapshot
-                .contact(&id)
-                .map_err(RegistryError::from)?
-                .ok_or_else(|| EppError::new(code::NOT_FOUND, format!("{id} does not exist")))?;
-            let transfer =
-                contact.transfer.ok_or_else(|| EppError::new(code::NOT_PENDING_TRANSFER, format!("{id} has never been transferred")))?;
-            if transfer.gaining != cx.registrar && transfer.losing != cx.registrar {
-                return Err(EppError::new(code::AUTHORIZATION, "only the registrars of a transfer may query it"));
-            }
-            return Ok(Handled::Reply(Response::new(code::OK).res_data(transfer_data(&id, &transfer))));
+            let contact =
+                cx.snapshot.contact(&id).map_err(RegistryError::from)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, &id))?;
+            let transfer = query::transfer_for(contact.transfer.as_ref(), &cx.registrar, id.as_str())?;
+            return Ok(Handled::Reply(Response::new(code::OK).res_data(transfer_data(&id, transfer))));
         }
         TransferVerb::Request => {
             let pw = auth_info(object)?

@@ -316,14 +316,8 @@ fn transfer(op: TransferVerb, object: &Element, extension: Option<&Element>, cx:
                 .domain(&domain_name)
                 .map_err(RegistryError::from)?
                 .ok_or_else(|| EppError::new(code::NOT_FOUND, format!("{domain_name} does not exist")))?;
-            let transfer = domain
-                .transfer
-                .clone()
-                .ok_or_else(|| EppError::new(code::NOT_PENDING_TRANSFER, format!("{domain_name} has never been transferred")))?;
-            if transfer.gaining != cx.registrar && transfer.losing != cx.registrar {
-                return Err(EppError::new(code::AUTHORIZATION, "only the registrars of a transfer may query it"));
-            }
-            return Ok(Handled::Reply(Response::new(code::OK).res_data(transfer_data(&domain_name, &transfer))));
+            let transfer = query::transfer_for(domain.transfer.as_ref(), &cx.registrar, domain_name.as_str())?;
+            return Ok(Handled::Reply(Response::new(code::OK).res_data(transfer_data(&domain_name, transfer))));
         }
         TransferVerb::Request => {
             ext::only(extension, &[(Ns::Fee, "transfer")])?;

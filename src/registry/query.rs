@@ -1,11 +1,14 @@
 //! Read-side rules over one snapshot, the same for every front-end: whether
-//! a domain name can be registered (and why not) and what a command on it
-//! costs. The writer acts by the same model rules (`is_directly_below`,
+//! a domain name can be registered (and why not), what a command on it
+//! costs, and who may read what (another registrar's contact, a transfer's
+//! status). The writer acts by the same model rules (`is_directly_below`,
 //! `RegistrationPolicy::price`), so a check never promises what a create
 //! then refuses, and a quote is what the writer charges.
 
+use super::credentials::verify_auth_info;
+use super::{ObjectKind, RegistryError};
 use crate::model::lifecycle::Price;
-use crate::model::{DomainName, NameError, Timestamp, Tld};
+use crate::model::{ClientId, Contact, ContactId, DomainName, NameError, Timestamp, Tld, Transfer};
 use crate::store::{Snapshot, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,4 +63,24 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
         Some(domain) => DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires) },
         None => DomainCheck { availability: Availability::Available, tld: Some(tld), expires: None },
     })
+}
+
+/// A contact as `reader` may see it: its sponsor always, another registrar
+/// only with the contact's authorization code (RFC 5733 §3.1.2, RST epp-08).
+pub fn contact_for(snapshot: &Snapshot, reader: &ClientId, id: &ContactId, auth_info: Option<&str>) -> Result<Contact, RegistryError> {
+    let contact = snapshot.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
+    let knows_code = || auth_info.zip(contact.auth_info_hash.as_deref()).is_some_and(|(pw, hash)| verify_auth_info(pw, hash));
+    if &contact.registrar != reader && !knows_code() {
+        return Err(RegistryError::Authorization(format!("{id} is sponsored by another registrar")));
+    }
+    Ok(contact)
+}
+
+/// The latest transfer of an object, for the two registrars it concerns only.
+pub fn transfer_for<'t>(transfer: Option<&'t Transfer>, reader: &ClientId, object: &str) -> Result<&'t Transfer, RegistryError> {
+    let transfer = transfer.ok_or_else(|| RegistryError::NoTransferPending(format!("{object} has never been transferred")))?;
+    if &transfer.gaining != reader && &transfer.losing != reader {
+        return Err(RegistryError::Authorization("only the registrars of a transfer may query it".into()));
+    }
+    Ok(transfer)
 }

@@ -808,3 +808,42 @@ async fn stored_layouts_match_their_golden_bytes() {
     }
     assert_eq!(expected.len(), text.len(), "records were added or removed");
 }
+
+#[tokio::test]
+async fn another_registrars_contact_and_transfers_are_read_only_by_those_entitled() {
+    use crate::model::ContactId;
+    let f = Fixture::new().await;
+    let cid = ContactId::parse("owned-1").unwrap();
+    let contact = CreateContact {
+        id: cid.clone(),
+        registrar: None,
+        email: "o@example.net".into(),
+        postal_int: None,
+        postal_loc: Some(crate::model::PostalInfo {
+            name: "O".into(),
+            org: None,
+            address: crate::model::PostalAddress { city: "Oslo".into(), country_code: "NO".into(), ..Default::default() },
+        }),
+        voice: None,
+        fax: None,
+        disclose: None,
+        auth_info: Some("Sesame-Open-2026x".into()),
+        auth_info_hash: None,
+    };
+    f.ok(reg("reg-a"), Command::CreateContact(contact)).await;
+    let snap = f.r.snapshot();
+    assert!(super::query::contact_for(&snap, &id("reg-a"), &cid, None).is_ok(), "the sponsor");
+    assert!(matches!(super::query::contact_for(&snap, &id("reg-b"), &cid, None), Err(RegistryError::Authorization(_))));
+    assert!(matches!(super::query::contact_for(&snap, &id("reg-b"), &cid, Some("wrong")), Err(RegistryError::Authorization(_))));
+    assert!(super::query::contact_for(&snap, &id("reg-b"), &cid, Some("Sesame-Open-2026x")).is_ok(), "a holder of the code");
+    drop(snap);
+
+    f.ok(reg("reg-a"), create("t.test", 1)).await;
+    assert!(matches!(super::query::transfer_for(None, &id("reg-a"), "t.test"), Err(RegistryError::NoTransferPending(_))));
+    f.ok(reg("reg-b"), Command::TransferDomain(n("t.test"), transfer_request(1, "Sesame-Open-2026x"))).await;
+    let transfer = f.domain("t.test").unwrap().transfer;
+    for party in ["reg-a", "reg-b"] {
+        assert!(super::query::transfer_for(transfer.as_ref(), &id(party), "t.test").is_ok(), "{party}");
+    }
+    assert!(matches!(super::query::transfer_for(transfer.as_ref(), &id("reg-c"), "t.test"), Err(RegistryError::Authorization(_))));
+}
