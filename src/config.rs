@@ -232,6 +232,10 @@ pub struct EppConfig {
     pub lockout_s: u64,
     /// Password hashes computed at once: a flood of logins queues here instead of taking every core.
     pub login_hashes_max: usize,
+    /// New connections per second from one /24 (IPv4) or /56 (IPv6) network, and
+    /// the burst allowed; beyond it a connect is closed before the TLS handshake.
+    pub connects_per_network_per_s: u32,
+    pub connects_per_network_burst: u32,
 }
 
 impl Default for EppConfig {
@@ -255,6 +259,8 @@ impl Default for EppConfig {
             failed_logins_max: 5,
             lockout_s: 300,
             login_hashes_max: 2,
+            connects_per_network_per_s: 20,
+            connects_per_network_burst: 100,
         }
     }
 }
@@ -415,6 +421,8 @@ impl Config {
             || e.commands_per_second == 0
             || e.failed_logins_max == 0
             || e.login_hashes_max == 0
+            || e.connects_per_network_per_s == 0
+            || e.connects_per_network_burst == 0
         {
             return bad("epp limits must be positive");
         }

@@ -141,6 +141,29 @@ pub struct RateLimiter {
     state: Mutex<Tables>,
 }
 
+/// New connections per network (/24, /56), admitted before any costly work
+/// (a TLS handshake) is done for them: one network's flood of connects
+/// spends its own budget, not the cores every other peer shares.
+pub struct ConnectBudget {
+    table: Mutex<Table>,
+}
+
+/// Networks tracked at once by a [`ConnectBudget`].
+const CONNECT_NETWORKS_TRACKED_MAX: usize = 100_000;
+
+impl ConnectBudget {
+    pub fn new(per_s: u32, burst: u32) -> Self {
+        ConnectBudget { table: Mutex::new(Table::new(per_s as f64, burst as f64)) }
+    }
+
+    /// Takes a connect from `addr`'s network, if its budget has one.
+    pub fn admit(&self, addr: IpAddr, now: Timestamp) -> bool {
+        let mut t = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        let (rate, burst) = (t.rate, t.burst);
+        t.take(network(addr), now, CONNECT_NETWORKS_TRACKED_MAX, rate, burst).is_ok()
+    }
+}
+
 /// The network a client address belongs to, for the per-prefix limits.
 pub fn network(addr: IpAddr) -> IpAddr {
     match addr {

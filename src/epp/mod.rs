@@ -93,6 +93,12 @@ async fn accept(
         // EPP is a dialogue of small frames: Nagle's algorithm behind a peer's
         // delayed ACK would add ~40 ms to the TLS handshake and each answer.
         let _ = tcp.set_nodelay(true);
+        // A network that connects faster than its budget is closed before TLS,
+        // so its handshakes cannot take the cores from everyone else.
+        if !shared.connects.admit(peer.ip(), shared.clock.now()) {
+            tracing::debug!(%peer, "EPP connect over its network's budget; closed before TLS");
+            continue;
+        }
         let slot = match connections.claim(peer.ip()) {
             Ok(slot) => slot,
             Err(over) => {

@@ -40,6 +40,8 @@ pub struct EppShared {
     login_hashes: Semaphore,
     /// Counts of commands that never reach the writer (reads, early refusals).
     pub uncounted: Arc<crate::registry::counts::ReadCounts>,
+    /// New connections per network, spent before the TLS handshake.
+    pub connects: crate::ratelimit::ConnectBudget,
 }
 
 /// Failed logins in a row, and the end of the lockout they caused.
@@ -59,7 +61,9 @@ impl EppShared {
         uncounted: Arc<crate::registry::counts::ReadCounts>,
     ) -> EppShared {
         let login_hashes = Semaphore::new(config.login_hashes_max);
+        let connects = crate::ratelimit::ConnectBudget::new(config.connects_per_network_per_s, config.connects_per_network_burst);
         EppShared {
+            connects,
             registry,
             clock,
             config,

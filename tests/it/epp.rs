@@ -695,6 +695,30 @@ async fn unauthenticated_and_crowding_peers_are_bounded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_that_connects_too_fast_is_closed_before_tls() {
+    let d = TestDaemon::start(true, |c, _| {
+        c.epp.connects_per_network_per_s = 1;
+        c.epp.connects_per_network_burst = 3;
+    })
+    .await;
+    let seen = Responses::default();
+    let connector = tokio_rustls::TlsConnector::from(tls_config(&d, Some("demo-registrar")));
+    let mut handshakes = Vec::new();
+    for i in 0..6 {
+        let tcp = crate::common::connect_from(&format!("127.0.9.{}", i + 1), d.epp()).await;
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        handshakes
+            .push(tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp)).await.expect("closed, not hung").is_ok());
+    }
+    assert_eq!(handshakes.iter().filter(|ok| **ok).count(), 3, "the network's burst, then closed before TLS: {handshakes:?}");
+    // Another network's registrar is untouched.
+    let mut good = Epp::connect(&d, Some("demo-registrar"), &seen).await;
+    assert_eq!(code(&good.login_with("demo-registrar", PW, &[]).await), 1000);
+    seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stock_client_instant_epp_runs_the_whole_lifecycle() {
     use hickory_net::proto::op::ResponseCode;
     use instant_epp::EppClient;
