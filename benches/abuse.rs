@@ -2,7 +2,8 @@
 //! services: a domain-os server (started here, its own process, loopback
 //! only) is measured quiet, then while
 //!
-//! - 500 peers at 500 addresses log in over and over with bogus
+//! - 500 peers at 500 addresses (in 2 networks, or as many as
+//!   `BOGUS_NETWORKS` says, up to one each) log in over and over with bogus
 //!   credentials: half name the good registrar (no certificate, from
 //!   outside its allowed addresses), half name a registrar whose
 //!   certificate they hold but not its password, and
@@ -16,7 +17,8 @@
 //!
 //!     cargo bench --bench abuse
 //!     DOMAIN_OS_BIN=/path/to/older/domain-os cargo bench --bench abuse   # the same against another build
-//!     ROUNDS=100 BOGUS=500 SLOW=2000 cargo bench --bench abuse           # the defaults
+//!     ROUNDS=100 BOGUS=500 BOGUS_NETWORKS=2 SLOW=2000 cargo bench --bench abuse   # the defaults
+//!     BOGUS_NETWORKS=500 cargo bench --bench abuse                       # every bogus peer in a /24 of its own
 //!
 //! Not a test: numbers depend on the machine, whose two cores the
 //! attackers share with the server and the good clients.
@@ -40,7 +42,7 @@ use support::*;
 const TLD: &str = "bench";
 const PASSWORD: &str = "bench-password-1";
 const DOMAIN_NS: &str = "urn:ietf:params:xml:ns:domain-1.0";
-/// Good clients: 127.0.0.1. Slow connections: 127.0.5.2 (another /24). Bogus logins: 127.0.6.1 and up.
+/// Good clients: 127.0.0.1. Slow connections: 127.0.5.2 (another /24). Bogus logins: 127.6.0.0/16 and up.
 const GOOD: &str = "127.0.0.1";
 const SLOW_FROM: &str = "127.0.5.2";
 /// The good client keeps within the public per-address query rate (10 per second).
@@ -260,6 +262,7 @@ fn main() {
     let rounds = env_usize("ROUNDS", 100);
     let bogus = env_usize("BOGUS", 500);
     let slow = env_usize("SLOW", 2000);
+    let networks = env_usize("BOGUS_NETWORKS", 2).clamp(1, bogus.max(1));
     let bin = std::env::var("DOMAIN_OS_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_domain-os").to_string());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-abuse");
     let _ = std::fs::remove_dir_all(&dir);
@@ -269,7 +272,7 @@ fn main() {
     let (dns, admin) = (free_port(), free_port());
     let conf = write_config(&dir, dns, admin, &ports);
     println!(
-        "domain-os abuse benchmark ({bin}): {rounds} rounds of a good registrar and client, {bogus} bogus logins at once, {slow} slow connections per service"
+        "domain-os abuse benchmark ({bin}): {rounds} rounds of a good registrar and client, {bogus} bogus logins at once from {networks} networks, {slow} slow connections per service"
     );
 
     let child = Command::new(&bin).arg("--config").arg(&conf).arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
@@ -312,7 +315,8 @@ fn main() {
             }
         }
         for i in 0..bogus {
-            let source = format!("127.0.{}.{}", 6 + i / 250, 1 + i % 250);
+            let (net, host) = (i % networks, i / networks);
+            let source = format!("127.{}.{}.{}", 6 + net / 250, net % 250, 1 + host % 250);
             let (registrar, tls) = if i % 2 == 0 { ("good", anonymous_tls.clone()) } else { ("mallory", mallory_tls.clone()) };
             attackers.push(tokio::spawn(bogus_logins(source, ports, tls, registrar, stop.clone(), tries.clone())));
         }

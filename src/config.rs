@@ -72,8 +72,6 @@ pub struct RegistryConfig {
     pub cache_mib: usize,
     /// How often lifecycle deadlines (auto-renew, grace ends, transfers, purge) are looked for.
     pub lifecycle_tick_ms: u64,
-    /// Which name server addresses are accepted as glue besides public unicast ones.
-    pub host_addresses: crate::model::net::AddressPolicy,
 }
 
 impl Default for RegistryConfig {
@@ -84,7 +82,6 @@ impl Default for RegistryConfig {
             batch_max: 1024,
             cache_mib: 256,
             lifecycle_tick_ms: 1000,
-            host_addresses: Default::default(),
         }
     }
 }

@@ -98,7 +98,6 @@ pub fn writer_settings(config: &Config) -> WriterSettings {
         queue_max: config.registry.queue_max,
         batch_max: config.registry.batch_max,
         journal_entries_max: config.dns.journal_entries_max,
-        address_policy: config.registry.host_addresses,
     }
 }
 

@@ -126,7 +126,6 @@ impl DnsFixture {
             queue_max: 64,
             batch_max: 64,
             journal_entries_max: 16,
-            address_policy: Default::default(),
         };
         let (registry, writer) = Registry::start(store, Arc::new(SystemClock), settings).expect("the writer starts");
         fn spec<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {

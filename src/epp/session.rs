@@ -38,6 +38,9 @@ pub struct EppShared {
     failures: Mutex<HashMap<(IpAddr, ClientId), Failures>>,
     /// Turns to compute a password hash.
     login_hashes: Semaphore,
+    /// One turn per registrar in front of those: one registrar's flood of
+    /// failed logins queues behind itself, not in front of everyone else.
+    registrar_hashes: Mutex<HashMap<ClientId, Arc<Semaphore>>>,
     /// Counts of commands that never reach the writer (reads, early refusals).
     pub uncounted: Arc<crate::registry::counts::ReadCounts>,
     /// New connections per network, spent before the TLS handshake.
@@ -71,6 +74,7 @@ impl EppShared {
             sessions: Default::default(),
             failures: Default::default(),
             login_hashes,
+            registrar_hashes: Default::default(),
             uncounted,
         }
     }
@@ -375,8 +379,18 @@ async fn log_in<'a>(
     let new_password = login.new_password.as_deref().map(|np| effective(np, login_sec.map(|(_, n)| n)));
     let password_ok = match registrar.password_hash.clone() {
         Some(hash) => {
-            // Bounded: a flood of logins waits its turn here and cannot take every core.
-            let _turn = shared.login_hashes.acquire().await.map_err(|_| EppError::new(code::FAILED, "shutting down"))?;
+            // Bounded: a flood of logins waits its turn here and cannot take every core,
+            // and waits behind its own registrar's earlier logins, not in front of others'.
+            let mine = shared
+                .registrar_hashes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(registrar.id.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(1)))
+                .clone();
+            let shutting_down = |_| EppError::new(code::FAILED, "shutting down");
+            let _mine = mine.acquire().await.map_err(shutting_down)?;
+            let _turn = shared.login_hashes.acquire().await.map_err(shutting_down)?;
             tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
         }
         None => false,

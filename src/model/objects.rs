@@ -169,6 +169,8 @@ pub struct TldPolicy {
     pub ds_ttl_s: u32,
     pub glue_ttl_s: u32,
     pub glue_policy: GluePolicy,
+    /// Which addresses this zone's hosts may have beyond public unicast ones.
+    pub glue_addresses: super::net::AddressPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -196,6 +198,7 @@ impl TldPolicy {
             ds_ttl_s: 3600,
             glue_ttl_s: 3600,
             glue_policy: GluePolicy::Narrow,
+            glue_addresses: Default::default(),
         }
     }
 

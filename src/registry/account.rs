@@ -26,6 +26,8 @@ fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy,
     set(&mut policy.ds_ttl_s, &spec.ds_ttl_s);
     set(&mut policy.glue_ttl_s, &spec.glue_ttl_s);
     set(&mut policy.glue_policy, &spec.glue_policy);
+    set(&mut policy.glue_addresses.private_allowed, &spec.glue_private_allowed);
+    set(&mut policy.glue_addresses.documentation_allowed, &spec.glue_documentation_allowed);
     set(&mut policy.nameservers, &spec.nameservers);
     let r = registration;
     set(&mut r.add_grace_s, &spec.add_grace_s);

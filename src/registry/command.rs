@@ -227,6 +227,10 @@ pub struct TldSpec {
     pub ds_ttl_s: Option<u32>,
     pub glue_ttl_s: Option<u32>,
     pub glue_policy: Option<GluePolicy>,
+    /// Private (RFC 1918, 6598, 4193) glue addresses allowed in this zone.
+    pub glue_private_allowed: Option<bool>,
+    /// Documentation (RFC 5737, 3849, 9637) glue addresses allowed in this zone.
+    pub glue_documentation_allowed: Option<bool>,
     pub add_grace_s: Option<i64>,
     pub renew_grace_s: Option<i64>,
     pub auto_renew_grace_s: Option<i64>,

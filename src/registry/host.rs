@@ -28,6 +28,11 @@ pub(super) fn host_addrs(addrs: &[IpAddr], policy: AddressPolicy) -> Result<Vec<
     Ok(out)
 }
 
+/// The glue address policy of the zone `name` is in (the default outside our zones, where no addresses are kept).
+fn glue_addresses(cx: &Cx, name: &HostName) -> Result<AddressPolicy> {
+    Ok(cx.tld_of(name)?.map(|t| t.policy.glue_addresses).unwrap_or_default())
+}
+
 /// Statuses a registrar (`client*`) or the registry (`client*` and `server*`) may set.
 pub(super) fn settable_host_status(cx: &Cx, s: HostStatus) -> Result<HostStatus> {
     match () {
@@ -78,7 +83,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateHost) -> Result<Outcome> {
     };
     let registrar = cx.sponsor_for_new(named.as_ref())?.id;
     let superordinate = placement(cx, &spec.name, &registrar)?;
-    let addrs = host_addrs(&spec.addresses, cx.settings.address_policy)?;
+    let addrs = host_addrs(&spec.addresses, glue_addresses(cx, &spec.name)?)?;
     if superordinate.is_none() && !addrs.is_empty() {
         return Err(RegistryError::Policy(format!(
             "{} is not below a TLD of this registry; addresses are only kept for in-zone hosts",
@@ -135,7 +140,7 @@ pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<
     }
     let mut addrs = after.addrs.clone();
     addrs.extend(spec.add_addresses.iter().copied());
-    after.addrs = host_addrs(&addrs, cx.settings.address_policy)?;
+    after.addrs = host_addrs(&addrs, glue_addresses(cx, spec.new_name.as_ref().unwrap_or(name))?)?;
 
     let links = if let Some(new_name) = spec.new_name.as_ref().filter(|n| *n != name) {
         if cx.t.host_by_name(new_name)?.is_some() {

@@ -270,7 +270,13 @@ pub(super) fn run(
     // Check every delegation and name server before writing anything.
     let mut hosts: HashMap<HostName, HostEntry> = HashMap::new();
     let mut new_hosts = 0u64;
-    let cx = Hosts { import, settings, tld: &tld.name, delegated: import.delegations.iter().map(|d| &d.name).collect(), now };
+    let cx = Hosts {
+        import,
+        tld: &tld.name,
+        glue_addresses: tld.policy.glue_addresses,
+        delegated: import.delegations.iter().map(|d| &d.name).collect(),
+        now,
+    };
     for d in &import.delegations {
         if !d.name.is_directly_below(&tld.name) {
             return Err(RegistryError::Policy(format!("{} is not directly below .{}", d.name, tld.name)));
@@ -399,8 +405,8 @@ pub(super) fn run(
 /// What deciding the import's hosts needs besides the tables.
 struct Hosts<'a> {
     import: &'a ZoneImport,
-    settings: &'a WriterSettings,
     tld: &'a DomainName,
+    glue_addresses: crate::model::net::AddressPolicy,
     delegated: std::collections::HashSet<&'a DomainName>,
     now: Timestamp,
 }
@@ -408,7 +414,7 @@ struct Hosts<'a> {
 /// The host `ns` of the import: the stored one, or a new one with the file's
 /// glue. `apex_of` names the TLD when `ns` is one of its apex name servers.
 fn resolve_host(t: &WriteTables<'_>, cx: &Hosts<'_>, ns: &HostName, apex_of: Option<&DomainName>) -> Result<HostEntry, RegistryError> {
-    let Hosts { import, settings, tld, delegated, now } = cx;
+    let Hosts { import, tld, delegated, now, .. } = cx;
     let now = *now;
     let glue = import.glue.get(ns);
     if let Some(existing) = t.host_by_name(ns)? {
@@ -436,7 +442,7 @@ fn resolve_host(t: &WriteTables<'_>, cx: &Hosts<'_>, ns: &HostName, apex_of: Opt
         if glue.is_none_or(|g| g.is_empty()) {
             return Err(RegistryError::Policy(format!("{ns} is below .{tld} and has no glue")));
         }
-        super::host::host_addrs(glue.map(Vec::as_slice).unwrap_or_default(), settings.address_policy)
+        super::host::host_addrs(glue.map(Vec::as_slice).unwrap_or_default(), cx.glue_addresses)
             .map_err(|e| RegistryError::Invalid(format!("glue of {ns}: {e}")))?;
     }
     Ok(HostEntry {

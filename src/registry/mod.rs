@@ -176,7 +176,6 @@ pub struct WriterSettings {
     pub queue_max: usize,
     pub batch_max: usize,
     pub journal_entries_max: usize,
-    pub address_policy: crate::model::net::AddressPolicy,
 }
 
 /// What the writer's queue carries.

@@ -58,13 +58,8 @@ impl Fixture {
     /// A registry over `store` with two funded registrars, the TLD `test` and one nameserver.
     async fn on(store: Store, dir: tempfile::TempDir) -> Fixture {
         let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
-        let settings = WriterSettings {
-            roid_suffix: RoidSuffix::parse("T").unwrap(),
-            queue_max: 64,
-            batch_max: 64,
-            journal_entries_max: 100,
-            address_policy: Default::default(),
-        };
+        let settings =
+            WriterSettings { roid_suffix: RoidSuffix::parse("T").unwrap(), queue_max: 64, batch_max: 64, journal_entries_max: 100 };
         let (r, writer) = Registry::start(store, Arc::new(clock.clone()), settings).unwrap();
         let f = Fixture { r, writer: Some(writer), clock, _dir: dir };
         for registrar in ["reg-a", "reg-b"] {

@@ -12,6 +12,9 @@
 //! v3 → v4: status sets are stored as the list of their RFC names instead of
 //! bits in the order the variants happened to be declared; domains, hosts,
 //! contacts and poll messages (which carry domains) are rewritten.
+//!
+//! v4 → v5: a TLD's zone policy gains its glue address policy (private and
+//! documentation ranges), given the defaults.
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -20,8 +23,8 @@ use super::{CONTACTS, DOMAINS, HOSTS, POLL, REGISTRARS, StoreError, TLDS, codec}
 use crate::model::objects::{Disclose, Phone};
 use crate::model::{
     ChangeOperation, ClientId, Contact, ContactId, ContactStatus, ContactStatusSet, Domain, DomainContact, DomainName, DomainStatus,
-    DomainStatusSet, DsData, Grace, Host, HostStatus, HostStatusSet, IpPrefix, Money, PollMessage, PollPayload, PostalAddress, PostalInfo,
-    Registrar, RegistrarStatus, RegistrationPolicy, Rgp, Roid, Timestamp, Tld, TldPolicy, Transfer,
+    DomainStatusSet, DsData, GluePolicy, Grace, Host, HostStatus, HostStatusSet, IpPrefix, Money, PollMessage, PollPayload, PostalAddress,
+    PostalInfo, Registrar, RegistrarStatus, RegistrationPolicy, Rgp, Roid, SoaPolicy, Timestamp, Tld, TldPolicy, Transfer,
 };
 
 /// Status sets up to schema 3: bit `i` is the `i`-th name below (the
@@ -96,7 +99,7 @@ impl StatusBits {
 #[derive(Deserialize)]
 struct TldV1 {
     name: DomainName,
-    policy: TldPolicy,
+    policy: TldPolicyV4,
     serial: u32,
     created: Timestamp,
     updated: Timestamp,
@@ -272,10 +275,52 @@ impl DomainV3 {
     }
 }
 
+/// The zone policy layout of schemas 1 to 4.
+#[derive(Serialize, Deserialize)]
+struct TldPolicyV4 {
+    soa: SoaPolicy,
+    nameservers: Vec<DomainName>,
+    apex_ns_ttl_s: u32,
+    delegation_ttl_s: u32,
+    ds_ttl_s: u32,
+    glue_ttl_s: u32,
+    glue_policy: GluePolicy,
+}
+
+/// The TLD layout of schemas 2 to 4.
+#[derive(Serialize, Deserialize)]
+struct TldV4 {
+    name: DomainName,
+    policy: TldPolicyV4,
+    registration: RegistrationPolicy,
+    serial: u32,
+    created: Timestamp,
+    updated: Timestamp,
+}
+
+/// v4 → v5: every TLD gets the default glue address policy.
+pub(super) fn v4_to_v5(txn: &WriteTransaction) -> Result<String, StoreError> {
+    let tlds = rewrite(txn, TLDS, "tld (v4)", |t: TldV4| {
+        let p = t.policy;
+        let policy = TldPolicy {
+            soa: p.soa,
+            nameservers: p.nameservers,
+            apex_ns_ttl_s: p.apex_ns_ttl_s,
+            delegation_ttl_s: p.delegation_ttl_s,
+            ds_ttl_s: p.ds_ttl_s,
+            glue_ttl_s: p.glue_ttl_s,
+            glue_policy: p.glue_policy,
+            glue_addresses: Default::default(),
+        };
+        Ok(Tld { name: t.name, policy, registration: t.registration, serial: t.serial, created: t.created, updated: t.updated })
+    })?;
+    Ok(format!("schema 4 to 5: {tlds} TLDs given the default glue address policy (private ranges refused, documentation ranges allowed)"))
+}
+
 /// Rewrites every record whose layout changed from v1 to v2, and says how many.
 pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
     let tlds = rewrite(txn, TLDS, "tld", |t: TldV1| {
-        Ok(Tld {
+        Ok(TldV4 {
             name: t.name,
             policy: t.policy,
             registration: RegistrationPolicy::default(),

@@ -42,7 +42,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -210,7 +210,10 @@ impl Store {
                     if v <= 2 {
                         upgrades.push(migrate::v2_to_v3(&txn, &mut meta)?);
                     }
-                    upgrades.push(migrate::v3_to_v4(&txn)?);
+                    if v <= 3 {
+                        upgrades.push(migrate::v3_to_v4(&txn)?);
+                    }
+                    upgrades.push(migrate::v4_to_v5(&txn)?);
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }

@@ -512,6 +512,19 @@ async fn invalid_values_are_refused_with_the_rst_codes() {
         assert_eq!(code(&r), 2306, "{addr}: {r}");
     }
     assert!(epp.host("check", "<host:name>ns7.hello.example</host:name>").await.contains(r#"avail="1""#));
+    // Private ranges are the TLD's choice; the unusable ones stay refused whatever it chooses.
+    d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"glue_private_allowed": true}))).await;
+    let private = r#"<host:name>ns7.hello.example</host:name><host:addr ip="v4">10.0.0.53</host:addr>"#;
+    assert_eq!(code(&epp.host("create", private).await), 1000);
+    let loopback = r#"<host:name>ns8.hello.example</host:name><host:addr ip="v4">127.0.0.1</host:addr>"#;
+    assert_eq!(code(&epp.host("create", loopback).await), 2306);
+    d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"glue_documentation_allowed": false}))).await;
+    let documentation = r#"<host:name>ns8.hello.example</host:name><host:addr ip="v6">2001:db8::8</host:addr>"#;
+    assert_eq!(code(&epp.host("create", documentation).await), 2306);
+    assert_eq!(
+        d.ok("GET", "/v1/tlds/example", None).await["glue_addresses"],
+        serde_json::json!({"private_allowed": true, "documentation_allowed": false})
+    );
     let bad_ds = |alg: &str, digest: &str| {
         format!(
             "<secDNS:create xmlns:secDNS=\"urn:ietf:params:xml:ns:secDNS-1.1\"><secDNS:dsData><secDNS:keyTag>1</secDNS:keyTag><secDNS:alg>{alg}</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>{digest}</secDNS:digest></secDNS:dsData></secDNS:create>"
