@@ -24,7 +24,7 @@ use super::{ObjectKind, RegistryError, WriterSettings};
 use crate::model::zone::{RowSources, derive_row, serial_gt};
 use crate::model::{
     ClientId, DOMAIN_NAMESERVERS_MAX, Domain, DomainName, DomainStatusSet, DsData, Host, HostName, HostStatusSet, RegistrarStatus, Roid,
-    Timestamp, TldPolicy,
+    Timestamp, Tld, TldPolicy,
 };
 use crate::store::WriteTables;
 
@@ -249,12 +249,56 @@ pub(super) fn run(
     if !(1..=10).contains(&import.period_years) {
         return Err(RegistryError::Invalid("the registration period must be 1 to 10 years".into()));
     }
+    let mut tld = served_apex(&stored, import)?;
+    let mut hosts = resolve_hosts(t, import, &tld, now)?;
+    let unused_address_records: usize = import.glue.iter().filter(|(h, _)| !hosts.contains_key(*h)).map(|(_, a)| a.len()).sum();
+
+    // A policy taken from the file reshapes rows the TLD already had.
+    let (old, new) = (&stored.policy, &tld.policy);
+    let every_row = (old.delegation_ttl_s, old.ds_ttl_s, old.glue_ttl_s) != (new.delegation_ttl_s, new.ds_ttl_s, new.glue_ttl_s);
+    let existing_owners = if every_row { t.owner_names(&tld.name)? } else { Default::default() };
+    if tld != stored {
+        tld.updated = now;
+        t.put_tld(&tld)?;
+    }
+    let new_hosts = hosts.values().filter(|e| e.created).count() as u64;
+    let host_base = t.reserve_sequence("H", new_hosts)?;
+    for (number, entry) in (host_base..).zip(hosts.values_mut().filter(|e| e.created)) {
+        entry.host.roid = Roid::new('H', number, &settings.roid_suffix);
+    }
+
+    // Only a zone-wide reset is recorded; a diff the size of the zone is useless for IXFR.
+    changes.begin(&stored).reset();
+    write_domains(t, import, &tld, &mut hosts, now, settings)?;
+    let (created, reused, glue_owners) = write_hosts(t, &tld, hosts)?;
+    // A name that is both a delegation and a glue host gets its full row here too.
+    let apex_rows = stored.policy.nameservers.iter().chain(&tld.policy.nameservers).chain([&tld.name]);
+    for owner in glue_owners.iter().chain(&existing_owners).chain(apex_rows) {
+        zone::refresh(t, changes, &tld, owner)?;
+    }
+
+    let serial = crate::model::zone::next_serial(tld.serial, now);
+    let mut file = import.file.clone();
+    file.unused_address_records += unused_address_records;
+    Ok(super::Outcome::Imported(ImportSummary {
+        tld: tld.name.clone(),
+        domains: import.delegations.len(),
+        hosts_created: created,
+        hosts_reused: reused,
+        serial,
+        changes: file.changes(&tld.policy, serial),
+    }))
+}
+
+/// The TLD as it will be served: with the file's apex when asked for, and a
+/// serial from which the next one follows the file's (RFC 1982), so
+/// secondaries holding the file's version see the served one as newer.
+fn served_apex(stored: &Tld, import: &ZoneImport) -> Result<Tld, RegistryError> {
     let mut tld = stored.clone();
     if import.apex_from_file {
         import.file.apply_to(&mut tld.policy);
         tld.policy.validate()?;
     }
-    // Secondaries holding the file's version must see the served one as newer.
     if let Some(soa) = &import.file.soa
         && !serial_gt(tld.serial, soa.serial)
     {
@@ -266,10 +310,19 @@ pub(super) fn run(
         }
         tld.serial = soa.serial;
     }
+    Ok(tld)
+}
 
-    // Check every delegation and name server before writing anything.
+/// Checks every delegation and decides every name server (stored, or new
+/// with the file's glue) before anything is written; the TLD's own in-zone
+/// name servers keep the addresses the file gives them.
+fn resolve_hosts(
+    t: &WriteTables<'_>,
+    import: &ZoneImport,
+    tld: &Tld,
+    now: Timestamp,
+) -> Result<HashMap<HostName, HostEntry>, RegistryError> {
     let mut hosts: HashMap<HostName, HostEntry> = HashMap::new();
-    let mut new_hosts = 0u64;
     let cx = Hosts {
         import,
         tld: &tld.name,
@@ -291,39 +344,27 @@ pub(super) fn run(
         super::domain::check_ds(&d.ds).map_err(|e| RegistryError::Invalid(format!("{}: {e}", d.name)))?;
         for ns in &d.nameservers {
             if !hosts.contains_key(ns) {
-                let entry = resolve_host(t, &cx, ns, None)?;
-                new_hosts += u64::from(entry.created);
-                hosts.insert(ns.clone(), entry);
+                hosts.insert(ns.clone(), resolve_host(t, &cx, ns, None)?);
             }
         }
     }
-    // The TLD's own in-zone name servers keep the addresses the file gives them.
     for ns in &tld.policy.nameservers {
         if ns.is_below(&tld.name) && import.glue.contains_key(ns) && !hosts.contains_key(ns) {
-            let entry = resolve_host(t, &cx, ns, Some(&tld.name))?;
-            new_hosts += u64::from(entry.created);
-            hosts.insert(ns.clone(), entry);
+            hosts.insert(ns.clone(), resolve_host(t, &cx, ns, Some(&tld.name))?);
         }
     }
-    let unused_address_records: usize = import.glue.iter().filter(|(h, _)| !hosts.contains_key(*h)).map(|(_, a)| a.len()).sum();
+    Ok(hosts)
+}
 
-    // A policy taken from the file reshapes rows the TLD already had.
-    let (old, new) = (&stored.policy, &tld.policy);
-    let every_row = (old.delegation_ttl_s, old.ds_ttl_s, old.glue_ttl_s) != (new.delegation_ttl_s, new.ds_ttl_s, new.glue_ttl_s);
-    let existing_owners = if every_row { t.owner_names(&tld.name)? } else { Default::default() };
-    if tld != stored {
-        tld.updated = now;
-        t.put_tld(&tld)?;
-    }
-
-    let host_base = t.reserve_sequence("H", new_hosts)?;
-    for (number, entry) in (host_base..).zip(hosts.values_mut().filter(|e| e.created)) {
-        entry.host.roid = Roid::new('H', number, &settings.roid_suffix);
-    }
-
-    // Only a zone-wide reset is recorded; a diff the size of the zone is useless for IXFR.
-    changes.begin(&stored).reset();
-
+/// Writes every delegation as a domain with its links and zone row.
+fn write_domains(
+    t: &mut WriteTables<'_>,
+    import: &ZoneImport,
+    tld: &Tld,
+    hosts: &mut HashMap<HostName, HostEntry>,
+    now: Timestamp,
+    settings: &WriterSettings,
+) -> Result<(), RegistryError> {
     let total = import.delegations.len();
     let domain_base = t.reserve_sequence("D", total as u64)?;
     let expires = now.plus_years(import.period_years as i32);
@@ -367,10 +408,19 @@ pub(super) fn run(
             progress(i + 1, total);
         }
     }
+    Ok(())
+}
 
+/// Writes the hosts with their new links; returns how many were created and
+/// reused, and the in-zone ones whose glue rows need refreshing.
+fn write_hosts(
+    t: &mut WriteTables<'_>,
+    tld: &Tld,
+    hosts: HashMap<HostName, HostEntry>,
+) -> Result<(usize, usize, Vec<HostName>), RegistryError> {
     let (mut created, mut reused) = (0, 0);
     let mut glue_owners = Vec::new();
-    for entry in hosts.values_mut() {
+    for mut entry in hosts.into_values() {
         entry.host.link_count += entry.new_links;
         if entry.host.name.is_below(&tld.name) {
             entry.host.published_link_count += entry.new_links;
@@ -383,23 +433,7 @@ pub(super) fn run(
         }
         t.put_host(&entry.host)?;
     }
-    // A name that is both a delegation and a glue host gets its full row here too.
-    let apex_rows = stored.policy.nameservers.iter().chain(&tld.policy.nameservers).chain([&tld.name]);
-    for owner in glue_owners.iter().chain(&existing_owners).chain(apex_rows) {
-        zone::refresh(t, changes, &tld, owner)?;
-    }
-
-    let serial = crate::model::zone::next_serial(tld.serial, now);
-    let mut file = import.file.clone();
-    file.unused_address_records += unused_address_records;
-    Ok(super::Outcome::Imported(ImportSummary {
-        tld: tld.name.clone(),
-        domains: total,
-        hosts_created: created,
-        hosts_reused: reused,
-        serial,
-        changes: file.changes(&tld.policy, serial),
-    }))
+    Ok((created, reused, glue_owners))
 }
 
 /// What deciding the import's hosts needs besides the tables.
