@@ -208,7 +208,6 @@ pub fn fee_check(extension: Option<&Element>) -> Result<Option<FeeCheck>, EppErr
     Ok(Some(FeeCheck { currency, commands }))
 }
 
-/// One `<fee:cd>` of a check response.
 /// One `<fee:cd>` of a check response, priced as the writer will charge.
 pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, commands: &[(String, u32)], now: Timestamp) {
     let available = check.availability == Availability::Available;
