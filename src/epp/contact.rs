@@ -3,10 +3,10 @@
 //! transfer (request, query, approve, reject, cancel).
 
 use super::ext;
+use super::mapping::{After, Ctx, Handled, check_items};
 use super::render::{Response, fragment};
 use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
-use super::session::{After, Ctx, Handled};
 use super::xml::{self, Element, Ns};
 use crate::model::objects::{Disclose, DiscloseField, Phone};
 use crate::model::{Contact, ContactId, ContactStatus, PostalAddress, PostalInfo, Transfer};
@@ -145,7 +145,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
 }
 
 fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
-    let ids = super::domain::check_items(object, &Ns::Contact, "id")?;
+    let ids = check_items(object, &Ns::Contact, "id")?;
     let mut w = fragment();
     w.open("contact:chkData", &[("xmlns:contact", xml::CONTACT)]);
     for e in ids {

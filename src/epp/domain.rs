@@ -4,29 +4,14 @@
 //! them.
 
 use super::ext;
+use super::mapping::{After, Ctx, Handled, check_items, period};
 use super::render::{Response, fragment};
 use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
-use super::session::{After, Ctx, Handled};
 use super::xml::{self, Element, Ns};
 use crate::model::{ContactId, ContactType, Domain, DomainContact, DomainName, DomainStatus, Money, Transfer};
 use crate::registry::command::*;
 use crate::registry::{Outcome, RegistryError, query};
-
-/// Names per check command; longer lists are refused rather than served slowly.
-pub const CHECK_NAMES_MAX: usize = 100;
-
-/// The `<{name}>` items of a `<check>`: at least one (the schema's rule: 2001), at most [`CHECK_NAMES_MAX`] (2306).
-pub fn check_items<'a>(object: &'a Element, ns: &'a Ns, name: &'a str) -> Result<Vec<&'a Element>, EppError> {
-    let items: Vec<&Element> = object.children_named(ns, name).collect();
-    if items.is_empty() {
-        return Err(EppError::syntax(format!("a check needs a <{name}>")));
-    }
-    if items.len() > CHECK_NAMES_MAX {
-        return Err(EppError::new(code::POLICY, format!("at most {CHECK_NAMES_MAX} per check")));
-    }
-    Ok(items)
-}
 
 fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
     e.child(&Ns::Domain, name)
@@ -39,22 +24,6 @@ fn required<'a>(e: &'a Element, name: &str) -> Result<&'a Element, EppError> {
 /// A domain name from a command; syntax errors are 2005.
 pub fn name(e: &Element) -> Result<DomainName, EppError> {
     DomainName::parse(e.trimmed()).map_err(|err| EppError::new(code::VALUE_SYNTAX, format!("{:?}: {err}", e.trimmed())))
-}
-
-/// `<domain:period unit="y|m">`: a positive whole number of years (months in
-/// multiples of twelve). Values outside the schema (1-99) are syntax errors;
-/// the registry's own limit (10 years) answers 2004.
-pub fn period(e: &Element) -> Result<u32, EppError> {
-    let value: u32 = e.trimmed().parse().map_err(|_| EppError::syntax(format!("period {:?} is not a whole number", e.trimmed())))?;
-    if !(1..=99).contains(&value) {
-        return Err(EppError::syntax(format!("period {value} is outside 1-99")));
-    }
-    match e.attr("unit") {
-        Some("y") => Ok(value),
-        Some("m") if value.is_multiple_of(12) => Ok(value / 12),
-        Some("m") => Err(EppError::new(code::POLICY, "periods are whole years")),
-        _ => Err(EppError::syntax("period unit must be y or m")),
-    }
 }
 
 fn optional_period(e: &Element) -> Result<u32, EppError> {

@@ -197,7 +197,7 @@ pub fn fee_check(extension: Option<&Element>) -> Result<Option<FeeCheck>, EppErr
     for c in check.children_named(&Ns::Fee, "command") {
         let name = c.attr("name").ok_or_else(|| EppError::syntax("fee:command needs a name"))?.to_string();
         let years = match c.child(&Ns::Fee, "period") {
-            Some(p) => super::domain::period(p)?,
+            Some(p) => super::mapping::period(p)?,
             None => 1,
         };
         commands.push((name, years));

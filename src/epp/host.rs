@@ -4,10 +4,10 @@
 use std::net::IpAddr;
 
 use super::ext;
+use super::mapping::{After, Ctx, Handled, check_items};
 use super::render::{Response, fragment};
 use super::request::Verb;
 use super::result::{EppError, code};
-use super::session::{After, Ctx, Handled};
 use super::xml::{self, Element, Ns};
 use crate::model::{DomainName, HostStatus};
 use crate::registry::command::*;
@@ -74,7 +74,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
 }
 
 fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
-    let names = super::domain::check_items(object, &Ns::Host, "name")?;
+    let names = check_items(object, &Ns::Host, "name")?;
     let mut w = fragment();
     w.open("host:chkData", &[("xmlns:host", xml::HOST)]);
     for n in names {

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod domain;
 pub mod ext;
 pub mod host;
+pub mod mapping;
 pub mod render;
 pub mod request;
 pub mod result;

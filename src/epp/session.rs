@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
+use super::mapping::{Ctx, Handled};
 use super::render::{self, MsgQ, Response};
 use super::request::{self, Login, PollOp, Request, TransferVerb, Verb};
 use super::result::{EppError, code};
@@ -78,33 +79,6 @@ impl EppShared {
             uncounted,
         }
     }
-}
-
-/// The state a mapping module sees.
-pub struct Ctx {
-    pub snapshot: Arc<Snapshot>,
-    pub registrar: ClientId,
-    pub now: Timestamp,
-}
-
-/// How to answer once the registry has executed a command.
-#[derive(Debug, Clone)]
-pub enum After {
-    DomainCreate { years: u32 },
-    DomainUpdate { restore: bool },
-    DomainDelete { name: crate::model::DomainName },
-    DomainRenew { years: u32 },
-    DomainTransfer { years: Option<u32> },
-    HostCreate,
-    ContactCreate,
-    Plain,
-}
-
-/// A mapping module's verdict on a command.
-#[allow(clippy::large_enum_variant)] // one per command, moved straight into the writer queue
-pub enum Handled {
-    Reply(Response),
-    Execute(Command, After),
 }
 
 struct LoggedIn {

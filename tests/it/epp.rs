@@ -716,9 +716,13 @@ async fn a_network_that_connects_too_fast_is_closed_before_tls() {
     .await;
     let seen = Responses::default();
     let connector = tokio_rustls::TlsConnector::from(tls_config(&d, Some("demo-registrar")));
-    let mut handshakes = Vec::new();
+    // All six connect before any handshake, so the budget cannot refill in between however slow the machine.
+    let mut connects = Vec::new();
     for i in 0..6 {
-        let tcp = crate::common::connect_from(&format!("127.0.9.{}", i + 1), d.epp()).await;
+        connects.push(crate::common::connect_from(&format!("127.0.9.{}", i + 1), d.epp()).await);
+    }
+    let mut handshakes = Vec::new();
+    for tcp in connects {
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
         handshakes
             .push(tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp)).await.expect("closed, not hung").is_ok());
