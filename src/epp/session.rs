@@ -535,12 +535,13 @@ fn counted_as(verb: Verb, ns: &Ns) -> Option<(&'static str, &'static str)> {
     Some((object, command))
 }
 
-/// The TLD a command is counted under: that of the (first) domain it names.
+/// The TLD a command is counted under, as the writer counts the commands it
+/// executes: that of the (first) domain or host it names.
 fn counted_tld(object: &Element, snapshot: &Snapshot) -> String {
     object
         .children
         .iter()
-        .find(|c| c.ns == Ns::Domain && c.name == "name")
+        .find(|c| matches!(c.ns, Ns::Domain | Ns::Host) && c.name == "name")
         .and_then(|n| crate::model::DomainName::parse(n.trimmed()).ok())
         .and_then(|n| snapshot.tld_of(&n).map(|t| t.name.to_string()))
         .unwrap_or_default()

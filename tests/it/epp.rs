@@ -512,6 +512,13 @@ async fn invalid_values_are_refused_with_the_rst_codes() {
         assert_eq!(code(&r), 2306, "{addr}: {r}");
     }
     assert!(epp.host("check", "<host:name>ns7.hello.example</host:name>").await.contains(r#"avail="1""#));
+    // Reads are counted for the reports under the TLD of the name, as writes are: hosts too.
+    assert_eq!(code(&epp.host("info", "<host:name>ns1.hello.example</host:name>").await), 1000);
+    let counted = eventually(Duration::from_secs(10), async || {
+        d.registry().snapshot().counters("").unwrap().iter().any(|(k, _)| k.ends_with("|example|demo-registrar|host|info|ok"))
+    })
+    .await;
+    assert!(counted, "{:?}", d.registry().snapshot().counters("").unwrap());
     // Private ranges are the TLD's choice; the unusable ones stay refused whatever it chooses.
     d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"glue_private_allowed": true}))).await;
     let private = r#"<host:name>ns7.hello.example</host:name><host:addr ip="v4">10.0.0.53</host:addr>"#;
