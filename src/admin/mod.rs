@@ -124,7 +124,7 @@ fn created(value: impl serde::Serialize) -> ApiResult {
 /// An outcome the endpoint does not expect. It is never written out: stored
 /// objects carry secret hashes, and only their views may leave the API.
 fn unexpected(outcome: Outcome) -> ApiResult {
-    let kind = format!("{outcome:?}").split(['(', ' ', '{']).next().unwrap_or_default().to_string();
+    let kind = outcome.kind();
     tracing::error!(outcome = kind, "the operator API got an outcome it does not expect");
     Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("unexpected {kind} outcome")))
 }

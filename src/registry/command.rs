@@ -188,6 +188,26 @@ pub enum Outcome {
     Done,
 }
 
+impl Outcome {
+    /// What kind of outcome this is, for logs that must not show the objects.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Tld(_) => "TLD",
+            Outcome::Registrar(_) => "registrar",
+            Outcome::Contact(_) => "contact",
+            Outcome::Domain(_) => "domain",
+            Outcome::Host(_) => "host",
+            Outcome::Deleted { .. } => "deleted",
+            Outcome::Transfer { .. } => "transfer",
+            Outcome::ContactTransfer { .. } => "contact transfer",
+            Outcome::PollAcked { .. } => "poll ack",
+            Outcome::Due { .. } => "deadlines",
+            Outcome::Imported(_) => "import",
+            Outcome::Done => "done",
+        }
+    }
+}
+
 /// A domain after a command, and what it cost.
 #[derive(Debug, Clone)]
 pub struct DomainOutcome {
