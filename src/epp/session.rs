@@ -308,23 +308,8 @@ async fn log_in<'a>(
     shared: &'a EppShared,
     events: &mut Vec<LoginEvent>,
 ) -> Result<(LoggedIn, SessionSlot<'a>), EppError> {
-    if session.is_some() {
-        return Err(EppError::new(code::USE, "already logged in"));
-    }
-    if login.version != "1.0" {
-        return Err(EppError::new(code::UNIMPLEMENTED_VERSION, format!("version {} is not supported", login.version)));
-    }
-    if login.lang != "en" {
-        return Err(EppError::new(code::POLICY, "the only language is en"));
-    }
-    if let Some(uri) = login.object_uris.iter().find(|u| !render::OBJECT_URIS.contains(&u.as_str())) {
-        return Err(EppError::new(code::UNIMPLEMENTED_SERVICE, format!("{uri} is not served")));
-    }
-    if let Some(uri) = login.extension_uris.iter().find(|u| !render::EXTENSION_URIS.contains(&u.as_str())) {
-        return Err(EppError::new(code::UNIMPLEMENTED_EXTENSION, format!("{uri} is not supported")));
-    }
+    check_login_options(login, session)?;
     let now = shared.clock.now();
-    let cfg = &shared.config;
     // One answer for every failure, so a client cannot tell which credential was wrong.
     let refused = || EppError::new(code::AUTHENTICATION, "authentication failed: client id, password, certificate or source address");
     let snapshot = shared.registry.snapshot();
@@ -340,50 +325,18 @@ async fn log_in<'a>(
         return Err(refused());
     }
     let key = (network(peer.ip()), registrar.id.clone());
-    {
-        let failures = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, Some(until))) = failures.get(&key)
-            && *until > now
-        {
-            return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins; try again later"));
-        }
+    if shared.locked_out(&key, now) {
+        return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins; try again later"));
     }
     let login_sec = login.login_sec.as_ref();
     let password = effective(&login.password, login_sec.map(|(pw, _)| pw));
     let new_password = login.new_password.as_deref().map(|np| effective(np, login_sec.map(|(_, n)| n)));
-    let password_ok = match registrar.password_hash.clone() {
-        Some(hash) => {
-            // Bounded: a flood of logins waits its turn here and cannot take every core,
-            // and waits behind its own registrar's earlier logins, not in front of others'.
-            let mine = shared
-                .registrar_hashes
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(registrar.id.clone())
-                .or_insert_with(|| Arc::new(Semaphore::new(1)))
-                .clone();
-            let shutting_down = |_| EppError::new(code::FAILED, "shutting down");
-            let _mine = mine.acquire().await.map_err(shutting_down)?;
-            let _turn = shared.login_hashes.acquire().await.map_err(shutting_down)?;
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
-        }
-        None => false,
-    };
-    if !password_ok {
-        let mut failures = shared.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= FAILURES_TRACKED_MAX && !failures.contains_key(&key) {
-            failures.retain(|_, (_, until)| until.is_some_and(|u| u > now));
-        }
-        // A table still full holds only running lockouts: those are kept, this failure goes uncounted.
-        if failures.len() < FAILURES_TRACKED_MAX || failures.contains_key(&key) {
-            let entry = failures.entry(key).or_insert((0, None));
-            entry.0 += 1;
-            if entry.0 >= cfg.failed_logins_max {
-                *entry = (0, Some(now.plus_seconds(cfg.lockout_s as i64)));
-                return Err(EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins"));
-            }
-        }
-        return Err(refused());
+    if !shared.verify_password_in_turn(&registrar.id, registrar.password_hash.clone(), password).await? {
+        return Err(if shared.count_failure(key, now) {
+            EppError::new(code::AUTHENTICATION_CLOSING, "too many failed logins")
+        } else {
+            refused()
+        });
     }
     let failed_before = shared.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&key).map_or(0, |(n, _)| n);
     if failed_before > 0 {
@@ -398,31 +351,106 @@ async fn log_in<'a>(
     if registrar.status == RegistrarStatus::Terminated {
         return Err(EppError::new(code::AUTHORIZATION, "the registrar is not active"));
     }
-    let slot = {
-        let mut sessions = shared.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        let n = sessions.entry(registrar.id.clone()).or_insert(0);
-        if *n >= cfg.sessions_per_registrar_max {
-            return Err(EppError::new(
-                code::SESSION_LIMIT_CLOSING,
-                format!("at most {} sessions per registrar", cfg.sessions_per_registrar_max),
-            ));
-        }
-        *n += 1;
-        SessionSlot { shared, registrar: registrar.id.clone() }
-    };
+    let slot = shared.session_slot(&registrar.id)?;
     if let Some(np) = new_password {
-        let actor = Actor::Registrar(registrar.id.clone());
-        match shared.registry.execute_as(actor, Command::ChangePassword(registrar.id.clone(), Password::Clear(np))).await {
-            Ok(_) => {}
-            Err(RegistryError::Invalid(reason)) => {
-                // RFC 8807 §3.2: a new password the policy refuses fails the login.
-                events.push(LoginEvent { kind: "newPW", name: None, level: "error", value: None, text: reason.clone() });
-                return Err(EppError::new(code::AUTHENTICATION, format!("new password refused: {reason}")));
-            }
-            Err(e) => return Err(EppError::from(e)),
-        }
+        change_password(shared, &registrar.id, np, events).await?;
     }
     Ok((LoggedIn { registrar: registrar.id.clone(), objects: login.object_uris.clone(), extensions: login.extension_uris.clone() }, slot))
+}
+
+/// What a login asks for besides credentials: a first login, version 1.0, English, objects and extensions we serve.
+fn check_login_options(login: &Login, session: &Option<LoggedIn>) -> Result<(), EppError> {
+    if session.is_some() {
+        return Err(EppError::new(code::USE, "already logged in"));
+    }
+    if login.version != "1.0" {
+        return Err(EppError::new(code::UNIMPLEMENTED_VERSION, format!("version {} is not supported", login.version)));
+    }
+    if login.lang != "en" {
+        return Err(EppError::new(code::POLICY, "the only language is en"));
+    }
+    if let Some(uri) = login.object_uris.iter().find(|u| !render::OBJECT_URIS.contains(&u.as_str())) {
+        return Err(EppError::new(code::UNIMPLEMENTED_SERVICE, format!("{uri} is not served")));
+    }
+    if let Some(uri) = login.extension_uris.iter().find(|u| !render::EXTENSION_URIS.contains(&u.as_str())) {
+        return Err(EppError::new(code::UNIMPLEMENTED_EXTENSION, format!("{uri} is not supported")));
+    }
+    Ok(())
+}
+
+/// RFC 8807 §3.2: a new password the policy refuses fails the login.
+async fn change_password(
+    shared: &EppShared,
+    registrar: &ClientId,
+    new_password: String,
+    events: &mut Vec<LoginEvent>,
+) -> Result<(), EppError> {
+    let actor = Actor::Registrar(registrar.clone());
+    match shared.registry.execute_as(actor, Command::ChangePassword(registrar.clone(), Password::Clear(new_password))).await {
+        Ok(_) => Ok(()),
+        Err(RegistryError::Invalid(reason)) => {
+            events.push(LoginEvent { kind: "newPW", name: None, level: "error", value: None, text: reason.clone() });
+            Err(EppError::new(code::AUTHENTICATION, format!("new password refused: {reason}")))
+        }
+        Err(e) => Err(EppError::from(e)),
+    }
+}
+
+impl EppShared {
+    fn locked_out(&self, key: &(IpAddr, ClientId), now: Timestamp) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        matches!(failures.get(key), Some((_, Some(until))) if *until > now)
+    }
+
+    /// Checks `password` against `hash` when it is this registrar's turn and
+    /// one of the shared turns is free: a flood of logins waits here and
+    /// cannot take every core, and waits behind its own registrar's earlier
+    /// logins, not in front of others'.
+    async fn verify_password_in_turn(&self, registrar: &ClientId, hash: Option<String>, password: String) -> Result<bool, EppError> {
+        let Some(hash) = hash else { return Ok(false) };
+        let mine = self
+            .registrar_hashes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(registrar.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(1)))
+            .clone();
+        let shutting_down = |_| EppError::new(code::FAILED, "shutting down");
+        let _mine = mine.acquire().await.map_err(shutting_down)?;
+        let _turn = self.login_hashes.acquire().await.map_err(shutting_down)?;
+        Ok(tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false))
+    }
+
+    /// Counts a failed login for `key`; true when it starts a lockout.
+    fn count_failure(&self, key: (IpAddr, ClientId), now: Timestamp) -> bool {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= FAILURES_TRACKED_MAX && !failures.contains_key(&key) {
+            failures.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+        }
+        // A table still full holds only running lockouts: those are kept, this failure goes uncounted.
+        if failures.len() >= FAILURES_TRACKED_MAX && !failures.contains_key(&key) {
+            return false;
+        }
+        let entry = failures.entry(key).or_insert((0, None));
+        entry.0 += 1;
+        if entry.0 < self.config.failed_logins_max {
+            return false;
+        }
+        *entry = (0, Some(now.plus_seconds(self.config.lockout_s as i64)));
+        true
+    }
+
+    /// One of the registrar's session slots, if it has one left.
+    fn session_slot(&self, registrar: &ClientId) -> Result<SessionSlot<'_>, EppError> {
+        let max = self.config.sessions_per_registrar_max;
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let n = sessions.entry(registrar.clone()).or_insert(0);
+        if *n >= max {
+            return Err(EppError::new(code::SESSION_LIMIT_CLOSING, format!("at most {max} sessions per registrar")));
+        }
+        *n += 1;
+        Ok(SessionSlot { shared: self, registrar: registrar.clone() })
+    }
 }
 
 /// An RFC 8807 `<loginSec:event>`.
