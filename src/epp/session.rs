@@ -163,14 +163,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let per_second = f64::from(cfg.commands_per_second);
     let mut rate = Bucket::full(shared.clock.now(), per_second);
     loop {
-        let mut frame_within = Duration::from_secs(cfg.frame_timeout_s);
-        let wait = if session.is_some() {
-            Duration::from_secs(cfg.idle_timeout_s)
-        } else {
-            let left = login_deadline.saturating_duration_since(Instant::now());
-            frame_within = frame_within.min(left);
-            left
-        };
+        let (wait, frame_within) = frame_waits(cfg, session.is_some(), login_deadline);
         // Shutdown takes effect between commands, never inside one.
         let next = tokio::select! {
             frame = read_frame(stream, cfg.frame_bytes_max, wait, frame_within) => frame?,
@@ -230,29 +223,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         let (response, close) = match request {
             Request::Hello => unreachable!("answered above"),
             Request::Login(login, _) => {
-                let mut events = Vec::new();
-                let (response, close) = match log_in(&login, peer, certificate.as_deref(), &session, shared, &mut events).await {
-                    Ok((logged_in, new_slot)) => {
-                        tracing::Span::current().record("registrar", logged_in.registrar.as_str());
-                        tracing::info!(registrar = %logged_in.registrar, "EPP login");
-                        session = Some(logged_in);
-                        slot = Some(new_slot);
-                        (Response::new(code::OK), false)
-                    }
-                    Err(e) => {
-                        tracing::info!(client = login.client_id.as_str(), code = e.code, reason = e.reason.as_str(), "EPP login refused");
-                        let closes = e.closes();
-                        (Response::with_msg(e.code, e.reason), closes)
-                    }
-                };
-                // RFC 8807 events go to clients that asked for login security, whether or not the login succeeded.
-                let response = match login_sec_data(&events) {
-                    Some(data) if login.extension_uris.iter().any(|u| u == xml::LOGIN_SEC) => {
-                        login_declared = vec![xml::LOGIN_SEC.to_string()];
-                        response.extension(xml::LOGIN_SEC, data)
-                    }
-                    _ => response,
-                };
+                let (response, close, declared) = answer_login(&login, peer, certificate.as_deref(), &mut session, &mut slot, shared).await;
+                login_declared = declared;
                 (response, close)
             }
             Request::Logout(_) => (Response::new(code::OK_BYE), true),
@@ -297,6 +269,51 @@ fn effective(core: &str, extension: Option<&Option<String>>) -> String {
     match (core, extension) {
         ("[LOGIN-SECURITY]", Some(Some(real))) => real.clone(),
         _ => core.to_string(),
+    }
+}
+
+/// How long to wait for the next frame, and for its bytes once it starts:
+/// before login both end at the login deadline.
+fn frame_waits(cfg: &EppConfig, logged_in: bool, login_deadline: Instant) -> (Duration, Duration) {
+    let frame_within = Duration::from_secs(cfg.frame_timeout_s);
+    if logged_in {
+        return (Duration::from_secs(cfg.idle_timeout_s), frame_within);
+    }
+    let left = login_deadline.saturating_duration_since(Instant::now());
+    (left, frame_within.min(left))
+}
+
+/// Answers a `<login>`: the session and its slot on success; whether to
+/// close; the extensions the answer may use (login security, when asked for).
+async fn answer_login<'a>(
+    login: &Login,
+    peer: SocketAddr,
+    certificate: Option<&str>,
+    session: &mut Option<LoggedIn>,
+    slot: &mut Option<SessionSlot<'a>>,
+    shared: &'a EppShared,
+) -> (Response, bool, Vec<String>) {
+    let mut events = Vec::new();
+    let (response, close) = match log_in(login, peer, certificate, session, shared, &mut events).await {
+        Ok((logged_in, new_slot)) => {
+            tracing::Span::current().record("registrar", logged_in.registrar.as_str());
+            tracing::info!(registrar = %logged_in.registrar, "EPP login");
+            *session = Some(logged_in);
+            *slot = Some(new_slot);
+            (Response::new(code::OK), false)
+        }
+        Err(e) => {
+            tracing::info!(client = login.client_id.as_str(), code = e.code, reason = e.reason.as_str(), "EPP login refused");
+            let closes = e.closes();
+            (Response::with_msg(e.code, e.reason), closes)
+        }
+    };
+    // RFC 8807 events go to clients that asked for login security, whether or not the login succeeded.
+    match login_sec_data(&events) {
+        Some(data) if login.extension_uris.iter().any(|u| u == xml::LOGIN_SEC) => {
+            (response.extension(xml::LOGIN_SEC, data), close, vec![xml::LOGIN_SEC.to_string()])
+        }
+        _ => (response, close, Vec::new()),
     }
 }
 
