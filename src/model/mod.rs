@@ -4,12 +4,12 @@
 //! plain values and a manual clock.
 
 pub mod contact;
+pub mod disclosure;
 pub mod lifecycle;
 pub mod name;
 pub mod net;
 pub mod objects;
 pub mod poll;
-pub mod rdds;
 pub mod status;
 pub mod time;
 pub mod zone;

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustc_hash::FxHashMap;
 
 use super::json::{Json, Template};
-use crate::model::rdds::{ContactField, disclosed, rdap_statuses};
+use crate::model::disclosure::{ContactField, disclosed, rdap_statuses};
 use crate::model::{ClientId, Contact, Host, Registrar, Roid, Timestamp};
 use crate::rdds::{DomainRecord, HostRecord, unicode_name};
 

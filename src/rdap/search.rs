@@ -15,7 +15,7 @@ use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
 
 use super::{Rdap, RdapShared, render, request_url};
-use crate::model::rdds::{ContactField, Pattern, disclosed};
+use crate::model::disclosure::{ContactField, Pattern, disclosed};
 use crate::model::{Domain, DomainName, Host};
 use crate::rdds;
 use crate::store::{Snapshot, StoreError};

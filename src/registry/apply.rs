@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use super::command::*;
-use super::zone::{self, ZoneChanges};
+use super::zone_rows::{self, ZoneChanges};
 use super::{ObjectKind, RegistryError, WriterSettings};
 use crate::model::{
     ClientId, DomainName, Money, PollMessage, PollPayload, Registrar, RegistrarStatus, Roid, Timestamp, Tld, Transfer, TransferStatus,
@@ -156,7 +156,7 @@ impl<'a, 't> Cx<'a, 't> {
                 current = self.t.tld(&tld_name)?;
             }
             if let Some(tld) = &current {
-                zone::refresh(self.t, self.zones, tld, &owner)?;
+                zone_rows::refresh(self.t, self.zones, tld, &owner)?;
             }
         }
         Ok(())

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::zone::{self, ZoneChanges};
+use super::zone_rows::{self, ZoneChanges};
 use super::{ObjectKind, RegistryError, WriterSettings};
 use crate::model::zone::{RowSources, derive_row, serial_gt};
 use crate::model::{
@@ -274,7 +274,7 @@ pub(super) fn run(
     // A name that is both a delegation and a glue host gets its full row here too.
     let apex_rows = stored.policy.nameservers.iter().chain(&tld.policy.nameservers).chain([&tld.name]);
     for owner in glue_owners.iter().chain(&existing_owners).chain(apex_rows) {
-        zone::refresh(t, changes, &tld, owner)?;
+        zone_rows::refresh(t, changes, &tld, owner)?;
     }
 
     let serial = crate::model::zone::next_serial(tld.serial, now);

@@ -18,7 +18,7 @@ mod host;
 pub mod import;
 pub mod query;
 mod writer;
-mod zone;
+mod zone_rows;
 
 use std::sync::Arc;
 

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
 use super::apply::{Cx, apply};
-use super::zone::ZoneChanges;
+use super::zone_rows::ZoneChanges;
 use super::{Command, Job, Message, Outcome, RegistryError, WriterSettings};
 use crate::model::Clock;
 use crate::store::{SnapshotCell, Store, StoreError, WriteTables};

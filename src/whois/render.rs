@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::config::WhoisConfig;
-use crate::model::rdds::{ContactField, disclosed};
+use crate::model::disclosure::{ContactField, disclosed};
 use crate::model::{Contact, DomainName, Registrar, Timestamp};
 use crate::rdds;
 use crate::store::{Snapshot, StoreError};
