@@ -43,7 +43,7 @@ pub struct EppShared {
     /// failed logins queues behind itself, not in front of everyone else.
     registrar_hashes: Mutex<HashMap<ClientId, Arc<Semaphore>>>,
     /// Counts of commands that never reach the writer (reads, early refusals).
-    pub uncounted: Arc<crate::registry::counts::ReadCounts>,
+    pub read_counts: Arc<crate::registry::counts::ReadCounts>,
     /// New connections per network, spent before the TLS handshake.
     pub connects: crate::ratelimit::ConnectBudget,
 }
@@ -62,7 +62,7 @@ impl EppShared {
         clock: Arc<dyn Clock>,
         config: EppConfig,
         server_id: String,
-        uncounted: Arc<crate::registry::counts::ReadCounts>,
+        read_counts: Arc<crate::registry::counts::ReadCounts>,
     ) -> EppShared {
         let login_hashes = Semaphore::new(config.login_hashes_max);
         let connects = crate::ratelimit::ConnectBudget::new(config.connects_per_network_per_s, config.connects_per_network_burst);
@@ -76,7 +76,7 @@ impl EppShared {
             failures: Default::default(),
             login_hashes,
             registrar_hashes: Default::default(),
-            uncounted,
+            read_counts,
         }
     }
 }
@@ -501,10 +501,6 @@ fn login_sec_data(events: &[LoginEvent]) -> Option<String> {
     Some(w.finish())
 }
 
-fn count_uncounted(shared: &EppShared, key: String) {
-    shared.uncounted.add(key);
-}
-
 async fn poll(op: PollOp, s: &LoggedIn, shared: &EppShared) -> Response {
     let actor = Actor::Registrar(s.registrar.clone());
     match op {
@@ -620,14 +616,14 @@ async fn object_command(verb: Verb, object: &Element, extension: Option<&Element
     let (command, after) = match handled {
         Ok(Handled::Reply(r)) => {
             if let Some(k) = key(true) {
-                count_uncounted(shared, k);
+                shared.read_counts.add(k);
             }
             return r;
         }
         Ok(Handled::Execute(command, after)) => (command, after),
         Err(e) => {
             if let Some(k) = key(false) {
-                count_uncounted(shared, k);
+                shared.read_counts.add(k);
             }
             return e.into_response();
         }
@@ -637,7 +633,7 @@ async fn object_command(verb: Verb, object: &Element, extension: Option<&Element
         Ok(c) => c,
         Err(e) => {
             if let Some(k) = key(false) {
-                count_uncounted(shared, k);
+                shared.read_counts.add(k);
             }
             return EppError::from(e).into_response();
         }

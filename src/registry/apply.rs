@@ -43,7 +43,7 @@ impl Due {
 }
 
 /// Clear-text authorization information is hashed by the front-end; the writer refuses it.
-pub(super) fn unprepared(auth_info: &Option<String>) -> Result<()> {
+pub(super) fn refuse_clear_auth_info(auth_info: &Option<String>) -> Result<()> {
     match auth_info {
         Some(_) => Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into())),
         None => Ok(()),

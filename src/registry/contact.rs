@@ -4,7 +4,7 @@
 //! the sponsor, or by the server once the pending period has passed).
 
 use super::account::email;
-use super::apply::{Cx, Due, Result, unprepared};
+use super::apply::{Cx, Due, Result, refuse_clear_auth_info};
 use super::command::*;
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
@@ -40,7 +40,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
     let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
     let email = email(&spec.email)?;
     check_fields(spec.postal_int.as_ref(), spec.postal_loc.as_ref(), spec.voice.as_ref(), spec.fax.as_ref())?;
-    unprepared(&spec.auth_info)?;
+    refuse_clear_auth_info(&spec.auth_info)?;
     let contact = Contact {
         id: spec.id.clone(),
         roid: cx.next_roid('C')?,
@@ -115,7 +115,7 @@ pub(super) fn update(cx: &mut Cx, id: &ContactId, spec: &UpdateContact) -> Resul
     if spec.disclose.is_some() {
         after.disclose = spec.disclose.clone();
     }
-    unprepared(&spec.auth_info)?;
+    refuse_clear_auth_info(&spec.auth_info)?;
     if let Some(hash) = &spec.auth_info_hash {
         after.auth_info_hash = (!hash.is_empty()).then(|| hash.clone());
     }

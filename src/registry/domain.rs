@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::apply::{Cx, Due, Result, unprepared};
+use super::apply::{Cx, Due, Result, refuse_clear_auth_info};
 use super::command::*;
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
@@ -123,7 +123,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     check_ds(&spec.ds)?;
     let statuses = DomainStatusSet::from_statuses(spec.statuses.iter().map(|s| settable(cx, *s)).collect::<Result<Vec<_>>>()?)?;
     check_contacts(cx, &tld, spec.registrant.as_ref(), &spec.contacts)?;
-    unprepared(&spec.auth_info)?;
+    refuse_clear_auth_info(&spec.auth_info)?;
     let fee = cx.price(&tld, "create", spec.period_years, None, spec.fee.as_ref())?;
     cx.check_funds(&registrar, fee)?;
 
@@ -202,7 +202,7 @@ pub(super) fn update(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Res
         }
         return self::restore(cx, before, restore, spec.fee.as_ref());
     }
-    unprepared(&spec.auth_info)?;
+    refuse_clear_auth_info(&spec.auth_info)?;
     let tld = cx.tld(&before.tld)?;
     let mut after = before.clone();
 
