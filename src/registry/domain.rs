@@ -62,6 +62,87 @@ pub(super) fn check_ds(ds: &[DsData]) -> Result<()> {
     Ok(())
 }
 
+/// The name servers after an update's `<rem>` then `<add>`, within the limit.
+fn updated_nameservers(cx: &Cx, before: &Domain, spec: &UpdateDomain) -> Result<Vec<Roid>> {
+    let name = &before.name;
+    let mut current: Vec<Host> = Vec::new();
+    for roid in &before.nameservers {
+        if let Some(h) = cx.t.host(roid)? {
+            current.push(h);
+        }
+    }
+    for ns in &spec.remove_nameservers {
+        let at = current
+            .iter()
+            .position(|h| &h.name == ns)
+            .ok_or_else(|| RegistryError::Invalid(format!("{ns} is not a name server of {name}")))?;
+        current.remove(at);
+    }
+    for host in resolve_nameservers(cx, &spec.add_nameservers)? {
+        if current.iter().any(|h| h.roid == host.roid) {
+            return Err(RegistryError::Invalid(format!("{} is already a name server of {name}", host.name)));
+        }
+        current.push(host);
+    }
+    if current.len() > DOMAIN_NAMESERVERS_MAX {
+        return Err(RegistryError::Range(format!("at most {DOMAIN_NAMESERVERS_MAX} name servers per domain")));
+    }
+    Ok(current.into_iter().map(|h| h.roid).collect())
+}
+
+/// An update's DS changes (RFC 5910: remove all, remove some, then add).
+fn update_ds(after: &mut Domain, spec: &UpdateDomain) -> Result<()> {
+    if spec.remove_all_ds {
+        after.ds.clear();
+    }
+    for ds in &spec.remove_ds {
+        let at = after
+            .ds
+            .iter()
+            .position(|d| d == ds)
+            .ok_or_else(|| RegistryError::Invalid(format!("DS {} is not on {}", ds.to_presentation(), after.name)))?;
+        after.ds.remove(at);
+    }
+    after.ds.extend(spec.add_ds.iter().cloned());
+    check_ds(&after.ds)
+}
+
+/// An update's contact and registrant changes, checked against the TLD's contact policy.
+fn update_contacts(cx: &Cx, tld: &Tld, after: &mut Domain, spec: &UpdateDomain) -> Result<()> {
+    for c in &spec.remove_contacts {
+        let at = after
+            .contacts
+            .iter()
+            .position(|x| x == c)
+            .ok_or_else(|| RegistryError::Invalid(format!("{:?} contact {} is not on {}", c.kind, c.id, after.name)))?;
+        after.contacts.remove(at);
+    }
+    after.contacts.extend(spec.add_contacts.iter().cloned());
+    if let Some(registrant) = &spec.registrant {
+        after.registrant = registrant.clone();
+    }
+    if !spec.add_contacts.is_empty() || !spec.remove_contacts.is_empty() || spec.registrant.is_some() {
+        check_contacts(cx, tld, after.registrant.as_ref(), &after.contacts)?;
+    }
+    Ok(())
+}
+
+/// A sponsor change by the registry (registrars change sponsors by
+/// transfer); returns the subordinate hosts that move with the domain.
+fn change_sponsor(cx: &Cx, before: &Domain, after: &mut Domain, spec: &UpdateDomain) -> Result<Vec<Host>> {
+    let Some(registrar) = &spec.registrar else { return Ok(Vec::new()) };
+    if !cx.is_registry() {
+        return Err(RegistryError::Authorization("registrars change sponsors by transfer".into()));
+    }
+    if registrar == &before.registrar {
+        return Ok(Vec::new());
+    }
+    cx.active_registrar(registrar)?;
+    after.registrar = registrar.clone();
+    after.transferred = Some(cx.now);
+    Ok(cx.t.hosts_at_or_below(&before.name, usize::MAX)?)
+}
+
 /// The TLD a new domain goes in: it must be exactly one label below a served TLD.
 fn registrable_tld(cx: &Cx, name: &DomainName) -> Result<Tld> {
     let tld = cx
@@ -212,75 +293,13 @@ pub(super) fn update(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Res
     after.statuses.change(&spec.remove_statuses, &spec.add_statuses)?;
     after.statuses.validate()?;
 
-    let mut current: Vec<Host> = Vec::new();
-    for roid in &before.nameservers {
-        if let Some(h) = cx.t.host(roid)? {
-            current.push(h);
-        }
-    }
-    for ns in &spec.remove_nameservers {
-        let at = current
-            .iter()
-            .position(|h| &h.name == ns)
-            .ok_or_else(|| RegistryError::Invalid(format!("{ns} is not a name server of {name}")))?;
-        current.remove(at);
-    }
-    for host in resolve_nameservers(cx, &spec.add_nameservers)? {
-        if current.iter().any(|h| h.roid == host.roid) {
-            return Err(RegistryError::Invalid(format!("{} is already a name server of {name}", host.name)));
-        }
-        current.push(host);
-    }
-    if current.len() > DOMAIN_NAMESERVERS_MAX {
-        return Err(RegistryError::Range(format!("at most {DOMAIN_NAMESERVERS_MAX} name servers per domain")));
-    }
-    after.nameservers = current.into_iter().map(|h| h.roid).collect();
-
-    if spec.remove_all_ds {
-        after.ds.clear();
-    }
-    for ds in &spec.remove_ds {
-        let at = after
-            .ds
-            .iter()
-            .position(|d| d == ds)
-            .ok_or_else(|| RegistryError::Invalid(format!("DS {} is not on {name}", ds.to_presentation())))?;
-        after.ds.remove(at);
-    }
-    after.ds.extend(spec.add_ds.iter().cloned());
-    check_ds(&after.ds)?;
-
-    for c in &spec.remove_contacts {
-        let at = after
-            .contacts
-            .iter()
-            .position(|x| x == c)
-            .ok_or_else(|| RegistryError::Invalid(format!("{:?} contact {} is not on {name}", c.kind, c.id)))?;
-        after.contacts.remove(at);
-    }
-    after.contacts.extend(spec.add_contacts.iter().cloned());
-    if let Some(registrant) = &spec.registrant {
-        after.registrant = registrant.clone();
-    }
-    if !spec.add_contacts.is_empty() || !spec.remove_contacts.is_empty() || spec.registrant.is_some() {
-        check_contacts(cx, &tld, after.registrant.as_ref(), &after.contacts)?;
-    }
+    after.nameservers = updated_nameservers(cx, &before, spec)?;
+    update_ds(&mut after, spec)?;
+    update_contacts(cx, &tld, &mut after, spec)?;
     if let Some(hash) = &spec.auth_info_hash {
         after.auth_info_hash = (!hash.is_empty()).then(|| hash.clone());
     }
-
-    let mut moved_hosts = Vec::new();
-    if let Some(registrar) = &spec.registrar {
-        if !cx.is_registry() {
-            return Err(RegistryError::Authorization("registrars change sponsors by transfer".into()));
-        }
-        if registrar != &before.registrar {
-            cx.active_registrar(registrar)?;
-            after.registrar = registrar.clone();
-            after.transferred = Some(cx.now);
-            moved_hosts = cx.t.hosts_at_or_below(name, usize::MAX)?;
-        }
-    }
+    let moved_hosts = change_sponsor(cx, &before, &mut after, spec)?;
 
     after.updated = Some(cx.now);
     after.up_registrar = cx.actor.registrar().cloned().or(after.up_registrar.clone());
