@@ -519,7 +519,7 @@ pub(super) fn v2_to_v3(txn: &WriteTransaction, meta: &mut Table<&'static str, &'
     }
     let (queues, messages) = (lengths.len(), lengths.values().sum::<u64>());
     for (registrar, length) in lengths {
-        meta.insert(super::write::poll_count_key(&registrar).as_str(), length.to_be_bytes().as_slice())?;
+        meta.insert(super::tables::poll_count_key(&registrar).as_str(), length.to_be_bytes().as_slice())?;
     }
     Ok(format!("schema 2 to 3: poll queue lengths recorded for {queues} registrars ({messages} messages)"))
 }

@@ -24,6 +24,7 @@ pub mod codec;
 mod journal;
 mod migrate;
 mod read;
+mod tables;
 mod write;
 
 use std::path::Path;
@@ -375,7 +376,7 @@ mod tests {
                     };
                     let payload = PollPayload::DomainTransfer { name: DomainName::parse("a.test").unwrap(), transfer };
                     let message = codec::encode(&PollMessage { id, queued: at, text: "m".into(), payload });
-                    poll.insert(write::poll_key(&by, id).as_slice(), message.as_slice()).unwrap();
+                    poll.insert(tables::poll_key(&by, id).as_slice(), message.as_slice()).unwrap();
                 }
             }
             txn.commit().unwrap();

@@ -13,6 +13,7 @@ use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 use rustc_hash::FxHashMap;
 
 use super::journal::{self, JournalEntry};
+use super::tables::get;
 use super::{
     CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, POLL, REGISTRARS, StoreError, TLDS, ZONE, codec,
 };
@@ -280,7 +281,7 @@ impl Snapshot {
     }
 
     pub fn domain(&self, name: &DomainName) -> Result<Option<Domain>, StoreError> {
-        super::write::get_domain(&self.domains, name)
+        super::tables::get_domain(&self.domains, name)
     }
 
     /// Domains of a TLD in canonical order, after `after`, at most `limit`.
@@ -340,7 +341,7 @@ impl Snapshot {
     /// The oldest message queued for `registrar` and how many are queued.
     pub fn poll_first(&self, registrar: &ClientId) -> Result<(Option<PollMessage>, u64), StoreError> {
         let (meta, table) = (self.txn.open_table(META)?, self.txn.open_table(POLL)?);
-        Ok((super::write::poll_first(&table, registrar)?, super::write::poll_count(&meta, registrar)?))
+        Ok((super::tables::poll_first(&table, registrar)?, super::tables::poll_count(&meta, registrar)?))
     }
 
     /// Whether any lifecycle deadline is at or before `now`.
@@ -418,17 +419,6 @@ impl Snapshot {
 
     /// Names of the domains that delegate to a host (at most `limit`).
     pub fn host_links(&self, host: &Roid, limit: usize) -> Result<Vec<DomainName>, StoreError> {
-        super::write::host_link_names(&self.txn.open_table(HOST_LINKS)?, host, limit)
-    }
-}
-
-pub(super) fn get<T: serde::de::DeserializeOwned>(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &str,
-    what: &str,
-) -> Result<Option<T>, StoreError> {
-    match table.get(key)? {
-        Some(v) => Ok(Some(codec::decode(v.value(), what)?)),
-        None => Ok(None),
+        super::tables::host_link_names(&self.txn.open_table(HOST_LINKS)?, host, limit)
     }
 }
