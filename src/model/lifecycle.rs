@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::objects::ClientId;
+use super::ids::ClientId;
 use super::time::Timestamp;
 
 /// An amount in the TLD's currency, in hundredths (cents). Stored as the

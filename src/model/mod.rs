@@ -5,6 +5,7 @@
 
 pub mod contact;
 pub mod disclosure;
+pub mod ids;
 pub mod lifecycle;
 pub mod name;
 pub mod net;
@@ -14,6 +15,7 @@ pub mod status;
 pub mod time;
 pub mod zone;
 
+pub use ids::*;
 pub use lifecycle::{Grace, GraceKind, Money, RegistrationPolicy, Rgp, RgpPhase, Transfer, TransferStatus};
 pub use name::{DomainName, HostName, NameError};
 pub use net::{AddrError, IpPrefix};
