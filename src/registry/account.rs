@@ -1,8 +1,8 @@
 //! TLDs and registrars: creating and changing them, registrar funds and
 //! EPP passwords. Only the registry acts here.
 
-use super::apply::{Cx, Result};
 use super::command::*;
+use super::context::{Cx, Result};
 use super::{ObjectKind, RegistryError};
 use crate::model::{ClientId, DomainName, Money, Registrar, RegistrarStatus, RegistrationPolicy, Tld, TldPolicy};
 

@@ -4,8 +4,8 @@
 //! the sponsor, or by the server once the pending period has passed).
 
 use super::account::email;
-use super::apply::{Cx, Due, Result, refuse_clear_auth_info};
 use super::command::*;
+use super::context::{Cx, Due, Result, refuse_clear_auth_info};
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
 use crate::model::contact as fields;

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use super::apply::{Cx, Due, Result, refuse_clear_auth_info};
 use super::command::*;
+use super::context::{Cx, Due, Result, refuse_clear_auth_info};
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
 use crate::model::lifecycle::{Requirement, current_grace, delete_outcome, expiry_horizon, valid_period};

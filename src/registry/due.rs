@@ -6,8 +6,8 @@
 //! entries made stale by later changes are simply dropped.
 
 use super::RegistryError;
-use super::apply::{Cx, Due, Result};
 use super::command::Outcome;
+use super::context::{Cx, Due, Result};
 use super::domain::{complete_transfer, purge, relink};
 use crate::model::{
     ChangeOperation, ContactId, DomainName, DomainStatus, Grace, GraceKind, Money, PollPayload, Rgp, RgpPhase, TransferStatus,

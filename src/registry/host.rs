@@ -7,8 +7,8 @@
 
 use std::net::IpAddr;
 
-use super::apply::{Cx, Result};
 use super::command::*;
+use super::context::{Cx, Result};
 use super::{ObjectKind, RegistryError};
 use crate::model::net::{AddressPolicy, check_host_addr};
 use crate::model::{ClientId, DomainName, HOST_ADDRS_MAX, Host, HostName, HostStatus, HostStatusSet};

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::zone_rows::{self, ZoneChanges};
+use super::context::Cx;
+use super::zone_rows;
 use super::{ObjectKind, RegistryError, WriterSettings};
 use crate::model::zone::{RowSources, derive_row, serial_gt};
 use crate::model::{
@@ -234,13 +235,9 @@ struct HostEntry {
     new_links: u32,
 }
 
-pub(super) fn run(
-    t: &mut WriteTables<'_>,
-    changes: &mut ZoneChanges,
-    now: Timestamp,
-    settings: &WriterSettings,
-    import: &ZoneImport,
-) -> Result<super::Outcome, RegistryError> {
+pub(super) fn run(cx: &mut Cx, import: &ZoneImport) -> Result<super::Outcome, RegistryError> {
+    let (now, settings) = (cx.now, cx.settings);
+    let (t, changes) = cx.tables_and_zones();
     let stored = t.tld(&import.tld)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Tld, &import.tld))?;
     let registrar = t.registrar(&import.registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, &import.registrar))?;
     if registrar.status != RegistrarStatus::Ok {

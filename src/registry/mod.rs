@@ -10,6 +10,7 @@ mod account;
 mod apply;
 pub mod command;
 mod contact;
+mod context;
 pub mod counts;
 pub mod credentials;
 mod domain;

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use super::apply::Cx;
 use super::command::*;
+use super::context::Cx;
 use super::due::DUE_RETRY_S;
 use super::*;
 use crate::model::zone::rtype;
@@ -462,7 +462,7 @@ pub enum Fault {
     Orphan(DomainName),
 }
 
-pub(super) fn inject(cx: &mut Cx, fault: &Fault) -> apply::Result<Outcome> {
+pub(super) fn inject(cx: &mut Cx, fault: &Fault) -> context::Result<Outcome> {
     match fault {
         Fault::WriteThenRefuse(spec) => {
             super::domain::create(cx, spec)?;

@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch};
 
-use super::apply::{Cx, apply};
+use super::apply::apply;
+use super::context::Cx;
 use super::zone_rows::ZoneChanges;
 use super::{Command, Job, Message, Outcome, RegistryError, WriterSettings};
 use crate::model::Clock;

@@ -1,0 +1,280 @@
+//! What every command handler works with inside the batch's write
+//! transaction: the tables behind the store's undo log, the actor, the
+//! clock, and the helpers they share — who may act, money, deadlines, poll
+//! messages, and the owner names whose zone rows must be re-derived (zone
+//! bookkeeping is recorded only once the command succeeded). The dispatch
+//! that calls the handlers is `apply.rs`; no handler imports it.
+
+use std::collections::BTreeSet;
+
+use super::command::*;
+use super::zone_rows::{self, ZoneChanges};
+use super::{ObjectKind, RegistryError, WriterSettings};
+use crate::model::{
+    ClientId, DomainName, Money, PollMessage, PollPayload, Registrar, RegistrarStatus, Roid, Timestamp, Tld, Transfer, TransferStatus,
+};
+use crate::store::{StoreError, WriteTables};
+
+pub(super) type Result<T> = std::result::Result<T, RegistryError>;
+
+/// Kinds of lifecycle deadlines in the `due` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum Due {
+    /// The domain reaches its expiry date: auto-renew.
+    Expiry = 1,
+    /// A grace period ends.
+    GraceEnd = 2,
+    /// A pending transfer is approved by the server.
+    TransferApproval = 3,
+    /// The current RGP phase ends (redemption, pending restore, pending delete).
+    RgpEnd = 4,
+    /// A pending contact transfer is approved by the server (the object is a contact id).
+    ContactTransferApproval = 5,
+}
+
+impl Due {
+    pub fn from_u8(v: u8) -> Option<Due> {
+        [Due::Expiry, Due::GraceEnd, Due::TransferApproval, Due::RgpEnd, Due::ContactTransferApproval].into_iter().find(|d| *d as u8 == v)
+    }
+}
+
+/// Clear-text authorization information is hashed by the front-end; the writer refuses it.
+pub(super) fn refuse_clear_auth_info(auth_info: &Option<String>) -> Result<()> {
+    match auth_info {
+        Some(_) => Err(RegistryError::Invalid("authorization information must be hashed before it reaches the writer".into())),
+        None => Ok(()),
+    }
+}
+
+/// One command's view of the batch.
+pub(super) struct Cx<'a, 't> {
+    pub t: &'a mut WriteTables<'t>,
+    zones: &'a mut ZoneChanges,
+    pub now: Timestamp,
+    pub settings: &'a WriterSettings,
+    pub actor: &'a Actor,
+    /// Owner names (with their TLD) whose zone rows must be re-derived.
+    touched: BTreeSet<(DomainName, DomainName)>,
+    /// Zones created, or whose SOA changes, recorded in the batch's zone
+    /// changes only when the command succeeds.
+    zone_events: Vec<ZoneEvent>,
+}
+
+enum ZoneEvent {
+    Created(DomainName),
+    /// The TLD as stored before the command.
+    SoaChanged(Box<Tld>),
+}
+
+impl<'a, 't> Cx<'a, 't> {
+    /// The tables and the batch's zone changes at once, for a handler that
+    /// writes zone rows itself (a bulk import resets the zone's history).
+    pub(super) fn tables_and_zones(&mut self) -> (&mut WriteTables<'t>, &mut ZoneChanges) {
+        (self.t, self.zones)
+    }
+
+    pub fn new(
+        t: &'a mut WriteTables<'t>,
+        zones: &'a mut ZoneChanges,
+        now: Timestamp,
+        settings: &'a WriterSettings,
+        actor: &'a Actor,
+    ) -> Self {
+        Cx { t, zones, now, settings, actor, touched: BTreeSet::new(), zone_events: Vec::new() }
+    }
+
+    /// A zone created by this command: it has no previous version to diff from.
+    pub fn zone_created(&mut self, tld: &DomainName) {
+        self.zone_events.push(ZoneEvent::Created(tld.clone()));
+    }
+
+    /// The SOA of `before`'s zone changes (a policy update), even if no other RR does.
+    pub fn soa_changed(&mut self, before: &Tld) {
+        self.zone_events.push(ZoneEvent::SoaChanged(Box::new(before.clone())));
+    }
+
+    /// Runs `step` so that, if it is refused, what it wrote is undone;
+    /// storage failures pass through (they abort the batch). Names it
+    /// touched stay touched: re-deriving an unchanged row changes nothing.
+    pub fn attempt<T>(&mut self, step: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let point = self.t.rollback_point();
+        let events = self.zone_events.len();
+        let result = step(self);
+        if let Err(refusal) = &result
+            && !matches!(refusal, RegistryError::Store(_))
+        {
+            // False only for a bulk import, which keeps no undo log: the
+            // writer aborts its batch (it runs alone) instead.
+            self.t.roll_back(point)?;
+            self.zone_events.truncate(events);
+        }
+        result
+    }
+
+    pub fn touch(&mut self, tld: &DomainName, owner: &DomainName) {
+        if owner.is_at_or_below(tld) {
+            self.touched.insert((tld.clone(), owner.clone()));
+        }
+    }
+
+    /// Touches `owner` in whichever served zone it lies in.
+    pub fn touch_anywhere(&mut self, owner: &DomainName) -> Result<()> {
+        if let Some(tld) = self.tld_of(owner)? {
+            self.touch(&tld.name, owner);
+        }
+        Ok(())
+    }
+
+    /// The most specific served TLD at or above `name`: point lookups from the
+    /// name upwards, not a decode of every TLD (the writer asks several times per command).
+    pub fn tld_of(&self, name: &DomainName) -> Result<Option<Tld>> {
+        let mut at = Some(name.clone());
+        while let Some(n) = at {
+            if let Some(tld) = self.t.tld(&n)? {
+                return Ok(Some(tld));
+            }
+            at = n.parent();
+        }
+        Ok(None)
+    }
+
+    pub fn tld(&self, name: &DomainName) -> Result<Tld> {
+        self.t.tld(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Tld, name))
+    }
+
+    /// Records the command's zone events and re-derives every touched row.
+    pub(super) fn flush(&mut self) -> std::result::Result<(), StoreError> {
+        // Before the refreshes: a changed SOA diffs from the TLD as it was.
+        for event in std::mem::take(&mut self.zone_events) {
+            match event {
+                ZoneEvent::Created(name) => self.zones.created(&name),
+                ZoneEvent::SoaChanged(before) => self.zones.begin(&before).soa_changed(),
+            }
+        }
+        let touched = std::mem::take(&mut self.touched);
+        let mut current: Option<Tld> = None;
+        for (tld_name, owner) in touched {
+            if current.as_ref().map(|t| &t.name) != Some(&tld_name) {
+                current = self.t.tld(&tld_name)?;
+            }
+            if let Some(tld) = &current {
+                zone_rows::refresh(self.t, self.zones, tld, &owner)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn next_roid(&mut self, kind: char) -> Result<Roid> {
+        let n = self.t.next_sequence(&kind.to_string())?;
+        Ok(Roid::new(kind, n, &self.settings.roid_suffix))
+    }
+
+    /// The registrar that will sponsor a new object: the acting registrar, or
+    /// for the registry the one named in the request.
+    pub fn sponsor_for_new(&self, named: Option<&ClientId>) -> Result<Registrar> {
+        let id = match (self.actor, named) {
+            (Actor::Registrar(me), Some(other)) if other != me => {
+                return Err(RegistryError::Authorization(format!("registrar {me} cannot create objects for {other}")));
+            }
+            (Actor::Registrar(me), _) => me.clone(),
+            (Actor::Registry, Some(id)) => id.clone(),
+            (Actor::Registry, None) => return Err(RegistryError::Missing("the sponsoring registrar is required".into())),
+        };
+        self.active_registrar(&id)
+    }
+
+    pub fn active_registrar(&self, id: &ClientId) -> Result<Registrar> {
+        let registrar = self.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+        if registrar.status != RegistrarStatus::Ok {
+            return Err(RegistryError::Authorization(format!("registrar {id} is not active ({:?})", registrar.status)));
+        }
+        Ok(registrar)
+    }
+
+    /// Registrars act only on what they sponsor.
+    pub fn sponsor_only(&self, sponsor: &ClientId, what: impl std::fmt::Display) -> Result<()> {
+        match self.actor {
+            Actor::Registrar(me) if me != sponsor => Err(RegistryError::Authorization(format!("{what} is sponsored by another registrar"))),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn is_registry(&self) -> bool {
+        matches!(self.actor, Actor::Registry)
+    }
+
+    /// The price of `years` of `price_per_year`, checked against the fee the
+    /// client agreed to (RFC 8748: a different amount is 2004, a different
+    /// currency 2306). Free for the registry.
+    /// What `command` costs a registrar, by the same rule `fee:check` quotes
+    /// (`RegistrationPolicy::price`); the registry pays nothing.
+    pub fn price(&self, tld: &Tld, command: &str, years: u32, expires: Option<Timestamp>, agreed: Option<&FeeAgreement>) -> Result<Money> {
+        if self.is_registry() {
+            return Ok(Money(0));
+        }
+        let price = tld.registration.price(command, years, expires, self.now).map_or(Money(0), |p| p.amount);
+        if let Some(fee) = agreed {
+            if fee.currency.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(&tld.registration.currency)) {
+                return Err(RegistryError::Policy(format!("fees of .{} are in {}", tld.name, tld.registration.currency)));
+            }
+            if fee.amount != price {
+                return Err(RegistryError::Range(format!("the fee is {price} {}, not {}", tld.registration.currency, fee.amount)));
+            }
+        }
+        Ok(price)
+    }
+
+    /// Checks that `registrar` can pay `amount` (balance plus credit limit).
+    pub fn check_funds(&self, registrar: &ClientId, amount: Money) -> Result<()> {
+        if amount.0 <= 0 {
+            return Ok(());
+        }
+        let r = self.t.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
+        if r.balance + r.credit_limit < amount {
+            return Err(RegistryError::Billing(format!("{amount} needed, {} available", r.balance + r.credit_limit)));
+        }
+        Ok(())
+    }
+
+    /// Moves money: positive `delta` credits the registrar, negative debits it.
+    /// Returns the new balance.
+    pub fn adjust_balance(&mut self, registrar: &ClientId, delta: Money) -> Result<Money> {
+        let mut r = self.t.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
+        if delta.0 != 0 {
+            r.balance = r.balance + delta;
+            self.t.put_registrar(&r)?;
+        }
+        Ok(r.balance)
+    }
+
+    /// Records that `due` falls on `object` (a domain name or contact id) at `at`.
+    pub fn schedule(&mut self, at: Timestamp, due: Due, object: &str) -> Result<()> {
+        Ok(self.t.due_add(at, due as u8, object)?)
+    }
+
+    /// Who may approve, reject or cancel a pending transfer of `object`, and
+    /// the status that results: the sponsor decides, the requester cancels.
+    pub fn transfer_decision(&self, transfer: Option<&Transfer>, op: &TransferOp, object: &str) -> Result<TransferStatus> {
+        let Some(transfer) = transfer.filter(|t| t.status == TransferStatus::Pending) else {
+            return Err(RegistryError::NoTransferPending(object.to_string()));
+        };
+        let (allowed, status) = match op {
+            TransferOp::Approve => (&transfer.losing, TransferStatus::ClientApproved),
+            TransferOp::Reject => (&transfer.losing, TransferStatus::ClientRejected),
+            TransferOp::Cancel => (&transfer.gaining, TransferStatus::ClientCancelled),
+            TransferOp::Request { .. } => unreachable!("requests are not decisions"),
+        };
+        if let Actor::Registrar(me) = self.actor
+            && me != allowed
+        {
+            return Err(RegistryError::Authorization(format!("only {allowed} may do that to the transfer of {object}")));
+        }
+        Ok(status)
+    }
+
+    pub fn notify(&mut self, registrar: &ClientId, text: String, payload: PollPayload) -> Result<()> {
+        self.t.poll_push(registrar, PollMessage { id: 0, queued: self.now, text, payload })?;
+        Ok(())
+    }
+}
