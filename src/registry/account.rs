@@ -74,16 +74,16 @@ fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy,
 pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
     let name = spec.name.clone().ok_or_else(|| RegistryError::Missing("a TLD needs a name".into()))?;
     let nameservers = spec.nameservers.clone().ok_or_else(|| RegistryError::Missing("a TLD needs nameservers".into()))?;
-    if cx.t.tld(&name)?.is_some() {
+    if cx.tables.tld(&name)?.is_some() {
         return Err(RegistryError::exists(ObjectKind::Tld, &name));
     }
-    for other in cx.t.tlds()? {
+    for other in cx.tables.tlds()? {
         if name.is_at_or_below(&other.name) || other.name.is_below(&name) {
             return Err(RegistryError::Policy(format!("TLD {name} would overlap the zone of TLD {}", other.name)));
         }
     }
     // Hosts created as external would suddenly be in-zone without a superordinate domain.
-    if let Some(host) = cx.t.hosts_at_or_below(&name, 1)?.first() {
+    if let Some(host) = cx.tables.hosts_at_or_below(&name, 1)?.first() {
         return Err(RegistryError::Association(format!("host {} already exists under {name}; delete it first", host.name)));
     }
     let mut policy = TldPolicy::with_defaults(&name, nameservers);
@@ -91,7 +91,7 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
     apply_tld_spec(&mut policy, &mut registration, spec)?;
     policy.validate()?;
     let tld = Tld { name: name.clone(), policy, registration, serial: 0, created: cx.now, updated: cx.now };
-    cx.t.put_tld(&tld)?;
+    cx.tables.put_tld(&tld)?;
     cx.zone_created(&name);
     cx.touch(&name, &name);
     for ns in &tld.policy.nameservers {
@@ -116,13 +116,13 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
         || old.glue_ttl_s != new.glue_ttl_s
         || old.glue_policy != new.glue_policy;
     cx.soa_changed(&before);
-    cx.t.put_tld(&tld)?;
+    cx.tables.put_tld(&tld)?;
     cx.touch(name, name);
     for ns in old.nameservers.iter().chain(&new.nameservers) {
         cx.touch(name, ns);
     }
     if every_row {
-        for owner in cx.t.owner_names(name)? {
+        for owner in cx.tables.owner_names(name)? {
             cx.touch(name, &owner);
         }
     }
@@ -202,7 +202,7 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
     if spec.name.is_none() || spec.email.is_none() {
         return Err(RegistryError::Missing("a registrar needs a name and an email".into()));
     }
-    if cx.t.registrar(&id)?.is_some() {
+    if cx.tables.registrar(&id)?.is_some() {
         return Err(RegistryError::exists(ObjectKind::Registrar, &id));
     }
     let mut r = Registrar {
@@ -228,7 +228,7 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
         credit_limit: Money(0),
     };
     apply_registrar_spec(&mut r, spec)?;
-    cx.t.put_registrar(&r)?;
+    cx.tables.put_registrar(&r)?;
     Ok(Outcome::Registrar(Box::new(r)))
 }
 
@@ -236,18 +236,18 @@ pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec)
     if spec.id.as_ref().is_some_and(|i| i != id) {
         return Err(RegistryError::Invalid("a registrar id cannot change".into()));
     }
-    let mut r = cx.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+    let mut r = cx.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
     apply_registrar_spec(&mut r, spec)?;
     r.updated = cx.now;
-    cx.t.put_registrar(&r)?;
+    cx.tables.put_registrar(&r)?;
     Ok(Outcome::Registrar(Box::new(r)))
 }
 
 pub(super) fn fund(cx: &mut Cx, id: &ClientId, amount: Money) -> Result<Outcome> {
-    let mut r = cx.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+    let mut r = cx.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
     r.balance = r.balance.checked_add(amount).ok_or_else(|| RegistryError::Range("the balance would overflow".into()))?;
     r.updated = cx.now;
-    cx.t.put_registrar(&r)?;
+    cx.tables.put_registrar(&r)?;
     Ok(Outcome::Registrar(Box::new(r)))
 }
 
@@ -256,9 +256,9 @@ pub(super) fn change_password(cx: &mut Cx, id: &ClientId, password: &Password) -
     let Password::Hashed(hash) = password else {
         return Err(RegistryError::Invalid("the password must be hashed before it reaches the writer".into()));
     };
-    let mut r = cx.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+    let mut r = cx.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
     r.password_hash = Some(hash.clone());
     r.updated = cx.now;
-    cx.t.put_registrar(&r)?;
+    cx.tables.put_registrar(&r)?;
     Ok(Outcome::Done)
 }

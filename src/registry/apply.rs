@@ -56,7 +56,7 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         && !matches!(result, Err(RegistryError::Store(_)))
     {
         let key = counter_key(cx.now, &counted_tld(cx, command), registrar, object, verb, result.is_ok());
-        cx.t.count(&key, 1)?;
+        cx.tables.count(&key, 1)?;
     }
     result
 }
@@ -86,7 +86,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::RunDue => super::due::run(cx),
         Command::CountReads(counts) => {
             for (key, n) in counts {
-                cx.t.count(key, *n)?;
+                cx.tables.count(key, *n)?;
             }
             Ok(Outcome::Done)
         }
@@ -109,8 +109,8 @@ fn ack_poll(cx: &mut Cx, id: u64) -> Result<Outcome> {
         return Err(RegistryError::Authorization("only a registrar has a poll queue".into()));
     };
     let registrar = registrar.clone();
-    if !cx.t.poll_remove(&registrar, id)? {
+    if !cx.tables.poll_remove(&registrar, id)? {
         return Err(RegistryError::not_found(ObjectKind::PollMessage, id));
     }
-    Ok(Outcome::PollAcked { remaining: cx.t.poll_count(&registrar)? })
+    Ok(Outcome::PollAcked { remaining: cx.tables.poll_count(&registrar)? })
 }

@@ -34,7 +34,7 @@ fn check_fields(int: Option<&PostalInfo>, loc: Option<&PostalInfo>, voice: Optio
 }
 
 pub(super) fn create(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
-    if cx.t.contact(&spec.id)?.is_some() {
+    if cx.tables.contact(&spec.id)?.is_some() {
         return Err(RegistryError::exists(ObjectKind::Contact, &spec.id));
     }
     let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
@@ -61,12 +61,12 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateContact) -> Result<Outcome> {
         transferred: None,
         transfer: None,
     };
-    cx.t.put_contact(&contact)?;
+    cx.tables.put_contact(&contact)?;
     Ok(Outcome::Contact(Box::new(contact)))
 }
 
 pub(super) fn update(cx: &mut Cx, id: &ContactId, spec: &UpdateContact) -> Result<Outcome> {
-    let before = cx.t.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
+    let before = cx.tables.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
     cx.sponsor_only(&before.registrar, format!("contact {id}"))?;
     let s = before.statuses;
     let only_statuses = spec.email.is_none()
@@ -121,12 +121,12 @@ pub(super) fn update(cx: &mut Cx, id: &ContactId, spec: &UpdateContact) -> Resul
     }
     after.updated = Some(cx.now);
     after.up_registrar = cx.actor.registrar().cloned().or(after.up_registrar);
-    cx.t.put_contact(&after)?;
+    cx.tables.put_contact(&after)?;
     Ok(Outcome::Contact(Box::new(after)))
 }
 
 pub(super) fn delete(cx: &mut Cx, id: &ContactId) -> Result<Outcome> {
-    let contact = cx.t.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
+    let contact = cx.tables.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
     cx.sponsor_only(&contact.registrar, format!("contact {id}"))?;
     let s = contact.statuses;
     let client_locked = s.contains(ContactStatus::ClientDeleteProhibited) || s.contains(ContactStatus::PendingTransfer);
@@ -136,12 +136,12 @@ pub(super) fn delete(cx: &mut Cx, id: &ContactId) -> Result<Outcome> {
     if contact.link_count > 0 {
         return Err(RegistryError::Association(format!("contact {id} is used by {} domain(s)", contact.link_count)));
     }
-    cx.t.delete_contact(id)?;
+    cx.tables.delete_contact(id)?;
     Ok(Outcome::Deleted { pending: false, credit: Money(0) })
 }
 
 pub(super) fn transfer(cx: &mut Cx, id: &ContactId, op: &TransferOp) -> Result<Outcome> {
-    let contact = cx.t.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
+    let contact = cx.tables.contact(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, id))?;
     match op {
         TransferOp::Request { auth_info, .. } => request_transfer(cx, contact, auth_info),
         TransferOp::Approve | TransferOp::Reject | TransferOp::Cancel => {
@@ -185,7 +185,7 @@ fn request_transfer(cx: &mut Cx, contact: Contact, auth_info: &str) -> Result<Ou
     let mut after = contact.clone();
     after.statuses.insert(ContactStatus::PendingTransfer);
     after.transfer = Some(transfer.clone());
-    cx.t.put_contact(&after)?;
+    cx.tables.put_contact(&after)?;
     cx.schedule(acted, Due::ContactTransferApproval, id.as_str())?;
     let payload = PollPayload::ContactTransfer { id: id.clone(), transfer: transfer.clone() };
     cx.notify(&contact.registrar, format!("Transfer of contact {id} requested by {gaining}"), payload)?;
@@ -207,7 +207,7 @@ fn finish_transfer(cx: &mut Cx, contact: Contact, status: TransferStatus) -> Res
         after.auth_info_hash = None;
     }
     after.transfer = Some(transfer.clone());
-    cx.t.put_contact(&after)?;
+    cx.tables.put_contact(&after)?;
     let payload = PollPayload::ContactTransfer { id: id.clone(), transfer: transfer.clone() };
     let text = format!("Transfer of contact {id}: {}", status.as_str());
     // The registrar that did not act is told; on server approval, both are.
@@ -224,7 +224,7 @@ fn finish_transfer(cx: &mut Cx, contact: Contact, status: TransferStatus) -> Res
 
 /// The pending period has passed without the sponsor acting.
 pub(super) fn approve_due_transfer(cx: &mut Cx, id: &ContactId) -> Result<()> {
-    let Some(contact) = cx.t.contact(id)? else { return Ok(()) };
+    let Some(contact) = cx.tables.contact(id)? else { return Ok(()) };
     if contact.transfer.as_ref().is_some_and(|t| t.status == TransferStatus::Pending && t.acted <= cx.now) {
         finish_transfer(cx, contact, TransferStatus::ServerApproved)?;
     }

@@ -49,7 +49,7 @@ pub(super) fn refuse_clear_auth_info(auth_info: &Option<String>) -> Result<()> {
 
 /// One command's view of the batch.
 pub(super) struct Cx<'a, 't> {
-    pub t: &'a mut WriteTables<'t>,
+    pub tables: &'a mut WriteTables<'t>,
     zones: &'a mut ZoneChanges,
     pub now: Timestamp,
     pub settings: &'a WriterSettings,
@@ -71,17 +71,17 @@ impl<'a, 't> Cx<'a, 't> {
     /// The tables and the batch's zone changes at once, for a handler that
     /// writes zone rows itself (a bulk import resets the zone's history).
     pub(super) fn tables_and_zones(&mut self) -> (&mut WriteTables<'t>, &mut ZoneChanges) {
-        (self.t, self.zones)
+        (self.tables, self.zones)
     }
 
     pub fn new(
-        t: &'a mut WriteTables<'t>,
+        tables: &'a mut WriteTables<'t>,
         zones: &'a mut ZoneChanges,
         now: Timestamp,
         settings: &'a WriterSettings,
         actor: &'a Actor,
     ) -> Self {
-        Cx { t, zones, now, settings, actor, touched: BTreeSet::new(), zone_events: Vec::new() }
+        Cx { tables, zones, now, settings, actor, touched: BTreeSet::new(), zone_events: Vec::new() }
     }
 
     /// A zone created by this command: it has no previous version to diff from.
@@ -98,7 +98,7 @@ impl<'a, 't> Cx<'a, 't> {
     /// storage failures pass through (they abort the batch). Names it
     /// touched stay touched: re-deriving an unchanged row changes nothing.
     pub fn attempt<T>(&mut self, step: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        let point = self.t.rollback_point();
+        let point = self.tables.rollback_point();
         let events = self.zone_events.len();
         let result = step(self);
         if let Err(refusal) = &result
@@ -106,7 +106,7 @@ impl<'a, 't> Cx<'a, 't> {
         {
             // False only for a bulk import, which keeps no undo log: the
             // writer aborts its batch (it runs alone) instead.
-            self.t.roll_back(point)?;
+            self.tables.roll_back(point)?;
             self.zone_events.truncate(events);
         }
         result
@@ -131,7 +131,7 @@ impl<'a, 't> Cx<'a, 't> {
     pub fn tld_of(&self, name: &DomainName) -> Result<Option<Tld>> {
         let mut at = Some(name.clone());
         while let Some(n) = at {
-            if let Some(tld) = self.t.tld(&n)? {
+            if let Some(tld) = self.tables.tld(&n)? {
                 return Ok(Some(tld));
             }
             at = n.parent();
@@ -140,7 +140,7 @@ impl<'a, 't> Cx<'a, 't> {
     }
 
     pub fn tld(&self, name: &DomainName) -> Result<Tld> {
-        self.t.tld(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Tld, name))
+        self.tables.tld(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Tld, name))
     }
 
     /// Records the command's zone events and re-derives every touched row.
@@ -156,17 +156,17 @@ impl<'a, 't> Cx<'a, 't> {
         let mut current: Option<Tld> = None;
         for (tld_name, owner) in touched {
             if current.as_ref().map(|t| &t.name) != Some(&tld_name) {
-                current = self.t.tld(&tld_name)?;
+                current = self.tables.tld(&tld_name)?;
             }
             if let Some(tld) = &current {
-                zone_rows::refresh(self.t, self.zones, tld, &owner)?;
+                zone_rows::refresh(self.tables, self.zones, tld, &owner)?;
             }
         }
         Ok(())
     }
 
     pub fn next_roid(&mut self, kind: char) -> Result<Roid> {
-        let n = self.t.next_sequence(&kind.to_string())?;
+        let n = self.tables.next_sequence(&kind.to_string())?;
         Ok(Roid::new(kind, n, &self.settings.roid_suffix))
     }
 
@@ -185,7 +185,7 @@ impl<'a, 't> Cx<'a, 't> {
     }
 
     pub fn active_registrar(&self, id: &ClientId) -> Result<Registrar> {
-        let registrar = self.t.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+        let registrar = self.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
         if registrar.status != RegistrarStatus::Ok {
             return Err(RegistryError::Authorization(format!("registrar {id} is not active ({:?})", registrar.status)));
         }
@@ -230,7 +230,7 @@ impl<'a, 't> Cx<'a, 't> {
         if amount.0 <= 0 {
             return Ok(());
         }
-        let r = self.t.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
+        let r = self.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
         if r.balance + r.credit_limit < amount {
             return Err(RegistryError::Billing(format!("{amount} needed, {} available", r.balance + r.credit_limit)));
         }
@@ -240,17 +240,17 @@ impl<'a, 't> Cx<'a, 't> {
     /// Moves money: positive `delta` credits the registrar, negative debits it.
     /// Returns the new balance.
     pub fn adjust_balance(&mut self, registrar: &ClientId, delta: Money) -> Result<Money> {
-        let mut r = self.t.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
+        let mut r = self.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
         if delta.0 != 0 {
             r.balance = r.balance + delta;
-            self.t.put_registrar(&r)?;
+            self.tables.put_registrar(&r)?;
         }
         Ok(r.balance)
     }
 
     /// Records that `due` falls on `object` (a domain name or contact id) at `at`.
     pub fn schedule(&mut self, at: Timestamp, due: Due, object: &str) -> Result<()> {
-        Ok(self.t.due_add(at, due as u8, object)?)
+        Ok(self.tables.due_add(at, due as u8, object)?)
     }
 
     /// Who may approve, reject or cancel a pending transfer of `object`, and
@@ -274,7 +274,7 @@ impl<'a, 't> Cx<'a, 't> {
     }
 
     pub fn notify(&mut self, registrar: &ClientId, text: String, payload: PollPayload) -> Result<()> {
-        self.t.poll_push(registrar, PollMessage { id: 0, queued: self.now, text, payload })?;
+        self.tables.poll_push(registrar, PollMessage { id: 0, queued: self.now, text, payload })?;
         Ok(())
     }
 }

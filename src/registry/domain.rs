@@ -29,7 +29,7 @@ fn settable(cx: &Cx, s: DomainStatus) -> Result<DomainStatus> {
 }
 
 fn load(cx: &Cx, name: &DomainName) -> Result<Domain> {
-    cx.t.domain(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Domain, name))
+    cx.tables.domain(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Domain, name))
 }
 
 /// Looks up the hosts a domain is to be delegated to, enforcing the glue rule:
@@ -40,7 +40,7 @@ fn resolve_nameservers(cx: &Cx, names: &[HostName]) -> Result<Vec<Host>> {
         if hosts.iter().any(|h| &h.name == name) {
             return Err(RegistryError::Invalid(format!("name server {name} is listed twice")));
         }
-        let host = cx.t.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
+        let host = cx.tables.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
         if host.superordinate.is_some() && host.addrs.is_empty() {
             return Err(RegistryError::Policy(format!("name server {name} is below a TLD of this registry and has no addresses (glue)")));
         }
@@ -67,7 +67,7 @@ fn updated_nameservers(cx: &Cx, before: &Domain, spec: &UpdateDomain) -> Result<
     let name = &before.name;
     let mut current: Vec<Host> = Vec::new();
     for roid in &before.nameservers {
-        if let Some(h) = cx.t.host(roid)? {
+        if let Some(h) = cx.tables.host(roid)? {
             current.push(h);
         }
     }
@@ -140,7 +140,7 @@ fn change_sponsor(cx: &Cx, before: &Domain, after: &mut Domain, spec: &UpdateDom
     cx.active_registrar(registrar)?;
     after.registrar = registrar.clone();
     after.transferred = Some(cx.now);
-    Ok(cx.t.hosts_at_or_below(&before.name, usize::MAX)?)
+    Ok(cx.tables.hosts_at_or_below(&before.name, usize::MAX)?)
 }
 
 /// The TLD a new domain goes in: it must be exactly one label below a served TLD.
@@ -181,7 +181,7 @@ fn check_contacts(cx: &Cx, tld: &Tld, registrant: Option<&ContactId>, contacts: 
         }
     }
     for id in registrant.into_iter().chain(contacts.iter().map(|c| &c.id)) {
-        if cx.t.contact(id)?.is_none() {
+        if cx.tables.contact(id)?.is_none() {
             return Err(RegistryError::not_found(ObjectKind::Contact, id));
         }
     }
@@ -190,7 +190,7 @@ fn check_contacts(cx: &Cx, tld: &Tld, registrant: Option<&ContactId>, contacts: 
 
 pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let tld = registrable_tld(cx, &spec.name)?;
-    if cx.t.domain(&spec.name)?.is_some() {
+    if cx.tables.domain(&spec.name)?.is_some() {
         return Err(RegistryError::exists(ObjectKind::Domain, &spec.name));
     }
     let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
@@ -235,7 +235,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         rgp: None,
         transfer: None,
     };
-    cx.t.put_domain(&domain)?;
+    cx.tables.put_domain(&domain)?;
     cx.schedule(expires, Due::Expiry, domain.name.as_str())?;
     for g in &domain.grace {
         cx.schedule(g.ends, Due::GraceEnd, domain.name.as_str())?;
@@ -303,11 +303,11 @@ pub(super) fn update(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Res
 
     after.updated = Some(cx.now);
     after.up_registrar = cx.actor.registrar().cloned().or(after.up_registrar.clone());
-    cx.t.put_domain(&after)?;
+    cx.tables.put_domain(&after)?;
     for mut host in moved_hosts {
         host.registrar = after.registrar.clone();
         host.transferred = Some(cx.now);
-        cx.t.put_host(&host)?;
+        cx.tables.put_host(&host)?;
     }
     relink(cx, Some(&before), Some(&after))?;
     cx.touch(&after.tld, name);
@@ -359,7 +359,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
     }
     after.updated = Some(cx.now);
     after.up_registrar = cx.actor.registrar().cloned().or(after.up_registrar.clone());
-    cx.t.put_domain(&after)?;
+    cx.tables.put_domain(&after)?;
     relink(cx, Some(&before), Some(&after))?;
     cx.touch(&after.tld, &name);
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
@@ -377,7 +377,7 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
     if locked {
         return Err(RegistryError::StatusProhibits(format!("the statuses of {name} prohibit deleting it")));
     }
-    let subordinates = cx.t.hosts_at_or_below(name, 5)?;
+    let subordinates = cx.tables.hosts_at_or_below(name, 5)?;
     if !subordinates.is_empty() {
         let names: Vec<String> = subordinates.iter().map(|h| h.name.to_string()).collect();
         return Err(RegistryError::Association(format!("{name} has subordinate hosts ({}); delete them first", names.join(", "))));
@@ -408,7 +408,7 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
     after.rgp = Some(Rgp { phase: RgpPhase::Redemption, ends });
     after.updated = Some(cx.now);
     after.up_registrar = cx.actor.registrar().cloned();
-    cx.t.put_domain(&after)?;
+    cx.tables.put_domain(&after)?;
     cx.schedule(ends, Due::RgpEnd, name.as_str())?;
     relink(cx, Some(&domain), Some(&after))?;
     cx.touch(&after.tld, name);
@@ -417,7 +417,7 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
 
 /// Removes a domain and everything that pointed at it.
 pub(super) fn purge(cx: &mut Cx, domain: &Domain) -> Result<()> {
-    cx.t.delete_domain(&domain.name)?;
+    cx.tables.delete_domain(&domain.name)?;
     relink(cx, Some(domain), None)?;
     cx.touch(&domain.tld, &domain.name);
     Ok(())
@@ -459,7 +459,7 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
         cx.schedule(ends, Due::GraceEnd, name.as_str())?;
     }
     after.updated = Some(cx.now);
-    cx.t.put_domain(&after)?;
+    cx.tables.put_domain(&after)?;
     cx.schedule(expires, Due::Expiry, name.as_str())?;
     let balance = charge(cx, &before.registrar, fee)?;
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
@@ -531,7 +531,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     let mut after = domain.clone();
     after.statuses.insert(DomainStatus::PendingTransfer);
     after.transfer = Some(transfer.clone());
-    cx.t.put_domain(&after)?;
+    cx.tables.put_domain(&after)?;
     cx.schedule(acted, Due::TransferApproval, name.as_str())?;
     charge(cx, &gaining, fee)?;
     let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
@@ -577,11 +577,11 @@ pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferSta
     transfer.acted = cx.now;
     transfer.new_expires = Some(after.expires);
     after.transfer = Some(transfer.clone());
-    cx.t.put_domain(&after)?;
-    for mut host in cx.t.hosts_at_or_below(&name, usize::MAX)? {
+    cx.tables.put_domain(&after)?;
+    for mut host in cx.tables.hosts_at_or_below(&name, usize::MAX)? {
         host.registrar = transfer.gaining.clone();
         host.transferred = Some(cx.now);
-        cx.t.put_host(&host)?;
+        cx.tables.put_host(&host)?;
     }
     cx.schedule(after.expires, Due::Expiry, name.as_str())?;
     cx.schedule(ends, Due::GraceEnd, name.as_str())?;
@@ -604,7 +604,7 @@ fn end_transfer(cx: &mut Cx, domain: Domain, status: TransferStatus) -> Result<O
     transfer.new_expires = None;
     after.statuses.remove(DomainStatus::PendingTransfer);
     after.transfer = Some(transfer.clone());
-    cx.t.put_domain(&after)?;
+    cx.tables.put_domain(&after)?;
     let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
     let notified = if status == TransferStatus::ClientCancelled { &transfer.losing } else { &transfer.gaining };
     cx.notify(&notified.clone(), format!("Transfer of {name} {}", status.as_str()), payload)?;
@@ -625,7 +625,7 @@ pub(super) fn relink(cx: &mut Cx, before: Option<&Domain>, after: Option<&Domain
         if in_old == in_new && pub_old == pub_new {
             continue;
         }
-        let Some(mut host) = cx.t.host(roid)? else { continue };
+        let Some(mut host) = cx.tables.host(roid)? else { continue };
         host.link_count = (host.link_count + in_new as u32).saturating_sub(in_old as u32);
         // Only delegations in the host's own zone count towards its glue.
         if host.name.is_below(&domain.tld) {
@@ -633,11 +633,11 @@ pub(super) fn relink(cx: &mut Cx, before: Option<&Domain>, after: Option<&Domain
             cx.touch(&domain.tld, &host.name);
         }
         match (in_old, in_new) {
-            (false, true) => cx.t.link_host(roid, &domain.name)?,
-            (true, false) => cx.t.unlink_host(roid, &domain.name)?,
+            (false, true) => cx.tables.link_host(roid, &domain.name)?,
+            (true, false) => cx.tables.unlink_host(roid, &domain.name)?,
             _ => {}
         }
-        cx.t.put_host(&host)?;
+        cx.tables.put_host(&host)?;
     }
 
     let contacts = |d: Option<&Domain>| -> BTreeSet<ContactId> {
@@ -645,13 +645,13 @@ pub(super) fn relink(cx: &mut Cx, before: Option<&Domain>, after: Option<&Domain
     };
     let (old_c, new_c) = (contacts(before), contacts(after));
     for id in old_c.symmetric_difference(&new_c) {
-        let Some(mut contact) = cx.t.contact(id)? else { continue };
+        let Some(mut contact) = cx.tables.contact(id)? else { continue };
         if new_c.contains(id) {
             contact.link_count += 1;
         } else {
             contact.link_count = contact.link_count.saturating_sub(1);
         }
-        cx.t.put_contact(&contact)?;
+        cx.tables.put_contact(&contact)?;
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ pub(super) const DUE_BATCH_MAX: usize = 1000;
 pub(super) const DUE_RETRY_S: i64 = 300;
 
 pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
-    let due = cx.t.due_until(cx.now, DUE_BATCH_MAX)?;
+    let due = cx.tables.due_until(cx.now, DUE_BATCH_MAX)?;
     let handled = due.len();
     let mut deferred = 0;
     for (at, kind, object) in due {
@@ -32,8 +32,8 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
             Err(RegistryError::Store(e)) => return Err(e.into()),
             Err(refusal) => {
                 tracing::error!(object = %object, kind, error = %refusal, retry_in_s = DUE_RETRY_S, "lifecycle transition refused");
-                cx.t.due_remove(at, kind, &object)?;
-                cx.t.due_add(cx.now.plus_seconds(DUE_RETRY_S), kind, &object)?;
+                cx.tables.due_remove(at, kind, &object)?;
+                cx.tables.due_add(cx.now.plus_seconds(DUE_RETRY_S), kind, &object)?;
                 deferred += 1;
             }
         }
@@ -43,7 +43,7 @@ pub(super) fn run(cx: &mut Cx) -> Result<Outcome> {
 
 /// Takes one deadline off the table and carries it out.
 fn carry_out(cx: &mut Cx, at: crate::model::Timestamp, kind: u8, object: &str) -> Result<()> {
-    cx.t.due_remove(at, kind, object)?;
+    cx.tables.due_remove(at, kind, object)?;
     match Due::from_u8(kind) {
         Some(Due::ContactTransferApproval) => match ContactId::parse(object) {
             Ok(id) => super::contact::approve_due_transfer(cx, &id),
@@ -74,7 +74,7 @@ fn carry_out(cx: &mut Cx, at: crate::model::Timestamp, kind: u8, object: &str) -
 
 /// At expiry the sponsor is charged a year and has 45 days to change its mind.
 fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
-    let Some(before) = cx.t.domain(name)? else { return Ok(()) };
+    let Some(before) = cx.tables.domain(name)? else { return Ok(()) };
     if before.expires > cx.now || before.rgp.is_some() {
         return Ok(());
     }
@@ -84,7 +84,7 @@ fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
     after.expires = before.expires.plus_years(1);
     let ends = cx.now.plus_seconds(tld.registration.auto_renew_grace_s);
     after.grace.push(Grace { kind: GraceKind::AutoRenew, ends, registrar: before.registrar.clone(), amount: fee, years: 1 });
-    cx.t.put_domain(&after)?;
+    cx.tables.put_domain(&after)?;
     // Auto-renewal is owed whatever the balance; it may go below zero.
     cx.adjust_balance(&before.registrar, Money(-fee.0))?;
     cx.schedule(after.expires, Due::Expiry, name.as_str())?;
@@ -101,18 +101,18 @@ fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
 }
 
 fn end_grace(cx: &mut Cx, name: &DomainName) -> Result<()> {
-    let Some(mut domain) = cx.t.domain(name)? else { return Ok(()) };
+    let Some(mut domain) = cx.tables.domain(name)? else { return Ok(()) };
     let before = domain.grace.len();
     let now = cx.now;
     domain.grace.retain(|g| g.ends > now);
     if domain.grace.len() != before {
-        cx.t.put_domain(&domain)?;
+        cx.tables.put_domain(&domain)?;
     }
     Ok(())
 }
 
 fn approve_transfer(cx: &mut Cx, name: &DomainName) -> Result<()> {
-    let Some(domain) = cx.t.domain(name)? else { return Ok(()) };
+    let Some(domain) = cx.tables.domain(name)? else { return Ok(()) };
     let pending = domain.transfer.as_ref().is_some_and(|t| t.status == TransferStatus::Pending && t.acted <= cx.now);
     if pending {
         complete_transfer(cx, domain, TransferStatus::ServerApproved)?;
@@ -122,7 +122,7 @@ fn approve_transfer(cx: &mut Cx, name: &DomainName) -> Result<()> {
 
 /// Redemption → pending delete → purge; an unreported restore falls back to redemption.
 fn next_rgp_phase(cx: &mut Cx, name: &DomainName) -> Result<()> {
-    let Some(before) = cx.t.domain(name)? else { return Ok(()) };
+    let Some(before) = cx.tables.domain(name)? else { return Ok(()) };
     let Some(rgp) = before.rgp.filter(|r| r.ends <= cx.now) else { return Ok(()) };
     let tld = cx.tld(&before.tld)?;
     let pending_delete =
@@ -149,7 +149,7 @@ fn next_rgp_phase(cx: &mut Cx, name: &DomainName) -> Result<()> {
     let mut after = before.clone();
     after.rgp = Some(next);
     after.statuses.insert(DomainStatus::PendingDelete);
-    cx.t.put_domain(&after)?;
+    cx.tables.put_domain(&after)?;
     cx.schedule(next.ends, Due::RgpEnd, name.as_str())?;
     relink(cx, Some(&before), Some(&after))?;
     cx.touch(&after.tld, name);

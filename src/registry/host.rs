@@ -50,9 +50,10 @@ fn placement(cx: &Cx, name: &HostName, sponsor: &ClientId) -> Result<Option<Doma
         Some(tld) if &tld.name == name => Err(RegistryError::Policy(format!("{name} is a TLD apex, not a host name"))),
         Some(tld) => {
             let superordinate = name.child_of(&tld.name).expect("a name below the TLD has a child of it");
-            let domain =
-                cx.t.domain(&superordinate)?
-                    .ok_or_else(|| RegistryError::not_found(ObjectKind::Domain, format!("{superordinate} (superordinate of {name})")))?;
+            let domain = cx
+                .tables
+                .domain(&superordinate)?
+                .ok_or_else(|| RegistryError::not_found(ObjectKind::Domain, format!("{superordinate} (superordinate of {name})")))?;
             if &domain.registrar != sponsor {
                 return Err(RegistryError::Authorization(format!("{name} is below {superordinate}, which another registrar sponsors")));
             }
@@ -63,14 +64,14 @@ fn placement(cx: &Cx, name: &HostName, sponsor: &ClientId) -> Result<Option<Doma
 }
 
 pub(super) fn create(cx: &mut Cx, spec: &CreateHost) -> Result<Outcome> {
-    if cx.t.host_by_name(&spec.name)?.is_some() {
+    if cx.tables.host_by_name(&spec.name)?.is_some() {
         return Err(RegistryError::exists(ObjectKind::Host, &spec.name));
     }
     // From the operator API an in-zone host defaults to its domain's sponsor.
     let named = match (&spec.registrar, cx.tld_of(&spec.name)?) {
         (None, Some(tld)) if cx.is_registry() && tld.name != spec.name => {
             let superordinate = spec.name.child_of(&tld.name).expect("below the TLD");
-            let domain = cx.t.domain(&superordinate)?;
+            let domain = cx.tables.domain(&superordinate)?;
             Some(
                 domain
                     .ok_or_else(|| {
@@ -106,13 +107,13 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateHost) -> Result<Outcome> {
         up_registrar: None,
         transferred: None,
     };
-    cx.t.put_host(&host)?;
+    cx.tables.put_host(&host)?;
     cx.touch_anywhere(&host.name)?;
     Ok(Outcome::Host(Box::new(host)))
 }
 
 pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<Outcome> {
-    let before = cx.t.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
+    let before = cx.tables.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
     cx.sponsor_only(&before.registrar, format!("host {name}"))?;
     let s = before.statuses;
     let locked = if cx.is_registry() {
@@ -143,19 +144,19 @@ pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<
     after.addrs = host_addrs(&addrs, glue_addresses(cx, spec.new_name.as_ref().unwrap_or(name))?)?;
 
     let links = if let Some(new_name) = spec.new_name.as_ref().filter(|n| *n != name) {
-        if cx.t.host_by_name(new_name)?.is_some() {
+        if cx.tables.host_by_name(new_name)?.is_some() {
             return Err(RegistryError::exists(ObjectKind::Host, new_name));
         }
-        if let Some(tld) = cx.t.tlds()?.into_iter().find(|t| t.policy.nameservers.contains(name)) {
+        if let Some(tld) = cx.tables.tlds()?.into_iter().find(|t| t.policy.nameservers.contains(name)) {
             return Err(RegistryError::Association(format!("{name} is an apex name server of .{}; change the TLD first", tld.name)));
         }
         after.superordinate = placement(cx, new_name, &before.registrar)?;
         after.name = new_name.clone();
-        let links = cx.t.host_links(&before.roid, usize::MAX)?;
+        let links = cx.tables.host_links(&before.roid, usize::MAX)?;
         // Renaming a host others delegate to would change their delegations (RST epp-23).
         if let crate::registry::Actor::Registrar(me) = cx.actor {
             for d in &links {
-                if cx.t.domain(d)?.is_some_and(|d| &d.registrar != me) {
+                if cx.tables.domain(d)?.is_some_and(|d| &d.registrar != me) {
                     return Err(RegistryError::Association(format!("{name} is used by {d}, which another registrar sponsors")));
                 }
             }
@@ -177,7 +178,7 @@ pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<
         // Glue counts are per zone: recount for the host's new zone.
         let mut published = 0;
         for d in &links {
-            if let Some(domain) = cx.t.domain(d)? {
+            if let Some(domain) = cx.tables.domain(d)? {
                 if domain.is_published() && after.name.is_below(&domain.tld) {
                     published += 1;
                 }
@@ -185,16 +186,16 @@ pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<
             }
         }
         after.published_link_count = published;
-        cx.t.unindex_host_name(&before.name)?;
+        cx.tables.unindex_host_name(&before.name)?;
     }
-    cx.t.put_host(&after)?;
+    cx.tables.put_host(&after)?;
     cx.touch_anywhere(&before.name)?;
     cx.touch_anywhere(&after.name)?;
     Ok(Outcome::Host(Box::new(after)))
 }
 
 pub(super) fn delete(cx: &mut Cx, name: &HostName) -> Result<Outcome> {
-    let host = cx.t.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
+    let host = cx.tables.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
     cx.sponsor_only(&host.registrar, format!("host {name}"))?;
     let s = host.statuses;
     if s.contains(HostStatus::ServerDeleteProhibited) || (!cx.is_registry() && s.contains(HostStatus::ClientDeleteProhibited)) {
@@ -203,10 +204,10 @@ pub(super) fn delete(cx: &mut Cx, name: &HostName) -> Result<Outcome> {
     if host.is_linked() {
         return Err(RegistryError::Association(format!("{name} is a name server of {} domain(s)", host.link_count)));
     }
-    if let Some(tld) = cx.t.tlds()?.into_iter().find(|t| t.policy.nameservers.contains(name)) {
+    if let Some(tld) = cx.tables.tlds()?.into_iter().find(|t| t.policy.nameservers.contains(name)) {
         return Err(RegistryError::Association(format!("{name} is an apex name server of .{}", tld.name)));
     }
-    cx.t.delete_host(&host)?;
+    cx.tables.delete_host(&host)?;
     cx.touch_anywhere(name)?;
     Ok(Outcome::Deleted { pending: false, credit: crate::model::Money(0) })
 }

@@ -470,9 +470,9 @@ pub(super) fn inject(cx: &mut Cx, fault: &Fault) -> context::Result<Outcome> {
         }
         Fault::Panic => panic!("a handler bug"),
         Fault::Orphan(name) => {
-            let mut domain = cx.t.domain(name)?.expect("the domain exists");
+            let mut domain = cx.tables.domain(name)?.expect("the domain exists");
             domain.registrar = id("gone");
-            cx.t.put_domain(&domain)?;
+            cx.tables.put_domain(&domain)?;
             Ok(Outcome::Done)
         }
     }
