@@ -3,7 +3,7 @@
 //! transfer (request, query, approve, reject, cancel).
 
 use super::ext;
-use super::mapping::{After, Ctx, Handled, check_items};
+use super::mapping::{Ctx, Render, Verdict, check_items};
 use super::render::{Response, fragment};
 use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
@@ -94,7 +94,7 @@ fn statuses(parent: &Element) -> Result<Vec<ContactStatus>, EppError> {
         .collect()
 }
 
-pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
     ext::only(extension, &[])?;
     match (verb, object.name.as_str()) {
         (Verb::Check, "check") => check(object, cx),
@@ -116,7 +116,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
                 auth_info: Some(auth_info(object)?.ok_or_else(|| EppError::syntax("<contact:authInfo> is missing"))?),
                 auth_info_hash: None,
             };
-            Ok(Handled::Execute(Command::CreateContact(spec), After::ContactCreate))
+            Ok(Verdict::Execute(Command::CreateContact(spec), Render::ContactCreate))
         }
         (Verb::Update, "update") => {
             let mut spec = UpdateContact::default();
@@ -136,15 +136,15 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
                 spec.disclose = disclose(chg)?;
                 spec.auth_info = auth_info(chg)?;
             }
-            Ok(Handled::Execute(Command::UpdateContact(id(object)?, spec), After::Plain))
+            Ok(Verdict::Execute(Command::UpdateContact(id(object)?, spec), Render::Plain))
         }
-        (Verb::Delete, "delete") => Ok(Handled::Execute(Command::DeleteContact(id(object)?), After::Plain)),
+        (Verb::Delete, "delete") => Ok(Verdict::Execute(Command::DeleteContact(id(object)?), Render::Plain)),
         (Verb::Transfer(op), "transfer") => transfer(op, object, cx),
         _ => Err(EppError::new(code::UNIMPLEMENTED_COMMAND, format!("contacts have no <{}> here", object.name))),
     }
 }
 
-fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
+fn check(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
     let ids = check_items(object, &Ns::Contact, "id")?;
     let mut w = fragment();
     w.open("contact:chkData", &[("xmlns:contact", xml::CONTACT)]);
@@ -163,12 +163,12 @@ fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
         }
         w.close();
     }
-    Ok(Handled::Reply(Response::new(code::OK).res_data(w.finish())))
+    Ok(Verdict::Reply(Response::new(code::OK).res_data(w.finish())))
 }
 
-fn info(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
+fn info(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
     let c = query::contact_for(&cx.snapshot, &cx.registrar, &id(object)?, auth_info(object)?.as_deref())?;
-    Ok(Handled::Reply(Response::new(code::OK).res_data(info_data(&c))))
+    Ok(Verdict::Reply(Response::new(code::OK).res_data(info_data(&c))))
 }
 
 fn write_postal(w: &mut xml::Writer, kind: &str, p: &PostalInfo) {
@@ -231,14 +231,14 @@ fn info_data(c: &Contact) -> String {
     w.finish()
 }
 
-fn transfer(op: TransferVerb, object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
+fn transfer(op: TransferVerb, object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
     let id = id(object)?;
     let op = match op {
         TransferVerb::Query => {
             let contact =
                 cx.snapshot.contact(&id).map_err(RegistryError::from)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, &id))?;
             let transfer = query::transfer_for(contact.transfer.as_ref(), &cx.registrar, id.as_str())?;
-            return Ok(Handled::Reply(Response::new(code::OK).res_data(transfer_data(&id, transfer))));
+            return Ok(Verdict::Reply(Response::new(code::OK).res_data(transfer_data(&id, transfer))));
         }
         TransferVerb::Request => {
             let pw = auth_info(object)?
@@ -249,7 +249,7 @@ fn transfer(op: TransferVerb, object: &Element, cx: &Ctx) -> Result<Handled, Epp
         TransferVerb::Reject => TransferOp::Reject,
         TransferVerb::Cancel => TransferOp::Cancel,
     };
-    Ok(Handled::Execute(Command::TransferContact(id, op), After::Plain))
+    Ok(Verdict::Execute(Command::TransferContact(id, op), Render::Plain))
 }
 
 /// `<contact:trnData>`.
@@ -262,12 +262,12 @@ pub fn transfer_data(id: &ContactId, t: &Transfer) -> String {
     w.finish()
 }
 
-pub fn render(after: &After, outcome: Outcome) -> Response {
+pub fn render(after: &Render, outcome: Outcome) -> Response {
     match (after, outcome) {
         (_, Outcome::ContactTransfer { id, transfer, pending }) => {
             Response::new(if pending { code::OK_PENDING } else { code::OK }).res_data(transfer_data(&id, &transfer))
         }
-        (After::ContactCreate, Outcome::Contact(c)) => {
+        (Render::ContactCreate, Outcome::Contact(c)) => {
             let mut w = fragment();
             w.open("contact:creData", &[("xmlns:contact", xml::CONTACT)]);
             w.leaf("contact:id", &[], c.id.as_str()).leaf("contact:crDate", &[], &c.created.to_rfc3339());

@@ -4,7 +4,7 @@
 //! them.
 
 use super::ext;
-use super::mapping::{After, Ctx, Handled, check_items, period};
+use super::mapping::{Ctx, Render, Verdict, check_items, period};
 use super::render::{Response, fragment};
 use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
@@ -74,7 +74,7 @@ fn auth_info(parent: &Element) -> Result<Option<String>, EppError> {
     Ok(Some(required(a, "pw")?.text.clone()))
 }
 
-pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
     match (verb, object.name.as_str()) {
         (Verb::Check, "check") => check(object, extension, cx),
         (Verb::Info, "info") => info(object, extension, cx),
@@ -83,7 +83,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
         (Verb::Delete, "delete") => {
             ext::only(extension, &[])?;
             let domain_name = name(required(object, "name")?)?;
-            Ok(Handled::Execute(Command::DeleteDomain(domain_name.clone()), After::DomainDelete { name: domain_name }))
+            Ok(Verdict::Execute(Command::DeleteDomain(domain_name.clone()), Render::DomainDelete { name: domain_name }))
         }
         (Verb::Renew, "renew") => renew(object, extension),
         (Verb::Transfer(op), "transfer") => transfer(op, object, extension, cx),
@@ -91,7 +91,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
     }
 }
 
-fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
     ext::only(extension, &[(Ns::Fee, "check")])?;
     let fee = ext::fee_check(extension)?;
     let names = check_items(object, &Ns::Domain, "name")?;
@@ -125,10 +125,10 @@ fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Hand
         f.out.push_str(&fees.finish());
         response = response.extension(xml::FEE, f.finish());
     }
-    Ok(Handled::Reply(response))
+    Ok(Verdict::Reply(response))
 }
 
-fn info(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+fn info(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
     ext::only(extension, &[])?;
     let name_el = required(object, "name")?;
     let domain_name = name(name_el)?;
@@ -150,7 +150,7 @@ fn info(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handl
     if let Some(rgp) = ext::rgp_info(&domain.rgp_statuses(cx.now), "rgp:infData") {
         response = response.extension(xml::RGP, rgp);
     }
-    Ok(Handled::Reply(response))
+    Ok(Verdict::Reply(response))
 }
 
 /// `<domain:infData>` of a domain as it stands (also used for change poll messages).
@@ -203,7 +203,7 @@ pub fn info_data(w: &mut xml::Writer, d: &Domain, hosts: &str, cx: &Ctx) -> Resu
     Ok(())
 }
 
-fn create(object: &Element, extension: Option<&Element>) -> Result<Handled, EppError> {
+fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppError> {
     ext::only(extension, &[(Ns::SecDns, "create"), (Ns::Fee, "create"), (Ns::Launch, "create")])?;
     ext::launch_create(extension)?;
     let domain_name = name(required(object, "name")?)?;
@@ -226,10 +226,10 @@ fn create(object: &Element, extension: Option<&Element>) -> Result<Handled, EppE
         auth_info_hash: None,
         fee: ext::fee_agreement(extension, "create")?,
     };
-    Ok(Handled::Execute(Command::CreateDomain(command), After::DomainCreate { years }))
+    Ok(Verdict::Execute(Command::CreateDomain(command), Render::DomainCreate { years }))
 }
 
-fn update(object: &Element, extension: Option<&Element>) -> Result<Handled, EppError> {
+fn update(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppError> {
     ext::only(extension, &[(Ns::SecDns, "update"), (Ns::Rgp, "update"), (Ns::Fee, "update")])?;
     let domain_name = name(required(object, "name")?)?;
     let mut spec = UpdateDomain::default();
@@ -260,10 +260,10 @@ fn update(object: &Element, extension: Option<&Element>) -> Result<Handled, EppE
     spec.restore = ext::rgp_restore(extension)?;
     spec.fee = ext::fee_agreement(extension, "update")?;
     let restore = spec.restore.is_some();
-    Ok(Handled::Execute(Command::UpdateDomain(domain_name, spec), After::DomainUpdate { restore }))
+    Ok(Verdict::Execute(Command::UpdateDomain(domain_name, spec), Render::DomainUpdate { restore }))
 }
 
-fn renew(object: &Element, extension: Option<&Element>) -> Result<Handled, EppError> {
+fn renew(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppError> {
     ext::only(extension, &[(Ns::Fee, "renew")])?;
     let domain_name = name(required(object, "name")?)?;
     let date = required(object, "curExpDate")?.trimmed();
@@ -272,10 +272,10 @@ fn renew(object: &Element, extension: Option<&Element>) -> Result<Handled, EppEr
     }
     let years = optional_period(object)?;
     let spec = RenewDomain { current_expiry_date: date.to_string(), years, fee: ext::fee_agreement(extension, "renew")? };
-    Ok(Handled::Execute(Command::RenewDomain(domain_name, spec), After::DomainRenew { years }))
+    Ok(Verdict::Execute(Command::RenewDomain(domain_name, spec), Render::DomainRenew { years }))
 }
 
-fn transfer(op: TransferVerb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+fn transfer(op: TransferVerb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
     let domain_name = name(required(object, "name")?)?;
     let op = match op {
         TransferVerb::Query => {
@@ -286,7 +286,7 @@ fn transfer(op: TransferVerb, object: &Element, extension: Option<&Element>, cx:
                 .map_err(RegistryError::from)?
                 .ok_or_else(|| EppError::new(code::NOT_FOUND, format!("{domain_name} does not exist")))?;
             let transfer = query::transfer_for(domain.transfer.as_ref(), &cx.registrar, domain_name.as_str())?;
-            return Ok(Handled::Reply(Response::new(code::OK).res_data(transfer_data(&domain_name, transfer))));
+            return Ok(Verdict::Reply(Response::new(code::OK).res_data(transfer_data(&domain_name, transfer))));
         }
         TransferVerb::Request => {
             ext::only(extension, &[(Ns::Fee, "transfer")])?;
@@ -299,7 +299,7 @@ fn transfer(op: TransferVerb, object: &Element, extension: Option<&Element>, cx:
         TransferVerb::Cancel => TransferOp::Cancel,
     };
     let years = if let TransferOp::Request { years, .. } = &op { Some(*years) } else { None };
-    Ok(Handled::Execute(Command::TransferDomain(domain_name, op), After::DomainTransfer { years }))
+    Ok(Verdict::Execute(Command::TransferDomain(domain_name, op), Render::DomainTransfer { years }))
 }
 
 /// `<domain:trnData>`.
@@ -316,10 +316,10 @@ pub fn transfer_data(name: &DomainName, t: &Transfer) -> String {
 }
 
 /// Writes the response to a domain command the registry executed.
-pub fn render(after: &After, outcome: Outcome, cx: &Ctx) -> Response {
+pub fn render(after: &Render, outcome: Outcome, cx: &Ctx) -> Response {
     let currency = |name: &DomainName| cx.snapshot.tld_of(name).map(|t| t.registration.currency.clone()).unwrap_or_else(|| "USD".into());
     match (after, outcome) {
-        (After::DomainCreate { years }, Outcome::Domain(d)) => {
+        (Render::DomainCreate { years }, Outcome::Domain(d)) => {
             let mut w = fragment();
             w.open("domain:creData", &[("xmlns:domain", xml::DOMAIN)]);
             w.leaf("domain:name", &[], d.domain.name.as_str()).leaf("domain:crDate", &[], &d.domain.created.to_rfc3339());
@@ -327,7 +327,7 @@ pub fn render(after: &After, outcome: Outcome, cx: &Ctx) -> Response {
             let fee = ext::fee_result("fee:creData", &currency(&d.domain.name), Some(*years), d.fee, Money(0), d.balance);
             Response::new(code::OK).res_data(w.finish()).extension(xml::FEE, fee)
         }
-        (After::DomainUpdate { restore }, Outcome::Domain(d)) => {
+        (Render::DomainUpdate { restore }, Outcome::Domain(d)) => {
             let mut response = Response::new(code::OK);
             if *restore {
                 if let Some(rgp) = ext::rgp_info(&d.domain.rgp_statuses(cx.now), "rgp:upData") {
@@ -340,21 +340,21 @@ pub fn render(after: &After, outcome: Outcome, cx: &Ctx) -> Response {
             }
             response
         }
-        (After::DomainDelete { name }, Outcome::Deleted { pending, credit }) => {
+        (Render::DomainDelete { name }, Outcome::Deleted { pending, credit }) => {
             let mut response = Response::new(if pending { code::OK_PENDING } else { code::OK });
             if credit.0 > 0 {
                 response = response.extension(xml::FEE, ext::fee_result("fee:delData", &currency(name), None, Money(0), credit, None));
             }
             response
         }
-        (After::DomainRenew { years }, Outcome::Domain(d)) => {
+        (Render::DomainRenew { years }, Outcome::Domain(d)) => {
             let mut w = fragment();
             w.open("domain:renData", &[("xmlns:domain", xml::DOMAIN)]);
             w.leaf("domain:name", &[], d.domain.name.as_str()).leaf("domain:exDate", &[], &d.domain.expires.to_rfc3339());
             let fee = ext::fee_result("fee:renData", &currency(&d.domain.name), Some(*years), d.fee, Money(0), d.balance);
             Response::new(code::OK).res_data(w.finish()).extension(xml::FEE, fee)
         }
-        (After::DomainTransfer { years }, Outcome::Transfer { name, transfer, pending }) => {
+        (Render::DomainTransfer { years }, Outcome::Transfer { name, transfer, pending }) => {
             let mut response = Response::new(if pending { code::OK_PENDING } else { code::OK }).res_data(transfer_data(&name, &transfer));
             if pending && transfer.fee.0 > 0 {
                 response =

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::ext;
-use super::mapping::{After, Ctx, Handled, check_items};
+use super::mapping::{Ctx, Render, Verdict, check_items};
 use super::render::{Response, fragment};
 use super::request::Verb;
 use super::result::{EppError, code};
@@ -44,14 +44,14 @@ fn statuses(parent: &Element) -> Result<Vec<HostStatus>, EppError> {
         .collect()
 }
 
-pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Handled, EppError> {
+pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
     ext::only(extension, &[])?;
     match (verb, object.name.as_str()) {
         (Verb::Check, "check") => check(object, cx),
         (Verb::Info, "info") => info(object, cx),
         (Verb::Create, "create") => {
             let spec = CreateHost { name: name(object)?, registrar: None, addresses: addresses(object)?, statuses: Vec::new() };
-            Ok(Handled::Execute(Command::CreateHost(spec), After::HostCreate))
+            Ok(Verdict::Execute(Command::CreateHost(spec), Render::HostCreate))
         }
         (Verb::Update, "update") => {
             let mut spec = UpdateHost::default();
@@ -66,14 +66,14 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
             if let Some(chg) = child(object, "chg") {
                 spec.new_name = Some(name(chg)?);
             }
-            Ok(Handled::Execute(Command::UpdateHost(name(object)?, spec), After::Plain))
+            Ok(Verdict::Execute(Command::UpdateHost(name(object)?, spec), Render::Plain))
         }
-        (Verb::Delete, "delete") => Ok(Handled::Execute(Command::DeleteHost(name(object)?), After::Plain)),
+        (Verb::Delete, "delete") => Ok(Verdict::Execute(Command::DeleteHost(name(object)?), Render::Plain)),
         _ => Err(EppError::new(code::UNIMPLEMENTED_COMMAND, format!("hosts have no <{}> here", object.name))),
     }
 }
 
-fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
+fn check(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
     let names = check_items(object, &Ns::Host, "name")?;
     let mut w = fragment();
     w.open("host:chkData", &[("xmlns:host", xml::HOST)]);
@@ -92,10 +92,10 @@ fn check(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
         }
         w.close();
     }
-    Ok(Handled::Reply(Response::new(code::OK).res_data(w.finish())))
+    Ok(Verdict::Reply(Response::new(code::OK).res_data(w.finish())))
 }
 
-fn info(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
+fn info(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
     let host_name = name(object)?;
     let h = cx
         .snapshot
@@ -122,12 +122,12 @@ fn info(object: &Element, cx: &Ctx) -> Result<Handled, EppError> {
     if let Some(t) = h.transferred {
         w.leaf("host:trDate", &[], &t.to_rfc3339());
     }
-    Ok(Handled::Reply(Response::new(code::OK).res_data(w.finish())))
+    Ok(Verdict::Reply(Response::new(code::OK).res_data(w.finish())))
 }
 
-pub fn render(after: &After, outcome: Outcome) -> Response {
+pub fn render(after: &Render, outcome: Outcome) -> Response {
     match (after, outcome) {
-        (After::HostCreate, Outcome::Host(h)) => {
+        (Render::HostCreate, Outcome::Host(h)) => {
             let mut w = fragment();
             w.open("host:creData", &[("xmlns:host", xml::HOST)]);
             w.leaf("host:name", &[], h.name.as_str()).leaf("host:crDate", &[], &h.created.to_rfc3339());

@@ -23,7 +23,7 @@ pub struct Ctx {
 
 /// How to answer once the registry has executed a command.
 #[derive(Debug, Clone)]
-pub enum After {
+pub enum Render {
     DomainCreate { years: u32 },
     DomainUpdate { restore: bool },
     DomainDelete { name: crate::model::DomainName },
@@ -36,9 +36,9 @@ pub enum After {
 
 /// A mapping module's verdict on a command.
 #[allow(clippy::large_enum_variant)] // one per command, moved straight into the writer queue
-pub enum Handled {
+pub enum Verdict {
     Reply(Response),
-    Execute(Command, After),
+    Execute(Command, Render),
 }
 
 /// Names per check command; longer lists are refused rather than served slowly.

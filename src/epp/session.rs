@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
-use super::mapping::{Ctx, Handled};
+use super::mapping::{Ctx, Verdict};
 use super::render::{self, MsgQ, Response};
 use super::request::{self, Login, PollOp, Request, TransferVerb, Verb};
 use super::result::{EppError, code};
@@ -614,13 +614,13 @@ async fn object_command(verb: Verb, object: &Element, extension: Option<&Element
         _ => Err(EppError::new(code::UNIMPLEMENTED_SERVICE, format!("{} objects are not served", object.ns.uri()))),
     };
     let (command, after) = match handled {
-        Ok(Handled::Reply(r)) => {
+        Ok(Verdict::Reply(r)) => {
             if let Some(k) = key(true) {
                 shared.read_counts.add(k);
             }
             return r;
         }
-        Ok(Handled::Execute(command, after)) => (command, after),
+        Ok(Verdict::Execute(command, after)) => (command, after),
         Err(e) => {
             if let Some(k) = key(false) {
                 shared.read_counts.add(k);
