@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::dns::tsig::{KeyFileError, Keyring};
 use crate::dns::{self, DnsServer, notify};
 use crate::epp::EppServer;
-use crate::epp::session::EppShared;
+use crate::epp::shared::EppShared;
 use crate::epp::tls::Pki;
 use crate::model::Clock;
 use crate::rdap::RdapServer;

@@ -7,12 +7,16 @@
 pub mod contact;
 pub mod domain;
 pub mod ext;
+mod framing;
 pub mod host;
+mod login;
 pub mod mapping;
+mod poll;
 pub mod render;
 pub mod request;
 pub mod result;
 pub mod session;
+pub mod shared;
 pub mod tls;
 pub mod xml;
 
@@ -28,7 +32,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use crate::connections::{ConnectionCaps, Over};
-use session::EppShared;
+use shared::EppShared;
 
 /// The whole exchange with a refused peer: TLS handshake and the 2502.
 const REFUSAL_S: Duration = Duration::from_secs(5);
@@ -138,7 +142,7 @@ async fn refuse(tcp: TcpStream, acceptor: TlsAcceptor, over: Over, _turn: OwnedS
     let _ = tokio::time::timeout(REFUSAL_S, async {
         let mut stream = acceptor.accept(tcp).await?;
         let response = render::Response::with_msg(result::code::SESSION_LIMIT_CLOSING, over.reason());
-        session::write_frame(&mut stream, &response.to_xml(None, &render::next_svtrid(), &[]), REFUSAL_S).await?;
+        framing::write_frame(&mut stream, &response.to_xml(None, &render::next_svtrid(), &[]), REFUSAL_S).await?;
         tokio::io::AsyncWriteExt::shutdown(&mut stream).await
     })
     .await;

@@ -60,6 +60,13 @@ pub struct Response {
     pub extensions: Vec<(&'static str, String)>,
 }
 
+impl super::result::EppError {
+    /// The response that carries this error.
+    pub(super) fn into_response(self) -> Response {
+        Response::with_msg(self.code, self.reason)
+    }
+}
+
 impl Response {
     pub fn new(code: u16) -> Self {
         Response { code, ..Default::default() }

@@ -1,0 +1,69 @@
+//! What every EPP session needs from the server: the registry, the clock,
+//! the settings, and the state sessions share — open sessions per
+//! registrar, failed logins per network, the turns for password hashes, the
+//! connect budget and the counts of reads.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Semaphore;
+
+use crate::config::EppConfig;
+use crate::model::{ClientId, Clock, Timestamp};
+use crate::registry::Registry;
+
+/// What a session needs from the server.
+pub struct EppShared {
+    pub registry: Registry,
+    pub clock: Arc<dyn Clock>,
+    pub config: EppConfig,
+    pub server_id: String,
+    /// Open sessions per registrar.
+    pub(super) sessions: Mutex<HashMap<ClientId, usize>>,
+    /// Consecutive failed logins per source network and client id, and when a
+    /// lockout ends (at most [`FAILURES_TRACKED_MAX`] entries).
+    pub(super) failures: Mutex<HashMap<(IpAddr, ClientId), Failures>>,
+    /// Turns to compute a password hash.
+    pub(super) login_hashes: Semaphore,
+    /// One turn per registrar in front of those: one registrar's flood of
+    /// failed logins queues behind itself, not in front of everyone else.
+    pub(super) registrar_hashes: Mutex<HashMap<ClientId, Arc<Semaphore>>>,
+    /// Counts of commands that never reach the writer (reads, early refusals).
+    pub read_counts: Arc<crate::registry::counts::ReadCounts>,
+    /// New connections per network, spent before the TLS handshake.
+    pub connects: crate::ratelimit::ConnectBudget,
+}
+
+/// Failed logins in a row, and the end of the lockout they caused.
+pub(super) type Failures = (u32, Option<Timestamp>);
+
+/// (network, client id) pairs whose failed logins are remembered at once.
+/// Only registrars that exist, seen from an allowed address with their
+/// pinned certificate, are counted, so honest use stays far below it.
+pub const FAILURES_TRACKED_MAX: usize = 10_000;
+
+impl EppShared {
+    pub fn new(
+        registry: Registry,
+        clock: Arc<dyn Clock>,
+        config: EppConfig,
+        server_id: String,
+        read_counts: Arc<crate::registry::counts::ReadCounts>,
+    ) -> EppShared {
+        let login_hashes = Semaphore::new(config.login_hashes_max);
+        let connects = crate::ratelimit::ConnectBudget::new(config.connects_per_network_per_s, config.connects_per_network_burst);
+        EppShared {
+            connects,
+            registry,
+            clock,
+            config,
+            server_id,
+            sessions: Default::default(),
+            failures: Default::default(),
+            login_hashes,
+            registrar_hashes: Default::default(),
+            read_counts,
+        }
+    }
+}
