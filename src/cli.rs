@@ -669,7 +669,7 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
         parsed.facts.unused_address_records
     );
     let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config))?;
-    let progress: crate::registry::import::Progress = Arc::new(|done, total| {
+    let progress: crate::registry::import_data::Progress = Arc::new(|done, total| {
         eprint!("\rwriting domains: {done}/{total}");
         if done == total {
             eprintln!();

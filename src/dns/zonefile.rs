@@ -18,7 +18,7 @@ use super::wire::{name_to_text, wire_name_len};
 use crate::model::objects::hex_bytes;
 use crate::model::zone::rtype;
 use crate::model::{DomainName, DsData, HostName};
-use crate::registry::import::{FileFacts, FileSoa, ImportDelegation, TtlKind};
+use crate::registry::import_data::{FileFacts, FileSoa, ImportDelegation, TtlKind};
 use crate::store::codec::RowView;
 use crate::store::{Snapshot, StoreError, ZoneApex};
 

@@ -58,7 +58,7 @@ pub enum Command {
     /// Dequeues a poll message.
     AckPoll(u64),
     /// Bulk load of a parsed zone; runs alone in its own transaction.
-    Import(Box<super::import::ZoneImport>),
+    Import(Box<super::import_data::ZoneImport>),
     /// Carries out lifecycle deadlines that have passed (auto-renew, grace
     /// ends, transfer auto-approval, redemption and purge).
     RunDue,
@@ -184,7 +184,7 @@ pub enum Outcome {
         deferred: usize,
         more: bool,
     },
-    Imported(super::import::ImportSummary),
+    Imported(super::import_data::ImportSummary),
     Done,
 }
 

@@ -17,6 +17,7 @@ mod domain;
 mod due;
 mod host;
 pub mod import;
+pub mod import_data;
 pub mod query;
 mod writer;
 mod zone_rows;
@@ -27,7 +28,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use apply::{counter_key, query_counter_key};
 pub use command::{Actor, Command, Outcome};
-pub use import::{ImportSummary, ZoneImport};
+pub use import_data::{ImportSummary, ZoneImport};
 pub(crate) use writer::WriteAccess;
 pub use writer::WriterHealth;
 
