@@ -47,26 +47,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let mut rate = Bucket::full(shared.clock.now(), per_second);
     loop {
         let (wait, frame_within) = frame_waits(cfg, session.is_some(), login_deadline);
-        // Shutdown takes effect between commands, never inside one.
-        let next = tokio::select! {
-            frame = read_frame(stream, cfg.frame_bytes_max, wait, frame_within) => frame?,
-            _ = shutdown.changed() => {
-                tracing::info!("EPP session closed for shutdown");
-                return Ok(());
-            }
-        };
-        let frame = match next {
-            Frame::Closed => {
-                tracing::info!("EPP session ended by the peer or by inactivity");
-                return Ok(());
-            }
-            Frame::TooLarge(len) => {
-                tracing::warn!(len, "EPP frame length out of bounds; closing");
-                let r = Response::with_msg(code::FAILED_CLOSING, format!("frames are limited to {} bytes", cfg.frame_bytes_max));
-                write_frame(stream, &r.to_xml(None, &render::next_svtrid(), &[]), write_limit).await?;
-                return Ok(());
-            }
-            Frame::Data(d) => d,
+        let Some(frame) = next_frame(stream, cfg, wait, frame_within, shutdown).await? else {
+            return Ok(());
         };
         let svtrid = render::next_svtrid();
         let declared: &[String] = session.as_ref().map_or(&[], |s| &s.extensions);
@@ -145,6 +127,38 @@ async fn over_rate_limit<S: AsyncWrite + Unpin>(
 
 fn not_logged_in() -> Response {
     Response::with_msg(code::USE, "log in first")
+}
+
+/// The next frame's bytes, or `None` when the session ends: at shutdown
+/// (which takes effect between commands, never inside one), when the peer
+/// leaves or idles out, or after a frame over the size limit (answered 2500).
+async fn next_frame<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    cfg: &EppConfig,
+    wait: Duration,
+    frame_within: Duration,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let next = tokio::select! {
+        frame = read_frame(stream, cfg.frame_bytes_max, wait, frame_within) => frame?,
+        _ = shutdown.changed() => {
+            tracing::info!("EPP session closed for shutdown");
+            return Ok(None);
+        }
+    };
+    match next {
+        Frame::Data(d) => Ok(Some(d)),
+        Frame::Closed => {
+            tracing::info!("EPP session ended by the peer or by inactivity");
+            Ok(None)
+        }
+        Frame::TooLarge(len) => {
+            tracing::warn!(len, "EPP frame length out of bounds; closing");
+            let r = Response::with_msg(code::FAILED_CLOSING, format!("frames are limited to {} bytes", cfg.frame_bytes_max));
+            write_frame(stream, &r.to_xml(None, &render::next_svtrid(), &[]), Duration::from_secs(cfg.idle_timeout_s)).await?;
+            Ok(None)
+        }
+    }
 }
 
 /// How long to wait for the next frame, and for its bytes once it starts:
