@@ -675,16 +675,7 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
             eprintln!();
         }
     });
-    let import = ZoneImport {
-        tld,
-        registrar,
-        delegations: parsed.delegations,
-        glue: parsed.glue,
-        file: parsed.facts,
-        apex_from_file,
-        period_years,
-        progress: Some(progress),
-    };
+    let import = ZoneImport { progress: Some(progress), ..parsed.into_import(tld, registrar, period_years, apex_from_file) };
     let outcome = registry.execute_blocking(Command::Import(Box::new(import)));
     drop(registry);
     writer.join();

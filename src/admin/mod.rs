@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use crate::dns::zonefile::{self, Format};
 use crate::model::{ClientId, ContactId, DomainName};
 use crate::registry::command::*;
-use crate::registry::{Outcome, Registry, RegistryError, ZoneImport};
+use crate::registry::{Outcome, Registry, RegistryError};
 
 /// Request bodies other than zone imports are small.
 const BODY_BYTES_MAX: usize = 1 << 20;
@@ -309,16 +309,7 @@ async fn import_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
         }
     };
-    let import = ZoneImport {
-        tld,
-        registrar,
-        delegations: parsed.delegations,
-        glue: parsed.glue,
-        file: parsed.facts,
-        apex_from_file: q.apex_from_file,
-        period_years: q.period_years.unwrap_or(1),
-        progress: None,
-    };
+    let import = parsed.into_import(tld, registrar, q.period_years.unwrap_or(1), q.apex_from_file);
     match s.registry.execute(Command::Import(Box::new(import))).await? {
         Outcome::Imported(summary) => ok(summary),
         other => unexpected(other),

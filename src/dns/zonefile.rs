@@ -17,8 +17,8 @@ use serde::Serialize;
 use super::wire::{name_to_text, wire_name_len};
 use crate::model::objects::hex_bytes;
 use crate::model::zone::rtype;
-use crate::model::{DomainName, DsData, HostName};
-use crate::registry::import_data::{FileFacts, FileSoa, ImportDelegation, TtlKind};
+use crate::model::{ClientId, DomainName, DsData, HostName};
+use crate::registry::import_data::{FileFacts, FileSoa, ImportDelegation, TtlKind, ZoneImport};
 use crate::store::codec::RowView;
 use crate::store::{Snapshot, StoreError, ZoneApex};
 
@@ -163,6 +163,22 @@ pub struct ParsedZone {
     pub glue: HashMap<HostName, Vec<IpAddr>>,
     pub records: usize,
     pub facts: FileFacts,
+}
+
+impl ParsedZone {
+    /// The import command for this file: `registrar` sponsors what it creates in `tld`.
+    pub fn into_import(self, tld: DomainName, registrar: ClientId, period_years: u32, apex_from_file: bool) -> ZoneImport {
+        ZoneImport {
+            tld,
+            registrar,
+            delegations: self.delegations,
+            glue: self.glue,
+            file: self.facts,
+            apex_from_file,
+            period_years,
+            progress: None,
+        }
+    }
 }
 
 /// Stop collecting errors after this many; the file is rejected anyway.

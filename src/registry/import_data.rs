@@ -83,6 +83,15 @@ impl TtlKind {
         }
     }
 
+    fn served(self, policy: &TldPolicy) -> u32 {
+        match self {
+            TtlKind::ApexNs => policy.apex_ns_ttl_s,
+            TtlKind::DelegationNs => policy.delegation_ttl_s,
+            TtlKind::Ds => policy.ds_ttl_s,
+            TtlKind::Glue => policy.glue_ttl_s,
+        }
+    }
+
     fn policy(self, policy: &mut TldPolicy) -> &mut u32 {
         match self {
             TtlKind::ApexNs => &mut policy.apex_ns_ttl_s,
@@ -153,9 +162,8 @@ impl FileFacts {
             let list = |names: &[HostName]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
             change("apex NS set", list(file_ns), list(served_ns), differing);
         }
-        let mut policy = policy.clone();
         for kind in TtlKind::ALL {
-            let served = *kind.policy(&mut policy);
+            let served = kind.served(policy);
             let differing: usize = self.ttls_of(kind).filter(|&(ttl, _)| ttl != served).map(|(_, n)| n).sum();
             if differing > 0 {
                 let file = self.ttls_of(kind).map(|(ttl, n)| format!("{ttl} ({n} records)")).collect::<Vec<_>>().join(", ");

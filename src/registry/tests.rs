@@ -136,6 +136,26 @@ fn create(name: &str, years: u32) -> Command {
     })
 }
 
+/// A contact with the least a registry accepts and the test code `Sesame-Open-2026x`.
+fn contact(id: &crate::model::ContactId) -> Command {
+    Command::CreateContact(CreateContact {
+        id: id.clone(),
+        registrar: None,
+        email: "a@example.net".into(),
+        postal_int: Some(crate::model::PostalInfo {
+            name: "A".into(),
+            org: None,
+            address: crate::model::PostalAddress { city: "Oslo".into(), country_code: "NO".into(), ..Default::default() },
+        }),
+        postal_loc: None,
+        voice: None,
+        fax: None,
+        disclose: None,
+        auth_info: Some("Sesame-Open-2026x".into()),
+        auth_info_hash: None,
+    })
+}
+
 fn transfer_request(years: u32, pw: &str) -> TransferOp {
     TransferOp::Request { years, auth_info: pw.into(), fee: None }
 }
@@ -370,23 +390,7 @@ async fn a_transfer_ends_the_losing_registrars_grace_periods() {
 async fn contact_transfers_wait_for_the_sponsor_or_the_clock() {
     let f = Fixture::new().await;
     let cid = crate::model::ContactId::parse("moving-1").unwrap();
-    let contact = CreateContact {
-        id: cid.clone(),
-        registrar: None,
-        email: "a@example.net".into(),
-        postal_int: Some(crate::model::PostalInfo {
-            name: "A".into(),
-            org: None,
-            address: crate::model::PostalAddress { city: "Oslo".into(), country_code: "NO".into(), ..Default::default() },
-        }),
-        postal_loc: None,
-        voice: None,
-        fax: None,
-        disclose: None,
-        auth_info: Some("Sesame-Open-2026x".into()),
-        auth_info_hash: None,
-    };
-    f.ok(reg("reg-a"), Command::CreateContact(contact)).await;
+    f.ok(reg("reg-a"), contact(&cid)).await;
     let transfer = |op| Command::TransferContact(cid.clone(), op);
     let request = || transfer(TransferOp::Request { years: 0, auth_info: "Sesame-Open-2026x".into(), fee: None });
     assert!(matches!(
@@ -809,23 +813,7 @@ async fn another_registrars_contact_and_transfers_are_read_only_by_those_entitle
     use crate::model::ContactId;
     let f = Fixture::new().await;
     let cid = ContactId::parse("owned-1").unwrap();
-    let contact = CreateContact {
-        id: cid.clone(),
-        registrar: None,
-        email: "o@example.net".into(),
-        postal_int: None,
-        postal_loc: Some(crate::model::PostalInfo {
-            name: "O".into(),
-            org: None,
-            address: crate::model::PostalAddress { city: "Oslo".into(), country_code: "NO".into(), ..Default::default() },
-        }),
-        voice: None,
-        fax: None,
-        disclose: None,
-        auth_info: Some("Sesame-Open-2026x".into()),
-        auth_info_hash: None,
-    };
-    f.ok(reg("reg-a"), Command::CreateContact(contact)).await;
+    f.ok(reg("reg-a"), contact(&cid)).await;
     let snap = f.r.snapshot();
     assert!(super::query::contact_for(&snap, &id("reg-a"), &cid, None).is_ok(), "the sponsor");
     assert!(matches!(super::query::contact_for(&snap, &id("reg-b"), &cid, None), Err(RegistryError::Authorization(_))));
