@@ -197,7 +197,7 @@ pub struct ContactPolicy {
     pub billing: Requirement,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GraceKind {
     Add,
     Renew,
@@ -218,7 +218,7 @@ impl GraceKind {
 }
 
 /// A grace period: deleting the domain before `ends` credits `amount` back to `registrar`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grace {
     pub kind: GraceKind,
     pub ends: Timestamp,
@@ -228,7 +228,7 @@ pub struct Grace {
 }
 
 /// Where a deleted domain is in the redemption grace process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RgpPhase {
     /// Restorable until `ends`.
     Redemption,
@@ -238,7 +238,7 @@ pub enum RgpPhase {
     PendingDelete,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rgp {
     pub phase: RgpPhase,
     pub ends: Timestamp,

@@ -119,7 +119,7 @@ impl TldPolicy {
 }
 
 /// A top-level domain the registry runs: one DNS zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tld {
     pub name: DomainName,
     pub policy: TldPolicy,
@@ -156,7 +156,7 @@ pub struct PostalAddress {
 }
 
 /// A registrar (sponsoring client) and what it needs to log in over EPP.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registrar {
     pub id: ClientId,
     pub name: String,
@@ -194,7 +194,7 @@ pub struct PostalInfo {
 }
 
 /// A contact object (RFC 5733).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     pub id: ContactId,
     pub roid: Roid,
@@ -252,7 +252,7 @@ pub struct Disclose {
 }
 
 /// A host object (RFC 5732): a name server, with addresses if it is below one of our TLDs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {
     pub name: HostName,
     pub roid: Roid,
@@ -361,7 +361,7 @@ impl DsData {
 }
 
 /// A domain object (RFC 5731).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
     pub name: DomainName,
     pub roid: Roid,

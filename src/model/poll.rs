@@ -2,8 +2,6 @@
 //! notices to both sides, and changes the registry made to objects the
 //! registrar sponsors (RFC 8590 change poll).
 
-use serde::{Deserialize, Serialize};
-
 use super::ContactId;
 use super::lifecycle::Transfer;
 use super::name::DomainName;
@@ -11,7 +9,7 @@ use super::objects::Domain;
 use super::time::Timestamp;
 
 /// RFC 8590 `operation`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeOperation {
     Create,
     Delete,
@@ -40,7 +38,7 @@ impl ChangeOperation {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PollPayload {
     /// A domain transfer event, with the transfer data as it stands.
     DomainTransfer { name: DomainName, transfer: Transfer },
@@ -50,7 +48,7 @@ pub enum PollPayload {
     ContactTransfer { id: ContactId, transfer: Transfer },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollMessage {
     pub id: u64,
     pub queued: Timestamp,

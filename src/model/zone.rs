@@ -5,8 +5,6 @@
 
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
-
 use super::name::HostName;
 use super::objects::{DsData, GluePolicy, TldPolicy};
 use super::time::Timestamp;
@@ -32,7 +30,7 @@ pub mod rtype {
 }
 
 /// The RRs of one type at one owner name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RrSet {
     pub rtype: u16,
     pub ttl: u32,
@@ -41,7 +39,7 @@ pub struct RrSet {
 }
 
 /// Everything published at one owner name, RRsets sorted by type.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ZoneRow {
     pub rrsets: Vec<RrSet>,
 }
@@ -72,7 +70,7 @@ impl ZoneRow {
 }
 
 /// One resource record with its owner, as journals and transfers carry it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rr {
     /// Owner name's canonical key (see [`DomainName::canonical_key`]); orders RRs canonically.
     pub owner_key: Vec<u8>,

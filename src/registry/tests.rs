@@ -791,6 +791,17 @@ async fn stored_layouts_match_their_golden_bytes() {
         records.push(("poll message", codec::encode(&m)));
         f.ok(reg("reg-a"), Command::AckPoll(m.id)).await;
     }
+    // A change the registry made (RFC 8590): the auto-renewal at expiry, after the transfers' own notices.
+    f.advance(2 * 366 * DAY).await;
+    loop {
+        let (Some(mut m), _) = f.r.snapshot().poll_first(&id("reg-a")).unwrap() else { panic!("an auto-renewal notice") };
+        f.ok(reg("reg-a"), Command::AckPoll(m.id)).await;
+        if let PollPayload::DomainChange { domain, .. } = &mut m.payload {
+            domain.auth_info_hash = hash.clone();
+            records.push(("poll message of a registry change", codec::encode(&m)));
+            break;
+        }
+    }
 
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();

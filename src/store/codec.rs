@@ -1,25 +1,37 @@
-//! Byte layouts of stored values. Objects are postcard behind a one-byte
-//! record version, so a later schema can read old rows and migrate them.
-//! Zone rows use a fixed layout that the DNS path reads in place, without
-//! decoding into owned values.
+//! Byte layouts of stored values. Objects are the postcard encoding of
+//! their frozen record ([`super::record`]) behind a one-byte record version,
+//! so a later schema can read old rows and migrate them. Zone rows use a
+//! fixed layout that the DNS path reads in place, without decoding into
+//! owned values.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::StoreError;
+use super::record::Stored;
 use crate::model::zone::{RrSet, ZoneRow};
 
 /// Version byte in front of every stored object.
 const RECORD_V1: u8 = 1;
 
-pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+/// The stored bytes of a live value: its record's.
+pub fn encode<T: Stored>(value: &T) -> Vec<u8> {
+    encode_record(&value.to_record())
+}
+
+pub fn decode<T: Stored>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    decode_record(bytes, what).map(T::from_record)
+}
+
+/// A record's bytes; migrations write the layouts of their own schema with it.
+pub(super) fn encode_record<R: Serialize>(record: &R) -> Vec<u8> {
     let mut out = vec![RECORD_V1];
     // Writing postcard into a Vec cannot fail for our types (no maps with non-string keys, no I/O).
-    out.extend(postcard::to_stdvec(value).expect("postcard encoding of a registry record"));
+    out.extend(postcard::to_stdvec(record).expect("postcard encoding of a registry record"));
     out
 }
 
-pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+pub(super) fn decode_record<R: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<R, StoreError> {
     match bytes.split_first() {
         Some((&RECORD_V1, body)) => postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("{what}: {e}"))),
         Some((version, _)) => Err(StoreError::Corrupt(format!("{what}: unknown record version {version}"))),
@@ -159,12 +171,12 @@ mod tests {
 
     #[test]
     fn records_carry_a_version() {
-        let bytes = encode(&("a".to_string(), 7u32));
+        let bytes = encode_record(&("a".to_string(), 7u32));
         assert_eq!(bytes[0], RECORD_V1);
-        let back: (String, u32) = decode(&bytes, "test").unwrap();
+        let back: (String, u32) = decode_record(&bytes, "test").unwrap();
         assert_eq!(back, ("a".to_string(), 7));
         let mut future = bytes.clone();
         future[0] = 9;
-        assert!(decode::<(String, u32)>(&future, "test").is_err());
+        assert!(decode_record::<(String, u32)>(&future, "test").is_err());
     }
 }

@@ -4,14 +4,12 @@
 //! `from:u32 to:u32` followed by the record, so a scan for a client's serial
 //! reads eight bytes per entry.
 
-use serde::{Deserialize, Serialize};
-
 use super::StoreError;
 use super::codec;
 use crate::model::Timestamp;
 use crate::model::zone::Rr;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
     pub from_serial: u32,
     pub to_serial: u32,

@@ -1,6 +1,6 @@
 //! Explicit schema upgrades, run once in the transaction that opens an older
-//! database. Each step keeps frozen copies of the record layouts it reads,
-//! so later changes to the live types cannot break it; the fixture test in
+//! database. Each step reads frozen copies of the old record layouts and
+//! writes the current ones ([`super::record`]), never live model types; the fixture test in
 //! `tests/it/migration.rs` opens a real v1 database.
 //!
 //! v1 → v2: TLDs gain a registration policy (periods, prices, contact
@@ -19,12 +19,16 @@
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
+use super::record::{
+    ChangeOperationRecord, ContactRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord, GluePolicyRecord, GraceRecord,
+    HostRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord, PostalAddressRecord, PostalInfoRecord, RegistrarRecord,
+    RegistrarStatusRecord, RegistrationRecord, RgpRecord, SoaRecord, Stored, TldPolicyRecord, TldRecord, TransferRecord,
+};
 use super::{CONTACTS, DOMAINS, HOSTS, POLL, REGISTRARS, StoreError, TLDS, codec};
-use crate::model::objects::{Disclose, Phone};
+use crate::model::net::AddressPolicy;
 use crate::model::{
-    ChangeOperation, ClientId, Contact, ContactId, ContactStatus, ContactStatusSet, Domain, DomainContact, DomainName, DomainStatus,
-    DomainStatusSet, DsData, GluePolicy, Grace, Host, HostStatus, HostStatusSet, IpPrefix, Money, PollMessage, PollPayload, PostalAddress,
-    PostalInfo, Registrar, RegistrarStatus, RegistrationPolicy, Rgp, Roid, SoaPolicy, Timestamp, Tld, TldPolicy, Transfer,
+    ClientId, ContactId, ContactStatus, ContactStatusSet, DomainName, DomainStatus, DomainStatusSet, HostStatus, HostStatusSet, IpPrefix,
+    Money, RegistrationPolicy, Roid, Timestamp,
 };
 
 /// Status sets up to schema 3: bit `i` is the `i`-th name below (the
@@ -110,14 +114,14 @@ struct RegistrarV1 {
     id: ClientId,
     name: String,
     iana_id: Option<u32>,
-    status: RegistrarStatus,
+    status: RegistrarStatusRecord,
     email: String,
     phone: Option<String>,
     fax: Option<String>,
     url: Option<String>,
     whois_server: Option<String>,
     rdap_base_url: Option<String>,
-    address: PostalAddress,
+    address: PostalAddressRecord,
     abuse_email: Option<String>,
     abuse_phone: Option<String>,
     password_hash: Option<String>,
@@ -132,13 +136,13 @@ struct ContactV1 {
     id: ContactId,
     roid: Roid,
     registrar: ClientId,
-    postal_int: Option<PostalInfo>,
-    postal_loc: Option<PostalInfo>,
-    voice: Option<Phone>,
-    fax: Option<Phone>,
+    postal_int: Option<PostalInfoRecord>,
+    postal_loc: Option<PostalInfoRecord>,
+    voice: Option<PhoneRecord>,
+    fax: Option<PhoneRecord>,
     email: String,
     statuses: StatusBits,
-    disclose: Option<Disclose>,
+    disclose: Option<DiscloseRecord>,
     auth_info_hash: Option<String>,
     link_count: u32,
     created: Timestamp,
@@ -155,9 +159,9 @@ struct DomainV1 {
     tld: DomainName,
     registrar: ClientId,
     registrant: Option<ContactId>,
-    contacts: Vec<DomainContact>,
+    contacts: Vec<DomainContactRecord>,
     nameservers: Vec<Roid>,
-    ds: Vec<DsData>,
+    ds: Vec<DsRecord>,
     statuses: StatusBits,
     created: Timestamp,
     cr_registrar: ClientId,
@@ -174,13 +178,13 @@ struct ContactV3 {
     id: ContactId,
     roid: Roid,
     registrar: ClientId,
-    postal_int: Option<PostalInfo>,
-    postal_loc: Option<PostalInfo>,
-    voice: Option<Phone>,
-    fax: Option<Phone>,
+    postal_int: Option<PostalInfoRecord>,
+    postal_loc: Option<PostalInfoRecord>,
+    voice: Option<PhoneRecord>,
+    fax: Option<PhoneRecord>,
     email: String,
     statuses: StatusBits,
-    disclose: Option<Disclose>,
+    disclose: Option<DiscloseRecord>,
     auth_info_hash: Option<String>,
     link_count: u32,
     created: Timestamp,
@@ -188,7 +192,7 @@ struct ContactV3 {
     updated: Option<Timestamp>,
     up_registrar: Option<ClientId>,
     transferred: Option<Timestamp>,
-    transfer: Option<Transfer>,
+    transfer: Option<TransferRecord>,
 }
 
 /// The domain layout of schemas 2 and 3.
@@ -199,9 +203,9 @@ struct DomainV3 {
     tld: DomainName,
     registrar: ClientId,
     registrant: Option<ContactId>,
-    contacts: Vec<DomainContact>,
+    contacts: Vec<DomainContactRecord>,
     nameservers: Vec<Roid>,
-    ds: Vec<DsData>,
+    ds: Vec<DsRecord>,
     statuses: StatusBits,
     created: Timestamp,
     cr_registrar: ClientId,
@@ -210,9 +214,9 @@ struct DomainV3 {
     expires: Timestamp,
     transferred: Option<Timestamp>,
     auth_info_hash: Option<String>,
-    grace: Vec<Grace>,
-    rgp: Option<Rgp>,
-    transfer: Option<Transfer>,
+    grace: Vec<GraceRecord>,
+    rgp: Option<RgpRecord>,
+    transfer: Option<TransferRecord>,
 }
 
 /// The host layout of schemas 1 to 3.
@@ -244,14 +248,26 @@ struct PollMessageV3 {
 
 #[derive(Deserialize)]
 enum PollPayloadV3 {
-    DomainTransfer { name: DomainName, transfer: Transfer },
-    DomainChange { domain: Box<DomainV3>, operation: ChangeOperation, server_transaction: String, who: String, reason: Option<String> },
-    ContactTransfer { id: ContactId, transfer: Transfer },
+    DomainTransfer {
+        name: DomainName,
+        transfer: TransferRecord,
+    },
+    DomainChange {
+        domain: Box<DomainV3>,
+        operation: ChangeOperationRecord,
+        server_transaction: String,
+        who: String,
+        reason: Option<String>,
+    },
+    ContactTransfer {
+        id: ContactId,
+        transfer: TransferRecord,
+    },
 }
 
 impl DomainV3 {
-    fn upgrade(self) -> Result<Domain, StoreError> {
-        Ok(Domain {
+    fn upgrade(self) -> Result<DomainRecord, StoreError> {
+        Ok(DomainRecord {
             name: self.name,
             roid: self.roid,
             tld: self.tld,
@@ -278,13 +294,13 @@ impl DomainV3 {
 /// The zone policy layout of schemas 1 to 4.
 #[derive(Serialize, Deserialize)]
 struct TldPolicyV4 {
-    soa: SoaPolicy,
+    soa: SoaRecord,
     nameservers: Vec<DomainName>,
     apex_ns_ttl_s: u32,
     delegation_ttl_s: u32,
     ds_ttl_s: u32,
     glue_ttl_s: u32,
-    glue_policy: GluePolicy,
+    glue_policy: GluePolicyRecord,
 }
 
 /// The TLD layout of schemas 2 to 4.
@@ -292,7 +308,7 @@ struct TldPolicyV4 {
 struct TldV4 {
     name: DomainName,
     policy: TldPolicyV4,
-    registration: RegistrationPolicy,
+    registration: RegistrationRecord,
     serial: u32,
     created: Timestamp,
     updated: Timestamp,
@@ -302,7 +318,7 @@ struct TldV4 {
 pub(super) fn v4_to_v5(txn: &WriteTransaction) -> Result<String, StoreError> {
     let tlds = rewrite(txn, TLDS, "tld (v4)", |t: TldV4| {
         let p = t.policy;
-        let policy = TldPolicy {
+        let policy = TldPolicyRecord {
             soa: p.soa,
             nameservers: p.nameservers,
             apex_ns_ttl_s: p.apex_ns_ttl_s,
@@ -310,9 +326,9 @@ pub(super) fn v4_to_v5(txn: &WriteTransaction) -> Result<String, StoreError> {
             ds_ttl_s: p.ds_ttl_s,
             glue_ttl_s: p.glue_ttl_s,
             glue_policy: p.glue_policy,
-            glue_addresses: Default::default(),
+            glue_addresses: AddressPolicy::default().to_record(),
         };
-        Ok(Tld { name: t.name, policy, registration: t.registration, serial: t.serial, created: t.created, updated: t.updated })
+        Ok(TldRecord { name: t.name, policy, registration: t.registration, serial: t.serial, created: t.created, updated: t.updated })
     })?;
     Ok(format!("schema 4 to 5: {tlds} TLDs given the default glue address policy (private ranges refused, documentation ranges allowed)"))
 }
@@ -323,14 +339,14 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
         Ok(TldV4 {
             name: t.name,
             policy: t.policy,
-            registration: RegistrationPolicy::default(),
+            registration: RegistrationPolicy::default().to_record(),
             serial: t.serial,
             created: t.created,
             updated: t.updated,
         })
     })?;
     let registrars = rewrite(txn, REGISTRARS, "registrar", |r: RegistrarV1| {
-        Ok(Registrar {
+        Ok(RegistrarRecord {
             id: r.id,
             name: r.name,
             iana_id: r.iana_id,
@@ -379,7 +395,7 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
     let mut rows = Vec::new();
     for item in domains.iter()? {
         let (k, v) = item?;
-        let d: DomainV1 = codec::decode(v.value(), "domain (v1)")?;
+        let d: DomainV1 = codec::decode_record(v.value(), "domain (v1)")?;
         let upgraded = DomainV3 {
             name: d.name,
             roid: d.roid,
@@ -401,7 +417,7 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
             rgp: None,
             transfer: None,
         };
-        rows.push((k.value().to_vec(), codec::encode(&upgraded)));
+        rows.push((k.value().to_vec(), codec::encode_record(&upgraded)));
     }
     let domain_count = rows.len();
     for (k, v) in rows {
@@ -423,7 +439,7 @@ fn rewrite<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
     let mut rows = Vec::new();
     for item in t.iter()? {
         let (k, v) = item?;
-        rows.push((k.value().to_string(), codec::encode(&convert(codec::decode(v.value(), what)?)?)));
+        rows.push((k.value().to_string(), codec::encode_record(&convert(codec::decode_record(v.value(), what)?)?)));
     }
     for (k, v) in &rows {
         t.insert(k.as_str(), v.as_slice())?;
@@ -442,7 +458,7 @@ fn rewrite_keyed_by_bytes<Old: serde::de::DeserializeOwned, New: serde::Serializ
     let mut rows = Vec::new();
     for item in t.iter()? {
         let (k, v) = item?;
-        rows.push((k.value().to_vec(), codec::encode(&convert(codec::decode(v.value(), what)?)?)));
+        rows.push((k.value().to_vec(), codec::encode_record(&convert(codec::decode_record(v.value(), what)?)?)));
     }
     for (k, v) in &rows {
         t.insert(k.as_slice(), v.as_slice())?;
@@ -454,7 +470,7 @@ fn rewrite_keyed_by_bytes<Old: serde::de::DeserializeOwned, New: serde::Serializ
 pub(super) fn v3_to_v4(txn: &WriteTransaction) -> Result<String, StoreError> {
     let domains = rewrite_keyed_by_bytes(txn, DOMAINS, "domain (v3)", DomainV3::upgrade)?;
     let hosts = rewrite(txn, HOSTS, "host (v3)", |h: HostV3| {
-        Ok(Host {
+        Ok(HostRecord {
             name: h.name,
             roid: h.roid,
             registrar: h.registrar,
@@ -471,7 +487,7 @@ pub(super) fn v3_to_v4(txn: &WriteTransaction) -> Result<String, StoreError> {
         })
     })?;
     let contacts = rewrite(txn, CONTACTS, "contact (v3)", |c: ContactV3| {
-        Ok(Contact {
+        Ok(ContactRecord {
             id: c.id,
             roid: c.roid,
             registrar: c.registrar,
@@ -494,13 +510,13 @@ pub(super) fn v3_to_v4(txn: &WriteTransaction) -> Result<String, StoreError> {
     })?;
     let messages = rewrite_keyed_by_bytes(txn, POLL, "poll message (v3)", |m: PollMessageV3| {
         let payload = match m.payload {
-            PollPayloadV3::DomainTransfer { name, transfer } => PollPayload::DomainTransfer { name, transfer },
+            PollPayloadV3::DomainTransfer { name, transfer } => PollPayloadRecord::DomainTransfer { name, transfer },
             PollPayloadV3::DomainChange { domain, operation, server_transaction, who, reason } => {
-                PollPayload::DomainChange { domain: Box::new(domain.upgrade()?), operation, server_transaction, who, reason }
+                PollPayloadRecord::DomainChange { domain: Box::new(domain.upgrade()?), operation, server_transaction, who, reason }
             }
-            PollPayloadV3::ContactTransfer { id, transfer } => PollPayload::ContactTransfer { id, transfer },
+            PollPayloadV3::ContactTransfer { id, transfer } => PollPayloadRecord::ContactTransfer { id, transfer },
         };
-        Ok(PollMessage { id: m.id, queued: m.queued, text: m.text, payload })
+        Ok(PollMessageRecord { id: m.id, queued: m.queued, text: m.text, payload })
     })?;
     Ok(format!(
         "schema 3 to 4: status sets stored by name in {domains} domains, {hosts} hosts, {contacts} contacts and {messages} poll messages"

@@ -24,6 +24,7 @@ pub mod codec;
 mod journal;
 mod migrate;
 mod read;
+pub mod record;
 mod tables;
 mod write;
 

@@ -9,7 +9,7 @@ use super::{StoreError, codec};
 use crate::model::{ClientId, Domain, DomainName, PollMessage, Roid, Timestamp};
 
 /// A stored object by its string key.
-pub(super) fn get<T: serde::de::DeserializeOwned>(
+pub(super) fn get<T: super::record::Stored>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
     what: &str,
