@@ -209,6 +209,9 @@ pub struct EppConfig {
     pub certificate_file: PathBuf,
     pub private_key_file: PathBuf,
     pub connections_max: usize,
+    /// Of those, connections not yet logged in; the rest is kept for
+    /// sessions, so peers that never log in cannot fill the server.
+    pub unauthenticated_connections_max: usize,
     /// Connections from one client address (a registrar opens a few sessions, not hundreds).
     pub connections_per_address_max: usize,
     pub sessions_per_registrar_max: usize,
@@ -243,6 +246,7 @@ impl Default for EppConfig {
             certificate_file: PathBuf::from("tls/server.pem"),
             private_key_file: PathBuf::from("tls/server.key"),
             connections_max: 512,
+            unauthenticated_connections_max: 256,
             connections_per_address_max: 32,
             sessions_per_registrar_max: 16,
             frame_bytes_max: 64 * 1024,
@@ -422,6 +426,9 @@ impl Config {
             || e.connects_per_network_burst == 0
         {
             return bad("epp limits must be positive");
+        }
+        if !(1..=e.connections_max).contains(&e.unauthenticated_connections_max) {
+            return bad("epp.unauthenticated_connections_max must be between 1 and epp.connections_max");
         }
         if !(1024..=16 << 20).contains(&e.frame_bytes_max) {
             return bad("epp.frame_bytes_max must be between 1 KiB and 16 MiB");

@@ -27,6 +27,8 @@ pub struct ConnectionCaps {
 pub enum Over {
     All,
     Address,
+    /// EPP: the connections not yet logged in have their share.
+    Unauthenticated,
 }
 
 impl Over {
@@ -34,6 +36,7 @@ impl Over {
         match self {
             Over::All => "the server has as many connections as it takes",
             Over::Address => "too many connections from this address",
+            Over::Unauthenticated => "too many connections are waiting to log in",
         }
     }
 }

@@ -104,8 +104,16 @@ async fn accept(
             tracing::debug!(%peer, "EPP connect over its network's budget; closed before TLS");
             continue;
         }
-        let slot = match connections.claim(peer.ip()) {
-            Ok(slot) => slot,
+        if !shared.may_log_in_from(peer.ip()) {
+            tracing::info!(%peer, "EPP connect from an address no registrar may log in from; closed before TLS");
+            continue;
+        }
+        let claimed = connections.claim(peer.ip()).and_then(|slot| {
+            let waiting = shared.unauthenticated.clone().try_acquire_owned().map_err(|_| Over::Unauthenticated)?;
+            Ok((slot, waiting))
+        });
+        let (slot, waiting) = match claimed {
+            Ok(claimed) => claimed,
             Err(over) => {
                 tracing::warn!(%peer, reason = over.reason(), "EPP connection refused");
                 if let Some(turn) = connections.refusal() {
@@ -126,7 +134,7 @@ async fn accept(
                     Err(_) => return tracing::info!("EPP TLS handshake timed out"),
                 };
                 let certificate = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| tls::fingerprint(c));
-                if let Err(e) = session::run(&mut stream, peer, connected, certificate, &shared, &mut shutdown).await {
+                if let Err(e) = session::run(&mut stream, peer, connected, certificate, waiting, &shared, &mut shutdown).await {
                     tracing::info!(error = %e, "EPP session ended");
                 }
                 let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;

@@ -31,6 +31,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     peer: SocketAddr,
     connected: Instant,
     certificate: Option<String>,
+    waiting: tokio::sync::OwnedSemaphorePermit,
     shared: &EppShared,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -42,6 +43,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     write_frame(stream, &render::greeting(&shared.server_id, shared.clock.now()), write_limit).await?;
     let mut session: Option<LoggedIn> = None;
     let mut slot: Option<SessionSlot> = None;
+    // This connection's turn among those not logged in, given back at login.
+    let mut waiting = Some(waiting);
     // `commands_per_second` a second, in bursts of up to as many.
     let per_second = f64::from(cfg.commands_per_second);
     let mut rate = Bucket::full(shared.clock.now(), per_second);
@@ -90,6 +93,9 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Request::Login(login, _) => {
                 let (response, close, declared) = answer_login(&login, peer, certificate.as_deref(), &mut session, &mut slot, shared).await;
                 login_declared = declared;
+                if session.is_some() {
+                    drop(waiting.take());
+                }
                 (response, close)
             }
             Request::Logout(_) => (Response::new(code::OK_BYE), true),

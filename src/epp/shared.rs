@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 use crate::config::EppConfig;
-use crate::model::{ClientId, Clock, Timestamp};
+use crate::model::{ClientId, Clock, IpPrefix, Timestamp};
 use crate::registry::Registry;
 
 /// What a session needs from the server.
@@ -33,6 +33,11 @@ pub struct EppShared {
     pub read_counts: Arc<crate::registry::counts::ReadCounts>,
     /// New connections per network, spent before the TLS handshake.
     pub connects: crate::ratelimit::ConnectBudget,
+    /// Connections not yet logged in (`unauthenticated_connections_max`);
+    /// a session gives its turn back at login.
+    pub(super) unauthenticated: Arc<Semaphore>,
+    /// The source prefixes some registrar may log in from, as of a snapshot generation.
+    admitted: Mutex<Option<(u64, Arc<[IpPrefix]>)>>,
 }
 
 /// Failed logins in a row, and the end of the lockout they caused.
@@ -52,6 +57,7 @@ impl EppShared {
         read_counts: Arc<crate::registry::counts::ReadCounts>,
     ) -> EppShared {
         let login_hashes = Semaphore::new(config.login_hashes_max);
+        let unauthenticated = Arc::new(Semaphore::new(config.unauthenticated_connections_max));
         let connects = crate::ratelimit::ConnectBudget::new(config.connects_per_network_per_s, config.connects_per_network_burst);
         EppShared {
             connects,
@@ -64,6 +70,31 @@ impl EppShared {
             login_hashes,
             registrar_hashes: Default::default(),
             read_counts,
+            unauthenticated,
+            admitted: Mutex::new(None),
         }
+    }
+
+    /// Whether some registrar may log in from `addr`. Login needs the
+    /// source address in the registrar's allowed prefixes, so a peer outside
+    /// all of them can never log in: it is closed before the TLS handshake
+    /// and never holds a connection slot. Read from the newest snapshot; the
+    /// prefixes are gathered again only after a commit.
+    pub fn may_log_in_from(&self, addr: IpAddr) -> bool {
+        let snapshot = self.registry.snapshot();
+        let mut admitted = self.admitted.lock().unwrap_or_else(|p| p.into_inner());
+        let prefixes = match &*admitted {
+            Some((generation, prefixes)) if *generation == snapshot.generation => prefixes.clone(),
+            _ => match snapshot.registrars() {
+                Ok(registrars) => {
+                    let prefixes: Arc<[IpPrefix]> = registrars.into_iter().flat_map(|r| r.allowed_addresses).collect();
+                    *admitted = Some((snapshot.generation, prefixes.clone()));
+                    prefixes
+                }
+                // Login reads the same store and will answer for itself.
+                Err(_) => return true,
+            },
+        };
+        prefixes.iter().any(|p| p.contains(addr))
     }
 }

@@ -1144,3 +1144,44 @@ async fn login_needs_an_allowed_source_address() {
     seen.validate();
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_registrar_networks_reach_tls_and_unauthenticated_peers_leave_room_for_sessions() {
+    let d = TestDaemon::start(true, |c, _| {
+        c.epp.unauthenticated_connections_max = 2;
+        c.epp.connections_per_address_max = 16;
+    })
+    .await;
+    let seen = Responses::default();
+    let registrars = d.ok("GET", "/v1/registrars", None).await;
+    for r in registrars.as_array().expect("a list") {
+        let path = format!("/v1/registrars/{}", r["id"].as_str().unwrap());
+        d.ok("PATCH", &path, Some(serde_json::json!({"allowed_addresses": ["127.0.0.0/16"]}))).await;
+    }
+    // No registrar may log in from 127.1.0.0/16: closed before the handshake, holding no slot.
+    let connector = tokio_rustls::TlsConnector::from(tls_config(&d, Some("demo-registrar")));
+    let name = || rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    for _ in 0..3 {
+        let tcp = crate::common::connect_from("127.1.0.1", d.epp()).await;
+        let handshake = tokio::time::timeout(Duration::from_secs(5), connector.connect(name(), tcp)).await.expect("closed, not hung");
+        assert!(handshake.is_err(), "no TLS for a network no registrar may log in from");
+    }
+    // Two connections that never log in fill the unauthenticated share; a third is told why.
+    let mut waiting = Vec::new();
+    for source in ["127.0.1.1", "127.0.1.2"] {
+        waiting.push(Epp::connect_from(&d, source, Some("demo-registrar"), &seen).await);
+    }
+    let tcp = crate::common::connect_from("127.0.1.3", d.epp()).await;
+    let stream = connector.connect(name(), tcp).await.unwrap();
+    let mut refused = Epp { stream, greeting: String::new(), seen: seen.clone(), n: 0 };
+    let r = refused.read().await.expect("an answer");
+    assert_eq!(code(&r), 2502, "{r}");
+    assert!(r.contains("waiting to log in"), "{r}");
+    // A login gives its connection's turn back: the next registrar connects and logs in.
+    assert_eq!(code(&waiting[0].login_with("demo-registrar", PW, &[]).await), 1000);
+    let mut next = Epp::connect_from(&d, "127.0.1.4", Some("demo-registrar"), &seen).await;
+    assert!(next.greeting.contains("<greeting>"));
+    assert_eq!(code(&next.login_with("demo-registrar", PW, &[]).await), 1000);
+    seen.validate();
+    d.stop().await;
+}
