@@ -109,8 +109,11 @@ async fn accept(
             continue;
         }
         let claimed = connections.claim(peer.ip()).and_then(|slot| {
+            if shared.logged_in_lately_from(peer.ip(), shared.clock.now()) {
+                return Ok((slot, None));
+            }
             let waiting = shared.unauthenticated.clone().try_acquire_owned().map_err(|_| Over::Unauthenticated)?;
-            Ok((slot, waiting))
+            Ok((slot, Some(waiting)))
         });
         let (slot, waiting) = match claimed {
             Ok(claimed) => claimed,

@@ -31,7 +31,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     peer: SocketAddr,
     connected: Instant,
     certificate: Option<String>,
-    waiting: tokio::sync::OwnedSemaphorePermit,
+    mut waiting: Option<tokio::sync::OwnedSemaphorePermit>,
     shared: &EppShared,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -43,8 +43,6 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     write_frame(stream, &render::greeting(&shared.server_id, shared.clock.now()), write_limit).await?;
     let mut session: Option<LoggedIn> = None;
     let mut slot: Option<SessionSlot> = None;
-    // This connection's turn among those not logged in, given back at login.
-    let mut waiting = Some(waiting);
     // `commands_per_second` a second, in bursts of up to as many.
     let per_second = f64::from(cfg.commands_per_second);
     let mut rate = Bucket::full(shared.clock.now(), per_second);
@@ -55,31 +53,15 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         };
         let svtrid = render::next_svtrid();
         let declared: &[String] = session.as_ref().map_or(&[], |s| &s.extensions);
-        // Parsed even when over the limit, so the 2502 can echo the clTRID (RFC 5730 §2.6).
         let over_rate = rate.take(shared.clock.now(), per_second, per_second).is_err();
-        let root = match xml::parse(&frame, limits) {
-            Ok(root) => root,
-            Err(e) if !over_rate => {
-                tracing::info!(error = %e, "malformed EPP frame");
-                let r = Response::with_msg(code::SYNTAX, e.to_string());
-                write_frame(stream, &r.to_xml(None, &svtrid, declared), write_limit).await?;
+        let (request, cltrid) = match understand(&frame, limits, over_rate) {
+            Understood::Request(request, cltrid) => (request, cltrid),
+            Understood::Refused(r, cltrid) => {
+                write_frame(stream, &r.to_xml(cltrid.as_deref(), &svtrid, declared), write_limit).await?;
                 continue;
             }
-            Err(_) => return over_rate_limit(stream, None, &svtrid, declared, cfg.commands_per_second, write_limit).await,
-        };
-        if over_rate {
-            let cltrid = request::salvage_cltrid(&root);
-            return over_rate_limit(stream, cltrid.as_deref(), &svtrid, declared, cfg.commands_per_second, write_limit).await;
-        }
-        let (request, cltrid) = match request::parse(&root) {
-            Ok(r) => {
-                let c = r.cltrid().map(str::to_string);
-                (r, c)
-            }
-            Err(e) => {
-                let r = Response::with_msg(e.code, e.reason);
-                write_frame(stream, &r.to_xml(request::salvage_cltrid(&root).as_deref(), &svtrid, declared), write_limit).await?;
-                continue;
+            Understood::OverRate(cltrid) => {
+                return over_rate_limit(stream, cltrid.as_deref(), &svtrid, declared, cfg.commands_per_second, write_limit).await;
             }
         };
         if matches!(request, Request::Hello) {
@@ -94,7 +76,9 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 let (response, close, declared) = answer_login(&login, peer, certificate.as_deref(), &mut session, &mut slot, shared).await;
                 login_declared = declared;
                 if session.is_some() {
+                    // This connection's turn among those not logged in goes back.
                     drop(waiting.take());
+                    shared.remember_login_address(peer.ip(), shared.clock.now());
                 }
                 (response, close)
             }
@@ -115,6 +99,38 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             drop(slot);
             return Ok(());
         }
+    }
+}
+
+/// What a frame asks for, each with the clTRID to echo where there is one.
+enum Understood {
+    Request(Request, Option<String>),
+    /// Malformed XML or a request RFC 5730 does not allow: answered, and the session goes on.
+    Refused(Response, Option<String>),
+    /// Over the command rate: answered 2502, and the session ends.
+    OverRate(Option<String>),
+}
+
+/// Parses a frame into a request. Over the rate it is still parsed, so the
+/// 2502 can echo the clTRID (RFC 5730 §2.6).
+fn understand(frame: &[u8], limits: Limits, over_rate: bool) -> Understood {
+    let root = match xml::parse(frame, limits) {
+        Ok(root) => root,
+        Err(_) if over_rate => return Understood::OverRate(None),
+        Err(e) => {
+            tracing::info!(error = %e, "malformed EPP frame");
+            return Understood::Refused(Response::with_msg(code::SYNTAX, e.to_string()), None);
+        }
+    };
+    if over_rate {
+        return Understood::OverRate(request::salvage_cltrid(&root));
+    }
+    match request::parse(&root) {
+        Ok(r) => {
+            let cltrid = r.cltrid().map(str::to_string);
+            Understood::Request(r, cltrid)
+        }
+        Err(e) => Understood::Refused(Response::with_msg(e.code, e.reason), request::salvage_cltrid(&root)),
     }
 }
 

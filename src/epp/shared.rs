@@ -38,7 +38,15 @@ pub struct EppShared {
     pub(super) unauthenticated: Arc<Semaphore>,
     /// The source prefixes some registrar may log in from, as of a snapshot generation.
     admitted: Mutex<Option<(u64, Arc<[IpPrefix]>)>>,
+    /// Addresses a registrar logged in from lately, and when: their new
+    /// connections do not wait among the unauthenticated ones, so a crowd
+    /// that never logs in cannot keep a registrar's usual address out.
+    logged_in_from: Mutex<HashMap<IpAddr, Timestamp>>,
 }
+
+/// Addresses remembered for their logins; at most [`LOGIN_ADDRESSES_MAX`] of them.
+pub const LOGIN_ADDRESS_KEPT_S: i64 = 7 * 86_400;
+pub const LOGIN_ADDRESSES_MAX: usize = 4096;
 
 /// Failed logins in a row, and the end of the lockout they caused.
 pub(super) type Failures = (u32, Option<Timestamp>);
@@ -72,7 +80,27 @@ impl EppShared {
             read_counts,
             unauthenticated,
             admitted: Mutex::new(None),
+            logged_in_from: Default::default(),
         }
+    }
+
+    pub(super) fn remember_login_address(&self, addr: IpAddr, now: Timestamp) {
+        let mut seen = self.logged_in_from.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= LOGIN_ADDRESSES_MAX && !seen.contains_key(&addr) {
+            seen.retain(|_, at| at.plus_seconds(LOGIN_ADDRESS_KEPT_S) > now);
+            if seen.len() >= LOGIN_ADDRESSES_MAX
+                && let Some(oldest) = seen.iter().min_by_key(|(_, at)| **at).map(|(a, _)| *a)
+            {
+                seen.remove(&oldest);
+            }
+        }
+        seen.insert(addr, now);
+    }
+
+    /// Whether a registrar logged in from `addr` within [`LOGIN_ADDRESS_KEPT_S`].
+    pub fn logged_in_lately_from(&self, addr: IpAddr, now: Timestamp) -> bool {
+        let seen = self.logged_in_from.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(&addr).is_some_and(|at| at.plus_seconds(LOGIN_ADDRESS_KEPT_S) > now)
     }
 
     /// Whether some registrar may log in from `addr`. Login needs the

@@ -210,3 +210,79 @@ fn reading_commands_never_change_the_store_and_only_an_upgrade_migrates() {
     assert!(ok, "{out}{err}");
     assert!(std::fs::read(config.db_path()).unwrap() == upgraded, "an export reads only");
 }
+
+/// A real full disk: the data folder is a 16 MiB tmpfs (mounted in a mount
+/// namespace of its own, so nothing outside sees it) that is filled while the
+/// daemon runs. The script stands in for systemd: it starts `serve` again,
+/// once the space is freed, after `serve` exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_tmpfs_is_storage_unavailable_and_the_restarted_daemon_has_everything_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, control) = (dir.path().join("data"), dir.path().join("control"));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&control).unwrap();
+    let mut config = test_config(dir.path());
+    config.admin.listen = ([127, 0, 0, 1], free_port()).into();
+    config.admin.token_file = dir.path().join("admin.token");
+    (config.epp.listen, config.rdap.listen, config.whois.listen) = (vec![], vec![], vec![]);
+    let conf = write_config(dir.path(), &config);
+    let supervisor = r#"
+        set -u
+        mount -t tmpfs -o size=16m tmpfs "$DATA" || exit 90
+        "$BIN" --config "$CONF" serve --demo >/dev/null 2>&1 &
+        serving=$!
+        until [ -e "$CONTROL/fill" ]; do sleep 0.05; done
+        dd if=/dev/zero of="$DATA/filler" bs=64k >/dev/null 2>&1
+        touch "$CONTROL/filled"
+        wait "$serving"
+        echo $? > "$CONTROL/exit"
+        until [ -e "$CONTROL/free" ]; do sleep 0.05; done
+        rm "$DATA/filler"
+        exec "$BIN" --config "$CONF" serve --demo >/dev/null 2>&1
+    "#;
+    let child = Command::new("unshare")
+        .args(["-m", "sh", "-c", supervisor])
+        .env("BIN", BIN)
+        .env("CONF", &conf)
+        .env("DATA", &data)
+        .env("CONTROL", &control)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("unshare (util-linux) must be installed");
+    let _served = Served(child);
+    let admin = format!("http://{}", config.admin.listen);
+    let http = reqwest::Client::new();
+    let healthy = async || http.get(format!("{admin}/healthz")).send().await.is_ok_and(|r| r.status() == 200);
+    assert!(eventually(Duration::from_secs(60), healthy).await, "serve came up on its tmpfs (this test mounts one: it needs root)");
+    let token = std::fs::read_to_string(&config.admin.token_file).unwrap();
+    let create = async |name: &str| {
+        let body = json!({"name": name, "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]});
+        let response = http.post(format!("{admin}/v1/domains")).bearer_auth(token.trim()).json(&body).send().await;
+        response.map(|r| r.status().as_u16()).unwrap_or(0)
+    };
+    assert_eq!(create("before-full.example").await, 201);
+
+    std::fs::write(control.join("fill"), "").unwrap();
+    assert!(eventually(Duration::from_secs(60), async || control.join("filled").exists()).await);
+    let mut acknowledged = vec!["before-full.example".to_string()];
+    let refusal = loop {
+        let name = format!("full-{}.example", acknowledged.len());
+        match create(&name).await {
+            201 => acknowledged.push(name),
+            other => break other,
+        }
+        assert!(acknowledged.len() < 100_000, "the disk never filled");
+    };
+    assert_eq!(refusal, 503, "a full disk is storage unavailable, not damage");
+    assert!(eventually(Duration::from_secs(60), async || control.join("exit").exists()).await, "serve exits for its supervisor");
+    let exit = std::fs::read_to_string(control.join("exit")).unwrap();
+    assert_ne!(exit.trim(), "0", "a non-zero exit, so the supervisor restarts it");
+
+    std::fs::write(control.join("free"), "").unwrap();
+    assert!(eventually(Duration::from_secs(60), healthy).await, "restarted once the space is back");
+    for name in &acknowledged {
+        let shown = http.get(format!("{admin}/v1/domains/{name}")).bearer_auth(token.trim()).send().await.unwrap();
+        assert_eq!(shown.status(), 200, "{name} was acknowledged before the disk filled and is kept");
+    }
+    assert_eq!(create("after-free.example").await, 201, "writes go on");
+}

@@ -1177,11 +1177,57 @@ async fn only_registrar_networks_reach_tls_and_unauthenticated_peers_leave_room_
     let r = refused.read().await.expect("an answer");
     assert_eq!(code(&r), 2502, "{r}");
     assert!(r.contains("waiting to log in"), "{r}");
-    // A login gives its connection's turn back: the next registrar connects and logs in.
+    // A login gives its connection's turn back: the next peer connects, and fills the share again.
     assert_eq!(code(&waiting[0].login_with("demo-registrar", PW, &[]).await), 1000);
     let mut next = Epp::connect_from(&d, "127.0.1.4", Some("demo-registrar"), &seen).await;
     assert!(next.greeting.contains("<greeting>"));
+    let tcp = crate::common::connect_from("127.0.1.5", d.epp()).await;
+    let mut refused = Epp { stream: connector.connect(name(), tcp).await.unwrap(), greeting: String::new(), seen: seen.clone(), n: 0 };
+    assert_eq!(code(&refused.read().await.expect("an answer")), 2502);
+    // The address a registrar logged in from lately does not wait among the unauthenticated.
+    let mut again = Epp::connect_from(&d, "127.0.1.1", Some("demo-registrar"), &seen).await;
+    assert_eq!(code(&again.login_with("demo-registrar", PW, &[]).await), 1000);
     assert_eq!(code(&next.login_with("demo-registrar", PW, &[]).await), 1000);
+    seen.validate();
+    d.stop().await;
+}
+
+/// Order, not time: with one shared hash turn, a registrar's login waits
+/// behind at most the one hash another registrar's flood has in hand, not
+/// behind the whole flood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_registrars_failed_logins_queue_behind_each_other_not_in_front_of_another() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let d = TestDaemon::start(true, |c, _| {
+        c.epp.login_hashes_max = 1;
+        c.epp.failed_logins_max = 1000;
+    })
+    .await;
+    let seen = Responses::default();
+    const FLOOD: usize = 12;
+    let mut flood = Vec::new();
+    for i in 0..FLOOD {
+        flood.push(Epp::connect_from(&d, &format!("127.0.3.{}", i + 1), Some("other-registrar"), &seen).await);
+    }
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for mut epp in flood {
+        let answered = answered.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = epp.login_with("other-registrar", "Wrong-Password-1", &[]).await;
+            answered.fetch_add(1, Ordering::SeqCst);
+            code(&r)
+        }));
+    }
+    // Once the first wrong password is answered, the rest of the flood is queued at the server.
+    assert!(eventually(Duration::from_secs(60), async || answered.load(Ordering::SeqCst) >= 1).await);
+    let mut good = Epp::connect(&d, Some("demo-registrar"), &seen).await;
+    assert_eq!(code(&good.login_with("demo-registrar", PW, &[]).await), 1000);
+    let before_good = answered.load(Ordering::SeqCst);
+    assert!(before_good <= 4, "the good login waited behind {before_good} of the other registrar's {FLOOD} failed logins");
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 2200);
+    }
     seen.validate();
     d.stop().await;
 }
