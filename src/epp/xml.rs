@@ -181,19 +181,7 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
                     return Err(XmlError::TooManyElements(limits.elements_max));
                 }
                 let name = start.local_name().as_ref().to_string();
-                let mut attrs = Vec::new();
-                for attr in start.attributes() {
-                    let attr = attr.map_err(|e| XmlError::Syntax(e.to_string()))?;
-                    let key = attr.key;
-                    // Namespace declarations and qualified attributes (xsi:schemaLocation) are not data.
-                    if key.as_namespace_binding().is_some() || key.prefix().is_some() {
-                        continue;
-                    }
-                    let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| XmlError::Syntax(e.to_string()))?;
-                    check_chars(&value)?;
-                    text_bytes += value.len();
-                    attrs.push((key.local_name().as_ref().to_string(), value.into_owned()));
-                }
+                let attrs = attributes(start, &mut text_bytes)?;
                 let element = Element { ns: ns.unwrap_or(Ns::None), name, attrs, children: Vec::new(), text: String::new() };
                 if matches!(event, Event::Empty(_)) {
                     close(element, &mut stack, &mut root);
@@ -237,6 +225,24 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
         return Err(XmlError::Syntax("unclosed element".into()));
     }
     root.ok_or(XmlError::Root)
+}
+
+/// An element's data attributes, their value bytes added to `text_bytes`.
+fn attributes(start: &quick_xml::events::BytesStart, text_bytes: &mut usize) -> Result<Vec<(String, String)>, XmlError> {
+    let mut attrs = Vec::new();
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| XmlError::Syntax(e.to_string()))?;
+        let key = attr.key;
+        // Namespace declarations and qualified attributes (xsi:schemaLocation) are not data.
+        if key.as_namespace_binding().is_some() || key.prefix().is_some() {
+            continue;
+        }
+        let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| XmlError::Syntax(e.to_string()))?;
+        check_chars(&value)?;
+        *text_bytes += value.len();
+        attrs.push((key.local_name().as_ref().to_string(), value.into_owned()));
+    }
+    Ok(attrs)
 }
 
 fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {

@@ -115,18 +115,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateHost) -> Result<Outcome> {
 pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<Outcome> {
     let before = cx.tables.host_by_name(name)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Host, name))?;
     cx.sponsor_only(&before.registrar, format!("host {name}"))?;
-    let s = before.statuses;
-    let locked = if cx.is_registry() {
-        s.contains(HostStatus::ServerUpdateProhibited) && !spec.only_server_statuses()
-    } else {
-        s.contains(HostStatus::ServerUpdateProhibited)
-            || s.contains(HostStatus::PendingDelete)
-            || (s.contains(HostStatus::ClientUpdateProhibited)
-                && !(spec.only_statuses() && spec.remove_statuses.contains(&HostStatus::ClientUpdateProhibited)))
-    };
-    if locked {
-        return Err(RegistryError::StatusProhibits(format!("the statuses of {name} prohibit this update")));
-    }
+    refuse_if_locked(cx, &before, spec)?;
     let mut after = before.clone();
     for st in spec.remove_statuses.iter().chain(&spec.add_statuses) {
         settable_host_status(cx, *st)?;
@@ -143,27 +132,9 @@ pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<
     addrs.extend(spec.add_addresses.iter().copied());
     after.addrs = host_addrs(&addrs, glue_addresses(cx, spec.new_name.as_ref().unwrap_or(name))?)?;
 
-    let links = if let Some(new_name) = spec.new_name.as_ref().filter(|n| *n != name) {
-        if cx.tables.host_by_name(new_name)?.is_some() {
-            return Err(RegistryError::exists(ObjectKind::Host, new_name));
-        }
-        if let Some(tld) = cx.tables.tlds()?.into_iter().find(|t| t.policy.nameservers.contains(name)) {
-            return Err(RegistryError::Association(format!("{name} is an apex name server of .{}; change the TLD first", tld.name)));
-        }
-        after.superordinate = placement(cx, new_name, &before.registrar)?;
-        after.name = new_name.clone();
-        let links = cx.tables.host_links(&before.roid, usize::MAX)?;
-        // Renaming a host others delegate to would change their delegations (RST epp-23).
-        if let crate::registry::Actor::Registrar(me) = cx.actor {
-            for d in &links {
-                if cx.tables.domain(d)?.is_some_and(|d| &d.registrar != me) {
-                    return Err(RegistryError::Association(format!("{name} is used by {d}, which another registrar sponsors")));
-                }
-            }
-        }
-        links
-    } else {
-        Vec::new()
+    let links = match spec.new_name.as_ref().filter(|n| *n != name) {
+        Some(new_name) => rename(cx, &before, &mut after, new_name)?,
+        None => Vec::new(),
     };
     if after.superordinate.is_none() && !after.addrs.is_empty() {
         return Err(RegistryError::Policy(format!("{} is not below a TLD of this registry and cannot have addresses", after.name)));
@@ -192,6 +163,48 @@ pub(super) fn update(cx: &mut Cx, name: &HostName, spec: &UpdateHost) -> Result<
     cx.touch_anywhere(&before.name)?;
     cx.touch_anywhere(&after.name)?;
     Ok(Outcome::Host(Box::new(after)))
+}
+
+/// Refuses an update the host's statuses prohibit: a registrar may only lift
+/// its own update lock; the registry is held by its own lock only.
+fn refuse_if_locked(cx: &Cx, before: &Host, spec: &UpdateHost) -> Result<()> {
+    let (name, s) = (&before.name, before.statuses);
+    let locked = if cx.is_registry() {
+        s.contains(HostStatus::ServerUpdateProhibited) && !spec.only_server_statuses()
+    } else {
+        s.contains(HostStatus::ServerUpdateProhibited)
+            || s.contains(HostStatus::PendingDelete)
+            || (s.contains(HostStatus::ClientUpdateProhibited)
+                && !(spec.only_statuses() && spec.remove_statuses.contains(&HostStatus::ClientUpdateProhibited)))
+    };
+    if locked {
+        return Err(RegistryError::StatusProhibits(format!("the statuses of {name} prohibit this update")));
+    }
+    Ok(())
+}
+
+/// Gives `after` its new name and place, refusing a rename that would
+/// change other registrars' delegations; the domains that delegate to it.
+fn rename(cx: &mut Cx, before: &Host, after: &mut Host, new_name: &HostName) -> Result<Vec<DomainName>> {
+    let name = &before.name;
+    if cx.tables.host_by_name(new_name)?.is_some() {
+        return Err(RegistryError::exists(ObjectKind::Host, new_name));
+    }
+    if let Some(tld) = cx.tables.tlds()?.into_iter().find(|t| t.policy.nameservers.contains(name)) {
+        return Err(RegistryError::Association(format!("{name} is an apex name server of .{}; change the TLD first", tld.name)));
+    }
+    after.superordinate = placement(cx, new_name, &before.registrar)?;
+    after.name = new_name.clone();
+    let links = cx.tables.host_links(&before.roid, usize::MAX)?;
+    // Renaming a host others delegate to would change their delegations (RST epp-23).
+    if let crate::registry::Actor::Registrar(me) = cx.actor {
+        for d in &links {
+            if cx.tables.domain(d)?.is_some_and(|d| &d.registrar != me) {
+                return Err(RegistryError::Association(format!("{name} is used by {d}, which another registrar sponsors")));
+            }
+        }
+    }
+    Ok(links)
 }
 
 pub(super) fn delete(cx: &mut Cx, name: &HostName) -> Result<Outcome> {

@@ -345,8 +345,20 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
             updated: t.updated,
         })
     })?;
-    let registrars = rewrite(txn, REGISTRARS, "registrar", |r: RegistrarV1| {
-        Ok(RegistrarRecord {
+    let registrars = rewrite(txn, REGISTRARS, "registrar", |r: RegistrarV1| Ok(r.upgrade()))?;
+    let contacts = rewrite(txn, CONTACTS, "contact", |c: ContactV1| Ok(c.upgrade()))?;
+    let domains = rewrite_keyed_by_bytes(txn, DOMAINS, "domain (v1)", |d: DomainV1| Ok(d.upgrade()))?;
+    Ok(format!(
+        "schema 1 to 2: {tlds} TLDs given the default registration policy, {registrars} registrars a zero balance, \
+         {contacts} contacts and {domains} domains an empty transfer record"
+    ))
+}
+
+impl RegistrarV1 {
+    /// Schema 2 gave registrars a balance and a credit limit, both zero.
+    fn upgrade(self) -> RegistrarRecord {
+        let r = self;
+        RegistrarRecord {
             id: r.id,
             name: r.name,
             iana_id: r.iana_id,
@@ -367,10 +379,15 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
             updated: r.updated,
             balance: Money(0),
             credit_limit: Money(0),
-        })
-    })?;
-    let contacts = rewrite(txn, CONTACTS, "contact", |c: ContactV1| {
-        Ok(ContactV3 {
+        }
+    }
+}
+
+impl ContactV1 {
+    /// Schema 2 gave contacts their latest transfer, none yet.
+    fn upgrade(self) -> ContactV3 {
+        let c = self;
+        ContactV3 {
             id: c.id,
             roid: c.roid,
             registrar: c.registrar,
@@ -389,14 +406,15 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
             up_registrar: c.up_registrar,
             transferred: c.transferred,
             transfer: None,
-        })
-    })?;
-    let mut domains = txn.open_table(DOMAINS)?;
-    let mut rows = Vec::new();
-    for item in domains.iter()? {
-        let (k, v) = item?;
-        let d: DomainV1 = codec::decode_record(v.value(), "domain (v1)")?;
-        let upgraded = DomainV3 {
+        }
+    }
+}
+
+impl DomainV1 {
+    /// Schema 2 gave domains their grace periods, RGP state and latest transfer, none yet.
+    fn upgrade(self) -> DomainV3 {
+        let d = self;
+        DomainV3 {
             name: d.name,
             roid: d.roid,
             tld: d.tld,
@@ -416,17 +434,8 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
             grace: Vec::new(),
             rgp: None,
             transfer: None,
-        };
-        rows.push((k.value().to_vec(), codec::encode_record(&upgraded)));
+        }
     }
-    let domain_count = rows.len();
-    for (k, v) in rows {
-        domains.insert(k.as_slice(), v.as_slice())?;
-    }
-    Ok(format!(
-        "schema 1 to 2: {tlds} TLDs given the default registration policy, {registrars} registrars a zero balance, \
-         {contacts} contacts and {domain_count} domains an empty transfer record"
-    ))
 }
 
 fn rewrite<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
