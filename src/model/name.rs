@@ -154,11 +154,61 @@ fn check_label(label: &[u8]) -> Result<(), NameError> {
 
 /// A valid A-label decodes to a U-label that the IDNA checks accept (UTS 46
 /// non-transitional processing with STD3 rules, CheckHyphens, CheckBidi and
-/// CheckJoiners, which carry RFC 5891 §5.4 and RFC 5892's contextual rules)
-/// and that encodes back to exactly this label.
+/// CheckJoiners, which carry RFC 5891 §5.4 and the CONTEXTJ rules), that
+/// encodes back to exactly this label, and whose every code point IDNA2008
+/// allows (RFC 5892: UTS 46 also lets through symbols and punctuation that
+/// IDNA2008 disallows, such as U+2603).
 fn is_a_label(label: &[u8]) -> bool {
     use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
-    Uts46::new().to_ascii(label, AsciiDenyList::STD3, Hyphens::Check, DnsLength::Verify).is_ok_and(|ascii| ascii.as_bytes() == label)
+    let round_trips =
+        Uts46::new().to_ascii(label, AsciiDenyList::STD3, Hyphens::Check, DnsLength::Verify).is_ok_and(|ascii| ascii.as_bytes() == label);
+    let u_label = std::str::from_utf8(&label[4..]).ok().and_then(idna::punycode::decode_to_string);
+    round_trips && u_label.is_some_and(|u| idna2008::allowed(&u))
+}
+
+/// RFC 5892's derived property over a U-label, for code points UTS 46
+/// already accepted (so the stability, ignorable-property and joiner
+/// categories are settled): PVALID, or CONTEXTO with its Appendix A rule met.
+mod idna2008 {
+    use icu_properties::CodePointMapData;
+    use icu_properties::props::{GeneralCategory as Gc, Script};
+
+    pub fn allowed(u_label: &str) -> bool {
+        let chars: Vec<char> = u_label.chars().collect();
+        (0..chars.len()).all(|i| code_point_allowed(&chars, i))
+    }
+
+    fn code_point_allowed(chars: &[char], i: usize) -> bool {
+        let c = chars[i];
+        let script = |c: char| CodePointMapData::<Script>::new().get(c);
+        match c {
+            // F (exceptions): PVALID, then DISALLOWED.
+            '\u{DF}' | '\u{3C2}' | '\u{6FD}' | '\u{6FE}' | '\u{F0B}' | '\u{3007}' => true,
+            '\u{640}' | '\u{7FA}' | '\u{302E}' | '\u{302F}' | '\u{3031}'..='\u{3035}' | '\u{303B}' => false,
+            // CONTEXTO (Appendix A.3–A.9).
+            '\u{B7}' => i > 0 && chars[i - 1] == 'l' && chars.get(i + 1) == Some(&'l'),
+            '\u{375}' => chars.get(i + 1).is_some_and(|&n| script(n) == Script::Greek),
+            '\u{5F3}' | '\u{5F4}' => i > 0 && script(chars[i - 1]) == Script::Hebrew,
+            '\u{30FB}' => chars.iter().any(|&o| matches!(script(o), Script::Hiragana | Script::Katakana | Script::Han)),
+            '\u{660}'..='\u{669}' => !chars.iter().any(|o| ('\u{6F0}'..='\u{6F9}').contains(o)),
+            '\u{6F0}'..='\u{6F9}' => !chars.iter().any(|o| ('\u{660}'..='\u{669}').contains(o)),
+            // D (IgnorableBlocks) and G (OldHangulJamo).
+            '\u{20D0}'..='\u{20FF}' | '\u{1D100}'..='\u{1D24F}' => false,
+            '\u{1100}'..='\u{11FF}' | '\u{A960}'..='\u{A97F}' | '\u{D7B0}'..='\u{D7FF}' => false,
+            // H (LDH) and A (LetterDigits).
+            '-' | '0'..='9' | 'a'..='z' => true,
+            _ => matches!(
+                CodePointMapData::<Gc>::new().get(c),
+                Gc::LowercaseLetter
+                    | Gc::UppercaseLetter
+                    | Gc::OtherLetter
+                    | Gc::DecimalNumber
+                    | Gc::ModifierLetter
+                    | Gc::NonspacingMark
+                    | Gc::SpacingMark
+            ),
+        }
+    }
 }
 
 impl fmt::Display for DomainName {
@@ -253,6 +303,11 @@ mod tests {
             "xn--a-wbb.example",
             "xn--ab-m1t.example",
             "xn--ab-dtd.example",
+            // Symbols UTS 46 lets through and IDNA2008 disallows: U+2603, U+2665.
+            "xn--n3h.example",
+            "xn--ab-u0x.example",
+            // U+00B7 not between two l.
+            "xn--ab-0ea.example",
         ] {
             assert!(matches!(DomainName::parse(bad), Err(NameError::BadALabel(_) | NameError::BadHyphen(_))), "{bad}");
         }
@@ -263,6 +318,8 @@ mod tests {
             "xn--mgbh0fb.example",
             "xn--h2brj9c.example",
             "xn--80ak6aa92e.example",
+            // Catalan l·l: U+00B7 between two l (RFC 5892 A.3).
+            "xn--collecci-ioa91d.example",
         ] {
             assert!(DomainName::parse(good).is_ok(), "{good}");
         }
