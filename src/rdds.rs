@@ -11,7 +11,7 @@ use crate::registry::counts::ReadCounts;
 use crate::store::{Snapshot, StoreError};
 
 /// A domain as the public sees it.
-pub struct DomainRecord {
+pub struct PublicDomain {
     pub domain: Domain,
     pub registrar: Option<Arc<Registrar>>,
     pub nameservers: Vec<Arc<Host>>,
@@ -22,7 +22,7 @@ pub struct DomainRecord {
 }
 
 /// A name server as the public sees it.
-pub struct HostRecord {
+pub struct PublicHost {
     pub host: Arc<Host>,
     pub registrar: Option<Arc<Registrar>>,
     pub statuses: Vec<&'static str>,
@@ -48,15 +48,15 @@ pub fn unicode_name(name: &DomainName) -> Option<String> {
     result.ok().map(|_| unicode)
 }
 
-pub fn domain(snapshot: &Snapshot, name: &DomainName, now: Timestamp) -> Result<Option<DomainRecord>, StoreError> {
+pub fn domain(snapshot: &Snapshot, name: &DomainName, now: Timestamp) -> Result<Option<PublicDomain>, StoreError> {
     match snapshot.domain(name)? {
-        Some(domain) => domain_record(snapshot, domain, now).map(Some),
+        Some(domain) => public_domain(snapshot, domain, now).map(Some),
         None => Ok(None),
     }
 }
 
 /// A domain with its sponsor, name servers, contacts and displayed statuses.
-pub fn domain_record(snapshot: &Snapshot, domain: Domain, now: Timestamp) -> Result<DomainRecord, StoreError> {
+pub fn public_domain(snapshot: &Snapshot, domain: Domain, now: Timestamp) -> Result<PublicDomain, StoreError> {
     let registrar = snapshot.registrar_shared(&domain.registrar)?;
     let mut nameservers = Vec::with_capacity(domain.nameservers.len());
     for roid in &domain.nameservers {
@@ -75,21 +75,21 @@ pub fn domain_record(snapshot: &Snapshot, domain: Domain, now: Timestamp) -> Res
     let mut statuses: Vec<&'static str> =
         domain.statuses.displayed(!domain.nameservers.is_empty()).into_iter().map(|s| s.as_str()).collect();
     statuses.extend(domain.rgp_statuses(now));
-    Ok(DomainRecord { domain, registrar, nameservers, registrant, tech, statuses })
+    Ok(PublicDomain { domain, registrar, nameservers, registrant, tech, statuses })
 }
 
-pub fn host(snapshot: &Snapshot, name: &DomainName) -> Result<Option<HostRecord>, StoreError> {
+pub fn host(snapshot: &Snapshot, name: &DomainName) -> Result<Option<PublicHost>, StoreError> {
     let Some(host) = snapshot.host_roid(name)?.map(|roid| snapshot.host_shared(&roid)).transpose()?.flatten() else {
         return Ok(None);
     };
-    host_record(snapshot, host).map(Some)
+    public_host(snapshot, host).map(Some)
 }
 
 /// A host with its sponsor and displayed statuses.
-pub fn host_record(snapshot: &Snapshot, host: Arc<Host>) -> Result<HostRecord, StoreError> {
+pub fn public_host(snapshot: &Snapshot, host: Arc<Host>) -> Result<PublicHost, StoreError> {
     let registrar = snapshot.registrar_shared(&host.registrar)?;
     let statuses = host.statuses.displayed(host.is_linked()).into_iter().map(|s| s.as_str()).collect();
-    Ok(HostRecord { host, registrar, statuses })
+    Ok(PublicHost { host, registrar, statuses })
 }
 
 /// A registrar by IANA id.

@@ -3,7 +3,7 @@
 //! transfer (request, query, approve, reject, cancel).
 
 use super::ext;
-use super::mapping::{Ctx, Render, Verdict, check_items};
+use super::mapping::{ClientView, Render, Verdict, check_items};
 use super::render::{Response, fragment};
 use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
@@ -94,7 +94,7 @@ fn statuses(parent: &Element) -> Result<Vec<ContactStatus>, EppError> {
         .collect()
 }
 
-pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
+pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
     ext::only(extension, &[])?;
     match (verb, object.name.as_str()) {
         (Verb::Check, "check") => check(object, cx),
@@ -144,7 +144,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
     }
 }
 
-fn check(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
+fn check(object: &Element, cx: &ClientView) -> Result<Verdict, EppError> {
     let ids = check_items(object, &Ns::Contact, "id")?;
     let mut w = fragment();
     w.open("contact:chkData", &[("xmlns:contact", xml::CONTACT)]);
@@ -166,7 +166,7 @@ fn check(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
     Ok(Verdict::Reply(Response::new(code::OK).res_data(w.finish())))
 }
 
-fn info(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
+fn info(object: &Element, cx: &ClientView) -> Result<Verdict, EppError> {
     let c = query::contact_for(&cx.snapshot, &cx.registrar, &id(object)?, auth_info(object)?.as_deref())?;
     Ok(Verdict::Reply(Response::new(code::OK).res_data(info_data(&c))))
 }
@@ -231,7 +231,7 @@ fn info_data(c: &Contact) -> String {
     w.finish()
 }
 
-fn transfer(op: TransferVerb, object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
+fn transfer(op: TransferVerb, object: &Element, cx: &ClientView) -> Result<Verdict, EppError> {
     let id = id(object)?;
     let op = match op {
         TransferVerb::Query => {

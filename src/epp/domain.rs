@@ -4,7 +4,7 @@
 //! them.
 
 use super::ext;
-use super::mapping::{Ctx, Render, Verdict, check_items, period};
+use super::mapping::{ClientView, Render, Verdict, check_items, period};
 use super::render::{Response, fragment};
 use super::request::{TransferVerb, Verb};
 use super::result::{EppError, code};
@@ -74,7 +74,7 @@ fn auth_info(parent: &Element) -> Result<Option<String>, EppError> {
     Ok(Some(required(a, "pw")?.text.clone()))
 }
 
-pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
+pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
     match (verb, object.name.as_str()) {
         (Verb::Check, "check") => check(object, extension, cx),
         (Verb::Info, "info") => info(object, extension, cx),
@@ -91,7 +91,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
     }
 }
 
-fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
+fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
     ext::only(extension, &[(Ns::Fee, "check")])?;
     let fee = ext::fee_check(extension)?;
     let names = check_items(object, &Ns::Domain, "name")?;
@@ -128,7 +128,7 @@ fn check(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verd
     Ok(Verdict::Reply(response))
 }
 
-fn info(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
+fn info(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
     ext::only(extension, &[])?;
     let name_el = required(object, "name")?;
     let domain_name = name(name_el)?;
@@ -154,7 +154,7 @@ fn info(object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdi
 }
 
 /// `<domain:infData>` of a domain as it stands (also used for change poll messages).
-pub fn info_data(w: &mut xml::Writer, d: &Domain, hosts: &str, cx: &Ctx) -> Result<(), EppError> {
+pub fn info_data(w: &mut xml::Writer, d: &Domain, hosts: &str, cx: &ClientView) -> Result<(), EppError> {
     let snap = &cx.snapshot;
     w.open("domain:infData", &[("xmlns:domain", xml::DOMAIN)]);
     w.leaf("domain:name", &[], d.name.as_str()).leaf("domain:roid", &[], d.roid.as_str());
@@ -275,7 +275,7 @@ fn renew(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppEr
     Ok(Verdict::Execute(Command::RenewDomain(domain_name, spec), Render::DomainRenew { years }))
 }
 
-fn transfer(op: TransferVerb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
+fn transfer(op: TransferVerb, object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
     let domain_name = name(required(object, "name")?)?;
     let op = match op {
         TransferVerb::Query => {
@@ -316,7 +316,7 @@ pub fn transfer_data(name: &DomainName, t: &Transfer) -> String {
 }
 
 /// Writes the response to a domain command the registry executed.
-pub fn render(after: &Render, outcome: Outcome, cx: &Ctx) -> Response {
+pub fn render(after: &Render, outcome: Outcome, cx: &ClientView) -> Response {
     let currency = |name: &DomainName| cx.snapshot.tld_of(name).map(|t| t.registration.currency.clone()).unwrap_or_else(|| "USD".into());
     match (after, outcome) {
         (Render::DomainCreate { years }, Outcome::Domain(d)) => {

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::ext;
-use super::mapping::{Ctx, Render, Verdict, check_items};
+use super::mapping::{ClientView, Render, Verdict, check_items};
 use super::render::{Response, fragment};
 use super::request::Verb;
 use super::result::{EppError, code};
@@ -44,7 +44,7 @@ fn statuses(parent: &Element) -> Result<Vec<HostStatus>, EppError> {
         .collect()
 }
 
-pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ctx) -> Result<Verdict, EppError> {
+pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
     ext::only(extension, &[])?;
     match (verb, object.name.as_str()) {
         (Verb::Check, "check") => check(object, cx),
@@ -73,7 +73,7 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Ct
     }
 }
 
-fn check(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
+fn check(object: &Element, cx: &ClientView) -> Result<Verdict, EppError> {
     let names = check_items(object, &Ns::Host, "name")?;
     let mut w = fragment();
     w.open("host:chkData", &[("xmlns:host", xml::HOST)]);
@@ -95,7 +95,7 @@ fn check(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
     Ok(Verdict::Reply(Response::new(code::OK).res_data(w.finish())))
 }
 
-fn info(object: &Element, cx: &Ctx) -> Result<Verdict, EppError> {
+fn info(object: &Element, cx: &ClientView) -> Result<Verdict, EppError> {
     let host_name = name(object)?;
     let h = cx
         .snapshot

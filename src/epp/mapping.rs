@@ -15,7 +15,7 @@ use crate::registry::command::Command;
 use crate::store::Snapshot;
 
 /// The state a mapping module sees.
-pub struct Ctx {
+pub struct ClientView {
     pub snapshot: Arc<Snapshot>,
     pub registrar: ClientId,
     pub now: Timestamp,

@@ -3,7 +3,7 @@
 //! notice (RFC 8590), and acknowledgements.
 
 use super::login::LoggedIn;
-use super::mapping::Ctx;
+use super::mapping::ClientView;
 use super::render::{self, MsgQ, Response};
 use super::request::PollOp;
 use super::result::{EppError, code};
@@ -23,7 +23,7 @@ pub(super) async fn poll(op: PollOp, s: &LoggedIn, shared: &EppShared) -> Respon
                 Err(e) => return EppError::from(RegistryError::from(e)).into_response(),
             };
             let Some(m) = message else { return Response::new(code::OK_NO_MESSAGES) };
-            let ctx = Ctx { snapshot: snapshot.clone(), registrar: s.registrar.clone(), now: shared.clock.now() };
+            let view = ClientView { snapshot: snapshot.clone(), registrar: s.registrar.clone(), now: shared.clock.now() };
             let mut response = Response::new(code::OK_ACK_TO_DEQUEUE);
             response.msgq = Some(MsgQ { count, id: m.id, queued: m.queued, msg: m.text.clone() });
             match &m.payload {
@@ -31,7 +31,7 @@ pub(super) async fn poll(op: PollOp, s: &LoggedIn, shared: &EppShared) -> Respon
                 PollPayload::ContactTransfer { id, transfer } => response.res_data = Some(super::contact::transfer_data(id, transfer)),
                 PollPayload::DomainChange { domain, operation, server_transaction, who, reason } => {
                     let mut w = render::fragment();
-                    if super::domain::info_data(&mut w, domain, "del", &ctx).is_ok() {
+                    if super::domain::info_data(&mut w, domain, "del", &view).is_ok() {
                         response.res_data = Some(w.finish());
                     }
                     let mut c = render::fragment();

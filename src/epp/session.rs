@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::framing::{Frame, read_frame, write_frame};
 use super::login::{LoggedIn, SessionSlot, answer_login};
-use super::mapping::{Ctx, Verdict};
+use super::mapping::{ClientView, Verdict};
 use super::poll::poll;
 use super::render::{self, Response};
 use super::request::{self, Request, TransferVerb, Verb};
@@ -248,7 +248,7 @@ async fn object_command(verb: Verb, object: &Element, extension: Option<&Element
     if !s.objects.iter().any(|o| o == object.ns.uri()) {
         return Response::with_msg(code::USE, format!("{} was not declared at login", object.ns.uri()));
     }
-    let cx = Ctx { snapshot: snapshot.clone(), registrar: s.registrar.clone(), now };
+    let cx = ClientView { snapshot: snapshot.clone(), registrar: s.registrar.clone(), now };
     let handled = match object.ns {
         Ns::Domain => super::domain::handle(verb, object, extension, &cx),
         Ns::Host => super::host::handle(verb, object, extension, &cx),
@@ -282,7 +282,7 @@ async fn object_command(verb: Verb, object: &Element, extension: Option<&Element
     };
     match shared.registry.submit(Actor::Registrar(s.registrar.clone()), command).await {
         Ok(outcome) => {
-            let cx = Ctx { snapshot: shared.registry.snapshot(), ..cx };
+            let cx = ClientView { snapshot: shared.registry.snapshot(), ..cx };
             match object.ns {
                 Ns::Domain => super::domain::render(&after, outcome, &cx),
                 Ns::Host => super::host::render(&after, outcome),

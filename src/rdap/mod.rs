@@ -41,7 +41,7 @@ use crate::ratelimit::{Kind, RateLimiter};
 use crate::rdds;
 use crate::registry::Registry;
 use crate::registry::counts::ReadCounts;
-use render::Context;
+use render::ResponseBasis;
 
 /// What the handlers share.
 pub struct RdapShared {
@@ -144,13 +144,13 @@ impl IntoResponse for Rdap {
 }
 
 impl RdapShared {
-    pub fn context<'a>(&'a self, request_url: &'a str, now: Timestamp) -> Context<'a> {
-        Context { base: &self.base, request_url, notices: &self.notices, now, snapshot: None }
+    pub fn response_basis<'a>(&'a self, request_url: &'a str, now: Timestamp) -> ResponseBasis<'a> {
+        ResponseBasis { base: &self.base, request_url, notices: &self.notices, now, snapshot: None }
     }
 
     pub fn error(&self, status: StatusCode, description: &str, request_url: &str) -> Rdap {
-        let cx = self.context(request_url, self.clock.now());
-        Rdap(status, render::error(status.as_u16(), status.canonical_reason().unwrap_or("Error"), description, &cx))
+        let basis = self.response_basis(request_url, self.clock.now());
+        Rdap(status, render::error(status.as_u16(), status.canonical_reason().unwrap_or("Error"), description, &basis))
     }
 }
 
@@ -329,8 +329,8 @@ fn domain(shared: &RdapShared, name: Option<Cow<str>>) -> Rdap {
     }
     match rdds::domain(&snapshot, &parsed, now) {
         Ok(Some(d)) => {
-            let cx = Context { snapshot: Some(snapshot.memo_id()), ..shared.context(&url, now) };
-            Rdap(StatusCode::OK, render::domain(&d, &cx, true))
+            let basis = ResponseBasis { snapshot: Some(snapshot.memo_id()), ..shared.response_basis(&url, now) };
+            Rdap(StatusCode::OK, render::domain(&d, &basis, true))
         }
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such domain", &url),
         Err(e) => internal(shared, e, &url),
@@ -344,7 +344,7 @@ fn nameserver(shared: &RdapShared, name: Option<Cow<str>>) -> Rdap {
             Err(answer) => return answer,
         };
     match rdds::host(&snapshot, &parsed) {
-        Ok(Some(h)) => Rdap(StatusCode::OK, render::nameserver(&h, &shared.context(&url, now))),
+        Ok(Some(h)) => Rdap(StatusCode::OK, render::nameserver(&h, &shared.response_basis(&url, now))),
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such name server", &url),
         Err(e) => internal(shared, e, &url),
     }
@@ -358,7 +358,7 @@ async fn entity(State(shared): Shared, handle: Result<Path<String>, PathRejectio
     let now = shared.clock.now();
     if let Ok(iana_id) = handle.parse::<u32>() {
         match rdds::registrar_by_iana_id(&snapshot, iana_id) {
-            Ok(Some(r)) => return Rdap(StatusCode::OK, render::registrar(&r, &shared.context(&url, now))),
+            Ok(Some(r)) => return Rdap(StatusCode::OK, render::registrar(&r, &shared.response_basis(&url, now))),
             Ok(None) => {}
             Err(e) => return internal(&shared, e, &url),
         }
@@ -367,7 +367,7 @@ async fn entity(State(shared): Shared, handle: Result<Path<String>, PathRejectio
         return shared.error(StatusCode::BAD_REQUEST, "not a valid entity handle", &url);
     };
     match snapshot.contact(&id) {
-        Ok(Some(c)) => Rdap(StatusCode::OK, render::contact(&c, &shared.context(&url, now))),
+        Ok(Some(c)) => Rdap(StatusCode::OK, render::contact(&c, &shared.response_basis(&url, now))),
         Ok(None) => shared.error(StatusCode::NOT_FOUND, "no such entity", &url),
         Err(e) => internal(&shared, e, &url),
     }
@@ -375,7 +375,7 @@ async fn entity(State(shared): Shared, handle: Result<Path<String>, PathRejectio
 
 async fn help(State(shared): Shared) -> Rdap {
     let url = format!("{}help", shared.base);
-    Rdap(StatusCode::OK, render::help(&shared.context(&url, shared.clock.now()), shared.config.searches))
+    Rdap(StatusCode::OK, render::help(&shared.response_basis(&url, shared.clock.now()), shared.config.searches))
 }
 
 async fn not_implemented(State(shared): Shared, request: Request) -> Rdap {

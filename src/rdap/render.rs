@@ -14,12 +14,12 @@ use rustc_hash::FxHashMap;
 use super::json::{Json, Template};
 use crate::model::disclosure::{ContactField, disclosed, rdap_statuses};
 use crate::model::{ClientId, Contact, Host, Registrar, Roid, Timestamp};
-use crate::rdds::{DomainRecord, HostRecord, unicode_name};
+use crate::rdds::{PublicDomain, PublicHost, unicode_name};
 
 pub const MEDIA_TYPE: &str = "application/rdap+json";
 
 /// What every response is made with.
-pub struct Context<'a> {
+pub struct ResponseBasis<'a> {
     /// Base URL ending in `/`.
     pub base: &'a str,
     /// The URL that was asked for (link `value`s).
@@ -31,11 +31,11 @@ pub struct Context<'a> {
     pub snapshot: Option<u64>,
 }
 
-impl Context<'_> {
+impl ResponseBasis<'_> {
     /// Writes the fragment `render` makes, rendered once per snapshot, thread
     /// and service with the request URL left open. `render` must depend on
     /// nothing but `key`'s object, the base URL and the request URL.
-    fn fragment(&self, j: &mut Json, key: FragmentKey, render: impl FnOnce(&mut Json, &Context)) {
+    fn fragment(&self, j: &mut Json, key: FragmentKey, render: impl FnOnce(&mut Json, &ResponseBasis)) {
         let Some(snapshot) = self.snapshot else {
             return render(j, self);
         };
@@ -45,7 +45,7 @@ impl Context<'_> {
                 cache.templates.clear();
             }
             if !cache.templates.contains_key(&key) {
-                let marked = Context { request_url: URL_MARK, snapshot: None, ..*self };
+                let marked = ResponseBasis { request_url: URL_MARK, snapshot: None, ..*self };
                 let mut once = Json::default();
                 render(&mut once, &marked);
                 if cache.templates.len() >= FRAGMENTS_MAX {
@@ -188,7 +188,7 @@ fn open_top(j: &mut Json, redacted: bool) {
 }
 
 /// The registrar as an entity: IANA id as handle and public id, vCard, abuse contact.
-pub fn registrar_entity(j: &mut Json, r: &Registrar, cx: &Context, full: bool) {
+pub fn registrar_entity(j: &mut Json, r: &Registrar, basis: &ResponseBasis, full: bool) {
     let handle = r.iana_id.map(|i| i.to_string()).unwrap_or_else(|| r.id.to_string());
     j.open().field("objectClassName", "entity").field("handle", &handle).key("roles").strings(["registrar"]);
     j.key("publicIds").open_array().open().field("type", "IANA Registrar ID").field("identifier", &handle).close().close_array();
@@ -210,7 +210,7 @@ pub fn registrar_entity(j: &mut Json, r: &Registrar, cx: &Context, full: bool) {
     vcard_end(j);
     j.key("status").strings(["active"]);
     j.key("links").open_array();
-    cx.link(j, "self", &[cx.base, "entity/", &handle], MEDIA_TYPE);
+    basis.link(j, "self", &[basis.base, "entity/", &handle], MEDIA_TYPE);
     // RDAP profile 2.4.6: the value is the registrar's RDAP base URL, the href its web site.
     if let Some(base) = r.rdap_base_url.as_deref().or(r.url.as_deref()) {
         link(j, base, "about", &[r.url.as_deref().unwrap_or(base)], "text/html");
@@ -233,7 +233,7 @@ pub fn registrar_entity(j: &mut Json, r: &Registrar, cx: &Context, full: bool) {
         j.key("events").open_array();
         event(j, "registration", r.created);
         event(j, "last changed", r.updated);
-        event(j, "last update of RDAP database", cx.now);
+        event(j, "last update of RDAP database", basis.now);
         j.close_array();
     }
     j.close();
@@ -337,14 +337,14 @@ fn contact_entity(j: &mut Json, c: &Contact, role: &str, path: &str, handle: boo
 }
 
 /// A name server; `record` (statuses, sponsor) makes it a full object, `None` a summary within a domain.
-fn nameserver_object(j: &mut Json, host: &Host, record: Option<&HostRecord>, cx: &Context) {
+fn nameserver_object(j: &mut Json, host: &Host, record: Option<&PublicHost>, basis: &ResponseBasis) {
     let name = host.name.as_str();
     j.open().field("objectClassName", "nameserver").field("handle", host.roid.as_str()).field("ldhName", name);
     if let Some(u) = unicode_name(&host.name) {
         j.field("unicodeName", &u);
     }
     j.key("links").open_array();
-    cx.link(j, "self", &[cx.base, "nameserver/", name], MEDIA_TYPE);
+    basis.link(j, "self", &[basis.base, "nameserver/", name], MEDIA_TYPE);
     j.close_array();
     if !host.addrs.is_empty() {
         // RFC 9083 §5.2: a family without addresses is left out, not given as an empty list.
@@ -364,11 +364,11 @@ fn nameserver_object(j: &mut Json, host: &Host, record: Option<&HostRecord>, cx:
         if let Some(u) = host.updated {
             event(j, "last changed", u);
         }
-        event(j, "last update of RDAP database", cx.now);
+        event(j, "last update of RDAP database", basis.now);
         j.close_array();
         if let Some(r) = &h.registrar {
             j.key("entities").open_array();
-            registrar_entity(j, r, cx, false);
+            registrar_entity(j, r, basis, false);
             j.close_array();
         }
     }
@@ -376,7 +376,7 @@ fn nameserver_object(j: &mut Json, host: &Host, record: Option<&HostRecord>, cx:
 
 /// A domain object; `top` makes it a whole response with its contacts,
 /// conformance, notices and redactions (search results leave those out).
-pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
+pub fn domain(d: &PublicDomain, basis: &ResponseBasis, top: bool) -> String {
     let mut j = Json::with_capacity(if top { 6144 } else { 2048 });
     let mut redacted = Redactions::default();
     // Contacts are written first so the conformance list knows whether anything was redacted.
@@ -403,9 +403,9 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
         j.field("unicodeName", &u);
     }
     j.key("links").open_array();
-    cx.link(&mut j, "self", &[cx.base, "domain/", name], MEDIA_TYPE);
+    basis.link(&mut j, "self", &[basis.base, "domain/", name], MEDIA_TYPE);
     if let Some(base) = d.registrar.as_ref().and_then(|r| r.rdap_base_url.as_deref()) {
-        cx.link(&mut j, "related", &[base.trim_end_matches('/'), "/domain/", name], MEDIA_TYPE);
+        basis.link(&mut j, "related", &[base.trim_end_matches('/'), "/domain/", name], MEDIA_TYPE);
     }
     j.close_array();
     j.key("status").strings(rdap_statuses(d.statuses.iter().copied()));
@@ -418,19 +418,19 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
     if let Some(t) = d.domain.transferred {
         event(&mut j, "transfer", t);
     }
-    event(&mut j, "last update of RDAP database", cx.now);
+    event(&mut j, "last update of RDAP database", basis.now);
     j.close_array();
     j.key("nameservers").open_array();
     for h in &d.nameservers {
-        let render = |j: &mut Json, cx: &Context| {
-            nameserver_object(j, h, None, cx);
+        let render = |j: &mut Json, basis: &ResponseBasis| {
+            nameserver_object(j, h, None, basis);
             j.close();
         };
         // Only name servers of several domains are worth keeping.
         if h.link_count > 1 {
-            cx.fragment(&mut j, FragmentKey::Nameserver(h.roid.clone()), render);
+            basis.fragment(&mut j, FragmentKey::Nameserver(h.roid.clone()), render);
         } else {
-            render(&mut j, cx);
+            render(&mut j, basis);
         }
     }
     j.close_array();
@@ -453,75 +453,75 @@ pub fn domain(d: &DomainRecord, cx: &Context, top: bool) -> String {
     j.close();
     j.key("entities").open_array();
     if let Some(r) = &d.registrar {
-        cx.fragment(&mut j, FragmentKey::Registrar(r.id.clone()), |j, cx| registrar_entity(j, r, cx, false));
+        basis.fragment(&mut j, FragmentKey::Registrar(r.id.clone()), |j, basis| registrar_entity(j, r, basis, false));
     }
     if !contacts.is_empty() {
         j.raw(&contacts);
     }
     j.close_array();
     if top {
-        j.template(&cx.notices.domain, cx.request_url);
+        j.template(&basis.notices.domain, basis.request_url);
         redacted.write(&mut j);
     }
     j.close();
     j.finish()
 }
 
-pub fn nameserver(h: &HostRecord, cx: &Context) -> String {
+pub fn nameserver(h: &PublicHost, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(2048);
-    let body = host_summary(h, cx);
+    let body = host_summary(h, basis);
     // The object is written whole, then given its top-level members.
     open_top(&mut j, false);
     j.raw(&body[1..body.len() - 1]);
-    j.template(&cx.notices.terms, cx.request_url).close();
+    j.template(&basis.notices.terms, basis.request_url).close();
     j.finish()
 }
 
-pub fn host_summary(h: &HostRecord, cx: &Context) -> String {
+pub fn host_summary(h: &PublicHost, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(1024);
-    nameserver_object(&mut j, &h.host, Some(h), cx);
+    nameserver_object(&mut j, &h.host, Some(h), basis);
     j.close();
     j.finish()
 }
 
-pub fn registrar(r: &Registrar, cx: &Context) -> String {
+pub fn registrar(r: &Registrar, basis: &ResponseBasis) -> String {
     let mut entity = Json::with_capacity(2048);
-    registrar_entity(&mut entity, r, cx, true);
+    registrar_entity(&mut entity, r, basis, true);
     let body = entity.finish();
     let mut j = Json::with_capacity(body.len() + 1024);
     open_top(&mut j, false);
     j.raw(&body[1..body.len() - 1]);
-    j.template(&cx.notices.terms, cx.request_url).close();
+    j.template(&basis.notices.terms, basis.request_url).close();
     j.finish()
 }
 
 /// A contact looked up by its handle: only what its owner chose to disclose.
-pub fn contact(c: &Contact, cx: &Context) -> String {
+pub fn contact(c: &Contact, basis: &ResponseBasis) -> String {
     let mut redacted = Redactions::default();
     let mut entity = Json::with_capacity(1024);
     contact_entity(&mut entity, c, "registrant", "$", true, &mut redacted);
     entity.key("links").open_array();
-    cx.link(&mut entity, "self", &[cx.base, "entity/", c.id.as_str()], MEDIA_TYPE);
+    basis.link(&mut entity, "self", &[basis.base, "entity/", c.id.as_str()], MEDIA_TYPE);
     entity.close_array().key("events").open_array();
     event(&mut entity, "registration", c.created);
-    event(&mut entity, "last update of RDAP database", cx.now);
+    event(&mut entity, "last update of RDAP database", basis.now);
     entity.close_array().close();
     let body = entity.finish();
     let mut j = Json::with_capacity(body.len() + 2048);
     open_top(&mut j, !redacted.0.is_empty());
     j.raw(&body[1..body.len() - 1]);
-    j.template(&cx.notices.terms, cx.request_url);
+    j.template(&basis.notices.terms, basis.request_url);
     redacted.write(&mut j);
     j.close();
     j.finish()
 }
 
 /// A contact in search results: its handle, and its name where disclosed.
-pub fn contact_summary(c: &Contact, cx: &Context) -> String {
+pub fn contact_summary(c: &Contact, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(512);
     j.open().field("objectClassName", "entity").field("handle", c.id.as_str());
     j.key("links").open_array();
-    cx.link(&mut j, "self", &[cx.base, "entity/", c.id.as_str()], MEDIA_TYPE);
+    basis.link(&mut j, "self", &[basis.base, "entity/", c.id.as_str()], MEDIA_TYPE);
     j.close_array();
     if disclosed(c, ContactField::Name) {
         let name = c.postal_int.as_ref().or(c.postal_loc.as_ref()).map(|p| p.name.as_str()).unwrap_or_default();
@@ -533,7 +533,7 @@ pub fn contact_summary(c: &Contact, cx: &Context) -> String {
     j.finish()
 }
 
-pub fn help(cx: &Context, searches: bool) -> String {
+pub fn help(basis: &ResponseBasis, searches: bool) -> String {
     let mut lines = vec![
         "domain/<name>: a domain registered here (A-label or U-label)",
         "nameserver/<name>: a name server",
@@ -546,25 +546,25 @@ pub fn help(cx: &Context, searches: bool) -> String {
     let mut j = Json::with_capacity(2048);
     open_top(&mut j, false);
     j.key("notices").open_array();
-    cx.terms_of_service(&mut j);
+    basis.terms_of_service(&mut j);
     j.open().field("title", "Queries").key("description").strings(lines);
     j.key("links").open_array();
-    cx.link(&mut j, "self", &[cx.base, "help"], MEDIA_TYPE);
+    basis.link(&mut j, "self", &[basis.base, "help"], MEDIA_TYPE);
     j.close_array().close().close_array().close();
     j.finish()
 }
 
 /// An RDAP error body (RFC 9083 §6).
-pub fn error(code: u16, title: &str, description: &str, cx: &Context) -> String {
+pub fn error(code: u16, title: &str, description: &str, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(1024);
     open_top(&mut j, false);
     j.key("errorCode").number(code.into()).field("title", title).key("description").strings([description]);
-    j.template(&cx.notices.terms, cx.request_url).close();
+    j.template(&basis.notices.terms, basis.request_url).close();
     j.finish()
 }
 
 /// Search results; `truncated` adds the RFC 9083 §8 notice.
-pub fn search_results(key: &str, results: &[String], truncated: bool, cx: &Context) -> String {
+pub fn search_results(key: &str, results: &[String], truncated: bool, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(results.iter().map(String::len).sum::<usize>() + 2048);
     open_top(&mut j, false);
     j.key(key).open_array();
@@ -573,7 +573,7 @@ pub fn search_results(key: &str, results: &[String], truncated: bool, cx: &Conte
     }
     j.close_array();
     j.key("notices").open_array();
-    cx.terms_of_service(&mut j);
+    basis.terms_of_service(&mut j);
     if truncated {
         j.open().field("title", "Search Policy").field("type", "result set truncated due to excessive load");
         j.key("description").strings(["The result set was cut short; narrow the search for more."]).close();
@@ -583,8 +583,8 @@ pub fn search_results(key: &str, results: &[String], truncated: bool, cx: &Conte
 }
 
 /// A registrar entity for search results (full vCard, no top-level members).
-pub fn registrar_summary(r: &Registrar, cx: &Context) -> String {
+pub fn registrar_summary(r: &Registrar, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(2048);
-    registrar_entity(&mut j, r, cx, true);
+    registrar_entity(&mut j, r, basis, true);
     j.finish()
 }

@@ -168,7 +168,7 @@ fn one<'a>(allowed: &[(&'static str, &'a Option<String>)]) -> Result<(&'static s
     }
 }
 
-type Run = fn(&RdapShared, &Snapshot, &Params, &render::Context) -> Result<String, Refusal>;
+type Run = fn(&RdapShared, &Snapshot, &Params, &render::ResponseBasis) -> Result<String, Refusal>;
 
 /// What every search shares: the request URL, the switch, the parameters,
 /// one snapshot, and the mapping of refusals to RDAP errors. A search runs
@@ -190,8 +190,8 @@ async fn search(shared: Arc<RdapShared>, path: &str, raw: Option<String>, params
         let _turn = turn;
         let (shared, url) = (&*task_shared, task_url.as_str());
         let snapshot = shared.registry.snapshot();
-        let cx = render::Context { snapshot: Some(snapshot.memo_id()), ..shared.context(url, shared.clock.now()) };
-        answer(shared, url, run(shared, &snapshot, &params, &cx))
+        let basis = render::ResponseBasis { snapshot: Some(snapshot.memo_id()), ..shared.response_basis(url, shared.clock.now()) };
+        answer(shared, url, run(shared, &snapshot, &params, &basis))
     });
     match task.await {
         Ok(answer) => answer,
@@ -216,7 +216,7 @@ pub async fn domains(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    search(shared, "/domains", raw, params, |shared, snapshot, params, cx| {
+    search(shared, "/domains", raw, params, |shared, snapshot, params, basis| {
         let (limit, cfg) = (shared.config.search_results_max, &shared.config);
         let (key, value) = one(&[("name", &params.name), ("nsLdhName", &params.ns_ldh_name), ("nsIp", &params.ns_ip)])?;
         let (domains, mut truncated) = match key {
@@ -233,9 +233,9 @@ pub async fn domains(
         truncated |= domains.len() > limit;
         let mut results = Vec::new();
         for d in domains.into_iter().take(limit) {
-            results.push(render::domain(&rdds::domain_record(snapshot, d, cx.now)?, cx, false));
+            results.push(render::domain(&rdds::public_domain(snapshot, d, basis.now)?, basis, false));
         }
-        Ok(render::search_results("domainSearchResults", &results, truncated, cx))
+        Ok(render::search_results("domainSearchResults", &results, truncated, basis))
     })
     .await
 }
@@ -245,7 +245,7 @@ pub async fn nameservers(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    search(shared, "/nameservers", raw, params, |shared, snapshot, params, cx| {
+    search(shared, "/nameservers", raw, params, |shared, snapshot, params, basis| {
         let (limit, cfg) = (shared.config.search_results_max, &shared.config);
         let (key, value) = one(&[("name", &params.name), ("ip", &params.ip)])?;
         let (mut hosts, mut truncated) = if key == "name" {
@@ -257,9 +257,9 @@ pub async fn nameservers(
         hosts.truncate(limit);
         let mut results = Vec::new();
         for h in hosts {
-            results.push(render::host_summary(&rdds::host_record(snapshot, Arc::new(h))?, cx));
+            results.push(render::host_summary(&rdds::public_host(snapshot, Arc::new(h))?, basis));
         }
-        Ok(render::search_results("nameserverSearchResults", &results, truncated, cx))
+        Ok(render::search_results("nameserverSearchResults", &results, truncated, basis))
     })
     .await
 }
@@ -269,7 +269,7 @@ pub async fn entities(
     RawQuery(raw): RawQuery,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Rdap {
-    search(shared, "/entities", raw, params, |shared, snapshot, params, cx| {
+    search(shared, "/entities", raw, params, |shared, snapshot, params, basis| {
         let (limit, cfg) = (shared.config.search_results_max, &shared.config);
         let (key, value) = one(&[("fn", &params.full_name), ("handle", &params.handle)])?;
         let parse = if key == "handle" { Pattern::parse_keeping_case } else { Pattern::parse };
@@ -279,7 +279,7 @@ pub async fn entities(
         for r in snapshot.registrars()? {
             let hit = if key == "fn" { pattern.matches(&r.name) } else { r.iana_id.is_some_and(|i| pattern.matches(&i.to_string())) };
             if hit {
-                results.push(render::registrar_summary(&r, cx));
+                results.push(render::registrar_summary(&r, basis));
             }
         }
         let contacts = match (&pattern, key) {
@@ -291,7 +291,7 @@ pub async fn entities(
             let name = c.postal_int.as_ref().or(c.postal_loc.as_ref()).map(|p| p.name.clone()).unwrap_or_default();
             let hit = key == "handle" || (disclosed(&c, ContactField::Name) && pattern.matches(&name));
             if hit {
-                results.push(render::contact_summary(&c, cx));
+                results.push(render::contact_summary(&c, basis));
             }
             if results.len() > limit {
                 break;
@@ -299,7 +299,7 @@ pub async fn entities(
         }
         let truncated = results.len() > limit;
         results.truncate(limit);
-        Ok(render::search_results("entitySearchResults", &results, truncated, cx))
+        Ok(render::search_results("entitySearchResults", &results, truncated, basis))
     })
     .await
 }
