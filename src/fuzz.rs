@@ -4,6 +4,8 @@
 //! property breaks — a round trip that does not return, an answer that does
 //! not parse, a response that is not well-formed — not only when the code
 //! under test panics by itself.
+//!
+//! Must not: be used by the serving paths.
 
 use std::path::PathBuf;
 use std::sync::Arc;

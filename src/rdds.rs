@@ -3,6 +3,8 @@
 //! server, a registrar; how names in queries are read (U-labels become
 //! A-labels); and the query counters both services keep for the ICANN
 //! activity report. Formats live in `rdap` and `whois`.
+//!
+//! Must not: format anything.
 
 use std::sync::Arc;
 

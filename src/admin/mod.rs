@@ -2,6 +2,8 @@
 //! loopback by default. Handlers only translate: requests become registry
 //! commands or snapshot reads, registry errors become HTTP statuses with a
 //! stable code and a message. The CLI's admin commands call it ([`client`]).
+//!
+//! Must not: hold rules: handlers translate requests into commands or snapshot reads.
 
 pub mod client;
 mod views;

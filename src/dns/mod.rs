@@ -7,6 +7,8 @@
 //! zone files and answer AXFR in a single message, so they cannot carry a
 //! TLD; hickory-proto is used where a general message model is worth its
 //! cost (parsing replies from secondaries).
+//!
+//! Must not: write registry state.
 
 pub mod answer;
 pub mod notify;

@@ -3,6 +3,8 @@
 //! listeners, one task and one tracing span per session. Sessions translate
 //! XML into registry commands and snapshot reads; every rule lives in the
 //! registry.
+//!
+//! Must not: hold rules: mappings translate XML into commands, and outcomes back.
 
 pub mod contact;
 pub mod domain;

@@ -2,6 +2,8 @@
 //! and the rules over them, including what a TLD zone contains. Nothing here
 //! knows about storage, tasks, XML or HTTP, so every rule is unit-tested with
 //! plain values and a manual clock.
+//!
+//! Must not: do I/O, or know redb, tokio, HTTP or XML.
 
 pub mod contact;
 pub mod disclosure;

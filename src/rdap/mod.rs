@@ -7,6 +7,8 @@
 //! request header, stalled writes and each connection's lifetime are
 //! bounded, and searches run on blocking threads, a few at a time. Each
 //! query is counted for the ICANN activity report.
+//!
+//! Must not: write registry state.
 
 mod json;
 pub mod render;

@@ -5,6 +5,8 @@
 //! the new read snapshot, and only then acknowledged.
 //!
 //! Reads never go through here: front-ends take [`Registry::snapshot`].
+//!
+//! Must not: be bypassed: nothing else writes registry state.
 
 mod account;
 mod apply;

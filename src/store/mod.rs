@@ -19,6 +19,8 @@
 //!
 //! Added in v3:
 //! - `meta` `poll_count:`registrar → the length of its poll queue (kept, not counted per poll)
+//!
+//! Must not: contain business rules.
 
 pub mod codec;
 mod journal;

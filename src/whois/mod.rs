@@ -4,6 +4,8 @@
 //! NAME` or `registrar NAME|IANA-ID` — one answer, then the server closes.
 //! Withheld data reads `REDACTED FOR PRIVACY`. Clients are rate limited like
 //! RDAP's; query size, connections and the wait for the query are bounded.
+//!
+//! Must not: write registry state.
 
 mod render;
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod cli;
+mod code_map;
 mod common;
 mod daemon;
 mod dns;
