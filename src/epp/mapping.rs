@@ -1,6 +1,6 @@
 //! What the object mappings (domain, host and contact: RFC 5731–5733) share
 //! and the session hands them: what a mapping sees of its client (`ClientView`), a mapping's
-//! verdict on it, how to answer once the registry has executed it, and the
+//! verdict on a command, how to answer once the registry has executed it, and the
 //! element rules they have in common (check lists, periods). The session
 //! owns the transport and calls the mappings; the mappings never reach into
 //! the session.
