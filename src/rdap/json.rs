@@ -25,27 +25,24 @@ impl Json {
         }
     }
 
-    pub fn open(&mut self) -> &mut Self {
+    /// An object: `{`, the members `body` writes, `}`. Objects and arrays are
+    /// only written this way, so every document this writer makes is balanced.
+    pub fn object(&mut self, body: impl FnOnce(&mut Self)) -> &mut Self {
         self.separate();
         self.out.push('{');
         self.comma = false;
-        self
-    }
-
-    pub fn close(&mut self) -> &mut Self {
+        body(self);
         self.out.push('}');
         self.comma = true;
         self
     }
 
-    pub fn open_array(&mut self) -> &mut Self {
+    /// An array: `[`, the values `body` writes, `]`.
+    pub fn array(&mut self, body: impl FnOnce(&mut Self)) -> &mut Self {
         self.separate();
         self.out.push('[');
         self.comma = false;
-        self
-    }
-
-    pub fn close_array(&mut self) -> &mut Self {
+        body(self);
         self.out.push(']');
         self.comma = true;
         self
@@ -93,7 +90,8 @@ impl Json {
         self
     }
 
-    /// A value written elsewhere (a whole object or array).
+    /// JSON written elsewhere: a whole value, or members inside an object
+    /// (written by another writer at its top level).
     pub fn raw(&mut self, json: &str) -> &mut Self {
         self.separate();
         self.out.push_str(json);
@@ -145,11 +143,11 @@ impl Json {
     }
 
     pub fn strings<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Self {
-        self.open_array();
-        for v in values {
-            self.string(v);
-        }
-        self.close_array()
+        self.array(|j| {
+            for v in values {
+                j.string(v);
+            }
+        })
     }
 }
 
@@ -225,17 +223,14 @@ mod tests {
     #[test]
     fn writes_valid_json() {
         let mut j = Json::default();
-        j.open()
-            .field("a", "x\"y\\z\n\u{1}é")
-            .key("n")
-            .number(5)
-            .key("big")
-            .number(u64::MAX)
-            .key("zero")
-            .number(0)
-            .key("list")
-            .strings(["p", "q"]);
-        j.key("nested").open().key("t").boolean(true).close().key("raw").raw("[1,2]").close();
+        j.object(|j| {
+            j.field("a", "x\"y\\z\n\u{1}é").key("n").number(5).key("big").number(u64::MAX).key("zero").number(0);
+            j.key("list").strings(["p", "q"]).key("empty").array(|_| {});
+            j.key("nested").object(|j| {
+                j.key("t").boolean(true);
+            });
+            j.key("raw").raw("[1,2]");
+        });
         let text = j.finish();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["a"], "x\"y\\z\n\u{1}é");
@@ -243,6 +238,7 @@ mod tests {
         assert_eq!(v["nested"]["t"], true);
         assert_eq!((v["n"].as_u64(), v["big"].as_u64(), v["zero"].as_u64()), (Some(5), Some(u64::MAX), Some(0)));
         assert_eq!(v["raw"][1], 2);
+        assert_eq!(v["empty"], serde_json::json!([]));
     }
 
     #[test]
@@ -266,10 +262,17 @@ mod tests {
     fn templates_take_the_value_where_the_mark_was() {
         let mark = "\u{1}mark\u{1}";
         let mut once = Json::default();
-        once.key("links").open_array().open().field("value", mark).field("href", "h").close().string(mark).close_array();
+        once.key("links").array(|j| {
+            j.object(|j| {
+                j.field("value", mark).field("href", "h");
+            })
+            .string(mark);
+        });
         let template = Template::new(&once.finish(), mark);
         let mut j = Json::default();
-        j.open().field("a", "b").template(&template, "x\"y").close();
+        j.object(|j| {
+            j.field("a", "b").template(&template, "x\"y");
+        });
         let v: serde_json::Value = serde_json::from_str(&j.finish()).unwrap();
         assert_eq!(v["links"][0]["value"], "x\"y");
         assert_eq!(v["links"][1], "x\"y");

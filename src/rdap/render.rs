@@ -68,14 +68,16 @@ impl ResponseBasis<'_> {
 }
 
 fn link(j: &mut Json, value: &str, rel: &str, href: &[&str], media_type: &str) {
-    j.open().field("value", value).field("rel", rel).key("href").concat(href).field("type", media_type).close();
+    j.object(|j| {
+        j.field("value", value).field("rel", rel).key("href").concat(href).field("type", media_type);
+    });
 }
 
 fn notice(j: &mut Json, value: &str, title: &str, description: &[&str], rel: &str, href: &str) {
-    j.open().field("title", title).key("description").strings(description.iter().copied());
-    j.key("links").open_array();
-    link(j, value, rel, &[href], "text/html");
-    j.close_array().close();
+    j.object(|j| {
+        j.field("title", title).key("description").strings(description.iter().copied());
+        j.key("links").array(|j| link(j, value, rel, &[href], "text/html"));
+    });
 }
 
 fn terms_of_service(j: &mut Json, value: &str, url: &str) {
@@ -126,15 +128,15 @@ impl Notices {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let render = |all: bool| {
             let mut j = Json::default();
-            j.key("notices").open_array();
-            terms_of_service(&mut j, URL_MARK, &terms_of_service_url);
-            if all {
-                let text = ["For more information on domain status codes, please visit https://icann.org/epp"];
-                notice(&mut j, URL_MARK, "Status Codes", &text, "glossary", "https://icann.org/epp");
-                let text = ["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"];
-                notice(&mut j, URL_MARK, "RDDS Inaccuracy Complaint Form", &text, "help", "https://icann.org/wicf");
-            }
-            j.close_array();
+            j.key("notices").array(|j| {
+                terms_of_service(j, URL_MARK, &terms_of_service_url);
+                if all {
+                    let text = ["For more information on domain status codes, please visit https://icann.org/epp"];
+                    notice(j, URL_MARK, "Status Codes", &text, "glossary", "https://icann.org/epp");
+                    let text = ["URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"];
+                    notice(j, URL_MARK, "RDDS Inaccuracy Complaint Form", &text, "help", "https://icann.org/wicf");
+                }
+            });
             Template::new(&j.finish(), URL_MARK)
         };
         Notices { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), domain: render(true), terms: render(false), terms_of_service_url }
@@ -142,101 +144,128 @@ impl Notices {
 }
 
 fn event(j: &mut Json, action: &str, at: Timestamp) {
-    j.open().field("eventAction", action).key("eventDate").timestamp(at).close();
+    j.object(|j| {
+        j.field("eventAction", action).key("eventDate").timestamp(at);
+    });
 }
 
-fn vcard_start(j: &mut Json) {
-    j.key("vcardArray").open_array().string("vcard").open_array();
-    j.raw(r#"["version",{},"text","4.0"]"#);
+fn events(j: &mut Json, body: impl FnOnce(&mut Json)) {
+    j.key("events").array(body);
 }
 
-fn vcard_end(j: &mut Json) {
-    j.close_array().close_array();
+/// A `vcardArray` (RFC 7095) with the properties `properties` writes after the version.
+fn vcard(j: &mut Json, properties: impl FnOnce(&mut Json)) {
+    j.key("vcardArray").array(|j| {
+        j.string("vcard").array(|j| {
+            j.raw(r#"["version",{},"text","4.0"]"#);
+            properties(j);
+        });
+    });
 }
 
 fn vcard_text(j: &mut Json, name: &str, value: &str) {
-    j.open_array().string(name).raw("{}").string("text").string(value).close_array();
+    j.array(|j| {
+        j.string(name).raw("{}").string("text").string(value);
+    });
 }
 
 /// A tel URI (RFC 3966: the EPP form's `.` is a visual separator), with `;ext=` when there is one.
 fn vcard_tel(j: &mut Json, kind: &str, number: &str, ext: Option<&str>) {
     let ext = ext.map_or([""; 2], |x| [";ext=", x]);
-    j.open_array()
-        .string("tel")
-        .open()
-        .key("type")
-        .strings([kind])
-        .close()
-        .string("uri")
-        .concat(&["tel:", number, ext[0], ext[1]])
-        .close_array();
+    j.array(|j| {
+        j.string("tel")
+            .object(|j| {
+                j.key("type").strings([kind]);
+            })
+            .string("uri")
+            .concat(&["tel:", number, ext[0], ext[1]]);
+    });
 }
 
 fn vcard_adr(j: &mut Json, country_code: &str, fields: [&str; 7]) {
-    j.open_array().string("adr").open().field("cc", country_code).close().string("text").strings(fields).close_array();
+    j.array(|j| {
+        j.string("adr")
+            .object(|j| {
+                j.field("cc", country_code);
+            })
+            .string("text")
+            .strings(fields);
+    });
 }
 
-/// Starts a top-level object: conformance first.
-fn open_top(j: &mut Json, redacted: bool) {
-    // Written as one piece: these three start every answer.
-    j.open().key("rdapConformance").open_array();
-    j.raw(r#""rdap_level_0","icann_rdap_response_profile_1","icann_rdap_technical_implementation_guide_1""#);
-    if redacted {
-        j.string("redacted");
-    }
-    j.close_array();
+/// A whole response: conformance first, then the members `body` writes.
+fn response(j: &mut Json, redacted: bool, body: impl FnOnce(&mut Json)) {
+    j.object(|j| {
+        j.key("rdapConformance").array(|j| {
+            // Written as one piece: these three start every answer.
+            j.raw(r#""rdap_level_0","icann_rdap_response_profile_1","icann_rdap_technical_implementation_guide_1""#);
+            if redacted {
+                j.string("redacted");
+            }
+        });
+        body(j);
+    });
 }
 
 /// The registrar as an entity: IANA id as handle and public id, vCard, abuse contact.
 pub fn registrar_entity(j: &mut Json, r: &Registrar, basis: &ResponseBasis, full: bool) {
+    j.object(|j| registrar_members(j, r, basis, full));
+}
+
+fn registrar_members(j: &mut Json, r: &Registrar, basis: &ResponseBasis, full: bool) {
     let handle = r.iana_id.map(|i| i.to_string()).unwrap_or_else(|| r.id.to_string());
-    j.open().field("objectClassName", "entity").field("handle", &handle).key("roles").strings(["registrar"]);
-    j.key("publicIds").open_array().open().field("type", "IANA Registrar ID").field("identifier", &handle).close().close_array();
-    vcard_start(j);
-    vcard_text(j, "fn", &r.name);
-    if full {
-        let a = &r.address;
-        let street = a.street.join(", ");
-        vcard_adr(
-            j,
-            &a.country_code,
-            ["", "", &street, &a.city, a.state.as_deref().unwrap_or_default(), a.postal_code.as_deref().unwrap_or_default(), ""],
-        );
-        if let Some(p) = &r.phone {
-            vcard_tel(j, "voice", p, None);
+    j.field("objectClassName", "entity").field("handle", &handle).key("roles").strings(["registrar"]);
+    j.key("publicIds").array(|j| {
+        j.object(|j| {
+            j.field("type", "IANA Registrar ID").field("identifier", &handle);
+        });
+    });
+    vcard(j, |j| {
+        vcard_text(j, "fn", &r.name);
+        if full {
+            let a = &r.address;
+            let street = a.street.join(", ");
+            let (state, code) = (a.state.as_deref().unwrap_or_default(), a.postal_code.as_deref().unwrap_or_default());
+            vcard_adr(j, &a.country_code, ["", "", &street, &a.city, state, code, ""]);
+            if let Some(p) = &r.phone {
+                vcard_tel(j, "voice", p, None);
+            }
+            vcard_text(j, "email", &r.email);
         }
-        vcard_text(j, "email", &r.email);
-    }
-    vcard_end(j);
+    });
     j.key("status").strings(["active"]);
-    j.key("links").open_array();
-    basis.link(j, "self", &[basis.base, "entity/", &handle], MEDIA_TYPE);
-    // RDAP profile 2.4.6: the value is the registrar's RDAP base URL, the href its web site.
-    if let Some(base) = r.rdap_base_url.as_deref().or(r.url.as_deref()) {
-        link(j, base, "about", &[r.url.as_deref().unwrap_or(base)], "text/html");
-    }
-    j.close_array();
+    j.key("links").array(|j| {
+        basis.link(j, "self", &[basis.base, "entity/", &handle], MEDIA_TYPE);
+        // RDAP profile 2.4.6: the value is the registrar's RDAP base URL, the href its web site.
+        if let Some(base) = r.rdap_base_url.as_deref().or(r.url.as_deref()) {
+            link(j, base, "about", &[r.url.as_deref().unwrap_or(base)], "text/html");
+        }
+    });
     if r.abuse_email.is_some() || r.abuse_phone.is_some() {
-        j.key("entities").open_array().open().field("objectClassName", "entity").key("roles").strings(["abuse"]);
-        vcard_start(j);
-        j.open_array().string("fn").raw("{}").string("text").concat(&[&r.name, " abuse contact"]).close_array();
-        if let Some(p) = &r.abuse_phone {
-            vcard_tel(j, "voice", p, None);
-        }
-        if let Some(e) = &r.abuse_email {
-            vcard_text(j, "email", e);
-        }
-        vcard_end(j);
-        j.close().close_array();
+        j.key("entities").array(|j| {
+            j.object(|j| {
+                j.field("objectClassName", "entity").key("roles").strings(["abuse"]);
+                vcard(j, |j| {
+                    j.array(|j| {
+                        j.string("fn").raw("{}").string("text").concat(&[&r.name, " abuse contact"]);
+                    });
+                    if let Some(p) = &r.abuse_phone {
+                        vcard_tel(j, "voice", p, None);
+                    }
+                    if let Some(e) = &r.abuse_email {
+                        vcard_text(j, "email", e);
+                    }
+                });
+            });
+        });
     }
     if full {
-        j.key("events").open_array();
-        event(j, "registration", r.created);
-        event(j, "last changed", r.updated);
-        event(j, "last update of RDAP database", basis.now);
-        j.close_array();
+        events(j, |j| {
+            event(j, "registration", r.created);
+            event(j, "last changed", r.updated);
+            event(j, "last update of RDAP database", basis.now);
+        });
     }
-    j.close();
 }
 
 /// RFC 9537 redaction notes, collected while contacts are written.
@@ -246,15 +275,21 @@ struct Redactions(Vec<String>);
 impl Redactions {
     fn add(&mut self, name: &str, pre: Option<&str>, post: Option<&str>, method: &str) {
         let mut j = Json::with_capacity(256);
-        j.open().key("name").open().field("type", name).close();
-        if let Some(p) = pre {
-            j.field("prePath", p);
-        }
-        if let Some(p) = post {
-            j.field("postPath", p);
-        }
-        j.field("pathLang", "jsonpath").field("method", method);
-        j.key("reason").open().field("description", "Server policy").close().close();
+        j.object(|j| {
+            j.key("name").object(|j| {
+                j.field("type", name);
+            });
+            if let Some(p) = pre {
+                j.field("prePath", p);
+            }
+            if let Some(p) = post {
+                j.field("postPath", p);
+            }
+            j.field("pathLang", "jsonpath").field("method", method);
+            j.key("reason").object(|j| {
+                j.field("description", "Server policy");
+            });
+        });
         self.0.push(j.finish());
     }
 
@@ -262,22 +297,23 @@ impl Redactions {
         if self.0.is_empty() {
             return;
         }
-        j.key("redacted").open_array();
-        for r in &self.0 {
-            j.raw(r);
-        }
-        j.close_array();
+        j.key("redacted").array(|j| {
+            for r in &self.0 {
+                j.raw(r);
+            }
+        });
     }
 }
 
 /// A contact in `role` (`registrant`, `technical`), its withheld fields
 /// noted in `redacted` with the profile's methods. `path` locates the entity
 /// (`$.entities[?(@.roles[0]=='registrant')]`, or `$` for a bare lookup).
-fn contact_entity(j: &mut Json, c: &Contact, role: &str, path: &str, handle: bool, redacted: &mut Redactions) {
+/// Writes the entity's members; the caller opens the object.
+fn contact_members(j: &mut Json, c: &Contact, role: &str, path: &str, handle: bool, redacted: &mut Redactions) {
     let label = if role == "registrant" { "Registrant" } else { "Tech" };
     let vpath = |field: &str| format!("{path}.vcardArray[1][?(@[0]=='{field}')]");
     let postal = c.postal_int.as_ref().or(c.postal_loc.as_ref());
-    j.open().field("objectClassName", "entity");
+    j.field("objectClassName", "entity");
     if handle {
         j.field("handle", c.id.as_str());
     } else {
@@ -285,91 +321,88 @@ fn contact_entity(j: &mut Json, c: &Contact, role: &str, path: &str, handle: boo
         // Registry contact ids are personal data under the profile: removed.
         redacted.add(&format!("Registry {label} ID"), Some(&format!("{path}.handle")), None, "removal");
     }
-    vcard_start(j);
-    if disclosed(c, ContactField::Name) {
-        vcard_text(j, "fn", postal.map(|p| p.name.as_str()).unwrap_or_default());
-    } else {
-        vcard_text(j, "fn", "");
-        redacted.add(&format!("{label} Name"), None, Some(&format!("{}[3]", vpath("fn"))), "emptyValue");
-    }
-    if let Some(org) = postal.and_then(|p| p.org.as_deref()) {
-        if disclosed(c, ContactField::Organization) {
-            vcard_text(j, "org", org);
-        } else if role == "registrant" {
-            redacted.add(&format!("{label} Organization"), Some(&vpath("org")), None, "removal");
+    vcard(j, |j| {
+        if disclosed(c, ContactField::Name) {
+            vcard_text(j, "fn", postal.map(|p| p.name.as_str()).unwrap_or_default());
+        } else {
+            vcard_text(j, "fn", "");
+            redacted.add(&format!("{label} Name"), None, Some(&format!("{}[3]", vpath("fn"))), "emptyValue");
         }
-    }
-    if role == "registrant"
-        && let Some(p) = postal
-    {
-        let a = &p.address;
-        let show = disclosed(c, ContactField::Address);
-        let street = a.street.join(", ");
-        let pick = |v: &str| if show { v.to_string() } else { String::new() };
-        let (street, city, code) = (pick(&street), pick(&a.city), pick(a.postal_code.as_deref().unwrap_or_default()));
-        vcard_adr(j, &a.country_code, ["", "", &street, &city, a.state.as_deref().unwrap_or_default(), &code, ""]);
-        if !show {
-            for (name, index) in [("Street", 2), ("City", 3), ("Postal Code", 5)] {
-                redacted.add(&format!("{label} {name}"), None, Some(&format!("{}[3][{index}]", vpath("adr"))), "emptyValue");
+        if let Some(org) = postal.and_then(|p| p.org.as_deref()) {
+            if disclosed(c, ContactField::Organization) {
+                vcard_text(j, "org", org);
+            } else if role == "registrant" {
+                redacted.add(&format!("{label} Organization"), Some(&vpath("org")), None, "removal");
             }
         }
-    }
-    // Each path selects its own tel entry only: a disclosed fax must not match a withheld voice (RFC 9537 §4.2).
-    let tel_path = |kind: &str| format!("{path}.vcardArray[1][?(@[0]=='tel' && @[1].type[0]=='{kind}')]");
-    match &c.voice {
-        Some(v) if disclosed(c, ContactField::Phone) => vcard_tel(j, "voice", &v.number, v.ext.as_deref()),
-        Some(_) => redacted.add(&format!("{label} Phone"), Some(&tel_path("voice")), None, "removal"),
-        None => {}
-    }
-    if role == "registrant" {
-        match &c.fax {
-            Some(f) if disclosed(c, ContactField::Fax) => vcard_tel(j, "fax", &f.number, f.ext.as_deref()),
-            Some(_) => redacted.add(&format!("{label} Fax"), Some(&tel_path("fax")), None, "removal"),
+        if role == "registrant"
+            && let Some(p) = postal
+        {
+            let a = &p.address;
+            let show = disclosed(c, ContactField::Address);
+            let street = a.street.join(", ");
+            let pick = |v: &str| if show { v.to_string() } else { String::new() };
+            let (street, city, code) = (pick(&street), pick(&a.city), pick(a.postal_code.as_deref().unwrap_or_default()));
+            vcard_adr(j, &a.country_code, ["", "", &street, &city, a.state.as_deref().unwrap_or_default(), &code, ""]);
+            if !show {
+                for (name, index) in [("Street", 2), ("City", 3), ("Postal Code", 5)] {
+                    redacted.add(&format!("{label} {name}"), None, Some(&format!("{}[3][{index}]", vpath("adr"))), "emptyValue");
+                }
+            }
+        }
+        // Each path selects its own tel entry only: a disclosed fax must not match a withheld voice (RFC 9537 §4.2).
+        let tel_path = |kind: &str| format!("{path}.vcardArray[1][?(@[0]=='tel' && @[1].type[0]=='{kind}')]");
+        match &c.voice {
+            Some(v) if disclosed(c, ContactField::Phone) => vcard_tel(j, "voice", &v.number, v.ext.as_deref()),
+            Some(_) => redacted.add(&format!("{label} Phone"), Some(&tel_path("voice")), None, "removal"),
             None => {}
         }
-    }
-    if disclosed(c, ContactField::Email) {
-        vcard_text(j, "email", &c.email);
-    } else {
-        redacted.add(&format!("{label} Email"), Some(&vpath("email")), None, "removal");
-    }
-    vcard_end(j);
+        if role == "registrant" {
+            match &c.fax {
+                Some(f) if disclosed(c, ContactField::Fax) => vcard_tel(j, "fax", &f.number, f.ext.as_deref()),
+                Some(_) => redacted.add(&format!("{label} Fax"), Some(&tel_path("fax")), None, "removal"),
+                None => {}
+            }
+        }
+        if disclosed(c, ContactField::Email) {
+            vcard_text(j, "email", &c.email);
+        } else {
+            redacted.add(&format!("{label} Email"), Some(&vpath("email")), None, "removal");
+        }
+    });
 }
 
-/// A name server; `record` (statuses, sponsor) makes it a full object, `None` a summary within a domain.
-fn nameserver_object(j: &mut Json, host: &Host, record: Option<&PublicHost>, basis: &ResponseBasis) {
+/// A name server's members; `record` (statuses, sponsor) makes it a full
+/// object, `None` a summary within a domain.
+fn nameserver_members(j: &mut Json, host: &Host, record: Option<&PublicHost>, basis: &ResponseBasis) {
     let name = host.name.as_str();
-    j.open().field("objectClassName", "nameserver").field("handle", host.roid.as_str()).field("ldhName", name);
+    j.field("objectClassName", "nameserver").field("handle", host.roid.as_str()).field("ldhName", name);
     if let Some(u) = unicode_name(&host.name) {
         j.field("unicodeName", &u);
     }
-    j.key("links").open_array();
-    basis.link(j, "self", &[basis.base, "nameserver/", name], MEDIA_TYPE);
-    j.close_array();
+    j.key("links").array(|j| basis.link(j, "self", &[basis.base, "nameserver/", name], MEDIA_TYPE));
     if !host.addrs.is_empty() {
         // RFC 9083 §5.2: a family without addresses is left out, not given as an empty list.
-        j.key("ipAddresses").open();
-        for (family, v4) in [("v4", true), ("v6", false)] {
-            let list: Vec<String> = host.addrs.iter().filter(|a| a.is_ipv4() == v4).map(|a| a.to_string()).collect();
-            if !list.is_empty() {
-                j.key(family).strings(list.iter().map(String::as_str));
+        j.key("ipAddresses").object(|j| {
+            for (family, v4) in [("v4", true), ("v6", false)] {
+                let list: Vec<String> = host.addrs.iter().filter(|a| a.is_ipv4() == v4).map(|a| a.to_string()).collect();
+                if !list.is_empty() {
+                    j.key(family).strings(list.iter().map(String::as_str));
+                }
             }
-        }
-        j.close();
+        });
     }
     if let Some(h) = record {
         j.key("status").strings(rdap_statuses(h.statuses.iter().copied()));
-        j.key("events").open_array();
-        event(j, "registration", host.created);
-        if let Some(u) = host.updated {
-            event(j, "last changed", u);
-        }
-        event(j, "last update of RDAP database", basis.now);
-        j.close_array();
+        events(j, |j| {
+            event(j, "registration", host.created);
+            if let Some(u) = host.updated {
+                event(j, "last changed", u);
+            }
+            event(j, "last update of RDAP database", basis.now);
+        });
         if let Some(r) = &h.registrar {
-            j.key("entities").open_array();
-            registrar_entity(j, r, basis, false);
-            j.close_array();
+            j.key("entities").array(|j| registrar_entity(j, r, basis, false));
         }
     }
 }
@@ -383,153 +416,148 @@ pub fn domain(d: &PublicDomain, basis: &ResponseBasis, top: bool) -> String {
     let mut contacts = Json::with_capacity(1024);
     if top {
         if let Some(c) = &d.registrant {
-            contact_entity(&mut contacts, c, "registrant", "$.entities[?(@.roles[0]=='registrant')]", false, &mut redacted);
-            contacts.close();
+            let path = "$.entities[?(@.roles[0]=='registrant')]";
+            contacts.object(|j| contact_members(j, c, "registrant", path, false, &mut redacted));
         }
         if let Some(c) = &d.tech {
-            contact_entity(&mut contacts, c, "technical", "$.entities[?(@.roles[0]=='technical')]", false, &mut redacted);
-            contacts.close();
+            let path = "$.entities[?(@.roles[0]=='technical')]";
+            contacts.object(|j| contact_members(j, c, "technical", path, false, &mut redacted));
         }
     }
     let contacts = contacts.finish();
+    let members = |j: &mut Json| {
+        domain_members(j, d, basis, &contacts);
+        if top {
+            j.template(&basis.notices.domain, basis.request_url);
+            redacted.write(j);
+        }
+    };
     if top {
-        open_top(&mut j, !redacted.0.is_empty());
+        response(&mut j, !redacted.0.is_empty(), members);
     } else {
-        j.open();
+        j.object(members);
     }
+    j.finish()
+}
+
+fn domain_members(j: &mut Json, d: &PublicDomain, basis: &ResponseBasis, contacts: &str) {
     let name = d.domain.name.as_str();
     j.field("objectClassName", "domain").field("handle", d.domain.roid.as_str()).field("ldhName", name);
     if let Some(u) = unicode_name(&d.domain.name) {
         j.field("unicodeName", &u);
     }
-    j.key("links").open_array();
-    basis.link(&mut j, "self", &[basis.base, "domain/", name], MEDIA_TYPE);
-    if let Some(base) = d.registrar.as_ref().and_then(|r| r.rdap_base_url.as_deref()) {
-        basis.link(&mut j, "related", &[base.trim_end_matches('/'), "/domain/", name], MEDIA_TYPE);
-    }
-    j.close_array();
+    j.key("links").array(|j| {
+        basis.link(j, "self", &[basis.base, "domain/", name], MEDIA_TYPE);
+        if let Some(base) = d.registrar.as_ref().and_then(|r| r.rdap_base_url.as_deref()) {
+            basis.link(j, "related", &[base.trim_end_matches('/'), "/domain/", name], MEDIA_TYPE);
+        }
+    });
     j.key("status").strings(rdap_statuses(d.statuses.iter().copied()));
-    j.key("events").open_array();
-    event(&mut j, "registration", d.domain.created);
-    event(&mut j, "expiration", d.domain.expires);
-    if let Some(u) = d.domain.updated {
-        event(&mut j, "last changed", u);
-    }
-    if let Some(t) = d.domain.transferred {
-        event(&mut j, "transfer", t);
-    }
-    event(&mut j, "last update of RDAP database", basis.now);
-    j.close_array();
-    j.key("nameservers").open_array();
-    for h in &d.nameservers {
-        let render = |j: &mut Json, basis: &ResponseBasis| {
-            nameserver_object(j, h, None, basis);
-            j.close();
-        };
-        // Only name servers of several domains are worth keeping.
-        if h.link_count > 1 {
-            basis.fragment(&mut j, FragmentKey::Nameserver(h.roid.clone()), render);
-        } else {
-            render(&mut j, basis);
+    events(j, |j| {
+        event(j, "registration", d.domain.created);
+        event(j, "expiration", d.domain.expires);
+        if let Some(u) = d.domain.updated {
+            event(j, "last changed", u);
         }
-    }
-    j.close_array();
-    j.key("secureDNS").open().key("zoneSigned").boolean(false).key("delegationSigned").boolean(!d.domain.ds.is_empty());
-    // An unsigned delegation has no dsData member rather than an empty one (ICANN's rdap-test warns on `[]`).
-    if !d.domain.ds.is_empty() {
-        j.key("dsData").open_array();
-        for ds in &d.domain.ds {
-            j.open()
-                .key("keyTag")
-                .number(ds.key_tag.into())
-                .key("algorithm")
-                .number(ds.algorithm.into())
-                .key("digestType")
-                .number(ds.digest_type.into());
-            j.field("digest", &crate::model::objects::hex_bytes::encode_upper(&ds.digest)).close();
+        if let Some(t) = d.domain.transferred {
+            event(j, "transfer", t);
         }
-        j.close_array();
-    }
-    j.close();
-    j.key("entities").open_array();
-    if let Some(r) = &d.registrar {
-        basis.fragment(&mut j, FragmentKey::Registrar(r.id.clone()), |j, basis| registrar_entity(j, r, basis, false));
-    }
-    if !contacts.is_empty() {
-        j.raw(&contacts);
-    }
-    j.close_array();
-    if top {
-        j.template(&basis.notices.domain, basis.request_url);
-        redacted.write(&mut j);
-    }
-    j.close();
-    j.finish()
+        event(j, "last update of RDAP database", basis.now);
+    });
+    j.key("nameservers").array(|j| {
+        for h in &d.nameservers {
+            let render = |j: &mut Json, basis: &ResponseBasis| {
+                j.object(|j| nameserver_members(j, h, None, basis));
+            };
+            // Only name servers of several domains are worth keeping.
+            if h.link_count > 1 {
+                basis.fragment(j, FragmentKey::Nameserver(h.roid.clone()), render);
+            } else {
+                render(j, basis);
+            }
+        }
+    });
+    j.key("secureDNS").object(|j| {
+        j.key("zoneSigned").boolean(false).key("delegationSigned").boolean(!d.domain.ds.is_empty());
+        // An unsigned delegation has no dsData member rather than an empty one (ICANN's rdap-test warns on `[]`).
+        if !d.domain.ds.is_empty() {
+            j.key("dsData").array(|j| {
+                for ds in &d.domain.ds {
+                    j.object(|j| {
+                        j.key("keyTag").number(ds.key_tag.into()).key("algorithm").number(ds.algorithm.into());
+                        j.key("digestType").number(ds.digest_type.into());
+                        j.field("digest", &crate::model::objects::hex_bytes::encode_upper(&ds.digest));
+                    });
+                }
+            });
+        }
+    });
+    j.key("entities").array(|j| {
+        if let Some(r) = &d.registrar {
+            basis.fragment(j, FragmentKey::Registrar(r.id.clone()), |j, basis| registrar_entity(j, r, basis, false));
+        }
+        if !contacts.is_empty() {
+            j.raw(contacts);
+        }
+    });
 }
 
 pub fn nameserver(h: &PublicHost, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(2048);
-    let body = host_summary(h, basis);
-    // The object is written whole, then given its top-level members.
-    open_top(&mut j, false);
-    j.raw(&body[1..body.len() - 1]);
-    j.template(&basis.notices.terms, basis.request_url).close();
+    response(&mut j, false, |j| {
+        nameserver_members(j, &h.host, Some(h), basis);
+        j.template(&basis.notices.terms, basis.request_url);
+    });
     j.finish()
 }
 
 pub fn host_summary(h: &PublicHost, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(1024);
-    nameserver_object(&mut j, &h.host, Some(h), basis);
-    j.close();
+    j.object(|j| nameserver_members(j, &h.host, Some(h), basis));
     j.finish()
 }
 
 pub fn registrar(r: &Registrar, basis: &ResponseBasis) -> String {
-    let mut entity = Json::with_capacity(2048);
-    registrar_entity(&mut entity, r, basis, true);
-    let body = entity.finish();
-    let mut j = Json::with_capacity(body.len() + 1024);
-    open_top(&mut j, false);
-    j.raw(&body[1..body.len() - 1]);
-    j.template(&basis.notices.terms, basis.request_url).close();
+    let mut j = Json::with_capacity(3072);
+    response(&mut j, false, |j| {
+        registrar_members(j, r, basis, true);
+        j.template(&basis.notices.terms, basis.request_url);
+    });
     j.finish()
 }
 
 /// A contact looked up by its handle: only what its owner chose to disclose.
 pub fn contact(c: &Contact, basis: &ResponseBasis) -> String {
     let mut redacted = Redactions::default();
-    let mut entity = Json::with_capacity(1024);
-    contact_entity(&mut entity, c, "registrant", "$", true, &mut redacted);
-    entity.key("links").open_array();
-    basis.link(&mut entity, "self", &[basis.base, "entity/", c.id.as_str()], MEDIA_TYPE);
-    entity.close_array().key("events").open_array();
-    event(&mut entity, "registration", c.created);
-    event(&mut entity, "last update of RDAP database", basis.now);
-    entity.close_array().close();
-    let body = entity.finish();
-    let mut j = Json::with_capacity(body.len() + 2048);
-    open_top(&mut j, !redacted.0.is_empty());
-    j.raw(&body[1..body.len() - 1]);
-    j.template(&basis.notices.terms, basis.request_url);
-    redacted.write(&mut j);
-    j.close();
+    // The members first, so the conformance list knows whether anything was redacted.
+    let mut members = Json::with_capacity(1024);
+    contact_members(&mut members, c, "registrant", "$", true, &mut redacted);
+    members.key("links").array(|j| basis.link(j, "self", &[basis.base, "entity/", c.id.as_str()], MEDIA_TYPE));
+    events(&mut members, |j| {
+        event(j, "registration", c.created);
+        event(j, "last update of RDAP database", basis.now);
+    });
+    let members = members.finish();
+    let mut j = Json::with_capacity(members.len() + 2048);
+    response(&mut j, !redacted.0.is_empty(), |j| {
+        j.raw(&members);
+        j.template(&basis.notices.terms, basis.request_url);
+        redacted.write(j);
+    });
     j.finish()
 }
 
 /// A contact in search results: its handle, and its name where disclosed.
 pub fn contact_summary(c: &Contact, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(512);
-    j.open().field("objectClassName", "entity").field("handle", c.id.as_str());
-    j.key("links").open_array();
-    basis.link(&mut j, "self", &[basis.base, "entity/", c.id.as_str()], MEDIA_TYPE);
-    j.close_array();
-    if disclosed(c, ContactField::Name) {
-        let name = c.postal_int.as_ref().or(c.postal_loc.as_ref()).map(|p| p.name.as_str()).unwrap_or_default();
-        vcard_start(&mut j);
-        vcard_text(&mut j, "fn", name);
-        vcard_end(&mut j);
-    }
-    j.close();
+    j.object(|j| {
+        j.field("objectClassName", "entity").field("handle", c.id.as_str());
+        j.key("links").array(|j| basis.link(j, "self", &[basis.base, "entity/", c.id.as_str()], MEDIA_TYPE));
+        if disclosed(c, ContactField::Name) {
+            let name = c.postal_int.as_ref().or(c.postal_loc.as_ref()).map(|p| p.name.as_str()).unwrap_or_default();
+            vcard(j, |j| vcard_text(j, "fn", name));
+        }
+    });
     j.finish()
 }
 
@@ -544,41 +572,47 @@ pub fn help(basis: &ResponseBasis, searches: bool) -> String {
     }
     lines.push("Queries are rate limited per client address and network; exceeding the limit returns 429 with Retry-After.");
     let mut j = Json::with_capacity(2048);
-    open_top(&mut j, false);
-    j.key("notices").open_array();
-    basis.terms_of_service(&mut j);
-    j.open().field("title", "Queries").key("description").strings(lines);
-    j.key("links").open_array();
-    basis.link(&mut j, "self", &[basis.base, "help"], MEDIA_TYPE);
-    j.close_array().close().close_array().close();
+    response(&mut j, false, |j| {
+        j.key("notices").array(|j| {
+            basis.terms_of_service(j);
+            j.object(|j| {
+                j.field("title", "Queries").key("description").strings(lines);
+                j.key("links").array(|j| basis.link(j, "self", &[basis.base, "help"], MEDIA_TYPE));
+            });
+        });
+    });
     j.finish()
 }
 
 /// An RDAP error body (RFC 9083 §6).
 pub fn error(code: u16, title: &str, description: &str, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(1024);
-    open_top(&mut j, false);
-    j.key("errorCode").number(code.into()).field("title", title).key("description").strings([description]);
-    j.template(&basis.notices.terms, basis.request_url).close();
+    response(&mut j, false, |j| {
+        j.key("errorCode").number(code.into()).field("title", title).key("description").strings([description]);
+        j.template(&basis.notices.terms, basis.request_url);
+    });
     j.finish()
 }
 
 /// Search results; `truncated` adds the RFC 9083 §8 notice.
 pub fn search_results(key: &str, results: &[String], truncated: bool, basis: &ResponseBasis) -> String {
     let mut j = Json::with_capacity(results.iter().map(String::len).sum::<usize>() + 2048);
-    open_top(&mut j, false);
-    j.key(key).open_array();
-    for r in results {
-        j.raw(r);
-    }
-    j.close_array();
-    j.key("notices").open_array();
-    basis.terms_of_service(&mut j);
-    if truncated {
-        j.open().field("title", "Search Policy").field("type", "result set truncated due to excessive load");
-        j.key("description").strings(["The result set was cut short; narrow the search for more."]).close();
-    }
-    j.close_array().close();
+    response(&mut j, false, |j| {
+        j.key(key).array(|j| {
+            for r in results {
+                j.raw(r);
+            }
+        });
+        j.key("notices").array(|j| {
+            basis.terms_of_service(j);
+            if truncated {
+                j.object(|j| {
+                    j.field("title", "Search Policy").field("type", "result set truncated due to excessive load");
+                    j.key("description").strings(["The result set was cut short; narrow the search for more."]);
+                });
+            }
+        });
+    });
     j.finish()
 }
 
