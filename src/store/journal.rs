@@ -6,6 +6,7 @@
 
 use super::StoreError;
 use super::codec;
+use super::record::{RrRecord, record};
 use crate::model::Timestamp;
 use crate::model::zone::Rr;
 
@@ -20,6 +21,16 @@ pub struct JournalEntry {
     pub added: Vec<Rr>,
     pub committed: Timestamp,
 }
+
+record!(JournalRecord of JournalEntry {
+    from_serial: u32,
+    to_serial: u32,
+    old_soa: (u32, Vec<u8>),
+    new_soa: (u32, Vec<u8>),
+    removed: Vec<RrRecord>,
+    added: Vec<RrRecord>,
+    committed: Timestamp,
+});
 
 impl JournalEntry {
     pub fn encode(&self) -> Vec<u8> {

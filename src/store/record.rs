@@ -17,7 +17,6 @@ use std::net::IpAddr;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::journal::JournalEntry;
 use crate::model::lifecycle::{ContactPolicy, Requirement};
 use crate::model::net::AddressPolicy;
 use crate::model::objects::{Disclose, DiscloseField, Phone};
@@ -108,22 +107,23 @@ impl<T: Stored> Stored for Box<T> {
 macro_rules! record {
     ($(#[$meta:meta])* $record:ident of $live:ty { $($field:ident: $ty:ty),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         pub struct $record {
             $(pub $field: $ty,)*
         }
 
-        impl Stored for $live {
+        impl $crate::store::record::Stored for $live {
             type Record = $record;
             fn to_record(&self) -> $record {
-                $record { $($field: self.$field.to_record(),)* }
+                $record { $($field: $crate::store::record::Stored::to_record(&self.$field),)* }
             }
             fn from_record(record: $record) -> Self {
-                Self { $($field: Stored::from_record(record.$field),)* }
+                Self { $($field: $crate::store::record::Stored::from_record(record.$field),)* }
             }
         }
     };
 }
+pub(super) use record;
 
 /// A record enum of unit variants, matched by name to the live enum's.
 macro_rules! record_enum {
@@ -438,13 +438,3 @@ impl Stored for PollPayload {
 record!(PollMessageRecord of PollMessage { id: u64, queued: Timestamp, text: String, payload: PollPayloadRecord });
 
 record!(RrRecord of Rr { owner_key: Vec<u8>, rtype: u16, ttl: u32, rdata: Vec<u8> });
-
-record!(JournalRecord of JournalEntry {
-    from_serial: u32,
-    to_serial: u32,
-    old_soa: (u32, Vec<u8>),
-    new_soa: (u32, Vec<u8>),
-    removed: Vec<RrRecord>,
-    added: Vec<RrRecord>,
-    committed: Timestamp,
-});
