@@ -44,8 +44,24 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
         return Ok(());
     }
     let registrar = ClientId::parse(REGISTRAR).expect("valid id");
-    let mut all = Vec::new();
+    let mut all = registrars(pki)?;
+    all.push(Command::CreateTld(TldSpec {
+        name: Some(n(TLD)),
+        nameservers: Some(vec![n("a.nic.example"), n("b.nic.example")]),
+        soa_rname: Some(n("hostmaster.nic.example")),
+        ..Default::default()
+    }));
 
+    all.extend(domains_and_hosts(&registrar, contacts(&registrar)));
+    // One command, so that a seed cut short leaves nothing to trip over.
+    registry.execute(Command::All(all)).await?;
+    tracing::info!("demo registry seeded");
+    Ok(())
+}
+
+/// The two demo registrars, funded, each with its client certificate pinned.
+fn registrars(pki: &Pki) -> Result<Vec<Command>, DemoError> {
+    let mut all = Vec::new();
     for (id, name, iana) in [(REGISTRAR, "Demo Registrar", 9999), (OTHER_REGISTRAR, "Other Demo Registrar", 9998)] {
         let fingerprint = pki.ensure_client(id)?;
         all.push(Command::CreateRegistrar(RegistrarSpec {
@@ -74,13 +90,46 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
         all.push(Command::Fund(ClientId::parse(id).expect("valid id"), crate::model::Money(100_000)));
     }
 
-    all.push(Command::CreateTld(TldSpec {
-        name: Some(n(TLD)),
-        nameservers: Some(vec![n("a.nic.example"), n("b.nic.example")]),
-        soa_rname: Some(n("hostmaster.nic.example")),
-        ..Default::default()
-    }));
+    Ok(all)
+}
 
+/// A registrant who chose to publish nothing and a technical contact who
+/// published name and email: RDAP and WHOIS redact accordingly.
+fn contacts(registrar: &ClientId) -> Vec<Command> {
+    let contact = |id: &str, name: &str, disclose: Option<Disclose>| {
+        Command::CreateContact(CreateContact {
+            id: ContactId::parse(id).expect("valid id"),
+            registrar: Some(registrar.clone()),
+            email: format!("{id}@people.demo.example"),
+            postal_int: Some(PostalInfo {
+                name: name.into(),
+                org: Some("Example Holdings".into()),
+                address: crate::model::PostalAddress {
+                    street: vec!["2 Private Lane".into()],
+                    city: "Springfield".into(),
+                    state: Some("OR".into()),
+                    postal_code: Some("97477".into()),
+                    country_code: "US".into(),
+                },
+            }),
+            postal_loc: None,
+            voice: Some(Phone { number: "+1.5555550123".into(), ext: None }),
+            fax: None,
+            disclose,
+            auth_info: None,
+            auth_info_hash: None,
+        })
+    };
+    let owner = contact("demo-owner", "Alex Owner", None);
+    let published = Disclose { flag: true, fields: vec![DiscloseField::NameInt, DiscloseField::Email] };
+    vec![owner, contact("demo-tech", "Terry Tech", Some(published))]
+}
+
+/// Domains and hosts that show each case the zone and the public lookups
+/// handle; `contacts` go in after the registry's own domain, so every
+/// object keeps the ROID it has always had.
+fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Command> {
+    let mut all = Vec::new();
     let domain = |name: &str, statuses: Vec<DomainStatus>, nameservers: Vec<&str>, dss: Vec<&str>| {
         Command::CreateDomain(CreateDomain {
             name: n(name),
@@ -114,35 +163,7 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
     all.push(host("b.nic.example", &["198.51.100.53"]));
     all.push(delegate("nic.example", &["a.nic.example", "b.nic.example"]));
 
-    // A registrant who chose to publish nothing and a technical contact
-    // who published name and email: RDAP and WHOIS redact accordingly.
-    let contact = |id: &str, name: &str, disclose: Option<Disclose>| {
-        Command::CreateContact(CreateContact {
-            id: ContactId::parse(id).expect("valid id"),
-            registrar: Some(registrar.clone()),
-            email: format!("{id}@people.demo.example"),
-            postal_int: Some(PostalInfo {
-                name: name.into(),
-                org: Some("Example Holdings".into()),
-                address: crate::model::PostalAddress {
-                    street: vec!["2 Private Lane".into()],
-                    city: "Springfield".into(),
-                    state: Some("OR".into()),
-                    postal_code: Some("97477".into()),
-                    country_code: "US".into(),
-                },
-            }),
-            postal_loc: None,
-            voice: Some(Phone { number: "+1.5555550123".into(), ext: None }),
-            fax: None,
-            disclose,
-            auth_info: None,
-            auth_info_hash: None,
-        })
-    };
-    all.push(contact("demo-owner", "Alex Owner", None));
-    let published = Disclose { flag: true, fields: vec![DiscloseField::NameInt, DiscloseField::Email] };
-    all.push(contact("demo-tech", "Terry Tech", Some(published)));
+    all.extend(contacts);
 
     // In-zone name servers with glue, and a DS record.
     all.push(Command::CreateDomain(CreateDomain {
@@ -187,8 +208,5 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
     // No name servers: inactive, absent from DNS.
     all.push(domain("parked.example", vec![], vec![], vec![]));
 
-    // One command, so that a seed cut short leaves nothing to trip over.
-    registry.execute(Command::All(all)).await?;
-    tracing::info!("demo registry seeded");
-    Ok(())
+    all
 }
