@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::daemon;
 use crate::dns::zonefile::{self, Format};
 use crate::model::{ClientId, DomainName, DsData, SystemClock};
+use crate::ops::systemd;
 use crate::registry::{Command, Outcome, Registry, ZoneImport};
 use crate::store::{ReadOnlyStore, StoreError, Upgrade};
 
@@ -329,6 +330,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.epp.listen = args.epp_listen;
             }
             init_logging(&config.log);
+            // SAFETY: no thread has been started yet; the runtime is created below.
+            #[allow(unsafe_code)]
+            unsafe {
+                systemd::adopt_listen_fds()
+            };
             let runtime = runtime()?;
             let served = runtime.block_on(serve(config, args.demo));
             // Tasks a bounded shutdown cut off are not waited for again.
@@ -370,11 +376,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let daemon = daemon::start(&config, Arc::new(SystemClock), daemon::Options { demo }).await?;
+    systemd::close_unclaimed();
     print_banner(&config, &daemon, demo);
+    systemd::notify(&format!("READY=1\nSTATUS=serving; operator API on {}", daemon.admin_addr));
+    let (stop_watchdog, watchdog_stopped) = tokio::sync::watch::channel(false);
+    let watchdog = systemd::watchdog_interval()
+        .map(|interval| tokio::spawn(systemd::feed_watchdog(daemon.registry.clone(), interval, watchdog_stopped)));
     let failure = tokio::select! {
         () = daemon::wait_for_signal() => None,
         reason = daemon.failed() => Some(reason),
     };
+    systemd::notify(&match &failure {
+        None => "STOPPING=1\nSTATUS=shutting down".to_string(),
+        Some(reason) => format!("STOPPING=1\nSTATUS=stopping: {reason}"),
+    });
+    let _ = stop_watchdog.send(true);
+    if let Some(watchdog) = watchdog {
+        let _ = watchdog.await;
+    }
     daemon.shutdown().await;
     // A non-zero exit has the supervisor start the daemon again, which reopens the store.
     match failure {

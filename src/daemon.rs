@@ -8,6 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -83,6 +84,8 @@ struct Running {
     counting: Option<JoinHandle<()>>,
     registry: Registry,
     writer: WriterThread,
+    /// What `/health/ready` reports.
+    ready: Arc<AtomicBool>,
 }
 
 /// Opens the store the way the daemon does (for offline CLI commands too).
@@ -129,19 +132,23 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
         counting: None,
         registry: registry.clone(),
         writer,
+        ready: Arc::new(AtomicBool::new(false)),
     };
     match bind(config, clock, options, keyring, epp_tls, rdap_tls, &token, &mut running).await {
-        Ok(bound) => Ok(Daemon {
-            dns_addrs: bound.dns,
-            admin_addr: bound.admin,
-            epp_addrs: bound.epp,
-            rdap_addrs: bound.rdap,
-            whois_addrs: bound.whois,
-            rdap_base: bound.rdap_base,
-            registry,
-            token,
-            running,
-        }),
+        Ok(bound) => {
+            running.ready.store(true, Ordering::Release);
+            Ok(Daemon {
+                dns_addrs: bound.dns,
+                admin_addr: bound.admin,
+                epp_addrs: bound.epp,
+                rdap_addrs: bound.rdap,
+                whois_addrs: bound.whois,
+                rdap_base: bound.rdap_base,
+                registry,
+                token,
+                running,
+            })
+        }
         Err(e) => {
             tracing::error!(error = %e, "start failed; stopping what was started");
             drop(registry);
@@ -185,9 +192,7 @@ async fn bind(
     let dns_addrs = dns.addrs.clone();
     running.dns = Some(dns);
 
-    let listener = tokio::net::TcpListener::bind(config.admin.listen)
-        .await
-        .map_err(io_error(format!("binding the operator API on {}", config.admin.listen)))?;
+    let listener = crate::ops::listeners::tokio_tcp(config.admin.listen).await.map_err(io_error("binding the operator API"))?;
     let admin_addr = listener.local_addr().map_err(io_error("operator API address"))?;
     let state = Arc::new(AdminState {
         registry: registry.clone(),
@@ -195,6 +200,7 @@ async fn bind(
         token: token.to_string(),
         zones_dir: config.zones_dir.clone(),
         import_body_bytes_max: config.admin.body_bytes_max,
+        ready: running.ready.clone(),
     });
     running.tasks.push(tokio::spawn(admin::serve(listener, state, shutdown_rx.clone())));
     tracing::info!(address = %admin_addr, "serving the operator API");
@@ -269,7 +275,8 @@ impl Daemon {
 
 impl Running {
     async fn stop(self) {
-        let Running { shutdown, shutdown_timeout, dns, epp, rdap, whois, tasks, stop_counting, counting, registry, writer } = self;
+        let Running { shutdown, shutdown_timeout, dns, epp, rdap, whois, tasks, stop_counting, counting, registry, writer, ready } = self;
+        ready.store(false, Ordering::Release);
         let _ = shutdown.send(true);
         let front_ends = async {
             for task in tasks {

@@ -13,7 +13,8 @@
 //! ([`ratelimit`]). [`daemon`] wires the front-ends together; [`model`] holds
 //! the pure rules they all share.
 
-// Unsafe code lives in one module, `dns::udp` (recvmmsg/sendmmsg), which allows it for itself.
+// Unsafe code lives in two modules, which allow it for themselves: `dns::udp`
+// (recvmmsg/sendmmsg) and `ops::systemd` (adopting inherited sockets).
 #![deny(unsafe_code)]
 
 pub mod admin;
@@ -27,6 +28,7 @@ pub mod epp;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod model;
+pub mod ops;
 pub mod ratelimit;
 pub mod rdap;
 pub mod rdds;

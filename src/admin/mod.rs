@@ -10,6 +10,7 @@ mod views;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -40,6 +41,8 @@ pub struct AdminState {
     pub token: String,
     pub zones_dir: PathBuf,
     pub import_body_bytes_max: usize,
+    /// Set once every listener is bound; cleared when a shutdown begins.
+    pub ready: Arc<AtomicBool>,
 }
 
 /// An API error: HTTP status, stable code, message.
@@ -152,7 +155,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
-        .route("/healthz", get(health))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
         .merge(api)
         .layer(middleware::from_fn(log_request))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
@@ -196,14 +200,31 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// Whether the registry can still commit, for supervisors and load
-/// balancers: no token, and nothing but the state and its reason.
-async fn health(State(s): AppState) -> Response {
-    let health = s.registry.health();
-    if health.is_live() {
-        return Json(json!({ "status": "live" })).into_response();
+/// Liveness, for supervisors: whether the registry writer runs and the store
+/// takes writes. No token, and nothing but the state and its reason.
+async fn live(State(s): AppState) -> Response {
+    match writer_failure(&s) {
+        None => Json(json!({ "status": "live" })).into_response(),
+        Some(reason) => unavailable(reason),
     }
-    let reason = health.store_failure().unwrap_or_else(|| "the registry writer stopped".into());
+}
+
+/// Readiness, for load balancers: live, every listener bound, and not
+/// shutting down.
+async fn ready(State(s): AppState) -> Response {
+    match writer_failure(&s) {
+        Some(reason) => unavailable(reason),
+        None if !s.ready.load(Ordering::Acquire) => unavailable("starting or shutting down".into()),
+        None => Json(json!({ "status": "ready" })).into_response(),
+    }
+}
+
+fn writer_failure(s: &AdminState) -> Option<String> {
+    let health = s.registry.health();
+    (!health.is_live()).then(|| health.store_failure().unwrap_or_else(|| "the registry writer stopped".into()))
+}
+
+fn unavailable(reason: String) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason }))).into_response()
 }
 

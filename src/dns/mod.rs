@@ -120,7 +120,7 @@ impl DnsServer {
 fn bind_pair(addr: SocketAddr, workers: usize) -> io::Result<(tokio::net::TcpListener, Vec<socket2::Socket>, SocketAddr)> {
     let mut last_error = None;
     for _ in 0..10 {
-        let std_listener = tcp_listener(addr)?;
+        let std_listener = crate::ops::listeners::tcp(addr)?;
         let bound = std_listener.local_addr()?;
         match udp::bind(bound, workers) {
             Ok((sockets, _)) => {
@@ -131,21 +131,6 @@ fn bind_pair(addr: SocketAddr, workers: usize) -> io::Result<(tokio::net::TcpLis
         }
     }
     Err(last_error.unwrap_or_else(|| io::Error::other("cannot bind UDP and TCP on one port")))
-}
-
-/// A TCP listener that, like the UDP sockets, is IPv6-only on IPv6 addresses,
-/// so `0.0.0.0` and `[::]` can both be configured.
-fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    Ok(socket.into())
 }
 
 /// Re-writes zonefiles after changes, once `debounce` has passed without another commit.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::Socket;
 
 use super::answer::{self, AnswerConfig, Handled, Scratch, Transport};
 use crate::model::Clock;
@@ -32,23 +32,15 @@ const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 /// Malformed packets are summed up in one log line per interval rather than one each.
 const REPORT_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Binds `workers` sockets sharing `addr`; returns them and the bound address.
+/// `workers` sockets receiving on `addr` (see [`crate::ops::listeners::udp`]),
+/// set up for the workers; returns them and the bound address.
 pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<(Vec<Socket>, SocketAddr)> {
-    let mut sockets = Vec::with_capacity(workers);
-    let mut bound = addr;
-    for _ in 0..workers.max(1) {
-        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-        if addr.is_ipv6() {
-            socket.set_only_v6(true)?;
-        }
-        socket.set_reuse_port(true)?;
+    let (sockets, bound) = crate::ops::listeners::udp(addr, workers)?;
+    for socket in &sockets {
         // Best effort: the kernel may cap these.
         let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
         let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
         socket.set_read_timeout(Some(WAKE_INTERVAL))?;
-        socket.bind(&SockAddr::from(bound))?;
-        bound = socket.local_addr()?.as_socket().unwrap_or(bound);
-        sockets.push(socket);
     }
     Ok((sockets, bound))
 }

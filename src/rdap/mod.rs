@@ -78,7 +78,7 @@ impl RdapServer {
     ) -> io::Result<RdapServer> {
         let mut listeners = Vec::new();
         for &addr in &config.listen {
-            listeners.push(TcpListener::bind(addr).await.map_err(|e| io::Error::new(e.kind(), format!("{addr}: {e}")))?);
+            listeners.push(crate::ops::listeners::tokio_tcp(addr).await?);
         }
         let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr()).collect::<io::Result<_>>()?;
         let base = config.base(addrs.first().copied());

@@ -52,7 +52,7 @@ impl WhoisServer {
         let connections = ConnectionCaps::new(shared.config.connections_max, shared.config.connections_per_address_max);
         let (mut addrs, mut tasks) = (Vec::new(), Vec::new());
         for &addr in &shared.config.listen {
-            let listener = TcpListener::bind(addr).await.map_err(|e| io::Error::new(e.kind(), format!("{addr}: {e}")))?;
+            let listener = crate::ops::listeners::tokio_tcp(addr).await?;
             let bound = listener.local_addr()?;
             tracing::info!(address = %bound, "serving WHOIS");
             addrs.push(bound);

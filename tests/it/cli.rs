@@ -2,7 +2,7 @@
 //! commands against a running daemon, `zone export` with and without one,
 //! `check-config`, and state that survives restarts.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hickory_net::proto::rr::RecordType;
@@ -19,15 +19,6 @@ fn cli(conf: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     tool(BIN, &all)
 }
 
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn serve(conf: &std::path::Path, demo: bool) -> Served {
     let mut cmd = Command::new(BIN);
     cmd.arg("--config").arg(conf).arg("serve").stdout(Stdio::piped()).stderr(Stdio::null());
@@ -35,19 +26,6 @@ fn serve(conf: &std::path::Path, demo: bool) -> Served {
         cmd.arg("--demo");
     }
     Served(cmd.spawn().unwrap())
-}
-
-fn sigterm(served: &mut Served) -> std::process::ExitStatus {
-    // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(served.0.id() as i32, libc::SIGTERM) };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = served.0.try_wait().unwrap() {
-            return status;
-        }
-        assert!(std::time::Instant::now() < deadline, "no exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,6 +204,7 @@ async fn a_full_tmpfs_is_storage_unavailable_and_the_restarted_daemon_has_everyt
     config.admin.token_file = dir.path().join("admin.token");
     (config.epp.listen, config.rdap.listen, config.whois.listen) = (vec![], vec![], vec![]);
     let conf = write_config(dir.path(), &config);
+    let notify = crate::ops::NotifySocket::bind(dir.path());
     let supervisor = r#"
         set -u
         mount -t tmpfs -o size=16m tmpfs "$DATA" || exit 90
@@ -246,13 +225,15 @@ async fn a_full_tmpfs_is_storage_unavailable_and_the_restarted_daemon_has_everyt
         .env("CONF", &conf)
         .env("DATA", &data)
         .env("CONTROL", &control)
+        .env("NOTIFY_SOCKET", &notify.path)
+        .env("WATCHDOG_USEC", "200000")
         .stdin(Stdio::null())
         .spawn()
         .expect("unshare (util-linux) must be installed");
     let _served = Served(child);
     let admin = format!("http://{}", config.admin.listen);
     let http = reqwest::Client::new();
-    let healthy = async || http.get(format!("{admin}/healthz")).send().await.is_ok_and(|r| r.status() == 200);
+    let healthy = async || http.get(format!("{admin}/health/live")).send().await.is_ok_and(|r| r.status() == 200);
     assert!(eventually(Duration::from_secs(60), healthy).await, "serve came up on its tmpfs (this test mounts one: it needs root)");
     let token = std::fs::read_to_string(&config.admin.token_file).unwrap();
     let create = async |name: &str| {
@@ -277,6 +258,11 @@ async fn a_full_tmpfs_is_storage_unavailable_and_the_restarted_daemon_has_everyt
     assert!(eventually(Duration::from_secs(60), async || control.join("exit").exists()).await, "serve exits for its supervisor");
     let exit = std::fs::read_to_string(control.join("exit")).unwrap();
     assert_ne!(exit.trim(), "0", "a non-zero exit, so the supervisor restarts it");
+    let first_run = notify.received();
+    let stopping = first_run.iter().position(|m| m.starts_with("STOPPING=1")).expect("STOPPING=1 before the exit");
+    assert!(first_run[stopping].contains("STATUS=stopping: "), "the reason goes to the service manager: {}", first_run[stopping]);
+    assert!(first_run[..stopping].iter().any(|m| m == "WATCHDOG=1"), "the watchdog was fed while the writer lived");
+    assert!(!first_run[stopping..].iter().any(|m| m == "WATCHDOG=1"), "and not once the writer failed: {first_run:?}");
 
     std::fs::write(control.join("free"), "").unwrap();
     assert!(eventually(Duration::from_secs(60), healthy).await, "restarted once the space is back");

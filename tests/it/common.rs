@@ -286,3 +286,27 @@ pub async fn connect_from(source: &str, server: SocketAddr) -> tokio::net::TcpSt
     socket.bind(SocketAddr::new(source.parse().unwrap(), 0)).unwrap();
     socket.connect(server).await.unwrap()
 }
+
+/// A daemon started as a child process; killed when dropped.
+pub struct Served(pub std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// SIGTERM, then the exit status (within a minute).
+pub fn sigterm(served: &mut Served) -> std::process::ExitStatus {
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(served.0.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = served.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,4 +1,4 @@
-//! Starting and stopping whole: health without a token, a start that fails
+//! Starting and stopping whole: liveness and readiness without a token, a start that fails
 //! on one address undoing everything it started, and a shutdown bounded in
 //! time however peers behave.
 
@@ -11,13 +11,16 @@ use tokio::io::AsyncWriteExt;
 use crate::common::{TestDaemon, test_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_needs_no_token_and_says_live() {
+async fn health_needs_no_token_and_says_live_and_ready() {
     let d = TestDaemon::start(false, |_, _| {}).await;
-    let response = reqwest::get(format!("{}/healthz", d.base)).await.unwrap();
+    let response = reqwest::get(format!("{}/health/live", d.base)).await.unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "live");
     assert!(d.registry().health().is_live());
+    let ready = reqwest::get(format!("{}/health/ready", d.base)).await.unwrap();
+    assert_eq!(ready.status(), 200, "every listener is bound");
+    assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["status"], "ready");
     let other = reqwest::get(format!("{}/v1/tlds", d.base)).await.unwrap();
     assert_eq!(other.status(), 401, "everything else still needs the token");
     d.stop().await;

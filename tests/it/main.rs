@@ -11,6 +11,7 @@ mod fuzz;
 mod golden;
 mod import;
 mod migration;
+mod ops;
 mod rdap;
 mod secondary;
 mod transfer;
