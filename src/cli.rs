@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use crate::admin::client::{AdminClient, ClientError};
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::daemon;
 use crate::dns::zonefile::{self, Format};
 use crate::model::{ClientId, DomainName, DsData, SystemClock};
@@ -294,10 +294,14 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
     }
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
+    let logger = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => logger.with_ansi(ansi).try_init(),
+        LogFormat::Json => logger.json().with_current_span(true).with_span_list(false).try_init(),
+    };
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -329,7 +333,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if !args.epp_listen.is_empty() {
                 config.epp.listen = args.epp_listen;
             }
-            init_logging(&config.log);
+            init_logging(&config.log, config.log_format);
             // SAFETY: no thread has been started yet; the runtime is created below.
             #[allow(unsafe_code)]
             unsafe {
@@ -349,12 +353,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Commands::Zone(ZoneCmd::Export { tld, format }) => {
-            init_logging("warn");
+            init_logging("warn", config.log_format);
             let format: Format = serde_json::from_value(json!(format)).map_err(|_| anyhow!("--format is bind or czds"))?;
             runtime()?.block_on(zone_export(&config, &tld, format))
         }
         Commands::Store(StoreCmd::Upgrade) => {
-            init_logging("error");
+            init_logging("error", config.log_format);
             let store = daemon::open_store(&config, Upgrade::Allowed)?;
             match store.upgrades() {
                 [] => println!("{} is at schema {}; nothing to do", config.db_path().display(), crate::store::SCHEMA_VERSION),
@@ -363,7 +367,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Commands::Import(ImportCmd::Zone { file, tld, registrar, period_years, apex_from_file }) => {
-            init_logging("warn");
+            init_logging("warn", config.log_format);
             import_zone(&config, &file, &tld, &registrar, period_years, apex_from_file)
         }
         Commands::Tld(cmd) => admin(&config, tld_request(cmd)?),

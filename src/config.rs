@@ -27,8 +27,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Folder that `zone export` and automatic re-emission write zonefiles to.
     pub zones_dir: PathBuf,
-    /// `tracing` filter directives (overridden by `RUST_LOG`).
+    /// `tracing` filter directives (overridden by `RUST_LOG`). The audit
+    /// trail of EPP logins and transform commands is target `audit`.
     pub log: String,
+    /// `text` for people, `json` (one object per line) for log shippers.
+    pub log_format: LogFormat,
     /// How long a shutdown waits for peers to finish what they are doing
     /// (and, again, for the last commit) before it cuts them off.
     pub shutdown_timeout_s: u64,
@@ -47,6 +50,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             zones_dir: PathBuf::from("zones"),
             log: "info".into(),
+            log_format: LogFormat::Text,
             shutdown_timeout_s: 30,
             registry: RegistryConfig::default(),
             dns: DnsConfig::default(),
@@ -57,6 +61,13 @@ impl Default for Config {
             whois: WhoisConfig::default(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

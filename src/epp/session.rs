@@ -69,6 +69,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             continue;
         }
         let started = Instant::now();
+        let audited = Audited::of(&request, session.as_ref());
         let mut login_declared = Vec::new();
         let (response, close) = match request {
             Request::Hello => unreachable!("answered above"),
@@ -94,11 +95,65 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         };
         let declared: &[String] = session.as_ref().map_or(&login_declared, |s| &s.extensions);
         write_frame(stream, &response.to_xml(cltrid.as_deref(), &svtrid, declared), write_limit).await?;
-        tracing::debug!(code = response.code, elapsed_us = started.elapsed().as_micros() as u64, "EPP command");
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        match audited {
+            Some(a) => a.log(session.as_ref(), peer, cltrid.as_deref(), &svtrid, response.code, elapsed_us),
+            None => tracing::debug!(code = response.code, elapsed_us, "EPP command"),
+        }
         if close {
             drop(slot);
             return Ok(());
         }
+    }
+}
+
+/// A request the audit trail records: a login or logout, or a command that
+/// changes (or asks to change) registry state. Queries are not audited;
+/// they are counted for the reports.
+struct Audited {
+    command: String,
+    object: String,
+    /// Who asked: the session's registrar, or the client id a login claims.
+    registrar: String,
+}
+
+impl Audited {
+    fn of(request: &Request, session: Option<&LoggedIn>) -> Option<Audited> {
+        let registrar = session.map(|s| s.registrar.to_string()).unwrap_or_default();
+        match request {
+            Request::Login(login, _) => {
+                Some(Audited { command: "login".into(), object: String::new(), registrar: login.client_id.clone() })
+            }
+            Request::Logout(_) => Some(Audited { command: "logout".into(), object: String::new(), registrar }),
+            Request::Object { verb, object, .. } => {
+                let (kind, command) = counted_as(*verb, &object.ns)?;
+                let transforms = !matches!(verb, Verb::Check | Verb::Info | Verb::Transfer(TransferVerb::Query));
+                // The name or id a command names first; a check lists several and is not audited.
+                let named = object.children.iter().find(|c| c.name == "name" || c.name == "id").map(|c| c.trimmed().to_string());
+                transforms.then(|| Audited { command: format!("{kind}:{command}"), object: named.unwrap_or_default(), registrar })
+            }
+            Request::Hello | Request::Poll(..) => None,
+        }
+    }
+
+    /// One line for the audit trail (target `audit`), after the answer went
+    /// out: the registrar is the session's once a login succeeded. Never a
+    /// password or authorization code: only names, ids and the result.
+    fn log(self, session: Option<&LoggedIn>, peer: SocketAddr, cltrid: Option<&str>, svtrid: &str, code: u16, elapsed_us: u64) {
+        let registrar = session.map_or(self.registrar, |s| s.registrar.to_string());
+        tracing::info!(
+            target: "audit",
+            registrar,
+            client = %peer,
+            command = self.command,
+            object = self.object,
+            cltrid = cltrid.unwrap_or(""),
+            svtrid,
+            code,
+            elapsed_us,
+            "EPP {}",
+            if code < 2000 { "done" } else { "refused" }
+        );
     }
 }
 

@@ -16,7 +16,7 @@ use crate::common::*;
 const DOMAIN: &str = "urn:ietf:params:xml:ns:domain-1.0";
 const HOST: &str = "urn:ietf:params:xml:ns:host-1.0";
 const CONTACT: &str = "urn:ietf:params:xml:ns:contact-1.0";
-const ALL_EXT: &[&str] = &[
+pub const ALL_EXT: &[&str] = &[
     "urn:ietf:params:xml:ns:secDNS-1.1",
     "urn:ietf:params:xml:ns:rgp-1.0",
     "urn:ietf:params:xml:ns:epp:fee-1.0",
@@ -60,9 +60,13 @@ pub struct Epp {
 }
 
 fn tls_config(d: &TestDaemon, registrar: Option<&str>) -> Arc<rustls::ClientConfig> {
+    tls_config_from(&d.config.tls_dir(), registrar)
+}
+
+/// Trusting the daemon's private CA in `tls`, presenting `registrar`'s certificate if any.
+fn tls_config_from(tls: &std::path::Path, registrar: Option<&str>) -> Arc<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let tls = d.config.tls_dir();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(CertificateDer::from_pem_file(tls.join("ca.pem")).unwrap()).unwrap();
     let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -92,16 +96,21 @@ impl Epp {
     }
 
     pub async fn connect_to(d: &TestDaemon, addr: std::net::SocketAddr, certificate: Option<&str>, seen: &Responses) -> Epp {
-        Self::over(d, tokio::net::TcpStream::connect(addr).await.unwrap(), certificate, seen).await
+        Self::over(&d.config.tls_dir(), tokio::net::TcpStream::connect(addr).await.unwrap(), certificate, seen).await
+    }
+
+    /// Connects to a daemon running elsewhere whose private CA is in `tls`.
+    pub async fn connect_with_ca(tls: &std::path::Path, addr: std::net::SocketAddr, certificate: Option<&str>, seen: &Responses) -> Epp {
+        Self::over(tls, tokio::net::TcpStream::connect(addr).await.unwrap(), certificate, seen).await
     }
 
     /// Connects from loopback address `source`.
     pub async fn connect_from(d: &TestDaemon, source: &str, certificate: Option<&str>, seen: &Responses) -> Epp {
-        Self::over(d, connect_from(source, d.epp()).await, certificate, seen).await
+        Self::over(&d.config.tls_dir(), connect_from(source, d.epp()).await, certificate, seen).await
     }
 
-    async fn over(d: &TestDaemon, tcp: tokio::net::TcpStream, certificate: Option<&str>, seen: &Responses) -> Epp {
-        let connector = tokio_rustls::TlsConnector::from(tls_config(d, certificate));
+    async fn over(tls: &std::path::Path, tcp: tokio::net::TcpStream, certificate: Option<&str>, seen: &Responses) -> Epp {
+        let connector = tokio_rustls::TlsConnector::from(tls_config_from(tls, certificate));
         let stream = connector.connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
         let mut epp = Epp { stream, greeting: String::new(), seen: seen.clone(), n: 0 };
         epp.greeting = epp.read().await.expect("a greeting");
@@ -206,7 +215,7 @@ impl Epp {
     }
 }
 
-fn create_body(name: &str, years: &str, ns: &[&str], pw: &str) -> String {
+pub fn create_body(name: &str, years: &str, ns: &[&str], pw: &str) -> String {
     let ns: String = ns.iter().map(|n| format!("<domain:hostObj>{n}</domain:hostObj>")).collect();
     let ns = if ns.is_empty() { String::new() } else { format!("<domain:ns>{ns}</domain:ns>") };
     format!(

@@ -135,3 +135,77 @@ fn the_systemd_units_verify_and_the_service_is_exposed_at_most_1_5() {
     let exposure: f64 = overall.split_whitespace().next().unwrap().parse().unwrap();
     assert!(exposure <= 1.5, "exposure {exposure} (at most 1.5):\n{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_has_one_json_line_per_login_transform_and_logout_and_no_secrets() {
+    use crate::epp::{ALL_EXT, Epp, PW, Responses, code, create_body};
+    let dir = tempfile::tempdir().unwrap();
+    let notify = NotifySocket::bind(dir.path());
+    let mut config = test_config(dir.path());
+    let epp_addr: std::net::SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    config.dns.listen = vec![([127, 0, 0, 1], free_port()).into()];
+    config.admin.listen = ([127, 0, 0, 1], free_port()).into();
+    config.epp.listen = vec![epp_addr];
+    (config.rdap.listen, config.whois.listen) = (vec![], vec![]);
+    config.log_format = domain_os::config::LogFormat::Json;
+    let conf = write_config(dir.path(), &config);
+    let log_path = dir.path().join("log.jsonl");
+    let child = Command::new(BIN)
+        .arg("--config")
+        .arg(&conf)
+        .args(["serve", "--demo"])
+        .env("NOTIFY_SOCKET", &notify.path)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut served = Served(child);
+    assert!(notify.wait_for("READY=1", 1).await);
+
+    let seen = Responses::default();
+    let mut epp = Epp::connect_with_ca(&config.tls_dir(), epp_addr, Some("demo-registrar"), &seen).await;
+    assert_eq!(code(&epp.login_with("demo-registrar", "wrong-password-9", ALL_EXT).await), 2200);
+    assert_eq!(code(&epp.login_with("demo-registrar", PW, ALL_EXT).await), 1000);
+    let secret_code = "Audit-Secret-Code-77x";
+    let create = epp.domain("create", &create_body("audited.example", "1", &[], secret_code), "").await;
+    assert_eq!(code(&create), 1000, "{create}");
+    let info = epp.domain("info", "<domain:name>audited.example</domain:name>", "").await;
+    assert_eq!(code(&info), 1000);
+    let taken = epp.domain("create", &create_body("audited.example", "1", &[], secret_code), "").await;
+    assert_eq!(code(&taken), 2302);
+    assert_eq!(code(&epp.command("<logout/>", "").await), 1500);
+    let svtrid = |r: &str| r.split("<svTRID>").nth(1).and_then(|t| t.split('<').next()).unwrap().to_string();
+    assert!(sigterm(&mut served).success());
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {l}"))).collect();
+    let audit: Vec<&serde_json::Value> = lines.iter().filter(|l| l["target"] == "audit").collect();
+    let summary: Vec<(String, String, String, u64)> = audit
+        .iter()
+        .map(|l| {
+            let f = &l["fields"];
+            let text = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (text("command"), text("registrar"), text("object"), f["code"].as_u64().unwrap())
+        })
+        .collect();
+    let expected = [
+        ("login", "demo-registrar", "", 2200),
+        ("login", "demo-registrar", "", 1000),
+        ("domain:create", "demo-registrar", "audited.example", 1000),
+        ("domain:create", "demo-registrar", "audited.example", 2302),
+        ("logout", "demo-registrar", "", 1500),
+    ];
+    let expected: Vec<(String, String, String, u64)> =
+        expected.iter().map(|(c, r, o, n)| (c.to_string(), r.to_string(), o.to_string(), *n)).collect();
+    assert_eq!(summary, expected, "one line per login, transform and logout; the info is not audited");
+    let created = &audit[2]["fields"];
+    assert_eq!(created["svtrid"], svtrid(&create));
+    assert_eq!(created["cltrid"], "TEST-3");
+    assert!(created["client"].as_str().unwrap().starts_with("127.0.0.1:"), "{created}");
+    assert!(created["elapsed_us"].as_u64().is_some());
+    for secret in [PW, "wrong-password-9", secret_code] {
+        assert!(!log.contains(secret), "a secret in the log: {secret}");
+    }
+}
