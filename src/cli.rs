@@ -18,7 +18,8 @@ use crate::admin::client::{AdminClient, ClientError};
 use crate::config::{Config, LogFormat};
 use crate::daemon;
 use crate::dns::zonefile::{self, Format};
-use crate::model::{ClientId, DomainName, DsData, SystemClock};
+use crate::model::{ClientId, Clock, DomainName, DsData, SystemClock};
+use crate::ops::backup::BackupReport;
 use crate::ops::systemd;
 use crate::registry::{Command, Outcome, Registry, ZoneImport};
 use crate::store::{ReadOnlyStore, StoreError, Upgrade};
@@ -60,6 +61,17 @@ enum Commands {
     /// The store itself.
     #[command(subcommand)]
     Store(StoreCmd),
+    /// Write a consistent copy of the whole store, while the daemon serves
+    /// (through the operator API) or not (directly).
+    Backup {
+        /// The file to write; without it, a time-named file in the backup folder.
+        #[arg(long, value_name = "FILE")]
+        to: Option<PathBuf>,
+    },
+    /// Replace the store with a verified backup (the daemon must be stopped).
+    Restore { file: PathBuf },
+    /// Read a backup (or a stopped store) whole: schema version, every table, counts.
+    Verify { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -366,6 +378,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Commands::Backup { to } => {
+            init_logging("warn", config.log_format);
+            runtime()?.block_on(backup(&config, to))
+        }
+        Commands::Restore { file } => {
+            init_logging("warn", config.log_format);
+            let summary = match crate::store::backup::restore(&file, &config.db_path()) {
+                Err(StoreError::Locked) => bail!("the store is in use: stop the daemon before restoring"),
+                other => other?,
+            };
+            eprintln!("restored {} into {}", file.display(), config.db_path().display());
+            println!("{}", serde_json::to_string_pretty(&BackupReport::new(config.db_path(), summary, Default::default()))?);
+            Ok(())
+        }
+        Commands::Verify { file } => {
+            let started = std::time::Instant::now();
+            let summary = crate::store::backup::verify(&file)?;
+            println!("{}", serde_json::to_string_pretty(&BackupReport::new(file, summary, started.elapsed()))?);
+            Ok(())
+        }
         Commands::Import(ImportCmd::Zone { file, tld, registrar, period_years, apex_from_file }) => {
             init_logging("warn", config.log_format);
             import_zone(&config, &file, &tld, &registrar, period_years, apex_from_file)
@@ -636,6 +668,31 @@ fn host_request(cmd: HostCmd) -> anyhow::Result<ApiRequest> {
         ),
         HostCmd::Delete { name } => request(Method::DELETE, format!("/v1/hosts/{}", path_name(&name)?), None),
     })
+}
+
+/// A backup through the running daemon, or from the store itself when none runs.
+async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
+    // The daemon may run elsewhere in the file system's view (its own working folder).
+    let to = to.map(std::path::absolute).transpose()?;
+    let body = json!({ "to": to });
+    let via_api = match client(config) {
+        Ok(c) => c.call(Method::POST, "/v1/backups", Some(&body)).await,
+        Err(_) => Err(ClientError::Unreachable(String::new())),
+    };
+    let report = match via_api {
+        Ok(v) => v,
+        Err(ClientError::Unreachable(_)) => {
+            let snapshot = ReadOnlyStore::open(&config.db_path())?.snapshot()?;
+            let to = to.unwrap_or_else(|| crate::ops::backup::time_named(&config.data_dir.join(&config.backup.folder), SystemClock.now()));
+            let started = std::time::Instant::now();
+            let summary = crate::store::backup::backup(&snapshot, &to, &mut |table, rows| eprintln!("{table}: {rows} rows"))?;
+            serde_json::to_value(BackupReport::new(to, summary, started.elapsed()))?
+        }
+        Err(ClientError::Api { code, message, .. }) => bail!("{message} ({code})"),
+        Err(e) => return Err(e.into()),
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }
 
 async fn zone_export(config: &Config, tld: &str, format: Format) -> anyhow::Result<()> {

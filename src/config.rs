@@ -42,6 +42,7 @@ pub struct Config {
     pub epp: EppConfig,
     pub rdap: RdapConfig,
     pub whois: WhoisConfig,
+    pub backup: BackupConfig,
 }
 
 impl Default for Config {
@@ -59,6 +60,7 @@ impl Default for Config {
             epp: EppConfig::default(),
             rdap: RdapConfig::default(),
             whois: WhoisConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -384,6 +386,24 @@ impl Default for WhoisConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Where scheduled backups (and `domain-os backup` without `--to`) are
+    /// written, as `registry-<UTC time>.redb`. Relative to `data_dir`.
+    pub folder: PathBuf,
+    /// Seconds between scheduled backups; 0: none are scheduled.
+    pub interval_s: u64,
+    /// Scheduled backups kept; older ones are removed after each new one.
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig { folder: PathBuf::from("backups"), interval_s: 0, keep: 7 }
+    }
+}
+
 impl Config {
     /// Reads a config file; relative paths in it become relative to its folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -467,6 +487,9 @@ impl Config {
         let w = &self.whois;
         if w.connections_max == 0 || w.connections_per_address_max == 0 || w.query_bytes_max < 16 || w.query_timeout_s == 0 {
             return bad("whois limits must be positive (query_bytes_max at least 16)");
+        }
+        if self.backup.keep == 0 {
+            return bad("backup.keep must be positive");
         }
         r.limits.validate().map_err(|e| ConfigError::Invalid(format!("rdap.limits: {e}")))?;
         w.limits.validate().map_err(|e| ConfigError::Invalid(format!("whois.limits: {e}")))?;

@@ -22,6 +22,7 @@ use crate::epp::EppServer;
 use crate::epp::shared::EppShared;
 use crate::epp::tls::Pki;
 use crate::model::Clock;
+use crate::ops::backup::Backups;
 use crate::rdap::RdapServer;
 use crate::registry::counts::ReadCounts;
 use crate::registry::{Registry, WriterSettings, WriterThread};
@@ -194,6 +195,11 @@ async fn bind(
 
     let listener = crate::ops::listeners::tokio_tcp(config.admin.listen).await.map_err(io_error("binding the operator API"))?;
     let admin_addr = listener.local_addr().map_err(io_error("operator API address"))?;
+    let backups = Backups::new(registry.clone(), clock.clone(), &config.backup, &config.data_dir);
+    if config.backup.interval_s > 0 {
+        let interval = Duration::from_secs(config.backup.interval_s);
+        running.tasks.push(tokio::spawn(backups.clone().run_schedule(interval, shutdown_rx.clone())));
+    }
     let state = Arc::new(AdminState {
         registry: registry.clone(),
         clock: clock.clone(),
@@ -201,6 +207,7 @@ async fn bind(
         zones_dir: config.zones_dir.clone(),
         import_body_bytes_max: config.admin.body_bytes_max,
         ready: running.ready.clone(),
+        backups,
     });
     running.tasks.push(tokio::spawn(admin::serve(listener, state, shutdown_rx.clone())));
     tracing::info!(address = %admin_addr, "serving the operator API");

@@ -9,6 +9,8 @@ pub mod client;
 mod views;
 
 use std::path::PathBuf;
+
+use crate::ops::backup::BackupError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -43,6 +45,7 @@ pub struct AdminState {
     pub import_body_bytes_max: usize,
     /// Set once every listener is bound; cleared when a shutdown begins.
     pub ready: Arc<AtomicBool>,
+    pub backups: Arc<crate::ops::backup::Backups>,
 }
 
 /// An API error: HTTP status, stable code, message.
@@ -152,6 +155,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/domains/{name}", get(show_domain).patch(update_domain).delete(delete_domain))
         .route("/v1/hosts", get(list_hosts).post(create_host))
         .route("/v1/hosts/{name}", get(show_host).patch(update_host).delete(delete_host))
+        .route("/v1/backups", post(take_backup))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
@@ -305,6 +309,27 @@ async fn export_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     ok(summary)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BackupRequest {
+    /// The file to write; without it, a time-named file in the backup folder.
+    to: Option<PathBuf>,
+}
+
+/// A backup of the latest commit while everything keeps serving; 409 while another runs.
+async fn take_backup(State(s): AppState, body: Bytes) -> ApiResult {
+    let request: BackupRequest = if body.is_empty() {
+        BackupRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?
+    };
+    match s.backups.take(request.to).await {
+        Ok(report) => created(report),
+        Err(BackupError::Busy) => Err(ApiError::new(StatusCode::CONFLICT, "backup_running", "a backup is already running")),
+        Err(BackupError::Store(e)) => Err(RegistryError::from(e).into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -4,5 +4,6 @@
 //!
 //! Must not: hold registry rules or write registry state.
 
+pub mod backup;
 pub mod listeners;
 pub mod systemd;

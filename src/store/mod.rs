@@ -22,6 +22,7 @@
 //!
 //! Must not: contain business rules.
 
+pub mod backup;
 pub mod codec;
 mod journal;
 mod migrate;

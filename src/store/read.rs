@@ -67,7 +67,7 @@ pub enum ZoneProbe<'a> {
 pub type ZoneRowEntry<'a> = (Vec<u8>, redb::AccessGuard<'a, &'static [u8]>);
 
 pub struct Snapshot {
-    txn: ReadTransaction,
+    pub(super) txn: ReadTransaction,
     zone: ReadOnlyTable<&'static [u8], &'static [u8]>,
     // Opened once per snapshot: a lookup is then a B-tree probe, not a table-tree walk first.
     domains: ReadOnlyTable<&'static [u8], &'static [u8]>,

@@ -1,0 +1,182 @@
+//! Backups of the store while it serves: every table copied from one read
+//! transaction into a new redb file (a redb file must not be copied as
+//! bytes while it is written), written beside its destination and renamed
+//! into place only once complete and synced; and verification of such a
+//! file — schema version, every row of every table read back, every stored
+//! record and zone row decoded — with the counts it holds.
+//!
+//! Must not: write to the live store.
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle, Value, WriteTransaction};
+
+use super::codec;
+use super::journal::JournalEntry;
+use super::{
+    CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, POLL, REGISTRARS, ReadOnlyStore, SCHEMA_VERSION,
+    Snapshot, StoreError, TLDS, ZONE,
+};
+use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
+
+/// What a backup holds: the rows of each table, and each TLD's SOA serial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSummary {
+    pub schema_version: u32,
+    pub tables: Vec<(&'static str, u64)>,
+    pub serials: Vec<(String, u32)>,
+    pub bytes: u64,
+}
+
+impl BackupSummary {
+    pub fn rows(&self, table: &str) -> u64 {
+        self.tables.iter().find(|(t, _)| *t == table).map_or(0, |(_, n)| *n)
+    }
+}
+
+/// Writes a consistent copy of the whole store as `snapshot` sees it to
+/// `to`: commits go on meanwhile and are not in it. A file already at `to`
+/// is replaced only once the copy is complete, and the copy is verified.
+pub fn backup(snapshot: &Snapshot, to: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<BackupSummary, StoreError> {
+    let partial = partial_path(to);
+    if let Err(e) = write_copy(&snapshot.txn, &partial, progress) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    std::fs::rename(&partial, to).map_err(|e| unavailable(to, e))?;
+    sync_parent(to)?;
+    verify(to)
+}
+
+fn unavailable(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Unavailable(format!("{}: {e}", path.display()))
+}
+
+fn partial_path(to: &Path) -> PathBuf {
+    let mut name = to.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    to.with_file_name(name)
+}
+
+/// The rename is durable only once the folder holding it is synced.
+fn sync_parent(path: &Path) -> Result<(), StoreError> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::File::open(parent).and_then(|dir| dir.sync_all()).map_err(|e| unavailable(parent, e))
+}
+
+fn write_copy(source: &ReadTransaction, to: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<(), StoreError> {
+    if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| unavailable(parent, e))?;
+    }
+    let _ = std::fs::remove_file(to);
+    let db = Database::builder().create(to)?;
+    // One transaction, so its durable commit is the only fsync.
+    let txn = db.begin_write()?;
+    copy(source, &txn, META, progress)?;
+    copy(source, &txn, TLDS, progress)?;
+    copy(source, &txn, REGISTRARS, progress)?;
+    copy(source, &txn, CONTACTS, progress)?;
+    copy(source, &txn, DOMAINS, progress)?;
+    copy(source, &txn, HOSTS, progress)?;
+    copy(source, &txn, HOST_BY_NAME, progress)?;
+    copy(source, &txn, HOST_LINKS, progress)?;
+    copy(source, &txn, ZONE, progress)?;
+    copy(source, &txn, JOURNAL, progress)?;
+    copy(source, &txn, POLL, progress)?;
+    copy(source, &txn, DUE, progress)?;
+    copy(source, &txn, COUNTERS, progress)?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// Rows reported to `progress` at a time.
+const PROGRESS_ROWS: u64 = 65_536;
+
+fn copy<K: Key + 'static, V: Value + 'static>(
+    source: &ReadTransaction,
+    target: &WriteTransaction,
+    table: TableDefinition<K, V>,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<u64, StoreError> {
+    let from = source.open_table(table)?;
+    let mut to = target.open_table(table)?;
+    let mut rows = 0u64;
+    for item in from.iter()? {
+        let (k, v) = item?;
+        to.insert(k.value(), v.value())?;
+        rows += 1;
+        if rows.is_multiple_of(PROGRESS_ROWS) {
+            progress(table.name(), rows);
+        }
+    }
+    progress(table.name(), rows);
+    Ok(rows)
+}
+
+/// Opens a backup (or a stopped store) read-only and reads all of it back:
+/// the schema version must be this build's, every table must be there, and
+/// every object, zone row and journal entry must decode.
+pub fn verify(path: &Path) -> Result<BackupSummary, StoreError> {
+    let bytes = std::fs::metadata(path).map_err(|e| unavailable(path, e))?.len();
+    let store = ReadOnlyStore::open(path)?;
+    let txn = store.db.begin_read()?;
+    let tables = vec![
+        ("meta", rows(&txn, META, |_| Ok(()))?),
+        ("tlds", rows(&txn, TLDS, |v| codec::decode::<Tld>(v, "tld").map(drop))?),
+        ("registrars", rows(&txn, REGISTRARS, |v| codec::decode::<Registrar>(v, "registrar").map(drop))?),
+        ("contacts", rows(&txn, CONTACTS, |v| codec::decode::<Contact>(v, "contact").map(drop))?),
+        ("domains", rows(&txn, DOMAINS, |v| codec::decode::<Domain>(v, "domain").map(drop))?),
+        ("hosts", rows(&txn, HOSTS, |v| codec::decode::<Host>(v, "host").map(drop))?),
+        ("host_by_name", rows(&txn, HOST_BY_NAME, |_| Ok(()))?),
+        ("host_links", rows(&txn, HOST_LINKS, |_| Ok(()))?),
+        ("zone", rows(&txn, ZONE, |v| codec::decode_row(v).map(drop))?),
+        ("journal", rows(&txn, JOURNAL, |v| JournalEntry::decode(v).map(drop))?),
+        ("poll", rows(&txn, POLL, |v| codec::decode::<PollMessage>(v, "poll message").map(drop))?),
+        ("due", rows(&txn, DUE, |_| Ok(()))?),
+        ("counters", rows(&txn, COUNTERS, |_| Ok(()))?),
+    ];
+    drop(txn);
+    let snapshot = store.snapshot()?;
+    let serials = snapshot.zones().iter().map(|z| (z.tld.name.to_string(), z.serial())).collect();
+    Ok(BackupSummary { schema_version: SCHEMA_VERSION, tables, serials, bytes })
+}
+
+/// Reads every row of `table`, checking each value with `check`.
+fn rows<K: Key + 'static, V: Value + 'static>(
+    txn: &ReadTransaction,
+    table: TableDefinition<K, V>,
+    check: impl Fn(V::SelfType<'_>) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    let t = txn.open_table(table).map_err(|e| match e {
+        redb::TableError::TableDoesNotExist(name) => StoreError::Corrupt(format!("table {name} is missing")),
+        other => StoreError::from(other),
+    })?;
+    let mut n = 0;
+    for item in t.iter()? {
+        let (_, v) = item?;
+        check(v.value())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Puts a verified backup in place of the store at `store` (the daemon must
+/// be stopped: the live store is locked while it runs). The backup is
+/// verified first, copied beside the store, synced and renamed over it, so
+/// a failed restore leaves the old store as it was.
+pub fn restore(backup: &Path, store: &Path) -> Result<BackupSummary, StoreError> {
+    let summary = verify(backup)?;
+    if store.exists() {
+        // Fails with `Locked` while a daemon has the store open.
+        drop(Database::builder().open(store)?);
+    }
+    let partial = partial_path(store);
+    if let Some(parent) = store.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| unavailable(parent, e))?;
+    }
+    std::fs::copy(backup, &partial).map_err(|e| unavailable(&partial, e))?;
+    std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(|e| unavailable(&partial, e))?;
+    std::fs::rename(&partial, store).map_err(|e| unavailable(store, e))?;
+    sync_parent(store)?;
+    Ok(summary)
+}
