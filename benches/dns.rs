@@ -3,7 +3,8 @@
 //! machine, from the same zone (exported by domain-os), measured with the
 //! same dnsperf run: throughput, latency, losses, queries per server
 //! CPU-second, start-to-first-answer, memory, AXFR time — plus how fast a
-//! committed change shows in DNS.
+//! committed change shows in DNS, and what metrics cost the query path (the
+//! same daemon again with `admin.metrics = false`).
 //!
 //!     scripts/bench                      # installs nsd, knot, dnsperf when missing
 //!     DOMAINS=100000 SECONDS=10 cargo bench --bench dns
@@ -195,12 +196,12 @@ fn spawn(name: &str, cmd: &mut Command, port: u16, need_zone: bool) -> (Server, 
     (server, first.as_secs_f64())
 }
 
-fn domain_os_config(dir: &Path, dns: u16, admin: u16) -> PathBuf {
+fn domain_os_config(dir: &Path, dns: u16, admin: u16, metrics: bool) -> PathBuf {
     let path = dir.join("domain-os.toml");
     std::fs::write(
         &path,
         format!(
-            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[registry]\ncache_mib = 256\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[epp]\nlisten = []\n[rdap]\nlisten = []\n[whois]\nlisten = []\n"
+            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[registry]\ncache_mib = 256\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\nmetrics = {metrics}\n[epp]\nlisten = []\n[rdap]\nlisten = []\n[whois]\nlisten = []\n"
         ),
     )
     .unwrap();
@@ -288,7 +289,7 @@ fn main() {
     generate_queries(&queries, n, 2_000_000);
 
     let (dns_port, admin_port) = (free_port(), free_port());
-    let conf = domain_os_config(&dir, dns_port, admin_port);
+    let conf = domain_os_config(&dir, dns_port, admin_port, true);
     let run = |args: &[&str]| {
         let out = Command::new(BIN).arg("--config").arg(&conf).args(args).output().unwrap();
         assert!(out.status.success(), "domain-os {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -327,6 +328,14 @@ fn main() {
     rows.push(row);
     drop(server);
 
+    // The same daemon with metrics off: what counting costs the query path.
+    domain_os_config(&dir, dns_port, admin_port, false);
+    let (server, start_s) = spawn("domain-os, metrics off", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, true);
+    let mut row = measure(&server, &queries, seconds);
+    row.start_s = start_s;
+    rows.push(row);
+    drop(server);
+
     for start in [nsd as fn(&Path, &Path, u16) -> (Server, f64), knot] {
         let port = free_port();
         let (server, start_s) = start(&dir, &zone, port);
@@ -349,6 +358,7 @@ fn main() {
     }
     let nsd_qps = rows.iter().find(|r| r.name.starts_with("NSD")).map_or(f64::NAN, |r| r.qps);
     writeln!(table, "\ndomain-os / NSD throughput: {:.2}", rows[0].qps / nsd_qps).unwrap();
+    writeln!(table, "metrics on / off throughput: {:.3}", rows[0].qps / rows[1].qps).unwrap();
     writeln!(table, "import of {n} delegations: {import_s:.1} s; store on disk: {db_mib:.0} MiB").unwrap();
     writeln!(table, "change visible in DNS after the API acknowledged it: p50 {fresh_p50:.0} µs, p99 {fresh_p99:.0} µs (API round trip incl. durable commit: p50 {:.1} ms)", commit_p50 / 1000.0).unwrap();
     println!("{table}");

@@ -198,6 +198,12 @@ pub struct AdminConfig {
     pub token_file: PathBuf,
     /// Largest request body (zone imports are the big ones).
     pub body_bytes_max: usize,
+    /// Whether `/metrics` is served (off: it answers 404 and the DNS path
+    /// counts nothing).
+    pub metrics: bool,
+    /// Whether `/metrics` asks for the bearer token like the API does
+    /// (scrapers then send it); off, it is open to whoever reaches the listener.
+    pub metrics_token_required: bool,
 }
 
 impl Default for AdminConfig {
@@ -206,6 +212,8 @@ impl Default for AdminConfig {
             listen: "127.0.0.1:8081".parse().expect("valid address"),
             token_file: PathBuf::from("admin.token"),
             body_bytes_max: 512 * 1024 * 1024,
+            metrics: true,
+            metrics_token_required: false,
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::epp::shared::EppShared;
 use crate::epp::tls::Pki;
 use crate::model::Clock;
 use crate::ops::backup::Backups;
+use crate::ops::metrics::{Counters, Metrics};
 use crate::rdap::RdapServer;
 use crate::registry::counts::ReadCounts;
 use crate::registry::{Registry, WriterSettings, WriterThread};
@@ -187,7 +188,9 @@ async fn bind(
         crate::demo::seed(&registry, &Pki { dir: config.tls_dir() }).await?;
     }
     let shutdown_rx = running.shutdown.subscribe();
-    let dns = DnsServer::start(&config.dns, keyring.clone(), registry.snapshots().clone(), clock.clone(), shutdown_rx.clone())
+    let counters = Arc::new(Counters::new(config.admin.metrics));
+    let metrics = config.admin.metrics.then(|| Arc::new(Metrics::new(counters.clone(), registry.clone(), config.db_path())));
+    let dns = DnsServer::start(&config.dns, keyring.clone(), registry.snapshots().clone(), clock.clone(), &counters, shutdown_rx.clone())
         .await
         .map_err(io_error("binding DNS"))?;
     let dns_addrs = dns.addrs.clone();
@@ -208,6 +211,8 @@ async fn bind(
         import_body_bytes_max: config.admin.body_bytes_max,
         ready: running.ready.clone(),
         backups,
+        metrics,
+        metrics_token_required: config.admin.metrics_token_required,
     });
     running.tasks.push(tokio::spawn(admin::serve(listener, state, shutdown_rx.clone())));
     tracing::info!(address = %admin_addr, "serving the operator API");
@@ -217,21 +222,30 @@ async fn bind(
         let (counts, registry, stop) = (counts.clone(), registry.clone(), running.stop_counting.subscribe());
         tokio::spawn(async move { counts.run(registry, Duration::from_secs(1), stop).await })
     });
-    let rdap = RdapServer::start(config.rdap.clone(), registry.clone(), clock.clone(), counts.clone(), rdap_tls, shutdown_rx.clone())
-        .await
-        .map_err(io_error("binding RDAP"))?;
+    let rdap = RdapServer::start(
+        config.rdap.clone(),
+        registry.clone(),
+        clock.clone(),
+        counts.clone(),
+        counters.clone(),
+        rdap_tls,
+        shutdown_rx.clone(),
+    )
+    .await
+    .map_err(io_error("binding RDAP"))?;
     let (rdap_addrs, rdap_base) = (rdap.addrs.clone(), config.rdap.base(rdap.addrs.first().copied()));
     running.rdap = Some(rdap);
-    let whois = WhoisServer::start(config.whois.clone(), registry.clone(), clock.clone(), counts.clone(), shutdown_rx.clone())
-        .await
-        .map_err(io_error("binding WHOIS"))?;
+    let whois =
+        WhoisServer::start(config.whois.clone(), registry.clone(), clock.clone(), counts.clone(), counters.clone(), shutdown_rx.clone())
+            .await
+            .map_err(io_error("binding WHOIS"))?;
     let whois_addrs = whois.addrs.clone();
     running.whois = Some(whois);
 
     let mut epp_addrs = Vec::new();
     if let Some(tls) = epp_tls {
         let server_id = format!("domain-os {} ({})", env!("CARGO_PKG_VERSION"), config.epp.server_name);
-        let shared = Arc::new(EppShared::new(registry.clone(), clock.clone(), config.epp.clone(), server_id, counts.clone()));
+        let shared = Arc::new(EppShared::new(registry.clone(), clock.clone(), config.epp.clone(), server_id, counts.clone(), counters));
         let epp = EppServer::start(shared, tls, shutdown_rx.clone()).await.map_err(io_error("binding EPP"))?;
         epp_addrs = epp.addrs.clone();
         running.epp = Some(epp);

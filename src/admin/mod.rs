@@ -46,6 +46,10 @@ pub struct AdminState {
     /// Set once every listener is bound; cleared when a shutdown begins.
     pub ready: Arc<AtomicBool>,
     pub backups: Arc<crate::ops::backup::Backups>,
+    /// None when metrics are off.
+    pub metrics: Option<Arc<crate::ops::metrics::Metrics>>,
+    /// Whether `/metrics` asks for the bearer token too.
+    pub metrics_token_required: bool,
 }
 
 /// An API error: HTTP status, stable code, message.
@@ -161,6 +165,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
         .merge(api)
         .layer(middleware::from_fn(log_request))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
@@ -179,16 +184,36 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AdminState>, mu
 }
 
 async fn authenticate(State(state): AppState, headers: HeaderMap, request: Request, next: Next) -> Response {
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
-    let valid = presented
-        .is_some_and(|p| p.len() == state.token.len() && p.bytes().zip(state.token.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0);
-    if !valid {
-        tracing::warn!(path = %request.uri().path(), "admin API request without a valid token");
-        let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required").into_response();
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
+    if !has_token(&state, &headers) {
+        return unauthorized(request.uri().path());
     }
     next.run(request).await
+}
+
+fn has_token(state: &AdminState, headers: &HeaderMap) -> bool {
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+    presented.is_some_and(|p| p.len() == state.token.len() && p.bytes().zip(state.token.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0)
+}
+
+fn unauthorized(path: &str) -> Response {
+    tracing::warn!(path, "admin API request without a valid token");
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required").into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// The Prometheus exposition; without a token unless the config asks for one.
+async fn metrics(State(s): AppState, headers: HeaderMap) -> Response {
+    let Some(metrics) = s.metrics.clone() else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "metrics are off (admin.metrics = false)").into_response();
+    };
+    if s.metrics_token_required && !has_token(&s, &headers) {
+        return unauthorized("/metrics");
+    }
+    match tokio::task::spawn_blocking(move || metrics.render()).await {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::ops::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()).into_response(),
+    }
 }
 
 async fn log_request(request: Request, next: Next) -> Response {

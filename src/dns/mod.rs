@@ -31,6 +31,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::config::DnsConfig;
 use crate::connections::ConnectionCaps;
 use crate::model::Clock;
+use crate::ops::metrics::{Counters, DnsTransport};
 use crate::store::SnapshotCell;
 
 /// A running DNS service.
@@ -49,6 +50,7 @@ impl DnsServer {
         keyring: tsig::Keyring,
         snapshots: Arc<SnapshotCell>,
         clock: Arc<dyn Clock>,
+        counters: &Counters,
         shutdown: watch::Receiver<bool>,
     ) -> io::Result<DnsServer> {
         let answer_config = Arc::new(answer::AnswerConfig {
@@ -75,6 +77,7 @@ impl DnsServer {
             connections: ConnectionCaps::new(config.tcp_connections_max, config.tcp_connections_per_address_max),
             transfers: Arc::new(Semaphore::new(config.transfers_max)),
             idle_timeout: Duration::from_secs(config.tcp_idle_timeout_s),
+            counts: counters.dns_slot(DnsTransport::Tcp),
         });
         let mut server = DnsServer { addrs: Vec::new(), udp_threads: Vec::new(), udp_stop, tasks: Vec::new() };
         for &addr in &config.listen {
@@ -90,7 +93,8 @@ impl DnsServer {
                 }
             };
             for (i, socket) in sockets.into_iter().enumerate() {
-                server.udp_threads.push(udp::spawn(socket, udp_shared.clone(), format!("dns-udp-{}-{i}", bound.port()))?);
+                let (counts, name) = (counters.dns_slot(DnsTransport::Udp), format!("dns-udp-{}-{i}", bound.port()));
+                server.udp_threads.push(udp::spawn(socket, udp_shared.clone(), counts, name)?);
             }
             server.tasks.push(tokio::spawn(tcp::serve(listener, tcp_shared.clone(), shutdown.clone())));
             tracing::info!(address = %bound, udp_workers = workers, "serving DNS over UDP and TCP");

@@ -21,6 +21,7 @@ use super::xfr::{self, XfrKind};
 use crate::config::AclRule;
 use crate::connections::ConnectionCaps;
 use crate::model::Clock;
+use crate::ops::metrics::DnsCounts;
 use crate::store::SnapshotCell;
 
 /// Largest query accepted over TCP. Queries (even signed, with EDNS options)
@@ -36,6 +37,7 @@ pub struct TcpShared {
     pub transfers: Arc<Semaphore>,
     /// Bound on waiting for a peer, reading or writing.
     pub idle_timeout: Duration,
+    pub counts: Option<Arc<DnsCounts>>,
 }
 
 /// Accepts until `shutdown` turns true; connections in progress finish their current message.
@@ -110,8 +112,17 @@ async fn connection(
         let snapshot = shared.snapshots.load();
         let now = shared.clock.now().unix_seconds().max(0) as u64;
         match answer::handle(&packet, Transport::Tcp, &snapshot, &shared.config, &mut scratch, now) {
-            Handled::Reply => write_message(&mut stream, &scratch.writer.buf, shared.idle_timeout).await?,
-            Handled::Drop => {}
+            Handled::Reply => {
+                if let Some(c) = &shared.counts {
+                    c.answered(&scratch.writer.buf);
+                }
+                write_message(&mut stream, &scratch.writer.buf, shared.idle_timeout).await?
+            }
+            Handled::Drop => {
+                if let Some(c) = &shared.counts {
+                    c.dropped();
+                }
+            }
             Handled::Transfer(signer) => {
                 drop(snapshot);
                 transfer(&mut stream, peer, shared, std::mem::take(&mut packet), signer, now).await?;
@@ -170,10 +181,16 @@ async fn transfer(
     let zone = super::wire::name_to_text(request.qname.wire());
     if !transfer_allowed(&shared.acl, peer.ip(), key.as_deref()) {
         tracing::warn!(key = key.as_deref().unwrap_or("-"), "zone transfer refused by ACL");
+        if let Some(c) = &shared.counts {
+            c.rcode(rcode::REFUSED);
+        }
         return refuse(stream, &request, signer, now, rcode::REFUSED, shared.idle_timeout).await;
     }
     let Ok(_permit) = shared.transfers.clone().try_acquire_owned() else {
         tracing::warn!("too many concurrent zone transfers; refusing");
+        if let Some(c) = &shared.counts {
+            c.rcode(rcode::REFUSED);
+        }
         return refuse(stream, &request, signer, now, rcode::REFUSED, shared.idle_timeout).await;
     };
     let started = Instant::now();
@@ -188,6 +205,12 @@ async fn transfer(
     let mut bytes = 0usize;
     let mut written = Ok(());
     while let Some(message) = rx.recv().await {
+        if bytes == 0 {
+            // A transfer is one answer however many messages carry it.
+            if let Some(c) = &shared.counts {
+                c.answered(&message[2..]);
+            }
+        }
         bytes += message.len();
         if let Err(e) = write_framed(stream, &message, shared.idle_timeout).await {
             written = Err(e);

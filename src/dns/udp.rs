@@ -21,6 +21,7 @@ use socket2::Socket;
 
 use super::answer::{self, AnswerConfig, Handled, Scratch, Transport};
 use crate::model::Clock;
+use crate::ops::metrics::DnsCounts;
 use crate::store::SnapshotCell;
 
 /// Packets handled per system call.
@@ -52,9 +53,10 @@ pub struct Shared {
     pub stop: Arc<AtomicBool>,
 }
 
-pub fn spawn(socket: Socket, shared: Arc<Shared>, name: String) -> io::Result<JoinHandle<()>> {
+/// Starts a worker on `socket`, counting its answers into `counts`.
+pub fn spawn(socket: Socket, shared: Arc<Shared>, counts: Option<Arc<DnsCounts>>, name: String) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(name).spawn(move || {
-        if let Err(e) = run(&socket, &shared) {
+        if let Err(e) = run(&socket, &shared, counts.as_deref()) {
             tracing::error!(error = %e, "UDP worker stopped");
         }
     })
@@ -106,7 +108,7 @@ impl Batch {
     }
 }
 
-fn run(socket: &Socket, shared: &Shared) -> io::Result<()> {
+fn run(socket: &Socket, shared: &Shared, counts: Option<&DnsCounts>) -> io::Result<()> {
     let fd = socket.as_raw_fd();
     let mut batch = Batch::new();
     let mut scratch = Scratch::default();
@@ -142,12 +144,21 @@ fn run(socket: &Socket, shared: &Shared) -> io::Result<()> {
             let h = &batch.headers[i];
             if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
                 malformed += 1;
+                if let Some(c) = counts {
+                    c.dropped();
+                }
                 continue;
             }
             let packet = &batch.bufs[i][..h.msg_len as usize];
             let handled = answer::handle(packet, Transport::Udp, snap, &shared.config, &mut scratch, now);
             if matches!(handled, Handled::Drop) || scratch.writer.buf.get(3).is_some_and(|b| b & 0x0F == 1) {
                 malformed += 1;
+            }
+            if let Some(c) = counts {
+                match handled {
+                    Handled::Reply => c.answered(&scratch.writer.buf),
+                    _ => c.dropped(),
+                }
             }
             if let Handled::Reply = handled {
                 let reply = &mut batch.replies[out];

@@ -21,6 +21,7 @@ use super::result::{EppError, code};
 use super::shared::EppShared;
 use super::xml::{self, Element, Limits, Ns};
 use crate::config::EppConfig;
+use crate::ops::metrics::Open;
 use crate::ratelimit::Bucket;
 use crate::registry::Actor;
 use crate::store::Snapshot;
@@ -46,6 +47,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     // `commands_per_second` a second, in bursts of up to as many.
     let per_second = f64::from(cfg.commands_per_second);
     let mut rate = Bucket::full(shared.clock.now(), per_second);
+    let _connection = Open::new(&shared.metrics.epp_connections);
+    let mut logged_in: Option<Open> = None;
     loop {
         let (wait, frame_within) = frame_waits(cfg, session.is_some(), login_deadline);
         let Some(frame) = next_frame(stream, cfg, wait, frame_within, shutdown).await? else {
@@ -57,10 +60,12 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         let (request, cltrid) = match understand(&frame, limits, over_rate) {
             Understood::Request(request, cltrid) => (request, cltrid),
             Understood::Refused(r, cltrid) => {
+                shared.count("", "invalid", r.code);
                 write_frame(stream, &r.to_xml(cltrid.as_deref(), &svtrid, declared), write_limit).await?;
                 continue;
             }
             Understood::OverRate(cltrid) => {
+                shared.count("", "invalid", code::SESSION_LIMIT_CLOSING);
                 return over_rate_limit(stream, cltrid.as_deref(), &svtrid, declared, cfg.commands_per_second, write_limit).await;
             }
         };
@@ -70,6 +75,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         }
         let started = Instant::now();
         let audited = Audited::of(&request, session.as_ref());
+        let (object, command) = request.counted_as();
         let mut login_declared = Vec::new();
         let (response, close) = match request {
             Request::Hello => unreachable!("answered above"),
@@ -77,6 +83,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 let (response, close, declared) = answer_login(&login, peer, certificate.as_deref(), &mut session, &mut slot, shared).await;
                 login_declared = declared;
                 if session.is_some() {
+                    logged_in.get_or_insert_with(|| Open::new(&shared.metrics.epp_sessions));
                     // This connection's turn among those not logged in goes back.
                     drop(waiting.take());
                     shared.remember_login_address(peer.ip(), shared.clock.now());
@@ -96,6 +103,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         let declared: &[String] = session.as_ref().map_or(&login_declared, |s| &s.extensions);
         write_frame(stream, &response.to_xml(cltrid.as_deref(), &svtrid, declared), write_limit).await?;
         let elapsed_us = started.elapsed().as_micros() as u64;
+        shared.count(object, command, response.code);
         match audited {
             Some(a) => a.log(session.as_ref(), peer, cltrid.as_deref(), &svtrid, response.code, elapsed_us),
             None => tracing::debug!(code = response.code, elapsed_us, "EPP command"),
@@ -247,6 +255,19 @@ fn frame_waits(cfg: &EppConfig, logged_in: bool, login_deadline: Instant) -> (Du
     }
     let left = login_deadline.saturating_duration_since(Instant::now());
     (left, frame_within.min(left))
+}
+
+impl Request {
+    /// `(object, command)` for the metrics: `("", "login")`, `("domain", "create")`.
+    fn counted_as(&self) -> (&'static str, &'static str) {
+        match self {
+            Request::Hello => ("", "hello"),
+            Request::Login(..) => ("", "login"),
+            Request::Logout(_) => ("", "logout"),
+            Request::Poll(..) => ("", "poll"),
+            Request::Object { verb, object, .. } => counted_as(*verb, &object.ns).unwrap_or(("", "other")),
+        }
+    }
 }
 
 /// The object of a command, for counting: `(object, command)`.

@@ -31,6 +31,7 @@ pub struct EppShared {
     pub(super) registrar_hashes: Mutex<HashMap<ClientId, Arc<Semaphore>>>,
     /// Counts of commands that never reach the writer (reads, early refusals).
     pub read_counts: Arc<crate::registry::counts::ReadCounts>,
+    pub metrics: Arc<crate::ops::metrics::Counters>,
     /// New connections per network, spent before the TLS handshake.
     pub connects: crate::ratelimit::ConnectBudget,
     /// Connections not yet logged in (`unauthenticated_connections_max`);
@@ -57,12 +58,18 @@ pub(super) type Failures = (u32, Option<Timestamp>);
 pub const FAILURES_TRACKED_MAX: usize = 10_000;
 
 impl EppShared {
+    /// One answered command, for the metrics.
+    pub fn count(&self, object: &'static str, command: &'static str, code: u16) {
+        self.metrics.epp_commands.get_or_create(&crate::ops::metrics::EppCommand { object, command, code }).inc();
+    }
+
     pub fn new(
         registry: Registry,
         clock: Arc<dyn Clock>,
         config: EppConfig,
         server_id: String,
         read_counts: Arc<crate::registry::counts::ReadCounts>,
+        metrics: Arc<crate::ops::metrics::Counters>,
     ) -> EppShared {
         let login_hashes = Semaphore::new(config.login_hashes_max);
         let unauthenticated = Arc::new(Semaphore::new(config.unauthenticated_connections_max));
@@ -78,6 +85,7 @@ impl EppShared {
             login_hashes,
             registrar_hashes: Default::default(),
             read_counts,
+            metrics,
             unauthenticated,
             admitted: Mutex::new(None),
             logged_in_from: Default::default(),

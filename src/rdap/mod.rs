@@ -39,6 +39,7 @@ use tower_service::Service;
 use crate::config::RdapConfig;
 use crate::connections::{ConnectionCaps, ConnectionSlot, Over};
 use crate::model::{Clock, Timestamp};
+use crate::ops::metrics::Counters;
 use crate::ratelimit::{Kind, RateLimiter};
 use crate::rdds;
 use crate::registry::Registry;
@@ -55,6 +56,7 @@ pub struct RdapShared {
     pub notices: render::Notices,
     pub limiter: RateLimiter,
     pub counts: Arc<ReadCounts>,
+    pub metrics: Arc<Counters>,
     /// Turns to run a search.
     searches: Arc<Semaphore>,
 }
@@ -73,6 +75,7 @@ impl RdapServer {
         registry: Registry,
         clock: Arc<dyn Clock>,
         counts: Arc<ReadCounts>,
+        metrics: Arc<Counters>,
         tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
         shutdown: watch::Receiver<bool>,
     ) -> io::Result<RdapServer> {
@@ -93,6 +96,7 @@ impl RdapServer {
             base,
             notices: render::Notices::new(terms_of_service_url),
             counts,
+            metrics,
             searches: Arc::new(Semaphore::new(config_searches)),
         });
         let connections = ConnectionCaps::new(shared.config.connections_max, shared.config.connections_per_address_max);
@@ -189,6 +193,7 @@ impl Service<Request> for Admit {
         if request.method() == Method::OPTIONS {
             return Admitted::Answered(Some(preflight(&request)));
         }
+        shared.metrics.rdap_requests.inc();
         let refusal = if target_len > shared.config.request_bytes_max {
             tracing::info!(%peer, len = target_len, "RDAP request too long");
             Some((StatusCode::BAD_REQUEST, "the request is too long", None))
@@ -197,6 +202,7 @@ impl Service<Request> for Admit {
         } else {
             let kind = if matches!(path, "/domains" | "/nameservers" | "/entities") { Kind::Search } else { Kind::Lookup };
             shared.limiter.check(peer.ip(), kind, shared.clock.now()).err().map(|wait| {
+                shared.metrics.rdap_rate_limited.inc();
                 tracing::info!(%peer, path, "RDAP rate limit");
                 (StatusCode::TOO_MANY_REQUESTS, "too many queries; retry later", Some(wait))
             })

@@ -314,6 +314,11 @@ impl Registry {
     pub fn commits(&self) -> watch::Receiver<u64> {
         self.commits.clone()
     }
+
+    /// Commands queued for the writer and not yet taken into a batch.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
 }
 
 /// Carries out lifecycle deadlines as they pass: checks the latest snapshot

@@ -13,7 +13,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use tokio::sync::{mpsc, watch};
 
 use super::apply::apply;
@@ -34,12 +36,31 @@ impl WriteAccess {
     }
 }
 
-/// Whether the writer can still commit, for health checks and the daemon.
-#[derive(Debug, Default)]
+/// Whether the writer can still commit, for health checks and the daemon,
+/// and how its batches go, for the metrics.
+#[derive(Debug)]
 pub struct WriterHealth {
     stopped: AtomicBool,
     /// Why the store takes no more writes, once it does not.
     store_failure: Mutex<Option<String>>,
+    /// Commands per committed batch.
+    pub batch_commands: Histogram,
+    /// From taking a batch to its commit being durable.
+    pub commit_seconds: Histogram,
+    /// When the snapshot readers see was published.
+    published: Mutex<Instant>,
+}
+
+impl Default for WriterHealth {
+    fn default() -> Self {
+        WriterHealth {
+            stopped: AtomicBool::new(false),
+            store_failure: Mutex::new(None),
+            batch_commands: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
+            commit_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 14)),
+            published: Mutex::new(Instant::now()),
+        }
+    }
 }
 
 impl WriterHealth {
@@ -56,6 +77,11 @@ impl WriterHealth {
     /// Whether commands can be committed.
     pub fn is_live(&self) -> bool {
         !self.stopped() && self.store_failure().is_none()
+    }
+
+    /// How long ago the snapshot readers see was published (the start, before any commit).
+    pub fn snapshot_age(&self) -> Duration {
+        self.published.lock().unwrap_or_else(|p| p.into_inner()).elapsed()
     }
 }
 
@@ -144,10 +170,12 @@ impl Writer {
     }
 
     fn execute(&mut self, mut batch: Vec<Job>) {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         loop {
             match self.commit(&batch) {
                 Ok((results, changed)) => {
+                    self.health.batch_commands.observe(batch.len() as f64);
+                    self.health.commit_seconds.observe(started.elapsed().as_secs_f64());
                     if changed {
                         // Query counts are committed every second; they change no object, so
                         // what readers decoded and rendered from the last snapshot stays valid.
@@ -255,6 +283,7 @@ impl Writer {
                     snapshot.keep_memo_of(&previous);
                 }
                 self.snapshots.publish(snapshot);
+                *self.health.published.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
                 let _ = self.commits.send(self.generation);
             }
             Err(e) => tracing::error!(error = %e, "cannot open a snapshot after commit"),

@@ -22,6 +22,7 @@ use tracing::Instrument;
 use crate::config::WhoisConfig;
 use crate::connections::ConnectionCaps;
 use crate::model::Clock;
+use crate::ops::metrics::Counters;
 use crate::ratelimit::{Kind, RateLimiter};
 use crate::rdds;
 use crate::registry::Registry;
@@ -33,6 +34,7 @@ pub struct WhoisShared {
     pub config: WhoisConfig,
     pub limiter: RateLimiter,
     pub counts: Arc<ReadCounts>,
+    pub metrics: Arc<Counters>,
 }
 
 pub struct WhoisServer {
@@ -46,9 +48,11 @@ impl WhoisServer {
         registry: Registry,
         clock: Arc<dyn Clock>,
         counts: Arc<ReadCounts>,
+        metrics: Arc<Counters>,
         shutdown: watch::Receiver<bool>,
     ) -> io::Result<WhoisServer> {
-        let shared = Arc::new(WhoisShared { registry, clock, limiter: RateLimiter::new(config.limits.clone()), config, counts });
+        let limiter = RateLimiter::new(config.limits.clone());
+        let shared = Arc::new(WhoisShared { registry, clock, limiter, config, counts, metrics });
         let connections = ConnectionCaps::new(shared.config.connections_max, shared.config.connections_per_address_max);
         let (mut addrs, mut tasks) = (Vec::new(), Vec::new());
         for &addr in &shared.config.listen {
@@ -123,7 +127,9 @@ async fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &WhoisShared) ->
         }
         Ok(Ok(Line::Query(q))) => q,
     };
+    shared.metrics.whois_queries.inc();
     if let Err(wait) = shared.limiter.check(peer.ip(), Kind::Lookup, shared.clock.now()) {
+        shared.metrics.whois_rate_limited.inc();
         tracing::info!("WHOIS rate limit");
         let text = format!("Query rate limit exceeded; try again in {} seconds.\r\n", wait.as_secs().max(1));
         return write(&mut stream, &text, cfg).await;

@@ -11,6 +11,7 @@ mod epp;
 mod fuzz;
 mod golden;
 mod import;
+mod metrics;
 mod migration;
 mod ops;
 mod rdap;
