@@ -61,6 +61,12 @@ enum Commands {
     /// The store itself.
     #[command(subcommand)]
     Store(StoreCmd),
+    /// Health, zone serials, object counts and the writer's queue of the running daemon.
+    Status {
+        /// The API's JSON answer instead of lines for people.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a consistent copy of the whole store, while the daemon serves
     /// (through the operator API) or not (directly).
     Backup {
@@ -378,6 +384,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Commands::Status { json } => {
+            init_logging("warn", config.log_format);
+            runtime()?.block_on(status(&config, json))
+        }
         Commands::Backup { to } => {
             init_logging("warn", config.log_format);
             runtime()?.block_on(backup(&config, to))
@@ -668,6 +678,34 @@ fn host_request(cmd: HostCmd) -> anyhow::Result<ApiRequest> {
         ),
         HostCmd::Delete { name } => request(Method::DELETE, format!("/v1/hosts/{}", path_name(&name)?), None),
     })
+}
+
+async fn status(config: &Config, as_json: bool) -> anyhow::Result<()> {
+    let s = client(config)?.call(Method::GET, "/v1/status", None).await?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        let state = match (s["ready"].as_bool(), s["live"].as_bool()) {
+            (Some(true), _) => "ready".to_string(),
+            (_, Some(true)) => "live, not ready (starting or shutting down)".to_string(),
+            _ => format!("not live: {}", s["reason"].as_str().unwrap_or("unknown")),
+        };
+        println!("domain-os {}: {state}", s["version"].as_str().unwrap_or("?"));
+        let w = &s["writer"];
+        println!("writer: {} queued, snapshot {:.1} s old", w["queue_depth"], w["snapshot_age_s"].as_f64().unwrap_or(0.0));
+        let o = &s["objects"];
+        println!(
+            "store: {} bytes; {} registrars, {} contacts, {} domains, {} hosts",
+            s["store_bytes"], o["registrars"], o["contacts"], o["domains"], o["hosts"]
+        );
+        for zone in s["zones"].as_array().into_iter().flatten() {
+            println!("zone {}: serial {}", zone["tld"].as_str().unwrap_or("?"), zone["serial"]);
+        }
+    }
+    if s["ready"].as_bool() != Some(true) {
+        bail!("the daemon is not ready");
+    }
+    Ok(())
 }
 
 /// A backup through the running daemon, or from the store itself when none runs.

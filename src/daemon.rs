@@ -213,6 +213,7 @@ async fn bind(
         backups,
         metrics,
         metrics_token_required: config.admin.metrics_token_required,
+        store_path: config.db_path(),
     });
     running.tasks.push(tokio::spawn(admin::serve(listener, state, shutdown_rx.clone())));
     tracing::info!(address = %admin_addr, "serving the operator API");

@@ -50,6 +50,8 @@ pub struct AdminState {
     pub metrics: Option<Arc<crate::ops::metrics::Metrics>>,
     /// Whether `/metrics` asks for the bearer token too.
     pub metrics_token_required: bool,
+    /// The registry database file, for its size.
+    pub store_path: PathBuf,
 }
 
 /// An API error: HTTP status, stable code, message.
@@ -160,6 +162,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/hosts", get(list_hosts).post(create_host))
         .route("/v1/hosts/{name}", get(show_host).patch(update_host).delete(delete_host))
         .route("/v1/backups", post(take_backup))
+        .route("/v1/status", get(status))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
@@ -246,6 +249,27 @@ async fn ready(State(s): AppState) -> Response {
         None if !s.ready.load(Ordering::Acquire) => unavailable("starting or shutting down".into()),
         None => Json(json!({ "status": "ready" })).into_response(),
     }
+}
+
+/// What `domain-os status` shows: health, the writer, the store, the zones.
+async fn status(State(s): AppState) -> ApiResult {
+    let snapshot = s.registry.snapshot();
+    let objects = snapshot.object_counts().map_err(RegistryError::Store)?;
+    let failure = writer_failure(&s);
+    let health = s.registry.health();
+    ok(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "live": failure.is_none(),
+        "ready": failure.is_none() && s.ready.load(Ordering::Acquire),
+        "reason": failure,
+        "writer": {
+            "queue_depth": s.registry.queue_depth(),
+            "snapshot_age_s": health.snapshot_age().as_secs_f64(),
+        },
+        "store_bytes": std::fs::metadata(&s.store_path).map(|m| m.len()).ok(),
+        "objects": objects,
+        "zones": snapshot.zones().iter().map(|z| json!({ "tld": z.tld.name.to_string(), "serial": z.serial() })).collect::<Vec<_>>(),
+    }))
 }
 
 fn writer_failure(s: &AdminState) -> Option<String> {

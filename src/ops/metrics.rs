@@ -233,6 +233,15 @@ impl Collector for AtScrape {
         }
 
         let snapshot = self.registry.snapshot();
+        if let Ok(counts) = snapshot.object_counts() {
+            let objects = ConstGauge::new(0i64);
+            let mut family = encoder.encode_descriptor("domain_os_objects", "Objects stored, by kind.", None, objects.metric_type())?;
+            let kinds =
+                [("registrar", counts.registrars), ("contact", counts.contacts), ("domain", counts.domains), ("host", counts.hosts)];
+            for (kind, n) in kinds {
+                ConstGauge::new(n as i64).encode(family.encode_family(&[("kind", kind)])?)?;
+            }
+        }
         let serial = ConstGauge::new(0i64);
         let mut family =
             encoder.encode_descriptor("domain_os_zone_serial", "SOA serial of each zone served.", None, serial.metric_type())?;

@@ -9,7 +9,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
 use rustc_hash::FxHashMap;
 
 use super::journal::{self, JournalEntry};
@@ -19,6 +19,15 @@ use super::{
 };
 use crate::model::zone::{negative_ttl, soa_rdata};
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Tld};
+
+/// Stored objects by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectCounts {
+    pub registrars: u64,
+    pub contacts: u64,
+    pub domains: u64,
+    pub hosts: u64,
+}
 
 /// A zone this snapshot serves, with the facts every answer needs.
 #[derive(Debug, Clone)]
@@ -266,6 +275,16 @@ impl Snapshot {
     /// A registrar decoded at most once per snapshot.
     pub fn registrar_shared(&self, id: &ClientId) -> Result<Option<Arc<Registrar>>, StoreError> {
         memoized(self.memo_id, |m| &mut m.registrars, id, || self.registrar(id), |_| true)
+    }
+
+    /// How many objects of each kind are stored (redb keeps table lengths, so this reads no rows).
+    pub fn object_counts(&self) -> Result<ObjectCounts, StoreError> {
+        Ok(ObjectCounts {
+            registrars: self.registrars.len()?,
+            contacts: self.contacts.len()?,
+            domains: self.domains.len()?,
+            hosts: self.hosts.len()?,
+        })
     }
 
     pub fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {

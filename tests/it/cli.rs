@@ -272,3 +272,32 @@ async fn a_full_tmpfs_is_storage_unavailable_and_the_restarted_daemon_has_everyt
     }
     assert_eq!(create("after-free.example").await, 201, "writes go on");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_prints_health_serials_object_counts_and_the_queue() {
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = d.config.clone();
+    config.admin.listen = d.base.trim_start_matches("http://").parse().unwrap();
+    let conf = write_config(dir.path(), &config);
+
+    let (ok, out, err) = cli(&conf, &["status"]);
+    assert!(ok, "{err}");
+    let serial = d.serial("example").await;
+    for line in [": ready", "writer: 0 queued, snapshot ", &format!("zone example: serial {serial}")] {
+        assert!(out.contains(line), "no {line:?} in\n{out}");
+    }
+    let (ok, out, err) = cli(&conf, &["status", "--json"]);
+    assert!(ok, "{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    let domains = d.ok("GET", "/v1/tlds/example/domains?limit=1000", None).await;
+    assert_eq!(status["objects"]["domains"].as_u64().unwrap() as usize, domains.as_array().unwrap().len());
+    assert_eq!(status["objects"]["registrars"], 2);
+    assert!(status["store_bytes"].as_u64().unwrap() > 0);
+    let hosts = d.ok("GET", "/v1/hosts?limit=1000", None).await;
+    assert_eq!(status["objects"]["hosts"].as_u64().unwrap() as usize, hosts.as_array().unwrap().len());
+
+    let (_kept, _) = d.stop().await;
+    let (ok, _, err) = cli(&conf, &["status"]);
+    assert!(!ok && err.contains("cannot reach the operator API"), "{err}");
+}
