@@ -572,4 +572,24 @@ mod tests {
         let back: Config = toml::from_str(&text).unwrap();
         assert_eq!(back.dns.listen, Config::default().dns.listen);
     }
+
+    /// The shipped, annotated configuration is the defaults but for what it
+    /// marks "installed:": state under /var/lib/domain-os and the public
+    /// services on their standard ports.
+    #[test]
+    fn the_example_configuration_is_the_defaults_but_for_the_installed_paths_and_ports() {
+        let text = include_str!("../domain-os.example.toml");
+        let example: toml::Value = toml::from_str(text).unwrap();
+        let mut expected = toml::Value::try_from(Config::default()).unwrap();
+        let t = expected.as_table_mut().unwrap();
+        t.insert("data_dir".into(), "/var/lib/domain-os".into());
+        t.insert("zones_dir".into(), "/var/lib/domain-os/zones".into());
+        for (service, address) in [("dns", "[::]:53"), ("epp", "[::]:700"), ("rdap", "[::]:443"), ("whois", "[::]:43")] {
+            t[service].as_table_mut().unwrap().insert("listen".into(), toml::Value::Array(vec![address.into()]));
+        }
+        assert_eq!(example, expected);
+        assert_eq!(text.matches("installed:").count(), 1 + 6, "the header and each difference where it is set");
+        let config: Config = toml::from_str(text).unwrap();
+        config.validate().unwrap();
+    }
 }

@@ -14,6 +14,7 @@ mod import;
 mod metrics;
 mod migration;
 mod ops;
+mod packaging;
 mod rdap;
 mod secondary;
 mod transfer;
