@@ -12,7 +12,7 @@
 //! Only loopback traffic. Not a test: numbers depend on the machine.
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,46 +24,6 @@ use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_domain-os");
 const TLD: &str = "bench";
-
-/// xorshift64*: reproducible query mixes without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// 70% existing delegations, 20% names that do not exist, 10% apex SOA/NS.
-fn generate_queries(path: &Path, n: usize, count: usize) {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
-    for _ in 0..count {
-        let roll = rng.below(100);
-        if roll < 70 {
-            let i = rng.below(n);
-            let qtype = ["A", "AAAA", "NS", "DS"][rng.below(4)];
-            if rng.below(2) == 0 {
-                writeln!(out, "www.{}.{TLD} {qtype}", domain(i)).unwrap();
-            } else {
-                writeln!(out, "{}.{TLD} {qtype}", domain(i)).unwrap();
-            }
-        } else if roll < 90 {
-            writeln!(out, "nx{}.{TLD} A", rng.next() % 1_000_000_000).unwrap();
-        } else if rng.below(2) == 0 {
-            writeln!(out, "{TLD} SOA").unwrap();
-        } else {
-            writeln!(out, "{TLD} NS").unwrap();
-        }
-    }
-    out.flush().unwrap();
-}
 
 fn soa_query(id: u16) -> Vec<u8> {
     let mut p = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
@@ -108,42 +68,6 @@ struct Row {
     pss_mib: f64,
     axfr_s: f64,
     axfr_records: usize,
-}
-
-fn dnsperf(port: u16, queries: &Path, seconds: usize) -> (f64, f64, f64, f64) {
-    let out = Command::new("dnsperf")
-        .args([
-            "-s",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-d",
-            queries.to_str().unwrap(),
-            "-l",
-            &seconds.to_string(),
-            "-c",
-            "8",
-            "-q",
-            "400",
-            "-t",
-            "2",
-        ])
-        .output()
-        .expect("dnsperf (apt-get install dnsperf)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let value = |key: &str| -> f64 {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(key))
-            .and_then(|l| l.split(':').nth(1))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
-    let completed = value("Queries completed");
-    let lost = value("Queries lost");
-    let qps = value("Queries per second");
-    let latency_ms = value("Average Latency (s)") * 1000.0;
-    (qps, latency_ms, lost, completed)
 }
 
 fn axfr(port: u16) -> (f64, usize) {
@@ -286,7 +210,7 @@ fn main() {
     generate_zone(&source, n, TLD);
     eprintln!("generated the zone in {:.1} s", t.elapsed().as_secs_f64());
     let queries = dir.join("queries.txt");
-    generate_queries(&queries, n, 2_000_000);
+    generate_queries(&queries, n, 2_000_000, TLD);
 
     let (dns_port, admin_port) = (free_port(), free_port());
     let conf = domain_os_config(&dir, dns_port, admin_port, true);

@@ -723,7 +723,9 @@ async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
             let snapshot = ReadOnlyStore::open(&config.db_path())?.snapshot()?;
             let to = to.unwrap_or_else(|| crate::ops::backup::time_named(&config.data_dir.join(&config.backup.folder), SystemClock.now()));
             let started = std::time::Instant::now();
-            let summary = crate::store::backup::backup(&snapshot, &to, &mut |table, rows| eprintln!("{table}: {rows} rows"))?;
+            let bar = Progress::new("copying", None);
+            let summary = crate::store::backup::backup(&snapshot, &to, &mut |table, rows| bar.set_table(table, rows))?;
+            bar.finish();
             serde_json::to_value(BackupReport::new(to, summary, started.elapsed()))?
         }
         Err(ClientError::Api { code, message, .. }) => bail!("{message} ({code})"),
@@ -787,16 +789,16 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
         parsed.facts.unused_address_records
     );
     let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config))?;
-    let progress: crate::registry::import_data::Progress = Arc::new(|done, total| {
-        eprint!("\rwriting domains: {done}/{total}");
-        if done == total {
-            eprintln!();
-        }
-    });
+    let bar = Arc::new(Progress::new("writing domains", Some(parsed.delegations.len() as u64)));
+    let progress: crate::registry::import_data::Progress = {
+        let bar = bar.clone();
+        Arc::new(move |done, _| bar.set(done as u64))
+    };
     let import = ZoneImport { progress: Some(progress), ..parsed.into_import(tld, registrar, period_years, apex_from_file) };
     let outcome = registry.execute_blocking(Command::Import(Box::new(import)));
     drop(registry);
     writer.join();
+    bar.finish();
     match outcome? {
         Outcome::Imported(summary) => {
             eprintln!("imported in {:.1}s", started.elapsed().as_secs_f64());
@@ -833,5 +835,68 @@ fn import_via_api(
             bail!("{message}")
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Progress of a long job: a bar (or, without a total, a spinner) on a
+/// terminal; otherwise a plain line at most every few seconds, for logs.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    what: &'static str,
+    total: Option<u64>,
+    last_line: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Progress {
+    const LINE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+    fn new(what: &'static str, total: Option<u64>) -> Progress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let (bar, template) = match total {
+                Some(n) => (indicatif::ProgressBar::new(n), "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)"),
+                None => (indicatif::ProgressBar::new_spinner(), "{spinner} {msg} {pos} rows ({per_sec})"),
+            };
+            bar.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+            bar.set_message(what);
+            bar
+        });
+        Progress { bar, what, total, last_line: Default::default() }
+    }
+
+    fn set(&self, done: u64) {
+        match &self.bar {
+            Some(bar) => bar.set_position(done),
+            None => match self.total {
+                Some(total) => self.line(done == total, || format!("{}: {done}/{total}", self.what)),
+                None => self.line(false, || format!("{}: {done}", self.what)),
+            },
+        }
+    }
+
+    /// Rows copied so far of one table.
+    fn set_table(&self, table: &str, rows: u64) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!("{} {table}", self.what));
+                bar.set_position(rows);
+            }
+            None => self.line(false, || format!("{} {table}: {rows} rows", self.what)),
+        }
+    }
+
+    /// A plain line, unless one went out less than an interval ago (and this is not the last).
+    fn line(&self, last_one: bool, text: impl FnOnce() -> String) {
+        let mut last = self.last_line.lock().unwrap_or_else(|p| p.into_inner());
+        if last_one || last.is_none_or(|t| t.elapsed() >= Self::LINE_INTERVAL) {
+            eprintln!("{}", text());
+            *last = Some(std::time::Instant::now());
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

@@ -1,13 +1,16 @@
 //! What the benchmarks share: environment knobs, loopback ports, the server
 //! process they measure (its CPU time and memory from /proc), percentiles,
-//! and a DNS probe for "is this name published yet".
+//! a DNS probe for "is this name published yet", the generated zone and
+//! query mix, dnsperf runs, and EPP sessions ([`epp`]).
 
 #![allow(dead_code)] // each benchmark uses a different part
+
+pub mod epp;
 
 use std::io::{BufWriter, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
-use std::process::Child;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub fn env_usize(name: &str, default: usize) -> usize {
@@ -173,4 +176,81 @@ pub fn generate_zone(path: &Path, n: usize, tld: &str) {
         }
     }
     out.flush().unwrap();
+}
+
+/// xorshift64*: reproducible query mixes without a dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// 70% existing delegations, 20% names that do not exist, 10% apex SOA/NS.
+pub fn generate_queries(path: &Path, n: usize, count: usize, tld: &str) {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
+    for _ in 0..count {
+        let roll = rng.below(100);
+        if roll < 70 {
+            let i = rng.below(n);
+            let qtype = ["A", "AAAA", "NS", "DS"][rng.below(4)];
+            if rng.below(2) == 0 {
+                writeln!(out, "www.{}.{tld} {qtype}", domain(i)).unwrap();
+            } else {
+                writeln!(out, "{}.{tld} {qtype}", domain(i)).unwrap();
+            }
+        } else if roll < 90 {
+            writeln!(out, "nx{}.{tld} A", rng.next() % 1_000_000_000).unwrap();
+        } else if rng.below(2) == 0 {
+            writeln!(out, "{tld} SOA").unwrap();
+        } else {
+            writeln!(out, "{tld} NS").unwrap();
+        }
+    }
+    out.flush().unwrap();
+}
+
+/// One dnsperf run against `port`: (QPS, average latency in ms, lost, completed).
+pub fn dnsperf(port: u16, queries: &Path, seconds: usize) -> (f64, f64, f64, f64) {
+    let out = Command::new("dnsperf")
+        .args([
+            "-s",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-d",
+            queries.to_str().unwrap(),
+            "-l",
+            &seconds.to_string(),
+            "-c",
+            "8",
+            "-q",
+            "400",
+            "-t",
+            "2",
+        ])
+        .output()
+        .expect("dnsperf (apt-get install dnsperf)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = |key: &str| -> f64 {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .and_then(|l| l.split(':').nth(1))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let completed = value("Queries completed");
+    let lost = value("Queries lost");
+    let qps = value("Queries per second");
+    let latency_ms = value("Average Latency (s)") * 1000.0;
+    (qps, latency_ms, lost, completed)
 }

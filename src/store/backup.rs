@@ -69,7 +69,7 @@ fn write_copy(source: &ReadTransaction, to: &Path, progress: &mut dyn FnMut(&str
         std::fs::create_dir_all(parent).map_err(|e| unavailable(parent, e))?;
     }
     let _ = std::fs::remove_file(to);
-    let db = Database::builder().create(to)?;
+    let db = Database::builder().set_cache_size(CACHE_BYTES).create(to)?;
     // One transaction, so its durable commit is the only fsync.
     let txn = db.begin_write()?;
     copy(source, &txn, META, progress)?;
@@ -88,6 +88,10 @@ fn write_copy(source: &ReadTransaction, to: &Path, progress: &mut dyn FnMut(&str
     txn.commit()?;
     Ok(())
 }
+
+/// Page cache for writing and reading back a copy: it is read and written
+/// once, so a large cache would only grow the daemon by the store's size.
+const CACHE_BYTES: usize = 64 << 20;
 
 /// Rows reported to `progress` at a time.
 const PROGRESS_ROWS: u64 = 65_536;
@@ -118,7 +122,7 @@ fn copy<K: Key + 'static, V: Value + 'static>(
 /// every object, zone row and journal entry must decode.
 pub fn verify(path: &Path) -> Result<BackupSummary, StoreError> {
     let bytes = std::fs::metadata(path).map_err(|e| unavailable(path, e))?.len();
-    let store = ReadOnlyStore::open(path)?;
+    let store = ReadOnlyStore::open_with_cache(path, Some(CACHE_BYTES))?;
     let txn = store.db.begin_read()?;
     let tables = vec![
         ("meta", rows(&txn, META, |_| Ok(()))?),

@@ -131,10 +131,19 @@ pub struct ReadOnlyStore {
 
 impl ReadOnlyStore {
     pub fn open(path: &Path) -> Result<ReadOnlyStore, StoreError> {
+        Self::open_with_cache(path, None)
+    }
+
+    /// Opened with a page cache of `cache_bytes` (default: redb's).
+    pub fn open_with_cache(path: &Path, cache_bytes: Option<usize>) -> Result<ReadOnlyStore, StoreError> {
         if !path.exists() {
             return Err(StoreError::Unavailable(format!("there is no store at {}", path.display())));
         }
-        let db = Database::builder().open_read_only(path)?;
+        let mut builder = Database::builder();
+        if let Some(bytes) = cache_bytes {
+            builder.set_cache_size(bytes);
+        }
+        let db = builder.open_read_only(path)?;
         let txn = db.begin_read()?;
         let found = match txn.open_table(META) {
             Ok(meta) => meta.get(SCHEMA_KEY)?.map(|v| v.value().try_into().map(u32::from_be_bytes)),
