@@ -44,12 +44,16 @@ async fn sample_freshness(mut s: Session, dns: u16, deadline: Instant) -> (Sessi
     (s, visible_us)
 }
 
-fn write_config(dir: &Path, dns: u16, admin: u16, epp: u16, sessions_per_registrar: usize) -> PathBuf {
+/// Every session of the benchmark comes from 127.0.0.1, so the per-address and
+/// per-network connection limits (sized for registrars, not for a load
+/// generator) are raised to let them all in.
+fn write_config(dir: &Path, dns: u16, admin: u16, epp: u16, sessions: usize, sessions_per_registrar: usize) -> PathBuf {
     let path = dir.join("domain-os.toml");
+    let connections = sessions + 8;
     std::fs::write(
         &path,
         format!(
-            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[epp]\nlisten = [\"127.0.0.1:{epp}\"]\nsessions_per_registrar_max = {sessions_per_registrar}\n[rdap]\nlisten = []\n[whois]\nlisten = []\n"
+            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[epp]\nlisten = [\"127.0.0.1:{epp}\"]\nsessions_per_registrar_max = {sessions_per_registrar}\nconnections_per_address_max = {connections}\nconnects_per_network_burst = {connections}\n[rdap]\nlisten = []\n[whois]\nlisten = []\n"
         ),
     )
     .unwrap();
@@ -75,7 +79,7 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (dns, admin, epp) = (free_port(), free_port(), free_port());
-    let conf = write_config(&dir, dns, admin, epp, sessions / registrars + 2);
+    let conf = write_config(&dir, dns, admin, epp, sessions, sessions / registrars + 2);
     println!(
         "domain-os EPP benchmark: {sessions} TLS sessions from {registrars} registrars, {seconds} s per command, 2-core machine, loopback only"
     );

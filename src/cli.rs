@@ -394,7 +394,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Commands::Restore { file } => {
             init_logging("warn", config.log_format);
-            let summary = match crate::store::backup::restore(&file, &config.db_path()) {
+            let bar = Progress::new("verifying", None);
+            let restored = crate::store::backup::restore(&file, &config.db_path(), &mut |table, rows| bar.set_table(table, rows));
+            bar.finish();
+            let summary = match restored {
                 Err(StoreError::Locked) => bail!("the store is in use: stop the daemon before restoring"),
                 other => other?,
             };
@@ -404,7 +407,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Commands::Verify { file } => {
             let started = std::time::Instant::now();
-            let summary = crate::store::backup::verify(&file)?;
+            let bar = Progress::new("verifying", None);
+            let verified = crate::store::backup::verify(&file, &mut |table, rows| bar.set_table(table, rows));
+            bar.finish();
+            let summary = verified?;
             println!("{}", serde_json::to_string_pretty(&BackupReport::new(file, summary, started.elapsed()))?);
             Ok(())
         }

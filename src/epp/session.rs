@@ -32,7 +32,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     peer: SocketAddr,
     connected: Instant,
     certificate: Option<String>,
-    mut waiting: Option<tokio::sync::OwnedSemaphorePermit>,
+    waiting: Option<tokio::sync::OwnedSemaphorePermit>,
     shared: &EppShared,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -42,20 +42,18 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     // Absolute: neither `<hello/>` nor failed logins keep an unauthenticated connection open longer.
     let login_deadline = connected + Duration::from_secs(cfg.login_timeout_s);
     write_frame(stream, &render::greeting(&shared.server_id, shared.clock.now()), write_limit).await?;
-    let mut session: Option<LoggedIn> = None;
-    let mut slot: Option<SessionSlot> = None;
+    let mut conn = Connection { peer, certificate, waiting, session: None, slot: None, logged_in: None };
     // `commands_per_second` a second, in bursts of up to as many.
     let per_second = f64::from(cfg.commands_per_second);
     let mut rate = Bucket::full(shared.clock.now(), per_second);
     let _connection = Open::new(&shared.metrics.epp_connections);
-    let mut logged_in: Option<Open> = None;
     loop {
-        let (wait, frame_within) = frame_waits(cfg, session.is_some(), login_deadline);
+        let (wait, frame_within) = frame_waits(cfg, conn.session.is_some(), login_deadline);
         let Some(frame) = next_frame(stream, cfg, wait, frame_within, shutdown).await? else {
             return Ok(());
         };
         let svtrid = render::next_svtrid();
-        let declared: &[String] = session.as_ref().map_or(&[], |s| &s.extensions);
+        let declared: &[String] = conn.session.as_ref().map_or(&[], |s| &s.extensions);
         let over_rate = rate.take(shared.clock.now(), per_second, per_second).is_err();
         let (request, cltrid) = match understand(&frame, limits, over_rate) {
             Understood::Request(request, cltrid) => (request, cltrid),
@@ -74,43 +72,61 @@ pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             continue;
         }
         let started = Instant::now();
-        let audited = Audited::of(&request, session.as_ref());
+        let audited = Audited::of(&request, conn.session.as_ref());
         let (object, command) = request.counted_as();
-        let mut login_declared = Vec::new();
-        let (response, close) = match request {
-            Request::Hello => unreachable!("answered above"),
-            Request::Login(login, _) => {
-                let (response, close, declared) = answer_login(&login, peer, certificate.as_deref(), &mut session, &mut slot, shared).await;
-                login_declared = declared;
-                if session.is_some() {
-                    logged_in.get_or_insert_with(|| Open::new(&shared.metrics.epp_sessions));
-                    // This connection's turn among those not logged in goes back.
-                    drop(waiting.take());
-                    shared.remember_login_address(peer.ip(), shared.clock.now());
-                }
-                (response, close)
-            }
-            Request::Logout(_) => (Response::new(code::OK_BYE), true),
-            Request::Poll(op, _) => match &session {
-                None => (not_logged_in(), false),
-                Some(s) => (poll(op, s, shared).await, false),
-            },
-            Request::Object { verb, object, extension, .. } => match &session {
-                None => (not_logged_in(), false),
-                Some(s) => (object_command(verb, &object, extension.as_ref(), s, shared).await, false),
-            },
-        };
-        let declared: &[String] = session.as_ref().map_or(&login_declared, |s| &s.extensions);
+        let (response, close, login_declared) = conn.answer(request, shared).await;
+        let declared: &[String] = conn.session.as_ref().map_or(&login_declared, |s| &s.extensions);
         write_frame(stream, &response.to_xml(cltrid.as_deref(), &svtrid, declared), write_limit).await?;
-        let elapsed_us = started.elapsed().as_micros() as u64;
         shared.count(object, command, response.code);
+        let elapsed_us = started.elapsed().as_micros() as u64;
         match audited {
-            Some(a) => a.log(session.as_ref(), peer, cltrid.as_deref(), &svtrid, response.code, elapsed_us),
+            Some(a) => a.log(conn.session.as_ref(), peer, cltrid.as_deref(), &svtrid, response.code, elapsed_us),
             None => tracing::debug!(code = response.code, elapsed_us, "EPP command"),
         }
         if close {
-            drop(slot);
             return Ok(());
+        }
+    }
+}
+
+/// What a connection carries from one command to the next.
+struct Connection<'a> {
+    peer: SocketAddr,
+    certificate: Option<String>,
+    /// This connection's turn among those not logged in, given back at login.
+    waiting: Option<tokio::sync::OwnedSemaphorePermit>,
+    session: Option<LoggedIn>,
+    /// The registrar's session slot, held while logged in.
+    slot: Option<SessionSlot<'a>>,
+    /// Counts this connection among the open sessions once logged in.
+    logged_in: Option<Open>,
+}
+
+impl<'a> Connection<'a> {
+    /// Answers one request other than `<hello>`: the response, whether the
+    /// connection closes after it, and the extensions a login declared.
+    async fn answer(&mut self, request: Request, shared: &'a EppShared) -> (Response, bool, Vec<String>) {
+        match request {
+            Request::Hello => unreachable!("a greeting is answered by the session loop"),
+            Request::Login(login, _) => {
+                let (response, close, declared) =
+                    answer_login(&login, self.peer, self.certificate.as_deref(), &mut self.session, &mut self.slot, shared).await;
+                if self.session.is_some() {
+                    self.logged_in.get_or_insert_with(|| Open::new(&shared.metrics.epp_sessions));
+                    drop(self.waiting.take());
+                    shared.remember_login_address(self.peer.ip(), shared.clock.now());
+                }
+                (response, close, declared)
+            }
+            Request::Logout(_) => (Response::new(code::OK_BYE), true, Vec::new()),
+            Request::Poll(op, _) => match &self.session {
+                None => (not_logged_in(), false, Vec::new()),
+                Some(s) => (poll(op, s, shared).await, false, Vec::new()),
+            },
+            Request::Object { verb, object, extension, .. } => match &self.session {
+                None => (not_logged_in(), false, Vec::new()),
+                Some(s) => (object_command(verb, &object, extension.as_ref(), s, shared).await, false, Vec::new()),
+            },
         }
     }
 }

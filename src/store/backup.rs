@@ -45,7 +45,7 @@ pub fn backup(snapshot: &Snapshot, to: &Path, progress: &mut dyn FnMut(&str, u64
     }
     std::fs::rename(&partial, to).map_err(|e| unavailable(to, e))?;
     sync_parent(to)?;
-    verify(to)
+    verify(to, &mut |table, rows| progress(&format!("{table} (read back)"), rows))
 }
 
 fn unavailable(path: &Path, e: std::io::Error) -> StoreError {
@@ -120,24 +120,24 @@ fn copy<K: Key + 'static, V: Value + 'static>(
 /// Opens a backup (or a stopped store) read-only and reads all of it back:
 /// the schema version must be this build's, every table must be there, and
 /// every object, zone row and journal entry must decode.
-pub fn verify(path: &Path) -> Result<BackupSummary, StoreError> {
+pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<BackupSummary, StoreError> {
     let bytes = std::fs::metadata(path).map_err(|e| unavailable(path, e))?.len();
     let store = ReadOnlyStore::open_with_cache(path, Some(CACHE_BYTES))?;
     let txn = store.db.begin_read()?;
     let tables = vec![
-        ("meta", rows(&txn, META, |_| Ok(()))?),
-        ("tlds", rows(&txn, TLDS, |v| codec::decode::<Tld>(v, "tld").map(drop))?),
-        ("registrars", rows(&txn, REGISTRARS, |v| codec::decode::<Registrar>(v, "registrar").map(drop))?),
-        ("contacts", rows(&txn, CONTACTS, |v| codec::decode::<Contact>(v, "contact").map(drop))?),
-        ("domains", rows(&txn, DOMAINS, |v| codec::decode::<Domain>(v, "domain").map(drop))?),
-        ("hosts", rows(&txn, HOSTS, |v| codec::decode::<Host>(v, "host").map(drop))?),
-        ("host_by_name", rows(&txn, HOST_BY_NAME, |_| Ok(()))?),
-        ("host_links", rows(&txn, HOST_LINKS, |_| Ok(()))?),
-        ("zone", rows(&txn, ZONE, |v| codec::decode_row(v).map(drop))?),
-        ("journal", rows(&txn, JOURNAL, |v| JournalEntry::decode(v).map(drop))?),
-        ("poll", rows(&txn, POLL, |v| codec::decode::<PollMessage>(v, "poll message").map(drop))?),
-        ("due", rows(&txn, DUE, |_| Ok(()))?),
-        ("counters", rows(&txn, COUNTERS, |_| Ok(()))?),
+        ("meta", rows(&txn, META, progress, |_| Ok(()))?),
+        ("tlds", rows(&txn, TLDS, progress, |v| codec::decode::<Tld>(v, "tld").map(drop))?),
+        ("registrars", rows(&txn, REGISTRARS, progress, |v| codec::decode::<Registrar>(v, "registrar").map(drop))?),
+        ("contacts", rows(&txn, CONTACTS, progress, |v| codec::decode::<Contact>(v, "contact").map(drop))?),
+        ("domains", rows(&txn, DOMAINS, progress, |v| codec::decode::<Domain>(v, "domain").map(drop))?),
+        ("hosts", rows(&txn, HOSTS, progress, |v| codec::decode::<Host>(v, "host").map(drop))?),
+        ("host_by_name", rows(&txn, HOST_BY_NAME, progress, |_| Ok(()))?),
+        ("host_links", rows(&txn, HOST_LINKS, progress, |_| Ok(()))?),
+        ("zone", rows(&txn, ZONE, progress, |v| codec::decode_row(v).map(drop))?),
+        ("journal", rows(&txn, JOURNAL, progress, |v| JournalEntry::decode(v).map(drop))?),
+        ("poll", rows(&txn, POLL, progress, |v| codec::decode::<PollMessage>(v, "poll message").map(drop))?),
+        ("due", rows(&txn, DUE, progress, |_| Ok(()))?),
+        ("counters", rows(&txn, COUNTERS, progress, |_| Ok(()))?),
     ];
     drop(txn);
     let snapshot = store.snapshot()?;
@@ -149,18 +149,23 @@ pub fn verify(path: &Path) -> Result<BackupSummary, StoreError> {
 fn rows<K: Key + 'static, V: Value + 'static>(
     txn: &ReadTransaction,
     table: TableDefinition<K, V>,
+    progress: &mut dyn FnMut(&str, u64),
     check: impl Fn(V::SelfType<'_>) -> Result<(), StoreError>,
 ) -> Result<u64, StoreError> {
     let t = txn.open_table(table).map_err(|e| match e {
         redb::TableError::TableDoesNotExist(name) => StoreError::Corrupt(format!("table {name} is missing")),
         other => StoreError::from(other),
     })?;
-    let mut n = 0;
+    let mut n = 0u64;
     for item in t.iter()? {
         let (_, v) = item?;
         check(v.value())?;
         n += 1;
+        if n.is_multiple_of(PROGRESS_ROWS) {
+            progress(table.name(), n);
+        }
     }
+    progress(table.name(), n);
     Ok(n)
 }
 
@@ -168,8 +173,8 @@ fn rows<K: Key + 'static, V: Value + 'static>(
 /// be stopped: the live store is locked while it runs). The backup is
 /// verified first, copied beside the store, synced and renamed over it, so
 /// a failed restore leaves the old store as it was.
-pub fn restore(backup: &Path, store: &Path) -> Result<BackupSummary, StoreError> {
-    let summary = verify(backup)?;
+pub fn restore(backup: &Path, store: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<BackupSummary, StoreError> {
+    let summary = verify(backup, progress)?;
     if store.exists() {
         // Fails with `Locked` while a daemon has the store open.
         drop(Database::builder().open(store)?);

@@ -120,7 +120,7 @@ async fn verify_reads_a_backup_whole_and_restore_refuses_a_running_store() {
     assert_eq!(verified["schema_version"], domain_os::store::SCHEMA_VERSION);
     assert!(rows(&verified, "domains") >= 5 && rows(&verified, "zone") > 0, "{out}");
 
-    let refused = domain_os::store::backup::restore(std::path::Path::new(&file), &d.config.db_path());
+    let refused = domain_os::store::backup::restore(std::path::Path::new(&file), &d.config.db_path(), &mut |_, _| {});
     assert!(matches!(refused, Err(domain_os::store::StoreError::Locked)), "{refused:?}");
 
     // A damaged copy is refused by verify, and so by restore.
