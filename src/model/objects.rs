@@ -306,9 +306,9 @@ pub struct DsData {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DsError {
-    #[error("DS algorithm {0} is not a DNSSEC signing algorithm this registry accepts")]
+    #[error("DS algorithm {0} is not accepted: the key must use RSA/SHA-256 (8), RSA/SHA-512 (10), ECDSA (13, 14) or EdDSA (15, 16)")]
     Algorithm(u8),
-    #[error("DS digest type {0} is not supported (1 SHA-1, 2 SHA-256, 4 SHA-384)")]
+    #[error("DS digest type {0} is not accepted: SHA-256 (2) or SHA-384 (4); SHA-1 (1) and GOST (3) are refused")]
     DigestType(u8),
     #[error("DS digest of type {digest_type} must be {expected} bytes, not {actual}")]
     DigestLength { digest_type: u8, expected: usize, actual: usize },
@@ -318,21 +318,28 @@ pub enum DsError {
     Syntax,
 }
 
-/// Algorithms from the IANA DNSSEC registry that are in use for signing
-/// (RFC 8624): RSA/SHA variants, DSA variants still validated, ECDSA, EdDSA.
-const DS_ALGORITHMS: &[u8] = &[3, 5, 6, 7, 8, 10, 13, 14, 15, 16];
+/// Signing algorithms a child's key may use: those RFC 8624 recommends or
+/// allows for signing, numbered 8 or above as ICANN's tests require of a TLD
+/// (RST dnssec-91), without GOST (12), which RFC 8624 says not to use.
+/// RSA/MD5, DSA and RSA/SHA-1 (1, 3, 5, 6, 7) are refused.
+const DS_ALGORITHMS: &[u8] = &[8, 10, 13, 14, 15, 16];
 
 impl DsData {
+    /// The digest types accepted (RFC 8624 §3.3, RST dnssec-92: neither
+    /// SHA-1 nor GOST) and their digest lengths.
+    fn digest_length(digest_type: u8) -> Option<usize> {
+        match digest_type {
+            2 => Some(32),
+            4 => Some(48),
+            _ => None,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), DsError> {
         if !DS_ALGORITHMS.contains(&self.algorithm) {
             return Err(DsError::Algorithm(self.algorithm));
         }
-        let expected = match self.digest_type {
-            1 => 20,
-            2 => 32,
-            4 => 48,
-            other => return Err(DsError::DigestType(other)),
-        };
+        let expected = Self::digest_length(self.digest_type).ok_or(DsError::DigestType(self.digest_type))?;
         if self.digest.len() != expected {
             return Err(DsError::DigestLength { digest_type: self.digest_type, expected, actual: self.digest.len() });
         }
@@ -483,6 +490,15 @@ mod tests {
         assert_eq!(ds.to_presentation(), "12345 13 2 E2D3C916F6DEEAC73294E8268FB5885044A833FC5459588F4A9184CFC41A5766");
         assert_eq!(DsData::parse_presentation("1 99 2 00").unwrap_err(), DsError::Algorithm(99));
         assert_eq!(DsData::parse_presentation("1 13 9 00").unwrap_err(), DsError::DigestType(9));
+        // RST dnssec-91/92: no algorithm below 8, no SHA-1 or GOST digest.
+        for alg in [1, 3, 5, 6, 7, 12] {
+            assert_eq!(DsData::parse_presentation(&format!("1 {alg} 2 {}", "AB".repeat(32))).unwrap_err(), DsError::Algorithm(alg));
+        }
+        assert_eq!(DsData::parse_presentation(&format!("1 13 1 {}", "AB".repeat(20))).unwrap_err(), DsError::DigestType(1));
+        assert_eq!(DsData::parse_presentation(&format!("1 13 3 {}", "AB".repeat(32))).unwrap_err(), DsError::DigestType(3));
+        for (alg, digest_type, len) in [(8, 2, 32), (13, 4, 48), (15, 2, 32), (16, 4, 48)] {
+            assert!(DsData::parse_presentation(&format!("1 {alg} {digest_type} {}", "AB".repeat(len))).is_ok());
+        }
         assert!(matches!(DsData::parse_presentation("1 13 2 00"), Err(DsError::DigestLength { .. })));
         assert_eq!(DsData::parse_presentation("1 13 2 ZZ").unwrap_err(), DsError::DigestHex);
         assert_eq!(DsData::parse_presentation("70000 13 2 00").unwrap_err(), DsError::Syntax);

@@ -541,15 +541,18 @@ async fn invalid_values_are_refused_with_the_rst_codes() {
         d.ok("GET", "/v1/tlds/example", None).await["glue_addresses"],
         serde_json::json!({"private_allowed": true, "documentation_allowed": false})
     );
-    let bad_ds = |alg: &str, digest: &str| {
+    let bad_ds = |alg: &str, digest_type: &str, digest: &str| {
         format!(
-            "<secDNS:create xmlns:secDNS=\"urn:ietf:params:xml:ns:secDNS-1.1\"><secDNS:dsData><secDNS:keyTag>1</secDNS:keyTag><secDNS:alg>{alg}</secDNS:alg><secDNS:digestType>2</secDNS:digestType><secDNS:digest>{digest}</secDNS:digest></secDNS:dsData></secDNS:create>"
+            "<secDNS:create xmlns:secDNS=\"urn:ietf:params:xml:ns:secDNS-1.1\"><secDNS:dsData><secDNS:keyTag>1</secDNS:keyTag><secDNS:alg>{alg}</secDNS:alg><secDNS:digestType>{digest_type}</secDNS:digestType><secDNS:digest>{digest}</secDNS:digest></secDNS:dsData></secDNS:create>"
         )
     };
     let body = create_body("ds.example", "1", &[], "");
-    assert_eq!(code(&epp.domain("create", &body, &bad_ds("99", &"AB".repeat(32))).await), 2306, "unknown algorithm");
-    assert_eq!(code(&epp.domain("create", &body, &bad_ds("13", "ABCD")).await), 2306, "digest of the wrong length");
-    assert_eq!(code(&epp.domain("create", &body, &bad_ds("13", "XYZ")).await), 2005, "not hex");
+    assert_eq!(code(&epp.domain("create", &body, &bad_ds("99", "2", &"AB".repeat(32))).await), 2306, "unknown algorithm");
+    assert_eq!(code(&epp.domain("create", &body, &bad_ds("7", "2", &"AB".repeat(32))).await), 2306, "RSA/SHA-1 (RST dnssec-91)");
+    assert_eq!(code(&epp.domain("create", &body, &bad_ds("13", "1", &"AB".repeat(20))).await), 2306, "SHA-1 digest (RST dnssec-92)");
+    assert_eq!(code(&epp.domain("create", &body, &bad_ds("13", "3", &"AB".repeat(32))).await), 2306, "GOST digest (RST dnssec-92)");
+    assert_eq!(code(&epp.domain("create", &body, &bad_ds("13", "2", "ABCD")).await), 2306, "digest of the wrong length");
+    assert_eq!(code(&epp.domain("create", &body, &bad_ds("13", "2", "XYZ")).await), 2005, "not hex");
     let host_attr = "<domain:name>attr.example</domain:name><domain:ns><domain:hostAttr><domain:hostName>ns1.attr.example</domain:hostName><domain:hostAddr ip=\"v4\">192.0.2.1</domain:hostAddr></domain:hostAttr></domain:ns><domain:authInfo><domain:pw/></domain:authInfo>";
     assert_eq!(code(&epp.domain("create", host_attr, "").await), 2306, "host objects only");
     assert_eq!(code(&epp.domain("create", &create_body("nohost.example", "1", &["ns9.nowhere.test"], ""), "").await), 2303);
