@@ -720,7 +720,12 @@ async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
     let to = to.map(std::path::absolute).transpose()?;
     let body = json!({ "to": to });
     let via_api = match client(config) {
-        Ok(c) => c.call(Method::POST, "/v1/backups", Some(&body)).await,
+        Ok(c) => {
+            let bar = Progress::waiting("the daemon is copying the store");
+            let answer = c.call(Method::POST, "/v1/backups", Some(&body)).await;
+            bar.finish();
+            answer
+        }
         Err(_) => Err(ClientError::Unreachable(String::new())),
     };
     let report = match via_api {
@@ -746,7 +751,12 @@ async fn zone_export(config: &Config, tld: &str, format: Format) -> anyhow::Resu
     let format_text = serde_json::to_value(format)?;
     let path = format!("/v1/tlds/{tld}/export?format={}", format_text.as_str().unwrap_or("bind"));
     let via_api = match client(config) {
-        Ok(c) => c.call(Method::POST, &path, None).await,
+        Ok(c) => {
+            let bar = Progress::waiting("the daemon is writing the zone file");
+            let answer = c.call(Method::POST, &path, None).await;
+            bar.finish();
+            answer
+        }
         Err(_) => Err(ClientError::Unreachable(String::new())),
     };
     let summary = match via_api {
@@ -754,7 +764,10 @@ async fn zone_export(config: &Config, tld: &str, format: Format) -> anyhow::Resu
         Err(ClientError::Unreachable(_)) => {
             // The daemon is not running: read the store ourselves, without changing it.
             let snapshot = ReadOnlyStore::open(&config.db_path())?.snapshot()?;
-            serde_json::to_value(zonefile::export(&snapshot, &tld, format, &config.zones_dir)?)?
+            let bar = Progress::new("writing records", None);
+            let summary = zonefile::export(&snapshot, &tld, format, &config.zones_dir, &mut |records| bar.set(records));
+            bar.finish();
+            serde_json::to_value(summary?)?
         }
         Err(ClientError::Api { code, message, .. }) => bail!("{message} ({code})"),
         Err(e) => return Err(e.into()),
@@ -827,7 +840,10 @@ fn import_via_api(
     let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let client = client(config)?;
     let path = format!("/v1/tlds/{tld}/import?registrar={registrar}&period_years={period_years}&apex_from_file={apex_from_file}");
-    match runtime()?.block_on(client.upload(&path, body)) {
+    let bar = Progress::waiting("the daemon is importing the zone");
+    let answer = runtime()?.block_on(client.upload(&path, body));
+    bar.finish();
+    match answer {
         Ok(v) => {
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
@@ -861,13 +877,33 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let (bar, template) = match total {
                 Some(n) => (indicatif::ProgressBar::new(n), "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)"),
-                None => (indicatif::ProgressBar::new_spinner(), "{spinner} {msg} {pos} rows ({per_sec})"),
+                None => (indicatif::ProgressBar::new_spinner(), "{spinner} {msg}: {pos} ({per_sec})"),
             };
             bar.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
             bar.set_message(what);
             bar
         });
         Progress { bar, what, total, last_line: Default::default() }
+    }
+
+    /// A job the daemon runs while the command waits for its answer: a
+    /// spinner with the time taken on a terminal, otherwise one line.
+    fn waiting(what: &'static str) -> Progress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(what);
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        });
+        if bar.is_none() {
+            eprintln!("{what}");
+        }
+        Progress { bar, what, total: None, last_line: Default::default() }
     }
 
     fn set(&self, done: u64) {

@@ -144,6 +144,12 @@ pub struct PhaseResult {
 /// Runs `op` on one session until `deadline`.
 pub async fn drive(mut s: Session, op: Op, deadline: Instant) -> (Session, PhaseResult) {
     let mut result = PhaseResult::default();
+    if op != Op::Create {
+        // An update's add or remove follows from how often the cursor went
+        // round the session's domains, so each phase starts from the first.
+        // Creates keep counting: their names must stay new.
+        s.cursor = 0;
+    }
     while Instant::now() < deadline {
         let (body, index) = s.body(op);
         let started = Instant::now();

@@ -353,7 +353,7 @@ async fn export_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
         return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
     }
     let dir = s.zones_dir.clone();
-    let summary = tokio::task::spawn_blocking(move || zonefile::export(&snap, &tld, q.format, &dir))
+    let summary = tokio::task::spawn_blocking(move || zonefile::export(&snap, &tld, q.format, &dir, &mut |_| {}))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;

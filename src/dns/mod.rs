@@ -153,7 +153,8 @@ pub async fn auto_export(
                 continue;
             }
             let (dir, snap, tld) = (dir.clone(), snapshot.clone(), zone.tld.name.clone());
-            let result = tokio::task::spawn_blocking(move || zonefile::export(&snap, &tld, zonefile::Format::Bind, &dir)).await;
+            let result =
+                tokio::task::spawn_blocking(move || zonefile::export(&snap, &tld, zonefile::Format::Bind, &dir, &mut |_| {})).await;
             match result {
                 Ok(Ok(summary)) => {
                     tracing::info!(path = %summary.path.display(), serial = summary.serial, records = summary.records, "zonefile written");

@@ -47,7 +47,13 @@ pub struct ExportSummary {
 }
 
 /// Writes `zone` from `snapshot` to `out`; returns the number of records.
-pub fn write_zone(snapshot: &Snapshot, zone: &ZoneApex, format: Format, out: &mut impl Write) -> Result<usize, ExportError> {
+pub fn write_zone(
+    snapshot: &Snapshot,
+    zone: &ZoneApex,
+    format: Format,
+    out: &mut impl Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<usize, ExportError> {
     let apex = name_to_text(&zone.wire);
     let soa = format_rr(&apex, zone.soa_ttl(), rtype::SOA, &zone.soa_rdata, format);
     if format == Format::Bind {
@@ -55,6 +61,7 @@ pub fn write_zone(snapshot: &Snapshot, zone: &ZoneApex, format: Format, out: &mu
     }
     out.write_all(soa.as_bytes())?;
     let mut records = 1;
+    let mut rows = 0u64;
     let mut owner_wire = Vec::with_capacity(256);
     for item in snapshot.zone_rows(zone)? {
         let (key, value) = item?;
@@ -67,18 +74,32 @@ pub fn write_zone(snapshot: &Snapshot, zone: &ZoneApex, format: Format, out: &mu
                 records += 1;
             }
         }
+        rows += 1;
+        if rows % PROGRESS_ROWS == 0 {
+            progress(records as u64);
+        }
     }
     if format == Format::Czds {
         out.write_all(soa.as_bytes())?;
         records += 1;
     }
     out.flush()?;
+    progress(records as u64);
     Ok(records)
 }
 
+/// Rows between two progress reports of an export.
+const PROGRESS_ROWS: u64 = 65_536;
+
 /// Writes `<dir>/<tld>.zone` (or `.czds.txt`) via a temporary file and a rename,
 /// so readers never see half a zone.
-pub fn export(snapshot: &Snapshot, tld: &DomainName, format: Format, dir: &Path) -> Result<ExportSummary, ExportError> {
+pub fn export(
+    snapshot: &Snapshot,
+    tld: &DomainName,
+    format: Format,
+    dir: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ExportSummary, ExportError> {
     let zone = snapshot.zone(tld).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no TLD {tld}")))?;
     std::fs::create_dir_all(dir)?;
     let file_name = match format {
@@ -90,7 +111,7 @@ pub fn export(snapshot: &Snapshot, tld: &DomainName, format: Format, dir: &Path)
     let result = (|| {
         let file = std::fs::File::create(&tmp)?;
         let mut out = io::BufWriter::with_capacity(1 << 20, file);
-        let records = write_zone(snapshot, zone, format, &mut out)?;
+        let records = write_zone(snapshot, zone, format, &mut out, progress)?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, &path)?;
         Ok::<_, ExportError>(records)
