@@ -49,6 +49,9 @@ enum Commands {
     /// TLDs and their zone policy.
     #[command(subcommand)]
     Tld(TldCmd),
+    /// Zone signing (DNSSEC) of a TLD.
+    #[command(subcommand)]
+    Dnssec(DnssecCmd),
     /// Registrars.
     #[command(subcommand)]
     Registrar(RegistrarCmd),
@@ -159,13 +162,23 @@ enum TldCmd {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },
+    /// Change a TLD: `--ns` replaces the apex name servers, `--dnssec` signs
+    /// the zone (nsec3, nsec3-optout) or stops signing it (off).
     Update {
         name: String,
         #[arg(long = "ns")]
         nameservers: Vec<String>,
+        #[arg(long, value_parser = ["off", "nsec3", "nsec3-optout"])]
+        dnssec: Option<String>,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum DnssecCmd {
+    /// A TLD's keys, their DS records for the parent, and the earliest signature expiry.
+    Status { tld: String },
 }
 
 #[derive(Subcommand)]
@@ -419,6 +432,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import_zone(&config, &file, &tld, &registrar, period_years, apex_from_file)
         }
         Commands::Tld(cmd) => admin(&config, tld_request(cmd)?),
+        Commands::Dnssec(DnssecCmd::Status { tld }) => {
+            admin(&config, request(Method::GET, format!("/v1/tlds/{}/dnssec", path_name(&tld)?), None))
+        }
         Commands::Registrar(RegistrarCmd::Certificate { id }) => issue_client_certificate(&config, &id),
         Commands::Registrar(cmd) => admin(&config, registrar_request(cmd)?),
         Commands::Domain(cmd) => admin(&config, domain_request(cmd)?),
@@ -583,10 +599,13 @@ fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
             body.insert("nameservers".into(), json!(nameservers));
             request(Method::POST, "/v1/tlds".into(), Some(Value::Object(body)))
         }
-        TldCmd::Update { name, nameservers, settings: s } => {
+        TldCmd::Update { name, nameservers, dnssec, settings: s } => {
             let mut body = settings(&s)?;
             if !nameservers.is_empty() {
                 body.insert("nameservers".into(), json!(nameservers));
+            }
+            if let Some(mode) = dnssec {
+                body.insert("dnssec".into(), json!(mode));
             }
             request(Method::PATCH, format!("/v1/tlds/{}", path_name(&name)?), Some(Value::Object(body)))
         }

@@ -103,6 +103,7 @@ pub fn writer_settings(config: &Config) -> WriterSettings {
         queue_max: config.registry.queue_max,
         batch_max: config.registry.batch_max,
         journal_entries_max: config.dns.journal_entries_max,
+        keys: Arc::new(crate::registry::keys::Keys::new(config.data_dir.join("keys"))),
     }
 }
 

@@ -130,6 +130,7 @@ impl DnsFixture {
             queue_max: 64,
             batch_max: 64,
             journal_entries_max: 16,
+            keys: Arc::new(crate::registry::keys::Keys::new(dir.join("keys"))),
         };
         let (registry, writer) = Registry::start(store, Arc::new(SystemClock), settings).expect("the writer starts");
         fn spec<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {

@@ -151,6 +151,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}", get(show_tld).patch(update_tld))
         .route("/v1/tlds/{tld}/domains", get(list_domains))
         .route("/v1/tlds/{tld}/export", post(export_zone))
+        .route("/v1/tlds/{tld}/dnssec", get(show_dnssec))
         .route("/v1/tlds/{tld}/import", post(import_zone).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/registrars", get(list_registrars).post(create_registrar))
         .route("/v1/registrars/{id}", get(show_registrar).patch(update_registrar))
@@ -293,6 +294,28 @@ async fn show_tld(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
     let snap = s.registry.snapshot();
     let zone = snap.zone(&tld).ok_or_else(|| RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld))?;
     ok(views::tld(zone))
+}
+
+async fn show_dnssec(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    if snap.zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    let now = s.clock.now().unix_seconds().clamp(0, u32::MAX as i64) as u32;
+    // Reading every signature of a large zone takes a while: off the runtime.
+    let view = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, RegistryError> {
+        let zone = snap.zone(&tld).expect("checked above");
+        let signing = snap.zone_signing(&tld)?;
+        let earliest = match &signing {
+            Some(_) => snap.earliest_signature_expiry(zone, now)?,
+            None => None,
+        };
+        Ok(views::dnssec(zone, signing.as_ref(), earliest))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+    ok(view)
 }
 
 async fn create_tld(State(s): AppState, body: Result<Json<TldSpec>, JsonRejection>) -> ApiResult {

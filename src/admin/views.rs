@@ -32,6 +32,48 @@ pub fn tld_record(t: &Tld) -> TldView<'_> {
     TldView { name: &t.name, serial: t.serial, policy: &t.policy, registration: &t.registration, created: t.created, updated: t.updated }
 }
 
+/// A TLD's signing: how it denies existence, its keys with the DS records
+/// to hand to the parent, and when its first signature expires.
+pub fn dnssec(zone: &ZoneApex, signing: Option<&crate::model::dnssec::ZoneSigning>, earliest_expiry: Option<u32>) -> serde_json::Value {
+    use serde_json::json;
+    let Some(signing) = signing else {
+        return json!({ "tld": zone.tld.name, "signed": false });
+    };
+    let apex = zone.tld.name.to_wire();
+    let keys: Vec<_> = signing
+        .keys
+        .iter()
+        .map(|k| {
+            let rdata = k.dnskey_rdata();
+            let ds = crate::model::dnssec::ds_sha256(&apex, &rdata);
+            use base64::Engine;
+            json!({
+                "key_tag": k.key_tag(),
+                "algorithm": k.algorithm,
+                "flags": k.flags,
+                "role": if k.flags & crate::model::dnssec::DNSKEY_SEP != 0 { "csk" } else { "zsk" },
+                "state": "active",
+                "created": k.created,
+                "dnskey": format!("{}. {} IN DNSKEY {} 3 {} {}", zone.tld.name, signing.dnskey_ttl_s, k.flags, k.algorithm,
+                    base64::engine::general_purpose::STANDARD.encode(&k.public_key)),
+                "ds": format!("{}. IN DS {}", zone.tld.name, ds.to_presentation()),
+            })
+        })
+        .collect();
+    json!({
+        "tld": zone.tld.name,
+        "signed": true,
+        "serial": zone.serial(),
+        "denial": signing.denial,
+        "nsec3": { "algorithm": 1, "iterations": 0, "salt": "-", "opt_out": signing.opt_out() },
+        "keys": keys,
+        "signature_validity_s": signing.signature_validity_s,
+        "signature_refresh_s": signing.signature_refresh_s,
+        "inception_offset_s": signing.inception_offset_s,
+        "earliest_signature_expiry": earliest_expiry.map(|e| Timestamp::from_unix_seconds(i64::from(e))),
+    })
+}
+
 #[derive(Serialize)]
 pub struct RegistrarView<'a> {
     pub id: &'a str,

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use super::tsig::{self, Keyring, Signer};
 use super::wire::{self, MessageWriter, ParseError, Rdata, Request, Section, class, flags, opcode, qtype, rcode};
+use crate::model::dnssec::{NSEC3_HASH_BYTES, nsec3_hash};
 use crate::model::zone::rtype;
 use crate::store::codec::{RowView, RrSetView};
 use crate::store::{Snapshot, StoreError, ZoneApex, ZoneProbe};
@@ -106,6 +107,8 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
             depth_ends: &mut scratch.depth_ends,
             target_key: &mut scratch.target_key,
             w,
+            dnssec: false,
+            proved: Vec::new(),
         };
         match request.qtype {
             qtype::AXFR | qtype::IXFR if transport == Transport::Tcp => return Handled::Transfer(signer),
@@ -145,6 +148,10 @@ struct Responder<'a, 'w> {
     depth_ends: &'w mut Vec<usize>,
     target_key: &'w mut Vec<u8>,
     w: &'w mut MessageWriter,
+    /// The client set DO and the zone is signed: signatures and proofs go in.
+    dnssec: bool,
+    /// NSEC3 records already in this answer (one proof may need a record twice).
+    proved: Vec<[u8; NSEC3_HASH_BYTES]>,
 }
 
 type Answered = Result<u16, StoreError>;
@@ -156,6 +163,7 @@ impl Responder<'_, '_> {
         let Some(zone) = self.snapshot.zone_for(self.scratch_key) else {
             return Ok(rcode::REFUSED);
         };
+        self.dnssec = zone.signed && self.request.edns.is_some_and(|e| e.dnssec_ok);
         let apex_depth = zone.label_count;
         let qdepth = q.label_count();
         if qdepth == apex_depth {
@@ -185,7 +193,8 @@ impl Responder<'_, '_> {
                 ZoneProbe::EmptyNonTerminal => {}
                 ZoneProbe::Absent => {
                     self.set_aa();
-                    self.negative(zone);
+                    self.negative(zone)?;
+                    self.deny_name(zone, depth)?;
                     return Ok(rcode::NXDOMAIN);
                 }
             }
@@ -202,7 +211,7 @@ impl Responder<'_, '_> {
             return Ok(rcode::NOTAUTH);
         }
         self.set_aa();
-        if !self.soa(zone, Section::Answer, zone.soa_ttl()) {
+        if !self.soa(zone, Section::Answer, zone.soa_ttl())? {
             self.set_tc();
         }
         Ok(rcode::NOERROR)
@@ -223,30 +232,113 @@ impl Responder<'_, '_> {
         self.w.set_flags(f);
     }
 
-    /// Writes a whole RRset or nothing; false when it did not fit.
-    fn rrset(&mut self, section: Section, owner: &[u8], set: RrSetView<'_>) -> bool {
+    /// Writes a whole RRset or nothing; false when it did not fit. With
+    /// `sigs` (the row's RRSIGs, for a DNSSEC answer) its signatures follow.
+    fn rrset(&mut self, section: Section, owner: &[u8], set: RrSetView<'_>, sigs: Option<RrSetView<'_>>) -> bool {
         let mark = self.w.mark();
-        for rdata in set.rdatas() {
+        for (ttl, rdata) in set.rrs() {
             let rd = match set.rtype {
                 rtype::NS => Rdata::Name(rdata),
                 _ => Rdata::Raw(rdata),
             };
-            if self.w.record(section, owner, set.rtype, class::IN, set.ttl, rd).is_err() {
+            if self.w.record(section, owner, set.rtype, class::IN, ttl, rd).is_err() {
                 self.w.rollback(mark);
                 return false;
+            }
+        }
+        if let Some(sigs) = sigs.filter(|_| self.dnssec) {
+            for sig in sigs.covering(set.rtype) {
+                if self.w.record(section, owner, rtype::RRSIG, class::IN, set.ttl, Rdata::Raw(sig)).is_err() {
+                    self.w.rollback(mark);
+                    return false;
+                }
             }
         }
         true
     }
 
-    fn soa(&mut self, zone: &ZoneApex, section: Section, ttl: u32) -> bool {
-        self.w.record(section, &zone.wire, rtype::SOA, class::IN, ttl, Rdata::Soa(&zone.soa_rdata)).is_ok()
+    fn soa(&mut self, zone: &ZoneApex, section: Section, ttl: u32) -> Result<bool, StoreError> {
+        let mark = self.w.mark();
+        if self.w.record(section, &zone.wire, rtype::SOA, class::IN, ttl, Rdata::Soa(&zone.soa_rdata)).is_err() {
+            return Ok(false);
+        }
+        if self.dnssec
+            && let Some(apex) = self.snapshot.zone_row(&zone.key)?
+        {
+            let apex = RowView::new(apex.value())?;
+            for sig in apex.get(rtype::RRSIG).iter().flat_map(|s| s.covering(rtype::SOA)) {
+                if self.w.record(section, &zone.wire, rtype::RRSIG, class::IN, ttl, Rdata::Raw(sig)).is_err() {
+                    self.w.rollback(mark);
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 
-    fn negative(&mut self, zone: &ZoneApex) {
-        if !self.soa(zone, Section::Authority, zone.negative_ttl) {
+    fn negative(&mut self, zone: &ZoneApex) -> Result<(), StoreError> {
+        if !self.soa(zone, Section::Authority, zone.negative_ttl)? {
             self.set_tc();
         }
+        Ok(())
+    }
+
+    /// The NSEC3 record that matches (`exact`) or covers the name `wire`,
+    /// written to the authority section with its signature; false when the
+    /// zone has none such.
+    fn nsec3(&mut self, zone: &ZoneApex, wire: &[u8], exact: bool) -> Result<bool, StoreError> {
+        let hash = nsec3_hash(wire, &[], 0);
+        let Some((found, row)) = self.snapshot.nsec3(zone, &hash, exact)? else {
+            return Ok(false);
+        };
+        let found: [u8; NSEC3_HASH_BYTES] = found.as_slice().try_into().map_err(|_| StoreError::Corrupt("NSEC3 key".into()))?;
+        if self.proved.contains(&found) {
+            return Ok(true);
+        }
+        self.proved.push(found);
+        let mut owner = Vec::with_capacity(64);
+        wire::nsec3_owner(&zone.wire, &found, &mut owner);
+        let row = RowView::new(&row)?;
+        if let Some(set) = row.get(rtype::NSEC3)
+            && !self.rrset(Section::Authority, &owner, set, row.get(rtype::RRSIG))
+        {
+            self.set_tc();
+        }
+        Ok(true)
+    }
+
+    /// NXDOMAIN proof (RFC 5155 §7.2.2): the closest encloser (the query
+    /// name cut to `depth - 1` labels, which exists) matched, the next closer
+    /// name and the wildcard at the closest encloser covered.
+    fn deny_name(&mut self, zone: &ZoneApex, depth: usize) -> Result<(), StoreError> {
+        if !self.dnssec {
+            return Ok(());
+        }
+        let closest = self.request.qname.suffix(depth - 1).to_vec();
+        self.nsec3(zone, &closest, true)?;
+        self.nsec3(zone, self.request.qname.suffix(depth), false)?;
+        let mut wildcard = b"\x01*".to_vec();
+        wildcard.extend_from_slice(&closest);
+        self.nsec3(zone, &wildcard, false)?;
+        Ok(())
+    }
+
+    /// No data of the asked type at the query name (RFC 5155 §7.2.3–7.2.4):
+    /// the name's own NSEC3 record; for a name left out of an Opt-Out chain
+    /// (a delegation without DS), the closest provable encloser and the
+    /// Opt-Out record that covers the next closer name.
+    fn deny_type(&mut self, zone: &ZoneApex, depth: usize) -> Result<(), StoreError> {
+        if !self.dnssec || self.nsec3(zone, self.request.qname.suffix(depth), true)? {
+            return Ok(());
+        }
+        for closest in (zone.label_count..depth).rev() {
+            let wire = self.request.qname.suffix(closest).to_vec();
+            if self.nsec3(zone, &wire, true)? {
+                self.nsec3(zone, self.request.qname.suffix(closest + 1), false)?;
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// Data we are authoritative for at the query name (apex, DS at a cut,
@@ -258,19 +350,21 @@ impl Responder<'_, '_> {
         let mut answered = false;
         if apex && (qt == rtype::SOA || qt == qtype::ANY) {
             answered = true;
-            if !self.soa(zone, Section::Answer, zone.soa_ttl()) {
+            if !self.soa(zone, Section::Answer, zone.soa_ttl())? {
                 self.set_tc();
                 return Ok(rcode::NOERROR);
             }
         }
         if let Some(row) = row {
+            let sigs = row.get(rtype::RRSIG);
             for set in row.rrsets() {
-                let wanted = set.rtype == qt || (qt == qtype::ANY && (apex || set.rtype != rtype::NS));
+                // Signatures go with what they sign, unless RRSIG is what was asked.
+                let wanted = set.rtype == qt || (qt == qtype::ANY && set.rtype != rtype::RRSIG && (apex || set.rtype != rtype::NS));
                 if !wanted {
                     continue;
                 }
                 answered = true;
-                if !self.rrset(Section::Answer, owner, set) {
+                if !self.rrset(Section::Answer, owner, set, sigs) {
                     self.set_tc();
                     return Ok(rcode::NOERROR);
                 }
@@ -280,25 +374,31 @@ impl Responder<'_, '_> {
             }
         }
         if !answered {
-            self.negative(zone);
+            self.negative(zone)?;
+            self.deny_type(zone, self.request.qname.label_count())?;
         }
         Ok(rcode::NOERROR)
     }
 
-    /// A delegation at `depth`: NS (and DS for DNSSEC-aware clients) in
-    /// authority, glue in additional, not authoritative.
+    /// A delegation at `depth`: NS in authority, glue in additional, not
+    /// authoritative; for DNSSEC-aware clients of a signed zone, the signed
+    /// DS, or the proof that there is none.
     fn referral(&mut self, zone: &ZoneApex, depth: usize, ns: RrSetView<'_>, row: RowView<'_>) -> Answered {
         let owner = self.request.qname.suffix(depth);
-        if !self.rrset(Section::Authority, owner, ns) {
+        if !self.rrset(Section::Authority, owner, ns, None) {
             self.set_tc();
             return Ok(rcode::NOERROR);
         }
-        if self.request.edns.is_some_and(|e| e.dnssec_ok)
-            && let Some(ds) = row.get(rtype::DS)
-            && !self.rrset(Section::Authority, owner, ds)
-        {
-            self.set_tc();
-            return Ok(rcode::NOERROR);
+        if self.dnssec {
+            match row.get(rtype::DS) {
+                Some(ds) => {
+                    if !self.rrset(Section::Authority, owner, ds, row.get(rtype::RRSIG)) {
+                        self.set_tc();
+                        return Ok(rcode::NOERROR);
+                    }
+                }
+                None => self.deny_type(zone, depth)?,
+            }
         }
         self.glue(zone, ns, Some(owner))?;
         Ok(rcode::NOERROR)
@@ -324,7 +424,7 @@ impl Responder<'_, '_> {
                 let row = RowView::new(guard.value())?;
                 for t in [rtype::A, rtype::AAAA] {
                     if let Some(set) = row.get(t)
-                        && !self.rrset(Section::Additional, target, set)
+                        && !self.rrset(Section::Additional, target, set, None)
                         && required
                     {
                         self.set_tc();

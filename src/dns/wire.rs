@@ -683,17 +683,15 @@ pub fn name_to_text(wire: &[u8]) -> String {
     out
 }
 
-/// Converts a canonical key (labels right to left, zero-terminated) to wire form.
-pub fn key_to_wire(key: &[u8], out: &mut Vec<u8>) {
+pub use crate::model::name::key_to_wire;
+
+/// The wire name of the NSEC3 record for `hash` in the zone at `apex` (wire form).
+pub fn nsec3_owner(apex: &[u8], hash: &[u8], out: &mut Vec<u8>) {
+    let label = crate::model::dnssec::base32hex(hash);
     out.clear();
-    let body = key.strip_suffix(&[0]).unwrap_or(key);
-    if !body.is_empty() {
-        for label in body.rsplit(|b| *b == 0) {
-            out.push(label.len() as u8);
-            out.extend_from_slice(label);
-        }
-    }
-    out.push(0);
+    out.push(label.len() as u8);
+    out.extend_from_slice(label.as_bytes());
+    out.extend_from_slice(apex);
 }
 
 /// Canonical key of an uncompressed wire name (which must be LDH, as our data is).

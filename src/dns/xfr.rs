@@ -181,8 +181,20 @@ fn full(
         wire::key_to_wire(&key, &mut owner);
         let row = RowView::new(value.value())?;
         for set in row.rrsets() {
-            for rdata in set.rdatas() {
-                if !p.rr(&owner, set.rtype, set.ttl, rdata) {
+            for (ttl, rdata) in set.rrs() {
+                if !p.rr(&owner, set.rtype, ttl, rdata) {
+                    return Ok(p.finish(kind, zone.serial()));
+                }
+            }
+        }
+    }
+    for item in snapshot.nsec3_rows(zone)? {
+        let (hash, value) = item?;
+        wire::nsec3_owner(&zone.wire, &hash, &mut owner);
+        let row = RowView::new(value.value())?;
+        for set in row.rrsets() {
+            for (ttl, rdata) in set.rrs() {
+                if !p.rr(&owner, set.rtype, ttl, rdata) {
                     return Ok(p.finish(kind, zone.serial()));
                 }
             }

@@ -12,9 +12,12 @@ use std::io::{self, BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use serde::Serialize;
 
 use super::wire::{name_to_text, wire_name_len};
+use crate::model::Timestamp;
+use crate::model::dnssec::{RrsigFields, base32hex, bitmap_types};
 use crate::model::objects::hex_bytes;
 use crate::model::zone::rtype;
 use crate::model::{ClientId, DomainName, DsData, HostName};
@@ -68,15 +71,17 @@ pub fn write_zone(
         super::wire::key_to_wire(&key, &mut owner_wire);
         let owner = name_to_text(&owner_wire);
         let row = RowView::new(value.value())?;
-        for set in row.rrsets() {
-            for rdata in set.rdatas() {
-                out.write_all(format_rr(&owner, set.ttl, set.rtype, rdata, format).as_bytes())?;
-                records += 1;
-            }
-        }
+        records += write_row(out, &owner, row, format)?;
         rows += 1;
-        if rows % PROGRESS_ROWS == 0 {
+        if rows.is_multiple_of(PROGRESS_ROWS) {
             progress(records as u64);
+        }
+    }
+    if format == Format::Bind {
+        for item in snapshot.nsec3_rows(zone)? {
+            let (hash, value) = item?;
+            super::wire::nsec3_owner(&zone.wire, &hash, &mut owner_wire);
+            records += write_row(out, &name_to_text(&owner_wire), RowView::new(value.value())?, format)?;
         }
     }
     if format == Format::Czds {
@@ -122,6 +127,22 @@ pub fn export(
     Ok(ExportSummary { tld: tld.clone(), path, serial: zone.serial(), records: result? })
 }
 
+/// Writes the RRs of one row; CZDS files leave out what signing added
+/// (ICANN's zone file access carries the unsigned zone).
+fn write_row(out: &mut impl Write, owner: &str, row: RowView<'_>, format: Format) -> io::Result<usize> {
+    let mut records = 0;
+    for set in row.rrsets() {
+        if format == Format::Czds && matches!(set.rtype, rtype::RRSIG | rtype::DNSKEY | rtype::NSEC3 | rtype::NSEC3PARAM) {
+            continue;
+        }
+        for (ttl, rdata) in set.rrs() {
+            out.write_all(format_rr(owner, ttl, set.rtype, rdata, format).as_bytes())?;
+            records += 1;
+        }
+    }
+    Ok(records)
+}
+
 fn format_rr(owner: &str, ttl: u32, rt: u16, rdata: &[u8], format: Format) -> String {
     let mut line = format!("{owner}\t{ttl}\tIN\t{}\t", rtype::mnemonic(rt));
     format_rdata(&mut line, rt, rdata);
@@ -153,6 +174,40 @@ fn format_rdata(out: &mut String, rt: u16, rdata: &[u8]) {
             let _ = write!(out, "{} {}", name_to_text(&rdata[..m]), name_to_text(&rdata[m..r]));
             for n in nums {
                 let _ = write!(out, " {n}");
+            }
+        }
+        rtype::DNSKEY if rdata.len() > 4 => {
+            let flags = u16::from_be_bytes([rdata[0], rdata[1]]);
+            let _ = write!(out, "{flags} {} {} {}", rdata[2], rdata[3], base64::engine::general_purpose::STANDARD.encode(&rdata[4..]));
+        }
+        rtype::RRSIG if RrsigFields::parse(rdata).is_some() => {
+            let (f, signature) = RrsigFields::parse(rdata).expect("checked by the guard");
+            let time = |t: u32| Timestamp::from_unix_seconds(i64::from(t)).to_rfc3339_seconds().replace(['-', ':', 'T', 'Z'], "");
+            let _ = write!(
+                out,
+                "{} {} {} {} {} {} {} {} {}",
+                rtype::mnemonic(f.type_covered),
+                f.algorithm,
+                f.labels,
+                f.original_ttl,
+                time(f.expiration),
+                time(f.inception),
+                f.key_tag,
+                name_to_text(&f.signer),
+                base64::engine::general_purpose::STANDARD.encode(signature)
+            );
+        }
+        rtype::NSEC3 | rtype::NSEC3PARAM if rdata.len() >= 5 + rdata.get(4).copied().unwrap_or(255) as usize => {
+            let salt_end = 5 + rdata[4] as usize;
+            let salt = if rdata[4] == 0 { "-".to_string() } else { hex_bytes::encode_upper(&rdata[5..salt_end]) };
+            let iterations = u16::from_be_bytes([rdata[2], rdata[3]]);
+            let _ = write!(out, "{} {} {iterations} {salt}", rdata[0], rdata[1]);
+            if rt == rtype::NSEC3 && salt_end < rdata.len() {
+                let hash_end = (salt_end + 1 + rdata[salt_end] as usize).min(rdata.len());
+                let _ = write!(out, " {}", base32hex(&rdata[salt_end + 1..hash_end]).to_ascii_uppercase());
+                for t in bitmap_types(&rdata[hash_end..]) {
+                    let _ = write!(out, " {}", rtype::mnemonic(t));
+                }
             }
         }
         _ => {

@@ -7,6 +7,7 @@
 
 pub mod contact;
 pub mod disclosure;
+pub mod dnssec;
 pub mod ids;
 pub mod lifecycle;
 pub mod name;

@@ -129,6 +129,20 @@ impl DomainName {
     }
 }
 
+/// The uncompressed wire form of the name with canonical key `key` (see
+/// [`DomainName::canonical_key`]), written into `out`.
+pub fn key_to_wire(key: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let body = key.strip_suffix(&[0]).unwrap_or(key);
+    if !body.is_empty() {
+        for label in body.rsplit(|b| *b == 0) {
+            out.push(label.len() as u8);
+            out.extend_from_slice(label);
+        }
+    }
+    out.push(0);
+}
+
 fn check_label(label: &[u8]) -> Result<(), NameError> {
     let text = || String::from_utf8_lossy(label).into_owned();
     if label.is_empty() {

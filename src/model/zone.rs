@@ -16,6 +16,10 @@ pub mod rtype {
     pub const SOA: u16 = 6;
     pub const AAAA: u16 = 28;
     pub const DS: u16 = 43;
+    pub const RRSIG: u16 = 46;
+    pub const DNSKEY: u16 = 48;
+    pub const NSEC3: u16 = 50;
+    pub const NSEC3PARAM: u16 = 51;
 
     pub fn mnemonic(rtype: u16) -> std::borrow::Cow<'static, str> {
         match rtype {
@@ -24,6 +28,10 @@ pub mod rtype {
             SOA => "SOA".into(),
             AAAA => "AAAA".into(),
             DS => "DS".into(),
+            RRSIG => "RRSIG".into(),
+            DNSKEY => "DNSKEY".into(),
+            NSEC3 => "NSEC3".into(),
+            NSEC3PARAM => "NSEC3PARAM".into(),
             other => format!("TYPE{other}").into(),
         }
     }
@@ -65,7 +73,30 @@ impl ZoneRow {
 
     /// Single RRs, for diffs and transfers.
     pub fn rrs(&self) -> impl Iterator<Item = (u16, u32, &[u8])> + '_ {
-        self.rrsets.iter().flat_map(|set| set.rdatas.iter().map(move |rd| (set.rtype, set.ttl, rd.as_slice())))
+        self.rrsets.iter().flat_map(|set| set.rdatas.iter().map(move |rd| (set.rtype, rr_ttl(set.rtype, set.ttl, rd), rd.as_slice())))
+    }
+
+    pub fn get(&self, rtype: u16) -> Option<&RrSet> {
+        self.rrsets.iter().find(|s| s.rtype == rtype)
+    }
+
+    /// Adds or replaces the RRset of `set.rtype` (an empty one removes it).
+    pub fn put(&mut self, set: RrSet) {
+        self.rrsets.retain(|s| s.rtype != set.rtype);
+        if !set.rdatas.is_empty() {
+            self.rrsets.push(set);
+            self.rrsets.sort_by_key(|s| s.rtype);
+        }
+    }
+}
+
+/// The TTL of one RR of an RRset. The RRSIGs at a name are kept as one set,
+/// but each is served with the TTL of the RRset it covers (RFC 4034 §3),
+/// which is its Original TTL field.
+pub fn rr_ttl(rtype: u16, set_ttl: u32, rdata: &[u8]) -> u32 {
+    match (rtype, rdata.get(4..8)) {
+        (rtype::RRSIG, Some(ttl)) => u32::from_be_bytes([ttl[0], ttl[1], ttl[2], ttl[3]]),
+        _ => set_ttl,
     }
 }
 

@@ -4,6 +4,7 @@
 use super::command::*;
 use super::context::{Cx, Result};
 use super::{ObjectKind, RegistryError};
+use crate::model::dnssec::{DNSKEY_SEP, DNSKEY_ZONE, ZoneSigning, algorithm};
 use crate::model::{ClientId, DomainName, Money, Registrar, RegistrarStatus, RegistrationPolicy, Tld, TldPolicy};
 
 fn set<T: Clone>(target: &mut T, value: &Option<T>) {
@@ -97,6 +98,9 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
     for ns in &tld.policy.nameservers {
         cx.touch(&name, ns);
     }
+    if let Some(mode) = spec.dnssec {
+        set_signing(cx, &tld, mode)?;
+    }
     Ok(Outcome::Tld(tld))
 }
 
@@ -126,7 +130,32 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
             cx.touch(name, &owner);
         }
     }
+    if let Some(mode) = spec.dnssec {
+        set_signing(cx, &before, mode)?;
+    }
     Ok(Outcome::Tld(tld))
+}
+
+/// Signs the zone of `tld` (making its first key, a combined ECDSA P-256
+/// key, when it has none), changes how it denies existence, or unsigns it.
+fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode) -> Result<()> {
+    let current = cx.tables.zone_signing(&tld.name)?;
+    if current.as_ref().map(|s| s.denial) == mode.denial() {
+        return Ok(());
+    }
+    let next = match mode.denial() {
+        None => None,
+        Some(denial) => {
+            let keys = match current {
+                Some(c) => c.keys,
+                None => vec![cx.settings.keys.generate(&tld.name, algorithm::ECDSAP256SHA256, DNSKEY_ZONE | DNSKEY_SEP, cx.now)?],
+            };
+            Some(ZoneSigning::new(denial, keys))
+        }
+    };
+    cx.tables.put_zone_signing(&tld.name, next.as_ref())?;
+    cx.signing_changed(tld);
+    Ok(())
 }
 
 fn non_empty(field: &str, value: &str) -> Result<String> {

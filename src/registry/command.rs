@@ -227,6 +227,27 @@ pub struct FeeAgreement {
     pub amount: Money,
 }
 
+/// Whether and how a TLD's zone is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnssecMode {
+    Off,
+    Nsec3,
+    #[serde(rename = "nsec3-optout")]
+    Nsec3OptOut,
+}
+
+impl DnssecMode {
+    pub fn denial(self) -> Option<crate::model::dnssec::Denial> {
+        use crate::model::dnssec::Denial;
+        match self {
+            DnssecMode::Off => None,
+            DnssecMode::Nsec3 => Some(Denial::Nsec3),
+            DnssecMode::Nsec3OptOut => Some(Denial::Nsec3OptOut),
+        }
+    }
+}
+
 /// TLD fields for create and update. On create, `name` and `nameservers` are
 /// required and absent settings take their defaults; on update, `name` must
 /// be absent and absent fields keep their current values.
@@ -251,6 +272,8 @@ pub struct TldSpec {
     pub glue_private_allowed: Option<bool>,
     /// Documentation (RFC 5737, 3849, 9637) glue addresses allowed in this zone.
     pub glue_documentation_allowed: Option<bool>,
+    /// Signs the zone (with NSEC3, or NSEC3 with Opt-Out) or stops signing it.
+    pub dnssec: Option<DnssecMode>,
     pub add_grace_s: Option<i64>,
     pub renew_grace_s: Option<i64>,
     pub auto_renew_grace_s: Option<i64>,

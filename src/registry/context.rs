@@ -65,6 +65,8 @@ enum ZoneEvent {
     Created(DomainName),
     /// The TLD as stored before the command.
     SoaChanged(Box<Tld>),
+    /// The zone is signed or unsigned (the TLD as stored before the command).
+    SigningChanged(Box<Tld>),
 }
 
 impl<'a, 't> Cx<'a, 't> {
@@ -92,6 +94,11 @@ impl<'a, 't> Cx<'a, 't> {
     /// The SOA of `before`'s zone changes (a policy update), even if no other RR does.
     pub fn soa_changed(&mut self, before: &Tld) {
         self.zone_events.push(ZoneEvent::SoaChanged(Box::new(before.clone())));
+    }
+
+    /// The zone of `before` is signed or unsigned by this command.
+    pub fn signing_changed(&mut self, before: &Tld) {
+        self.zone_events.push(ZoneEvent::SigningChanged(Box::new(before.clone())));
     }
 
     /// Runs `step` so that, if it is refused, what it wrote is undone;
@@ -150,6 +157,7 @@ impl<'a, 't> Cx<'a, 't> {
             match event {
                 ZoneEvent::Created(name) => self.zones.created(&name),
                 ZoneEvent::SoaChanged(before) => self.zones.begin(&before).soa_changed(),
+                ZoneEvent::SigningChanged(before) => self.zones.signing_changed(&before),
             }
         }
         let touched = std::mem::take(&mut self.touched);

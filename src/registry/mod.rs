@@ -1,7 +1,7 @@
 //! The one write path. Every change to registry state is a [`Command`]
 //! executed by the writer thread: validated against the current state and the
-//! `model` rules, applied to objects, zone rows and the journal in one
-//! transaction, committed durably (many commands per fsync), published as
+//! `model` rules, applied to objects, zone rows (signed, for a signed TLD)
+//! and the journal in one transaction, committed durably (many commands per fsync), published as
 //! the new read snapshot, and only then acknowledged.
 //!
 //! Reads never go through here: front-ends take [`Registry::snapshot`].
@@ -20,7 +20,9 @@ mod due;
 mod host;
 pub mod import;
 pub mod import_data;
+pub mod keys;
 pub mod query;
+mod signing;
 mod writer;
 mod zone_rows;
 
@@ -180,6 +182,8 @@ pub struct WriterSettings {
     pub queue_max: usize,
     pub batch_max: usize,
     pub journal_entries_max: usize,
+    /// The private halves of the zone signing keys.
+    pub keys: std::sync::Arc<keys::Keys>,
 }
 
 /// What the writer's queue carries.

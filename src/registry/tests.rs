@@ -58,8 +58,13 @@ impl Fixture {
     /// A registry over `store` with two funded registrars, the TLD `test` and one nameserver.
     async fn on(store: Store, dir: tempfile::TempDir) -> Fixture {
         let clock = ManualClock::new(Timestamp::from_unix_seconds(1_800_000_000));
-        let settings =
-            WriterSettings { roid_suffix: RoidSuffix::parse("T").unwrap(), queue_max: 64, batch_max: 64, journal_entries_max: 100 };
+        let settings = WriterSettings {
+            roid_suffix: RoidSuffix::parse("T").unwrap(),
+            queue_max: 64,
+            batch_max: 64,
+            journal_entries_max: 100,
+            keys: Arc::new(crate::registry::keys::Keys::new(dir.path().join("keys"))),
+        };
         let (r, writer) = Registry::start(store, Arc::new(clock.clone()), settings).unwrap();
         let f = Fixture { r, writer: Some(writer), clock, _dir: dir };
         for registrar in ["reg-a", "reg-b"] {
@@ -803,6 +808,15 @@ async fn stored_layouts_match_their_golden_bytes() {
         }
     }
 
+    // A signed zone's state: keys by their public halves, the denial mode, the signature timing.
+    let key = crate::model::dnssec::ZoneKey {
+        flags: 257,
+        algorithm: 13,
+        public_key: vec![7; 64],
+        created: Timestamp::from_unix_seconds(1_800_000_000),
+    };
+    let signing = crate::model::dnssec::ZoneSigning::new(crate::model::dnssec::Denial::Nsec3OptOut, vec![key]);
+    records.push(("zone signing", codec::encode(&signing)));
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/records.txt");

@@ -262,7 +262,7 @@ impl Writer {
                 }
                 tables.settle();
             }
-            zones.finish(&mut tables, now, self.settings.journal_entries_max)?;
+            zones.finish(&mut tables, now, self.settings.journal_entries_max, &self.settings.keys)?;
         }
         if changed {
             txn.commit().map_err(StoreError::from)?;

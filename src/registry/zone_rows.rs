@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::keys::Keys;
+use super::signing::{self, ZoneSigner};
 use crate::model::zone::{GlueFacts, RowSources, Rr, ZoneRow, derive_row, glue_published, next_serial, soa_rdata};
 use crate::model::{DomainName, Timestamp, Tld};
 use crate::store::{JournalEntry, StoreError, WriteTables};
@@ -24,6 +26,10 @@ pub(super) struct ZoneDiff {
     soa_changed: bool,
     /// History is discarded (bulk import): no diff is collected.
     reset: bool,
+    /// Owner keys whose rows changed: what a signed zone signs again.
+    touched: BTreeSet<Vec<u8>>,
+    /// The zone was signed or unsigned: every row is rewritten.
+    signing_changed: bool,
 }
 
 /// Zone changes collected over one batch.
@@ -46,18 +52,34 @@ impl ZoneChanges {
         self.zones.entry(tld.clone()).or_default().reset = true;
     }
 
-    /// Gives every changed zone its new serial and journal entry.
-    pub fn finish(self, t: &mut WriteTables<'_>, now: Timestamp, journal_entries_max: usize) -> Result<(), StoreError> {
-        for (name, diff) in self.zones {
-            if diff.is_empty() {
-                continue;
-            }
+    /// Signs what changed in signed zones, then gives every changed zone its
+    /// new serial (with its signature) and journal entry.
+    pub fn finish(self, t: &mut WriteTables<'_>, now: Timestamp, journal_entries_max: usize, keys: &Keys) -> Result<(), StoreError> {
+        for (name, mut diff) in self.zones {
             let Some(mut tld) = t.tld(&name)? else {
                 continue;
             };
+            let signing = t.zone_signing(&name)?;
+            let basis = tld.clone();
+            let signer = signing.as_ref().map(|s| ZoneSigner::new(&basis, s, keys, now)).transpose()?;
+            match &signer {
+                Some(s) if diff.signing_changed => s.sign_all(t)?,
+                None if diff.signing_changed => signing::unsign_all(t, &name)?,
+                Some(s) => {
+                    let touched: Vec<Vec<u8>> = std::mem::take(&mut diff.touched).into_iter().collect();
+                    s.sign_touched(t, &touched, &mut |key, old, new| diff.record(key, old, new))?;
+                }
+                None => {}
+            }
+            if diff.is_empty() {
+                continue;
+            }
             let from_serial = tld.serial;
             tld.serial = next_serial(tld.serial, now);
             t.put_tld(&tld)?;
+            if let Some(s) = &signer {
+                s.sign_soa(t, tld.serial, &mut |key, old, new| diff.record(key, old, new))?;
+            }
             let size = diff.removed.len() + diff.added.len();
             match diff.old_soa {
                 Some(old_soa) if !diff.reset && size <= JOURNAL_ENTRY_RRS_MAX => {
@@ -77,11 +99,18 @@ impl ZoneChanges {
         }
         Ok(())
     }
+
+    /// `tld` (as stored before the change) is signed or unsigned in this batch.
+    pub fn signing_changed(&mut self, tld: &Tld) {
+        let diff = self.begin(tld);
+        diff.reset();
+        diff.signing_changed = true;
+    }
 }
 
 impl ZoneDiff {
     fn is_empty(&self) -> bool {
-        self.removed.is_empty() && self.added.is_empty() && !self.soa_changed && !self.reset
+        self.removed.is_empty() && self.added.is_empty() && !self.soa_changed && !self.reset && !self.signing_changed
     }
 
     pub fn soa_changed(&mut self) {
@@ -121,11 +150,14 @@ pub(super) fn refresh(t: &mut WriteTables<'_>, changes: &mut ZoneChanges, tld: &
     let key = owner.canonical_key();
     let new_row = derive_owner_row(t, tld, owner)?;
     let old_row = t.zone_row(&key)?.unwrap_or_default();
-    if new_row == old_row {
+    if old_row.rrsets.iter().filter(|s| !signing::is_dnssec(s.rtype)).eq(new_row.rrsets.iter()) {
         return Ok(());
     }
+    let new_row = signing::carry_over(&old_row, new_row);
     t.put_zone_row(&key, &new_row)?;
-    changes.begin(tld).record(&key, &old_row, &new_row);
+    let diff = changes.begin(tld);
+    diff.record(&key, &old_row, &new_row);
+    diff.touched.insert(key);
     Ok(())
 }
 

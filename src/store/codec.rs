@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::StoreError;
 use super::record::Stored;
-use crate::model::zone::{RrSet, ZoneRow};
+use crate::model::zone::{RrSet, ZoneRow, rr_ttl};
 
 /// Version byte in front of every stored object.
 const RECORD_V1: u8 = 1;
@@ -134,6 +134,17 @@ impl<'a> RrSetView<'a> {
             rest = &rest[2 + len..];
             rdata
         })
+    }
+
+    /// Each RR with the TTL it is served with (see [`rr_ttl`]).
+    pub fn rrs(&self) -> impl Iterator<Item = (u32, &'a [u8])> + 'a {
+        let (rtype, ttl) = (self.rtype, self.ttl);
+        self.rdatas().map(move |rd| (rr_ttl(rtype, ttl, rd), rd))
+    }
+
+    /// The RRSIGs of this (RRSIG) set that cover `covered`.
+    pub fn covering(&self, covered: u16) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.rdatas().filter(move |rd| rd.len() > 2 && u16::from_be_bytes([rd[0], rd[1]]) == covered)
     }
 }
 

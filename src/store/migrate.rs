@@ -15,6 +15,10 @@
 //!
 //! v4 → v5: a TLD's zone policy gains its glue address policy (private and
 //! documentation ranges), given the defaults.
+//!
+//! v5 → v6: zones can be signed: the `dnssec` and `nsec3` tables (created
+//! empty when the store opens), and RRSIG sets in zone rows. No stored value
+//! changes, but a build of schema 5 must not serve a signed zone's rows.
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -331,6 +335,11 @@ pub(super) fn v4_to_v5(txn: &WriteTransaction) -> Result<String, StoreError> {
         Ok(TldRecord { name: t.name, policy, registration: t.registration, serial: t.serial, created: t.created, updated: t.updated })
     })?;
     Ok(format!("schema 4 to 5: {tlds} TLDs given the default glue address policy (private ranges refused, documentation ranges allowed)"))
+}
+
+/// v5 → v6: nothing to rewrite; the signing tables are created empty.
+pub(super) fn v5_to_v6() -> String {
+    "schema 5 to 6: tables for signed zones added (no zone is signed yet)".into()
 }
 
 /// Rewrites every record whose layout changed from v1 to v2, and says how many.

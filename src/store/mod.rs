@@ -47,7 +47,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -62,6 +62,12 @@ pub(crate) const JOURNAL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("
 pub(crate) const POLL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("poll");
 pub(crate) const DUE: TableDefinition<&[u8], ()> = TableDefinition::new("due");
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// A signed TLD's signing state ([`crate::model::dnssec::ZoneSigning`]) by TLD name.
+pub(crate) const DNSSEC: TableDefinition<&str, &[u8]> = TableDefinition::new("dnssec");
+/// NSEC3 records of signed zones: apex key, then the 20-byte owner hash,
+/// so the record covering a hash is one ordered probe. Values are zone rows
+/// (the NSEC3 RR and its RRSIG).
+pub(crate) const NSEC3: TableDefinition<&[u8], &[u8]> = TableDefinition::new("nsec3");
 
 const SCHEMA_KEY: &str = "schema_version";
 
@@ -227,7 +233,10 @@ impl Store {
                     if v <= 3 {
                         upgrades.push(migrate::v3_to_v4(&txn)?);
                     }
-                    upgrades.push(migrate::v4_to_v5(&txn)?);
+                    if v <= 4 {
+                        upgrades.push(migrate::v4_to_v5(&txn)?);
+                    }
+                    upgrades.push(migrate::v5_to_v6());
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }
@@ -247,6 +256,8 @@ impl Store {
             txn.open_table(POLL)?;
             txn.open_table(DUE)?;
             txn.open_table(COUNTERS)?;
+            txn.open_table(DNSSEC)?;
+            txn.open_table(NSEC3)?;
         }
         txn.commit()?;
         Ok(upgrades)

@@ -13,9 +13,10 @@ use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata}
 use rustc_hash::FxHashMap;
 
 use super::journal::{self, JournalEntry};
-use super::tables::get;
+use super::tables::{Nsec3Entry, get, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, POLL, REGISTRARS, StoreError, TLDS, ZONE, codec,
+    CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError, TLDS,
+    ZONE, codec,
 };
 use crate::model::zone::{negative_ttl, soa_rdata};
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Tld};
@@ -40,6 +41,9 @@ pub struct ZoneApex {
     pub label_count: usize,
     pub soa_rdata: Vec<u8>,
     pub negative_ttl: u32,
+    /// The zone is signed: answers to DNSSEC-aware clients carry its
+    /// signatures and NSEC3 proofs.
+    pub signed: bool,
 }
 
 impl ZoneApex {
@@ -50,6 +54,7 @@ impl ZoneApex {
             label_count: tld.name.label_count(),
             soa_rdata: soa_rdata(&tld.policy, tld.serial),
             negative_ttl: negative_ttl(&tld.policy),
+            signed: false,
             tld,
         }
     }
@@ -75,9 +80,13 @@ pub enum ZoneProbe<'a> {
 /// A zone row as iterated: the owner's canonical key and the row bytes.
 pub type ZoneRowEntry<'a> = (Vec<u8>, redb::AccessGuard<'a, &'static [u8]>);
 
+/// One NSEC3 row of a zone as read: its owner hash and the row bytes.
+pub type Nsec3RowEntry<'a> = (Vec<u8>, redb::AccessGuard<'a, &'static [u8]>);
+
 pub struct Snapshot {
     pub(super) txn: ReadTransaction,
     zone: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    nsec3: ReadOnlyTable<&'static [u8], &'static [u8]>,
     // Opened once per snapshot: a lookup is then a B-tree probe, not a table-tree walk first.
     domains: ReadOnlyTable<&'static [u8], &'static [u8]>,
     hosts: ReadOnlyTable<&'static str, &'static [u8]>,
@@ -149,9 +158,12 @@ impl Snapshot {
     pub(super) fn new(txn: ReadTransaction, generation: u64) -> Result<Self, StoreError> {
         let zone = txn.open_table(ZONE)?;
         let mut zones = Vec::new();
+        let signing = txn.open_table(DNSSEC)?;
         for item in txn.open_table(TLDS)?.iter()? {
-            let (_, v) = item?;
-            zones.push(ZoneApex::new(codec::decode::<Tld>(v.value(), "tld")?));
+            let (k, v) = item?;
+            let mut apex = ZoneApex::new(codec::decode::<Tld>(v.value(), "tld")?);
+            apex.signed = signing.get(k.value())?.is_some();
+            zones.push(apex);
         }
         zones.sort_by(|a, b| b.key.len().cmp(&a.key.len()).then_with(|| a.key.cmp(&b.key)));
         Ok(Snapshot {
@@ -160,6 +172,7 @@ impl Snapshot {
             host_by_name: txn.open_table(HOST_BY_NAME)?,
             registrars: txn.open_table(REGISTRARS)?,
             contacts: txn.open_table(CONTACTS)?,
+            nsec3: txn.open_table(NSEC3)?,
             txn,
             zone,
             zones,
@@ -214,6 +227,57 @@ impl Snapshot {
 
     pub fn zone_row(&self, key: &[u8]) -> Result<Option<redb::AccessGuard<'_, &'static [u8]>>, StoreError> {
         Ok(self.zone.get(key)?)
+    }
+
+    pub fn zone_signing(&self, tld: &DomainName) -> Result<Option<crate::model::dnssec::ZoneSigning>, StoreError> {
+        get(&self.txn.open_table(DNSSEC)?, tld.as_str(), "zone signing")
+    }
+
+    /// The earliest expiration of any signature in `apex`'s zone (Unix
+    /// seconds; RFC 4034 serial arithmetic), or `None` when it has none. Reads
+    /// every row: for status, not for answers.
+    pub fn earliest_signature_expiry(&self, apex: &ZoneApex, now: u32) -> Result<Option<u32>, StoreError> {
+        let mut earliest: Option<u32> = None;
+        let mut visit = |row: &[u8]| -> Result<(), StoreError> {
+            if let Some(sigs) = codec::RowView::new(row)?.get(crate::model::zone::rtype::RRSIG) {
+                for sig in sigs.rdatas() {
+                    if let Some(e) = sig.get(8..12).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) {
+                        earliest =
+                            Some(earliest.map_or(e, |x| if (e.wrapping_sub(now) as i32) < (x.wrapping_sub(now) as i32) { e } else { x }));
+                    }
+                }
+            }
+            Ok(())
+        };
+        for item in self.zone_rows(apex)? {
+            visit(item?.1.value())?;
+        }
+        for item in self.nsec3_rows(apex)? {
+            visit(item?.1.value())?;
+        }
+        Ok(earliest)
+    }
+
+    /// The NSEC3 record of `apex`'s zone that matches `hash` (`exact`) or,
+    /// otherwise, covers it: its hash and row (NSEC3 RR and RRSIG).
+    pub fn nsec3(&self, apex: &ZoneApex, hash: &[u8], exact: bool) -> Result<Option<Nsec3Entry>, StoreError> {
+        let found = nsec3_at_or_before(&self.nsec3, &apex.key, hash, true)?;
+        Ok(found.filter(|(h, _)| (h.as_slice() == hash) == exact))
+    }
+
+    /// Every NSEC3 row of a zone, in hash order: `(hash, row bytes)`.
+    pub fn nsec3_rows<'a>(
+        &'a self,
+        apex: &'a ZoneApex,
+    ) -> Result<impl Iterator<Item = Result<Nsec3RowEntry<'a>, StoreError>> + 'a, StoreError> {
+        let prefix = nsec3_prefix(&apex.key);
+        let start = prefix.clone();
+        Ok(self
+            .nsec3
+            .range::<&[u8]>(start.as_slice()..)?
+            .map(|item| item.map_err(StoreError::from))
+            .take_while(move |item| item.as_ref().map_or(true, |(k, _)| k.value().starts_with(&prefix)))
+            .map(|item| item.map(|(k, v)| (k.value()[k.value().len() - crate::model::dnssec::NSEC3_HASH_BYTES..].to_vec(), v))))
     }
 
     /// Every row of a zone in canonical order, apex first: `(owner key, row bytes)`.

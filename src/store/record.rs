@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::model::dnssec::{Denial, ZoneKey, ZoneSigning};
 use crate::model::lifecycle::{ContactPolicy, Requirement};
 use crate::model::net::AddressPolicy;
 use crate::model::objects::{Disclose, DiscloseField, Phone};
@@ -206,6 +207,19 @@ record!(TldRecord of Tld {
     serial: u32,
     created: Timestamp,
     updated: Timestamp,
+});
+
+record_enum!(DenialRecord of Denial { Nsec3, Nsec3OptOut });
+
+record!(ZoneKeyRecord of ZoneKey { flags: u16, algorithm: u8, public_key: Vec<u8>, created: Timestamp });
+
+record!(ZoneSigningRecord of ZoneSigning {
+    denial: DenialRecord,
+    keys: Vec<ZoneKeyRecord>,
+    signature_validity_s: u32,
+    inception_offset_s: u32,
+    signature_refresh_s: u32,
+    dnskey_ttl_s: u32,
 });
 
 record_enum!(RegistrarStatusRecord of RegistrarStatus { Ok, Readonly, Terminated });

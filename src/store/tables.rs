@@ -114,3 +114,46 @@ pub(super) fn parse_due_key(key: &[u8]) -> Result<(Timestamp, u8, String), Store
     let object = std::str::from_utf8(&key[9..]).map_err(|_| corrupt())?.to_string();
     Ok((Timestamp(ms as i64), kind, object))
 }
+
+/// Where a zone's NSEC3 records start: the apex key behind its length, so
+/// that no zone's records fall inside another's (`example` and `a.example`).
+pub(super) fn nsec3_prefix(apex_key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + apex_key.len() + crate::model::dnssec::NSEC3_HASH_BYTES);
+    k.push(apex_key.len() as u8);
+    k.extend_from_slice(apex_key);
+    k
+}
+
+pub(super) fn nsec3_key(apex_key: &[u8], hash: &[u8]) -> Vec<u8> {
+    let mut k = nsec3_prefix(apex_key);
+    k.extend_from_slice(hash);
+    k
+}
+
+/// An NSEC3 record as stored: its owner hash and its row bytes.
+pub(crate) type Nsec3Entry = (Vec<u8>, Vec<u8>);
+
+/// The NSEC3 record whose hash is the greatest at or before `hash` (`at_most`)
+/// or strictly before it, wrapping round to the last of the zone: the one
+/// that matches or covers `hash`. `None` when the zone has none.
+pub(super) fn nsec3_at_or_before(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    apex_key: &[u8],
+    hash: &[u8],
+    at_most: bool,
+) -> Result<Option<Nsec3Entry>, StoreError> {
+    let prefix = nsec3_prefix(apex_key);
+    let key = nsec3_key(apex_key, hash);
+    let mut end = prefix.clone();
+    end.extend_from_slice(&[0xFF; crate::model::dnssec::NSEC3_HASH_BYTES + 1]);
+    let before = if at_most {
+        table.range::<&[u8]>(prefix.as_slice()..=key.as_slice())?.next_back()
+    } else {
+        table.range::<&[u8]>(prefix.as_slice()..key.as_slice())?.next_back()
+    };
+    let found = match before {
+        Some(item) => Some(item?),
+        None => table.range::<&[u8]>(prefix.as_slice()..end.as_slice())?.next_back().transpose()?,
+    };
+    Ok(found.map(|(k, v)| (k.value()[prefix.len()..].to_vec(), v.value().to_vec())))
+}

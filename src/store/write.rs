@@ -13,10 +13,15 @@ use std::collections::BTreeSet;
 use redb::{Key, ReadableTable, Table, Value, WriteTransaction};
 
 use super::journal::{self, JournalEntry};
-use super::tables::{due_key, get, get_domain, host_link_names, link_key, parse_due_key, poll_count, poll_count_key, poll_key};
-use super::{
-    CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, POLL, REGISTRARS, StoreError, TLDS, ZONE, codec,
+use super::tables::{
+    due_key, get, get_domain, host_link_names, link_key, nsec3_at_or_before, nsec3_key, nsec3_prefix, parse_due_key, poll_count,
+    poll_count_key, poll_key,
 };
+use super::{
+    CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError, TLDS,
+    ZONE, codec,
+};
+use crate::model::dnssec::ZoneSigning;
 use crate::model::zone::ZoneRow;
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Timestamp, Tld};
 
@@ -34,6 +39,8 @@ pub(crate) struct WriteTables<'t> {
     poll: Table<'t, &'static [u8], &'static [u8]>,
     due: Table<'t, &'static [u8], ()>,
     counters: Table<'t, &'static str, u64>,
+    dnssec: Table<'t, &'static str, &'static [u8]>,
+    nsec3: Table<'t, &'static [u8], &'static [u8]>,
     /// What each change overwrote, oldest first; `None` when changes are not
     /// recorded (a bulk import, which commits alone or not at all).
     undo: Option<Vec<Undo>>,
@@ -58,6 +65,8 @@ enum TableId {
     Poll,
     Due,
     Counters,
+    Dnssec,
+    Nsec3,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -126,6 +135,8 @@ impl<'t> WriteTables<'t> {
             poll: txn.open_table(POLL)?,
             due: txn.open_table(DUE)?,
             counters: txn.open_table(COUNTERS)?,
+            dnssec: txn.open_table(DNSSEC)?,
+            nsec3: txn.open_table(NSEC3)?,
             undo: Some(Vec::new()),
         })
     }
@@ -167,6 +178,8 @@ impl<'t> WriteTables<'t> {
                     TableId::Poll => restore(&mut self.poll, &undo)?,
                     TableId::Due => restore(&mut self.due, &undo)?,
                     TableId::Counters => restore(&mut self.counters, &undo)?,
+                    TableId::Dnssec => restore(&mut self.dnssec, &undo)?,
+                    TableId::Nsec3 => restore(&mut self.nsec3, &undo)?,
                 }
             }
             Ok(())
@@ -365,6 +378,79 @@ impl<'t> WriteTables<'t> {
             put(&mut self.zone, &mut self.undo, TableId::Zone, key, codec::encode_row(row).as_slice())?;
         }
         Ok(())
+    }
+
+    /// The owner keys of every row of the zone at `apex_key`, apex first.
+    pub fn zone_keys(&self, apex_key: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.zone_keys_below(apex_key, usize::MAX, true)
+    }
+
+    /// Up to `limit` owner keys of the rows at or below `key` (`key` itself
+    /// only when `including`).
+    pub fn zone_keys_below(&self, key: &[u8], limit: usize, including: bool) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.zone.range::<&[u8]>(key..)? {
+            let (k, _) = item?;
+            let k = k.value();
+            if !k.starts_with(key) || out.len() >= limit {
+                break;
+            }
+            if including || k != key {
+                out.push(k.to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn zone_signing(&self, tld: &DomainName) -> Result<Option<ZoneSigning>, StoreError> {
+        get(&self.dnssec, tld.as_str(), "zone signing")
+    }
+
+    pub fn put_zone_signing(&mut self, tld: &DomainName, signing: Option<&ZoneSigning>) -> Result<(), StoreError> {
+        match signing {
+            Some(s) => put(&mut self.dnssec, &mut self.undo, TableId::Dnssec, tld.as_str(), codec::encode(s).as_slice()),
+            None => take(&mut self.dnssec, &mut self.undo, TableId::Dnssec, tld.as_str()).map(drop),
+        }
+    }
+
+    /// The NSEC3 row (NSEC3 RR and RRSIG) of the zone at `apex_key` for `hash`.
+    pub fn nsec3(&self, apex_key: &[u8], hash: &[u8]) -> Result<Option<ZoneRow>, StoreError> {
+        match self.nsec3.get(nsec3_key(apex_key, hash).as_slice())? {
+            Some(v) => Ok(Some(codec::decode_row(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// An empty row removes the record.
+    pub fn put_nsec3(&mut self, apex_key: &[u8], hash: &[u8], row: &ZoneRow) -> Result<(), StoreError> {
+        let key = nsec3_key(apex_key, hash);
+        if row.is_empty() {
+            take(&mut self.nsec3, &mut self.undo, TableId::Nsec3, key.as_slice()).map(drop)
+        } else {
+            put(&mut self.nsec3, &mut self.undo, TableId::Nsec3, key.as_slice(), codec::encode_row(row).as_slice())
+        }
+    }
+
+    /// The zone's NSEC3 hash before `hash` (strictly, wrapping round to the last).
+    pub fn nsec3_before(&self, apex_key: &[u8], hash: &[u8]) -> Result<Option<(Vec<u8>, ZoneRow)>, StoreError> {
+        match nsec3_at_or_before(&self.nsec3, apex_key, hash, false)? {
+            Some((h, v)) => Ok(Some((h, codec::decode_row(&v)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Every NSEC3 hash of the zone at `apex_key`, in order.
+    pub fn nsec3_hashes(&self, apex_key: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        let prefix = nsec3_prefix(apex_key);
+        let mut out = Vec::new();
+        for item in self.nsec3.range::<&[u8]>(prefix.as_slice()..)? {
+            let (k, _) = item?;
+            match k.value().strip_prefix(prefix.as_slice()) {
+                Some(hash) if hash.len() == crate::model::dnssec::NSEC3_HASH_BYTES => out.push(hash.to_vec()),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Appends a journal entry and drops the oldest beyond `entries_max`.

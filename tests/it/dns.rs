@@ -86,7 +86,7 @@ async fn referrals_carry_ns_and_glue_without_aa() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ds_is_answered_by_the_parent_and_sent_in_referrals_to_dnssec_clients() {
+async fn ds_is_answered_by_the_parent_and_sent_in_referrals_only_from_signed_zones() {
     let d = TestDaemon::demo().await;
     let r = d.query("hello.example.", RecordType::DS).await;
     assert!(r.metadata.authoritative);
@@ -96,10 +96,15 @@ async fn ds_is_answered_by_the_parent_and_sent_in_referrals_to_dnssec_clients() 
     assert!(r.metadata.authoritative && r.answers.is_empty());
     assert_eq!(names(&r.authorities), vec!["example. SOA"]);
 
+    // Like NSD and Knot: an unsigned parent proves nothing, so its referrals carry no DS.
+    let unsigned = dig(d.dns, &["+dnssec", "www.world.example", "A"]);
+    assert!(!unsigned.contains("\tDS\t"), "{unsigned}");
+    d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"dnssec": "nsec3"}))).await;
     let with_do = dig(d.dns, &["+dnssec", "www.world.example", "A"]);
     assert!(with_do.contains("world.example.\t\t3600\tIN\tDS\t54321 8 2"), "{with_do}");
+    assert!(with_do.contains("world.example.\t\t3600\tIN\tRRSIG\tDS 13 2 3600"), "{with_do}");
     let without = dig(d.dns, &["www.world.example", "A"]);
-    assert!(!without.contains("\tDS\t"), "{without}");
+    assert!(!without.contains("\tDS\t") && !without.contains("RRSIG"), "{without}");
     assert!(without.contains("flags: qr;"), "no AA on a referral: {without}");
     d.stop().await;
 }

@@ -7,6 +7,7 @@ mod code_map;
 mod common;
 mod daemon;
 mod dns;
+mod dnssec;
 mod epp;
 mod fuzz;
 mod golden;

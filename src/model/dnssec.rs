@@ -1,0 +1,404 @@
+//! The DNSSEC record rules a signed zone is built from, as RFC 4034, RFC
+//! 5155 and RFC 9276 write them: DNSKEY RDATA and key tags, DS digests,
+//! NSEC3 owner hashes (SHA-1, and per RFC 9276 no extra iterations and no
+//! salt) and their base32hex labels, type bitmaps, NSEC3 and NSEC3PARAM
+//! RDATA, and the RRSIG fields with the exact bytes a signature covers.
+//! Pure functions over wire-form data; private keys and signing live with
+//! the keys, outside the model.
+
+use ring::digest;
+use serde::{Deserialize, Serialize};
+
+use super::objects::DsData;
+use super::time::Timestamp;
+
+/// How a signed zone denies existence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Denial {
+    /// NSEC3 for every name in the zone, delegations without DS included.
+    Nsec3,
+    /// NSEC3 with Opt-Out (RFC 5155 §6): delegations without DS are left out
+    /// of the chain, so a large TLD signs and changes only its secure part.
+    #[serde(rename = "nsec3-optout")]
+    Nsec3OptOut,
+}
+
+/// A published key of a signed zone. Its private half is kept by the
+/// registry beside the store, never in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneKey {
+    pub flags: u16,
+    pub algorithm: u8,
+    /// The public key in its DNSKEY form.
+    pub public_key: Vec<u8>,
+    pub created: Timestamp,
+}
+
+impl ZoneKey {
+    pub fn dnskey_rdata(&self) -> Vec<u8> {
+        dnskey_rdata(self.flags, self.algorithm, &self.public_key)
+    }
+
+    pub fn key_tag(&self) -> u16 {
+        key_tag(&self.dnskey_rdata())
+    }
+}
+
+/// A TLD's signing: how it denies existence, its keys, and the timing of
+/// its signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneSigning {
+    pub denial: Denial,
+    pub keys: Vec<ZoneKey>,
+    /// A signature is valid from `inception_offset_s` before it is made
+    /// (clocks of validators run late) until `signature_validity_s` after.
+    pub signature_validity_s: u32,
+    pub inception_offset_s: u32,
+    /// A signature is made again once less than this remains of it.
+    pub signature_refresh_s: u32,
+    pub dnskey_ttl_s: u32,
+}
+
+impl ZoneSigning {
+    /// Knot's defaults: signatures valid for two weeks, refreshed in their
+    /// last week, back-dated by an hour.
+    pub fn new(denial: Denial, keys: Vec<ZoneKey>) -> Self {
+        ZoneSigning {
+            denial,
+            keys,
+            signature_validity_s: 14 * 86_400,
+            inception_offset_s: 3_600,
+            signature_refresh_s: 7 * 86_400,
+            dnskey_ttl_s: 3_600,
+        }
+    }
+
+    pub fn opt_out(&self) -> bool {
+        self.denial == Denial::Nsec3OptOut
+    }
+}
+
+/// DNSSEC algorithm numbers (IANA "DNS Security Algorithm Numbers").
+pub mod algorithm {
+    pub const ECDSAP256SHA256: u8 = 13;
+    pub const ED25519: u8 = 15;
+}
+
+/// DNSKEY flags (RFC 4034 §2.1.1): a zone key, and with SEP a key signing
+/// key (or a combined signing key) whose DS goes to the parent.
+pub const DNSKEY_ZONE: u16 = 0x0100;
+pub const DNSKEY_SEP: u16 = 0x0001;
+
+/// NSEC3 hash algorithm 1 (SHA-1, RFC 5155 §11), the only one defined.
+pub const NSEC3_SHA1: u8 = 1;
+/// The NSEC3 Opt-Out flag (RFC 5155 §3.1.2.1).
+pub const NSEC3_OPT_OUT: u8 = 0x01;
+pub const NSEC3_HASH_BYTES: usize = 20;
+
+/// DNSKEY RDATA (RFC 4034 §2.1): flags, protocol 3, algorithm, public key.
+pub fn dnskey_rdata(flags: u16, algorithm: u8, public_key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + public_key.len());
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.push(3);
+    out.push(algorithm);
+    out.extend_from_slice(public_key);
+    out
+}
+
+/// The key tag of a DNSKEY RDATA (RFC 4034 Appendix B).
+pub fn key_tag(dnskey_rdata: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for (i, &b) in dnskey_rdata.iter().enumerate() {
+        sum += if i % 2 == 0 { u32::from(b) << 8 } else { u32::from(b) };
+    }
+    sum += (sum >> 16) & 0xFFFF;
+    (sum & 0xFFFF) as u16
+}
+
+/// The SHA-256 DS (digest type 2, RFC 4509) of the key `dnskey_rdata` at
+/// the owner `owner_wire` (canonical, lower-case wire form).
+pub fn ds_sha256(owner_wire: &[u8], dnskey_rdata: &[u8]) -> DsData {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(owner_wire);
+    ctx.update(dnskey_rdata);
+    DsData {
+        key_tag: key_tag(dnskey_rdata),
+        algorithm: dnskey_rdata.get(3).copied().unwrap_or(0),
+        digest_type: 2,
+        digest: ctx.finish().as_ref().to_vec(),
+    }
+}
+
+/// The NSEC3 hash of an owner name in canonical wire form (RFC 5155 §5).
+/// Zones signed here use no salt and no extra iterations (RFC 9276 §3.1);
+/// the parameters are for reading other zones and the RFC's examples.
+pub fn nsec3_hash(owner_wire: &[u8], salt: &[u8], iterations: u16) -> [u8; NSEC3_HASH_BYTES] {
+    let round = |input: &[u8]| {
+        let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
+        ctx.update(input);
+        ctx.update(salt);
+        let mut out = [0u8; NSEC3_HASH_BYTES];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    };
+    let mut hash = round(owner_wire);
+    for _ in 0..iterations {
+        hash = round(&hash);
+    }
+    hash
+}
+
+const BASE32HEX: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+
+/// Base32 with the extended hex alphabet, lower case and unpadded (RFC 4648
+/// §7, RFC 5155 §3.3): the NSEC3 owner label, which sorts like the hash.
+pub fn base32hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(BASE32HEX[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(BASE32HEX[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// The type bitmap of NSEC and NSEC3 records (RFC 4034 §4.1.2) for `types`
+/// (any order, duplicates allowed).
+pub fn type_bitmap(types: &[u16]) -> Vec<u8> {
+    let mut sorted = types.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < sorted.len() {
+        let window = sorted[at] >> 8;
+        let mut bits = [0u8; 32];
+        let mut len = 0;
+        while at < sorted.len() && sorted[at] >> 8 == window {
+            let low = (sorted[at] & 0xFF) as usize;
+            bits[low / 8] |= 0x80 >> (low % 8);
+            len = low / 8 + 1;
+            at += 1;
+        }
+        out.push(window as u8);
+        out.push(len as u8);
+        out.extend_from_slice(&bits[..len]);
+    }
+    out
+}
+
+/// The types a type bitmap lists, in ascending order.
+pub fn bitmap_types(bitmap: &[u8]) -> Vec<u16> {
+    let mut types = Vec::new();
+    let mut rest = bitmap;
+    while let [window, len, tail @ ..] = rest {
+        let len = (*len as usize).min(tail.len());
+        for (i, byte) in tail[..len].iter().enumerate() {
+            for bit in 0..8 {
+                if byte & (0x80 >> bit) != 0 {
+                    types.push(u16::from(*window) << 8 | (i * 8 + bit) as u16);
+                }
+            }
+        }
+        rest = &tail[len..];
+    }
+    types
+}
+
+/// NSEC3 RDATA (RFC 5155 §3.2) with no salt and no extra iterations.
+pub fn nsec3_rdata(flags: u8, next_hash: &[u8; NSEC3_HASH_BYTES], types: &[u16]) -> Vec<u8> {
+    let bitmap = type_bitmap(types);
+    let mut out = Vec::with_capacity(6 + NSEC3_HASH_BYTES + bitmap.len());
+    out.extend_from_slice(&[NSEC3_SHA1, flags, 0, 0, 0, NSEC3_HASH_BYTES as u8]);
+    out.extend_from_slice(next_hash);
+    out.extend_from_slice(&bitmap);
+    out
+}
+
+/// NSEC3PARAM RDATA (RFC 5155 §4.2) for the parameters of [`nsec3_rdata`].
+pub fn nsec3param_rdata() -> Vec<u8> {
+    vec![NSEC3_SHA1, 0, 0, 0, 0]
+}
+
+/// Labels of a wire name, the root not counted (RRSIG "Labels", RFC 4034 §3.1.3).
+pub fn label_count(wire: &[u8]) -> u8 {
+    let (mut at, mut n) = (0usize, 0u8);
+    while let Some(&len) = wire.get(at) {
+        if len == 0 {
+            break;
+        }
+        n += 1;
+        at += 1 + len as usize;
+    }
+    n
+}
+
+/// The fields of an RRSIG before its signature (RFC 4034 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RrsigFields {
+    pub type_covered: u16,
+    pub algorithm: u8,
+    pub labels: u8,
+    pub original_ttl: u32,
+    /// Unix seconds (RFC 4034 §3.1.5 serial arithmetic; fine until 2106).
+    pub expiration: u32,
+    pub inception: u32,
+    pub key_tag: u16,
+    /// The zone apex in lower-case wire form.
+    pub signer: Vec<u8>,
+}
+
+impl RrsigFields {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.type_covered.to_be_bytes());
+        out.push(self.algorithm);
+        out.push(self.labels);
+        out.extend_from_slice(&self.original_ttl.to_be_bytes());
+        out.extend_from_slice(&self.expiration.to_be_bytes());
+        out.extend_from_slice(&self.inception.to_be_bytes());
+        out.extend_from_slice(&self.key_tag.to_be_bytes());
+        out.extend_from_slice(&self.signer);
+    }
+
+    /// What the signature covers (RFC 4034 §3.1.8.1): these fields, then
+    /// each RR of the set at `owner_wire` in canonical form and order
+    /// (RDATA as octet strings, ascending, RFC 4034 §6.3). Names in our RDATA
+    /// are already lower case, as §6.2 asks.
+    pub fn signed_data(&self, owner_wire: &[u8], rdatas: &[Vec<u8>]) -> Vec<u8> {
+        let mut sorted: Vec<&[u8]> = rdatas.iter().map(Vec::as_slice).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = Vec::with_capacity(64 + sorted.iter().map(|r| owner_wire.len() + 10 + r.len()).sum::<usize>());
+        self.write(&mut out);
+        for rdata in sorted {
+            out.extend_from_slice(owner_wire);
+            out.extend_from_slice(&self.type_covered.to_be_bytes());
+            out.extend_from_slice(&1u16.to_be_bytes());
+            out.extend_from_slice(&self.original_ttl.to_be_bytes());
+            out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            out.extend_from_slice(rdata);
+        }
+        out
+    }
+
+    /// The RRSIG RDATA: these fields and the signature.
+    pub fn rdata(&self, signature: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(18 + self.signer.len() + signature.len());
+        self.write(&mut out);
+        out.extend_from_slice(signature);
+        out
+    }
+
+    /// Reads the fields back from RRSIG RDATA; `None` when it is too short.
+    pub fn parse(rdata: &[u8]) -> Option<(RrsigFields, &[u8])> {
+        let fixed = rdata.get(..18)?;
+        let mut at = 18;
+        while *rdata.get(at)? != 0 {
+            at += 1 + rdata[at] as usize;
+        }
+        let signer = rdata.get(18..=at)?.to_vec();
+        let be32 = |i: usize| u32::from_be_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
+        let fields = RrsigFields {
+            type_covered: u16::from_be_bytes([fixed[0], fixed[1]]),
+            algorithm: fixed[2],
+            labels: fixed[3],
+            original_ttl: be32(4),
+            expiration: be32(8),
+            inception: be32(12),
+            key_tag: u16::from_be_bytes([fixed[16], fixed[17]]),
+            signer,
+        };
+        Some((fields, &rdata[at + 1..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DomainName;
+
+    fn wire(name: &str) -> Vec<u8> {
+        DomainName::parse(name).unwrap().to_wire()
+    }
+
+    #[test]
+    fn nsec3_hashes_match_rfc_5155_appendix_a() {
+        let salt = [0xAA, 0xBB, 0xCC, 0xDD];
+        for (name, hash) in [
+            ("example", "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom"),
+            ("a.example", "35mthgpgcu1qg68fab165klnsnk3dpvl"),
+            ("ns1.example", "2t7b4g4vsa5smi47k61mv5bv1a22bojr"),
+            ("xx.example", "t644ebqk9bibcna874givr6joj62mlhv"),
+        ] {
+            assert_eq!(base32hex(&nsec3_hash(&wire(name), &salt, 12)), hash, "{name}");
+        }
+    }
+
+    /// RFC 4034 §5.4 (key tag 60485, SHA-1 DS) and RFC 4509 §2.3 (its SHA-256 DS).
+    #[test]
+    fn key_tag_and_ds_match_rfc_4034_and_4509() {
+        use base64::Engine;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(
+                "AQOeiiR0GOMYkDshWoSKz9XzfwJr1AYtsmx3TGkJaNXVbfi/2pHm822aJ5iI9BMzNXxeYCmZDRD99WYwYqUSdjMmmAphXdvxegXd/M5+X7OrzKBaMbCVdFLUUh6DhweJBjEVv5f2wwjM9XzcnOf+EPbtG9DMBmADjFDc2w/rljwvFw==",
+            )
+            .unwrap();
+        let rdata = dnskey_rdata(DNSKEY_ZONE, 5, &key);
+        assert_eq!(key_tag(&rdata), 60485);
+        let ds = ds_sha256(&wire("dskey.example.com"), &rdata);
+        assert_eq!((ds.key_tag, ds.algorithm, ds.digest_type), (60485, 5, 2));
+        assert_eq!(
+            crate::model::objects::hex_bytes::encode_upper(&ds.digest),
+            "D4B7D520E7BB5F0F67674A0CCEB1E3E0614B93C4F9E99B8383F6A1E4469DA50A"
+        );
+    }
+
+    #[test]
+    fn type_bitmaps_round_trip_and_match_rfc_4034_section_4_3() {
+        // "A MX RRSIG NSEC TYPE1234" from RFC 4034 §4.3.
+        let bitmap = type_bitmap(&[1, 15, 46, 47, 1234]);
+        let mut expected = vec![0x00, 0x06, 0x40, 0x01, 0x00, 0x00, 0x00, 0x03, 0x04, 0x1b];
+        expected.extend([0; 26]);
+        expected.push(0x20);
+        assert_eq!(bitmap, expected);
+        assert_eq!(bitmap_types(&bitmap), vec![1, 15, 46, 47, 1234]);
+        assert!(type_bitmap(&[]).is_empty());
+    }
+
+    #[test]
+    fn base32hex_keeps_the_order_of_the_bytes() {
+        assert_eq!(base32hex(b"f"), "co");
+        assert_eq!(base32hex(b"foobar"), "cpnmuoj1e8");
+        let (a, b) = ([0x10u8; 20], [0x11u8; 20]);
+        assert!(base32hex(&a) < base32hex(&b));
+    }
+
+    #[test]
+    fn rrsig_fields_round_trip_and_sign_sorted_rrs() {
+        let fields = RrsigFields {
+            type_covered: 2,
+            algorithm: algorithm::ECDSAP256SHA256,
+            labels: label_count(&wire("example")),
+            original_ttl: 3600,
+            expiration: 1_800_000_000,
+            inception: 1_700_000_000,
+            key_tag: 4242,
+            signer: wire("example"),
+        };
+        assert_eq!(fields.labels, 1);
+        let rdata = fields.rdata(&[9; 64]);
+        let (back, signature) = RrsigFields::parse(&rdata).unwrap();
+        assert_eq!((back, signature), (fields.clone(), &[9u8; 64][..]));
+        let (a, b) = (wire("b.nic.example"), wire("a.nic.example"));
+        assert_eq!(fields.signed_data(&wire("example"), &[a.clone(), b.clone()]), fields.signed_data(&wire("example"), &[b, a]));
+        assert_eq!(nsec3_rdata(NSEC3_OPT_OUT, &[0; 20], &[2])[..6], [1, 1, 0, 0, 0, 20]);
+    }
+}

@@ -1,0 +1,155 @@
+//! Zone signing keys: made with ring (ECDSA P-256 and Ed25519), each
+//! private key a PKCS#8 file readable by its owner only, in a folder per TLD
+//! under the data folder's `keys/`, loaded once by the writer and used to
+//! sign RRsets. The store holds only the public halves
+//! ([`crate::model::dnssec::ZoneKey`]), so a backup of the store is no copy
+//! of the keys.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+
+use crate::model::dnssec::{ZoneKey, algorithm, dnskey_rdata, key_tag};
+use crate::model::{DomainName, Timestamp};
+use crate::store::StoreError;
+
+/// A private key, ready to sign.
+pub struct SigningKey {
+    pair: Pair,
+}
+
+enum Pair {
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+impl SigningKey {
+    fn from_pkcs8(algorithm: u8, pkcs8: &[u8], rng: &SystemRandom) -> Option<SigningKey> {
+        let pair = match algorithm {
+            algorithm::ECDSAP256SHA256 => Pair::Ecdsa(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, rng).ok()?),
+            algorithm::ED25519 => Pair::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).ok()?),
+            _ => return None,
+        };
+        Some(SigningKey { pair })
+    }
+
+    /// The public key as a DNSKEY carries it: for ECDSA the point without
+    /// its uncompressed-form prefix (RFC 6605 §4), for Ed25519 as is (RFC 8080).
+    fn public_key(&self) -> Vec<u8> {
+        match &self.pair {
+            Pair::Ecdsa(p) => p.public_key().as_ref()[1..].to_vec(),
+            Pair::Ed25519(p) => p.public_key().as_ref().to_vec(),
+        }
+    }
+
+    /// The signature over `data` in DNSSEC form (ECDSA r‖s, RFC 6605 §4).
+    pub fn sign(&self, data: &[u8], rng: &SystemRandom) -> Result<Vec<u8>, StoreError> {
+        match &self.pair {
+            Pair::Ecdsa(p) => Ok(p.sign(rng, data).map_err(|_| StoreError::Db("ECDSA signing failed".into()))?.as_ref().to_vec()),
+            Pair::Ed25519(p) => Ok(p.sign(data).as_ref().to_vec()),
+        }
+    }
+}
+
+/// The zone signing keys kept beside the store.
+pub struct Keys {
+    dir: PathBuf,
+    rng: SystemRandom,
+    loaded: Mutex<HashMap<(DomainName, u16, u8), Arc<SigningKey>>>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    pub fn new(dir: PathBuf) -> Keys {
+        Keys { dir, rng: SystemRandom::new(), loaded: Mutex::default() }
+    }
+
+    pub fn rng(&self) -> &SystemRandom {
+        &self.rng
+    }
+
+    fn path(&self, tld: &DomainName, algorithm: u8, key_tag: u16) -> PathBuf {
+        self.dir.join(tld.as_str()).join(format!("K{tld}.+{algorithm:03}+{key_tag:05}.pk8"))
+    }
+
+    /// Makes a key for `tld`, writes its private half (synced, mode 0600)
+    /// and returns the public half to publish.
+    pub fn generate(&self, tld: &DomainName, algorithm: u8, flags: u16, now: Timestamp) -> Result<ZoneKey, StoreError> {
+        let failed = |what: &str| StoreError::Db(format!("cannot make a signing key for {tld}: {what}"));
+        let pkcs8 = match algorithm {
+            algorithm::ECDSAP256SHA256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.rng),
+            algorithm::ED25519 => Ed25519KeyPair::generate_pkcs8(&self.rng),
+            other => return Err(failed(&format!("algorithm {other} is not supported (13 or 15)"))),
+        }
+        .map_err(|_| failed("the random source failed"))?;
+        let key = SigningKey::from_pkcs8(algorithm, pkcs8.as_ref(), &self.rng).ok_or_else(|| failed("ring refused its own key"))?;
+        let public_key = key.public_key();
+        let tag = key_tag(&dnskey_rdata(flags, algorithm, &public_key));
+        let path = self.path(tld, algorithm, tag);
+        write_private(&path, pkcs8.as_ref()).map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+        self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert((tld.clone(), tag, algorithm), Arc::new(key));
+        Ok(ZoneKey { flags, algorithm, public_key, created: now })
+    }
+
+    /// The private half of `key`, read from its file the first time.
+    pub fn signer(&self, tld: &DomainName, key: &ZoneKey) -> Result<Arc<SigningKey>, StoreError> {
+        let id = (tld.clone(), key.key_tag(), key.algorithm);
+        if let Some(k) = self.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            return Ok(k.clone());
+        }
+        let path = self.path(tld, key.algorithm, key.key_tag());
+        let pkcs8 = std::fs::read(&path)
+            .map_err(|e| StoreError::Db(format!("the private key of {tld} key {} is missing ({}: {e})", key.key_tag(), path.display())))?;
+        let loaded = SigningKey::from_pkcs8(key.algorithm, &pkcs8, &self.rng)
+            .filter(|k| k.public_key() == key.public_key)
+            .ok_or_else(|| StoreError::Db(format!("{} is not the private key of {tld} key {}", path.display(), key.key_tag())))?;
+        let loaded = Arc::new(loaded);
+        self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(id, loaded.clone());
+        Ok(loaded)
+    }
+}
+
+/// Writes a private key readable by its owner only, in a folder only its
+/// owner can enter, synced before it is used.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_written_private_and_read_back() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let tld = DomainName::parse("example").unwrap();
+        let keys = Keys::new(dir.path().join("keys"));
+        for alg in [algorithm::ECDSAP256SHA256, algorithm::ED25519] {
+            let key = keys.generate(&tld, alg, 257, Timestamp(0)).unwrap();
+            let path = keys.path(&tld, alg, key.key_tag());
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+            let fresh = Keys::new(dir.path().join("keys"));
+            let signer = fresh.signer(&tld, &key).unwrap();
+            assert_eq!(signer.sign(b"data", fresh.rng()).unwrap().len(), 64);
+            let other = ZoneKey { public_key: vec![0; key.public_key.len()], ..key };
+            assert!(fresh.signer(&tld, &other).is_err(), "a key file must match its published key");
+        }
+    }
+}
