@@ -724,7 +724,14 @@ async fn status(config: &Config, as_json: bool) -> anyhow::Result<()> {
             s["store_bytes"], o["registrars"], o["contacts"], o["domains"], o["hosts"]
         );
         for zone in s["zones"].as_array().into_iter().flatten() {
-            println!("zone {}: serial {}", zone["tld"].as_str().unwrap_or("?"), zone["serial"]);
+            match zone["earliest_signature_expiry"].as_str() {
+                Some(expiry) => println!(
+                    "zone {}: serial {}, signed, earliest signature expiry {expiry}",
+                    zone["tld"].as_str().unwrap_or("?"),
+                    zone["serial"]
+                ),
+                None => println!("zone {}: serial {}", zone["tld"].as_str().unwrap_or("?"), zone["serial"]),
+            }
         }
     }
     if s["ready"].as_bool() != Some(true) {

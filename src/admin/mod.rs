@@ -258,6 +258,7 @@ async fn status(State(s): AppState) -> ApiResult {
     let objects = snapshot.object_counts().map_err(RegistryError::Store)?;
     let failure = writer_failure(&s);
     let health = s.registry.health();
+    let expiries = health.signature_expiries();
     ok(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "live": failure.is_none(),
@@ -269,7 +270,10 @@ async fn status(State(s): AppState) -> ApiResult {
         },
         "store_bytes": std::fs::metadata(&s.store_path).map(|m| m.len()).ok(),
         "objects": objects,
-        "zones": snapshot.zones().iter().map(|z| json!({ "tld": z.tld.name.to_string(), "serial": z.serial() })).collect::<Vec<_>>(),
+        "zones": snapshot.zones().iter().map(|z| {
+            let expiry = expiries.get(&z.tld.name).map(|e| crate::model::Timestamp::from_unix_seconds(i64::from(*e)));
+            json!({ "tld": z.tld.name.to_string(), "serial": z.serial(), "earliest_signature_expiry": expiry })
+        }).collect::<Vec<_>>(),
     }))
 }
 

@@ -69,6 +69,7 @@ pub fn dnssec(zone: &ZoneApex, signing: Option<&crate::model::dnssec::ZoneSignin
         "keys": keys,
         "signature_validity_s": signing.signature_validity_s,
         "signature_refresh_s": signing.signature_refresh_s,
+        "signature_jitter_s": signing.signature_jitter_s,
         "inception_offset_s": signing.inception_offset_s,
         "earliest_signature_expiry": earliest_expiry.map(|e| Timestamp::from_unix_seconds(i64::from(e))),
     })

@@ -24,6 +24,16 @@ pub enum Denial {
     Nsec3OptOut,
 }
 
+/// A fixed share of `spread_s` for `owner`: FNV-1a of its lower-cased wire
+/// form, so every signer agrees and the shares are even over names.
+fn owner_jitter_s(owner: &[u8], spread_s: u32) -> u32 {
+    if spread_s == 0 {
+        return 0;
+    }
+    let hash = owner.iter().fold(0x811c_9dc5_u32, |h, &b| (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193));
+    hash % spread_s
+}
+
 /// A published key of a signed zone. Its private half is kept by the
 /// registry beside the store, never in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,12 +67,16 @@ pub struct ZoneSigning {
     pub inception_offset_s: u32,
     /// A signature is made again once less than this remains of it.
     pub signature_refresh_s: u32,
+    /// Each owner name's signatures expire up to this much earlier than the
+    /// validity says, by an amount fixed per name, so a zone signed at once
+    /// is due for refresh over this span and not in one instant.
+    pub signature_jitter_s: u32,
     pub dnskey_ttl_s: u32,
 }
 
 impl ZoneSigning {
     /// Knot's defaults: signatures valid for two weeks, refreshed in their
-    /// last week, back-dated by an hour.
+    /// last week, back-dated by an hour; expiries spread over a day.
     pub fn new(denial: Denial, keys: Vec<ZoneKey>) -> Self {
         ZoneSigning {
             denial,
@@ -70,8 +84,21 @@ impl ZoneSigning {
             signature_validity_s: 14 * 86_400,
             inception_offset_s: 3_600,
             signature_refresh_s: 7 * 86_400,
+            signature_jitter_s: 86_400,
             dnskey_ttl_s: 3_600,
         }
+    }
+
+    /// When a signature over an RRset of `owner` (wire form) made at `now`
+    /// expires: the validity less the owner's share of the jitter.
+    pub fn expiration(&self, owner: &[u8], now: u32) -> u32 {
+        now.wrapping_add(self.signature_validity_s).wrapping_sub(owner_jitter_s(owner, self.signature_jitter_s))
+    }
+
+    /// Whether a signature expiring at `expiration` is due to be made again
+    /// at `now` (RFC 4034 serial arithmetic).
+    pub fn refresh_due(&self, expiration: u32, now: u32) -> bool {
+        expiration.wrapping_sub(now) as i32 <= self.signature_refresh_s as i32
     }
 
     pub fn opt_out(&self) -> bool {

@@ -4,7 +4,7 @@
 //! result code, RDAP and WHOIS queries and rate-limit refusals, open
 //! connections and sessions), and what is read at scrape time (writer queue,
 //! batch sizes and commit latency, snapshot age, store size, zone serials,
-//! process figures).
+//! DNSSEC keys and the earliest signature expiry, process figures).
 //!
 //! The DNS path counts into a slot of its own per UDP worker, so counting
 //! costs one uncontended add per answer.
@@ -249,9 +249,37 @@ impl Collector for AtScrape {
             let labels = [("zone", zone.tld.name.to_string())];
             ConstGauge::new(i64::from(zone.serial())).encode(family.encode_family(&labels)?)?;
         }
+        let keys = ConstGauge::new(0i64);
+        let mut family = encoder.encode_descriptor(
+            "domain_os_dnssec_keys",
+            "Keys a signed zone publishes and signs with, by key tag and algorithm (1 each).",
+            None,
+            keys.metric_type(),
+        )?;
+        for zone in snapshot.zones() {
+            for key in snapshot.zone_signing(&zone.tld.name).ok().flatten().map(|s| s.keys).unwrap_or_default() {
+                let labels = [
+                    ("zone", zone.tld.name.to_string()),
+                    ("key_tag", key.key_tag().to_string()),
+                    ("algorithm", key.algorithm.to_string()),
+                    ("flags", key.flags.to_string()),
+                ];
+                ConstGauge::new(1i64).encode(family.encode_family(&labels)?)?;
+            }
+        }
         drop(snapshot);
 
         let health = self.registry.health();
+        let expiry = ConstGauge::new(0i64);
+        let mut family = encoder.encode_descriptor(
+            "domain_os_dnssec_earliest_signature_expiry_timestamp_seconds",
+            "The earliest expiry of any signature in a signed zone, as of the last full signature sweep.",
+            None,
+            expiry.metric_type(),
+        )?;
+        for (zone, earliest) in health.signature_expiries() {
+            ConstGauge::new(i64::from(earliest)).encode(family.encode_family(&[("zone", zone.to_string())])?)?;
+        }
         gauge(
             &mut encoder,
             "domain_os_writer_live",

@@ -84,6 +84,14 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::AckPoll(id) => ack_poll(cx, *id),
         Command::Import(import) => super::import::run(cx, import),
         Command::RunDue => super::due::run(cx),
+        Command::RefreshSignatures { tld, owners, nsec3 } => {
+            let tld = cx.tld(tld)?;
+            if cx.tables.zone_signing(&tld.name)?.is_none() {
+                return Err(RegistryError::Invalid(format!("{} is not signed", tld.name)));
+            }
+            cx.signatures_due(&tld, owners.clone(), nsec3.clone());
+            Ok(Outcome::Done)
+        }
         Command::CountReads(counts) => {
             for (key, n) in counts {
                 cx.tables.count(key, *n)?;

@@ -62,6 +62,14 @@ pub enum Command {
     /// Carries out lifecycle deadlines that have passed (auto-renew, grace
     /// ends, transfer auto-approval, redemption and purge).
     RunDue,
+    /// Makes again the signatures of a signed TLD that the sweep found near
+    /// expiry: at the owner names with these canonical keys and on the
+    /// NSEC3 records with these hashes (each checked again by the writer).
+    RefreshSignatures {
+        tld: DomainName,
+        owners: Vec<Vec<u8>>,
+        nsec3: Vec<Vec<u8>>,
+    },
     /// Read-only commands (check, info, poll, transfer query) to add to the
     /// report counters: `(key, count)`.
     CountReads(Vec<(String, u64)>),
@@ -98,6 +106,7 @@ impl Command {
             Command::AckPoll(_) => "poll ack",
             Command::Import(_) => "zone import",
             Command::RunDue => "lifecycle run",
+            Command::RefreshSignatures { .. } => "signature refresh",
             Command::CountReads(_) => "read counting",
             Command::All(_) => "command group",
             #[cfg(test)]
@@ -116,6 +125,7 @@ impl Command {
             Command::Fund(..) => "change balances",
             Command::Import(_) => "import zones",
             Command::RunDue => "carry out lifecycle deadlines",
+            Command::RefreshSignatures { .. } => "refresh zone signatures",
             Command::CountReads(_) => "add to the report counters",
             Command::All(_) => "run command groups",
             _ => return None,

@@ -67,6 +67,8 @@ enum ZoneEvent {
     SoaChanged(Box<Tld>),
     /// The zone is signed or unsigned (the TLD as stored before the command).
     SigningChanged(Box<Tld>),
+    /// Signatures found due by the sweep: owner keys and NSEC3 hashes.
+    SignaturesDue(Box<Tld>, Vec<Vec<u8>>, Vec<Vec<u8>>),
 }
 
 impl<'a, 't> Cx<'a, 't> {
@@ -99,6 +101,12 @@ impl<'a, 't> Cx<'a, 't> {
     /// The zone of `before` is signed or unsigned by this command.
     pub fn signing_changed(&mut self, before: &Tld) {
         self.zone_events.push(ZoneEvent::SigningChanged(Box::new(before.clone())));
+    }
+
+    /// The signatures at `owners` (keys) and on the NSEC3 records `hashes`
+    /// of `tld`'s zone are to be made again.
+    pub fn signatures_due(&mut self, tld: &Tld, owners: Vec<Vec<u8>>, hashes: Vec<Vec<u8>>) {
+        self.zone_events.push(ZoneEvent::SignaturesDue(Box::new(tld.clone()), owners, hashes));
     }
 
     /// Runs `step` so that, if it is refused, what it wrote is undone;
@@ -158,6 +166,7 @@ impl<'a, 't> Cx<'a, 't> {
                 ZoneEvent::Created(name) => self.zones.created(&name),
                 ZoneEvent::SoaChanged(before) => self.zones.begin(&before).soa_changed(),
                 ZoneEvent::SigningChanged(before) => self.zones.signing_changed(&before),
+                ZoneEvent::SignaturesDue(tld, owners, hashes) => self.zones.signatures_due(&tld, owners, hashes),
             }
         }
         let touched = std::mem::take(&mut self.touched);

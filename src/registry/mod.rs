@@ -22,6 +22,7 @@ pub mod import;
 pub mod import_data;
 pub mod keys;
 pub mod query;
+mod resign;
 mod signing;
 mod writer;
 mod zone_rows;
@@ -33,6 +34,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub use apply::{counter_key, query_counter_key};
 pub use command::{Actor, Command, Outcome};
 pub use import_data::{ImportSummary, ZoneImport};
+pub use resign::run_signature_sweep;
 pub(crate) use writer::WriteAccess;
 pub use writer::WriterHealth;
 

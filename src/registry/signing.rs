@@ -95,6 +95,46 @@ impl<'a> ZoneSigner<'a> {
         Ok(())
     }
 
+    /// Makes again the signatures near expiry at the owner names with keys
+    /// `owners` and on the NSEC3 records with `hashes`, and nothing else:
+    /// what the signature sweep found due.
+    pub fn refresh(
+        &self,
+        t: &mut WriteTables<'_>,
+        owners: &[Vec<u8>],
+        hashes: &[Vec<u8>],
+        record: &mut Record<'_>,
+    ) -> Result<(), StoreError> {
+        for key in owners.iter().filter(|k| k.starts_with(&self.apex_key)) {
+            self.sign_owner(t, key, record)?;
+        }
+        for hash in hashes {
+            let Ok(hash) = Hash::try_from(hash.as_slice()) else { continue };
+            let Some(old) = t.nsec3(&self.apex_key, &hash)? else { continue };
+            let Some(set) = old.get(rtype::NSEC3) else { continue };
+            let good =
+                old.get(rtype::RRSIG).is_some_and(|sigs| sigs.rdatas.iter().filter(|s| self.still_good(s, set)).count() == self.keys.len());
+            if good {
+                continue;
+            }
+            let mut row = old.clone();
+            row.put(RrSet { rtype: rtype::RRSIG, ttl: 0, rdatas: self.sign_set(&wire_of(&self.nsec3_owner_key(&hash)), set)? });
+            self.write_nsec3(t, &hash, Some(&old), Some(&row), record)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the SOA signature in the apex row is due: a zone with no
+    /// change for a week still gets a new serial and SOA signature.
+    pub fn soa_due(&self, t: &WriteTables<'_>) -> Result<bool, StoreError> {
+        let row = t.zone_row(&self.apex_key)?.unwrap_or_default();
+        let soa = RrSet { rtype: rtype::SOA, ttl: self.tld.policy.soa.ttl_s, rdatas: vec![soa_rdata(&self.tld.policy, self.tld.serial)] };
+        let good = row.get(rtype::RRSIG).is_some_and(|sigs| {
+            sigs.rdatas.iter().filter(|s| covered(s) == rtype::SOA && self.still_good(s, &soa)).count() == self.keys.len()
+        });
+        Ok(!good)
+    }
+
     /// Signs every name of the zone and builds its NSEC3 chain from scratch.
     pub fn sign_all(&self, t: &mut WriteTables<'_>) -> Result<(), StoreError> {
         let mut chain: BTreeMap<Hash, Vec<u16>> = BTreeMap::new();
@@ -237,7 +277,7 @@ impl<'a> ZoneSigner<'a> {
         let Some((fields, _)) = RrsigFields::parse(sig) else { return false };
         fields.original_ttl == set.ttl
             && self.keys.iter().any(|(tag, alg, _)| *tag == fields.key_tag && *alg == fields.algorithm)
-            && fields.expiration.wrapping_sub(self.now) as i32 > self.signing.signature_refresh_s as i32
+            && !self.signing.refresh_due(fields.expiration, self.now)
     }
 
     /// The types the NSEC3 record of a name lists, or `None` when the name
@@ -362,7 +402,7 @@ impl<'a> ZoneSigner<'a> {
                 algorithm: *algorithm,
                 labels: label_count(owner),
                 original_ttl: set.ttl,
-                expiration: self.now.wrapping_add(self.signing.signature_validity_s),
+                expiration: self.signing.expiration(owner, self.now),
                 inception: self.now.wrapping_sub(self.signing.inception_offset_s),
                 key_tag: *key_tag,
                 signer: self.apex_wire.clone(),

@@ -10,6 +10,7 @@
 //! [`WriterHealth`] (redb takes no more writes in this process after an I/O
 //! error, so the daemon stops and its supervisor starts it again).
 
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,7 @@ use super::apply::apply;
 use super::context::Cx;
 use super::zone_rows::ZoneChanges;
 use super::{Command, Job, Message, Outcome, RegistryError, WriterSettings};
-use crate::model::Clock;
+use crate::model::{Clock, DomainName};
 use crate::store::{SnapshotCell, Store, StoreError, WriteTables};
 
 /// Proof of being the registry writer: only this module can make one, and
@@ -49,6 +50,9 @@ pub struct WriterHealth {
     pub commit_seconds: Histogram,
     /// When the snapshot readers see was published.
     published: Mutex<Instant>,
+    /// Per signed zone, the earliest signature expiry (Unix seconds) the
+    /// signature sweep's last full pass saw.
+    signature_expiry: Mutex<BTreeMap<DomainName, u32>>,
 }
 
 impl Default for WriterHealth {
@@ -59,6 +63,7 @@ impl Default for WriterHealth {
             batch_commands: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
             commit_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 14)),
             published: Mutex::new(Instant::now()),
+            signature_expiry: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -77,6 +82,25 @@ impl WriterHealth {
     /// Whether commands can be committed.
     pub fn is_live(&self) -> bool {
         !self.stopped() && self.store_failure().is_none()
+    }
+
+    /// The earliest signature expiry of each signed zone, as of the
+    /// signature sweep's last full pass over it.
+    pub fn signature_expiries(&self) -> BTreeMap<DomainName, u32> {
+        self.signature_expiry.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(super) fn set_signature_expiry(&self, tld: &DomainName, earliest: Option<u32>) {
+        let mut map = self.signature_expiry.lock().unwrap_or_else(|p| p.into_inner());
+        match earliest {
+            Some(e) => map.insert(tld.clone(), e),
+            None => map.remove(tld),
+        };
+    }
+
+    /// Forgets zones no longer signed.
+    pub(super) fn keep_signature_expiries(&self, signed: &[DomainName]) {
+        self.signature_expiry.lock().unwrap_or_else(|p| p.into_inner()).retain(|tld, _| signed.contains(tld));
     }
 
     /// How long ago the snapshot readers see was published (the start, before any commit).

@@ -30,6 +30,10 @@ pub(super) struct ZoneDiff {
     touched: BTreeSet<Vec<u8>>,
     /// The zone was signed or unsigned: every row is rewritten.
     signing_changed: bool,
+    /// Owner keys and NSEC3 hashes whose signatures the sweep found due.
+    due_owners: Vec<Vec<u8>>,
+    due_hashes: Vec<Vec<u8>>,
+    refresh_asked: bool,
 }
 
 /// Zone changes collected over one batch.
@@ -68,6 +72,13 @@ impl ZoneChanges {
                 Some(s) => {
                     let touched: Vec<Vec<u8>> = std::mem::take(&mut diff.touched).into_iter().collect();
                     s.sign_touched(t, &touched, &mut |key, old, new| diff.record(key, old, new))?;
+                    if diff.refresh_asked {
+                        let (owners, hashes) = (std::mem::take(&mut diff.due_owners), std::mem::take(&mut diff.due_hashes));
+                        s.refresh(t, &owners, &hashes, &mut |key, old, new| diff.record(key, old, new))?;
+                        if s.soa_due(t)? {
+                            diff.soa_changed();
+                        }
+                    }
                 }
                 None => {}
             }
@@ -98,6 +109,15 @@ impl ZoneChanges {
             }
         }
         Ok(())
+    }
+
+    /// The signatures at `owners` (keys) and on the NSEC3 records `hashes`
+    /// of `tld`'s zone are due: made again at the end of the batch.
+    pub fn signatures_due(&mut self, tld: &Tld, owners: Vec<Vec<u8>>, hashes: Vec<Vec<u8>>) {
+        let diff = self.begin(tld);
+        diff.due_owners.extend(owners);
+        diff.due_hashes.extend(hashes);
+        diff.refresh_asked = true;
     }
 
     /// `tld` (as stored before the change) is signed or unsigned in this batch.

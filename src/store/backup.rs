@@ -14,9 +14,10 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    CONTACTS, COUNTERS, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, POLL, REGISTRARS, ReadOnlyStore, SCHEMA_VERSION,
-    Snapshot, StoreError, TLDS, ZONE,
+    CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, ReadOnlyStore,
+    SCHEMA_VERSION, Snapshot, StoreError, TLDS, ZONE,
 };
+use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
 
 /// What a backup holds: the rows of each table, and each TLD's SOA serial.
@@ -81,6 +82,8 @@ fn write_copy(source: &ReadTransaction, to: &Path, progress: &mut dyn FnMut(&str
     copy(source, &txn, HOST_BY_NAME, progress)?;
     copy(source, &txn, HOST_LINKS, progress)?;
     copy(source, &txn, ZONE, progress)?;
+    copy(source, &txn, DNSSEC, progress)?;
+    copy(source, &txn, NSEC3, progress)?;
     copy(source, &txn, JOURNAL, progress)?;
     copy(source, &txn, POLL, progress)?;
     copy(source, &txn, DUE, progress)?;
@@ -134,6 +137,8 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("host_by_name", rows(&txn, HOST_BY_NAME, progress, |_| Ok(()))?),
         ("host_links", rows(&txn, HOST_LINKS, progress, |_| Ok(()))?),
         ("zone", rows(&txn, ZONE, progress, |v| codec::decode_row(v).map(drop))?),
+        ("dnssec", rows(&txn, DNSSEC, progress, |v| codec::decode::<ZoneSigning>(v, "zone signing").map(drop))?),
+        ("nsec3", rows(&txn, NSEC3, progress, |v| codec::decode_row(v).map(drop))?),
         ("journal", rows(&txn, JOURNAL, progress, |v| JournalEntry::decode(v).map(drop))?),
         ("poll", rows(&txn, POLL, progress, |v| codec::decode::<PollMessage>(v, "poll message").map(drop))?),
         ("due", rows(&txn, DUE, progress, |_| Ok(()))?),

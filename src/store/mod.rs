@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 pub use journal::JournalEntry;
-pub use read::{ObjectCounts, Snapshot, ZoneApex, ZoneProbe};
+pub use read::{ObjectCounts, Snapshot, SweepStretch, ZoneApex, ZoneProbe, earlier_expiry};
 pub(crate) use write::WriteTables;
 
 pub(crate) use crate::registry::WriteAccess;

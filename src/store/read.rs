@@ -77,6 +77,38 @@ pub enum ZoneProbe<'a> {
     Absent,
 }
 
+/// What one stretch of a signature sweep found.
+#[derive(Debug, Default)]
+pub struct SweepStretch {
+    /// Owner keys (zone rows) or hashes (NSEC3) holding a signature due.
+    pub due: Vec<Vec<u8>>,
+    /// Where the next stretch starts after (relative to the zone's prefix),
+    /// or `None` when this one reached the end.
+    pub last: Option<Vec<u8>>,
+    /// The earliest signature expiry seen.
+    pub earliest: Option<u32>,
+}
+
+/// The earliest expiry of the RRSIGs in a stored row, seen from `now`.
+fn earliest_in_row(row: &[u8], now: u32) -> Result<Option<u32>, StoreError> {
+    let mut earliest = None;
+    if let Some(sigs) = codec::RowView::new(row)?.get(crate::model::zone::rtype::RRSIG) {
+        for sig in sigs.rdatas() {
+            let expiry = sig.get(8..12).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+            earliest = earlier_expiry(earliest, expiry, now);
+        }
+    }
+    Ok(earliest)
+}
+
+/// The earlier of two expiries in RFC 4034 serial arithmetic, seen from `now`.
+pub fn earlier_expiry(a: Option<u32>, b: Option<u32>, now: u32) -> Option<u32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if (b.wrapping_sub(now) as i32) < (a.wrapping_sub(now) as i32) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
 /// A zone row as iterated: the owner's canonical key and the row bytes.
 pub type ZoneRowEntry<'a> = (Vec<u8>, redb::AccessGuard<'a, &'static [u8]>);
 
@@ -237,25 +269,51 @@ impl Snapshot {
     /// seconds; RFC 4034 serial arithmetic), or `None` when it has none. Reads
     /// every row: for status, not for answers.
     pub fn earliest_signature_expiry(&self, apex: &ZoneApex, now: u32) -> Result<Option<u32>, StoreError> {
-        let mut earliest: Option<u32> = None;
-        let mut visit = |row: &[u8]| -> Result<(), StoreError> {
-            if let Some(sigs) = codec::RowView::new(row)?.get(crate::model::zone::rtype::RRSIG) {
-                for sig in sigs.rdatas() {
-                    if let Some(e) = sig.get(8..12).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) {
-                        earliest =
-                            Some(earliest.map_or(e, |x| if (e.wrapping_sub(now) as i32) < (x.wrapping_sub(now) as i32) { e } else { x }));
-                    }
-                }
-            }
-            Ok(())
-        };
+        let mut earliest = None;
         for item in self.zone_rows(apex)? {
-            visit(item?.1.value())?;
+            earliest = earlier_expiry(earliest, earliest_in_row(item?.1.value(), now)?, now);
         }
         for item in self.nsec3_rows(apex)? {
-            visit(item?.1.value())?;
+            earliest = earlier_expiry(earliest, earliest_in_row(item?.1.value(), now)?, now);
         }
         Ok(earliest)
+    }
+
+    /// One stretch of the signature sweep over `apex`'s zone rows (or, with
+    /// `nsec3`, its NSEC3 records): up to `rows_max` rows after `after` (from
+    /// the start when `None`), and which of them hold a signature due for
+    /// refresh at `now`.
+    pub fn signature_sweep(
+        &self,
+        apex: &ZoneApex,
+        signing: &crate::model::dnssec::ZoneSigning,
+        nsec3: bool,
+        after: Option<&[u8]>,
+        rows_max: usize,
+        now: u32,
+    ) -> Result<SweepStretch, StoreError> {
+        let (table, prefix) = if nsec3 { (&self.nsec3, nsec3_prefix(&apex.key)) } else { (&self.zone, apex.key.clone()) };
+        let start = match after {
+            Some(after) => std::ops::Bound::Excluded([prefix.as_slice(), after].concat()),
+            None => std::ops::Bound::Included(prefix.clone()),
+        };
+        let mut stretch = SweepStretch { due: Vec::new(), last: None, earliest: None };
+        let mut rows = 0;
+        for item in table.range::<&[u8]>((start.as_ref().map(Vec::as_slice), std::ops::Bound::Unbounded))? {
+            let (k, v) = item?;
+            let Some(id) = k.value().strip_prefix(prefix.as_slice()) else { return Ok(stretch) };
+            let earliest = earliest_in_row(v.value(), now)?;
+            if earliest.is_some_and(|e| signing.refresh_due(e, now)) {
+                stretch.due.push(if nsec3 { id.to_vec() } else { k.value().to_vec() });
+            }
+            stretch.earliest = earlier_expiry(stretch.earliest, earliest, now);
+            rows += 1;
+            if rows == rows_max {
+                stretch.last = Some(id.to_vec());
+                break;
+            }
+        }
+        Ok(stretch)
     }
 
     /// The NSEC3 record of `apex`'s zone that matches `hash` (`exact`) or,

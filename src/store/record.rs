@@ -219,6 +219,7 @@ record!(ZoneSigningRecord of ZoneSigning {
     signature_validity_s: u32,
     inception_offset_s: u32,
     signature_refresh_s: u32,
+    signature_jitter_s: u32,
     dnskey_ttl_s: u32,
 });
 

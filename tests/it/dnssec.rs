@@ -126,3 +126,69 @@ async fn delv_validates_answers_and_denials_from_the_ds_alone() {
     }
     d.stop().await;
 }
+
+/// `kzonecheck` over `text` as of `at` (Unix seconds), for a zone signed on a
+/// test's clock.
+fn verify_zone_text_at(d: &TestDaemon, name: &str, text: &str, at: i64) {
+    let path = d.dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let at = at.to_string();
+    let (ok, out, err) = tool("kzonecheck", &["-o", "example", "-d", "on", "-t", &at, path.to_str().unwrap()]);
+    assert!(ok, "kzonecheck {name} at {at}: {out}{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_are_refreshed_ahead_of_expiry_spread_over_a_day() {
+    use domain_os::model::Clock;
+    let clock = domain_os::model::ManualClock::new(domain_os::model::SystemClock.now());
+    let d = TestDaemon::demo_on(&clock, |c, _| c.registry.lifecycle_tick_ms = 20).await;
+    d.ok("PATCH", "/v1/tlds/example", Some(json!({ "dnssec": "nsec3" }))).await;
+    let signed_at = clock.now().unix_seconds();
+    let expiry = |status: &serde_json::Value| {
+        domain_os::model::Timestamp::parse_rfc3339(status["earliest_signature_expiry"].as_str().unwrap()).unwrap().unix_seconds()
+    };
+    let first = expiry(&d.ok("GET", "/v1/tlds/example/dnssec", None).await);
+    // Two weeks less each name's share of a day's jitter.
+    assert!((signed_at + 13 * 86_400..=signed_at + 14 * 86_400).contains(&first), "{first} for {signed_at}");
+    let text = export(&d).await;
+    let expiries: std::collections::BTreeSet<&str> =
+        text.lines().filter(|l| l.contains("\tRRSIG\t")).filter_map(|l| l.split('\t').nth(4)?.split(' ').nth(4)).collect();
+    assert!(expiries.len() > 3, "expiries spread over names: {expiries:?}");
+
+    // A week and a day later, with no change meanwhile, every signature is
+    // within its refresh time: the sweep makes them all again.
+    let serial = d.serial("example").await;
+    clock.advance_seconds(8 * 86_400);
+    let now = clock.now().unix_seconds();
+    let mut refreshed = 0;
+    for _ in 0..500 {
+        refreshed = expiry(&d.ok("GET", "/v1/tlds/example/dnssec", None).await);
+        if refreshed > now + 7 * 86_400 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refreshed >= now + 13 * 86_400, "earliest expiry {refreshed}, now {now}");
+    assert_ne!(d.serial("example").await, serial, "secondaries see the refresh");
+    verify_zone_text_at(&d, "refreshed.zone", &export(&d).await, now);
+    let (ok, axfr) = kdig(d.dns, &["+tcp", "example", "AXFR"]);
+    assert!(ok, "{axfr}");
+    verify_zone_text_at(&d, "refreshed.axfr", &axfr, now);
+    // Status and metrics say what the sweep saw on its last full pass.
+    let mut status = serde_json::Value::Null;
+    for _ in 0..500 {
+        status = d.ok("GET", "/v1/status", None).await;
+        if status["zones"][0]["earliest_signature_expiry"]
+            .as_str()
+            .is_some_and(|e| domain_os::model::Timestamp::parse_rfc3339(e).unwrap().unix_seconds() >= now + 13 * 86_400)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(status["zones"][0]["earliest_signature_expiry"].is_string(), "{status}");
+    let metrics = d.http().get(format!("{}/metrics", d.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("domain_os_dnssec_earliest_signature_expiry_timestamp_seconds{zone=\"example\"}"), "{metrics}");
+    assert!(metrics.contains("domain_os_dnssec_keys{zone=\"example\""), "{metrics}");
+    d.stop().await;
+}
