@@ -507,9 +507,11 @@ fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
         out.push_str(&format!("  dig @{ip} -p {port} example SOA\n"));
         out.push_str(&format!("  dig @{ip} -p {port} www.hello.example A      # referral with glue\n"));
         out.push_str(&format!("  dig @{ip} -p {port} example AXFR             # transfers are allowed from loopback\n"));
+        out.push_str(&format!("  dig +dnssec @{ip} -p {port} hello.example DS # signed, with its RRSIG\n"));
         out.push_str("  domain-os tld list    domain-os domain show hello.example    domain-os zone export example\n");
     }
     if demo {
+        out.push_str(&demo_ds_lines(daemon));
         for id in [crate::demo::REGISTRAR, crate::demo::OTHER_REGISTRAR] {
             out.push_str(&format!(
                 "Demo registrar {id}: EPP password {}, client certificate {} (key {})\n",
@@ -522,6 +524,19 @@ fn print_banner(config: &Config, daemon: &daemon::Daemon, demo: bool) {
     out.push_str("Stop with Ctrl-C.\n");
     let _ = std::io::stdout().write_all(out.as_bytes());
     let _ = std::io::stdout().flush();
+}
+
+/// The demo TLD's DS records, for a parent (or a resolver's trust anchor).
+fn demo_ds_lines(daemon: &daemon::Daemon) -> String {
+    let tld = crate::model::DomainName::parse(crate::demo::TLD).expect("valid name");
+    let Ok(Some(signing)) = daemon.registry.snapshot().zone_signing(&tld) else {
+        return String::new();
+    };
+    let mut out = format!("Demo TLD signed ({:?}); DS for the parent or a resolver's trust anchor:\n", signing.denial);
+    for key in &signing.keys {
+        out.push_str(&format!("  {}\n", key.ds_record(&tld)));
+    }
+    out
 }
 
 fn client(config: &Config) -> anyhow::Result<AdminClient> {

@@ -3,6 +3,7 @@
 //! private CA), and a few domains that show each case — in-zone glue, DS
 //! records, out-of-zone name servers, a held domain and an inactive one —
 //! and two contacts, one withholding all personal data, one publishing some.
+//! The TLD is signed with NSEC3 (keys in the data folder).
 //! Seeded through the ordinary write path as one command, once: all of it
 //! or nothing, and a store that already has the TLD is left as it is.
 
@@ -10,7 +11,7 @@ use crate::epp::tls::Pki;
 use crate::model::{
     ClientId, ContactId, ContactType, Disclose, DiscloseField, DomainContact, DomainName, DomainStatus, DsData, IpPrefix, Phone, PostalInfo,
 };
-use crate::registry::command::{CreateContact, CreateDomain, CreateHost, RegistrarSpec, TldSpec, UpdateDomain};
+use crate::registry::command::{CreateContact, CreateDomain, CreateHost, DnssecMode, RegistrarSpec, TldSpec, UpdateDomain};
 use crate::registry::{Command, Registry, RegistryError};
 
 pub const TLD: &str = "example";
@@ -49,6 +50,9 @@ pub async fn seed(registry: &Registry, pki: &Pki) -> Result<(), DemoError> {
         name: Some(n(TLD)),
         nameservers: Some(vec![n("a.nic.example"), n("b.nic.example")]),
         soa_rname: Some(n("hostmaster.nic.example")),
+        // Signed from the start, as a TLD must be; the zone is small, so
+        // without Opt-Out every delegation gets its own NSEC3 proof.
+        dnssec: Some(DnssecMode::Nsec3),
         ..Default::default()
     }));
 

@@ -39,13 +39,10 @@ pub fn dnssec(zone: &ZoneApex, signing: Option<&crate::model::dnssec::ZoneSignin
     let Some(signing) = signing else {
         return json!({ "tld": zone.tld.name, "signed": false });
     };
-    let apex = zone.tld.name.to_wire();
     let keys: Vec<_> = signing
         .keys
         .iter()
         .map(|k| {
-            let rdata = k.dnskey_rdata();
-            let ds = crate::model::dnssec::ds_sha256(&apex, &rdata);
             use base64::Engine;
             json!({
                 "key_tag": k.key_tag(),
@@ -56,7 +53,7 @@ pub fn dnssec(zone: &ZoneApex, signing: Option<&crate::model::dnssec::ZoneSignin
                 "created": k.created,
                 "dnskey": format!("{}. {} IN DNSKEY {} 3 {} {}", zone.tld.name, signing.dnskey_ttl_s, k.flags, k.algorithm,
                     base64::engine::general_purpose::STANDARD.encode(&k.public_key)),
-                "ds": format!("{}. IN DS {}", zone.tld.name, ds.to_presentation()),
+                "ds": k.ds_record(&zone.tld.name),
             })
         })
         .collect();

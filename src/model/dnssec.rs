@@ -53,6 +53,12 @@ impl ZoneKey {
     pub fn key_tag(&self) -> u16 {
         key_tag(&self.dnskey_rdata())
     }
+
+    /// The SHA-256 DS record of this key at `apex`, in presentation format,
+    /// as the parent's operator takes it.
+    pub fn ds_record(&self, apex: &crate::model::DomainName) -> String {
+        format!("{apex}. IN DS {}", ds_sha256(&apex.to_wire(), &self.dnskey_rdata()).to_presentation())
+    }
 }
 
 /// A TLD's signing: how it denies existence, its keys, and the timing of

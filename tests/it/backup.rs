@@ -95,10 +95,19 @@ async fn a_backup_under_epp_load_restores_to_the_state_at_its_serial() {
 
     let serial = report["serials"].as_array().unwrap().iter().find(|s| s[0] == "example").unwrap()[1].as_u64().unwrap();
     assert_eq!(u64::from(restored.serial("example").await), serial, "the restored zone is at the backup's serial");
+    // The data is the source's without the later names; the proofs differ
+    // (the source's NSEC3 chain also covers the later names), so the
+    // restored zone's are checked on their own.
     let later: Vec<String> = after_cut.iter().map(|n| format!("{n}.")).collect();
+    let unsigned = |lines: Vec<String>| -> Vec<String> {
+        lines.into_iter().filter(|l| !l.split('\t').nth(3).is_some_and(|t| ["RRSIG", "NSEC3", "NSEC3PARAM"].contains(&t))).collect()
+    };
     let expected: Vec<String> =
-        zone_lines(&source, "example").await.into_iter().filter(|l| !later.iter().any(|n| l.starts_with(n.as_str()))).collect();
-    assert_eq!(zone_lines(&restored, "example").await, expected, "the restored zone is the source's without what came after the cut");
+        unsigned(zone_lines(&source, "example").await).into_iter().filter(|l| !later.iter().any(|n| l.starts_with(n.as_str()))).collect();
+    assert_eq!(unsigned(zone_lines(&restored, "example").await), expected, "the restored zone is the source's without what came after the cut");
+    let exported = restored.ok("POST", "/v1/tlds/example/export", None).await;
+    let (ok, out, err) = tool("dnssec-verify", &["-z", "-o", "example", exported["path"].as_str().unwrap()]);
+    assert!(ok, "the restored zone's signatures and NSEC3 chain: {out}{err}");
     restored.stop().await;
     source.stop().await;
 }

@@ -97,6 +97,7 @@ async fn ds_is_answered_by_the_parent_and_sent_in_referrals_only_from_signed_zon
     assert_eq!(names(&r.authorities), vec!["example. SOA"]);
 
     // Like NSD and Knot: an unsigned parent proves nothing, so its referrals carry no DS.
+    d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"dnssec": "off"}))).await;
     let unsigned = dig(d.dns, &["+dnssec", "www.world.example", "A"]);
     assert!(!unsigned.contains("\tDS\t"), "{unsigned}");
     d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"dnssec": "nsec3"}))).await;

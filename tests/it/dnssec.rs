@@ -2,6 +2,8 @@
 //! and the AXFR stream by `dnssec-verify` and `kzonecheck`, answers by a
 //! validating Unbound that trusts only the TLD's DS.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::common::*;
@@ -190,5 +192,200 @@ async fn signatures_are_refreshed_ahead_of_expiry_spread_over_a_day() {
     let metrics = d.http().get(format!("{}/metrics", d.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("domain_os_dnssec_earliest_signature_expiry_timestamp_seconds{zone=\"example\"}"), "{metrics}");
     assert!(metrics.contains("domain_os_dnssec_keys{zone=\"example\""), "{metrics}");
+    d.stop().await;
+}
+
+/// A validating Unbound in a network namespace of its own, whose loopback
+/// holds only a relay to our server: the resolver can reach nothing else.
+/// The relay corrupts one signature on its way, as an attacker on the path
+/// would.
+struct Unbound {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+    /// Answers the relay corrupted.
+    tampered: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Flips a bit in the signature of every RRSIG in the answer to
+/// `hello.example DS`; true when it did.
+fn tamper_hello_ds(packet: &mut [u8]) -> bool {
+    use hickory_proto::op::Message;
+    use hickory_proto::rr::RecordType;
+    use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+    let Ok(message) = Message::from_vec(packet) else { return false };
+    let asked = message.queries.first().is_some_and(|q| q.name().to_ascii() == "hello.example." && q.query_type() == RecordType::DS);
+    let mut done = false;
+    for record in message.answers.iter().filter(|r| asked && r.record_type() == RecordType::RRSIG) {
+        let mut rdata = Vec::new();
+        record.data.emit(&mut BinEncoder::new(&mut rdata)).unwrap();
+        // An ECDSA P-256 signature is the last 64 octets of the RDATA.
+        let signature = &rdata[rdata.len() - 64..];
+        if let Some(at) = packet.windows(64).position(|w| w == signature) {
+            packet[at + 20] ^= 0x01;
+            done = true;
+        }
+    }
+    done
+}
+
+impl Unbound {
+    /// Starts Unbound trusting `ds` alone for `example.`, with the zone's
+    /// servers at a relay to `server`.
+    async fn start(dir: &std::path::Path, server: std::net::SocketAddr, ds: &str) -> Unbound {
+        let dir = dir.join(format!("unbound-{}", free_port()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("unbound.log");
+        let port = 5300;
+        let (conf_dir, log_path) = (dir.clone(), log.clone());
+        let ds = ds.to_string();
+        // A namespace is a thread's: this one leaves ours, brings up its
+        // loopback, binds the relay there and starts Unbound inside.
+        let (relay, child) = std::thread::spawn(move || {
+            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "a network namespace of its own (needs root): {}", std::io::Error::last_os_error());
+            let (ok, out, err) = tool("ip", &["link", "set", "lo", "up"]);
+            assert!(ok, "ip link set lo up: {out}{err}");
+            let relay = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let relay_port = relay.local_addr().unwrap().port();
+            let conf = format!(
+                r#"server:
+    interface: 127.0.0.1
+    port: {port}
+    do-ip6: no
+    do-tcp: no
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "{d}"
+    pidfile: "{d}/unbound.pid"
+    logfile: "{log}"
+    use-syslog: no
+    verbosity: 1
+    val-log-level: 2
+    num-threads: 1
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    qname-minimisation: no
+    edns-buffer-size: 4096
+    module-config: "validator iterator"
+    trust-anchor: "{ds}"
+remote-control:
+    control-enable: no
+stub-zone:
+    name: "example"
+    stub-addr: 127.0.0.1@{relay_port}
+"#,
+                d = conf_dir.display(),
+                log = log_path.display(),
+            );
+            let conf_path = conf_dir.join("unbound.conf");
+            std::fs::write(&conf_path, conf).unwrap();
+            let (ok, out, err) = tool("unbound-checkconf", &[conf_path.to_str().unwrap()]);
+            assert!(ok, "unbound-checkconf: {out}{err}");
+            let child = std::process::Command::new("unbound")
+                .arg("-d")
+                .arg("-c")
+                .arg(&conf_path)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("unbound must be installed (scripts/test installs it)");
+            (relay, child)
+        })
+        .join()
+        .unwrap();
+        let tampered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        relay.set_nonblocking(true).unwrap();
+        let relay = Arc::new(tokio::net::UdpSocket::from_std(relay).unwrap());
+        let counter = tampered.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_535];
+            while let Ok((len, from)) = relay.recv_from(&mut buf).await {
+                let (query, relay, counter) = (buf[..len].to_vec(), relay.clone(), counter.clone());
+                tokio::spawn(async move {
+                    // The upstream side lives in the test's own namespace.
+                    let upstream = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                    upstream.send_to(&query, server).await.unwrap();
+                    let mut answer = vec![0u8; 65_535];
+                    let Ok(Ok(len)) = tokio::time::timeout(std::time::Duration::from_secs(5), upstream.recv(&mut answer)).await else {
+                        return;
+                    };
+                    answer.truncate(len);
+                    if tamper_hello_ds(&mut answer) {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let _ = relay.send_to(&answer, from).await;
+                });
+            }
+        });
+        let unbound = Unbound { child, port, log, tampered };
+        let ready = eventually(std::time::Duration::from_secs(20), async || unbound.dig("example", "SOA").contains("status: NOERROR")).await;
+        assert!(ready, "Unbound did not answer:\n{}", unbound.log());
+        unbound
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `dig` (recursion desired) at Unbound, run inside its namespace.
+    fn dig(&self, name: &str, rtype: &str) -> String {
+        let netns = format!("--net=/proc/{}/ns/net", self.child.id());
+        let port = self.port.to_string();
+        let (_, out, err) =
+            tool("nsenter", &[&netns, "dig", "@127.0.0.1", "-p", &port, "+dnssec", "+time=5", "+tries=1", name, rtype]);
+        format!("{out}{err}")
+    }
+}
+
+/// dig's header flags of `answer` and its status.
+fn flags_and_status(answer: &str) -> (String, String) {
+    let flags = answer.lines().find_map(|l| l.split(";; flags: ").nth(1)).and_then(|f| f.split(';').next()).unwrap_or("").to_string();
+    let status = answer.split("status: ").nth(1).and_then(|s| s.split(',').next()).unwrap_or("").to_string();
+    (flags, status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbound_validates_answers_and_denials_and_refuses_a_forged_signature() {
+    let d = TestDaemon::demo().await;
+    for mode in ["nsec3", "nsec3-optout"] {
+        d.ok("PATCH", "/v1/tlds/example", Some(json!({ "dnssec": mode }))).await;
+        let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
+        let unbound = Unbound::start(d.dir.path(), d.dns, status["keys"][0]["ds"].as_str().unwrap()).await;
+        // Under Opt-Out a name proven absent may still be an unsigned
+        // delegation, so denials of names are validated as insecure, not
+        // authentic (RFC 5155 §9.2); everything else validates as secure.
+        let opt_out = mode == "nsec3-optout";
+        for (name, rtype, rcode, authentic) in [
+            ("example", "SOA", "NOERROR", true),
+            ("example", "DNSKEY", "NOERROR", true),
+            ("example", "NS", "NOERROR", true),
+            ("example", "MX", "NOERROR", true),
+            ("world.example", "DS", "NOERROR", true),
+            ("nope.example", "A", "NXDOMAIN", !opt_out),
+            ("a.b.nope.example", "AAAA", "NXDOMAIN", !opt_out),
+            // A delegation without DS: proven to have none by its own NSEC3,
+            // or under Opt-Out only proven insecure.
+            ("nic.example", "DS", "NOERROR", !opt_out),
+        ] {
+            let answer = unbound.dig(name, rtype);
+            let (flags, status) = flags_and_status(&answer);
+            assert_eq!(status, rcode, "{mode}: {name} {rtype}: {answer}\n{}", unbound.log());
+            assert_eq!(flags.split(' ').any(|f| f == "ad"), authentic, "{mode}: {name} {rtype}: {answer}\n{}", unbound.log());
+        }
+        // The relay breaks the signature over hello.example's DS.
+        let answer = unbound.dig("hello.example", "DS");
+        assert!(unbound.tampered.load(std::sync::atomic::Ordering::Relaxed) > 0, "the relay saw no hello.example DS answer");
+        assert_eq!(flags_and_status(&answer).1, "SERVFAIL", "{mode}: a forged signature was accepted: {answer}");
+        assert!(unbound.log().contains("validation failure"), "{}", unbound.log());
+    }
     d.stop().await;
 }

@@ -1,6 +1,7 @@
 //! A real secondary follows us: Knot DNS, started with its own
 //! configuration on a loopback port, transfers the zone with TSIG, is
-//! NOTIFYed on every change and catches up by IXFR; and one that held a
+//! NOTIFYed on every change and catches up by IXFR, signatures and NSEC3
+//! changes included, to serve exactly what we serve; and one that held a
 //! TLD's zone from its previous primary keeps following after the import.
 
 use std::path::Path;
@@ -66,6 +67,9 @@ acl:
     address: {ip}
     key: xfr-key
     action: notify
+  - id: transfer_to_test
+    address: 127.0.0.1
+    action: transfer
 template:
   - id: default
     storage: "{d}"
@@ -75,7 +79,7 @@ template:
 zone:
   - domain: {zone}
     master: primary
-    acl: notify_from_primary
+    acl: [notify_from_primary, transfer_to_test]
 {load}"#,
             d = dir.display(),
             log = log.display(),
@@ -155,6 +159,26 @@ async fn knot_follows_by_notify_and_ixfr() {
     assert_eq!(at_knot.authorities.len(), 1, "the secondary serves the new delegation");
     let held = udp_query(knot.addr, "hello.example.", hickory_net::proto::rr::RecordType::NS).await;
     assert_eq!(held.metadata.response_code, hickory_net::proto::op::ResponseCode::NXDomain, "and has dropped the held one");
+
+    // The demo zone is signed: what Knot built from our IXFRs, signatures
+    // and NSEC3 chain included, is exactly what we serve, and validates.
+    let tsig = format!("hmac-sha256:xfr-key:{SECRET}");
+    let (ok, ours) = kdig(d.dns, &["+tcp", "-y", &tsig, "example", "AXFR"]);
+    assert!(ok, "{ours}");
+    let (ok, theirs) = kdig(knot.addr, &["+tcp", "example", "AXFR"]);
+    assert!(ok, "{theirs}");
+    let sorted = |text: &str| {
+        let mut all = records(text);
+        all.sort();
+        all.dedup();
+        all
+    };
+    assert!(ours.contains("\tNSEC3\t") && ours.contains("\tRRSIG\t"), "{ours}");
+    assert_eq!(sorted(&theirs), sorted(&ours), "Knot serves what we serve");
+    let copy = d.dir.path().join("knot-copy.zone");
+    std::fs::write(&copy, &theirs).unwrap();
+    let (ok, out, err) = tool("kzonecheck", &["-o", "example", "-d", "on", copy.to_str().unwrap()]);
+    assert!(ok, "Knot's copy: {out}{err}");
 
     let log = knot.log();
     assert!(log.contains("AXFR, incoming") && log.contains("finished"), "{log}");
