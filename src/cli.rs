@@ -408,12 +408,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Commands::Restore { file } => {
             init_logging("warn", config.log_format);
             let bar = Progress::new("verifying", None);
-            let restored = crate::store::backup::restore(&file, &config.db_path(), &mut |table, rows| bar.set_table(table, rows));
+            let keys = crate::registry::keys::Keys::new(config.keys_dir());
+            let restored = crate::store::backup::restore(&file, &config.db_path(), &mut |files| keys.install(files), &mut |table, rows| {
+                bar.set_table(table, rows)
+            });
             bar.finish();
             let summary = match restored {
                 Err(StoreError::Locked) => bail!("the store is in use: stop the daemon before restoring"),
                 other => other?,
             };
+            // A signed zone whose private key did not come back could not change again.
+            keys.export(&ReadOnlyStore::open(&config.db_path())?.snapshot()?)
+                .context("the restored store cannot sign its zones (a backup from before keys were carried?)")?;
             eprintln!("restored {} into {}", file.display(), config.db_path().display());
             println!("{}", serde_json::to_string_pretty(&BackupReport::new(config.db_path(), summary, Default::default()))?);
             Ok(())
@@ -532,7 +538,8 @@ fn demo_ds_lines(daemon: &daemon::Daemon) -> String {
     let Ok(Some(signing)) = daemon.registry.snapshot().zone_signing(&tld) else {
         return String::new();
     };
-    let mut out = format!("Demo TLD signed ({:?}); DS for the parent or a resolver's trust anchor:\n", signing.denial);
+    let denial = serde_json::to_value(signing.denial).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let mut out = format!("Demo TLD signed ({denial}); DS for the parent or a resolver's trust anchor:\n");
     for key in &signing.keys {
         out.push_str(&format!("  {}\n", key.ds_record(&tld)));
     }
@@ -776,7 +783,8 @@ async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
             let to = to.unwrap_or_else(|| crate::ops::backup::time_named(&config.data_dir.join(&config.backup.folder), SystemClock.now()));
             let started = std::time::Instant::now();
             let bar = Progress::new("copying", None);
-            let summary = crate::store::backup::backup(&snapshot, &to, &mut |table, rows| bar.set_table(table, rows))?;
+            let keys = crate::registry::keys::Keys::new(config.keys_dir()).export(&snapshot)?;
+            let summary = crate::store::backup::backup(&snapshot, &keys, &to, &mut |table, rows| bar.set_table(table, rows))?;
             bar.finish();
             serde_json::to_value(BackupReport::new(to, summary, started.elapsed()))?
         }

@@ -517,6 +517,11 @@ impl Config {
         self.data_dir.join("tls")
     }
 
+    /// The private halves of the zone signing keys.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
     /// The RDAP certificate and key, when HTTPS is configured.
     pub fn rdap_certificate(&self) -> Option<(PathBuf, PathBuf)> {
         match (&self.rdap.certificate_file, &self.rdap.private_key_file) {

@@ -103,7 +103,7 @@ pub fn writer_settings(config: &Config) -> WriterSettings {
         queue_max: config.registry.queue_max,
         batch_max: config.registry.batch_max,
         journal_entries_max: config.dns.journal_entries_max,
-        keys: Arc::new(crate::registry::keys::Keys::new(config.data_dir.join("keys"))),
+        keys: Arc::new(crate::registry::keys::Keys::new(config.keys_dir())),
     }
 }
 
@@ -199,7 +199,7 @@ async fn bind(
 
     let listener = crate::ops::listeners::tokio_tcp(config.admin.listen).await.map_err(io_error("binding the operator API"))?;
     let admin_addr = listener.local_addr().map_err(io_error("operator API address"))?;
-    let backups = Backups::new(registry.clone(), clock.clone(), &config.backup, &config.data_dir);
+    let backups = Backups::new(registry.clone(), clock.clone(), config);
     if config.backup.interval_s > 0 {
         let interval = Duration::from_secs(config.backup.interval_s);
         running.tasks.push(tokio::spawn(backups.clone().run_schedule(interval, shutdown_rx.clone())));

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::config::BackupConfig;
+use crate::config::Config;
 use crate::model::{Clock, Timestamp};
 use crate::registry::Registry;
+use crate::registry::keys::Keys;
 use crate::store::StoreError;
 use crate::store::backup::{self, BackupSummary};
 
@@ -61,12 +62,21 @@ pub struct Backups {
     clock: Arc<dyn Clock>,
     folder: PathBuf,
     keep: usize,
+    /// Where the private keys a backup carries are read from.
+    keys: Arc<Keys>,
     turn: tokio::sync::Mutex<()>,
 }
 
 impl Backups {
-    pub fn new(registry: Registry, clock: Arc<dyn Clock>, config: &BackupConfig, data_dir: &Path) -> Arc<Self> {
-        Arc::new(Backups { registry, clock, folder: data_dir.join(&config.folder), keep: config.keep, turn: Default::default() })
+    pub fn new(registry: Registry, clock: Arc<dyn Clock>, config: &Config) -> Arc<Self> {
+        Arc::new(Backups {
+            registry,
+            clock,
+            folder: config.data_dir.join(&config.backup.folder),
+            keep: config.backup.keep,
+            keys: Arc::new(Keys::new(config.keys_dir())),
+            turn: Default::default(),
+        })
     }
 
     /// Backs up the latest snapshot to `to`, or to a new time-named file in
@@ -76,8 +86,8 @@ impl Backups {
         let to = to.unwrap_or_else(|| time_named(&self.folder, self.clock.now()));
         let snapshot = self.registry.snapshot();
         let started = Instant::now();
-        let path = to.clone();
-        let summary = tokio::task::spawn_blocking(move || backup::backup(&snapshot, &path, &mut |_, _| {}))
+        let (path, keys) = (to.clone(), self.keys.clone());
+        let summary = tokio::task::spawn_blocking(move || backup::backup(&snapshot, &keys.export(&snapshot)?, &path, &mut |_, _| {}))
             .await
             .map_err(|e| StoreError::Db(format!("the backup task failed: {e}")))??;
         let report = BackupReport::new(to, summary, started.elapsed());

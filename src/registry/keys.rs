@@ -2,8 +2,8 @@
 //! private key a PKCS#8 file readable by its owner only, in a folder per TLD
 //! under the data folder's `keys/`, loaded once by the writer and used to
 //! sign RRsets. The store holds only the public halves
-//! ([`crate::model::dnssec::ZoneKey`]), so a backup of the store is no copy
-//! of the keys.
+//! ([`crate::model::dnssec::ZoneKey`]); backups carry the private halves
+//! beside the store's tables, and a restore puts them back here.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -78,7 +78,52 @@ impl Keys {
     }
 
     fn path(&self, tld: &DomainName, algorithm: u8, key_tag: u16) -> PathBuf {
-        self.dir.join(tld.as_str()).join(format!("K{tld}.+{algorithm:03}+{key_tag:05}.pk8"))
+        self.dir.join(file_name(tld, algorithm, key_tag))
+    }
+
+    /// The private key file of every key the zones of `snapshot` use, by
+    /// its name in the keys folder: what a backup must carry so that its
+    /// restore can sign again. A missing file fails the backup.
+    pub fn export(&self, snapshot: &crate::store::Snapshot) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut files = Vec::new();
+        for zone in snapshot.zones() {
+            let tld = &zone.tld.name;
+            for key in snapshot.zone_signing(tld)?.map(|s| s.keys).unwrap_or_default() {
+                self.signer(tld, &key)?;
+                let name = file_name(tld, key.algorithm, key.key_tag());
+                let path = self.dir.join(&name);
+                files.push((name, std::fs::read(&path).map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?));
+            }
+        }
+        Ok(files)
+    }
+
+    /// Puts key files taken from a backup into the keys folder (owner-only,
+    /// synced). A file already there with the same bytes is kept; one with
+    /// other bytes is never overwritten.
+    pub fn install(&self, files: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        for (name, bytes) in files {
+            let mut parts = name.split('/');
+            let safe = |p: Option<&str>| {
+                p.is_some_and(|p| {
+                    !p.is_empty() && !p.starts_with('.') && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-._".contains(&b))
+                })
+            };
+            if !(safe(parts.next()) && safe(parts.next()) && parts.next().is_none() && name.ends_with(".pk8")) {
+                return Err(StoreError::Corrupt(format!("{name:?} is not the name of a key file")));
+            }
+            let path = self.dir.join(name);
+            match std::fs::read(&path) {
+                Ok(present) if present == *bytes => continue,
+                Ok(_) => {
+                    return Err(StoreError::Unavailable(format!("{} holds another key; remove it to restore this one", path.display())));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::Unavailable(format!("{}: {e}", path.display()))),
+            }
+            write_private(&path, bytes).map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+        }
+        Ok(())
     }
 
     /// Makes a key for `tld`, writes its private half (synced, mode 0600)
@@ -118,6 +163,11 @@ impl Keys {
     }
 }
 
+/// A key's file in the keys folder, named as BIND and Knot name theirs.
+fn file_name(tld: &DomainName, algorithm: u8, key_tag: u16) -> String {
+    format!("{tld}/K{tld}.+{algorithm:03}+{key_tag:05}.pk8")
+}
+
 /// Writes a private key readable by its owner only, in a folder only its
 /// owner can enter, synced before it is used.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -150,6 +200,20 @@ mod tests {
             assert_eq!(signer.sign(b"data", fresh.rng()).unwrap().len(), 64);
             let other = ZoneKey { public_key: vec![0; key.public_key.len()], ..key };
             assert!(fresh.signer(&tld, &other).is_err(), "a key file must match its published key");
+        }
+    }
+
+    #[test]
+    fn installed_key_files_stay_inside_the_folder_and_never_replace_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = Keys::new(dir.path().join("keys"));
+        let file = |name: &str, bytes: &[u8]| vec![(name.to_string(), bytes.to_vec())];
+        keys.install(&file("example/Kexample.+013+00001.pk8", b"one")).unwrap();
+        keys.install(&file("example/Kexample.+013+00001.pk8", b"one")).unwrap();
+        assert!(keys.install(&file("example/Kexample.+013+00001.pk8", b"two")).is_err(), "overwrote a key");
+        assert_eq!(std::fs::read(dir.path().join("keys/example/Kexample.+013+00001.pk8")).unwrap(), b"one");
+        for bad in ["../evil.pk8", "example/../../evil.pk8", "/etc/evil.pk8", "example/.hidden.pk8", "a/b/c.pk8", "example/key.txt", "x"] {
+            assert!(keys.install(&file(bad, b"x")).is_err(), "{bad} accepted");
         }
     }
 }

@@ -5,6 +5,11 @@
 //! file — schema version, every row of every table read back, every stored
 //! record and zone row decoded — with the counts it holds.
 //!
+//! A backup also carries the private signing keys of the signed zones, in
+//! a table of its own that the live store never has: the file is its
+//! owner's alone, and a restore moves the keys into the keys folder and
+//! drops the table before the copy becomes the store.
+//!
 //! Must not: write to the live store.
 
 use std::path::{Path, PathBuf};
@@ -35,12 +40,19 @@ impl BackupSummary {
     }
 }
 
+/// Private key files by their name in the keys folder; only in backups.
+const SIGNING_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("signing_keys");
+
+/// Private key files, by their name in the keys folder.
+pub type KeyFiles = Vec<(String, Vec<u8>)>;
+
 /// Writes a consistent copy of the whole store as `snapshot` sees it to
-/// `to`: commits go on meanwhile and are not in it. A file already at `to`
-/// is replaced only once the copy is complete, and the copy is verified.
-pub fn backup(snapshot: &Snapshot, to: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<BackupSummary, StoreError> {
+/// `to`, with the private key files `keys`: commits go on meanwhile and are
+/// not in it. A file already at `to` is replaced only once the copy is
+/// complete, and the copy is verified.
+pub fn backup(snapshot: &Snapshot, keys: &KeyFiles, to: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<BackupSummary, StoreError> {
     let partial = partial_path(to);
-    if let Err(e) = write_copy(&snapshot.txn, &partial, progress) {
+    if let Err(e) = write_copy(&snapshot.txn, keys, &partial, progress) {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
     }
@@ -65,11 +77,14 @@ fn sync_parent(path: &Path) -> Result<(), StoreError> {
     std::fs::File::open(parent).and_then(|dir| dir.sync_all()).map_err(|e| unavailable(parent, e))
 }
 
-fn write_copy(source: &ReadTransaction, to: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<(), StoreError> {
+fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| unavailable(parent, e))?;
     }
     let _ = std::fs::remove_file(to);
+    // Owner-only from the start: the file will hold private keys.
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(to).map_err(|e| unavailable(to, e))?;
     let db = Database::builder().set_cache_size(CACHE_BYTES).create(to)?;
     // One transaction, so its durable commit is the only fsync.
     let txn = db.begin_write()?;
@@ -88,6 +103,13 @@ fn write_copy(source: &ReadTransaction, to: &Path, progress: &mut dyn FnMut(&str
     copy(source, &txn, POLL, progress)?;
     copy(source, &txn, DUE, progress)?;
     copy(source, &txn, COUNTERS, progress)?;
+    {
+        let mut table = txn.open_table(SIGNING_KEYS)?;
+        for (name, bytes) in keys {
+            table.insert(name.as_str(), bytes.as_slice())?;
+        }
+        progress(SIGNING_KEYS.name(), keys.len() as u64);
+    }
     txn.commit()?;
     Ok(())
 }
@@ -143,11 +165,24 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("poll", rows(&txn, POLL, progress, |v| codec::decode::<PollMessage>(v, "poll message").map(drop))?),
         ("due", rows(&txn, DUE, progress, |_| Ok(()))?),
         ("counters", rows(&txn, COUNTERS, progress, |_| Ok(()))?),
+        ("signing_keys", signing_keys(&txn)?.len() as u64),
     ];
     drop(txn);
     let snapshot = store.snapshot()?;
     let serials = snapshot.zones().iter().map(|z| (z.tld.name.to_string(), z.serial())).collect();
     Ok(BackupSummary { schema_version: SCHEMA_VERSION, tables, serials, bytes })
+}
+
+/// Hands the key files in the copy at `path` to `install` and removes them
+/// from it, so the live store never holds a private key.
+fn take_keys(path: &Path, install: &mut dyn FnMut(&KeyFiles) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    let db = Database::builder().set_cache_size(CACHE_BYTES).open(path)?;
+    let files = signing_keys(&db.begin_read()?)?;
+    install(&files)?;
+    let txn = db.begin_write()?;
+    txn.delete_table(SIGNING_KEYS)?;
+    txn.commit()?;
+    Ok(())
 }
 
 /// Reads every row of `table`, checking each value with `check`.
@@ -174,11 +209,33 @@ fn rows<K: Key + 'static, V: Value + 'static>(
     Ok(n)
 }
 
+/// The private key files a backup carries (none in a store, or in a backup
+/// of a store without signed zones).
+fn signing_keys(txn: &ReadTransaction) -> Result<KeyFiles, StoreError> {
+    let table = match txn.open_table(SIGNING_KEYS) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut files = Vec::new();
+    for item in table.iter()? {
+        let (name, bytes) = item?;
+        files.push((name.value().to_string(), bytes.value().to_vec()));
+    }
+    Ok(files)
+}
+
 /// Puts a verified backup in place of the store at `store` (the daemon must
 /// be stopped: the live store is locked while it runs). The backup is
-/// verified first, copied beside the store, synced and renamed over it, so
-/// a failed restore leaves the old store as it was.
-pub fn restore(backup: &Path, store: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<BackupSummary, StoreError> {
+/// verified first and copied beside the store; its key files go to
+/// `install_keys` and leave the copy, which is then synced and renamed over
+/// the store, so a failed restore leaves the old store as it was.
+pub fn restore(
+    backup: &Path,
+    store: &Path,
+    install_keys: &mut dyn FnMut(&KeyFiles) -> Result<(), StoreError>,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<BackupSummary, StoreError> {
     let summary = verify(backup, progress)?;
     if store.exists() {
         // Fails with `Locked` while a daemon has the store open.
@@ -189,6 +246,11 @@ pub fn restore(backup: &Path, store: &Path, progress: &mut dyn FnMut(&str, u64))
         std::fs::create_dir_all(parent).map_err(|e| unavailable(parent, e))?;
     }
     std::fs::copy(backup, &partial).map_err(|e| unavailable(&partial, e))?;
+    let taken = take_keys(&partial, install_keys);
+    if let Err(e) = taken {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
     std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(|e| unavailable(&partial, e))?;
     std::fs::rename(&partial, store).map_err(|e| unavailable(store, e))?;
     sync_parent(store)?;

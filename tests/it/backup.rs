@@ -104,11 +104,39 @@ async fn a_backup_under_epp_load_restores_to_the_state_at_its_serial() {
     };
     let expected: Vec<String> =
         unsigned(zone_lines(&source, "example").await).into_iter().filter(|l| !later.iter().any(|n| l.starts_with(n.as_str()))).collect();
-    assert_eq!(unsigned(zone_lines(&restored, "example").await), expected, "the restored zone is the source's without what came after the cut");
+    assert_eq!(
+        unsigned(zone_lines(&restored, "example").await),
+        expected,
+        "the restored zone is the source's without what came after the cut"
+    );
     let exported = restored.ok("POST", "/v1/tlds/example/export", None).await;
     let (ok, out, err) = tool("dnssec-verify", &["-z", "-o", "example", exported["path"].as_str().unwrap()]);
     assert!(ok, "the restored zone's signatures and NSEC3 chain: {out}{err}");
-    restored.stop().await;
+    // The backup carried the signing key (in a file only its owner reads),
+    // so the restored registry signs its next change with the same key.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(rows(&report, "signing_keys"), 1);
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let keys = restored.ok("GET", "/v1/tlds/example/dnssec", None).await["keys"].clone();
+    assert_eq!(keys, source.ok("GET", "/v1/tlds/example/dnssec", None).await["keys"]);
+    let ds = json!([{"key_tag": 7, "algorithm": 13, "digest_type": 2, "digest": "AB".repeat(32)}]);
+    restored
+        .ok(
+            "POST",
+            "/v1/domains",
+            Some(json!({"name": "after-restore.example", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"], "ds": ds})),
+        )
+        .await;
+    let exported = restored.ok("POST", "/v1/tlds/example/export", None).await;
+    let text = std::fs::read_to_string(exported["path"].as_str().unwrap()).unwrap();
+    assert!(text.contains("after-restore.example.\t3600\tIN\tRRSIG\tDS"), "{text}");
+    let (ok, out, err) = tool("dnssec-verify", &["-z", "-o", "example", exported["path"].as_str().unwrap()]);
+    assert!(ok, "signed after the restore: {out}{err}");
+    let (_dir, config) = restored.stop().await;
+    let store = config.db_path();
+    let (ok, out, err) = tool(BIN, &["verify", store.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(rows(&serde_json::from_str(&out).unwrap(), "signing_keys"), 0, "the live store holds no private key");
     source.stop().await;
 }
 
@@ -129,7 +157,7 @@ async fn verify_reads_a_backup_whole_and_restore_refuses_a_running_store() {
     assert_eq!(verified["schema_version"], domain_os::store::SCHEMA_VERSION);
     assert!(rows(&verified, "domains") >= 5 && rows(&verified, "zone") > 0, "{out}");
 
-    let refused = domain_os::store::backup::restore(std::path::Path::new(&file), &d.config.db_path(), &mut |_, _| {});
+    let refused = domain_os::store::backup::restore(std::path::Path::new(&file), &d.config.db_path(), &mut |_| Ok(()), &mut |_, _| {});
     assert!(matches!(refused, Err(domain_os::store::StoreError::Locked)), "{refused:?}");
 
     // A damaged copy is refused by verify, and so by restore.

@@ -327,7 +327,8 @@ stub-zone:
             }
         });
         let unbound = Unbound { child, port, log, tampered };
-        let ready = eventually(std::time::Duration::from_secs(20), async || unbound.dig("example", "SOA").contains("status: NOERROR")).await;
+        let ready =
+            eventually(std::time::Duration::from_secs(20), async || unbound.dig("example", "SOA").contains("status: NOERROR")).await;
         assert!(ready, "Unbound did not answer:\n{}", unbound.log());
         unbound
     }
@@ -340,8 +341,7 @@ stub-zone:
     fn dig(&self, name: &str, rtype: &str) -> String {
         let netns = format!("--net=/proc/{}/ns/net", self.child.id());
         let port = self.port.to_string();
-        let (_, out, err) =
-            tool("nsenter", &[&netns, "dig", "@127.0.0.1", "-p", &port, "+dnssec", "+time=5", "+tries=1", name, rtype]);
+        let (_, out, err) = tool("nsenter", &[&netns, "dig", "@127.0.0.1", "-p", &port, "+dnssec", "+time=5", "+tries=1", name, rtype]);
         format!("{out}{err}")
     }
 }
