@@ -58,7 +58,7 @@ struct Load {
 
 async fn load(sessions: Vec<Session>, dns: u16, queries: &Path, seconds: usize) -> (Vec<Session>, Load) {
     let queries = queries.to_path_buf();
-    let dnsperf_run = tokio::task::spawn_blocking(move || dnsperf(dns, &queries, seconds));
+    let dnsperf_run = tokio::task::spawn_blocking(move || dnsperf(dns, &queries, seconds, &[]));
     let deadline = Instant::now() + Duration::from_secs(seconds as u64);
     let tasks: Vec<_> = sessions.into_iter().map(|s| tokio::spawn(drive(s, Op::Create, deadline))).collect();
     let (mut sessions, mut latencies) = (Vec::new(), Vec::new());

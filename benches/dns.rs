@@ -20,41 +20,10 @@ use std::time::{Duration, Instant};
 
 mod support;
 
+use support::servers::*;
 use support::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_domain-os");
 const TLD: &str = "bench";
-
-fn soa_query(id: u16) -> Vec<u8> {
-    let mut p = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
-    p.push(TLD.len() as u8);
-    p.extend_from_slice(TLD.as_bytes());
-    p.extend_from_slice(&[0, 0, 6, 0, 1]);
-    p
-}
-
-/// NSD is run with response-rate limiting off (its default limits one source to 200 answers a second).
-/// Time until `port` answers the apex SOA (with the SOA when `need_zone`), polling every 2 ms.
-fn first_answer(port: u16, started: Instant, limit: Duration, need_zone: bool) -> Option<Duration> {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.set_read_timeout(Some(Duration::from_millis(2))).unwrap();
-    let mut buf = [0u8; 4096];
-    let mut id = 1u16;
-    while started.elapsed() < limit {
-        id = id.wrapping_add(1);
-        let _ = socket.send_to(&soa_query(id), ("127.0.0.1", port));
-        let deadline = Instant::now() + Duration::from_millis(2);
-        while Instant::now() < deadline {
-            if let Ok((n, _)) = socket.recv_from(&mut buf) {
-                let answered = buf[3] & 0x0F == 0 && buf[7] > 0;
-                if n > 12 && u16::from_be_bytes([buf[0], buf[1]]) == id && (answered || !need_zone) {
-                    return Some(started.elapsed());
-                }
-            }
-        }
-    }
-    None
-}
 
 #[derive(Default, Clone)]
 struct Row {
@@ -94,7 +63,7 @@ fn axfr(port: u16) -> (f64, usize) {
 fn measure(server: &Server, queries: &Path, seconds: usize) -> Row {
     let pid = server.child.id();
     let cpu0 = cpu_seconds(pid);
-    let (qps, latency, lost, completed) = dnsperf(server.port, queries, seconds);
+    let (qps, latency, lost, completed) = dnsperf(server.port, queries, seconds, &[]);
     let cpu = cpu_seconds(pid) - cpu0;
     let (rss, pss) = memory_mib(pid);
     let (axfr_s, axfr_records) = axfr(server.port);
@@ -110,58 +79,6 @@ fn measure(server: &Server, queries: &Path, seconds: usize) -> Row {
         axfr_s,
         axfr_records,
     }
-}
-
-fn spawn(name: &str, cmd: &mut Command, port: u16, need_zone: bool) -> (Server, f64) {
-    let started = Instant::now();
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{name}: {e}"));
-    let server = Server { name: name.into(), child, port, started };
-    let first = first_answer(port, server.started, Duration::from_secs(600), need_zone).unwrap_or_else(|| panic!("{name} never answered"));
-    (server, first.as_secs_f64())
-}
-
-fn domain_os_config(dir: &Path, dns: u16, admin: u16, metrics: bool) -> PathBuf {
-    let path = dir.join("domain-os.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[registry]\ncache_mib = 256\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\nmetrics = {metrics}\n[epp]\nlisten = []\n[rdap]\nlisten = []\n[whois]\nlisten = []\n"
-        ),
-    )
-    .unwrap();
-    path
-}
-
-fn nsd(dir: &Path, zone: &Path, port: u16) -> (Server, f64) {
-    let d = dir.join("nsd");
-    std::fs::create_dir_all(&d).unwrap();
-    let conf = d.join("nsd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  server-count: 2\n  reuseport: yes\n  database: \"\"\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\n  verbosity: 0\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\nremote-control:\n  control-enable: no\nzone:\n  name: {TLD}\n  zonefile: \"{z}\"\n  provide-xfr: 127.0.0.1 NOKEY\n",
-            d = d.display(),
-            z = zone.display()
-        ),
-    )
-    .unwrap();
-    spawn("NSD 4.6", Command::new("nsd").arg("-d").arg("-c").arg(&conf), port, true)
-}
-
-fn knot(dir: &Path, zone: &Path, port: u16) -> (Server, f64) {
-    let d = dir.join("knot");
-    std::fs::create_dir_all(&d).unwrap();
-    let conf = d.join("knot.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n  rundir: \"{d}\"\n  listen: 127.0.0.1@{port}\n  udp-workers: 2\n  tcp-workers: 1\n  background-workers: 1\nlog:\n  - target: \"{d}/knot.log\"\n    any: warning\ndatabase:\n  storage: \"{d}\"\nacl:\n  - id: local_transfer\n    address: 127.0.0.1\n    action: transfer\ntemplate:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\nzone:\n  - domain: {TLD}\n    file: \"{z}\"\n    acl: local_transfer\n",
-            d = d.display(),
-            z = zone.display()
-        ),
-    )
-    .unwrap();
-    spawn("Knot 3.2", Command::new("knotd").arg("-c").arg(&conf), port, true)
 }
 
 /// Time from the API's acknowledgement of a change to the first DNS answer that shows it.
@@ -214,34 +131,12 @@ fn main() {
 
     let (dns_port, admin_port) = (free_port(), free_port());
     let conf = domain_os_config(&dir, dns_port, admin_port, true);
-    let run = |args: &[&str]| {
-        let out = Command::new(BIN).arg("--config").arg(&conf).args(args).output().unwrap();
-        assert!(out.status.success(), "domain-os {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-
-    // Registry set-up through the daemon, then a bulk import into the stopped store.
-    {
-        let (server, _) = spawn("setup", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, false);
-        run(&["registrar", "create", "bench", "--name", "Bench Registrar", "--email", "ops@bench.example"]);
-        // The generated zone's glue is in 10.0.0.0/8, which a TLD refuses unless its policy allows private ranges.
-        run(&["tld", "create", TLD, "--ns", "ns1.nic.example", "--ns", "ns2.nic.example", "--set", "glue_private_allowed=true"]);
-        drop(server);
-    }
-    let t = Instant::now();
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(&conf)
-        .args(["import", "zone", source.to_str().unwrap(), "--tld", TLD, "--registrar", "bench"])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let import_s = t.elapsed().as_secs_f64();
+    let run = |args: &[&str]| cli(&conf, args);
+    let import_s = import_bench_tld(&conf, dns_port, TLD, &source);
     let db_mib = std::fs::metadata(dir.join("data/registry.redb")).map(|m| m.len() as f64 / (1 << 20) as f64).unwrap_or(0.0);
 
     let mut rows = Vec::new();
-    let (server, start_s) = spawn("domain-os", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, true);
+    let (server, start_s) = spawn("domain-os", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, TLD, true);
     let export = run(&["zone", "export", TLD]);
     let zone: PathBuf = serde_json::from_str::<serde_json::Value>(&export).unwrap()["path"].as_str().unwrap().into();
     let zone = if zone.is_absolute() { zone } else { dir.join(zone) };
@@ -254,15 +149,15 @@ fn main() {
 
     // The same daemon with metrics off: what counting costs the query path.
     domain_os_config(&dir, dns_port, admin_port, false);
-    let (server, start_s) = spawn("domain-os, metrics off", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, true);
+    let (server, start_s) = spawn("domain-os, metrics off", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, TLD, true);
     let mut row = measure(&server, &queries, seconds);
     row.start_s = start_s;
     rows.push(row);
     drop(server);
 
-    for start in [nsd as fn(&Path, &Path, u16) -> (Server, f64), knot] {
+    for start in [nsd as fn(&Path, &Path, &str, u16) -> (Server, f64), knot] {
         let port = free_port();
-        let (server, start_s) = start(&dir, &zone, port);
+        let (server, start_s) = start(&dir, &zone, TLD, port);
         let mut row = measure(&server, &queries, seconds);
         row.start_s = start_s;
         rows.push(row);

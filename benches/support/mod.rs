@@ -1,11 +1,13 @@
 //! What the benchmarks share: environment knobs, loopback ports, the server
 //! process they measure (its CPU time and memory from /proc), percentiles,
 //! a DNS probe for "is this name published yet", the generated zone and
-//! query mix, dnsperf runs, and EPP sessions ([`epp`]).
+//! query mix, dnsperf runs, EPP sessions ([`epp`]) and the DNS servers
+//! compared ([`servers`]).
 
 #![allow(dead_code)] // each benchmark uses a different part
 
 pub mod epp;
+pub mod servers;
 
 use std::io::{BufWriter, Write};
 use std::net::{TcpListener, UdpSocket};
@@ -218,8 +220,9 @@ pub fn generate_queries(path: &Path, n: usize, count: usize, tld: &str) {
     out.flush().unwrap();
 }
 
-/// One dnsperf run against `port`: (QPS, average latency in ms, lost, completed).
-pub fn dnsperf(port: u16, queries: &Path, seconds: usize) -> (f64, f64, f64, f64) {
+/// One dnsperf run against `port`, with `extra` arguments (`-D` for DO):
+/// (QPS, average latency in ms, lost, completed).
+pub fn dnsperf(port: u16, queries: &Path, seconds: usize, extra: &[&str]) -> (f64, f64, f64, f64) {
     let out = Command::new("dnsperf")
         .args([
             "-s",
@@ -237,6 +240,7 @@ pub fn dnsperf(port: u16, queries: &Path, seconds: usize) -> (f64, f64, f64, f64
             "-t",
             "2",
         ])
+        .args(extra)
         .output()
         .expect("dnsperf (apt-get install dnsperf)");
     let text = String::from_utf8_lossy(&out.stdout);

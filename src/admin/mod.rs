@@ -242,14 +242,37 @@ async fn live(State(s): AppState) -> Response {
     }
 }
 
-/// Readiness, for load balancers: live, every listener bound, and not
-/// shutting down.
+/// Readiness, for load balancers: live, every listener bound, not shutting
+/// down, and no signed zone serving an expired signature (validators would
+/// refuse its answers). Signatures due to expire within a day are named
+/// as warnings while the server stays ready.
 async fn ready(State(s): AppState) -> Response {
+    let (expired, warnings) = signature_health(&s.registry.health().signature_expiries(), s.clock.now().unix_seconds());
     match writer_failure(&s) {
         Some(reason) => unavailable(reason),
         None if !s.ready.load(Ordering::Acquire) => unavailable("starting or shutting down".into()),
-        None => Json(json!({ "status": "ready" })).into_response(),
+        None if !expired.is_empty() => unavailable(expired.join("; ")),
+        None => Json(json!({ "status": "ready", "warnings": warnings })).into_response(),
     }
+}
+
+/// How close to expiry a signature may come before readiness warns: the
+/// signature sweep refreshes a week ahead, so a day left means it is stuck.
+const SIGNATURE_WARNING_S: i64 = 86_400;
+
+/// The zones whose earliest signature (Unix seconds) has expired at `now`,
+/// and those within [`SIGNATURE_WARNING_S`] of it, as messages.
+fn signature_health(expiries: &std::collections::BTreeMap<crate::model::DomainName, u32>, now: i64) -> (Vec<String>, Vec<String>) {
+    let (mut expired, mut warnings) = (Vec::new(), Vec::new());
+    for (tld, expiry) in expiries {
+        let left_s = i64::from(*expiry) - now;
+        if left_s <= 0 {
+            expired.push(format!("a signature of zone {tld} has expired"));
+        } else if left_s < SIGNATURE_WARNING_S {
+            warnings.push(format!("a signature of zone {tld} expires in {left_s} s"));
+        }
+    }
+    (expired, warnings)
 }
 
 /// What `domain-os status` shows: health, the writer, the store, the zones.
@@ -595,4 +618,21 @@ async fn update_host(State(s): AppState, Path(host): Path<String>, body: Result<
 async fn delete_host(State(s): AppState, Path(host): Path<String>) -> ApiResult {
     s.registry.execute(Command::DeleteHost(name(&host)?)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_refuses_expired_signatures_and_warns_a_day_ahead() {
+        let zone = |n: &str| crate::model::DomainName::parse(n).unwrap();
+        let now = 1_000_000;
+        let expiries =
+            [(zone("fresh"), now as u32 + 7 * 86_400), (zone("soon"), now as u32 + 3_600), (zone("late"), now as u32 - 1)].into();
+        let (expired, warnings) = signature_health(&expiries, now);
+        assert_eq!(expired, ["a signature of zone late has expired"]);
+        assert_eq!(warnings, ["a signature of zone soon expires in 3600 s"]);
+        assert_eq!(signature_health(&Default::default(), now), (vec![], vec![]));
+    }
 }

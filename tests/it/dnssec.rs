@@ -189,6 +189,8 @@ async fn signatures_are_refreshed_ahead_of_expiry_spread_over_a_day() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(status["zones"][0]["earliest_signature_expiry"].is_string(), "{status}");
+    let ready: serde_json::Value = reqwest::get(format!("{}/health/ready", d.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(ready, json!({"status": "ready", "warnings": []}), "signatures a fortnight from expiry are healthy");
     let metrics = d.http().get(format!("{}/metrics", d.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("domain_os_dnssec_earliest_signature_expiry_timestamp_seconds{zone=\"example\"}"), "{metrics}");
     assert!(metrics.contains("domain_os_dnssec_keys{zone=\"example\""), "{metrics}");
