@@ -5,6 +5,7 @@
 //! transfers are handed back to the caller.
 
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use super::tsig::{self, Keyring, Signer};
 use super::wire::{self, MessageWriter, ParseError, Rdata, Request, Section, class, flags, opcode, qtype, rcode};
@@ -109,6 +110,7 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
             w,
             dnssec: false,
             proved: Vec::new(),
+            last_probe: None,
         };
         match request.qtype {
             qtype::AXFR | qtype::IXFR if transport == Transport::Tcp => return Handled::Transfer(signer),
@@ -152,7 +154,12 @@ struct Responder<'a, 'w> {
     dnssec: bool,
     /// NSEC3 records already in this answer (one proof may need a record twice).
     proved: Vec<[u8; NSEC3_HASH_BYTES]>,
+    /// The last name looked up in the NSEC3 chain, and what was found.
+    last_probe: Option<(Vec<u8>, Rc<Nsec3Probe>)>,
 }
+
+/// A name's NSEC3 hash and the record at or before it in the chain.
+type Nsec3Probe = ([u8; NSEC3_HASH_BYTES], Option<(Vec<u8>, Vec<u8>)>);
 
 type Answered = Result<u16, StoreError>;
 
@@ -287,24 +294,52 @@ impl Responder<'_, '_> {
     /// written to the authority section with its signature; false when the
     /// zone has none such.
     fn nsec3(&mut self, zone: &ZoneApex, wire: &[u8], exact: bool) -> Result<bool, StoreError> {
-        let hash = nsec3_hash(wire, &[], 0);
-        let Some((found, row)) = self.snapshot.nsec3(zone, &hash, exact)? else {
+        let at_apex = wire == zone.wire.as_slice();
+        let at_apex_wildcard = wire.len() == zone.wire.len() + 2 && wire.starts_with(b"\x01*") && wire.ends_with(&zone.wire);
+        let probed;
+        let (found, row) = match (exact, at_apex, at_apex_wildcard) {
+            (true, true, _) => zone.apex_nsec3.as_ref(),
+            (false, _, true) => zone.apex_wildcard_nsec3.as_ref(),
+            _ => {
+                probed = self.nsec3_probe(zone, wire)?;
+                probed.1.as_ref().filter(|(h, _)| (h[..] == probed.0[..]) == exact)
+            }
+        }
+        .map(|(h, r)| (h.as_slice(), r.as_slice()))
+        .unzip();
+        let (Some(found), Some(row)) = (found, row) else {
             return Ok(false);
         };
-        let found: [u8; NSEC3_HASH_BYTES] = found.as_slice().try_into().map_err(|_| StoreError::Corrupt("NSEC3 key".into()))?;
+        let found: [u8; NSEC3_HASH_BYTES] = found.try_into().map_err(|_| StoreError::Corrupt("NSEC3 key".into()))?;
         if self.proved.contains(&found) {
             return Ok(true);
         }
         self.proved.push(found);
         let mut owner = Vec::with_capacity(64);
         wire::nsec3_owner(&zone.wire, &found, &mut owner);
-        let row = RowView::new(&row)?;
+        let row = RowView::new(row)?;
         if let Some(set) = row.get(rtype::NSEC3)
             && !self.rrset(Section::Authority, &owner, set, row.get(rtype::RRSIG))
         {
             self.set_tc();
         }
         Ok(true)
+    }
+
+    /// The hash of `wire` and the NSEC3 record at or before it. A proof
+    /// asks twice for the same name when a name left out of an Opt-Out
+    /// chain is also the next closer name: the second time is free.
+    fn nsec3_probe(&mut self, zone: &ZoneApex, wire: &[u8]) -> Result<Rc<Nsec3Probe>, StoreError> {
+        if let Some((last, probe)) = &self.last_probe
+            && last.as_slice() == wire
+        {
+            return Ok(probe.clone());
+        }
+        let hash = nsec3_hash(wire, &[], 0);
+        let found = self.snapshot.nsec3_at_or_before(zone, &hash)?;
+        let probe = Rc::new((hash, found));
+        self.last_probe = Some((wire.to_vec(), probe.clone()));
+        Ok(probe)
     }
 
     /// NXDOMAIN proof (RFC 5155 §7.2.2): the closest encloser (the query

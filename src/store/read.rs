@@ -44,6 +44,11 @@ pub struct ZoneApex {
     /// The zone is signed: answers to DNSSEC-aware clients carry its
     /// signatures and NSEC3 proofs.
     pub signed: bool,
+    /// Of a signed zone: the NSEC3 record matching the apex and the one
+    /// covering the wildcard at the apex, which every denial of a name just
+    /// below the apex needs; found once per snapshot, not per answer.
+    pub apex_nsec3: Option<Nsec3Entry>,
+    pub apex_wildcard_nsec3: Option<Nsec3Entry>,
 }
 
 impl ZoneApex {
@@ -55,6 +60,8 @@ impl ZoneApex {
             soa_rdata: soa_rdata(&tld.policy, tld.serial),
             negative_ttl: negative_ttl(&tld.policy),
             signed: false,
+            apex_nsec3: None,
+            apex_wildcard_nsec3: None,
             tld,
         }
     }
@@ -191,10 +198,19 @@ impl Snapshot {
         let zone = txn.open_table(ZONE)?;
         let mut zones = Vec::new();
         let signing = txn.open_table(DNSSEC)?;
+        let nsec3 = txn.open_table(NSEC3)?;
         for item in txn.open_table(TLDS)?.iter()? {
             let (k, v) = item?;
             let mut apex = ZoneApex::new(codec::decode::<Tld>(v.value(), "tld")?);
             apex.signed = signing.get(k.value())?.is_some();
+            if apex.signed {
+                let hash = |wire: &[u8]| crate::model::dnssec::nsec3_hash(wire, &[], 0);
+                let apex_hash = hash(&apex.wire);
+                apex.apex_nsec3 = nsec3_at_or_before(&nsec3, &apex.key, &apex_hash, true)?.filter(|(h, _)| *h == apex_hash);
+                let wildcard_hash = hash(&[b"\x01*".as_slice(), &apex.wire].concat());
+                apex.apex_wildcard_nsec3 =
+                    nsec3_at_or_before(&nsec3, &apex.key, &wildcard_hash, true)?.filter(|(h, _)| *h != wildcard_hash);
+            }
             zones.push(apex);
         }
         zones.sort_by(|a, b| b.key.len().cmp(&a.key.len()).then_with(|| a.key.cmp(&b.key)));
@@ -204,7 +220,7 @@ impl Snapshot {
             host_by_name: txn.open_table(HOST_BY_NAME)?,
             registrars: txn.open_table(REGISTRARS)?,
             contacts: txn.open_table(CONTACTS)?,
-            nsec3: txn.open_table(NSEC3)?,
+            nsec3,
             txn,
             zone,
             zones,
@@ -316,11 +332,11 @@ impl Snapshot {
         Ok(stretch)
     }
 
-    /// The NSEC3 record of `apex`'s zone that matches `hash` (`exact`) or,
-    /// otherwise, covers it: its hash and row (NSEC3 RR and RRSIG).
-    pub fn nsec3(&self, apex: &ZoneApex, hash: &[u8], exact: bool) -> Result<Option<Nsec3Entry>, StoreError> {
-        let found = nsec3_at_or_before(&self.nsec3, &apex.key, hash, true)?;
-        Ok(found.filter(|(h, _)| (h.as_slice() == hash) == exact))
+    /// The NSEC3 record of `apex`'s zone that matches `hash` or, failing
+    /// that, covers it: its hash and row (NSEC3 RR and RRSIG); `None` when
+    /// the zone has none.
+    pub fn nsec3_at_or_before(&self, apex: &ZoneApex, hash: &[u8]) -> Result<Option<Nsec3Entry>, StoreError> {
+        nsec3_at_or_before(&self.nsec3, &apex.key, hash, true)
     }
 
     /// Every NSEC3 row of a zone, in hash order: `(hash, row bytes)`.
