@@ -99,7 +99,7 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
         cx.touch(&name, ns);
     }
     if let Some(mode) = spec.dnssec {
-        set_signing(cx, &tld, mode)?;
+        set_signing(cx, &tld, mode, spec.dnssec_algorithm)?;
     }
     Ok(Outcome::Tld(tld))
 }
@@ -130,16 +130,29 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
             cx.touch(name, &owner);
         }
     }
-    if let Some(mode) = spec.dnssec {
-        set_signing(cx, &before, mode)?;
+    match (spec.dnssec, spec.dnssec_algorithm) {
+        (Some(mode), algorithm) => set_signing(cx, &before, mode, algorithm)?,
+        (None, Some(algorithm)) => same_algorithm(&cx.tables.zone_signing(name)?, algorithm)?,
+        (None, None) => {}
     }
     Ok(Outcome::Tld(tld))
 }
 
-/// Signs the zone of `tld` (making its first key, a combined ECDSA P-256
-/// key, when it has none), changes how it denies existence, or unsigns it.
-fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode) -> Result<()> {
+/// Signs the zone of `tld` (making its first key, a combined key of
+/// `algorithm` or ECDSA P-256, when it has none), changes how it denies
+/// existence, or unsigns it.
+fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>) -> Result<()> {
+    let algorithm = match algorithm {
+        None | Some(algorithm::ECDSAP256SHA256) => algorithm::ECDSAP256SHA256,
+        Some(algorithm::ED25519) => algorithm::ED25519,
+        Some(other) => {
+            return Err(RegistryError::Invalid(format!("DNSSEC algorithm {other} is not offered: 13 (ECDSA P-256) or 15 (Ed25519)")));
+        }
+    };
     let current = cx.tables.zone_signing(&tld.name)?;
+    if mode.denial().is_some() {
+        same_algorithm(&current, algorithm)?;
+    }
     if current.as_ref().map(|s| s.denial) == mode.denial() {
         return Ok(());
     }
@@ -148,7 +161,7 @@ fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode) -> Result<()> {
         Some(denial) => {
             let keys = match current {
                 Some(c) => c.keys,
-                None => vec![cx.settings.keys.generate(&tld.name, algorithm::ECDSAP256SHA256, DNSKEY_ZONE | DNSKEY_SEP, cx.now)?],
+                None => vec![cx.settings.keys.generate(&tld.name, algorithm, DNSKEY_ZONE | DNSKEY_SEP, cx.now)?],
             };
             Some(ZoneSigning::new(denial, keys))
         }
@@ -156,6 +169,18 @@ fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode) -> Result<()> {
     cx.tables.put_zone_signing(&tld.name, next.as_ref())?;
     cx.signing_changed(tld);
     Ok(())
+}
+
+/// A signed zone keeps its keys' algorithm: changing it takes an algorithm
+/// rollover (RFC 6781 §4.1.4), which is not offered yet.
+fn same_algorithm(current: &Option<ZoneSigning>, algorithm: u8) -> Result<()> {
+    match current.as_ref().and_then(|s| s.keys.first()) {
+        Some(key) if key.algorithm != algorithm => Err(RegistryError::Invalid(format!(
+            "the zone is signed with algorithm {}; changing it to {algorithm} takes an algorithm rollover, which is not offered yet",
+            key.algorithm
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn non_empty(field: &str, value: &str) -> Result<String> {

@@ -284,6 +284,9 @@ pub struct TldSpec {
     pub glue_documentation_allowed: Option<bool>,
     /// Signs the zone (with NSEC3, or NSEC3 with Opt-Out) or stops signing it.
     pub dnssec: Option<DnssecMode>,
+    /// The signing key's algorithm when signing starts: 13 (ECDSA P-256
+    /// with SHA-256, the default) or 15 (Ed25519).
+    pub dnssec_algorithm: Option<u8>,
     pub add_grace_s: Option<i64>,
     pub renew_grace_s: Option<i64>,
     pub auto_renew_grace_s: Option<i64>,

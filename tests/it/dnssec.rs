@@ -12,12 +12,16 @@ use crate::common::*;
 /// and `kzonecheck` check every signature and the NSEC3 chain of it (`-z`:
 /// one combined key signs everything, so no key is a ZSK by its flags).
 fn verify_zone_text(d: &TestDaemon, name: &str, text: &str) {
+    verify_zone_of(d, "example", name, text);
+}
+
+fn verify_zone_of(d: &TestDaemon, origin: &str, name: &str, text: &str) {
     let path = d.dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     let path = path.to_str().unwrap();
-    let (ok, out, err) = tool("dnssec-verify", &["-z", "-o", "example", path]);
+    let (ok, out, err) = tool("dnssec-verify", &["-z", "-o", origin, path]);
     assert!(ok, "dnssec-verify {name}: {out}{err}");
-    let (ok, out, err) = tool("kzonecheck", &["-o", "example", "-d", "on", path]);
+    let (ok, out, err) = tool("kzonecheck", &["-o", origin, "-d", "on", path]);
     assert!(ok, "kzonecheck {name}: {out}{err}");
 }
 
@@ -79,10 +83,24 @@ async fn signed_zones_verify_as_files_and_transfers_in_both_denial_modes() {
 
 /// `delv`'s answer to `name type` from our server, trusting only `anchor`.
 fn delv(d: &TestDaemon, anchor: &std::path::Path, name: &str, rtype: &str) -> String {
+    delv_under(d, "example", anchor, name, rtype)
+}
+
+/// `delv` with `root` as the top of its chain of trust.
+fn delv_under(d: &TestDaemon, root: &str, anchor: &std::path::Path, name: &str, rtype: &str) -> String {
     let port = d.dns.port().to_string();
     let anchor = anchor.to_str().unwrap();
-    let (_, out, err) = tool("delv", &["@127.0.0.1", "-p", &port, "-a", anchor, "+root=example", "+tcp", name, rtype]);
+    let root = format!("+root={root}");
+    let (_, out, err) = tool("delv", &["@127.0.0.1", "-p", &port, "-a", anchor, &root, "+tcp", name, rtype]);
     format!("{out}{err}")
+}
+
+/// A `delv` trust anchor file for the DS record `ds` (presentation form).
+fn write_anchor(d: &TestDaemon, ds: &str) -> std::path::PathBuf {
+    let f: Vec<&str> = ds.split_whitespace().collect();
+    let anchor = d.dir.path().join("anchor.conf");
+    std::fs::write(&anchor, format!("trust-anchors {{ \"{}\" static-ds {} {} {} \"{}\"; }};\n", f[0], f[3], f[4], f[5], f[6])).unwrap();
+    anchor
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,14 +109,7 @@ async fn delv_validates_answers_and_denials_from_the_ds_alone() {
     for mode in ["nsec3", "nsec3-optout"] {
         d.ok("PATCH", "/v1/tlds/example", Some(json!({ "dnssec": mode }))).await;
         let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
-        let ds = status["keys"][0]["ds"].as_str().unwrap().to_string();
-        let fields: Vec<&str> = ds.split_whitespace().collect();
-        let anchor = d.dir.path().join("anchor.conf");
-        std::fs::write(
-            &anchor,
-            format!("trust-anchors {{ \"example.\" static-ds {} {} {} \"{}\"; }};\n", fields[3], fields[4], fields[5], fields[6]),
-        )
-        .unwrap();
+        let anchor = write_anchor(&d, status["keys"][0]["ds"].as_str().unwrap());
         for (name, rtype, verdict) in [
             ("example", "SOA", "; fully validated"),
             ("example", "DNSKEY", "; fully validated"),
@@ -389,5 +400,47 @@ async fn unbound_validates_answers_and_denials_and_refuses_a_forged_signature() 
         assert_eq!(flags_and_status(&answer).1, "SERVFAIL", "{mode}: a forged signature was accepted: {answer}");
         assert!(unbound.log().contains("validation failure"), "{}", unbound.log());
     }
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tld_signed_with_ed25519_validates_and_keeps_its_algorithm() {
+    let d = TestDaemon::demo().await;
+    let (status, body) = d
+        .api("POST", "/v1/tlds", Some(json!({"name": "rsa", "nameservers": ["a.nic.example"], "dnssec": "nsec3", "dnssec_algorithm": 8})))
+        .await;
+    assert_eq!(status, 422, "no RSA signing key can be made: {body}");
+    d.ok("POST", "/v1/tlds", Some(json!({"name": "ed", "nameservers": ["a.nic.example"], "dnssec": "nsec3", "dnssec_algorithm": 15})))
+        .await;
+    let ds = json!([{"key_tag": 7, "algorithm": 15, "digest_type": 2, "digest": "CD".repeat(32)}]);
+    d.ok(
+        "POST",
+        "/v1/domains",
+        Some(json!({"name": "one.ed", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"], "ds": ds})),
+    )
+    .await;
+    d.ok("POST", "/v1/domains", Some(json!({"name": "two.ed", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]}))).await;
+    let status = d.ok("GET", "/v1/tlds/ed/dnssec", None).await;
+    assert_eq!(status["keys"][0]["algorithm"], 15, "{status}");
+    d.ok("POST", "/v1/tlds/ed/export", None).await;
+    verify_zone_of(&d, "ed", "ed.zone", &std::fs::read_to_string(d.config.zones_dir.join("ed.zone")).unwrap());
+    let anchor = write_anchor(&d, status["keys"][0]["ds"].as_str().unwrap());
+    for (name, rtype, verdict) in [
+        ("ed", "SOA", "; fully validated"),
+        ("one.ed", "DS", "; fully validated"),
+        ("nope.ed", "A", "; negative response, fully validated"),
+        ("two.ed", "DS", "; negative response, fully validated"),
+    ] {
+        let out = delv_under(&d, "ed", &anchor, name, rtype);
+        assert!(out.contains(verdict), "delv {name} {rtype}: {out}");
+    }
+    // Another algorithm would take an algorithm rollover: refused, zone unchanged.
+    let serial = d.serial("ed").await;
+    for body in [json!({"dnssec_algorithm": 13}), json!({"dnssec": "nsec3-optout", "dnssec_algorithm": 13})] {
+        let (code, answer) = d.api("PATCH", "/v1/tlds/ed", Some(body)).await;
+        assert_eq!(code, 422, "{answer}");
+        assert!(answer.to_string().contains("algorithm rollover"), "{answer}");
+    }
+    assert_eq!(d.serial("ed").await, serial);
     d.stop().await;
 }
