@@ -1,4 +1,4 @@
-//! A real secondary follows us: Knot DNS, started with its own
+//! Real secondaries follow us: Knot DNS and NSD, each started with its own
 //! configuration on a loopback port, transfers the zone with TSIG, is
 //! NOTIFYed on every change and catches up by IXFR, signatures and NSEC3
 //! changes included, to serve exactly what we serve; and one that held a
@@ -253,5 +253,114 @@ async fn a_secondary_holding_the_previous_zone_follows_the_import() {
         assert_eq!(old.authorities.len(), 2, "{server} serves the imported delegation");
     }
     drop(knot);
+    d.stop().await;
+}
+
+/// NSD as a secondary of `zone` at `primary`, with TSIG and NOTIFY, that
+/// lets loopback transfer its copy.
+struct Nsd {
+    child: Child,
+    log: std::path::PathBuf,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for Nsd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Nsd {
+    fn start(dir: &Path, port: u16, primary: std::net::SocketAddr, zone: &str) -> Nsd {
+        let dir = dir.join("nsd");
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("nsd.log");
+        let conf = format!(
+            r#"server:
+  ip-address: 127.0.0.1@{port}
+  port: {port}
+  server-count: 1
+  database: ""
+  username: ""
+  chroot: ""
+  zonesdir: "{d}"
+  zonelistfile: "{d}/zone.list"
+  xfrdfile: "{d}/xfrd.state"
+  xfrdir: "{d}"
+  pidfile: "{d}/nsd.pid"
+  logfile: "{log}"
+  verbosity: 2
+remote-control:
+  control-enable: no
+key:
+  name: xfr-key
+  algorithm: hmac-sha256
+  secret: "{SECRET}"
+zone:
+  name: {zone}
+  zonefile: "{d}/{zone}.zone"
+  request-xfr: {ip}@{pport} xfr-key
+  allow-notify: {ip} xfr-key
+  provide-xfr: 127.0.0.1 NOKEY
+"#,
+            d = dir.display(),
+            log = log.display(),
+            ip = primary.ip(),
+            pport = primary.port(),
+        );
+        let conf_path = dir.join("nsd.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("nsd")
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nsd must be installed (scripts/test installs it)");
+        Nsd { child, log, addr: ([127, 0, 0, 1], port).into() }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsd_follows_the_signed_zone_and_serves_what_we_serve() {
+    let nsd_port = free_port();
+    let d = primary_of(nsd_port, true).await;
+    let nsd = Nsd::start(d.dir.path(), nsd_port, d.dns, "example");
+    let tsig = format!("hmac-sha256:xfr-key:{SECRET}");
+    let sorted = |text: &str| {
+        let mut all = records(text);
+        all.sort();
+        all.dedup();
+        all
+    };
+    let same = async || {
+        let (ok, ours) = kdig(d.dns, &["+tcp", "-y", &tsig, "example", "AXFR"]);
+        let (_, theirs) = kdig(nsd.addr, &["+tcp", "example", "AXFR"]);
+        ok && sorted(&theirs) == sorted(&ours)
+    };
+    assert!(eventually(Duration::from_secs(60), same).await, "NSD never held our zone:\n{}", nsd.log());
+    // Changes that move DS, NSEC3 records and signatures, announced by NOTIFY.
+    let ds = json!([{"key_tag": 7, "algorithm": 13, "digest_type": 2, "digest": "AB".repeat(32)}]);
+    d.ok(
+        "POST",
+        "/v1/domains",
+        Some(json!({"name": "viansd.example", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"], "ds": ds})),
+    )
+    .await;
+    d.ok("PATCH", "/v1/domains/world.example", Some(json!({"remove_all_ds": true}))).await;
+    assert!(eventually(Duration::from_secs(60), same).await, "NSD did not follow:\n{}", nsd.log());
+    let (_, theirs) = kdig(nsd.addr, &["+tcp", "example", "AXFR"]);
+    assert!(theirs.contains("viansd.example.") && theirs.contains("\tNSEC3\t"), "{theirs}");
+    let copy = d.dir.path().join("nsd-copy.zone");
+    std::fs::write(&copy, &theirs).unwrap();
+    let (ok, out, err) = tool("kzonecheck", &["-o", "example", "-d", "on", copy.to_str().unwrap()]);
+    assert!(ok, "NSD's copy: {out}{err}");
+    drop(nsd);
     d.stop().await;
 }
