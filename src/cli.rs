@@ -177,8 +177,19 @@ enum TldCmd {
 
 #[derive(Subcommand)]
 enum DnssecCmd {
-    /// A TLD's keys, their DS records for the parent, and the earliest signature expiry.
+    /// A TLD's keys and their states, their DS records for the parent, the
+    /// next key step, and the earliest signature expiry.
     Status { tld: String },
+    /// Begin a rollover of the TLD's ZSK (pre-publication) or KSK (double
+    /// signature) now; later steps follow by themselves.
+    Roll {
+        tld: String,
+        #[arg(value_parser = ["zsk", "ksk"])]
+        key: String,
+    },
+    /// Confirm that the parent serves the DS of the new KSK: the old KSK
+    /// leaves once the parent's DS TTL has passed.
+    DsSeen { tld: String, key_tag: u16 },
 }
 
 #[derive(Subcommand)]
@@ -441,6 +452,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Commands::Dnssec(DnssecCmd::Status { tld }) => {
             admin(&config, request(Method::GET, format!("/v1/tlds/{}/dnssec", path_name(&tld)?), None))
         }
+        Commands::Dnssec(DnssecCmd::Roll { tld, key }) => {
+            admin(&config, request(Method::POST, format!("/v1/tlds/{}/dnssec/roll", path_name(&tld)?), Some(json!({ "key": key }))))
+        }
+        Commands::Dnssec(DnssecCmd::DsSeen { tld, key_tag }) => admin(
+            &config,
+            request(Method::POST, format!("/v1/tlds/{}/dnssec/ds-seen", path_name(&tld)?), Some(json!({ "key_tag": key_tag }))),
+        ),
         Commands::Registrar(RegistrarCmd::Certificate { id }) => issue_client_certificate(&config, &id),
         Commands::Registrar(cmd) => admin(&config, registrar_request(cmd)?),
         Commands::Domain(cmd) => admin(&config, domain_request(cmd)?),
@@ -540,7 +558,7 @@ fn demo_ds_lines(daemon: &daemon::Daemon) -> String {
     };
     let denial = serde_json::to_value(signing.denial).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     let mut out = format!("Demo TLD signed ({denial}); DS for the parent or a resolver's trust anchor:\n");
-    for key in &signing.keys {
+    for key in signing.keys.iter().filter(|k| k.role != crate::model::dnssec::KeyRole::Zsk) {
         out.push_str(&format!("  {}\n", key.ds_record(&tld)));
     }
     out

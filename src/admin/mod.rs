@@ -152,6 +152,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/domains", get(list_domains))
         .route("/v1/tlds/{tld}/export", post(export_zone))
         .route("/v1/tlds/{tld}/dnssec", get(show_dnssec))
+        .route("/v1/tlds/{tld}/dnssec/roll", post(roll_key))
+        .route("/v1/tlds/{tld}/dnssec/ds-seen", post(ds_seen))
         .route("/v1/tlds/{tld}/import", post(import_zone).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/registrars", get(list_registrars).post(create_registrar))
         .route("/v1/registrars/{id}", get(show_registrar).patch(update_registrar))
@@ -324,12 +326,16 @@ async fn show_tld(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
 }
 
 async fn show_dnssec(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
-    let tld = name(&tld)?;
+    dnssec_view(&s, name(&tld)?).await
+}
+
+async fn dnssec_view(s: &AdminState, tld: DomainName) -> ApiResult {
     let snap = s.registry.snapshot();
     if snap.zone(&tld).is_none() {
         return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
     }
     let now = s.clock.now().unix_seconds().clamp(0, u32::MAX as i64) as u32;
+    let clean = s.registry.health().clean_pass(&tld);
     // Reading every signature of a large zone takes a while: off the runtime.
     let view = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, RegistryError> {
         let zone = snap.zone(&tld).expect("checked above");
@@ -338,11 +344,38 @@ async fn show_dnssec(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
             Some(_) => snap.earliest_signature_expiry(zone, now)?,
             None => None,
         };
-        Ok(views::dnssec(zone, signing.as_ref(), earliest))
+        Ok(views::dnssec(zone, signing.as_ref(), earliest, clean))
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
     ok(view)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Roll {
+    /// `zsk` or `ksk`.
+    key: crate::model::dnssec::KeyRole,
+}
+
+async fn roll_key(State(s): AppState, Path(tld): Path<String>, body: Result<Json<Roll>, JsonRejection>) -> ApiResult {
+    let Json(roll) = body?;
+    let tld = name(&tld)?;
+    s.registry.execute(Command::RollKey { tld: tld.clone(), role: roll.key }).await?;
+    dnssec_view(&s, tld).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DsSeen {
+    key_tag: u16,
+}
+
+async fn ds_seen(State(s): AppState, Path(tld): Path<String>, body: Result<Json<DsSeen>, JsonRejection>) -> ApiResult {
+    let Json(seen) = body?;
+    let tld = name(&tld)?;
+    s.registry.execute(Command::DsSeen { tld: tld.clone(), key_tag: seen.key_tag }).await?;
+    dnssec_view(&s, tld).await
 }
 
 async fn create_tld(State(s): AppState, body: Result<Json<TldSpec>, JsonRejection>) -> ApiResult {

@@ -32,9 +32,17 @@ pub fn tld_record(t: &Tld) -> TldView<'_> {
     TldView { name: &t.name, serial: t.serial, policy: &t.policy, registration: &t.registration, created: t.created, updated: t.updated }
 }
 
-/// A TLD's signing: how it denies existence, its keys with the DS records
-/// to hand to the parent, and when its first signature expires.
-pub fn dnssec(zone: &ZoneApex, signing: Option<&crate::model::dnssec::ZoneSigning>, earliest_expiry: Option<u32>) -> serde_json::Value {
+/// A TLD's signing: how it denies existence, its keys (their roles and
+/// states, and the DS records to hand to the parent), the next step of its
+/// key timeline, and when its first signature expires.
+pub fn dnssec(
+    zone: &ZoneApex,
+    signing: Option<&crate::model::dnssec::ZoneSigning>,
+    earliest_expiry: Option<u32>,
+    clean: Option<crate::model::rollover::CleanPass>,
+) -> serde_json::Value {
+    use crate::model::dnssec::KeyRole;
+    use crate::model::rollover;
     use serde_json::json;
     let Some(signing) = signing else {
         return json!({ "tld": zone.tld.name, "signed": false });
@@ -44,19 +52,30 @@ pub fn dnssec(zone: &ZoneApex, signing: Option<&crate::model::dnssec::ZoneSignin
         .iter()
         .map(|k| {
             use base64::Engine;
-            json!({
+            let mut key = json!({
                 "key_tag": k.key_tag(),
                 "algorithm": k.algorithm,
                 "flags": k.flags,
-                "role": if k.flags & crate::model::dnssec::DNSKEY_SEP != 0 { "csk" } else { "zsk" },
-                "state": "active",
+                "role": k.role.as_str(),
+                "state": k.state(),
                 "created": k.created,
+                "active_from": k.active_from,
+                "retired": k.retired,
                 "dnskey": format!("{}. {} IN DNSKEY {} 3 {} {}", zone.tld.name, signing.dnskey_ttl_s, k.flags, k.algorithm,
                     base64::engine::general_purpose::STANDARD.encode(&k.public_key)),
-                "ds": k.ds_record(&zone.tld.name),
-            })
+            });
+            if k.role != KeyRole::Zsk {
+                key["ds"] = json!(k.ds_record(&zone.tld.name));
+                key["ds_ready_at"] = json!(rollover::ds_ready_at(signing, k));
+                key["ds_seen"] = json!(k.ds_seen);
+            }
+            key
         })
         .collect();
+    let next = rollover::next_step(signing, rollover::signed_ttl_max_s(&zone.tld.policy, signing), clean).map(|n| match n.due {
+        Ok(at) => json!({ "step": n.step.describe(), "due": at }),
+        Err(waiting_for) => json!({ "step": n.step.describe(), "waiting_for": waiting_for }),
+    });
     json!({
         "tld": zone.tld.name,
         "signed": true,
@@ -64,6 +83,12 @@ pub fn dnssec(zone: &ZoneApex, signing: Option<&crate::model::dnssec::ZoneSignin
         "denial": signing.denial,
         "nsec3": { "algorithm": 1, "iterations": 0, "salt": "-", "opt_out": signing.opt_out() },
         "keys": keys,
+        "rolling": rollover::rolling(signing),
+        "next_key_step": next,
+        "zsk_lifetime_s": signing.zsk_lifetime_s,
+        "ksk_lifetime_s": signing.ksk_lifetime_s,
+        "propagation_delay_s": signing.propagation_delay_s,
+        "parent_ds_ttl_s": signing.parent_ds_ttl_s,
         "signature_validity_s": signing.signature_validity_s,
         "signature_refresh_s": signing.signature_refresh_s,
         "signature_jitter_s": signing.signature_jitter_s,

@@ -1,5 +1,6 @@
 //! The DNSSEC record rules a signed zone is built from, as RFC 4034, RFC
-//! 5155 and RFC 9276 write them: DNSKEY RDATA and key tags, DS digests,
+//! 5155 and RFC 9276 write them: zone keys with their roles (KSK, ZSK or
+//! combined) and timelines, DNSKEY RDATA and key tags, DS digests,
 //! NSEC3 owner hashes (SHA-1, and per RFC 9276 no extra iterations and no
 //! salt) and their base32hex labels, type bitmaps, NSEC3 and NSEC3PARAM
 //! RDATA, and the RRSIG fields with the exact bytes a signature covers.
@@ -34,8 +35,47 @@ fn owner_jitter_s(owner: &[u8], spread_s: u32) -> u32 {
     hash % spread_s
 }
 
+/// What a zone key signs (RFC 6781 §3.1): a key signing key signs the
+/// DNSKEY RRset and has its DS at the parent, a zone signing key signs
+/// everything else, a combined signing key does both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyRole {
+    Ksk,
+    Zsk,
+    Csk,
+}
+
+impl KeyRole {
+    pub fn flags(self) -> u16 {
+        match self {
+            KeyRole::Zsk => DNSKEY_ZONE,
+            KeyRole::Ksk | KeyRole::Csk => DNSKEY_ZONE | DNSKEY_SEP,
+        }
+    }
+
+    /// Whether keys of this role sign RRsets of type `rtype`.
+    pub fn signs(self, rtype: u16) -> bool {
+        match self {
+            KeyRole::Csk => true,
+            KeyRole::Ksk => rtype == super::zone::rtype::DNSKEY,
+            KeyRole::Zsk => rtype != super::zone::rtype::DNSKEY,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyRole::Ksk => "ksk",
+            KeyRole::Zsk => "zsk",
+            KeyRole::Csk => "csk",
+        }
+    }
+}
+
 /// A published key of a signed zone. Its private half is kept by the
-/// registry beside the store, never in it.
+/// registry beside the store, never in it. A key is published from
+/// `created` until it leaves the zone's key list, and makes signatures from
+/// `active_from` until `retired`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneKey {
     pub flags: u16,
@@ -43,9 +83,30 @@ pub struct ZoneKey {
     /// The public key in its DNSKEY form.
     pub public_key: Vec<u8>,
     pub created: Timestamp,
+    pub role: KeyRole,
+    /// `None` while the key is only published ahead of its use.
+    pub active_from: Option<Timestamp>,
+    pub retired: Option<Timestamp>,
+    /// When the operator confirmed the key's DS at the parent.
+    pub ds_seen: Option<Timestamp>,
 }
 
 impl ZoneKey {
+    /// Whether the key makes signatures now.
+    pub fn active(&self) -> bool {
+        self.active_from.is_some() && self.retired.is_none()
+    }
+
+    /// Where the key stands in its life: published ahead of use, signing,
+    /// or retired and still published.
+    pub fn state(&self) -> &'static str {
+        match (self.active_from, self.retired) {
+            (None, _) => "published",
+            (Some(_), None) => "active",
+            (Some(_), Some(_)) => "retired",
+        }
+    }
+
     pub fn dnskey_rdata(&self) -> Vec<u8> {
         dnskey_rdata(self.flags, self.algorithm, &self.public_key)
     }
@@ -78,6 +139,16 @@ pub struct ZoneSigning {
     /// is due for refresh over this span and not in one instant.
     pub signature_jitter_s: u32,
     pub dnskey_ttl_s: u32,
+    /// A zone signing key is replaced this long after it began to sign
+    /// (0: only on the operator's command).
+    pub zsk_lifetime_s: u32,
+    /// Likewise for the key signing key; 0 by default, as a new DS needs
+    /// the parent's operator.
+    pub ksk_lifetime_s: u32,
+    /// How long a change takes to reach every secondary (RFC 7583 Dprp).
+    pub propagation_delay_s: u32,
+    /// The TTL of the zone's DS in the parent (the root's is a day).
+    pub parent_ds_ttl_s: u32,
 }
 
 impl ZoneSigning {
@@ -92,7 +163,16 @@ impl ZoneSigning {
             signature_refresh_s: 7 * 86_400,
             signature_jitter_s: 86_400,
             dnskey_ttl_s: 3_600,
+            zsk_lifetime_s: 30 * 86_400,
+            ksk_lifetime_s: 0,
+            propagation_delay_s: 3_600,
+            parent_ds_ttl_s: 86_400,
         }
+    }
+
+    /// The keys that sign RRsets of type `rtype` now.
+    pub fn signers(&self, rtype: u16) -> impl Iterator<Item = &ZoneKey> {
+        self.keys.iter().filter(move |k| k.active() && k.role.signs(rtype))
     }
 
     /// When a signature over an RRset of `owner` (wire form) made at `now`

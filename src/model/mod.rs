@@ -14,6 +14,7 @@ pub mod name;
 pub mod net;
 pub mod objects;
 pub mod poll;
+pub mod rollover;
 pub mod status;
 pub mod time;
 pub mod zone;

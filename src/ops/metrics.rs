@@ -252,7 +252,7 @@ impl Collector for AtScrape {
         let keys = ConstGauge::new(0i64);
         let mut family = encoder.encode_descriptor(
             "domain_os_dnssec_keys",
-            "Keys a signed zone publishes and signs with, by key tag and algorithm (1 each).",
+            "Keys a signed zone publishes, by key tag, algorithm, role and state (published, active, retired; 1 each).",
             None,
             keys.metric_type(),
         )?;
@@ -263,6 +263,8 @@ impl Collector for AtScrape {
                     ("key_tag", key.key_tag().to_string()),
                     ("algorithm", key.algorithm.to_string()),
                     ("flags", key.flags.to_string()),
+                    ("role", key.role.as_str().to_string()),
+                    ("state", key.state().to_string()),
                 ];
                 ConstGauge::new(1i64).encode(family.encode_family(&labels)?)?;
             }

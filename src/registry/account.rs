@@ -4,7 +4,7 @@
 use super::command::*;
 use super::context::{Cx, Result};
 use super::{ObjectKind, RegistryError};
-use crate::model::dnssec::{DNSKEY_SEP, DNSKEY_ZONE, ZoneSigning, algorithm};
+use crate::model::dnssec::{KeyRole, ZoneSigning, algorithm};
 use crate::model::{ClientId, DomainName, Money, Registrar, RegistrarStatus, RegistrationPolicy, Tld, TldPolicy};
 
 fn set<T: Clone>(target: &mut T, value: &Option<T>) {
@@ -138,7 +138,7 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
     Ok(Outcome::Tld(tld))
 }
 
-/// Signs the zone of `tld` (making its first key, a combined key of
+/// Signs the zone of `tld` (making its first keys, a KSK and a ZSK of
 /// `algorithm` or ECDSA P-256, when it has none), changes how it denies
 /// existence, or unsigns it.
 fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>) -> Result<()> {
@@ -161,7 +161,13 @@ fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>) 
         Some(denial) => {
             let keys = match current {
                 Some(c) => c.keys,
-                None => vec![cx.settings.keys.generate(&tld.name, algorithm, DNSKEY_ZONE | DNSKEY_SEP, cx.now)?],
+                None => {
+                    let keys = &cx.settings.keys;
+                    vec![
+                        keys.generate(&tld.name, algorithm, KeyRole::Ksk, cx.now, true)?,
+                        keys.generate(&tld.name, algorithm, KeyRole::Zsk, cx.now, true)?,
+                    ]
+                }
             };
             Some(ZoneSigning::new(denial, keys))
         }

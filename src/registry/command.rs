@@ -6,8 +6,10 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
+use crate::model::dnssec::KeyRole;
 use crate::model::lifecycle::ContactPolicy;
 use crate::model::objects::{Disclose, Phone};
+use crate::model::rollover::CleanPass;
 use crate::model::{
     ClientId, Contact, ContactId, Domain, DomainContact, DomainName, DomainStatus, DsData, GluePolicy, Host, HostName, HostStatus,
     IpPrefix, Money, PostalAddress, PostalInfo, Registrar, RegistrarStatus, Tld, Transfer,
@@ -70,6 +72,23 @@ pub enum Command {
         owners: Vec<Vec<u8>>,
         nsec3: Vec<Vec<u8>>,
     },
+    /// Begins a rollover of the zone's ZSK or KSK now.
+    RollKey {
+        tld: DomainName,
+        role: KeyRole,
+    },
+    /// The operator saw the DS of this KSK served by the parent.
+    DsSeen {
+        tld: DomainName,
+        key_tag: u16,
+    },
+    /// Carries out the zone's next key step if its time has come; `clean`
+    /// is the sweep's last full pass that found no signature by a key that
+    /// no longer signs.
+    AdvanceKeys {
+        tld: DomainName,
+        clean: Option<CleanPass>,
+    },
     /// Read-only commands (check, info, poll, transfer query) to add to the
     /// report counters: `(key, count)`.
     CountReads(Vec<(String, u64)>),
@@ -107,6 +126,9 @@ impl Command {
             Command::Import(_) => "zone import",
             Command::RunDue => "lifecycle run",
             Command::RefreshSignatures { .. } => "signature refresh",
+            Command::RollKey { .. } => "key rollover start",
+            Command::DsSeen { .. } => "DS seen at the parent",
+            Command::AdvanceKeys { .. } => "key rollover step",
             Command::CountReads(_) => "read counting",
             Command::All(_) => "command group",
             #[cfg(test)]
@@ -126,6 +148,7 @@ impl Command {
             Command::Import(_) => "import zones",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",
+            Command::RollKey { .. } | Command::DsSeen { .. } | Command::AdvanceKeys { .. } => "roll zone keys",
             Command::CountReads(_) => "add to the report counters",
             Command::All(_) => "run command groups",
             _ => return None,

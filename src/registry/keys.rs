@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 
-use crate::model::dnssec::{ZoneKey, algorithm, dnskey_rdata, key_tag};
+use crate::model::dnssec::{KeyRole, ZoneKey, algorithm, dnskey_rdata, key_tag};
 use crate::model::{DomainName, Timestamp};
 use crate::store::StoreError;
 
@@ -127,22 +127,42 @@ impl Keys {
     }
 
     /// Makes a key for `tld`, writes its private half (synced, mode 0600)
-    /// and returns the public half to publish.
-    pub fn generate(&self, tld: &DomainName, algorithm: u8, flags: u16, now: Timestamp) -> Result<ZoneKey, StoreError> {
+    /// and returns the public half to publish from `now`, signing from then
+    /// on when `active`.
+    pub fn generate(&self, tld: &DomainName, algorithm: u8, role: KeyRole, now: Timestamp, active: bool) -> Result<ZoneKey, StoreError> {
+        let flags = role.flags();
         let failed = |what: &str| StoreError::Db(format!("cannot make a signing key for {tld}: {what}"));
-        let pkcs8 = match algorithm {
-            algorithm::ECDSAP256SHA256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.rng),
-            algorithm::ED25519 => Ed25519KeyPair::generate_pkcs8(&self.rng),
-            other => return Err(failed(&format!("algorithm {other} is not supported (13 or 15)"))),
+        // A new key's tag may equal that of a key the zone has or had (its
+        // file is there): such a key is made again.
+        for _ in 0..8 {
+            let pkcs8 = match algorithm {
+                algorithm::ECDSAP256SHA256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.rng),
+                algorithm::ED25519 => Ed25519KeyPair::generate_pkcs8(&self.rng),
+                other => return Err(failed(&format!("algorithm {other} is not supported (13 or 15)"))),
+            }
+            .map_err(|_| failed("the random source failed"))?;
+            let key = SigningKey::from_pkcs8(algorithm, pkcs8.as_ref(), &self.rng).ok_or_else(|| failed("ring refused its own key"))?;
+            let public_key = key.public_key();
+            let tag = key_tag(&dnskey_rdata(flags, algorithm, &public_key));
+            let path = self.path(tld, algorithm, tag);
+            match write_private(&path, pkcs8.as_ref()) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(StoreError::Unavailable(format!("{}: {e}", path.display()))),
+                Ok(()) => {}
+            }
+            self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert((tld.clone(), tag, algorithm), Arc::new(key));
+            return Ok(ZoneKey {
+                flags,
+                algorithm,
+                public_key,
+                created: now,
+                role,
+                active_from: active.then_some(now),
+                retired: None,
+                ds_seen: None,
+            });
         }
-        .map_err(|_| failed("the random source failed"))?;
-        let key = SigningKey::from_pkcs8(algorithm, pkcs8.as_ref(), &self.rng).ok_or_else(|| failed("ring refused its own key"))?;
-        let public_key = key.public_key();
-        let tag = key_tag(&dnskey_rdata(flags, algorithm, &public_key));
-        let path = self.path(tld, algorithm, tag);
-        write_private(&path, pkcs8.as_ref()).map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
-        self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert((tld.clone(), tag, algorithm), Arc::new(key));
-        Ok(ZoneKey { flags, algorithm, public_key, created: now })
+        Err(failed("every new key's tag was taken"))
     }
 
     /// The private half of `key`, read from its file the first time.
@@ -191,7 +211,7 @@ mod tests {
         let tld = DomainName::parse("example").unwrap();
         let keys = Keys::new(dir.path().join("keys"));
         for alg in [algorithm::ECDSAP256SHA256, algorithm::ED25519] {
-            let key = keys.generate(&tld, alg, 257, Timestamp(0)).unwrap();
+            let key = keys.generate(&tld, alg, KeyRole::Ksk, Timestamp(0), true).unwrap();
             let path = keys.path(&tld, alg, key.key_tag());
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
             assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);

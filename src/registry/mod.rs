@@ -23,6 +23,7 @@ pub mod import_data;
 pub mod keys;
 pub mod query;
 mod resign;
+mod rollover;
 mod signing;
 mod writer;
 mod zone_rows;

@@ -8,6 +8,11 @@
 //! Each full pass records the earliest expiry it saw, for metrics and
 //! status, and warns when a signature is closer to expiring than the
 //! refresh time, which only happens when refreshing fails or falls behind.
+//!
+//! The sweep also drives key rollovers: a signature by a key that no longer
+//! signs is due at once, a full pass that finds none is what a retired
+//! key's removal waits for, and each zone's next key step is handed to the
+//! writer once the clock has passed it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +21,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::{Command, Registry};
-use crate::model::{Clock, DomainName};
+use crate::model::rollover::{self, CleanPass};
+use crate::model::{Clock, DomainName, Timestamp};
 use crate::store::{Snapshot, StoreError};
 
 /// Rows (zone rows or NSEC3 records) a zone's sweep reads per tick.
@@ -29,6 +35,16 @@ pub const REFRESH_PER_COMMAND_MAX: usize = 250;
 /// Where a zone's sweep stands.
 #[derive(Debug, Default)]
 struct Cursor {
+    /// When this pass began.
+    started: Option<Timestamp>,
+    /// Whether this pass saw a signature by a key that no longer signs, or
+    /// the keys that sign changed under it (so rows read before the change
+    /// prove nothing).
+    stale: bool,
+    /// The key tags that signed when the pass last read.
+    signers: Vec<u16>,
+    /// The last full pass that saw none: what a retired key's removal waits for.
+    clean: Option<CleanPass>,
     /// In the NSEC3 records (after the zone rows).
     nsec3: bool,
     /// The last row read, relative to the zone's prefix.
@@ -37,11 +53,13 @@ struct Cursor {
     earliest: Option<u32>,
 }
 
-/// What a tick found in one zone.
+/// What a tick found in one zone: signatures due, and whether its next key
+/// step is due (with the clean pass it may need).
 struct Found {
     tld: DomainName,
     nsec3: bool,
     due: Vec<Vec<u8>>,
+    key_step: Option<Option<CleanPass>>,
 }
 
 /// Runs the sweep every `tick` until shutdown.
@@ -49,7 +67,7 @@ pub async fn run_signature_sweep(registry: Registry, clock: Arc<dyn Clock>, tick
     let mut cursors: HashMap<DomainName, Cursor> = HashMap::new();
     loop {
         let snapshot = registry.snapshot();
-        let now = clock.now().unix_seconds().clamp(0, i64::from(u32::MAX)) as u32;
+        let now = clock.now();
         let health = registry.health.clone();
         let step = tokio::task::spawn_blocking(move || {
             let found = sweep_step(&snapshot, &mut cursors, now, &health);
@@ -69,6 +87,11 @@ pub async fn run_signature_sweep(registry: Registry, clock: Arc<dyn Clock>, tick
         match found {
             Ok(found) => {
                 for zone in found {
+                    if let Some(clean) = zone.key_step {
+                        if let Err(e) = registry.execute(Command::AdvanceKeys { tld: zone.tld.clone(), clean }).await {
+                            tracing::error!(tld = %zone.tld, error = %e, "a key rollover step failed");
+                        }
+                    }
                     for chunk in zone.due.chunks(REFRESH_PER_COMMAND_MAX) {
                         let (owners, nsec3) = if zone.nsec3 { (Vec::new(), chunk.to_vec()) } else { (chunk.to_vec(), Vec::new()) };
                         let command = Command::RefreshSignatures { tld: zone.tld.clone(), owners, nsec3 };
@@ -93,9 +116,10 @@ pub async fn run_signature_sweep(registry: Registry, clock: Arc<dyn Clock>, tick
 fn sweep_step(
     snapshot: &Snapshot,
     cursors: &mut HashMap<DomainName, Cursor>,
-    now: u32,
+    at: Timestamp,
     health: &super::WriterHealth,
 ) -> Result<Vec<Found>, StoreError> {
+    let now = at.unix_seconds().clamp(0, i64::from(u32::MAX)) as u32;
     let mut found = Vec::new();
     let mut signed = Vec::new();
     for zone in snapshot.zones() {
@@ -105,12 +129,24 @@ fn sweep_step(
         let cursor = cursors.entry(name.clone()).or_default();
         let stretch = snapshot.signature_sweep(zone, &signing, cursor.nsec3, cursor.after.as_deref(), SWEEP_ROWS_PER_TICK, now)?;
         cursor.earliest = crate::store::earlier_expiry(cursor.earliest, stretch.earliest, now);
-        if !stretch.due.is_empty() {
-            found.push(Found { tld: name.clone(), nsec3: cursor.nsec3, due: stretch.due });
+        let signers: Vec<u16> = signing.keys.iter().filter(|k| k.active()).map(|k| k.key_tag()).collect();
+        if cursor.started.is_some() && cursor.signers != signers {
+            cursor.stale = true;
+        }
+        cursor.signers = signers;
+        cursor.started.get_or_insert(at);
+        cursor.stale |= stretch.stale;
+        let ttl_max_s = rollover::signed_ttl_max_s(&zone.tld.policy, &signing);
+        let key_step = rollover::next_step(&signing, ttl_max_s, cursor.clean).is_some_and(|next| next.due_at(at)).then_some(cursor.clean);
+        if !stretch.due.is_empty() || key_step.is_some() {
+            found.push(Found { tld: name.clone(), nsec3: cursor.nsec3, due: stretch.due, key_step });
         }
         match (stretch.last, cursor.nsec3) {
             (Some(last), _) => cursor.after = Some(last),
-            (None, false) => *cursor = Cursor { nsec3: true, after: None, earliest: cursor.earliest },
+            (None, false) => {
+                cursor.nsec3 = true;
+                cursor.after = None;
+            }
             (None, true) => {
                 if let Some(earliest) = cursor.earliest {
                     let left_s = i64::from(earliest.wrapping_sub(now) as i32);
@@ -119,7 +155,12 @@ fn sweep_step(
                     }
                 }
                 health.set_signature_expiry(name, cursor.earliest);
-                *cursor = Cursor::default();
+                let started = cursor.started.unwrap_or(at);
+                let clean = if cursor.stale { cursor.clean } else { Some(CleanPass { started, ended: at }) };
+                if let Some(pass) = clean {
+                    health.set_clean_pass(name, pass);
+                }
+                *cursor = Cursor { clean, ..Cursor::default() };
             }
         }
     }

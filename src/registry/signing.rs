@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::keys::{Keys, SigningKey};
 use crate::model::dnssec::{
-    NSEC3_HASH_BYTES, NSEC3_OPT_OUT, RrsigFields, ZoneSigning, base32hex, label_count, nsec3_hash, nsec3_rdata, nsec3param_rdata,
+    KeyRole, NSEC3_HASH_BYTES, NSEC3_OPT_OUT, RrsigFields, ZoneSigning, base32hex, label_count, nsec3_hash, nsec3_rdata, nsec3param_rdata,
 };
 use crate::model::zone::{RrSet, ZoneRow, negative_ttl, rtype, soa_rdata};
 use crate::model::{DomainName, Timestamp, Tld};
@@ -26,7 +26,8 @@ pub(super) type Record<'r> = dyn FnMut(&[u8], &ZoneRow, &ZoneRow) + 'r;
 pub(super) struct ZoneSigner<'a> {
     tld: &'a Tld,
     signing: &'a ZoneSigning,
-    keys: Vec<(u16, u8, Arc<SigningKey>)>,
+    /// The keys that sign now: key tag, algorithm, private half, role.
+    keys: Vec<(u16, u8, Arc<SigningKey>, KeyRole)>,
     rng: &'a ring::rand::SystemRandom,
     apex_wire: Vec<u8>,
     apex_key: Vec<u8>,
@@ -53,8 +54,8 @@ enum Standing {
 impl<'a> ZoneSigner<'a> {
     pub fn new(tld: &'a Tld, signing: &'a ZoneSigning, keys: &'a Keys, now: Timestamp) -> Result<Self, StoreError> {
         let mut loaded = Vec::new();
-        for key in &signing.keys {
-            loaded.push((key.key_tag(), key.algorithm, keys.signer(&tld.name, key)?));
+        for key in signing.keys.iter().filter(|k| k.active()) {
+            loaded.push((key.key_tag(), key.algorithm, keys.signer(&tld.name, key)?, key.role));
         }
         Ok(ZoneSigner {
             tld,
@@ -112,8 +113,7 @@ impl<'a> ZoneSigner<'a> {
             let Ok(hash) = Hash::try_from(hash.as_slice()) else { continue };
             let Some(old) = t.nsec3(&self.apex_key, &hash)? else { continue };
             let Some(set) = old.get(rtype::NSEC3) else { continue };
-            let good =
-                old.get(rtype::RRSIG).is_some_and(|sigs| sigs.rdatas.iter().filter(|s| self.still_good(s, set)).count() == self.keys.len());
+            let good = old.get(rtype::RRSIG).is_some_and(|sigs| self.complete(&sigs.rdatas, set));
             if good {
                 continue;
             }
@@ -129,9 +129,7 @@ impl<'a> ZoneSigner<'a> {
     pub fn soa_due(&self, t: &WriteTables<'_>) -> Result<bool, StoreError> {
         let row = t.zone_row(&self.apex_key)?.unwrap_or_default();
         let soa = RrSet { rtype: rtype::SOA, ttl: self.tld.policy.soa.ttl_s, rdatas: vec![soa_rdata(&self.tld.policy, self.tld.serial)] };
-        let good = row.get(rtype::RRSIG).is_some_and(|sigs| {
-            sigs.rdatas.iter().filter(|s| covered(s) == rtype::SOA && self.still_good(s, &soa)).count() == self.keys.len()
-        });
+        let good = row.get(rtype::RRSIG).is_some_and(|sigs| self.complete(&sigs.rdatas, &soa));
         Ok(!good)
     }
 
@@ -256,9 +254,9 @@ impl<'a> ZoneSigner<'a> {
             if !wanted {
                 continue;
             }
-            let current: Vec<Vec<u8>> = old_sigs.iter().filter(|s| covered(s) == set.rtype && self.still_good(s, set)).cloned().collect();
-            if current.len() == self.keys.len() {
-                sigs.extend(current);
+            // The apex's DNSKEY RRset changes here, with the keys: its old signatures go.
+            if row.get(set.rtype) == Some(set) && self.complete(&old_sigs, set) {
+                sigs.extend(old_sigs.iter().filter(|s| self.still_good(s, set)).cloned());
             } else {
                 sigs.extend(self.sign_set(&owner, set)?);
             }
@@ -271,13 +269,27 @@ impl<'a> ZoneSigner<'a> {
         Ok(out)
     }
 
-    /// Whether `sig` still covers `set` as it is now, by a current key, and
-    /// has more than the refresh time left.
+    /// Whether `sig` still covers `set` as it is now, by a key that signs
+    /// such sets now, and has more than the refresh time left.
     fn still_good(&self, sig: &[u8], set: &RrSet) -> bool {
         let Some((fields, _)) = RrsigFields::parse(sig) else { return false };
-        fields.original_ttl == set.ttl
-            && self.keys.iter().any(|(tag, alg, _)| *tag == fields.key_tag && *alg == fields.algorithm)
+        fields.type_covered == set.rtype
+            && fields.original_ttl == set.ttl
+            && self.signers(set.rtype).any(|(tag, alg, _)| *tag == fields.key_tag && *alg == fields.algorithm)
             && !self.signing.refresh_due(fields.expiration, self.now)
+    }
+
+    /// Whether `sigs` hold a good signature over `set` by every key that
+    /// signs it now.
+    fn complete(&self, sigs: &[Vec<u8>], set: &RrSet) -> bool {
+        self.signers(set.rtype).all(|(tag, alg, _)| {
+            sigs.iter()
+                .any(|s| self.still_good(s, set) && RrsigFields::parse(s).is_some_and(|(f, _)| f.key_tag == *tag && f.algorithm == *alg))
+        })
+    }
+
+    fn signers(&self, rtype: u16) -> impl Iterator<Item = (&u16, &u8, &Arc<SigningKey>)> {
+        self.keys.iter().filter(move |k| k.3.signs(rtype)).map(|(tag, alg, key, _)| (tag, alg, key))
     }
 
     /// The types the NSEC3 record of a name lists, or `None` when the name
@@ -331,10 +343,8 @@ impl<'a> ZoneSigner<'a> {
                 let next = next_of(&old).unwrap_or(*hash);
                 let wanted = nsec3_rdata(self.nsec3_flags(), &next, &with_rrsig(&types));
                 let current = old.get(rtype::NSEC3).is_some_and(|s| s.rdatas == [wanted.clone()]);
-                let signed = old.get(rtype::NSEC3).is_some_and(|set| {
-                    old.get(rtype::RRSIG)
-                        .is_some_and(|sigs| sigs.rdatas.iter().filter(|s| self.still_good(s, set)).count() == self.keys.len())
-                });
+                let signed =
+                    old.get(rtype::NSEC3).is_some_and(|set| old.get(rtype::RRSIG).is_some_and(|sigs| self.complete(&sigs.rdatas, set)));
                 if current && signed {
                     return Ok(());
                 }
@@ -396,7 +406,7 @@ impl<'a> ZoneSigner<'a> {
 
     fn sign_set(&self, owner: &[u8], set: &RrSet) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::with_capacity(self.keys.len());
-        for (key_tag, algorithm, key) in &self.keys {
+        for (key_tag, algorithm, key) in self.signers(set.rtype) {
             let fields = RrsigFields {
                 type_covered: set.rtype,
                 algorithm: *algorithm,

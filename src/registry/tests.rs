@@ -808,12 +808,16 @@ async fn stored_layouts_match_their_golden_bytes() {
         }
     }
 
-    // A signed zone's state: keys by their public halves, the denial mode, the signature timing.
+    // A signed zone's state: keys by their public halves with their timeline, the denial mode, the signature and rollover timing.
     let key = crate::model::dnssec::ZoneKey {
         flags: 257,
         algorithm: 13,
         public_key: vec![7; 64],
         created: Timestamp::from_unix_seconds(1_800_000_000),
+        role: crate::model::dnssec::KeyRole::Ksk,
+        active_from: Some(Timestamp::from_unix_seconds(1_800_000_100)),
+        retired: Some(Timestamp::from_unix_seconds(1_800_000_200)),
+        ds_seen: Some(Timestamp::from_unix_seconds(1_800_000_300)),
     };
     let signing = crate::model::dnssec::ZoneSigning::new(crate::model::dnssec::Denial::Nsec3OptOut, vec![key]);
     records.push(("zone signing", codec::encode(&signing)));

@@ -53,6 +53,9 @@ pub struct WriterHealth {
     /// Per signed zone, the earliest signature expiry (Unix seconds) the
     /// signature sweep's last full pass saw.
     signature_expiry: Mutex<BTreeMap<DomainName, u32>>,
+    /// Per signed zone, the sweep's last full pass that found no signature
+    /// by a key that no longer signs.
+    clean_pass: Mutex<BTreeMap<DomainName, crate::model::rollover::CleanPass>>,
 }
 
 impl Default for WriterHealth {
@@ -64,6 +67,7 @@ impl Default for WriterHealth {
             commit_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 14)),
             published: Mutex::new(Instant::now()),
             signature_expiry: Mutex::new(BTreeMap::new()),
+            clean_pass: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -98,9 +102,20 @@ impl WriterHealth {
         };
     }
 
+    /// The sweep's last full pass over `tld` that found no signature by a
+    /// key that no longer signs.
+    pub fn clean_pass(&self, tld: &DomainName) -> Option<crate::model::rollover::CleanPass> {
+        self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).get(tld).copied()
+    }
+
+    pub(super) fn set_clean_pass(&self, tld: &DomainName, pass: crate::model::rollover::CleanPass) {
+        self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).insert(tld.clone(), pass);
+    }
+
     /// Forgets zones no longer signed.
     pub(super) fn keep_signature_expiries(&self, signed: &[DomainName]) {
         self.signature_expiry.lock().unwrap_or_else(|p| p.into_inner()).retain(|tld, _| signed.contains(tld));
+        self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).retain(|tld, _| signed.contains(tld));
     }
 
     /// How long ago the snapshot readers see was published (the start, before any commit).

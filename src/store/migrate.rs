@@ -19,16 +19,23 @@
 //! v5 → v6: zones can be signed: the `dnssec` and `nsec3` tables (created
 //! empty when the store opens), and RRSIG sets in zone rows. No stored value
 //! changes, but a build of schema 5 must not serve a signed zone's rows.
+//!
+//! v6 → v7: zone keys have a role and a timeline (active, retired, DS seen
+//! at the parent) and zones the timings of their rollovers. A key of schema
+//! 6 signed everything: it becomes a combined key (or a ZSK, if it lacked
+//! the SEP flag), active since it was made.
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::record::{
-    ChangeOperationRecord, ContactRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord, GluePolicyRecord, GraceRecord,
-    HostRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord, PostalAddressRecord, PostalInfoRecord, RegistrarRecord,
-    RegistrarStatusRecord, RegistrationRecord, RgpRecord, SoaRecord, Stored, TldPolicyRecord, TldRecord, TransferRecord,
+    ChangeOperationRecord, ContactRecord, DenialRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord, GluePolicyRecord,
+    GraceRecord, HostRecord, KeyRoleRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord, PostalAddressRecord, PostalInfoRecord,
+    RegistrarRecord, RegistrarStatusRecord, RegistrationRecord, RgpRecord, SoaRecord, Stored, TldPolicyRecord, TldRecord, TransferRecord,
+    ZoneKeyRecord, ZoneSigningRecord,
 };
-use super::{CONTACTS, DOMAINS, HOSTS, POLL, REGISTRARS, StoreError, TLDS, codec};
+use super::{CONTACTS, DNSSEC, DOMAINS, HOSTS, POLL, REGISTRARS, StoreError, TLDS, codec};
+use crate::model::dnssec::{DNSKEY_SEP, Denial, ZoneSigning};
 use crate::model::net::AddressPolicy;
 use crate::model::{
     ClientId, ContactId, ContactStatus, ContactStatusSet, DomainName, DomainStatus, DomainStatusSet, HostStatus, HostStatusSet, IpPrefix,
@@ -342,6 +349,64 @@ pub(super) fn v5_to_v6() -> String {
     "schema 5 to 6: tables for signed zones added (no zone is signed yet)".into()
 }
 
+/// A zone key as schema 6 stored it.
+#[derive(Serialize, Deserialize)]
+struct ZoneKeyV6 {
+    flags: u16,
+    algorithm: u8,
+    public_key: Vec<u8>,
+    created: Timestamp,
+}
+
+/// A zone's signing as schema 6 stored it.
+#[derive(Serialize, Deserialize)]
+struct ZoneSigningV6 {
+    denial: DenialRecord,
+    keys: Vec<ZoneKeyV6>,
+    signature_validity_s: u32,
+    inception_offset_s: u32,
+    signature_refresh_s: u32,
+    signature_jitter_s: u32,
+    dnskey_ttl_s: u32,
+}
+
+fn zone_signing_v6_to_v7(old: ZoneSigningV6) -> ZoneSigningRecord {
+    let defaults = ZoneSigning::new(Denial::Nsec3, Vec::new());
+    let keys = old
+        .keys
+        .into_iter()
+        .map(|k| ZoneKeyRecord {
+            role: if k.flags & DNSKEY_SEP != 0 { KeyRoleRecord::Csk } else { KeyRoleRecord::Zsk },
+            active_from: Some(k.created),
+            retired: None,
+            ds_seen: None,
+            flags: k.flags,
+            algorithm: k.algorithm,
+            public_key: k.public_key,
+            created: k.created,
+        })
+        .collect();
+    ZoneSigningRecord {
+        denial: old.denial,
+        keys,
+        signature_validity_s: old.signature_validity_s,
+        inception_offset_s: old.inception_offset_s,
+        signature_refresh_s: old.signature_refresh_s,
+        signature_jitter_s: old.signature_jitter_s,
+        dnskey_ttl_s: old.dnskey_ttl_s,
+        zsk_lifetime_s: defaults.zsk_lifetime_s,
+        ksk_lifetime_s: defaults.ksk_lifetime_s,
+        propagation_delay_s: defaults.propagation_delay_s,
+        parent_ds_ttl_s: defaults.parent_ds_ttl_s,
+    }
+}
+
+/// v6 → v7: every signed zone's keys get their role and timeline.
+pub(super) fn v6_to_v7(txn: &WriteTransaction) -> Result<String, StoreError> {
+    let zones = rewrite(txn, DNSSEC, "zone signing (v6)", |old: ZoneSigningV6| Ok(zone_signing_v6_to_v7(old)))?;
+    Ok(format!("schema 6 to 7: the keys of {zones} signed zones given roles and a timeline (each a combined key, active since made)"))
+}
+
 /// Rewrites every record whose layout changed from v1 to v2, and says how many.
 pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
     let tlds = rewrite(txn, TLDS, "tld", |t: TldV1| {
@@ -556,4 +621,33 @@ pub(super) fn v2_to_v3(txn: &WriteTransaction, meta: &mut Table<&'static str, &'
         meta.insert(super::tables::poll_count_key(&registrar).as_str(), length.to_be_bytes().as_slice())?;
     }
     Ok(format!("schema 2 to 3: poll queue lengths recorded for {queues} registrars ({messages} messages)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::dnssec::KeyRole;
+    use crate::store::record::Stored;
+
+    #[test]
+    fn a_schema_6_key_becomes_a_combined_key_active_since_it_was_made() {
+        let made = Timestamp::from_unix_seconds(1_800_000_000);
+        let old = ZoneSigningV6 {
+            denial: DenialRecord::Nsec3OptOut,
+            keys: vec![ZoneKeyV6 { flags: 257, algorithm: 13, public_key: vec![7; 64], created: made }],
+            signature_validity_s: 1_209_600,
+            inception_offset_s: 3_600,
+            signature_refresh_s: 604_800,
+            signature_jitter_s: 86_400,
+            dnskey_ttl_s: 3_600,
+        };
+        let bytes = codec::encode_record(&old);
+        let record = zone_signing_v6_to_v7(codec::decode_record(&bytes, "zone signing (v6)").unwrap());
+        let signing = ZoneSigning::from_record(record);
+        assert_eq!(signing.denial, Denial::Nsec3OptOut);
+        let key = &signing.keys[0];
+        assert_eq!((key.role, key.active_from, key.retired, key.ds_seen), (KeyRole::Csk, Some(made), None, None));
+        assert_eq!((key.flags, key.public_key.len()), (257, 64));
+        assert_eq!(signing.zsk_lifetime_s, ZoneSigning::new(Denial::Nsec3, Vec::new()).zsk_lifetime_s);
+    }
 }

@@ -94,6 +94,20 @@ pub struct SweepStretch {
     pub last: Option<Vec<u8>>,
     /// The earliest signature expiry seen.
     pub earliest: Option<u32>,
+    /// Whether a row held a signature by a key that no longer signs.
+    pub stale: bool,
+}
+
+/// The key tag an RRSIG names (RFC 4034 §3.1).
+fn signature_key_tag(rrsig: &[u8]) -> Option<u16> {
+    rrsig.get(16..18).map(|b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// Whether a stored row holds an RRSIG by a key not among `signers`.
+fn holds_stale_signature(row: &[u8], signers: &[u16]) -> Result<bool, StoreError> {
+    Ok(codec::RowView::new(row)?
+        .get(crate::model::zone::rtype::RRSIG)
+        .is_some_and(|sigs| sigs.rdatas().any(|s| signature_key_tag(s).is_none_or(|tag| !signers.contains(&tag)))))
 }
 
 /// The earliest expiry of the RRSIGs in a stored row, seen from `now`.
@@ -298,7 +312,7 @@ impl Snapshot {
     /// One stretch of the signature sweep over `apex`'s zone rows (or, with
     /// `nsec3`, its NSEC3 records): up to `rows_max` rows after `after` (from
     /// the start when `None`), and which of them hold a signature due for
-    /// refresh at `now`.
+    /// refresh at `now` or made by a key that no longer signs.
     pub fn signature_sweep(
         &self,
         apex: &ZoneApex,
@@ -313,13 +327,16 @@ impl Snapshot {
             Some(after) => std::ops::Bound::Excluded([prefix.as_slice(), after].concat()),
             None => std::ops::Bound::Included(prefix.clone()),
         };
-        let mut stretch = SweepStretch { due: Vec::new(), last: None, earliest: None };
+        let mut stretch = SweepStretch { due: Vec::new(), last: None, earliest: None, stale: false };
+        let signers: Vec<u16> = signing.keys.iter().filter(|k| k.active()).map(|k| k.key_tag()).collect();
         let mut rows = 0;
         for item in table.range::<&[u8]>((start.as_ref().map(Vec::as_slice), std::ops::Bound::Unbounded))? {
             let (k, v) = item?;
             let Some(id) = k.value().strip_prefix(prefix.as_slice()) else { return Ok(stretch) };
             let earliest = earliest_in_row(v.value(), now)?;
-            if earliest.is_some_and(|e| signing.refresh_due(e, now)) {
+            let stale = holds_stale_signature(v.value(), &signers)?;
+            stretch.stale |= stale;
+            if stale || earliest.is_some_and(|e| signing.refresh_due(e, now)) {
                 stretch.due.push(if nsec3 { id.to_vec() } else { k.value().to_vec() });
             }
             stretch.earliest = earlier_expiry(stretch.earliest, earliest, now);

@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::model::dnssec::{Denial, ZoneKey, ZoneSigning};
+use crate::model::dnssec::{Denial, KeyRole, ZoneKey, ZoneSigning};
 use crate::model::lifecycle::{ContactPolicy, Requirement};
 use crate::model::net::AddressPolicy;
 use crate::model::objects::{Disclose, DiscloseField, Phone};
@@ -211,7 +211,18 @@ record!(TldRecord of Tld {
 
 record_enum!(DenialRecord of Denial { Nsec3, Nsec3OptOut });
 
-record!(ZoneKeyRecord of ZoneKey { flags: u16, algorithm: u8, public_key: Vec<u8>, created: Timestamp });
+record_enum!(KeyRoleRecord of KeyRole { Ksk, Zsk, Csk });
+
+record!(ZoneKeyRecord of ZoneKey {
+    flags: u16,
+    algorithm: u8,
+    public_key: Vec<u8>,
+    created: Timestamp,
+    role: KeyRoleRecord,
+    active_from: Option<Timestamp>,
+    retired: Option<Timestamp>,
+    ds_seen: Option<Timestamp>,
+});
 
 record!(ZoneSigningRecord of ZoneSigning {
     denial: DenialRecord,
@@ -221,6 +232,10 @@ record!(ZoneSigningRecord of ZoneSigning {
     signature_refresh_s: u32,
     signature_jitter_s: u32,
     dnskey_ttl_s: u32,
+    zsk_lifetime_s: u32,
+    ksk_lifetime_s: u32,
+    propagation_delay_s: u32,
+    parent_ds_ttl_s: u32,
 });
 
 record_enum!(RegistrarStatusRecord of RegistrarStatus { Ok, Readonly, Terminated });

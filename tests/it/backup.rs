@@ -112,10 +112,10 @@ async fn a_backup_under_epp_load_restores_to_the_state_at_its_serial() {
     let exported = restored.ok("POST", "/v1/tlds/example/export", None).await;
     let (ok, out, err) = tool("dnssec-verify", &["-z", "-o", "example", exported["path"].as_str().unwrap()]);
     assert!(ok, "the restored zone's signatures and NSEC3 chain: {out}{err}");
-    // The backup carried the signing key (in a file only its owner reads),
-    // so the restored registry signs its next change with the same key.
+    // The backup carried the signing keys, KSK and ZSK (in a file only its
+    // owner reads), so the restored registry signs its next change with them.
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(rows(&report, "signing_keys"), 1);
+    assert_eq!(rows(&report, "signing_keys"), 2);
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
     let keys = restored.ok("GET", "/v1/tlds/example/dnssec", None).await["keys"].clone();
     assert_eq!(keys, source.ok("GET", "/v1/tlds/example/dnssec", None).await["keys"]);

@@ -9,8 +9,9 @@ use serde_json::json;
 use crate::common::*;
 
 /// Writes `text` to a file in the daemon's folder and has `dnssec-verify`
-/// and `kzonecheck` check every signature and the NSEC3 chain of it (`-z`:
-/// one combined key signs everything, so no key is a ZSK by its flags).
+/// and `kzonecheck` check every signature and the NSEC3 chain of it
+/// (`dnssec-verify` also that a key with the SEP flag signs the DNSKEY RRset
+/// and a ZSK of each algorithm everything else).
 fn verify_zone_text(d: &TestDaemon, name: &str, text: &str) {
     verify_zone_of(d, "example", name, text);
 }
@@ -19,7 +20,7 @@ fn verify_zone_of(d: &TestDaemon, origin: &str, name: &str, text: &str) {
     let path = d.dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     let path = path.to_str().unwrap();
-    let (ok, out, err) = tool("dnssec-verify", &["-z", "-o", origin, path]);
+    let (ok, out, err) = tool("dnssec-verify", &["-o", origin, path]);
     assert!(ok, "dnssec-verify {name}: {out}{err}");
     let (ok, out, err) = tool("kzonecheck", &["-o", origin, "-d", "on", path]);
     assert!(ok, "kzonecheck {name}: {out}{err}");
@@ -442,5 +443,138 @@ async fn a_tld_signed_with_ed25519_validates_and_keeps_its_algorithm() {
         assert!(answer.to_string().contains("algorithm rollover"), "{answer}");
     }
     assert_eq!(d.serial("ed").await, serial);
+    d.stop().await;
+}
+
+/// The key tags of the RRSIGs over `rtype` in a zone file's text.
+fn signers_of(text: &str, rtype: &str) -> std::collections::BTreeSet<u16> {
+    records(text)
+        .into_iter()
+        .filter(|(_, _, t, rdata)| t == "RRSIG" && rdata.split(' ').next() == Some(rtype.to_lowercase().as_str()))
+        .filter_map(|(_, _, _, rdata)| rdata.split(' ').nth(6)?.parse().ok())
+        .collect()
+}
+
+fn dnskey_count(text: &str) -> usize {
+    records(text).iter().filter(|(_, _, t, _)| t == "DNSKEY").count()
+}
+
+/// One point of a rollover, checked as validators would: the exported zone
+/// and the AXFR by `dnssec-verify` and `kzonecheck`, and `delv` answers from
+/// the DS of each key in `ds` as trust anchor. Returns the exported text.
+async fn rollover_checkpoint(d: &TestDaemon, label: &str, ds: &[String]) -> String {
+    let text = export(d).await;
+    verify_zone_text(d, &format!("{label}.zone"), &text);
+    let (ok, axfr) = kdig(d.dns, &["+tcp", "example", "AXFR"]);
+    assert!(ok, "{label}: {axfr}");
+    verify_zone_text(d, &format!("{label}.axfr"), &axfr);
+    for ds in ds {
+        let anchor = write_anchor(d, ds);
+        for (name, rtype, verdict) in [
+            ("example", "DNSKEY", "; fully validated"),
+            ("hello.example", "DS", "; fully validated"),
+            ("nope.example", "A", "; negative response, fully validated"),
+        ] {
+            let out = delv(d, &anchor, name, rtype);
+            assert!(out.contains(verdict), "{label}: delv {name} {rtype} from {ds}: {out}");
+        }
+    }
+    text
+}
+
+/// Waits until the TLD's DNSSEC status satisfies `check`, as the sweep
+/// carries out what the clock made due.
+async fn status_until(d: &TestDaemon, what: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let mut status = serde_json::Value::Null;
+    for _ in 0..500 {
+        status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
+        if check(&status) {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{what}: {status:#}");
+}
+
+fn tag_of(status: &serde_json::Value, role: &str, state: &str) -> u16 {
+    let key = status["keys"].as_array().unwrap().iter().find(|k| k["role"] == role && k["state"] == state);
+    key.unwrap_or_else(|| panic!("no {state} {role}: {status:#}"))["key_tag"].as_u64().unwrap() as u16
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates() {
+    use domain_os::model::Clock;
+    // Two days back, so that signatures made as the test moves the clock on
+    // are valid now for validators on the real clock.
+    let clock = domain_os::model::ManualClock::new(domain_os::model::SystemClock.now().plus_seconds(-2 * 86_400));
+    let d = TestDaemon::demo_on(&clock, |c, _| c.registry.lifecycle_tick_ms = 20).await;
+    let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
+    let roles: Vec<&str> = status["keys"].as_array().unwrap().iter().map(|k| k["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["ksk", "zsk"], "{status:#}");
+    assert_eq!(status["next_key_step"]["step"], "publish a new ZSK", "{status:#}");
+    let old_ksk_ds = status["keys"][0]["ds"].as_str().unwrap().to_string();
+    let (old_ksk, old_zsk) = (tag_of(&status, "ksk", "active"), tag_of(&status, "zsk", "active"));
+    let text = rollover_checkpoint(&d, "start", std::slice::from_ref(&old_ksk_ds)).await;
+    assert_eq!((signers_of(&text, "DNSKEY"), signers_of(&text, "SOA")), ([old_ksk].into(), [old_zsk].into()));
+
+    // ZSK pre-publication: the new key is published first, signing nothing.
+    let serial = d.serial("example").await;
+    let status = d.ok("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "zsk" }))).await;
+    let new_zsk = tag_of(&status, "zsk", "published");
+    assert_ne!(d.serial("example").await, serial);
+    let (code, body) = d.api("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "ksk" }))).await;
+    assert_eq!(code, 422, "one rollover at a time: {body}");
+    let text = rollover_checkpoint(&d, "zsk-published", std::slice::from_ref(&old_ksk_ds)).await;
+    assert_eq!(dnskey_count(&text), 3);
+    assert_eq!(signers_of(&text, "SOA"), [old_zsk].into(), "a published ZSK does not sign yet");
+
+    // Once the DNSKEY RRset's TTL and the propagation delay have passed, it
+    // signs; the sweep replaces the old key's signatures, and the old key
+    // leaves once no cache can hold one of them.
+    clock.advance_seconds(2 * 3_600);
+    let status = status_until(&d, "the new ZSK signs", |s| s["keys"].as_array().unwrap().iter().any(|k| k["state"] == "retired")).await;
+    assert_eq!(tag_of(&status, "zsk", "active"), new_zsk);
+    assert_eq!(tag_of(&status, "zsk", "retired"), old_zsk);
+    let status = status_until(&d, "the sweep replaced the old signatures", |s| s["next_key_step"]["due"].is_string()).await;
+    let text = rollover_checkpoint(&d, "zsk-swapped", std::slice::from_ref(&old_ksk_ds)).await;
+    assert_eq!(dnskey_count(&text), 3);
+    let zone_signers: std::collections::BTreeSet<u16> =
+        ["SOA", "NS", "DS", "NSEC3", "NSEC3PARAM"].iter().flat_map(|t| signers_of(&text, t)).collect();
+    assert_eq!(zone_signers, [new_zsk].into(), "no signature of the retired ZSK is left");
+    let due = domain_os::model::Timestamp::parse_rfc3339(status["next_key_step"]["due"].as_str().unwrap()).unwrap();
+    assert!(due.unix_seconds() - clock.now().unix_seconds() <= 2 * 3_600, "the largest signed TTL and the propagation delay: {status:#}");
+    clock.set(due);
+    let status = status_until(&d, "the old ZSK left", |s| s["keys"].as_array().unwrap().len() == 2).await;
+    assert!(!status["rolling"].as_bool().unwrap(), "{status:#}");
+    let text = rollover_checkpoint(&d, "zsk-removed", std::slice::from_ref(&old_ksk_ds)).await;
+    assert_eq!(dnskey_count(&text), 2);
+
+    // KSK double signature: both keys sign the DNSKEY RRset, so either DS validates.
+    let status = d.ok("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "ksk" }))).await;
+    let new_ksk = status["keys"].as_array().unwrap().iter().find(|k| k["role"] == "ksk" && k["key_tag"] != old_ksk).unwrap().clone();
+    let new_ksk_tag = new_ksk["key_tag"].as_u64().unwrap() as u16;
+    let new_ksk_ds = new_ksk["ds"].as_str().unwrap().to_string();
+    assert!(status["next_key_step"]["waiting_for"].as_str().unwrap().contains("ds-seen"), "{status:#}");
+    let text = rollover_checkpoint(&d, "ksk-published", &[old_ksk_ds.clone(), new_ksk_ds.clone()]).await;
+    assert_eq!(signers_of(&text, "DNSKEY"), [old_ksk, new_ksk_tag].into());
+    assert_eq!(signers_of(&text, "SOA"), [new_zsk].into());
+    // Its DS may go to the parent only once every cache has the new key.
+    let (code, body) = d.api("POST", "/v1/tlds/example/dnssec/ds-seen", Some(json!({ "key_tag": new_ksk_tag }))).await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body.to_string().contains("may go to the parent from"), "{body}");
+    clock.advance_seconds(2 * 3_600);
+    let status = d.ok("POST", "/v1/tlds/example/dnssec/ds-seen", Some(json!({ "key_tag": new_ksk_tag }))).await;
+    let due = domain_os::model::Timestamp::parse_rfc3339(status["next_key_step"]["due"].as_str().unwrap()).unwrap();
+    assert_eq!(due.unix_seconds(), clock.now().unix_seconds() + 86_400 + 3_600, "the parent's DS TTL and the propagation delay");
+    rollover_checkpoint(&d, "ksk-ds-seen", &[old_ksk_ds.clone(), new_ksk_ds.clone()]).await;
+    clock.set(due);
+    let status = status_until(&d, "the old KSK left", |s| s["keys"].as_array().unwrap().len() == 2).await;
+    assert_eq!((tag_of(&status, "ksk", "active"), tag_of(&status, "zsk", "active")), (new_ksk_tag, new_zsk));
+    let text = rollover_checkpoint(&d, "ksk-removed", std::slice::from_ref(&new_ksk_ds)).await;
+    assert_eq!(signers_of(&text, "DNSKEY"), [new_ksk_tag].into());
+    let out = delv(&d, &write_anchor(&d, &old_ksk_ds), "example", "SOA");
+    assert!(!out.contains("fully validated"), "the old DS no longer validates: {out}");
+    let metrics = d.http().get(format!("{}/metrics", d.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&format!("key_tag=\"{new_ksk_tag}\"")) && metrics.contains("role=\"ksk\",state=\"active\""), "{metrics}");
     d.stop().await;
 }
