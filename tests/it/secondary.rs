@@ -14,10 +14,10 @@ use crate::common::*;
 
 const SECRET: &str = "a25vdC1zZWNvbmRhcnktdGVzdC1rZXktbWF0ZXJpYWwhIQ==";
 
-struct Knot {
+pub(crate) struct Knot {
     child: Child,
     log: std::path::PathBuf,
-    addr: std::net::SocketAddr,
+    pub(crate) addr: std::net::SocketAddr,
     zone: String,
 }
 
@@ -30,7 +30,15 @@ impl Drop for Knot {
 
 impl Knot {
     /// A secondary of `zone`, starting from `zonefile` (the previous primary's copy) when given.
-    fn start(dir: &Path, port: u16, primary: std::net::SocketAddr, zone: &str, zonefile: Option<&str>) -> Knot {
+    pub(crate) fn start(dir: &Path, port: u16, primary: std::net::SocketAddr, zone: &str, zonefile: Option<&str>) -> Knot {
+        Knot::start_with(dir, port, primary, zone, zonefile, true)
+    }
+
+    /// Like `start`; without `tsig` the primary is trusted by its address
+    /// alone (TSIG needs both clocks to agree, which a test's manual clock
+    /// far from the real one does not).
+    pub(crate) fn start_with(dir: &Path, port: u16, primary: std::net::SocketAddr, zone: &str, zonefile: Option<&str>, tsig: bool) -> Knot {
+        let key = if tsig { "\n    key: xfr-key" } else { "" };
         let dir = dir.join("knot");
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("knot.log");
@@ -60,12 +68,10 @@ key:
     secret: {SECRET}
 remote:
   - id: primary
-    address: {ip}@{pport}
-    key: xfr-key
+    address: {ip}@{pport}{key}
 acl:
   - id: notify_from_primary
-    address: {ip}
-    key: xfr-key
+    address: {ip}{key}
     action: notify
   - id: transfer_to_test
     address: 127.0.0.1
@@ -85,6 +91,7 @@ zone:
             log = log.display(),
             ip = primary.ip(),
             pport = primary.port(),
+            key = key,
         );
         let conf_path = dir.join("knot.conf");
         std::fs::write(&conf_path, conf).unwrap();
@@ -98,11 +105,11 @@ zone:
         Knot { child, log, addr: ([127, 0, 0, 1], port).into(), zone: zone.into() }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn serial(&self) -> Option<u32> {
+    pub(crate) fn serial(&self) -> Option<u32> {
         let (_, out, _) = tool(
             "dig",
             &[
@@ -123,16 +130,26 @@ zone:
 
 /// A daemon that lets the Knot secondary on `knot_port` transfer with TSIG and NOTIFYs it.
 async fn primary_of(knot_port: u16, demo: bool) -> TestDaemon {
-    TestDaemon::start(demo, |c, dir| {
-        let key = dir.join("xfr.key");
-        std::fs::write(&key, format!("key \"xfr-key\" {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};\n")).unwrap();
-        c.dns.tsig_key_files = vec![key];
-        c.dns.transfer_acl = vec![domain_os::config::AclRule { addresses: vec![], keys: vec!["xfr-key".into()] }];
-        c.dns.secondaries =
-            vec![domain_os::config::Secondary { address: ([127, 0, 0, 1], knot_port).into(), key: Some("xfr-key".into()), zones: vec![] }];
-        c.dns.notify_timeout_ms = 500;
-    })
-    .await
+    TestDaemon::start(demo, |c, dir| serve_secondary(c, dir, knot_port)).await
+}
+
+/// Lets the secondary on `port` transfer with TSIG (and only with it), and NOTIFYs it.
+fn serve_secondary(c: &mut domain_os::config::Config, dir: &Path, port: u16) {
+    let key = dir.join("xfr.key");
+    std::fs::write(&key, format!("key \"xfr-key\" {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};\n")).unwrap();
+    c.dns.tsig_key_files = vec![key];
+    c.dns.transfer_acl = vec![domain_os::config::AclRule { addresses: vec![], keys: vec!["xfr-key".into()] }];
+    c.dns.secondaries =
+        vec![domain_os::config::Secondary { address: ([127, 0, 0, 1], port).into(), key: Some("xfr-key".into()), zones: vec![] }];
+    c.dns.notify_timeout_ms = 500;
+}
+
+/// Lets loopback transfer without TSIG and NOTIFYs the secondary on `port` unsigned.
+pub(crate) fn serve_secondary_on_loopback(c: &mut domain_os::config::Config, port: u16) {
+    c.dns.transfer_acl =
+        vec![domain_os::config::AclRule { addresses: vec![domain_os::model::IpPrefix::parse("127.0.0.0/8").unwrap()], keys: vec![] }];
+    c.dns.secondaries = vec![domain_os::config::Secondary { address: ([127, 0, 0, 1], port).into(), key: None, zones: vec![] }];
+    c.dns.notify_timeout_ms = 500;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,7 +339,7 @@ zone:
         Nsd { child, log, addr: ([127, 0, 0, 1], port).into() }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
