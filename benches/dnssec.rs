@@ -1,8 +1,9 @@
 //! DNSSEC benchmark on the TLD of N delegations (default 1,000,000; 10% with
 //! in-zone glue, 30% with DS): the time to sign the whole zone from unsigned,
 //! with and without Opt-Out, beside Knot's `kzonesign` signing the same
-//! exported zone with the same parameters (ECDSA P-256 CSK, NSEC3 with no
-//! extra iterations and no salt); DNS throughput with DO=1 on the signed
+//! exported zone with the same parameters (ECDSA P-256, NSEC3 with no
+//! extra iterations and no salt; Knot with one combined key, we with a KSK
+//! and a ZSK: one signature per RRset either way); DNS throughput with DO=1 on the signed
 //! zone beside NSD and Knot serving our signed export, with the same dnsperf
 //! mix (20% of it NXDOMAIN, answered with NSEC3 proofs); store size (as a
 //! compact backup copy) and RSS

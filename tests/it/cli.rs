@@ -301,3 +301,31 @@ async fn status_prints_health_serials_object_counts_and_the_queue() {
     let (ok, _, err) = cli(&conf, &["status"]);
     assert!(!ok && err.contains("cannot reach the operator API"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnssec_commands_show_keys_start_a_rollover_and_refuse_an_early_ds() {
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = d.config.clone();
+    config.admin.listen = d.base.trim_start_matches("http://").parse().unwrap();
+    let conf = write_config(dir.path(), &config);
+
+    let (ok, out, err) = cli(&conf, &["dnssec", "status", "example"]);
+    assert!(ok, "{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["next_key_step"]["step"], "publish a new ZSK", "{status:#}");
+    let (ok, out, err) = cli(&conf, &["dnssec", "roll", "example", "ksk"]);
+    assert!(ok, "{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    let keys = status["keys"].as_array().unwrap();
+    assert_eq!(keys.iter().filter(|k| k["role"] == "ksk").count(), 2, "{status:#}");
+    let new = keys.iter().filter(|k| k["role"] == "ksk").max_by_key(|k| k["created"].as_str().unwrap().to_string()).unwrap();
+    let tag = new["key_tag"].to_string();
+    let (ok, _, err) = cli(&conf, &["dnssec", "ds-seen", "example", &tag]);
+    assert!(!ok && err.contains("may go to the parent from"), "a DS before the key reached every cache: {err}");
+    let (ok, _, err) = cli(&conf, &["dnssec", "roll", "example", "zsk"]);
+    assert!(!ok && err.contains("one rollover at a time"), "{err}");
+    let (ok, _, err) = cli(&conf, &["dnssec", "roll", "example", "csk"]);
+    assert!(!ok && err.contains("csk"), "{err}");
+    d.stop().await;
+}
