@@ -91,7 +91,7 @@ pub fn rolling(signing: &ZoneSigning) -> bool {
 /// begin now.
 pub fn start(signing: &ZoneSigning, role: KeyRole) -> Result<KeyStep, String> {
     if signing.keys.iter().any(|k| k.role == KeyRole::Csk) {
-        return Err("the zone signs with a combined key (CSK), which does not roll over yet; sign it afresh to split KSK and ZSK".into());
+        return Err("the zone signs with a combined key (CSK), which does not roll over yet".into());
     }
     if rolling(signing) {
         return Err("a key rollover is under way; one rollover at a time".into());
