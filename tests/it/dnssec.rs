@@ -462,9 +462,11 @@ fn dnskey_count(text: &str) -> usize {
 /// One point of a rollover, checked as validators and a secondary would:
 /// the exported zone and the AXFR by `dnssec-verify` and `kzonecheck`,
 /// `delv` answers from the DS of each key in `ds` as trust anchor, and the
-/// Knot secondary serving exactly our zone once it has followed by IXFR.
+/// Knot and NSD secondaries serving exactly our zone once they have followed
+/// by NOTIFY and IXFR.
 /// Returns the exported text.
-async fn rollover_checkpoint(d: &TestDaemon, knot: &crate::secondary::Knot, label: &str, ds: &[String]) -> String {
+async fn rollover_checkpoint(d: &TestDaemon, secondaries: &Secondaries, label: &str, ds: &[String]) -> String {
+    let knot = &secondaries.knot;
     let text = export(d).await;
     verify_zone_text(d, &format!("{label}.zone"), &text);
     let (ok, axfr) = kdig(d.dns, &["+tcp", "example", "AXFR"]);
@@ -485,6 +487,9 @@ async fn rollover_checkpoint(d: &TestDaemon, knot: &crate::secondary::Knot, labe
         all
     };
     assert_eq!(sorted(&theirs), sorted(&axfr), "{label}: Knot serves what we serve");
+    let nsd = &secondaries.nsd;
+    let nsd_holds_ours = async || sorted(&kdig(nsd.addr, &["+tcp", "example", "AXFR"]).1) == sorted(&axfr);
+    assert!(eventually(std::time::Duration::from_secs(60), nsd_holds_ours).await, "{label}: NSD did not follow:\n{}", nsd.log());
     for ds in ds {
         let anchor = write_anchor(d, ds);
         for (name, rtype, verdict) in [
@@ -497,6 +502,12 @@ async fn rollover_checkpoint(d: &TestDaemon, knot: &crate::secondary::Knot, labe
         }
     }
     text
+}
+
+/// The secondaries that follow a rollover.
+struct Secondaries {
+    knot: crate::secondary::Knot,
+    nsd: crate::secondary::Nsd,
 }
 
 /// Waits until the TLD's DNSSEC status satisfies `check`, as the sweep
@@ -524,20 +535,23 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
     // Two days back, so that signatures made as the test moves the clock on
     // are valid now for validators on the real clock.
     let clock = domain_os::model::ManualClock::new(domain_os::model::SystemClock.now().plus_seconds(-2 * 86_400));
-    let knot_port = free_port();
+    let (knot_port, nsd_port) = (free_port(), free_port());
     let d = TestDaemon::demo_on(&clock, |c, _| {
         c.registry.lifecycle_tick_ms = 20;
-        crate::secondary::serve_secondary_on_loopback(c, knot_port);
+        crate::secondary::serve_secondaries_on_loopback(c, &[knot_port, nsd_port]);
     })
     .await;
-    let knot = crate::secondary::Knot::start_with(d.dir.path(), knot_port, d.dns, "example", None, false);
+    let secondaries = Secondaries {
+        knot: crate::secondary::Knot::start_with(d.dir.path(), knot_port, d.dns, "example", None, false),
+        nsd: crate::secondary::Nsd::start_with(d.dir.path(), nsd_port, d.dns, "example", false),
+    };
     let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
     let roles: Vec<&str> = status["keys"].as_array().unwrap().iter().map(|k| k["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["ksk", "zsk"], "{status:#}");
     assert_eq!(status["next_key_step"]["step"], "publish a new ZSK", "{status:#}");
     let old_ksk_ds = status["keys"][0]["ds"].as_str().unwrap().to_string();
     let (old_ksk, old_zsk) = (tag_of(&status, "ksk", "active"), tag_of(&status, "zsk", "active"));
-    let text = rollover_checkpoint(&d, &knot, "start", std::slice::from_ref(&old_ksk_ds)).await;
+    let text = rollover_checkpoint(&d, &secondaries, "start", std::slice::from_ref(&old_ksk_ds)).await;
     assert_eq!((signers_of(&text, "DNSKEY"), signers_of(&text, "SOA")), ([old_ksk].into(), [old_zsk].into()));
 
     // ZSK pre-publication: the new key is published first, signing nothing.
@@ -547,7 +561,7 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
     assert_ne!(d.serial("example").await, serial);
     let (code, body) = d.api("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "ksk" }))).await;
     assert_eq!(code, 422, "one rollover at a time: {body}");
-    let text = rollover_checkpoint(&d, &knot, "zsk-published", std::slice::from_ref(&old_ksk_ds)).await;
+    let text = rollover_checkpoint(&d, &secondaries, "zsk-published", std::slice::from_ref(&old_ksk_ds)).await;
     assert_eq!(dnskey_count(&text), 3);
     assert_eq!(signers_of(&text, "SOA"), [old_zsk].into(), "a published ZSK does not sign yet");
 
@@ -559,7 +573,7 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
     assert_eq!(tag_of(&status, "zsk", "active"), new_zsk);
     assert_eq!(tag_of(&status, "zsk", "retired"), old_zsk);
     let status = status_until(&d, "the sweep replaced the old signatures", |s| s["next_key_step"]["due"].is_string()).await;
-    let text = rollover_checkpoint(&d, &knot, "zsk-swapped", std::slice::from_ref(&old_ksk_ds)).await;
+    let text = rollover_checkpoint(&d, &secondaries, "zsk-swapped", std::slice::from_ref(&old_ksk_ds)).await;
     assert_eq!(dnskey_count(&text), 3);
     let zone_signers: std::collections::BTreeSet<u16> =
         ["SOA", "NS", "DS", "NSEC3", "NSEC3PARAM"].iter().flat_map(|t| signers_of(&text, t)).collect();
@@ -569,7 +583,7 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
     clock.set(due);
     let status = status_until(&d, "the old ZSK left", |s| s["keys"].as_array().unwrap().len() == 2).await;
     assert!(!status["rolling"].as_bool().unwrap(), "{status:#}");
-    let text = rollover_checkpoint(&d, &knot, "zsk-removed", std::slice::from_ref(&old_ksk_ds)).await;
+    let text = rollover_checkpoint(&d, &secondaries, "zsk-removed", std::slice::from_ref(&old_ksk_ds)).await;
     assert_eq!(dnskey_count(&text), 2);
 
     // KSK double signature: both keys sign the DNSKEY RRset, so either DS validates.
@@ -578,7 +592,7 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
     let new_ksk_tag = new_ksk["key_tag"].as_u64().unwrap() as u16;
     let new_ksk_ds = new_ksk["ds"].as_str().unwrap().to_string();
     assert!(status["next_key_step"]["waiting_for"].as_str().unwrap().contains("ds-seen"), "{status:#}");
-    let text = rollover_checkpoint(&d, &knot, "ksk-published", &[old_ksk_ds.clone(), new_ksk_ds.clone()]).await;
+    let text = rollover_checkpoint(&d, &secondaries, "ksk-published", &[old_ksk_ds.clone(), new_ksk_ds.clone()]).await;
     assert_eq!(signers_of(&text, "DNSKEY"), [old_ksk, new_ksk_tag].into());
     assert_eq!(signers_of(&text, "SOA"), [new_zsk].into());
     // Its DS may go to the parent only once every cache has the new key.
@@ -589,18 +603,18 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
     let status = d.ok("POST", "/v1/tlds/example/dnssec/ds-seen", Some(json!({ "key_tag": new_ksk_tag }))).await;
     let due = domain_os::model::Timestamp::parse_rfc3339(status["next_key_step"]["due"].as_str().unwrap()).unwrap();
     assert_eq!(due.unix_seconds(), clock.now().unix_seconds() + 86_400 + 3_600, "the parent's DS TTL and the propagation delay");
-    rollover_checkpoint(&d, &knot, "ksk-ds-seen", &[old_ksk_ds.clone(), new_ksk_ds.clone()]).await;
+    rollover_checkpoint(&d, &secondaries, "ksk-ds-seen", &[old_ksk_ds.clone(), new_ksk_ds.clone()]).await;
     clock.set(due);
     let status = status_until(&d, "the old KSK left", |s| s["keys"].as_array().unwrap().len() == 2).await;
     assert_eq!((tag_of(&status, "ksk", "active"), tag_of(&status, "zsk", "active")), (new_ksk_tag, new_zsk));
-    let text = rollover_checkpoint(&d, &knot, "ksk-removed", std::slice::from_ref(&new_ksk_ds)).await;
+    let text = rollover_checkpoint(&d, &secondaries, "ksk-removed", std::slice::from_ref(&new_ksk_ds)).await;
     assert_eq!(signers_of(&text, "DNSKEY"), [new_ksk_tag].into());
     let out = delv(&d, &write_anchor(&d, &old_ksk_ds), "example", "SOA");
     assert!(!out.contains("fully validated"), "the old DS no longer validates: {out}");
     let metrics = d.http().get(format!("{}/metrics", d.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains(&format!("key_tag=\"{new_ksk_tag}\"")) && metrics.contains("role=\"ksk\",state=\"active\""), "{metrics}");
-    let log = knot.log();
+    let log = secondaries.knot.log();
     assert!(log.contains("IXFR, incoming") && !log.contains("fallback to AXFR"), "Knot followed every step by IXFR:\n{log}");
-    drop(knot);
+    drop(secondaries);
     d.stop().await;
 }

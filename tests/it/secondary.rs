@@ -144,11 +144,14 @@ fn serve_secondary(c: &mut domain_os::config::Config, dir: &Path, port: u16) {
     c.dns.notify_timeout_ms = 500;
 }
 
-/// Lets loopback transfer without TSIG and NOTIFYs the secondary on `port` unsigned.
-pub(crate) fn serve_secondary_on_loopback(c: &mut domain_os::config::Config, port: u16) {
-    c.dns.transfer_acl =
-        vec![domain_os::config::AclRule { addresses: vec![domain_os::model::IpPrefix::parse("127.0.0.0/8").unwrap()], keys: vec![] }];
-    c.dns.secondaries = vec![domain_os::config::Secondary { address: ([127, 0, 0, 1], port).into(), key: None, zones: vec![] }];
+/// Lets loopback transfer without TSIG and NOTIFYs the secondaries on `ports` unsigned.
+pub(crate) fn serve_secondaries_on_loopback(c: &mut domain_os::config::Config, ports: &[u16]) {
+    let loopback = domain_os::model::IpPrefix::parse("127.0.0.0/8").unwrap();
+    c.dns.transfer_acl = vec![domain_os::config::AclRule { addresses: vec![loopback], keys: vec![] }];
+    c.dns.secondaries = ports
+        .iter()
+        .map(|&port| domain_os::config::Secondary { address: ([127, 0, 0, 1], port).into(), key: None, zones: vec![] })
+        .collect();
     c.dns.notify_timeout_ms = 500;
 }
 
@@ -275,10 +278,10 @@ async fn a_secondary_holding_the_previous_zone_follows_the_import() {
 
 /// NSD as a secondary of `zone` at `primary`, with TSIG and NOTIFY, that
 /// lets loopback transfer its copy.
-struct Nsd {
+pub(crate) struct Nsd {
     child: Child,
     log: std::path::PathBuf,
-    addr: std::net::SocketAddr,
+    pub(crate) addr: std::net::SocketAddr,
 }
 
 impl Drop for Nsd {
@@ -290,6 +293,13 @@ impl Drop for Nsd {
 
 impl Nsd {
     fn start(dir: &Path, port: u16, primary: std::net::SocketAddr, zone: &str) -> Nsd {
+        Nsd::start_with(dir, port, primary, zone, true)
+    }
+
+    /// Like `start`; without `tsig` the primary is trusted by its address
+    /// alone (see `Knot::start_with`).
+    pub(crate) fn start_with(dir: &Path, port: u16, primary: std::net::SocketAddr, zone: &str, tsig: bool) -> Nsd {
+        let key = if tsig { "xfr-key" } else { "NOKEY" };
         let dir = dir.join("nsd");
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("nsd.log");
@@ -317,8 +327,8 @@ key:
 zone:
   name: {zone}
   zonefile: "{d}/{zone}.zone"
-  request-xfr: {ip}@{pport} xfr-key
-  allow-notify: {ip} xfr-key
+  request-xfr: {ip}@{pport} {key}
+  allow-notify: {ip} {key}
   provide-xfr: 127.0.0.1 NOKEY
 "#,
             d = dir.display(),
