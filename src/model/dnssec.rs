@@ -170,9 +170,10 @@ impl ZoneSigning {
         }
     }
 
-    /// The keys that sign RRsets of type `rtype` now.
-    pub fn signers(&self, rtype: u16) -> impl Iterator<Item = &ZoneKey> {
-        self.keys.iter().filter(move |k| k.active() && k.role.signs(rtype))
+    /// The key tags of the keys that sign now: a signature by any other
+    /// key is stale.
+    pub fn active_key_tags(&self) -> Vec<u16> {
+        self.keys.iter().filter(|k| k.active()).map(|k| k.key_tag()).collect()
     }
 
     /// When a signature over an RRset of `owner` (wire form) made at `now`

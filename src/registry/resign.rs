@@ -129,7 +129,7 @@ fn sweep_step(
         let cursor = cursors.entry(name.clone()).or_default();
         let stretch = snapshot.signature_sweep(zone, &signing, cursor.nsec3, cursor.after.as_deref(), SWEEP_ROWS_PER_TICK, now)?;
         cursor.earliest = crate::store::earlier_expiry(cursor.earliest, stretch.earliest, now);
-        let signers: Vec<u16> = signing.keys.iter().filter(|k| k.active()).map(|k| k.key_tag()).collect();
+        let signers = signing.active_key_tags();
         if cursor.started.is_some() && cursor.signers != signers {
             cursor.stale = true;
         }

@@ -7,9 +7,9 @@
 use super::RegistryError;
 use super::command::Outcome;
 use super::context::{Cx, Result};
-use crate::model::DomainName;
 use crate::model::dnssec::{KeyRole, ZoneSigning};
 use crate::model::rollover::{self, CleanPass, KeyStep};
+use crate::model::{DomainName, Tld};
 
 fn signing_of(cx: &Cx, tld: &DomainName) -> Result<ZoneSigning> {
     cx.tables.zone_signing(tld)?.ok_or_else(|| RegistryError::Invalid(format!("{tld} is not signed")))
@@ -20,7 +20,7 @@ pub(super) fn roll(cx: &mut Cx, tld: &DomainName, role: KeyRole) -> Result<Outco
     let tld = cx.tld(tld)?;
     let mut signing = signing_of(cx, &tld.name)?;
     let step = rollover::start(&signing, role).map_err(RegistryError::Invalid)?;
-    apply(cx, &tld.name, &mut signing, step)?;
+    apply(cx, &tld, &mut signing, step)?;
     Ok(Outcome::Done)
 }
 
@@ -57,18 +57,18 @@ pub(super) fn advance(cx: &mut Cx, tld: &DomainName, clean: Option<CleanPass>) -
     let Some(mut signing) = cx.tables.zone_signing(&tld.name)? else { return Ok(Outcome::Done) };
     let ttl_max_s = rollover::signed_ttl_max_s(&tld.policy, &signing);
     match rollover::next_step(&signing, ttl_max_s, clean) {
-        Some(next) if next.due_at(cx.now) => apply(cx, &tld.name, &mut signing, next.step)?,
+        Some(next) if next.due_at(cx.now) => apply(cx, &tld, &mut signing, next.step)?,
         _ => {}
     }
     Ok(Outcome::Done)
 }
 
-fn apply(cx: &mut Cx, tld: &DomainName, signing: &mut ZoneSigning, step: KeyStep) -> Result<()> {
+fn apply(cx: &mut Cx, tld: &Tld, signing: &mut ZoneSigning, step: KeyStep) -> Result<()> {
     let now = cx.now;
     let algorithm = signing.keys.first().map(|k| k.algorithm).unwrap_or(crate::model::dnssec::algorithm::ECDSAP256SHA256);
     match step {
-        KeyStep::PublishZsk => signing.keys.push(cx.settings.keys.generate(tld, algorithm, KeyRole::Zsk, now, false)?),
-        KeyStep::PublishKsk => signing.keys.push(cx.settings.keys.generate(tld, algorithm, KeyRole::Ksk, now, true)?),
+        KeyStep::PublishZsk => signing.keys.push(cx.settings.keys.generate(&tld.name, algorithm, KeyRole::Zsk, now, false)?),
+        KeyStep::PublishKsk => signing.keys.push(cx.settings.keys.generate(&tld.name, algorithm, KeyRole::Ksk, now, true)?),
         KeyStep::ActivateZsk { key_tag } => {
             for key in signing.keys.iter_mut().filter(|k| k.role == KeyRole::Zsk) {
                 if key.key_tag() == key_tag {
@@ -80,11 +80,10 @@ fn apply(cx: &mut Cx, tld: &DomainName, signing: &mut ZoneSigning, step: KeyStep
         }
         KeyStep::RemoveZsk { key_tag } | KeyStep::RemoveKsk { key_tag } => signing.keys.retain(|k| k.key_tag() != key_tag),
     }
-    cx.tables.put_zone_signing(tld, Some(signing))?;
+    cx.tables.put_zone_signing(&tld.name, Some(signing))?;
     // The DNSKEY RRset and the apex's signatures follow in this transaction;
     // the rest of the zone moves to a new ZSK through the sweep.
-    let tld = cx.tld(tld)?;
-    cx.signatures_due(&tld, vec![tld.name.canonical_key()], Vec::new());
+    cx.signatures_due(tld, vec![tld.name.canonical_key()], Vec::new());
     tracing::info!(tld = %tld.name, step = %step.describe(), "key rollover step");
     Ok(())
 }

@@ -269,23 +269,28 @@ impl<'a> ZoneSigner<'a> {
         Ok(out)
     }
 
-    /// Whether `sig` still covers `set` as it is now, by a key that signs
-    /// such sets now, and has more than the refresh time left.
-    fn still_good(&self, sig: &[u8], set: &RrSet) -> bool {
-        let Some((fields, _)) = RrsigFields::parse(sig) else { return false };
-        fields.type_covered == set.rtype
+    /// The key (tag, algorithm) of `sig` if it still covers `set` as it is
+    /// now, by a key that signs such sets now, with more than the refresh
+    /// time left.
+    fn good_signer(&self, sig: &[u8], set: &RrSet) -> Option<(u16, u8)> {
+        let (fields, _) = RrsigFields::parse(sig)?;
+        let key = (fields.key_tag, fields.algorithm);
+        (fields.type_covered == set.rtype
             && fields.original_ttl == set.ttl
-            && self.signers(set.rtype).any(|(tag, alg, _)| *tag == fields.key_tag && *alg == fields.algorithm)
-            && !self.signing.refresh_due(fields.expiration, self.now)
+            && self.signers(set.rtype).any(|(tag, alg, _)| (*tag, *alg) == key)
+            && !self.signing.refresh_due(fields.expiration, self.now))
+        .then_some(key)
+    }
+
+    fn still_good(&self, sig: &[u8], set: &RrSet) -> bool {
+        self.good_signer(sig, set).is_some()
     }
 
     /// Whether `sigs` hold a good signature over `set` by every key that
     /// signs it now.
     fn complete(&self, sigs: &[Vec<u8>], set: &RrSet) -> bool {
-        self.signers(set.rtype).all(|(tag, alg, _)| {
-            sigs.iter()
-                .any(|s| self.still_good(s, set) && RrsigFields::parse(s).is_some_and(|(f, _)| f.key_tag == *tag && f.algorithm == *alg))
-        })
+        let good: Vec<(u16, u8)> = sigs.iter().filter_map(|s| self.good_signer(s, set)).collect();
+        self.signers(set.rtype).all(|(tag, alg, _)| good.contains(&(*tag, *alg)))
     }
 
     fn signers(&self, rtype: u16) -> impl Iterator<Item = (&u16, &u8, &Arc<SigningKey>)> {

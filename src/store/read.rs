@@ -328,7 +328,7 @@ impl Snapshot {
             None => std::ops::Bound::Included(prefix.clone()),
         };
         let mut stretch = SweepStretch { due: Vec::new(), last: None, earliest: None, stale: false };
-        let signers: Vec<u16> = signing.keys.iter().filter(|k| k.active()).map(|k| k.key_tag()).collect();
+        let signers = signing.active_key_tags();
         let mut rows = 0;
         for item in table.range::<&[u8]>((start.as_ref().map(Vec::as_slice), std::ops::Bound::Unbounded))? {
             let (k, v) = item?;

@@ -19,6 +19,13 @@ fn cli(conf: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     tool(BIN, &all)
 }
 
+/// A configuration file in `dir` whose operator API is the running `d`'s.
+fn config_reaching(d: &TestDaemon, dir: &std::path::Path) -> std::path::PathBuf {
+    let mut config = d.config.clone();
+    config.admin.listen = d.base.trim_start_matches("http://").parse().unwrap();
+    write_config(dir, &config)
+}
+
 fn serve(conf: &std::path::Path, demo: bool) -> Served {
     let mut cmd = Command::new(BIN);
     cmd.arg("--config").arg(conf).arg("serve").stdout(Stdio::piped()).stderr(Stdio::null());
@@ -277,9 +284,7 @@ async fn a_full_tmpfs_is_storage_unavailable_and_the_restarted_daemon_has_everyt
 async fn status_prints_health_serials_object_counts_and_the_queue() {
     let d = TestDaemon::demo().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = d.config.clone();
-    config.admin.listen = d.base.trim_start_matches("http://").parse().unwrap();
-    let conf = write_config(dir.path(), &config);
+    let conf = config_reaching(&d, dir.path());
 
     let (ok, out, err) = cli(&conf, &["status"]);
     assert!(ok, "{err}");
@@ -306,9 +311,7 @@ async fn status_prints_health_serials_object_counts_and_the_queue() {
 async fn dnssec_commands_show_keys_start_a_rollover_and_refuse_an_early_ds() {
     let d = TestDaemon::demo().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = d.config.clone();
-    config.admin.listen = d.base.trim_start_matches("http://").parse().unwrap();
-    let conf = write_config(dir.path(), &config);
+    let conf = config_reaching(&d, dir.path());
 
     let (ok, out, err) = cli(&conf, &["dnssec", "status", "example"]);
     assert!(ok, "{err}");

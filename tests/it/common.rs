@@ -240,6 +240,12 @@ pub fn kdig(server: SocketAddr, args: &[&str]) -> (bool, String) {
 
 /// Records of a presentation-format zone (dig/kdig output or a zone file):
 /// `(owner, ttl, type, rdata)` with whitespace normalised, comments dropped.
+/// A zone's records as a set: what two servers serving the same zone agree on,
+/// whatever the order and repetition of their transfers.
+pub fn record_set(text: &str) -> std::collections::BTreeSet<(String, u32, String, String)> {
+    records(text).into_iter().collect()
+}
+
 pub fn records(text: &str) -> Vec<(String, u32, String, String)> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with(';') && !l.starts_with('$'))
