@@ -163,12 +163,12 @@ enum TldCmd {
         settings: Vec<String>,
     },
     /// Change a TLD: `--ns` replaces the apex name servers, `--dnssec` signs
-    /// the zone (nsec3, nsec3-optout) or stops signing it (off).
+    /// the zone (nsec3, nsec3-optout, nsec) or stops signing it (off).
     Update {
         name: String,
         #[arg(long = "ns")]
         nameservers: Vec<String>,
-        #[arg(long, value_parser = ["off", "nsec3", "nsec3-optout"])]
+        #[arg(long, value_parser = ["off", "nsec3", "nsec3-optout", "nsec"])]
         dnssec: Option<String>,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
@@ -556,7 +556,7 @@ fn demo_ds_lines(daemon: &daemon::Daemon) -> String {
     let Ok(Some(signing)) = daemon.registry.snapshot().zone_signing(&tld) else {
         return String::new();
     };
-    let denial = serde_json::to_value(signing.denial).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let denial = signing.denial.as_str();
     let mut out = format!("Demo TLD signed ({denial}); DS for the parent or a resolver's trust anchor:\n");
     for key in signing.keys.iter().filter(|k| k.role != crate::model::dnssec::KeyRole::Zsk) {
         out.push_str(&format!("  {}\n", key.ds_record(&tld)));

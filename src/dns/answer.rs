@@ -110,6 +110,7 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
             w,
             dnssec: false,
             proved: Vec::new(),
+            proved_nsec: Vec::new(),
             last_probe: None,
         };
         match request.qtype {
@@ -154,6 +155,8 @@ struct Responder<'a, 'w> {
     dnssec: bool,
     /// NSEC3 records already in this answer (one proof may need a record twice).
     proved: Vec<[u8; NSEC3_HASH_BYTES]>,
+    /// Likewise the owner keys of NSEC records.
+    proved_nsec: Vec<Vec<u8>>,
     /// The last name looked up in the NSEC3 chain, and what was found.
     last_probe: Option<(Vec<u8>, Rc<Nsec3Probe>)>,
 }
@@ -342,12 +345,41 @@ impl Responder<'_, '_> {
         Ok(probe)
     }
 
+    /// The NSEC record that matches or covers the name with owner key
+    /// `key`, written to the authority section with its signature.
+    fn nsec(&mut self, zone: &ZoneApex, key: &[u8]) -> Result<(), StoreError> {
+        let Some((owner_key, row)) = self.snapshot.nsec_at_or_before(zone, key)? else {
+            return Ok(());
+        };
+        if self.proved_nsec.contains(&owner_key) {
+            return Ok(());
+        }
+        let mut owner = Vec::with_capacity(owner_key.len() + 1);
+        crate::model::name::key_to_wire(&owner_key, &mut owner);
+        self.proved_nsec.push(owner_key);
+        let row = RowView::new(&row)?;
+        if let Some(set) = row.get(rtype::NSEC)
+            && !self.rrset(Section::Authority, &owner, set, row.get(rtype::RRSIG))
+        {
+            self.set_tc();
+        }
+        Ok(())
+    }
+
     /// NXDOMAIN proof (RFC 5155 §7.2.2): the closest encloser (the query
     /// name cut to `depth - 1` labels, which exists) matched, the next closer
-    /// name and the wildcard at the closest encloser covered.
+    /// name and the wildcard at the closest encloser covered. With NSEC
+    /// (RFC 4035 §3.1.3.2): the records covering the name and that wildcard.
     fn deny_name(&mut self, zone: &ZoneApex, depth: usize) -> Result<(), StoreError> {
         if !self.dnssec {
             return Ok(());
+        }
+        if zone.nsec {
+            let name = self.scratch_key[..self.depth_ends[depth - 1]].to_vec();
+            self.nsec(zone, &name)?;
+            let mut wildcard = self.scratch_key[..self.depth_ends[depth - 2]].to_vec();
+            wildcard.extend_from_slice(b"*\0");
+            return self.nsec(zone, &wildcard);
         }
         let closest = self.request.qname.suffix(depth - 1).to_vec();
         self.nsec3(zone, &closest, true)?;
@@ -362,7 +394,13 @@ impl Responder<'_, '_> {
     /// the name's own NSEC3 record; for a name left out of an Opt-Out chain
     /// (a delegation without DS), the closest provable encloser and the
     /// Opt-Out record that covers the next closer name.
+    /// With NSEC (RFC 4035 §3.1.3.1, §3.1.3.3): the name's own record, or
+    /// for an empty non-terminal the one that covers it.
     fn deny_type(&mut self, zone: &ZoneApex, depth: usize) -> Result<(), StoreError> {
+        if self.dnssec && zone.nsec {
+            let name = self.scratch_key[..self.depth_ends[depth - 1]].to_vec();
+            return self.nsec(zone, &name);
+        }
         if !self.dnssec || self.nsec3(zone, self.request.qname.suffix(depth), true)? {
             return Ok(());
         }

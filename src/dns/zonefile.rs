@@ -132,7 +132,7 @@ pub fn export(
 fn write_row(out: &mut impl Write, owner: &str, row: RowView<'_>, format: Format) -> io::Result<usize> {
     let mut records = 0;
     for set in row.rrsets() {
-        if format == Format::Czds && matches!(set.rtype, rtype::RRSIG | rtype::DNSKEY | rtype::NSEC3 | rtype::NSEC3PARAM) {
+        if format == Format::Czds && matches!(set.rtype, rtype::RRSIG | rtype::DNSKEY | rtype::NSEC | rtype::NSEC3 | rtype::NSEC3PARAM) {
             continue;
         }
         for (ttl, rdata) in set.rrs() {
@@ -196,6 +196,13 @@ fn format_rdata(out: &mut String, rt: u16, rdata: &[u8]) {
                 name_to_text(&f.signer),
                 base64::engine::general_purpose::STANDARD.encode(signature)
             );
+        }
+        rtype::NSEC if wire_name_len(rdata).is_some() => {
+            let next = wire_name_len(rdata).expect("checked by the guard");
+            out.push_str(&name_to_text(&rdata[..next]));
+            for t in bitmap_types(&rdata[next..]) {
+                let _ = write!(out, " {}", rtype::mnemonic(t));
+            }
         }
         rtype::NSEC3 | rtype::NSEC3PARAM if rdata.len() >= 5 + rdata.get(4).copied().unwrap_or(255) as usize => {
             let salt_end = 5 + rdata[4] as usize;

@@ -2,8 +2,8 @@
 //! 5155 and RFC 9276 write them: zone keys with their roles (KSK, ZSK or
 //! combined) and timelines, DNSKEY RDATA and key tags, DS digests,
 //! NSEC3 owner hashes (SHA-1, and per RFC 9276 no extra iterations and no
-//! salt) and their base32hex labels, type bitmaps, NSEC3 and NSEC3PARAM
-//! RDATA, and the RRSIG fields with the exact bytes a signature covers.
+//! salt) and their base32hex labels, type bitmaps, NSEC, NSEC3 and
+//! NSEC3PARAM RDATA, and the RRSIG fields with the exact bytes a signature covers.
 //! Pure functions over wire-form data; private keys and signing live with
 //! the keys, outside the model.
 
@@ -23,6 +23,20 @@ pub enum Denial {
     /// of the chain, so a large TLD signs and changes only its secure part.
     #[serde(rename = "nsec3-optout")]
     Nsec3OptOut,
+    /// NSEC (RFC 4034 §4): the names themselves, in canonical order, chained
+    /// at each owner; every delegation is in the chain. For small zones,
+    /// where walking the names gives nothing away.
+    Nsec,
+}
+
+impl Denial {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Denial::Nsec3 => "nsec3",
+            Denial::Nsec3OptOut => "nsec3-optout",
+            Denial::Nsec => "nsec",
+        }
+    }
 }
 
 /// A fixed share of `spread_s` for `owner`: FNV-1a of its lower-cased wire
@@ -325,6 +339,14 @@ pub fn bitmap_types(bitmap: &[u8]) -> Vec<u16> {
         rest = &tail[len..];
     }
     types
+}
+
+/// NSEC RDATA (RFC 4034 §4.1): the next owner name in canonical order
+/// (uncompressed, lower case) and the types at this owner.
+pub fn nsec_rdata(next_owner_wire: &[u8], types: &[u16]) -> Vec<u8> {
+    let mut out = next_owner_wire.to_vec();
+    out.extend_from_slice(&type_bitmap(types));
+    out
 }
 
 /// NSEC3 RDATA (RFC 5155 §3.2) with no salt and no extra iterations.

@@ -17,6 +17,7 @@ pub mod rtype {
     pub const AAAA: u16 = 28;
     pub const DS: u16 = 43;
     pub const RRSIG: u16 = 46;
+    pub const NSEC: u16 = 47;
     pub const DNSKEY: u16 = 48;
     pub const NSEC3: u16 = 50;
     pub const NSEC3PARAM: u16 = 51;
@@ -29,6 +30,7 @@ pub mod rtype {
             AAAA => "AAAA".into(),
             DS => "DS".into(),
             RRSIG => "RRSIG".into(),
+            NSEC => "NSEC".into(),
             DNSKEY => "DNSKEY".into(),
             NSEC3 => "NSEC3".into(),
             NSEC3PARAM => "NSEC3PARAM".into(),

@@ -159,17 +159,18 @@ fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>) 
     let next = match mode.denial() {
         None => None,
         Some(denial) => {
-            let keys = match current {
-                Some(c) => c.keys,
+            // A change of denial keeps the keys and the signature timing.
+            match current {
+                Some(c) => Some(ZoneSigning { denial, ..c }),
                 None => {
                     let keys = &cx.settings.keys;
-                    vec![
+                    let keys = vec![
                         keys.generate(&tld.name, algorithm, KeyRole::Ksk, cx.now, true)?,
                         keys.generate(&tld.name, algorithm, KeyRole::Zsk, cx.now, true)?,
-                    ]
+                    ];
+                    Some(ZoneSigning::new(denial, keys))
                 }
-            };
-            Some(ZoneSigning::new(denial, keys))
+            }
         }
     };
     cx.tables.put_zone_signing(&tld.name, next.as_ref())?;

@@ -268,6 +268,7 @@ pub enum DnssecMode {
     Nsec3,
     #[serde(rename = "nsec3-optout")]
     Nsec3OptOut,
+    Nsec,
 }
 
 impl DnssecMode {
@@ -277,6 +278,7 @@ impl DnssecMode {
             DnssecMode::Off => None,
             DnssecMode::Nsec3 => Some(Denial::Nsec3),
             DnssecMode::Nsec3OptOut => Some(Denial::Nsec3OptOut),
+            DnssecMode::Nsec => Some(Denial::Nsec),
         }
     }
 }

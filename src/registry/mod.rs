@@ -21,6 +21,7 @@ mod host;
 pub mod import;
 pub mod import_data;
 pub mod keys;
+mod nsec;
 pub mod query;
 mod resign;
 mod rollover;

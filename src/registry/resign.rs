@@ -87,10 +87,10 @@ pub async fn run_signature_sweep(registry: Registry, clock: Arc<dyn Clock>, tick
         match found {
             Ok(found) => {
                 for zone in found {
-                    if let Some(clean) = zone.key_step {
-                        if let Err(e) = registry.execute(Command::AdvanceKeys { tld: zone.tld.clone(), clean }).await {
-                            tracing::error!(tld = %zone.tld, error = %e, "a key rollover step failed");
-                        }
+                    if let Some(clean) = zone.key_step
+                        && let Err(e) = registry.execute(Command::AdvanceKeys { tld: zone.tld.clone(), clean }).await
+                    {
+                        tracing::error!(tld = %zone.tld, error = %e, "a key rollover step failed");
                     }
                     for chunk in zone.due.chunks(REFRESH_PER_COMMAND_MAX) {
                         let (owners, nsec3) = if zone.nsec3 { (Vec::new(), chunk.to_vec()) } else { (chunk.to_vec(), Vec::new()) };

@@ -1,7 +1,7 @@
 //! Online signing inside the batch's write transaction: after a batch's
 //! rows are re-derived, every owner name whose row changed (and the names
 //! above and below it, whose standing in the zone may follow from it) gets
-//! the RRSIGs and the NSEC3 record it must have, and the SOA is signed at
+//! the RRSIGs and the NSEC3 (or NSEC) record it must have, and the SOA is signed at
 //! the new serial — before the commit, so no snapshot ever pairs data with
 //! a stale or missing proof. One change signs only what it touches; turning
 //! signing on or off rewrites the whole zone.
@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use super::keys::{Keys, SigningKey};
 use crate::model::dnssec::{
-    KeyRole, NSEC3_HASH_BYTES, NSEC3_OPT_OUT, RrsigFields, ZoneSigning, base32hex, label_count, nsec3_hash, nsec3_rdata, nsec3param_rdata,
+    Denial, KeyRole, NSEC3_HASH_BYTES, NSEC3_OPT_OUT, RrsigFields, ZoneSigning, base32hex, label_count, nsec3_hash, nsec3_rdata,
+    nsec3param_rdata,
 };
 use crate::model::zone::{RrSet, ZoneRow, negative_ttl, rtype, soa_rdata};
 use crate::model::{DomainName, Timestamp, Tld};
@@ -29,15 +30,15 @@ pub(super) struct ZoneSigner<'a> {
     /// The keys that sign now: key tag, algorithm, private half, role.
     keys: Vec<(u16, u8, Arc<SigningKey>, KeyRole)>,
     rng: &'a ring::rand::SystemRandom,
-    apex_wire: Vec<u8>,
-    apex_key: Vec<u8>,
+    pub(super) apex_wire: Vec<u8>,
+    pub(super) apex_key: Vec<u8>,
     now: u32,
-    nsec3_ttl: u32,
+    pub(super) denial_ttl: u32,
 }
 
 /// Where an owner name stands in a signed zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Standing {
+pub(super) enum Standing {
     Apex,
     /// A delegation; secure when it has DS.
     Delegation {
@@ -65,7 +66,7 @@ impl<'a> ZoneSigner<'a> {
             apex_wire: tld.name.to_wire(),
             apex_key: tld.name.canonical_key(),
             now: now.unix_seconds().clamp(0, u32::MAX as i64) as u32,
-            nsec3_ttl: negative_ttl(&tld.policy),
+            denial_ttl: negative_ttl(&tld.policy),
         })
     }
 
@@ -133,8 +134,16 @@ impl<'a> ZoneSigner<'a> {
         Ok(!good)
     }
 
-    /// Signs every name of the zone and builds its NSEC3 chain from scratch.
+    /// Signs every name of the zone and builds its NSEC3 (or NSEC) chain
+    /// from scratch.
     pub fn sign_all(&self, t: &mut WriteTables<'_>) -> Result<(), StoreError> {
+        if self.nsec() {
+            self.sign_all_nsec(t)?;
+            for hash in t.nsec3_hashes(&self.apex_key)? {
+                t.put_nsec3(&self.apex_key, &hash, &ZoneRow::default())?;
+            }
+            return Ok(());
+        }
         let mut chain: BTreeMap<Hash, Vec<u16>> = BTreeMap::new();
         let keys = t.zone_keys(&self.apex_key)?;
         let mut seen_ents = std::collections::BTreeSet::new();
@@ -195,6 +204,9 @@ impl<'a> ZoneSigner<'a> {
         let old = t.zone_row(key)?.unwrap_or_default();
         let standing = self.standing(t, key, &old)?;
         let row = self.signed_row(key, &old, standing)?;
+        if self.nsec() {
+            return self.nsec_at_owner(t, key, &old, row, standing, record);
+        }
         if row != old {
             t.put_zone_row(key, &row)?;
             record(key, &old, &row);
@@ -203,7 +215,7 @@ impl<'a> ZoneSigner<'a> {
         self.put_in_chain(t, &hash, self.nsec3_types(&row, standing), record)
     }
 
-    fn standing(&self, t: &WriteTables<'_>, key: &[u8], row: &ZoneRow) -> Result<Standing, StoreError> {
+    pub(super) fn standing(&self, t: &WriteTables<'_>, key: &[u8], row: &ZoneRow) -> Result<Standing, StoreError> {
         if key == self.apex_key.as_slice() {
             return Ok(Standing::Apex);
         }
@@ -235,13 +247,15 @@ impl<'a> ZoneSigner<'a> {
 
     /// `row` with the apex's DNSSEC RRsets and exactly the RRSIGs its standing
     /// asks for: current ones kept, missing or ageing ones made.
-    fn signed_row(&self, key: &[u8], row: &ZoneRow, standing: Standing) -> Result<ZoneRow, StoreError> {
+    pub(super) fn signed_row(&self, key: &[u8], row: &ZoneRow, standing: Standing) -> Result<ZoneRow, StoreError> {
         let owner = wire_of(key);
         let mut out = ZoneRow { rrsets: row.rrsets.iter().filter(|s| !is_dnssec(s.rtype)).cloned().collect() };
         if standing == Standing::Apex {
             let dnskeys = self.signing.keys.iter().map(|k| k.dnskey_rdata()).collect();
             out.put(RrSet { rtype: rtype::DNSKEY, ttl: self.signing.dnskey_ttl_s, rdatas: sorted(dnskeys) });
-            out.put(RrSet { rtype: rtype::NSEC3PARAM, ttl: self.nsec3_ttl, rdatas: vec![nsec3param_rdata()] });
+            if !self.nsec() {
+                out.put(RrSet { rtype: rtype::NSEC3PARAM, ttl: self.denial_ttl, rdatas: vec![nsec3param_rdata()] });
+            }
         }
         let old_sigs: Vec<Vec<u8>> = row.get(rtype::RRSIG).map(|s| s.rdatas.clone()).unwrap_or_default();
         let mut sigs = Vec::new();
@@ -282,13 +296,13 @@ impl<'a> ZoneSigner<'a> {
         .then_some(key)
     }
 
-    fn still_good(&self, sig: &[u8], set: &RrSet) -> bool {
+    pub(super) fn still_good(&self, sig: &[u8], set: &RrSet) -> bool {
         self.good_signer(sig, set).is_some()
     }
 
     /// Whether `sigs` hold a good signature over `set` by every key that
     /// signs it now.
-    fn complete(&self, sigs: &[Vec<u8>], set: &RrSet) -> bool {
+    pub(super) fn complete(&self, sigs: &[Vec<u8>], set: &RrSet) -> bool {
         let good: Vec<(u16, u8)> = sigs.iter().filter_map(|s| self.good_signer(s, set)).collect();
         self.signers(set.rtype).all(|(tag, alg, _)| good.contains(&(*tag, *alg)))
     }
@@ -389,13 +403,17 @@ impl<'a> ZoneSigner<'a> {
         Ok(())
     }
 
+    pub(super) fn nsec(&self) -> bool {
+        self.signing.denial == Denial::Nsec
+    }
+
     fn nsec3_flags(&self) -> u8 {
         if self.signing.opt_out() { NSEC3_OPT_OUT } else { 0 }
     }
 
     fn nsec3_row(&self, hash: &Hash, next: &Hash, types: &[u16]) -> Result<ZoneRow, StoreError> {
         let set =
-            RrSet { rtype: rtype::NSEC3, ttl: self.nsec3_ttl, rdatas: vec![nsec3_rdata(self.nsec3_flags(), next, &with_rrsig(types))] };
+            RrSet { rtype: rtype::NSEC3, ttl: self.denial_ttl, rdatas: vec![nsec3_rdata(self.nsec3_flags(), next, &with_rrsig(types))] };
         let owner = wire_of(&self.nsec3_owner_key(hash));
         let sigs = self.sign_set(&owner, &set)?;
         Ok(ZoneRow { rrsets: vec![set, RrSet { rtype: rtype::RRSIG, ttl: 0, rdatas: sigs }] })
@@ -409,7 +427,7 @@ impl<'a> ZoneSigner<'a> {
         key
     }
 
-    fn sign_set(&self, owner: &[u8], set: &RrSet) -> Result<Vec<Vec<u8>>, StoreError> {
+    pub(super) fn sign_set(&self, owner: &[u8], set: &RrSet) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::with_capacity(self.keys.len());
         for (key_tag, algorithm, key) in self.signers(set.rtype) {
             let fields = RrsigFields {
@@ -430,7 +448,7 @@ impl<'a> ZoneSigner<'a> {
 }
 
 /// Takes every trace of signing out of the zone of `tld`: RRSIGs, DNSKEY,
-/// NSEC3PARAM and the NSEC3 chain.
+/// NSEC3PARAM and the NSEC3 or NSEC chain.
 pub(super) fn unsign_all(t: &mut WriteTables<'_>, tld: &DomainName) -> Result<(), StoreError> {
     let apex_key = tld.canonical_key();
     for key in t.zone_keys(&apex_key)? {
@@ -448,17 +466,18 @@ pub(super) fn unsign_all(t: &mut WriteTables<'_>, tld: &DomainName) -> Result<()
 
 /// RRsets that signing adds to a row, never derived from registry objects.
 pub(super) fn is_dnssec(rtype: u16) -> bool {
-    matches!(rtype, rtype::RRSIG | rtype::DNSKEY | rtype::NSEC3PARAM)
+    matches!(rtype, rtype::RRSIG | rtype::DNSKEY | rtype::NSEC3PARAM | rtype::NSEC)
 }
 
 /// What a re-derived row keeps of the stored one: the apex's DNSSEC RRsets,
-/// the SOA's signature, and every RRSIG whose RRset did not change.
+/// the NSEC record (the signer corrects it), the SOA's signature, and every
+/// RRSIG whose RRset did not change.
 pub(super) fn carry_over(old: &ZoneRow, mut new: ZoneRow) -> ZoneRow {
     if old.rrsets.iter().all(|s| !is_dnssec(s.rtype)) {
         return new;
     }
     for set in &old.rrsets {
-        if matches!(set.rtype, rtype::DNSKEY | rtype::NSEC3PARAM) {
+        if matches!(set.rtype, rtype::DNSKEY | rtype::NSEC3PARAM | rtype::NSEC) {
             new.put(set.clone());
         }
     }
@@ -478,7 +497,7 @@ pub(super) fn carry_over(old: &ZoneRow, mut new: ZoneRow) -> ZoneRow {
 }
 
 /// The type an RRSIG covers.
-fn covered(rrsig: &[u8]) -> u16 {
+pub(super) fn covered(rrsig: &[u8]) -> u16 {
     match rrsig {
         [a, b, ..] => u16::from_be_bytes([*a, *b]),
         _ => 0,
@@ -512,13 +531,13 @@ fn with_rrsig(types: &[u16]) -> Vec<u16> {
     out
 }
 
-fn sorted(mut rdatas: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+pub(super) fn sorted(mut rdatas: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     rdatas.sort();
     rdatas.dedup();
     rdatas
 }
 
-fn wire_of(key: &[u8]) -> Vec<u8> {
+pub(super) fn wire_of(key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len() + 1);
     crate::model::name::key_to_wire(key, &mut out);
     out

@@ -859,3 +859,93 @@ async fn another_registrars_contact_and_transfers_are_read_only_by_those_entitle
     }
     assert!(matches!(super::query::transfer_for(transfer.as_ref(), &id("reg-c"), "t.test"), Err(RegistryError::Authorization(_))));
 }
+
+/// The NSEC chain of the zone `test` as stored: a record at the apex and at
+/// every delegation, none below a cut, each naming the next in canonical
+/// order (the last the apex) and signed.
+fn assert_nsec_chain(f: &Fixture, step: &str) {
+    use crate::store::codec::RowView;
+    let snap = f.r.snapshot();
+    let apex = snap.zone(&n("test")).unwrap();
+    let mut chain: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut cut: Option<Vec<u8>> = None;
+    for item in snap.zone_rows(apex).unwrap() {
+        let (key, guard) = item.unwrap();
+        let row = RowView::new(guard.value()).unwrap();
+        let below_cut = cut.as_ref().is_some_and(|c| key.starts_with(c));
+        let nsec = row.get(rtype::NSEC).map(|s| s.rdatas().next().unwrap().to_vec());
+        assert_eq!(nsec.is_some(), !below_cut, "{step}: NSEC at {:?}", String::from_utf8_lossy(&key));
+        if let Some(rdata) = nsec {
+            assert!(row.get(rtype::RRSIG).is_some_and(|s| s.covering(rtype::NSEC).count() > 0), "{step}: unsigned NSEC");
+            if key != apex.key {
+                assert!(row.get(rtype::NS).is_some(), "{step}: every name below the apex here is a delegation");
+                cut = Some(key.clone());
+            }
+            chain.push((key, rdata));
+        }
+    }
+    for (i, (key, rdata)) in chain.iter().enumerate() {
+        let mut next = Vec::new();
+        crate::model::name::key_to_wire(&chain[(i + 1) % chain.len()].0, &mut next);
+        assert!(rdata.starts_with(&next), "{step}: the NSEC at {:?} skips or misses its next name", String::from_utf8_lossy(key));
+    }
+}
+
+#[tokio::test]
+async fn the_nsec_chain_stays_whole_through_creates_deletes_ds_and_glue() {
+    let f = Fixture::new().await;
+    let nsec = TldSpec { dnssec: Some(DnssecMode::Nsec), ..Default::default() };
+    f.ok(Actor::Registry, Command::UpdateTld(n("test"), nsec)).await;
+    assert_nsec_chain(&f, "signed");
+    let ds = crate::model::DsData::parse_presentation(&format!("12345 13 2 {}", "AB".repeat(32))).unwrap();
+    let labels = ["a", "b", "c", "m", "m-1", "x", "zz", "0", "9"];
+    let (mut present, mut with_glue) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    let mut seed = 7u32;
+    for step in 0..60 {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let label = labels[(seed >> 16) as usize % labels.len()];
+        let name = format!("{label}.test");
+        let create = |name: &str, years| match create(name, years) {
+            Command::CreateDomain(c) => Command::CreateDomain(CreateDomain { registrar: Some(id("reg-a")), ..c }),
+            _ => unreachable!(),
+        };
+        let command = if present.insert(name.clone()) {
+            // Some names come with a DS, some with in-zone glue, some as a batch of two.
+            match (seed >> 8) % 3 {
+                0 => Command::All(vec![
+                    create(&name, 1),
+                    Command::UpdateDomain(n(&name), UpdateDomain { add_ds: vec![ds.clone()], ..Default::default() }),
+                ]),
+                1 => {
+                    with_glue.insert(name.clone());
+                    let ns = format!("ns.{name}");
+                    let glue = CreateHost {
+                        name: n(&ns),
+                        registrar: Some(id("reg-a")),
+                        addresses: vec!["192.0.2.1".parse().unwrap()],
+                        statuses: vec![],
+                    };
+                    let delegate = UpdateDomain { add_nameservers: vec![n(&ns)], ..Default::default() };
+                    Command::All(vec![create(&name, 1), Command::CreateHost(glue), Command::UpdateDomain(n(&name), delegate)])
+                }
+                _ => create(&name, 1),
+            }
+        } else {
+            present.remove(&name);
+            let mut group: Vec<Command> = Vec::new();
+            if with_glue.remove(&name) {
+                let ns = n(&format!("ns.{name}"));
+                group.push(Command::UpdateDomain(n(&name), UpdateDomain { remove_nameservers: vec![ns.clone()], ..Default::default() }));
+                group.push(Command::DeleteHost(ns));
+            }
+            group.push(Command::DeleteDomain(n(&name)));
+            Command::All(group)
+        };
+        f.ok(Actor::Registry, command).await;
+        assert_nsec_chain(&f, &format!("step {step} ({name})"));
+    }
+    for mode in [DnssecMode::Nsec3, DnssecMode::Nsec] {
+        f.ok(Actor::Registry, Command::UpdateTld(n("test"), TldSpec { dnssec: Some(mode), ..Default::default() })).await;
+    }
+    assert_nsec_chain(&f, "signed again with NSEC");
+}

@@ -407,6 +407,12 @@ pub(super) fn v6_to_v7(txn: &WriteTransaction) -> Result<String, StoreError> {
     Ok(format!("schema 6 to 7: the keys of {zones} signed zones given roles and a timeline (each a combined key, active since made)"))
 }
 
+/// v7 → v8: nothing to rewrite; a zone may now deny existence with NSEC,
+/// which a schema-7 build could not read.
+pub(super) fn v7_to_v8() -> String {
+    "schema 7 to 8: NSEC added as a way to deny existence (no record changes)".into()
+}
+
 /// Rewrites every record whose layout changed from v1 to v2, and says how many.
 pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
     let tlds = rewrite(txn, TLDS, "tld", |t: TldV1| {

@@ -47,7 +47,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -239,7 +239,10 @@ impl Store {
                     if v <= 5 {
                         upgrades.push(migrate::v5_to_v6());
                     }
-                    upgrades.push(migrate::v6_to_v7(&txn)?);
+                    if v <= 6 {
+                        upgrades.push(migrate::v6_to_v7(&txn)?);
+                    }
+                    upgrades.push(migrate::v7_to_v8());
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }

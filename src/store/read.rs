@@ -13,7 +13,7 @@ use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata}
 use rustc_hash::FxHashMap;
 
 use super::journal::{self, JournalEntry};
-use super::tables::{Nsec3Entry, get, nsec3_at_or_before, nsec3_prefix};
+use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
     CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError, TLDS,
     ZONE, codec,
@@ -42,8 +42,10 @@ pub struct ZoneApex {
     pub soa_rdata: Vec<u8>,
     pub negative_ttl: u32,
     /// The zone is signed: answers to DNSSEC-aware clients carry its
-    /// signatures and NSEC3 proofs.
+    /// signatures and NSEC3 (or NSEC) proofs.
     pub signed: bool,
+    /// Of a signed zone: it denies existence with NSEC, not NSEC3.
+    pub nsec: bool,
     /// Of a signed zone: the NSEC3 record matching the apex and the one
     /// covering the wildcard at the apex, which every denial of a name just
     /// below the apex needs; found once per snapshot, not per answer.
@@ -60,6 +62,7 @@ impl ZoneApex {
             soa_rdata: soa_rdata(&tld.policy, tld.serial),
             negative_ttl: negative_ttl(&tld.policy),
             signed: false,
+            nsec: false,
             apex_nsec3: None,
             apex_wildcard_nsec3: None,
             tld,
@@ -216,8 +219,10 @@ impl Snapshot {
         for item in txn.open_table(TLDS)?.iter()? {
             let (k, v) = item?;
             let mut apex = ZoneApex::new(codec::decode::<Tld>(v.value(), "tld")?);
-            apex.signed = signing.get(k.value())?.is_some();
-            if apex.signed {
+            let denial = get::<crate::model::dnssec::ZoneSigning>(&signing, k.value(), "zone signing")?.map(|s| s.denial);
+            apex.signed = denial.is_some();
+            apex.nsec = denial == Some(crate::model::dnssec::Denial::Nsec);
+            if apex.signed && !apex.nsec {
                 let hash = |wire: &[u8]| crate::model::dnssec::nsec3_hash(wire, &[], 0);
                 let apex_hash = hash(&apex.wire);
                 apex.apex_nsec3 = nsec3_at_or_before(&nsec3, &apex.key, &apex_hash, true)?.filter(|(h, _)| *h == apex_hash);
@@ -354,6 +359,12 @@ impl Snapshot {
     /// the zone has none.
     pub fn nsec3_at_or_before(&self, apex: &ZoneApex, hash: &[u8]) -> Result<Option<Nsec3Entry>, StoreError> {
         nsec3_at_or_before(&self.nsec3, &apex.key, hash, true)
+    }
+
+    /// The row of `apex`'s zone whose NSEC record matches or covers the
+    /// name with owner key `key`: its owner key and row bytes.
+    pub fn nsec_at_or_before(&self, apex: &ZoneApex, key: &[u8]) -> Result<Option<NsecEntry>, StoreError> {
+        nsec_at_or_before(&self.zone, &apex.key, key, true)
     }
 
     /// Every NSEC3 row of a zone, in hash order: `(hash, row bytes)`.

@@ -209,7 +209,7 @@ record!(TldRecord of Tld {
     updated: Timestamp,
 });
 
-record_enum!(DenialRecord of Denial { Nsec3, Nsec3OptOut });
+record_enum!(DenialRecord of Denial { Nsec3, Nsec3OptOut, Nsec });
 
 record_enum!(KeyRoleRecord of KeyRole { Ksk, Zsk, Csk });
 

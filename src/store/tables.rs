@@ -157,3 +157,27 @@ pub(super) fn nsec3_at_or_before(
     };
     Ok(found.map(|(k, v)| (k.value()[prefix.len()..].to_vec(), v.value().to_vec())))
 }
+
+/// An NSEC record's row as stored: its owner key and the row bytes.
+pub(crate) type NsecEntry = (Vec<u8>, Vec<u8>);
+
+/// The zone row at or before the owner key `key` (`at_most`) or strictly
+/// before it that holds an NSEC record: the one that matches or covers the
+/// name in an NSEC chain. Rows without one lie below a delegation (glue),
+/// so the walk back passes at most the glue of one delegation; the apex
+/// ends it. `None` when the zone (at `apex_key`) has no NSEC chain.
+pub(super) fn nsec_at_or_before(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    apex_key: &[u8],
+    key: &[u8],
+    at_most: bool,
+) -> Result<Option<NsecEntry>, StoreError> {
+    let end = if at_most { std::ops::Bound::Included(key) } else { std::ops::Bound::Excluded(key) };
+    for item in table.range::<&[u8]>((std::ops::Bound::Included(apex_key), end))?.rev() {
+        let (k, v) = item?;
+        if super::codec::RowView::new(v.value())?.get(crate::model::zone::rtype::NSEC).is_some() {
+            return Ok(Some((k.value().to_vec(), v.value().to_vec())));
+        }
+    }
+    Ok(None)
+}

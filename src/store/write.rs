@@ -14,8 +14,8 @@ use redb::{Key, ReadableTable, Table, Value, WriteTransaction};
 
 use super::journal::{self, JournalEntry};
 use super::tables::{
-    due_key, get, get_domain, host_link_names, link_key, nsec3_at_or_before, nsec3_key, nsec3_prefix, parse_due_key, poll_count,
-    poll_count_key, poll_key,
+    due_key, get, get_domain, host_link_names, link_key, nsec_at_or_before, nsec3_at_or_before, nsec3_key, nsec3_prefix, parse_due_key,
+    poll_count, poll_count_key, poll_key,
 };
 use super::{
     CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError, TLDS,
@@ -435,6 +435,15 @@ impl<'t> WriteTables<'t> {
     pub fn nsec3_before(&self, apex_key: &[u8], hash: &[u8]) -> Result<Option<(Vec<u8>, ZoneRow)>, StoreError> {
         match nsec3_at_or_before(&self.nsec3, apex_key, hash, false)? {
             Some((h, v)) => Ok(Some((h, codec::decode_row(&v)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The row before the owner key `key` (strictly) in the zone at
+    /// `apex_key` that holds an NSEC record: the previous link of its chain.
+    pub fn nsec_before(&self, apex_key: &[u8], key: &[u8]) -> Result<Option<(Vec<u8>, ZoneRow)>, StoreError> {
+        match nsec_at_or_before(&self.zone, apex_key, key, false)? {
+            Some((k, v)) => Ok(Some((k, codec::decode_row(&v)?))),
             None => Ok(None),
         }
     }

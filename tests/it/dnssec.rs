@@ -32,22 +32,31 @@ async fn export(d: &TestDaemon) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signed_zones_verify_as_files_and_transfers_in_both_denial_modes() {
+async fn signed_zones_verify_as_files_and_transfers_in_every_denial_mode() {
     let d = TestDaemon::demo().await;
-    for mode in ["nsec3", "nsec3-optout"] {
+    for mode in ["nsec", "nsec3", "nsec3-optout"] {
         d.ok("PATCH", "/v1/tlds/example", Some(json!({ "dnssec": mode }))).await;
         let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
         assert_eq!(status["signed"], true, "{status}");
         assert_eq!(status["denial"], mode);
         let text = export(&d).await;
-        assert!(text.contains("NSEC3PARAM\t1 0 0 -"), "RFC 9276 parameters: {text}");
+        if mode == "nsec" {
+            assert!(!text.contains("NSEC3"), "{text}");
+            // Every delegation is in an NSEC chain, signed or not.
+            assert!(text.lines().any(|l| l.starts_with("nic.example.\t") && l.contains("\tNSEC\t")), "{text}");
+        } else {
+            assert!(text.contains("NSEC3PARAM\t1 0 0 -"), "RFC 9276 parameters: {text}");
+            assert!(!text.contains("\tNSEC\t"), "{text}");
+        }
         verify_zone_text(&d, &format!("{mode}.zone"), &text);
         let (ok, axfr) = kdig(d.dns, &["+tcp", "example", "AXFR"]);
         assert!(ok, "{axfr}");
         verify_zone_text(&d, &format!("{mode}.axfr"), &axfr);
     }
     // Changes through the writer re-sign only what they touch; the zone
-    // must stay whole after each (opt-out is what this zone has now).
+    // must stay whole after each: first under opt-out (what this zone has
+    // now), then under NSEC, with names joining and leaving the chain at
+    // its start and its end.
     let ds = json!([{"key_tag": 7, "algorithm": 13, "digest_type": 2, "digest": "AB".repeat(32)}]);
     let changes = [
         (
@@ -63,9 +72,23 @@ async fn signed_zones_verify_as_files_and_transfers_in_both_denial_modes() {
         ("PATCH", "/v1/domains/world.example".to_string(), json!({"remove_all_ds": true})),
         ("PATCH", "/v1/domains/nic.example".to_string(), json!({"add_ds": ds})),
         ("PATCH", "/v1/domains/hello.example".to_string(), json!({"add_statuses": ["serverHold"]})),
-        ("PATCH", "/v1/tlds/example".to_string(), json!({"dnssec": "nsec3"})),
+        ("PATCH", "/v1/tlds/example".to_string(), json!({"dnssec": "nsec"})),
         ("PATCH", "/v1/domains/hello.example".to_string(), json!({"remove_statuses": ["serverHold"]})),
         ("PATCH", "/v1/domains/fresh.example".to_string(), json!({"remove_all_ds": true})),
+        (
+            "POST",
+            "/v1/domains".to_string(),
+            json!({"name": "aaa.example", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]}),
+        ),
+        (
+            "POST",
+            "/v1/domains".to_string(),
+            json!({"name": "zzz.example", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"], "ds": ds}),
+        ),
+        ("DELETE", "/v1/domains/plain.example".to_string(), json!({})),
+        ("PATCH", "/v1/domains/zzz.example".to_string(), json!({"remove_all_ds": true})),
+        ("DELETE", "/v1/domains/zzz.example".to_string(), json!({})),
+        ("PATCH", "/v1/tlds/example".to_string(), json!({"dnssec": "nsec3"})),
     ];
     for (step, (method, path, body)) in changes.into_iter().enumerate() {
         let before = d.serial("example").await;
@@ -107,7 +130,7 @@ fn write_anchor(d: &TestDaemon, ds: &str) -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delv_validates_answers_and_denials_from_the_ds_alone() {
     let d = TestDaemon::demo().await;
-    for mode in ["nsec3", "nsec3-optout"] {
+    for mode in ["nsec", "nsec3", "nsec3-optout"] {
         d.ok("PATCH", "/v1/tlds/example", Some(json!({ "dnssec": mode }))).await;
         let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
         let anchor = write_anchor(&d, status["keys"][0]["ds"].as_str().unwrap());
@@ -123,11 +146,16 @@ async fn delv_validates_answers_and_denials_from_the_ds_alone() {
             let out = delv(&d, &anchor, name, rtype);
             assert!(out.contains(verdict), "{mode}: delv {name} {rtype}: {out}");
         }
-        // A delegation without DS: proven to have none; with Opt-Out by the
-        // closest encloser's record, whose Opt-Out flag covers it (RFC 5155 §7.2.4).
+        // A delegation without DS: proven to have none by its own NSEC or
+        // NSEC3 record; with Opt-Out by the closest encloser's record, whose
+        // Opt-Out flag covers it (RFC 5155 §7.2.4).
         let out = delv(&d, &anchor, "nic.example", "DS");
         assert!(out.contains("; negative response, fully validated"), "{mode}: delv nic.example DS: {out}");
-        let flags = if mode == "nsec3" { "NSEC3 1 0 0 -" } else { "NSEC3 1 1 0 -" };
+        let flags = match mode {
+            "nsec" => ". NS RRSIG NSEC",
+            "nsec3" => "NSEC3 1 0 0 -",
+            _ => "NSEC3 1 1 0 -",
+        };
         assert!(out.contains(flags), "{mode}: delv nic.example DS: {out}");
         // A key the DS does not match: nothing validates.
         std::fs::write(
@@ -370,7 +398,7 @@ fn flags_and_status(answer: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbound_validates_answers_and_denials_and_refuses_a_forged_signature() {
     let d = TestDaemon::demo().await;
-    for mode in ["nsec3", "nsec3-optout"] {
+    for mode in ["nsec", "nsec3", "nsec3-optout"] {
         d.ok("PATCH", "/v1/tlds/example", Some(json!({ "dnssec": mode }))).await;
         let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
         let unbound = Unbound::start(d.dir.path(), d.dns, status["keys"][0]["ds"].as_str().unwrap()).await;
@@ -608,6 +636,14 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
     assert!(metrics.contains(&format!("key_tag=\"{new_ksk_tag}\"")) && metrics.contains("role=\"ksk\",state=\"active\""), "{metrics}");
     let log = secondaries.knot.log();
     assert!(log.contains("IXFR, incoming") && !log.contains("fallback to AXFR"), "Knot followed every step by IXFR:\n{log}");
+    // The same secondaries follow a switch to NSEC (a new zone: AXFR) and
+    // then a name joining the end of the chain (by IXFR).
+    d.ok("PATCH", "/v1/tlds/example", Some(json!({ "dnssec": "nsec" }))).await;
+    rollover_checkpoint(&d, &secondaries, "nsec", std::slice::from_ref(&new_ksk_ds)).await;
+    let zzz = json!({"name": "zzz.example", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]});
+    d.ok("POST", "/v1/domains", Some(zzz)).await;
+    let text = rollover_checkpoint(&d, &secondaries, "nsec-change", std::slice::from_ref(&new_ksk_ds)).await;
+    assert!(text.lines().any(|l| l.starts_with("zzz.example.\t") && l.contains("\tNSEC\texample. NS RRSIG NSEC")), "{text}");
     drop(secondaries);
     d.stop().await;
 }
