@@ -81,7 +81,8 @@ pub fn dnssec(
         "signed": true,
         "serial": zone.serial(),
         "denial": signing.denial,
-        "nsec3": { "algorithm": 1, "iterations": 0, "salt": "-", "opt_out": signing.opt_out() },
+        "nsec3": (signing.denial != crate::model::dnssec::Denial::Nsec)
+            .then(|| json!({ "algorithm": 1, "iterations": 0, "salt": "-", "opt_out": signing.opt_out() })),
         "keys": keys,
         "rolling": rollover::rolling(signing),
         "next_key_step": next,
@@ -93,6 +94,7 @@ pub fn dnssec(
         "signature_refresh_s": signing.signature_refresh_s,
         "signature_jitter_s": signing.signature_jitter_s,
         "inception_offset_s": signing.inception_offset_s,
+        "dnskey_ttl_s": signing.dnskey_ttl_s,
         "earliest_signature_expiry": earliest_expiry.map(|e| Timestamp::from_unix_seconds(i64::from(e))),
     })
 }

@@ -205,6 +205,41 @@ impl ZoneSigning {
     pub fn opt_out(&self) -> bool {
         self.denial == Denial::Nsec3OptOut
     }
+
+    /// Whether the timing holds together: a new signature is not due the
+    /// moment it is made, a refreshed one is made while validators may still
+    /// cache the old, and a key lives longer than its own rollover takes.
+    pub fn check_timing(&self) -> Result<(), String> {
+        const DAY: u32 = 86_400;
+        let s = self;
+        if !(DAY..=366 * DAY).contains(&s.signature_validity_s) {
+            return Err("signature_validity_s must be between 1 day and 366 days".into());
+        }
+        if s.signature_refresh_s < 3_600 || s.signature_refresh_s.saturating_add(s.signature_jitter_s) >= s.signature_validity_s {
+            return Err(
+                "signature_refresh_s must be at least an hour, and with signature_jitter_s less than signature_validity_s (else a new signature is due at once)"
+                    .into(),
+            );
+        }
+        if s.signature_refresh_s <= s.dnskey_ttl_s.saturating_add(s.propagation_delay_s) {
+            return Err("signature_refresh_s must exceed dnskey_ttl_s plus propagation_delay_s, so no cache outlives a signature".into());
+        }
+        if s.inception_offset_s > DAY {
+            return Err("inception_offset_s must be at most a day".into());
+        }
+        if !(60..=2 * DAY).contains(&s.dnskey_ttl_s) {
+            return Err("dnskey_ttl_s must be between 60 seconds and 2 days".into());
+        }
+        if s.propagation_delay_s > DAY || s.parent_ds_ttl_s > 7 * DAY {
+            return Err("propagation_delay_s must be at most a day and parent_ds_ttl_s at most a week".into());
+        }
+        for (field, lifetime) in [("zsk_lifetime_s", s.zsk_lifetime_s), ("ksk_lifetime_s", s.ksk_lifetime_s)] {
+            if lifetime != 0 && lifetime < 7 * DAY {
+                return Err(format!("{field} must be 0 (roll only on command) or at least a week"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// DNSSEC algorithm numbers (IANA "DNS Security Algorithm Numbers").
@@ -463,6 +498,23 @@ mod tests {
 
     fn wire(name: &str) -> Vec<u8> {
         DomainName::parse(name).unwrap().to_wire()
+    }
+
+    #[test]
+    fn the_default_timing_holds_and_a_signature_born_due_is_refused() {
+        let mut signing = ZoneSigning::new(Denial::Nsec, Vec::new());
+        assert_eq!(signing.check_timing(), Ok(()));
+        signing.signature_refresh_s = signing.signature_validity_s - signing.signature_jitter_s;
+        assert!(signing.check_timing().is_err(), "refresh plus jitter reach the validity");
+        signing.signature_refresh_s = signing.dnskey_ttl_s + signing.propagation_delay_s;
+        assert!(signing.check_timing().is_err(), "a cache could outlive the signature");
+    }
+
+    #[test]
+    fn nsec_rdata_is_the_next_name_and_the_bitmap() {
+        let rdata = nsec_rdata(&wire("b.example"), &[super::super::zone::rtype::NS, super::super::zone::rtype::NSEC]);
+        assert_eq!(rdata[..11], wire("b.example")[..]);
+        assert_eq!(bitmap_types(&rdata[11..]), vec![2, 47]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::command::*;
 use super::context::{Cx, Result};
 use super::{ObjectKind, RegistryError};
 use crate::model::dnssec::{KeyRole, ZoneSigning, algorithm};
+use crate::model::zone::negative_ttl;
 use crate::model::{ClientId, DomainName, Money, Registrar, RegistrarStatus, RegistrationPolicy, Tld, TldPolicy};
 
 fn set<T: Clone>(target: &mut T, value: &Option<T>) {
@@ -99,7 +100,7 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
         cx.touch(&name, ns);
     }
     if let Some(mode) = spec.dnssec {
-        set_signing(cx, &tld, mode, spec.dnssec_algorithm)?;
+        set_signing(cx, &tld, mode, spec.dnssec_algorithm, spec)?;
     }
     Ok(Outcome::Tld(tld))
 }
@@ -131,17 +132,60 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
         }
     }
     match (spec.dnssec, spec.dnssec_algorithm) {
-        (Some(mode), algorithm) => set_signing(cx, &before, mode, algorithm)?,
+        (Some(mode), algorithm) => set_signing(cx, &before, mode, algorithm, spec)?,
         (None, Some(algorithm)) => same_algorithm(&cx.tables.zone_signing(name)?, algorithm)?,
         (None, None) => {}
     }
+    if spec.dnssec.is_none() && has_signing_timing(spec) {
+        let Some(mut signing) = cx.tables.zone_signing(name)? else {
+            return Err(RegistryError::Invalid(format!("TLD {name} is not signed: its signature timing comes with --dnssec")));
+        };
+        apply_signing_timing(&mut signing, spec)?;
+        cx.tables.put_zone_signing(name, Some(&signing))?;
+        // The DNSKEY RRset's TTL may have changed; other signatures follow
+        // the new timing as the sweep finds them due.
+        cx.signatures_due(&tld, vec![name.canonical_key()], Vec::new());
+    }
+    // The TTL of NSEC and NSEC3 records follows the SOA (RFC 9077).
+    if negative_ttl(&before.policy) != negative_ttl(&tld.policy) && spec.dnssec.is_none() && cx.tables.zone_signing(name)?.is_some() {
+        cx.signing_changed(&before);
+    }
     Ok(Outcome::Tld(tld))
+}
+
+fn has_signing_timing(spec: &TldSpec) -> bool {
+    [
+        spec.signature_validity_s,
+        spec.signature_refresh_s,
+        spec.signature_jitter_s,
+        spec.inception_offset_s,
+        spec.dnskey_ttl_s,
+        spec.zsk_lifetime_s,
+        spec.ksk_lifetime_s,
+        spec.propagation_delay_s,
+        spec.parent_ds_ttl_s,
+    ]
+    .iter()
+    .any(Option::is_some)
+}
+
+fn apply_signing_timing(signing: &mut ZoneSigning, spec: &TldSpec) -> Result<()> {
+    set(&mut signing.signature_validity_s, &spec.signature_validity_s);
+    set(&mut signing.signature_refresh_s, &spec.signature_refresh_s);
+    set(&mut signing.signature_jitter_s, &spec.signature_jitter_s);
+    set(&mut signing.inception_offset_s, &spec.inception_offset_s);
+    set(&mut signing.dnskey_ttl_s, &spec.dnskey_ttl_s);
+    set(&mut signing.zsk_lifetime_s, &spec.zsk_lifetime_s);
+    set(&mut signing.ksk_lifetime_s, &spec.ksk_lifetime_s);
+    set(&mut signing.propagation_delay_s, &spec.propagation_delay_s);
+    set(&mut signing.parent_ds_ttl_s, &spec.parent_ds_ttl_s);
+    signing.check_timing().map_err(RegistryError::Range)
 }
 
 /// Signs the zone of `tld` (making its first keys, a KSK and a ZSK of
 /// `algorithm` or ECDSA P-256, when it has none), changes how it denies
 /// existence, or unsigns it.
-fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>) -> Result<()> {
+fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>, spec: &TldSpec) -> Result<()> {
     let algorithm = match algorithm {
         None | Some(algorithm::ECDSAP256SHA256) => algorithm::ECDSAP256SHA256,
         Some(algorithm::ED25519) => algorithm::ED25519,
@@ -154,9 +198,17 @@ fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>) 
         same_algorithm(&current, algorithm)?;
     }
     if current.as_ref().map(|s| s.denial) == mode.denial() {
+        if let Some(mut signing) = current.filter(|_| has_signing_timing(spec)) {
+            apply_signing_timing(&mut signing, spec)?;
+            cx.tables.put_zone_signing(&tld.name, Some(&signing))?;
+            cx.signatures_due(tld, vec![tld.name.canonical_key()], Vec::new());
+        }
         return Ok(());
     }
-    let next = match mode.denial() {
+    if mode.denial().is_none() && has_signing_timing(spec) {
+        return Err(RegistryError::Invalid("signature timing is for a signed zone, not one being unsigned".into()));
+    }
+    let mut next = match mode.denial() {
         None => None,
         Some(denial) => {
             // A change of denial keeps the keys and the signature timing.
@@ -173,6 +225,9 @@ fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>) 
             }
         }
     };
+    if let Some(signing) = &mut next {
+        apply_signing_timing(signing, spec)?;
+    }
     cx.tables.put_zone_signing(&tld.name, next.as_ref())?;
     cx.signing_changed(tld);
     Ok(())

@@ -307,11 +307,22 @@ pub struct TldSpec {
     pub glue_private_allowed: Option<bool>,
     /// Documentation (RFC 5737, 3849, 9637) glue addresses allowed in this zone.
     pub glue_documentation_allowed: Option<bool>,
-    /// Signs the zone (with NSEC3, or NSEC3 with Opt-Out) or stops signing it.
+    /// Signs the zone (with NSEC3, NSEC3 with Opt-Out, or NSEC) or stops signing it.
     pub dnssec: Option<DnssecMode>,
     /// The signing key's algorithm when signing starts: 13 (ECDSA P-256
     /// with SHA-256, the default) or 15 (Ed25519).
     pub dnssec_algorithm: Option<u8>,
+    /// Signature and key timing of a signed zone
+    /// ([`crate::model::dnssec::ZoneSigning`] says what each means).
+    pub signature_validity_s: Option<u32>,
+    pub signature_refresh_s: Option<u32>,
+    pub signature_jitter_s: Option<u32>,
+    pub inception_offset_s: Option<u32>,
+    pub dnskey_ttl_s: Option<u32>,
+    pub zsk_lifetime_s: Option<u32>,
+    pub ksk_lifetime_s: Option<u32>,
+    pub propagation_delay_s: Option<u32>,
+    pub parent_ds_ttl_s: Option<u32>,
     pub add_grace_s: Option<i64>,
     pub renew_grace_s: Option<i64>,
     pub auto_renew_grace_s: Option<i64>,

@@ -237,6 +237,43 @@ async fn signatures_are_refreshed_ahead_of_expiry_spread_over_a_day() {
     d.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signature_timing_is_tld_policy_and_the_sweep_follows_a_change() {
+    use domain_os::model::Clock;
+    let clock = domain_os::model::ManualClock::new(domain_os::model::SystemClock.now());
+    let d = TestDaemon::demo_on(&clock, |c, _| c.registry.lifecycle_tick_ms = 20).await;
+    for (body, says) in [
+        (json!({"signature_refresh_s": 13 * 86_400}), "signature_jitter_s"),
+        (json!({"signature_validity_s": 3_600}), "signature_validity_s"),
+        (json!({"zsk_lifetime_s": 86_400}), "zsk_lifetime_s"),
+        (json!({"dnskey_ttl_s": 30}), "dnskey_ttl_s"),
+    ] {
+        let (code, answer) = d.api("PATCH", "/v1/tlds/example", Some(body.clone())).await;
+        assert_eq!(code, 422, "{body}: {answer}");
+        assert!(answer.to_string().contains(says), "{body}: {answer}");
+    }
+    d.ok("POST", "/v1/tlds", Some(json!({"name": "plain", "nameservers": ["a.nic.example"]}))).await;
+    let (code, answer) = d.api("PATCH", "/v1/tlds/plain", Some(json!({"signature_validity_s": 21 * 86_400}))).await;
+    assert_eq!(code, 422, "an unsigned TLD has no signature timing: {answer}");
+
+    // Longer signatures: every signature made under the old validity is now
+    // within the new refresh time, and the sweep makes them all again.
+    let timing = json!({"signature_validity_s": 21 * 86_400, "signature_refresh_s": 19 * 86_400, "dnskey_ttl_s": 7_200});
+    d.ok("PATCH", "/v1/tlds/example", Some(timing)).await;
+    let now = clock.now().unix_seconds();
+    let status = status_until(&d, "the sweep re-signed under the new validity", |s| {
+        s["earliest_signature_expiry"]
+            .as_str()
+            .is_some_and(|e| domain_os::model::Timestamp::parse_rfc3339(e).unwrap().unix_seconds() > now + 19 * 86_400)
+    })
+    .await;
+    assert_eq!((status["signature_validity_s"].as_u64(), status["dnskey_ttl_s"].as_u64()), (Some(21 * 86_400), Some(7_200)));
+    let text = export(&d).await;
+    assert!(text.lines().filter(|l| l.contains("\tDNSKEY\t")).all(|l| l.contains("\t7200\t")), "{text}");
+    verify_zone_text(&d, "retimed.zone", &text);
+    d.stop().await;
+}
+
 /// A validating Unbound in a network namespace of its own, whose loopback
 /// holds only a relay to our server: the resolver can reach nothing else.
 /// The relay corrupts one signature on its way, as an attacker on the path
