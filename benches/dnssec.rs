@@ -1,14 +1,16 @@
 //! DNSSEC benchmark on the TLD of N delegations (default 1,000,000; 10% with
 //! in-zone glue, 30% with DS): the time to sign the whole zone from unsigned,
-//! with and without Opt-Out, beside Knot's `kzonesign` signing the same
+//! with NSEC and with NSEC3 with and without Opt-Out, beside Knot's `kzonesign` signing the same
 //! exported zone with the same parameters (ECDSA P-256, NSEC3 with no
 //! extra iterations and no salt; Knot with one combined key, we with a KSK
 //! and a ZSK: one signature per RRset either way); DNS throughput with DO=1 on the signed
 //! zone beside NSD and Knot serving our signed export, with the same dnsperf
 //! mix (20% of it NXDOMAIN, answered with NSEC3 proofs); store size (as a
 //! compact backup copy) and RSS
-//! signed and unsigned; and the time from the acknowledgement of a DS change
-//! to the first signed answer that carries it.
+//! signed and unsigned; the time from the acknowledgement of a DS change
+//! to the first signed answer that carries it, and the writer's time per
+//! change; and the time the signature sweep takes to re-sign a zone whose
+//! every signature is due at once.
 //!
 //!     scripts/bench                      # installs nsd, knot, dnsperf when missing
 //!     DOMAINS=100000 SECONDS=10 cargo bench --bench dnssec
@@ -48,17 +50,19 @@ fn set_signing(conf: &Path, mode: &str) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-/// Knot's offline signer over `zone` with our parameters; seconds taken.
-fn kzonesign(dir: &Path, zone: &Path, opt_out: bool) -> f64 {
-    let d = dir.join(format!("kzonesign-{}", if opt_out { "optout" } else { "nsec3" }));
+/// Knot's offline signer over `zone` with our parameters for denial `mode`
+/// (`nsec`, `nsec3` or `nsec3-optout`); seconds taken.
+fn kzonesign(dir: &Path, zone: &Path, mode: &str) -> f64 {
+    let d = dir.join(format!("kzonesign-{mode}"));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(d.join("out")).unwrap();
     let conf = d.join("knot.conf");
     std::fs::write(
         &conf,
         format!(
-            "server:\n  rundir: \"{d}\"\ndatabase:\n  storage: \"{d}\"\npolicy:\n  - id: bench\n    algorithm: ecdsap256sha256\n    single-type-signing: on\n    nsec3: on\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n    nsec3-opt-out: {}\n    signing-threads: 2\ntemplate:\n  - id: default\n    storage: \"{d}\"\nzone:\n  - domain: {TLD}\n    file: \"{z}\"\n    dnssec-signing: on\n    dnssec-policy: bench\n",
-            if opt_out { "on" } else { "off" },
+            "server:\n  rundir: \"{d}\"\ndatabase:\n  storage: \"{d}\"\npolicy:\n  - id: bench\n    algorithm: ecdsap256sha256\n    single-type-signing: on\n    nsec3: {}\n    nsec3-iterations: 0\n    nsec3-salt-length: 0\n    nsec3-opt-out: {}\n    signing-threads: 2\ntemplate:\n  - id: default\n    storage: \"{d}\"\nzone:\n  - domain: {TLD}\n    file: \"{z}\"\n    dnssec-signing: on\n    dnssec-policy: bench\n",
+            if mode == "nsec" { "off" } else { "on" },
+            if mode == "nsec3-optout" { "on" } else { "off" },
             d = d.display(),
             z = zone.display()
         ),
@@ -82,16 +86,55 @@ fn ds_query_do(name: &str, id: u16) -> Vec<u8> {
     q
 }
 
+/// The daemon's operator API, from synchronous code.
+struct Api {
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn new(admin: u16, token: &str) -> Api {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        Api { runtime, http: reqwest::Client::new(), base: format!("http://127.0.0.1:{admin}"), token: token.to_string() }
+    }
+
+    fn patch(&self, path: &str, body: &serde_json::Value) -> reqwest::StatusCode {
+        let request = self.http.patch(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body);
+        self.runtime.block_on(async { request.send().await.unwrap().status() })
+    }
+
+    fn metrics(&self) -> String {
+        let request = self.http.get(format!("{}/metrics", self.base)).bearer_auth(&self.token);
+        self.runtime.block_on(async { request.send().await.unwrap().text().await.unwrap() })
+    }
+
+    /// The value of the metric sample whose line starts with `series`.
+    fn sample(&self, series: &str) -> Option<f64> {
+        let text = self.metrics();
+        text.lines().find(|l| l.starts_with(series) && l.as_bytes().get(series.len()) == Some(&b' '))?.split(' ').nth(1)?.parse().ok()
+    }
+
+    /// The writer's time in the transaction, before each commit: (sum in
+    /// seconds, batches).
+    fn writer_apply(&self) -> (f64, f64) {
+        let sum = self.sample("domain_os_writer_apply_seconds_sum").unwrap_or(0.0);
+        (sum, self.sample("domain_os_writer_apply_seconds_count").unwrap_or(0.0))
+    }
+}
+
 /// Adds a DS with a fresh digest to delegations without one, through the
 /// operator API, and asks DNS (DO=1) until the answer carries that digest
-/// and its signature: (p50, p99) in µs from the acknowledgement, and the
-/// API round trip (durable commit included) p50 in ms.
-fn ds_to_signed_answer(dns: u16, admin: u16, token: &str, n: usize, samples: usize) -> (f64, f64, f64) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let http = reqwest::Client::new();
+/// and its signature: (p50, p99) in µs from the acknowledgement, the API
+/// round trip (durable commit included) p50 in ms, and the writer's mean
+/// time per batch in µs before its commit (each batch one change, besides
+/// the once-a-second count commits).
+fn ds_to_signed_answer(dns: u16, api: &Api, n: usize, samples: usize) -> (f64, f64, f64, f64) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let (mut visible_us, mut commit_us) = (Vec::new(), Vec::new());
+    let apply_before = api.writer_apply();
     let mut buf = [0u8; 4096];
     let mut id = 0u16;
     for s in 0..samples {
@@ -102,9 +145,7 @@ fn ds_to_signed_answer(dns: u16, admin: u16, token: &str, n: usize, samples: usi
         let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
         let body = serde_json::json!({"add_ds": [{"key_tag": 4242, "algorithm": 13, "digest_type": 2, "digest": hex}]});
         let t0 = Instant::now();
-        let status = runtime.block_on(async {
-            http.patch(format!("http://127.0.0.1:{admin}/v1/domains/{name}")).bearer_auth(token).json(&body).send().await.unwrap().status()
-        });
+        let status = api.patch(&format!("/v1/domains/{name}"), &body);
         assert!(status.is_success(), "DS for {name}: {status}");
         let acked = Instant::now();
         commit_us.push((acked - t0).as_secs_f64() * 1e6);
@@ -121,7 +162,31 @@ fn ds_to_signed_answer(dns: u16, admin: u16, token: &str, n: usize, samples: usi
         }
         visible_us.push(acked.elapsed().as_secs_f64() * 1e6);
     }
-    (percentile(&mut visible_us, 0.5), percentile(&mut visible_us, 0.99), percentile(&mut commit_us, 0.5) / 1000.0)
+    let apply_after = api.writer_apply();
+    let apply_us = (apply_after.0 - apply_before.0) / (apply_after.1 - apply_before.1) * 1e6;
+    (percentile(&mut visible_us, 0.5), percentile(&mut visible_us, 0.99), percentile(&mut commit_us, 0.5) / 1000.0, apply_us)
+}
+
+/// The worst day of re-signing: a zone signed in one commit falls due
+/// within one day (its jitter), a week later. Lengthening the validity makes
+/// every signature due at once; the signature sweep re-signs them in its
+/// small commits. Timed until the sweep's full pass sees none due: (seconds,
+/// writer seconds spent in those commits, commits).
+fn resign_everything_due(api: &Api) -> (f64, f64, f64) {
+    let (validity_s, refresh_s) = (21 * 86_400, 19 * 86_400);
+    let before = api.writer_apply();
+    let t = Instant::now();
+    let status =
+        api.patch(&format!("/v1/tlds/{TLD}"), &serde_json::json!({"signature_validity_s": validity_s, "signature_refresh_s": refresh_s}));
+    assert!(status.is_success(), "new signature timing: {status}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let series = format!("domain_os_dnssec_earliest_signature_expiry_timestamp_seconds{{zone=\"{TLD}\"}}");
+    while api.sample(&series).is_none_or(|earliest| earliest <= now + f64::from(refresh_s)) {
+        assert!(t.elapsed() < Duration::from_secs(3_600), "the sweep did not re-sign the zone within an hour");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let after = api.writer_apply();
+    (t.elapsed().as_secs_f64(), after.0 - before.0, after.1 - before.1)
 }
 
 struct Serving {
@@ -171,6 +236,10 @@ fn main() {
     let unsigned = serve_do(&server, &queries, seconds);
     let unsigned_mib = store_mib(&conf, &dir, "unsigned");
 
+    eprintln!("signing with NSEC");
+    let sign_nsec_s = set_signing(&conf, "nsec");
+    let nsec_mib = store_mib(&conf, &dir, "nsec");
+    set_signing(&conf, "off");
     eprintln!("signing with NSEC3");
     let sign_nsec3_s = set_signing(&conf, "nsec3");
     let nsec3_mib = store_mib(&conf, &dir, "nsec3");
@@ -178,8 +247,11 @@ fn main() {
     eprintln!("signing with NSEC3 Opt-Out");
     let sign_optout_s = set_signing(&conf, "nsec3-optout");
     let token = std::fs::read_to_string(dir.join("data/admin.token")).unwrap();
-    let (ds_p50, ds_p99, commit_p50) = ds_to_signed_answer(dns_port, admin_port, token.trim(), n, 300);
+    let api = Api::new(admin_port, token.trim());
+    let (ds_p50, ds_p99, commit_p50, apply_us) = ds_to_signed_answer(dns_port, &api, n, 300);
     let optout_mib = store_mib(&conf, &dir, "optout");
+    eprintln!("re-signing everything due");
+    let (resign_s, resign_writer_s, resign_commits) = resign_everything_due(&api);
     drop(server);
     // Measured on a fresh start, as the servers beside it are.
     let server = serve();
@@ -191,14 +263,17 @@ fn main() {
         rows.push(serve_do(&server, &queries, seconds));
     }
     eprintln!("kzonesign");
-    let knot_nsec3_s = kzonesign(&dir, &unsigned_zone, false);
-    let knot_optout_s = kzonesign(&dir, &unsigned_zone, true);
+    let knot_nsec_s = kzonesign(&dir, &unsigned_zone, "nsec");
+    let knot_nsec3_s = kzonesign(&dir, &unsigned_zone, "nsec3");
+    let knot_optout_s = kzonesign(&dir, &unsigned_zone, "nsec3-optout");
 
     let mut table = String::new();
     writeln!(table, "\n| signing {n} delegations from unsigned | domain-os (one commit) | kzonesign (2 threads) | domain-os / Knot |")
         .unwrap();
     writeln!(table, "|---|---:|---:|---:|").unwrap();
-    for (mode, ours, theirs) in [("NSEC3", sign_nsec3_s, knot_nsec3_s), ("NSEC3 Opt-Out", sign_optout_s, knot_optout_s)] {
+    for (mode, ours, theirs) in
+        [("NSEC", sign_nsec_s, knot_nsec_s), ("NSEC3", sign_nsec3_s, knot_nsec3_s), ("NSEC3 Opt-Out", sign_optout_s, knot_optout_s)]
+    {
         writeln!(table, "| {mode} | {ours:.1} s | {theirs:.1} s | {:.2} |", ours / theirs).unwrap();
     }
     writeln!(table, "\n| server, signed zone (Opt-Out), DO=1 | QPS | avg latency | lost | RSS |").unwrap();
@@ -209,11 +284,20 @@ fn main() {
     let nsd_qps = rows.iter().find(|r| r.name.starts_with("NSD")).map_or(f64::NAN, |r| r.qps);
     writeln!(table, "\ndomain-os / NSD throughput, signed, DO=1: {:.2}", rows[0].qps / nsd_qps).unwrap();
     writeln!(table, "domain-os unsigned, same queries with DO=1: {:.0} QPS, RSS {:.0} MiB", unsigned.qps, unsigned.rss_mib).unwrap();
-    writeln!(table, "store (compact copy): unsigned {unsigned_mib:.0} MiB, NSEC3 {nsec3_mib:.0} MiB, NSEC3 Opt-Out {optout_mib:.0} MiB")
+    writeln!(
+        table,
+        "store (compact copy): unsigned {unsigned_mib:.0} MiB, NSEC {nsec_mib:.0} MiB, NSEC3 {nsec3_mib:.0} MiB, NSEC3 Opt-Out {optout_mib:.0} MiB"
+    )
         .unwrap();
     writeln!(
         table,
         "DS change to its first signed answer: p50 {ds_p50:.0} µs, p99 {ds_p99:.0} µs from the acknowledgement (API round trip incl. durable commit: p50 {commit_p50:.1} ms)"
+    )
+    .unwrap();
+    writeln!(table, "writer time per DS change, signing included, before its commit: mean {apply_us:.0} µs").unwrap();
+    writeln!(
+        table,
+        "every signature due at once (the worst day), re-signed by the sweep: {resign_s:.0} s until a full pass finds none due; {resign_writer_s:.1} s of writer time in {resign_commits:.0} commits"
     )
     .unwrap();
     println!("{table}");

@@ -178,6 +178,11 @@ impl Metrics {
         let health = registry.health();
         r.register("domain_os_writer_batch_commands", "Commands per committed batch", health.batch_commands.clone());
         r.register("domain_os_writer_commit_seconds", "Time from taking a batch to its durable commit", health.commit_seconds.clone());
+        r.register(
+            "domain_os_writer_apply_seconds",
+            "Time from taking a batch to the end of its commands and signing, before the commit",
+            health.apply_seconds.clone(),
+        );
         r.register_collector(Box::new(AtScrape { counters, registry, store_path }));
         Metrics { registry: r }
     }

@@ -48,6 +48,10 @@ pub struct WriterHealth {
     pub batch_commands: Histogram,
     /// From taking a batch to its commit being durable.
     pub commit_seconds: Histogram,
+    /// From taking a batch to the end of its work in the transaction: what
+    /// the commands and their signing cost, before the commit writes pages
+    /// and syncs them.
+    pub apply_seconds: Histogram,
     /// When the snapshot readers see was published.
     published: Mutex<Instant>,
     /// Per signed zone, the earliest signature expiry (Unix seconds) the
@@ -65,6 +69,7 @@ impl Default for WriterHealth {
             store_failure: Mutex::new(None),
             batch_commands: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
             commit_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 14)),
+            apply_seconds: Histogram::new(exponential_buckets(0.000_01, 2.0, 18)),
             published: Mutex::new(Instant::now()),
             signature_expiry: Mutex::new(BTreeMap::new()),
             clean_pass: Mutex::new(BTreeMap::new()),
@@ -266,6 +271,7 @@ impl Writer {
     /// Applies the batch and commits it if any command succeeded; a storage
     /// failure or a panic aborts the whole transaction.
     fn commit(&mut self, batch: &[Job]) -> Result<(Vec<Result<Outcome, RegistryError>>, bool), BatchFailure> {
+        let started = Instant::now();
         let now = self.clock.now();
         let txn = self.store.begin_write(&self.access)?;
         let mut results = Vec::with_capacity(batch.len());
@@ -303,6 +309,7 @@ impl Writer {
             }
             zones.finish(&mut tables, now, self.settings.journal_entries_max, &self.settings.keys)?;
         }
+        self.health.apply_seconds.observe(started.elapsed().as_secs_f64());
         if changed {
             txn.commit().map_err(StoreError::from)?;
         } else {

@@ -93,6 +93,7 @@ async fn the_exposition_names_every_family_and_the_token_can_be_required() {
         "domain_os_dns_queries_total{transport=\"udp\",rcode=\"NXDOMAIN\"} 1",
         "domain_os_writer_queue_depth ",
         "domain_os_writer_commit_seconds_bucket",
+        "domain_os_writer_apply_seconds_bucket",
         "domain_os_writer_batch_commands_count",
         "domain_os_snapshot_age_seconds ",
         "domain_os_store_bytes ",
