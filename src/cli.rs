@@ -180,12 +180,15 @@ enum DnssecCmd {
     /// A TLD's keys and their states, their DS records for the parent, the
     /// next key step, and the earliest signature expiry.
     Status { tld: String },
-    /// Begin a rollover of the TLD's ZSK (pre-publication) or KSK (double
-    /// signature) now; later steps follow by themselves.
+    /// Begin a rollover of the TLD's ZSK (pre-publication), its KSK (double
+    /// signature), or every key (a new KSK and ZSK, of `--algorithm` if
+    /// given: an algorithm rollover) now; later steps follow by themselves.
     Roll {
         tld: String,
-        #[arg(value_parser = ["zsk", "ksk"])]
+        #[arg(value_parser = ["zsk", "ksk", "all"])]
         key: String,
+        #[arg(long)]
+        algorithm: Option<u8>,
     },
     /// Confirm that the parent serves the DS of the new KSK: the old KSK
     /// leaves once the parent's DS TTL has passed.
@@ -452,8 +455,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Commands::Dnssec(DnssecCmd::Status { tld }) => {
             admin(&config, request(Method::GET, format!("/v1/tlds/{}/dnssec", path_name(&tld)?), None))
         }
-        Commands::Dnssec(DnssecCmd::Roll { tld, key }) => {
-            admin(&config, request(Method::POST, format!("/v1/tlds/{}/dnssec/roll", path_name(&tld)?), Some(json!({ "key": key }))))
+        Commands::Dnssec(DnssecCmd::Roll { tld, key, algorithm }) => {
+            let body = match algorithm {
+                Some(algorithm) => json!({ "key": key, "algorithm": algorithm }),
+                None => json!({ "key": key }),
+            };
+            admin(&config, request(Method::POST, format!("/v1/tlds/{}/dnssec/roll", path_name(&tld)?), Some(body)))
         }
         Commands::Dnssec(DnssecCmd::DsSeen { tld, key_tag }) => admin(
             &config,

@@ -352,16 +352,39 @@ async fn dnssec_view(s: &AdminState, tld: DomainName) -> ApiResult {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RollWhat {
+    Zsk,
+    Ksk,
+    /// Every key at once: a new KSK and ZSK, of `algorithm` if given.
+    All,
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Roll {
-    /// `zsk` or `ksk`.
-    key: crate::model::dnssec::KeyRole,
+    key: RollWhat,
+    algorithm: Option<u8>,
 }
 
 async fn roll_key(State(s): AppState, Path(tld): Path<String>, body: Result<Json<Roll>, JsonRejection>) -> ApiResult {
+    use crate::model::dnssec::KeyRole;
+    use crate::model::rollover::Roll as Rolled;
     let Json(roll) = body?;
     let tld = name(&tld)?;
-    s.registry.execute(Command::RollKey { tld: tld.clone(), role: roll.key }).await?;
+    let rolled = match (roll.key, roll.algorithm) {
+        (RollWhat::All, algorithm) => Rolled::KeySet { algorithm },
+        (RollWhat::Zsk, None) => Rolled::Key(KeyRole::Zsk),
+        (RollWhat::Ksk, None) => Rolled::Key(KeyRole::Ksk),
+        (_, Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "an algorithm changes only by rolling every key (\"key\": \"all\")",
+            ));
+        }
+    };
+    s.registry.execute(Command::RollKey { tld: tld.clone(), roll: rolled }).await?;
     dnssec_view(&s, tld).await
 }
 

@@ -59,6 +59,7 @@ pub fn dnssec(
                 "role": k.role.as_str(),
                 "state": k.state(),
                 "created": k.created,
+                "published": k.published,
                 "active_from": k.active_from,
                 "retired": k.retired,
                 "dnskey": format!("{}. {} IN DNSKEY {} 3 {} {}", zone.tld.name, signing.dnskey_ttl_s, k.flags, k.algorithm,

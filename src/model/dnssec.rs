@@ -86,10 +86,11 @@ impl KeyRole {
     }
 }
 
-/// A published key of a signed zone. Its private half is kept by the
-/// registry beside the store, never in it. A key is published from
-/// `created` until it leaves the zone's key list, and makes signatures from
-/// `active_from` until `retired`.
+/// A key of a signed zone. Its private half is kept by the registry beside
+/// the store, never in it. A key is in the zone's DNSKEY RRset from
+/// `published` until it leaves the zone's key list, and makes signatures
+/// from `active_from` until `retired`; a key set that replaces all keys (an
+/// algorithm rollover) signs before it is published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneKey {
     pub flags: u16,
@@ -97,6 +98,8 @@ pub struct ZoneKey {
     /// The public key in its DNSKEY form.
     pub public_key: Vec<u8>,
     pub created: Timestamp,
+    /// `None` while the key signs ahead of its publication.
+    pub published: Option<Timestamp>,
     pub role: KeyRole,
     /// `None` while the key is only published ahead of its use.
     pub active_from: Option<Timestamp>,
@@ -111,13 +114,15 @@ impl ZoneKey {
         self.active_from.is_some() && self.retired.is_none()
     }
 
-    /// Where the key stands in its life: published ahead of use, signing,
-    /// or retired and still published.
+    /// Where the key stands in its life: signing ahead of publication
+    /// (Knot's "pre-active"), published ahead of use, signing, or retired
+    /// and still published.
     pub fn state(&self) -> &'static str {
-        match (self.active_from, self.retired) {
-            (None, _) => "published",
-            (Some(_), None) => "active",
-            (Some(_), Some(_)) => "retired",
+        match (self.published, self.active_from, self.retired) {
+            (None, _, _) => "pre-active",
+            (Some(_), None, _) => "published",
+            (Some(_), Some(_), None) => "active",
+            (Some(_), Some(_), Some(_)) => "retired",
         }
     }
 
@@ -184,10 +189,16 @@ impl ZoneSigning {
         }
     }
 
-    /// The key tags of the keys that sign now: a signature by any other
-    /// key is stale.
-    pub fn active_key_tags(&self) -> Vec<u16> {
-        self.keys.iter().filter(|k| k.active()).map(|k| k.key_tag()).collect()
+    /// The keys that sign now, by key tag and role: a signature by any
+    /// other key, or over a type its key's role does not sign, is stale,
+    /// and a signed RRset lacking the signature of one of them is due.
+    pub fn active_signers(&self) -> Vec<(u16, KeyRole)> {
+        self.keys.iter().filter(|k| k.active()).map(|k| (k.key_tag(), k.role)).collect()
+    }
+
+    /// The DNSKEY RRset's RDATA: the published keys.
+    pub fn dnskey_rdatas(&self) -> Vec<Vec<u8>> {
+        self.keys.iter().filter(|k| k.published.is_some()).map(ZoneKey::dnskey_rdata).collect()
     }
 
     /// When a signature over an RRset of `owner` (wire form) made at `now`
@@ -244,6 +255,7 @@ impl ZoneSigning {
 
 /// DNSSEC algorithm numbers (IANA "DNS Security Algorithm Numbers").
 pub mod algorithm {
+    pub const RSASHA256: u8 = 8;
     pub const ECDSAP256SHA256: u8 = 13;
     pub const ED25519: u8 = 15;
 }

@@ -1,7 +1,9 @@
 //! The key timeline of a signed zone: a zone signing key is replaced by
 //! pre-publication (RFC 7583 §3.2.1), a key signing key by double signature
-//! (RFC 6781 §4.1.2, RFC 7583 §3.3.1), one rollover at a time, each step
-//! due at a moment the RFC 7583 timings fix. Pure: the registry applies a
+//! (RFC 6781 §4.1.2, RFC 7583 §3.3.1), and every key at once — to another
+//! algorithm, or from a combined key to a KSK and a ZSK — by the algorithm
+//! rollover of RFC 6781 §4.1.4 (RFC 7583 §3.4.1); one rollover at a time,
+//! each step due at a moment the RFC 7583 timings fix. Pure: the registry applies a
 //! step once its clock has passed it, and the signature sweep says when no
 //! signature of a retired key is left to wait for.
 
@@ -26,6 +28,16 @@ pub enum KeyStep {
     /// The old key signing key leaves: the parent serves the new DS, and no
     /// cache holds the old one any more.
     RemoveKsk { key_tag: u16 },
+    /// A new KSK and ZSK of `algorithm` sign the whole zone beside the
+    /// current keys, not yet published: caches must hold their signatures
+    /// before any DNSKEY of theirs (RFC 6781 §4.1.4, "new RRSIGs").
+    StartKeySet { algorithm: u8 },
+    /// The new key set's DNSKEYs are published.
+    PublishKeySet,
+    /// The parent serves the new KSK's DS and no cache holds the old one:
+    /// the old keys leave the DNSKEY RRset and stop signing (their
+    /// signatures go as the sweep replaces them).
+    RemoveOldKeys,
 }
 
 impl KeyStep {
@@ -36,6 +48,9 @@ impl KeyStep {
             KeyStep::RemoveZsk { key_tag } => format!("remove the retired ZSK {key_tag}"),
             KeyStep::PublishKsk => "publish a new KSK".into(),
             KeyStep::RemoveKsk { key_tag } => format!("remove the old KSK {key_tag}"),
+            KeyStep::StartKeySet { algorithm } => format!("a new KSK and ZSK of algorithm {algorithm} sign beside the current keys"),
+            KeyStep::PublishKeySet => "publish the new key set's DNSKEYs".into(),
+            KeyStep::RemoveOldKeys => "remove the old keys".into(),
         }
     }
 }
@@ -70,9 +85,10 @@ pub fn publish_interval_s(signing: &ZoneSigning) -> i64 {
 }
 
 /// When the DS of `key` may go to the parent: once every validator that
-/// could see the DS also sees the key (RFC 7583 §3.3.1).
-pub fn ds_ready_at(signing: &ZoneSigning, key: &ZoneKey) -> Timestamp {
-    key.created.plus_seconds(publish_interval_s(signing))
+/// could see the DS also sees the key (RFC 7583 §3.3.1); `None` while the
+/// key is not published.
+pub fn ds_ready_at(signing: &ZoneSigning, key: &ZoneKey) -> Option<Timestamp> {
+    Some(key.published?.plus_seconds(publish_interval_s(signing)))
 }
 
 /// The longest TTL of a signed RRset in a zone of `policy`: how long a cache
@@ -82,38 +98,96 @@ pub fn signed_ttl_max_s(policy: &TldPolicy, signing: &ZoneSigning) -> u32 {
 }
 
 /// Whether a rollover is under way: a key published ahead of use, a
-/// retired key still published, or two key signing keys.
+/// retired key still published, a key signing ahead of its publication, two
+/// key signing keys, or two keys signing the zone's data.
 pub fn rolling(signing: &ZoneSigning) -> bool {
-    signing.keys.iter().any(|k| !k.active()) || signing.keys.iter().filter(|k| k.role == KeyRole::Ksk).count() > 1
+    let keys = &signing.keys;
+    keys.iter().any(|k| !k.active() || k.published.is_none())
+        || keys.iter().filter(|k| k.role.signs(super::zone::rtype::DNSKEY)).count() > 1
+        || data_signers(signing).count() > 1
+}
+
+/// The active keys that sign the zone's data (ZSKs and combined keys).
+fn data_signers(signing: &ZoneSigning) -> impl Iterator<Item = &ZoneKey> {
+    signing.keys.iter().filter(|k| k.active() && k.role.signs(super::zone::rtype::SOA))
+}
+
+/// What the operator may roll: one key, or every key at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roll {
+    Key(KeyRole),
+    /// A new KSK and ZSK replace every key: of this algorithm, or of the
+    /// one the zone has.
+    KeySet {
+        algorithm: Option<u8>,
+    },
 }
 
 /// The step a rollover the operator asks for begins with, or why it cannot
 /// begin now.
-pub fn start(signing: &ZoneSigning, role: KeyRole) -> Result<KeyStep, String> {
-    if signing.keys.iter().any(|k| k.role == KeyRole::Csk) {
-        return Err("the zone signs with a combined key (CSK), which does not roll over yet".into());
-    }
+pub fn start(signing: &ZoneSigning, roll: Roll) -> Result<KeyStep, String> {
     if rolling(signing) {
         return Err("a key rollover is under way; one rollover at a time".into());
     }
-    match role {
-        KeyRole::Zsk => Ok(KeyStep::PublishZsk),
-        KeyRole::Ksk => Ok(KeyStep::PublishKsk),
-        KeyRole::Csk => Err("a combined key does not roll over yet".into()),
+    let combined = signing.keys.iter().any(|k| k.role == KeyRole::Csk);
+    match roll {
+        Roll::KeySet { algorithm } => {
+            let current = signing.keys.first().map(|k| k.algorithm).ok_or("the zone has no keys")?;
+            Ok(KeyStep::StartKeySet { algorithm: algorithm.unwrap_or(current) })
+        }
+        Roll::Key(_) if combined => Err(
+            "the zone signs with a combined key (CSK): roll every key at once (dnssec roll TLD all), which replaces it by a KSK and a ZSK"
+                .into(),
+        ),
+        Roll::Key(KeyRole::Zsk) => Ok(KeyStep::PublishZsk),
+        Roll::Key(KeyRole::Ksk) => Ok(KeyStep::PublishKsk),
+        Roll::Key(KeyRole::Csk) => Err("a combined key is replaced by rolling every key (dnssec roll TLD all)".into()),
     }
+}
+
+/// The next step of a key-set rollover, when one is under way: the keys
+/// made at its start (the newest) are the new set, every other the old.
+fn next_key_set_step(signing: &ZoneSigning, max_ttl_s: u32, clean: Option<CleanPass>) -> Option<NextStep> {
+    if data_signers(signing).count() < 2 {
+        return None;
+    }
+    let keys = &signing.keys;
+    let started = keys.iter().map(|k| k.created).max()?;
+    let propagation_s = i64::from(signing.propagation_delay_s);
+    if keys.iter().any(|k| k.created == started && k.published.is_none()) {
+        // Every RRset signed by the new keys too, and that long in caches.
+        let due = match clean.filter(|c| c.started >= started) {
+            Some(c) => Ok(c.ended.plus_seconds(i64::from(max_ttl_s) + propagation_s)),
+            None => Err("the signature sweep to sign every RRset with the new keys too".into()),
+        };
+        return Some(NextStep { step: KeyStep::PublishKeySet, due });
+    }
+    let new_ksk = keys.iter().find(|k| k.created == started && k.role == KeyRole::Ksk)?;
+    let due = match new_ksk.ds_seen {
+        Some(seen) => Ok(seen.plus_seconds(i64::from(signing.parent_ds_ttl_s) + propagation_s)),
+        None => Err(format!(
+            "the operator to replace the DS at the parent by that of KSK {} from {} and confirm it (dnssec ds-seen)",
+            new_ksk.key_tag(),
+            ds_ready_at(signing, new_ksk).map_or_else(|| "its publication".into(), |at| at.to_rfc3339())
+        )),
+    };
+    Some(NextStep { step: KeyStep::RemoveOldKeys, due })
 }
 
 /// The zone's next key step. `max_ttl_s` is the longest TTL of any signed
 /// RRset (caches may hold its signature that long); `clean` is the last
 /// full sweep pass that found no signature by a key that no longer signs.
 pub fn next_step(signing: &ZoneSigning, max_ttl_s: u32, clean: Option<CleanPass>) -> Option<NextStep> {
+    if let Some(next) = next_key_set_step(signing, max_ttl_s, clean) {
+        return Some(next);
+    }
     let keys = &signing.keys;
     if keys.iter().any(|k| k.role == KeyRole::Csk) {
         return None;
     }
     let propagation_s = i64::from(signing.propagation_delay_s);
     if let Some(new) = keys.iter().find(|k| k.role == KeyRole::Zsk && k.active_from.is_none()) {
-        let due = Ok(new.created.plus_seconds(publish_interval_s(signing)));
+        let due = Ok(new.published.unwrap_or(new.created).plus_seconds(publish_interval_s(signing)));
         return Some(NextStep { step: KeyStep::ActivateZsk { key_tag: new.key_tag() }, due });
     }
     if let Some(old) = keys.iter().find(|k| k.role == KeyRole::Zsk && k.retired.is_some()) {
@@ -132,7 +206,7 @@ pub fn next_step(signing: &ZoneSigning, max_ttl_s: u32, clean: Option<CleanPass>
             None => Err(format!(
                 "the operator to put the DS of KSK {} at the parent from {} and confirm it (dnssec ds-seen)",
                 new.key_tag(),
-                ds_ready_at(signing, new).to_rfc3339()
+                ds_ready_at(signing, new).map_or_else(|| "its publication".into(), |at| at.to_rfc3339())
             )),
         };
         return Some(NextStep { step: KeyStep::RemoveKsk { key_tag: old.key_tag() }, due });
@@ -159,6 +233,7 @@ mod tests {
             algorithm: 13,
             public_key: vec![byte; 64],
             created: Timestamp::from_unix_seconds(created),
+            published: Some(Timestamp::from_unix_seconds(created)),
             role,
             active_from: Some(Timestamp::from_unix_seconds(created)),
             retired: None,
@@ -182,7 +257,7 @@ mod tests {
         new.active_from = None;
         signing.keys.push(new.clone());
         assert!(rolling(&signing));
-        assert!(start(&signing, KeyRole::Ksk).is_err(), "one rollover at a time");
+        assert!(start(&signing, Roll::Key(KeyRole::Ksk)).is_err(), "one rollover at a time");
         let activate = next_step(&signing, 86_400, None).unwrap();
         // Ipub: the DNSKEY TTL and the propagation delay.
         assert_eq!(activate, NextStep { step: KeyStep::ActivateZsk { key_tag: new.key_tag() }, due: Ok(at(T0 + lifetime + 7_200)) });
@@ -209,21 +284,60 @@ mod tests {
         let mut signing = ZoneSigning::new(Denial::Nsec3, vec![key(KeyRole::Ksk, 1, T0), key(KeyRole::Zsk, 2, T0)]);
         signing.zsk_lifetime_s = 0;
         assert_eq!(next_step(&signing, 86_400, None), None, "no lifetimes: nothing scheduled");
-        assert_eq!(start(&signing, KeyRole::Ksk), Ok(KeyStep::PublishKsk));
+        assert_eq!(start(&signing, Roll::Key(KeyRole::Ksk)), Ok(KeyStep::PublishKsk));
         signing.keys.push(key(KeyRole::Ksk, 3, T0 + 100));
         let old_tag = signing.keys[0].key_tag();
         let waiting = next_step(&signing, 86_400, None).unwrap();
         assert_eq!(waiting.step, KeyStep::RemoveKsk { key_tag: old_tag });
         assert!(waiting.due.as_ref().unwrap_err().contains("ds-seen"), "{waiting:?}");
-        assert_eq!(ds_ready_at(&signing, &signing.keys[2]), at(T0 + 100 + 7_200));
+        assert_eq!(ds_ready_at(&signing, &signing.keys[2]), Some(at(T0 + 100 + 7_200)));
         signing.keys[2].ds_seen = Some(at(T0 + 10_000));
         assert_eq!(next_step(&signing, 86_400, None).unwrap().due, Ok(at(T0 + 10_000 + 86_400 + 3_600)));
     }
 
     #[test]
-    fn a_combined_key_has_no_timeline() {
+    fn a_combined_key_has_no_timeline_and_goes_by_a_key_set_rollover() {
         let signing = ZoneSigning::new(Denial::Nsec3, vec![key(KeyRole::Csk, 1, T0)]);
         assert_eq!(next_step(&signing, 86_400, None), None);
-        assert!(start(&signing, KeyRole::Zsk).is_err());
+        assert!(start(&signing, Roll::Key(KeyRole::Zsk)).unwrap_err().contains("roll TLD all"));
+        assert_eq!(start(&signing, Roll::KeySet { algorithm: None }), Ok(KeyStep::StartKeySet { algorithm: 13 }));
+        assert_eq!(start(&signing, Roll::KeySet { algorithm: Some(15) }), Ok(KeyStep::StartKeySet { algorithm: 15 }));
+    }
+
+    #[test]
+    fn a_key_set_signs_first_is_published_once_cached_and_replaces_the_old_after_the_ds() {
+        let old = [key(KeyRole::Ksk, 1, T0), key(KeyRole::Zsk, 2, T0)];
+        let start_at = T0 + 1_000;
+        let mut new = [key(KeyRole::Ksk, 3, start_at), key(KeyRole::Zsk, 4, start_at)];
+        for k in &mut new {
+            k.algorithm = 15;
+            k.published = None;
+        }
+        let mut signing = ZoneSigning::new(Denial::Nsec3, [old.to_vec(), new.to_vec()].concat());
+        assert!(rolling(&signing));
+        assert!(start(&signing, Roll::Key(KeyRole::Zsk)).is_err(), "one rollover at a time");
+        assert_eq!(signing.dnskey_rdatas().len(), 2, "the new keys sign unpublished");
+        let first = next_step(&signing, 86_400, None).unwrap();
+        assert_eq!(first.step, KeyStep::PublishKeySet);
+        assert!(first.due.is_err(), "waits for a pass that signed everything with the new keys");
+        let early = CleanPass { started: at(start_at - 1), ended: at(start_at + 50) };
+        assert!(next_step(&signing, 86_400, Some(early)).unwrap().due.is_err(), "a pass begun before the start proves nothing");
+        let clean = CleanPass { started: at(start_at + 10), ended: at(start_at + 500) };
+        assert_eq!(next_step(&signing, 86_400, Some(clean)).unwrap().due, Ok(at(start_at + 500 + 86_400 + 3_600)));
+
+        let published = start_at + 100_000;
+        for k in &mut signing.keys[2..] {
+            k.published = Some(at(published));
+        }
+        assert_eq!(signing.dnskey_rdatas().len(), 4);
+        let waiting = next_step(&signing, 86_400, Some(clean)).unwrap();
+        assert_eq!(waiting.step, KeyStep::RemoveOldKeys);
+        assert!(waiting.due.as_ref().unwrap_err().contains("ds-seen"), "{waiting:?}");
+        assert_eq!(ds_ready_at(&signing, &signing.keys[2]), Some(at(published + 7_200)));
+        signing.keys[2].ds_seen = Some(at(published + 10_000));
+        assert_eq!(next_step(&signing, 86_400, None).unwrap().due, Ok(at(published + 10_000 + 86_400 + 3_600)));
+
+        signing.keys.drain(..2);
+        assert!(!rolling(&signing));
     }
 }

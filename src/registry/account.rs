@@ -185,14 +185,19 @@ fn apply_signing_timing(signing: &mut ZoneSigning, spec: &TldSpec) -> Result<()>
 /// Signs the zone of `tld` (making its first keys, a KSK and a ZSK of
 /// `algorithm` or ECDSA P-256, when it has none), changes how it denies
 /// existence, or unsigns it.
+/// The signing algorithm `asked` for, ECDSA P-256 by default, if offered.
+pub(super) fn offered_algorithm(asked: Option<u8>) -> Result<u8> {
+    match asked {
+        None => Ok(algorithm::ECDSAP256SHA256),
+        Some(a @ (algorithm::ECDSAP256SHA256 | algorithm::ED25519 | algorithm::RSASHA256)) => Ok(a),
+        Some(other) => Err(RegistryError::Invalid(format!(
+            "DNSSEC algorithm {other} is not offered: 13 (ECDSA P-256), 15 (Ed25519) or 8 (RSA/SHA-256)"
+        ))),
+    }
+}
+
 fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>, spec: &TldSpec) -> Result<()> {
-    let algorithm = match algorithm {
-        None | Some(algorithm::ECDSAP256SHA256) => algorithm::ECDSAP256SHA256,
-        Some(algorithm::ED25519) => algorithm::ED25519,
-        Some(other) => {
-            return Err(RegistryError::Invalid(format!("DNSSEC algorithm {other} is not offered: 13 (ECDSA P-256) or 15 (Ed25519)")));
-        }
-    };
+    let algorithm = offered_algorithm(algorithm)?;
     let current = cx.tables.zone_signing(&tld.name)?;
     if mode.denial().is_some() {
         same_algorithm(&current, algorithm)?;
@@ -234,11 +239,11 @@ fn set_signing(cx: &mut Cx, tld: &Tld, mode: DnssecMode, algorithm: Option<u8>, 
 }
 
 /// A signed zone keeps its keys' algorithm: changing it takes an algorithm
-/// rollover (RFC 6781 §4.1.4), which is not offered yet.
+/// rollover (RFC 6781 §4.1.4), which the operator starts as one.
 fn same_algorithm(current: &Option<ZoneSigning>, algorithm: u8) -> Result<()> {
     match current.as_ref().and_then(|s| s.keys.first()) {
         Some(key) if key.algorithm != algorithm => Err(RegistryError::Invalid(format!(
-            "the zone is signed with algorithm {}; changing it to {algorithm} takes an algorithm rollover, which is not offered yet",
+            "the zone is signed with algorithm {}; changing it to {algorithm} takes an algorithm rollover: dnssec roll TLD all --algorithm {algorithm}",
             key.algorithm
         ))),
         _ => Ok(()),

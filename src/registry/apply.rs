@@ -92,7 +92,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             cx.signatures_due(&tld, owners.clone(), nsec3.clone());
             Ok(Outcome::Done)
         }
-        Command::RollKey { tld, role } => super::rollover::roll(cx, tld, *role),
+        Command::RollKey { tld, roll } => super::rollover::roll(cx, tld, *roll),
         Command::DsSeen { tld, key_tag } => super::rollover::ds_seen(cx, tld, *key_tag),
         Command::AdvanceKeys { tld, clean } => super::rollover::advance(cx, tld, *clean),
         Command::CountReads(counts) => {

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use crate::model::dnssec::KeyRole;
 use crate::model::lifecycle::ContactPolicy;
 use crate::model::objects::{Disclose, Phone};
 use crate::model::rollover::CleanPass;
@@ -72,10 +71,10 @@ pub enum Command {
         owners: Vec<Vec<u8>>,
         nsec3: Vec<Vec<u8>>,
     },
-    /// Begins a rollover of the zone's ZSK or KSK now.
+    /// Begins a rollover of the zone's ZSK, its KSK, or every key now.
     RollKey {
         tld: DomainName,
-        role: KeyRole,
+        roll: crate::model::rollover::Roll,
     },
     /// The operator saw the DS of this KSK served by the parent.
     DsSeen {
@@ -310,7 +309,7 @@ pub struct TldSpec {
     /// Signs the zone (with NSEC3, NSEC3 with Opt-Out, or NSEC) or stops signing it.
     pub dnssec: Option<DnssecMode>,
     /// The signing key's algorithm when signing starts: 13 (ECDSA P-256
-    /// with SHA-256, the default) or 15 (Ed25519).
+    /// with SHA-256, the default), 15 (Ed25519) or 8 (RSA/SHA-256, 2048 bits).
     pub dnssec_algorithm: Option<u8>,
     /// Signature and key timing of a signed zone
     /// ([`crate::model::dnssec::ZoneSigning`] says what each means).

@@ -1,4 +1,6 @@
-//! Zone signing keys: made with ring (ECDSA P-256 and Ed25519), each
+//! Zone signing keys: made with ring (ECDSA P-256 and Ed25519) or, as ring
+//! cannot make RSA keys, with the `rsa` crate (RSA/SHA-256, which ring then
+//! signs with), each
 //! private key a PKCS#8 file readable by its owner only, in a folder per TLD
 //! under the data folder's `keys/`, loaded once by the writer and used to
 //! sign RRsets. The store holds only the public halves
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ring::rand::SystemRandom;
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 
 use crate::model::dnssec::{KeyRole, ZoneKey, algorithm, dnskey_rdata, key_tag};
 use crate::model::{DomainName, Timestamp};
@@ -25,24 +27,48 @@ pub struct SigningKey {
 enum Pair {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
 }
+
+/// The modulus of the RSA keys made here: RFC 8624 §3.1's minimum, Knot's
+/// and BIND's default.
+const RSA_BITS: usize = 2048;
 
 impl SigningKey {
     fn from_pkcs8(algorithm: u8, pkcs8: &[u8], rng: &SystemRandom) -> Option<SigningKey> {
         let pair = match algorithm {
             algorithm::ECDSAP256SHA256 => Pair::Ecdsa(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, rng).ok()?),
             algorithm::ED25519 => Pair::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).ok()?),
+            algorithm::RSASHA256 => Pair::Rsa(RsaKeyPair::from_pkcs8(pkcs8).ok()?),
             _ => return None,
         };
         Some(SigningKey { pair })
     }
 
     /// The public key as a DNSKEY carries it: for ECDSA the point without
-    /// its uncompressed-form prefix (RFC 6605 §4), for Ed25519 as is (RFC 8080).
+    /// its uncompressed-form prefix (RFC 6605 §4), for Ed25519 as is (RFC
+    /// 8080), for RSA the exponent's length, the exponent and the modulus
+    /// (RFC 3110 §2).
     fn public_key(&self) -> Vec<u8> {
         match &self.pair {
             Pair::Ecdsa(p) => p.public_key().as_ref()[1..].to_vec(),
             Pair::Ed25519(p) => p.public_key().as_ref().to_vec(),
+            Pair::Rsa(p) => {
+                let parts = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(p.public());
+                let strip = |b: &[u8]| b.iter().position(|&x| x != 0).map_or_else(Vec::new, |at| b[at..].to_vec());
+                let (exponent, modulus) = (strip(&parts.e), strip(&parts.n));
+                let mut out = Vec::with_capacity(3 + exponent.len() + modulus.len());
+                match u8::try_from(exponent.len()) {
+                    Ok(len) => out.push(len),
+                    Err(_) => {
+                        out.push(0);
+                        out.extend_from_slice(&(exponent.len() as u16).to_be_bytes());
+                    }
+                }
+                out.extend_from_slice(&exponent);
+                out.extend_from_slice(&modulus);
+                out
+            }
         }
     }
 
@@ -51,6 +77,11 @@ impl SigningKey {
         match &self.pair {
             Pair::Ecdsa(p) => Ok(p.sign(rng, data).map_err(|_| StoreError::Db("ECDSA signing failed".into()))?.as_ref().to_vec()),
             Pair::Ed25519(p) => Ok(p.sign(data).as_ref().to_vec()),
+            Pair::Rsa(p) => {
+                let mut signature = vec![0; p.public().modulus_len()];
+                p.sign(&RSA_PKCS1_SHA256, rng, data, &mut signature).map_err(|_| StoreError::Db("RSA signing failed".into()))?;
+                Ok(signature)
+            }
         }
     }
 }
@@ -135,17 +166,24 @@ impl Keys {
         // A new key's tag may equal that of a key the zone has or had (its
         // file is there): such a key is made again.
         for _ in 0..8 {
-            let pkcs8 = match algorithm {
-                algorithm::ECDSAP256SHA256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.rng),
-                algorithm::ED25519 => Ed25519KeyPair::generate_pkcs8(&self.rng),
-                other => return Err(failed(&format!("algorithm {other} is not supported (13 or 15)"))),
+            let pkcs8: Vec<u8> = match algorithm {
+                algorithm::ECDSAP256SHA256 => {
+                    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.rng).map(|d| d.as_ref().to_vec())
+                }
+                algorithm::ED25519 => Ed25519KeyPair::generate_pkcs8(&self.rng).map(|d| d.as_ref().to_vec()),
+                algorithm::RSASHA256 => {
+                    use rsa::pkcs8::EncodePrivateKey;
+                    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS).map_err(|e| failed(&e.to_string()))?;
+                    Ok(key.to_pkcs8_der().map_err(|e| failed(&e.to_string()))?.as_bytes().to_vec())
+                }
+                other => return Err(failed(&format!("algorithm {other} is not supported (8, 13 or 15)"))),
             }
             .map_err(|_| failed("the random source failed"))?;
-            let key = SigningKey::from_pkcs8(algorithm, pkcs8.as_ref(), &self.rng).ok_or_else(|| failed("ring refused its own key"))?;
+            let key = SigningKey::from_pkcs8(algorithm, &pkcs8, &self.rng).ok_or_else(|| failed("ring refused the new key"))?;
             let public_key = key.public_key();
             let tag = key_tag(&dnskey_rdata(flags, algorithm, &public_key));
             let path = self.path(tld, algorithm, tag);
-            match write_private(&path, pkcs8.as_ref()) {
+            match write_private(&path, &pkcs8) {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(StoreError::Unavailable(format!("{}: {e}", path.display()))),
                 Ok(()) => {}
@@ -156,6 +194,7 @@ impl Keys {
                 algorithm,
                 public_key,
                 created: now,
+                published: Some(now),
                 role,
                 active_from: active.then_some(now),
                 retired: None,
@@ -210,14 +249,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let tld = DomainName::parse("example").unwrap();
         let keys = Keys::new(dir.path().join("keys"));
-        for alg in [algorithm::ECDSAP256SHA256, algorithm::ED25519] {
+        for (alg, signature_len) in [(algorithm::ECDSAP256SHA256, 64), (algorithm::ED25519, 64), (algorithm::RSASHA256, RSA_BITS / 8)] {
             let key = keys.generate(&tld, alg, KeyRole::Ksk, Timestamp(0), true).unwrap();
             let path = keys.path(&tld, alg, key.key_tag());
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
             assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
             let fresh = Keys::new(dir.path().join("keys"));
             let signer = fresh.signer(&tld, &key).unwrap();
-            assert_eq!(signer.sign(b"data", fresh.rng()).unwrap().len(), 64);
+            assert_eq!(signer.sign(b"data", fresh.rng()).unwrap().len(), signature_len);
             let other = ZoneKey { public_key: vec![0; key.public_key.len()], ..key };
             assert!(fresh.signer(&tld, &other).is_err(), "a key file must match its published key");
         }

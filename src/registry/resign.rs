@@ -37,12 +37,13 @@ pub const REFRESH_PER_COMMAND_MAX: usize = 250;
 struct Cursor {
     /// When this pass began.
     started: Option<Timestamp>,
-    /// Whether this pass saw a signature by a key that no longer signs, or
-    /// the keys that sign changed under it (so rows read before the change
-    /// prove nothing).
+    /// Whether this pass saw a signature by a key that no longer signs (or
+    /// no longer signs that type), an RRset lacking the signature of a key
+    /// that signs it, or the keys that sign changed under it (so rows read
+    /// before the change prove nothing).
     stale: bool,
-    /// The key tags that signed when the pass last read.
-    signers: Vec<u16>,
+    /// The keys (tags and roles) that signed when the pass last read.
+    signers: Vec<(u16, crate::model::dnssec::KeyRole)>,
     /// The last full pass that saw none: what a retired key's removal waits for.
     clean: Option<CleanPass>,
     /// In the NSEC3 records (after the zone rows).
@@ -80,8 +81,10 @@ pub async fn run_signature_sweep(registry: Registry, clock: Arc<dyn Clock>, tick
                 found
             }
             Err(e) => {
-                tracing::error!(error = %e, "signature sweep failed");
-                return;
+                // Signatures must go on being refreshed: start the passes again.
+                tracing::error!(error = %e, "a signature sweep step failed; the sweep starts its passes again");
+                cursors = HashMap::new();
+                Ok(Vec::new())
             }
         };
         match found {
@@ -129,7 +132,7 @@ fn sweep_step(
         let cursor = cursors.entry(name.clone()).or_default();
         let stretch = snapshot.signature_sweep(zone, &signing, cursor.nsec3, cursor.after.as_deref(), SWEEP_ROWS_PER_TICK, now)?;
         cursor.earliest = crate::store::earlier_expiry(cursor.earliest, stretch.earliest, now);
-        let signers = signing.active_key_tags();
+        let signers = signing.active_signers();
         if cursor.started.is_some() && cursor.signers != signers {
             cursor.stale = true;
         }

@@ -8,18 +8,21 @@ use super::RegistryError;
 use super::command::Outcome;
 use super::context::{Cx, Result};
 use crate::model::dnssec::{KeyRole, ZoneSigning};
-use crate::model::rollover::{self, CleanPass, KeyStep};
+use crate::model::rollover::{self, CleanPass, KeyStep, Roll};
 use crate::model::{DomainName, Tld};
 
 fn signing_of(cx: &Cx, tld: &DomainName) -> Result<ZoneSigning> {
     cx.tables.zone_signing(tld)?.ok_or_else(|| RegistryError::Invalid(format!("{tld} is not signed")))
 }
 
-/// Begins a rollover of the zone's `role` key now.
-pub(super) fn roll(cx: &mut Cx, tld: &DomainName, role: KeyRole) -> Result<Outcome> {
+/// Begins a rollover of the zone's key (or every key) now.
+pub(super) fn roll(cx: &mut Cx, tld: &DomainName, roll: Roll) -> Result<Outcome> {
     let tld = cx.tld(tld)?;
     let mut signing = signing_of(cx, &tld.name)?;
-    let step = rollover::start(&signing, role).map_err(RegistryError::Invalid)?;
+    if let Roll::KeySet { algorithm: Some(algorithm) } = roll {
+        super::account::offered_algorithm(Some(algorithm))?;
+    }
+    let step = rollover::start(&signing, roll).map_err(RegistryError::Invalid)?;
     apply(cx, &tld, &mut signing, step)?;
     Ok(Outcome::Done)
 }
@@ -37,6 +40,7 @@ pub(super) fn ds_seen(cx: &mut Cx, tld: &DomainName, key_tag: u16) -> Result<Out
             .find(|k| k.key_tag() == key_tag && k.role != KeyRole::Zsk)
             .ok_or_else(|| RegistryError::Invalid(format!("{} has no KSK with key tag {key_tag}", tld.name)))?;
         rollover::ds_ready_at(&signing, key)
+            .ok_or_else(|| RegistryError::Invalid(format!("KSK {key_tag} is not published yet: its DS cannot go to the parent")))?
     };
     if now < ready_at {
         return Err(RegistryError::Invalid(format!(
@@ -65,6 +69,7 @@ pub(super) fn advance(cx: &mut Cx, tld: &DomainName, clean: Option<CleanPass>) -
 
 fn apply(cx: &mut Cx, tld: &Tld, signing: &mut ZoneSigning, step: KeyStep) -> Result<()> {
     let now = cx.now;
+    // One rollover at a time: a single key is rolled only when all keys share an algorithm.
     let algorithm = signing.keys.first().map(|k| k.algorithm).unwrap_or(crate::model::dnssec::algorithm::ECDSAP256SHA256);
     match step {
         KeyStep::PublishZsk => signing.keys.push(cx.settings.keys.generate(&tld.name, algorithm, KeyRole::Zsk, now, false)?),
@@ -79,6 +84,22 @@ fn apply(cx: &mut Cx, tld: &Tld, signing: &mut ZoneSigning, step: KeyStep) -> Re
             }
         }
         KeyStep::RemoveZsk { key_tag } | KeyStep::RemoveKsk { key_tag } => signing.keys.retain(|k| k.key_tag() != key_tag),
+        KeyStep::StartKeySet { algorithm } => {
+            for role in [KeyRole::Ksk, KeyRole::Zsk] {
+                let mut key = cx.settings.keys.generate(&tld.name, algorithm, role, now, true)?;
+                key.published = None;
+                signing.keys.push(key);
+            }
+        }
+        KeyStep::PublishKeySet => {
+            for key in signing.keys.iter_mut().filter(|k| k.published.is_none()) {
+                key.published = Some(now);
+            }
+        }
+        KeyStep::RemoveOldKeys => {
+            let newest = signing.keys.iter().map(|k| k.created).max();
+            signing.keys.retain(|k| Some(k.created) == newest);
+        }
     }
     cx.tables.put_zone_signing(&tld.name, Some(signing))?;
     // The DNSKEY RRset and the apex's signatures follow in this transaction;

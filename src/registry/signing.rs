@@ -251,7 +251,7 @@ impl<'a> ZoneSigner<'a> {
         let owner = wire_of(key);
         let mut out = ZoneRow { rrsets: row.rrsets.iter().filter(|s| !is_dnssec(s.rtype)).cloned().collect() };
         if standing == Standing::Apex {
-            let dnskeys = self.signing.keys.iter().map(|k| k.dnskey_rdata()).collect();
+            let dnskeys = self.signing.dnskey_rdatas();
             out.put(RrSet { rtype: rtype::DNSKEY, ttl: self.signing.dnskey_ttl_s, rdatas: sorted(dnskeys) });
             if !self.nsec() {
                 out.put(RrSet { rtype: rtype::NSEC3PARAM, ttl: self.denial_ttl, rdatas: vec![nsec3param_rdata()] });

@@ -814,6 +814,7 @@ async fn stored_layouts_match_their_golden_bytes() {
         algorithm: 13,
         public_key: vec![7; 64],
         created: Timestamp::from_unix_seconds(1_800_000_000),
+        published: Some(Timestamp::from_unix_seconds(1_800_000_050)),
         role: crate::model::dnssec::KeyRole::Ksk,
         active_from: Some(Timestamp::from_unix_seconds(1_800_000_100)),
         retired: Some(Timestamp::from_unix_seconds(1_800_000_200)),

@@ -370,12 +370,41 @@ struct ZoneSigningV6 {
     dnskey_ttl_s: u32,
 }
 
-fn zone_signing_v6_to_v7(old: ZoneSigningV6) -> ZoneSigningRecord {
+/// A zone key as schema 7 stored it.
+#[derive(Serialize, Deserialize)]
+struct ZoneKeyV7 {
+    flags: u16,
+    algorithm: u8,
+    public_key: Vec<u8>,
+    created: Timestamp,
+    role: KeyRoleRecord,
+    active_from: Option<Timestamp>,
+    retired: Option<Timestamp>,
+    ds_seen: Option<Timestamp>,
+}
+
+/// A zone's signing as schema 7 stored it.
+#[derive(Serialize, Deserialize)]
+struct ZoneSigningV7 {
+    denial: DenialRecord,
+    keys: Vec<ZoneKeyV7>,
+    signature_validity_s: u32,
+    inception_offset_s: u32,
+    signature_refresh_s: u32,
+    signature_jitter_s: u32,
+    dnskey_ttl_s: u32,
+    zsk_lifetime_s: u32,
+    ksk_lifetime_s: u32,
+    propagation_delay_s: u32,
+    parent_ds_ttl_s: u32,
+}
+
+fn zone_signing_v6_to_v7(old: ZoneSigningV6) -> ZoneSigningV7 {
     let defaults = ZoneSigning::new(Denial::Nsec3, Vec::new());
     let keys = old
         .keys
         .into_iter()
-        .map(|k| ZoneKeyRecord {
+        .map(|k| ZoneKeyV7 {
             role: if k.flags & DNSKEY_SEP != 0 { KeyRoleRecord::Csk } else { KeyRoleRecord::Zsk },
             active_from: Some(k.created),
             retired: None,
@@ -386,7 +415,7 @@ fn zone_signing_v6_to_v7(old: ZoneSigningV6) -> ZoneSigningRecord {
             created: k.created,
         })
         .collect();
-    ZoneSigningRecord {
+    ZoneSigningV7 {
         denial: old.denial,
         keys,
         signature_validity_s: old.signature_validity_s,
@@ -407,10 +436,43 @@ pub(super) fn v6_to_v7(txn: &WriteTransaction) -> Result<String, StoreError> {
     Ok(format!("schema 6 to 7: the keys of {zones} signed zones given roles and a timeline (each a combined key, active since made)"))
 }
 
-/// v7 → v8: nothing to rewrite; a zone may now deny existence with NSEC,
-/// which a schema-7 build could not read.
-pub(super) fn v7_to_v8() -> String {
-    "schema 7 to 8: NSEC added as a way to deny existence (no record changes)".into()
+fn zone_signing_v7_to_v8(old: ZoneSigningV7) -> ZoneSigningRecord {
+    let keys = old
+        .keys
+        .into_iter()
+        .map(|k| ZoneKeyRecord {
+            flags: k.flags,
+            algorithm: k.algorithm,
+            public_key: k.public_key,
+            created: k.created,
+            published: Some(k.created),
+            role: k.role,
+            active_from: k.active_from,
+            retired: k.retired,
+            ds_seen: k.ds_seen,
+        })
+        .collect();
+    ZoneSigningRecord {
+        denial: old.denial,
+        keys,
+        signature_validity_s: old.signature_validity_s,
+        inception_offset_s: old.inception_offset_s,
+        signature_refresh_s: old.signature_refresh_s,
+        signature_jitter_s: old.signature_jitter_s,
+        dnskey_ttl_s: old.dnskey_ttl_s,
+        zsk_lifetime_s: old.zsk_lifetime_s,
+        ksk_lifetime_s: old.ksk_lifetime_s,
+        propagation_delay_s: old.propagation_delay_s,
+        parent_ds_ttl_s: old.parent_ds_ttl_s,
+    }
+}
+
+/// v7 → v8: every key was published when it was made (a key may now sign
+/// before its publication), and a zone may deny existence with NSEC, which
+/// a schema-7 build could not read.
+pub(super) fn v7_to_v8(txn: &WriteTransaction) -> Result<String, StoreError> {
+    let zones = rewrite(txn, DNSSEC, "zone signing (v7)", |old: ZoneSigningV7| Ok(zone_signing_v7_to_v8(old)))?;
+    Ok(format!("schema 7 to 8: the keys of {zones} signed zones marked published since made; NSEC added as a way to deny existence"))
 }
 
 /// Rewrites every record whose layout changed from v1 to v2, and says how many.
@@ -648,11 +710,13 @@ mod tests {
             dnskey_ttl_s: 3_600,
         };
         let bytes = codec::encode_record(&old);
-        let record = zone_signing_v6_to_v7(codec::decode_record(&bytes, "zone signing (v6)").unwrap());
+        let v7 = codec::encode_record(&zone_signing_v6_to_v7(codec::decode_record(&bytes, "zone signing (v6)").unwrap()));
+        let record = zone_signing_v7_to_v8(codec::decode_record(&v7, "zone signing (v7)").unwrap());
         let signing = ZoneSigning::from_record(record);
         assert_eq!(signing.denial, Denial::Nsec3OptOut);
         let key = &signing.keys[0];
         assert_eq!((key.role, key.active_from, key.retired, key.ds_seen), (KeyRole::Csk, Some(made), None, None));
+        assert_eq!(key.published, Some(made), "schema 7 published every key when it made it");
         assert_eq!((key.flags, key.public_key.len()), (257, 64));
         assert_eq!(signing.zsk_lifetime_s, ZoneSigning::new(Denial::Nsec3, Vec::new()).zsk_lifetime_s);
     }

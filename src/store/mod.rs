@@ -242,7 +242,7 @@ impl Store {
                     if v <= 6 {
                         upgrades.push(migrate::v6_to_v7(&txn)?);
                     }
-                    upgrades.push(migrate::v7_to_v8());
+                    upgrades.push(migrate::v7_to_v8(&txn)?);
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }

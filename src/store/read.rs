@@ -18,6 +18,7 @@ use super::{
     CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError, TLDS,
     ZONE, codec,
 };
+use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Tld};
 
@@ -106,11 +107,25 @@ fn signature_key_tag(rrsig: &[u8]) -> Option<u16> {
     rrsig.get(16..18).map(|b| u16::from_be_bytes([b[0], b[1]]))
 }
 
-/// Whether a stored row holds an RRSIG by a key not among `signers`.
-fn holds_stale_signature(row: &[u8], signers: &[u16]) -> Result<bool, StoreError> {
-    Ok(codec::RowView::new(row)?
-        .get(crate::model::zone::rtype::RRSIG)
-        .is_some_and(|sigs| sigs.rdatas().any(|s| signature_key_tag(s).is_none_or(|tag| !signers.contains(&tag)))))
+/// Whether the RRSIGs of a stored row are not those the keys that sign
+/// now (`signers`, tag and role) would make: one by a key not among them or
+/// over a type its role does not sign, or a signed type without the
+/// signature of one of them that signs it.
+fn holds_stale_signature(row: &[u8], signers: &[(u16, KeyRole)]) -> Result<bool, StoreError> {
+    let Some(sigs) = codec::RowView::new(row)?.get(crate::model::zone::rtype::RRSIG) else { return Ok(false) };
+    let made: Vec<(u16, u16)> = sigs.rdatas().filter_map(|s| Some((covered_type(s)?, signature_key_tag(s)?))).collect();
+    if made.len() != sigs.rdatas().count() {
+        return Ok(true);
+    }
+    let wrong = made.iter().any(|&(rtype, tag)| !signers.iter().any(|&(t, role)| t == tag && role.signs(rtype)));
+    let missing =
+        made.iter().any(|&(rtype, _)| signers.iter().filter(|(_, role)| role.signs(rtype)).any(|&(tag, _)| !made.contains(&(rtype, tag))));
+    Ok(wrong || missing)
+}
+
+/// The type an RRSIG covers (RFC 4034 §3.1).
+fn covered_type(rrsig: &[u8]) -> Option<u16> {
+    rrsig.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]))
 }
 
 /// The earliest expiry of the RRSIGs in a stored row, seen from `now`.
@@ -333,7 +348,7 @@ impl Snapshot {
             None => std::ops::Bound::Included(prefix.clone()),
         };
         let mut stretch = SweepStretch { due: Vec::new(), last: None, earliest: None, stale: false };
-        let signers = signing.active_key_tags();
+        let signers = signing.active_signers();
         let mut rows = 0;
         for item in table.range::<&[u8]>((start.as_ref().map(Vec::as_slice), std::ops::Bound::Unbounded))? {
             let (k, v) = item?;

@@ -218,6 +218,7 @@ record!(ZoneKeyRecord of ZoneKey {
     algorithm: u8,
     public_key: Vec<u8>,
     created: Timestamp,
+    published: Option<Timestamp>,
     role: KeyRoleRecord,
     active_from: Option<Timestamp>,
     retired: Option<Timestamp>,

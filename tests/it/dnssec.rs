@@ -470,44 +470,44 @@ async fn unbound_validates_answers_and_denials_and_refuses_a_forged_signature() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tld_signed_with_ed25519_validates_and_keeps_its_algorithm() {
+async fn tlds_signed_with_ed25519_and_rsa_validate_and_keep_their_algorithm() {
     let d = TestDaemon::demo().await;
     let (status, body) = d
-        .api("POST", "/v1/tlds", Some(json!({"name": "rsa", "nameservers": ["a.nic.example"], "dnssec": "nsec3", "dnssec_algorithm": 8})))
+        .api("POST", "/v1/tlds", Some(json!({"name": "dsa", "nameservers": ["a.nic.example"], "dnssec": "nsec3", "dnssec_algorithm": 3})))
         .await;
-    assert_eq!(status, 422, "no RSA signing key can be made: {body}");
-    d.ok("POST", "/v1/tlds", Some(json!({"name": "ed", "nameservers": ["a.nic.example"], "dnssec": "nsec3", "dnssec_algorithm": 15})))
-        .await;
-    let ds = json!([{"key_tag": 7, "algorithm": 15, "digest_type": 2, "digest": "CD".repeat(32)}]);
-    d.ok(
-        "POST",
-        "/v1/domains",
-        Some(json!({"name": "one.ed", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"], "ds": ds})),
-    )
-    .await;
-    d.ok("POST", "/v1/domains", Some(json!({"name": "two.ed", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]}))).await;
-    let status = d.ok("GET", "/v1/tlds/ed/dnssec", None).await;
-    assert_eq!(status["keys"][0]["algorithm"], 15, "{status}");
-    d.ok("POST", "/v1/tlds/ed/export", None).await;
-    verify_zone_of(&d, "ed", "ed.zone", &std::fs::read_to_string(d.config.zones_dir.join("ed.zone")).unwrap());
-    let anchor = write_anchor(&d, status["keys"][0]["ds"].as_str().unwrap());
-    for (name, rtype, verdict) in [
-        ("ed", "SOA", "; fully validated"),
-        ("one.ed", "DS", "; fully validated"),
-        ("nope.ed", "A", "; negative response, fully validated"),
-        ("two.ed", "DS", "; negative response, fully validated"),
-    ] {
-        let out = delv_under(&d, "ed", &anchor, name, rtype);
-        assert!(out.contains(verdict), "delv {name} {rtype}: {out}");
+    assert_eq!(status, 422, "DSA is not offered: {body}");
+    for (tld, algorithm, mode) in [("ed", 15, "nsec3"), ("rsa", 8, "nsec")] {
+        let spec = json!({"name": tld, "nameservers": ["a.nic.example"], "dnssec": mode, "dnssec_algorithm": algorithm});
+        d.ok("POST", "/v1/tlds", Some(spec)).await;
+        let ds = json!([{"key_tag": 7, "algorithm": algorithm, "digest_type": 2, "digest": "CD".repeat(32)}]);
+        let one = json!({"name": format!("one.{tld}"), "registrar": "demo-registrar", "nameservers": ["ns1.example.net"], "ds": ds});
+        d.ok("POST", "/v1/domains", Some(one)).await;
+        let two = json!({"name": format!("two.{tld}"), "registrar": "demo-registrar", "nameservers": ["ns1.example.net"]});
+        d.ok("POST", "/v1/domains", Some(two)).await;
+        let status = d.ok("GET", &format!("/v1/tlds/{tld}/dnssec"), None).await;
+        assert!(status["keys"].as_array().unwrap().iter().all(|k| k["algorithm"] == algorithm), "{status}");
+        d.ok("POST", &format!("/v1/tlds/{tld}/export"), None).await;
+        let text = std::fs::read_to_string(d.config.zones_dir.join(format!("{tld}.zone"))).unwrap();
+        verify_zone_of(&d, tld, &format!("{tld}.zone"), &text);
+        let anchor = write_anchor(&d, status["keys"][0]["ds"].as_str().unwrap());
+        for (name, rtype, verdict) in [
+            (tld.to_string(), "SOA", "; fully validated"),
+            (format!("one.{tld}"), "DS", "; fully validated"),
+            (format!("nope.{tld}"), "A", "; negative response, fully validated"),
+            (format!("two.{tld}"), "DS", "; negative response, fully validated"),
+        ] {
+            let out = delv_under(&d, tld, &anchor, &name, rtype);
+            assert!(out.contains(verdict), "delv {name} {rtype}: {out}");
+        }
+        // Another algorithm would take an algorithm rollover: refused, zone unchanged.
+        let serial = d.serial(tld).await;
+        for body in [json!({"dnssec_algorithm": 13}), json!({"dnssec": "nsec3-optout", "dnssec_algorithm": 13})] {
+            let (code, answer) = d.api("PATCH", &format!("/v1/tlds/{tld}"), Some(body)).await;
+            assert_eq!(code, 422, "{answer}");
+            assert!(answer.to_string().contains("algorithm rollover"), "{answer}");
+        }
+        assert_eq!(d.serial(tld).await, serial);
     }
-    // Another algorithm would take an algorithm rollover: refused, zone unchanged.
-    let serial = d.serial("ed").await;
-    for body in [json!({"dnssec_algorithm": 13}), json!({"dnssec": "nsec3-optout", "dnssec_algorithm": 13})] {
-        let (code, answer) = d.api("PATCH", "/v1/tlds/ed", Some(body)).await;
-        assert_eq!(code, 422, "{answer}");
-        assert!(answer.to_string().contains("algorithm rollover"), "{answer}");
-    }
-    assert_eq!(d.serial("ed").await, serial);
     d.stop().await;
 }
 
