@@ -145,16 +145,23 @@ pub fn start(signing: &ZoneSigning, roll: Roll) -> Result<KeyStep, String> {
     }
 }
 
-/// The next step of a key-set rollover, when one is under way: the keys
-/// made at its start (the newest) are the new set, every other the old.
-fn next_key_set_step(signing: &ZoneSigning, max_ttl_s: u32, clean: Option<CleanPass>) -> Option<NextStep> {
-    if data_signers(signing).count() < 2 {
+/// The keys of a key-set rollover under way: the old, and the new KSK and
+/// ZSK. Keys are kept in the order they were made, so the new set is the
+/// last two.
+pub fn key_sets(signing: &ZoneSigning) -> Option<(&[ZoneKey], &[ZoneKey])> {
+    if data_signers(signing).count() < 2 || signing.keys.len() < 3 {
         return None;
     }
-    let keys = &signing.keys;
-    let started = keys.iter().map(|k| k.created).max()?;
+    let (old, new) = signing.keys.split_at(signing.keys.len() - 2);
+    (new[0].role == KeyRole::Ksk && new[1].role == KeyRole::Zsk).then_some((old, new))
+}
+
+/// The next step of a key-set rollover, when one is under way.
+fn next_key_set_step(signing: &ZoneSigning, max_ttl_s: u32, clean: Option<CleanPass>) -> Option<NextStep> {
+    let (_, new) = key_sets(signing)?;
+    let started = new[0].created;
     let propagation_s = i64::from(signing.propagation_delay_s);
-    if keys.iter().any(|k| k.created == started && k.published.is_none()) {
+    if new.iter().any(|k| k.published.is_none()) {
         // Every RRset signed by the new keys too, and that long in caches.
         let due = match clean.filter(|c| c.started >= started) {
             Some(c) => Ok(c.ended.plus_seconds(i64::from(max_ttl_s) + propagation_s)),
@@ -162,7 +169,7 @@ fn next_key_set_step(signing: &ZoneSigning, max_ttl_s: u32, clean: Option<CleanP
         };
         return Some(NextStep { step: KeyStep::PublishKeySet, due });
     }
-    let new_ksk = keys.iter().find(|k| k.created == started && k.role == KeyRole::Ksk)?;
+    let new_ksk = &new[0];
     let due = match new_ksk.ds_seen {
         Some(seen) => Ok(seen.plus_seconds(i64::from(signing.parent_ds_ttl_s) + propagation_s)),
         None => Err(format!(

@@ -97,8 +97,8 @@ fn apply(cx: &mut Cx, tld: &Tld, signing: &mut ZoneSigning, step: KeyStep) -> Re
             }
         }
         KeyStep::RemoveOldKeys => {
-            let newest = signing.keys.iter().map(|k| k.created).max();
-            signing.keys.retain(|k| Some(k.created) == newest);
+            let old = rollover::key_sets(signing).map_or(0, |(old, _)| old.len());
+            signing.keys.drain(..old);
         }
     }
     cx.tables.put_zone_signing(&tld.name, Some(signing))?;

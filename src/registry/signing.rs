@@ -114,8 +114,7 @@ impl<'a> ZoneSigner<'a> {
             let Ok(hash) = Hash::try_from(hash.as_slice()) else { continue };
             let Some(old) = t.nsec3(&self.apex_key, &hash)? else { continue };
             let Some(set) = old.get(rtype::NSEC3) else { continue };
-            let good = old.get(rtype::RRSIG).is_some_and(|sigs| self.complete(&sigs.rdatas, set));
-            if good {
+            if old.get(rtype::RRSIG).is_some_and(|sigs| self.exactly_signed(&sigs.rdatas, set)) {
                 continue;
             }
             let mut row = old.clone();
@@ -307,6 +306,12 @@ impl<'a> ZoneSigner<'a> {
         self.signers(set.rtype).all(|(tag, alg, _)| good.contains(&(*tag, *alg)))
     }
 
+    /// Whether `sigs` are good signatures over `set` by exactly the keys
+    /// that sign it now: none missing, none by a key that no longer does.
+    fn exactly_signed(&self, sigs: &[Vec<u8>], set: &RrSet) -> bool {
+        sigs.iter().all(|s| self.still_good(s, set)) && self.complete(sigs, set)
+    }
+
     fn signers(&self, rtype: u16) -> impl Iterator<Item = (&u16, &u8, &Arc<SigningKey>)> {
         self.keys.iter().filter(move |k| k.3.signs(rtype)).map(|(tag, alg, key, _)| (tag, alg, key))
     }
@@ -362,8 +367,9 @@ impl<'a> ZoneSigner<'a> {
                 let next = next_of(&old).unwrap_or(*hash);
                 let wanted = nsec3_rdata(self.nsec3_flags(), &next, &with_rrsig(&types));
                 let current = old.get(rtype::NSEC3).is_some_and(|s| s.rdatas == [wanted.clone()]);
-                let signed =
-                    old.get(rtype::NSEC3).is_some_and(|set| old.get(rtype::RRSIG).is_some_and(|sigs| self.complete(&sigs.rdatas, set)));
+                let signed = old
+                    .get(rtype::NSEC3)
+                    .is_some_and(|set| old.get(rtype::RRSIG).is_some_and(|sigs| self.exactly_signed(&sigs.rdatas, set)));
                 if current && signed {
                     return Ok(());
                 }

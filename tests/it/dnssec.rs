@@ -684,3 +684,85 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
     drop(secondaries);
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_algorithm_rollover_moves_every_key_from_ecdsa_to_ed25519_and_every_step_validates() {
+    use domain_os::model::Clock;
+    let clock = domain_os::model::ManualClock::new(domain_os::model::SystemClock.now().plus_seconds(-2 * 86_400));
+    let (knot_port, nsd_port) = (free_port(), free_port());
+    let d = TestDaemon::demo_on(&clock, |c, _| {
+        c.registry.lifecycle_tick_ms = 20;
+        crate::secondary::serve_secondaries_on_loopback(c, &[knot_port, nsd_port]);
+    })
+    .await;
+    let secondaries = Secondaries {
+        knot: crate::secondary::Knot::start_with(d.dir.path(), knot_port, d.dns, "example", None, false),
+        nsd: crate::secondary::Nsd::start_with(d.dir.path(), nsd_port, d.dns, "example", false),
+    };
+    let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
+    let old_ds = status["keys"][0]["ds"].as_str().unwrap().to_string();
+    let (old_ksk, old_zsk) = (tag_of(&status, "ksk", "active"), tag_of(&status, "zsk", "active"));
+    let (code, body) = d.api("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "all", "algorithm": 3 }))).await;
+    assert_eq!(code, 422, "DSA is not offered: {body}");
+
+    // The new KSK and ZSK sign everything beside the old keys before either
+    // is published; the sweep brings every RRset their signatures.
+    let status = d.ok("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "all", "algorithm": 15 }))).await;
+    let (new_ksk, new_zsk) = (tag_of(&status, "ksk", "pre-active"), tag_of(&status, "zsk", "pre-active"));
+    let (code, body) = d.api("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "zsk" }))).await;
+    assert_eq!(code, 422, "one rollover at a time: {body}");
+    let status = status_until(&d, "every RRset signed by the new keys too", |s| s["next_key_step"]["due"].is_string()).await;
+    assert_eq!(status["next_key_step"]["step"], "publish the new key set's DNSKEYs", "{status:#}");
+    let text = rollover_checkpoint(&d, &secondaries, "key-set-signing", std::slice::from_ref(&old_ds)).await;
+    assert_eq!(dnskey_count(&text), 2, "the new keys are not published yet");
+    assert_eq!(signers_of(&text, "DNSKEY"), [old_ksk, new_ksk].into());
+    for rtype in ["SOA", "DS", "NSEC3"] {
+        assert_eq!(signers_of(&text, rtype), [old_zsk, new_zsk].into(), "{rtype}");
+    }
+
+    // Once the longest TTL has passed, the new DNSKEYs are published; then
+    // either DS validates.
+    let due = domain_os::model::Timestamp::parse_rfc3339(status["next_key_step"]["due"].as_str().unwrap()).unwrap();
+    clock.set(due);
+    let status =
+        status_until(&d, "the new keys are published", |s| s["keys"].as_array().unwrap().iter().all(|k| k["state"] == "active")).await;
+    let new_ds = status["keys"].as_array().unwrap().iter().find(|k| k["key_tag"] == new_ksk).unwrap()["ds"].as_str().unwrap().to_string();
+    assert!(new_ds.contains(" DS ") && new_ds.contains(&format!("{new_ksk} 15 2 ")), "{new_ds}");
+    let text = rollover_checkpoint(&d, &secondaries, "key-set-published", &[old_ds.clone(), new_ds.clone()]).await;
+    assert_eq!(dnskey_count(&text), 4);
+    let unbound = Unbound::start(d.dir.path(), d.dns, &new_ds).await;
+    for (name, rtype) in [("world.example", "DS"), ("example", "SOA"), ("nope.example", "A")] {
+        let answer = unbound.dig(name, rtype);
+        let authentic = flags_and_status(&answer).0.split(' ').any(|f| f == "ad");
+        assert!(authentic, "Unbound validates {name} {rtype} from the new DS: {answer}\n{}", unbound.log());
+    }
+    drop(unbound);
+
+    // The new DS goes to the parent once the keys are in every cache; once
+    // the parent's TTL has passed, the old keys leave.
+    let (code, body) = d.api("POST", "/v1/tlds/example/dnssec/ds-seen", Some(json!({ "key_tag": new_ksk }))).await;
+    assert_eq!(code, 422, "too early: {body}");
+    clock.advance_seconds(2 * 3_600);
+    let status = d.ok("POST", "/v1/tlds/example/dnssec/ds-seen", Some(json!({ "key_tag": new_ksk }))).await;
+    assert_eq!(status["next_key_step"]["step"], "remove the old keys", "{status:#}");
+    let due = domain_os::model::Timestamp::parse_rfc3339(status["next_key_step"]["due"].as_str().unwrap_or_else(|| panic!("{status:#}")))
+        .unwrap();
+    clock.set(due);
+    let status = status_until(&d, "the old keys left", |s| s["keys"].as_array().unwrap().len() == 2).await;
+    assert_eq!((tag_of(&status, "ksk", "active"), tag_of(&status, "zsk", "active")), (new_ksk, new_zsk));
+    assert!(!status["rolling"].as_bool().unwrap(), "{status:#}");
+    // The sweep takes the old algorithm's signatures out.
+    let only_new = eventually(std::time::Duration::from_secs(20), async || {
+        let text = export(&d).await;
+        ["SOA", "NS", "DS", "NSEC3", "NSEC3PARAM"].iter().all(|t| signers_of(&text, t) == [new_zsk].into())
+    })
+    .await;
+    assert!(only_new, "signatures of the old keys left:\n{}", export(&d).await);
+    let text = rollover_checkpoint(&d, &secondaries, "key-set-done", std::slice::from_ref(&new_ds)).await;
+    assert_eq!(signers_of(&text, "DNSKEY"), [new_ksk].into());
+    assert!(records(&text).iter().filter(|(_, _, t, _)| t == "DNSKEY").all(|(_, _, _, rdata)| rdata.split(' ').nth(2) == Some("15")));
+    let out = delv(&d, &write_anchor(&d, &old_ds), "example", "SOA");
+    assert!(!out.contains("fully validated"), "the old DS no longer validates: {out}");
+    drop(secondaries);
+    d.stop().await;
+}
