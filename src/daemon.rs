@@ -267,6 +267,12 @@ async fn bind(
         Duration::from_millis(config.registry.lifecycle_tick_ms),
         shutdown_rx.clone(),
     )));
+    running.tasks.push(tokio::spawn(dns::parent::run(
+        registry.clone(),
+        clock.clone(),
+        Duration::from_millis(config.registry.lifecycle_tick_ms),
+        shutdown_rx.clone(),
+    )));
     running.tasks.push(tokio::spawn(crate::registry::run_signature_sweep(
         registry.clone(),
         clock.clone(),

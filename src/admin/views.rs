@@ -96,6 +96,8 @@ pub fn dnssec(
         "signature_jitter_s": signing.signature_jitter_s,
         "inception_offset_s": signing.inception_offset_s,
         "dnskey_ttl_s": signing.dnskey_ttl_s,
+        "parent_servers": signing.parent_servers,
+        "ds_check_interval_s": signing.ds_check_interval_s,
         "earliest_signature_expiry": earliest_expiry.map(|e| Timestamp::from_unix_seconds(i64::from(e))),
     })
 }

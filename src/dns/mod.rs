@@ -12,6 +12,7 @@
 
 pub mod answer;
 pub mod notify;
+pub mod parent;
 pub mod tcp;
 pub mod tsig;
 pub mod udp;

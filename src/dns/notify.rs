@@ -152,7 +152,7 @@ async fn await_reply(socket: &UdpSocket, target: SocketAddr, id: u16, wait: Dura
     }
 }
 
-fn random_id() -> u16 {
+pub(super) fn random_id() -> u16 {
     let mut b = [0u8; 2];
     if SystemRandom::new().fill(&mut b).is_err() {
         return std::process::id() as u16;

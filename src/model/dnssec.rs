@@ -168,6 +168,12 @@ pub struct ZoneSigning {
     pub propagation_delay_s: u32,
     /// The TTL of the zone's DS in the parent (the root's is a day).
     pub parent_ds_ttl_s: u32,
+    /// The parent's authoritative servers, asked for a new KSK's DS: once
+    /// every one serves it, the registry confirms it as the operator would.
+    /// None: the operator confirms it.
+    pub parent_servers: Vec<std::net::SocketAddr>,
+    /// How often they are asked while a rollover waits for the DS.
+    pub ds_check_interval_s: u32,
 }
 
 impl ZoneSigning {
@@ -186,6 +192,8 @@ impl ZoneSigning {
             ksk_lifetime_s: 0,
             propagation_delay_s: 3_600,
             parent_ds_ttl_s: 86_400,
+            parent_servers: Vec::new(),
+            ds_check_interval_s: 3_600,
         }
     }
 
@@ -244,6 +252,9 @@ impl ZoneSigning {
         if s.propagation_delay_s > DAY || s.parent_ds_ttl_s > 7 * DAY {
             return Err("propagation_delay_s must be at most a day and parent_ds_ttl_s at most a week".into());
         }
+        if !(1..=DAY).contains(&s.ds_check_interval_s) || s.parent_servers.len() > 16 {
+            return Err("ds_check_interval_s must be between 1 second and a day, and parent_servers at most 16".into());
+        }
         for (field, lifetime) in [("zsk_lifetime_s", s.zsk_lifetime_s), ("ksk_lifetime_s", s.ksk_lifetime_s)] {
             if lifetime != 0 && lifetime < 7 * DAY {
                 return Err(format!("{field} must be 0 (roll only on command) or at least a week"));
@@ -291,17 +302,42 @@ pub fn key_tag(dnskey_rdata: &[u8]) -> u16 {
     (sum & 0xFFFF) as u16
 }
 
+/// The digest of a DS record of `digest_type` (2: SHA-256, RFC 4509; 4:
+/// SHA-384, RFC 6605) over the key `dnskey_rdata` at `owner_wire`; `None`
+/// for other types.
+pub fn ds_digest(owner_wire: &[u8], dnskey_rdata: &[u8], digest_type: u8) -> Option<Vec<u8>> {
+    let algorithm = match digest_type {
+        2 => &digest::SHA256,
+        4 => &digest::SHA384,
+        _ => return None,
+    };
+    let mut ctx = digest::Context::new(algorithm);
+    ctx.update(owner_wire);
+    ctx.update(dnskey_rdata);
+    Some(ctx.finish().as_ref().to_vec())
+}
+
 /// The SHA-256 DS (digest type 2, RFC 4509) of the key `dnskey_rdata` at
 /// the owner `owner_wire` (canonical, lower-case wire form).
 pub fn ds_sha256(owner_wire: &[u8], dnskey_rdata: &[u8]) -> DsData {
-    let mut ctx = digest::Context::new(&digest::SHA256);
-    ctx.update(owner_wire);
-    ctx.update(dnskey_rdata);
     DsData {
         key_tag: key_tag(dnskey_rdata),
         algorithm: dnskey_rdata.get(3).copied().unwrap_or(0),
         digest_type: 2,
-        digest: ctx.finish().as_ref().to_vec(),
+        digest: ds_digest(owner_wire, dnskey_rdata, 2).unwrap_or_default(),
+    }
+}
+
+/// Whether the DS RDATA `ds` (RFC 4034 §5.1) at `owner_wire` is that of
+/// the key `dnskey_rdata`.
+pub fn ds_matches(ds: &[u8], owner_wire: &[u8], dnskey_rdata: &[u8]) -> bool {
+    match ds {
+        [tag_high, tag_low, algorithm, digest_type, digest @ ..] => {
+            u16::from_be_bytes([*tag_high, *tag_low]) == key_tag(dnskey_rdata)
+                && Some(algorithm) == dnskey_rdata.get(3)
+                && ds_digest(owner_wire, dnskey_rdata, *digest_type).is_some_and(|d| d == digest)
+        }
+        _ => false,
     }
 }
 

@@ -156,6 +156,22 @@ pub fn key_sets(signing: &ZoneSigning) -> Option<(&[ZoneKey], &[ZoneKey])> {
     (new[0].role == KeyRole::Ksk && new[1].role == KeyRole::Zsk).then_some((old, new))
 }
 
+/// The KSK whose DS the zone's rollover waits for the parent to serve.
+pub fn awaited_ds(signing: &ZoneSigning) -> Option<&ZoneKey> {
+    let key = match key_sets(signing) {
+        Some((_, new)) => &new[0],
+        None => {
+            let mut ksks: Vec<&ZoneKey> = signing.keys.iter().filter(|k| k.role == KeyRole::Ksk).collect();
+            ksks.sort_by_key(|k| k.created);
+            if ksks.len() < 2 {
+                return None;
+            }
+            ksks.pop()?
+        }
+    };
+    (key.ds_seen.is_none() && key.published.is_some()).then_some(key)
+}
+
 /// The next step of a key-set rollover, when one is under way.
 fn next_key_set_step(signing: &ZoneSigning, max_ttl_s: u32, clean: Option<CleanPass>) -> Option<NextStep> {
     let (_, new) = key_sets(signing)?;

@@ -164,9 +164,11 @@ fn has_signing_timing(spec: &TldSpec) -> bool {
         spec.ksk_lifetime_s,
         spec.propagation_delay_s,
         spec.parent_ds_ttl_s,
+        spec.ds_check_interval_s,
     ]
     .iter()
     .any(Option::is_some)
+        || spec.dnssec_parent_servers.is_some()
 }
 
 fn apply_signing_timing(signing: &mut ZoneSigning, spec: &TldSpec) -> Result<()> {
@@ -179,6 +181,8 @@ fn apply_signing_timing(signing: &mut ZoneSigning, spec: &TldSpec) -> Result<()>
     set(&mut signing.ksk_lifetime_s, &spec.ksk_lifetime_s);
     set(&mut signing.propagation_delay_s, &spec.propagation_delay_s);
     set(&mut signing.parent_ds_ttl_s, &spec.parent_ds_ttl_s);
+    set(&mut signing.parent_servers, &spec.dnssec_parent_servers);
+    set(&mut signing.ds_check_interval_s, &spec.ds_check_interval_s);
     signing.check_timing().map_err(RegistryError::Range)
 }
 

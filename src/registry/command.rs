@@ -322,6 +322,9 @@ pub struct TldSpec {
     pub ksk_lifetime_s: Option<u32>,
     pub propagation_delay_s: Option<u32>,
     pub parent_ds_ttl_s: Option<u32>,
+    /// The parent's servers, asked for a new KSK's DS (empty: the operator confirms it).
+    pub dnssec_parent_servers: Option<Vec<std::net::SocketAddr>>,
+    pub ds_check_interval_s: Option<u32>,
     pub add_grace_s: Option<i64>,
     pub renew_grace_s: Option<i64>,
     pub auto_renew_grace_s: Option<i64>,

@@ -464,12 +464,15 @@ fn zone_signing_v7_to_v8(old: ZoneSigningV7) -> ZoneSigningRecord {
         ksk_lifetime_s: old.ksk_lifetime_s,
         propagation_delay_s: old.propagation_delay_s,
         parent_ds_ttl_s: old.parent_ds_ttl_s,
+        parent_servers: Vec::new(),
+        ds_check_interval_s: ZoneSigning::new(Denial::Nsec3, Vec::new()).ds_check_interval_s,
     }
 }
 
 /// v7 → v8: every key was published when it was made (a key may now sign
-/// before its publication), and a zone may deny existence with NSEC, which
-/// a schema-7 build could not read.
+/// before its publication), no parent servers are watched for a new DS,
+/// and a zone may deny existence with NSEC, which a schema-7 build could
+/// not read.
 pub(super) fn v7_to_v8(txn: &WriteTransaction) -> Result<String, StoreError> {
     let zones = rewrite(txn, DNSSEC, "zone signing (v7)", |old: ZoneSigningV7| Ok(zone_signing_v7_to_v8(old)))?;
     Ok(format!("schema 7 to 8: the keys of {zones} signed zones marked published since made; NSEC added as a way to deny existence"))

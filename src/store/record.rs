@@ -59,6 +59,7 @@ scalar!(
     i64,
     String,
     IpAddr,
+    std::net::SocketAddr,
     DomainName,
     ClientId,
     ContactId,
@@ -237,6 +238,8 @@ record!(ZoneSigningRecord of ZoneSigning {
     ksk_lifetime_s: u32,
     propagation_delay_s: u32,
     parent_ds_ttl_s: u32,
+    parent_servers: Vec<std::net::SocketAddr>,
+    ds_check_interval_s: u32,
 });
 
 record_enum!(RegistrarStatusRecord of RegistrarStatus { Ok, Readonly, Terminated });

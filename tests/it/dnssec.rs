@@ -766,3 +766,95 @@ async fn an_algorithm_rollover_moves_every_key_from_ecdsa_to_ed25519_and_every_s
     drop(secondaries);
     d.stop().await;
 }
+
+/// NSD on loopback as the parent: a root zone delegating `example` with the
+/// DS records `ds` (presentation form, owner first).
+struct Parent {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Parent {
+    fn start(dir: &std::path::Path, port: u16, ds: &[&str]) -> Parent {
+        let dir = dir.join(format!("parent-{port}-{}", ds.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut zone = ". 86400 IN SOA a.root. hostmaster.root. 1 1800 900 604800 86400\n. 86400 IN NS a.root.\na.root. 86400 IN A 127.0.0.1\nexample. 86400 IN NS a.nic.example.\n".to_string();
+        for ds in ds {
+            let f: Vec<&str> = ds.split_whitespace().collect();
+            zone.push_str(&format!("example. 86400 IN DS {} {} {} {}\n", f[3], f[4], f[5], f[6]));
+        }
+        std::fs::write(dir.join("root.zone"), zone).unwrap();
+        let conf = format!(
+            "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  server-count: 1\n  database: \"\"\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\nremote-control:\n  control-enable: no\nzone:\n  name: \".\"\n  zonefile: \"{d}/root.zone\"\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("nsd.conf"), conf).unwrap();
+        let child = std::process::Command::new("nsd")
+            .args(["-d", "-c"])
+            .arg(dir.join("nsd.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nsd must be installed (scripts/test installs it)");
+        let parent = Parent { child, addr: ([127, 0, 0, 1], port).into() };
+        let up = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            kdig(parent.addr, &["example", "DS"]).1.contains("NOERROR")
+        });
+        assert!(up, "the parent NSD did not answer");
+        parent
+    }
+}
+
+impl Drop for Parent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ksk_rollover_sees_the_new_ds_on_every_parent_server_by_itself() {
+    use domain_os::model::Clock;
+    let clock = domain_os::model::ManualClock::new(domain_os::model::SystemClock.now().plus_seconds(-2 * 86_400));
+    let d = TestDaemon::demo_on(&clock, |c, _| c.registry.lifecycle_tick_ms = 20).await;
+    let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
+    let old_ds = status["keys"][0]["ds"].as_str().unwrap().to_string();
+    let (parent_port, silent_port) = (free_port(), free_port());
+    let parent = Parent::start(d.dir.path(), parent_port, &[&old_ds]);
+    let servers = json!({"dnssec_parent_servers": [parent.addr.to_string(), format!("127.0.0.1:{silent_port}")], "ds_check_interval_s": 1});
+    d.ok("PATCH", "/v1/tlds/example", Some(servers)).await;
+    let status = d.ok("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "ksk" }))).await;
+    let new_ksk = status["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "ksk" && k["ds_seen"].is_null() && k["ds"] != old_ds.as_str())
+        .unwrap()
+        .clone();
+    let new_ds = new_ksk["ds"].as_str().unwrap().to_string();
+    clock.advance_seconds(2 * 3_600);
+
+    // The parent serves only the old DS, and a second server does not answer: not seen.
+    let parent = {
+        drop(parent);
+        Parent::start(d.dir.path(), parent_port, &[&old_ds, &new_ds])
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
+    assert!(
+        status["next_key_step"]["waiting_for"].as_str().is_some_and(|w| w.contains("ds-seen")),
+        "every server must serve it: {status:#}"
+    );
+
+    // Every configured server serves the new DS: the registry sees it by itself.
+    d.ok("PATCH", "/v1/tlds/example", Some(json!({"dnssec_parent_servers": [parent.addr.to_string()]}))).await;
+    let status = status_until(&d, "the new DS seen at the parent", |s| {
+        s["keys"].as_array().unwrap().iter().any(|k| k["key_tag"] == new_ksk["key_tag"] && k["ds_seen"].is_string())
+    })
+    .await;
+    let due = domain_os::model::Timestamp::parse_rfc3339(status["next_key_step"]["due"].as_str().unwrap()).unwrap();
+    assert!(due.unix_seconds() > clock.now().unix_seconds() + 86_400, "the parent's DS TTL still to wait: {status:#}");
+    drop(parent);
+    d.stop().await;
+}
