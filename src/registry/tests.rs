@@ -820,7 +820,8 @@ async fn stored_layouts_match_their_golden_bytes() {
         retired: Some(Timestamp::from_unix_seconds(1_800_000_200)),
         ds_seen: Some(Timestamp::from_unix_seconds(1_800_000_300)),
     };
-    let signing = crate::model::dnssec::ZoneSigning::new(crate::model::dnssec::Denial::Nsec3OptOut, vec![key]);
+    let mut signing = crate::model::dnssec::ZoneSigning::new(crate::model::dnssec::Denial::Nsec3OptOut, vec![key]);
+    signing.parent_servers = vec!["192.0.2.1:53".parse().unwrap(), "[2001:db8::1]:5353".parse().unwrap()];
     records.push(("zone signing", codec::encode(&signing)));
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();
