@@ -422,7 +422,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Commands::Restore { file } => {
             init_logging("warn", config.log_format);
             let bar = Progress::new("verifying", None);
-            let keys = crate::registry::keys::Keys::new(config.keys_dir());
+            let keys = crate::registry::keys::Keys::open(&config)?;
             let restored = crate::store::backup::restore(&file, &config.db_path(), &mut |files| keys.install(files), &mut |table, rows| {
                 bar.set_table(table, rows)
             });
@@ -808,7 +808,7 @@ async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
             let to = to.unwrap_or_else(|| crate::ops::backup::time_named(&config.data_dir.join(&config.backup.folder), SystemClock.now()));
             let started = std::time::Instant::now();
             let bar = Progress::new("copying", None);
-            let keys = crate::registry::keys::Keys::new(config.keys_dir()).export(&snapshot)?;
+            let keys = crate::registry::keys::Keys::open(config)?.export(&snapshot)?;
             let summary = crate::store::backup::backup(&snapshot, &keys, &to, &mut |table, rows| bar.set_table(table, rows))?;
             bar.finish();
             serde_json::to_value(BackupReport::new(to, summary, started.elapsed()))?
@@ -881,7 +881,7 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
         parsed.facts.dnssec_records,
         parsed.facts.unused_address_records
     );
-    let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config))?;
+    let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config)?)?;
     let bar = Arc::new(Progress::new("writing domains", Some(parsed.delegations.len() as u64)));
     let progress: crate::registry::import_data::Progress = {
         let bar = bar.clone();

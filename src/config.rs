@@ -43,6 +43,7 @@ pub struct Config {
     pub rdap: RdapConfig,
     pub whois: WhoisConfig,
     pub backup: BackupConfig,
+    pub dnssec: DnssecConfig,
 }
 
 impl Default for Config {
@@ -61,6 +62,7 @@ impl Default for Config {
             rdap: RdapConfig::default(),
             whois: WhoisConfig::default(),
             backup: BackupConfig::default(),
+            dnssec: DnssecConfig::default(),
         }
     }
 }
@@ -394,6 +396,24 @@ impl Default for WhoisConfig {
     }
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnssecConfig {
+    /// A PKCS#11 token for key signing keys; without one, every private
+    /// key is a file under `data_dir/keys`.
+    pub pkcs11: Option<Pkcs11Config>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Config {
+    /// The token's PKCS#11 module (SoftHSM: /usr/lib/softhsm/libsofthsm2.so).
+    pub module: PathBuf,
+    pub token_label: String,
+    /// A file (readable by the daemon only) holding the user PIN.
+    pub pin_file: PathBuf,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackupConfig {
@@ -434,6 +454,10 @@ impl Config {
         anchor(&mut self.zones_dir);
         for key in &mut self.dns.tsig_key_files {
             anchor(key);
+        }
+        if let Some(pkcs11) = &mut self.dnssec.pkcs11 {
+            anchor(&mut pkcs11.module);
+            anchor(&mut pkcs11.pin_file);
         }
     }
 

@@ -85,6 +85,8 @@ struct Running {
     stop_counting: watch::Sender<bool>,
     counting: Option<JoinHandle<()>>,
     registry: Registry,
+    /// The signing keys the writer uses, which backups read too.
+    keys: Arc<crate::registry::keys::Keys>,
     writer: WriterThread,
     /// What `/health/ready` reports.
     ready: Arc<AtomicBool>,
@@ -97,14 +99,15 @@ pub fn open_store(config: &Config, upgrade: Upgrade) -> Result<Store, StoreError
     Store::open(&config.db_path(), config.registry.cache_mib << 20, upgrade)
 }
 
-pub fn writer_settings(config: &Config) -> WriterSettings {
-    WriterSettings {
+/// The writer's settings; opens the PKCS#11 token when one is configured.
+pub fn writer_settings(config: &Config) -> Result<WriterSettings, StoreError> {
+    Ok(WriterSettings {
         roid_suffix: config.registry.roid_suffix.clone(),
         queue_max: config.registry.queue_max,
         batch_max: config.registry.batch_max,
         journal_entries_max: config.dns.journal_entries_max,
-        keys: Arc::new(crate::registry::keys::Keys::new(config.keys_dir())),
-    }
+        keys: Arc::new(crate::registry::keys::Keys::open(config)?),
+    })
 }
 
 pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> Result<Daemon, DaemonError> {
@@ -120,10 +123,13 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, options: Options) -> 
     };
 
     let store = open_store(config, Upgrade::Allowed)?;
-    let (registry, writer) = Registry::start(store, clock.clone(), writer_settings(config))?;
+    let settings = writer_settings(config)?;
+    let keys = settings.keys.clone();
+    let (registry, writer) = Registry::start(store, clock.clone(), settings)?;
     let (shutdown, _) = watch::channel(false);
     let (stop_counting, _) = watch::channel(false);
     let mut running = Running {
+        keys,
         shutdown,
         shutdown_timeout: Duration::from_secs(config.shutdown_timeout_s),
         dns: None,
@@ -199,7 +205,7 @@ async fn bind(
 
     let listener = crate::ops::listeners::tokio_tcp(config.admin.listen).await.map_err(io_error("binding the operator API"))?;
     let admin_addr = listener.local_addr().map_err(io_error("operator API address"))?;
-    let backups = Backups::new(registry.clone(), clock.clone(), config);
+    let backups = Backups::new(registry.clone(), clock.clone(), config, running.keys.clone());
     if config.backup.interval_s > 0 {
         let interval = Duration::from_secs(config.backup.interval_s);
         running.tasks.push(tokio::spawn(backups.clone().run_schedule(interval, shutdown_rx.clone())));
@@ -310,7 +316,8 @@ impl Daemon {
 
 impl Running {
     async fn stop(self) {
-        let Running { shutdown, shutdown_timeout, dns, epp, rdap, whois, tasks, stop_counting, counting, registry, writer, ready } = self;
+        let Running { shutdown, shutdown_timeout, dns, epp, rdap, whois, tasks, stop_counting, counting, registry, writer, ready, keys: _ } =
+            self;
         ready.store(false, Ordering::Release);
         let _ = shutdown.send(true);
         let front_ends = async {

@@ -68,13 +68,13 @@ pub struct Backups {
 }
 
 impl Backups {
-    pub fn new(registry: Registry, clock: Arc<dyn Clock>, config: &Config) -> Arc<Self> {
+    pub fn new(registry: Registry, clock: Arc<dyn Clock>, config: &Config, keys: Arc<Keys>) -> Arc<Self> {
         Arc::new(Backups {
             registry,
             clock,
             folder: config.data_dir.join(&config.backup.folder),
             keep: config.backup.keep,
-            keys: Arc::new(Keys::new(config.keys_dir())),
+            keys,
             turn: Default::default(),
         })
     }

@@ -1,11 +1,12 @@
 //! Zone signing keys: made with ring (ECDSA P-256 and Ed25519) or, as ring
 //! cannot make RSA keys, with the `rsa` crate (RSA/SHA-256, which ring then
-//! signs with), each
-//! private key a PKCS#8 file readable by its owner only, in a folder per TLD
-//! under the data folder's `keys/`, loaded once by the writer and used to
-//! sign RRsets. The store holds only the public halves
-//! ([`crate::model::dnssec::ZoneKey`]); backups carry the private halves
-//! beside the store's tables, and a restore puts them back here.
+//! signs with), each private key a PKCS#8 file readable by its owner only,
+//! in a folder per TLD under the data folder's `keys/`, loaded once by the
+//! writer and used to sign RRsets; with a PKCS#11 token configured, key
+//! signing (and combined) keys are made and kept in the token instead. The
+//! store holds only the public halves ([`crate::model::dnssec::ZoneKey`]);
+//! backups carry the private key files beside the store's tables (a token's
+//! keys stay in the token), and a restore puts them back here.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 
+use super::token::Token;
 use crate::model::dnssec::{KeyRole, ZoneKey, algorithm, dnskey_rdata, key_tag};
 use crate::model::{DomainName, Timestamp};
 use crate::store::StoreError;
@@ -28,6 +30,13 @@ enum Pair {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
     Rsa(RsaKeyPair),
+    /// A key in the PKCS#11 token: its private handle and public key.
+    Token {
+        token: Arc<Token>,
+        handle: cryptoki::object::ObjectHandle,
+        algorithm: u8,
+        public_key: Vec<u8>,
+    },
 }
 
 /// The modulus of the RSA keys made here: RFC 8624 §3.1's minimum, Knot's
@@ -55,20 +64,9 @@ impl SigningKey {
             Pair::Ed25519(p) => p.public_key().as_ref().to_vec(),
             Pair::Rsa(p) => {
                 let parts = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(p.public());
-                let strip = |b: &[u8]| b.iter().position(|&x| x != 0).map_or_else(Vec::new, |at| b[at..].to_vec());
-                let (exponent, modulus) = (strip(&parts.e), strip(&parts.n));
-                let mut out = Vec::with_capacity(3 + exponent.len() + modulus.len());
-                match u8::try_from(exponent.len()) {
-                    Ok(len) => out.push(len),
-                    Err(_) => {
-                        out.push(0);
-                        out.extend_from_slice(&(exponent.len() as u16).to_be_bytes());
-                    }
-                }
-                out.extend_from_slice(&exponent);
-                out.extend_from_slice(&modulus);
-                out
+                rsa_dnskey_key(&parts.e, &parts.n)
             }
+            Pair::Token { public_key, .. } => public_key.clone(),
         }
     }
 
@@ -82,15 +80,35 @@ impl SigningKey {
                 p.sign(&RSA_PKCS1_SHA256, rng, data, &mut signature).map_err(|_| StoreError::Db("RSA signing failed".into()))?;
                 Ok(signature)
             }
+            Pair::Token { token, handle, algorithm, .. } => token.sign(*handle, *algorithm, data),
         }
     }
 }
 
-/// The zone signing keys kept beside the store.
+/// The RSA public key as a DNSKEY carries it (RFC 3110 §2): the exponent's
+/// length, the exponent and the modulus, without leading zeros.
+pub(super) fn rsa_dnskey_key(exponent: &[u8], modulus: &[u8]) -> Vec<u8> {
+    let strip = |b: &[u8]| b.iter().position(|&x| x != 0).map_or_else(Vec::new, |at| b[at..].to_vec());
+    let (exponent, modulus) = (strip(exponent), strip(modulus));
+    let mut out = Vec::with_capacity(3 + exponent.len() + modulus.len());
+    match u8::try_from(exponent.len()) {
+        Ok(len) => out.push(len),
+        Err(_) => {
+            out.push(0);
+            out.extend_from_slice(&(exponent.len() as u16).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&exponent);
+    out.extend_from_slice(&modulus);
+    out
+}
+
+/// The zone signing keys kept beside the store (and in the token).
 pub struct Keys {
     dir: PathBuf,
     rng: SystemRandom,
     loaded: Mutex<HashMap<(DomainName, u16, u8), Arc<SigningKey>>>,
+    token: Option<Arc<Token>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -101,7 +119,13 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     pub fn new(dir: PathBuf) -> Keys {
-        Keys { dir, rng: SystemRandom::new(), loaded: Mutex::default() }
+        Keys { dir, rng: SystemRandom::new(), loaded: Mutex::default(), token: None }
+    }
+
+    /// The keys of `config`'s data folder and, when it names one, its token.
+    pub fn open(config: &crate::config::Config) -> Result<Keys, StoreError> {
+        let token = config.dnssec.pkcs11.as_ref().map(Token::open).transpose()?.map(Arc::new);
+        Ok(Keys { token, ..Keys::new(config.keys_dir()) })
     }
 
     pub fn rng(&self) -> &SystemRandom {
@@ -120,7 +144,10 @@ impl Keys {
         for zone in snapshot.zones() {
             let tld = &zone.tld.name;
             for key in snapshot.zone_signing(tld)?.map(|s| s.keys).unwrap_or_default() {
-                self.signer(tld, &key)?;
+                // A key in the token never leaves it.
+                if matches!(self.signer(tld, &key)?.pair, Pair::Token { .. }) {
+                    continue;
+                }
                 let name = file_name(tld, key.algorithm, key.key_tag());
                 let path = self.dir.join(&name);
                 files.push((name, std::fs::read(&path).map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?));
@@ -163,6 +190,10 @@ impl Keys {
     pub fn generate(&self, tld: &DomainName, algorithm: u8, role: KeyRole, now: Timestamp, active: bool) -> Result<ZoneKey, StoreError> {
         let flags = role.flags();
         let failed = |what: &str| StoreError::Db(format!("cannot make a signing key for {tld}: {what}"));
+        // Key signing (and combined) keys go to the token when there is one.
+        if let Some(token) = self.token.as_ref().filter(|_| role != KeyRole::Zsk) {
+            return self.generate_in_token(token, tld, algorithm, role, now, active);
+        }
         // A new key's tag may equal that of a key the zone has or had (its
         // file is there): such a key is made again.
         for _ in 0..8 {
@@ -204,13 +235,61 @@ impl Keys {
         Err(failed("every new key's tag was taken"))
     }
 
-    /// The private half of `key`, read from its file the first time.
+    /// Makes a key in the token, labelled like its file would be named.
+    fn generate_in_token(
+        &self,
+        token: &Arc<Token>,
+        tld: &DomainName,
+        algorithm: u8,
+        role: KeyRole,
+        now: Timestamp,
+        active: bool,
+    ) -> Result<ZoneKey, StoreError> {
+        let pending = format!("{tld}-new-{}", now.unix_seconds());
+        for _ in 0..8 {
+            let (handle, public_key) = token.generate(algorithm, &pending)?;
+            let tag = key_tag(&dnskey_rdata(role.flags(), algorithm, &public_key));
+            let label = token_label(tld, algorithm, tag);
+            if token.find(&label, algorithm)?.is_some() || self.path(tld, algorithm, tag).exists() {
+                token.destroy(&pending)?;
+                continue;
+            }
+            token.relabel(&pending, &label)?;
+            let key = SigningKey { pair: Pair::Token { token: token.clone(), handle, algorithm, public_key: public_key.clone() } };
+            self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert((tld.clone(), tag, algorithm), Arc::new(key));
+            return Ok(ZoneKey {
+                flags: role.flags(),
+                algorithm,
+                public_key,
+                created: now,
+                published: Some(now),
+                role,
+                active_from: active.then_some(now),
+                retired: None,
+                ds_seen: None,
+            });
+        }
+        Err(StoreError::Db(format!("cannot make a signing key for {tld}: every new key's tag was taken")))
+    }
+
+    /// The private half of `key`, read from its file (or found in the
+    /// token) the first time.
     pub fn signer(&self, tld: &DomainName, key: &ZoneKey) -> Result<Arc<SigningKey>, StoreError> {
         let id = (tld.clone(), key.key_tag(), key.algorithm);
         if let Some(k) = self.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             return Ok(k.clone());
         }
         let path = self.path(tld, key.algorithm, key.key_tag());
+        if let Some(token) = self.token.as_ref().filter(|_| !path.exists())
+            && let Some((handle, public_key)) = token.find(&token_label(tld, key.algorithm, key.key_tag()), key.algorithm)?
+        {
+            if public_key != key.public_key {
+                return Err(StoreError::Db(format!("the token's key {} of {tld} is not the published one", key.key_tag())));
+            }
+            let loaded = Arc::new(SigningKey { pair: Pair::Token { token: token.clone(), handle, algorithm: key.algorithm, public_key } });
+            self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(id, loaded.clone());
+            return Ok(loaded);
+        }
         let pkcs8 = std::fs::read(&path)
             .map_err(|e| StoreError::Db(format!("the private key of {tld} key {} is missing ({}: {e})", key.key_tag(), path.display())))?;
         let loaded = SigningKey::from_pkcs8(key.algorithm, &pkcs8, &self.rng)
@@ -220,6 +299,11 @@ impl Keys {
         self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(id, loaded.clone());
         Ok(loaded)
     }
+}
+
+/// A key's label in the token: its file's name without folder and suffix.
+fn token_label(tld: &DomainName, algorithm: u8, key_tag: u16) -> String {
+    format!("K{tld}.+{algorithm:03}+{key_tag:05}")
 }
 
 /// A key's file in the keys folder, named as BIND and Knot name theirs.

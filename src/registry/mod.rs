@@ -26,6 +26,7 @@ pub mod query;
 mod resign;
 mod rollover;
 mod signing;
+pub mod token;
 mod writer;
 mod zone_rows;
 
