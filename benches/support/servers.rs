@@ -60,7 +60,7 @@ pub fn domain_os_config(dir: &Path, dns: u16, admin: u16, metrics: bool) -> Path
     std::fs::write(
         &path,
         format!(
-            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[registry]\ncache_mib = 256\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\nmetrics = {metrics}\n[epp]\nlisten = []\n[rdap]\nlisten = []\n[whois]\nlisten = []\n"
+            "data_dir = \"data\"\nzones_dir = \"zones\"\nlog = \"warn\"\n[dns]\nlisten = [\"127.0.0.1:{dns}\"]\n[admin]\nlisten = \"127.0.0.1:{admin}\"\nmetrics = {metrics}\n[epp]\nlisten = []\n[rdap]\nlisten = []\n[whois]\nlisten = []\n"
         ),
     )
     .unwrap();
