@@ -404,6 +404,10 @@ pub struct DnssecConfig {
     /// A PKCS#11 token for key signing keys; without one, every private
     /// key is a file under `data_dir/keys`.
     pub pkcs11: Option<Pkcs11Config>,
+    /// A resolver that finds the addresses of children's name servers
+    /// outside our zones, for the CDS scan; without one only in-zone name
+    /// servers (with glue) are asked.
+    pub resolver: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

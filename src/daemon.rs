@@ -273,6 +273,13 @@ async fn bind(
         Duration::from_millis(config.registry.lifecycle_tick_ms),
         shutdown_rx.clone(),
     )));
+    running.tasks.push(tokio::spawn(dns::cds::run(
+        registry.clone(),
+        clock.clone(),
+        config.dnssec.resolver,
+        Duration::from_millis(config.registry.lifecycle_tick_ms),
+        shutdown_rx.clone(),
+    )));
     running.tasks.push(tokio::spawn(dns::parent::run(
         registry.clone(),
         clock.clone(),

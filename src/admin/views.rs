@@ -98,6 +98,7 @@ pub fn dnssec(
         "dnskey_ttl_s": signing.dnskey_ttl_s,
         "parent_servers": signing.parent_servers,
         "ds_check_interval_s": signing.ds_check_interval_s,
+        "cds_scan_interval_s": signing.cds_scan_interval_s,
         "earliest_signature_expiry": earliest_expiry.map(|e| Timestamp::from_unix_seconds(i64::from(e))),
     })
 }

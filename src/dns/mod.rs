@@ -11,6 +11,8 @@
 //! Must not: write registry state.
 
 pub mod answer;
+pub mod cds;
+pub mod client;
 pub mod notify;
 pub mod parent;
 pub mod tcp;

@@ -174,6 +174,9 @@ pub struct ZoneSigning {
     pub parent_servers: Vec<std::net::SocketAddr>,
     /// How often they are asked while a rollover waits for the DS.
     pub ds_check_interval_s: u32,
+    /// How often the name servers of every secure delegation are asked for
+    /// its CDS (RFC 7344); 0: never.
+    pub cds_scan_interval_s: u32,
 }
 
 impl ZoneSigning {
@@ -194,6 +197,7 @@ impl ZoneSigning {
             parent_ds_ttl_s: 86_400,
             parent_servers: Vec::new(),
             ds_check_interval_s: 3_600,
+            cds_scan_interval_s: 0,
         }
     }
 
@@ -251,6 +255,9 @@ impl ZoneSigning {
         }
         if s.propagation_delay_s > DAY || s.parent_ds_ttl_s > 7 * DAY {
             return Err("propagation_delay_s must be at most a day and parent_ds_ttl_s at most a week".into());
+        }
+        if s.cds_scan_interval_s > 7 * DAY {
+            return Err("cds_scan_interval_s must be 0 (no scan) or at most a week".into());
         }
         if !(1..=DAY).contains(&s.ds_check_interval_s) || s.parent_servers.len() > 16 {
             return Err("ds_check_interval_s must be between 1 second and a day, and parent_servers at most 16".into());
@@ -325,6 +332,39 @@ pub fn ds_sha256(owner_wire: &[u8], dnskey_rdata: &[u8]) -> DsData {
         algorithm: dnskey_rdata.get(3).copied().unwrap_or(0),
         digest_type: 2,
         digest: ds_digest(owner_wire, dnskey_rdata, 2).unwrap_or_default(),
+    }
+}
+
+/// Whether the RRSIG RDATA `rrsig` is a valid signature, at `now` (Unix
+/// seconds), over the RRset of `rdatas` of its covered type at
+/// `owner_wire` (canonical wire form) by the key `dnskey` (DNSKEY RDATA):
+/// RFC 4035 §5.3, for algorithms 8, 13 and 15, wildcard expansion aside.
+pub fn verify_rrsig(rrsig: &[u8], owner_wire: &[u8], rdatas: &[Vec<u8>], dnskey: &[u8], now: u32) -> bool {
+    use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey};
+    let Some((fields, signature)) = RrsigFields::parse(rrsig) else { return false };
+    let (Some(flags), Some(&alg), Some(public)) = (dnskey.get(..2), dnskey.get(3), dnskey.get(4..)) else { return false };
+    let zone_key = u16::from_be_bytes([flags[0], flags[1]]) & DNSKEY_ZONE != 0;
+    let current = (now.wrapping_sub(fields.inception) as i32) >= 0 && (fields.expiration.wrapping_sub(now) as i32) >= 0;
+    if !zone_key || !current || alg != fields.algorithm || key_tag(dnskey) != fields.key_tag || fields.labels != label_count(owner_wire) {
+        return false;
+    }
+    let data = fields.signed_data(owner_wire, rdatas);
+    match alg {
+        algorithm::ECDSAP256SHA256 => {
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, [&[4u8][..], public].concat()).verify(&data, signature).is_ok()
+        }
+        algorithm::ED25519 => UnparsedPublicKey::new(&ED25519, public).verify(&data, signature).is_ok(),
+        algorithm::RSASHA256 => {
+            // RFC 3110 §2: the exponent's length (one octet, or zero and two), the exponent, the modulus.
+            let (e_len, at) = match public {
+                [0, high, low, ..] => (usize::from(u16::from_be_bytes([*high, *low])), 3),
+                [len, ..] => (usize::from(*len), 1),
+                [] => return false,
+            };
+            let (Some(e), Some(n)) = (public.get(at..at + e_len), public.get(at + e_len..)) else { return false };
+            RsaPublicKeyComponents { n, e }.verify(&RSA_PKCS1_2048_8192_SHA256, &data, signature).is_ok()
+        }
+        _ => false,
     }
 }
 
@@ -556,6 +596,35 @@ mod tests {
         assert!(signing.check_timing().is_err(), "refresh plus jitter reach the validity");
         signing.signature_refresh_s = signing.dnskey_ttl_s + signing.propagation_delay_s;
         assert!(signing.check_timing().is_err(), "a cache could outlive the signature");
+    }
+
+    #[test]
+    fn a_signature_verifies_only_over_its_rrset_by_its_key_in_its_window() {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let dnskey = dnskey_rdata(257, 13, &pair.public_key().as_ref()[1..]);
+        let owner = wire("child.example");
+        let rdatas = vec![vec![1, 2, 3, 4, 13, 2, 9, 9]];
+        let fields = RrsigFields {
+            type_covered: 59,
+            algorithm: 13,
+            labels: 2,
+            original_ttl: 3600,
+            expiration: 2_000,
+            inception: 1_000,
+            key_tag: key_tag(&dnskey),
+            signer: owner.clone(),
+        };
+        let signature = pair.sign(&rng, &fields.signed_data(&owner, &rdatas)).unwrap();
+        let rrsig = fields.rdata(signature.as_ref());
+        assert!(verify_rrsig(&rrsig, &owner, &rdatas, &dnskey, 1_500));
+        assert!(!verify_rrsig(&rrsig, &owner, &rdatas, &dnskey, 2_500), "expired");
+        assert!(!verify_rrsig(&rrsig, &owner, &[vec![0]], &dnskey, 1_500), "another RRset");
+        assert!(!verify_rrsig(&rrsig, &wire("other.example"), &rdatas, &dnskey, 1_500), "another owner");
+        let other = dnskey_rdata(257, 13, &[7; 64]);
+        assert!(!verify_rrsig(&rrsig, &owner, &rdatas, &other, 1_500), "another key");
     }
 
     #[test]

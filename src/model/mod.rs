@@ -5,6 +5,7 @@
 //!
 //! Must not: do I/O, or know redb, tokio, HTTP or XML.
 
+pub mod cds;
 pub mod contact;
 pub mod disclosure;
 pub mod dnssec;

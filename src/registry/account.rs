@@ -165,6 +165,7 @@ fn has_signing_timing(spec: &TldSpec) -> bool {
         spec.propagation_delay_s,
         spec.parent_ds_ttl_s,
         spec.ds_check_interval_s,
+        spec.cds_scan_interval_s,
     ]
     .iter()
     .any(Option::is_some)
@@ -183,6 +184,7 @@ fn apply_signing_timing(signing: &mut ZoneSigning, spec: &TldSpec) -> Result<()>
     set(&mut signing.parent_ds_ttl_s, &spec.parent_ds_ttl_s);
     set(&mut signing.parent_servers, &spec.dnssec_parent_servers);
     set(&mut signing.ds_check_interval_s, &spec.ds_check_interval_s);
+    set(&mut signing.cds_scan_interval_s, &spec.cds_scan_interval_s);
     signing.check_timing().map_err(RegistryError::Range)
 }
 

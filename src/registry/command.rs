@@ -325,6 +325,8 @@ pub struct TldSpec {
     /// The parent's servers, asked for a new KSK's DS (empty: the operator confirms it).
     pub dnssec_parent_servers: Option<Vec<std::net::SocketAddr>>,
     pub ds_check_interval_s: Option<u32>,
+    /// How often children are scanned for CDS (0: never).
+    pub cds_scan_interval_s: Option<u32>,
     pub add_grace_s: Option<i64>,
     pub renew_grace_s: Option<i64>,
     pub auto_renew_grace_s: Option<i64>,

@@ -822,6 +822,7 @@ async fn stored_layouts_match_their_golden_bytes() {
     };
     let mut signing = crate::model::dnssec::ZoneSigning::new(crate::model::dnssec::Denial::Nsec3OptOut, vec![key]);
     signing.parent_servers = vec!["192.0.2.1:53".parse().unwrap(), "[2001:db8::1]:5353".parse().unwrap()];
+    signing.cds_scan_interval_s = 86_400;
     records.push(("zone signing", codec::encode(&signing)));
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();

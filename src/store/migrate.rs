@@ -466,6 +466,7 @@ fn zone_signing_v7_to_v8(old: ZoneSigningV7) -> ZoneSigningRecord {
         parent_ds_ttl_s: old.parent_ds_ttl_s,
         parent_servers: Vec::new(),
         ds_check_interval_s: ZoneSigning::new(Denial::Nsec3, Vec::new()).ds_check_interval_s,
+        cds_scan_interval_s: 0,
     }
 }
 

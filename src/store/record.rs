@@ -240,6 +240,7 @@ record!(ZoneSigningRecord of ZoneSigning {
     parent_ds_ttl_s: u32,
     parent_servers: Vec<std::net::SocketAddr>,
     ds_check_interval_s: u32,
+    cds_scan_interval_s: u32,
 });
 
 record_enum!(RegistrarStatusRecord of RegistrarStatus { Ok, Readonly, Terminated });

@@ -767,25 +767,19 @@ async fn an_algorithm_rollover_moves_every_key_from_ecdsa_to_ed25519_and_every_s
     d.stop().await;
 }
 
-/// NSD on loopback as the parent: a root zone delegating `example` with the
-/// DS records `ds` (presentation form, owner first).
-struct Parent {
+/// NSD on loopback, authoritative for `zone` with the records `text`.
+struct Authoritative {
     child: std::process::Child,
     addr: std::net::SocketAddr,
 }
 
-impl Parent {
-    fn start(dir: &std::path::Path, port: u16, ds: &[&str]) -> Parent {
-        let dir = dir.join(format!("parent-{port}-{}", ds.len()));
+impl Authoritative {
+    fn start(dir: &std::path::Path, port: u16, zone: &str, text: &str) -> Authoritative {
+        let dir = dir.join(format!("nsd-{port}-{}", text.len()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut zone = ". 86400 IN SOA a.root. hostmaster.root. 1 1800 900 604800 86400\n. 86400 IN NS a.root.\na.root. 86400 IN A 127.0.0.1\nexample. 86400 IN NS a.nic.example.\n".to_string();
-        for ds in ds {
-            let f: Vec<&str> = ds.split_whitespace().collect();
-            zone.push_str(&format!("example. 86400 IN DS {} {} {} {}\n", f[3], f[4], f[5], f[6]));
-        }
-        std::fs::write(dir.join("root.zone"), zone).unwrap();
+        std::fs::write(dir.join("zone"), text).unwrap();
         let conf = format!(
-            "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  server-count: 1\n  database: \"\"\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\nremote-control:\n  control-enable: no\nzone:\n  name: \".\"\n  zonefile: \"{d}/root.zone\"\n",
+            "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  server-count: 1\n  database: \"\"\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  xfrdfile: \"{d}/xfrd.state\"\n  pidfile: \"{d}/nsd.pid\"\n  logfile: \"{d}/nsd.log\"\nremote-control:\n  control-enable: no\nzone:\n  name: \"{zone}\"\n  zonefile: \"{d}/zone\"\n",
             d = dir.display()
         );
         std::fs::write(dir.join("nsd.conf"), conf).unwrap();
@@ -796,17 +790,28 @@ impl Parent {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("nsd must be installed (scripts/test installs it)");
-        let parent = Parent { child, addr: ([127, 0, 0, 1], port).into() };
+        let server = Authoritative { child, addr: ([127, 0, 0, 1], port).into() };
         let up = (0..100).any(|_| {
             std::thread::sleep(std::time::Duration::from_millis(50));
-            kdig(parent.addr, &["example", "DS"]).1.contains("NOERROR")
+            kdig(server.addr, &[zone, "SOA"]).1.contains("NOERROR")
         });
-        assert!(up, "the parent NSD did not answer");
-        parent
+        assert!(up, "NSD did not answer for {zone}");
+        server
+    }
+
+    /// A root zone delegating `example` with the DS records `ds`
+    /// (presentation form, owner first): the parent of our TLD.
+    fn root(dir: &std::path::Path, port: u16, ds: &[&str]) -> Authoritative {
+        let mut zone = ". 86400 IN SOA a.root. hostmaster.root. 1 1800 900 604800 86400\n. 86400 IN NS a.root.\na.root. 86400 IN A 127.0.0.1\nexample. 86400 IN NS a.nic.example.\n".to_string();
+        for ds in ds {
+            let f: Vec<&str> = ds.split_whitespace().collect();
+            zone.push_str(&format!("example. 86400 IN DS {} {} {} {}\n", f[3], f[4], f[5], f[6]));
+        }
+        Authoritative::start(dir, port, ".", &zone)
     }
 }
 
-impl Drop for Parent {
+impl Drop for Authoritative {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -821,7 +826,7 @@ async fn a_ksk_rollover_sees_the_new_ds_on_every_parent_server_by_itself() {
     let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
     let old_ds = status["keys"][0]["ds"].as_str().unwrap().to_string();
     let (parent_port, silent_port) = (free_port(), free_port());
-    let parent = Parent::start(d.dir.path(), parent_port, &[&old_ds]);
+    let parent = Authoritative::root(d.dir.path(), parent_port, &[&old_ds]);
     let servers = json!({"dnssec_parent_servers": [parent.addr.to_string(), format!("127.0.0.1:{silent_port}")], "ds_check_interval_s": 1});
     d.ok("PATCH", "/v1/tlds/example", Some(servers)).await;
     let status = d.ok("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "ksk" }))).await;
@@ -838,7 +843,7 @@ async fn a_ksk_rollover_sees_the_new_ds_on_every_parent_server_by_itself() {
     // The parent serves only the old DS, and a second server does not answer: not seen.
     let parent = {
         drop(parent);
-        Parent::start(d.dir.path(), parent_port, &[&old_ds, &new_ds])
+        Authoritative::root(d.dir.path(), parent_port, &[&old_ds, &new_ds])
     };
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
@@ -909,5 +914,106 @@ async fn key_signing_keys_live_in_a_softhsm_token_and_sign_after_a_restart() {
     assert_eq!(signers_of(&text, "DNSKEY"), ksks);
     assert_eq!(std::fs::read_dir(d.config.keys_dir().join("example")).unwrap().count(), 1, "the new KSK is in the token too");
     assert!(delv(&d, &anchor, "example", "DNSKEY").contains("; fully validated"), "the old DS still validates");
+    d.stop().await;
+}
+
+/// Knot signing `child.example` by itself on `address` port 53 (where a
+/// parent asks), publishing CDS as `cds_publish` says, with SHA-384 digests.
+struct SignedChild {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl SignedChild {
+    fn start(dir: &std::path::Path, address: &str, cds_publish: &str) -> SignedChild {
+        let dir = dir.join("child-knot");
+        std::fs::create_dir_all(&dir).unwrap();
+        let zone = dir.join("child.example.zone");
+        if !zone.exists() {
+            std::fs::write(
+                &zone,
+                "child.example. 3600 IN SOA ns1.child-dns.test. hostmaster.child.example. 1 3600 900 604800 300\nchild.example. 3600 IN NS ns1.child-dns.test.\nwww.child.example. 3600 IN A 192.0.2.7\n",
+            )
+            .unwrap();
+        }
+        let log = dir.join("knot.log");
+        let conf = format!(
+            "server:\n    rundir: \"{d}\"\n    listen: {address}@53\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\nlog:\n  - target: \"{log}\"\n    any: info\ndatabase:\n    storage: \"{d}\"\npolicy:\n  - id: child\n    algorithm: ecdsap256sha256\n    single-type-signing: on\n    cds-cdnskey-publish: {cds_publish}\n    cds-digest-type: sha384\ntemplate:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    journal-content: none\nzone:\n  - domain: child.example\n    file: \"{z}\"\n    dnssec-signing: on\n    dnssec-policy: child\n",
+            d = dir.display(),
+            log = log.display(),
+            z = zone.display(),
+        );
+        std::fs::write(dir.join("knot.conf"), conf).unwrap();
+        let child = std::process::Command::new("knotd")
+            .arg("-c")
+            .arg(dir.join("knot.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("knotd must be installed (scripts/test installs it)");
+        let server: std::net::SocketAddr = format!("{address}:53").parse().unwrap();
+        let signed = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            kdig(server, &["+dnssec", "child.example", "CDS"]).1.contains("RRSIG")
+        });
+        let started = SignedChild { child, log };
+        assert!(signed, "Knot did not sign the child:\n{}", std::fs::read_to_string(&started.log).unwrap_or_default());
+        started
+    }
+}
+
+impl Drop for SignedChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_childs_cds_signed_by_its_current_key_replaces_then_removes_its_ds() {
+    use base64::Engine;
+    let child_address = "127.77.0.1";
+    // NSD, authoritative for the child's name server zone, stands in for the resolver.
+    let resolver_dir = tempfile::tempdir().unwrap();
+    let resolver = Authoritative::start(
+        resolver_dir.path(),
+        free_port(),
+        "child-dns.test",
+        "child-dns.test. 3600 IN SOA ns.child-dns.test. h.child-dns.test. 1 3600 900 604800 300\nchild-dns.test. 3600 IN NS ns.child-dns.test.\nns1.child-dns.test. 3600 IN A 127.77.0.1\n",
+    );
+    let d = TestDaemon::start(true, |c, _| c.dnssec.resolver = Some(resolver.addr)).await;
+    let mut child = SignedChild::start(d.dir.path(), child_address, "always");
+    // The child's key and the SHA-256 DS its registrar registers for it.
+    let (_, dnskey) = kdig(format!("{child_address}:53").parse().unwrap(), &["+short", "child.example", "DNSKEY"]);
+    let f: Vec<&str> = dnskey.split_whitespace().collect();
+    let key = base64::engine::general_purpose::STANDARD.decode(f[3..].concat()).unwrap();
+    let rdata = domain_os::model::dnssec::dnskey_rdata(f[0].parse().unwrap(), f[2].parse().unwrap(), &key);
+    let owner = domain_os::model::DomainName::parse("child.example").unwrap().to_wire();
+    let ds = domain_os::model::dnssec::ds_sha256(&owner, &rdata);
+    d.ok("POST", "/v1/hosts", Some(json!({"name": "ns1.child-dns.test", "registrar": "demo-registrar"}))).await;
+    let domain = json!({"name": "child.example", "registrar": "demo-registrar", "nameservers": ["ns1.child-dns.test"], "ds": [ds]});
+    d.ok("POST", "/v1/domains", Some(domain)).await;
+
+    // The scan finds a CDS for the same key with a SHA-384 digest, signed by
+    // the key the DS holds now: the DS becomes that.
+    d.ok("PATCH", "/v1/tlds/example", Some(json!({"cds_scan_interval_s": 1}))).await;
+    let replaced = eventually(std::time::Duration::from_secs(20), async || {
+        let held = d.ok("GET", "/v1/domains/child.example", None).await["ds"].clone();
+        held.as_array().is_some_and(|a| a.len() == 1 && a[0]["digest_type"] == 4 && a[0]["key_tag"] == ds.key_tag)
+    })
+    .await;
+    assert!(replaced, "{}", d.ok("GET", "/v1/domains/child.example", None).await);
+    let (ok, answer) = kdig(d.dns, &["+dnssec", "child.example", "DS"]);
+    assert!(ok && answer.contains(&format!("{} 13 4 ", ds.key_tag)), "served signed at once: {answer}");
+
+    // The child asks for its DS to go (RFC 8078): the delegation becomes insecure.
+    drop(child);
+    child = SignedChild::start(d.dir.path(), child_address, "delete-dnssec");
+    let removed = eventually(std::time::Duration::from_secs(20), async || {
+        d.ok("GET", "/v1/domains/child.example", None).await["ds"].as_array().is_some_and(|a| a.is_empty())
+    })
+    .await;
+    assert!(removed, "{}", d.ok("GET", "/v1/domains/child.example", None).await);
+    drop((child, resolver));
     d.stop().await;
 }

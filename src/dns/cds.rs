@@ -1,0 +1,168 @@
+//! Scanning children for CDS (RFC 7344, RFC 8078): every
+//! `cds_scan_interval_s`, each secure delegation of a signed TLD is asked,
+//! at every one of its name servers, for its DNSKEY and CDS RRsets with
+//! their signatures; `model::cds` decides what the answer is worth against
+//! the DS held now. Only when every name server gives the same verdict is
+//! the DS replaced (or removed) — through the writer as a registry update,
+//! which tells the sponsor with a change poll message (RFC 8590). Domains
+//! their registrar or the registry locked against updates are left alone.
+//! In-zone name servers are reached at their glue; others at the addresses
+//! the configured resolver gives for them.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::client::{self, Flags};
+use crate::model::cds::{self, CdsChange, ChildAnswer};
+use crate::model::status::DomainStatus;
+use crate::model::zone::rtype;
+use crate::model::{Clock, Domain, DomainName};
+use crate::registry::command::UpdateDomain;
+use crate::registry::{Actor, Command, Registry};
+use crate::store::Snapshot;
+
+/// CDS and CDNSKEY RR types (RFC 7344).
+const CDS: u16 = 59;
+
+/// Domains read from the snapshot at a time.
+const DOMAINS_PER_READ: usize = 1_000;
+
+/// Runs the scan until shutdown; `tick` is how often schedules are looked at.
+pub async fn run(
+    registry: Registry,
+    clock: std::sync::Arc<dyn Clock>,
+    resolver: Option<SocketAddr>,
+    tick: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut last_scan: HashMap<DomainName, Instant> = HashMap::new();
+    loop {
+        let snapshot = registry.snapshot();
+        for tld in snapshot.tlds().map(|t| t.name.clone()).collect::<Vec<_>>() {
+            let Ok(Some(signing)) = snapshot.zone_signing(&tld) else { continue };
+            let interval = Duration::from_secs(u64::from(signing.cds_scan_interval_s));
+            if interval.is_zero() || last_scan.get(&tld).is_some_and(|at| at.elapsed() < interval) {
+                continue;
+            }
+            last_scan.insert(tld.clone(), Instant::now());
+            if let Err(e) = scan_tld(&registry, &snapshot, &tld, clock.as_ref(), resolver).await {
+                tracing::warn!(%tld, error = %e, "the CDS scan stopped early");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn scan_tld(
+    registry: &Registry,
+    snapshot: &Snapshot,
+    tld: &DomainName,
+    clock: &dyn Clock,
+    resolver: Option<SocketAddr>,
+) -> Result<(), crate::store::StoreError> {
+    let mut after: Option<DomainName> = None;
+    loop {
+        let page = snapshot.domains(tld, after.as_ref(), DOMAINS_PER_READ)?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = Some(last.name.clone());
+        for domain in page.iter().filter(|d| scanned(d)) {
+            let now = clock.now().unix_seconds().clamp(0, i64::from(u32::MAX)) as u32;
+            let Some(change) = child_verdict(snapshot, domain, resolver, now).await else { continue };
+            let spec = match change {
+                CdsChange::Unchanged => continue,
+                CdsChange::Replace(ds) => UpdateDomain { remove_all_ds: true, add_ds: ds, ..Default::default() },
+                CdsChange::Delete => UpdateDomain { remove_all_ds: true, ..Default::default() },
+            };
+            match registry.execute_as(Actor::Registry, Command::UpdateDomain(domain.name.clone(), spec)).await {
+                Ok(_) => tracing::info!(domain = %domain.name, "DS changed as the child's CDS asks"),
+                Err(e) => tracing::info!(domain = %domain.name, error = %e, "the child's CDS was refused"),
+            }
+        }
+    }
+}
+
+/// A secure delegation that neither its registrar nor the registry locked
+/// against updates.
+fn scanned(domain: &Domain) -> bool {
+    let locked = [DomainStatus::ClientUpdateProhibited, DomainStatus::ServerUpdateProhibited, DomainStatus::PendingDelete];
+    !domain.ds.is_empty() && !locked.iter().any(|s| domain.statuses.contains(*s))
+}
+
+/// The verdict every name server of `domain` agrees on, if they do.
+async fn child_verdict(snapshot: &Snapshot, domain: &Domain, resolver: Option<SocketAddr>, now: u32) -> Option<CdsChange> {
+    let owner = domain.name.to_wire();
+    let mut verdict: Option<CdsChange> = None;
+    for address in name_server_addresses(snapshot, domain, resolver).await {
+        let server = SocketAddr::new(address, 53);
+        let answer = match ask_child(server, &owner).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::debug!(domain = %domain.name, %server, error = %e, "a child's name server did not answer");
+                return None;
+            }
+        };
+        match cds::read(&domain.ds, &owner, &answer, now) {
+            Ok(this) if verdict.as_ref().is_none_or(|v| *v == this) => verdict = Some(this),
+            Ok(_) => {
+                tracing::info!(domain = %domain.name, "the child's name servers disagree on its CDS; nothing changes");
+                return None;
+            }
+            Err(why) => {
+                tracing::info!(domain = %domain.name, %server, why, "the child's CDS is not taken");
+                return None;
+            }
+        }
+    }
+    verdict
+}
+
+/// The addresses of `domain`'s name servers: glue for ours, the resolver's
+/// answers for the others.
+async fn name_server_addresses(snapshot: &Snapshot, domain: &Domain, resolver: Option<SocketAddr>) -> Vec<IpAddr> {
+    let mut addresses = Vec::new();
+    for roid in &domain.nameservers {
+        let Ok(Some(host)) = snapshot.host(roid) else { continue };
+        if !host.addrs.is_empty() {
+            addresses.extend(host.addrs.iter().copied());
+            continue;
+        }
+        let Some(resolver) = resolver else { continue };
+        let wire = host.name.to_wire();
+        for rt in [rtype::A, rtype::AAAA] {
+            let asked = Flags { recursion_desired: true, dnssec_ok: false };
+            let Ok(answer) = client::query(resolver, &wire, rt, asked).await else { continue };
+            for rdata in client::answer_rdatas(&answer, rt) {
+                match rdata.len() {
+                    4 => addresses.push(IpAddr::from(<[u8; 4]>::try_from(rdata.as_slice()).expect("four octets"))),
+                    16 => addresses.push(IpAddr::from(<[u8; 16]>::try_from(rdata.as_slice()).expect("sixteen octets"))),
+                    _ => {}
+                }
+            }
+        }
+    }
+    addresses.sort();
+    addresses.dedup();
+    addresses
+}
+
+/// The child's DNSKEY and CDS RRsets with their signatures, from `server`.
+async fn ask_child(server: SocketAddr, owner: &[u8]) -> std::io::Result<ChildAnswer> {
+    let signed = Flags { recursion_desired: false, dnssec_ok: true };
+    let dnskey = client::query(server, owner, rtype::DNSKEY, signed).await?;
+    let cds = client::query(server, owner, CDS, signed).await?;
+    let covering = |message, covered: u16| -> Vec<Vec<u8>> {
+        client::answer_rdatas(message, rtype::RRSIG).into_iter().filter(|sig| sig.get(..2) == Some(&covered.to_be_bytes()[..])).collect()
+    };
+    Ok(ChildAnswer {
+        dnskeys: client::answer_rdatas(&dnskey, rtype::DNSKEY),
+        dnskey_sigs: covering(&dnskey, rtype::DNSKEY),
+        cds: client::answer_rdatas(&cds, CDS),
+        cds_sigs: covering(&cds, CDS),
+    })
+}
