@@ -272,11 +272,8 @@ impl Responder<'_, '_> {
         if self.w.record(section, &zone.wire, rtype::SOA, class::IN, ttl, Rdata::Soa(&zone.soa_rdata)).is_err() {
             return Ok(false);
         }
-        if self.dnssec
-            && let Some(apex) = self.snapshot.zone_row(&zone.key)?
-        {
-            let apex = RowView::new(apex.value())?;
-            for sig in apex.get(rtype::RRSIG).iter().flat_map(|s| s.covering(rtype::SOA)) {
+        if self.dnssec {
+            for sig in &zone.soa_rrsigs {
                 if self.w.record(section, &zone.wire, rtype::RRSIG, class::IN, ttl, Rdata::Raw(sig)).is_err() {
                     self.w.rollback(mark);
                     return Ok(false);

@@ -52,6 +52,9 @@ pub struct ZoneApex {
     /// below the apex needs; found once per snapshot, not per answer.
     pub apex_nsec3: Option<Nsec3Entry>,
     pub apex_wildcard_nsec3: Option<Nsec3Entry>,
+    /// Of a signed zone: the RRSIGs over the SOA, which every negative
+    /// answer carries; read once per snapshot, not per answer.
+    pub soa_rrsigs: Vec<Vec<u8>>,
 }
 
 impl ZoneApex {
@@ -66,6 +69,7 @@ impl ZoneApex {
             nsec: false,
             apex_nsec3: None,
             apex_wildcard_nsec3: None,
+            soa_rrsigs: Vec::new(),
             tld,
         }
     }
@@ -237,6 +241,13 @@ impl Snapshot {
             let denial = get::<crate::model::dnssec::ZoneSigning>(&signing, k.value(), "zone signing")?.map(|s| s.denial);
             apex.signed = denial.is_some();
             apex.nsec = denial == Some(crate::model::dnssec::Denial::Nsec);
+            if apex.signed
+                && let Some(row) = zone.get(apex.key.as_slice())?
+            {
+                let row = codec::RowView::new(row.value())?;
+                let sigs = row.get(crate::model::zone::rtype::RRSIG);
+                apex.soa_rrsigs = sigs.iter().flat_map(|s| s.covering(crate::model::zone::rtype::SOA)).map(<[u8]>::to_vec).collect();
+            }
             if apex.signed && !apex.nsec {
                 let hash = |wire: &[u8]| crate::model::dnssec::nsec3_hash(wire, &[], 0);
                 let apex_hash = hash(&apex.wire);
