@@ -48,7 +48,7 @@ pub async fn run(
                 continue;
             }
             last_scan.insert(tld.clone(), Instant::now());
-            if let Err(e) = scan_tld(&registry, &snapshot, &tld, clock.as_ref(), resolver).await {
+            if let Err(e) = scan_tld(&registry, &tld, clock.as_ref(), resolver).await {
                 tracing::warn!(%tld, error = %e, "the CDS scan stopped early");
             }
         }
@@ -59,21 +59,24 @@ pub async fn run(
     }
 }
 
+/// Scans the secure delegations of `tld`, a page at a time, each page from
+/// a fresh snapshot: a long scan never holds one read transaction (and the
+/// pages it pins) while it waits on the network.
 async fn scan_tld(
     registry: &Registry,
-    snapshot: &Snapshot,
     tld: &DomainName,
     clock: &dyn Clock,
     resolver: Option<SocketAddr>,
 ) -> Result<(), crate::store::StoreError> {
     let mut after: Option<DomainName> = None;
     loop {
+        let snapshot = registry.snapshot();
         let page = snapshot.domains(tld, after.as_ref(), DOMAINS_PER_READ)?;
         let Some(last) = page.last() else { return Ok(()) };
         after = Some(last.name.clone());
         for domain in page.iter().filter(|d| scanned(d)) {
             let now = clock.now().unix_seconds().clamp(0, i64::from(u32::MAX)) as u32;
-            let Some(change) = child_verdict(snapshot, domain, resolver, now).await else { continue };
+            let Some(change) = child_verdict(&snapshot, domain, resolver, now).await else { continue };
             let spec = match change {
                 CdsChange::Unchanged => continue,
                 CdsChange::Replace(ds) => UpdateDomain { remove_all_ds: true, add_ds: ds, ..Default::default() },
@@ -94,11 +97,12 @@ fn scanned(domain: &Domain) -> bool {
     !domain.ds.is_empty() && !locked.iter().any(|s| domain.statuses.contains(*s))
 }
 
-/// The verdict every name server of `domain` agrees on, if they do.
+/// The verdict every name server of `domain` agrees on, if they do and
+/// each could be reached.
 async fn child_verdict(snapshot: &Snapshot, domain: &Domain, resolver: Option<SocketAddr>, now: u32) -> Option<CdsChange> {
     let owner = domain.name.to_wire();
     let mut verdict: Option<CdsChange> = None;
-    for address in name_server_addresses(snapshot, domain, resolver).await {
+    for address in name_server_addresses(snapshot, domain, resolver).await? {
         let server = SocketAddr::new(address, 53);
         let answer = match ask_child(server, &owner).await {
             Ok(answer) => answer,
@@ -123,17 +127,19 @@ async fn child_verdict(snapshot: &Snapshot, domain: &Domain, resolver: Option<So
 }
 
 /// The addresses of `domain`'s name servers: glue for ours, the resolver's
-/// answers for the others.
-async fn name_server_addresses(snapshot: &Snapshot, domain: &Domain, resolver: Option<SocketAddr>) -> Vec<IpAddr> {
+/// answers for the others; `None` when one of them has none, as a verdict
+/// must be that of every name server.
+async fn name_server_addresses(snapshot: &Snapshot, domain: &Domain, resolver: Option<SocketAddr>) -> Option<Vec<IpAddr>> {
     let mut addresses = Vec::new();
     for roid in &domain.nameservers {
-        let Ok(Some(host)) = snapshot.host(roid) else { continue };
+        let host = snapshot.host(roid).ok()??;
         if !host.addrs.is_empty() {
             addresses.extend(host.addrs.iter().copied());
             continue;
         }
-        let Some(resolver) = resolver else { continue };
+        let resolver = resolver?;
         let wire = host.name.to_wire();
+        let found = addresses.len();
         for rt in [rtype::A, rtype::AAAA] {
             let asked = Flags { recursion_desired: true, dnssec_ok: false };
             let Ok(answer) = client::query(resolver, &wire, rt, asked).await else { continue };
@@ -145,10 +151,13 @@ async fn name_server_addresses(snapshot: &Snapshot, domain: &Domain, resolver: O
                 }
             }
         }
+        if addresses.len() == found {
+            return None;
+        }
     }
     addresses.sort();
     addresses.dedup();
-    addresses
+    (!addresses.is_empty()).then_some(addresses)
 }
 
 /// The child's DNSKEY and CDS RRsets with their signatures, from `server`.
