@@ -864,57 +864,95 @@ async fn a_ksk_rollover_sees_the_new_ds_on_every_parent_server_by_itself() {
     d.stop().await;
 }
 
+/// `domain-os serve` as a child process with SoftHSM's configuration in its
+/// environment (the module reads it there; setting it in this process would
+/// race the other tests' threads).
+fn serve_with_token(conf: &std::path::Path, softhsm_conf: &std::path::Path, demo: bool) -> Served {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_domain-os"));
+    cmd.arg("--config").arg(conf).arg("serve").env("SOFTHSM2_CONF", softhsm_conf);
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    if demo {
+        cmd.arg("--demo");
+    }
+    Served(cmd.spawn().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_signing_keys_live_in_a_softhsm_token_and_sign_after_a_restart() {
     const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-    let token_dir = tempfile::tempdir().unwrap();
-    let conf = token_dir.path().join("softhsm2.conf");
-    std::fs::create_dir_all(token_dir.path().join("tokens")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let softhsm_conf = dir.path().join("softhsm2.conf");
+    std::fs::create_dir_all(dir.path().join("tokens")).unwrap();
     std::fs::write(
-        &conf,
-        format!("directories.tokendir = {}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", token_dir.path().display()),
+        &softhsm_conf,
+        format!("directories.tokendir = {}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", dir.path().display()),
     )
     .unwrap();
-    // SoftHSM reads its configuration from the environment; no other test loads it.
-    unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
-    let (ok, out, err) = tool("softhsm2-util", &["--init-token", "--free", "--label", "domain-os", "--pin", "1234", "--so-pin", "5678"]);
-    assert!(ok, "softhsm2-util (scripts/test installs softhsm2): {out}{err}");
-    let pin_file = token_dir.path().join("pin");
+    let init = std::process::Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "domain-os", "--pin", "1234", "--so-pin", "5678"])
+        .env("SOFTHSM2_CONF", &softhsm_conf)
+        .output()
+        .expect("softhsm2-util (scripts/test installs softhsm2)");
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let pin_file = dir.path().join("pin");
     std::fs::write(&pin_file, "1234\n").unwrap();
-    let pkcs11 = domain_os::config::Pkcs11Config { module: MODULE.into(), token_label: "domain-os".into(), pin_file };
-    let d = TestDaemon::start(true, |c, _| c.dnssec.pkcs11 = Some(pkcs11.clone())).await;
+    let mut config = test_config(dir.path());
+    let dns: std::net::SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    config.dns.listen = vec![dns];
+    config.admin.listen = ([127, 0, 0, 1], free_port()).into();
+    config.dnssec.pkcs11 = Some(domain_os::config::Pkcs11Config { module: MODULE.into(), token_label: "domain-os".into(), pin_file });
+    let conf = crate::import::write_config(dir.path(), &config);
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--config", conf.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let (ok, out, err) = tool(env!("CARGO_BIN_EXE_domain-os"), &all);
+        assert!(ok, "domain-os {args:?}: {err}");
+        out
+    };
+    let up = || async {
+        eventually(std::time::Duration::from_secs(60), async || std::net::TcpStream::connect(config.admin.listen).is_ok()).await
+    };
+    // Each export is checked whole by dnssec-verify and kzonecheck.
+    let verified_export = |name: &str| {
+        let exported: serde_json::Value = serde_json::from_str(&cli(&["zone", "export", "example"])).unwrap();
+        let path = exported["path"].as_str().unwrap().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (program, args) in [("dnssec-verify", vec!["-o", "example", &path]), ("kzonecheck", vec!["-o", "example", "-d", "on", &path])] {
+            let (ok, out, err) = tool(program, &args);
+            assert!(ok, "{program} {name}: {out}{err}");
+        }
+        text
+    };
 
+    let served = serve_with_token(&conf, &softhsm_conf, true);
+    assert!(up().await, "serve came up");
     // The demo's KSK was made in the token: only the ZSK is a file.
-    let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
+    let status: serde_json::Value = serde_json::from_str(&cli(&["dnssec", "status", "example"])).unwrap();
     let ksk = tag_of(&status, "ksk", "active");
-    let files: Vec<String> = std::fs::read_dir(d.config.keys_dir().join("example"))
+    let files: Vec<String> = std::fs::read_dir(config.keys_dir().join("example"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].contains(&format!("{:05}", tag_of(&status, "zsk", "active"))), "{files:?}");
-    verify_zone_text(&d, "token.zone", &export(&d).await);
-    let anchor = write_anchor(&d, status["keys"][0]["ds"].as_str().unwrap());
-    assert!(delv(&d, &anchor, "example", "DNSKEY").contains("; fully validated"));
+    verified_export("token");
     // A backup carries the ZSK's file; the KSK stays in the token.
-    let (code, body) = d.api("POST", "/v1/backups", None).await;
-    assert!((200..300).contains(&code), "{code} {body}");
+    cli(&["backup"]);
+    drop(served);
 
     // After a restart the token's key is found again and signs a new KSK's
     // DNSKEY RRset beside the new one, also made in the token.
-    let (dir, config) = d.stop().await;
-    let d = TestDaemon::start_in(dir, config, false).await;
-    let status = d.ok("POST", "/v1/tlds/example/dnssec/roll", Some(json!({ "key": "ksk" }))).await;
+    let served = serve_with_token(&conf, &softhsm_conf, false);
+    assert!(up().await, "serve came up again");
+    let status: serde_json::Value = serde_json::from_str(&cli(&["dnssec", "roll", "example", "ksk"])).unwrap();
     let ksks: std::collections::BTreeSet<u16> =
         status["keys"].as_array().unwrap().iter().filter(|k| k["role"] == "ksk").map(|k| k["key_tag"].as_u64().unwrap() as u16).collect();
     assert_eq!(ksks.len(), 2, "{status:#}");
     assert!(ksks.contains(&ksk));
-    let text = export(&d).await;
-    verify_zone_text(&d, "token-rolled.zone", &text);
+    let text = verified_export("token-rolled");
     assert_eq!(signers_of(&text, "DNSKEY"), ksks);
-    assert_eq!(std::fs::read_dir(d.config.keys_dir().join("example")).unwrap().count(), 1, "the new KSK is in the token too");
-    assert!(delv(&d, &anchor, "example", "DNSKEY").contains("; fully validated"), "the old DS still validates");
-    d.stop().await;
+    assert_eq!(std::fs::read_dir(config.keys_dir().join("example")).unwrap().count(), 1, "the new KSK is in the token too");
+    drop(served);
 }
 
 /// Knot signing `child.example` by itself on `address` port 53 (where a
