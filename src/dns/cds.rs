@@ -30,6 +30,9 @@ const CDS: u16 = 59;
 /// Domains read from the snapshot at a time.
 const DOMAINS_PER_READ: usize = 1_000;
 
+/// Children asked at once.
+const CHILDREN_IN_FLIGHT_MAX: usize = 32;
+
 /// Runs the scan until shutdown; `tick` is how often schedules are looked at.
 pub async fn run(
     registry: Registry,
@@ -70,24 +73,69 @@ async fn scan_tld(
 ) -> Result<(), crate::store::StoreError> {
     let mut after: Option<DomainName> = None;
     loop {
-        let snapshot = registry.snapshot();
-        let page = snapshot.domains(tld, after.as_ref(), DOMAINS_PER_READ)?;
-        let Some(last) = page.last() else { return Ok(()) };
-        after = Some(last.name.clone());
-        for domain in page.iter().filter(|d| scanned(d)) {
+        let (page, more) = {
+            let snapshot = registry.snapshot();
+            let page = snapshot.domains(tld, after.as_ref(), DOMAINS_PER_READ)?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = Some(last.name.clone());
+            let more = page.len() == DOMAINS_PER_READ;
+            let children: Vec<(Domain, Vec<NameServer>)> = page
+                .into_iter()
+                .filter(scanned)
+                .map(|d| {
+                    let servers = name_servers(&snapshot, &d);
+                    (d, servers)
+                })
+                .collect();
+            (children, more)
+        };
+        // The children of a page are asked side by side, a bounded number at a time.
+        let mut asked = tokio::task::JoinSet::new();
+        let mut changes = Vec::new();
+        for (domain, name_servers) in page {
+            if asked.len() >= CHILDREN_IN_FLIGHT_MAX
+                && let Some(Ok(done)) = asked.join_next().await
+            {
+                changes.push(done);
+            }
             let now = clock.now().unix_seconds().clamp(0, i64::from(u32::MAX)) as u32;
-            let Some(change) = child_verdict(&snapshot, domain, resolver, now).await else { continue };
+            asked.spawn(async move {
+                let change = child_verdict(&domain, &name_servers, resolver, now).await;
+                (domain.name, change)
+            });
+        }
+        changes.extend(asked.join_all().await);
+        for (name, change) in changes {
             let spec = match change {
-                CdsChange::Unchanged => continue,
-                CdsChange::Replace(ds) => UpdateDomain { remove_all_ds: true, add_ds: ds, ..Default::default() },
-                CdsChange::Delete => UpdateDomain { remove_all_ds: true, ..Default::default() },
+                None | Some(CdsChange::Unchanged) => continue,
+                Some(CdsChange::Replace(ds)) => UpdateDomain { remove_all_ds: true, add_ds: ds, ..Default::default() },
+                Some(CdsChange::Delete) => UpdateDomain { remove_all_ds: true, ..Default::default() },
             };
-            match registry.execute_as(Actor::Registry, Command::UpdateDomain(domain.name.clone(), spec)).await {
-                Ok(_) => tracing::info!(domain = %domain.name, "DS changed as the child's CDS asks"),
-                Err(e) => tracing::info!(domain = %domain.name, error = %e, "the child's CDS was refused"),
+            match registry.execute_as(Actor::Registry, Command::UpdateDomain(name.clone(), spec)).await {
+                Ok(_) => tracing::info!(domain = %name, "DS changed as the child's CDS asks"),
+                Err(e) => tracing::info!(domain = %name, error = %e, "the child's CDS was refused"),
             }
         }
+        if !more {
+            return Ok(());
+        }
     }
+}
+
+/// A child's name server: its name and, for ours, its glue.
+struct NameServer {
+    name: crate::model::HostName,
+    glue: Vec<IpAddr>,
+}
+
+/// The name servers of `domain` as the snapshot knows them.
+fn name_servers(snapshot: &Snapshot, domain: &Domain) -> Vec<NameServer> {
+    domain
+        .nameservers
+        .iter()
+        .filter_map(|roid| snapshot.host(roid).ok().flatten())
+        .map(|host| NameServer { name: host.name, glue: host.addrs })
+        .collect()
 }
 
 /// A secure delegation that neither its registrar nor the registry locked
@@ -99,10 +147,13 @@ fn scanned(domain: &Domain) -> bool {
 
 /// The verdict every name server of `domain` agrees on, if they do and
 /// each could be reached.
-async fn child_verdict(snapshot: &Snapshot, domain: &Domain, resolver: Option<SocketAddr>, now: u32) -> Option<CdsChange> {
+async fn child_verdict(domain: &Domain, name_servers: &[NameServer], resolver: Option<SocketAddr>, now: u32) -> Option<CdsChange> {
     let owner = domain.name.to_wire();
     let mut verdict: Option<CdsChange> = None;
-    for address in name_server_addresses(snapshot, domain, resolver).await? {
+    if name_servers.len() != domain.nameservers.len() {
+        return None;
+    }
+    for address in name_server_addresses(name_servers, resolver).await? {
         let server = SocketAddr::new(address, 53);
         let answer = match ask_child(server, &owner).await {
             Ok(answer) => answer,
@@ -129,12 +180,11 @@ async fn child_verdict(snapshot: &Snapshot, domain: &Domain, resolver: Option<So
 /// The addresses of `domain`'s name servers: glue for ours, the resolver's
 /// answers for the others; `None` when one of them has none, as a verdict
 /// must be that of every name server.
-async fn name_server_addresses(snapshot: &Snapshot, domain: &Domain, resolver: Option<SocketAddr>) -> Option<Vec<IpAddr>> {
+async fn name_server_addresses(name_servers: &[NameServer], resolver: Option<SocketAddr>) -> Option<Vec<IpAddr>> {
     let mut addresses = Vec::new();
-    for roid in &domain.nameservers {
-        let host = snapshot.host(roid).ok()??;
-        if !host.addrs.is_empty() {
-            addresses.extend(host.addrs.iter().copied());
+    for host in name_servers {
+        if !host.glue.is_empty() {
+            addresses.extend(host.glue.iter().copied());
             continue;
         }
         let resolver = resolver?;
