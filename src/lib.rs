@@ -25,6 +25,7 @@ pub mod daemon;
 pub mod demo;
 pub mod dns;
 pub mod epp;
+pub mod escrow;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod model;

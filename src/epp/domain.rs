@@ -165,12 +165,7 @@ pub fn info_data(w: &mut xml::Writer, d: &Domain, hosts: &str, cx: &ClientView) 
         w.leaf("domain:registrant", &[], r.as_str());
     }
     for c in &d.contacts {
-        let kind = match c.kind {
-            ContactType::Admin => "admin",
-            ContactType::Tech => "tech",
-            ContactType::Billing => "billing",
-        };
-        w.leaf("domain:contact", &[("type", kind)], c.id.as_str());
+        w.leaf("domain:contact", &[("type", c.kind.as_str())], c.id.as_str());
     }
     if matches!(hosts, "all" | "del") && !d.nameservers.is_empty() {
         w.open("domain:ns", &[]);

@@ -286,6 +286,17 @@ pub enum ContactType {
     Tech,
 }
 
+impl ContactType {
+    /// The RFC 5731 `type` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactType::Admin => "admin",
+            ContactType::Tech => "tech",
+            ContactType::Billing => "billing",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainContact {
     #[serde(rename = "type")]

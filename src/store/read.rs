@@ -628,6 +628,19 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Contacts in id order, after `after`, at most `limit`.
+    pub fn contacts(&self, after: Option<&ContactId>, limit: usize) -> Result<Vec<Contact>, StoreError> {
+        let range = match after {
+            Some(a) => self.contacts.range::<&str>((Bound::Excluded(a.as_str()), Bound::Unbounded))?,
+            None => self.contacts.range::<&str>(..)?,
+        };
+        let mut out = Vec::new();
+        for item in range.take(limit) {
+            out.push(codec::decode(item?.1.value(), "contact")?);
+        }
+        Ok(out)
+    }
+
     /// Names of the domains that delegate to a host (at most `limit`).
     pub fn host_links(&self, host: &Roid, limit: usize) -> Result<Vec<DomainName>, StoreError> {
         super::tables::host_link_names(&self.txn.open_table(HOST_LINKS)?, host, limit)

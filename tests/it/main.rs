@@ -9,6 +9,7 @@ mod daemon;
 mod dns;
 mod dnssec;
 mod epp;
+mod escrow;
 mod fuzz;
 mod golden;
 mod import;

@@ -1,0 +1,397 @@
+//! Registry data escrow deposits (RFC 8909 with the RFC 9022 objects): the
+//! XML of a FULL deposit of one TLD, written from one read snapshot object
+//! by object straight to a writer, so memory stays flat as the registry
+//! grows: registrars, hosts, contacts, the TLD's domains with their
+//! statuses, RGP state, DS, pending transfers and dates, and the registry's
+//! EPP parameters; the header with the counts comes last, as the contents
+//! are unordered.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crate::epp::xml::{self, Writer};
+use crate::model::lifecycle::Transfer;
+use crate::model::objects::{Contact, DiscloseField, Domain, Host, PostalInfo, Registrar};
+use crate::model::{DomainName, Timestamp};
+use crate::store::{Snapshot, StoreError};
+
+pub const RDE: &str = "urn:ietf:params:xml:ns:rde-1.0";
+pub const HEADER: &str = "urn:ietf:params:xml:ns:rdeHeader-1.0";
+pub const REGISTRAR: &str = "urn:ietf:params:xml:ns:rdeRegistrar-1.0";
+pub const HOST: &str = "urn:ietf:params:xml:ns:rdeHost-1.0";
+pub const CONTACT: &str = "urn:ietf:params:xml:ns:rdeContact-1.0";
+pub const DOMAIN: &str = "urn:ietf:params:xml:ns:rdeDomain-1.0";
+pub const EPP_PARAMS: &str = "urn:ietf:params:xml:ns:rdeEppParams-1.0";
+
+/// Objects read from the snapshot at a time.
+const PAGE: usize = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EscrowError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("writing the deposit: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("TLD {0} does not exist")]
+    NoTld(DomainName),
+}
+
+/// What a deposit holds: objects by their RFC 9022 namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DepositSummary {
+    pub counts: BTreeMap<&'static str, u64>,
+}
+
+/// Writes the FULL deposit `id` of `tld` as of `watermark` from `snapshot`.
+pub fn write_full(
+    snapshot: &Snapshot,
+    tld: &DomainName,
+    watermark: Timestamp,
+    id: &str,
+    out: &mut impl Write,
+) -> Result<DepositSummary, EscrowError> {
+    snapshot.tld(tld).ok_or_else(|| EscrowError::NoTld(tld.clone()))?;
+    let mut summary = DepositSummary::default();
+    let mut w = Writer::new();
+    w.open(
+        "rde:deposit",
+        &[
+            ("type", "FULL"),
+            ("id", id),
+            ("xmlns:rde", RDE),
+            ("xmlns:rdeHeader", HEADER),
+            ("xmlns:rdeRegistrar", REGISTRAR),
+            ("xmlns:rdeHost", HOST),
+            ("xmlns:rdeContact", CONTACT),
+            ("xmlns:rdeDomain", DOMAIN),
+            ("xmlns:rdeEppParams", EPP_PARAMS),
+            ("xmlns:domain", xml::DOMAIN),
+            ("xmlns:host", xml::HOST),
+            ("xmlns:contact", xml::CONTACT),
+            ("xmlns:secDNS", xml::SECDNS),
+            ("xmlns:rgp", xml::RGP),
+            ("xmlns:epp", xml::EPP),
+        ],
+    );
+    w.leaf("rde:watermark", &[], &watermark.to_rfc3339_seconds());
+    w.open("rde:rdeMenu", &[]).leaf("rde:version", &[], "1.0");
+    for uri in [HEADER, REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS] {
+        w.leaf("rde:objURI", &[], uri);
+    }
+    w.close();
+    // The deposit stays open: each object is written and flushed on its own.
+    w.out.push_str("<rde:contents>");
+    out.write_all(w.out.as_bytes())?;
+    let mut emit = |uri: &'static str, fragment: String| -> std::io::Result<()> {
+        *summary.counts.entry(uri).or_default() += 1;
+        out.write_all(fragment.as_bytes())
+    };
+    for registrar in snapshot.registrars()? {
+        emit(REGISTRAR, registrar_xml(&registrar))?;
+    }
+    let mut after = None;
+    loop {
+        let page = snapshot.hosts(after.as_ref(), PAGE)?;
+        for host in &page {
+            emit(HOST, host_xml(host))?;
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => after = Some(last.name.clone()),
+            _ => break,
+        }
+    }
+    let mut after: Option<crate::model::ContactId> = None;
+    loop {
+        let page = snapshot.contacts(after.as_ref(), PAGE)?;
+        for contact in &page {
+            emit(CONTACT, contact_xml(contact))?;
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => after = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = snapshot.domains(tld, after.as_ref(), PAGE)?;
+        for domain in &page {
+            emit(DOMAIN, domain_xml(snapshot, domain, watermark)?)?;
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => after = Some(last.name.clone()),
+            _ => break,
+        }
+    }
+    emit(EPP_PARAMS, epp_params_xml())?;
+    let mut w = Writer::default();
+    w.open("rdeHeader:header", &[]).leaf("rdeHeader:tld", &[], tld.as_str());
+    for (uri, count) in &summary.counts {
+        w.leaf("rdeHeader:count", &[("uri", uri)], &count.to_string());
+    }
+    w.close();
+    w.out.push_str("</rde:contents></rde:deposit>\n");
+    out.write_all(w.out.as_bytes())?;
+    out.flush()?;
+    Ok(summary)
+}
+
+fn registrar_xml(r: &Registrar) -> String {
+    let mut w = Writer::default();
+    w.open("rdeRegistrar:registrar", &[]).leaf("rdeRegistrar:id", &[], r.id.as_str()).leaf("rdeRegistrar:name", &[], &r.name);
+    if let Some(iana) = r.iana_id.filter(|i| *i > 0) {
+        w.leaf("rdeRegistrar:gurid", &[], &iana.to_string());
+    }
+    let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    w.leaf("rdeRegistrar:status", &[], &status);
+    let a = &r.address;
+    if !a.city.is_empty() && !a.country_code.is_empty() {
+        w.open("rdeRegistrar:postalInfo", &[("type", "int")]).open("rdeRegistrar:addr", &[]);
+        for street in a.street.iter().take(3) {
+            w.leaf("rdeRegistrar:street", &[], street);
+        }
+        w.leaf("rdeRegistrar:city", &[], &a.city);
+        if let Some(sp) = &a.state {
+            w.leaf("rdeRegistrar:sp", &[], sp);
+        }
+        if let Some(pc) = &a.postal_code {
+            w.leaf("rdeRegistrar:pc", &[], pc);
+        }
+        w.leaf("rdeRegistrar:cc", &[], &a.country_code).close().close();
+    }
+    if let Some(phone) = &r.phone {
+        w.leaf("rdeRegistrar:voice", &[], phone);
+    }
+    if let Some(fax) = &r.fax {
+        w.leaf("rdeRegistrar:fax", &[], fax);
+    }
+    w.leaf("rdeRegistrar:email", &[], &r.email);
+    if let Some(url) = &r.url {
+        w.leaf("rdeRegistrar:url", &[], url);
+    }
+    if let Some(whois) = &r.whois_server {
+        w.open("rdeRegistrar:whoisInfo", &[]).leaf("rdeRegistrar:name", &[], whois).close();
+    }
+    w.leaf("rdeRegistrar:crDate", &[], &r.created.to_rfc3339()).leaf("rdeRegistrar:upDate", &[], &r.updated.to_rfc3339());
+    w.finish()
+}
+
+fn host_xml(h: &Host) -> String {
+    let mut w = Writer::default();
+    w.open("rdeHost:host", &[]).leaf("rdeHost:name", &[], h.name.as_str()).leaf("rdeHost:roid", &[], h.roid.as_str());
+    let mut statuses: Vec<&str> = h.statuses.iter().map(|s| s.as_str()).collect();
+    if h.link_count > 0 {
+        statuses.push("linked");
+    }
+    if statuses.is_empty() {
+        statuses.push("ok");
+    }
+    for s in statuses {
+        w.empty("rdeHost:status", &[("s", s)]);
+    }
+    for addr in &h.addrs {
+        let ip = if addr.is_ipv4() { "v4" } else { "v6" };
+        w.leaf("rdeHost:addr", &[("ip", ip)], &addr.to_string());
+    }
+    w.leaf("rdeHost:clID", &[], h.registrar.as_str());
+    w.leaf("rdeHost:crRr", &[], h.cr_registrar.as_str()).leaf("rdeHost:crDate", &[], &h.created.to_rfc3339());
+    if let Some(up) = &h.up_registrar {
+        w.leaf("rdeHost:upRr", &[], up.as_str());
+    }
+    if let Some(u) = h.updated {
+        w.leaf("rdeHost:upDate", &[], &u.to_rfc3339());
+    }
+    if let Some(t) = h.transferred {
+        w.leaf("rdeHost:trDate", &[], &t.to_rfc3339());
+    }
+    w.finish()
+}
+
+fn postal_xml(w: &mut Writer, kind: &str, p: &PostalInfo) {
+    w.open("rdeContact:postalInfo", &[("type", kind)]).leaf("contact:name", &[], &p.name);
+    if let Some(org) = &p.org {
+        w.leaf("contact:org", &[], org);
+    }
+    w.open("contact:addr", &[]);
+    for s in &p.address.street {
+        w.leaf("contact:street", &[], s);
+    }
+    w.leaf("contact:city", &[], &p.address.city);
+    if let Some(sp) = &p.address.state {
+        w.leaf("contact:sp", &[], sp);
+    }
+    if let Some(pc) = &p.address.postal_code {
+        w.leaf("contact:pc", &[], pc);
+    }
+    w.leaf("contact:cc", &[], &p.address.country_code).close().close();
+}
+
+fn contact_xml(c: &Contact) -> String {
+    let mut w = Writer::default();
+    w.open("rdeContact:contact", &[]).leaf("rdeContact:id", &[], c.id.as_str()).leaf("rdeContact:roid", &[], c.roid.as_str());
+    let mut statuses: Vec<&str> = c.statuses.iter().map(|s| s.as_str()).collect();
+    if c.link_count > 0 {
+        statuses.push("linked");
+    }
+    if statuses.is_empty() {
+        statuses.push("ok");
+    }
+    for s in statuses {
+        w.empty("rdeContact:status", &[("s", s)]);
+    }
+    for (kind, postal) in [("int", &c.postal_int), ("loc", &c.postal_loc)] {
+        if let Some(p) = postal {
+            postal_xml(&mut w, kind, p);
+        }
+    }
+    for (element, phone) in [("rdeContact:voice", &c.voice), ("rdeContact:fax", &c.fax)] {
+        if let Some(p) = phone {
+            let attrs: Vec<(&str, &str)> = p.ext.as_deref().map(|x| vec![("x", x)]).unwrap_or_default();
+            w.leaf(element, &attrs, &p.number);
+        }
+    }
+    w.leaf("rdeContact:email", &[], &c.email).leaf("rdeContact:clID", &[], c.registrar.as_str());
+    w.leaf("rdeContact:crRr", &[], c.cr_registrar.as_str()).leaf("rdeContact:crDate", &[], &c.created.to_rfc3339());
+    if let Some(up) = &c.up_registrar {
+        w.leaf("rdeContact:upRr", &[], up.as_str());
+    }
+    if let Some(u) = c.updated {
+        w.leaf("rdeContact:upDate", &[], &u.to_rfc3339());
+    }
+    if let Some(t) = c.transferred {
+        w.leaf("rdeContact:trDate", &[], &t.to_rfc3339());
+    }
+    if let Some(t) = &c.transfer {
+        transfer_xml(&mut w, "rdeContact", t, false);
+    }
+    if let Some(d) = c.disclose.as_ref().filter(|d| !d.fields.is_empty()) {
+        w.open("rdeContact:disclose", &[("flag", if d.flag { "1" } else { "0" })]);
+        // contact:discloseType's order: names, orgs, addresses, then voice, fax, email.
+        let order = [
+            (DiscloseField::NameInt, "contact:name", Some("int")),
+            (DiscloseField::NameLoc, "contact:name", Some("loc")),
+            (DiscloseField::OrgInt, "contact:org", Some("int")),
+            (DiscloseField::OrgLoc, "contact:org", Some("loc")),
+            (DiscloseField::AddrInt, "contact:addr", Some("int")),
+            (DiscloseField::AddrLoc, "contact:addr", Some("loc")),
+            (DiscloseField::Voice, "contact:voice", None),
+            (DiscloseField::Fax, "contact:fax", None),
+            (DiscloseField::Email, "contact:email", None),
+        ];
+        for (field, element, kind) in order {
+            if d.fields.contains(&field) {
+                let attrs: Vec<(&str, &str)> = kind.map(|k| vec![("type", k)]).unwrap_or_default();
+                w.empty(element, &attrs);
+            }
+        }
+        w.close();
+    }
+    w.finish()
+}
+
+/// `trnData` of a transfer, pending or done; domains also carry the expiry
+/// a transfer gives.
+fn transfer_xml(w: &mut Writer, prefix: &str, t: &Transfer, domain: bool) {
+    let (open, status, re_rr, re_date, ac_rr, ac_date, ex_date) = if prefix == "rdeDomain" {
+        (
+            "rdeDomain:trnData",
+            "rdeDomain:trStatus",
+            "rdeDomain:reRr",
+            "rdeDomain:reDate",
+            "rdeDomain:acRr",
+            "rdeDomain:acDate",
+            "rdeDomain:exDate",
+        )
+    } else {
+        (
+            "rdeContact:trnData",
+            "rdeContact:trStatus",
+            "rdeContact:reRr",
+            "rdeContact:reDate",
+            "rdeContact:acRr",
+            "rdeContact:acDate",
+            "rdeContact:exDate",
+        )
+    };
+    w.open(open, &[]).leaf(status, &[], t.status.as_str());
+    w.leaf(re_rr, &[], t.gaining.as_str()).leaf(re_date, &[], &t.requested.to_rfc3339());
+    w.leaf(ac_rr, &[], t.losing.as_str()).leaf(ac_date, &[], &t.acted.to_rfc3339());
+    if domain && let Some(ex) = t.new_expires {
+        w.leaf(ex_date, &[], &ex.to_rfc3339());
+    }
+    w.close();
+}
+
+fn domain_xml(snapshot: &Snapshot, d: &Domain, watermark: Timestamp) -> Result<String, StoreError> {
+    let mut w = Writer::default();
+    w.open("rdeDomain:domain", &[]).leaf("rdeDomain:name", &[], d.name.as_str()).leaf("rdeDomain:roid", &[], d.roid.as_str());
+    for s in d.statuses.displayed(!d.nameservers.is_empty()) {
+        w.empty("rdeDomain:status", &[("s", s.as_str())]);
+    }
+    for s in d.rgp_statuses(watermark) {
+        w.empty("rdeDomain:rgpStatus", &[("s", s)]);
+    }
+    if let Some(registrant) = &d.registrant {
+        w.leaf("rdeDomain:registrant", &[], registrant.as_str());
+    }
+    for c in &d.contacts {
+        w.leaf("rdeDomain:contact", &[("type", c.kind.as_str())], c.id.as_str());
+    }
+    if !d.nameservers.is_empty() {
+        w.open("rdeDomain:ns", &[]);
+        for roid in &d.nameservers {
+            if let Some(host) = snapshot.host(roid)? {
+                w.leaf("domain:hostObj", &[], host.name.as_str());
+            }
+        }
+        w.close();
+    }
+    w.leaf("rdeDomain:clID", &[], d.registrar.as_str());
+    w.leaf("rdeDomain:crRr", &[], d.cr_registrar.as_str()).leaf("rdeDomain:crDate", &[], &d.created.to_rfc3339());
+    w.leaf("rdeDomain:exDate", &[], &d.expires.to_rfc3339());
+    if let Some(up) = &d.up_registrar {
+        w.leaf("rdeDomain:upRr", &[], up.as_str());
+    }
+    if let Some(u) = d.updated {
+        w.leaf("rdeDomain:upDate", &[], &u.to_rfc3339());
+    }
+    if !d.ds.is_empty() {
+        w.open("rdeDomain:secDNS", &[]);
+        for ds in &d.ds {
+            w.open("secDNS:dsData", &[]);
+            w.leaf("secDNS:keyTag", &[], &ds.key_tag.to_string()).leaf("secDNS:alg", &[], &ds.algorithm.to_string());
+            w.leaf("secDNS:digestType", &[], &ds.digest_type.to_string());
+            w.leaf("secDNS:digest", &[], &crate::model::objects::hex_bytes::encode_upper(&ds.digest));
+            w.close();
+        }
+        w.close();
+    }
+    if let Some(t) = d.transferred {
+        w.leaf("rdeDomain:trDate", &[], &t.to_rfc3339());
+    }
+    if let Some(t) = &d.transfer {
+        transfer_xml(&mut w, "rdeDomain", t, true);
+    }
+    Ok(w.finish())
+}
+
+/// The registry's EPP parameters (RFC 9022 §9.1): what its EPP server
+/// greets with.
+fn epp_params_xml() -> String {
+    let mut w = Writer::default();
+    w.open("rdeEppParams:eppParams", &[]).leaf("rdeEppParams:version", &[], "1.0").leaf("rdeEppParams:lang", &[], "en");
+    for uri in [xml::DOMAIN, xml::HOST, xml::CONTACT] {
+        w.leaf("rdeEppParams:objURI", &[], uri);
+    }
+    w.open("rdeEppParams:svcExtension", &[]);
+    for uri in [xml::SECDNS, xml::RGP, xml::FEE, xml::LOGIN_SEC, xml::CHANGE_POLL] {
+        w.leaf("epp:extURI", &[], uri);
+    }
+    w.close();
+    w.open("rdeEppParams:dcp", &[]);
+    w.open("epp:access", &[]).empty("epp:all", &[]).close();
+    w.open("epp:statement", &[]);
+    w.open("epp:purpose", &[]).empty("epp:admin", &[]).empty("epp:prov", &[]).close();
+    w.open("epp:recipient", &[]).empty("epp:ours", &[]).empty("epp:public", &[]).close();
+    w.open("epp:retention", &[]).empty("epp:stated", &[]).close();
+    w.finish()
+}
