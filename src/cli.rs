@@ -52,6 +52,9 @@ enum Commands {
     /// Zone signing (DNSSEC) of a TLD.
     #[command(subcommand)]
     Dnssec(DnssecCmd),
+    /// Registry data escrow deposits (RFC 8909, RFC 9022).
+    #[command(subcommand)]
+    Escrow(EscrowCmd),
     /// Registrars.
     #[command(subcommand)]
     Registrar(RegistrarCmd),
@@ -172,6 +175,20 @@ enum TldCmd {
         dnssec: Option<String>,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EscrowCmd {
+    /// Write a RyDE deposit of a TLD from the latest commit into the
+    /// escrow folder: `<tld>_<date>_full_S1_R0.ryde` and its `.sig`.
+    Deposit {
+        tld: String,
+        #[arg(long = "type", value_parser = ["full"], default_value = "full")]
+        kind: String,
+        /// Also leave the plain XML beside it.
+        #[arg(long)]
+        keep_xml: bool,
     },
 }
 
@@ -452,6 +469,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import_zone(&config, &file, &tld, &registrar, period_years, apex_from_file)
         }
         Commands::Tld(cmd) => admin(&config, tld_request(cmd)?),
+        Commands::Escrow(EscrowCmd::Deposit { tld, kind, keep_xml }) => admin(
+            &config,
+            request(Method::POST, format!("/v1/tlds/{}/escrow", path_name(&tld)?), Some(json!({ "type": kind, "keep_xml": keep_xml }))),
+        ),
         Commands::Dnssec(DnssecCmd::Status { tld }) => {
             admin(&config, request(Method::GET, format!("/v1/tlds/{}/dnssec", path_name(&tld)?), None))
         }

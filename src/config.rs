@@ -44,6 +44,7 @@ pub struct Config {
     pub whois: WhoisConfig,
     pub backup: BackupConfig,
     pub dnssec: DnssecConfig,
+    pub escrow: EscrowConfig,
 }
 
 impl Default for Config {
@@ -63,6 +64,7 @@ impl Default for Config {
             whois: WhoisConfig::default(),
             backup: BackupConfig::default(),
             dnssec: DnssecConfig::default(),
+            escrow: EscrowConfig::default(),
         }
     }
 }
@@ -398,6 +400,30 @@ impl Default for WhoisConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscrowConfig {
+    /// Where deposits are written. Relative to `data_dir`.
+    pub folder: PathBuf,
+    /// The escrow agent's OpenPGP certificate, which deposits are encrypted to.
+    pub agent_cert: Option<PathBuf>,
+    /// The registry's OpenPGP key, with its secret, which signs deposits.
+    pub signing_key: Option<PathBuf>,
+}
+
+impl Default for EscrowConfig {
+    fn default() -> Self {
+        EscrowConfig { folder: PathBuf::from("escrow"), agent_cert: None, signing_key: None }
+    }
+}
+
+impl EscrowConfig {
+    /// The keys deposits need, once both are configured.
+    pub fn keys(&self) -> Option<crate::escrow::RydeKeys> {
+        Some(crate::escrow::RydeKeys { agent_cert: self.agent_cert.clone()?, signing_key: self.signing_key.clone()? })
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DnssecConfig {
@@ -459,6 +485,9 @@ impl Config {
         anchor(&mut self.data_dir);
         anchor(&mut self.zones_dir);
         for key in &mut self.dns.tsig_key_files {
+            anchor(key);
+        }
+        for key in [&mut self.escrow.agent_cert, &mut self.escrow.signing_key].into_iter().flatten() {
             anchor(key);
         }
         if let Some(pkcs11) = &mut self.dnssec.pkcs11 {

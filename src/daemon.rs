@@ -215,6 +215,8 @@ async fn bind(
         clock: clock.clone(),
         token: token.to_string(),
         zones_dir: config.zones_dir.clone(),
+        escrow_folder: config.data_dir.join(&config.escrow.folder),
+        escrow_keys: config.escrow.keys(),
         import_body_bytes_max: config.admin.body_bytes_max,
         ready: running.ready.clone(),
         backups,

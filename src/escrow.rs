@@ -37,7 +37,8 @@ pub enum EscrowError {
 }
 
 /// What a deposit holds: objects by their RFC 9022 namespace.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct DepositSummary {
     pub counts: BTreeMap<&'static str, u64>,
 }
@@ -394,4 +395,160 @@ fn epp_params_xml() -> String {
     w.open("epp:recipient", &[]).empty("epp:ours", &[]).empty("epp:public", &[]).close();
     w.open("epp:retention", &[]).empty("epp:stated", &[]).close();
     w.finish()
+}
+
+/// Where a RyDE deposit goes and with which keys.
+#[derive(Debug, Clone)]
+pub struct RydeKeys {
+    /// The escrow agent's OpenPGP certificate: the deposit is encrypted to it.
+    pub agent_cert: std::path::PathBuf,
+    /// The registry's OpenPGP key (with its secret): the deposit is signed by it.
+    pub signing_key: std::path::PathBuf,
+}
+
+/// The files a RyDE deposit was written to.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RydeDeposit {
+    pub ryde: std::path::PathBuf,
+    pub signature: std::path::PathBuf,
+    /// The plain XML, when it was kept.
+    pub xml: Option<std::path::PathBuf>,
+    pub xml_bytes: u64,
+    #[serde(rename = "counts")]
+    pub summary: DepositSummary,
+}
+
+/// A FULL RyDE deposit of `tld` in `folder`, with the plain XML beside it
+/// when `keep_xml`.
+pub fn deposit(
+    snapshot: &Snapshot,
+    tld: &DomainName,
+    watermark: Timestamp,
+    keys: &RydeKeys,
+    folder: &std::path::Path,
+    keep_xml: bool,
+) -> Result<RydeDeposit, EscrowError> {
+    let mut made = write_full_ryde(snapshot, tld, watermark, keys, folder)?;
+    if keep_xml {
+        let path = made.ryde.with_extension("xml");
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let id = format!("{}001", watermark.to_rfc3339_seconds()[..10].replace('-', ""));
+        write_full(snapshot, tld, watermark, &id, &mut file)?;
+        made.xml = Some(path);
+    }
+    Ok(made)
+}
+
+/// Counts what is written to it and keeps nothing.
+#[derive(Default)]
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn pgp_error(e: impl std::fmt::Display) -> EscrowError {
+    EscrowError::Io(std::io::Error::other(format!("OpenPGP: {e}")))
+}
+
+/// Writes the FULL deposit of `tld` as RyDE (RA Specification 2): the XML,
+/// in a tar of that one file, as an OpenPGP literal, compressed, encrypted
+/// with integrity protection to the agent's key, in `folder` as
+/// `<tld>_<date>_full_S1_R0.ryde`, with the registry's detached binary
+/// signature over it beside it (`.sig`). The XML is made twice from the
+/// same snapshot — once to learn the size the tar header states — so it is
+/// never held in memory nor left on disk in the clear.
+pub fn write_full_ryde(
+    snapshot: &Snapshot,
+    tld: &DomainName,
+    watermark: Timestamp,
+    keys: &RydeKeys,
+    folder: &std::path::Path,
+) -> Result<RydeDeposit, EscrowError> {
+    use sequoia_openpgp::cert::prelude::*;
+    use sequoia_openpgp::parse::Parse;
+    use sequoia_openpgp::policy::StandardPolicy;
+    use sequoia_openpgp::serialize::stream::{Compressor, Encryptor, LiteralWriter, Message, Signer};
+    use sequoia_openpgp::types::CompressionAlgorithm;
+
+    let policy = StandardPolicy::new();
+    let date = &watermark.to_rfc3339_seconds()[..10];
+    let base = format!("{tld}_{date}_full_S1_R0");
+    let id = format!("{}001", date.replace('-', ""));
+    let mut counter = Counter::default();
+    write_full(snapshot, tld, watermark, &id, &mut counter)?;
+    let xml_bytes = counter.0;
+
+    let agent = Cert::from_file(&keys.agent_cert).map_err(pgp_error)?;
+    let recipients = agent.keys().with_policy(&policy, None).supported().alive().revoked(false).for_storage_encryption();
+    std::fs::create_dir_all(folder)?;
+    let ryde = folder.join(format!("{base}.ryde"));
+    let partial = folder.join(format!(".{base}.ryde.partial"));
+    let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+    let message = Message::new(file);
+    let message = Encryptor::for_recipients(message, recipients).build().map_err(pgp_error)?;
+    let message = Compressor::new(message).algo(CompressionAlgorithm::Zip).build().map_err(pgp_error)?;
+    let mut literal = LiteralWriter::new(message).build().map_err(pgp_error)?;
+    let mut header = tar::Header::new_ustar();
+    header.set_path(format!("{base}.xml")).map_err(EscrowError::Io)?;
+    header.set_size(xml_bytes);
+    header.set_mode(0o600);
+    header.set_mtime(watermark.unix_seconds().max(0) as u64);
+    header.set_cksum();
+    literal.write_all(header.as_bytes())?;
+    let mut sized = Counter::default();
+    {
+        let mut tee = Tee { inner: &mut literal, count: &mut sized };
+        let summary = write_full(snapshot, tld, watermark, &id, &mut tee)?;
+        if sized.0 != xml_bytes {
+            return Err(EscrowError::Io(std::io::Error::other("the deposit changed between its two passes")));
+        }
+        // The tar entry is padded to its 512-octet block; two zero blocks end the archive.
+        let padding = (512 - (xml_bytes % 512) as usize) % 512;
+        literal.write_all(&vec![0u8; padding + 1024])?;
+        literal.finalize().map_err(pgp_error)?;
+        std::fs::rename(&partial, &ryde)?;
+
+        let signer_cert = Cert::from_file(&keys.signing_key).map_err(pgp_error)?;
+        let key = signer_cert
+            .keys()
+            .unencrypted_secret()
+            .with_policy(&policy, None)
+            .supported()
+            .alive()
+            .revoked(false)
+            .for_signing()
+            .next()
+            .ok_or_else(|| pgp_error("the registry's key has no usable signing key with its secret"))?;
+        let keypair = key.key().clone().into_keypair().map_err(pgp_error)?;
+        let signature = folder.join(format!("{base}.sig"));
+        let sink = std::io::BufWriter::new(std::fs::File::create(&signature)?);
+        let mut signer = Signer::new(Message::new(sink), keypair).map_err(pgp_error)?.detached().build().map_err(pgp_error)?;
+        std::io::copy(&mut std::fs::File::open(&ryde)?, &mut signer)?;
+        signer.finalize().map_err(pgp_error)?;
+        Ok(RydeDeposit { ryde, signature, xml: None, xml_bytes, summary })
+    }
+}
+
+/// Writes through to `inner`, counting.
+struct Tee<'a, W: Write> {
+    inner: &'a mut W,
+    count: &'a mut Counter,
+}
+
+impl<W: Write> Write for Tee<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count.0 += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

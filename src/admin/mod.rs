@@ -42,6 +42,9 @@ pub struct AdminState {
     pub clock: std::sync::Arc<dyn crate::model::Clock>,
     pub token: String,
     pub zones_dir: PathBuf,
+    /// Where escrow deposits go, and their keys.
+    pub escrow_folder: PathBuf,
+    pub escrow_keys: Option<crate::escrow::RydeKeys>,
     pub import_body_bytes_max: usize,
     /// Set once every listener is bound; cleared when a shutdown begins.
     pub ready: Arc<AtomicBool>,
@@ -151,6 +154,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}", get(show_tld).patch(update_tld))
         .route("/v1/tlds/{tld}/domains", get(list_domains))
         .route("/v1/tlds/{tld}/export", post(export_zone))
+        .route("/v1/tlds/{tld}/escrow", post(escrow_deposit))
         .route("/v1/tlds/{tld}/dnssec", get(show_dnssec))
         .route("/v1/tlds/{tld}/dnssec/roll", post(roll_key))
         .route("/v1/tlds/{tld}/dnssec/ds-seen", post(ds_seen))
@@ -464,6 +468,38 @@ async fn export_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     ok(summary)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscrowRequest {
+    /// `full`: the only deposit type written so far.
+    r#type: String,
+    /// Also leave the plain XML beside the deposit.
+    #[serde(default)]
+    keep_xml: bool,
+}
+
+/// A FULL RyDE deposit of the TLD from the latest commit, as of now.
+async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Result<Json<EscrowRequest>, JsonRejection>) -> ApiResult {
+    let Json(request) = body?;
+    let tld = name(&tld)?;
+    if request.r#type != "full" {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "only FULL deposits are written (\"type\": \"full\")"));
+    }
+    let keys = s.escrow_keys.clone().ok_or_else(|| {
+        ApiError::new(StatusCode::CONFLICT, "not_configured", "escrow needs [escrow] agent_cert and signing_key in the configuration")
+    })?;
+    let snap = s.registry.snapshot();
+    if snap.zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    let (folder, watermark) = (s.escrow_folder.clone(), s.clock.now());
+    let deposit = tokio::task::spawn_blocking(move || crate::escrow::deposit(&snap, &tld, watermark, &keys, &folder, request.keep_xml))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    created(deposit)
 }
 
 #[derive(Deserialize, Default)]

@@ -64,3 +64,100 @@ async fn a_full_deposit_validates_against_the_rde_schemas_and_counts_what_it_hol
     );
     d.stop().await;
 }
+
+/// `gpg` in its own home folder, in batch mode.
+fn gpg(home: &std::path::Path, args: &[&str]) -> (bool, Vec<u8>, String) {
+    let out = std::process::Command::new("gpg")
+        .arg("--homedir")
+        .arg(home)
+        .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args(args)
+        .output()
+        .expect("gpg (scripts/test installs gnupg)");
+    (out.status.success(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A home folder holding a new key for `who`, and the key exported to `file`
+/// (with its secret when `secret`).
+fn gpg_key(dir: &std::path::Path, who: &str, secret: bool) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let home = dir.join(format!("gnupg-{who}"));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let uid = format!("{who} <{who}@escrow.example>");
+    let (ok, _, err) = gpg(&home, &["--quick-gen-key", &uid, "future-default", "default", "never"]);
+    assert!(ok, "gpg key generation: {err}");
+    let (ok, key, err) = gpg(&home, &[if secret { "--export-secret-keys" } else { "--export" }, &uid]);
+    assert!(ok && !key.is_empty(), "gpg export: {err}");
+    let file = dir.join(format!("{who}.pgp"));
+    std::fs::write(&file, key).unwrap();
+    (home, file)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_registrys() {
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
+    let (registry_home, signing_key) = gpg_key(dir.path(), "registry", true);
+    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key };
+    let tld = DomainName::parse("example").unwrap();
+    let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
+    let deposit = domain_os::escrow::write_full_ryde(&d.registry().snapshot(), &tld, watermark, &keys, &dir.path().join("escrow")).unwrap();
+    let name = deposit.ryde.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("example_") && name.ends_with("_full_S1_R0.ryde"), "{name}");
+
+    // The packets RA Specification 2 asks for: a session key for the agent's
+    // key, integrity-protected encryption (not AEAD), compression, a literal.
+    let (ok, dump, err) = gpg(&agent_home, &["--list-packets", deposit.ryde.to_str().unwrap()]);
+    let dump = String::from_utf8_lossy(&dump).into_owned() + &err;
+    assert!(ok, "{dump}");
+    for packet in [":pubkey enc packet:", ":encrypted data packet:", "mdc_method: 2", ":compressed packet:", ":literal data packet:"] {
+        assert!(dump.contains(packet), "{packet} missing:\n{dump}");
+    }
+    assert!(!dump.contains(":aead encrypted packet:"), "{dump}");
+
+    // The registry's detached signature verifies over the .ryde.
+    let (ok, _, err) = gpg(&registry_home, &["--verify", deposit.signature.to_str().unwrap(), deposit.ryde.to_str().unwrap()]);
+    assert!(ok && err.contains("Good signature"), "{err}");
+
+    // The agent decrypts a tar of one XML file, which validates.
+    let (ok, tar, err) = gpg(&agent_home, &["--decrypt", deposit.ryde.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let tar_path = dir.path().join("deposit.tar");
+    std::fs::write(&tar_path, &tar).unwrap();
+    let (ok, listing, err) = tool("tar", &["-tvf", tar_path.to_str().unwrap()]);
+    assert!(ok && listing.lines().count() == 1 && listing.contains("_full_S1_R0.xml"), "{listing}{err}");
+    let (ok, _, err) = tool("tar", &["-xf", tar_path.to_str().unwrap(), "-C", dir.path().to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let xml = dir.path().join(name.replace(".ryde", ".xml"));
+    assert_eq!(std::fs::metadata(&xml).unwrap().len(), deposit.xml_bytes);
+    xmllint_rde(&xml);
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_api_writes_a_deposit_and_keeps_the_xml_when_asked() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (agent_home, agent_cert) = gpg_key(keys_dir.path(), "agent", false);
+    let (_, signing_key) = gpg_key(keys_dir.path(), "registry", true);
+    let unconfigured = TestDaemon::demo().await;
+    let (code, body) = unconfigured.api("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "full"}))).await;
+    assert_eq!(code, 409, "no keys configured: {body}");
+    unconfigured.stop().await;
+
+    let d = TestDaemon::start(true, |c, _| {
+        c.escrow.agent_cert = Some(agent_cert.clone());
+        c.escrow.signing_key = Some(signing_key.clone());
+    })
+    .await;
+    let (code, body) = d.api("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "diff"}))).await;
+    assert_eq!(code, 422, "{body}");
+    let made = d.ok("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "full", "keep_xml": true}))).await;
+    assert_eq!(made["counts"][domain_os::escrow::REGISTRAR], 2, "{made}");
+    xmllint_rde(std::path::Path::new(made["xml"].as_str().unwrap()));
+    let (ok, _, err) = gpg(&agent_home, &["--decrypt", "--output", "/dev/null", made["ryde"].as_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(std::path::Path::new(made["signature"].as_str().unwrap()).exists());
+    d.stop().await;
+}
