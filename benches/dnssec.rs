@@ -86,44 +86,6 @@ fn ds_query_do(name: &str, id: u16) -> Vec<u8> {
     q
 }
 
-/// The daemon's operator API, from synchronous code.
-struct Api {
-    runtime: tokio::runtime::Runtime,
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    fn new(admin: u16, token: &str) -> Api {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        Api { runtime, http: reqwest::Client::new(), base: format!("http://127.0.0.1:{admin}"), token: token.to_string() }
-    }
-
-    fn patch(&self, path: &str, body: &serde_json::Value) -> reqwest::StatusCode {
-        let request = self.http.patch(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body);
-        self.runtime.block_on(async { request.send().await.unwrap().status() })
-    }
-
-    fn metrics(&self) -> String {
-        let request = self.http.get(format!("{}/metrics", self.base)).bearer_auth(&self.token);
-        self.runtime.block_on(async { request.send().await.unwrap().text().await.unwrap() })
-    }
-
-    /// The value of the metric sample whose line starts with `series`.
-    fn sample(&self, series: &str) -> Option<f64> {
-        let text = self.metrics();
-        text.lines().find(|l| l.starts_with(series) && l.as_bytes().get(series.len()) == Some(&b' '))?.split(' ').nth(1)?.parse().ok()
-    }
-
-    /// The writer's time in the transaction, before each commit: (sum in
-    /// seconds, batches).
-    fn writer_apply(&self) -> (f64, f64) {
-        let sum = self.sample("domain_os_writer_apply_seconds_sum").unwrap_or(0.0);
-        (sum, self.sample("domain_os_writer_apply_seconds_count").unwrap_or(0.0))
-    }
-}
-
 /// Adds a DS with a fresh digest to delegations without one, through the
 /// operator API, and asks DNS (DO=1) until the answer carries that digest
 /// and its signature: (p50, p99) in µs from the acknowledgement, the API

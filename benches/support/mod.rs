@@ -258,3 +258,51 @@ pub fn dnsperf(port: u16, queries: &Path, seconds: usize, extra: &[&str]) -> (f6
     let latency_ms = value("Average Latency (s)") * 1000.0;
     (qps, latency_ms, lost, completed)
 }
+
+/// The daemon's operator API, from synchronous code.
+pub struct Api {
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    pub fn new(admin: u16, token: &str) -> Api {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        Api { runtime, http: reqwest::Client::new(), base: format!("http://127.0.0.1:{admin}"), token: token.to_string() }
+    }
+
+    /// POSTs `body`, and the JSON answer of a success.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let request = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body);
+        self.runtime.block_on(async {
+            let response = request.send().await.unwrap();
+            assert!(response.status().is_success(), "POST {path}: {}", response.status());
+            response.json().await.unwrap()
+        })
+    }
+
+    pub fn patch(&self, path: &str, body: &serde_json::Value) -> reqwest::StatusCode {
+        let request = self.http.patch(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body);
+        self.runtime.block_on(async { request.send().await.unwrap().status() })
+    }
+
+    pub fn metrics(&self) -> String {
+        let request = self.http.get(format!("{}/metrics", self.base)).bearer_auth(&self.token);
+        self.runtime.block_on(async { request.send().await.unwrap().text().await.unwrap() })
+    }
+
+    /// The value of the metric sample whose line starts with `series`.
+    pub fn sample(&self, series: &str) -> Option<f64> {
+        let text = self.metrics();
+        text.lines().find(|l| l.starts_with(series) && l.as_bytes().get(series.len()) == Some(&b' '))?.split(' ').nth(1)?.parse().ok()
+    }
+
+    /// The writer's time in the transaction, before each commit: (sum in
+    /// seconds, batches).
+    pub fn writer_apply(&self) -> (f64, f64) {
+        let sum = self.sample("domain_os_writer_apply_seconds_sum").unwrap_or(0.0);
+        (sum, self.sample("domain_os_writer_apply_seconds_count").unwrap_or(0.0))
+    }
+}

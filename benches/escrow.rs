@@ -1,0 +1,114 @@
+//! Escrow benchmark: a FULL RyDE deposit of the TLD of N delegations
+//! (default 1,000,000, imported from the DNS benchmark's generated zone,
+//! with its in-zone hosts): the deposit's wall time through the operator API
+//! and the daemon's peak memory (VmHWM) before and after it, beside `gzip |
+//! gpg --encrypt --sign` of the same XML on the same machine, the practical
+//! floor.
+//!
+//!     scripts/bench escrow
+//!     DOMAINS=100000 cargo bench --bench escrow
+//!
+//! Only loopback traffic. Not a test: numbers depend on the machine.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+mod support;
+
+use support::servers::*;
+use support::*;
+
+const TLD: &str = "bench";
+
+/// The daemon's peak resident set so far, in MiB.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// `gpg` in `home`, in batch mode, without a passphrase.
+fn gpg(home: &Path) -> Command {
+    let mut cmd = Command::new("gpg");
+    cmd.arg("--homedir").arg(home).args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""]);
+    cmd
+}
+
+/// One home holding the agent's and the registry's keys; the agent's
+/// certificate and the registry's secret key exported beside it.
+fn keys(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let home = dir.join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut files = Vec::new();
+    for (who, export) in [("agent", "--export"), ("registry", "--export-secret-keys")] {
+        let uid = format!("{who} <{who}@escrow.example>");
+        assert!(gpg(&home).args(["--quick-gen-key", &uid, "future-default", "default", "never"]).status().unwrap().success());
+        let out = gpg(&home).args([export, &uid]).output().unwrap();
+        let file = dir.join(format!("{who}.pgp"));
+        std::fs::write(&file, out.stdout).unwrap();
+        files.push(file);
+    }
+    (home, files[0].clone(), files[1].clone())
+}
+
+fn main() {
+    let n = env_usize("DOMAINS", 1_000_000);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-escrow");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    println!("domain-os escrow benchmark: a FULL RyDE deposit of {n} domains, 2-core machine");
+    let source = dir.join("source.zone");
+    generate_zone(&source, n, TLD);
+    let (dns_port, admin_port) = (free_port(), free_port());
+    let conf = domain_os_config(&dir, dns_port, admin_port, false);
+    let (home, agent, registry) = keys(&dir);
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!("[escrow]\nagent_cert = \"{}\"\nsigning_key = \"{}\"\n", agent.display(), registry.display()));
+    std::fs::write(&conf, text).unwrap();
+    import_bench_tld(&conf, dns_port, TLD, &source);
+
+    let (server, _) = spawn("domain-os", Command::new(BIN).arg("--config").arg(&conf).arg("serve"), dns_port, TLD, true);
+    let token = std::fs::read_to_string(dir.join("data/admin.token")).unwrap();
+    let api = Api::new(admin_port, token.trim());
+    let before_mib = peak_mib(server.child.id());
+    let t = Instant::now();
+    let made = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full"}));
+    let ryde_s = t.elapsed().as_secs_f64();
+    let after_mib = peak_mib(server.child.id());
+    let ryde = PathBuf::from(made["ryde"].as_str().unwrap());
+    let ryde_mib = std::fs::metadata(&ryde).unwrap().len() as f64 / f64::from(1 << 20);
+    let xml_mib = made["xml_bytes"].as_f64().unwrap() / f64::from(1 << 20);
+    let kept = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full", "keep_xml": true}));
+    drop(server);
+
+    let xml = kept["xml"].as_str().unwrap().to_string();
+    let t = Instant::now();
+    let floor = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gzip -c '{xml}' | gpg --homedir '{h}' --batch --yes --pinentry-mode loopback --passphrase '' --trust-model always --encrypt -r agent@escrow.example --sign -u registry@escrow.example -o '{d}/floor.gpg'",
+            h = home.display(),
+            d = dir.display()
+        ))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(floor.success(), "gzip | gpg");
+    let floor_s = t.elapsed().as_secs_f64();
+
+    println!("\n| FULL deposit of {n} domains | time | peak RSS of the daemon | output |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| domain-os (XML twice, tar, compress, encrypt, sign) | {ryde_s:.1} s | {before_mib:.0} → {after_mib:.0} MiB | {ryde_mib:.0} MiB from {xml_mib:.0} MiB of XML |"
+    );
+    println!("| gzip \\| gpg --encrypt --sign of the same XML | {floor_s:.1} s | | |");
+    println!("\ndomain-os / floor: {:.2}", ryde_s / floor_s);
+}
