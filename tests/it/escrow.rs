@@ -117,6 +117,17 @@ async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_regis
     }
     assert!(!dump.contains(":aead encrypted packet:"), "{dump}");
 
+    // sq agrees on the outer packets: a v3 session key packet and version 1
+    // (not AEAD) integrity-protected data; the signature is a binary one.
+    let (ok, dump, err) = tool("sq", &["packet", "dump", deposit.ryde.to_str().unwrap()]);
+    assert!(ok, "sq packet dump (scripts/test installs sq): {err}");
+    let session = dump.split("Public-Key Encrypted Session Key Packet").nth(1).unwrap_or_default();
+    assert!(session.contains("Version: 3"), "{dump}");
+    let data = dump.split("Sym. Encrypted and Integrity Protected Data Packet").nth(1).unwrap_or_default();
+    assert!(data.contains("Version: 1"), "{dump}");
+    let (ok, dump, err) = tool("sq", &["packet", "dump", deposit.signature.to_str().unwrap()]);
+    assert!(ok && dump.contains("Signature Packet") && dump.contains("Type: Binary"), "{dump}{err}");
+
     // The registry's detached signature verifies over the .ryde.
     let (ok, _, err) = gpg(&registry_home, &["--verify", deposit.signature.to_str().unwrap(), deposit.ryde.to_str().unwrap()]);
     assert!(ok && err.contains("Good signature"), "{err}");
