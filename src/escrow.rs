@@ -11,7 +11,7 @@ use std::io::Write;
 
 use crate::epp::xml::{self, Writer};
 use crate::model::lifecycle::Transfer;
-use crate::model::objects::{Contact, DiscloseField, Domain, Host, PostalInfo, Registrar};
+use crate::model::objects::{Contact, DiscloseField, Domain, Host, Registrar};
 use crate::model::{DomainName, Timestamp};
 use crate::store::{Snapshot, StoreError};
 
@@ -179,15 +179,8 @@ fn registrar_xml(r: &Registrar) -> String {
 fn host_xml(h: &Host) -> String {
     let mut w = Writer::default();
     w.open("rdeHost:host", &[]).leaf("rdeHost:name", &[], h.name.as_str()).leaf("rdeHost:roid", &[], h.roid.as_str());
-    let mut statuses: Vec<&str> = h.statuses.iter().map(|s| s.as_str()).collect();
-    if h.link_count > 0 {
-        statuses.push("linked");
-    }
-    if statuses.is_empty() {
-        statuses.push("ok");
-    }
-    for s in statuses {
-        w.empty("rdeHost:status", &[("s", s)]);
+    for s in h.statuses.displayed(h.is_linked()) {
+        w.empty("rdeHost:status", &[("s", s.as_str())]);
     }
     for addr in &h.addrs {
         let ip = if addr.is_ipv4() { "v4" } else { "v6" };
@@ -207,41 +200,15 @@ fn host_xml(h: &Host) -> String {
     w.finish()
 }
 
-fn postal_xml(w: &mut Writer, kind: &str, p: &PostalInfo) {
-    w.open("rdeContact:postalInfo", &[("type", kind)]).leaf("contact:name", &[], &p.name);
-    if let Some(org) = &p.org {
-        w.leaf("contact:org", &[], org);
-    }
-    w.open("contact:addr", &[]);
-    for s in &p.address.street {
-        w.leaf("contact:street", &[], s);
-    }
-    w.leaf("contact:city", &[], &p.address.city);
-    if let Some(sp) = &p.address.state {
-        w.leaf("contact:sp", &[], sp);
-    }
-    if let Some(pc) = &p.address.postal_code {
-        w.leaf("contact:pc", &[], pc);
-    }
-    w.leaf("contact:cc", &[], &p.address.country_code).close().close();
-}
-
 fn contact_xml(c: &Contact) -> String {
     let mut w = Writer::default();
     w.open("rdeContact:contact", &[]).leaf("rdeContact:id", &[], c.id.as_str()).leaf("rdeContact:roid", &[], c.roid.as_str());
-    let mut statuses: Vec<&str> = c.statuses.iter().map(|s| s.as_str()).collect();
-    if c.link_count > 0 {
-        statuses.push("linked");
-    }
-    if statuses.is_empty() {
-        statuses.push("ok");
-    }
-    for s in statuses {
-        w.empty("rdeContact:status", &[("s", s)]);
+    for s in c.statuses.displayed(c.link_count > 0) {
+        w.empty("rdeContact:status", &[("s", s.as_str())]);
     }
     for (kind, postal) in [("int", &c.postal_int), ("loc", &c.postal_loc)] {
         if let Some(p) = postal {
-            postal_xml(&mut w, kind, p);
+            crate::epp::contact::write_postal(&mut w, "rdeContact:postalInfo", kind, p);
         }
     }
     for (element, phone) in [("rdeContact:voice", &c.voice), ("rdeContact:fax", &c.fax)] {
@@ -262,7 +229,7 @@ fn contact_xml(c: &Contact) -> String {
         w.leaf("rdeContact:trDate", &[], &t.to_rfc3339());
     }
     if let Some(t) = &c.transfer {
-        transfer_xml(&mut w, "rdeContact", t, false);
+        transfer_xml(&mut w, &CONTACT_TRANSFER, t);
     }
     if let Some(d) = c.disclose.as_ref().filter(|d| !d.fields.is_empty()) {
         w.open("rdeContact:disclose", &[("flag", if d.flag { "1" } else { "0" })]);
@@ -289,35 +256,45 @@ fn contact_xml(c: &Contact) -> String {
     w.finish()
 }
 
-/// `trnData` of a transfer, pending or done; domains also carry the expiry
-/// a transfer gives.
-fn transfer_xml(w: &mut Writer, prefix: &str, t: &Transfer, domain: bool) {
-    let (open, status, re_rr, re_date, ac_rr, ac_date, ex_date) = if prefix == "rdeDomain" {
-        (
-            "rdeDomain:trnData",
-            "rdeDomain:trStatus",
-            "rdeDomain:reRr",
-            "rdeDomain:reDate",
-            "rdeDomain:acRr",
-            "rdeDomain:acDate",
-            "rdeDomain:exDate",
-        )
-    } else {
-        (
-            "rdeContact:trnData",
-            "rdeContact:trStatus",
-            "rdeContact:reRr",
-            "rdeContact:reDate",
-            "rdeContact:acRr",
-            "rdeContact:acDate",
-            "rdeContact:exDate",
-        )
-    };
-    w.open(open, &[]).leaf(status, &[], t.status.as_str());
-    w.leaf(re_rr, &[], t.gaining.as_str()).leaf(re_date, &[], &t.requested.to_rfc3339());
-    w.leaf(ac_rr, &[], t.losing.as_str()).leaf(ac_date, &[], &t.acted.to_rfc3339());
-    if domain && let Some(ex) = t.new_expires {
-        w.leaf(ex_date, &[], &ex.to_rfc3339());
+/// The element names of a `trnData` in one RDE namespace; only domains
+/// carry the expiry a transfer gives.
+struct TransferNames {
+    trn_data: &'static str,
+    tr_status: &'static str,
+    re_rr: &'static str,
+    re_date: &'static str,
+    ac_rr: &'static str,
+    ac_date: &'static str,
+    ex_date: Option<&'static str>,
+}
+
+const DOMAIN_TRANSFER: TransferNames = TransferNames {
+    trn_data: "rdeDomain:trnData",
+    tr_status: "rdeDomain:trStatus",
+    re_rr: "rdeDomain:reRr",
+    re_date: "rdeDomain:reDate",
+    ac_rr: "rdeDomain:acRr",
+    ac_date: "rdeDomain:acDate",
+    ex_date: Some("rdeDomain:exDate"),
+};
+
+const CONTACT_TRANSFER: TransferNames = TransferNames {
+    trn_data: "rdeContact:trnData",
+    tr_status: "rdeContact:trStatus",
+    re_rr: "rdeContact:reRr",
+    re_date: "rdeContact:reDate",
+    ac_rr: "rdeContact:acRr",
+    ac_date: "rdeContact:acDate",
+    ex_date: None,
+};
+
+/// `trnData` of a transfer, pending or done.
+fn transfer_xml(w: &mut Writer, names: &TransferNames, t: &Transfer) {
+    w.open(names.trn_data, &[]).leaf(names.tr_status, &[], t.status.as_str());
+    w.leaf(names.re_rr, &[], t.gaining.as_str()).leaf(names.re_date, &[], &t.requested.to_rfc3339());
+    w.leaf(names.ac_rr, &[], t.losing.as_str()).leaf(names.ac_date, &[], &t.acted.to_rfc3339());
+    if let (Some(element), Some(ex)) = (names.ex_date, t.new_expires) {
+        w.leaf(element, &[], &ex.to_rfc3339());
     }
     w.close();
 }
@@ -370,7 +347,7 @@ fn domain_xml(snapshot: &Snapshot, d: &Domain, watermark: Timestamp) -> Result<S
         w.leaf("rdeDomain:trDate", &[], &t.to_rfc3339());
     }
     if let Some(t) = &d.transfer {
-        transfer_xml(&mut w, "rdeDomain", t, true);
+        transfer_xml(&mut w, &DOMAIN_TRANSFER, t);
     }
     Ok(w.finish())
 }

@@ -171,8 +171,11 @@ fn info(object: &Element, cx: &ClientView) -> Result<Verdict, EppError> {
     Ok(Verdict::Reply(Response::new(code::OK).res_data(info_data(&c))))
 }
 
-fn write_postal(w: &mut xml::Writer, kind: &str, p: &PostalInfo) {
-    w.open("contact:postalInfo", &[("type", kind)]).leaf("contact:name", &[], &p.name);
+/// `<element type="kind">` holding a contact's postal information in the
+/// `contact` namespace (EPP's `contact:postalInfo`, escrow's
+/// `rdeContact:postalInfo`).
+pub fn write_postal(w: &mut xml::Writer, element: &'static str, kind: &str, p: &PostalInfo) {
+    w.open(element, &[("type", kind)]).leaf("contact:name", &[], &p.name);
     if let Some(org) = &p.org {
         w.leaf("contact:org", &[], org);
     }
@@ -194,21 +197,14 @@ fn info_data(c: &Contact) -> String {
     let mut w = fragment();
     w.open("contact:infData", &[("xmlns:contact", xml::CONTACT)]);
     w.leaf("contact:id", &[], c.id.as_str()).leaf("contact:roid", &[], c.roid.as_str());
-    let mut shown: Vec<ContactStatus> = c.statuses.iter().collect();
-    if shown.is_empty() {
-        shown.push(ContactStatus::Ok);
-    }
-    if c.link_count > 0 {
-        shown.push(ContactStatus::Linked);
-    }
-    for s in shown {
+    for s in c.statuses.displayed(c.link_count > 0) {
         w.empty("contact:status", &[("s", s.as_str())]);
     }
     if let Some(p) = &c.postal_int {
-        write_postal(&mut w, "int", p);
+        write_postal(&mut w, "contact:postalInfo", "int", p);
     }
     if let Some(p) = &c.postal_loc {
-        write_postal(&mut w, "loc", p);
+        write_postal(&mut w, "contact:postalInfo", "loc", p);
     }
     for (element, phone) in [("contact:voice", &c.voice), ("contact:fax", &c.fax)] {
         if let Some(p) = phone {

@@ -312,6 +312,21 @@ impl DomainStatusSet {
     }
 }
 
+impl ContactStatusSet {
+    /// Statuses as shown: stored ones, `ok` when none is stored, and
+    /// `linked` when a domain names the contact.
+    pub fn displayed(self, linked: bool) -> Vec<ContactStatus> {
+        let mut shown: Vec<ContactStatus> = self.iter().collect();
+        if shown.is_empty() {
+            shown.push(ContactStatus::Ok);
+        }
+        if linked {
+            shown.push(ContactStatus::Linked);
+        }
+        shown
+    }
+}
+
 impl HostStatusSet {
     /// Statuses as shown: stored ones, `linked` when a domain delegates to the
     /// host, and `ok` when nothing but (at most) `linked` applies.
