@@ -220,17 +220,7 @@ impl Keys {
                 Ok(()) => {}
             }
             self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert((tld.clone(), tag, algorithm), Arc::new(key));
-            return Ok(ZoneKey {
-                flags,
-                algorithm,
-                public_key,
-                created: now,
-                published: Some(now),
-                role,
-                active_from: active.then_some(now),
-                retired: None,
-                ds_seen: None,
-            });
+            return Ok(new_key(algorithm, public_key, role, now, active));
         }
         Err(failed("every new key's tag was taken"))
     }
@@ -257,17 +247,7 @@ impl Keys {
             token.relabel(&pending, &label)?;
             let key = SigningKey { pair: Pair::Token { token: token.clone(), handle, algorithm, public_key: public_key.clone() } };
             self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert((tld.clone(), tag, algorithm), Arc::new(key));
-            return Ok(ZoneKey {
-                flags: role.flags(),
-                algorithm,
-                public_key,
-                created: now,
-                published: Some(now),
-                role,
-                active_from: active.then_some(now),
-                retired: None,
-                ds_seen: None,
-            });
+            return Ok(new_key(algorithm, public_key, role, now, active));
         }
         Err(StoreError::Db(format!("cannot make a signing key for {tld}: every new key's tag was taken")))
     }
@@ -298,6 +278,22 @@ impl Keys {
         let loaded = Arc::new(loaded);
         self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(id, loaded.clone());
         Ok(loaded)
+    }
+}
+
+/// The public half of a key made at `now`: published at once, signing
+/// from then on when `active`.
+fn new_key(algorithm: u8, public_key: Vec<u8>, role: KeyRole, now: Timestamp, active: bool) -> ZoneKey {
+    ZoneKey {
+        flags: role.flags(),
+        algorithm,
+        public_key,
+        created: now,
+        published: Some(now),
+        role,
+        active_from: active.then_some(now),
+        retired: None,
+        ds_seen: None,
     }
 }
 
