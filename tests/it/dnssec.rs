@@ -587,11 +587,11 @@ fn tag_of(status: &serde_json::Value, role: &str, state: &str) -> u16 {
     key.unwrap_or_else(|| panic!("no {state} {role}: {status:#}"))["key_tag"].as_u64().unwrap() as u16
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates() {
+/// The demo on a manual clock two days back (so that signatures made as the
+/// test moves the clock on are valid now for validators on the real clock),
+/// with Knot and NSD following it as secondaries.
+async fn demo_with_secondaries() -> (domain_os::model::ManualClock, TestDaemon, Secondaries) {
     use domain_os::model::Clock;
-    // Two days back, so that signatures made as the test moves the clock on
-    // are valid now for validators on the real clock.
     let clock = domain_os::model::ManualClock::new(domain_os::model::SystemClock.now().plus_seconds(-2 * 86_400));
     let (knot_port, nsd_port) = (free_port(), free_port());
     let d = TestDaemon::demo_on(&clock, |c, _| {
@@ -603,6 +603,13 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
         knot: crate::secondary::Knot::start_with(d.dir.path(), knot_port, d.dns, "example", None, false),
         nsd: crate::secondary::Nsd::start_with(d.dir.path(), nsd_port, d.dns, "example", false),
     };
+    (clock, d, secondaries)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates() {
+    use domain_os::model::Clock;
+    let (clock, d, secondaries) = demo_with_secondaries().await;
     let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
     let roles: Vec<&str> = status["keys"].as_array().unwrap().iter().map(|k| k["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["ksk", "zsk"], "{status:#}");
@@ -687,18 +694,7 @@ async fn a_zsk_and_a_ksk_roll_over_on_the_manual_clock_and_every_step_validates(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_algorithm_rollover_moves_every_key_from_ecdsa_to_ed25519_and_every_step_validates() {
-    use domain_os::model::Clock;
-    let clock = domain_os::model::ManualClock::new(domain_os::model::SystemClock.now().plus_seconds(-2 * 86_400));
-    let (knot_port, nsd_port) = (free_port(), free_port());
-    let d = TestDaemon::demo_on(&clock, |c, _| {
-        c.registry.lifecycle_tick_ms = 20;
-        crate::secondary::serve_secondaries_on_loopback(c, &[knot_port, nsd_port]);
-    })
-    .await;
-    let secondaries = Secondaries {
-        knot: crate::secondary::Knot::start_with(d.dir.path(), knot_port, d.dns, "example", None, false),
-        nsd: crate::secondary::Nsd::start_with(d.dir.path(), nsd_port, d.dns, "example", false),
-    };
+    let (clock, d, secondaries) = demo_with_secondaries().await;
     let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
     let old_ds = status["keys"][0]["ds"].as_str().unwrap().to_string();
     let (old_ksk, old_zsk) = (tag_of(&status, "ksk", "active"), tag_of(&status, "zsk", "active"));
@@ -825,7 +821,11 @@ async fn a_ksk_rollover_sees_the_new_ds_on_every_parent_server_by_itself() {
     let d = TestDaemon::demo_on(&clock, |c, _| c.registry.lifecycle_tick_ms = 20).await;
     let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
     let old_ds = status["keys"][0]["ds"].as_str().unwrap().to_string();
-    let (parent_port, silent_port) = (free_port(), free_port());
+    let parent_port = free_port();
+    // A second parent server that takes queries and never answers.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    silent.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
     let parent = Authoritative::root(d.dir.path(), parent_port, &[&old_ds]);
     let servers = json!({"dnssec_parent_servers": [parent.addr.to_string(), format!("127.0.0.1:{silent_port}")], "ds_check_interval_s": 1});
     d.ok("PATCH", "/v1/tlds/example", Some(servers)).await;
@@ -845,7 +845,10 @@ async fn a_ksk_rollover_sees_the_new_ds_on_every_parent_server_by_itself() {
         drop(parent);
         Authoritative::root(d.dir.path(), parent_port, &[&old_ds, &new_ds])
     };
-    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    // Once the silent server has been asked, the watch has seen the new DS at
+    // NSD and gone unanswered here.
+    let asked = tokio::task::spawn_blocking(move || silent.recv_from(&mut [0u8; 512]).is_ok()).await.unwrap();
+    assert!(asked, "the silent parent server was never asked");
     let status = d.ok("GET", "/v1/tlds/example/dnssec", None).await;
     assert!(
         status["next_key_step"]["waiting_for"].as_str().is_some_and(|w| w.contains("ds-seen")),
