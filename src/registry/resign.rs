@@ -42,7 +42,8 @@ struct Cursor {
     /// that signs it, or the keys that sign changed under it (so rows read
     /// before the change prove nothing).
     stale: bool,
-    /// The keys (tags and roles) that signed when the pass last read.
+    /// The keys (tags and roles) that signed when the sweep last read,
+    /// kept from one pass to the next.
     signers: Vec<(u16, crate::model::dnssec::KeyRole)>,
     /// The last full pass that saw none: what a retired key's removal waits for.
     clean: Option<CleanPass>,
@@ -133,8 +134,13 @@ fn sweep_step(
         let stretch = snapshot.signature_sweep(zone, &signing, cursor.nsec3, cursor.after.as_deref(), SWEEP_ROWS_PER_TICK, now)?;
         cursor.earliest = crate::store::earlier_expiry(cursor.earliest, stretch.earliest, now);
         let signers = signing.active_signers();
-        if cursor.started.is_some() && cursor.signers != signers {
-            cursor.stale = true;
+        if !cursor.signers.is_empty() && cursor.signers != signers {
+            // Rows read before the change prove nothing, and neither does a
+            // pass that ended before it: on a coarse clock it can carry the
+            // very timestamp the new keys were made at.
+            cursor.stale |= cursor.started.is_some();
+            cursor.clean = None;
+            health.forget_clean_pass(name);
         }
         cursor.signers = signers;
         cursor.started.get_or_insert(at);
@@ -163,7 +169,7 @@ fn sweep_step(
                 if let Some(pass) = clean {
                     health.set_clean_pass(name, pass);
                 }
-                *cursor = Cursor { clean, ..Cursor::default() };
+                *cursor = Cursor { clean, signers: std::mem::take(&mut cursor.signers), ..Cursor::default() };
             }
         }
     }

@@ -117,6 +117,10 @@ impl WriterHealth {
         self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).insert(tld.clone(), pass);
     }
 
+    pub(super) fn forget_clean_pass(&self, tld: &DomainName) {
+        self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).remove(tld);
+    }
+
     /// Forgets zones no longer signed.
     pub(super) fn keep_signature_expiries(&self, signed: &[DomainName]) {
         self.signature_expiry.lock().unwrap_or_else(|p| p.into_inner()).retain(|tld, _| signed.contains(tld));
