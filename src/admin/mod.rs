@@ -339,11 +339,11 @@ async fn dnssec_view(s: &AdminState, tld: DomainName) -> ApiResult {
         return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
     }
     let now = s.clock.now().unix_seconds().clamp(0, u32::MAX as i64) as u32;
-    let clean = s.registry.health().clean_pass(&tld);
+    let signing = snap.zone_signing(&tld).map_err(RegistryError::from)?;
+    let clean = signing.as_ref().and_then(|signing| s.registry.health().clean_pass(&tld, &signing.active_signers()));
     // Reading every signature of a large zone takes a while: off the runtime.
     let view = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, RegistryError> {
         let zone = snap.zone(&tld).expect("checked above");
-        let signing = snap.zone_signing(&tld)?;
         let earliest = match &signing {
             Some(_) => snap.earliest_signature_expiry(zone, now)?,
             None => None,

@@ -141,6 +141,9 @@ impl ZoneKey {
     }
 }
 
+/// Keys by key tag and role, as they sign.
+pub type Signers = Vec<(u16, KeyRole)>;
+
 /// A TLD's signing: how it denies existence, its keys, and the timing of
 /// its signatures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +207,7 @@ impl ZoneSigning {
     /// The keys that sign now, by key tag and role: a signature by any
     /// other key, or over a type its key's role does not sign, is stale,
     /// and a signed RRset lacking the signature of one of them is due.
-    pub fn active_signers(&self) -> Vec<(u16, KeyRole)> {
+    pub fn active_signers(&self) -> Signers {
         self.keys.iter().filter(|k| k.active()).map(|k| (k.key_tag(), k.role)).collect()
     }
 

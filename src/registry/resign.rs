@@ -44,7 +44,7 @@ struct Cursor {
     stale: bool,
     /// The keys (tags and roles) that signed when the sweep last read,
     /// kept from one pass to the next.
-    signers: Vec<(u16, crate::model::dnssec::KeyRole)>,
+    signers: crate::model::dnssec::Signers,
     /// The last full pass that saw none: what a retired key's removal waits for.
     clean: Option<CleanPass>,
     /// In the NSEC3 records (after the zone rows).
@@ -140,7 +140,6 @@ fn sweep_step(
             // very timestamp the new keys were made at.
             cursor.stale |= cursor.started.is_some();
             cursor.clean = None;
-            health.forget_clean_pass(name);
         }
         cursor.signers = signers;
         cursor.started.get_or_insert(at);
@@ -167,7 +166,7 @@ fn sweep_step(
                 let started = cursor.started.unwrap_or(at);
                 let clean = if cursor.stale { cursor.clean } else { Some(CleanPass { started, ended: at }) };
                 if let Some(pass) = clean {
-                    health.set_clean_pass(name, pass);
+                    health.set_clean_pass(name, cursor.signers.clone(), pass);
                 }
                 *cursor = Cursor { clean, signers: std::mem::take(&mut cursor.signers), ..Cursor::default() };
             }

@@ -23,6 +23,7 @@ use super::apply::apply;
 use super::context::Cx;
 use super::zone_rows::ZoneChanges;
 use super::{Command, Job, Message, Outcome, RegistryError, WriterSettings};
+use crate::model::dnssec::Signers;
 use crate::model::{Clock, DomainName};
 use crate::store::{SnapshotCell, Store, StoreError, WriteTables};
 
@@ -58,8 +59,8 @@ pub struct WriterHealth {
     /// signature sweep's last full pass saw.
     signature_expiry: Mutex<BTreeMap<DomainName, u32>>,
     /// Per signed zone, the sweep's last full pass that found no signature
-    /// by a key that no longer signs.
-    clean_pass: Mutex<BTreeMap<DomainName, crate::model::rollover::CleanPass>>,
+    /// by a key that no longer signs, with the keys that signed then.
+    clean_pass: Mutex<BTreeMap<DomainName, (Signers, crate::model::rollover::CleanPass)>>,
 }
 
 impl Default for WriterHealth {
@@ -108,17 +109,16 @@ impl WriterHealth {
     }
 
     /// The sweep's last full pass over `tld` that found no signature by a
-    /// key that no longer signs.
-    pub fn clean_pass(&self, tld: &DomainName) -> Option<crate::model::rollover::CleanPass> {
-        self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).get(tld).copied()
+    /// key that no longer signs, if the keys that sign now (`signers`) are
+    /// those it read under: a pass from before a key change proves nothing,
+    /// even when a coarse clock gives it the new keys' very timestamp.
+    pub fn clean_pass(&self, tld: &DomainName, signers: &Signers) -> Option<crate::model::rollover::CleanPass> {
+        let passes = self.clean_pass.lock().unwrap_or_else(|p| p.into_inner());
+        passes.get(tld).filter(|(read_under, _)| read_under == signers).map(|(_, pass)| *pass)
     }
 
-    pub(super) fn set_clean_pass(&self, tld: &DomainName, pass: crate::model::rollover::CleanPass) {
-        self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).insert(tld.clone(), pass);
-    }
-
-    pub(super) fn forget_clean_pass(&self, tld: &DomainName) {
-        self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).remove(tld);
+    pub(super) fn set_clean_pass(&self, tld: &DomainName, signers: Signers, pass: crate::model::rollover::CleanPass) {
+        self.clean_pass.lock().unwrap_or_else(|p| p.into_inner()).insert(tld.clone(), (signers, pass));
     }
 
     /// Forgets zones no longer signed.
@@ -351,4 +351,27 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+    use crate::model::dnssec::KeyRole;
+    use crate::model::rollover::CleanPass;
+
+    #[test]
+    fn a_clean_pass_holds_only_for_the_keys_it_was_read_under() {
+        let health = WriterHealth::default();
+        let tld: DomainName = "example".parse().unwrap();
+        let at = Timestamp::from_unix_seconds(1_000_000);
+        let pass = CleanPass { started: at, ended: at };
+        let old = vec![(1, KeyRole::Ksk), (2, KeyRole::Zsk)];
+        health.set_clean_pass(&tld, old.clone(), pass);
+        assert_eq!(health.clean_pass(&tld, &old), Some(pass));
+        let rolled = vec![(1, KeyRole::Ksk), (2, KeyRole::Zsk), (3, KeyRole::Ksk), (4, KeyRole::Zsk)];
+        assert_eq!(health.clean_pass(&tld, &rolled), None, "a pass from before the key change proves nothing");
+        health.keep_signature_expiries(&[]);
+        assert_eq!(health.clean_pass(&tld, &old), None, "an unsigned zone has no pass");
+    }
 }
