@@ -181,7 +181,8 @@ enum TldCmd {
 #[derive(Subcommand)]
 enum EscrowCmd {
     /// Write a RyDE deposit of a TLD from the latest commit into the
-    /// escrow folder: `<tld>_<date>_full_S1_R0.ryde` and its `.sig`.
+    /// escrow folder: `<tld>_<date>_full_S1_R0.ryde`, its `.sig`, and the
+    /// report for ICANN, `<tld>_<date>_full_S1_R0-report.xml`.
     Deposit {
         tld: String,
         #[arg(long = "type", value_parser = ["full"], default_value = "full")]

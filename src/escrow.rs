@@ -22,6 +22,7 @@ pub const HOST: &str = "urn:ietf:params:xml:ns:rdeHost-1.0";
 pub const CONTACT: &str = "urn:ietf:params:xml:ns:rdeContact-1.0";
 pub const DOMAIN: &str = "urn:ietf:params:xml:ns:rdeDomain-1.0";
 pub const EPP_PARAMS: &str = "urn:ietf:params:xml:ns:rdeEppParams-1.0";
+pub const REPORT: &str = "urn:ietf:params:xml:ns:rdeReport-1.0";
 
 /// Objects read from the snapshot at a time.
 const PAGE: usize = 1_000;
@@ -125,15 +126,40 @@ pub fn write_full(
     }
     emit(EPP_PARAMS, epp_params_xml())?;
     let mut w = Writer::default();
+    header_xml(&mut w, tld, &summary);
+    w.out.push_str("</rde:contents></rde:deposit>\n");
+    out.write_all(w.out.as_bytes())?;
+    out.flush()?;
+    Ok(summary)
+}
+
+/// The `rdeHeader:header` of a deposit: its TLD and what it holds.
+fn header_xml(w: &mut Writer, tld: &DomainName, summary: &DepositSummary) {
     w.open("rdeHeader:header", &[]).leaf("rdeHeader:tld", &[], tld.as_str());
     for (uri, count) in &summary.counts {
         w.leaf("rdeHeader:count", &[("uri", uri)], &count.to_string());
     }
     w.close();
-    w.out.push_str("</rde:contents></rde:deposit>\n");
-    out.write_all(w.out.as_bytes())?;
-    out.flush()?;
-    Ok(summary)
+}
+
+/// The report on a deposit that goes to ICANN (`rdeReport`, the ICANN
+/// registry interfaces): its id, the specifications it follows, its
+/// resend number, when it was made, its kind and watermark, and its header.
+pub fn report_xml(tld: &DomainName, id: &str, resend: u16, created: Timestamp, watermark: Timestamp, summary: &DepositSummary) -> String {
+    let mut w = Writer::new();
+    w.open("rdeReport:report", &[("xmlns:rdeReport", REPORT), ("xmlns:rdeHeader", HEADER)])
+        .leaf("rdeReport:id", &[], id)
+        .leaf("rdeReport:version", &[], "1")
+        .leaf("rdeReport:rydeSpecEscrow", &[], "RFC8909")
+        .leaf("rdeReport:rydeSpecMapping", &[], "RFC9022")
+        .leaf("rdeReport:resend", &[], &resend.to_string())
+        .leaf("rdeReport:crDate", &[], &created.to_rfc3339_seconds())
+        .leaf("rdeReport:kind", &[], "FULL")
+        .leaf("rdeReport:watermark", &[], &watermark.to_rfc3339_seconds());
+    header_xml(&mut w, tld, summary);
+    w.close();
+    w.out.push('\n');
+    w.out
 }
 
 fn registrar_xml(r: &Registrar) -> String {
@@ -386,8 +412,11 @@ pub struct RydeKeys {
 /// The files a RyDE deposit was written to.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RydeDeposit {
+    pub id: String,
     pub ryde: std::path::PathBuf,
     pub signature: std::path::PathBuf,
+    /// The `rdeReport` for ICANN.
+    pub report: std::path::PathBuf,
     /// The plain XML, when it was kept.
     pub xml: Option<std::path::PathBuf>,
     pub xml_bytes: u64,
@@ -395,22 +424,22 @@ pub struct RydeDeposit {
     pub summary: DepositSummary,
 }
 
-/// A FULL RyDE deposit of `tld` in `folder`, with the plain XML beside it
-/// when `keep_xml`.
+/// A FULL RyDE deposit of `tld` in `folder` made at `created`, with the
+/// plain XML beside it when `keep_xml`.
 pub fn deposit(
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
+    created: Timestamp,
     keys: &RydeKeys,
     folder: &std::path::Path,
     keep_xml: bool,
 ) -> Result<RydeDeposit, EscrowError> {
-    let mut made = write_full_ryde(snapshot, tld, watermark, keys, folder)?;
+    let mut made = write_full_ryde(snapshot, tld, watermark, created, keys, folder)?;
     if keep_xml {
         let path = made.ryde.with_extension("xml");
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let id = format!("{}001", watermark.to_rfc3339_seconds()[..10].replace('-', ""));
-        write_full(snapshot, tld, watermark, &id, &mut file)?;
+        write_full(snapshot, tld, watermark, &made.id, &mut file)?;
         made.xml = Some(path);
     }
     Ok(made)
@@ -438,13 +467,15 @@ fn pgp_error(e: impl std::fmt::Display) -> EscrowError {
 /// in a tar of that one file, as an OpenPGP literal, compressed, encrypted
 /// with integrity protection to the agent's key, in `folder` as
 /// `<tld>_<date>_full_S1_R0.ryde`, with the registry's detached binary
-/// signature over it beside it (`.sig`). The XML is made twice from the
+/// signature over it beside it (`.sig`) and the report on it for ICANN
+/// (`-report.xml`), made at `created`. The XML is made twice from the
 /// same snapshot — once to learn the size the tar header states — so it is
 /// never held in memory nor left on disk in the clear.
 pub fn write_full_ryde(
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
+    created: Timestamp,
     keys: &RydeKeys,
     folder: &std::path::Path,
 ) -> Result<RydeDeposit, EscrowError> {
@@ -509,7 +540,9 @@ pub fn write_full_ryde(
         let mut signer = Signer::new(Message::new(sink), keypair).map_err(pgp_error)?.detached().build().map_err(pgp_error)?;
         std::io::copy(&mut std::fs::File::open(&ryde)?, &mut signer)?;
         signer.finalize().map_err(pgp_error)?;
-        Ok(RydeDeposit { ryde, signature, xml: None, xml_bytes, summary })
+        let report = folder.join(format!("{base}-report.xml"));
+        std::fs::write(&report, report_xml(tld, &id, 0, created, watermark, &summary))?;
+        Ok(RydeDeposit { id, ryde, signature, report, xml: None, xml_bytes, summary })
     }
 }
 

@@ -494,8 +494,9 @@ async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Resul
     if snap.zone(&tld).is_none() {
         return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
     }
-    let (folder, watermark) = (s.escrow_folder.clone(), s.clock.now());
-    let deposit = tokio::task::spawn_blocking(move || crate::escrow::deposit(&snap, &tld, watermark, &keys, &folder, request.keep_xml))
+    // The snapshot is the registry as of now, so now is its watermark.
+    let (folder, now) = (s.escrow_folder.clone(), s.clock.now());
+    let deposit = tokio::task::spawn_blocking(move || crate::escrow::deposit(&snap, &tld, now, now, &keys, &folder, request.keep_xml))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;

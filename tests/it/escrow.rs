@@ -103,7 +103,9 @@ async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_regis
     let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key };
     let tld = DomainName::parse("example").unwrap();
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
-    let deposit = domain_os::escrow::write_full_ryde(&d.registry().snapshot(), &tld, watermark, &keys, &dir.path().join("escrow")).unwrap();
+    let created = watermark.plus_seconds(5);
+    let deposit =
+        domain_os::escrow::write_full_ryde(&d.registry().snapshot(), &tld, watermark, created, &keys, &dir.path().join("escrow")).unwrap();
     let name = deposit.ryde.file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with("example_") && name.ends_with("_full_S1_R0.ryde"), "{name}");
 
@@ -144,6 +146,23 @@ async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_regis
     let xml = dir.path().join(name.replace(".ryde", ".xml"));
     assert_eq!(std::fs::metadata(&xml).unwrap().len(), deposit.xml_bytes);
     xmllint_rde(&xml);
+
+    // The report for ICANN validates and says what the deposit holds.
+    assert_eq!(deposit.report.file_name().unwrap().to_string_lossy(), name.replace(".ryde", "-report.xml"));
+    xmllint_rde(&deposit.report);
+    let report = std::fs::read_to_string(&deposit.report).unwrap();
+    let deposit_xml = std::fs::read_to_string(&xml).unwrap();
+    let between = |text: &str, open: &str, close: &str| text.split(open).nth(1).and_then(|t| t.split(close).next()).map(str::to_string);
+    assert_eq!(between(&report, "<rdeReport:id>", "<"), between(&deposit_xml, " id=\"", "\""), "{report}");
+    assert_eq!(between(&report, "<rdeReport:watermark>", "<"), between(&deposit_xml, "<rde:watermark>", "<"), "{report}");
+    assert_eq!(between(&report, "<rdeReport:crDate>", "<").as_deref(), Some(created.to_rfc3339_seconds().as_str()), "{report}");
+    assert!(report.contains("<rdeReport:resend>0</rdeReport:resend><rdeReport:crDate>"), "{report}");
+    assert!(report.contains("<rdeReport:kind>FULL</rdeReport:kind>"), "{report}");
+    assert_eq!(
+        between(&report, "<rdeHeader:header>", "</rdeHeader:header>"),
+        between(&deposit_xml, "<rdeHeader:header>", "</rdeHeader:header>"),
+        "the report's header is the deposit's"
+    );
     d.stop().await;
 }
 
@@ -170,5 +189,6 @@ async fn the_operator_api_writes_a_deposit_and_keeps_the_xml_when_asked() {
     let (ok, _, err) = gpg(&agent_home, &["--decrypt", "--output", "/dev/null", made["ryde"].as_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(std::path::Path::new(made["signature"].as_str().unwrap()).exists());
+    xmllint_rde(std::path::Path::new(made["report"].as_str().unwrap()));
     d.stop().await;
 }
