@@ -191,6 +191,22 @@ enum EscrowCmd {
         #[arg(long)]
         keep_xml: bool,
     },
+    /// Check a deposit (`.ryde` with its `.sig`, or the plain `.xml`) as
+    /// ICANN's registry system tests do (RST rde-01 to rde-15) and print
+    /// each case's result; exits non-zero when one fails. Runs on the file
+    /// alone: no daemon is needed.
+    Verify {
+        file: PathBuf,
+        /// The escrow agent's secret key, to decrypt a `.ryde`.
+        #[arg(long)]
+        decrypt_key: Option<PathBuf>,
+        /// The registry's OpenPGP certificate, to check the `.sig`.
+        #[arg(long)]
+        signer_cert: Option<PathBuf>,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -474,6 +490,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &config,
             request(Method::POST, format!("/v1/tlds/{}/escrow", path_name(&tld)?), Some(json!({ "type": kind, "keep_xml": keep_xml }))),
         ),
+        Commands::Escrow(EscrowCmd::Verify { file, decrypt_key, signer_cert, json }) => {
+            let keys = crate::escrow::verify::VerifyKeys { decrypt_key, signer_cert };
+            let report = crate::escrow::verify::verify(&file, &keys)?;
+            match json {
+                true => println!("{}", serde_json::to_string_pretty(&report)?),
+                false => print!("{report}"),
+            }
+            if !report.passed() {
+                bail!("{} does not pass: {}", file.display(), report.codes().into_iter().collect::<Vec<_>>().join(", "));
+            }
+            Ok(())
+        }
         Commands::Dnssec(DnssecCmd::Status { tld }) => {
             admin(&config, request(Method::GET, format!("/v1/tlds/{}/dnssec", path_name(&tld)?), None))
         }

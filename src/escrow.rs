@@ -6,6 +6,8 @@
 //! EPP parameters; the header with the counts comes last, as the contents
 //! are unordered.
 
+pub mod verify;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -75,7 +77,9 @@ pub fn write_full(
             ("xmlns:epp", xml::EPP),
         ],
     );
-    w.leaf("rde:watermark", &[], &watermark.to_rfc3339_seconds());
+    // Whole milliseconds, as the objects' dates: cut to the second, an object
+    // made in the deposit's second would seem younger than its watermark.
+    w.leaf("rde:watermark", &[], &watermark.to_rfc3339());
     w.open("rde:rdeMenu", &[]).leaf("rde:version", &[], "1.0");
     for uri in [HEADER, REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS] {
         w.leaf("rde:objURI", &[], uri);
@@ -155,7 +159,7 @@ pub fn report_xml(tld: &DomainName, id: &str, resend: u16, created: Timestamp, w
         .leaf("rdeReport:resend", &[], &resend.to_string())
         .leaf("rdeReport:crDate", &[], &created.to_rfc3339_seconds())
         .leaf("rdeReport:kind", &[], "FULL")
-        .leaf("rdeReport:watermark", &[], &watermark.to_rfc3339_seconds());
+        .leaf("rdeReport:watermark", &[], &watermark.to_rfc3339());
     header_xml(&mut w, tld, summary);
     w.close();
     w.out.push('\n');

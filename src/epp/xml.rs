@@ -253,7 +253,7 @@ fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
 }
 
 /// The five predefined entities and numeric character references to XML 1.0 `Char`s.
-fn resolve_reference(name: &str) -> Result<char, XmlError> {
+pub(crate) fn resolve_reference(name: &str) -> Result<char, XmlError> {
     let unknown = || XmlError::Entity(name.to_string());
     match name {
         "lt" => Ok('<'),

@@ -192,3 +192,109 @@ async fn the_operator_api_writes_a_deposit_and_keeps_the_xml_when_asked() {
     xmllint_rde(std::path::Path::new(made["report"].as_str().unwrap()));
     d.stop().await;
 }
+
+/// `text` with the content of the first `<tag>` replaced by `value`.
+fn with_first(text: &str, tag: &str, value: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = text.find(&open).unwrap_or_else(|| panic!("no {open}")) + open.len();
+    let end = start + text[start..].find('<').unwrap();
+    format!("{}{value}{}", &text[..start], &text[end..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escrow_verify_passes_our_deposits_and_names_what_is_broken_in_others() {
+    use domain_os::escrow::verify::{VerifyKeys, verify};
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
+    let (_, signing_key) = gpg_key(dir.path(), "registry", true);
+    let (ok, secret, err) = gpg(&agent_home, &["--export-secret-keys"]);
+    assert!(ok, "{err}");
+    let agent_secret = dir.path().join("agent-secret.pgp");
+    std::fs::write(&agent_secret, secret).unwrap();
+    let tld = DomainName::parse("example").unwrap();
+    let now = domain_os::model::Clock::now(&domain_os::model::SystemClock);
+    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone() };
+    let folder = dir.path().join("escrow");
+    let made = domain_os::escrow::deposit(&d.registry().snapshot(), &tld, now, now, &keys, &folder, true).unwrap();
+    d.stop().await;
+
+    // Ours passes every case that applies, from the command line.
+    let ryde = made.ryde.to_str().unwrap();
+    let (ok, out, err) = tool(
+        env!("CARGO_BIN_EXE_domain-os"),
+        &["escrow", "verify", ryde, "--decrypt-key", agent_secret.to_str().unwrap(), "--signer-cert", signing_key.to_str().unwrap()],
+    );
+    assert!(ok, "{out}{err}");
+    for case in ["rde-01", "rde-02", "rde-03", "rde-04", "rde-05", "rde-06", "rde-07", "rde-08", "rde-09", "rde-10", "rde-13"] {
+        assert!(out.lines().any(|l| l.starts_with(case) && l.contains(" pass ")), "{case}:\n{out}");
+    }
+    let full = VerifyKeys { decrypt_key: Some(agent_secret.clone()), signer_cert: Some(signing_key.clone()) };
+    let xml_path = made.xml.clone().unwrap();
+    assert!(verify(&xml_path, &VerifyKeys::default()).unwrap().passed());
+    // So does the example deposit beside the schemas (with IDN, NNDN and
+    // policy objects), under a name RA Specification 2 allows.
+    let example = dir.path().join("test_2025-01-05_full_S1_R0.xml");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/xsd/rde/examples/full-deposit.xml"), &example).unwrap();
+    let report = verify(&example, &VerifyKeys::default()).unwrap();
+    assert!(report.passed(), "{report}");
+
+    // Broken deposits fail the case that covers what is broken.
+    let xml = std::fs::read_to_string(&xml_path).unwrap();
+    let domains = summary_count(&xml, domain_os::escrow::DOMAIN);
+    let broken_dir = dir.path().join("broken");
+    std::fs::create_dir_all(&broken_dir).unwrap();
+    let broken: Vec<(&str, String, &str)> = vec![
+        (
+            "count",
+            xml.replace(
+                &format!("uri=\"{}\">{domains}<", domain_os::escrow::DOMAIN),
+                &format!("uri=\"{}\">{}<", domain_os::escrow::DOMAIN, domains + 1),
+            ),
+            "RDE_OBJECT_COUNT_MISMATCH",
+        ),
+        ("menu", xml.replace(&format!("<rde:objURI>{}</rde:objURI>", domain_os::escrow::HOST), ""), "RDE_MENU_AND_HEADER_URIS_DIFFER"),
+        ("expiry", with_first(&xml, "rdeDomain:exDate", "2001-01-01T00:00:00Z"), "RDE_DOMAIN_HAS_INVALID_EXDATE"),
+        ("creation", with_first(&xml, "rdeDomain:crDate", "2999-01-01T00:00:00Z"), "RDE_DOMAIN_HAS_INVALID_CRDATE"),
+        ("nameserver", with_first(&xml, "domain:hostObj", "ns9.nowhere.example"), "RDE_DOMAIN_HAS_MISSING_NAMESERVER"),
+        ("sponsor", with_first(&xml, "rdeDomain:clID", "no-such-registrar"), "RDE_DOMAIN_HAS_INVALID_CLID"),
+        ("roid", with_first(&xml, "rdeDomain:roid", "NOREPOSITORY"), "RDE_DOMAIN_HAS_INVALID_ROID"),
+        ("outside", with_first(&xml, "rdeDomain:name", "hello.other"), "RDE_DOMAIN_HAS_INVALID_NAME"),
+        ("gurid", with_first(&xml, "rdeRegistrar:gurid", "0"), "RDE_REGISTRAR_HAS_INVALID_GURID"),
+        ("rgp", xml.replace("<epp:extURI>urn:ietf:params:xml:ns:rgp-1.0</epp:extURI>", ""), "RDE_EPP_PARAMS_MISSING_EXTURI"),
+        ("truncated", xml[..xml.len() / 2].to_string(), "RDE_XML_PARSE_ERROR"),
+    ];
+    for (what, text, code) in broken {
+        let path = broken_dir.join(what).join(xml_path.file_name().unwrap());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        let report = verify(&path, &VerifyKeys::default()).unwrap();
+        assert!(!report.passed() && report.codes().contains(code), "{what}: expected {code}:\n{report}");
+    }
+    let misnamed = broken_dir.join("example_2026-12-07_full.xml");
+    std::fs::write(&misnamed, &xml).unwrap();
+    assert!(verify(&misnamed, &VerifyKeys::default()).unwrap().codes().contains("RDE_INVALID_FILENAME"));
+
+    // A .ryde changed after signing fails the signature; a key it was not
+    // encrypted to cannot decrypt it.
+    let tampered_dir = broken_dir.join("tampered");
+    std::fs::create_dir_all(&tampered_dir).unwrap();
+    let tampered = tampered_dir.join(made.ryde.file_name().unwrap());
+    let mut bytes = std::fs::read(&made.ryde).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&tampered, bytes).unwrap();
+    std::fs::copy(&made.signature, tampered.with_extension("sig")).unwrap();
+    let report = verify(&tampered, &full).unwrap();
+    assert!(report.codes().contains("RDE_INVALID_SIGNATURE"), "{report}");
+    let wrong_key = VerifyKeys { decrypt_key: Some(signing_key.clone()), signer_cert: Some(signing_key) };
+    let report = verify(&made.ryde, &wrong_key).unwrap();
+    assert_eq!(report.codes().into_iter().collect::<Vec<_>>(), ["RDE_DECRYPTION_FAILED"], "{report}");
+}
+
+/// The header's count of objects of `uri` in a deposit's text.
+fn summary_count(xml: &str, uri: &str) -> u64 {
+    let open = format!("<rdeHeader:count uri=\"{uri}\">");
+    let start = xml.find(&open).unwrap() + open.len();
+    xml[start..].split('<').next().unwrap().parse().unwrap()
+}
