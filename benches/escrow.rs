@@ -3,7 +3,8 @@
 //! with its in-zone hosts): the deposit's wall time through the operator API
 //! and the daemon's peak memory (VmHWM) before and after it, beside `gzip |
 //! gpg --encrypt --sign` of the same XML on the same machine, the practical
-//! floor.
+//! floor; then `domain-os escrow verify` of that deposit (its time and peak
+//! memory) beside `gpg --decrypt` of it.
 //!
 //!     scripts/bench escrow
 //!     DOMAINS=100000 cargo bench --bench escrow
@@ -40,8 +41,24 @@ fn gpg(home: &Path) -> Command {
     cmd
 }
 
+/// Runs `cmd` to its end: whether it succeeded, its wall time in seconds
+/// and its peak resident set in MiB (read while it runs).
+fn run_measured(cmd: &mut Command) -> (bool, f64, f64) {
+    let t = Instant::now();
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut peak = 0.0f64;
+    loop {
+        peak = peak.max(peak_mib(child.id()));
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.success(), t.elapsed().as_secs_f64(), peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// One home holding the agent's and the registry's keys; the agent's
-/// certificate and the registry's secret key exported beside it.
+/// certificate and the registry's secret key exported beside it, and the
+/// agent's secret key (to check deposits with) as `agent-secret.pgp`.
 fn keys(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let home = dir.join("gnupg");
@@ -56,6 +73,8 @@ fn keys(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         std::fs::write(&file, out.stdout).unwrap();
         files.push(file);
     }
+    let out = gpg(&home).args(["--export-secret-keys", "agent@escrow.example"]).output().unwrap();
+    std::fs::write(dir.join("agent-secret.pgp"), out.stdout).unwrap();
     (home, files[0].clone(), files[1].clone())
 }
 
@@ -104,6 +123,19 @@ fn main() {
     assert!(floor.success(), "gzip | gpg");
     let floor_s = t.elapsed().as_secs_f64();
 
+    let (verified, verify_s, verify_mib) = run_measured(
+        Command::new(BIN)
+            .args(["escrow", "verify"])
+            .arg(&ryde)
+            .arg("--decrypt-key")
+            .arg(dir.join("agent-secret.pgp"))
+            .arg("--signer-cert")
+            .arg(&registry),
+    );
+    assert!(verified, "escrow verify of the deposit");
+    let (decrypted, decrypt_s, _) = run_measured(gpg(&home).arg("--decrypt").arg("--output").arg(dir.join("floor.tar")).arg(&ryde));
+    assert!(decrypted, "gpg --decrypt");
+
     println!("\n| FULL deposit of {n} domains | time | peak RSS of the daemon | output |");
     println!("|---|---:|---:|---:|");
     println!(
@@ -111,4 +143,8 @@ fn main() {
     );
     println!("| gzip \\| gpg --encrypt --sign of the same XML | {floor_s:.1} s | | |");
     println!("\ndomain-os / floor: {:.2}", ryde_s / floor_s);
+    println!("\n| checking that deposit | time | peak RSS |");
+    println!("|---|---:|---:|");
+    println!("| domain-os escrow verify (signature, decrypt, untar, rde-01…15) | {verify_s:.1} s | {verify_mib:.0} MiB |");
+    println!("| gpg --decrypt of the same .ryde | {decrypt_s:.1} s | |");
 }

@@ -26,6 +26,9 @@ pub const DOMAIN: &str = "urn:ietf:params:xml:ns:rdeDomain-1.0";
 pub const EPP_PARAMS: &str = "urn:ietf:params:xml:ns:rdeEppParams-1.0";
 pub const REPORT: &str = "urn:ietf:params:xml:ns:rdeReport-1.0";
 
+/// The kinds of object a deposit written here holds.
+const OBJECTS: [&str; 5] = [REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS];
+
 /// Objects read from the snapshot at a time.
 const PAGE: usize = 1_000;
 
@@ -80,9 +83,11 @@ pub fn write_full(
     // Whole milliseconds, as the objects' dates: cut to the second, an object
     // made in the deposit's second would seem younger than its watermark.
     w.leaf("rde:watermark", &[], &watermark.to_rfc3339());
-    w.open("rde:rdeMenu", &[]).leaf("rde:version", &[], "1.0");
-    for uri in [HEADER, REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS] {
+    w.open("rde:rdeMenu", &[]).leaf("rde:version", &[], "1.0").leaf("rde:objURI", &[], HEADER);
+    // The header counts every kind the menu lists, none of them too (RST rde-05).
+    for uri in OBJECTS {
         w.leaf("rde:objURI", &[], uri);
+        summary.counts.insert(uri, 0);
     }
     w.close();
     // The deposit stays open: each object is written and flushed on its own.

@@ -79,7 +79,8 @@ pub fn cli(conf: &Path, args: &[&str]) -> String {
 pub fn import_bench_tld(conf: &Path, dns_port: u16, tld: &str, zone: &Path) -> f64 {
     {
         let (_server, _) = spawn("setup", Command::new(BIN).arg("--config").arg(conf).arg("serve"), dns_port, tld, false);
-        cli(conf, &["registrar", "create", "bench", "--name", "Bench Registrar", "--email", "ops@bench.example"]);
+        // An accredited registrar has an IANA id: escrow deposits carry it (gurid).
+        cli(conf, &["registrar", "create", "bench", "--name", "Bench Registrar", "--email", "ops@bench.example", "--set", "iana_id=9998"]);
         // The generated zone's glue is in 10.0.0.0/8, which a TLD refuses unless its policy allows private ranges.
         cli(conf, &["tld", "create", tld, "--ns", "ns1.nic.example", "--ns", "ns2.nic.example", "--set", "glue_private_allowed=true"]);
     }
