@@ -389,6 +389,7 @@ impl Node {
 struct Pending {
     case: &'static str,
     code: &'static str,
+    kind: Kind,
     from: String,
     to: String,
 }
@@ -610,16 +611,21 @@ impl<'f> Checker<'f> {
         }
     }
 
-    /// Checks that `registrar` is in the deposit, now or once it is read.
+    /// Checks that the `kind` object `to`, which `from` refers to, is in
+    /// the deposit: now, or once the whole deposit was read.
     fn refer(&mut self, case: &'static str, code: &'static str, from: &str, kind: Kind, to: &str) {
+        if !self.known(kind, to) {
+            self.pending.push(Pending { case, code, kind, from: from.to_string(), to: to.to_string() });
+        }
+    }
+
+    fn known(&self, kind: Kind, name: &str) -> bool {
         let known = match kind {
             Kind::Registrar => &self.registrars,
             Kind::Host => &self.hosts,
             Kind::Contact => &self.contacts,
         };
-        if !known.contains(&*normalise(kind, to)) {
-            self.pending.push(Pending { case, code, from: from.to_string(), to: to.to_string() });
-        }
+        known.contains(&*normalise(kind, name))
     }
 
     fn domain(&mut self, d: &Node) {
@@ -869,25 +875,16 @@ impl<'f> Checker<'f> {
             None => self.findings.add("rde-04", "RDE_XML_PARSE_ERROR", "the deposit has no watermark"),
         }
         for p in std::mem::take(&mut self.pending) {
-            let kind = match p.code {
-                "RDE_DOMAIN_HAS_MISSING_NAMESERVER" => Kind::Host,
-                "RDE_DOMAIN_HAS_INVALID_REGISTRANT" | "RDE_DOMAIN_HAS_MISSING_CONTACT" => Kind::Contact,
-                _ => Kind::Registrar,
-            };
-            let known = match kind {
-                Kind::Registrar => &self.registrars,
-                Kind::Host => &self.hosts,
-                Kind::Contact => &self.contacts,
-            };
-            if !known.contains(&*normalise(kind, &p.to)) {
-                self.findings.add(p.case, p.code, format!("{} refers to {} {}, which the deposit lacks", p.from, kind.noun(), p.to));
+            if !self.known(p.kind, &p.to) {
+                self.findings.add(p.case, p.code, format!("{} refers to {} {}, which the deposit lacks", p.from, p.kind.noun(), p.to));
             }
         }
-        for (i, name) in self.nndns.iter().enumerate() {
-            if self.domains.contains(name) {
+        let mut nndns = HashSet::new();
+        for name in std::mem::take(&mut self.nndns) {
+            if self.domains.contains(&name) {
                 self.findings.add("rde-12", "RDE_NNDN_CONFLICTS_WITH_DOMAIN", name.to_string());
             }
-            if self.nndns[..i].contains(name) {
+            if !nndns.insert(name.clone()) {
                 self.findings.add("rde-12", "RDE_NNDN_HAS_NON_UNIQUE_NAME", name.to_string());
             }
         }
@@ -1088,6 +1085,40 @@ mod tests {
         ] {
             assert!(parse_file_name(bad).is_none(), "{bad}");
         }
+    }
+
+    const EXAMPLE: &str = include_str!("../../tests/xsd/rde/examples/full-deposit.xml");
+
+    fn codes_of(xml: &str) -> BTreeSet<&'static str> {
+        let mut findings = Findings::default();
+        Checker::new(Some(DomainName::parse("test").unwrap()), &mut findings).run(xml.as_bytes());
+        findings.report().codes()
+    }
+
+    #[test]
+    fn nndn_names_are_unique_and_not_domains() {
+        assert!(codes_of(EXAMPLE).is_empty(), "{:?}", codes_of(EXAMPLE));
+        let nndn = &EXAMPLE[EXAMPLE.find("<rdeNNDN:NNDN>").unwrap()..EXAMPLE.find("</rdeNNDN:NNDN>").unwrap() + "</rdeNNDN:NNDN>".len()];
+        let twice = EXAMPLE.replace(nndn, &format!("{nndn}{nndn}")).replace(
+            "<rdeHeader:count uri=\"urn:ietf:params:xml:ns:rdeNNDN-1.0\">1<",
+            "<rdeHeader:count uri=\"urn:ietf:params:xml:ns:rdeNNDN-1.0\">2<",
+        );
+        assert_eq!(codes_of(&twice), BTreeSet::from(["RDE_NNDN_HAS_NON_UNIQUE_NAME"]));
+        let taken = EXAMPLE.replace("<rdeNNDN:aName>xn--exmple-cua.test<", "<rdeNNDN:aName>HARBOUR.test<");
+        assert_eq!(codes_of(&taken), BTreeSet::from(["RDE_NNDN_CONFLICTS_WITH_DOMAIN"]));
+    }
+
+    #[test]
+    fn references_to_objects_read_later_are_found_and_missing_ones_named() {
+        // The example lists its registrars first: moved to the end, every
+        // reference to them waits and is then found.
+        let start = EXAMPLE.find("<rdeRegistrar:registrar>").unwrap();
+        let end = EXAMPLE.rfind("</rdeRegistrar:registrar>").unwrap() + "</rdeRegistrar:registrar>".len();
+        let registrars = &EXAMPLE[start..end];
+        let late = EXAMPLE.replacen(registrars, "", 1).replace("</rde:contents>", &format!("{registrars}</rde:contents>"));
+        assert!(codes_of(&late).is_empty(), "{:?}", codes_of(&late));
+        let without = EXAMPLE.replacen(registrars, "", 1);
+        assert!(codes_of(&without).contains("RDE_DOMAIN_HAS_INVALID_CLID"), "{:?}", codes_of(&without));
     }
 
     #[test]
