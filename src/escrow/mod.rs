@@ -4,7 +4,8 @@
 //! grows: registrars, hosts, contacts, the TLD's domains with their
 //! statuses, RGP state, DS, pending transfers and dates, and the registry's
 //! EPP parameters; the header with the counts comes last, as the contents
-//! are unordered.
+//! are unordered. RyDE wraps it (tar, OpenPGP, the registry's signature)
+//! and the `rdeReport` for ICANN goes beside it.
 
 pub mod verify;
 
