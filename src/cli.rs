@@ -185,7 +185,9 @@ enum EscrowCmd {
     /// report for ICANN, `<tld>_<date>_full_S1_R0-report.xml`.
     Deposit {
         tld: String,
-        #[arg(long = "type", value_parser = ["full"], default_value = "full")]
+        /// `full` (escrow, to the agent) or `brda` (bulk registration data, to
+        /// ICANN, `_thin_` in the file name).
+        #[arg(long = "type", value_parser = ["full", "brda"], default_value = "full")]
         kind: String,
         /// Also leave the plain XML beside it.
         #[arg(long)]

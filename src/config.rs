@@ -409,18 +409,26 @@ pub struct EscrowConfig {
     pub agent_cert: Option<PathBuf>,
     /// The registry's OpenPGP key, with its secret, which signs deposits.
     pub signing_key: Option<PathBuf>,
+    /// ICANN's OpenPGP certificate, which bulk registration data (BRDA,
+    /// RA Specification 4) is encrypted to.
+    pub brda_cert: Option<PathBuf>,
 }
 
 impl Default for EscrowConfig {
     fn default() -> Self {
-        EscrowConfig { folder: PathBuf::from("escrow"), agent_cert: None, signing_key: None }
+        EscrowConfig { folder: PathBuf::from("escrow"), agent_cert: None, signing_key: None, brda_cert: None }
     }
 }
 
 impl EscrowConfig {
-    /// The keys deposits need, once both are configured.
+    /// The keys escrow deposits need, once both are configured.
     pub fn keys(&self) -> Option<crate::escrow::RydeKeys> {
         Some(crate::escrow::RydeKeys { agent_cert: self.agent_cert.clone()?, signing_key: self.signing_key.clone()? })
+    }
+
+    /// The keys BRDA deposits need: ICANN's certificate instead of the agent's.
+    pub fn brda_keys(&self) -> Option<crate::escrow::RydeKeys> {
+        Some(crate::escrow::RydeKeys { agent_cert: self.brda_cert.clone()?, signing_key: self.signing_key.clone()? })
     }
 }
 
@@ -487,7 +495,7 @@ impl Config {
         for key in &mut self.dns.tsig_key_files {
             anchor(key);
         }
-        for key in [&mut self.escrow.agent_cert, &mut self.escrow.signing_key].into_iter().flatten() {
+        for key in [&mut self.escrow.agent_cert, &mut self.escrow.signing_key, &mut self.escrow.brda_cert].into_iter().flatten() {
             anchor(key);
         }
         if let Some(pkcs11) = &mut self.dnssec.pkcs11 {

@@ -217,6 +217,7 @@ async fn bind(
         zones_dir: config.zones_dir.clone(),
         escrow_folder: config.data_dir.join(&config.escrow.folder),
         escrow_keys: config.escrow.keys(),
+        brda_keys: config.escrow.brda_keys(),
         import_body_bytes_max: config.admin.body_bytes_max,
         ready: running.ready.clone(),
         backups,

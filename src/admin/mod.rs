@@ -45,6 +45,8 @@ pub struct AdminState {
     /// Where escrow deposits go, and their keys.
     pub escrow_folder: PathBuf,
     pub escrow_keys: Option<crate::escrow::RydeKeys>,
+    /// The keys of BRDA deposits (encrypted to ICANN), when configured.
+    pub brda_keys: Option<crate::escrow::RydeKeys>,
     pub import_body_bytes_max: usize,
     /// Set once every listener is bound; cleared when a shutdown begins.
     pub ready: Arc<AtomicBool>,
@@ -473,22 +475,34 @@ async fn export_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EscrowRequest {
-    /// `full`: the only deposit type written so far.
+    /// `full` (escrow, to the agent) or `brda` (bulk registration data, to ICANN).
     r#type: String,
     /// Also leave the plain XML beside the deposit.
     #[serde(default)]
     keep_xml: bool,
 }
 
-/// A FULL RyDE deposit of the TLD from the latest commit, as of now.
+/// A FULL or BRDA RyDE deposit of the TLD from the latest commit, as of now.
 async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Result<Json<EscrowRequest>, JsonRejection>) -> ApiResult {
     let Json(request) = body?;
     let tld = name(&tld)?;
-    if request.r#type != "full" {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "only FULL deposits are written (\"type\": \"full\")"));
-    }
-    let keys = s.escrow_keys.clone().ok_or_else(|| {
-        ApiError::new(StatusCode::CONFLICT, "not_configured", "escrow needs [escrow] agent_cert and signing_key in the configuration")
+    let (kind, keys, needs) = match request.r#type.as_str() {
+        "full" => (crate::escrow::DepositKind::Full, s.escrow_keys.clone(), "agent_cert"),
+        "brda" => (crate::escrow::DepositKind::Brda, s.brda_keys.clone(), "brda_cert"),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "\"type\" is \"full\" or \"brda\" (DIFF deposits are not written yet)",
+            ));
+        }
+    };
+    let keys = keys.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_configured",
+            format!("this deposit needs [escrow] {needs} and signing_key in the configuration"),
+        )
     })?;
     let snap = s.registry.snapshot();
     if snap.zone(&tld).is_none() {
@@ -496,10 +510,11 @@ async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Resul
     }
     // The snapshot is the registry as of now, so now is its watermark.
     let (folder, now) = (s.escrow_folder.clone(), s.clock.now());
-    let deposit = tokio::task::spawn_blocking(move || crate::escrow::deposit(&snap, &tld, now, now, &keys, &folder, request.keep_xml))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let deposit =
+        tokio::task::spawn_blocking(move || crate::escrow::deposit(kind, &snap, &tld, now, now, &keys, &folder, request.keep_xml))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     created(deposit)
 }
 

@@ -5,7 +5,8 @@
 //! statuses, RGP state, DS, pending transfers and dates, and the registry's
 //! EPP parameters; the header with the counts comes last, as the contents
 //! are unordered. RyDE wraps it (tar, OpenPGP, the registry's signature)
-//! and the `rdeReport` for ICANN goes beside it.
+//! and the `rdeReport` for ICANN goes beside it. A BRDA (RA Specification
+//! 4) is the same deposit thinned to registrars and domain fields it lists.
 
 pub mod verify;
 
@@ -27,8 +28,33 @@ pub const DOMAIN: &str = "urn:ietf:params:xml:ns:rdeDomain-1.0";
 pub const EPP_PARAMS: &str = "urn:ietf:params:xml:ns:rdeEppParams-1.0";
 pub const REPORT: &str = "urn:ietf:params:xml:ns:rdeReport-1.0";
 
-/// The kinds of object a deposit written here holds.
-const OBJECTS: [&str; 5] = [REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS];
+/// What a deposit is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepositKind {
+    /// The whole registry, for the escrow agent (RA Specification 2).
+    Full,
+    /// Bulk registration data for ICANN (RA Specification 4): registrars and
+    /// domains with the fields it lists only, a FULL deposit in RDE terms.
+    Brda,
+}
+
+impl DepositKind {
+    /// The type in the file name.
+    pub fn file_type(self) -> &'static str {
+        match self {
+            DepositKind::Full => "full",
+            DepositKind::Brda => "thin",
+        }
+    }
+
+    /// The kinds of object such a deposit holds.
+    fn objects(self) -> &'static [&'static str] {
+        match self {
+            DepositKind::Full => &[REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS],
+            DepositKind::Brda => &[REGISTRAR, DOMAIN],
+        }
+    }
+}
 
 /// Objects read from the snapshot at a time.
 const PAGE: usize = 1_000;
@@ -50,8 +76,9 @@ pub struct DepositSummary {
     pub counts: BTreeMap<&'static str, u64>,
 }
 
-/// Writes the FULL deposit `id` of `tld` as of `watermark` from `snapshot`.
-pub fn write_full(
+/// Writes the deposit `id` of `tld` as of `watermark` from `snapshot`.
+pub fn write_xml(
+    kind: DepositKind,
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
@@ -86,7 +113,7 @@ pub fn write_full(
     w.leaf("rde:watermark", &[], &watermark.to_rfc3339());
     w.open("rde:rdeMenu", &[]).leaf("rde:version", &[], "1.0").leaf("rde:objURI", &[], HEADER);
     // The header counts every kind the menu lists, none of them too (RST rde-05).
-    for uri in OBJECTS {
+    for &uri in kind.objects() {
         w.leaf("rde:objURI", &[], uri);
         summary.counts.insert(uri, 0);
     }
@@ -99,42 +126,47 @@ pub fn write_full(
         out.write_all(fragment.as_bytes())
     };
     for registrar in snapshot.registrars()? {
-        emit(REGISTRAR, registrar_xml(&registrar))?;
+        emit(REGISTRAR, registrar_xml(kind, &registrar))?;
     }
-    let mut after = None;
-    loop {
-        let page = snapshot.hosts(after.as_ref(), PAGE)?;
-        for host in &page {
-            emit(HOST, host_xml(host))?;
+    // Hosts and contacts are escrowed; bulk registration data has neither.
+    if kind == DepositKind::Full {
+        let mut after = None;
+        loop {
+            let page = snapshot.hosts(after.as_ref(), PAGE)?;
+            for host in &page {
+                emit(HOST, host_xml(host))?;
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => after = Some(last.name.clone()),
+                _ => break,
+            }
         }
-        match page.last() {
-            Some(last) if page.len() == PAGE => after = Some(last.name.clone()),
-            _ => break,
-        }
-    }
-    let mut after: Option<crate::model::ContactId> = None;
-    loop {
-        let page = snapshot.contacts(after.as_ref(), PAGE)?;
-        for contact in &page {
-            emit(CONTACT, contact_xml(contact))?;
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE => after = Some(last.id.clone()),
-            _ => break,
+        let mut after: Option<crate::model::ContactId> = None;
+        loop {
+            let page = snapshot.contacts(after.as_ref(), PAGE)?;
+            for contact in &page {
+                emit(CONTACT, contact_xml(contact))?;
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => after = Some(last.id.clone()),
+                _ => break,
+            }
         }
     }
     let mut after = None;
     loop {
         let page = snapshot.domains(tld, after.as_ref(), PAGE)?;
         for domain in &page {
-            emit(DOMAIN, domain_xml(snapshot, domain, watermark)?)?;
+            emit(DOMAIN, domain_xml(kind, snapshot, domain, watermark)?)?;
         }
         match page.last() {
             Some(last) if page.len() == PAGE => after = Some(last.name.clone()),
             _ => break,
         }
     }
-    emit(EPP_PARAMS, epp_params_xml())?;
+    if kind == DepositKind::Full {
+        emit(EPP_PARAMS, epp_params_xml())?;
+    }
     let mut w = Writer::default();
     header_xml(&mut w, tld, &summary);
     w.out.push_str("</rde:contents></rde:deposit>\n");
@@ -172,7 +204,7 @@ pub fn report_xml(tld: &DomainName, id: &str, resend: u16, created: Timestamp, w
     w.out
 }
 
-fn registrar_xml(r: &Registrar) -> String {
+fn registrar_xml(kind: DepositKind, r: &Registrar) -> String {
     let mut w = Writer::default();
     w.open("rdeRegistrar:registrar", &[]).leaf("rdeRegistrar:id", &[], r.id.as_str()).leaf("rdeRegistrar:name", &[], &r.name);
     if let Some(iana) = r.iana_id.filter(|i| *i > 0) {
@@ -180,8 +212,9 @@ fn registrar_xml(r: &Registrar) -> String {
     }
     let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     w.leaf("rdeRegistrar:status", &[], &status);
+    let full = kind == DepositKind::Full;
     let a = &r.address;
-    if !a.city.is_empty() && !a.country_code.is_empty() {
+    if full && !a.city.is_empty() && !a.country_code.is_empty() {
         w.open("rdeRegistrar:postalInfo", &[("type", "int")]).open("rdeRegistrar:addr", &[]);
         for street in a.street.iter().take(3) {
             w.leaf("rdeRegistrar:street", &[], street);
@@ -195,20 +228,24 @@ fn registrar_xml(r: &Registrar) -> String {
         }
         w.leaf("rdeRegistrar:cc", &[], &a.country_code).close().close();
     }
-    if let Some(phone) = &r.phone {
-        w.leaf("rdeRegistrar:voice", &[], phone);
+    if full {
+        if let Some(phone) = &r.phone {
+            w.leaf("rdeRegistrar:voice", &[], phone);
+        }
+        if let Some(fax) = &r.fax {
+            w.leaf("rdeRegistrar:fax", &[], fax);
+        }
+        w.leaf("rdeRegistrar:email", &[], &r.email);
     }
-    if let Some(fax) = &r.fax {
-        w.leaf("rdeRegistrar:fax", &[], fax);
-    }
-    w.leaf("rdeRegistrar:email", &[], &r.email);
     if let Some(url) = &r.url {
         w.leaf("rdeRegistrar:url", &[], url);
     }
     if let Some(whois) = &r.whois_server {
         w.open("rdeRegistrar:whoisInfo", &[]).leaf("rdeRegistrar:name", &[], whois).close();
     }
-    w.leaf("rdeRegistrar:crDate", &[], &r.created.to_rfc3339()).leaf("rdeRegistrar:upDate", &[], &r.updated.to_rfc3339());
+    if full {
+        w.leaf("rdeRegistrar:crDate", &[], &r.created.to_rfc3339()).leaf("rdeRegistrar:upDate", &[], &r.updated.to_rfc3339());
+    }
     w.finish()
 }
 
@@ -335,19 +372,22 @@ fn transfer_xml(w: &mut Writer, names: &TransferNames, t: &Transfer) {
     w.close();
 }
 
-fn domain_xml(snapshot: &Snapshot, d: &Domain, watermark: Timestamp) -> Result<String, StoreError> {
+/// A domain: in a BRDA only its name, ROID, statuses, name servers,
+/// sponsor and dates (RA Specification 4, 3.1.1).
+fn domain_xml(kind: DepositKind, snapshot: &Snapshot, d: &Domain, watermark: Timestamp) -> Result<String, StoreError> {
+    let full = kind == DepositKind::Full;
     let mut w = Writer::default();
     w.open("rdeDomain:domain", &[]).leaf("rdeDomain:name", &[], d.name.as_str()).leaf("rdeDomain:roid", &[], d.roid.as_str());
     for s in d.statuses.displayed(!d.nameservers.is_empty()) {
         w.empty("rdeDomain:status", &[("s", s.as_str())]);
     }
-    for s in d.rgp_statuses(watermark) {
+    for s in d.rgp_statuses(watermark).into_iter().filter(|_| full) {
         w.empty("rdeDomain:rgpStatus", &[("s", s)]);
     }
-    if let Some(registrant) = &d.registrant {
+    if let Some(registrant) = d.registrant.as_ref().filter(|_| full) {
         w.leaf("rdeDomain:registrant", &[], registrant.as_str());
     }
-    for c in &d.contacts {
+    for c in d.contacts.iter().filter(|_| full) {
         w.leaf("rdeDomain:contact", &[("type", c.kind.as_str())], c.id.as_str());
     }
     if !d.nameservers.is_empty() {
@@ -360,13 +400,18 @@ fn domain_xml(snapshot: &Snapshot, d: &Domain, watermark: Timestamp) -> Result<S
         w.close();
     }
     w.leaf("rdeDomain:clID", &[], d.registrar.as_str());
-    w.leaf("rdeDomain:crRr", &[], d.cr_registrar.as_str()).leaf("rdeDomain:crDate", &[], &d.created.to_rfc3339());
-    w.leaf("rdeDomain:exDate", &[], &d.expires.to_rfc3339());
-    if let Some(up) = &d.up_registrar {
+    if full {
+        w.leaf("rdeDomain:crRr", &[], d.cr_registrar.as_str());
+    }
+    w.leaf("rdeDomain:crDate", &[], &d.created.to_rfc3339()).leaf("rdeDomain:exDate", &[], &d.expires.to_rfc3339());
+    if let Some(up) = d.up_registrar.as_ref().filter(|_| full) {
         w.leaf("rdeDomain:upRr", &[], up.as_str());
     }
     if let Some(u) = d.updated {
         w.leaf("rdeDomain:upDate", &[], &u.to_rfc3339());
+    }
+    if !full {
+        return Ok(w.finish());
     }
     if !d.ds.is_empty() {
         w.open("rdeDomain:secDNS", &[]);
@@ -425,8 +470,8 @@ pub struct RydeDeposit {
     pub id: String,
     pub ryde: std::path::PathBuf,
     pub signature: std::path::PathBuf,
-    /// The `rdeReport` for ICANN.
-    pub report: std::path::PathBuf,
+    /// The `rdeReport` for ICANN (escrow deposits only).
+    pub report: Option<std::path::PathBuf>,
     /// The plain XML, when it was kept.
     pub xml: Option<std::path::PathBuf>,
     pub xml_bytes: u64,
@@ -434,9 +479,11 @@ pub struct RydeDeposit {
     pub summary: DepositSummary,
 }
 
-/// A FULL RyDE deposit of `tld` in `folder` made at `created`, with the
-/// plain XML beside it when `keep_xml`.
+/// A RyDE deposit of `tld` in `folder` made at `created`, with the plain
+/// XML beside it when `keep_xml`.
+#[allow(clippy::too_many_arguments)]
 pub fn deposit(
+    kind: DepositKind,
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
@@ -445,11 +492,11 @@ pub fn deposit(
     folder: &std::path::Path,
     keep_xml: bool,
 ) -> Result<RydeDeposit, EscrowError> {
-    let mut made = write_full_ryde(snapshot, tld, watermark, created, keys, folder)?;
+    let mut made = write_ryde(kind, snapshot, tld, watermark, created, keys, folder)?;
     if keep_xml {
         let path = made.ryde.with_extension("xml");
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        write_full(snapshot, tld, watermark, &made.id, &mut file)?;
+        write_xml(kind, snapshot, tld, watermark, &made.id, &mut file)?;
         made.xml = Some(path);
     }
     Ok(made)
@@ -473,15 +520,16 @@ fn pgp_error(e: impl std::fmt::Display) -> EscrowError {
     EscrowError::Io(std::io::Error::other(format!("OpenPGP: {e}")))
 }
 
-/// Writes the FULL deposit of `tld` as RyDE (RA Specification 2): the XML,
-/// in a tar of that one file, as an OpenPGP literal, compressed, encrypted
-/// with integrity protection to the agent's key, in `folder` as
-/// `<tld>_<date>_full_S1_R0.ryde`, with the registry's detached binary
-/// signature over it beside it (`.sig`) and the report on it for ICANN
-/// (`-report.xml`), made at `created`. The XML is made twice from the
+/// Writes the deposit of `tld` as RyDE (RA Specification 2): the XML, in a
+/// tar of that one file, as an OpenPGP literal, compressed, encrypted with
+/// integrity protection to the key in `keys` (the agent's, or ICANN's for a
+/// BRDA), in `folder` as `<tld>_<date>_<full|thin>_S1_R0.ryde`, with the
+/// registry's detached binary signature over it beside it (`.sig`) and, for
+/// escrow, the report on it for ICANN (`-report.xml`), made at `created`. The XML is made twice from the
 /// same snapshot — once to learn the size the tar header states — so it is
 /// never held in memory nor left on disk in the clear.
-pub fn write_full_ryde(
+pub fn write_ryde(
+    kind: DepositKind,
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
@@ -497,10 +545,11 @@ pub fn write_full_ryde(
 
     let policy = StandardPolicy::new();
     let date = &watermark.to_rfc3339_seconds()[..10];
-    let base = format!("{tld}_{date}_full_S1_R0");
-    let id = format!("{}001", date.replace('-', ""));
+    let base = format!("{tld}_{date}_{}_S1_R0", kind.file_type());
+    // One id per kind and day, so a BRDA never shares the escrow deposit's.
+    let id = format!("{}{}", date.replace('-', ""), if kind == DepositKind::Full { "001" } else { "T01" });
     let mut counter = Counter::default();
-    write_full(snapshot, tld, watermark, &id, &mut counter)?;
+    write_xml(kind, snapshot, tld, watermark, &id, &mut counter)?;
     let xml_bytes = counter.0;
 
     let agent = Cert::from_file(&keys.agent_cert).map_err(pgp_error)?;
@@ -523,7 +572,7 @@ pub fn write_full_ryde(
     let mut sized = Counter::default();
     {
         let mut tee = Tee { inner: &mut literal, count: &mut sized };
-        let summary = write_full(snapshot, tld, watermark, &id, &mut tee)?;
+        let summary = write_xml(kind, snapshot, tld, watermark, &id, &mut tee)?;
         if sized.0 != xml_bytes {
             return Err(EscrowError::Io(std::io::Error::other("the deposit changed between its two passes")));
         }
@@ -550,8 +599,14 @@ pub fn write_full_ryde(
         let mut signer = Signer::new(Message::new(sink), keypair).map_err(pgp_error)?.detached().build().map_err(pgp_error)?;
         std::io::copy(&mut std::fs::File::open(&ryde)?, &mut signer)?;
         signer.finalize().map_err(pgp_error)?;
-        let report = folder.join(format!("{base}-report.xml"));
-        std::fs::write(&report, report_xml(tld, &id, 0, created, watermark, &summary))?;
+        let report = match kind {
+            DepositKind::Full => {
+                let report = folder.join(format!("{base}-report.xml"));
+                std::fs::write(&report, report_xml(tld, &id, 0, created, watermark, &summary))?;
+                Some(report)
+            }
+            DepositKind::Brda => None,
+        };
         Ok(RydeDeposit { id, ryde, signature, report, xml: None, xml_bytes, summary })
     }
 }

@@ -42,7 +42,8 @@ async fn a_full_deposit_validates_against_the_rde_schemas_and_counts_what_it_hol
     let tld = DomainName::parse("example").unwrap();
     // The watermark is the snapshot's moment: nothing in it is younger.
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
-    let summary = domain_os::escrow::write_full(&snapshot, &tld, watermark, "20261207001", &mut file).unwrap();
+    let summary =
+        domain_os::escrow::write_xml(domain_os::escrow::DepositKind::Full, &snapshot, &tld, watermark, "20261207001", &mut file).unwrap();
     drop(file);
     xmllint_rde(&path);
 
@@ -104,8 +105,16 @@ async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_regis
     let tld = DomainName::parse("example").unwrap();
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let created = watermark.plus_seconds(5);
-    let deposit =
-        domain_os::escrow::write_full_ryde(&d.registry().snapshot(), &tld, watermark, created, &keys, &dir.path().join("escrow")).unwrap();
+    let deposit = domain_os::escrow::write_ryde(
+        domain_os::escrow::DepositKind::Full,
+        &d.registry().snapshot(),
+        &tld,
+        watermark,
+        created,
+        &keys,
+        &dir.path().join("escrow"),
+    )
+    .unwrap();
     let name = deposit.ryde.file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.starts_with("example_") && name.ends_with("_full_S1_R0.ryde"), "{name}");
 
@@ -148,9 +157,10 @@ async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_regis
     xmllint_rde(&xml);
 
     // The report for ICANN validates and says what the deposit holds.
-    assert_eq!(deposit.report.file_name().unwrap().to_string_lossy(), name.replace(".ryde", "-report.xml"));
-    xmllint_rde(&deposit.report);
-    let report = std::fs::read_to_string(&deposit.report).unwrap();
+    let report_path = deposit.report.unwrap();
+    assert_eq!(report_path.file_name().unwrap().to_string_lossy(), name.replace(".ryde", "-report.xml"));
+    xmllint_rde(&report_path);
+    let report = std::fs::read_to_string(&report_path).unwrap();
     let deposit_xml = std::fs::read_to_string(&xml).unwrap();
     let between = |text: &str, open: &str, close: &str| text.split(open).nth(1).and_then(|t| t.split(close).next()).map(str::to_string);
     assert_eq!(between(&report, "<rdeReport:id>", "<"), between(&deposit_xml, " id=\"", "\""), "{report}");
@@ -176,9 +186,11 @@ async fn the_operator_api_writes_a_deposit_and_keeps_the_xml_when_asked() {
     assert_eq!(code, 409, "no keys configured: {body}");
     unconfigured.stop().await;
 
+    let (icann_home, icann_cert) = gpg_key(keys_dir.path(), "icann", false);
     let d = TestDaemon::start(true, |c, _| {
         c.escrow.agent_cert = Some(agent_cert.clone());
         c.escrow.signing_key = Some(signing_key.clone());
+        c.escrow.brda_cert = Some(icann_cert.clone());
     })
     .await;
     let (code, body) = d.api("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "diff"}))).await;
@@ -190,6 +202,46 @@ async fn the_operator_api_writes_a_deposit_and_keeps_the_xml_when_asked() {
     assert!(ok, "{err}");
     assert!(std::path::Path::new(made["signature"].as_str().unwrap()).exists());
     xmllint_rde(std::path::Path::new(made["report"].as_str().unwrap()));
+
+    // The weekly bulk registration data: registrars and domains with the
+    // fields RA Specification 4 lists, for ICANN's key alone.
+    let brda = d.ok("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "brda", "keep_xml": true}))).await;
+    let ryde = brda["ryde"].as_str().unwrap();
+    assert!(ryde.ends_with("_thin_S1_R0.ryde") && brda["report"].is_null(), "{brda}");
+    assert_ne!(brda["id"], made["id"], "a BRDA has its own deposit id");
+    let counts = brda["counts"].as_object().unwrap();
+    assert_eq!(counts.keys().collect::<Vec<_>>(), [domain_os::escrow::DOMAIN, domain_os::escrow::REGISTRAR], "{brda}");
+    let xml_path = std::path::Path::new(brda["xml"].as_str().unwrap());
+    xmllint_rde(xml_path);
+    let xml = std::fs::read_to_string(xml_path).unwrap();
+    for field in [
+        "<rdeDomain:name>",
+        "<rdeDomain:roid>",
+        "<rdeDomain:status ",
+        "<domain:hostObj>",
+        "<rdeDomain:clID>",
+        "<rdeDomain:crDate>",
+        "<rdeDomain:exDate>",
+        "<rdeRegistrar:gurid>",
+    ] {
+        assert!(xml.contains(field), "{field} missing from the BRDA");
+    }
+    for field in [
+        "<rdeDomain:registrant>",
+        "<rdeDomain:contact ",
+        "<rdeDomain:secDNS>",
+        "<rdeDomain:trnData>",
+        "rdeContact:contact>",
+        "rdeHost:host>",
+        "<rdeRegistrar:email>",
+        "rdeEppParams:eppParams>",
+    ] {
+        assert!(!xml.contains(field), "{field} is not bulk registration data");
+    }
+    let (ok, _, err) = gpg(&icann_home, &["--decrypt", "--output", "/dev/null", ryde]);
+    assert!(ok, "ICANN decrypts the BRDA: {err}");
+    let (ok, _, _) = gpg(&agent_home, &["--decrypt", "--output", "/dev/null", ryde]);
+    assert!(!ok, "the escrow agent cannot");
     d.stop().await;
 }
 
@@ -216,7 +268,9 @@ async fn escrow_verify_passes_our_deposits_and_names_what_is_broken_in_others() 
     let now = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone() };
     let folder = dir.path().join("escrow");
-    let made = domain_os::escrow::deposit(&d.registry().snapshot(), &tld, now, now, &keys, &folder, true).unwrap();
+    let made =
+        domain_os::escrow::deposit(domain_os::escrow::DepositKind::Full, &d.registry().snapshot(), &tld, now, now, &keys, &folder, true)
+            .unwrap();
     d.stop().await;
 
     // Ours passes every case that applies, from the command line.
