@@ -3,7 +3,7 @@
 //! with its in-zone hosts): the deposit's wall time through the operator API
 //! and the daemon's peak memory (VmHWM) before and after it, beside `gzip |
 //! gpg --encrypt --sign` of the same XML on the same machine, the practical
-//! floor; then `domain-os escrow verify` of that deposit (its time and peak
+//! floor, and the BRDA of the same TLD; then `domain-os escrow verify` of that deposit (its time and peak
 //! memory) beside `gpg --decrypt` of it.
 //!
 //!     scripts/bench escrow
@@ -90,7 +90,12 @@ fn main() {
     let conf = domain_os_config(&dir, dns_port, admin_port, false);
     let (home, agent, registry) = keys(&dir);
     let mut text = std::fs::read_to_string(&conf).unwrap();
-    text.push_str(&format!("[escrow]\nagent_cert = \"{}\"\nsigning_key = \"{}\"\n", agent.display(), registry.display()));
+    // The agent's certificate stands in for ICANN's in the BRDA.
+    text.push_str(&format!(
+        "[escrow]\nagent_cert = \"{a}\"\nsigning_key = \"{}\"\nbrda_cert = \"{a}\"\n",
+        registry.display(),
+        a = agent.display()
+    ));
     std::fs::write(&conf, text).unwrap();
     import_bench_tld(&conf, dns_port, TLD, &source);
 
@@ -105,6 +110,10 @@ fn main() {
     let ryde = PathBuf::from(made["ryde"].as_str().unwrap());
     let ryde_mib = std::fs::metadata(&ryde).unwrap().len() as f64 / f64::from(1 << 20);
     let xml_mib = made["xml_bytes"].as_f64().unwrap() / f64::from(1 << 20);
+    let t = Instant::now();
+    let brda = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "brda"}));
+    let brda_s = t.elapsed().as_secs_f64();
+    let brda_mib = brda["xml_bytes"].as_f64().unwrap() / f64::from(1 << 20);
     let kept = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full", "keep_xml": true}));
     drop(server);
 
@@ -142,6 +151,7 @@ fn main() {
         "| domain-os (XML twice, tar, compress, encrypt, sign) | {ryde_s:.1} s | {before_mib:.0} → {after_mib:.0} MiB | {ryde_mib:.0} MiB from {xml_mib:.0} MiB of XML |"
     );
     println!("| gzip \\| gpg --encrypt --sign of the same XML | {floor_s:.1} s | | |");
+    println!("| domain-os BRDA (thin) of the same TLD | {brda_s:.1} s | | from {brda_mib:.0} MiB of XML |");
     println!("\ndomain-os / floor: {:.2}", ryde_s / floor_s);
     println!("\n| checking that deposit | time | peak RSS |");
     println!("|---|---:|---:|");
