@@ -182,7 +182,8 @@ enum TldCmd {
 enum EscrowCmd {
     /// Write a RyDE deposit of a TLD from the latest commit into the
     /// escrow folder: `<tld>_<date>_full_S1_R0.ryde`, its `.sig`, and the
-    /// report for ICANN, `<tld>_<date>_full_S1_R0-report.xml`.
+    /// report for ICANN, `<tld>_<date>_full_S1_R0-report.xml` (a BRDA has
+    /// no report).
     Deposit {
         tld: String,
         /// `full` (escrow, to the agent) or `brda` (bulk registration data, to

@@ -385,6 +385,34 @@ impl Node {
     }
 }
 
+/// A set of names, ids or ROIDs, held as 128-bit hashes under keys drawn
+/// for this check: uniqueness and references need only equality, and a
+/// million names cost 16 bytes each instead of their text. A deposit cannot
+/// aim for collisions under keys it does not know.
+#[derive(Default)]
+struct Keys {
+    hashers: [std::collections::hash_map::RandomState; 2],
+    set: HashSet<u128>,
+}
+
+impl Keys {
+    fn key(&self, text: &str) -> u128 {
+        use std::hash::BuildHasher;
+        let [high, low] = &self.hashers;
+        (u128::from(high.hash_one(text)) << 64) | u128::from(low.hash_one(text))
+    }
+
+    /// Whether `text` was not yet in the set.
+    fn insert(&mut self, text: &str) -> bool {
+        let key = self.key(text);
+        self.set.insert(key)
+    }
+
+    fn contains(&self, text: &str) -> bool {
+        self.set.contains(&self.key(text))
+    }
+}
+
 /// A reference from one object to another that was not yet seen.
 struct Pending {
     case: &'static str,
@@ -402,14 +430,14 @@ struct Checker<'f> {
     menu: Option<BTreeSet<String>>,
     header: Option<(String, BTreeMap<String, u64>)>,
     counts: BTreeMap<String, u64>,
-    registrars: HashSet<Box<str>>,
-    hosts: HashSet<Box<str>>,
-    host_roids: HashSet<Box<str>>,
-    contacts: HashSet<Box<str>>,
-    contact_roids: HashSet<Box<str>>,
-    domains: HashSet<Box<str>>,
-    domain_roids: HashSet<Box<str>>,
-    nndns: Vec<Box<str>>,
+    registrars: Keys,
+    hosts: Keys,
+    host_roids: Keys,
+    contacts: Keys,
+    contact_roids: Keys,
+    domains: Keys,
+    domain_roids: Keys,
+    nndns: Vec<String>,
     pending: Vec<Pending>,
     /// Domains checked before the watermark was read: its date checks wait.
     dated_late: Vec<(String, Option<String>, Option<String>, bool)>,
@@ -424,13 +452,13 @@ impl<'f> Checker<'f> {
             menu: None,
             header: None,
             counts: BTreeMap::new(),
-            registrars: HashSet::new(),
-            hosts: HashSet::new(),
-            host_roids: HashSet::new(),
-            contacts: HashSet::new(),
-            contact_roids: HashSet::new(),
-            domains: HashSet::new(),
-            domain_roids: HashSet::new(),
+            registrars: Keys::default(),
+            hosts: Keys::default(),
+            host_roids: Keys::default(),
+            contacts: Keys::default(),
+            contact_roids: Keys::default(),
+            domains: Keys::default(),
+            domain_roids: Keys::default(),
             nndns: Vec::new(),
             pending: Vec::new(),
             dated_late: Vec::new(),
@@ -625,7 +653,7 @@ impl<'f> Checker<'f> {
             Kind::Host => &self.hosts,
             Kind::Contact => &self.contacts,
         };
-        known.contains(&*normalise(kind, name))
+        known.contains(&normalise(kind, name))
     }
 
     fn domain(&mut self, d: &Node) {
@@ -641,7 +669,7 @@ impl<'f> Checker<'f> {
                 {
                     self.findings.add("rde-07", "RDE_DOMAIN_HAS_INVALID_NAME", format!("{name} is not a name directly under {tld}"));
                 }
-                if !self.domains.insert(parsed.as_str().into()) {
+                if !self.domains.insert(parsed.as_str()) {
                     self.findings.add("rde-07", "RDE_DOMAIN_HAS_NON_UNIQUE_NAME", name.clone());
                 }
             }
@@ -651,7 +679,7 @@ impl<'f> Checker<'f> {
             None => self.findings.add("rde-07", "RDE_DOMAIN_HAS_MISSING_ROID", name.clone()),
             Some(roid) if !roid_ok(roid) => self.findings.add("rde-07", "RDE_DOMAIN_HAS_INVALID_ROID", format!("{name}: {roid}")),
             Some(roid) => {
-                if !self.domain_roids.insert(roid.into()) {
+                if !self.domain_roids.insert(roid) {
                     self.findings.add("rde-07", "RDE_DOMAIN_HAS_NON_UNIQUE_ROID", format!("{name}: {roid}"));
                 }
             }
@@ -748,14 +776,14 @@ impl<'f> Checker<'f> {
             }
             Err(e) => self.findings.add("rde-08", "RDE_HOST_HAS_INVALID_NAME", format!("{name}: {e}")),
         }
-        if !self.hosts.insert(name.as_str().into()) {
+        if !self.hosts.insert(name.as_str()) {
             self.findings.add("rde-08", "RDE_HOST_HAS_NON_UNIQUE_NAME", name.clone());
         }
         match h.text_of("roid") {
             None => self.findings.add("rde-08", "RDE_HOST_HAS_MISSING_ROID", name.clone()),
             Some(roid) if !roid_ok(roid) => self.findings.add("rde-08", "RDE_HOST_HAS_INVALID_ROID", format!("{name}: {roid}")),
             Some(roid) => {
-                if !self.host_roids.insert(roid.into()) {
+                if !self.host_roids.insert(roid) {
                     self.findings.add("rde-08", "RDE_HOST_HAS_NON_UNIQUE_ROID", format!("{name}: {roid}"));
                 }
             }
@@ -782,12 +810,12 @@ impl<'f> Checker<'f> {
 
     fn contact(&mut self, c: &Node) {
         let id = c.text_of("id").unwrap_or_default().to_string();
-        if !self.contacts.insert(id.as_str().into()) {
+        if !self.contacts.insert(id.as_str()) {
             self.findings.add("rde-09", "RDE_CONTACT_HAS_NON_UNIQUE_ID", id.clone());
         }
         match c.text_of("roid") {
             Some(roid) if roid_ok(roid) => {
-                if !self.contact_roids.insert(roid.into()) {
+                if !self.contact_roids.insert(roid) {
                     self.findings.add("rde-09", "RDE_CONTACT_HAS_NON_UNIQUE_ROID", format!("{id}: {roid}"));
                 }
             }
@@ -827,7 +855,7 @@ impl<'f> Checker<'f> {
             self.findings.add("rde-10", "RDE_REGISTRAR_HAS_MISSING_ID", "a registrar without an id");
             return;
         };
-        if !self.registrars.insert(id.as_str().into()) {
+        if !self.registrars.insert(id.as_str()) {
             self.findings.add("rde-10", "RDE_REGISTRAR_HAS_NON_UNIQUE_ID", id.clone());
         }
         if r.text_of("name").is_none() {
@@ -844,7 +872,7 @@ impl<'f> Checker<'f> {
 
     fn nndn(&mut self, n: &Node) {
         let name = n.text_of("aName").unwrap_or_default().to_ascii_lowercase();
-        self.nndns.push(name.into_boxed_str());
+        self.nndns.push(name);
     }
 
     fn epp_params(&mut self, p: &Node) {
