@@ -183,7 +183,10 @@ fn parse_file_name(name: &str) -> Option<FileName> {
     let mut parts = stem.rsplitn(5, '_');
     let (revision, split, kind, date, tld) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let numbered = |text: &str, prefix: char, least: u32| {
-        text.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= least && !text[1..].starts_with('+'))
+        text.strip_prefix(prefix)
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= least)
     };
     let date_ok = date.len() == 10 && Timestamp::parse_rfc3339(&format!("{date}T00:00:00Z")).is_ok();
     if !(numbered(revision, 'R', 0) && numbered(split, 'S', 1) && date_ok && ["full", "diff", "thin"].contains(&kind)) {
@@ -278,7 +281,7 @@ fn check_signature(ryde: &Path, signature: &Path, cert: &Path) -> Result<(), Str
     use sequoia_openpgp::parse::stream::DetachedVerifierBuilder;
     let policy = sequoia_openpgp::policy::StandardPolicy::new();
     let cert = sequoia_openpgp::Cert::from_file(cert).map_err(|e| format!("the registry's certificate: {e}"))?;
-    let helper = Pgp { cert: Some(cert), signature_required: true, policy: &policy };
+    let helper = Pgp { cert, signature_required: true, policy: &policy };
     let mut verifier = DetachedVerifierBuilder::from_file(signature)
         .map_err(|e| format!("{}: {e}", signature.display()))?
         .with_policy(&policy, None, helper)
@@ -294,7 +297,7 @@ fn decrypt(ryde: &Path, key: &Path) -> Result<impl Read, String> {
     static POLICY: std::sync::LazyLock<sequoia_openpgp::policy::StandardPolicy<'static>> =
         std::sync::LazyLock::new(sequoia_openpgp::policy::StandardPolicy::new);
     let cert = sequoia_openpgp::Cert::from_file(key).map_err(|e| format!("the agent's key: {e}"))?;
-    let helper = Pgp { cert: Some(cert), signature_required: false, policy: &*POLICY };
+    let helper = Pgp { cert, signature_required: false, policy: &*POLICY };
     DecryptorBuilder::from_file(ryde)
         .map_err(|e| format!("{}: {e}", ryde.display()))?
         .with_policy(&*POLICY, None, helper)
@@ -304,14 +307,14 @@ fn decrypt(ryde: &Path, key: &Path) -> Result<impl Read, String> {
 /// What sequoia asks of us while decrypting or verifying: the one key or
 /// certificate given.
 struct Pgp<'a> {
-    cert: Option<sequoia_openpgp::Cert>,
+    cert: sequoia_openpgp::Cert,
     signature_required: bool,
     policy: &'a dyn sequoia_openpgp::policy::Policy,
 }
 
 impl sequoia_openpgp::parse::stream::VerificationHelper for Pgp<'_> {
     fn get_certs(&mut self, _ids: &[sequoia_openpgp::KeyHandle]) -> sequoia_openpgp::Result<Vec<sequoia_openpgp::Cert>> {
-        Ok(self.cert.iter().cloned().collect())
+        Ok(vec![self.cert.clone()])
     }
 
     fn check(&mut self, structure: sequoia_openpgp::parse::stream::MessageStructure) -> sequoia_openpgp::Result<()> {
@@ -343,8 +346,8 @@ impl sequoia_openpgp::parse::stream::DecryptionHelper for Pgp<'_> {
         sym_algo: Option<sequoia_openpgp::types::SymmetricAlgorithm>,
         decrypt: &mut dyn FnMut(Option<sequoia_openpgp::types::SymmetricAlgorithm>, &sequoia_openpgp::crypto::SessionKey) -> bool,
     ) -> sequoia_openpgp::Result<Option<sequoia_openpgp::Cert>> {
-        let cert = self.cert.as_ref().ok_or_else(|| anyhow::anyhow!("no decryption key"))?;
-        for key in cert.keys().unencrypted_secret().with_policy(self.policy, None).for_storage_encryption().for_transport_encryption() {
+        for key in self.cert.keys().unencrypted_secret().with_policy(self.policy, None).for_storage_encryption().for_transport_encryption()
+        {
             let mut pair = key.key().clone().into_keypair()?;
             for pkesk in pkesks {
                 if let Some((algo, session)) = pkesk.decrypt(&mut pair, sym_algo)
@@ -675,21 +678,14 @@ impl<'f> Checker<'f> {
             }
             Err(e) => self.findings.add("rde-07", "RDE_DOMAIN_HAS_INVALID_NAME", format!("{name}: {e}")),
         }
-        match d.text_of("roid") {
-            None => self.findings.add("rde-07", "RDE_DOMAIN_HAS_MISSING_ROID", name.clone()),
-            Some(roid) if !roid_ok(roid) => self.findings.add("rde-07", "RDE_DOMAIN_HAS_INVALID_ROID", format!("{name}: {roid}")),
-            Some(roid) => {
-                if !self.domain_roids.insert(roid) {
-                    self.findings.add("rde-07", "RDE_DOMAIN_HAS_NON_UNIQUE_ROID", format!("{name}: {roid}"));
-                }
-            }
-        }
+        let codes = ["RDE_DOMAIN_HAS_MISSING_ROID", "RDE_DOMAIN_HAS_INVALID_ROID", "RDE_DOMAIN_HAS_NON_UNIQUE_ROID"];
+        check_roid(self.findings, &mut self.domain_roids, "rde-07", codes, &name, d.text_of("roid"));
         let statuses: Vec<&str> = d.all("status").filter_map(|s| s.attr("s")).collect();
         if statuses.is_empty() {
             self.findings.add("rde-07", "RDE_DOMAIN_HAS_MISSING_STATUS", name.clone());
         }
         for s in &statuses {
-            if !DOMAIN_STATUSES.contains(s) {
+            if crate::model::status::DomainStatus::parse(s).is_err() {
                 self.findings.add("rde-07", "RDE_DOMAIN_HAS_INVALID_STATUS", format!("{name}: {s}"));
             }
         }
@@ -779,20 +775,13 @@ impl<'f> Checker<'f> {
         if !self.hosts.insert(name.as_str()) {
             self.findings.add("rde-08", "RDE_HOST_HAS_NON_UNIQUE_NAME", name.clone());
         }
-        match h.text_of("roid") {
-            None => self.findings.add("rde-08", "RDE_HOST_HAS_MISSING_ROID", name.clone()),
-            Some(roid) if !roid_ok(roid) => self.findings.add("rde-08", "RDE_HOST_HAS_INVALID_ROID", format!("{name}: {roid}")),
-            Some(roid) => {
-                if !self.host_roids.insert(roid) {
-                    self.findings.add("rde-08", "RDE_HOST_HAS_NON_UNIQUE_ROID", format!("{name}: {roid}"));
-                }
-            }
-        }
+        let codes = ["RDE_HOST_HAS_MISSING_ROID", "RDE_HOST_HAS_INVALID_ROID", "RDE_HOST_HAS_NON_UNIQUE_ROID"];
+        check_roid(self.findings, &mut self.host_roids, "rde-08", codes, &name, h.text_of("roid"));
         let statuses: Vec<&str> = h.all("status").filter_map(|s| s.attr("s")).collect();
         if statuses.is_empty() {
             self.findings.add("rde-08", "RDE_HOST_HAS_MISSING_STATUS", name.clone());
         }
-        for s in statuses.iter().filter(|s| !HOST_STATUSES.contains(s)) {
+        for s in statuses.iter().filter(|s| crate::model::status::HostStatus::parse(s).is_err()) {
             self.findings.add("rde-08", "RDE_HOST_HAS_INVALID_STATUS", format!("{name}: {s}"));
         }
         for addr in h.all("addr") {
@@ -813,14 +802,9 @@ impl<'f> Checker<'f> {
         if !self.contacts.insert(id.as_str()) {
             self.findings.add("rde-09", "RDE_CONTACT_HAS_NON_UNIQUE_ID", id.clone());
         }
-        match c.text_of("roid") {
-            Some(roid) if roid_ok(roid) => {
-                if !self.contact_roids.insert(roid) {
-                    self.findings.add("rde-09", "RDE_CONTACT_HAS_NON_UNIQUE_ROID", format!("{id}: {roid}"));
-                }
-            }
-            roid => self.findings.add("rde-09", "RDE_CONTACT_HAS_INVALID_ROID", format!("{id}: {}", roid.unwrap_or("none"))),
-        }
+        // RST has no code of its own for a contact without a ROID.
+        let codes = ["RDE_CONTACT_HAS_INVALID_ROID", "RDE_CONTACT_HAS_INVALID_ROID", "RDE_CONTACT_HAS_NON_UNIQUE_ROID"];
+        check_roid(self.findings, &mut self.contact_roids, "rde-09", codes, &id, c.text_of("roid"));
         let mut types = BTreeSet::new();
         for info in c.all("postalInfo") {
             let kind = info.attr("type").unwrap_or_default();
@@ -1032,6 +1016,18 @@ fn normalise(kind: Kind, name: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// An object's ROID: present, well-formed and not another object's; `codes`
+/// are the case's errors for each, in that order.
+fn check_roid(findings: &mut Findings, roids: &mut Keys, case: &'static str, codes: [&'static str; 3], name: &str, roid: Option<&str>) {
+    let [missing, invalid, non_unique] = codes;
+    match roid {
+        None => findings.add(case, missing, format!("{name} has no ROID")),
+        Some(roid) if !roid_ok(roid) => findings.add(case, invalid, format!("{name}: {roid}")),
+        Some(roid) if !roids.insert(roid) => findings.add(case, non_unique, format!("{name}: {roid}")),
+        Some(_) => {}
+    }
+}
+
 /// RFC 5730 §2.8: `(\w|_){1,80}-\w{1,8}`.
 fn roid_ok(roid: &str) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '_';
@@ -1059,40 +1055,6 @@ fn email_ok(email: &str) -> bool {
         None => false,
     }
 }
-
-const DOMAIN_STATUSES: [&str; 17] = [
-    "ok",
-    "inactive",
-    "clientDeleteProhibited",
-    "clientHold",
-    "clientRenewProhibited",
-    "clientTransferProhibited",
-    "clientUpdateProhibited",
-    "pendingCreate",
-    "pendingDelete",
-    "pendingRenew",
-    "pendingTransfer",
-    "pendingUpdate",
-    "serverDeleteProhibited",
-    "serverHold",
-    "serverRenewProhibited",
-    "serverTransferProhibited",
-    "serverUpdateProhibited",
-];
-
-const HOST_STATUSES: [&str; 11] = [
-    "ok",
-    "linked",
-    "clientDeleteProhibited",
-    "clientUpdateProhibited",
-    "pendingCreate",
-    "pendingDelete",
-    "pendingTransfer",
-    "pendingUpdate",
-    "serverDeleteProhibited",
-    "serverUpdateProhibited",
-    "pendingRenew",
-];
 
 #[cfg(test)]
 mod tests {
