@@ -148,6 +148,21 @@ enum ImportCmd {
         #[arg(long)]
         apex_from_file: bool,
     },
+    /// Load a registry deposit (RFC 9022 FULL, as `.ryde` or plain XML):
+    /// registrars, contacts, hosts and domains, all or none. Imported
+    /// registrars have no EPP credentials until they are set.
+    Escrow {
+        file: PathBuf,
+        /// The escrow agent's secret key, to decrypt a `.ryde`.
+        #[arg(long)]
+        decrypt_key: Option<PathBuf>,
+        /// The depositing registry's certificate: the `.sig` beside a `.ryde` must verify.
+        #[arg(long)]
+        signer_cert: Option<PathBuf>,
+        /// Apex name servers, to create the TLD (default policy) when it does not exist.
+        #[arg(long = "ns", value_delimiter = ',')]
+        nameservers: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -487,6 +502,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Commands::Import(ImportCmd::Zone { file, tld, registrar, period_years, apex_from_file }) => {
             init_logging("warn", config.log_format);
             import_zone(&config, &file, &tld, &registrar, period_years, apex_from_file)
+        }
+        Commands::Import(ImportCmd::Escrow { file, decrypt_key, signer_cert, nameservers }) => {
+            init_logging("warn", config.log_format);
+            import_deposit(&config, &file, decrypt_key.as_deref(), signer_cert.as_deref(), &nameservers)
         }
         Commands::Tld(cmd) => admin(&config, tld_request(cmd)?),
         Commands::Escrow(EscrowCmd::Deposit { tld, kind, keep_xml }) => admin(
@@ -947,6 +966,84 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
     bar.finish();
     match outcome? {
         Outcome::Imported(summary) => {
+            eprintln!("imported in {:.1}s", started.elapsed().as_secs_f64());
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
+        other => bail!("unexpected outcome {other:?}"),
+    }
+}
+
+fn import_deposit(
+    config: &Config,
+    file: &std::path::Path,
+    decrypt_key: Option<&std::path::Path>,
+    signer_cert: Option<&std::path::Path>,
+    nameservers: &[String],
+) -> anyhow::Result<()> {
+    use crate::escrow::import::{self, ImportError};
+    let ns = nameservers.iter().map(|n| DomainName::parse(n)).collect::<Result<Vec<_>, _>>()?;
+    let store = match daemon::open_store(config, Upgrade::Refused) {
+        Ok(s) => s,
+        Err(StoreError::Locked) => {
+            eprintln!("the daemon is running; handing {} to the operator API", file.display());
+            let body = import::with_xml(file, decrypt_key, signer_cert, |xml| {
+                let mut body = Vec::new();
+                xml.read_to_end(&mut body).map(|_| body)
+            })??;
+            let path = format!("/v1/escrow/import?ns={}", nameservers.join(","));
+            let bar = Progress::waiting("the daemon is importing the deposit");
+            let answer = runtime()?.block_on(client(config)?.upload(&path, body));
+            bar.finish();
+            return match answer {
+                Ok(v) => {
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    Ok(())
+                }
+                Err(ClientError::Api { body, message, .. }) => {
+                    for p in body["error"]["problems"].as_array().into_iter().flatten() {
+                        eprintln!("{}: {}", file.display(), p.as_str().unwrap_or(""));
+                    }
+                    bail!("{message}")
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let started = std::time::Instant::now();
+    eprintln!("reading {}", file.display());
+    let parsed = match import::read_file(file, decrypt_key, signer_cert) {
+        Ok(p) => p,
+        Err(ImportError::Objects(problems)) => {
+            for p in &problems.problems {
+                eprintln!("{}: {p}", file.display());
+            }
+            bail!("{} problem(s) in {}; nothing was imported", problems.total, file.display());
+        }
+        Err(e) => bail!("{}: {e}", file.display()),
+    };
+    eprintln!(
+        "read {} registrars, {} contacts, {} hosts and {} domains in {:.1}s",
+        parsed.registrars.len(),
+        parsed.contacts.len(),
+        parsed.hosts.len(),
+        parsed.domains.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config)?)?;
+    let bar = Arc::new(Progress::new("writing domains", Some(parsed.domains.len() as u64)));
+    let progress: crate::registry::import_data::Progress = {
+        let bar = bar.clone();
+        Arc::new(move |done, _| bar.set(done as u64))
+    };
+    let import = crate::registry::import_data::DepositImport { nameservers: ns, progress: Some(progress), ..parsed };
+    let outcome = registry.execute_blocking(Command::ImportDeposit(Box::new(import)));
+    drop(registry);
+    writer.join();
+    bar.finish();
+    match outcome? {
+        Outcome::DepositImported(summary) => {
             eprintln!("imported in {:.1}s", started.elapsed().as_secs_f64());
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(())

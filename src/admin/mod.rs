@@ -161,6 +161,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/dnssec/roll", post(roll_key))
         .route("/v1/tlds/{tld}/dnssec/ds-seen", post(ds_seen))
         .route("/v1/tlds/{tld}/import", post(import_zone).layer(DefaultBodyLimit::max(import_limit)))
+        .route("/v1/escrow/import", post(import_deposit).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/registrars", get(list_registrars).post(create_registrar))
         .route("/v1/registrars/{id}", get(show_registrar).patch(update_registrar))
         .route("/v1/registrars/{id}/funds", post(fund_registrar))
@@ -567,6 +568,35 @@ async fn import_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
     let import = parsed.into_import(tld, registrar, q.period_years.unwrap_or(1), q.apex_from_file);
     match s.registry.execute(Command::Import(Box::new(import))).await? {
         Outcome::Imported(summary) => ok(summary),
+        other => unexpected(other),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepositImportQuery {
+    /// Apex name servers, comma-separated, for a TLD the import creates.
+    ns: Option<String>,
+}
+
+/// Loads a registry deposit (its plain RFC 9022 XML) through the writer.
+async fn import_deposit(State(s): AppState, q: Result<Query<DepositImportQuery>, QueryRejection>, body: Bytes) -> ApiResult {
+    let Query(q) = q?;
+    let nameservers = q.ns.iter().flat_map(|ns| ns.split(',')).filter(|n| !n.is_empty()).map(name).collect::<Result<Vec<_>, _>>()?;
+    let parsed = tokio::task::spawn_blocking(move || crate::escrow::import::parse(body.as_ref()))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let import = match parsed {
+        Ok(import) => import,
+        Err(crate::escrow::import::ImportError::Objects(problems)) => {
+            let body = json!({ "error": { "code": "bad_deposit", "message": format!("{} problem(s) in the deposit; nothing was imported", problems.total), "problems": problems.problems } });
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+        }
+        Err(e) => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_deposit", e.to_string())),
+    };
+    let import = crate::registry::import_data::DepositImport { nameservers, ..import };
+    match s.registry.execute(Command::ImportDeposit(Box::new(import))).await? {
+        Outcome::DepositImported(summary) => ok(summary),
         other => unexpected(other),
     }
 }

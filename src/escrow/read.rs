@@ -147,7 +147,13 @@ pub(crate) fn read(input: impl BufRead, visitor: &mut impl Visitor) -> Result<()
     Ok(())
 }
 
-fn close(visitor: &mut impl Visitor, path: &mut Vec<(String, String)>, nodes: &mut Vec<Node>, elements: &mut usize, text_bytes: &mut usize) {
+fn close(
+    visitor: &mut impl Visitor,
+    path: &mut Vec<(String, String)>,
+    nodes: &mut Vec<Node>,
+    elements: &mut usize,
+    text_bytes: &mut usize,
+) {
     let Some((ns, local)) = path.pop() else { return };
     let depth = path.len();
     let captured = depth >= 2 || (depth == 1 && local != "contents");
@@ -166,7 +172,6 @@ fn close(visitor: &mut impl Visitor, path: &mut Vec<(String, String)>, nodes: &m
         _ => visitor.object(&ns, node),
     }
 }
-
 
 pub(crate) fn check_signature(ryde: &Path, signature: &Path, cert: &Path) -> Result<(), String> {
     use sequoia_openpgp::parse::Parse;
@@ -252,4 +257,3 @@ impl sequoia_openpgp::parse::stream::DecryptionHelper for Pgp<'_> {
         Err(anyhow::anyhow!("the deposit is not encrypted to this key (or the key's secret is protected)"))
     }
 }
-

@@ -269,7 +269,6 @@ fn read_archive(
     Ok(())
 }
 
-
 /// A set of names, ids or ROIDs, held as 128-bit hashes under keys drawn
 /// for this check: uniqueness and references need only equality, and a
 /// million names cost 16 bytes each instead of their text. A deposit cannot
@@ -360,7 +359,6 @@ impl<'f> Checker<'f> {
         }
         self.finish();
     }
-
 }
 
 impl Visitor for Checker<'_> {
@@ -416,7 +414,6 @@ impl Visitor for Checker<'_> {
             _ => self.findings.add("rde-06", "RDE_UNEXPECTED_OBJECT", format!("{{{ns}}}{}", node.name)),
         }
     }
-
 }
 
 impl Checker<'_> {
@@ -807,7 +804,7 @@ fn check_roid(findings: &mut Findings, roids: &mut Keys, case: &'static str, cod
 }
 
 /// RFC 5730 §2.8: `(\w|_){1,80}-\w{1,8}`.
-fn roid_ok(roid: &str) -> bool {
+pub(super) fn roid_ok(roid: &str) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '_';
     match roid.rsplit_once('-') {
         Some((id, repository)) => {

@@ -104,6 +104,10 @@ impl fmt::Debug for Roid {
 pub struct RoidSuffix(Box<str>);
 
 impl RoidSuffix {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     pub fn parse(text: &str) -> Result<Self, IdError> {
         let ok = (1..=8).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if ok { Ok(RoidSuffix(text.into())) } else { Err(IdError::RoidSuffix(text.to_string())) }

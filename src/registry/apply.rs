@@ -83,6 +83,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::DeleteHost(name) => super::host::delete(cx, name),
         Command::AckPoll(id) => ack_poll(cx, *id),
         Command::Import(import) => super::import::run(cx, import),
+        Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
         Command::RunDue => super::due::run(cx),
         Command::RefreshSignatures { tld, owners, nsec3 } => {
             let tld = cx.tld(tld)?;
@@ -103,8 +104,8 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         }
         Command::All(commands) => {
             for command in commands {
-                if matches!(command, Command::Import(_)) {
-                    return Err(RegistryError::Invalid("a zone import runs alone, not in a command group".into()));
+                if matches!(command, Command::Import(_) | Command::ImportDeposit(_)) {
+                    return Err(RegistryError::Invalid("an import runs alone, not in a command group".into()));
                 }
                 dispatch(cx, command)?;
             }

@@ -60,6 +60,8 @@ pub enum Command {
     AckPoll(u64),
     /// Bulk load of a parsed zone; runs alone in its own transaction.
     Import(Box<super::import_data::ZoneImport>),
+    /// Bulk load of a registry deposit; runs alone in its own transaction.
+    ImportDeposit(Box<super::import_data::DepositImport>),
     /// Carries out lifecycle deadlines that have passed (auto-renew, grace
     /// ends, transfer auto-approval, redemption and purge).
     RunDue,
@@ -123,6 +125,7 @@ impl Command {
             Command::DeleteHost(_) => "host delete",
             Command::AckPoll(_) => "poll ack",
             Command::Import(_) => "zone import",
+            Command::ImportDeposit(_) => "deposit import",
             Command::RunDue => "lifecycle run",
             Command::RefreshSignatures { .. } => "signature refresh",
             Command::RollKey { .. } => "key rollover start",
@@ -145,6 +148,7 @@ impl Command {
             Command::UpdateRegistrar(..) => "change registrars",
             Command::Fund(..) => "change balances",
             Command::Import(_) => "import zones",
+            Command::ImportDeposit(_) => "import deposits",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",
             Command::RollKey { .. } | Command::DsSeen { .. } | Command::AdvanceKeys { .. } => "roll zone keys",
@@ -217,6 +221,7 @@ pub enum Outcome {
         more: bool,
     },
     Imported(super::import_data::ImportSummary),
+    DepositImported(super::import_data::DepositImportSummary),
     Done,
 }
 
@@ -235,6 +240,7 @@ impl Outcome {
             Outcome::PollAcked { .. } => "poll ack",
             Outcome::Due { .. } => "deadlines",
             Outcome::Imported(_) => "import",
+            Outcome::DepositImported(_) => "deposit import",
             Outcome::Done => "done",
         }
     }

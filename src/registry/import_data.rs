@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::model::{ClientId, DomainName, DsData, HostName, TldPolicy};
+use crate::model::objects::{Contact, Domain, Host, Registrar};
+use crate::model::{ClientId, DomainName, DsData, HostName, Timestamp, TldPolicy};
 
 /// A delegation read from the zone file.
 #[derive(Debug, Clone)]
@@ -216,4 +217,85 @@ pub struct ImportSummary {
     /// The serial the zone is served with after the import.
     pub serial: u32,
     pub changes: Vec<ImportChange>,
+}
+
+/// A registry deposit to load (RFC 9022 FULL, already read and converted
+/// object by object): command data for `import_deposit.rs`.
+pub struct DepositImport {
+    pub tld: DomainName,
+    /// The moment the deposit shows: grace periods and redemption are
+    /// placed relative to it.
+    pub watermark: Timestamp,
+    /// The apex name servers of the TLD, when the import creates it.
+    pub nameservers: Vec<HostName>,
+    pub registrars: Vec<Registrar>,
+    pub contacts: Vec<Contact>,
+    pub hosts: Vec<Host>,
+    pub domains: Vec<DepositDomain>,
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for DepositImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DepositImport")
+            .field("tld", &self.tld)
+            .field("registrars", &self.registrars.len())
+            .field("contacts", &self.contacts.len())
+            .field("hosts", &self.hosts.len())
+            .field("domains", &self.domains.len())
+            .finish()
+    }
+}
+
+/// A domain of a deposit: the object without what the writer works out
+/// (name server ROIDs, grace periods, RGP phase), and what those follow from.
+#[derive(Debug, Clone)]
+pub struct DepositDomain {
+    pub domain: Domain,
+    pub nameservers: Vec<HostName>,
+    pub rgp: Vec<RgpState>,
+}
+
+/// An RFC 3915 `rgpStatus` as a deposit shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RgpState {
+    AddPeriod,
+    RenewPeriod,
+    AutoRenewPeriod,
+    TransferPeriod,
+    RedemptionPeriod,
+    PendingRestore,
+    PendingDelete,
+}
+
+impl RgpState {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "addPeriod" => RgpState::AddPeriod,
+            "renewPeriod" => RgpState::RenewPeriod,
+            "autoRenewPeriod" => RgpState::AutoRenewPeriod,
+            "transferPeriod" => RgpState::TransferPeriod,
+            "redemptionPeriod" => RgpState::RedemptionPeriod,
+            "pendingRestore" => RgpState::PendingRestore,
+            "pendingDelete" => RgpState::PendingDelete,
+            _ => return None,
+        })
+    }
+}
+
+/// What a deposit import wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepositImportSummary {
+    pub tld: DomainName,
+    pub tld_created: bool,
+    pub registrars: usize,
+    /// Registrars already here (with their credentials): kept as they are.
+    pub registrars_kept: usize,
+    pub contacts: usize,
+    /// Contacts and hosts already here with the same ROID (from the deposit
+    /// of another TLD of the same registry): kept.
+    pub contacts_kept: usize,
+    pub hosts: usize,
+    pub hosts_kept: usize,
+    pub domains: usize,
 }

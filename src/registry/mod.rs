@@ -20,6 +20,7 @@ mod due;
 mod host;
 pub mod import;
 pub mod import_data;
+mod import_deposit;
 pub mod keys;
 mod nsec;
 pub mod query;

@@ -342,7 +342,7 @@ impl Writer {
 }
 
 fn is_import(job: &Job) -> bool {
-    matches!(job.command, Command::Import(_))
+    matches!(job.command, Command::Import(_) | Command::ImportDeposit(_))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -24,7 +24,7 @@ pub const ALL_EXT: &[&str] = &[
     "urn:ietf:params:xml:ns:changePoll-1.0",
 ];
 pub const PW: &str = "demo-password-1";
-const STRONG: &str = "Transfer-Code-2026x";
+pub const STRONG: &str = "Transfer-Code-2026x";
 
 /// Every response of a test, for one xmllint run at its end.
 #[derive(Clone, Default)]

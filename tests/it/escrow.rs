@@ -352,3 +352,131 @@ fn summary_count(xml: &str, uri: &str) -> u64 {
     let start = xml.find(&open).unwrap() + open.len();
     xml[start..].split('<').next().unwrap().parse().unwrap()
 }
+
+/// The objects of a deposit's XML, each as its text, in deposit order.
+fn deposit_objects(xml: &str) -> Vec<&str> {
+    let opens = ["<rdeRegistrar:registrar>", "<rdeHost:host>", "<rdeContact:contact>", "<rdeDomain:domain>", "<rdeEppParams:eppParams>"];
+    let mut starts: Vec<usize> = opens.iter().flat_map(|o| xml.match_indices(o).map(|(i, _)| i)).collect();
+    starts.sort();
+    let end = xml.find("<rdeHeader:header>").unwrap();
+    starts.iter().enumerate().map(|(i, &s)| &xml[s..starts.get(i + 1).copied().unwrap_or(end)]).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_objects() {
+    use crate::epp::{DS, Epp, Responses, STRONG, code, create_body};
+    let d = TestDaemon::demo().await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let mut b = Epp::session(&d, "other-registrar", &seen).await;
+    // A domain in its add grace period with DS and its own glue; one with a
+    // transfer pending; one in redemption; the demo's contacts with disclose flags.
+    assert_eq!(code(&a.domain("create", &create_body("glued.example", "2", &[], STRONG), DS).await), 1000);
+    let host =
+        r#"<host:name>ns1.glued.example</host:name><host:addr ip="v4">192.0.2.53</host:addr><host:addr ip="v6">2001:db8::53</host:addr>"#;
+    assert_eq!(code(&a.host("create", host).await), 1000);
+    let delegate = "<domain:name>glued.example</domain:name><domain:add><domain:ns><domain:hostObj>ns1.glued.example</domain:hostObj></domain:ns></domain:add>";
+    assert_eq!(code(&a.domain("update", delegate, "").await), 1000);
+    assert_eq!(code(&a.domain("create", &create_body("moving.example", "1", &["ns1.example.net"], STRONG), "").await), 1000);
+    let request = format!("<domain:name>moving.example</domain:name><domain:authInfo><domain:pw>{STRONG}</domain:pw></domain:authInfo>");
+    assert_eq!(code(&b.domain("transfer request", &request, "").await), 1001);
+    d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"add_grace_s": 0}))).await;
+    assert_eq!(code(&a.domain("create", &create_body("gone.example", "1", &["ns1.glued.example"], STRONG), "").await), 1000);
+    assert_eq!(code(&a.domain("delete", "<domain:name>gone.example</domain:name>", "").await), 1001);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
+    let (_, signing_key) = gpg_key(dir.path(), "registry", true);
+    let (ok, secret, err) = gpg(&agent_home, &["--export-secret-keys"]);
+    assert!(ok, "{err}");
+    let agent_secret = dir.path().join("agent-secret.pgp");
+    std::fs::write(&agent_secret, secret).unwrap();
+    let tld = DomainName::parse("example").unwrap();
+    let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
+    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone() };
+    let full = domain_os::escrow::DepositKind::Full;
+    let made =
+        domain_os::escrow::deposit(full, &d.registry().snapshot(), &tld, watermark, watermark, &keys, &dir.path().join("escrow"), true)
+            .unwrap();
+    let before = std::fs::read_to_string(made.xml.as_ref().unwrap()).unwrap();
+    assert!(
+        [
+            "redemptionPeriod",
+            "addPeriod",
+            "<rdeDomain:trStatus>pending",
+            "<secDNS:dsData>",
+            "<rdeHost:addr ip=\"v6\">",
+            "<rdeContact:disclose"
+        ]
+        .iter()
+        .all(|s| before.contains(s)),
+        "the deposit shows what was exercised"
+    );
+    d.stop().await;
+
+    // The import, from the command line into a fresh data folder, of the
+    // .ryde as the escrow agent would hand it over.
+    let fresh = tempfile::tempdir().unwrap();
+    let config = test_config(fresh.path());
+    let conf = crate::import::write_config(fresh.path(), &config);
+    let bin = env!("CARGO_BIN_EXE_domain-os");
+    let import = |file: &std::path::Path| {
+        let args = [
+            "--config",
+            conf.to_str().unwrap(),
+            "import",
+            "escrow",
+            file.to_str().unwrap(),
+            "--decrypt-key",
+            agent_secret.to_str().unwrap(),
+            "--signer-cert",
+            signing_key.to_str().unwrap(),
+            "--ns",
+            "a.nic.example,b.nic.example",
+        ];
+        tool(bin, &args)
+    };
+    // A broken deposit is refused whole, naming each problem.
+    let broken = fresh.path().join("example_2026-12-07_full_S1_R0.xml");
+    let text = with_first(&before, "domain:hostObj", "ns9.nowhere.example");
+    std::fs::write(&broken, with_first(&text, "rdeContact:email", "")).unwrap();
+    let (ok, out, err) = import(&broken);
+    assert!(!ok, "{out}");
+    assert!(err.contains("contact") && err.contains("no email") && err.contains("nothing was imported"), "{err}");
+    let (ok, out, err) = import(&made.ryde);
+    assert!(ok, "{out}{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let counts = &made.summary.counts;
+    assert_eq!(summary["domains"].as_u64(), Some(counts[domain_os::escrow::DOMAIN]), "{summary}");
+    assert_eq!(summary["hosts"].as_u64(), Some(counts[domain_os::escrow::HOST]), "{summary}");
+    assert_eq!(summary["tld_created"], true, "{summary}");
+
+    // The fresh registry deposits, object by object, what it was given.
+    let d2 = TestDaemon::start_in(fresh, config, false).await;
+    let mut again = Vec::new();
+    domain_os::escrow::write_xml(full, &d2.registry().snapshot(), &tld, watermark, &made.id, &mut again).unwrap();
+    let again = String::from_utf8(again).unwrap();
+    let (old, new) = (deposit_objects(&before), deposit_objects(&again));
+    for (o, n) in old.iter().zip(&new) {
+        assert_eq!(o, n, "an object changed in the round trip");
+    }
+    assert_eq!(old.len(), new.len());
+    assert_eq!(before, again, "the header too");
+
+    // It serves them: the delegation with its glue and DS, and not the domain in redemption.
+    let answer = d2.query("glued.example.", hickory_net::proto::rr::RecordType::NS).await;
+    assert_eq!(answer.authorities.len(), 1, "{answer:?}");
+    assert_eq!(answer.additionals.len(), 2, "glue A and AAAA: {answer:?}");
+    let answer = d2.query("gone.example.", hickory_net::proto::rr::RecordType::NS).await;
+    assert_eq!(answer.metadata.response_code, hickory_net::proto::op::ResponseCode::NXDomain);
+    // The same deposit again is refused: its objects are here.
+    let (code, body) = d2.api("POST", "/v1/escrow/import", None).await;
+    assert_eq!(code, 422, "{body}");
+    let response =
+        d2.http().post(format!("{}/v1/escrow/import", d2.base)).bearer_auth(&d2.token).body(before.clone()).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("exists here already"), "{body}");
+    seen.validate();
+    d2.stop().await;
+}

@@ -1,0 +1,463 @@
+//! Reading a FULL deposit (ours or another registry's) into the objects the
+//! registry holds, for `import escrow`: registrars, contacts, hosts and
+//! domains with their statuses, RGP state, DS, pending transfers, dates and
+//! ROIDs; authorization information is hashed as it is read, as EPP does.
+//! Every object is converted on its own and every problem is reported with
+//! the object it concerns; the import is written (by `registry`) only when
+//! there is none. What RFC 9022 does not carry (when a grace period ends,
+//! what it cost) the writer infers from the TLD's policy.
+
+use std::io::BufRead;
+use std::net::IpAddr;
+use std::path::Path;
+
+use super::read::{self, Node, Visitor};
+use super::{CONTACT, DOMAIN, EscrowError, HEADER, HOST, REGISTRAR};
+use crate::model::lifecycle::{Money, Transfer, TransferStatus};
+use crate::model::objects::{
+    Contact, ContactType, Disclose, DiscloseField, Domain, DomainContact, DsData, Host, Phone, PostalAddress, PostalInfo, Registrar,
+    RegistrarStatus,
+};
+use crate::model::{ClientId, ContactId, ContactStatusSet, DomainName, DomainStatusSet, HostName, HostStatusSet, Roid, Timestamp};
+use crate::registry::import_data::{DepositDomain, DepositImport, RgpState};
+
+/// Problems kept for the report; the rest are counted.
+const PROBLEMS_KEPT: usize = 100;
+
+/// Why a deposit cannot be imported: every object that is wrong, with why.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DepositProblems {
+    pub problems: Vec<String>,
+    pub total: u64,
+}
+
+impl std::fmt::Display for DepositProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for p in &self.problems {
+            writeln!(f, "{p}")?;
+        }
+        if self.total > self.problems.len() as u64 {
+            writeln!(f, "… and {} more", self.total - self.problems.len() as u64)?;
+        }
+        write!(f, "{} problem(s) in the deposit; nothing was imported", self.total)
+    }
+}
+
+/// Reads the deposit at `path` into the objects to import.
+pub fn read_file(path: &Path, decrypt_key: Option<&Path>, signer_cert: Option<&Path>) -> Result<DepositImport, ImportError> {
+    with_xml(path, decrypt_key, signer_cert, |xml| parse(xml))?
+}
+
+/// Hands `use_xml` the XML of the deposit at `path`: a `.ryde`, decrypted
+/// with `decrypt_key` and, when `signer_cert` is given, checked against its
+/// `.sig` first; or the plain XML.
+pub fn with_xml<T>(
+    path: &Path,
+    decrypt_key: Option<&Path>,
+    signer_cert: Option<&Path>,
+    use_xml: impl FnOnce(&mut dyn BufRead) -> T,
+) -> Result<T, ImportError> {
+    if path.extension().is_none_or(|e| e != "ryde") {
+        let file = std::fs::File::open(path).map_err(EscrowError::Io)?;
+        return Ok(use_xml(&mut std::io::BufReader::with_capacity(1 << 20, file)));
+    }
+    if let Some(cert) = signer_cert {
+        read::check_signature(path, &path.with_extension("sig"), cert).map_err(ImportError::Pgp)?;
+    }
+    let key = decrypt_key.ok_or_else(|| ImportError::Pgp("a .ryde deposit needs the agent's key (--decrypt-key)".into()))?;
+    let reader = read::decrypt(path, key).map_err(ImportError::Pgp)?;
+    let mut archive = tar::Archive::new(reader);
+    let mut entries = archive.entries().map_err(EscrowError::Io)?;
+    let entry = entries.next().ok_or_else(|| ImportError::Pgp("the tar holds no XML file".into()))?.map_err(EscrowError::Io)?;
+    let done = use_xml(&mut std::io::BufReader::with_capacity(1 << 20, entry));
+    if entries.next().is_some() {
+        return Err(ImportError::Pgp("the tar holds more than the deposit's one XML file".into()));
+    }
+    Ok(done)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Escrow(#[from] EscrowError),
+    #[error("{0}")]
+    Pgp(String),
+    #[error("the XML: {0}")]
+    Xml(String),
+    #[error("{0}")]
+    Objects(DepositProblems),
+}
+
+/// Reads a deposit's XML into the objects to import.
+pub fn parse(input: impl BufRead) -> Result<DepositImport, ImportError> {
+    let mut reader = Reader::default();
+    read::read(input, &mut reader).map_err(ImportError::Xml)?;
+    let Reader { kind, watermark, tld, registrars, contacts, hosts, domains, problems, .. } = reader;
+    let mut problems = problems;
+    if kind.as_deref() != Some("FULL") {
+        problems.add(format!("the deposit is {}, not FULL: only a whole registry can be imported", kind.as_deref().unwrap_or("untyped")));
+    }
+    let watermark = watermark.unwrap_or_else(|| {
+        problems.add("the deposit has no watermark".into());
+        Timestamp(0)
+    });
+    let tld = tld.unwrap_or_else(|| {
+        problems.add("the deposit has no header naming its TLD".into());
+        DomainName::parse("invalid").expect("a valid name")
+    });
+    for d in &domains {
+        if d.domain.name.parent().as_ref() != Some(&tld) {
+            problems.add(format!("domain {}: not directly below .{tld}", d.domain.name));
+        }
+    }
+    if problems.total > 0 {
+        return Err(ImportError::Objects(problems));
+    }
+    Ok(DepositImport { tld, watermark, nameservers: Vec::new(), registrars, contacts, hosts, domains, progress: None })
+}
+
+impl DepositProblems {
+    fn add(&mut self, problem: String) {
+        self.total += 1;
+        if self.problems.len() < PROBLEMS_KEPT {
+            self.problems.push(problem);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Reader {
+    kind: Option<String>,
+    watermark: Option<Timestamp>,
+    tld: Option<DomainName>,
+    registrars: Vec<Registrar>,
+    contacts: Vec<Contact>,
+    hosts: Vec<Host>,
+    domains: Vec<DepositDomain>,
+    problems: DepositProblems,
+}
+
+impl Visitor for Reader {
+    fn root(&mut self, kind: Option<&str>) {
+        self.kind = kind.map(str::to_string);
+    }
+
+    fn deposit_child(&mut self, ns: &str, node: Node) {
+        if ns == super::RDE && node.name == "watermark" {
+            match Timestamp::parse_rfc3339(node.text.trim()) {
+                Ok(at) => self.watermark = Some(at),
+                Err(e) => self.problems.add(format!("the watermark: {e}")),
+            }
+        }
+    }
+
+    fn object(&mut self, ns: &str, node: Node) {
+        let (kind, result) = match (ns, node.name.as_str()) {
+            (HEADER, "header") => {
+                match node.text_of("tld").map(DomainName::parse) {
+                    Some(Ok(tld)) => self.tld = Some(tld),
+                    _ => self.problems.add("the header names no valid TLD".into()),
+                }
+                return;
+            }
+            (REGISTRAR, "registrar") => ("registrar", registrar(&node).map(|r| self.registrars.push(r))),
+            (CONTACT, "contact") => ("contact", contact(&node).map(|c| self.contacts.push(c))),
+            (HOST, "host") => ("host", host(&node).map(|h| self.hosts.push(h))),
+            (DOMAIN, "domain") => ("domain", domain(&node).map(|d| self.domains.push(d))),
+            // The registry's own EPP parameters are its configuration, not data.
+            (super::EPP_PARAMS, "eppParams") => return,
+            _ => ("object", Err(format!("{{{ns}}}{} cannot be imported", node.name))),
+        };
+        if let Err(e) = result {
+            let name = node.text_of("name").or_else(|| node.text_of("id")).unwrap_or("(unnamed)");
+            self.problems.add(format!("{kind} {name}: {e}"));
+        }
+    }
+}
+
+type Parsed<T> = Result<T, String>;
+
+fn required<'a>(node: &'a Node, element: &str) -> Parsed<&'a str> {
+    node.text_of(element).ok_or_else(|| format!("no {element}"))
+}
+
+fn date(node: &Node, element: &str) -> Parsed<Option<Timestamp>> {
+    node.text_of(element).map(|t| Timestamp::parse_rfc3339(t).map_err(|e| format!("{element}: {e}"))).transpose()
+}
+
+fn required_date(node: &Node, element: &str) -> Parsed<Timestamp> {
+    date(node, element)?.ok_or_else(|| format!("no {element}"))
+}
+
+fn client(node: &Node, element: &str) -> Parsed<Option<ClientId>> {
+    node.text_of(element).map(|t| ClientId::parse(t).map_err(|e| format!("{element}: {e}"))).transpose()
+}
+
+fn required_client(node: &Node, element: &str) -> Parsed<ClientId> {
+    client(node, element)?.ok_or_else(|| format!("no {element}"))
+}
+
+fn roid(node: &Node) -> Parsed<Roid> {
+    let roid = required(node, "roid")?;
+    if !super::verify::roid_ok(roid) {
+        return Err(format!("{roid} is not a ROID (RFC 5730 §2.8)"));
+    }
+    Ok(Roid(roid.into()))
+}
+
+/// The stored statuses of an object: those the server derives (`ok`,
+/// `inactive`, `linked`) are dropped.
+fn statuses<S: Copy>(node: &Node, parse: impl Fn(&str) -> Result<S, crate::model::status::StatusError>) -> Parsed<Vec<S>> {
+    node.all("status")
+        .filter_map(|s| s.attr("s"))
+        .filter(|s| !matches!(*s, "ok" | "inactive" | "linked"))
+        .map(|s| parse(s).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn registrar(r: &Node) -> Parsed<Registrar> {
+    let id = ClientId::parse(required(r, "id")?).map_err(|e| e.to_string())?;
+    let status = match r.text_of("status").unwrap_or("ok") {
+        "ok" => RegistrarStatus::Ok,
+        "readonly" => RegistrarStatus::Readonly,
+        "terminated" => RegistrarStatus::Terminated,
+        other => return Err(format!("status {other} is not ok, readonly or terminated")),
+    };
+    let gurid = r.text_of("gurid").map(|g| g.parse::<u32>().map_err(|_| format!("gurid {g} is not a number"))).transpose()?;
+    let postal = r.all("postalInfo").find(|p| p.attr("type") == Some("int")).or_else(|| r.child("postalInfo"));
+    let created = date(r, "crDate")?.unwrap_or(Timestamp(0));
+    Ok(Registrar {
+        id,
+        name: required(r, "name")?.to_string(),
+        iana_id: gurid,
+        status,
+        email: r.text_of("email").unwrap_or_default().to_string(),
+        phone: r.text_of("voice").map(str::to_string),
+        fax: r.text_of("fax").map(str::to_string),
+        url: r.text_of("url").map(str::to_string),
+        whois_server: r.child("whoisInfo").and_then(|w| w.text_of("name")).map(str::to_string),
+        rdap_base_url: None,
+        address: postal.and_then(|p| p.child("addr")).map(address).unwrap_or_default(),
+        abuse_email: None,
+        abuse_phone: None,
+        password_hash: None,
+        cert_fingerprints: Vec::new(),
+        allowed_addresses: Vec::new(),
+        created,
+        updated: date(r, "upDate")?.unwrap_or(created),
+        balance: Money(0),
+        credit_limit: Money(0),
+    })
+}
+
+fn address(a: &Node) -> PostalAddress {
+    PostalAddress {
+        street: a.all("street").map(|s| s.text.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        city: a.text_of("city").unwrap_or_default().to_string(),
+        state: a.text_of("sp").map(str::to_string),
+        postal_code: a.text_of("pc").map(str::to_string),
+        country_code: a.text_of("cc").unwrap_or_default().to_string(),
+    }
+}
+
+fn phone(node: &Node, element: &str) -> Option<Phone> {
+    let p = node.child(element)?;
+    let number = p.text.trim();
+    (!number.is_empty()).then(|| Phone { number: number.to_string(), ext: p.attr("x").map(str::to_string) })
+}
+
+/// The `trnData` of a domain or contact.
+fn transfer(node: &Node) -> Parsed<Option<Transfer>> {
+    let Some(t) = node.child("trnData") else { return Ok(None) };
+    let status = required(t, "trStatus")?;
+    let status = [
+        TransferStatus::Pending,
+        TransferStatus::ClientApproved,
+        TransferStatus::ClientRejected,
+        TransferStatus::ClientCancelled,
+        TransferStatus::ServerApproved,
+        TransferStatus::ServerCancelled,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == status)
+    .ok_or_else(|| format!("trStatus {status} is not an RFC 5730 transfer status"))?;
+    let requested = required_date(t, "reDate")?;
+    let new_expires = date(t, "exDate")?;
+    Ok(Some(Transfer {
+        status,
+        gaining: required_client(t, "reRr")?,
+        requested,
+        losing: required_client(t, "acRr")?,
+        acted: required_date(t, "acDate")?,
+        // RFC 9022 carries the expiry the transfer gives, not its period:
+        // whole years between the request and that expiry, at least one.
+        years: new_expires.map(|ex| ((ex.0 - requested.0) / (365 * 86_400 * 1000)).clamp(1, 10) as u32).unwrap_or(1),
+        new_expires,
+        fee: Money(0),
+    }))
+}
+
+fn contact(c: &Node) -> Parsed<Contact> {
+    let id = ContactId::parse(required(c, "id")?).map_err(|e| e.to_string())?;
+    let postal = |kind: &str| -> Parsed<Option<PostalInfo>> {
+        let Some(p) = c.all("postalInfo").find(|p| p.attr("type") == Some(kind)) else { return Ok(None) };
+        Ok(Some(PostalInfo {
+            name: required(p, "name")?.to_string(),
+            org: p.text_of("org").map(str::to_string),
+            address: p.child("addr").map(address).ok_or("a postalInfo without addr")?,
+        }))
+    };
+    let disclose = c
+        .child("disclose")
+        .map(|d| -> Parsed<Disclose> {
+            let flag = match d.attr("flag") {
+                Some("1" | "true") => true,
+                Some("0" | "false") => false,
+                other => return Err(format!("disclose flag {other:?} is not 0 or 1")),
+            };
+            let mut fields = Vec::new();
+            for f in &d.children {
+                let field = match (f.name.as_str(), f.attr("type")) {
+                    ("name", Some("int")) => DiscloseField::NameInt,
+                    ("name", Some("loc")) => DiscloseField::NameLoc,
+                    ("org", Some("int")) => DiscloseField::OrgInt,
+                    ("org", Some("loc")) => DiscloseField::OrgLoc,
+                    ("addr", Some("int")) => DiscloseField::AddrInt,
+                    ("addr", Some("loc")) => DiscloseField::AddrLoc,
+                    ("voice", _) => DiscloseField::Voice,
+                    ("fax", _) => DiscloseField::Fax,
+                    ("email", _) => DiscloseField::Email,
+                    (other, kind) => return Err(format!("disclose {other} {kind:?} is not a contact field")),
+                };
+                fields.push(field);
+            }
+            Ok(Disclose { flag, fields })
+        })
+        .transpose()?;
+    let statuses = ContactStatusSet::from_statuses(statuses(c, crate::model::ContactStatus::parse)?).map_err(|e| e.to_string())?;
+    Ok(Contact {
+        id,
+        roid: roid(c)?,
+        registrar: required_client(c, "clID")?,
+        postal_int: postal("int")?,
+        postal_loc: postal("loc")?,
+        voice: phone(c, "voice"),
+        fax: phone(c, "fax"),
+        email: required(c, "email")?.to_string(),
+        statuses,
+        disclose,
+        auth_info_hash: auth_info(c),
+        link_count: 0,
+        created: required_date(c, "crDate")?,
+        cr_registrar: client(c, "crRr")?.map_or_else(|| required_client(c, "clID"), Ok)?,
+        updated: date(c, "upDate")?,
+        up_registrar: client(c, "upRr")?,
+        transferred: date(c, "trDate")?,
+        transfer: transfer(c)?,
+    })
+}
+
+/// The hash of an object's password, when the deposit carries it.
+fn auth_info(node: &Node) -> Option<String> {
+    let pw = node.child("authInfo")?.text_of("pw")?;
+    Some(crate::registry::credentials::hash_auth_info(pw))
+}
+
+fn host(h: &Node) -> Parsed<Host> {
+    let name = HostName::parse(required(h, "name")?).map_err(|e| e.to_string())?;
+    let addrs = h
+        .all("addr")
+        .map(|a| a.text.trim().parse::<IpAddr>().map_err(|_| format!("{} is not an IP address", a.text.trim())))
+        .collect::<Parsed<Vec<_>>>()?;
+    let statuses = HostStatusSet::from_statuses(statuses(h, crate::model::HostStatus::parse)?).map_err(|e| e.to_string())?;
+    let registrar = required_client(h, "clID")?;
+    Ok(Host {
+        name,
+        roid: roid(h)?,
+        addrs,
+        statuses,
+        // Which domain a host is below, and how many link to it, follow
+        // from the other objects: the writer works them out.
+        superordinate: None,
+        link_count: 0,
+        published_link_count: 0,
+        created: required_date(h, "crDate")?,
+        cr_registrar: client(h, "crRr")?.unwrap_or_else(|| registrar.clone()),
+        registrar,
+        updated: date(h, "upDate")?,
+        up_registrar: client(h, "upRr")?,
+        transferred: date(h, "trDate")?,
+    })
+}
+
+fn domain(d: &Node) -> Parsed<DepositDomain> {
+    let name = DomainName::parse(required(d, "name")?).map_err(|e| e.to_string())?;
+    let tld = name.parent().ok_or("a domain must be below a TLD")?;
+    let mut contacts = Vec::new();
+    for c in d.all("contact") {
+        let kind = match c.attr("type") {
+            Some("admin") => ContactType::Admin,
+            Some("tech") => ContactType::Tech,
+            Some("billing") => ContactType::Billing,
+            other => return Err(format!("contact type {other:?} is not admin, tech or billing")),
+        };
+        contacts.push(DomainContact { kind, id: ContactId::parse(c.text.trim()).map_err(|e| e.to_string())? });
+    }
+    let mut nameservers = Vec::new();
+    if let Some(ns) = d.child("ns") {
+        if ns.child("hostAttr").is_some() {
+            return Err("host attributes: this registry keeps name servers as host objects".into());
+        }
+        for h in ns.all("hostObj") {
+            nameservers.push(HostName::parse(h.text.trim()).map_err(|e| format!("name server {}: {e}", h.text.trim()))?);
+        }
+    }
+    let mut ds = Vec::new();
+    if let Some(sec) = d.child("secDNS") {
+        if sec.child("keyData").is_some() {
+            return Err("secDNS keyData: this registry takes DS records (dsData) only".into());
+        }
+        for r in sec.all("dsData") {
+            let number = |element: &str| -> Parsed<u32> {
+                required(r, element)?.parse::<u32>().map_err(|_| format!("secDNS {element} is not a number"))
+            };
+            let digest = crate::model::objects::hex_bytes::decode(required(r, "digest")?).ok_or("secDNS digest is not hex")?;
+            let record = DsData {
+                key_tag: u16::try_from(number("keyTag")?).map_err(|_| "secDNS keyTag is out of range")?,
+                algorithm: u8::try_from(number("alg")?).map_err(|_| "secDNS alg is out of range")?,
+                digest_type: u8::try_from(number("digestType")?).map_err(|_| "secDNS digestType is out of range")?,
+                digest,
+            };
+            record.validate().map_err(|e| e.to_string())?;
+            ds.push(record);
+        }
+    }
+    let mut rgp = Vec::new();
+    for s in d.all("rgpStatus").filter_map(|s| s.attr("s")) {
+        rgp.push(RgpState::parse(s).ok_or_else(|| format!("rgpStatus {s} is not an RFC 3915 status"))?);
+    }
+    let statuses = DomainStatusSet::from_statuses(statuses(d, crate::model::DomainStatus::parse)?).map_err(|e| e.to_string())?;
+    let registrar = required_client(d, "clID")?;
+    let domain = Domain {
+        name,
+        roid: roid(d)?,
+        tld,
+        registrant: d.text_of("registrant").map(ContactId::parse).transpose().map_err(|e| format!("registrant: {e}"))?,
+        contacts,
+        nameservers: Vec::new(),
+        ds,
+        statuses,
+        created: required_date(d, "crDate")?,
+        cr_registrar: client(d, "crRr")?.unwrap_or_else(|| registrar.clone()),
+        registrar,
+        updated: date(d, "upDate")?,
+        up_registrar: client(d, "upRr")?,
+        expires: required_date(d, "exDate")?,
+        transferred: date(d, "trDate")?,
+        auth_info_hash: auth_info(d),
+        grace: Vec::new(),
+        rgp: None,
+        transfer: transfer(d)?,
+    };
+    Ok(DepositDomain { domain, nameservers, rgp })
+}
