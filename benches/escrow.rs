@@ -145,6 +145,22 @@ fn main() {
     let (decrypted, decrypt_s, _) = run_measured(gpg(&home).arg("--decrypt").arg("--output").arg(dir.join("floor.tar")).arg(&ryde));
     assert!(decrypted, "gpg --decrypt");
 
+    // The migration path: the .ryde into a fresh registry, as an agent would hand it over.
+    let import_dir = dir.join("import");
+    std::fs::create_dir_all(&import_dir).unwrap();
+    let import_conf = domain_os_config(&import_dir, free_port(), free_port(), false);
+    let (imported, import_s, import_mib) = run_measured(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&import_conf)
+            .args(["import", "escrow"])
+            .arg(&ryde)
+            .arg("--decrypt-key")
+            .arg(dir.join("agent-secret.pgp"))
+            .args(["--ns", "ns1.nic.example,ns2.nic.example"]),
+    );
+    assert!(imported, "import escrow of the deposit");
+
     println!("\n| FULL deposit of {n} domains | time | peak RSS of the daemon | output |");
     println!("|---|---:|---:|---:|");
     println!(
@@ -157,4 +173,7 @@ fn main() {
     println!("|---|---:|---:|");
     println!("| domain-os escrow verify (signature, decrypt, untar, rde-01…15) | {verify_s:.1} s | {verify_mib:.0} MiB |");
     println!("| gpg --decrypt of the same .ryde | {decrypt_s:.1} s | |");
+    println!(
+        "| domain-os import escrow of it into a fresh registry (decrypt, read, write, zone rows) | {import_s:.1} s | {import_mib:.0} MiB |"
+    );
 }

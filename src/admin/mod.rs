@@ -489,14 +489,9 @@ async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Resul
     let tld = name(&tld)?;
     let (kind, keys, needs) = match request.r#type.as_str() {
         "full" => (crate::escrow::DepositKind::Full, s.escrow_keys.clone(), "agent_cert"),
+        "diff" => (crate::escrow::DepositKind::Diff, s.escrow_keys.clone(), "agent_cert"),
         "brda" => (crate::escrow::DepositKind::Brda, s.brda_keys.clone(), "brda_cert"),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                "\"type\" is \"full\" or \"brda\" (DIFF deposits are not written yet)",
-            ));
-        }
+        _ => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "\"type\" is \"full\", \"diff\" or \"brda\"")),
     };
     let keys = keys.ok_or_else(|| {
         ApiError::new(
@@ -512,10 +507,15 @@ async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Resul
     // The snapshot is the registry as of now, so now is its watermark.
     let (folder, now) = (s.escrow_folder.clone(), s.clock.now());
     let deposit =
-        tokio::task::spawn_blocking(move || crate::escrow::deposit(kind, &snap, &tld, now, now, &keys, &folder, request.keep_xml))
+        tokio::task::spawn_blocking(move || crate::escrow::deposit_and_cursor(kind, &snap, &tld, now, &keys, &folder, request.keep_xml))
             .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let (deposit, tld, cursor) = match deposit {
+        Ok(made) => made,
+        Err(e @ crate::escrow::EscrowError::NoBase) => return Err(ApiError::new(StatusCode::CONFLICT, "no_base", e.to_string())),
+        Err(e) => return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())),
+    };
+    s.registry.execute(Command::RecordDeposit { tld, cursor }).await?;
     created(deposit)
 }
 

@@ -12,13 +12,14 @@ pub mod import;
 mod read;
 pub mod verify;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use crate::epp::xml::{self, Writer};
+use crate::model::change::ObjectRef;
 use crate::model::lifecycle::Transfer;
 use crate::model::objects::{Contact, DiscloseField, Domain, Host, Registrar};
-use crate::model::{DomainName, Timestamp};
+use crate::model::{ClientId, ContactId, DomainName, Roid, Timestamp};
 use crate::store::{Snapshot, StoreError};
 
 pub const RDE: &str = "urn:ietf:params:xml:ns:rde-1.0";
@@ -35,6 +36,9 @@ pub const REPORT: &str = "urn:ietf:params:xml:ns:rdeReport-1.0";
 pub enum DepositKind {
     /// The whole registry, for the escrow agent (RA Specification 2).
     Full,
+    /// The objects changed since the previous escrow deposit, and those
+    /// deleted, for the agent (RFC 8909 DIFF).
+    Diff,
     /// Bulk registration data for ICANN (RA Specification 4): registrars and
     /// domains with the fields it lists only, a FULL deposit in RDE terms.
     Brda,
@@ -45,14 +49,33 @@ impl DepositKind {
     pub fn file_type(self) -> &'static str {
         match self {
             DepositKind::Full => "full",
+            DepositKind::Diff => "diff",
             DepositKind::Brda => "thin",
+        }
+    }
+
+    /// The `type` of `rde:deposit` and the report's `kind`.
+    fn rde_type(self) -> &'static str {
+        match self {
+            DepositKind::Diff => "DIFF",
+            DepositKind::Full | DepositKind::Brda => "FULL",
+        }
+    }
+
+    /// The last characters of the deposit id (after the date): one per
+    /// kind, so deposits of one day never share an id.
+    fn id_suffix(self) -> &'static str {
+        match self {
+            DepositKind::Full => "001",
+            DepositKind::Diff => "D01",
+            DepositKind::Brda => "T01",
         }
     }
 
     /// The kinds of object such a deposit holds.
     fn objects(self) -> &'static [&'static str] {
         match self {
-            DepositKind::Full => &[REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS],
+            DepositKind::Full | DepositKind::Diff => &[REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS],
             DepositKind::Brda => &[REGISTRAR, DOMAIN],
         }
     }
@@ -69,6 +92,52 @@ pub enum EscrowError {
     Io(#[from] std::io::Error),
     #[error("TLD {0} does not exist")]
     NoTld(DomainName),
+    #[error("a DIFF deposit follows a previous escrow deposit whose changes the change log still holds: make a FULL deposit first")]
+    NoBase,
+}
+
+/// What a DIFF deposit holds: the objects the change log names after the
+/// previous deposit (`prev_id`), each written as it is now or, if it is
+/// gone, as a delete. Domains of other TLDs are left out.
+#[derive(Debug, Clone, Default)]
+pub struct Changed {
+    pub prev_id: String,
+    registrars: BTreeSet<ClientId>,
+    contacts: BTreeSet<ContactId>,
+    hosts: BTreeSet<Roid>,
+    domains: BTreeSet<DomainName>,
+}
+
+impl Changed {
+    /// The objects of `tld`'s deposit changed by the change log entries after `after` up to `through`.
+    pub fn since(snapshot: &Snapshot, tld: &DomainName, prev_id: &str, after: u64, through: u64) -> Result<Self, StoreError> {
+        let mut changed = Changed { prev_id: prev_id.to_string(), ..Changed::default() };
+        let mut at = after;
+        loop {
+            let page = snapshot.changes(at, through, 10 * PAGE)?;
+            for (_, change) in &page {
+                match &change.object {
+                    ObjectRef::Registrar(id) => changed.registrars.insert(id.clone()),
+                    ObjectRef::Contact(id) => changed.contacts.insert(id.clone()),
+                    ObjectRef::Host(roid) => changed.hosts.insert(roid.clone()),
+                    ObjectRef::Domain(name) => name.is_below(tld) && changed.domains.insert(name.clone()),
+                };
+            }
+            match page.last() {
+                Some((last, _)) if page.len() == 10 * PAGE => at = *last,
+                _ => return Ok(changed),
+            }
+        }
+    }
+
+    /// How many objects the DIFF holds or deletes.
+    pub fn len(&self) -> usize {
+        self.registrars.len() + self.contacts.len() + self.hosts.len() + self.domains.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What a deposit holds: objects by their RFC 9022 namespace.
@@ -78,22 +147,29 @@ pub struct DepositSummary {
     pub counts: BTreeMap<&'static str, u64>,
 }
 
-/// Writes the deposit `id` of `tld` as of `watermark` from `snapshot`.
+/// Writes the deposit `id` of `tld` as of `watermark` from `snapshot`; a
+/// DIFF holds the objects in `changed`.
 pub fn write_xml(
     kind: DepositKind,
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
     id: &str,
+    changed: Option<&Changed>,
     out: &mut impl Write,
 ) -> Result<DepositSummary, EscrowError> {
     snapshot.tld(tld).ok_or_else(|| EscrowError::NoTld(tld.clone()))?;
+    let changed = match kind {
+        DepositKind::Diff => Some(changed.ok_or(EscrowError::NoBase)?),
+        _ => None,
+    };
     let mut summary = DepositSummary::default();
     let mut w = Writer::new();
+    let prev = changed.map(|c| ("prevId", c.prev_id.as_str()));
     w.open(
         "rde:deposit",
         &[
-            ("type", "FULL"),
+            ("type", kind.rde_type()),
             ("id", id),
             ("xmlns:rde", RDE),
             ("xmlns:rdeHeader", HEADER),
@@ -108,7 +184,10 @@ pub fn write_xml(
             ("xmlns:secDNS", xml::SECDNS),
             ("xmlns:rgp", xml::RGP),
             ("xmlns:epp", xml::EPP),
-        ],
+        ]
+        .into_iter()
+        .chain(prev)
+        .collect::<Vec<_>>(),
     );
     // Whole milliseconds, as the objects' dates: cut to the second, an object
     // made in the deposit's second would seem younger than its watermark.
@@ -120,9 +199,38 @@ pub fn write_xml(
         summary.counts.insert(uri, 0);
     }
     w.close();
-    // The deposit stays open: each object is written and flushed on its own.
-    w.out.push_str("<rde:contents>");
     out.write_all(w.out.as_bytes())?;
+    if let Some(changed) = changed {
+        write_deletes(snapshot, changed, out)?;
+        out.write_all(b"<rde:contents>")?;
+        let mut emit = |uri: &'static str, fragment: String| -> std::io::Result<()> {
+            *summary.counts.entry(uri).or_default() += 1;
+            out.write_all(fragment.as_bytes())
+        };
+        for id in &changed.registrars {
+            if let Some(r) = snapshot.registrar(id)? {
+                emit(REGISTRAR, registrar_xml(kind, &r))?;
+            }
+        }
+        for roid in &changed.hosts {
+            if let Some(h) = snapshot.host(roid)? {
+                emit(HOST, host_xml(&h))?;
+            }
+        }
+        for id in &changed.contacts {
+            if let Some(c) = snapshot.contact(id)? {
+                emit(CONTACT, contact_xml(&c))?;
+            }
+        }
+        for name in &changed.domains {
+            if let Some(d) = snapshot.domain(name)? {
+                emit(DOMAIN, domain_xml(kind, snapshot, &d, watermark)?)?;
+            }
+        }
+        return finish_xml(tld, summary, out);
+    }
+    // The deposit stays open: each object is written and flushed on its own.
+    out.write_all(b"<rde:contents>")?;
     let mut emit = |uri: &'static str, fragment: String| -> std::io::Result<()> {
         *summary.counts.entry(uri).or_default() += 1;
         out.write_all(fragment.as_bytes())
@@ -169,12 +277,50 @@ pub fn write_xml(
     if kind == DepositKind::Full {
         emit(EPP_PARAMS, epp_params_xml())?;
     }
+    finish_xml(tld, summary, out)
+}
+
+/// The header (last, as the contents are unordered) and the end of the deposit.
+fn finish_xml(tld: &DomainName, summary: DepositSummary, out: &mut impl Write) -> Result<DepositSummary, EscrowError> {
     let mut w = Writer::default();
     header_xml(&mut w, tld, &summary);
     w.out.push_str("</rde:contents></rde:deposit>\n");
     out.write_all(w.out.as_bytes())?;
     out.flush()?;
     Ok(summary)
+}
+
+/// `rde:deletes` of a DIFF: the changed objects no longer there. Hosts go by
+/// ROID, which the host they were had whatever its name became.
+fn write_deletes(snapshot: &Snapshot, changed: &Changed, out: &mut impl Write) -> Result<(), EscrowError> {
+    out.write_all(b"<rde:deletes>")?;
+    let mut delete = |element: &'static str, key: &'static str, value: &str| -> std::io::Result<()> {
+        let mut w = Writer::default();
+        w.open(element, &[]).leaf(key, &[], value);
+        out.write_all(w.finish().as_bytes())
+    };
+    for id in &changed.registrars {
+        if snapshot.registrar(id)?.is_none() {
+            delete("rdeRegistrar:delete", "rdeRegistrar:id", id.as_str())?;
+        }
+    }
+    for roid in &changed.hosts {
+        if snapshot.host(roid)?.is_none() {
+            delete("rdeHost:delete", "rdeHost:roid", roid.as_str())?;
+        }
+    }
+    for id in &changed.contacts {
+        if snapshot.contact(id)?.is_none() {
+            delete("rdeContact:delete", "rdeContact:id", id.as_str())?;
+        }
+    }
+    for name in &changed.domains {
+        if snapshot.domain(name)?.is_none() {
+            delete("rdeDomain:delete", "rdeDomain:name", name.as_str())?;
+        }
+    }
+    out.write_all(b"</rde:deletes>")?;
+    Ok(())
 }
 
 /// The `rdeHeader:header` of a deposit: its TLD and what it holds.
@@ -189,7 +335,15 @@ fn header_xml(w: &mut Writer, tld: &DomainName, summary: &DepositSummary) {
 /// The report on a deposit that goes to ICANN (`rdeReport`, the ICANN
 /// registry interfaces): its id, the specifications it follows, its
 /// resend number, when it was made, its kind and watermark, and its header.
-pub fn report_xml(tld: &DomainName, id: &str, resend: u16, created: Timestamp, watermark: Timestamp, summary: &DepositSummary) -> String {
+pub fn report_xml(
+    kind: DepositKind,
+    tld: &DomainName,
+    id: &str,
+    resend: u16,
+    created: Timestamp,
+    watermark: Timestamp,
+    summary: &DepositSummary,
+) -> String {
     let mut w = Writer::new();
     w.open("rdeReport:report", &[("xmlns:rdeReport", REPORT), ("xmlns:rdeHeader", HEADER)])
         .leaf("rdeReport:id", &[], id)
@@ -198,7 +352,7 @@ pub fn report_xml(tld: &DomainName, id: &str, resend: u16, created: Timestamp, w
         .leaf("rdeReport:rydeSpecMapping", &[], "RFC9022")
         .leaf("rdeReport:resend", &[], &resend.to_string())
         .leaf("rdeReport:crDate", &[], &created.to_rfc3339_seconds())
-        .leaf("rdeReport:kind", &[], "FULL")
+        .leaf("rdeReport:kind", &[], kind.rde_type())
         .leaf("rdeReport:watermark", &[], &watermark.to_rfc3339());
     header_xml(&mut w, tld, summary);
     w.close();
@@ -214,7 +368,7 @@ fn registrar_xml(kind: DepositKind, r: &Registrar) -> String {
     }
     let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     w.leaf("rdeRegistrar:status", &[], &status);
-    let full = kind == DepositKind::Full;
+    let full = kind != DepositKind::Brda;
     let a = &r.address;
     if full && !a.city.is_empty() && !a.country_code.is_empty() {
         w.open("rdeRegistrar:postalInfo", &[("type", "int")]).open("rdeRegistrar:addr", &[]);
@@ -377,7 +531,7 @@ fn transfer_xml(w: &mut Writer, names: &TransferNames, t: &Transfer) {
 /// A domain: in a BRDA only its name, ROID, statuses, name servers,
 /// sponsor and dates (RA Specification 4, 3.1.1).
 fn domain_xml(kind: DepositKind, snapshot: &Snapshot, d: &Domain, watermark: Timestamp) -> Result<String, StoreError> {
-    let full = kind == DepositKind::Full;
+    let full = kind != DepositKind::Brda;
     let mut w = Writer::default();
     w.open("rdeDomain:domain", &[]).leaf("rdeDomain:name", &[], d.name.as_str()).leaf("rdeDomain:roid", &[], d.roid.as_str());
     for s in d.statuses.displayed(!d.nameservers.is_empty()) {
@@ -482,10 +636,11 @@ pub struct RydeDeposit {
 }
 
 /// A RyDE deposit of `tld` in `folder` made at `created`, with the plain
-/// XML beside it when `keep_xml`.
+/// XML beside it when `keep_xml`; a DIFF holds the objects in `changed`.
 #[allow(clippy::too_many_arguments)]
 pub fn deposit(
     kind: DepositKind,
+    changed: Option<&Changed>,
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
@@ -494,14 +649,48 @@ pub fn deposit(
     folder: &std::path::Path,
     keep_xml: bool,
 ) -> Result<RydeDeposit, EscrowError> {
-    let mut made = write_ryde(kind, snapshot, tld, watermark, created, keys, folder)?;
+    let mut made = write_ryde(kind, changed, snapshot, tld, watermark, created, keys, folder)?;
     if keep_xml {
         let path = made.ryde.with_extension("xml");
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        write_xml(kind, snapshot, tld, watermark, &made.id, &mut file)?;
+        write_xml(kind, snapshot, tld, watermark, &made.id, changed, &mut file)?;
         made.xml = Some(path);
     }
     Ok(made)
+}
+
+/// A deposit of `kind` of `tld` as of the snapshot's moment `now` (a DIFF
+/// of what changed since the previous deposit that the snapshot records),
+/// and the cursor to record for it.
+pub fn deposit_and_cursor(
+    kind: DepositKind,
+    snapshot: &Snapshot,
+    tld: &DomainName,
+    now: Timestamp,
+    keys: &RydeKeys,
+    folder: &std::path::Path,
+    keep_xml: bool,
+) -> Result<(RydeDeposit, DomainName, crate::model::change::EscrowCursor), EscrowError> {
+    let through = snapshot.last_change()?;
+    let changed = match kind {
+        DepositKind::Diff => {
+            let base = snapshot.escrow_cursor(tld, "diff")?.ok_or(EscrowError::NoBase)?;
+            // Entries dropped for age may have named objects the DIFF needs.
+            if base.last_change < snapshot.changes_dropped_through()? {
+                return Err(EscrowError::NoBase);
+            }
+            Some(Changed::since(snapshot, tld, &base.id, base.last_change, through)?)
+        }
+        _ => None,
+    };
+    let made = deposit(kind, changed.as_ref(), snapshot, tld, now, now, keys, folder, keep_xml)?;
+    let cursor = crate::model::change::EscrowCursor {
+        id: made.id.clone(),
+        kind: kind.file_type().to_string(),
+        watermark: now,
+        last_change: through,
+    };
+    Ok((made, tld.clone(), cursor))
 }
 
 /// Counts what is written to it and keeps nothing.
@@ -530,8 +719,10 @@ fn pgp_error(e: impl std::fmt::Display) -> EscrowError {
 /// escrow, the report on it for ICANN (`-report.xml`), made at `created`. The XML is made twice from the
 /// same snapshot — once to learn the size the tar header states — so it is
 /// never held in memory nor left on disk in the clear.
+#[allow(clippy::too_many_arguments)]
 pub fn write_ryde(
     kind: DepositKind,
+    changed: Option<&Changed>,
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
@@ -549,9 +740,9 @@ pub fn write_ryde(
     let date = &watermark.to_rfc3339_seconds()[..10];
     let base = format!("{tld}_{date}_{}_S1_R0", kind.file_type());
     // One id per kind and day, so a BRDA never shares the escrow deposit's.
-    let id = format!("{}{}", date.replace('-', ""), if kind == DepositKind::Full { "001" } else { "T01" });
+    let id = format!("{}{}", date.replace('-', ""), kind.id_suffix());
     let mut counter = Counter::default();
-    write_xml(kind, snapshot, tld, watermark, &id, &mut counter)?;
+    write_xml(kind, snapshot, tld, watermark, &id, changed, &mut counter)?;
     let xml_bytes = counter.0;
 
     let agent = Cert::from_file(&keys.agent_cert).map_err(pgp_error)?;
@@ -574,7 +765,7 @@ pub fn write_ryde(
     let mut sized = Counter::default();
     {
         let mut tee = Tee { inner: &mut literal, count: &mut sized };
-        let summary = write_xml(kind, snapshot, tld, watermark, &id, &mut tee)?;
+        let summary = write_xml(kind, snapshot, tld, watermark, &id, changed, &mut tee)?;
         if sized.0 != xml_bytes {
             return Err(EscrowError::Io(std::io::Error::other("the deposit changed between its two passes")));
         }
@@ -602,9 +793,9 @@ pub fn write_ryde(
         std::io::copy(&mut std::fs::File::open(&ryde)?, &mut signer)?;
         signer.finalize().map_err(pgp_error)?;
         let report = match kind {
-            DepositKind::Full => {
+            DepositKind::Full | DepositKind::Diff => {
                 let report = folder.join(format!("{base}-report.xml"));
-                std::fs::write(&report, report_xml(tld, &id, 0, created, watermark, &summary))?;
+                std::fs::write(&report, report_xml(kind, tld, &id, 0, created, watermark, &summary))?;
                 Some(report)
             }
             DepositKind::Brda => None,

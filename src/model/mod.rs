@@ -6,6 +6,7 @@
 //! Must not: do I/O, or know redb, tokio, HTTP or XML.
 
 pub mod cds;
+pub mod change;
 pub mod contact;
 pub mod disclosure;
 pub mod dnssec;

@@ -84,6 +84,11 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::AckPoll(id) => ack_poll(cx, *id),
         Command::Import(import) => super::import::run(cx, import),
         Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
+        Command::RecordDeposit { tld, cursor } => {
+            cx.tld(tld)?;
+            cx.tables.put_escrow_cursor(tld, cursor)?;
+            Ok(Outcome::Done)
+        }
         Command::RunDue => super::due::run(cx),
         Command::RefreshSignatures { tld, owners, nsec3 } => {
             let tld = cx.tld(tld)?;

@@ -60,6 +60,11 @@ pub enum Command {
     AckPoll(u64),
     /// Bulk load of a parsed zone; runs alone in its own transaction.
     Import(Box<super::import_data::ZoneImport>),
+    /// Records the escrow deposit (or BRDA) just made of a TLD.
+    RecordDeposit {
+        tld: DomainName,
+        cursor: crate::model::change::EscrowCursor,
+    },
     /// Bulk load of a registry deposit; runs alone in its own transaction.
     ImportDeposit(Box<super::import_data::DepositImport>),
     /// Carries out lifecycle deadlines that have passed (auto-renew, grace
@@ -126,6 +131,7 @@ impl Command {
             Command::AckPoll(_) => "poll ack",
             Command::Import(_) => "zone import",
             Command::ImportDeposit(_) => "deposit import",
+            Command::RecordDeposit { .. } => "deposit record",
             Command::RunDue => "lifecycle run",
             Command::RefreshSignatures { .. } => "signature refresh",
             Command::RollKey { .. } => "key rollover start",
@@ -149,6 +155,7 @@ impl Command {
             Command::Fund(..) => "change balances",
             Command::Import(_) => "import zones",
             Command::ImportDeposit(_) => "import deposits",
+            Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",
             Command::RollKey { .. } | Command::DsSeen { .. } | Command::AdvanceKeys { .. } => "roll zone keys",

@@ -677,6 +677,40 @@ async fn a_command_group_commits_whole_or_not_at_all() {
 }
 
 #[tokio::test]
+async fn the_change_log_names_each_object_a_commit_changed_once_and_nothing_a_refused_command_wrote() {
+    use crate::model::change::ObjectRef;
+    let f = Fixture::new().await;
+    let logged = || {
+        let s = f.r.snapshot();
+        s.changes(0, s.last_change().unwrap(), 1000).unwrap()
+    };
+    let before = logged().len();
+    let group = |last: Command| Command::All(vec![Command::Fund(id("reg-a"), Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
+    assert!(f.run(Actor::Registry, group(create("g1.test", 1))).await.is_err());
+    assert_eq!(logged().len(), before, "a refused group leaves no entry");
+
+    f.ok(reg("reg-a"), create("c1.test", 1)).await;
+    let entries = logged();
+    let new: Vec<&ObjectRef> = entries[before..].iter().map(|(_, c)| &c.object).collect();
+    // The domain, its sponsor (charged) and its name server (one more link);
+    // each once although written more than once.
+    let ns = f.domain("c1.test").unwrap().nameservers[0].clone();
+    assert_eq!(new, [&ObjectRef::Registrar(id("reg-a")), &ObjectRef::Host(ns), &ObjectRef::Domain(n("c1.test"))]);
+    assert!(entries.windows(2).all(|w| w[0].0 < w[1].0), "numbered in commit order");
+    assert!(entries[before..].iter().all(|(_, c)| c.at == f.clock.now()));
+
+    // Entries older than the retention are dropped as new ones come, and the log says how far.
+    f.advance(super::writer::CHANGE_LOG_RETENTION_S + DAY).await;
+    for i in 0..entries.len() {
+        f.ok(reg("reg-a"), create(&format!("later{i}.test"), 1)).await;
+    }
+    let s = f.r.snapshot();
+    let dropped = s.changes_dropped_through().unwrap();
+    assert_eq!(dropped, entries.last().unwrap().0, "every old entry is gone");
+    assert!(s.changes(0, dropped, 10).unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_restore_quote_is_what_the_restore_costs_also_after_expiry() {
     let f = Fixture::new().await;
     f.ok(reg("reg-a"), create("q.test", 1)).await;
@@ -824,6 +858,20 @@ async fn stored_layouts_match_their_golden_bytes() {
     signing.parent_servers = vec!["192.0.2.1:53".parse().unwrap(), "[2001:db8::1]:5353".parse().unwrap()];
     signing.cds_scan_interval_s = 86_400;
     records.push(("zone signing", codec::encode(&signing)));
+
+    // The change log, one entry per kind of object, and an escrow cursor.
+    use crate::model::change::{Change, EscrowCursor, ObjectRef};
+    let at = Timestamp::from_unix_seconds(1_800_000_000);
+    for object in [
+        ObjectRef::Registrar(id("reg-a")),
+        ObjectRef::Contact(ContactId::parse("golden-1").unwrap()),
+        ObjectRef::Host(crate::model::Roid("H2-T".into())),
+        ObjectRef::Domain(DomainName::parse("golden.test").unwrap()),
+    ] {
+        records.push(("change log entry", codec::encode(&Change { at, object })));
+    }
+    let cursor = EscrowCursor { id: "20270115D01".into(), kind: "diff".into(), watermark: at, last_change: 4242 };
+    records.push(("escrow cursor", codec::encode(&cursor)));
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/records.txt");

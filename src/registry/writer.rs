@@ -27,6 +27,10 @@ use crate::model::dnssec::Signers;
 use crate::model::{Clock, DomainName};
 use crate::store::{SnapshotCell, Store, StoreError, WriteTables};
 
+/// How long the change log keeps an entry: a DIFF escrow deposit reads the
+/// changes since the previous deposit (a day, or a few after an outage).
+pub const CHANGE_LOG_RETENTION_S: i64 = 45 * 86_400;
+
 /// Proof of being the registry writer: only this module can make one, and
 /// the store's write API asks for it, so nothing else in the crate can write.
 pub(crate) struct WriteAccess(());
@@ -312,6 +316,7 @@ impl Writer {
                 tables.settle();
             }
             zones.finish(&mut tables, now, self.settings.journal_entries_max, &self.settings.keys)?;
+            tables.log_changes(now, now.plus_seconds(-CHANGE_LOG_RETENTION_S))?;
         }
         self.health.apply_seconds.observe(started.elapsed().as_secs_f64());
         if changed {

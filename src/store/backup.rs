@@ -19,8 +19,8 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, ReadOnlyStore,
-    SCHEMA_VERSION, Snapshot, StoreError, TLDS, ZONE,
+    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS,
+    ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
@@ -103,6 +103,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, POLL, progress)?;
     copy(source, &txn, DUE, progress)?;
     copy(source, &txn, COUNTERS, progress)?;
+    copy(source, &txn, CHANGES, progress)?;
     {
         let mut table = txn.open_table(SIGNING_KEYS)?;
         for (name, bytes) in keys {
@@ -165,6 +166,7 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("poll", rows(&txn, POLL, progress, |v| codec::decode::<PollMessage>(v, "poll message").map(drop))?),
         ("due", rows(&txn, DUE, progress, |_| Ok(()))?),
         ("counters", rows(&txn, COUNTERS, progress, |_| Ok(()))?),
+        ("changes", rows(&txn, CHANGES, progress, |v| codec::decode::<crate::model::change::Change>(v, "change").map(drop))?),
         ("signing_keys", signing_keys(&txn)?.len() as u64),
     ];
     drop(txn);

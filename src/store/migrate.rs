@@ -345,6 +345,10 @@ pub(super) fn v4_to_v5(txn: &WriteTransaction) -> Result<String, StoreError> {
 }
 
 /// v5 → v6: nothing to rewrite; the signing tables are created empty.
+pub(super) fn v8_to_v9() -> String {
+    "schema 8 to 9: the change log added (it records changes from now on; a DIFF escrow deposit needs a deposit made after it)".into()
+}
+
 pub(super) fn v5_to_v6() -> String {
     "schema 5 to 6: tables for signed zones added (no zone is signed yet)".into()
 }

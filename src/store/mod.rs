@@ -47,7 +47,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -68,8 +68,13 @@ pub(crate) const DNSSEC: TableDefinition<&str, &[u8]> = TableDefinition::new("dn
 /// so the record covering a hash is one ordered probe. Values are zone rows
 /// (the NSEC3 RR and its RRSIG).
 pub(crate) const NSEC3: TableDefinition<&[u8], &[u8]> = TableDefinition::new("nsec3");
+/// The change log: entry number (commit order) → which object a commit
+/// changed, and when (`model::change::Change`).
+pub(crate) const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
 
 const SCHEMA_KEY: &str = "schema_version";
+/// In `meta`: the highest change log entry dropped for age.
+pub(crate) const CHANGES_DROPPED_KEY: &str = "changes_dropped_through";
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -242,7 +247,10 @@ impl Store {
                     if v <= 6 {
                         upgrades.push(migrate::v6_to_v7(&txn)?);
                     }
-                    upgrades.push(migrate::v7_to_v8(&txn)?);
+                    if v <= 7 {
+                        upgrades.push(migrate::v7_to_v8(&txn)?);
+                    }
+                    upgrades.push(migrate::v8_to_v9());
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }
@@ -264,6 +272,7 @@ impl Store {
             txn.open_table(COUNTERS)?;
             txn.open_table(DNSSEC)?;
             txn.open_table(NSEC3)?;
+            txn.open_table(CHANGES)?;
         }
         txn.commit()?;
         Ok(upgrades)

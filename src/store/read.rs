@@ -15,8 +15,8 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError, TLDS,
-    ZONE, codec,
+    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError,
+    TLDS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -564,6 +564,36 @@ impl Snapshot {
             }
             None => Ok(false),
         }
+    }
+
+    /// The last deposit of `kind` (`full`/`diff`, or `thin`) of `tld`.
+    pub fn escrow_cursor(&self, tld: &DomainName, kind: &str) -> Result<Option<crate::model::change::EscrowCursor>, StoreError> {
+        let key = crate::model::change::EscrowCursor::key(tld, kind);
+        get(&self.txn.open_table(META)?, key.as_str(), "escrow cursor")
+    }
+
+    /// The number of the newest change log entry (0 for none).
+    pub fn last_change(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(CHANGES)?.last()?.map_or(0, |(k, _)| k.value()))
+    }
+
+    /// The highest change log entry dropped for age (0 for none): the log
+    /// holds every change after it.
+    pub fn changes_dropped_through(&self) -> Result<u64, StoreError> {
+        let meta = self.txn.open_table(META)?;
+        let Some(v) = meta.get(super::CHANGES_DROPPED_KEY)? else { return Ok(0) };
+        Ok(u64::from_be_bytes(v.value().try_into().map_err(|_| StoreError::Corrupt(super::CHANGES_DROPPED_KEY.into()))?))
+    }
+
+    /// Change log entries after `after` up to `through`, in order, at most `limit`.
+    pub fn changes(&self, after: u64, through: u64, limit: usize) -> Result<Vec<(u64, crate::model::change::Change)>, StoreError> {
+        let table = self.txn.open_table(CHANGES)?;
+        let mut out = Vec::new();
+        for item in table.range(after.saturating_add(1)..=through)?.take(limit) {
+            let (k, v) = item?;
+            out.push((k.value(), codec::decode(v.value(), "change")?));
+        }
+        Ok(out)
     }
 
     /// Report counters whose key starts with `prefix`.

@@ -473,3 +473,38 @@ impl Stored for PollPayload {
 record!(PollMessageRecord of PollMessage { id: u64, queued: Timestamp, text: String, payload: PollPayloadRecord });
 
 record!(RrRecord of Rr { owner_key: Vec<u8>, rtype: u16, ttl: u32, rdata: Vec<u8> });
+
+/// A change log entry's object (`ObjectRef`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectRefRecord {
+    Registrar(ClientId),
+    Contact(ContactId),
+    Host(Roid),
+    Domain(DomainName),
+}
+
+impl Stored for crate::model::change::ObjectRef {
+    type Record = ObjectRefRecord;
+    fn to_record(&self) -> ObjectRefRecord {
+        use crate::model::change::ObjectRef as O;
+        match self {
+            O::Registrar(id) => ObjectRefRecord::Registrar(id.clone()),
+            O::Contact(id) => ObjectRefRecord::Contact(id.clone()),
+            O::Host(roid) => ObjectRefRecord::Host(roid.clone()),
+            O::Domain(name) => ObjectRefRecord::Domain(name.clone()),
+        }
+    }
+    fn from_record(record: ObjectRefRecord) -> Self {
+        use crate::model::change::ObjectRef as O;
+        match record {
+            ObjectRefRecord::Registrar(id) => O::Registrar(id),
+            ObjectRefRecord::Contact(id) => O::Contact(id),
+            ObjectRefRecord::Host(roid) => O::Host(roid),
+            ObjectRefRecord::Domain(name) => O::Domain(name),
+        }
+    }
+}
+
+record!(ChangeRecord of crate::model::change::Change { at: Timestamp, object: ObjectRefRecord });
+
+record!(EscrowCursorRecord of crate::model::change::EscrowCursor { id: String, kind: String, watermark: Timestamp, last_change: u64 });

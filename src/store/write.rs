@@ -18,9 +18,10 @@ use super::tables::{
     poll_count, poll_count_key, poll_key,
 };
 use super::{
-    CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError, TLDS,
-    ZONE, codec,
+    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError,
+    TLDS, ZONE, codec,
 };
+use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
 use crate::model::zone::ZoneRow;
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Timestamp, Tld};
@@ -41,6 +42,10 @@ pub(crate) struct WriteTables<'t> {
     counters: Table<'t, &'static str, u64>,
     dnssec: Table<'t, &'static str, &'static [u8]>,
     nsec3: Table<'t, &'static [u8], &'static [u8]>,
+    changes: Table<'t, u64, &'static [u8]>,
+    /// The objects written in this transaction, in order (with repeats),
+    /// for the change log; rolled back with the undo log.
+    changed: Vec<ObjectRef>,
     /// What each change overwrote, oldest first; `None` when changes are not
     /// recorded (a bulk import, which commits alone or not at all).
     undo: Option<Vec<Undo>>,
@@ -48,7 +53,10 @@ pub(crate) struct WriteTables<'t> {
 
 /// Where a command started: rolling back to it undoes everything after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RollbackPoint(usize);
+pub(crate) struct RollbackPoint {
+    undo: usize,
+    changed: usize,
+}
 
 #[derive(Debug, Clone, Copy)]
 enum TableId {
@@ -67,6 +75,7 @@ enum TableId {
     Counters,
     Dnssec,
     Nsec3,
+    Changes,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -137,6 +146,8 @@ impl<'t> WriteTables<'t> {
             counters: txn.open_table(COUNTERS)?,
             dnssec: txn.open_table(DNSSEC)?,
             nsec3: txn.open_table(NSEC3)?,
+            changes: txn.open_table(CHANGES)?,
+            changed: Vec::new(),
             undo: Some(Vec::new()),
         })
     }
@@ -154,15 +165,16 @@ impl<'t> WriteTables<'t> {
 
     /// The point a command starts from.
     pub fn rollback_point(&self) -> RollbackPoint {
-        RollbackPoint(self.undo.as_ref().map_or(0, Vec::len))
+        RollbackPoint { undo: self.undo.as_ref().map_or(0, Vec::len), changed: self.changed.len() }
     }
 
     /// Undoes every change made since `point`, newest first. Returns false
     /// when changes are not recorded (the transaction must then be aborted).
     pub fn roll_back(&mut self, point: RollbackPoint) -> Result<bool, StoreError> {
         let Some(mut log) = self.undo.take() else { return Ok(false) };
+        self.changed.truncate(point.changed);
         let result = (|| {
-            while log.len() > point.0 {
+            while log.len() > point.undo {
                 let Some(undo) = log.pop() else { break };
                 match undo.table {
                     TableId::Meta => restore(&mut self.meta, &undo)?,
@@ -180,6 +192,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Counters => restore(&mut self.counters, &undo)?,
                     TableId::Dnssec => restore(&mut self.dnssec, &undo)?,
                     TableId::Nsec3 => restore(&mut self.nsec3, &undo)?,
+                    TableId::Changes => restore(&mut self.changes, &undo)?,
                 }
             }
             Ok(())
@@ -193,6 +206,43 @@ impl<'t> WriteTables<'t> {
         if let Some(log) = &mut self.undo {
             log.clear();
         }
+    }
+
+    /// Writes the change log entries of this transaction: one per object
+    /// written, numbered after the last entry, stamped `at`; and drops up to
+    /// as many entries older than `keep_after` (so the log stays bounded by
+    /// its retention however busy the registry is). The highest number
+    /// dropped is kept in `meta`, so a reader can tell the log no longer
+    /// reaches back to a given entry.
+    pub fn log_changes(&mut self, at: Timestamp, keep_after: Timestamp) -> Result<(), StoreError> {
+        let mut objects = std::mem::take(&mut self.changed);
+        if objects.is_empty() {
+            return Ok(());
+        }
+        objects.sort();
+        objects.dedup();
+        let mut next = self.changes.last()?.map_or(1, |(k, _)| k.value() + 1);
+        for object in &objects {
+            let entry = codec::encode(&Change { at, object: object.clone() });
+            put(&mut self.changes, &mut self.undo, TableId::Changes, next, entry.as_slice())?;
+            next += 1;
+        }
+        let mut old = Vec::new();
+        for item in self.changes.iter()?.take(objects.len()) {
+            let (k, v) = item?;
+            let change: Change = codec::decode(v.value(), "change")?;
+            if change.at >= keep_after {
+                break;
+            }
+            old.push(k.value());
+        }
+        if let Some(&last) = old.last() {
+            for key in old {
+                take(&mut self.changes, &mut self.undo, TableId::Changes, key)?;
+            }
+            put(&mut self.meta, &mut self.undo, TableId::Meta, super::CHANGES_DROPPED_KEY, last.to_be_bytes().as_slice())?;
+        }
+        Ok(())
     }
 
     /// Next value of a named counter (ROID numbers), starting at 1.
@@ -223,6 +273,12 @@ impl<'t> WriteTables<'t> {
         Ok(out)
     }
 
+    /// Records the last deposit of its kind of `tld`.
+    pub fn put_escrow_cursor(&mut self, tld: &DomainName, cursor: &crate::model::change::EscrowCursor) -> Result<(), StoreError> {
+        let key = crate::model::change::EscrowCursor::key(tld, &cursor.kind);
+        put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), codec::encode(cursor).as_slice())
+    }
+
     pub fn put_tld(&mut self, tld: &Tld) -> Result<(), StoreError> {
         put(&mut self.tlds, &mut self.undo, TableId::Tlds, tld.name.as_str(), codec::encode(tld).as_slice())?;
         Ok(())
@@ -233,6 +289,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_registrar(&mut self, registrar: &Registrar) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Registrar(registrar.id.clone()));
         put(&mut self.registrars, &mut self.undo, TableId::Registrars, registrar.id.as_str(), codec::encode(registrar).as_slice())?;
         Ok(())
     }
@@ -242,11 +299,13 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_contact(&mut self, contact: &Contact) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Contact(contact.id.clone()));
         put(&mut self.contacts, &mut self.undo, TableId::Contacts, contact.id.as_str(), codec::encode(contact).as_slice())?;
         Ok(())
     }
 
     pub fn delete_contact(&mut self, id: &ContactId) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Contact(id.clone()));
         take(&mut self.contacts, &mut self.undo, TableId::Contacts, id.as_str())?;
         Ok(())
     }
@@ -256,11 +315,13 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_domain(&mut self, domain: &Domain) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Domain(domain.name.clone()));
         put(&mut self.domains, &mut self.undo, TableId::Domains, domain.name.canonical_key().as_slice(), codec::encode(domain).as_slice())?;
         Ok(())
     }
 
     pub fn delete_domain(&mut self, name: &DomainName) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Domain(name.clone()));
         take(&mut self.domains, &mut self.undo, TableId::Domains, name.canonical_key().as_slice())?;
         Ok(())
     }
@@ -282,6 +343,7 @@ impl<'t> WriteTables<'t> {
 
     /// Stores a host and indexes its current name.
     pub fn put_host(&mut self, host: &Host) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Host(host.roid.clone()));
         put(&mut self.hosts, &mut self.undo, TableId::Hosts, host.roid.as_str(), codec::encode(host).as_slice())?;
         put(&mut self.host_by_name, &mut self.undo, TableId::HostByName, host.name.canonical_key().as_slice(), host.roid.as_str())?;
         Ok(())
@@ -294,6 +356,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn delete_host(&mut self, host: &Host) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Host(host.roid.clone()));
         take(&mut self.hosts, &mut self.undo, TableId::Hosts, host.roid.as_str())?;
         self.unindex_host_name(&host.name)
     }

@@ -43,7 +43,8 @@ async fn a_full_deposit_validates_against_the_rde_schemas_and_counts_what_it_hol
     // The watermark is the snapshot's moment: nothing in it is younger.
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let summary =
-        domain_os::escrow::write_xml(domain_os::escrow::DepositKind::Full, &snapshot, &tld, watermark, "20261207001", &mut file).unwrap();
+        domain_os::escrow::write_xml(domain_os::escrow::DepositKind::Full, &snapshot, &tld, watermark, "20261207001", None, &mut file)
+            .unwrap();
     drop(file);
     xmllint_rde(&path);
 
@@ -107,6 +108,7 @@ async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_regis
     let created = watermark.plus_seconds(5);
     let deposit = domain_os::escrow::write_ryde(
         domain_os::escrow::DepositKind::Full,
+        None,
         &d.registry().snapshot(),
         &tld,
         watermark,
@@ -193,8 +195,10 @@ async fn the_operator_api_writes_a_deposit_and_keeps_the_xml_when_asked() {
         c.escrow.brda_cert = Some(icann_cert.clone());
     })
     .await;
-    let (code, body) = d.api("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "diff"}))).await;
+    let (code, body) = d.api("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "incr"}))).await;
     assert_eq!(code, 422, "{body}");
+    let (code, body) = d.api("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "diff"}))).await;
+    assert_eq!(code, 409, "a DIFF needs an escrow deposit before it: {body}");
     let made = d.ok("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "full", "keep_xml": true}))).await;
     assert_eq!(made["counts"][domain_os::escrow::REGISTRAR], 2, "{made}");
     xmllint_rde(std::path::Path::new(made["xml"].as_str().unwrap()));
@@ -268,9 +272,18 @@ async fn escrow_verify_passes_our_deposits_and_names_what_is_broken_in_others() 
     let now = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone() };
     let folder = dir.path().join("escrow");
-    let made =
-        domain_os::escrow::deposit(domain_os::escrow::DepositKind::Full, &d.registry().snapshot(), &tld, now, now, &keys, &folder, true)
-            .unwrap();
+    let made = domain_os::escrow::deposit(
+        domain_os::escrow::DepositKind::Full,
+        None,
+        &d.registry().snapshot(),
+        &tld,
+        now,
+        now,
+        &keys,
+        &folder,
+        true,
+    )
+    .unwrap();
     d.stop().await;
 
     // Ours passes every case that applies, from the command line.
@@ -395,9 +408,18 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone() };
     let full = domain_os::escrow::DepositKind::Full;
-    let made =
-        domain_os::escrow::deposit(full, &d.registry().snapshot(), &tld, watermark, watermark, &keys, &dir.path().join("escrow"), true)
-            .unwrap();
+    let made = domain_os::escrow::deposit(
+        full,
+        None,
+        &d.registry().snapshot(),
+        &tld,
+        watermark,
+        watermark,
+        &keys,
+        &dir.path().join("escrow"),
+        true,
+    )
+    .unwrap();
     let before = std::fs::read_to_string(made.xml.as_ref().unwrap()).unwrap();
     assert!(
         [
@@ -454,7 +476,7 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     // The fresh registry deposits, object by object, what it was given.
     let d2 = TestDaemon::start_in(fresh, config, false).await;
     let mut again = Vec::new();
-    domain_os::escrow::write_xml(full, &d2.registry().snapshot(), &tld, watermark, &made.id, &mut again).unwrap();
+    domain_os::escrow::write_xml(full, &d2.registry().snapshot(), &tld, watermark, &made.id, None, &mut again).unwrap();
     let again = String::from_utf8(again).unwrap();
     let (old, new) = (deposit_objects(&before), deposit_objects(&again));
     for (o, n) in old.iter().zip(&new) {
@@ -479,4 +501,99 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     assert!(body["error"]["message"].as_str().unwrap().contains("exists here already"), "{body}");
     seen.validate();
     d2.stop().await;
+}
+
+/// The identity of a deposit object (kind and what an escrow agent keys
+/// it by) from its text.
+fn object_key(object: &str) -> (String, String) {
+    let kind = object[1..object.find(':').unwrap()].to_string();
+    let key = match kind.as_str() {
+        "rdeRegistrar" | "rdeContact" => "id",
+        "rdeHost" => "roid",
+        "rdeDomain" => "name",
+        _ => return (kind, String::new()),
+    };
+    let open = format!("<{kind}:{key}>");
+    let start = object.find(&open).unwrap() + open.len();
+    (kind, object[start..start + object[start..].find('<').unwrap()].to_string())
+}
+
+/// What a FULL deposit holds after a DIFF is applied to it, as an escrow
+/// agent would: deleted objects go, changed and new ones replace theirs.
+fn apply_diff(full: &str, diff: &str) -> std::collections::BTreeMap<(String, String), String> {
+    let mut objects: std::collections::BTreeMap<_, _> = deposit_objects(full).into_iter().map(|o| (object_key(o), o.to_string())).collect();
+    let deletes = &diff[diff.find("<rde:deletes>").unwrap()..diff.find("</rde:deletes>").unwrap()];
+    // Each `<rdeX:delete><rdeX:key>value</rdeX:key></rdeX:delete>`.
+    for delete in deletes.split(":delete>").filter(|d| d.starts_with("<rde") && d.contains("</")) {
+        let kind = delete[1..delete.find(':').unwrap()].to_string();
+        let value = &delete[delete.find('>').unwrap() + 1..delete.find("</").unwrap()];
+        objects.remove(&(kind, value.to_string()));
+    }
+    for object in deposit_objects(diff) {
+        objects.insert(object_key(object), object.to_string());
+    }
+    objects
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diff_holds_what_changed_after_the_previous_deposit_and_full_plus_diff_gives_the_next_full() {
+    use crate::epp::{Epp, Responses, STRONG, code, create_body};
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (_, agent_cert) = gpg_key(keys_dir.path(), "agent", false);
+    let (_, signing_key) = gpg_key(keys_dir.path(), "registry", true);
+    let d = TestDaemon::start(true, |c, _| {
+        c.escrow.agent_cert = Some(agent_cert.clone());
+        c.escrow.signing_key = Some(signing_key.clone());
+    })
+    .await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    for host in ["ns.spare.net", "ns.gone.net"] {
+        assert_eq!(code(&a.host("create", &format!("<host:name>{host}</host:name>")).await), 1000);
+    }
+    assert_eq!(code(&a.domain("create", &create_body("temp.example", "1", &[], STRONG), "").await), 1000);
+    let deposit = async |kind: &str| {
+        let made = d.ok("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": kind, "keep_xml": true}))).await;
+        let path = std::path::PathBuf::from(made["xml"].as_str().unwrap());
+        xmllint_rde(&path);
+        xmllint_rde(std::path::Path::new(made["report"].as_str().unwrap()));
+        // The next deposit of the same day is written beside this one's files.
+        let kept = keys_dir.path().join(format!("{kind}-{}.xml", made["id"].as_str().unwrap()));
+        std::fs::rename(&path, &kept).unwrap();
+        (made, std::fs::read_to_string(kept).unwrap())
+    };
+    let (first, full) = deposit("full").await;
+
+    // Changes: a new domain, an update, a purge, a host renamed and one deleted.
+    assert_eq!(code(&a.domain("create", &create_body("fresh.example", "1", &["ns.spare.net"], STRONG), "").await), 1000);
+    let hold = r#"<domain:name>hello.example</domain:name><domain:add><domain:status s="clientHold"/></domain:add>"#;
+    assert_eq!(code(&a.domain("update", hold, "").await), 1000);
+    assert_eq!(code(&a.domain("delete", "<domain:name>temp.example</domain:name>", "").await), 1000, "purged in add grace");
+    let rename = "<host:name>ns.spare.net</host:name><host:chg><host:name>ns.renamed.net</host:name></host:chg>";
+    assert_eq!(code(&a.host("update", rename).await), 1000);
+    assert_eq!(code(&a.host("delete", "<host:name>ns.gone.net</host:name>").await), 1000);
+
+    let (diff_made, diff) = deposit("diff").await;
+    assert!(diff_made["ryde"].as_str().unwrap().ends_with("_diff_S1_R0.ryde"), "{diff_made}");
+    assert!(diff.contains(&format!(r#"<rde:deposit type="DIFF" id="{}""#, diff_made["id"].as_str().unwrap())), "{diff}");
+    assert!(diff.contains(&format!(r#"prevId="{}""#, first["id"].as_str().unwrap())), "{diff}");
+    assert!(diff.contains("<rdeDomain:delete><rdeDomain:name>temp.example</rdeDomain:name></rdeDomain:delete>"), "{diff}");
+    assert!(diff.contains("<rdeHost:delete><rdeHost:roid>"), "{diff}");
+    let domains: Vec<String> = deposit_objects(&diff).iter().map(|o| object_key(o)).filter(|k| k.0 == "rdeDomain").map(|k| k.1).collect();
+    assert_eq!(domains, ["fresh.example", "hello.example"], "only what changed");
+    assert!(summary_count(&diff, domain_os::escrow::DOMAIN) == 2 && !diff.contains("<rdeEppParams:eppParams>"));
+
+    let (_, next) = deposit("full").await;
+    let expected: std::collections::BTreeMap<_, _> = deposit_objects(&next).into_iter().map(|o| (object_key(o), o.to_string())).collect();
+    let applied = apply_diff(&full, &diff);
+    let keys: std::collections::BTreeSet<_> = applied.keys().chain(expected.keys()).collect();
+    let differing: Vec<_> =
+        keys.into_iter().filter(|k| applied.get(*k) != expected.get(*k)).map(|k| (k, applied.get(k), expected.get(k))).collect();
+    assert!(differing.is_empty(), "FULL + DIFF = the next FULL, but for (key, applied, next FULL): {differing:#?}");
+
+    // A DIFF right after the FULL holds nothing, and says so.
+    let (_, empty) = deposit("diff").await;
+    assert!(deposit_objects(&empty).is_empty() && empty.contains("<rde:deletes></rde:deletes>"), "{empty}");
+    seen.validate();
+    d.stop().await;
 }
