@@ -201,14 +201,18 @@ enum EscrowCmd {
     /// no report).
     Deposit {
         tld: String,
-        /// `full` (escrow, to the agent) or `brda` (bulk registration data, to
-        /// ICANN, `_thin_` in the file name).
-        #[arg(long = "type", value_parser = ["full", "brda"], default_value = "full")]
+        /// `full` (escrow, to the agent), `diff` (what changed since the
+        /// previous escrow deposit, to the agent) or `brda` (bulk
+        /// registration data, to ICANN, `_thin_` in the file name).
+        #[arg(long = "type", value_parser = ["full", "diff", "brda"], default_value = "full")]
         kind: String,
         /// Also leave the plain XML beside it.
         #[arg(long)]
         keep_xml: bool,
     },
+    /// The last escrow deposit and BRDA made of a TLD: what the next DIFF
+    /// follows and where the schedule resumes.
+    Status { tld: String },
     /// Check a deposit (`.ryde` with its `.sig`, or the plain `.xml`) as
     /// ICANN's registry system tests do (RST rde-01 to rde-15) and print
     /// each case's result; exits non-zero when one fails. Runs on the file
@@ -508,6 +512,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import_deposit(&config, &file, decrypt_key.as_deref(), signer_cert.as_deref(), &nameservers)
         }
         Commands::Tld(cmd) => admin(&config, tld_request(cmd)?),
+        Commands::Escrow(EscrowCmd::Status { tld }) => {
+            admin(&config, request(Method::GET, format!("/v1/tlds/{}/escrow", path_name(&tld)?), None))
+        }
         Commands::Escrow(EscrowCmd::Deposit { tld, kind, keep_xml }) => admin(
             &config,
             request(Method::POST, format!("/v1/tlds/{}/escrow", path_name(&tld)?), Some(json!({ "type": kind, "keep_xml": keep_xml }))),

@@ -412,11 +412,31 @@ pub struct EscrowConfig {
     /// ICANN's OpenPGP certificate, which bulk registration data (BRDA,
     /// RA Specification 4) is encrypted to.
     pub brda_cert: Option<PathBuf>,
+    /// Make deposits on their schedule while serving (with the keys above).
+    pub schedule: bool,
+    /// The weekday of the weekly FULL deposit (RA Specification 2: Sunday).
+    pub full_weekday: crate::escrow::schedule::Weekday,
+    /// The deposit of the other days: `diff` or `full`.
+    pub daily: crate::escrow::schedule::Daily,
+    /// The weekday of the weekly BRDA (with `brda_cert`).
+    pub brda_weekday: crate::escrow::schedule::Weekday,
+    /// How often the schedule is looked at.
+    pub check_interval_s: u64,
 }
 
 impl Default for EscrowConfig {
     fn default() -> Self {
-        EscrowConfig { folder: PathBuf::from("escrow"), agent_cert: None, signing_key: None, brda_cert: None }
+        EscrowConfig {
+            folder: PathBuf::from("escrow"),
+            agent_cert: None,
+            signing_key: None,
+            brda_cert: None,
+            schedule: false,
+            full_weekday: crate::escrow::schedule::Weekday::Sunday,
+            daily: crate::escrow::schedule::Daily::Diff,
+            brda_weekday: crate::escrow::schedule::Weekday::Tuesday,
+            check_interval_s: 300,
+        }
     }
 }
 

@@ -210,6 +210,21 @@ async fn bind(
         let interval = Duration::from_secs(config.backup.interval_s);
         running.tasks.push(tokio::spawn(backups.clone().run_schedule(interval, shutdown_rx.clone())));
     }
+    if config.escrow.schedule {
+        let keys = config.escrow.keys().ok_or_else(|| DaemonError::Config("[escrow] schedule needs agent_cert and signing_key".into()))?;
+        let scheduled = crate::escrow::schedule::Scheduled {
+            schedule: crate::escrow::schedule::Schedule {
+                full_weekday: config.escrow.full_weekday,
+                daily: config.escrow.daily,
+                brda_weekday: Some(config.escrow.brda_weekday),
+            },
+            keys,
+            brda_keys: config.escrow.brda_keys(),
+            folder: config.data_dir.join(&config.escrow.folder),
+            check_interval: Duration::from_secs(config.escrow.check_interval_s.max(1)),
+        };
+        running.tasks.push(tokio::spawn(crate::escrow::schedule::run(registry.clone(), clock.clone(), scheduled, shutdown_rx.clone())));
+    }
     let state = Arc::new(AdminState {
         registry: registry.clone(),
         clock: clock.clone(),

@@ -156,7 +156,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}", get(show_tld).patch(update_tld))
         .route("/v1/tlds/{tld}/domains", get(list_domains))
         .route("/v1/tlds/{tld}/export", post(export_zone))
-        .route("/v1/tlds/{tld}/escrow", post(escrow_deposit))
+        .route("/v1/tlds/{tld}/escrow", post(escrow_deposit).get(escrow_cursors))
         .route("/v1/tlds/{tld}/dnssec", get(show_dnssec))
         .route("/v1/tlds/{tld}/dnssec/roll", post(roll_key))
         .route("/v1/tlds/{tld}/dnssec/ds-seen", post(ds_seen))
@@ -500,23 +500,28 @@ async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Resul
             format!("this deposit needs [escrow] {needs} and signing_key in the configuration"),
         )
     })?;
+    if s.registry.snapshot().zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    let made =
+        crate::escrow::schedule::make(&s.registry, s.clock.as_ref(), kind, tld, keys, s.escrow_folder.clone(), request.keep_xml).await;
+    match made {
+        Ok(deposit) => created(deposit),
+        Err(e @ crate::escrow::EscrowError::NoBase) => Err(ApiError::new(StatusCode::CONFLICT, "no_base", e.to_string())),
+        Err(e) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())),
+    }
+}
+
+/// The last escrow deposit and BRDA made of a TLD (the schedule's cursors).
+async fn escrow_cursors(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
+    let tld = name(&tld)?;
     let snap = s.registry.snapshot();
     if snap.zone(&tld).is_none() {
         return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
     }
-    // The snapshot is the registry as of now, so now is its watermark.
-    let (folder, now) = (s.escrow_folder.clone(), s.clock.now());
-    let deposit =
-        tokio::task::spawn_blocking(move || crate::escrow::deposit_and_cursor(kind, &snap, &tld, now, &keys, &folder, request.keep_xml))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    let (deposit, tld, cursor) = match deposit {
-        Ok(made) => made,
-        Err(e @ crate::escrow::EscrowError::NoBase) => return Err(ApiError::new(StatusCode::CONFLICT, "no_base", e.to_string())),
-        Err(e) => return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())),
-    };
-    s.registry.execute(Command::RecordDeposit { tld, cursor }).await?;
-    created(deposit)
+    let escrow = snap.escrow_cursor(&tld, "full").map_err(RegistryError::from)?;
+    let brda = snap.escrow_cursor(&tld, "thin").map_err(RegistryError::from)?;
+    ok(json!({ "escrow": escrow, "brda": brda }))
 }
 
 #[derive(Deserialize, Default)]

@@ -10,6 +10,7 @@
 
 pub mod import;
 mod read;
+pub mod schedule;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -672,16 +673,16 @@ pub fn deposit_and_cursor(
     keep_xml: bool,
 ) -> Result<(RydeDeposit, DomainName, crate::model::change::EscrowCursor), EscrowError> {
     let through = snapshot.last_change()?;
-    let changed = match kind {
+    let (changed, full_watermark) = match kind {
         DepositKind::Diff => {
             let base = snapshot.escrow_cursor(tld, "diff")?.ok_or(EscrowError::NoBase)?;
             // Entries dropped for age may have named objects the DIFF needs.
             if base.last_change < snapshot.changes_dropped_through()? {
                 return Err(EscrowError::NoBase);
             }
-            Some(Changed::since(snapshot, tld, &base.id, base.last_change, through)?)
+            (Some(Changed::since(snapshot, tld, &base.id, base.last_change, through)?), base.full_watermark)
         }
-        _ => None,
+        _ => (None, now),
     };
     let made = deposit(kind, changed.as_ref(), snapshot, tld, now, now, keys, folder, keep_xml)?;
     let cursor = crate::model::change::EscrowCursor {
@@ -689,6 +690,7 @@ pub fn deposit_and_cursor(
         kind: kind.file_type().to_string(),
         watermark: now,
         last_change: through,
+        full_watermark,
     };
     Ok((made, tld.clone(), cursor))
 }

@@ -35,6 +35,8 @@ pub struct EscrowCursor {
     pub watermark: Timestamp,
     /// The newest change log entry the deposit includes.
     pub last_change: u64,
+    /// The watermark of the FULL deposit this one follows (its own for a FULL).
+    pub full_watermark: Timestamp,
 }
 
 impl EscrowCursor {

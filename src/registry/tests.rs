@@ -870,7 +870,8 @@ async fn stored_layouts_match_their_golden_bytes() {
     ] {
         records.push(("change log entry", codec::encode(&Change { at, object })));
     }
-    let cursor = EscrowCursor { id: "20270115D01".into(), kind: "diff".into(), watermark: at, last_change: 4242 };
+    let full_watermark = Timestamp::from_unix_seconds(1_799_900_000);
+    let cursor = EscrowCursor { id: "20270115D01".into(), kind: "diff".into(), watermark: at, last_change: 4242, full_watermark };
     records.push(("escrow cursor", codec::encode(&cursor)));
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();

@@ -507,4 +507,10 @@ impl Stored for crate::model::change::ObjectRef {
 
 record!(ChangeRecord of crate::model::change::Change { at: Timestamp, object: ObjectRefRecord });
 
-record!(EscrowCursorRecord of crate::model::change::EscrowCursor { id: String, kind: String, watermark: Timestamp, last_change: u64 });
+record!(EscrowCursorRecord of crate::model::change::EscrowCursor {
+    id: String,
+    kind: String,
+    watermark: Timestamp,
+    last_change: u64,
+    full_watermark: Timestamp,
+});

@@ -1,6 +1,8 @@
 //! Escrow deposits of a registry exercised through the writer, checked by
 //! `xmllint` against the RDE schemas (RFC 8909, RFC 9022).
 
+use std::time::Duration;
+
 use domain_os::model::{ClientId, DomainName, HostName};
 use domain_os::registry::command::{Actor, Command, CreateDomain, TransferOp};
 
@@ -595,5 +597,60 @@ async fn a_diff_holds_what_changed_after_the_previous_deposit_and_full_plus_diff
     let (_, empty) = deposit("diff").await;
     assert!(deposit_objects(&empty).is_empty() && empty.contains("<rde:deletes></rde:deletes>"), "{empty}");
     seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposits_follow_their_schedule_and_a_restart_resumes_it() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let (_, agent_cert) = gpg_key(keys_dir.path(), "agent", false);
+    let (_, signing_key) = gpg_key(keys_dir.path(), "registry", true);
+    let (_, icann_cert) = gpg_key(keys_dir.path(), "icann", false);
+    let day = |date: &str| domain_os::model::Timestamp::parse_rfc3339(&format!("{date}T10:00:00Z")).unwrap();
+    // A Saturday.
+    let clock = domain_os::model::ManualClock::new(day("2026-12-05"));
+    let d = TestDaemon::demo_on(&clock, |c, _| {
+        c.escrow.agent_cert = Some(agent_cert.clone());
+        c.escrow.signing_key = Some(signing_key.clone());
+        c.escrow.brda_cert = Some(icann_cert.clone());
+        c.escrow.schedule = true;
+        c.escrow.check_interval_s = 1;
+    })
+    .await;
+    let folder = d.config.data_dir.join("escrow");
+    let made = |names: &[&str]| names.iter().all(|n| folder.join(n).exists());
+    let wait_for = async |names: &[&str]| {
+        assert!(
+            eventually(Duration::from_secs(60), async || made(names)).await,
+            "{names:?} in {:?}",
+            std::fs::read_dir(&folder).ok().map(|d| d.count())
+        );
+    };
+    // The first day: a FULL, and the BRDA whose week has none yet.
+    wait_for(&["example_2026-12-05_full_S1_R0.ryde", "example_2026-12-05_full_S1_R0.sig", "example_2026-12-05_thin_S1_R0.ryde"]).await;
+    clock.set(day("2026-12-06"));
+    wait_for(&["example_2026-12-06_full_S1_R0.ryde", "example_2026-12-06_full_S1_R0-report.xml"]).await;
+    clock.set(day("2026-12-07"));
+    wait_for(&["example_2026-12-07_diff_S1_R0.ryde", "example_2026-12-07_diff_S1_R0-report.xml"]).await;
+    // Tuesday is the BRDA's day.
+    clock.set(day("2026-12-08"));
+    wait_for(&["example_2026-12-08_diff_S1_R0.ryde", "example_2026-12-08_thin_S1_R0.ryde"]).await;
+    let status = d.ok("GET", "/v1/tlds/example/escrow", None).await;
+    assert_eq!(status["escrow"]["kind"], "diff", "{status}");
+    assert_eq!(status["brda"]["kind"], "thin", "{status}");
+    assert!(!folder.join("example_2026-12-07_thin_S1_R0.ryde").exists(), "one BRDA a week");
+
+    // The cursors are in the store: after a restart the day's deposits are not made again.
+    let files = || std::fs::read_dir(&folder).unwrap().count();
+    let before = files();
+    let (dir, config) = d.stop().await;
+    let d = TestDaemon::start_with_clock(dir, config, false, std::sync::Arc::new(clock.clone())).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(files(), before, "nothing is made twice a day");
+    assert_eq!(d.ok("GET", "/v1/tlds/example/escrow", None).await, status);
+    // Down from Wednesday to the next Monday: the missed Sunday's FULL comes first.
+    clock.set(day("2026-12-14"));
+    wait_for(&["example_2026-12-14_full_S1_R0.ryde"]).await;
+    assert!(!folder.join("example_2026-12-14_diff_S1_R0.ryde").exists());
     d.stop().await;
 }
