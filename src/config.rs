@@ -422,6 +422,11 @@ pub struct EscrowConfig {
     pub brda_weekday: crate::escrow::schedule::Weekday,
     /// How often the schedule is looked at.
     pub check_interval_s: u64,
+    /// The escrow agent's SFTP server: scheduled deposits are uploaded to it.
+    pub sftp: Option<crate::escrow::deliver::SftpConfig>,
+    /// ICANN's reporting interface: each deposit's report is PUT to it once
+    /// the agent has the deposit.
+    pub icann: Option<crate::escrow::deliver::IcannConfig>,
 }
 
 impl Default for EscrowConfig {
@@ -436,6 +441,8 @@ impl Default for EscrowConfig {
             daily: crate::escrow::schedule::Daily::Diff,
             brda_weekday: crate::escrow::schedule::Weekday::Tuesday,
             check_interval_s: 300,
+            sftp: None,
+            icann: None,
         }
     }
 }
@@ -517,6 +524,14 @@ impl Config {
         }
         for key in [&mut self.escrow.agent_cert, &mut self.escrow.signing_key, &mut self.escrow.brda_cert].into_iter().flatten() {
             anchor(key);
+        }
+        if let Some(sftp) = &mut self.escrow.sftp {
+            anchor(&mut sftp.key);
+            anchor(&mut sftp.known_hosts);
+        }
+        if let Some(icann) = &mut self.escrow.icann {
+            anchor(&mut icann.password_file);
+            anchor(&mut icann.ca_file);
         }
         if let Some(pkcs11) = &mut self.dnssec.pkcs11 {
             anchor(&mut pkcs11.module);

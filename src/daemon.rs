@@ -222,6 +222,8 @@ async fn bind(
             brda_keys: config.escrow.brda_keys(),
             folder: config.data_dir.join(&config.escrow.folder),
             check_interval: Duration::from_secs(config.escrow.check_interval_s.max(1)),
+            sftp: config.escrow.sftp.clone(),
+            icann: config.escrow.icann.clone(),
         };
         running.tasks.push(tokio::spawn(crate::escrow::schedule::run(registry.clone(), clock.clone(), scheduled, shutdown_rx.clone())));
     }

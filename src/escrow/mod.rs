@@ -8,6 +8,7 @@
 //! and the `rdeReport` for ICANN goes beside it. A BRDA (RA Specification
 //! 4) is the same deposit thinned to registrars and domain fields it lists.
 
+pub mod deliver;
 pub mod import;
 mod read;
 pub mod schedule;

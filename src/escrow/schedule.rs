@@ -119,10 +119,14 @@ pub struct Scheduled {
     pub brda_keys: Option<RydeKeys>,
     pub folder: std::path::PathBuf,
     pub check_interval: Duration,
+    pub sftp: Option<super::deliver::SftpConfig>,
+    pub icann: Option<super::deliver::IcannConfig>,
 }
 
-/// Makes the deposits due, every `check_interval`, until shutdown.
+/// Makes the deposits due and delivers those not yet delivered, every
+/// `check_interval`, until shutdown.
 pub async fn run(registry: Registry, clock: Arc<dyn Clock>, scheduled: Scheduled, mut shutdown: watch::Receiver<bool>) {
+    let mut retries = super::deliver::Retries::new(scheduled.check_interval);
     let mut tick = tokio::time::interval(scheduled.check_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -160,6 +164,7 @@ pub async fn run(registry: Registry, clock: Arc<dyn Clock>, scheduled: Scheduled
                 }
             }
         }
+        super::deliver::deliver_pending(&scheduled.folder, scheduled.sftp.as_ref(), scheduled.icann.as_ref(), &mut retries).await;
     }
 }
 

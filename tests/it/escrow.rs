@@ -654,3 +654,213 @@ async fn deposits_follow_their_schedule_and_a_restart_resumes_it() {
     assert!(!folder.join("example_2026-12-14_diff_S1_R0.ryde").exists());
     d.stop().await;
 }
+
+/// OpenSSH's sshd on a loopback port, serving SFTP with `sftp-server` to
+/// the one key it generates, as an escrow agent's server would.
+struct Sshd {
+    child: std::process::Child,
+    port: u16,
+    client_key: std::path::PathBuf,
+    known_hosts: std::path::PathBuf,
+    config: std::path::PathBuf,
+}
+
+impl Sshd {
+    fn configure(dir: &std::path::Path) -> Sshd {
+        for key in ["host_key", "client_key"] {
+            let path = dir.join(key);
+            let (ok, _, err) = tool("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-f", path.to_str().unwrap()]);
+            assert!(ok, "{err}");
+        }
+        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+        let port = free_port();
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nPidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\n\
+                 PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nStrictModes no\nUsePAM no\n\
+                 Subsystem sftp /usr/lib/openssh/sftp-server\nLogLevel ERROR\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        let host_key = std::fs::read_to_string(dir.join("host_key.pub")).unwrap();
+        let known_hosts = dir.join("known_hosts");
+        std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {host_key}")).unwrap();
+        // sshd run by root wants its privilege separation folder.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let child = std::process::Command::new("/usr/sbin/sshd").arg("-D").arg("-e").arg("-f").arg(&config).spawn().unwrap();
+        let mut sshd = Sshd { child, port, client_key: dir.join("client_key"), known_hosts, config };
+        sshd.wait_listening();
+        sshd
+    }
+
+    fn wait_listening(&mut self) {
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("sshd does not listen");
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn start(&mut self) {
+        self.child = std::process::Command::new("/usr/sbin/sshd").arg("-D").arg("-e").arg("-f").arg(&self.config).spawn().unwrap();
+        self.wait_listening();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What the stand-in for ICANN's reporting interface received.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    authorization: String,
+    content_type: String,
+    body: String,
+    accepted: bool,
+}
+
+/// A local HTTPS server answering like ICANN's reporting interface: 503
+/// the first time (to be tried again), then 200 for a new report and 400
+/// with an `iirdea` result for one already submitted.
+async fn icann_stand_in(dir: &std::path::Path) -> (u16, std::path::PathBuf, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
+    use http_body_util::BodyExt;
+    let pki = domain_os::epp::tls::Pki { dir: dir.to_path_buf() };
+    pki.ensure_server(&["localhost".into()]).unwrap();
+    let tls = domain_os::epp::tls::server_config_without_client_auth(&pki.server_cert(), &pki.server_key()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received: std::sync::Arc<std::sync::Mutex<Vec<Received>>> = Default::default();
+    let seen = received.clone();
+    tokio::spawn(async move {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (acceptor, seen, calls) = (acceptor.clone(), seen.clone(), calls.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(tcp).await else { return };
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let (seen, calls) = (seen.clone(), calls.clone());
+                    async move {
+                        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                        let (authorization, content_type) = (header("authorization"), header("content-type"));
+                        let path = request.uri().path().to_string();
+                        let body = String::from_utf8(request.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+                        let iirdea = |code: u16, msg: &str| {
+                            format!(
+                                r#"<?xml version="1.0" encoding="UTF-8"?><iirdea:response xmlns:iirdea="urn:ietf:params:xml:ns:iirdea-1.0"><iirdea:result code="{code}"><iirdea:msg>{msg}</iirdea:msg></iirdea:result></iirdea:response>"#
+                            )
+                        };
+                        let first = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+                        let mut seen = seen.lock().unwrap();
+                        let again = seen.iter().any(|r: &Received| r.path == path && r.accepted);
+                        let (status, text) = match (first, again) {
+                            (true, _) => (503, String::new()),
+                            (_, true) => (400, iirdea(2002, "A report for that ID was previously submitted")),
+                            _ => (200, iirdea(1000, "Command completed successfully")),
+                        };
+                        seen.push(Received { path, authorization, content_type, body, accepted: status == 200 });
+                        Ok::<_, std::convert::Infallible>(
+                            hyper::Response::builder()
+                                .status(status)
+                                .body(http_body_util::Full::new(axum::body::Bytes::from(text)))
+                                .unwrap(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    (port, pki.ca_cert(), received)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_icann() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, agent_cert) = gpg_key(dir.path(), "agent", false);
+    let (_, signing_key) = gpg_key(dir.path(), "registry", true);
+    let ssh_dir = dir.path().join("ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    let mut sshd = Sshd::configure(&ssh_dir);
+    // The agent is unreachable at first: delivery waits and is tried again.
+    sshd.stop();
+    let agent_folder = dir.path().join("agent");
+    let (icann_port, icann_ca, received) = icann_stand_in(&dir.path().join("icann")).await;
+    let password = dir.path().join("icann-password");
+    std::fs::write(&password, "s3cret-Report-Pw\n").unwrap();
+    let user = tool("id", &["-un"]).1.trim().to_string();
+    let day = domain_os::model::Timestamp::parse_rfc3339("2026-12-06T10:00:00Z").unwrap();
+    let clock = domain_os::model::ManualClock::new(day);
+    let d = TestDaemon::demo_on(&clock, |c, _| {
+        c.escrow.agent_cert = Some(agent_cert.clone());
+        c.escrow.signing_key = Some(signing_key.clone());
+        c.escrow.schedule = true;
+        c.escrow.check_interval_s = 1;
+        c.escrow.sftp = Some(domain_os::escrow::deliver::SftpConfig {
+            host: "127.0.0.1".into(),
+            port: sshd.port,
+            user: user.clone(),
+            key: sshd.client_key.clone(),
+            known_hosts: sshd.known_hosts.clone(),
+            folder: agent_folder.to_str().unwrap().into(),
+        });
+        c.escrow.icann = Some(domain_os::escrow::deliver::IcannConfig {
+            url: format!("https://localhost:{icann_port}"),
+            password_file: password.clone(),
+            ca_file: icann_ca.clone(),
+        });
+    })
+    .await;
+    let folder = d.config.data_dir.join("escrow");
+    let base = "example_2026-12-06_full_S1_R0";
+    assert!(eventually(Duration::from_secs(60), async || folder.join(format!("{base}.ryde")).exists()).await);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!agent_folder.join(format!("{base}.ryde")).exists());
+    assert!(received.lock().unwrap().is_empty(), "no report before the agent has the deposit");
+
+    // A transfer a dropped connection cut short: part of the file is there.
+    std::fs::create_dir_all(&agent_folder).unwrap();
+    let ryde = std::fs::read(folder.join(format!("{base}.ryde"))).unwrap();
+    std::fs::write(agent_folder.join(format!("{base}.ryde.part")), &ryde[..ryde.len() / 2]).unwrap();
+    sshd.start();
+    let delivered = eventually(Duration::from_secs(90), async || {
+        std::fs::read(agent_folder.join(format!("{base}.sig")))
+            .is_ok_and(|s| s == std::fs::read(folder.join(format!("{base}.sig"))).unwrap())
+    })
+    .await;
+    assert!(delivered, "the deposit reaches the agent");
+    assert_eq!(std::fs::read(agent_folder.join(format!("{base}.ryde"))).unwrap(), ryde, "intact");
+    assert!(!agent_folder.join(format!("{base}.ryde.part")).exists());
+
+    // The report: refused once (503), then accepted; never sent again.
+    assert!(eventually(Duration::from_secs(90), async || received.lock().unwrap().len() >= 2).await, "{:?}", received.lock().unwrap());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "{received:?}");
+    let report = std::fs::read_to_string(folder.join(format!("{base}-report.xml"))).unwrap();
+    let id = "20261206001";
+    use base64::Engine;
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("example_ry:s3cret-Report-Pw"));
+    for r in &received {
+        assert_eq!(r.path, format!("/report/registry-escrow-report/example/{id}"));
+        assert_eq!((r.authorization.as_str(), r.content_type.as_str()), (basic.as_str(), "text/xml"));
+        assert_eq!(r.body, report);
+    }
+    assert!(folder.join(format!(".delivered/{base}.icann")).exists());
+    d.stop().await;
+}
