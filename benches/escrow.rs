@@ -115,6 +115,19 @@ fn main() {
     let brda_s = t.elapsed().as_secs_f64();
     let brda_mib = brda["xml_bytes"].as_f64().unwrap() / f64::from(1 << 20);
     let kept = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full", "keep_xml": true}));
+    // The day's changes: 10,000 domain updates, then the DIFF that holds them.
+    let changes = 10_000.min(n);
+    for c in 0..changes {
+        let name = format!("{}.{TLD}", domain(c * (n / changes)));
+        let status = api.patch(&format!("/v1/domains/{name}"), &serde_json::json!({"add_statuses": ["serverHold"]}));
+        assert!(status.is_success(), "{name}: {status}");
+    }
+    let t = Instant::now();
+    let diff = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "diff"}));
+    let diff_s = t.elapsed().as_secs_f64();
+    let diff_domains = diff["counts"]["urn:ietf:params:xml:ns:rdeDomain-1.0"].as_u64().unwrap();
+    assert_eq!(diff_domains, changes as u64, "the DIFF holds the changed domains");
+    let diff_kib = std::fs::metadata(diff["ryde"].as_str().unwrap()).unwrap().len() as f64 / 1024.0;
     drop(server);
 
     let xml = kept["xml"].as_str().unwrap().to_string();
@@ -168,6 +181,7 @@ fn main() {
     );
     println!("| gzip \\| gpg --encrypt --sign of the same XML | {floor_s:.1} s | | |");
     println!("| domain-os BRDA (thin) of the same TLD | {brda_s:.1} s | | from {brda_mib:.0} MiB of XML |");
+    println!("| domain-os DIFF after {changes} domain updates | {diff_s:.2} s | | {diff_kib:.0} KiB, {diff_domains} domains |");
     println!("\ndomain-os / floor: {:.2}", ryde_s / floor_s);
     println!("\n| checking that deposit | time | peak RSS |");
     println!("|---|---:|---:|");

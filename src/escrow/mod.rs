@@ -4,9 +4,13 @@
 //! grows: registrars, hosts, contacts, the TLD's domains with their
 //! statuses, RGP state, DS, pending transfers and dates, and the registry's
 //! EPP parameters; the header with the counts comes last, as the contents
-//! are unordered. RyDE wraps it (tar, OpenPGP, the registry's signature)
-//! and the `rdeReport` for ICANN goes beside it. A BRDA (RA Specification
-//! 4) is the same deposit thinned to registrars and domain fields it lists.
+//! are unordered. A DIFF holds the objects the change log names since the
+//! previous deposit, and deletes for those gone. RyDE wraps it (tar,
+//! OpenPGP, the registry's signature) and the `rdeReport` for ICANN goes
+//! beside it. A BRDA (RA Specification 4) is the same deposit thinned to
+//! registrars and domain fields it lists. `schedule` makes them on the RA
+//! schedule, `deliver` sends them, `verify` checks deposits as RST does and
+//! `import` reads them back.
 
 pub mod deliver;
 pub mod import;

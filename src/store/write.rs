@@ -221,11 +221,10 @@ impl<'t> WriteTables<'t> {
         }
         objects.sort();
         objects.dedup();
-        let mut next = self.changes.last()?.map_or(1, |(k, _)| k.value() + 1);
-        for object in &objects {
+        let first = self.changes.last()?.map_or(1, |(k, _)| k.value() + 1);
+        for (number, object) in (first..).zip(&objects) {
             let entry = codec::encode(&Change { at, object: object.clone() });
-            put(&mut self.changes, &mut self.undo, TableId::Changes, next, entry.as_slice())?;
-            next += 1;
+            put(&mut self.changes, &mut self.undo, TableId::Changes, number, entry.as_slice())?;
         }
         let mut old = Vec::new();
         for item in self.changes.iter()?.take(objects.len()) {
