@@ -114,6 +114,18 @@ fn main() {
     let brda = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "brda"}));
     let brda_s = t.elapsed().as_secs_f64();
     let brda_mib = brda["xml_bytes"].as_f64().unwrap() / f64::from(1 << 20);
+    // DNS latency at a steady 5,000 queries a second, idle and while a FULL deposit runs.
+    let queries = dir.join("queries.txt");
+    generate_queries(&queries, n, 200_000, TLD);
+    // A first run warms the page cache the deposits left cold, so both runs start alike.
+    dnsperf(dns_port, &queries, 5, &["-Q", "5000"]);
+    let (_, idle_ms, _, _) = dnsperf(dns_port, &queries, 5, &["-Q", "5000"]);
+    let during = {
+        let queries = queries.clone();
+        std::thread::spawn(move || dnsperf(dns_port, &queries, 5, &["-Q", "5000"]))
+    };
+    api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full"}));
+    let (_, busy_ms, busy_lost, _) = during.join().unwrap();
     let kept = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full", "keep_xml": true}));
     // The day's changes: 10,000 domain updates, then the DIFF that holds them.
     let changes = 10_000.min(n);
@@ -183,6 +195,11 @@ fn main() {
     println!("| domain-os BRDA (thin) of the same TLD | {brda_s:.1} s | | from {brda_mib:.0} MiB of XML |");
     println!("| domain-os DIFF after {changes} domain updates | {diff_s:.2} s | | {diff_kib:.0} KiB, {diff_domains} domains |");
     println!("\ndomain-os / floor: {:.2}", ryde_s / floor_s);
+    println!("\n| DNS at 5,000 QPS (dnsperf, 5 s) | average latency | lost |");
+    println!("|---|---:|---:|");
+    println!("| idle | {idle_ms:.3} ms | |");
+    println!("| while a FULL deposit runs | {busy_ms:.3} ms | {busy_lost:.0} |");
+    println!("\nduring / idle: {:.2}", busy_ms / idle_ms);
     println!("\n| checking that deposit | time | peak RSS |");
     println!("|---|---:|---:|");
     println!("| domain-os escrow verify (signature, decrypt, untar, rde-01…15) | {verify_s:.1} s | {verify_mib:.0} MiB |");

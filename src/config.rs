@@ -424,6 +424,8 @@ pub struct EscrowConfig {
     pub check_interval_s: u64,
     /// The escrow agent's SFTP server: scheduled deposits are uploaded to it.
     pub sftp: Option<crate::escrow::deliver::SftpConfig>,
+    /// ICANN's SFTP server: scheduled BRDAs are uploaded to it.
+    pub brda_sftp: Option<crate::escrow::deliver::SftpConfig>,
     /// ICANN's reporting interface: each deposit's report is PUT to it once
     /// the agent has the deposit.
     pub icann: Option<crate::escrow::deliver::IcannConfig>,
@@ -442,6 +444,7 @@ impl Default for EscrowConfig {
             brda_weekday: crate::escrow::schedule::Weekday::Tuesday,
             check_interval_s: 300,
             sftp: None,
+            brda_sftp: None,
             icann: None,
         }
     }
@@ -525,7 +528,7 @@ impl Config {
         for key in [&mut self.escrow.agent_cert, &mut self.escrow.signing_key, &mut self.escrow.brda_cert].into_iter().flatten() {
             anchor(key);
         }
-        if let Some(sftp) = &mut self.escrow.sftp {
+        for sftp in [&mut self.escrow.sftp, &mut self.escrow.brda_sftp].into_iter().flatten() {
             anchor(&mut sftp.key);
             anchor(&mut sftp.known_hosts);
         }

@@ -223,6 +223,7 @@ async fn bind(
             folder: config.data_dir.join(&config.escrow.folder),
             check_interval: Duration::from_secs(config.escrow.check_interval_s.max(1)),
             sftp: config.escrow.sftp.clone(),
+            brda_sftp: config.escrow.brda_sftp.clone(),
             icann: config.escrow.icann.clone(),
         };
         running.tasks.push(tokio::spawn(crate::escrow::schedule::run(registry.clone(), clock.clone(), scheduled, shutdown_rx.clone())));

@@ -236,16 +236,28 @@ impl Retries {
     }
 }
 
-/// Delivers every escrow deposit in `folder` not yet delivered: to the
-/// agent first, then its report to ICANN. BRDAs stay in the folder.
-pub async fn deliver_pending(folder: &Path, sftp: Option<&SftpConfig>, icann: Option<&IcannConfig>, retries: &mut Retries) {
+/// Where deliveries go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Targets<'a> {
+    /// The escrow agent, for FULL and DIFF deposits.
+    pub agent: Option<&'a SftpConfig>,
+    /// ICANN's SFTP server, for BRDAs.
+    pub brda: Option<&'a SftpConfig>,
+    /// ICANN's reporting interface, for escrow deposits' reports.
+    pub icann: Option<&'a IcannConfig>,
+}
+
+/// Delivers every deposit in `folder` not yet delivered: an escrow deposit
+/// to the agent first, then its report to ICANN; a BRDA to ICANN's server.
+pub async fn deliver_pending(folder: &Path, targets: Targets<'_>, retries: &mut Retries) {
     let marks = folder.join(".delivered");
     let Ok(entries) = std::fs::read_dir(folder) else { return };
     let mut deposits: Vec<String> =
-        entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".ryde") && !n.contains("_thin_")).collect();
+        entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".ryde")).collect();
     deposits.sort();
     for ryde in deposits {
         let base = ryde.trim_end_matches(".ryde").to_string();
+        let (sftp, icann) = if base.contains("_thin_") { (targets.brda, None) } else { (targets.agent, targets.icann) };
         let (agent_mark, report_mark) = (marks.join(format!("{base}.agent")), marks.join(format!("{base}.icann")));
         if let Some(sftp) = sftp
             && !agent_mark.exists()
@@ -259,11 +271,11 @@ pub async fn deliver_pending(folder: &Path, sftp: Option<&SftpConfig>, icann: Op
             match sent.and_then(|()| mark(&agent_mark)) {
                 Ok(()) => {
                     retries.done(&agent_mark.to_string_lossy());
-                    tracing::info!(deposit = %base, host = %sftp.host, "deposit delivered to the escrow agent");
+                    tracing::info!(deposit = %base, host = %sftp.host, "deposit delivered");
                 }
                 Err(e) => {
                     let delay = retries.failed(&agent_mark.to_string_lossy());
-                    tracing::error!(deposit = %base, error = %e, retry_in_s = delay.as_secs(), "deposit not delivered to the escrow agent");
+                    tracing::error!(deposit = %base, host = %sftp.host, error = %e, retry_in_s = delay.as_secs(), "deposit not delivered");
                     continue;
                 }
             }

@@ -120,6 +120,7 @@ pub struct Scheduled {
     pub folder: std::path::PathBuf,
     pub check_interval: Duration,
     pub sftp: Option<super::deliver::SftpConfig>,
+    pub brda_sftp: Option<super::deliver::SftpConfig>,
     pub icann: Option<super::deliver::IcannConfig>,
 }
 
@@ -164,7 +165,9 @@ pub async fn run(registry: Registry, clock: Arc<dyn Clock>, scheduled: Scheduled
                 }
             }
         }
-        super::deliver::deliver_pending(&scheduled.folder, scheduled.sftp.as_ref(), scheduled.icann.as_ref(), &mut retries).await;
+        let targets =
+            super::deliver::Targets { agent: scheduled.sftp.as_ref(), brda: scheduled.brda_sftp.as_ref(), icann: scheduled.icann.as_ref() };
+        super::deliver::deliver_pending(&scheduled.folder, targets, &mut retries).await;
     }
 }
 

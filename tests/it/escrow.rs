@@ -794,12 +794,13 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
     let dir = tempfile::tempdir().unwrap();
     let (_, agent_cert) = gpg_key(dir.path(), "agent", false);
     let (_, signing_key) = gpg_key(dir.path(), "registry", true);
+    let (_, icann_cert) = gpg_key(dir.path(), "icann", false);
     let ssh_dir = dir.path().join("ssh");
     std::fs::create_dir_all(&ssh_dir).unwrap();
     let mut sshd = Sshd::configure(&ssh_dir);
     // The agent is unreachable at first: delivery waits and is tried again.
     sshd.stop();
-    let agent_folder = dir.path().join("agent");
+    let (agent_folder, brda_folder) = (dir.path().join("agent"), dir.path().join("icann-sftp"));
     let (icann_port, icann_ca, received) = icann_stand_in(&dir.path().join("icann")).await;
     let password = dir.path().join("icann-password");
     std::fs::write(&password, "s3cret-Report-Pw\n").unwrap();
@@ -809,16 +810,19 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
     let d = TestDaemon::demo_on(&clock, |c, _| {
         c.escrow.agent_cert = Some(agent_cert.clone());
         c.escrow.signing_key = Some(signing_key.clone());
+        c.escrow.brda_cert = Some(icann_cert.clone());
         c.escrow.schedule = true;
         c.escrow.check_interval_s = 1;
-        c.escrow.sftp = Some(domain_os::escrow::deliver::SftpConfig {
+        let sftp = |folder: &std::path::Path| domain_os::escrow::deliver::SftpConfig {
             host: "127.0.0.1".into(),
             port: sshd.port,
             user: user.clone(),
             key: sshd.client_key.clone(),
             known_hosts: sshd.known_hosts.clone(),
-            folder: agent_folder.to_str().unwrap().into(),
-        });
+            folder: folder.to_str().unwrap().into(),
+        };
+        c.escrow.sftp = Some(sftp(&agent_folder));
+        c.escrow.brda_sftp = Some(sftp(&brda_folder));
         c.escrow.icann = Some(domain_os::escrow::deliver::IcannConfig {
             url: format!("https://localhost:{icann_port}"),
             password_file: password.clone(),
@@ -846,6 +850,14 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
     assert!(delivered, "the deposit reaches the agent");
     assert_eq!(std::fs::read(agent_folder.join(format!("{base}.ryde"))).unwrap(), ryde, "intact");
     assert!(!agent_folder.join(format!("{base}.ryde.part")).exists());
+    // The BRDA goes to ICANN's server, not to the agent.
+    let thin = "example_2026-12-06_thin_S1_R0";
+    assert!(eventually(Duration::from_secs(30), async || brda_folder.join(format!("{thin}.sig")).exists()).await);
+    assert_eq!(
+        std::fs::read(brda_folder.join(format!("{thin}.ryde"))).unwrap(),
+        std::fs::read(folder.join(format!("{thin}.ryde"))).unwrap()
+    );
+    assert!(!agent_folder.join(format!("{thin}.ryde")).exists() && !brda_folder.join(format!("{base}.ryde")).exists());
 
     // The report: refused once (503), then accepted; never sent again.
     assert!(eventually(Duration::from_secs(90), async || received.lock().unwrap().len() >= 2).await, "{:?}", received.lock().unwrap());
