@@ -3,8 +3,12 @@
 //! with its in-zone hosts): the deposit's wall time through the operator API
 //! and the daemon's peak memory (VmHWM) before and after it, beside `gzip |
 //! gpg --encrypt --sign` of the same XML on the same machine, the practical
-//! floor, and the BRDA of the same TLD; then `domain-os escrow verify` of that deposit (its time and peak
-//! memory) beside `gpg --decrypt` of it.
+//! floor; the BRDA of the same TLD; a DIFF after 10,000 domain updates;
+//! DNS latency (dnsperf at a steady rate) and EPP latency (check and
+//! create on one session) idle and while a FULL deposit runs; then
+//! `domain-os escrow verify` of that deposit (its time and peak memory)
+//! beside `gpg --decrypt` of it, and `domain-os import escrow` of it into a
+//! fresh registry (time and peak memory).
 //!
 //!     scripts/bench escrow
 //!     DOMAINS=100000 cargo bench --bench escrow
@@ -96,6 +100,8 @@ fn main() {
         registry.display(),
         a = agent.display()
     ));
+    let epp_port = free_port();
+    let text = text.replace("[epp]\nlisten = []", &format!("[epp]\nlisten = [\"127.0.0.1:{epp_port}\"]"));
     std::fs::write(&conf, text).unwrap();
     import_bench_tld(&conf, dns_port, TLD, &source);
 
@@ -126,6 +132,68 @@ fn main() {
     };
     api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full"}));
     let (_, busy_ms, busy_lost, _) = during.join().unwrap();
+
+    // EPP latency of a read (check) and a write (create, through the writer), idle and while a FULL deposit runs.
+    for args in [
+        &[
+            "registrar",
+            "create",
+            "bench-epp",
+            "--name",
+            "EPP",
+            "--email",
+            "ops@bench.test",
+            "--password",
+            epp::PASSWORD,
+            "--set",
+            r#"allowed_addresses=["127.0.0.0/8"]"#,
+            "--set",
+            "iana_id=9997",
+        ][..],
+        &["registrar", "fund", "bench-epp", "100000000.00"],
+        &["registrar", "certificate", "bench-epp"],
+    ] {
+        cli(&conf, args);
+    }
+    let tls = epp::tls_config(&dir.join("data/tls"), "bench-epp");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut session = runtime.block_on(epp::Session::open(("127.0.0.1", epp_port), tls, 0, "bench-epp"));
+    let mut epp_sample = |label: &str, deposit: bool| -> (f64, f64, f64, f64) {
+        let running = deposit.then(|| {
+            let api = Api::new(admin_port, token.trim());
+            std::thread::spawn(move || api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full"})))
+        });
+        let (mut checks, mut creates) = (Vec::new(), Vec::new());
+        let started = Instant::now();
+        let mut i = 0;
+        while started.elapsed().as_secs_f64() < 5.0 {
+            let check = format!(
+                r#"<check><domain:check xmlns:domain="{}"><domain:name>{}.{TLD}</domain:name></domain:check></check>"#,
+                epp::DOMAIN_NS,
+                domain(i * 7919 % n)
+            );
+            let create = format!(
+                r#"<create><domain:create xmlns:domain="{}"><domain:name>lat-{label}-{i}.{TLD}</domain:name><domain:period unit="y">1</domain:period><domain:authInfo><domain:pw>{}</domain:pw></domain:authInfo></domain:create></create>"#,
+                epp::DOMAIN_NS,
+                epp::AUTH_INFO
+            );
+            for (body, into, want) in [(check, &mut checks, 1000), (create, &mut creates, 1000)] {
+                let t = Instant::now();
+                let (code, response) = runtime.block_on(session.command(&body));
+                assert_eq!(code, want, "{response}");
+                into.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            i += 1;
+            // A steady load, below the session's command rate limit.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        if let Some(running) = running {
+            running.join().unwrap();
+        }
+        (percentile(&mut checks, 0.5), percentile(&mut checks, 0.99), percentile(&mut creates, 0.5), percentile(&mut creates, 0.99))
+    };
+    let epp_idle = epp_sample("idle", false);
+    let epp_busy = epp_sample("busy", true);
     let kept = api.post(&format!("/v1/tlds/{TLD}/escrow"), &serde_json::json!({"type": "full", "keep_xml": true}));
     // The day's changes: 10,000 domain updates, then the DIFF that holds them.
     let changes = 10_000.min(n);
@@ -200,6 +268,11 @@ fn main() {
     println!("| idle | {idle_ms:.3} ms | |");
     println!("| while a FULL deposit runs | {busy_ms:.3} ms | {busy_lost:.0} |");
     println!("\nduring / idle: {:.2}", busy_ms / idle_ms);
+    println!("\n| EPP, one session, 5 s | check p50 | check p99 | create p50 | create p99 |");
+    println!("|---|---:|---:|---:|---:|");
+    for (label, (c50, c99, w50, w99)) in [("idle", epp_idle), ("while a FULL deposit runs", epp_busy)] {
+        println!("| {label} | {c50:.2} ms | {c99:.2} ms | {w50:.2} ms | {w99:.2} ms |");
+    }
     println!("\n| checking that deposit | time | peak RSS |");
     println!("|---|---:|---:|");
     println!("| domain-os escrow verify (signature, decrypt, untar, rde-01…15) | {verify_s:.1} s | {verify_mib:.0} MiB |");
