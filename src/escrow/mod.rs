@@ -135,15 +135,6 @@ impl Changed {
             }
         }
     }
-
-    /// How many objects the DIFF holds or deletes.
-    pub fn len(&self) -> usize {
-        self.registrars.len() + self.contacts.len() + self.hosts.len() + self.domains.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// What a deposit holds: objects by their RFC 9022 namespace.

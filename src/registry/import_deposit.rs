@@ -34,7 +34,7 @@ pub(super) fn run(cx: &mut Cx, import: &DepositImport) -> Result<super::Outcome>
         tld: tld.name.clone(),
         tld_created,
         registrars: 0,
-        registrars_kept: plan.registrars_kept,
+        registrars_kept: plan.stored_registrars.len(),
         contacts: 0,
         contacts_kept: plan.contacts_kept.len(),
         hosts: 0,
@@ -59,13 +59,20 @@ pub(super) fn run(cx: &mut Cx, import: &DepositImport) -> Result<super::Outcome>
             true => cx.tables.contact(&c.id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Contact, &c.id))?,
             false => c.clone(),
         };
-        contact.link_count += contact_links.get(&c.id).copied().unwrap_or(0);
+        contact.link_count += contact_links.remove(&c.id).unwrap_or(0);
         cx.tables.put_contact(&contact)?;
         if !kept {
             summary.contacts += 1;
             if let Some(t) = contact.transfer.as_ref().filter(|t| t.status == TransferStatus::Pending) {
                 cx.schedule(t.acted, Due::ContactTransferApproval, contact.id.as_str())?;
             }
+        }
+    }
+    // Contacts already here that this TLD's domains name.
+    for (id, links) in contact_links {
+        if let Some(mut contact) = cx.tables.contact(id)? {
+            contact.link_count += links;
+            cx.tables.put_contact(&contact)?;
         }
     }
 
@@ -151,7 +158,6 @@ fn tld(cx: &mut Cx, import: &DepositImport) -> Result<(Tld, bool)> {
 /// What the checks found out, for the writing.
 struct Plan {
     stored_registrars: HashSet<ClientId>,
-    registrars_kept: usize,
     contacts_kept: HashSet<ContactId>,
     hosts_kept: HashSet<HostName>,
     /// Every name server a domain of the deposit names, by name.
@@ -175,7 +181,6 @@ fn check(cx: &Cx, import: &DepositImport, tld: &Tld) -> Result<Plan> {
             stored_registrars.insert(r.id.clone());
         }
     }
-    let registrars_kept = stored_registrars.len();
     let known_registrar = |id: &ClientId| -> Result<bool> { Ok(registrars.contains(id) || t.registrar(id)?.is_some()) };
 
     let mut contacts: HashSet<&ContactId> = HashSet::new();
@@ -284,7 +289,7 @@ fn check(cx: &Cx, import: &DepositImport, tld: &Tld) -> Result<Plan> {
         }
     }
     if problems.is_empty() {
-        return Ok(Plan { stored_registrars, registrars_kept, contacts_kept, hosts_kept, host_roids, superordinates });
+        return Ok(Plan { stored_registrars, contacts_kept, hosts_kept, host_roids, superordinates });
     }
     let more = problems.len().saturating_sub(PROBLEMS_LISTED);
     let mut text = problems.into_iter().take(PROBLEMS_LISTED).collect::<Vec<_>>().join("; ");

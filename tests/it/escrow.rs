@@ -398,6 +398,10 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"add_grace_s": 0}))).await;
     assert_eq!(code(&a.domain("create", &create_body("gone.example", "1", &["ns1.glued.example"], STRONG), "").await), 1000);
     assert_eq!(code(&a.domain("delete", "<domain:name>gone.example</domain:name>", "").await), 1001);
+    // A second TLD whose domain shares a name server and the registrant with .example's.
+    d.ok("POST", "/v1/tlds", Some(serde_json::json!({"name": "second", "nameservers": ["a.nic.example", "b.nic.example"]}))).await;
+    let shared = serde_json::json!({"name": "shared.second", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"], "registrant": "demo-owner"});
+    d.ok("POST", "/v1/domains", Some(shared)).await;
 
     let dir = tempfile::tempdir().unwrap();
     let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
@@ -423,6 +427,9 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     )
     .unwrap();
     let before = std::fs::read_to_string(made.xml.as_ref().unwrap()).unwrap();
+    let second = DomainName::parse("second").unwrap();
+    let mut second_before = Vec::new();
+    domain_os::escrow::write_xml(full, &d.registry().snapshot(), &second, watermark, "20261207002", None, &mut second_before).unwrap();
     assert!(
         [
             "redemptionPeriod",
@@ -436,6 +443,7 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
         .all(|s| before.contains(s)),
         "the deposit shows what was exercised"
     );
+    let owner_before = d.ok("GET", "/v1/contacts/demo-owner", None).await;
     d.stop().await;
 
     // The import, from the command line into a fresh data folder, of the
@@ -486,6 +494,30 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     }
     assert_eq!(old.len(), new.len());
     assert_eq!(before, again, "the header too");
+
+    // The other TLD's deposit holds the same hosts and contacts: they are
+    // kept, gain its links, and its deposit comes back the same too.
+    let response = d2
+        .http()
+        .post(format!("{}/v1/escrow/import?ns=a.nic.example,b.nic.example", d2.base))
+        .bearer_auth(&d2.token)
+        .body(second_before.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let summary: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        (summary["domains"].as_u64(), summary["hosts"].as_u64(), summary["contacts"].as_u64()),
+        (Some(1), Some(0), Some(0)),
+        "{summary}"
+    );
+    assert!(summary["hosts_kept"].as_u64().unwrap() > 0 && summary["registrars_kept"].as_u64().unwrap() == 2, "{summary}");
+    let mut second_again = Vec::new();
+    domain_os::escrow::write_xml(full, &d2.registry().snapshot(), &second, watermark, "20261207002", None, &mut second_again).unwrap();
+    assert_eq!(String::from_utf8(second_again).unwrap(), String::from_utf8(second_before).unwrap());
+    let owner = d2.ok("GET", "/v1/contacts/demo-owner", None).await;
+    assert_eq!(owner["linked_domains"], owner_before["linked_domains"], "{owner}");
 
     // It serves them: the delegation with its glue and DS, and not the domain in redemption.
     let answer = d2.query("glued.example.", hickory_net::proto::rr::RecordType::NS).await;
