@@ -422,6 +422,9 @@ pub struct EscrowConfig {
     pub brda_weekday: crate::escrow::schedule::Weekday,
     /// How often the schedule is looked at.
     pub check_interval_s: u64,
+    /// The largest file the receivers take: larger deposits are split
+    /// into `_S1_`, `_S2_`, … files (0: never).
+    pub split_bytes: u64,
     /// The escrow agent's SFTP server: scheduled deposits are uploaded to it.
     pub sftp: Option<crate::escrow::deliver::SftpConfig>,
     /// ICANN's SFTP server: scheduled BRDAs are uploaded to it.
@@ -443,6 +446,7 @@ impl Default for EscrowConfig {
             daily: crate::escrow::schedule::Daily::Diff,
             brda_weekday: crate::escrow::schedule::Weekday::Tuesday,
             check_interval_s: 300,
+            split_bytes: 0,
             sftp: None,
             brda_sftp: None,
             icann: None,
@@ -453,12 +457,20 @@ impl Default for EscrowConfig {
 impl EscrowConfig {
     /// The keys escrow deposits need, once both are configured.
     pub fn keys(&self) -> Option<crate::escrow::RydeKeys> {
-        Some(crate::escrow::RydeKeys { agent_cert: self.agent_cert.clone()?, signing_key: self.signing_key.clone()? })
+        Some(crate::escrow::RydeKeys {
+            agent_cert: self.agent_cert.clone()?,
+            signing_key: self.signing_key.clone()?,
+            split_bytes: self.split_bytes,
+        })
     }
 
     /// The keys BRDA deposits need: ICANN's certificate instead of the agent's.
     pub fn brda_keys(&self) -> Option<crate::escrow::RydeKeys> {
-        Some(crate::escrow::RydeKeys { agent_cert: self.brda_cert.clone()?, signing_key: self.signing_key.clone()? })
+        Some(crate::escrow::RydeKeys {
+            agent_cert: self.brda_cert.clone()?,
+            signing_key: self.signing_key.clone()?,
+            split_bytes: self.split_bytes,
+        })
     }
 }
 

@@ -247,13 +247,13 @@ pub struct Targets<'a> {
     pub icann: Option<&'a IcannConfig>,
 }
 
-/// Delivers every deposit in `folder` not yet delivered: an escrow deposit
+/// Delivers every deposit in `folder` (by its `_S1_` file) not yet delivered: an escrow deposit
 /// to the agent first, then its report to ICANN; a BRDA to ICANN's server.
 pub async fn deliver_pending(folder: &Path, targets: Targets<'_>, retries: &mut Retries) {
     let marks = folder.join(".delivered");
     let Ok(entries) = std::fs::read_dir(folder) else { return };
     let mut deposits: Vec<String> =
-        entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".ryde")).collect();
+        entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".ryde") && n.contains("_S1_")).collect();
     deposits.sort();
     for ryde in deposits {
         let base = ryde.trim_end_matches(".ryde").to_string();
@@ -263,9 +263,11 @@ pub async fn deliver_pending(folder: &Path, targets: Targets<'_>, retries: &mut 
             && !agent_mark.exists()
             && retries.ready(&agent_mark.to_string_lossy())
         {
-            let (ryde_path, sig_path) = (folder.join(&ryde), folder.join(format!("{base}.sig")));
+            // A split deposit goes whole: every file with its signature.
+            let files: Vec<PathBuf> =
+                super::read::parts(&folder.join(&ryde)).into_iter().flat_map(|p| [p.clone(), p.with_extension("sig")]).collect();
             let target = sftp.clone();
-            let sent = tokio::task::spawn_blocking(move || upload(&target, &[&ryde_path, &sig_path]))
+            let sent = tokio::task::spawn_blocking(move || upload(&target, &files.iter().map(PathBuf::as_path).collect::<Vec<_>>()))
                 .await
                 .unwrap_or_else(|e| Err(DeliveryError::Sftp(e.to_string())));
             match sent.and_then(|()| mark(&agent_mark)) {

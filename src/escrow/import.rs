@@ -62,10 +62,10 @@ pub fn with_xml<T>(
         return Ok(use_xml(&mut std::io::BufReader::with_capacity(1 << 20, file)));
     }
     if let Some(cert) = signer_cert {
-        read::check_signature(path, &path.with_extension("sig"), cert).map_err(ImportError::Pgp)?;
+        read::check_signatures(&read::parts(path), cert).map_err(ImportError::Pgp)?;
     }
     let key = decrypt_key.ok_or_else(|| ImportError::Pgp("a .ryde deposit needs the agent's key (--decrypt-key)".into()))?;
-    let reader = read::decrypt(path, key).map_err(ImportError::Pgp)?;
+    let reader = read::decrypt(&read::parts(path), key).map_err(ImportError::Pgp)?;
     let mut archive = tar::Archive::new(reader);
     let mut entries = archive.entries().map_err(EscrowError::Io)?;
     let entry = entries.next().ok_or_else(|| ImportError::Pgp("the tar holds no XML file".into()))?.map_err(EscrowError::Io)?;

@@ -615,14 +615,21 @@ pub struct RydeKeys {
     pub agent_cert: std::path::PathBuf,
     /// The registry's OpenPGP key (with its secret): the deposit is signed by it.
     pub signing_key: std::path::PathBuf,
+    /// The largest file the receiver takes: a larger `.ryde` is split into
+    /// `_S1_`, `_S2_`, … files of at most this size, each with its `.sig`
+    /// (RA Specification 2); 0 for no limit.
+    pub split_bytes: u64,
 }
 
 /// The files a RyDE deposit was written to.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RydeDeposit {
     pub id: String,
+    /// The first (or only) file of the deposit, `_S1_`.
     pub ryde: std::path::PathBuf,
     pub signature: std::path::PathBuf,
+    /// How many files it was split into.
+    pub parts: usize,
     /// The `rdeReport` for ICANN (escrow deposits only).
     pub report: Option<std::path::PathBuf>,
     /// The plain XML, when it was kept.
@@ -785,11 +792,14 @@ pub fn write_ryde(
             .next()
             .ok_or_else(|| pgp_error("the registry's key has no usable signing key with its secret"))?;
         let keypair = key.key().clone().into_keypair().map_err(pgp_error)?;
-        let signature = folder.join(format!("{base}.sig"));
-        let sink = std::io::BufWriter::new(std::fs::File::create(&signature)?);
-        let mut signer = Signer::new(Message::new(sink), keypair).map_err(pgp_error)?.detached().build().map_err(pgp_error)?;
-        std::io::copy(&mut std::fs::File::open(&ryde)?, &mut signer)?;
-        signer.finalize().map_err(pgp_error)?;
+        let parts = split(&ryde, keys.split_bytes)?;
+        for part in &parts {
+            let sink = std::io::BufWriter::new(std::fs::File::create(part.with_extension("sig"))?);
+            let mut signer = Signer::new(Message::new(sink), keypair.clone()).map_err(pgp_error)?.detached().build().map_err(pgp_error)?;
+            std::io::copy(&mut std::fs::File::open(part)?, &mut signer)?;
+            signer.finalize().map_err(pgp_error)?;
+        }
+        let signature = ryde.with_extension("sig");
         let report = match kind {
             DepositKind::Full | DepositKind::Diff => {
                 let report = folder.join(format!("{base}-report.xml"));
@@ -798,8 +808,32 @@ pub fn write_ryde(
             }
             DepositKind::Brda => None,
         };
-        Ok(RydeDeposit { id, ryde, signature, report, xml: None, xml_bytes, summary })
+        Ok(RydeDeposit { id, ryde, signature, parts: parts.len(), report, xml: None, xml_bytes, summary })
     }
+}
+
+/// Splits `ryde` (an `_S1_` file) into files of at most `limit` bytes,
+/// `_S2_` and on beside it, `_S1_` keeping the start; its files in order.
+/// The receiver joins them before decrypting.
+fn split(ryde: &std::path::Path, limit: u64) -> std::io::Result<Vec<std::path::PathBuf>> {
+    use std::io::Read;
+    let size = std::fs::metadata(ryde)?.len();
+    if limit == 0 || size <= limit {
+        return Ok(vec![ryde.to_path_buf()]);
+    }
+    let name = ryde.to_string_lossy();
+    let mut parts = vec![ryde.to_path_buf()];
+    let mut source = std::fs::File::open(ryde)?;
+    std::io::Seek::seek(&mut source, std::io::SeekFrom::Start(limit))?;
+    for k in 2..=size.div_ceil(limit) {
+        let part = std::path::PathBuf::from(name.replacen("_S1_", &format!("_S{k}_"), 1));
+        let mut out = std::fs::File::create(&part)?;
+        std::io::copy(&mut (&mut source).take(limit), &mut out)?;
+        out.sync_all()?;
+        parts.push(part);
+    }
+    std::fs::OpenOptions::new().write(true).open(ryde)?.set_len(limit)?;
+    Ok(parts)
 }
 
 /// Writes through to `inner`, counting.

@@ -186,7 +186,53 @@ pub(crate) fn check_signature(ryde: &Path, signature: &Path, cert: &Path) -> Res
     verifier.verify_file(ryde).map_err(|e| format!("{} does not verify over {}: {e}", signature.display(), ryde.display()))
 }
 
-pub(crate) fn decrypt(ryde: &Path, key: &Path) -> Result<impl Read, String> {
+/// The files of the deposit `first` starts: itself and, beside an `_S1_`
+/// file, `_S2_`, `_S3_`, … as long as they exist (a split deposit).
+pub(crate) fn parts(first: &Path) -> Vec<std::path::PathBuf> {
+    let mut parts = vec![first.to_path_buf()];
+    let name = first.to_string_lossy();
+    if !name.contains("_S1_") {
+        return parts;
+    }
+    for k in 2.. {
+        let next = std::path::PathBuf::from(name.replacen("_S1_", &format!("_S{k}_"), 1));
+        if !next.exists() {
+            break;
+        }
+        parts.push(next);
+    }
+    parts
+}
+
+/// Checks each file of a deposit against the `.sig` beside it.
+pub(crate) fn check_signatures(parts: &[std::path::PathBuf], cert: &Path) -> Result<(), String> {
+    parts.iter().try_for_each(|part| check_signature(part, &part.with_extension("sig"), cert))
+}
+
+/// The files of a split deposit read one after the other.
+struct Joined(std::collections::VecDeque<std::fs::File>);
+
+impl Read for Joined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(file) = self.0.front_mut() {
+            match file.read(buf)? {
+                0 => {
+                    self.0.pop_front();
+                }
+                n => return Ok(n),
+            }
+        }
+        Ok(0)
+    }
+}
+
+/// Decrypts a deposit (its files joined, if it was split) with the agent's `key`.
+pub(crate) fn decrypt(parts: &[std::path::PathBuf], key: &Path) -> Result<impl Read + use<>, String> {
+    let files = parts.iter().map(|p| std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))).collect::<Result<_, _>>()?;
+    decrypt_from(Joined(files), &parts[0], key)
+}
+
+fn decrypt_from(input: Joined, ryde: &Path, key: &Path) -> Result<impl Read + use<>, String> {
     use sequoia_openpgp::parse::Parse;
     use sequoia_openpgp::parse::stream::DecryptorBuilder;
     // The policy must outlive the decryptor, which streams for as long as
@@ -195,7 +241,7 @@ pub(crate) fn decrypt(ryde: &Path, key: &Path) -> Result<impl Read, String> {
         std::sync::LazyLock::new(sequoia_openpgp::policy::StandardPolicy::new);
     let cert = sequoia_openpgp::Cert::from_file(key).map_err(|e| format!("the agent's key: {e}"))?;
     let helper = Pgp { cert, signature_required: false, policy: &*POLICY };
-    DecryptorBuilder::from_file(ryde)
+    DecryptorBuilder::from_reader(input)
         .map_err(|e| format!("{}: {e}", ryde.display()))?
         .with_policy(&*POLICY, None, helper)
         .map_err(|e| format!("{}: {e}", ryde.display()))

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{BufRead, Read};
 use std::path::Path;
 
-use super::read::{self, Node, Visitor, check_signature, decrypt};
+use super::read::{self, Node, Visitor, check_signatures, decrypt};
 use super::{CONTACT, DOMAIN, EPP_PARAMS, EscrowError, HEADER, HOST, REGISTRAR};
 use crate::model::{DomainName, Timestamp};
 
@@ -207,7 +207,7 @@ pub fn verify(path: &Path, keys: &VerifyKeys) -> Result<VerifyReport, EscrowErro
     if name.ends_with(".ryde") {
         match &keys.signer_cert {
             Some(cert) => {
-                if let Err(e) = check_signature(path, &path.with_extension("sig"), cert) {
+                if let Err(e) = check_signatures(&read::parts(path), cert) {
                     findings.add("rde-02", "RDE_INVALID_SIGNATURE", e);
                 }
             }
@@ -223,7 +223,7 @@ pub fn verify(path: &Path, keys: &VerifyKeys) -> Result<VerifyReport, EscrowErro
             return Ok(findings.report());
         };
         let stem = name.trim_end_matches(".ryde");
-        match decrypt(path, key) {
+        match decrypt(&read::parts(path), key) {
             Err(e) => findings.add("rde-03", "RDE_DECRYPTION_FAILED", e),
             Ok(reader) => {
                 let mut archive = tar::Archive::new(reader);

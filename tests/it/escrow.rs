@@ -104,7 +104,7 @@ async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_regis
     let dir = tempfile::tempdir().unwrap();
     let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
     let (registry_home, signing_key) = gpg_key(dir.path(), "registry", true);
-    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key };
+    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key, split_bytes: 0 };
     let tld = DomainName::parse("example").unwrap();
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let created = watermark.plus_seconds(5);
@@ -272,7 +272,7 @@ async fn escrow_verify_passes_our_deposits_and_names_what_is_broken_in_others() 
     std::fs::write(&agent_secret, secret).unwrap();
     let tld = DomainName::parse("example").unwrap();
     let now = domain_os::model::Clock::now(&domain_os::model::SystemClock);
-    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone() };
+    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone(), split_bytes: 0 };
     let folder = dir.path().join("escrow");
     let made = domain_os::escrow::deposit(
         domain_os::escrow::DepositKind::Full,
@@ -412,7 +412,7 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     std::fs::write(&agent_secret, secret).unwrap();
     let tld = DomainName::parse("example").unwrap();
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
-    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone() };
+    let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone(), split_bytes: 0 };
     let full = domain_os::escrow::DepositKind::Full;
     let made = domain_os::escrow::deposit(
         full,
@@ -845,6 +845,8 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
         c.escrow.brda_cert = Some(icann_cert.clone());
         c.escrow.schedule = true;
         c.escrow.check_interval_s = 1;
+        // The agent takes files of 1,500 bytes at most: deposits go split.
+        c.escrow.split_bytes = 1500;
         let sftp = |folder: &std::path::Path| domain_os::escrow::deliver::SftpConfig {
             host: "127.0.0.1".into(),
             port: sshd.port,
@@ -882,6 +884,10 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
     assert!(delivered, "the deposit reaches the agent");
     assert_eq!(std::fs::read(agent_folder.join(format!("{base}.ryde"))).unwrap(), ryde, "intact");
     assert!(!agent_folder.join(format!("{base}.ryde.part")).exists());
+    let second = "example_2026-12-06_full_S2_R0";
+    for file in [format!("{second}.ryde"), format!("{second}.sig")] {
+        assert_eq!(std::fs::read(agent_folder.join(&file)).unwrap(), std::fs::read(folder.join(&file)).unwrap(), "{file}");
+    }
     // The BRDA goes to ICANN's server, not to the agent.
     let thin = "example_2026-12-06_thin_S1_R0";
     assert!(eventually(Duration::from_secs(30), async || brda_folder.join(format!("{thin}.sig")).exists()).await);
@@ -906,5 +912,60 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
         assert_eq!(r.body, report);
     }
     assert!(folder.join(format!(".delivered/{base}.icann")).exists());
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_larger_than_the_agents_limit_is_split_and_read_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
+    let (registry_home, signing_key) = gpg_key(dir.path(), "registry", true);
+    let (ok, secret, err) = gpg(&agent_home, &["--export-secret-keys"]);
+    assert!(ok, "{err}");
+    let agent_secret = dir.path().join("agent-secret.pgp");
+    std::fs::write(&agent_secret, secret).unwrap();
+    let d = TestDaemon::start(true, |c, _| {
+        c.escrow.agent_cert = Some(agent_cert.clone());
+        c.escrow.signing_key = Some(signing_key.clone());
+        c.escrow.split_bytes = 1024;
+    })
+    .await;
+    let made = d.ok("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "full"}))).await;
+    let parts = made["parts"].as_u64().unwrap();
+    assert!(parts >= 2, "{made}");
+    let first = std::path::PathBuf::from(made["ryde"].as_str().unwrap());
+    assert!(first.to_str().unwrap().ends_with("_full_S1_R0.ryde"));
+    let mut joined = Vec::new();
+    for k in 1..=parts {
+        let part = std::path::PathBuf::from(first.to_str().unwrap().replace("_S1_", &format!("_S{k}_")));
+        let bytes = std::fs::read(&part).unwrap();
+        assert!(bytes.len() <= 1024, "{} is {} bytes", part.display(), bytes.len());
+        // Each file carries its own signature.
+        let (ok, _, err) = gpg(&registry_home, &["--verify", part.with_extension("sig").to_str().unwrap(), part.to_str().unwrap()]);
+        assert!(ok, "{err}");
+        joined.extend(bytes);
+    }
+    // Joined, the files are the one RyDE message.
+    let whole = dir.path().join("joined.ryde");
+    std::fs::write(&whole, &joined).unwrap();
+    let (ok, _, err) =
+        gpg(&agent_home, &["--decrypt", "--output", dir.path().join("joined.tar").to_str().unwrap(), whole.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    // Our checker and the import read a split deposit from its first file.
+    let (ok, out, err) = tool(
+        env!("CARGO_BIN_EXE_domain-os"),
+        &[
+            "escrow",
+            "verify",
+            first.to_str().unwrap(),
+            "--decrypt-key",
+            agent_secret.to_str().unwrap(),
+            "--signer-cert",
+            signing_key.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let imported = domain_os::escrow::import::read_file(&first, Some(&agent_secret), Some(&signing_key)).unwrap();
+    assert_eq!(imported.domains.len() as u64, made["counts"][domain_os::escrow::DOMAIN].as_u64().unwrap());
     d.stop().await;
 }
