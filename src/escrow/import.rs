@@ -92,28 +92,27 @@ pub enum ImportError {
 pub fn parse(input: impl BufRead) -> Result<DepositImport, ImportError> {
     let mut reader = Reader::default();
     read::read(input, &mut reader).map_err(ImportError::Xml)?;
-    let Reader { kind, watermark, tld, registrars, contacts, hosts, domains, problems, .. } = reader;
-    let mut problems = problems;
+    let Reader { kind, watermark, tld, registrars, contacts, hosts, domains, mut problems } = reader;
     if kind.as_deref() != Some("FULL") {
         problems.add(format!("the deposit is {}, not FULL: only a whole registry can be imported", kind.as_deref().unwrap_or("untyped")));
     }
-    let watermark = watermark.unwrap_or_else(|| {
+    if watermark.is_none() {
         problems.add("the deposit has no watermark".into());
-        Timestamp(0)
-    });
-    let tld = tld.unwrap_or_else(|| {
-        problems.add("the deposit has no header naming its TLD".into());
-        DomainName::parse("invalid").expect("a valid name")
-    });
-    for d in &domains {
-        if d.domain.name.parent().as_ref() != Some(&tld) {
-            problems.add(format!("domain {}: not directly below .{tld}", d.domain.name));
+    }
+    match &tld {
+        None => problems.add("the deposit has no header naming its TLD".into()),
+        Some(tld) => {
+            for d in domains.iter().filter(|d| d.domain.name.parent().as_ref() != Some(tld)) {
+                problems.add(format!("domain {}: not directly below .{tld}", d.domain.name));
+            }
         }
     }
-    if problems.total > 0 {
-        return Err(ImportError::Objects(problems));
+    match (tld, watermark) {
+        (Some(tld), Some(watermark)) if problems.total == 0 => {
+            Ok(DepositImport { tld, watermark, nameservers: Vec::new(), registrars, contacts, hosts, domains, progress: None })
+        }
+        _ => Err(ImportError::Objects(problems)),
     }
-    Ok(DepositImport { tld, watermark, nameservers: Vec::new(), registrars, contacts, hosts, domains, progress: None })
 }
 
 impl DepositProblems {
@@ -164,12 +163,14 @@ impl Visitor for Reader {
             (CONTACT, "contact") => ("contact", contact(&node).map(|c| self.contacts.push(c))),
             (HOST, "host") => ("host", host(&node).map(|h| self.hosts.push(h))),
             (DOMAIN, "domain") => ("domain", domain(&node).map(|d| self.domains.push(d))),
-            // The registry's own EPP parameters are its configuration, not data.
-            (super::EPP_PARAMS, "eppParams") => return,
+            // The old registry's EPP parameters, IDN table references and
+            // policy describe its configuration, which is set here anew.
+            (super::EPP_PARAMS, "eppParams") | (super::verify::IDN, "idnTableRef") | (super::verify::POLICY, "policy") => return,
+            (super::verify::NNDN, "NNDN") => ("NNDN", Err("names not registered as domains cannot be imported yet".into())),
             _ => ("object", Err(format!("{{{ns}}}{} cannot be imported", node.name))),
         };
         if let Err(e) = result {
-            let name = node.text_of("name").or_else(|| node.text_of("id")).unwrap_or("(unnamed)");
+            let name = node.text_of("name").or_else(|| node.text_of("id")).or_else(|| node.text_of("aName")).unwrap_or("(unnamed)");
             self.problems.add(format!("{kind} {name}: {e}"));
         }
     }
@@ -460,4 +461,45 @@ fn domain(d: &Node) -> Parsed<DepositDomain> {
         transfer: transfer(d)?,
     };
     Ok(DepositDomain { domain, nameservers, rgp })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../tests/xsd/rde/examples/full-deposit.xml");
+
+    #[test]
+    fn another_registrys_deposit_reads_into_our_objects() {
+        let start = EXAMPLE.find("<rdeNNDN:NNDN>").unwrap();
+        let end = EXAMPLE.find("</rdeNNDN:NNDN>").unwrap() + "</rdeNNDN:NNDN>".len();
+        let without_nndn = format!("{}{}", &EXAMPLE[..start], &EXAMPLE[end..]);
+        let import = parse(without_nndn.as_bytes()).unwrap();
+        assert_eq!(import.tld.as_str(), "test");
+        assert_eq!((import.registrars.len(), import.hosts.len(), import.contacts.len(), import.domains.len()), (1, 1, 1, 1));
+        let d = &import.domains[0];
+        assert_eq!(d.domain.roid.as_str(), "D7001-TEST");
+        assert_eq!(d.nameservers, [HostName::parse("ns1.harbour.test").unwrap()]);
+        assert_eq!(d.rgp, [RgpState::AddPeriod]);
+        assert_eq!(d.domain.ds.len(), 1);
+        assert!(d.domain.statuses.contains(crate::model::DomainStatus::ClientTransferProhibited));
+        assert_eq!(d.domain.contacts.len(), 2);
+        let c = &import.contacts[0];
+        assert_eq!(
+            c.disclose.as_ref().map(|d| (d.flag, d.fields.clone())),
+            Some((false, vec![DiscloseField::Voice, DiscloseField::Email]))
+        );
+        // Names that are not domains are data this registry does not hold yet: refused, named.
+        let Err(ImportError::Objects(problems)) = parse(EXAMPLE.as_bytes()) else { panic!("the NNDN object is refused") };
+        assert_eq!(problems.total, 1, "{problems}");
+        assert!(problems.problems[0].starts_with("NNDN xn--exmple-cua.test:"), "{problems}");
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_object() {
+        let broken = EXAMPLE.replace("<rdeDomain:exDate>2026-01-02T10:20:30Z</rdeDomain:exDate>", "").replace("D7001-TEST", "not a roid");
+        let Err(ImportError::Objects(problems)) = parse(broken.as_bytes()) else { panic!("refused") };
+        assert!(problems.problems.iter().any(|p| p.starts_with("domain harbour.test: ") && p.contains("ROID")), "{problems}");
+        assert!(matches!(parse("<rde:deposit".as_bytes()), Err(ImportError::Xml(_))));
+    }
 }

@@ -17,9 +17,9 @@ use super::read::{self, Node, Visitor, check_signatures, decrypt};
 use super::{CONTACT, DOMAIN, EPP_PARAMS, EscrowError, HEADER, HOST, REGISTRAR};
 use crate::model::{DomainName, Timestamp};
 
-const IDN: &str = "urn:ietf:params:xml:ns:rdeIDN-1.0";
-const NNDN: &str = "urn:ietf:params:xml:ns:rdeNNDN-1.0";
-const POLICY: &str = "urn:ietf:params:xml:ns:rdePolicy-1.0";
+pub(super) const IDN: &str = "urn:ietf:params:xml:ns:rdeIDN-1.0";
+pub(super) const NNDN: &str = "urn:ietf:params:xml:ns:rdeNNDN-1.0";
+pub(super) const POLICY: &str = "urn:ietf:params:xml:ns:rdePolicy-1.0";
 
 /// The findings kept per case; the rest are only counted.
 const FINDINGS_KEPT: usize = 20;
