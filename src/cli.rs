@@ -960,24 +960,60 @@ fn import_zone(config: &Config, file: &PathBuf, tld: &str, registrar: &str, peri
         parsed.facts.dnssec_records,
         parsed.facts.unused_address_records
     );
+    let total = parsed.delegations.len();
+    run_import(config, store, total, started, |progress| {
+        Command::Import(Box::new(ZoneImport {
+            progress: Some(progress),
+            ..parsed.into_import(tld, registrar, period_years, apex_from_file)
+        }))
+    })
+}
+
+/// Runs one bulk import on the stopped store, with a progress bar over its
+/// `total` domains, and prints what it wrote.
+fn run_import(
+    config: &Config,
+    store: crate::store::Store,
+    total: usize,
+    started: std::time::Instant,
+    command: impl FnOnce(crate::registry::import_data::Progress) -> Command,
+) -> anyhow::Result<()> {
     let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config)?)?;
-    let bar = Arc::new(Progress::new("writing domains", Some(parsed.delegations.len() as u64)));
+    let bar = Arc::new(Progress::new("writing domains", Some(total as u64)));
     let progress: crate::registry::import_data::Progress = {
         let bar = bar.clone();
         Arc::new(move |done, _| bar.set(done as u64))
     };
-    let import = ZoneImport { progress: Some(progress), ..parsed.into_import(tld, registrar, period_years, apex_from_file) };
-    let outcome = registry.execute_blocking(Command::Import(Box::new(import)));
+    let outcome = registry.execute_blocking(command(progress));
     drop(registry);
     writer.join();
     bar.finish();
-    match outcome? {
-        Outcome::Imported(summary) => {
-            eprintln!("imported in {:.1}s", started.elapsed().as_secs_f64());
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+    let summary = match outcome? {
+        Outcome::Imported(summary) => serde_json::to_value(summary)?,
+        Outcome::DepositImported(summary) => serde_json::to_value(summary)?,
+        other => bail!("unexpected outcome {other:?}"),
+    };
+    eprintln!("imported in {:.1}s", started.elapsed().as_secs_f64());
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// Hands an import to the running daemon's operator API at `path`;
+/// `problems` prints what a refusal lists.
+fn upload_import(config: &Config, path: &str, body: Vec<u8>, waiting: &'static str, problems: impl Fn(&Value)) -> anyhow::Result<()> {
+    let bar = Progress::waiting(waiting);
+    let answer = runtime()?.block_on(client(config)?.upload(path, body));
+    bar.finish();
+    match answer {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
         }
-        other => bail!("unexpected outcome {other:?}"),
+        Err(ClientError::Api { body, message, .. }) => {
+            problems(&body["error"]);
+            bail!("{message}")
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -999,22 +1035,11 @@ fn import_deposit(
                 xml.read_to_end(&mut body).map(|_| body)
             })??;
             let path = format!("/v1/escrow/import?ns={}", nameservers.join(","));
-            let bar = Progress::waiting("the daemon is importing the deposit");
-            let answer = runtime()?.block_on(client(config)?.upload(&path, body));
-            bar.finish();
-            return match answer {
-                Ok(v) => {
-                    println!("{}", serde_json::to_string_pretty(&v)?);
-                    Ok(())
+            return upload_import(config, &path, body, "the daemon is importing the deposit", |error| {
+                for p in error["problems"].as_array().into_iter().flatten() {
+                    eprintln!("{}: {}", file.display(), p.as_str().unwrap_or(""));
                 }
-                Err(ClientError::Api { body, message, .. }) => {
-                    for p in body["error"]["problems"].as_array().into_iter().flatten() {
-                        eprintln!("{}: {}", file.display(), p.as_str().unwrap_or(""));
-                    }
-                    bail!("{message}")
-                }
-                Err(e) => Err(e.into()),
-            };
+            });
         }
         Err(e) => return Err(e.into()),
     };
@@ -1038,25 +1063,14 @@ fn import_deposit(
         parsed.domains.len(),
         started.elapsed().as_secs_f64()
     );
-    let (registry, writer) = Registry::start(store, Arc::new(SystemClock), daemon::writer_settings(config)?)?;
-    let bar = Arc::new(Progress::new("writing domains", Some(parsed.domains.len() as u64)));
-    let progress: crate::registry::import_data::Progress = {
-        let bar = bar.clone();
-        Arc::new(move |done, _| bar.set(done as u64))
-    };
-    let import = crate::registry::import_data::DepositImport { nameservers: ns, progress: Some(progress), ..parsed };
-    let outcome = registry.execute_blocking(Command::ImportDeposit(Box::new(import)));
-    drop(registry);
-    writer.join();
-    bar.finish();
-    match outcome? {
-        Outcome::DepositImported(summary) => {
-            eprintln!("imported in {:.1}s", started.elapsed().as_secs_f64());
-            println!("{}", serde_json::to_string_pretty(&summary)?);
-            Ok(())
-        }
-        other => bail!("unexpected outcome {other:?}"),
-    }
+    let total = parsed.domains.len();
+    run_import(config, store, total, started, |progress| {
+        Command::ImportDeposit(Box::new(crate::registry::import_data::DepositImport {
+            nameservers: ns,
+            progress: Some(progress),
+            ..parsed
+        }))
+    })
 }
 
 fn import_via_api(
@@ -1069,26 +1083,12 @@ fn import_via_api(
 ) -> anyhow::Result<()> {
     eprintln!("the daemon is running; uploading {} to the operator API", file.display());
     let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let client = client(config)?;
     let path = format!("/v1/tlds/{tld}/import?registrar={registrar}&period_years={period_years}&apex_from_file={apex_from_file}");
-    let bar = Progress::waiting("the daemon is importing the zone");
-    let answer = runtime()?.block_on(client.upload(&path, body));
-    bar.finish();
-    match answer {
-        Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v)?);
-            Ok(())
+    upload_import(config, &path, body, "the daemon is importing the zone", |error| {
+        for l in error["lines"].as_array().into_iter().flatten() {
+            eprintln!("{}:line {}: {}", file.display(), l["line"], l["message"].as_str().unwrap_or(""));
         }
-        Err(ClientError::Api { body, message, .. }) => {
-            if let Some(lines) = body["error"]["lines"].as_array() {
-                for l in lines {
-                    eprintln!("{}:line {}: {}", file.display(), l["line"], l["message"].as_str().unwrap_or(""));
-                }
-            }
-            bail!("{message}")
-        }
-        Err(e) => Err(e.into()),
-    }
+    })
 }
 
 /// Progress of a long job: a bar (or, without a total, a spinner) on a

@@ -413,17 +413,39 @@ fn host_xml(h: &Host) -> String {
         w.leaf("rdeHost:addr", &[("ip", ip)], &addr.to_string());
     }
     w.leaf("rdeHost:clID", &[], h.registrar.as_str());
-    w.leaf("rdeHost:crRr", &[], h.cr_registrar.as_str()).leaf("rdeHost:crDate", &[], &h.created.to_rfc3339());
-    if let Some(up) = &h.up_registrar {
-        w.leaf("rdeHost:upRr", &[], up.as_str());
-    }
-    if let Some(u) = h.updated {
-        w.leaf("rdeHost:upDate", &[], &u.to_rfc3339());
-    }
-    if let Some(t) = h.transferred {
-        w.leaf("rdeHost:trDate", &[], &t.to_rfc3339());
-    }
+    let stamps = Stamps {
+        cr_registrar: &h.cr_registrar,
+        created: h.created,
+        up_registrar: h.up_registrar.as_ref(),
+        updated: h.updated,
+        transferred: h.transferred,
+    };
+    stamps.write(&mut w, ["rdeHost:crRr", "rdeHost:crDate", "rdeHost:upRr", "rdeHost:upDate", "rdeHost:trDate"]);
     w.finish()
+}
+
+/// Who made and changed a host or contact, and when: the same elements in each's namespace.
+struct Stamps<'a> {
+    cr_registrar: &'a crate::model::ClientId,
+    created: Timestamp,
+    up_registrar: Option<&'a crate::model::ClientId>,
+    updated: Option<Timestamp>,
+    transferred: Option<Timestamp>,
+}
+
+impl Stamps<'_> {
+    fn write(&self, w: &mut Writer, [cr_rr, cr_date, up_rr, up_date, tr_date]: [&'static str; 5]) {
+        w.leaf(cr_rr, &[], self.cr_registrar.as_str()).leaf(cr_date, &[], &self.created.to_rfc3339());
+        if let Some(up) = self.up_registrar {
+            w.leaf(up_rr, &[], up.as_str());
+        }
+        if let Some(u) = self.updated {
+            w.leaf(up_date, &[], &u.to_rfc3339());
+        }
+        if let Some(t) = self.transferred {
+            w.leaf(tr_date, &[], &t.to_rfc3339());
+        }
+    }
 }
 
 fn contact_xml(c: &Contact) -> String {
@@ -444,16 +466,14 @@ fn contact_xml(c: &Contact) -> String {
         }
     }
     w.leaf("rdeContact:email", &[], &c.email).leaf("rdeContact:clID", &[], c.registrar.as_str());
-    w.leaf("rdeContact:crRr", &[], c.cr_registrar.as_str()).leaf("rdeContact:crDate", &[], &c.created.to_rfc3339());
-    if let Some(up) = &c.up_registrar {
-        w.leaf("rdeContact:upRr", &[], up.as_str());
-    }
-    if let Some(u) = c.updated {
-        w.leaf("rdeContact:upDate", &[], &u.to_rfc3339());
-    }
-    if let Some(t) = c.transferred {
-        w.leaf("rdeContact:trDate", &[], &t.to_rfc3339());
-    }
+    let stamps = Stamps {
+        cr_registrar: &c.cr_registrar,
+        created: c.created,
+        up_registrar: c.up_registrar.as_ref(),
+        updated: c.updated,
+        transferred: c.transferred,
+    };
+    stamps.write(&mut w, ["rdeContact:crRr", "rdeContact:crDate", "rdeContact:upRr", "rdeContact:upDate", "rdeContact:trDate"]);
     if let Some(t) = &c.transfer {
         transfer_xml(&mut w, &CONTACT_TRANSFER, t);
     }

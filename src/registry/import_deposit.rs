@@ -167,8 +167,11 @@ struct Plan {
 
 /// Every check, before anything is written; all problems are listed at once.
 fn check(cx: &Cx, import: &DepositImport, tld: &Tld) -> Result<Plan> {
-    let mut problems: Vec<String> = Vec::new();
-    let mut problem = |p: String| problems.push(p);
+    // The first few are listed; the rest only counted.
+    let (mut problems, mut more) = (Vec::new(), 0usize);
+    let mut problem = |p: String| {
+        if problems.len() < PROBLEMS_LISTED { problems.push(p) } else { more += 1 }
+    };
     let t = &*cx.tables;
 
     let mut registrars: HashSet<ClientId> = HashSet::new();
@@ -291,8 +294,7 @@ fn check(cx: &Cx, import: &DepositImport, tld: &Tld) -> Result<Plan> {
     if problems.is_empty() {
         return Ok(Plan { stored_registrars, contacts_kept, hosts_kept, host_roids, superordinates });
     }
-    let more = problems.len().saturating_sub(PROBLEMS_LISTED);
-    let mut text = problems.into_iter().take(PROBLEMS_LISTED).collect::<Vec<_>>().join("; ");
+    let mut text = problems.join("; ");
     if more > 0 {
         text.push_str(&format!("; and {more} more"));
     }
