@@ -210,7 +210,8 @@ async fn bind(
         let interval = Duration::from_secs(config.backup.interval_s);
         running.tasks.push(tokio::spawn(backups.clone().run_schedule(interval, shutdown_rx.clone())));
     }
-    if config.escrow.schedule {
+    let escrow_passes: Option<Arc<std::sync::atomic::AtomicU64>> = config.escrow.schedule.then(Arc::default);
+    if let Some(passes) = &escrow_passes {
         let keys = config.escrow.keys().ok_or_else(|| DaemonError::Config("[escrow] schedule needs agent_cert and signing_key".into()))?;
         let scheduled = crate::escrow::schedule::Scheduled {
             schedule: crate::escrow::schedule::Schedule {
@@ -224,6 +225,7 @@ async fn bind(
             check_interval: Duration::from_secs(config.escrow.check_interval_s.max(1)),
             sftp: config.escrow.sftp.clone(),
             brda_sftp: config.escrow.brda_sftp.clone(),
+            passes: passes.clone(),
             icann: config.escrow.icann.clone(),
         };
         running.tasks.push(tokio::spawn(crate::escrow::schedule::run(registry.clone(), clock.clone(), scheduled, shutdown_rx.clone())));
@@ -236,6 +238,7 @@ async fn bind(
         escrow_folder: config.data_dir.join(&config.escrow.folder),
         escrow_keys: config.escrow.keys(),
         brda_keys: config.escrow.brda_keys(),
+        escrow_passes,
         import_body_bytes_max: config.admin.body_bytes_max,
         ready: running.ready.clone(),
         backups,

@@ -47,6 +47,8 @@ pub struct AdminState {
     pub escrow_keys: Option<crate::escrow::RydeKeys>,
     /// The keys of BRDA deposits (encrypted to ICANN), when configured.
     pub brda_keys: Option<crate::escrow::RydeKeys>,
+    /// Passes the deposit schedule completed, when it runs.
+    pub escrow_passes: Option<Arc<std::sync::atomic::AtomicU64>>,
     pub import_body_bytes_max: usize,
     /// Set once every listener is bound; cleared when a shutdown begins.
     pub ready: Arc<AtomicBool>,
@@ -521,7 +523,8 @@ async fn escrow_cursors(State(s): AppState, Path(tld): Path<String>) -> ApiResul
     }
     let escrow = snap.escrow_cursor(&tld, "full").map_err(RegistryError::from)?;
     let brda = snap.escrow_cursor(&tld, "thin").map_err(RegistryError::from)?;
-    ok(json!({ "escrow": escrow, "brda": brda }))
+    let passes = s.escrow_passes.as_ref().map(|p| p.load(std::sync::atomic::Ordering::Acquire));
+    ok(json!({ "escrow": escrow, "brda": brda, "schedule_passes": passes }))
 }
 
 #[derive(Deserialize, Default)]

@@ -122,6 +122,8 @@ pub struct Scheduled {
     pub sftp: Option<super::deliver::SftpConfig>,
     pub brda_sftp: Option<super::deliver::SftpConfig>,
     pub icann: Option<super::deliver::IcannConfig>,
+    /// Counts the passes completed (deposits and deliveries), for the status.
+    pub passes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Makes the deposits due and delivers those not yet delivered, every
@@ -168,6 +170,7 @@ pub async fn run(registry: Registry, clock: Arc<dyn Clock>, scheduled: Scheduled
         let targets =
             super::deliver::Targets { agent: scheduled.sftp.as_ref(), brda: scheduled.brda_sftp.as_ref(), icann: scheduled.icann.as_ref() };
         super::deliver::deliver_pending(&scheduled.folder, targets, &mut retries).await;
+        scheduled.passes.fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -98,6 +98,17 @@ fn gpg_key(dir: &std::path::Path, who: &str, secret: bool) -> (std::path::PathBu
     (home, file)
 }
 
+/// The escrow agent's key in `dir`: its gpg home, its certificate, and its
+/// secret key exported (what our checker and the import decrypt with).
+fn agent_key(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let (home, cert) = gpg_key(dir, "agent", false);
+    let (ok, secret, err) = gpg(&home, &["--export-secret-keys"]);
+    assert!(ok, "{err}");
+    let secret_file = dir.join("agent-secret.pgp");
+    std::fs::write(&secret_file, secret).unwrap();
+    (home, cert, secret_file)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ryde_deposit_decrypts_with_the_agents_key_and_verifies_with_the_registrys() {
     let d = TestDaemon::demo().await;
@@ -264,12 +275,8 @@ async fn escrow_verify_passes_our_deposits_and_names_what_is_broken_in_others() 
     use domain_os::escrow::verify::{VerifyKeys, verify};
     let d = TestDaemon::demo().await;
     let dir = tempfile::tempdir().unwrap();
-    let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
+    let (_, agent_cert, agent_secret) = agent_key(dir.path());
     let (_, signing_key) = gpg_key(dir.path(), "registry", true);
-    let (ok, secret, err) = gpg(&agent_home, &["--export-secret-keys"]);
-    assert!(ok, "{err}");
-    let agent_secret = dir.path().join("agent-secret.pgp");
-    std::fs::write(&agent_secret, secret).unwrap();
     let tld = DomainName::parse("example").unwrap();
     let now = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone(), split_bytes: 0 };
@@ -404,12 +411,8 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     d.ok("POST", "/v1/domains", Some(shared)).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
+    let (_, agent_cert, agent_secret) = agent_key(dir.path());
     let (_, signing_key) = gpg_key(dir.path(), "registry", true);
-    let (ok, secret, err) = gpg(&agent_home, &["--export-secret-keys"]);
-    assert!(ok, "{err}");
-    let agent_secret = dir.path().join("agent-secret.pgp");
-    std::fs::write(&agent_secret, secret).unwrap();
     let tld = DomainName::parse("example").unwrap();
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let keys = domain_os::escrow::RydeKeys { agent_cert, signing_key: signing_key.clone(), split_bytes: 0 };
@@ -632,6 +635,14 @@ async fn a_diff_holds_what_changed_after_the_previous_deposit_and_full_plus_diff
     d.stop().await;
 }
 
+/// Waits until the deposit schedule has completed `n` more passes (one may
+/// have been under way), so what it did not do, it will not.
+async fn schedule_passes(d: &TestDaemon, n: u64) {
+    let passes = async || d.ok("GET", "/v1/tlds/example/escrow", None).await["schedule_passes"].as_u64().expect("the schedule runs");
+    let start = passes().await;
+    assert!(eventually(Duration::from_secs(60), async || passes().await >= start + n).await, "the schedule stopped");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposits_follow_their_schedule_and_a_restart_resumes_it() {
     let keys_dir = tempfile::tempdir().unwrap();
@@ -677,9 +688,10 @@ async fn deposits_follow_their_schedule_and_a_restart_resumes_it() {
     let before = files();
     let (dir, config) = d.stop().await;
     let d = TestDaemon::start_with_clock(dir, config, false, std::sync::Arc::new(clock.clone())).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    schedule_passes(&d, 2).await;
     assert_eq!(files(), before, "nothing is made twice a day");
-    assert_eq!(d.ok("GET", "/v1/tlds/example/escrow", None).await, status);
+    let again = d.ok("GET", "/v1/tlds/example/escrow", None).await;
+    assert_eq!((&again["escrow"], &again["brda"]), (&status["escrow"], &status["brda"]));
     // Down from Wednesday to the next Monday: the missed Sunday's FULL comes first.
     clock.set(day("2026-12-14"));
     wait_for(&["example_2026-12-14_full_S1_R0.ryde"]).await;
@@ -867,7 +879,7 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
     let folder = d.config.data_dir.join("escrow");
     let base = "example_2026-12-06_full_S1_R0";
     assert!(eventually(Duration::from_secs(60), async || folder.join(format!("{base}.ryde")).exists()).await);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    schedule_passes(&d, 2).await;
     assert!(!agent_folder.join(format!("{base}.ryde")).exists());
     assert!(received.lock().unwrap().is_empty(), "no report before the agent has the deposit");
 
@@ -899,7 +911,7 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
 
     // The report: refused once (503), then accepted; never sent again.
     assert!(eventually(Duration::from_secs(90), async || received.lock().unwrap().len() >= 2).await, "{:?}", received.lock().unwrap());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    schedule_passes(&d, 2).await;
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 2, "{received:?}");
     let report = std::fs::read_to_string(folder.join(format!("{base}-report.xml"))).unwrap();
@@ -918,12 +930,8 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deposit_larger_than_the_agents_limit_is_split_and_read_back_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let (agent_home, agent_cert) = gpg_key(dir.path(), "agent", false);
+    let (agent_home, agent_cert, agent_secret) = agent_key(dir.path());
     let (registry_home, signing_key) = gpg_key(dir.path(), "registry", true);
-    let (ok, secret, err) = gpg(&agent_home, &["--export-secret-keys"]);
-    assert!(ok, "{err}");
-    let agent_secret = dir.path().join("agent-secret.pgp");
-    std::fs::write(&agent_secret, secret).unwrap();
     let d = TestDaemon::start(true, |c, _| {
         c.escrow.agent_cert = Some(agent_cert.clone());
         c.escrow.signing_key = Some(signing_key.clone());
