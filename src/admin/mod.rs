@@ -510,6 +510,7 @@ async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Resul
     match made {
         Ok(deposit) => created(deposit),
         Err(e @ crate::escrow::EscrowError::NoBase) => Err(ApiError::new(StatusCode::CONFLICT, "no_base", e.to_string())),
+        Err(e @ crate::escrow::EscrowError::DiffMade(_)) => Err(ApiError::new(StatusCode::CONFLICT, "diff_made", e.to_string())),
         Err(e) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())),
     }
 }

@@ -100,6 +100,8 @@ pub enum EscrowError {
     NoTld(DomainName),
     #[error("a DIFF deposit follows a previous escrow deposit whose changes the change log still holds: make a FULL deposit first")]
     NoBase,
+    #[error("the DIFF deposit {0} of this day is made already: make a FULL deposit to send the day again")]
+    DiffMade(String),
 }
 
 /// What a DIFF deposit holds: the objects the change log names after the
@@ -144,14 +146,16 @@ pub struct DepositSummary {
     pub counts: BTreeMap<&'static str, u64>,
 }
 
-/// Writes the deposit `id` of `tld` as of `watermark` from `snapshot`; a
-/// DIFF holds the objects in `changed`.
+/// Writes the deposit `id` of `tld` as of `watermark` from `snapshot`, its
+/// `resend`th resend; a DIFF holds the objects in `changed`.
+#[allow(clippy::too_many_arguments)]
 pub fn write_xml(
     kind: DepositKind,
     snapshot: &Snapshot,
     tld: &DomainName,
     watermark: Timestamp,
     id: &str,
+    resend: u16,
     changed: Option<&Changed>,
     out: &mut impl Write,
 ) -> Result<DepositSummary, EscrowError> {
@@ -163,6 +167,8 @@ pub fn write_xml(
     let mut summary = DepositSummary::default();
     let mut w = Writer::new();
     let prev = changed.map(|c| ("prevId", c.prev_id.as_str()));
+    let resend = resend.to_string();
+    let resend = (resend != "0").then_some(("resend", resend.as_str()));
     w.open(
         "rde:deposit",
         &[
@@ -184,6 +190,7 @@ pub fn write_xml(
         ]
         .into_iter()
         .chain(prev)
+        .chain(resend)
         .collect::<Vec<_>>(),
     );
     // Whole milliseconds, as the objects' dates: cut to the second, an object
@@ -645,6 +652,8 @@ pub struct RydeKeys {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RydeDeposit {
     pub id: String,
+    /// How many times it was made before: the file's revision, `R<resend>`.
+    pub resend: u16,
     /// The first (or only) file of the deposit, `_S1_`.
     pub ryde: std::path::PathBuf,
     pub signature: std::path::PathBuf,
@@ -677,7 +686,7 @@ pub fn deposit(
     if keep_xml {
         let path = made.ryde.with_extension("xml");
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        write_xml(kind, snapshot, tld, watermark, &made.id, changed, &mut file)?;
+        write_xml(kind, snapshot, tld, watermark, &made.id, made.resend, changed, &mut file)?;
         made.xml = Some(path);
     }
     Ok(made)
@@ -699,6 +708,11 @@ pub fn deposit_and_cursor(
     let (changed, full_watermark) = match kind {
         DepositKind::Diff => {
             let base = snapshot.escrow_cursor(tld, "diff")?.ok_or(EscrowError::NoBase)?;
+            // Its own day's DIFF would be its base: that DIFF's changes are
+            // not told apart from later ones, so the day is sent again whole.
+            if base.id == deposit_id(kind, now) {
+                return Err(EscrowError::DiffMade(base.id));
+            }
             // Entries dropped for age may have named objects the DIFF needs.
             if base.last_change < snapshot.changes_dropped_through()? {
                 return Err(EscrowError::NoBase);
@@ -763,11 +777,12 @@ pub fn write_ryde(
 
     let policy = StandardPolicy::new();
     let date = &watermark.to_rfc3339_seconds()[..10];
-    let base = format!("{tld}_{date}_{}_S1_R0", kind.file_type());
-    // One id per kind and day, so a BRDA never shares the escrow deposit's.
-    let id = format!("{}{}", date.replace('-', ""), kind.id_suffix());
+    let stem = format!("{tld}_{date}_{}", kind.file_type());
+    let resend = next_revision(folder, &stem);
+    let base = format!("{stem}_S1_R{resend}");
+    let id = deposit_id(kind, watermark);
     let mut counter = Counter::default();
-    write_xml(kind, snapshot, tld, watermark, &id, changed, &mut counter)?;
+    write_xml(kind, snapshot, tld, watermark, &id, resend, changed, &mut counter)?;
     let xml_bytes = counter.0;
 
     let agent = Cert::from_file(&keys.agent_cert).map_err(pgp_error)?;
@@ -790,7 +805,7 @@ pub fn write_ryde(
     let mut sized = Counter::default();
     {
         let mut tee = Tee { inner: &mut literal, count: &mut sized };
-        let summary = write_xml(kind, snapshot, tld, watermark, &id, changed, &mut tee)?;
+        let summary = write_xml(kind, snapshot, tld, watermark, &id, resend, changed, &mut tee)?;
         if sized.0 != xml_bytes {
             return Err(EscrowError::Io(std::io::Error::other("the deposit changed between its two passes")));
         }
@@ -823,13 +838,36 @@ pub fn write_ryde(
         let report = match kind {
             DepositKind::Full | DepositKind::Diff => {
                 let report = folder.join(format!("{base}-report.xml"));
-                std::fs::write(&report, report_xml(kind, tld, &id, 0, created, watermark, &summary))?;
+                std::fs::write(&report, report_xml(kind, tld, &id, resend, created, watermark, &summary))?;
                 Some(report)
             }
             DepositKind::Brda => None,
         };
-        Ok(RydeDeposit { id, ryde, signature, parts: parts.len(), report, xml: None, xml_bytes, summary })
+        Ok(RydeDeposit { id, resend, ryde, signature, parts: parts.len(), report, xml: None, xml_bytes, summary })
     }
+}
+
+/// The id of the deposit of `kind` of the day of `watermark`: one per kind
+/// and day, so a BRDA never shares the escrow deposit's; a resend keeps it.
+fn deposit_id(kind: DepositKind, watermark: Timestamp) -> String {
+    format!("{}{}", watermark.to_rfc3339_seconds()[..10].replace('-', ""), kind.id_suffix())
+}
+
+/// The revision of the deposit `stem` (`<tld>_<date>_<kind>`) to make: 0,
+/// or one more than the highest already in `folder` or delivered from it
+/// (RA Specification 2 numbers a resend's file `R1`, `R2`, …).
+fn next_revision(folder: &std::path::Path, stem: &str) -> u16 {
+    let marks = folder.join(".delivered");
+    let names = [folder, marks.as_path()]
+        .into_iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok());
+    let prefix = format!("{stem}_S1_R");
+    names
+        .filter_map(|n| n.strip_prefix(&prefix)?.split('.').next()?.split('-').next()?.parse::<u16>().ok())
+        .max()
+        .map_or(0, |r| r.saturating_add(1))
 }
 
 /// Splits `ryde` (an `_S1_` file) into files of at most `limit` bytes,

@@ -5,8 +5,11 @@
 //! cursor in the store, so a restart does not repeat the day's deposit and
 //! a daemon that was down makes the one due as soon as it is back: a FULL
 //! when the week's FULL was missed. A deposit shows the registry at the
-//! moment it is made (its watermark), so missed days are not made after the
-//! fact. The same path serves the operator's on-demand deposits.
+//! moment its read snapshot is taken (its watermark); the schedule wakes at
+//! 00:00 UTC to take it, so a day's deposits are as of the day's start, and
+//! missed days are not made after the fact. The same path serves the
+//! operator's on-demand deposits; one made again the same day is a resend
+//! (the same id, the next revision `R1`, `R2`, … in its file name).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,6 +115,11 @@ pub async fn make(
     Ok(deposit)
 }
 
+/// The time from `now` to the next 00:00 UTC.
+fn until_next_day(now: Timestamp) -> Duration {
+    Duration::from_millis((DAY_MS - now.0.rem_euclid(DAY_MS)) as u64)
+}
+
 /// What the schedule needs besides the registry.
 pub struct Scheduled {
     pub schedule: Schedule,
@@ -130,13 +138,15 @@ pub struct Scheduled {
 /// `check_interval`, until shutdown.
 pub async fn run(registry: Registry, clock: Arc<dyn Clock>, scheduled: Scheduled, mut shutdown: watch::Receiver<bool>) {
     let mut retries = super::deliver::Retries::new(scheduled.check_interval);
-    let mut tick = tokio::time::interval(scheduled.check_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut wait = Duration::ZERO;
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
+        // Woken at 00:00 UTC too, so the day's deposits show the registry
+        // as of then (RA Specification 2's watermark), not a check later.
+        wait = scheduled.check_interval.min(until_next_day(clock.now()));
         let snapshot = registry.snapshot();
         let now = clock.now();
         for zone in snapshot.zones() {
@@ -187,6 +197,13 @@ mod tests {
     }
 
     const RA: Schedule = Schedule { full_weekday: Weekday::Sunday, daily: Daily::Diff, brda_weekday: Some(Weekday::Tuesday) };
+
+    #[test]
+    fn the_schedule_wakes_at_midnight_utc() {
+        let before = Timestamp::parse_rfc3339("2026-12-06T23:59:59.250Z").unwrap();
+        assert_eq!(until_next_day(before), Duration::from_millis(750));
+        assert_eq!(until_next_day(Timestamp::parse_rfc3339("2026-12-07T00:00:00Z").unwrap()), Duration::from_secs(86_400));
+    }
 
     #[test]
     fn weekdays_are_utc() {

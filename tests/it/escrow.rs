@@ -45,7 +45,7 @@ async fn a_full_deposit_validates_against_the_rde_schemas_and_counts_what_it_hol
     // The watermark is the snapshot's moment: nothing in it is younger.
     let watermark = domain_os::model::Clock::now(&domain_os::model::SystemClock);
     let summary =
-        domain_os::escrow::write_xml(domain_os::escrow::DepositKind::Full, &snapshot, &tld, watermark, "20261207001", None, &mut file)
+        domain_os::escrow::write_xml(domain_os::escrow::DepositKind::Full, &snapshot, &tld, watermark, "20261207001", 0, None, &mut file)
             .unwrap();
     drop(file);
     xmllint_rde(&path);
@@ -259,6 +259,31 @@ async fn the_operator_api_writes_a_deposit_and_keeps_the_xml_when_asked() {
     assert!(ok, "ICANN decrypts the BRDA: {err}");
     let (ok, _, _) = gpg(&agent_home, &["--decrypt", "--output", "/dev/null", ryde]);
     assert!(!ok, "the escrow agent cannot");
+
+    // The day's deposit made again is its resend: the same id, the next
+    // revision in the file name, its number in the deposit and the report.
+    let resent = d.ok("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "full", "keep_xml": true}))).await;
+    assert_eq!((&resent["id"], &resent["resend"]), (&made["id"], &serde_json::json!(1)), "{resent}");
+    let (first, again) = (made["ryde"].as_str().unwrap(), resent["ryde"].as_str().unwrap());
+    assert_eq!(again, first.replace("_S1_R0.ryde", "_S1_R1.ryde"));
+    assert!(std::path::Path::new(first).exists(), "the first revision is kept");
+    let xml = std::fs::read_to_string(resent["xml"].as_str().unwrap()).unwrap();
+    assert!(xml.contains(" resend=\"1\""), "{}", &xml[..600]);
+    xmllint_rde(std::path::Path::new(resent["xml"].as_str().unwrap()));
+    let report = std::fs::read_to_string(resent["report"].as_str().unwrap()).unwrap();
+    assert!(report.contains("<rdeReport:resend>1</rdeReport:resend>"), "{report}");
+    let checked = domain_os::escrow::verify::verify(
+        std::path::Path::new(resent["xml"].as_str().unwrap()),
+        &domain_os::escrow::verify::VerifyKeys::default(),
+    )
+    .unwrap();
+    assert!(checked.passed(), "{checked}");
+    // A DIFF follows the day's escrow deposit once; the same day again it
+    // would follow itself, so the day is resent as a FULL instead.
+    d.ok("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "diff"}))).await;
+    let (code, body) = d.api("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": "diff"}))).await;
+    assert_eq!(code, 409, "{body}");
+    assert!(body.to_string().contains("FULL"), "{body}");
     d.stop().await;
 }
 
@@ -432,7 +457,7 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     let before = std::fs::read_to_string(made.xml.as_ref().unwrap()).unwrap();
     let second = DomainName::parse("second").unwrap();
     let mut second_before = Vec::new();
-    domain_os::escrow::write_xml(full, &d.registry().snapshot(), &second, watermark, "20261207002", None, &mut second_before).unwrap();
+    domain_os::escrow::write_xml(full, &d.registry().snapshot(), &second, watermark, "20261207002", 0, None, &mut second_before).unwrap();
     assert!(
         [
             "redemptionPeriod",
@@ -489,7 +514,7 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     // The fresh registry deposits, object by object, what it was given.
     let d2 = TestDaemon::start_in(fresh, config, false).await;
     let mut again = Vec::new();
-    domain_os::escrow::write_xml(full, &d2.registry().snapshot(), &tld, watermark, &made.id, None, &mut again).unwrap();
+    domain_os::escrow::write_xml(full, &d2.registry().snapshot(), &tld, watermark, &made.id, 0, None, &mut again).unwrap();
     let again = String::from_utf8(again).unwrap();
     let (old, new) = (deposit_objects(&before), deposit_objects(&again));
     for (o, n) in old.iter().zip(&new) {
@@ -517,7 +542,7 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     );
     assert!(summary["hosts_kept"].as_u64().unwrap() > 0 && summary["registrars_kept"].as_u64().unwrap() == 2, "{summary}");
     let mut second_again = Vec::new();
-    domain_os::escrow::write_xml(full, &d2.registry().snapshot(), &second, watermark, "20261207002", None, &mut second_again).unwrap();
+    domain_os::escrow::write_xml(full, &d2.registry().snapshot(), &second, watermark, "20261207002", 0, None, &mut second_again).unwrap();
     assert_eq!(String::from_utf8(second_again).unwrap(), String::from_utf8(second_before).unwrap());
     let owner = d2.ok("GET", "/v1/contacts/demo-owner", None).await;
     assert_eq!(owner["linked_domains"], owner_before["linked_domains"], "{owner}");
