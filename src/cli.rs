@@ -55,6 +55,9 @@ enum Commands {
     /// Registry data escrow deposits (RFC 8909, RFC 9022).
     #[command(subcommand)]
     Escrow(EscrowCmd),
+    /// ICANN's monthly reports (RA Specification 3).
+    #[command(subcommand)]
+    Report(ReportCmd),
     /// Registrars.
     #[command(subcommand)]
     Registrar(RegistrarCmd),
@@ -229,6 +232,58 @@ enum EscrowCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// The registry functions activity report of a TLD for a month:
+    /// writes `<tld>-activity-YYYYMM.csv`; `--check FILE` checks a file
+    /// against ICANN's column definitions instead.
+    Activity(ReportArgs),
+    /// The per-registrar transactions report of a TLD for a month: writes
+    /// `<tld>-transactions-YYYYMM.csv`; `--check FILE` checks a file.
+    Transactions(ReportArgs),
+    /// PUT a month's reports to ICANN's reporting interface (`[reports]
+    /// icann`): those not accepted yet, or all with `--again`.
+    Send {
+        tld: String,
+        /// YYYY-MM.
+        month: String,
+        #[arg(long)]
+        again: bool,
+    },
+    /// Record a month's DNS query counts of a name server the registry does
+    /// not run (an external secondary), for the activity report.
+    Dns {
+        tld: String,
+        /// YYYY-MM.
+        month: String,
+        /// The name server's name.
+        server: String,
+        #[arg(long)]
+        udp_received: u64,
+        #[arg(long)]
+        udp_responded: u64,
+        #[arg(long)]
+        tcp_received: u64,
+        #[arg(long)]
+        tcp_responded: u64,
+    },
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[arg(required_unless_present = "check")]
+    tld: Option<String>,
+    /// YYYY-MM (UTC).
+    #[arg(required_unless_present = "check")]
+    month: Option<String>,
+    /// The folder to write the file in.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Check this file instead of writing one; exits non-zero when it fails.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["tld", "month"])]
+    check: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -531,6 +586,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Commands::Report(ReportCmd::Activity(args)) => report(&config, crate::report::ReportKind::Activity, args),
+        Commands::Report(ReportCmd::Transactions(args)) => report(&config, crate::report::ReportKind::Transactions, args),
+        Commands::Report(ReportCmd::Send { tld, month, again }) => admin(
+            &config,
+            request(Method::POST, format!("/v1/tlds/{}/reports/{month}/send", path_name(&tld)?), Some(json!({ "again": again }))),
+        ),
+        Commands::Report(ReportCmd::Dns { tld, month, server, udp_received, udp_responded, tcp_received, tcp_responded }) => admin(
+            &config,
+            request(
+                Method::PUT,
+                format!("/v1/tlds/{}/reports/{month}/dns/{}", path_name(&tld)?, path_name(&server)?),
+                Some(
+                    json!({ "udp_received": udp_received, "udp_responded": udp_responded, "tcp_received": tcp_received, "tcp_responded": tcp_responded }),
+                ),
+            ),
+        ),
         Commands::Dnssec(DnssecCmd::Status { tld }) => {
             admin(&config, request(Method::GET, format!("/v1/tlds/{}/dnssec", path_name(&tld)?), None))
         }
@@ -896,6 +967,45 @@ async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+/// Writes a monthly report (from the running daemon, or the stopped store)
+/// and checks it; or checks a file.
+fn report(config: &Config, kind: crate::report::ReportKind, args: ReportArgs) -> anyhow::Result<()> {
+    if let Some(file) = args.check {
+        let text = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
+        let problems = crate::report::check(kind, &text);
+        if !problems.is_empty() {
+            bail!("{} is not a valid {} report:\n  {}", file.display(), kind.as_str(), problems.join("\n  "));
+        }
+        println!("{}: a valid {} report", file.display(), kind.as_str());
+        return Ok(());
+    }
+    let (Some(tld), Some(month_text)) = (args.tld, args.month) else { bail!("a TLD and a month (YYYY-MM) are needed") };
+    let tld = DomainName::parse(&tld)?;
+    let month = crate::model::report::Month::parse(&month_text).ok_or_else(|| anyhow!("{month_text:?} is not a month (YYYY-MM)"))?;
+    let via_api = match client(config) {
+        Ok(c) => runtime()?.block_on(c.call(Method::GET, &format!("/v1/tlds/{tld}/reports/{month}"), None)),
+        Err(_) => Err(ClientError::Unreachable(String::new())),
+    };
+    let report = match via_api {
+        Ok(v) => serde_json::from_value::<crate::report::ReportFile>(v[kind.as_str()].clone())?,
+        Err(ClientError::Unreachable(_)) => {
+            // The daemon is not running: read the store ourselves, without changing it.
+            let snapshot = ReadOnlyStore::open(&config.db_path())?.snapshot()?;
+            crate::report::make(kind, &snapshot, &tld, month, &config.reports.settings(), SystemClock.now())?
+        }
+        Err(ClientError::Api { code, message, .. }) => bail!("{message} ({code})"),
+        Err(e) => return Err(e.into()),
+    };
+    let problems = crate::report::check(kind, &report.csv);
+    if !problems.is_empty() {
+        bail!("the {} report does not pass its own check:\n  {}", kind.as_str(), problems.join("\n  "));
+    }
+    let path = args.out.join(&report.file_name);
+    std::fs::write(&path, &report.csv).with_context(|| path.display().to_string())?;
+    println!("{}", path.display());
     Ok(())
 }
 

@@ -45,6 +45,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub dnssec: DnssecConfig,
     pub escrow: EscrowConfig,
+    pub reports: ReportsConfig,
 }
 
 impl Default for Config {
@@ -65,6 +66,7 @@ impl Default for Config {
             backup: BackupConfig::default(),
             dnssec: DnssecConfig::default(),
             escrow: EscrowConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -454,6 +456,36 @@ impl Default for EscrowConfig {
     }
 }
 
+/// ICANN's monthly reports (RA Specification 3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Where the reports are written. Relative to `data_dir`.
+    pub folder: PathBuf,
+    /// Make each month's reports once it is over while serving, and send
+    /// them to `icann` when it is set.
+    pub schedule: bool,
+    /// How often the schedule is looked at (it also wakes when a month begins).
+    pub check_interval_s: u64,
+    /// The `zfa-passwords` column: `"CZDS"` where zone file access goes
+    /// through ICANN's Centralized Zone Data Service; unset gives 0.
+    pub zfa_passwords: Option<String>,
+    /// ICANN's reporting interface, which the reports are PUT to.
+    pub icann: Option<crate::escrow::deliver::IcannConfig>,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig { folder: PathBuf::from("reports"), schedule: false, check_interval_s: 3600, zfa_passwords: None, icann: None }
+    }
+}
+
+impl ReportsConfig {
+    pub fn settings(&self) -> crate::report::ReportSettings {
+        crate::report::ReportSettings { zfa_passwords: self.zfa_passwords.clone() }
+    }
+}
+
 impl EscrowConfig {
     /// The keys escrow deposits need, once both are configured.
     pub fn keys(&self) -> Option<crate::escrow::RydeKeys> {
@@ -558,6 +590,9 @@ impl Config {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
         if self.shutdown_timeout_s == 0 {
             return bad("shutdown_timeout_s must be positive");
+        }
+        if self.reports.zfa_passwords.as_deref().is_some_and(|z| z != "CZDS" && z.parse::<u64>().is_err()) {
+            return bad("reports.zfa_passwords must be \"CZDS\" or a number");
         }
         if self.dns.udp_payload_bytes_max < 512 {
             return bad("dns.udp_payload_bytes_max must be at least 512");

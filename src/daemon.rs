@@ -197,9 +197,18 @@ async fn bind(
     let shutdown_rx = running.shutdown.subscribe();
     let counters = Arc::new(Counters::new(config.admin.metrics));
     let metrics = config.admin.metrics.then(|| Arc::new(Metrics::new(counters.clone(), registry.clone(), config.db_path())));
-    let dns = DnsServer::start(&config.dns, keyring.clone(), registry.snapshots().clone(), clock.clone(), &counters, shutdown_rx.clone())
-        .await
-        .map_err(io_error("binding DNS"))?;
+    let counts = Arc::new(ReadCounts::default());
+    let dns = DnsServer::start(
+        &config.dns,
+        keyring.clone(),
+        registry.snapshots().clone(),
+        clock.clone(),
+        &counters,
+        &counts,
+        shutdown_rx.clone(),
+    )
+    .await
+    .map_err(io_error("binding DNS"))?;
     let dns_addrs = dns.addrs.clone();
     running.dns = Some(dns);
 
@@ -230,6 +239,17 @@ async fn bind(
         };
         running.tasks.push(tokio::spawn(crate::escrow::schedule::run(registry.clone(), clock.clone(), scheduled, shutdown_rx.clone())));
     }
+    let report_passes: Option<Arc<std::sync::atomic::AtomicU64>> = config.reports.schedule.then(Arc::default);
+    if let Some(passes) = &report_passes {
+        let scheduled = crate::report::schedule::Scheduled {
+            settings: config.reports.settings(),
+            folder: config.data_dir.join(&config.reports.folder),
+            icann: config.reports.icann.clone(),
+            check_interval: Duration::from_secs(config.reports.check_interval_s.max(1)),
+            passes: passes.clone(),
+        };
+        running.tasks.push(tokio::spawn(crate::report::schedule::run(registry.clone(), clock.clone(), scheduled, shutdown_rx.clone())));
+    }
     let state = Arc::new(AdminState {
         registry: registry.clone(),
         clock: clock.clone(),
@@ -239,6 +259,8 @@ async fn bind(
         escrow_keys: config.escrow.keys(),
         brda_keys: config.escrow.brda_keys(),
         escrow_passes,
+        reports: config.reports.clone(),
+        report_passes,
         import_body_bytes_max: config.admin.body_bytes_max,
         ready: running.ready.clone(),
         backups,
@@ -249,10 +271,9 @@ async fn bind(
     running.tasks.push(tokio::spawn(admin::serve(listener, state, shutdown_rx.clone())));
     tracing::info!(address = %admin_addr, "serving the operator API");
 
-    let counts = Arc::new(ReadCounts::default());
     running.counting = Some({
-        let (counts, registry, stop) = (counts.clone(), registry.clone(), running.stop_counting.subscribe());
-        tokio::spawn(async move { counts.run(registry, Duration::from_secs(1), stop).await })
+        let (counts, registry, clock, stop) = (counts.clone(), registry.clone(), clock.clone(), running.stop_counting.subscribe());
+        tokio::spawn(async move { counts.run(registry, clock, Duration::from_secs(1), stop).await })
     });
     let rdap = RdapServer::start(
         config.rdap.clone(),

@@ -34,5 +34,6 @@ pub mod ratelimit;
 pub mod rdap;
 pub mod rdds;
 pub mod registry;
+pub mod report;
 pub mod store;
 pub mod whois;

@@ -49,6 +49,9 @@ pub struct AdminState {
     pub brda_keys: Option<crate::escrow::RydeKeys>,
     /// Passes the deposit schedule completed, when it runs.
     pub escrow_passes: Option<Arc<std::sync::atomic::AtomicU64>>,
+    pub reports: crate::config::ReportsConfig,
+    /// Passes the monthly report schedule completed, when it runs.
+    pub report_passes: Option<Arc<std::sync::atomic::AtomicU64>>,
     pub import_body_bytes_max: usize,
     /// Set once every listener is bound; cleared when a shutdown begins.
     pub ready: Arc<AtomicBool>,
@@ -159,6 +162,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/domains", get(list_domains))
         .route("/v1/tlds/{tld}/export", post(export_zone))
         .route("/v1/tlds/{tld}/escrow", post(escrow_deposit).get(escrow_cursors))
+        .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
+        .route("/v1/tlds/{tld}/reports/{month}/send", post(send_reports))
+        .route("/v1/tlds/{tld}/reports/{month}/dns/{server}", axum::routing::put(record_dns_counts))
         .route("/v1/tlds/{tld}/dnssec", get(show_dnssec))
         .route("/v1/tlds/{tld}/dnssec/roll", post(roll_key))
         .route("/v1/tlds/{tld}/dnssec/ds-seen", post(ds_seen))
@@ -526,6 +532,117 @@ async fn escrow_cursors(State(s): AppState, Path(tld): Path<String>) -> ApiResul
     let brda = snap.escrow_cursor(&tld, "thin").map_err(RegistryError::from)?;
     let passes = s.escrow_passes.as_ref().map(|p| p.load(std::sync::atomic::Ordering::Acquire));
     ok(json!({ "escrow": escrow, "brda": brda, "schedule_passes": passes }))
+}
+
+fn report_month(tld: &str, month: &str, s: &AdminState) -> Result<(DomainName, crate::model::report::Month), ApiError> {
+    let tld = name(tld)?;
+    if s.registry.snapshot().zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    let month = crate::model::report::Month::parse(month)
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_month", format!("{month:?} is not a month (YYYY-MM)")))?;
+    Ok((tld, month))
+}
+
+fn report_error(e: crate::report::ReportError) -> ApiError {
+    match e {
+        crate::report::ReportError::Store(e) => RegistryError::from(e).into(),
+        e @ crate::report::ReportError::NoTld(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        e @ crate::report::ReportError::Future(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "future_month", e.to_string()),
+    }
+}
+
+/// Both monthly reports of a TLD (RA Specification 3), as they are now,
+/// and whether ICANN accepted them.
+async fn monthly_reports(State(s): AppState, Path((tld, month)): Path<(String, String)>) -> ApiResult {
+    let (tld, month) = report_month(&tld, &month, &s)?;
+    let reports =
+        crate::report::schedule::make_both(&s.registry, &tld, month, &s.reports.settings(), s.clock.now()).map_err(report_error)?;
+    let snapshot = s.registry.snapshot();
+    let mut out = serde_json::Map::new();
+    for (kind, report) in reports {
+        let accepted = crate::report::schedule::accepted(&snapshot, &tld, month, kind).map_err(report_error)?;
+        out.insert(kind.as_str().into(), json!({ "file_name": report.file_name, "csv": report.csv, "accepted": accepted }));
+    }
+    out.insert("schedule_passes".into(), json!(s.report_passes.as_ref().map(|p| p.load(std::sync::atomic::Ordering::Acquire))));
+    ok(out)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SendRequest {
+    /// Send reports ICANN accepted already, too.
+    #[serde(default)]
+    again: bool,
+}
+
+/// Sends a month's reports to ICANN (those not accepted yet, or all when
+/// asked again); 502 with ICANN's answers when one is not accepted.
+async fn send_reports(State(s): AppState, Path((tld, month)): Path<(String, String)>, body: Bytes) -> ApiResult {
+    let (tld, month) = report_month(&tld, &month, &s)?;
+    let request: SendRequest = if body.is_empty() {
+        SendRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?
+    };
+    let Some(icann) = &s.reports.icann else {
+        return Err(ApiError::new(StatusCode::CONFLICT, "no_icann", "[reports] icann is not configured"));
+    };
+    let now = s.clock.now();
+    crate::report::schedule::take_totals(&s.registry, &tld, month, now).await.map_err(report_error)?;
+    let mut results = serde_json::Map::new();
+    let mut refused = Vec::new();
+    for (kind, report) in crate::report::schedule::make_both(&s.registry, &tld, month, &s.reports.settings(), now).map_err(report_error)? {
+        let accepted = crate::report::schedule::accepted(&s.registry.snapshot(), &tld, month, kind).map_err(report_error)?;
+        let result = if accepted.is_some() && !request.again {
+            "accepted before".to_string()
+        } else {
+            match crate::report::schedule::send(&s.registry, icann, &tld, month, kind, &report, now).await {
+                Ok(()) => "accepted".to_string(),
+                Err(e) => {
+                    refused.push(format!("{}: {e}", kind.as_str()));
+                    e.to_string()
+                }
+            }
+        };
+        results.insert(kind.as_str().into(), json!(result));
+    }
+    if !refused.is_empty() {
+        return Err(ApiError::new(StatusCode::BAD_GATEWAY, "not_accepted", refused.join("; ")));
+    }
+    ok(results)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DnsCounts {
+    udp_received: u64,
+    udp_responded: u64,
+    tcp_received: u64,
+    tcp_responded: u64,
+}
+
+/// Records a month's DNS query counts of a name server the registry does
+/// not run (an external secondary); they add to the activity report's.
+async fn record_dns_counts(
+    State(s): AppState,
+    Path((tld, month, server)): Path<(String, String, String)>,
+    body: Result<Json<DnsCounts>, JsonRejection>,
+) -> ApiResult {
+    let (tld, month) = report_month(&tld, &month, &s)?;
+    let Json(counts) = body.map_err(ApiError::from)?;
+    let server = name(&server)?;
+    let object = format!("dns-secondary:{server}");
+    let values = [counts.udp_received, counts.udp_responded, counts.tcp_received, counts.tcp_responded];
+    let keys: Vec<(String, u64)> = crate::report::DNS_COUNTS
+        .iter()
+        .zip(values)
+        .map(|(n, v)| (crate::report::counter_key(month, tld.as_str(), "", &object, n), v))
+        .collect();
+    s.registry.execute(Command::SetCounts(keys)).await?;
+    ok(
+        json!({ "tld": tld, "month": month.to_string(), "server": server, "udp_received": values[0], "udp_responded": values[1], "tcp_received": values[2], "tcp_responded": values[3] }),
+    )
 }
 
 #[derive(Deserialize, Default)]

@@ -31,6 +31,9 @@ pub enum Transport {
 #[derive(Default)]
 pub struct Scratch {
     pub writer: MessageWriter,
+    /// The zone (its index in the snapshot's zones) the last query was
+    /// answered from, for the report counts; none when it named no zone of ours.
+    pub zone: Option<usize>,
     key: Vec<u8>,
     depth_ends: Vec<usize>,
     target_key: Vec<u8>,
@@ -48,6 +51,7 @@ pub enum Handled {
 
 /// Answers `packet`; `now` is Unix seconds (TSIG time checks).
 pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: &AnswerConfig, scratch: &mut Scratch, now: u64) -> Handled {
+    scratch.zone = None;
     let request = match Request::parse(packet) {
         Ok(r) => r,
         Err(ParseError::Drop) => return Handled::Drop,
@@ -105,6 +109,7 @@ pub fn handle(packet: &[u8], transport: Transport, snapshot: &Snapshot, config: 
             snapshot,
             request: &request,
             scratch_key: &mut scratch.key,
+            zone_index: &mut scratch.zone,
             depth_ends: &mut scratch.depth_ends,
             target_key: &mut scratch.target_key,
             w,
@@ -148,6 +153,7 @@ struct Responder<'a, 'w> {
     snapshot: &'a Snapshot,
     request: &'a Request<'a>,
     scratch_key: &'w mut Vec<u8>,
+    zone_index: &'w mut Option<usize>,
     depth_ends: &'w mut Vec<usize>,
     target_key: &'w mut Vec<u8>,
     w: &'w mut MessageWriter,
@@ -170,9 +176,11 @@ impl Responder<'_, '_> {
     fn respond(mut self) -> Answered {
         let q = &self.request.qname;
         q.canonical_key(self.scratch_key, self.depth_ends);
-        let Some(zone) = self.snapshot.zone_for(self.scratch_key) else {
+        let Some(index) = self.snapshot.zone_index_for(self.scratch_key) else {
             return Ok(rcode::REFUSED);
         };
+        *self.zone_index = Some(index);
+        let zone = &self.snapshot.zones()[index];
         self.dnssec = zone.signed && self.request.edns.is_some_and(|e| e.dnssec_ok);
         let apex_depth = zone.label_count;
         let qdepth = q.label_count();
@@ -216,7 +224,9 @@ impl Responder<'_, '_> {
     /// meaning "up to date, or ask again over TCP".
     fn ixfr_over_udp(mut self) -> Answered {
         self.request.qname.canonical_key(self.scratch_key, self.depth_ends);
-        let Some(zone) = self.snapshot.zone_for(self.scratch_key) else { return Ok(rcode::REFUSED) };
+        let Some(index) = self.snapshot.zone_index_for(self.scratch_key) else { return Ok(rcode::REFUSED) };
+        *self.zone_index = Some(index);
+        let zone = &self.snapshot.zones()[index];
         if zone.key != *self.scratch_key {
             return Ok(rcode::NOTAUTH);
         }

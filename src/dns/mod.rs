@@ -35,6 +35,7 @@ use crate::config::DnsConfig;
 use crate::connections::ConnectionCaps;
 use crate::model::Clock;
 use crate::ops::metrics::{Counters, DnsTransport};
+use crate::registry::counts::ReadCounts;
 use crate::store::SnapshotCell;
 
 /// A running DNS service.
@@ -54,6 +55,7 @@ impl DnsServer {
         snapshots: Arc<SnapshotCell>,
         clock: Arc<dyn Clock>,
         counters: &Counters,
+        report_counts: &ReadCounts,
         shutdown: watch::Receiver<bool>,
     ) -> io::Result<DnsServer> {
         let answer_config = Arc::new(answer::AnswerConfig {
@@ -81,6 +83,7 @@ impl DnsServer {
             transfers: Arc::new(Semaphore::new(config.transfers_max)),
             idle_timeout: Duration::from_secs(config.tcp_idle_timeout_s),
             counts: counters.dns_slot(DnsTransport::Tcp),
+            report_counts: report_counts.dns_slot(),
         });
         let mut server = DnsServer { addrs: Vec::new(), udp_threads: Vec::new(), udp_stop, tasks: Vec::new() };
         for &addr in &config.listen {
@@ -97,7 +100,7 @@ impl DnsServer {
             };
             for (i, socket) in sockets.into_iter().enumerate() {
                 let (counts, name) = (counters.dns_slot(DnsTransport::Udp), format!("dns-udp-{}-{i}", bound.port()));
-                server.udp_threads.push(udp::spawn(socket, udp_shared.clone(), counts, name)?);
+                server.udp_threads.push(udp::spawn(socket, udp_shared.clone(), counts, report_counts.dns_slot(), name)?);
             }
             server.tasks.push(tokio::spawn(tcp::serve(listener, tcp_shared.clone(), shutdown.clone())));
             tracing::info!(address = %bound, udp_workers = workers, "serving DNS over UDP and TCP");

@@ -22,6 +22,7 @@ use crate::config::AclRule;
 use crate::connections::ConnectionCaps;
 use crate::model::Clock;
 use crate::ops::metrics::DnsCounts;
+use crate::registry::counts::DnsQueryCounts;
 use crate::store::SnapshotCell;
 
 /// Largest query accepted over TCP. Queries (even signed, with EDNS options)
@@ -38,6 +39,8 @@ pub struct TcpShared {
     /// Bound on waiting for a peer, reading or writing.
     pub idle_timeout: Duration,
     pub counts: Option<Arc<DnsCounts>>,
+    /// The monthly reports' counts, by TLD.
+    pub report_counts: Arc<DnsQueryCounts>,
 }
 
 /// Accepts until `shutdown` turns true; connections in progress finish their current message.
@@ -111,7 +114,11 @@ async fn connection(
         }
         let snapshot = shared.snapshots.load();
         let now = shared.clock.now().unix_seconds().max(0) as u64;
-        match answer::handle(&packet, Transport::Tcp, &snapshot, &shared.config, &mut scratch, now) {
+        let handled = answer::handle(&packet, Transport::Tcp, &snapshot, &shared.config, &mut scratch, now);
+        if let Some(zone) = scratch.zone.and_then(|i| snapshot.zones().get(i)) {
+            shared.report_counts.add(&zone.tld.name, true, matches!(handled, Handled::Reply));
+        }
+        match handled {
             Handled::Reply => {
                 if let Some(c) = &shared.counts {
                     c.answered(&scratch.writer.buf);

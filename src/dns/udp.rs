@@ -22,6 +22,7 @@ use socket2::Socket;
 use super::answer::{self, AnswerConfig, Handled, Scratch, Transport};
 use crate::model::Clock;
 use crate::ops::metrics::DnsCounts;
+use crate::registry::counts::DnsQueryCounts;
 use crate::store::SnapshotCell;
 
 /// Packets handled per system call.
@@ -54,9 +55,15 @@ pub struct Shared {
 }
 
 /// Starts a worker on `socket`, counting its answers into `counts`.
-pub fn spawn(socket: Socket, shared: Arc<Shared>, counts: Option<Arc<DnsCounts>>, name: String) -> io::Result<JoinHandle<()>> {
+pub fn spawn(
+    socket: Socket,
+    shared: Arc<Shared>,
+    counts: Option<Arc<DnsCounts>>,
+    report_counts: Arc<DnsQueryCounts>,
+    name: String,
+) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(name).spawn(move || {
-        if let Err(e) = run(&socket, &shared, counts.as_deref()) {
+        if let Err(e) = run(&socket, &shared, counts.as_deref(), &report_counts) {
             tracing::error!(error = %e, "UDP worker stopped");
         }
     })
@@ -108,7 +115,7 @@ impl Batch {
     }
 }
 
-fn run(socket: &Socket, shared: &Shared, counts: Option<&DnsCounts>) -> io::Result<()> {
+fn run(socket: &Socket, shared: &Shared, counts: Option<&DnsCounts>, report_counts: &DnsQueryCounts) -> io::Result<()> {
     let fd = socket.as_raw_fd();
     let mut batch = Batch::new();
     let mut scratch = Scratch::default();
@@ -159,6 +166,9 @@ fn run(socket: &Socket, shared: &Shared, counts: Option<&DnsCounts>) -> io::Resu
                     Handled::Reply => c.answered(&scratch.writer.buf),
                     _ => c.dropped(),
                 }
+            }
+            if let Some(zone) = scratch.zone.and_then(|i| snap.zones().get(i)) {
+                report_counts.add(&zone.tld.name, false, matches!(handled, Handled::Reply));
             }
             if let Handled::Reply = handled {
                 let reply = &mut batch.replies[out];

@@ -325,7 +325,11 @@ fn counted_tld(object: &Element, snapshot: &Snapshot) -> String {
 async fn object_command(verb: Verb, object: &Element, extension: Option<&Element>, s: &LoggedIn, shared: &EppShared) -> Response {
     let snapshot = shared.registry.snapshot();
     let now = shared.clock.now();
-    let counted = counted_as(verb, &object.ns);
+    let counted = match (counted_as(verb, &object.ns), super::ext::rgp_restore(extension)) {
+        (Some(("domain", "update")), Ok(Some(crate::registry::command::Restore::Request))) => Some(("domain", "rgp-restore-request")),
+        (Some(("domain", "update")), Ok(Some(crate::registry::command::Restore::Report { .. }))) => Some(("domain", "rgp-restore-report")),
+        (counted, _) => counted,
+    };
     let key = |ok: bool| counted.map(|(o, c)| crate::registry::counter_key(now, &counted_tld(object, &snapshot), &s.registrar, o, c, ok));
     // Every extension used must be one we offer and the client declared at login.
     for e in extension.map(|e| e.children.as_slice()).unwrap_or_default() {

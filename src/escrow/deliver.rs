@@ -124,6 +124,13 @@ fn quote(text: &str) -> String {
 /// PUTs the report `body` of deposit `id` of `tld` to ICANN; Ok once
 /// ICANN answers 200, otherwise the `iirdea` result it gave.
 pub async fn put_report(icann: &IcannConfig, tld: &str, id: &str, body: Vec<u8>) -> Result<(), DeliveryError> {
+    put_to_icann(icann, tld, &format!("/report/registry-escrow-report/{tld}/{id}"), "text/xml", body).await
+}
+
+/// PUTs `body` to `path` of ICANN's reporting interface as `<tld>_ry`
+/// (HTTP Basic); Ok once ICANN answers 200, otherwise the `iirdea` result
+/// it gave.
+pub async fn put_to_icann(icann: &IcannConfig, tld: &str, path: &str, content_type: &str, body: Vec<u8>) -> Result<(), DeliveryError> {
     use base64::Engine;
     use http_body_util::BodyExt;
     use rustls::pki_types::CertificateDer;
@@ -164,10 +171,10 @@ pub async fn put_report(icann: &IcannConfig, tld: &str, id: &str, body: Vec<u8>)
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| report(e.to_string()))?;
         tokio::spawn(connection);
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{tld}_ry:{password}"));
-        let request = hyper::Request::put(format!("/report/registry-escrow-report/{tld}/{id}"))
+        let request = hyper::Request::put(path)
             .header(hyper::header::HOST, authority)
             .header(hyper::header::AUTHORIZATION, format!("Basic {credentials}"))
-            .header(hyper::header::CONTENT_TYPE, "text/xml")
+            .header(hyper::header::CONTENT_TYPE, content_type)
             .body(http_body_util::Full::new(axum::body::Bytes::from(body)))
             .map_err(|e| report(e.to_string()))?;
         let response = sender.send_request(request).await.map_err(|e| report(e.to_string()))?;
@@ -220,18 +227,18 @@ impl Retries {
         Retries { first_delay, failed: HashMap::new() }
     }
 
-    fn ready(&self, what: &str) -> bool {
+    pub fn ready(&self, what: &str) -> bool {
         self.failed.get(what).is_none_or(|(_, next)| Instant::now() >= *next)
     }
 
-    fn failed(&mut self, what: &str) -> Duration {
+    pub fn failed(&mut self, what: &str) -> Duration {
         let attempts = self.failed.get(what).map_or(0, |(n, _)| *n) + 1;
         let delay = self.first_delay.saturating_mul(1 << (attempts - 1).min(16)).min(Self::LONGEST_DELAY);
         self.failed.insert(what.to_string(), (attempts, Instant::now() + delay));
         delay
     }
 
-    fn done(&mut self, what: &str) {
+    pub fn done(&mut self, what: &str) {
         self.failed.remove(what);
     }
 }

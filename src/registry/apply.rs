@@ -107,6 +107,12 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
+        Command::SetCounts(counts) => {
+            for (key, n) in counts {
+                cx.tables.set_count(key, *n)?;
+            }
+            Ok(Outcome::Done)
+        }
         Command::All(commands) => {
             for command in commands {
                 if matches!(command, Command::Import(_) | Command::ImportDeposit(_)) {

@@ -98,6 +98,9 @@ pub enum Command {
     /// Read-only commands (check, info, poll, transfer query) to add to the
     /// report counters: `(key, count)`.
     CountReads(Vec<(String, u64)>),
+    /// Sets report counters: a month's totals, an external secondary's DNS
+    /// counts, a report's delivery.
+    SetCounts(Vec<(String, u64)>),
     /// Runs the commands in order as one: all of them, or none if one is
     /// refused (a bulk import cannot be one of them).
     All(Vec<Command>),
@@ -138,6 +141,7 @@ impl Command {
             Command::DsSeen { .. } => "DS seen at the parent",
             Command::AdvanceKeys { .. } => "key rollover step",
             Command::CountReads(_) => "read counting",
+            Command::SetCounts(_) => "report counters",
             Command::All(_) => "command group",
             #[cfg(test)]
             Command::Fault(_) => "fault",
@@ -160,6 +164,7 @@ impl Command {
             Command::RefreshSignatures { .. } => "refresh zone signatures",
             Command::RollKey { .. } | Command::DsSeen { .. } | Command::AdvanceKeys { .. } => "roll zone keys",
             Command::CountReads(_) => "add to the report counters",
+            Command::SetCounts(_) => "set report counters",
             Command::All(_) => "run command groups",
             _ => return None,
         })
@@ -172,7 +177,9 @@ impl Command {
             Command::UpdateContact(..) => ("contact", "update"),
             Command::DeleteContact(_) => ("contact", "delete"),
             Command::CreateDomain(_) => ("domain", "create"),
-            Command::UpdateDomain(_, u) if u.restore.is_some() => ("domain", "restore"),
+            // RFC 3915 restores are their own SRS commands in ICANN's reports.
+            Command::UpdateDomain(_, u) if matches!(u.restore, Some(Restore::Request)) => ("domain", "rgp-restore-request"),
+            Command::UpdateDomain(_, u) if u.restore.is_some() => ("domain", "rgp-restore-report"),
             Command::UpdateDomain(..) => ("domain", "update"),
             Command::DeleteDomain(_) => ("domain", "delete"),
             Command::RenewDomain(..) => ("domain", "renew"),

@@ -265,6 +265,28 @@ impl<'a, 't> Cx<'a, 't> {
         Ok(r.balance)
     }
 
+    /// Counts `amount` of `field` for `registrar` in the monthly reports of
+    /// `domain`'s TLD, in the month of `reported_at` (RA Specification 3).
+    pub fn report(
+        &mut self,
+        domain: &crate::model::Domain,
+        reported_at: Timestamp,
+        registrar: &ClientId,
+        field: crate::model::report::TransactionField,
+        amount: i64,
+    ) -> Result<()> {
+        let record = crate::model::report::TransactionRecord {
+            tld: domain.tld.clone(),
+            reported_at,
+            registrar: registrar.clone(),
+            domain: domain.name.clone(),
+            field,
+            amount,
+            at: self.now,
+        };
+        Ok(self.tables.put_transaction(&record)?)
+    }
+
     /// Records that `due` falls on `object` (a domain name or contact id) at `at`.
     pub fn schedule(&mut self, at: Timestamp, due: Due, object: &str) -> Result<()> {
         Ok(self.tables.due_add(at, due as u8, object)?)

@@ -12,6 +12,7 @@ use super::context::{Cx, Due, Result, refuse_clear_auth_info};
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
 use crate::model::lifecycle::{Requirement, current_grace, delete_outcome, expiry_horizon, valid_period};
+use crate::model::report::TransactionField;
 use crate::model::{
     ChangeOperation, ClientId, ContactId, ContactType, DOMAIN_DS_MAX, DOMAIN_NAMESERVERS_MAX, Domain, DomainContact, DomainName,
     DomainStatus, DomainStatusSet, DsData, Grace, GraceKind, Host, HostName, Money, PollPayload, Rgp, RgpPhase, Roid, Timestamp, Tld,
@@ -240,6 +241,9 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     for g in &domain.grace {
         cx.schedule(g.ends, Due::GraceEnd, domain.name.as_str())?;
     }
+    // Counted once its add grace is over (a delete within it takes it back).
+    let reported_at = domain.grace.first().map_or(cx.now, |g| g.ends);
+    cx.report(&domain, reported_at, &registrar, TransactionField::net_adds(spec.period_years), 1)?;
     let balance = charge(cx, &registrar, fee)?;
     relink(cx, None, Some(&domain))?;
     cx.touch(&tld.name, &domain.name);
@@ -353,6 +357,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
         (Restore::Report { .. }, RgpPhase::PendingRestore { .. }) => {
             after.rgp = None;
             after.statuses.remove(DomainStatus::PendingDelete);
+            cx.report(&before, cx.now, &before.registrar, TransactionField::RestoredDomains, 1)?;
         }
         (Restore::Request, _) => return Err(RegistryError::StatusProhibits(format!("{name} can no longer be restored"))),
         (Restore::Report { .. }, _) => return Err(RegistryError::StatusProhibits(format!("no restore of {name} is pending"))),
@@ -382,6 +387,7 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
         let names: Vec<String> = subordinates.iter().map(|h| h.name.to_string()).collect();
         return Err(RegistryError::Association(format!("{name} has subordinate hosts ({}); delete them first", names.join(", "))));
     }
+    report_delete(cx, &domain)?;
     if cx.is_registry() {
         purge(cx, &domain)?;
         return Ok(Outcome::Deleted { pending: false, credit: Money(0) });
@@ -413,6 +419,25 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
     relink(cx, Some(&domain), Some(&after))?;
     cx.touch(&after.tld, name);
     Ok(Outcome::Deleted { pending: true, credit })
+}
+
+/// Counts a delete: within add grace or not, and, for each grace period it
+/// cuts short, the opposite of what that period's create or renewal counted,
+/// in the same month, so the two net out.
+fn report_delete(cx: &mut Cx, domain: &Domain) -> Result<()> {
+    let now = cx.now;
+    let in_add_grace = current_grace(&domain.grace, now).any(|g| g.kind == GraceKind::Add);
+    let field = if in_add_grace { TransactionField::DeletedGrace } else { TransactionField::DeletedNoGrace };
+    cx.report(domain, now, &domain.registrar, field, 1)?;
+    for g in current_grace(&domain.grace, now) {
+        let field = match g.kind {
+            GraceKind::Add => TransactionField::net_adds(g.years),
+            GraceKind::Renew | GraceKind::AutoRenew => TransactionField::net_renews(g.years),
+            GraceKind::Transfer => continue,
+        };
+        cx.report(domain, g.ends, &g.registrar, field, -1)?;
+    }
+    Ok(())
 }
 
 /// Removes a domain and everything that pointed at it.
@@ -453,11 +478,14 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
 
     let mut after = before.clone();
     after.expires = expires;
+    let mut reported_at = cx.now;
     if !cx.is_registry() {
         let ends = cx.now.plus_seconds(tld.registration.renew_grace_s);
         after.grace.push(Grace { kind: GraceKind::Renew, ends, registrar: before.registrar.clone(), amount: fee, years: spec.years });
         cx.schedule(ends, Due::GraceEnd, name.as_str())?;
+        reported_at = ends;
     }
+    cx.report(&after, reported_at, &before.registrar, TransactionField::net_renews(spec.years), 1)?;
     after.updated = Some(cx.now);
     cx.tables.put_domain(&after)?;
     cx.schedule(expires, Due::Expiry, name.as_str())?;
@@ -553,9 +581,13 @@ pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferSta
     let mut transfer = domain.transfer.clone().expect("a pending transfer");
     let mut after = domain.clone();
     // The auto-renewal the losing registrar paid for is cancelled and credited back.
-    for g in current_grace(&domain.grace, cx.now).filter(|g| g.kind == GraceKind::AutoRenew) {
+    let now = cx.now;
+    for g in current_grace(&domain.grace, now).filter(|g| g.kind == GraceKind::AutoRenew) {
         cx.adjust_balance(&g.registrar, g.amount)?;
+        cx.report(&domain, g.ends, &g.registrar, TransactionField::net_renews(g.years), -1)?;
     }
+    cx.report(&domain, now, &transfer.gaining, TransactionField::TransferGainingSuccessful, 1)?;
+    cx.report(&domain, now, &transfer.losing, TransactionField::TransferLosingSuccessful, 1)?;
     after.expires = transfer_expiry(&domain, transfer.years, cx.now);
     // The losing registrar's add and renew grace periods end without credit
     // (the years it bought stay on the domain); only the transfer's own begins.
@@ -599,6 +631,10 @@ fn end_transfer(cx: &mut Cx, domain: Domain, status: TransferStatus) -> Result<O
     let mut transfer = domain.transfer.clone().expect("a pending transfer");
     let mut after = domain;
     cx.adjust_balance(&transfer.gaining, transfer.fee)?;
+    if status == TransferStatus::ClientRejected {
+        cx.report(&after, cx.now, &transfer.gaining, TransactionField::TransferGainingNacked, 1)?;
+        cx.report(&after, cx.now, &transfer.losing, TransactionField::TransferLosingNacked, 1)?;
+    }
     transfer.status = status;
     transfer.acted = cx.now;
     transfer.new_expires = None;

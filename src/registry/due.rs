@@ -89,6 +89,7 @@ fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
     cx.adjust_balance(&before.registrar, Money(-fee.0))?;
     cx.schedule(after.expires, Due::Expiry, name.as_str())?;
     cx.schedule(ends, Due::GraceEnd, name.as_str())?;
+    cx.report(&after, ends, &before.registrar, crate::model::report::TransactionField::net_renews(1), 1)?;
     let payload = PollPayload::DomainChange {
         domain: Box::new(after.clone()),
         operation: ChangeOperation::AutoRenew,
@@ -127,6 +128,10 @@ fn next_rgp_phase(cx: &mut Cx, name: &DomainName) -> Result<()> {
     let tld = cx.tld(&before.tld)?;
     let pending_delete =
         |now: crate::model::Timestamp| Rgp { phase: RgpPhase::PendingDelete, ends: now.plus_seconds(tld.registration.pending_delete_s) };
+    if matches!(rgp.phase, RgpPhase::PendingRestore { .. }) {
+        // The restore was asked for and never reported.
+        cx.report(&before, cx.now, &before.registrar, crate::model::report::TransactionField::RestoredNoReport, 1)?;
+    }
     let next = match rgp.phase {
         RgpPhase::Redemption => pending_delete(cx.now),
         RgpPhase::PendingRestore { redemption_ends } if redemption_ends > cx.now => {

@@ -873,6 +873,20 @@ async fn stored_layouts_match_their_golden_bytes() {
     let full_watermark = Timestamp::from_unix_seconds(1_799_900_000);
     let cursor = EscrowCursor { id: "20270115D01".into(), kind: "diff".into(), watermark: at, last_change: 4242, full_watermark };
     records.push(("escrow cursor", codec::encode(&cursor)));
+    // Transaction records of the monthly reports: a column with years and one without.
+    use crate::model::report::{TransactionField, TransactionRecord};
+    for (field, amount) in [(TransactionField::NetAdds(10), -1), (TransactionField::TransferLosingNacked, 1)] {
+        let record = TransactionRecord {
+            tld: n("test"),
+            reported_at: Timestamp::from_unix_seconds(1_800_432_000),
+            registrar: id("reg-a"),
+            domain: n("golden.test"),
+            field,
+            amount,
+            at,
+        };
+        records.push(("transaction record", codec::encode(&record)));
+    }
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/records.txt");

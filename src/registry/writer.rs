@@ -231,7 +231,8 @@ impl Writer {
                     if changed {
                         // Query counts are committed every second; they change no object, so
                         // what readers decoded and rendered from the last snapshot stays valid.
-                        let objects_changed = !batch.iter().all(|job| matches!(job.command, Command::CountReads(_)));
+                        let objects_changed =
+                            !batch.iter().all(|job| matches!(job.command, Command::CountReads(_) | Command::SetCounts(_)));
                         self.publish(objects_changed);
                     }
                     tracing::debug!(commands = batch.len(), elapsed_us = started.elapsed().as_micros() as u64, "batch committed");

@@ -20,7 +20,7 @@ use super::codec;
 use super::journal::JournalEntry;
 use super::{
     CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS,
-    ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, ZONE,
+    ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TRANSACTIONS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
@@ -104,6 +104,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, DUE, progress)?;
     copy(source, &txn, COUNTERS, progress)?;
     copy(source, &txn, CHANGES, progress)?;
+    copy(source, &txn, TRANSACTIONS, progress)?;
     {
         let mut table = txn.open_table(SIGNING_KEYS)?;
         for (name, bytes) in keys {
@@ -167,6 +168,12 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("due", rows(&txn, DUE, progress, |_| Ok(()))?),
         ("counters", rows(&txn, COUNTERS, progress, |_| Ok(()))?),
         ("changes", rows(&txn, CHANGES, progress, |v| codec::decode::<crate::model::change::Change>(v, "change").map(drop))?),
+        (
+            "transactions",
+            rows(&txn, TRANSACTIONS, progress, |v| {
+                codec::decode::<crate::model::report::TransactionRecord>(v, "transaction record").map(drop)
+            })?,
+        ),
         ("signing_keys", signing_keys(&txn)?.len() as u64),
     ];
     drop(txn);

@@ -349,6 +349,10 @@ pub(super) fn v8_to_v9() -> String {
     "schema 8 to 9: the change log added (it records changes from now on; a DIFF escrow deposit needs a deposit made after it)".into()
 }
 
+pub(super) fn v9_to_v10() -> String {
+    "schema 9 to 10: transaction records for the monthly reports added (written from now on)".into()
+}
+
 pub(super) fn v5_to_v6() -> String {
     "schema 5 to 6: tables for signed zones added (no zone is signed yet)".into()
 }

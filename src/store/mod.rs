@@ -47,7 +47,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -71,10 +71,27 @@ pub(crate) const NSEC3: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ns
 /// The change log: entry number (commit order) → which object a commit
 /// changed, and when (`model::change::Change`).
 pub(crate) const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+/// Transaction records of the monthly reports (`model::report`): TLD, a
+/// zero octet, the reporting time and a sequence number (both big-endian),
+/// so a TLD's month is one range.
+pub(crate) const TRANSACTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("transactions");
 
 const SCHEMA_KEY: &str = "schema_version";
 /// In `meta`: the highest change log entry dropped for age.
 pub(crate) const CHANGES_DROPPED_KEY: &str = "changes_dropped_through";
+/// In `meta`: the last transaction record's sequence number.
+pub(crate) const TRANSACTION_SEQ_KEY: &str = "transaction_seq";
+
+/// The key of a transaction record of `tld` reported at `ms` (Unix
+/// milliseconds) numbered `seq`; `seq` 0 starts the records at `ms`.
+pub(crate) fn transaction_key(tld: &str, ms: i64, seq: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(tld.len() + 17);
+    key.extend_from_slice(tld.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -250,7 +267,10 @@ impl Store {
                     if v <= 7 {
                         upgrades.push(migrate::v7_to_v8(&txn)?);
                     }
-                    upgrades.push(migrate::v8_to_v9());
+                    if v <= 8 {
+                        upgrades.push(migrate::v8_to_v9());
+                    }
+                    upgrades.push(migrate::v9_to_v10());
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }
@@ -273,6 +293,7 @@ impl Store {
             txn.open_table(DNSSEC)?;
             txn.open_table(NSEC3)?;
             txn.open_table(CHANGES)?;
+            txn.open_table(TRANSACTIONS)?;
         }
         txn.commit()?;
         Ok(upgrades)

@@ -16,7 +16,7 @@ use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
     CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError,
-    TLDS, ZONE, codec,
+    TLDS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -294,6 +294,11 @@ impl Snapshot {
     /// The served zone at or above the name with canonical key `key`.
     pub fn zone_for(&self, key: &[u8]) -> Option<&ZoneApex> {
         self.zones.iter().find(|z| key.starts_with(&z.key))
+    }
+
+    /// The index in [`Snapshot::zones`] of the zone `key` is in.
+    pub fn zone_index_for(&self, key: &[u8]) -> Option<usize> {
+        self.zones.iter().position(|z| key.starts_with(&z.key))
     }
 
     pub fn zone(&self, tld: &DomainName) -> Option<&ZoneApex> {
@@ -592,6 +597,22 @@ impl Snapshot {
         for item in table.range(after.saturating_add(1)..=through)?.take(limit) {
             let (k, v) = item?;
             out.push((k.value(), codec::decode(v.value(), "change")?));
+        }
+        Ok(out)
+    }
+
+    /// The transaction records of `tld` reported in `from..to`, in reporting order.
+    pub fn transactions(
+        &self,
+        tld: &DomainName,
+        from: crate::model::Timestamp,
+        to: crate::model::Timestamp,
+    ) -> Result<Vec<crate::model::report::TransactionRecord>, StoreError> {
+        let table = self.txn.open_table(TRANSACTIONS)?;
+        let (start, end) = (super::transaction_key(tld.as_str(), from.0, 0), super::transaction_key(tld.as_str(), to.0, 0));
+        let mut out = Vec::new();
+        for item in table.range::<&[u8]>(start.as_slice()..end.as_slice())? {
+            out.push(codec::decode(item?.1.value(), "transaction record")?);
         }
         Ok(out)
     }

@@ -507,6 +507,67 @@ impl Stored for crate::model::change::ObjectRef {
 
 record!(ChangeRecord of crate::model::change::Change { at: Timestamp, object: ObjectRefRecord });
 
+/// A transaction record's column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransactionFieldRecord {
+    NetAdds(u8),
+    NetRenews(u8),
+    TransferGainingSuccessful,
+    TransferGainingNacked,
+    TransferLosingSuccessful,
+    TransferLosingNacked,
+    DeletedGrace,
+    DeletedNoGrace,
+    RestoredDomains,
+    RestoredNoReport,
+}
+
+impl Stored for crate::model::report::TransactionField {
+    type Record = TransactionFieldRecord;
+    fn to_record(&self) -> TransactionFieldRecord {
+        use crate::model::report::TransactionField as F;
+        use TransactionFieldRecord as R;
+        match *self {
+            F::NetAdds(y) => R::NetAdds(y),
+            F::NetRenews(y) => R::NetRenews(y),
+            F::TransferGainingSuccessful => R::TransferGainingSuccessful,
+            F::TransferGainingNacked => R::TransferGainingNacked,
+            F::TransferLosingSuccessful => R::TransferLosingSuccessful,
+            F::TransferLosingNacked => R::TransferLosingNacked,
+            F::DeletedGrace => R::DeletedGrace,
+            F::DeletedNoGrace => R::DeletedNoGrace,
+            F::RestoredDomains => R::RestoredDomains,
+            F::RestoredNoReport => R::RestoredNoReport,
+        }
+    }
+    fn from_record(record: TransactionFieldRecord) -> Self {
+        use crate::model::report::TransactionField as F;
+        use TransactionFieldRecord as R;
+        match record {
+            R::NetAdds(y) => F::NetAdds(y),
+            R::NetRenews(y) => F::NetRenews(y),
+            R::TransferGainingSuccessful => F::TransferGainingSuccessful,
+            R::TransferGainingNacked => F::TransferGainingNacked,
+            R::TransferLosingSuccessful => F::TransferLosingSuccessful,
+            R::TransferLosingNacked => F::TransferLosingNacked,
+            R::DeletedGrace => F::DeletedGrace,
+            R::DeletedNoGrace => F::DeletedNoGrace,
+            R::RestoredDomains => F::RestoredDomains,
+            R::RestoredNoReport => F::RestoredNoReport,
+        }
+    }
+}
+
+record!(TransactionRecordRecord of crate::model::report::TransactionRecord {
+    tld: DomainName,
+    reported_at: Timestamp,
+    registrar: ClientId,
+    domain: DomainName,
+    field: TransactionFieldRecord,
+    amount: i64,
+    at: Timestamp,
+});
+
 record!(EscrowCursorRecord of crate::model::change::EscrowCursor {
     id: String,
     kind: String,

@@ -19,7 +19,7 @@ use super::tables::{
 };
 use super::{
     CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError,
-    TLDS, ZONE, codec,
+    TLDS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -43,6 +43,7 @@ pub(crate) struct WriteTables<'t> {
     dnssec: Table<'t, &'static str, &'static [u8]>,
     nsec3: Table<'t, &'static [u8], &'static [u8]>,
     changes: Table<'t, u64, &'static [u8]>,
+    transactions: Table<'t, &'static [u8], &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -76,6 +77,7 @@ enum TableId {
     Dnssec,
     Nsec3,
     Changes,
+    Transactions,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -147,6 +149,7 @@ impl<'t> WriteTables<'t> {
             dnssec: txn.open_table(DNSSEC)?,
             nsec3: txn.open_table(NSEC3)?,
             changes: txn.open_table(CHANGES)?,
+            transactions: txn.open_table(TRANSACTIONS)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -193,6 +196,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Dnssec => restore(&mut self.dnssec, &undo)?,
                     TableId::Nsec3 => restore(&mut self.nsec3, &undo)?,
                     TableId::Changes => restore(&mut self.changes, &undo)?,
+                    TableId::Transactions => restore(&mut self.transactions, &undo)?,
                 }
             }
             Ok(())
@@ -606,6 +610,22 @@ impl<'t> WriteTables<'t> {
             out.push(parse_due_key(item?.0.value())?);
         }
         Ok(out)
+    }
+
+    /// Writes a transaction record of the monthly reports.
+    pub fn put_transaction(&mut self, record: &crate::model::report::TransactionRecord) -> Result<(), StoreError> {
+        let seq = match self.meta.get(super::TRANSACTION_SEQ_KEY)? {
+            Some(v) => u64::from_be_bytes(v.value().try_into().map_err(|_| StoreError::Corrupt(super::TRANSACTION_SEQ_KEY.into()))?) + 1,
+            None => 1,
+        };
+        put(&mut self.meta, &mut self.undo, TableId::Meta, super::TRANSACTION_SEQ_KEY, seq.to_be_bytes().as_slice())?;
+        let key = super::transaction_key(record.tld.as_str(), record.reported_at.0, seq);
+        put(&mut self.transactions, &mut self.undo, TableId::Transactions, key.as_slice(), codec::encode(record).as_slice())
+    }
+
+    /// Sets a report counter.
+    pub fn set_count(&mut self, key: &str, value: u64) -> Result<(), StoreError> {
+        put(&mut self.counters, &mut self.undo, TableId::Counters, key, value)
     }
 
     /// Adds to a report counter.

@@ -26,7 +26,7 @@ async fn a_schema_v1_database_opens_and_serves_the_same_zone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_schema_fixture_opens_upgrades_and_serves() {
-    for version in [2, 3, 4, 5, 6, 7, 8] {
+    for version in [2, 3, 4, 5, 6, 7, 8, 9] {
         let dir = tempfile::tempdir().unwrap();
         let config = test_config(dir.path());
         std::fs::create_dir_all(&config.data_dir).unwrap();
