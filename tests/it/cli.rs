@@ -20,7 +20,7 @@ fn cli(conf: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 }
 
 /// A configuration file in `dir` whose operator API is the running `d`'s.
-fn config_reaching(d: &TestDaemon, dir: &std::path::Path) -> std::path::PathBuf {
+pub fn config_reaching(d: &TestDaemon, dir: &std::path::Path) -> std::path::PathBuf {
     let mut config = d.config.clone();
     config.admin.listen = d.base.trim_start_matches("http://").parse().unwrap();
     write_config(dir, &config)

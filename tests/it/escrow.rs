@@ -794,18 +794,18 @@ impl Drop for Sshd {
 
 /// What the stand-in for ICANN's reporting interface received.
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    authorization: String,
-    content_type: String,
-    body: String,
-    accepted: bool,
+pub struct Received {
+    pub path: String,
+    pub authorization: String,
+    pub content_type: String,
+    pub body: String,
+    pub accepted: bool,
 }
 
 /// A local HTTPS server answering like ICANN's reporting interface: 503
 /// the first time (to be tried again), then 200 for a new report and 400
 /// with an `iirdea` result for one already submitted.
-async fn icann_stand_in(dir: &std::path::Path) -> (u16, std::path::PathBuf, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
+pub async fn icann_stand_in(dir: &std::path::Path) -> (u16, std::path::PathBuf, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
     use http_body_util::BodyExt;
     let pki = domain_os::epp::tls::Pki { dir: dir.to_path_buf() };
     pki.ensure_server(&["localhost".into()]).unwrap();

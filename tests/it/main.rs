@@ -18,6 +18,7 @@ mod migration;
 mod ops;
 mod packaging;
 mod rdap;
+mod report;
 mod secondary;
 mod transfer;
 mod whois;
