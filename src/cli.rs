@@ -58,6 +58,10 @@ enum Commands {
     /// ICANN's monthly reports (RA Specification 3).
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Names of a TLD that cannot be registered: withheld (reserved; the
+    /// registry may still allocate them) or blocked.
+    #[command(subcommand)]
+    Reserved(ReservedCmd),
     /// Registrars.
     #[command(subcommand)]
     Registrar(RegistrarCmd),
@@ -269,6 +273,53 @@ enum ReportCmd {
         #[arg(long)]
         tcp_responded: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum ReservedCmd {
+    /// Reserve the names of a file: one label or name per line, `#` comments
+    /// (RA Specification 5 lists, the operator's own); all of them or none.
+    Import {
+        tld: String,
+        file: PathBuf,
+        #[command(flatten)]
+        how: Reservation,
+    },
+    /// Reserve names (labels or names directly below the TLD).
+    Add {
+        tld: String,
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[command(flatten)]
+        how: Reservation,
+    },
+    /// End reservations.
+    Remove {
+        tld: String,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// A page of the TLD's reserved names, in canonical order.
+    List {
+        tld: String,
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+}
+
+#[derive(Args)]
+struct Reservation {
+    /// `withheld` (reserved) or `blocked`.
+    #[arg(long, value_parser = ["withheld", "blocked"], default_value = "withheld")]
+    state: String,
+    /// Why, as `check` refusals and the API show it.
+    #[arg(long)]
+    reason: String,
+    /// The list the names come from (`spec5`, `operator`, `collision`, …).
+    #[arg(long, default_value = "operator")]
+    list: String,
 }
 
 #[derive(Args)]
@@ -585,6 +636,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("{} does not pass: {}", file.display(), report.codes().into_iter().collect::<Vec<_>>().join(", "));
             }
             Ok(())
+        }
+        Commands::Reserved(ReservedCmd::Import { tld, file, how }) => {
+            let tld_name = DomainName::parse(&tld)?;
+            let text = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
+            let names = crate::model::reserved::parse_list(&text, &tld_name)
+                .map_err(|problems| anyhow!("{}:\n  {}", file.display(), problems.join("\n  ")))?;
+            let names: Vec<&str> = names.iter().map(DomainName::as_str).collect();
+            admin(&config, reserve_request(&tld, &names, &how)?)
+        }
+        Commands::Reserved(ReservedCmd::Add { tld, names, how }) => {
+            admin(&config, reserve_request(&tld, &names.iter().map(String::as_str).collect::<Vec<_>>(), &how)?)
+        }
+        Commands::Reserved(ReservedCmd::Remove { tld, names }) => admin(
+            &config,
+            request(Method::POST, format!("/v1/tlds/{}/reserved/release", path_name(&tld)?), Some(json!({ "names": names }))),
+        ),
+        Commands::Reserved(ReservedCmd::List { tld, after, limit }) => {
+            let mut query = Vec::new();
+            if let Some(a) = after {
+                query.push(format!("after={}", path_name(&a)?));
+            }
+            if let Some(l) = limit {
+                query.push(format!("limit={l}"));
+            }
+            admin(&config, request(Method::GET, format!("/v1/tlds/{}/reserved?{}", path_name(&tld)?, query.join("&")), None))
         }
         Commands::Report(ReportCmd::Activity(args)) => report(&config, crate::report::ReportKind::Activity, args),
         Commands::Report(ReportCmd::Transactions(args)) => report(&config, crate::report::ReportKind::Transactions, args),
@@ -968,6 +1044,11 @@ async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+fn reserve_request(tld: &str, names: &[&str], how: &Reservation) -> anyhow::Result<ApiRequest> {
+    let body = json!({ "names": names, "state": how.state, "reason": how.reason, "list": how.list });
+    Ok(request(Method::POST, format!("/v1/tlds/{}/reserved", path_name(tld)?), Some(body)))
 }
 
 /// Writes a monthly report (from the running daemon, or the stopped store)

@@ -162,6 +162,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/domains", get(list_domains))
         .route("/v1/tlds/{tld}/export", post(export_zone))
         .route("/v1/tlds/{tld}/escrow", post(escrow_deposit).get(escrow_cursors))
+        .route("/v1/tlds/{tld}/reserved", get(list_reserved).post(reserve_names).layer(DefaultBodyLimit::max(import_limit)))
+        .route("/v1/tlds/{tld}/reserved/release", post(release_names).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
         .route("/v1/tlds/{tld}/reports/{month}/send", post(send_reports))
         .route("/v1/tlds/{tld}/reports/{month}/dns/{server}", axum::routing::put(record_dns_counts))
@@ -532,6 +534,84 @@ async fn escrow_cursors(State(s): AppState, Path(tld): Path<String>) -> ApiResul
     let brda = snap.escrow_cursor(&tld, "thin").map_err(RegistryError::from)?;
     let passes = s.escrow_passes.as_ref().map(|p| p.load(std::sync::atomic::Ordering::Acquire));
     ok(json!({ "escrow": escrow, "brda": brda, "schedule_passes": passes }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReserveRequest {
+    /// Labels or names directly below the TLD.
+    names: Vec<String>,
+    #[serde(default = "withheld")]
+    state: crate::model::reserved::NameState,
+    reason: String,
+    #[serde(default = "operator_list")]
+    list: String,
+}
+
+fn withheld() -> crate::model::reserved::NameState {
+    crate::model::reserved::NameState::Withheld
+}
+
+fn operator_list() -> String {
+    "operator".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseRequest {
+    names: Vec<String>,
+}
+
+fn names_under(tld: &DomainName, names: &[String]) -> Result<Vec<DomainName>, ApiError> {
+    let mut parsed = Vec::with_capacity(names.len());
+    let mut problems = Vec::new();
+    for entry in names {
+        match crate::model::reserved::name_under(entry.trim(), tld) {
+            Ok(name) => parsed.push(name),
+            Err(e) if problems.len() < 20 => problems.push(e),
+            Err(_) => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_names", problems.join("; ")));
+    }
+    Ok(parsed)
+}
+
+/// Reserves names of a TLD (withheld or blocked): all of them, or none.
+async fn reserve_names(State(s): AppState, Path(tld): Path<String>, body: Result<Json<ReserveRequest>, JsonRejection>) -> ApiResult {
+    let tld = name(&tld)?;
+    let Json(request) = body.map_err(ApiError::from)?;
+    let names = names_under(&tld, &request.names)?;
+    let spec = ReserveNames { tld, names, state: request.state, reason: request.reason, list: request.list };
+    match s.registry.execute(Command::Reserve(spec)).await? {
+        Outcome::Reserved { names, already } => ok(json!({ "reserved": names, "already_reserved": already })),
+        other => unexpected(other),
+    }
+}
+
+/// Ends the reservations of names of a TLD.
+async fn release_names(State(s): AppState, Path(tld): Path<String>, body: Result<Json<ReleaseRequest>, JsonRejection>) -> ApiResult {
+    let tld = name(&tld)?;
+    let Json(request) = body.map_err(ApiError::from)?;
+    let names = names_under(&tld, &request.names)?;
+    match s.registry.execute(Command::Unreserve { tld, names }).await? {
+        Outcome::Reserved { names, already } => ok(json!({ "released": names, "not_reserved": already })),
+        other => unexpected(other),
+    }
+}
+
+/// A page of a TLD's reserved names, in canonical order.
+async fn list_reserved(State(s): AppState, Path(tld): Path<String>, page: Result<Query<Page>, QueryRejection>) -> ApiResult {
+    let Query(page) = page?;
+    let (after, limit) = page.parts()?;
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    if snap.zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    let names = snap.reserved_in(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
+    ok(json!({ "names": names }))
 }
 
 fn report_month(tld: &str, month: &str, s: &AdminState) -> Result<(DomainName, crate::model::report::Month), ApiError> {

@@ -92,7 +92,7 @@ pub enum ImportError {
 pub fn parse(input: impl BufRead) -> Result<DepositImport, ImportError> {
     let mut reader = Reader::default();
     read::read(input, &mut reader).map_err(ImportError::Xml)?;
-    let Reader { kind, watermark, tld, registrars, contacts, hosts, domains, mut problems } = reader;
+    let Reader { kind, watermark, tld, registrars, contacts, hosts, domains, nndns, mut problems } = reader;
     if kind.as_deref() != Some("FULL") {
         problems.add(format!("the deposit is {}, not FULL: only a whole registry can be imported", kind.as_deref().unwrap_or("untyped")));
     }
@@ -109,7 +109,18 @@ pub fn parse(input: impl BufRead) -> Result<DepositImport, ImportError> {
     }
     match (tld, watermark) {
         (Some(tld), Some(watermark)) if problems.total == 0 => {
-            Ok(DepositImport { tld, watermark, nameservers: Vec::new(), registrars, contacts, hosts, domains, progress: None })
+            let reserved = nndns
+                .into_iter()
+                .map(|(name, state, created)| crate::model::reserved::ReservedName {
+                    name,
+                    tld: tld.clone(),
+                    state,
+                    reason: "imported from an escrow deposit".into(),
+                    list: "imported".into(),
+                    created: created.unwrap_or(watermark),
+                })
+                .collect();
+            Ok(DepositImport { tld, watermark, nameservers: Vec::new(), registrars, contacts, hosts, domains, reserved, progress: None })
         }
         _ => Err(ImportError::Objects(problems)),
     }
@@ -133,6 +144,8 @@ struct Reader {
     contacts: Vec<Contact>,
     hosts: Vec<Host>,
     domains: Vec<DepositDomain>,
+    /// NNDN names with their state and creation.
+    nndns: Vec<(DomainName, crate::model::reserved::NameState, Option<Timestamp>)>,
     problems: DepositProblems,
 }
 
@@ -166,7 +179,7 @@ impl Visitor for Reader {
             // The old registry's EPP parameters, IDN table references and
             // policy describe its configuration, which is set here anew.
             (super::EPP_PARAMS, "eppParams") | (super::verify::IDN, "idnTableRef") | (super::verify::POLICY, "policy") => return,
-            (super::verify::NNDN, "NNDN") => ("NNDN", Err("names not registered as domains cannot be imported yet".into())),
+            (super::NNDN, "NNDN") => ("NNDN", nndn(&node).map(|n| self.nndns.push(n))),
             _ => ("object", Err(format!("{{{ns}}}{} cannot be imported", node.name))),
         };
         if let Err(e) = result {
@@ -177,6 +190,17 @@ impl Visitor for Reader {
 }
 
 type Parsed<T> = Result<T, String>;
+
+/// An NNDN object: its A-label name, state and creation. A mirrored name
+/// (delegated to the name servers of another) is refused: this registry
+/// keeps withheld and blocked names only.
+fn nndn(node: &Node) -> Parsed<(DomainName, crate::model::reserved::NameState, Option<Timestamp>)> {
+    let name = DomainName::parse(required(node, "aName")?).map_err(|e| e.to_string())?;
+    let state = required(node, "nameState")?;
+    let state = crate::model::reserved::NameState::parse(state)
+        .ok_or_else(|| format!("name state {state:?} is not kept here (withheld or blocked)"))?;
+    Ok((name, state, date(node, "crDate")?))
+}
 
 fn required<'a>(node: &'a Node, element: &str) -> Parsed<&'a str> {
     node.text_of(element).ok_or_else(|| format!("no {element}"))
@@ -471,10 +495,7 @@ mod tests {
 
     #[test]
     fn another_registrys_deposit_reads_into_our_objects() {
-        let start = EXAMPLE.find("<rdeNNDN:NNDN>").unwrap();
-        let end = EXAMPLE.find("</rdeNNDN:NNDN>").unwrap() + "</rdeNNDN:NNDN>".len();
-        let without_nndn = format!("{}{}", &EXAMPLE[..start], &EXAMPLE[end..]);
-        let import = parse(without_nndn.as_bytes()).unwrap();
+        let import = parse(EXAMPLE.as_bytes()).unwrap();
         assert_eq!(import.tld.as_str(), "test");
         assert_eq!((import.registrars.len(), import.hosts.len(), import.contacts.len(), import.domains.len()), (1, 1, 1, 1));
         let d = &import.domains[0];
@@ -489,8 +510,15 @@ mod tests {
             c.disclose.as_ref().map(|d| (d.flag, d.fields.clone())),
             Some((false, vec![DiscloseField::Voice, DiscloseField::Email]))
         );
-        // Names that are not domains are data this registry does not hold yet: refused, named.
-        let Err(ImportError::Objects(problems)) = parse(EXAMPLE.as_bytes()) else { panic!("the NNDN object is refused") };
+        // Its name that is not a domain becomes a reserved name in the same state.
+        let r = &import.reserved[0];
+        assert_eq!(
+            (r.name.as_str(), r.state, r.list.as_str()),
+            ("xn--exmple-cua.test", crate::model::reserved::NameState::Blocked, "imported")
+        );
+        // A mirrored name is not kept here: refused, named.
+        let mirrored = EXAMPLE.replace("<rdeNNDN:nameState>blocked</rdeNNDN:nameState>", "<rdeNNDN:nameState>mirrored</rdeNNDN:nameState>");
+        let Err(ImportError::Objects(problems)) = parse(mirrored.as_bytes()) else { panic!("the mirrored name is refused") };
         assert_eq!(problems.total, 1, "{problems}");
         assert!(problems.problems[0].starts_with("NNDN xn--exmple-cua.test:"), "{problems}");
     }

@@ -35,6 +35,7 @@ pub const HOST: &str = "urn:ietf:params:xml:ns:rdeHost-1.0";
 pub const CONTACT: &str = "urn:ietf:params:xml:ns:rdeContact-1.0";
 pub const DOMAIN: &str = "urn:ietf:params:xml:ns:rdeDomain-1.0";
 pub const EPP_PARAMS: &str = "urn:ietf:params:xml:ns:rdeEppParams-1.0";
+pub const NNDN: &str = "urn:ietf:params:xml:ns:rdeNNDN-1.0";
 pub const REPORT: &str = "urn:ietf:params:xml:ns:rdeReport-1.0";
 
 /// What a deposit is for.
@@ -81,7 +82,7 @@ impl DepositKind {
     /// The kinds of object such a deposit holds.
     fn objects(self) -> &'static [&'static str] {
         match self {
-            DepositKind::Full | DepositKind::Diff => &[REGISTRAR, HOST, CONTACT, DOMAIN, EPP_PARAMS],
+            DepositKind::Full | DepositKind::Diff => &[REGISTRAR, HOST, CONTACT, DOMAIN, NNDN, EPP_PARAMS],
             DepositKind::Brda => &[REGISTRAR, DOMAIN],
         }
     }
@@ -114,6 +115,7 @@ pub struct Changed {
     contacts: BTreeSet<ContactId>,
     hosts: BTreeSet<Roid>,
     domains: BTreeSet<DomainName>,
+    reserved: BTreeSet<DomainName>,
 }
 
 impl Changed {
@@ -129,6 +131,7 @@ impl Changed {
                     ObjectRef::Contact(id) => changed.contacts.insert(id.clone()),
                     ObjectRef::Host(roid) => changed.hosts.insert(roid.clone()),
                     ObjectRef::Domain(name) => name.is_below(tld) && changed.domains.insert(name.clone()),
+                    ObjectRef::Reserved(name) => name.is_below(tld) && changed.reserved.insert(name.clone()),
                 };
             }
             match page.last() {
@@ -180,6 +183,7 @@ pub fn write_xml(
             ("xmlns:rdeHost", HOST),
             ("xmlns:rdeContact", CONTACT),
             ("xmlns:rdeDomain", DOMAIN),
+            ("xmlns:rdeNNDN", NNDN),
             ("xmlns:rdeEppParams", EPP_PARAMS),
             ("xmlns:domain", xml::DOMAIN),
             ("xmlns:host", xml::HOST),
@@ -231,6 +235,11 @@ pub fn write_xml(
                 emit(DOMAIN, domain_xml(kind, snapshot, &d, watermark)?)?;
             }
         }
+        for name in &changed.reserved {
+            if let Some(r) = snapshot.reserved(name)? {
+                emit(NNDN, nndn_xml(&r))?;
+            }
+        }
         return finish_xml(tld, summary, out);
     }
     // The deposit stays open: each object is written and flushed on its own.
@@ -279,6 +288,17 @@ pub fn write_xml(
         }
     }
     if kind == DepositKind::Full {
+        let mut after = None;
+        loop {
+            let page = snapshot.reserved_in(tld, after.as_ref(), PAGE)?;
+            for reserved in &page {
+                emit(NNDN, nndn_xml(reserved))?;
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => after = Some(last.name.clone()),
+                _ => break,
+            }
+        }
         emit(EPP_PARAMS, epp_params_xml())?;
     }
     finish_xml(tld, summary, out)
@@ -321,6 +341,11 @@ fn write_deletes(snapshot: &Snapshot, changed: &Changed, out: &mut impl Write) -
     for name in &changed.domains {
         if snapshot.domain(name)?.is_none() {
             delete("rdeDomain:delete", "rdeDomain:name", name.as_str())?;
+        }
+    }
+    for name in &changed.reserved {
+        if snapshot.reserved(name)?.is_none() {
+            delete("rdeNNDN:delete", "rdeNNDN:aName", name.as_str())?;
         }
     }
     out.write_all(b"</rde:deletes>")?;
@@ -554,6 +579,18 @@ fn transfer_xml(w: &mut Writer, names: &TransferNames, t: &Transfer) {
 
 /// A domain: in a BRDA only its name, ROID, statuses, name servers,
 /// sponsor and dates (RA Specification 4, 3.1.1).
+/// A name that cannot be registered, as RFC 9022 NNDN: its name, state
+/// and when it was reserved (the reason has no place there).
+fn nndn_xml(r: &crate::model::reserved::ReservedName) -> String {
+    let mut w = Writer::default();
+    w.open("rdeNNDN:NNDN", &[]).leaf("rdeNNDN:aName", &[], r.name.as_str()).leaf("rdeNNDN:nameState", &[], r.state.as_str()).leaf(
+        "rdeNNDN:crDate",
+        &[],
+        &r.created.to_rfc3339(),
+    );
+    w.finish()
+}
+
 fn domain_xml(kind: DepositKind, snapshot: &Snapshot, d: &Domain, watermark: Timestamp) -> Result<String, StoreError> {
     let full = kind != DepositKind::Brda;
     let mut w = Writer::default();

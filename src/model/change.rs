@@ -14,6 +14,8 @@ pub enum ObjectRef {
     Contact(ContactId),
     Host(Roid),
     Domain(DomainName),
+    /// A name that cannot be registered (NNDN), by name.
+    Reserved(DomainName),
 }
 
 /// One entry of the change log: `object` was created, changed or deleted

@@ -17,6 +17,7 @@ pub mod net;
 pub mod objects;
 pub mod poll;
 pub mod report;
+pub mod reserved;
 pub mod rollover;
 pub mod status;
 pub mod time;

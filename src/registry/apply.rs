@@ -84,6 +84,8 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::AckPoll(id) => ack_poll(cx, *id),
         Command::Import(import) => super::import::run(cx, import),
         Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
+        Command::Reserve(spec) => super::reserved::reserve(cx, spec),
+        Command::Unreserve { tld, names } => super::reserved::unreserve(cx, tld, names),
         Command::RecordDeposit { tld, cursor } => {
             cx.tld(tld)?;
             cx.tables.put_escrow_cursor(tld, cursor)?;

@@ -60,6 +60,13 @@ pub enum Command {
     AckPoll(u64),
     /// Bulk load of a parsed zone; runs alone in its own transaction.
     Import(Box<super::import_data::ZoneImport>),
+    /// Reserves names of a TLD: they cannot be registered (NNDN).
+    Reserve(ReserveNames),
+    /// Ends the reservations of names of a TLD.
+    Unreserve {
+        tld: DomainName,
+        names: Vec<DomainName>,
+    },
     /// Records the escrow deposit (or BRDA) just made of a TLD.
     RecordDeposit {
         tld: DomainName,
@@ -134,6 +141,8 @@ impl Command {
             Command::AckPoll(_) => "poll ack",
             Command::Import(_) => "zone import",
             Command::ImportDeposit(_) => "deposit import",
+            Command::Reserve(_) => "name reservation",
+            Command::Unreserve { .. } => "reservation end",
             Command::RecordDeposit { .. } => "deposit record",
             Command::RunDue => "lifecycle run",
             Command::RefreshSignatures { .. } => "signature refresh",
@@ -159,6 +168,7 @@ impl Command {
             Command::Fund(..) => "change balances",
             Command::Import(_) => "import zones",
             Command::ImportDeposit(_) => "import deposits",
+            Command::Reserve(_) | Command::Unreserve { .. } => "reserve names",
             Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",
@@ -191,6 +201,16 @@ impl Command {
             _ => return None,
         })
     }
+}
+
+/// Names of `tld` to reserve, all in one state, for one reason, from one list.
+#[derive(Debug, Clone)]
+pub struct ReserveNames {
+    pub tld: DomainName,
+    pub names: Vec<DomainName>,
+    pub state: crate::model::reserved::NameState,
+    pub reason: String,
+    pub list: String,
 }
 
 /// A password on its way to the writer: hashed before it gets there.
@@ -236,6 +256,11 @@ pub enum Outcome {
     },
     Imported(super::import_data::ImportSummary),
     DepositImported(super::import_data::DepositImportSummary),
+    /// How many names were reserved (or released), and how many of them were already.
+    Reserved {
+        names: usize,
+        already: usize,
+    },
     Done,
 }
 
@@ -255,6 +280,7 @@ impl Outcome {
             Outcome::Due { .. } => "deadlines",
             Outcome::Imported(_) => "import",
             Outcome::DepositImported(_) => "deposit import",
+            Outcome::Reserved { .. } => "reserved names",
             Outcome::Done => "done",
         }
     }

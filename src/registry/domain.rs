@@ -13,6 +13,7 @@ use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
 use crate::model::lifecycle::{Requirement, current_grace, delete_outcome, expiry_horizon, valid_period};
 use crate::model::report::TransactionField;
+use crate::model::reserved::NameState;
 use crate::model::{
     ChangeOperation, ClientId, ContactId, ContactType, DOMAIN_DS_MAX, DOMAIN_NAMESERVERS_MAX, Domain, DomainContact, DomainName,
     DomainStatus, DomainStatusSet, DsData, Grace, GraceKind, Host, HostName, Money, PollPayload, Rgp, RgpPhase, Roid, Timestamp, Tld,
@@ -193,6 +194,19 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let tld = registrable_tld(cx, &spec.name)?;
     if cx.tables.domain(&spec.name)?.is_some() {
         return Err(RegistryError::exists(ObjectKind::Domain, &spec.name));
+    }
+    if let Some(reserved) = cx.tables.reserved(&spec.name)? {
+        // The registry allocates a withheld name; nobody registers a blocked one.
+        if reserved.state != NameState::Withheld || !cx.is_registry() {
+            return Err(RegistryError::StatusProhibits(format!(
+                "{} is {} ({}): {}",
+                spec.name,
+                if reserved.state == NameState::Blocked { "blocked" } else { "reserved" },
+                reserved.list,
+                reserved.reason
+            )));
+        }
+        cx.tables.delete_reserved(&spec.name)?;
     }
     let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
     if !valid_period(spec.period_years, &tld.registration) {

@@ -232,6 +232,8 @@ pub struct DepositImport {
     pub contacts: Vec<Contact>,
     pub hosts: Vec<Host>,
     pub domains: Vec<DepositDomain>,
+    /// NNDN objects: names that cannot be registered.
+    pub reserved: Vec<crate::model::reserved::ReservedName>,
     pub progress: Option<Progress>,
 }
 
@@ -243,6 +245,7 @@ impl std::fmt::Debug for DepositImport {
             .field("contacts", &self.contacts.len())
             .field("hosts", &self.hosts.len())
             .field("domains", &self.domains.len())
+            .field("reserved", &self.reserved.len())
             .finish()
     }
 }
@@ -298,4 +301,6 @@ pub struct DepositImportSummary {
     pub hosts: usize,
     pub hosts_kept: usize,
     pub domains: usize,
+    /// NNDN objects, as reserved names.
+    pub reserved: usize,
 }

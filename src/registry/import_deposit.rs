@@ -40,7 +40,11 @@ pub(super) fn run(cx: &mut Cx, import: &DepositImport) -> Result<super::Outcome>
         hosts: 0,
         hosts_kept: plan.hosts_kept.len(),
         domains: import.domains.len(),
+        reserved: import.reserved.len(),
     };
+    for reserved in &import.reserved {
+        cx.tables.put_reserved(reserved)?;
+    }
     for r in import.registrars.iter().filter(|r| !plan.stored_registrars.contains(&r.id)) {
         cx.tables.put_registrar(r)?;
         summary.registrars += 1;
@@ -289,6 +293,21 @@ fn check(cx: &Cx, import: &DepositImport, tld: &Tld) -> Result<Plan> {
             if !known_registrar(id)? {
                 problem(format!("domain {name}: registrar {id} is neither in the deposit nor here"));
             }
+        }
+    }
+    let mut reserved = HashSet::new();
+    for r in &import.reserved {
+        if !r.name.is_directly_below(&tld.name) {
+            problem(format!("NNDN {}: not directly below .{}", r.name, tld.name));
+        }
+        if !reserved.insert(&r.name) {
+            problem(format!("NNDN {}: listed twice", r.name));
+        }
+        if domains.contains_key(&r.name) || t.domain(&r.name)?.is_some() {
+            problem(format!("NNDN {}: registered as a domain too", r.name));
+        }
+        if t.reserved(&r.name)?.is_some() {
+            problem(format!("NNDN {}: reserved here already", r.name));
         }
     }
     if problems.is_empty() {

@@ -24,6 +24,7 @@ mod import_deposit;
 pub mod keys;
 mod nsec;
 pub mod query;
+mod reserved;
 mod resign;
 mod rollover;
 mod signing;

@@ -18,6 +18,10 @@ pub enum Availability {
     NotServed,
     BadALabel,
     Invalid,
+    /// Withheld by the registry (a reserved name).
+    Reserved,
+    /// Blocked: no one can register it.
+    Blocked,
 }
 
 impl Availability {
@@ -29,6 +33,8 @@ impl Availability {
             Availability::NotServed => Some("not served by this registry"),
             Availability::BadALabel => Some("not an IDNA2008 A-label"),
             Availability::Invalid => Some("invalid domain name"),
+            Availability::Reserved => Some("reserved"),
+            Availability::Blocked => Some("blocked"),
         }
     }
 }
@@ -61,7 +67,14 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
     };
     Ok(match snapshot.domain(&name)? {
         Some(domain) => DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires) },
-        None => DomainCheck { availability: Availability::Available, tld: Some(tld), expires: None },
+        None => {
+            let availability = match snapshot.reserved(&name)?.map(|r| r.state) {
+                Some(crate::model::reserved::NameState::Withheld) => Availability::Reserved,
+                Some(crate::model::reserved::NameState::Blocked) => Availability::Blocked,
+                None => Availability::Available,
+            };
+            DomainCheck { availability, tld: Some(tld), expires: None }
+        }
     })
 }
 

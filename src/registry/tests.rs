@@ -867,12 +867,23 @@ async fn stored_layouts_match_their_golden_bytes() {
         ObjectRef::Contact(ContactId::parse("golden-1").unwrap()),
         ObjectRef::Host(crate::model::Roid("H2-T".into())),
         ObjectRef::Domain(DomainName::parse("golden.test").unwrap()),
+        ObjectRef::Reserved(DomainName::parse("nic.test").unwrap()),
     ] {
         records.push(("change log entry", codec::encode(&Change { at, object })));
     }
     let full_watermark = Timestamp::from_unix_seconds(1_799_900_000);
     let cursor = EscrowCursor { id: "20270115D01".into(), kind: "diff".into(), watermark: at, last_change: 4242, full_watermark };
     records.push(("escrow cursor", codec::encode(&cursor)));
+    // A name that cannot be registered.
+    let reserved = crate::model::reserved::ReservedName {
+        name: n("nic.test"),
+        tld: n("test"),
+        state: crate::model::reserved::NameState::Blocked,
+        reason: "Specification 5".into(),
+        list: "spec5".into(),
+        created: at,
+    };
+    records.push(("reserved name", codec::encode(&reserved)));
     // Transaction records of the monthly reports: a column with years and one without.
     use crate::model::report::{TransactionField, TransactionRecord};
     for (field, amount) in [(TransactionField::NetAdds(10), -1), (TransactionField::TransferLosingNacked, 1)] {

@@ -19,7 +19,7 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS,
+    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, RESERVED,
     ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TRANSACTIONS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
@@ -105,6 +105,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, COUNTERS, progress)?;
     copy(source, &txn, CHANGES, progress)?;
     copy(source, &txn, TRANSACTIONS, progress)?;
+    copy(source, &txn, RESERVED, progress)?;
     {
         let mut table = txn.open_table(SIGNING_KEYS)?;
         for (name, bytes) in keys {
@@ -168,6 +169,10 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("due", rows(&txn, DUE, progress, |_| Ok(()))?),
         ("counters", rows(&txn, COUNTERS, progress, |_| Ok(()))?),
         ("changes", rows(&txn, CHANGES, progress, |v| codec::decode::<crate::model::change::Change>(v, "change").map(drop))?),
+        (
+            "reserved",
+            rows(&txn, RESERVED, progress, |v| codec::decode::<crate::model::reserved::ReservedName>(v, "reserved name").map(drop))?,
+        ),
         (
             "transactions",
             rows(&txn, TRANSACTIONS, progress, |v| {

@@ -75,6 +75,8 @@ pub(crate) const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("ch
 /// zero octet, the reporting time and a sequence number (both big-endian),
 /// so a TLD's month is one range.
 pub(crate) const TRANSACTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("transactions");
+/// Names that cannot be registered (`model::reserved`), by canonical name key.
+pub(crate) const RESERVED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("reserved");
 
 const SCHEMA_KEY: &str = "schema_version";
 /// In `meta`: the highest change log entry dropped for age.
@@ -294,6 +296,7 @@ impl Store {
             txn.open_table(NSEC3)?;
             txn.open_table(CHANGES)?;
             txn.open_table(TRANSACTIONS)?;
+            txn.open_table(RESERVED)?;
         }
         txn.commit()?;
         Ok(upgrades)

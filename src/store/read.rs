@@ -15,8 +15,8 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError,
-    TLDS, TRANSACTIONS, ZONE, codec,
+    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, RESERVED,
+    StoreError, TLDS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -613,6 +613,35 @@ impl Snapshot {
         let mut out = Vec::new();
         for item in table.range::<&[u8]>(start.as_slice()..end.as_slice())? {
             out.push(codec::decode(item?.1.value(), "transaction record")?);
+        }
+        Ok(out)
+    }
+
+    /// The reservation of `name`, if it cannot be registered.
+    pub fn reserved(&self, name: &DomainName) -> Result<Option<crate::model::reserved::ReservedName>, StoreError> {
+        super::tables::get_by_name(&self.txn.open_table(RESERVED)?, name, "reserved name")
+    }
+
+    /// The reserved names of `tld` after `after` in canonical order, at most `limit`.
+    pub fn reserved_in(
+        &self,
+        tld: &DomainName,
+        after: Option<&DomainName>,
+        limit: usize,
+    ) -> Result<Vec<crate::model::reserved::ReservedName>, StoreError> {
+        let table = self.txn.open_table(RESERVED)?;
+        let prefix = tld.canonical_key();
+        let start = after.map_or_else(|| prefix.clone(), |a| a.canonical_key());
+        let mut out = Vec::new();
+        for item in table.range::<&[u8]>(start.as_slice()..)? {
+            let (k, v) = item?;
+            if !k.value().starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            if after.is_some_and(|a| k.value() == a.canonical_key().as_slice()) {
+                continue;
+            }
+            out.push(codec::decode(v.value(), "reserved name")?);
         }
         Ok(out)
     }

@@ -481,6 +481,7 @@ pub enum ObjectRefRecord {
     Contact(ContactId),
     Host(Roid),
     Domain(DomainName),
+    Reserved(DomainName),
 }
 
 impl Stored for crate::model::change::ObjectRef {
@@ -492,6 +493,7 @@ impl Stored for crate::model::change::ObjectRef {
             O::Contact(id) => ObjectRefRecord::Contact(id.clone()),
             O::Host(roid) => ObjectRefRecord::Host(roid.clone()),
             O::Domain(name) => ObjectRefRecord::Domain(name.clone()),
+            O::Reserved(name) => ObjectRefRecord::Reserved(name.clone()),
         }
     }
     fn from_record(record: ObjectRefRecord) -> Self {
@@ -501,6 +503,7 @@ impl Stored for crate::model::change::ObjectRef {
             ObjectRefRecord::Contact(id) => O::Contact(id),
             ObjectRefRecord::Host(roid) => O::Host(roid),
             ObjectRefRecord::Domain(name) => O::Domain(name),
+            ObjectRefRecord::Reserved(name) => O::Reserved(name),
         }
     }
 }
@@ -566,6 +569,18 @@ record!(TransactionRecordRecord of crate::model::report::TransactionRecord {
     field: TransactionFieldRecord,
     amount: i64,
     at: Timestamp,
+});
+
+use crate::model::reserved::NameState;
+record_enum!(NameStateRecord of NameState { Withheld, Blocked });
+
+record!(ReservedNameRecord of crate::model::reserved::ReservedName {
+    name: DomainName,
+    tld: DomainName,
+    state: NameStateRecord,
+    reason: String,
+    list: String,
+    created: Timestamp,
 });
 
 record!(EscrowCursorRecord of crate::model::change::EscrowCursor {

@@ -24,8 +24,17 @@ pub(super) fn get_domain(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     name: &DomainName,
 ) -> Result<Option<Domain>, StoreError> {
+    get_by_name(table, name, "domain")
+}
+
+/// A record stored under a name's canonical key.
+pub(super) fn get_by_name<T: super::record::Stored>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    name: &DomainName,
+    what: &str,
+) -> Result<Option<T>, StoreError> {
     match table.get(name.canonical_key().as_slice())? {
-        Some(v) => Ok(Some(codec::decode(v.value(), "domain")?)),
+        Some(v) => Ok(Some(codec::decode(v.value(), what)?)),
         None => Ok(None),
     }
 }

@@ -14,12 +14,12 @@ use redb::{Key, ReadableTable, Table, Value, WriteTransaction};
 
 use super::journal::{self, JournalEntry};
 use super::tables::{
-    due_key, get, get_domain, host_link_names, link_key, nsec_at_or_before, nsec3_at_or_before, nsec3_key, nsec3_prefix, parse_due_key,
-    poll_count, poll_count_key, poll_key,
+    due_key, get, get_by_name, get_domain, host_link_names, link_key, nsec_at_or_before, nsec3_at_or_before, nsec3_key, nsec3_prefix,
+    parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, StoreError,
-    TLDS, TRANSACTIONS, ZONE, codec,
+    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, RESERVED,
+    StoreError, TLDS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -44,6 +44,7 @@ pub(crate) struct WriteTables<'t> {
     nsec3: Table<'t, &'static [u8], &'static [u8]>,
     changes: Table<'t, u64, &'static [u8]>,
     transactions: Table<'t, &'static [u8], &'static [u8]>,
+    reserved: Table<'t, &'static [u8], &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -78,6 +79,7 @@ enum TableId {
     Nsec3,
     Changes,
     Transactions,
+    Reserved,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -150,6 +152,7 @@ impl<'t> WriteTables<'t> {
             nsec3: txn.open_table(NSEC3)?,
             changes: txn.open_table(CHANGES)?,
             transactions: txn.open_table(TRANSACTIONS)?,
+            reserved: txn.open_table(RESERVED)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -197,6 +200,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Nsec3 => restore(&mut self.nsec3, &undo)?,
                     TableId::Changes => restore(&mut self.changes, &undo)?,
                     TableId::Transactions => restore(&mut self.transactions, &undo)?,
+                    TableId::Reserved => restore(&mut self.reserved, &undo)?,
                 }
             }
             Ok(())
@@ -326,6 +330,22 @@ impl<'t> WriteTables<'t> {
     pub fn delete_domain(&mut self, name: &DomainName) -> Result<(), StoreError> {
         self.changed.push(ObjectRef::Domain(name.clone()));
         take(&mut self.domains, &mut self.undo, TableId::Domains, name.canonical_key().as_slice())?;
+        Ok(())
+    }
+
+    pub fn reserved(&self, name: &DomainName) -> Result<Option<crate::model::reserved::ReservedName>, StoreError> {
+        get_by_name(&self.reserved, name, "reserved name")
+    }
+
+    pub fn put_reserved(&mut self, reserved: &crate::model::reserved::ReservedName) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Reserved(reserved.name.clone()));
+        let key = reserved.name.canonical_key();
+        put(&mut self.reserved, &mut self.undo, TableId::Reserved, key.as_slice(), codec::encode(reserved).as_slice())
+    }
+
+    pub fn delete_reserved(&mut self, name: &DomainName) -> Result<(), StoreError> {
+        self.changed.push(ObjectRef::Reserved(name.clone()));
+        take(&mut self.reserved, &mut self.undo, TableId::Reserved, name.canonical_key().as_slice())?;
         Ok(())
     }
 

@@ -402,7 +402,14 @@ fn summary_count(xml: &str, uri: &str) -> u64 {
 
 /// The objects of a deposit's XML, each as its text, in deposit order.
 fn deposit_objects(xml: &str) -> Vec<&str> {
-    let opens = ["<rdeRegistrar:registrar>", "<rdeHost:host>", "<rdeContact:contact>", "<rdeDomain:domain>", "<rdeEppParams:eppParams>"];
+    let opens = [
+        "<rdeRegistrar:registrar>",
+        "<rdeHost:host>",
+        "<rdeContact:contact>",
+        "<rdeDomain:domain>",
+        "<rdeNNDN:NNDN>",
+        "<rdeEppParams:eppParams>",
+    ];
     let mut starts: Vec<usize> = opens.iter().flat_map(|o| xml.match_indices(o).map(|(i, _)| i)).collect();
     starts.sort();
     let end = xml.find("<rdeHeader:header>").unwrap();
@@ -430,6 +437,11 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     d.ok("PATCH", "/v1/tlds/example", Some(serde_json::json!({"add_grace_s": 0}))).await;
     assert_eq!(code(&a.domain("create", &create_body("gone.example", "1", &["ns1.glued.example"], STRONG), "").await), 1000);
     assert_eq!(code(&a.domain("delete", "<domain:name>gone.example</domain:name>", "").await), 1001);
+    // Names that cannot be registered: withheld and blocked.
+    for (names, state) in [(vec!["nic-reserved", "www"], "withheld"), (vec!["collision"], "blocked")] {
+        let body = serde_json::json!({"names": names, "state": state, "reason": "Specification 5", "list": "spec5"});
+        d.ok("POST", "/v1/tlds/example/reserved", Some(body)).await;
+    }
     // A second TLD whose domain shares a name server and the registrant with .example's.
     d.ok("POST", "/v1/tlds", Some(serde_json::json!({"name": "second", "nameservers": ["a.nic.example", "b.nic.example"]}))).await;
     let shared = serde_json::json!({"name": "shared.second", "registrar": "demo-registrar", "nameservers": ["ns1.example.net"], "registrant": "demo-owner"});
@@ -455,6 +467,9 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
     )
     .unwrap();
     let before = std::fs::read_to_string(made.xml.as_ref().unwrap()).unwrap();
+    let checked = domain_os::escrow::verify::verify(made.xml.as_ref().unwrap(), &Default::default()).unwrap();
+    let shown = checked.to_string();
+    assert!(checked.passed() && shown.lines().any(|l| l.starts_with("rde-12") && l.contains(" pass ")), "{shown}");
     let second = DomainName::parse("second").unwrap();
     let mut second_before = Vec::new();
     domain_os::escrow::write_xml(full, &d.registry().snapshot(), &second, watermark, "20261207002", 0, None, &mut second_before).unwrap();
@@ -465,7 +480,8 @@ async fn a_full_deposit_imports_into_a_fresh_registry_which_deposits_the_same_ob
             "<rdeDomain:trStatus>pending",
             "<secDNS:dsData>",
             "<rdeHost:addr ip=\"v6\">",
-            "<rdeContact:disclose"
+            "<rdeContact:disclose",
+            "<rdeNNDN:nameState>blocked</rdeNNDN:nameState>"
         ]
         .iter()
         .all(|s| before.contains(s)),
@@ -573,6 +589,7 @@ fn object_key(object: &str) -> (String, String) {
         "rdeRegistrar" | "rdeContact" => "id",
         "rdeHost" => "roid",
         "rdeDomain" => "name",
+        "rdeNNDN" => "aName",
         _ => return (kind, String::new()),
     };
     let open = format!("<{kind}:{key}>");
@@ -614,6 +631,8 @@ async fn a_diff_holds_what_changed_after_the_previous_deposit_and_full_plus_diff
         assert_eq!(code(&a.host("create", &format!("<host:name>{host}</host:name>")).await), 1000);
     }
     assert_eq!(code(&a.domain("create", &create_body("temp.example", "1", &[], STRONG), "").await), 1000);
+    let reserve = |names: &[&str], state: &str| serde_json::json!({"names": names, "state": state, "reason": "test", "list": "operator"});
+    d.ok("POST", "/v1/tlds/example/reserved", Some(reserve(&["kept", "dropped"], "withheld"))).await;
     let deposit = async |kind: &str| {
         let made = d.ok("POST", "/v1/tlds/example/escrow", Some(serde_json::json!({"type": kind, "keep_xml": true}))).await;
         let path = std::path::PathBuf::from(made["xml"].as_str().unwrap());
@@ -634,8 +653,15 @@ async fn a_diff_holds_what_changed_after_the_previous_deposit_and_full_plus_diff
     let rename = "<host:name>ns.spare.net</host:name><host:chg><host:name>ns.renamed.net</host:name></host:chg>";
     assert_eq!(code(&a.host("update", rename).await), 1000);
     assert_eq!(code(&a.host("delete", "<host:name>ns.gone.net</host:name>").await), 1000);
+    // A name blocked, a reservation ended.
+    d.ok("POST", "/v1/tlds/example/reserved", Some(reserve(&["added.example"], "blocked"))).await;
+    d.ok("POST", "/v1/tlds/example/reserved/release", Some(serde_json::json!({"names": ["dropped"]}))).await;
 
     let (diff_made, diff) = deposit("diff").await;
+    assert!(diff.contains("<rdeNNDN:delete><rdeNNDN:aName>dropped.example</rdeNNDN:aName></rdeNNDN:delete>"), "{diff}");
+    let names: Vec<String> = deposit_objects(&diff).iter().map(|o| object_key(o)).filter(|k| k.0 == "rdeNNDN").map(|k| k.1).collect();
+    assert_eq!(names, ["added.example"]);
+    assert!(full.contains("<rdeNNDN:aName>kept.example</rdeNNDN:aName><rdeNNDN:nameState>withheld</rdeNNDN:nameState>"), "{full}");
     assert!(diff_made["ryde"].as_str().unwrap().ends_with("_diff_S1_R0.ryde"), "{diff_made}");
     assert!(diff.contains(&format!(r#"<rde:deposit type="DIFF" id="{}""#, diff_made["id"].as_str().unwrap())), "{diff}");
     assert!(diff.contains(&format!(r#"prevId="{}""#, first["id"].as_str().unwrap())), "{diff}");

@@ -19,6 +19,7 @@ mod ops;
 mod packaging;
 mod rdap;
 mod report;
+mod reserved;
 mod secondary;
 mod transfer;
 mod whois;

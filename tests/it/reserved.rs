@@ -1,0 +1,74 @@
+//! Names that cannot be registered, end to end: a Specification 5 list
+//! imported from a file on the command line, names blocked through the API,
+//! and what registrars see of them over EPP (check and create), what the
+//! registry may still do (allocate a withheld name), and what is refused
+//! (reserving a registered name, a name outside the TLD).
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::epp::{Epp, Responses, STRONG, code, create_body};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_and_blocked_names_are_unavailable_over_epp_and_only_withheld_ones_can_be_allocated() {
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+
+    // RA Specification 5 names from a file: labels and names, with comments.
+    let list = dir.path().join("spec5.txt");
+    std::fs::write(&list, "# Specification 5, section 2\nab\nxy.example\n\nwhois  # section 4\n").unwrap();
+    let (ok, out, err) = run(&["reserved", "import", "example", list.to_str().unwrap(), "--reason", "Specification 5", "--list", "spec5"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("\"reserved\": 3"), "{out}");
+    // A bad line refuses the whole file, naming it.
+    std::fs::write(&list, "cd\nbad_label\n").unwrap();
+    let (ok, _, err) = run(&["reserved", "import", "example", list.to_str().unwrap(), "--reason", "Specification 5"]);
+    assert!(!ok && err.contains("line 2"), "{err}");
+    let blocked = json!({"names": ["collision.example"], "state": "blocked", "reason": "name collision", "list": "collision"});
+    assert_eq!(d.ok("POST", "/v1/tlds/example/reserved", Some(blocked)).await["reserved"], 1);
+
+    // A registered name cannot be reserved, nor a name outside the TLD; nothing of such a request is kept.
+    let (code_, body) = d.api("POST", "/v1/tlds/example/reserved", Some(json!({"names": ["fresh", "hello"], "reason": "x"}))).await;
+    assert_eq!(code_, 409, "{body}");
+    assert!(body.to_string().contains("hello.example"), "{body}");
+    let (code_, _) = d.api("POST", "/v1/tlds/example/reserved", Some(json!({"names": ["a.b.example"], "reason": "x"}))).await;
+    assert_eq!(code_, 422);
+    let listed = d.ok("GET", "/v1/tlds/example/reserved", None).await;
+    let names: Vec<&str> = listed["names"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ab.example", "collision.example", "whois.example", "xy.example"], "{listed}");
+    assert_eq!(listed["names"][1]["state"], "blocked");
+
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let check = a
+        .domain(
+            "check",
+            "<domain:name>ab.example</domain:name><domain:name>collision.example</domain:name><domain:name>free.example</domain:name>",
+            "",
+        )
+        .await;
+    assert!(check.contains(r#"<domain:name avail="0">ab.example</domain:name><domain:reason>reserved</domain:reason>"#), "{check}");
+    assert!(check.contains(r#"<domain:name avail="0">collision.example</domain:name><domain:reason>blocked</domain:reason>"#), "{check}");
+    assert!(check.contains(r#"<domain:name avail="1">free.example</domain:name>"#), "{check}");
+    let refused = a.domain("create", &create_body("ab.example", "1", &[], STRONG), "").await;
+    assert_eq!(code(&refused), 2304, "{refused}");
+    assert!(refused.contains("reserved (spec5): Specification 5"), "{refused}");
+    assert_eq!(code(&a.domain("create", &create_body("collision.example", "1", &[], STRONG), "").await), 2304);
+
+    // The registry allocates a withheld name to a registrar; the reservation ends with it.
+    let allocated = d.ok("POST", "/v1/domains", Some(json!({"name": "whois.example", "registrar": "demo-registrar"}))).await;
+    assert_eq!(allocated["name"], "whois.example");
+    assert_eq!(d.ok("GET", "/v1/tlds/example/reserved", None).await["names"].as_array().unwrap().len(), 3);
+    // A blocked name the registry cannot register either, until the block ends.
+    let (code_, body) = d.api("POST", "/v1/domains", Some(json!({"name": "collision.example", "registrar": "demo-registrar"}))).await;
+    assert_eq!(code_, 409, "{body}");
+    let (ok, out, err) = run(&["reserved", "remove", "example", "collision"]);
+    assert!(ok && out.contains("\"released\": 1"), "{out}{err}");
+    assert_eq!(code(&a.domain("create", &create_body("collision.example", "1", &[], STRONG), "").await), 1000);
+    let (ok, out, _) = run(&["reserved", "list", "example", "--limit", "1"]);
+    assert!(ok && out.contains("ab.example") && !out.contains("xy.example"), "{out}");
+    seen.validate();
+    d.stop().await;
+}
