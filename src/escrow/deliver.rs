@@ -61,6 +61,9 @@ pub enum DeliveryError {
     Sftp(String),
     #[error("ICANN's reporting interface: {0}")]
     Report(String),
+    /// ICANN answered, and not 200: its status and `iirdea` result.
+    #[error("ICANN's reporting interface: HTTP {status}{}", iirdea.as_ref().map(|(c, m)| format!(", iirdea result {c}: {m}")).unwrap_or_default())]
+    Refused { status: u16, iirdea: Option<(u16, String)> },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -186,11 +189,11 @@ pub async fn put_to_icann(icann: &IcannConfig, tld: &str, path: &str, content_ty
     if status == hyper::StatusCode::OK {
         return Ok(());
     }
-    Err(report(match iirdea_result(&text) {
-        Some((code, msg)) => format!("HTTP {status}, iirdea result {code}: {msg}"),
-        None => format!("HTTP {status}"),
-    }))
+    Err(DeliveryError::Refused { status: status.as_u16(), iirdea: iirdea_result(&text) })
 }
+
+/// ICANN's `iirdea` result code for a deposit report it was sent before.
+const PREVIOUSLY_SUBMITTED: u16 = 2002;
 
 /// The code and message of an `iirdea:response`.
 pub fn iirdea_result(xml: &str) -> Option<(u16, String)> {
@@ -301,7 +304,15 @@ pub async fn deliver_pending(folder: &Path, targets: Targets<'_>, retries: &mut 
             tracing::error!(report = %report.display(), "the report has no id");
             continue;
         };
-        match put_report(icann, tld, &id, body).await.and_then(|()| mark(&report_mark)) {
+        let sent = match put_report(icann, tld, &id, body).await {
+            // ICANN has that report already (an earlier try was taken, its answer lost).
+            Err(DeliveryError::Refused { iirdea: Some((PREVIOUSLY_SUBMITTED, _)), .. }) => {
+                tracing::warn!(deposit = %base, %id, "ICANN had the report already");
+                Ok(())
+            }
+            other => other,
+        };
+        match sent.and_then(|()| mark(&report_mark)) {
             Ok(()) => {
                 retries.done(&report_mark.to_string_lossy());
                 tracing::info!(deposit = %base, %id, "report accepted by ICANN");

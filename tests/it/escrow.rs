@@ -963,6 +963,7 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
     // The report: refused once (503), then accepted; never sent again.
     assert!(eventually(Duration::from_secs(90), async || received.lock().unwrap().len() >= 2).await, "{:?}", received.lock().unwrap());
     schedule_passes(&d, 2).await;
+    let seen_by_icann = received.clone();
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 2, "{received:?}");
     let report = std::fs::read_to_string(folder.join(format!("{base}-report.xml"))).unwrap();
@@ -974,7 +975,15 @@ async fn scheduled_deposits_reach_the_agent_by_sftp_and_their_reports_reach_ican
         assert_eq!((r.authorization.as_str(), r.content_type.as_str()), (basic.as_str(), "text/xml"));
         assert_eq!(r.body, report);
     }
-    assert!(folder.join(format!(".delivered/{base}.icann")).exists());
+    let mark = folder.join(format!(".delivered/{base}.icann"));
+    assert!(mark.exists());
+    // Had the acceptance been lost, ICANN's "previously submitted" counts as delivered.
+    std::fs::remove_file(&mark).unwrap();
+    assert!(eventually(Duration::from_secs(60), async || mark.exists()).await, "the mark comes back");
+    let last = seen_by_icann.lock().unwrap().last().cloned().unwrap();
+    assert!(!last.accepted, "ICANN answered 400 with iirdea 2002");
+    schedule_passes(&d, 2).await;
+    assert_eq!(seen_by_icann.lock().unwrap().len(), 3, "and nothing more is sent");
     d.stop().await;
 }
 
