@@ -62,6 +62,9 @@ enum Commands {
     /// registry may still allocate them) or blocked.
     #[command(subcommand)]
     Reserved(ReservedCmd),
+    /// Premium names of a TLD: their own class and yearly prices.
+    #[command(subcommand)]
+    Premium(PremiumCmd),
     /// Registrars.
     #[command(subcommand)]
     Registrar(RegistrarCmd),
@@ -300,6 +303,28 @@ enum ReservedCmd {
         names: Vec<String>,
     },
     /// A page of the TLD's reserved names, in canonical order.
+    List {
+        tld: String,
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PremiumCmd {
+    /// Price the names of a CSV file: `label,class,create,renew[,transfer]`
+    /// per line (amounts like `120.00` in the TLD's currency), an optional
+    /// header line, `#` comments; all of them or none.
+    Import { tld: String, file: PathBuf },
+    /// Give names their standard prices again.
+    Remove {
+        tld: String,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// A page of the TLD's premium names, in canonical order.
     List {
         tld: String,
         #[arg(long)]
@@ -652,16 +677,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &config,
             request(Method::POST, format!("/v1/tlds/{}/reserved/release", path_name(&tld)?), Some(json!({ "names": names }))),
         ),
-        Commands::Reserved(ReservedCmd::List { tld, after, limit }) => {
-            let mut query = Vec::new();
-            if let Some(a) = after {
-                query.push(format!("after={}", path_name(&a)?));
-            }
-            if let Some(l) = limit {
-                query.push(format!("limit={l}"));
-            }
-            admin(&config, request(Method::GET, format!("/v1/tlds/{}/reserved?{}", path_name(&tld)?, query.join("&")), None))
+        Commands::Reserved(ReservedCmd::List { tld, after, limit }) => admin(&config, name_page(&tld, "reserved", after, limit)?),
+        Commands::Premium(PremiumCmd::Import { tld, file }) => {
+            let tld_name = DomainName::parse(&tld)?;
+            let text = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
+            let names = crate::model::premium::parse_list(&text, &tld_name)
+                .map_err(|problems| anyhow!("{}:\n  {}", file.display(), problems.join("\n  ")))?;
+            let names: Vec<Value> = names
+                .iter()
+                .map(|p| {
+                    json!({ "name": p.name, "class": p.class, "create": p.prices.create, "renew": p.prices.renew, "transfer": p.prices.transfer })
+                })
+                .collect();
+            admin(&config, request(Method::POST, format!("/v1/tlds/{}/premium", path_name(&tld)?), Some(json!({ "names": names }))))
         }
+        Commands::Premium(PremiumCmd::Remove { tld, names }) => {
+            admin(&config, request(Method::POST, format!("/v1/tlds/{}/premium/remove", path_name(&tld)?), Some(json!({ "names": names }))))
+        }
+        Commands::Premium(PremiumCmd::List { tld, after, limit }) => admin(&config, name_page(&tld, "premium", after, limit)?),
         Commands::Report(ReportCmd::Activity(args)) => report(&config, crate::report::ReportKind::Activity, args),
         Commands::Report(ReportCmd::Transactions(args)) => report(&config, crate::report::ReportKind::Transactions, args),
         Commands::Report(ReportCmd::Send { tld, month, again }) => admin(
@@ -1044,6 +1077,18 @@ async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+/// A page of a TLD's `what` (reserved or premium names).
+fn name_page(tld: &str, what: &str, after: Option<String>, limit: Option<usize>) -> anyhow::Result<ApiRequest> {
+    let mut query = Vec::new();
+    if let Some(a) = after {
+        query.push(format!("after={}", path_name(&a)?));
+    }
+    if let Some(l) = limit {
+        query.push(format!("limit={l}"));
+    }
+    Ok(request(Method::GET, format!("/v1/tlds/{}/{what}?{}", path_name(tld)?, query.join("&")), None))
 }
 
 fn reserve_request(tld: &str, names: &[&str], how: &Reservation) -> anyhow::Result<ApiRequest> {

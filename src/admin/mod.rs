@@ -164,6 +164,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/escrow", post(escrow_deposit).get(escrow_cursors))
         .route("/v1/tlds/{tld}/reserved", get(list_reserved).post(reserve_names).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/reserved/release", post(release_names).layer(DefaultBodyLimit::max(import_limit)))
+        .route("/v1/tlds/{tld}/premium", get(list_premium).post(set_premium).layer(DefaultBodyLimit::max(import_limit)))
+        .route("/v1/tlds/{tld}/premium/remove", post(remove_premium).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
         .route("/v1/tlds/{tld}/reports/{month}/send", post(send_reports))
         .route("/v1/tlds/{tld}/reports/{month}/dns/{server}", axum::routing::put(record_dns_counts))
@@ -611,6 +613,76 @@ async fn list_reserved(State(s): AppState, Path(tld): Path<String>, page: Result
         return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
     }
     let names = snap.reserved_in(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
+    ok(json!({ "names": names }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PremiumEntry {
+    /// A label or a name directly below the TLD.
+    name: String,
+    #[serde(default = "premium_class")]
+    class: String,
+    create: crate::model::Money,
+    renew: crate::model::Money,
+    /// Defaults to the renewal price.
+    transfer: Option<crate::model::Money>,
+}
+
+fn premium_class() -> String {
+    "premium".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PremiumRequest {
+    names: Vec<PremiumEntry>,
+}
+
+/// Prices names of a TLD as premium names: all of them, or none.
+async fn set_premium(State(s): AppState, Path(tld): Path<String>, body: Result<Json<PremiumRequest>, JsonRejection>) -> ApiResult {
+    let tld = name(&tld)?;
+    let Json(request) = body.map_err(ApiError::from)?;
+    let labels: Vec<String> = request.names.iter().map(|e| e.name.clone()).collect();
+    let parsed = names_under(&tld, &labels)?;
+    let names = request
+        .names
+        .into_iter()
+        .zip(parsed)
+        .map(|(e, name)| crate::model::premium::PremiumName {
+            name,
+            tld: tld.clone(),
+            class: e.class,
+            prices: crate::model::lifecycle::PremiumPrices { create: e.create, renew: e.renew, transfer: e.transfer.unwrap_or(e.renew) },
+        })
+        .collect();
+    match s.registry.execute(Command::SetPremium { tld, names }).await? {
+        Outcome::Reserved { names, already } => ok(json!({ "priced": names, "repriced": already })),
+        other => unexpected(other),
+    }
+}
+
+/// Gives names of a TLD their standard prices again.
+async fn remove_premium(State(s): AppState, Path(tld): Path<String>, body: Result<Json<ReleaseRequest>, JsonRejection>) -> ApiResult {
+    let tld = name(&tld)?;
+    let Json(request) = body.map_err(ApiError::from)?;
+    let names = names_under(&tld, &request.names)?;
+    match s.registry.execute(Command::RemovePremium { tld, names }).await? {
+        Outcome::Reserved { names, already } => ok(json!({ "removed": names, "not_premium": already })),
+        other => unexpected(other),
+    }
+}
+
+/// A page of a TLD's premium names and their prices, in canonical order.
+async fn list_premium(State(s): AppState, Path(tld): Path<String>, page: Result<Query<Page>, QueryRejection>) -> ApiResult {
+    let Query(page) = page?;
+    let (after, limit) = page.parts()?;
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    if snap.zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    let names = snap.premium_in(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
     ok(json!({ "names": names }))
 }
 

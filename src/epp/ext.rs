@@ -217,9 +217,11 @@ pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, c
         w.leaf("fee:reason", &[], "not served by this registry").close();
         return;
     }
-    w.leaf("fee:class", &[], "standard");
+    let class = check.premium.as_ref().map_or("standard", |p| p.class.as_str());
+    w.leaf("fee:class", &[], class);
+    let standard = if check.premium.is_some() { "0" } else { "1" };
     for (command, years) in commands {
-        w.open("fee:command", &[("name", command), ("standard", "1")]);
+        w.open("fee:command", &[("name", command), ("standard", standard)]);
         match check.price(command, *years, now) {
             Some(price) => {
                 if price.years > 0 {

@@ -129,6 +129,14 @@ pub struct Price {
     pub grace_s: i64,
 }
 
+/// A premium name's yearly prices, instead of the TLD's (`model::premium`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PremiumPrices {
+    pub create: Money,
+    pub renew: Money,
+    pub transfer: Money,
+}
+
 impl RegistrationPolicy {
     /// Renewal years a restore includes: one when the domain expired in the
     /// meantime, so that it comes back unexpired.
@@ -138,16 +146,25 @@ impl RegistrationPolicy {
 
     /// The price of `command` for `years`, `expires` being the domain's
     /// expiry when it exists (a restore of an expired domain includes a
-    /// renewal). The writer charges exactly what this quotes.
-    pub fn price(&self, command: &str, years: u32, expires: Option<Timestamp>, now: Timestamp) -> Option<Price> {
+    /// renewal), at `premium`'s prices for a premium name. The writer
+    /// charges exactly what this quotes.
+    pub fn price(
+        &self,
+        command: &str,
+        years: u32,
+        expires: Option<Timestamp>,
+        now: Timestamp,
+        premium: Option<&PremiumPrices>,
+    ) -> Option<Price> {
         let yearly = |per_year: Money, grace_s| Price { amount: per_year.times(years), years, grace_s };
+        let renew_price = premium.map_or(self.renew_price, |p| p.renew);
         Some(match command {
-            "create" => yearly(self.create_price, self.add_grace_s),
-            "renew" => yearly(self.renew_price, self.renew_grace_s),
-            "transfer" => yearly(self.transfer_price, self.transfer_grace_s),
+            "create" => yearly(premium.map_or(self.create_price, |p| p.create), self.add_grace_s),
+            "renew" => yearly(renew_price, self.renew_grace_s),
+            "transfer" => yearly(premium.map_or(self.transfer_price, |p| p.transfer), self.transfer_grace_s),
             "restore" => {
                 let renewal = expires.map_or(0, |e| Self::restore_renewal_years(e, now));
-                Price { amount: self.renew_price.times(renewal) + self.restore_price, years: 0, grace_s: 0 }
+                Price { amount: renew_price.times(renewal) + self.restore_price, years: 0, grace_s: 0 }
             }
             "delete" | "update" => Price { amount: Money(0), years: 0, grace_s: 0 },
             _ => return None,

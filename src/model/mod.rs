@@ -16,6 +16,7 @@ pub mod name;
 pub mod net;
 pub mod objects;
 pub mod poll;
+pub mod premium;
 pub mod report;
 pub mod reserved;
 pub mod rollover;

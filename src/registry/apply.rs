@@ -86,6 +86,8 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
         Command::Reserve(spec) => super::reserved::reserve(cx, spec),
         Command::Unreserve { tld, names } => super::reserved::unreserve(cx, tld, names),
+        Command::SetPremium { tld, names } => super::reserved::set_premium(cx, tld, names),
+        Command::RemovePremium { tld, names } => super::reserved::remove_premium(cx, tld, names),
         Command::RecordDeposit { tld, cursor } => {
             cx.tld(tld)?;
             cx.tables.put_escrow_cursor(tld, cursor)?;

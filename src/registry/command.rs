@@ -67,6 +67,16 @@ pub enum Command {
         tld: DomainName,
         names: Vec<DomainName>,
     },
+    /// Prices names of a TLD as premium names (replacing their prices).
+    SetPremium {
+        tld: DomainName,
+        names: Vec<crate::model::premium::PremiumName>,
+    },
+    /// Gives names of a TLD their standard prices again.
+    RemovePremium {
+        tld: DomainName,
+        names: Vec<DomainName>,
+    },
     /// Records the escrow deposit (or BRDA) just made of a TLD.
     RecordDeposit {
         tld: DomainName,
@@ -143,6 +153,8 @@ impl Command {
             Command::ImportDeposit(_) => "deposit import",
             Command::Reserve(_) => "name reservation",
             Command::Unreserve { .. } => "reservation end",
+            Command::SetPremium { .. } => "premium prices",
+            Command::RemovePremium { .. } => "premium removal",
             Command::RecordDeposit { .. } => "deposit record",
             Command::RunDue => "lifecycle run",
             Command::RefreshSignatures { .. } => "signature refresh",
@@ -169,6 +181,7 @@ impl Command {
             Command::Import(_) => "import zones",
             Command::ImportDeposit(_) => "import deposits",
             Command::Reserve(_) | Command::Unreserve { .. } => "reserve names",
+            Command::SetPremium { .. } | Command::RemovePremium { .. } => "price premium names",
             Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",

@@ -226,11 +226,32 @@ impl<'a, 't> Cx<'a, 't> {
     /// currency 2306). Free for the registry.
     /// What `command` costs a registrar, by the same rule `fee:check` quotes
     /// (`RegistrationPolicy::price`); the registry pays nothing.
-    pub fn price(&self, tld: &Tld, command: &str, years: u32, expires: Option<Timestamp>, agreed: Option<&FeeAgreement>) -> Result<Money> {
+    /// What `command` on `name` costs a registrar: the price a check quotes,
+    /// at the name's premium prices if it has them, which the registrar
+    /// must then have acknowledged (fee-1.0, RFC 8748 §3.8).
+    pub fn price(
+        &self,
+        tld: &Tld,
+        name: &DomainName,
+        command: &str,
+        years: u32,
+        expires: Option<Timestamp>,
+        agreed: Option<&FeeAgreement>,
+    ) -> Result<Money> {
         if self.is_registry() {
             return Ok(Money(0));
         }
-        let price = tld.registration.price(command, years, expires, self.now).map_or(Money(0), |p| p.amount);
+        let premium = self.tables.premium(name)?;
+        let prices = premium.as_ref().map(|p| &p.prices);
+        let price = tld.registration.price(command, years, expires, self.now, prices).map_or(Money(0), |p| p.amount);
+        if let (Some(p), None) = (&premium, agreed)
+            && price.0 > 0
+        {
+            return Err(RegistryError::Missing(format!(
+                "{name} is a {} name: acknowledge its fee of {price} {} with the fee extension",
+                p.class, tld.registration.currency
+            )));
+        }
         if let Some(fee) = agreed {
             if fee.currency.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(&tld.registration.currency)) {
                 return Err(RegistryError::Policy(format!("fees of .{} are in {}", tld.name, tld.registration.currency)));

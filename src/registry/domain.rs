@@ -220,7 +220,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let statuses = DomainStatusSet::from_statuses(spec.statuses.iter().map(|s| settable(cx, *s)).collect::<Result<Vec<_>>>()?)?;
     check_contacts(cx, &tld, spec.registrant.as_ref(), &spec.contacts)?;
     refuse_clear_auth_info(&spec.auth_info)?;
-    let fee = cx.price(&tld, "create", spec.period_years, None, spec.fee.as_ref())?;
+    let fee = cx.price(&tld, &spec.name, "create", spec.period_years, None, spec.fee.as_ref())?;
     cx.check_funds(&registrar, fee)?;
 
     let expires = cx.now.plus_years(spec.period_years as i32);
@@ -357,7 +357,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
         (Restore::Request, RgpPhase::Redemption) => {
             // A restored domain must not have expired: restoring includes a year's renewal when it has.
             let renew_years = crate::model::RegistrationPolicy::restore_renewal_years(before.expires, cx.now);
-            fee = cx.price(&tld, "restore", 0, Some(before.expires), agreed)?;
+            fee = cx.price(&tld, &name, "restore", 0, Some(before.expires), agreed)?;
             cx.check_funds(&before.registrar, fee)?;
             after.expires = before.expires.plus_years(renew_years as i32);
             let ends = cx.now.plus_seconds(tld.registration.pending_restore_s);
@@ -487,7 +487,7 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     if expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, "renew", spec.years, Some(before.expires), spec.fee.as_ref())?;
+    let fee = cx.price(&tld, name, "renew", spec.years, Some(before.expires), spec.fee.as_ref())?;
     cx.check_funds(&before.registrar, fee)?;
 
     let mut after = before.clone();
@@ -556,7 +556,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     if new_expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, "transfer", years, None, agreed)?;
+    let fee = cx.price(&tld, &name, "transfer", years, None, agreed)?;
     cx.check_funds(&gaining, fee)?;
 
     let acted = cx.now.plus_seconds(tld.registration.transfer_pending_s);

@@ -79,7 +79,9 @@ fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
         return Ok(());
     }
     let tld = cx.tld(&before.tld)?;
-    let fee = tld.registration.renew_price;
+    let premium = cx.tables.premium(name)?;
+    let prices = premium.as_ref().map(|p| &p.prices);
+    let fee = tld.registration.price("renew", 1, Some(before.expires), cx.now, prices).map_or(Money(0), |p| p.amount);
     let mut after = before.clone();
     after.expires = before.expires.plus_years(1);
     let ends = cx.now.plus_seconds(tld.registration.auto_renew_grace_s);

@@ -349,7 +349,7 @@ fn domain(tld: &Tld, watermark: Timestamp, d: &super::import_data::DepositDomain
     domain.nameservers = d.nameservers.iter().map(|ns| roids[ns].clone()).collect();
     let p = &tld.registration;
     let updated = domain.updated.unwrap_or(watermark);
-    let price = |command: &str| p.price(command, 1, Some(domain.expires), watermark).map_or(crate::model::Money(0), |p| p.amount);
+    let price = |command: &str| p.price(command, 1, Some(domain.expires), watermark, None).map_or(crate::model::Money(0), |p| p.amount);
     for state in &d.rgp {
         let (kind, ends, command) = match state {
             RgpState::AddPeriod => (GraceKind::Add, domain.created.plus_seconds(p.add_grace_s), "create"),

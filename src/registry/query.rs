@@ -46,17 +46,19 @@ pub struct DomainCheck<'s> {
     pub tld: Option<&'s Tld>,
     /// Expiry of the registered domain, which some prices depend on.
     pub expires: Option<Timestamp>,
+    /// The name's premium prices, if it has them.
+    pub premium: Option<crate::model::premium::PremiumName>,
 }
 
 impl DomainCheck<'_> {
     /// What `command` for `years` would cost: what the writer charges.
     pub fn price(&self, command: &str, years: u32, now: Timestamp) -> Option<Price> {
-        self.tld?.registration.price(command, years, self.expires, now)
+        self.tld?.registration.price(command, years, self.expires, now, self.premium.as_ref().map(|p| &p.prices))
     }
 }
 
 pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainCheck<'s>, StoreError> {
-    let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None };
+    let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None, premium: None };
     let name = match DomainName::parse(text) {
         Ok(name) => name,
         Err(NameError::BadALabel(_)) => return Ok(unregistrable(Availability::BadALabel)),
@@ -65,15 +67,16 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
     let Some(tld) = snapshot.tld_of(&name).filter(|t| name.is_directly_below(&t.name)) else {
         return Ok(unregistrable(Availability::NotServed));
     };
+    let premium = snapshot.premium(&name)?;
     Ok(match snapshot.domain(&name)? {
-        Some(domain) => DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires) },
+        Some(domain) => DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires), premium },
         None => {
             let availability = match snapshot.reserved(&name)?.map(|r| r.state) {
                 Some(crate::model::reserved::NameState::Withheld) => Availability::Reserved,
                 Some(crate::model::reserved::NameState::Blocked) => Availability::Blocked,
                 None => Availability::Available,
             };
-            DomainCheck { availability, tld: Some(tld), expires: None }
+            DomainCheck { availability, tld: Some(tld), expires: None, premium }
         }
     })
 }

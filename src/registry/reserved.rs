@@ -1,8 +1,10 @@
-//! Reserving names of a TLD (NNDN: withheld or blocked) and ending
-//! reservations: every name must lie directly below the TLD and not be
-//! registered, or nothing of the command is kept. Creating a reserved name
-//! is refused in `domain::create`, except that the registry may allocate a
-//! withheld one, which ends its reservation in the same transaction.
+//! Names of a TLD with rules of their own. Reserving names (NNDN: withheld
+//! or blocked) and ending reservations: every name must lie directly below
+//! the TLD and not be registered, or nothing of the command is kept.
+//! Creating a reserved name is refused in `domain::create`, except that the
+//! registry may allocate a withheld one, which ends its reservation in the
+//! same transaction. Premium names: their prices replace the TLD's in
+//! `Cx::price`, registered or not.
 
 use super::command::*;
 use super::context::{Cx, Result};
@@ -55,6 +57,38 @@ pub(super) fn reserve(cx: &mut Cx, spec: &ReserveNames) -> Result<Outcome> {
         cx.tables.put_reserved(&reserved)?;
     }
     Ok(Outcome::Reserved { names: spec.names.len(), already })
+}
+
+pub(super) fn set_premium(cx: &mut Cx, tld: &DomainName, names: &[crate::model::premium::PremiumName]) -> Result<Outcome> {
+    let tld = cx.tld(tld)?;
+    if names.len() > crate::model::premium::NAMES_PER_COMMAND_MAX {
+        return Err(RegistryError::Range(format!("at most {} names at a time", crate::model::premium::NAMES_PER_COMMAND_MAX)));
+    }
+    let outside: Vec<&str> = names.iter().filter(|p| !p.name.is_directly_below(&tld.name)).take(10).map(|p| p.name.as_str()).collect();
+    if names.is_empty() || !outside.is_empty() {
+        return Err(RegistryError::Invalid(format!("1 or more names directly below {}; not: {}", tld.name, outside.join(", "))));
+    }
+    let mut already = 0;
+    for premium in names {
+        crate::model::premium::check_class(&premium.class).map_err(RegistryError::Invalid)?;
+        let prices = premium.prices;
+        if [prices.create, prices.renew, prices.transfer].iter().any(|m| m.0 < 0) {
+            return Err(RegistryError::Range(format!("{}: prices are not negative", premium.name)));
+        }
+        already += usize::from(cx.tables.premium(&premium.name)?.is_some());
+        cx.tables.put_premium(&crate::model::premium::PremiumName { tld: tld.name.clone(), ..premium.clone() })?;
+    }
+    Ok(Outcome::Reserved { names: names.len(), already })
+}
+
+pub(super) fn remove_premium(cx: &mut Cx, tld: &DomainName, names: &[DomainName]) -> Result<Outcome> {
+    let tld = cx.tld(tld)?;
+    check_names(&tld.name, names)?;
+    let mut removed = 0;
+    for name in names {
+        removed += usize::from(cx.tables.delete_premium(name)?);
+    }
+    Ok(Outcome::Reserved { names: removed, already: names.len() - removed })
 }
 
 pub(super) fn unreserve(cx: &mut Cx, tld: &DomainName, names: &[DomainName]) -> Result<Outcome> {

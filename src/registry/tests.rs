@@ -884,6 +884,13 @@ async fn stored_layouts_match_their_golden_bytes() {
         created: at,
     };
     records.push(("reserved name", codec::encode(&reserved)));
+    let premium = crate::model::premium::PremiumName {
+        name: n("gold.test"),
+        tld: n("test"),
+        class: "premium".into(),
+        prices: crate::model::lifecycle::PremiumPrices { create: Money(100_000), renew: Money(50_000), transfer: Money(25_000) },
+    };
+    records.push(("premium name", codec::encode(&premium)));
     // Transaction records of the monthly reports: a column with years and one without.
     use crate::model::report::{TransactionField, TransactionRecord};
     for (field, amount) in [(TransactionField::NetAdds(10), -1), (TransactionField::TransferLosingNacked, 1)] {

@@ -350,7 +350,7 @@ pub(super) fn v8_to_v9() -> String {
 }
 
 pub(super) fn v9_to_v10() -> String {
-    "schema 9 to 10: transaction records for the monthly reports (written from now on) and reserved names added".into()
+    "schema 9 to 10: transaction records for the monthly reports (written from now on) reserved names and premium names added".into()
 }
 
 pub(super) fn v5_to_v6() -> String {

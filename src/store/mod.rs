@@ -77,6 +77,8 @@ pub(crate) const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("ch
 pub(crate) const TRANSACTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("transactions");
 /// Names that cannot be registered (`model::reserved`), by canonical name key.
 pub(crate) const RESERVED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("reserved");
+/// Premium names and their prices (`model::premium`), by canonical name key.
+pub(crate) const PREMIUM: TableDefinition<&[u8], &[u8]> = TableDefinition::new("premium");
 
 const SCHEMA_KEY: &str = "schema_version";
 /// In `meta`: the highest change log entry dropped for age.
@@ -297,6 +299,7 @@ impl Store {
             txn.open_table(CHANGES)?;
             txn.open_table(TRANSACTIONS)?;
             txn.open_table(RESERVED)?;
+            txn.open_table(PREMIUM)?;
         }
         txn.commit()?;
         Ok(upgrades)

@@ -15,8 +15,8 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, RESERVED,
-    StoreError, TLDS, TRANSACTIONS, ZONE, codec,
+    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, PREMIUM, REGISTRARS,
+    RESERVED, StoreError, TLDS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -617,6 +617,21 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// The prices of `name`, if it is a premium name.
+    pub fn premium(&self, name: &DomainName) -> Result<Option<crate::model::premium::PremiumName>, StoreError> {
+        super::tables::get_by_name(&self.txn.open_table(PREMIUM)?, name, "premium name")
+    }
+
+    /// The premium names of `tld` after `after` in canonical order, at most `limit`.
+    pub fn premium_in(
+        &self,
+        tld: &DomainName,
+        after: Option<&DomainName>,
+        limit: usize,
+    ) -> Result<Vec<crate::model::premium::PremiumName>, StoreError> {
+        names_in(&self.txn.open_table(PREMIUM)?, tld, after, limit, "premium name")
+    }
+
     /// The reservation of `name`, if it cannot be registered.
     pub fn reserved(&self, name: &DomainName) -> Result<Option<crate::model::reserved::ReservedName>, StoreError> {
         super::tables::get_by_name(&self.txn.open_table(RESERVED)?, name, "reserved name")
@@ -629,21 +644,7 @@ impl Snapshot {
         after: Option<&DomainName>,
         limit: usize,
     ) -> Result<Vec<crate::model::reserved::ReservedName>, StoreError> {
-        let table = self.txn.open_table(RESERVED)?;
-        let prefix = tld.canonical_key();
-        let start = after.map_or_else(|| prefix.clone(), |a| a.canonical_key());
-        let mut out = Vec::new();
-        for item in table.range::<&[u8]>(start.as_slice()..)? {
-            let (k, v) = item?;
-            if !k.value().starts_with(&prefix) || out.len() >= limit {
-                break;
-            }
-            if after.is_some_and(|a| k.value() == a.canonical_key().as_slice()) {
-                continue;
-            }
-            out.push(codec::decode(v.value(), "reserved name")?);
-        }
-        Ok(out)
+        names_in(&self.txn.open_table(RESERVED)?, tld, after, limit, "reserved name")
     }
 
     /// Report counters whose key starts with `prefix`.
@@ -725,4 +726,30 @@ impl Snapshot {
     pub fn host_links(&self, host: &Roid, limit: usize) -> Result<Vec<DomainName>, StoreError> {
         super::tables::host_link_names(&self.txn.open_table(HOST_LINKS)?, host, limit)
     }
+}
+
+/// The records of a table keyed by name that lie below `tld`, after
+/// `after` in canonical order, at most `limit`.
+fn names_in<T: super::record::Stored>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    tld: &DomainName,
+    after: Option<&DomainName>,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
+    let prefix = tld.canonical_key();
+    let after = after.map(DomainName::canonical_key);
+    let start = after.clone().unwrap_or_else(|| prefix.clone());
+    let mut out = Vec::new();
+    for item in table.range::<&[u8]>(start.as_slice()..)? {
+        let (k, v) = item?;
+        if !k.value().starts_with(&prefix) || out.len() >= limit {
+            break;
+        }
+        if after.as_deref() == Some(k.value()) {
+            continue;
+        }
+        out.push(codec::decode(v.value(), what)?);
+    }
+    Ok(out)
 }

@@ -583,6 +583,15 @@ record!(ReservedNameRecord of crate::model::reserved::ReservedName {
     created: Timestamp,
 });
 
+record!(PremiumPricesRecord of crate::model::lifecycle::PremiumPrices { create: Money, renew: Money, transfer: Money });
+
+record!(PremiumNameRecord of crate::model::premium::PremiumName {
+    name: DomainName,
+    tld: DomainName,
+    class: String,
+    prices: PremiumPricesRecord,
+});
+
 record!(EscrowCursorRecord of crate::model::change::EscrowCursor {
     id: String,
     kind: String,

@@ -18,8 +18,8 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, REGISTRARS, RESERVED,
-    StoreError, TLDS, TRANSACTIONS, ZONE, codec,
+    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, PREMIUM, REGISTRARS,
+    RESERVED, StoreError, TLDS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -45,6 +45,7 @@ pub(crate) struct WriteTables<'t> {
     changes: Table<'t, u64, &'static [u8]>,
     transactions: Table<'t, &'static [u8], &'static [u8]>,
     reserved: Table<'t, &'static [u8], &'static [u8]>,
+    premium: Table<'t, &'static [u8], &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -80,6 +81,7 @@ enum TableId {
     Changes,
     Transactions,
     Reserved,
+    Premium,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -153,6 +155,7 @@ impl<'t> WriteTables<'t> {
             changes: txn.open_table(CHANGES)?,
             transactions: txn.open_table(TRANSACTIONS)?,
             reserved: txn.open_table(RESERVED)?,
+            premium: txn.open_table(PREMIUM)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -201,6 +204,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Changes => restore(&mut self.changes, &undo)?,
                     TableId::Transactions => restore(&mut self.transactions, &undo)?,
                     TableId::Reserved => restore(&mut self.reserved, &undo)?,
+                    TableId::Premium => restore(&mut self.premium, &undo)?,
                 }
             }
             Ok(())
@@ -347,6 +351,19 @@ impl<'t> WriteTables<'t> {
         self.changed.push(ObjectRef::Reserved(name.clone()));
         take(&mut self.reserved, &mut self.undo, TableId::Reserved, name.canonical_key().as_slice())?;
         Ok(())
+    }
+
+    pub fn premium(&self, name: &DomainName) -> Result<Option<crate::model::premium::PremiumName>, StoreError> {
+        get_by_name(&self.premium, name, "premium name")
+    }
+
+    pub fn put_premium(&mut self, premium: &crate::model::premium::PremiumName) -> Result<(), StoreError> {
+        let key = premium.name.canonical_key();
+        put(&mut self.premium, &mut self.undo, TableId::Premium, key.as_slice(), codec::encode(premium).as_slice())
+    }
+
+    pub fn delete_premium(&mut self, name: &DomainName) -> Result<bool, StoreError> {
+        take(&mut self.premium, &mut self.undo, TableId::Premium, name.canonical_key().as_slice())
     }
 
     pub fn host(&self, roid: &Roid) -> Result<Option<Host>, StoreError> {

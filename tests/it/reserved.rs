@@ -72,3 +72,77 @@ async fn reserved_and_blocked_names_are_unavailable_over_epp_and_only_withheld_o
     seen.validate();
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_premium_name_is_quoted_and_charged_the_same_and_its_fee_must_be_acknowledged() {
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let list = dir.path().join("premium.csv");
+    std::fs::write(&list, "label,class,create,renew,transfer\ngold,premium,1000.00,500.00\nsilver,tier-2,100,80,60\n").unwrap();
+    let (ok, out, err) = tool(
+        env!("CARGO_BIN_EXE_domain-os"),
+        &["--config", conf.to_str().unwrap(), "premium", "import", "example", list.to_str().unwrap()],
+    );
+    assert!(ok && out.contains("\"priced\": 2"), "{out}{err}");
+    let listed = d.ok("GET", "/v1/tlds/example/premium", None).await;
+    assert_eq!(listed["names"][0]["name"], "gold.example", "{listed}");
+    assert_eq!(listed["names"][0]["transfer"], "500.00", "transfer defaults to renew");
+
+    d.ok("POST", "/v1/registrars/demo-registrar/funds", Some(json!({ "amount": "10000.00" }))).await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let balance = async || d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].as_str().unwrap().to_string();
+    let fee_check = |command: &str, years: u32| {
+        format!(
+            r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="{command}"><fee:period unit="y">{years}</fee:period></fee:command></fee:check>"#
+        )
+    };
+    let check =
+        a.domain("check", "<domain:name>gold.example</domain:name><domain:name>plain.example</domain:name>", &fee_check("create", 2)).await;
+    assert!(check.contains(r#"<fee:objID>gold.example</fee:objID><fee:class>premium</fee:class><fee:command name="create" standard="0"><fee:period unit="y">2</fee:period><fee:fee refundable="1" grace-period="P5D">2000.00</fee:fee>"#), "{check}");
+    assert!(
+        check.contains(r#"<fee:objID>plain.example</fee:objID><fee:class>standard</fee:class><fee:command name="create" standard="1">"#),
+        "{check}"
+    );
+
+    // Without the fee, with a wrong one, then with the quoted one.
+    let create = create_body("gold.example", "2", &[], STRONG);
+    let refused = a.domain("create", &create, "").await;
+    assert_eq!(code(&refused), 2003, "{refused}");
+    assert!(refused.contains("premium name"), "{refused}");
+    let fee = |amount: &str| {
+        format!(
+            r#"<fee:create xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:currency>USD</fee:currency><fee:fee>{amount}</fee:fee></fee:create>"#
+        )
+    };
+    assert_eq!(code(&a.domain("create", &create, &fee("20.00")).await), 2004);
+    let before = balance().await;
+    let created = a.domain("create", &create, &fee("2000.00")).await;
+    assert_eq!(code(&created), 1000, "{created}");
+    let charged =
+        |before: &str, after: &str| domain_os::model::Money::parse(before).unwrap().0 - domain_os::model::Money::parse(after).unwrap().0;
+    assert_eq!(charged(&before, &balance().await), 200_000, "charged what was quoted");
+
+    // A renewal of a premium name is quoted and charged at its renewal price.
+    let check = a.domain("check", "<domain:name>gold.example</domain:name>", &fee_check("renew", 1)).await;
+    assert!(check.contains(r#"<fee:command name="renew" standard="0"><fee:period unit="y">1</fee:period><fee:fee refundable="1" grace-period="P5D">500.00</fee:fee>"#), "{check}");
+    let info = a.domain("info", "<domain:name>gold.example</domain:name>", "").await;
+    let at = info.find("<domain:exDate>").unwrap() + "<domain:exDate>".len();
+    let renew = format!(
+        "<domain:name>gold.example</domain:name><domain:curExpDate>{}</domain:curExpDate><domain:period unit=\"y\">1</domain:period>",
+        &info[at..at + 10]
+    );
+    let renew_fee = r#"<fee:renew xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:fee>500.00</fee:fee></fee:renew>"#;
+    let before = balance().await;
+    assert_eq!(code(&a.domain("renew", &renew, renew_fee).await), 1000);
+    assert_eq!(charged(&before, &balance().await), 50_000);
+    // A standard name keeps the standard price, without any fee extension.
+    assert_eq!(code(&a.domain("create", &create_body("plain.example", "1", &[], STRONG), "").await), 1000);
+    // Back to standard prices.
+    assert_eq!(d.ok("POST", "/v1/tlds/example/premium/remove", Some(json!({"names": ["silver"]}))).await["removed"], 1);
+    let check = a.domain("check", "<domain:name>silver.example</domain:name>", &fee_check("create", 1)).await;
+    assert!(check.contains("<fee:class>standard</fee:class>"), "{check}");
+    seen.validate();
+    d.stop().await;
+}
