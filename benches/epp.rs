@@ -4,7 +4,9 @@
 //! info, update, renew — printing per-command throughput, p50/p99 latency,
 //! server CPU per command, and the EPP→DNS freshness: time from a create's
 //! response to the first DNS answer that contains the new delegation,
-//! sampled while the create phase runs.
+//! sampled while the create phase runs. Then domain:check once more with a
+//! 100,000-name premium list (many of the free names checked are on it) and
+//! 10,000 reserved names loaded, beside the check without them.
 //!
 //!     cargo bench --bench epp
 //!     SESSIONS=32 REGISTRARS=4 SECONDS=10 cargo bench --bench epp   # defaults: 128, 4, 10
@@ -62,6 +64,8 @@ fn write_config(dir: &Path, dns: u16, admin: u16, epp: u16, sessions: usize, ses
 
 struct Row {
     op: Op,
+    /// Run with the premium and reserved lists loaded.
+    with_lists: bool,
     sessions: usize,
     completed: usize,
     errors: u64,
@@ -69,6 +73,27 @@ struct Row {
     p50_ms: f64,
     p99_ms: f64,
     server_cpu_us: f64,
+}
+
+fn cli(conf: &Path, args: &[&str]) {
+    let out = Command::new(BIN).arg("--config").arg(conf).args(args).output().unwrap();
+    assert!(out.status.success(), "domain-os {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Premium labels among the free names the check phase asks about (session
+/// `s`'s odd-numbered ones), and reserved labels apart.
+fn write_lists(dir: &Path, sessions: usize) -> (PathBuf, PathBuf) {
+    const PREMIUM: usize = 100_000;
+    const RESERVED: usize = 10_000;
+    let premium = dir.join("premium.csv");
+    let mut text = String::with_capacity(PREMIUM * 40);
+    for i in 0..PREMIUM {
+        writeln!(text, "free-{}-{},premium,100.00,100.00", i % sessions, 2 * (i / sessions) + 1).unwrap();
+    }
+    std::fs::write(&premium, text).unwrap();
+    let reserved = dir.join("reserved.txt");
+    std::fs::write(&reserved, (0..RESERVED).map(|i| format!("reserved-{i}\n")).collect::<String>()).unwrap();
+    (premium, reserved)
 }
 
 fn main() {
@@ -90,14 +115,11 @@ fn main() {
         assert!(server.started.elapsed() < Duration::from_secs(60), "the server did not come up");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let cli = |args: &[&str]| {
-        let out = Command::new(BIN).arg("--config").arg(&conf).args(args).output().unwrap();
-        assert!(out.status.success(), "domain-os {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    cli(&["tld", "create", TLD, "--ns", "ns1.nic.example", "--ns", "ns2.nic.example"]);
+    let run = |args: &[&str]| cli(&conf, args);
+    run(&["tld", "create", TLD, "--ns", "ns1.nic.example", "--ns", "ns2.nic.example"]);
     let names: Vec<String> = (0..registrars).map(|r| format!("bench-r{r}")).collect();
     for name in &names {
-        cli(&[
+        run(&[
             "registrar",
             "create",
             name,
@@ -110,8 +132,8 @@ fn main() {
             "--set",
             r#"allowed_addresses=["127.0.0.0/8"]"#,
         ]);
-        cli(&["registrar", "fund", name, "100000000.00"]);
-        cli(&["registrar", "certificate", name]);
+        run(&["registrar", "fund", name, "100000000.00"]);
+        run(&["registrar", "certificate", name]);
     }
     let tls_dir = dir.join("data/tls");
     let configs: Vec<_> = names.iter().map(|n| tls_config(&tls_dir, n)).collect();
@@ -132,7 +154,21 @@ fn main() {
         let mut sampler = Some(sampler);
         let mut freshness = Vec::new();
         let mut rows = Vec::new();
-        for op in [Op::Create, Op::Check, Op::Info, Op::Update, Op::Renew] {
+        let phases = [(Op::Create, false), (Op::Check, false), (Op::Info, false), (Op::Update, false), (Op::Renew, false), (Op::Check, true)];
+        for (op, with_lists) in phases {
+            if with_lists {
+                let (premium, reserved) = write_lists(&dir, sessions);
+                let conf = conf.clone();
+                tokio::task::spawn_blocking(move || {
+                    cli(&conf, &["premium", "import", TLD, premium.to_str().unwrap()]);
+                    cli(&conf, &["reserved", "import", TLD, reserved.to_str().unwrap(), "--reason", "benchmark"]);
+                })
+                .await
+                .unwrap();
+                for s in open.iter_mut() {
+                    s.cursor = 0;
+                }
+            }
             let cpu0 = cpu_seconds(server.child.id());
             let started = Instant::now();
             let deadline = started + Duration::from_secs(seconds);
@@ -163,6 +199,7 @@ fn main() {
             let completed = all.latencies_us.len();
             rows.push(Row {
                 op,
+                with_lists,
                 sessions,
                 completed,
                 errors: all.errors,
@@ -181,8 +218,9 @@ fn main() {
     for r in &rows {
         writeln!(
             table,
-            "| domain:{} | {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.0} µs |",
+            "| domain:{}{} | {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.0} µs |",
             format!("{:?}", r.op).to_lowercase(),
+            if r.with_lists { " (100,000 premium and 10,000 reserved names loaded)" } else { "" },
             r.sessions,
             r.completed,
             r.errors,
@@ -192,6 +230,10 @@ fn main() {
             r.server_cpu_us
         )
         .unwrap();
+    }
+    let checks: Vec<f64> = rows.iter().filter(|r| r.op == Op::Check).map(|r| r.per_second).collect();
+    if let [without, with] = checks[..] {
+        writeln!(table, "\ndomain:check with the lists / without: {:.2} (target: at least 0.90)", with / without).unwrap();
     }
     let samples = freshness.len();
     let (f50, f99) = (percentile(&mut freshness, 0.5), percentile(&mut freshness, 0.99));
