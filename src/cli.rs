@@ -418,6 +418,23 @@ enum RegistrarCmd {
     Certificate {
         id: String,
     },
+    /// Let the registrar act on a TLD (a new registrar is accredited for
+    /// every TLD unless created with `--set 'tlds=["…"]'`; a new TLD for
+    /// every registrar).
+    Accredit {
+        id: String,
+        tld: String,
+    },
+    /// End the registrar's accreditation for a TLD: what it sponsors there
+    /// stays, but it can no longer act on it.
+    Unaccredit {
+        id: String,
+        tld: String,
+    },
+    /// The TLDs the registrar is accredited for.
+    Accreditations {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -941,6 +958,13 @@ fn registrar_request(cmd: RegistrarCmd) -> anyhow::Result<ApiRequest> {
         }
         RegistrarCmd::Fund { id, amount } => request(Method::POST, format!("/v1/registrars/{id}/funds"), Some(json!({ "amount": amount }))),
         RegistrarCmd::Certificate { .. } => unreachable!("handled before the API call"),
+        RegistrarCmd::Accredit { id, tld } => {
+            request(Method::POST, format!("/v1/registrars/{id}/accreditations"), Some(json!({ "tld": tld })))
+        }
+        RegistrarCmd::Unaccredit { id, tld } => {
+            request(Method::DELETE, format!("/v1/registrars/{id}/accreditations/{}", path_name(&tld)?), None)
+        }
+        RegistrarCmd::Accreditations { id } => request(Method::GET, format!("/v1/registrars/{id}/accreditations"), None),
     })
 }
 

@@ -177,6 +177,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/registrars", get(list_registrars).post(create_registrar))
         .route("/v1/registrars/{id}", get(show_registrar).patch(update_registrar))
         .route("/v1/registrars/{id}/funds", post(fund_registrar))
+        .route("/v1/registrars/{id}/accreditations", get(list_accreditations).post(accredit))
+        .route("/v1/registrars/{id}/accreditations/{tld}", axum::routing::delete(unaccredit))
         .route("/v1/contacts", post(create_contact))
         .route("/v1/contacts/{id}", get(show_contact).delete(delete_contact))
         .route("/v1/domains", post(create_domain))
@@ -684,6 +686,47 @@ async fn list_premium(State(s): AppState, Path(tld): Path<String>, page: Result<
     }
     let names = snap.premium_in(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
     ok(json!({ "names": names }))
+}
+
+fn client_id(text: &str) -> Result<ClientId, ApiError> {
+    ClientId::parse(text).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccreditRequest {
+    tld: String,
+}
+
+/// Lets a registrar act on a TLD.
+async fn accredit(State(s): AppState, Path(id): Path<String>, body: Result<Json<AccreditRequest>, JsonRejection>) -> ApiResult {
+    let Json(request) = body.map_err(ApiError::from)?;
+    let (registrar, tld) = (client_id(&id)?, name(&request.tld)?);
+    s.registry.execute(Command::Accredit { registrar: registrar.clone(), tld: tld.clone() }).await?;
+    ok(json!({ "registrar": registrar, "tld": tld, "accredited": true }))
+}
+
+/// Ends a registrar's accreditation for a TLD.
+async fn unaccredit(State(s): AppState, Path((id, tld)): Path<(String, String)>) -> ApiResult {
+    let (registrar, tld) = (client_id(&id)?, name(&tld)?);
+    s.registry.execute(Command::Unaccredit { registrar: registrar.clone(), tld: tld.clone() }).await?;
+    ok(json!({ "registrar": registrar, "tld": tld, "accredited": false }))
+}
+
+/// The TLDs a registrar is accredited for.
+async fn list_accreditations(State(s): AppState, Path(id): Path<String>) -> ApiResult {
+    let registrar = client_id(&id)?;
+    let snap = s.registry.snapshot();
+    if snap.registrar(&registrar).map_err(RegistryError::from)?.is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Registrar, &registrar).into());
+    }
+    let mut tlds = Vec::new();
+    for zone in snap.zones() {
+        if snap.accredited(&zone.tld.name, &registrar).map_err(RegistryError::from)? {
+            tlds.push(zone.tld.name.clone());
+        }
+    }
+    ok(json!({ "registrar": registrar, "tlds": tlds }))
 }
 
 fn report_month(tld: &str, month: &str, s: &AdminState) -> Result<(DomainName, crate::model::report::Month), ApiError> {

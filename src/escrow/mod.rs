@@ -395,8 +395,7 @@ fn registrar_xml(kind: DepositKind, r: &Registrar) -> String {
     if let Some(iana) = r.iana_id.filter(|i| *i > 0) {
         w.leaf("rdeRegistrar:gurid", &[], &iana.to_string());
     }
-    let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    w.leaf("rdeRegistrar:status", &[], &status);
+    w.leaf("rdeRegistrar:status", &[], r.status.as_str());
     let full = kind != DepositKind::Brda;
     let a = &r.address;
     if full && !a.city.is_empty() && !a.country_code.is_empty() {

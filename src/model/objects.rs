@@ -140,6 +140,17 @@ pub enum RegistrarStatus {
     Terminated,
 }
 
+impl RegistrarStatus {
+    /// The RFC 9022 `rdeRegistrar:status` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrarStatus::Ok => "ok",
+            RegistrarStatus::Readonly => "readonly",
+            RegistrarStatus::Terminated => "terminated",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PostalAddress {
     #[serde(default)]

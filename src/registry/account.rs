@@ -94,6 +94,10 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
     policy.validate()?;
     let tld = Tld { name: name.clone(), policy, registration, serial: 0, created: cx.now, updated: cx.now };
     cx.tables.put_tld(&tld)?;
+    // Every registrar that can act may act on a new TLD; the operator narrows it down.
+    for r in cx.tables.registrars()?.iter().filter(|r| r.status != RegistrarStatus::Terminated) {
+        cx.tables.accredit(&name, &r.id, cx.now)?;
+    }
     cx.zone_created(&name);
     cx.touch(&name, &name);
     for ns in &tld.policy.nameservers {
@@ -356,6 +360,13 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
     };
     apply_registrar_spec(&mut r, spec)?;
     cx.tables.put_registrar(&r)?;
+    let tlds = match &spec.tlds {
+        Some(tlds) => tlds.iter().map(|t| cx.tld(t).map(|t| t.name)).collect::<Result<Vec<_>>>()?,
+        None => cx.tables.tlds()?.into_iter().map(|t| t.name).collect(),
+    };
+    for tld in tlds {
+        cx.tables.accredit(&tld, &r.id, cx.now)?;
+    }
     Ok(Outcome::Registrar(Box::new(r)))
 }
 
@@ -364,6 +375,9 @@ pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec)
         return Err(RegistryError::Invalid("a registrar id cannot change".into()));
     }
     let mut r = cx.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+    if spec.tlds.is_some() {
+        return Err(RegistryError::Invalid("accreditations change one at a time (accredit, unaccredit)".into()));
+    }
     apply_registrar_spec(&mut r, spec)?;
     r.updated = cx.now;
     cx.tables.put_registrar(&r)?;

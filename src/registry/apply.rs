@@ -9,7 +9,7 @@
 use super::command::*;
 use super::context::{Cx, Result};
 use super::{ObjectKind, RegistryError};
-use crate::model::{ClientId, Timestamp};
+use crate::model::{ClientId, DomainName, Timestamp};
 
 /// A report counter key: `YYYYMM|tld|registrar|object|command|result`.
 pub fn counter_key(now: Timestamp, tld: &str, registrar: &ClientId, object: &str, command: &str, ok: bool) -> String {
@@ -47,6 +47,15 @@ pub(super) fn apply(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
     let result = cx.attempt(|cx| {
         if let (Actor::Registrar(_), Some(what)) = (cx.actor, command.registry_only()) {
             return Err(RegistryError::Authorization(format!("only the registry may {what}")));
+        }
+        // A registrar that is `readonly` (RFC 9022) or `terminated` changes
+        // nothing, and acts only on the TLDs it is accredited for.
+        if let (Actor::Registrar(me), Some(_)) = (cx.actor, command.counted_as()) {
+            cx.active_registrar(me)?;
+            let tld = counted_tld(cx, command);
+            if !tld.is_empty() {
+                cx.accredited_for(&DomainName::parse(&tld)?, me)?;
+            }
         }
         let outcome = dispatch(cx, command)?;
         cx.flush()?;
@@ -86,6 +95,20 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
         Command::Reserve(spec) => super::reserved::reserve(cx, spec),
         Command::Unreserve { tld, names } => super::reserved::unreserve(cx, tld, names),
+        Command::Accredit { registrar, tld } => {
+            cx.tld(tld)?;
+            cx.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
+            cx.tables.accredit(tld, registrar, cx.now)?;
+            Ok(Outcome::Done)
+        }
+        Command::Unaccredit { registrar, tld } => {
+            cx.tld(tld)?;
+            cx.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
+            if !cx.tables.unaccredit(tld, registrar)? {
+                return Err(RegistryError::Invalid(format!("registrar {registrar} is not accredited for {tld}")));
+            }
+            Ok(Outcome::Done)
+        }
         Command::SetPremium { tld, names } => super::reserved::set_premium(cx, tld, names),
         Command::RemovePremium { tld, names } => super::reserved::remove_premium(cx, tld, names),
         Command::RecordDeposit { tld, cursor } => {

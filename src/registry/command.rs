@@ -67,6 +67,17 @@ pub enum Command {
         tld: DomainName,
         names: Vec<DomainName>,
     },
+    /// Lets a registrar act on a TLD.
+    Accredit {
+        registrar: ClientId,
+        tld: DomainName,
+    },
+    /// Ends a registrar's accreditation for a TLD: what it sponsors there
+    /// stays, but it can no longer act on it.
+    Unaccredit {
+        registrar: ClientId,
+        tld: DomainName,
+    },
     /// Prices names of a TLD as premium names (replacing their prices).
     SetPremium {
         tld: DomainName,
@@ -154,6 +165,8 @@ impl Command {
             Command::Reserve(_) => "name reservation",
             Command::Unreserve { .. } => "reservation end",
             Command::SetPremium { .. } => "premium prices",
+            Command::Accredit { .. } => "accreditation",
+            Command::Unaccredit { .. } => "accreditation end",
             Command::RemovePremium { .. } => "premium removal",
             Command::RecordDeposit { .. } => "deposit record",
             Command::RunDue => "lifecycle run",
@@ -182,6 +195,7 @@ impl Command {
             Command::ImportDeposit(_) => "import deposits",
             Command::Reserve(_) | Command::Unreserve { .. } => "reserve names",
             Command::SetPremium { .. } | Command::RemovePremium { .. } => "price premium names",
+            Command::Accredit { .. } | Command::Unaccredit { .. } => "accredit registrars",
             Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",
@@ -429,6 +443,8 @@ pub struct RegistrarSpec {
     pub cert_fingerprints: Option<Vec<String>>,
     pub allowed_addresses: Option<Vec<IpPrefix>>,
     pub credit_limit: Option<Money>,
+    /// On create, the TLDs it is accredited for (all of them when absent).
+    pub tlds: Option<Vec<DomainName>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

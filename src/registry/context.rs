@@ -204,9 +204,18 @@ impl<'a, 't> Cx<'a, 't> {
     pub fn active_registrar(&self, id: &ClientId) -> Result<Registrar> {
         let registrar = self.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
         if registrar.status != RegistrarStatus::Ok {
-            return Err(RegistryError::Authorization(format!("registrar {id} is not active ({:?})", registrar.status)));
+            let status = registrar.status.as_str();
+            return Err(RegistryError::Authorization(format!("registrar {id} is {status}: it may read but not change anything")));
         }
         Ok(registrar)
+    }
+
+    /// Refused unless `registrar` is accredited for `tld`.
+    pub fn accredited_for(&self, tld: &DomainName, registrar: &ClientId) -> Result<()> {
+        if !self.tables.accredited(tld, registrar)? {
+            return Err(RegistryError::Authorization(format!("registrar {registrar} is not accredited for {tld}")));
+        }
+        Ok(())
     }
 
     /// Registrars act only on what they sponsor.

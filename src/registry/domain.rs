@@ -209,6 +209,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         cx.tables.delete_reserved(&spec.name)?;
     }
     let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
+    cx.accredited_for(&tld.name, &registrar)?;
     if !valid_period(spec.period_years, &tld.registration) {
         return Err(RegistryError::Range(format!("the registration period must be 1 to {} years", tld.registration.years_max)));
     }

@@ -49,6 +49,10 @@ pub(super) fn run(cx: &mut Cx, import: &DepositImport) -> Result<super::Outcome>
         cx.tables.put_registrar(r)?;
         summary.registrars += 1;
     }
+    // The deposit's registrars were acting on its TLD.
+    for r in import.registrars.iter().filter(|r| r.status != crate::model::RegistrarStatus::Terminated) {
+        cx.tables.accredit(&tld.name, &r.id, cx.now)?;
+    }
 
     let mut contact_links: HashMap<&ContactId, u32> = HashMap::new();
     for d in &import.domains {

@@ -121,13 +121,12 @@ pub fn month_end_totals(snapshot: &Snapshot, tld: &DomainName, month: Month, now
         }
     }
     let registrars = snapshot.registrars()?;
+    let accredited: HashSet<ClientId> = snapshot.accredited_registrars(tld)?.into_iter().collect();
     let t = tld.as_str();
+    let operational = registrars.iter().filter(|r| r.status == RegistrarStatus::Ok && accredited.contains(&r.id)).count();
     let mut out = vec![
         (counter_key(month, t, "", TOTAL, TAKEN), now.0.max(0) as u64),
-        (
-            counter_key(month, t, "", TOTAL, "operational-registrars"),
-            registrars.iter().filter(|r| r.status == RegistrarStatus::Ok).count() as u64,
-        ),
+        (counter_key(month, t, "", TOTAL, "operational-registrars"), operational as u64),
     ];
     for r in &registrars {
         out.push((counter_key(month, t, r.id.as_str(), TOTAL, "domains"), domains.get(&r.id).copied().unwrap_or(0)));
@@ -262,9 +261,14 @@ pub fn transactions(snapshot: &Snapshot, tld: &DomainName, month: Month, now: Ti
         sums.entry(record.registrar.clone()).or_insert([0; TRANSACTION_COLUMNS.len()])[record.field.column()] += record.amount;
     }
     let mut registrars = snapshot.registrars()?;
-    // A terminated registrar keeps its row only while it has something to report.
-    registrars
-        .retain(|r| r.status != RegistrarStatus::Terminated || sums.contains_key(&r.id) || counts.of(r.id.as_str(), TOTAL, "domains") > 0);
+    // A row per registrar accredited for the TLD, and for any other that
+    // still has something to report in it (a terminated one, say).
+    let accredited: HashSet<ClientId> = snapshot.accredited_registrars(tld)?.into_iter().collect();
+    registrars.retain(|r| {
+        (accredited.contains(&r.id) && r.status != RegistrarStatus::Terminated)
+            || sums.contains_key(&r.id)
+            || counts.of(r.id.as_str(), TOTAL, "domains") > 0
+    });
     registrars.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     let mut csv = header(&TRANSACTION_COLUMNS);
     let mut totals = [0u64; TRANSACTION_COLUMNS.len()];

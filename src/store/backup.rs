@@ -19,8 +19,8 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, PREMIUM, REGISTRARS,
-    RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TRANSACTIONS, ZONE,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
+    PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TRANSACTIONS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
@@ -107,6 +107,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, TRANSACTIONS, progress)?;
     copy(source, &txn, RESERVED, progress)?;
     copy(source, &txn, PREMIUM, progress)?;
+    copy(source, &txn, ACCREDITATIONS, progress)?;
     {
         let mut table = txn.open_table(SIGNING_KEYS)?;
         for (name, bytes) in keys {
@@ -170,6 +171,7 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("due", rows(&txn, DUE, progress, |_| Ok(()))?),
         ("counters", rows(&txn, COUNTERS, progress, |_| Ok(()))?),
         ("changes", rows(&txn, CHANGES, progress, |v| codec::decode::<crate::model::change::Change>(v, "change").map(drop))?),
+        ("accreditations", rows(&txn, ACCREDITATIONS, progress, |_| Ok(()))?),
         ("premium", rows(&txn, PREMIUM, progress, |v| codec::decode::<crate::model::premium::PremiumName>(v, "premium name").map(drop))?),
         (
             "reserved",

@@ -349,8 +349,23 @@ pub(super) fn v8_to_v9() -> String {
     "schema 8 to 9: the change log added (it records changes from now on; a DIFF escrow deposit needs a deposit made after it)".into()
 }
 
-pub(super) fn v9_to_v10() -> String {
-    "schema 9 to 10: transaction records for the monthly reports (written from now on) reserved names and premium names added".into()
+pub(super) fn v9_to_v10(txn: &WriteTransaction) -> Result<String, StoreError> {
+    // Registrars could act on every TLD: each stays accredited for each.
+    let tlds: Vec<String> =
+        txn.open_table(super::TLDS)?.iter()?.map(|i| i.map(|(k, _)| k.value().to_string())).collect::<Result<_, _>>()?;
+    let registrars: Vec<String> =
+        txn.open_table(super::REGISTRARS)?.iter()?.map(|i| i.map(|(k, _)| k.value().to_string())).collect::<Result<_, _>>()?;
+    let mut table = txn.open_table(super::ACCREDITATIONS)?;
+    for tld in &tlds {
+        for registrar in &registrars {
+            table.insert(super::accreditation_key(tld, registrar).as_slice(), 0)?;
+        }
+    }
+    Ok(format!(
+        "schema 9 to 10: transaction records for the monthly reports (written from now on), reserved and premium names, and accreditations ({} registrars accredited for each of {} TLDs)",
+        registrars.len(),
+        tlds.len()
+    ))
 }
 
 pub(super) fn v5_to_v6() -> String {

@@ -79,6 +79,18 @@ pub(crate) const TRANSACTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::
 pub(crate) const RESERVED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("reserved");
 /// Premium names and their prices (`model::premium`), by canonical name key.
 pub(crate) const PREMIUM: TableDefinition<&[u8], &[u8]> = TableDefinition::new("premium");
+/// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
+/// since when (Unix milliseconds).
+pub(crate) const ACCREDITATIONS: TableDefinition<&[u8], u64> = TableDefinition::new("accreditations");
+
+/// The key of `registrar`'s accreditation for `tld`.
+pub(crate) fn accreditation_key(tld: &str, registrar: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(tld.len() + registrar.len() + 1);
+    key.extend_from_slice(tld.as_bytes());
+    key.push(0);
+    key.extend_from_slice(registrar.as_bytes());
+    key
+}
 
 const SCHEMA_KEY: &str = "schema_version";
 /// In `meta`: the highest change log entry dropped for age.
@@ -274,7 +286,7 @@ impl Store {
                     if v <= 8 {
                         upgrades.push(migrate::v8_to_v9());
                     }
-                    upgrades.push(migrate::v9_to_v10());
+                    upgrades.push(migrate::v9_to_v10(&txn)?);
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }
@@ -300,6 +312,7 @@ impl Store {
             txn.open_table(TRANSACTIONS)?;
             txn.open_table(RESERVED)?;
             txn.open_table(PREMIUM)?;
+            txn.open_table(ACCREDITATIONS)?;
         }
         txn.commit()?;
         Ok(upgrades)

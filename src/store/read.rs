@@ -15,8 +15,8 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, PREMIUM, REGISTRARS,
-    RESERVED, StoreError, TLDS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
+    PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -168,6 +168,9 @@ pub struct Snapshot {
     host_by_name: ReadOnlyTable<&'static [u8], &'static str>,
     registrars: ReadOnlyTable<&'static str, &'static [u8]>,
     contacts: ReadOnlyTable<&'static str, &'static [u8]>,
+    // Every domain check asks both.
+    reserved: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    premium: ReadOnlyTable<&'static [u8], &'static [u8]>,
     /// Served zones, longest apex key first so the first match is the closest.
     zones: Vec<ZoneApex>,
     /// Tells this snapshot's decoded objects apart in [`MEMO`]; unique in the process.
@@ -265,6 +268,8 @@ impl Snapshot {
             host_by_name: txn.open_table(HOST_BY_NAME)?,
             registrars: txn.open_table(REGISTRARS)?,
             contacts: txn.open_table(CONTACTS)?,
+            reserved: txn.open_table(RESERVED)?,
+            premium: txn.open_table(PREMIUM)?,
             nsec3,
             txn,
             zone,
@@ -617,9 +622,29 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Whether `registrar` may act on `tld`.
+    pub fn accredited(&self, tld: &DomainName, registrar: &ClientId) -> Result<bool, StoreError> {
+        let key = super::accreditation_key(tld.as_str(), registrar.as_str());
+        Ok(self.txn.open_table(ACCREDITATIONS)?.get(key.as_slice())?.is_some())
+    }
+
+    /// The registrars accredited for `tld`.
+    pub fn accredited_registrars(&self, tld: &DomainName) -> Result<Vec<ClientId>, StoreError> {
+        let table = self.txn.open_table(ACCREDITATIONS)?;
+        let prefix = super::accreditation_key(tld.as_str(), "");
+        let mut out = Vec::new();
+        for item in table.range::<&[u8]>(prefix.as_slice()..)? {
+            let (k, _) = item?;
+            let Some(id) = k.value().strip_prefix(prefix.as_slice()) else { break };
+            let id = std::str::from_utf8(id).ok().and_then(|t| ClientId::parse(t).ok());
+            out.push(id.ok_or_else(|| StoreError::Corrupt("an accreditation names no registrar".into()))?);
+        }
+        Ok(out)
+    }
+
     /// The prices of `name`, if it is a premium name.
     pub fn premium(&self, name: &DomainName) -> Result<Option<crate::model::premium::PremiumName>, StoreError> {
-        super::tables::get_by_name(&self.txn.open_table(PREMIUM)?, name, "premium name")
+        super::tables::get_by_name(&self.premium, name, "premium name")
     }
 
     /// The premium names of `tld` after `after` in canonical order, at most `limit`.
@@ -629,12 +654,12 @@ impl Snapshot {
         after: Option<&DomainName>,
         limit: usize,
     ) -> Result<Vec<crate::model::premium::PremiumName>, StoreError> {
-        names_in(&self.txn.open_table(PREMIUM)?, tld, after, limit, "premium name")
+        names_in(&self.premium, tld, after, limit, "premium name")
     }
 
     /// The reservation of `name`, if it cannot be registered.
     pub fn reserved(&self, name: &DomainName) -> Result<Option<crate::model::reserved::ReservedName>, StoreError> {
-        super::tables::get_by_name(&self.txn.open_table(RESERVED)?, name, "reserved name")
+        super::tables::get_by_name(&self.reserved, name, "reserved name")
     }
 
     /// The reserved names of `tld` after `after` in canonical order, at most `limit`.
@@ -644,7 +669,7 @@ impl Snapshot {
         after: Option<&DomainName>,
         limit: usize,
     ) -> Result<Vec<crate::model::reserved::ReservedName>, StoreError> {
-        names_in(&self.txn.open_table(RESERVED)?, tld, after, limit, "reserved name")
+        names_in(&self.reserved, tld, after, limit, "reserved name")
     }
 
     /// Report counters whose key starts with `prefix`.

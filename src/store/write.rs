@@ -18,8 +18,8 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL, PREMIUM, REGISTRARS,
-    RESERVED, StoreError, TLDS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
+    PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -46,6 +46,7 @@ pub(crate) struct WriteTables<'t> {
     transactions: Table<'t, &'static [u8], &'static [u8]>,
     reserved: Table<'t, &'static [u8], &'static [u8]>,
     premium: Table<'t, &'static [u8], &'static [u8]>,
+    accreditations: Table<'t, &'static [u8], u64>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -82,6 +83,7 @@ enum TableId {
     Transactions,
     Reserved,
     Premium,
+    Accreditations,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -156,6 +158,7 @@ impl<'t> WriteTables<'t> {
             transactions: txn.open_table(TRANSACTIONS)?,
             reserved: txn.open_table(RESERVED)?,
             premium: txn.open_table(PREMIUM)?,
+            accreditations: txn.open_table(ACCREDITATIONS)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -205,6 +208,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Transactions => restore(&mut self.transactions, &undo)?,
                     TableId::Reserved => restore(&mut self.reserved, &undo)?,
                     TableId::Premium => restore(&mut self.premium, &undo)?,
+                    TableId::Accreditations => restore(&mut self.accreditations, &undo)?,
                 }
             }
             Ok(())
@@ -284,6 +288,14 @@ impl<'t> WriteTables<'t> {
         Ok(out)
     }
 
+    pub fn registrars(&self) -> Result<Vec<Registrar>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.registrars.iter()? {
+            out.push(codec::decode(item?.1.value(), "registrar")?);
+        }
+        Ok(out)
+    }
+
     /// Records the last deposit of its kind of `tld`.
     pub fn put_escrow_cursor(&mut self, tld: &DomainName, cursor: &crate::model::change::EscrowCursor) -> Result<(), StoreError> {
         let key = crate::model::change::EscrowCursor::key(tld, &cursor.kind);
@@ -351,6 +363,21 @@ impl<'t> WriteTables<'t> {
         self.changed.push(ObjectRef::Reserved(name.clone()));
         take(&mut self.reserved, &mut self.undo, TableId::Reserved, name.canonical_key().as_slice())?;
         Ok(())
+    }
+
+    /// Whether `registrar` may act on `tld`.
+    pub fn accredited(&self, tld: &DomainName, registrar: &ClientId) -> Result<bool, StoreError> {
+        Ok(self.accreditations.get(super::accreditation_key(tld.as_str(), registrar.as_str()).as_slice())?.is_some())
+    }
+
+    pub fn accredit(&mut self, tld: &DomainName, registrar: &ClientId, since: Timestamp) -> Result<(), StoreError> {
+        let key = super::accreditation_key(tld.as_str(), registrar.as_str());
+        put(&mut self.accreditations, &mut self.undo, TableId::Accreditations, key.as_slice(), since.0.max(0) as u64)
+    }
+
+    pub fn unaccredit(&mut self, tld: &DomainName, registrar: &ClientId) -> Result<bool, StoreError> {
+        let key = super::accreditation_key(tld.as_str(), registrar.as_str());
+        take(&mut self.accreditations, &mut self.undo, TableId::Accreditations, key.as_slice())
     }
 
     pub fn premium(&self, name: &DomainName) -> Result<Option<crate::model::premium::PremiumName>, StoreError> {

@@ -1243,3 +1243,64 @@ async fn one_registrars_failed_logins_queue_behind_each_other_not_in_front_of_an
     seen.validate();
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readonly_registrar_reads_but_changes_nothing_and_a_terminated_one_cannot_log_in() {
+    let d = TestDaemon::demo().await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    assert_eq!(code(&a.domain("create", &create_body("before.example", "1", &[], STRONG), "").await), 1000);
+    d.ok("PATCH", "/v1/registrars/demo-registrar", Some(serde_json::json!({"status": "readonly"}))).await;
+    // Reads go on; every change is refused, whatever the object.
+    assert_eq!(code(&a.domain("info", "<domain:name>before.example</domain:name>", "").await), 1000);
+    assert_eq!(code(&a.domain("check", "<domain:name>after.example</domain:name>", "").await), 1000);
+    let refused = a.domain("create", &create_body("after.example", "1", &[], STRONG), "").await;
+    assert_eq!(code(&refused), 2201, "{refused}");
+    assert!(refused.contains("readonly"), "{refused}");
+    let hold = r#"<domain:name>before.example</domain:name><domain:add><domain:status s="clientHold"/></domain:add>"#;
+    assert_eq!(code(&a.domain("update", hold, "").await), 2201);
+    assert_eq!(code(&a.domain("delete", "<domain:name>before.example</domain:name>", "").await), 2201);
+    assert_eq!(code(&a.host("create", "<host:name>ns.readonly.net</host:name>").await), 2201);
+    d.ok("PATCH", "/v1/registrars/demo-registrar", Some(serde_json::json!({"status": "ok"}))).await;
+    assert_eq!(code(&a.domain("update", hold, "").await), 1000, "active again");
+    d.ok("PATCH", "/v1/registrars/demo-registrar", Some(serde_json::json!({"status": "terminated"}))).await;
+    let mut again = Epp::connect(&d, Some("demo-registrar"), &seen).await;
+    let login = again.login_with("demo-registrar", crate::epp::PW, &[]).await;
+    assert_eq!(code(&login), 2201, "{login}");
+    seen.validate();
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_acts_only_on_the_tlds_it_is_accredited_for() {
+    let d = TestDaemon::demo().await;
+    d.ok("POST", "/v1/tlds", Some(serde_json::json!({"name": "second", "nameservers": ["a.nic.example", "b.nic.example"]}))).await;
+    let both = d.ok("GET", "/v1/registrars/demo-registrar/accreditations", None).await;
+    assert_eq!(both["tlds"], serde_json::json!(["example", "second"]), "a new TLD accredits every registrar");
+    // A registrar created for one TLD only.
+    let body = serde_json::json!({"id": "narrow", "name": "Narrow", "email": "ops@narrow.example", "tlds": ["second"]});
+    d.ok("POST", "/v1/registrars", Some(body)).await;
+    assert_eq!(d.ok("GET", "/v1/registrars/narrow/accreditations", None).await["tlds"], serde_json::json!(["second"]));
+    let (code_, _) = d.api("POST", "/v1/domains", Some(serde_json::json!({"name": "narrow.example", "registrar": "narrow"}))).await;
+    assert_eq!(code_, 403, "not for example");
+    d.ok("POST", "/v1/domains", Some(serde_json::json!({"name": "narrow.second", "registrar": "narrow"}))).await;
+
+    // Over EPP: unaccredited for example, the demo registrar still checks and reads, but changes nothing there.
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    d.ok("DELETE", "/v1/registrars/demo-registrar/accreditations/example", None).await;
+    assert_eq!(code(&a.domain("check", "<domain:name>new.example</domain:name>", "").await), 1000);
+    assert_eq!(code(&a.domain("info", "<domain:name>hello.example</domain:name>", "").await), 1000);
+    let refused = a.domain("create", &create_body("new.example", "1", &[], STRONG), "").await;
+    assert_eq!(code(&refused), 2201, "{refused}");
+    assert!(refused.contains("not accredited for example"), "{refused}");
+    let hold = r#"<domain:name>hello.example</domain:name><domain:add><domain:status s="clientHold"/></domain:add>"#;
+    assert_eq!(code(&a.domain("update", hold, "").await), 2201);
+    assert_eq!(code(&a.domain("create", &create_body("new.second", "1", &[], STRONG), "").await), 1000);
+    let (code_, body) = d.api("DELETE", "/v1/registrars/demo-registrar/accreditations/example", None).await;
+    assert_eq!(code_, 422, "{body}");
+    d.ok("POST", "/v1/registrars/demo-registrar/accreditations", Some(serde_json::json!({"tld": "example"}))).await;
+    assert_eq!(code(&a.domain("update", hold, "").await), 1000, "accredited again");
+    seen.validate();
+    d.stop().await;
+}
