@@ -65,6 +65,9 @@ enum Commands {
     /// Premium names of a TLD: their own class and yearly prices.
     #[command(subcommand)]
     Premium(PremiumCmd),
+    /// Allocation tokens (RFC 8495) of a TLD.
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Registrars.
     #[command(subcommand)]
     Registrar(RegistrarCmd),
@@ -310,6 +313,34 @@ enum ReservedCmd {
         #[arg(long)]
         limit: Option<usize>,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Issue a token (its text is printed): for one name, one registrar, a
+    /// number of creates, a create price of its own, until a date.
+    Issue {
+        tld: String,
+        /// The only name it allocates (a label or a name); a reserved one too.
+        #[arg(long)]
+        name: Option<String>,
+        /// The only registrar that may use it.
+        #[arg(long)]
+        registrar: Option<String>,
+        /// How many creates it allows.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// The yearly create price with it, e.g. `5.00`.
+        #[arg(long)]
+        create_price: Option<String>,
+        /// Until when (RFC 3339).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// The TLD's tokens.
+    List { tld: String },
+    /// Revoke a token.
+    Revoke { token: String },
 }
 
 #[derive(Subcommand)]
@@ -708,6 +739,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .collect();
             admin(&config, request(Method::POST, format!("/v1/tlds/{}/premium", path_name(&tld)?), Some(json!({ "names": names }))))
         }
+        Commands::Token(TokenCmd::Issue { tld, name, registrar, uses, create_price, expires }) => {
+            let body = json!({ "name": name, "registrar": registrar, "uses": uses, "create_price": create_price, "expires": expires });
+            admin(&config, request(Method::POST, format!("/v1/tlds/{}/tokens", path_name(&tld)?), Some(body)))
+        }
+        Commands::Token(TokenCmd::List { tld }) => {
+            admin(&config, request(Method::GET, format!("/v1/tlds/{}/tokens", path_name(&tld)?), None))
+        }
+        Commands::Token(TokenCmd::Revoke { token }) => admin(&config, request(Method::POST, format!("/v1/tokens/{token}/revoke"), None)),
         Commands::Premium(PremiumCmd::Remove { tld, names }) => {
             admin(&config, request(Method::POST, format!("/v1/tlds/{}/premium/remove", path_name(&tld)?), Some(json!({ "names": names }))))
         }

@@ -166,6 +166,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/reserved/release", post(release_names).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/premium", get(list_premium).post(set_premium).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/premium/remove", post(remove_premium).layer(DefaultBodyLimit::max(import_limit)))
+        .route("/v1/tlds/{tld}/tokens", get(list_tokens).post(issue_token))
+        .route("/v1/tokens/{token}/revoke", post(revoke_token))
         .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
         .route("/v1/tlds/{tld}/reports/{month}/send", post(send_reports))
         .route("/v1/tlds/{tld}/reports/{month}/dns/{server}", axum::routing::put(record_dns_counts))
@@ -686,6 +688,65 @@ async fn list_premium(State(s): AppState, Path(tld): Path<String>, page: Result<
     }
     let names = snap.premium_in(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
     ok(json!({ "names": names }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    /// The token's text; a random one when absent.
+    token: Option<String>,
+    /// A label or a name directly below the TLD.
+    name: Option<String>,
+    registrar: Option<ClientId>,
+    #[serde(default = "one_use")]
+    uses: u32,
+    create_price: Option<crate::model::Money>,
+    expires: Option<crate::model::Timestamp>,
+}
+
+fn one_use() -> u32 {
+    1
+}
+
+/// Issues an allocation token (RFC 8495) of a TLD.
+async fn issue_token(State(s): AppState, Path(tld): Path<String>, body: Result<Json<TokenRequest>, JsonRejection>) -> ApiResult {
+    let tld = name(&tld)?;
+    let Json(request) = body.map_err(ApiError::from)?;
+    let bound = request.name.map(|n| names_under(&tld, &[n])).transpose()?.and_then(|mut v| v.pop());
+    let text = match request.token {
+        Some(t) => t,
+        None => crate::model::token::generate().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?,
+    };
+    let token = crate::model::token::AllocationToken {
+        token: text,
+        tld,
+        name: bound,
+        registrar: request.registrar,
+        uses_max: request.uses,
+        uses: 0,
+        create_price: request.create_price,
+        expires: request.expires,
+        revoked: false,
+        created: s.clock.now(),
+    };
+    s.registry.execute(Command::IssueToken(token.clone())).await?;
+    created(token)
+}
+
+/// A TLD's allocation tokens.
+async fn list_tokens(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    if snap.zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    ok(json!({ "tokens": snap.tokens(&tld).map_err(RegistryError::from)? }))
+}
+
+/// Revokes an allocation token: it allows nothing more.
+async fn revoke_token(State(s): AppState, Path(token): Path<String>) -> ApiResult {
+    s.registry.execute(Command::RevokeToken(token.clone())).await?;
+    ok(json!({ "token": token, "revoked": true }))
 }
 
 fn client_id(text: &str) -> Result<ClientId, ApiError> {

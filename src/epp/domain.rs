@@ -92,8 +92,9 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Cl
 }
 
 fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
-    ext::only(extension, &[(Ns::Fee, "check")])?;
+    ext::only(extension, &[(Ns::Fee, "check"), (Ns::AllocationToken, "allocationToken")])?;
     let fee = ext::fee_check(extension)?;
+    let token = ext::allocation_token(extension)?;
     let names = check_items(object, &Ns::Domain, "name")?;
     let snap = &cx.snapshot;
     let mut w = fragment();
@@ -102,7 +103,13 @@ fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resu
     w.open("domain:chkData", &[("xmlns:domain", xml::DOMAIN)]);
     for n in names {
         let text = n.trimmed();
-        let check = query::check_domain(snap, text).map_err(RegistryError::from)?;
+        let mut check = query::check_domain(snap, text).map_err(RegistryError::from)?;
+        if let Some(token) = &token {
+            check = check.with_token(snap, text, token, &cx.registrar, cx.now).map_err(RegistryError::from)?;
+        }
+        if fee.is_some() {
+            check = check.with_prices(snap, text).map_err(RegistryError::from)?;
+        }
         let available = check.availability == query::Availability::Available;
         w.open("domain:cd", &[]).leaf("domain:name", &[("avail", if available { "1" } else { "0" })], text);
         if let Some(r) = check.availability.reason() {
@@ -199,7 +206,7 @@ pub fn info_data(w: &mut xml::Writer, d: &Domain, hosts: &str, cx: &ClientView) 
 }
 
 fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppError> {
-    ext::only(extension, &[(Ns::SecDns, "create"), (Ns::Fee, "create"), (Ns::Launch, "create")])?;
+    ext::only(extension, &[(Ns::SecDns, "create"), (Ns::Fee, "create"), (Ns::Launch, "create"), (Ns::AllocationToken, "allocationToken")])?;
     ext::launch_create(extension)?;
     let domain_name = name(required(object, "name")?)?;
     let years = optional_period(object)?;
@@ -220,6 +227,7 @@ fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppE
         auth_info: Some(pw),
         auth_info_hash: None,
         fee: ext::fee_agreement(extension, "create")?,
+        allocation_token: ext::allocation_token(extension)?,
     };
     Ok(Verdict::Execute(Command::CreateDomain(command), Render::DomainCreate { years }))
 }

@@ -243,6 +243,14 @@ pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, c
     w.close();
 }
 
+/// RFC 8495 `<allocationToken:allocationToken>`, the token a check or a create carries.
+pub fn allocation_token(extension: Option<&Element>) -> Result<Option<String>, EppError> {
+    let Some(token) = find(extension, &Ns::AllocationToken, "allocationToken") else { return Ok(None) };
+    let text = token.trimmed();
+    crate::model::token::check_token(text).map_err(|e| EppError::new(code::POLICY, e))?;
+    Ok(Some(text.to_string()))
+}
+
 /// RFC 8334: this registry is in general availability; a create may name the
 /// `open` phase (or `claims` after the claims period, without a notice) and nothing else.
 pub fn launch_create(extension: Option<&Element>) -> Result<(), EppError> {

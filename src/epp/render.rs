@@ -12,8 +12,17 @@ use crate::model::Timestamp;
 
 /// The object and extension namespaces this server offers.
 pub const OBJECT_URIS: &[&str] = &[xml::DOMAIN, xml::HOST, xml::CONTACT];
-pub const EXTENSION_URIS: &[&str] =
-    &[xml::SECDNS, xml::RGP, xml::FEE, xml::LAUNCH, xml::LOGIN_SEC, xml::CHANGE_POLL, xml::SECURE_AUTHINFO, xml::UNHANDLED_NS];
+pub const EXTENSION_URIS: &[&str] = &[
+    xml::SECDNS,
+    xml::RGP,
+    xml::FEE,
+    xml::LAUNCH,
+    xml::ALLOCATION_TOKEN,
+    xml::LOGIN_SEC,
+    xml::CHANGE_POLL,
+    xml::SECURE_AUTHINFO,
+    xml::UNHANDLED_NS,
+];
 
 pub fn greeting(server_id: &str, now: Timestamp) -> String {
     let mut w = Writer::new();

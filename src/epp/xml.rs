@@ -23,6 +23,7 @@ pub enum Ns {
     LoginSec,
     ChangePoll,
     Launch,
+    AllocationToken,
     Other(String),
     None,
 }
@@ -37,6 +38,7 @@ pub const FEE: &str = "urn:ietf:params:xml:ns:epp:fee-1.0";
 pub const LOGIN_SEC: &str = "urn:ietf:params:xml:ns:epp:loginSec-1.0";
 pub const CHANGE_POLL: &str = "urn:ietf:params:xml:ns:changePoll-1.0";
 pub const LAUNCH: &str = "urn:ietf:params:xml:ns:launch-1.0";
+pub const ALLOCATION_TOKEN: &str = "urn:ietf:params:xml:ns:allocationToken-1.0";
 pub const SECURE_AUTHINFO: &str = "urn:ietf:params:xml:ns:epp:secure-authinfo-transfer-1.0";
 pub const UNHANDLED_NS: &str = "urn:ietf:params:xml:ns:epp:unhandled-namespaces-1.0";
 
@@ -53,6 +55,7 @@ impl Ns {
             LOGIN_SEC => Ns::LoginSec,
             CHANGE_POLL => Ns::ChangePoll,
             LAUNCH => Ns::Launch,
+            ALLOCATION_TOKEN => Ns::AllocationToken,
             other => Ns::Other(other.to_string()),
         }
     }
@@ -69,6 +72,7 @@ impl Ns {
             Ns::LoginSec => LOGIN_SEC,
             Ns::ChangePoll => CHANGE_POLL,
             Ns::Launch => LAUNCH,
+            Ns::AllocationToken => ALLOCATION_TOKEN,
             Ns::Other(uri) => uri,
             Ns::None => "",
         }

@@ -137,6 +137,21 @@ pub struct PremiumPrices {
     pub transfer: Money,
 }
 
+impl PremiumPrices {
+    /// The prices of a name: `premium` ones, or the policy's, with the
+    /// create price of an allocation token instead when it has one.
+    pub fn of(policy: &RegistrationPolicy, premium: Option<&PremiumPrices>, token_create: Option<Money>) -> Option<PremiumPrices> {
+        match token_create {
+            Some(create) => Some(PremiumPrices {
+                create,
+                renew: premium.map_or(policy.renew_price, |p| p.renew),
+                transfer: premium.map_or(policy.transfer_price, |p| p.transfer),
+            }),
+            None => premium.copied(),
+        }
+    }
+}
+
 impl RegistrationPolicy {
     /// Renewal years a restore includes: one when the domain expired in the
     /// meantime, so that it comes back unexpired.

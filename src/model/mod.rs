@@ -22,6 +22,7 @@ pub mod reserved;
 pub mod rollover;
 pub mod status;
 pub mod time;
+pub mod token;
 pub mod zone;
 
 pub use ids::*;

@@ -95,6 +95,27 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
         Command::Reserve(spec) => super::reserved::reserve(cx, spec),
         Command::Unreserve { tld, names } => super::reserved::unreserve(cx, tld, names),
+        Command::IssueToken(token) => {
+            cx.tld(&token.tld)?;
+            crate::model::token::check_token(&token.token).map_err(RegistryError::Invalid)?;
+            if token.name.as_ref().is_some_and(|n| !n.is_directly_below(&token.tld)) || token.uses_max == 0 {
+                return Err(RegistryError::Invalid("a token is for a name directly below its TLD, and for one use or more".into()));
+            }
+            if let Some(r) = &token.registrar {
+                cx.tables.registrar(r)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, r))?;
+            }
+            if cx.tables.token(&token.token)?.is_some() {
+                return Err(RegistryError::Exists { kind: ObjectKind::Token, id: "that allocation token".into() });
+            }
+            cx.tables.put_token(token)?;
+            Ok(Outcome::Done)
+        }
+        Command::RevokeToken(text) => {
+            let mut token = cx.tables.token(text)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Token, "allocation token"))?;
+            token.revoked = true;
+            cx.tables.put_token(&token)?;
+            Ok(Outcome::Done)
+        }
         Command::Accredit { registrar, tld } => {
             cx.tld(tld)?;
             cx.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;

@@ -67,6 +67,10 @@ pub enum Command {
         tld: DomainName,
         names: Vec<DomainName>,
     },
+    /// Issues an allocation token (RFC 8495).
+    IssueToken(crate::model::token::AllocationToken),
+    /// Revokes an allocation token: it allows nothing more.
+    RevokeToken(String),
     /// Lets a registrar act on a TLD.
     Accredit {
         registrar: ClientId,
@@ -166,6 +170,8 @@ impl Command {
             Command::Unreserve { .. } => "reservation end",
             Command::SetPremium { .. } => "premium prices",
             Command::Accredit { .. } => "accreditation",
+            Command::IssueToken(_) => "token issue",
+            Command::RevokeToken(_) => "token revocation",
             Command::Unaccredit { .. } => "accreditation end",
             Command::RemovePremium { .. } => "premium removal",
             Command::RecordDeposit { .. } => "deposit record",
@@ -196,6 +202,7 @@ impl Command {
             Command::Reserve(_) | Command::Unreserve { .. } => "reserve names",
             Command::SetPremium { .. } | Command::RemovePremium { .. } => "price premium names",
             Command::Accredit { .. } | Command::Unaccredit { .. } => "accredit registrars",
+            Command::IssueToken(_) | Command::RevokeToken(_) => "issue allocation tokens",
             Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",
@@ -512,6 +519,9 @@ pub struct CreateDomain {
     pub auth_info_hash: Option<String>,
     #[serde(skip)]
     pub fee: Option<FeeAgreement>,
+    /// An allocation token (RFC 8495) the create is made with.
+    #[serde(default)]
+    pub allocation_token: Option<String>,
 }
 
 fn one_year() -> u32 {

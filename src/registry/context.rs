@@ -236,8 +236,10 @@ impl<'a, 't> Cx<'a, 't> {
     /// What `command` costs a registrar, by the same rule `fee:check` quotes
     /// (`RegistrationPolicy::price`); the registry pays nothing.
     /// What `command` on `name` costs a registrar: the price a check quotes,
-    /// at the name's premium prices if it has them, which the registrar
-    /// must then have acknowledged (fee-1.0, RFC 8748 §3.8).
+    /// at the name's premium prices if it has them (which the registrar must
+    /// then have acknowledged, fee-1.0, RFC 8748 §3.8), or at the create
+    /// price of the allocation token it presents.
+    #[allow(clippy::too_many_arguments)]
     pub fn price(
         &self,
         tld: &Tld,
@@ -246,14 +248,15 @@ impl<'a, 't> Cx<'a, 't> {
         years: u32,
         expires: Option<Timestamp>,
         agreed: Option<&FeeAgreement>,
+        token_create: Option<Money>,
     ) -> Result<Money> {
         if self.is_registry() {
             return Ok(Money(0));
         }
         let premium = self.tables.premium(name)?;
-        let prices = premium.as_ref().map(|p| &p.prices);
-        let price = tld.registration.price(command, years, expires, self.now, prices).map_or(Money(0), |p| p.amount);
-        if let (Some(p), None) = (&premium, agreed)
+        let prices = crate::model::lifecycle::PremiumPrices::of(&tld.registration, premium.as_ref().map(|p| &p.prices), token_create);
+        let price = tld.registration.price(command, years, expires, self.now, prices.as_ref()).map_or(Money(0), |p| p.amount);
+        if let (Some(p), None, None) = (&premium, agreed, token_create)
             && price.0 > 0
         {
             return Err(RegistryError::Missing(format!(

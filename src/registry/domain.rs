@@ -195,9 +195,17 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     if cx.tables.domain(&spec.name)?.is_some() {
         return Err(RegistryError::exists(ObjectKind::Domain, &spec.name));
     }
+    let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
+    cx.accredited_for(&tld.name, &registrar)?;
+    let token = match &spec.allocation_token {
+        Some(text) => Some(allocation_token(cx, &tld, text, &spec.name, &registrar)?),
+        None => None,
+    };
     if let Some(reserved) = cx.tables.reserved(&spec.name)? {
-        // The registry allocates a withheld name; nobody registers a blocked one.
-        if reserved.state != NameState::Withheld || !cx.is_registry() {
+        // The registry allocates a withheld name, or lets the holder of a
+        // token for it do so; nobody registers a blocked one.
+        let allocated = cx.is_registry() || token.as_ref().is_some_and(|t| t.name.as_ref() == Some(&spec.name));
+        if reserved.state != NameState::Withheld || !allocated {
             return Err(RegistryError::StatusProhibits(format!(
                 "{} is {} ({}): {}",
                 spec.name,
@@ -208,8 +216,6 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         }
         cx.tables.delete_reserved(&spec.name)?;
     }
-    let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
-    cx.accredited_for(&tld.name, &registrar)?;
     if !valid_period(spec.period_years, &tld.registration) {
         return Err(RegistryError::Range(format!("the registration period must be 1 to {} years", tld.registration.years_max)));
     }
@@ -221,8 +227,13 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let statuses = DomainStatusSet::from_statuses(spec.statuses.iter().map(|s| settable(cx, *s)).collect::<Result<Vec<_>>>()?)?;
     check_contacts(cx, &tld, spec.registrant.as_ref(), &spec.contacts)?;
     refuse_clear_auth_info(&spec.auth_info)?;
-    let fee = cx.price(&tld, &spec.name, "create", spec.period_years, None, spec.fee.as_ref())?;
+    let token_price = token.as_ref().and_then(|t| t.create_price);
+    let fee = cx.price(&tld, &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), token_price)?;
     cx.check_funds(&registrar, fee)?;
+    if let Some(mut token) = token {
+        token.uses += 1;
+        cx.tables.put_token(&token)?;
+    }
 
     let expires = cx.now.plus_years(spec.period_years as i32);
     let mut grace = Vec::new();
@@ -263,6 +274,26 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     relink(cx, None, Some(&domain))?;
     cx.touch(&tld.name, &domain.name);
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain, fee, credit: Money(0), balance })))
+}
+
+/// The allocation token `text` of `tld`, if it lets `registrar` create
+/// `name` now; refused (EPP 2201, RFC 8495 §3.1) otherwise.
+fn allocation_token(
+    cx: &Cx,
+    tld: &Tld,
+    text: &str,
+    name: &DomainName,
+    registrar: &ClientId,
+) -> Result<crate::model::token::AllocationToken> {
+    let token = cx
+        .tables
+        .token(text)?
+        .filter(|t| t.tld == tld.name)
+        .ok_or_else(|| RegistryError::Authorization("the allocation token is not valid".into()))?;
+    match token.refusal(name, registrar, cx.now) {
+        Some(why) => Err(RegistryError::Authorization(why)),
+        None => Ok(token),
+    }
 }
 
 /// Debits a registrar actor; `None` for the registry.
@@ -358,7 +389,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
         (Restore::Request, RgpPhase::Redemption) => {
             // A restored domain must not have expired: restoring includes a year's renewal when it has.
             let renew_years = crate::model::RegistrationPolicy::restore_renewal_years(before.expires, cx.now);
-            fee = cx.price(&tld, &name, "restore", 0, Some(before.expires), agreed)?;
+            fee = cx.price(&tld, &name, "restore", 0, Some(before.expires), agreed, None)?;
             cx.check_funds(&before.registrar, fee)?;
             after.expires = before.expires.plus_years(renew_years as i32);
             let ends = cx.now.plus_seconds(tld.registration.pending_restore_s);
@@ -488,7 +519,7 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     if expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, name, "renew", spec.years, Some(before.expires), spec.fee.as_ref())?;
+    let fee = cx.price(&tld, name, "renew", spec.years, Some(before.expires), spec.fee.as_ref(), None)?;
     cx.check_funds(&before.registrar, fee)?;
 
     let mut after = before.clone();
@@ -557,7 +588,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     if new_expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, &name, "transfer", years, None, agreed)?;
+    let fee = cx.price(&tld, &name, "transfer", years, None, agreed, None)?;
     cx.check_funds(&gaining, fee)?;
 
     let acted = cx.now.plus_seconds(tld.registration.transfer_pending_s);

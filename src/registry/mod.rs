@@ -55,6 +55,7 @@ pub enum ObjectKind {
     Domain,
     Host,
     PollMessage,
+    Token,
 }
 
 impl std::fmt::Display for ObjectKind {
@@ -66,6 +67,7 @@ impl std::fmt::Display for ObjectKind {
             ObjectKind::Domain => "domain",
             ObjectKind::Host => "host",
             ObjectKind::PollMessage => "poll message",
+            ObjectKind::Token => "token",
         })
     }
 }

@@ -48,17 +48,53 @@ pub struct DomainCheck<'s> {
     pub expires: Option<Timestamp>,
     /// The name's premium prices, if it has them.
     pub premium: Option<crate::model::premium::PremiumName>,
+    /// The create price of the allocation token the check carries, if it allows the create.
+    pub token_create: Option<crate::model::Money>,
 }
 
 impl DomainCheck<'_> {
     /// What `command` for `years` would cost: what the writer charges.
     pub fn price(&self, command: &str, years: u32, now: Timestamp) -> Option<Price> {
-        self.tld?.registration.price(command, years, self.expires, now, self.premium.as_ref().map(|p| &p.prices))
+        let policy = &self.tld?.registration;
+        let prices = crate::model::lifecycle::PremiumPrices::of(policy, self.premium.as_ref().map(|p| &p.prices), self.token_create);
+        policy.price(command, years, self.expires, now, prices.as_ref())
+    }
+}
+
+impl DomainCheck<'_> {
+    /// The check with the name's premium prices, for a fee quote.
+    pub fn with_prices(mut self, snapshot: &Snapshot, name: &str) -> Result<Self, StoreError> {
+        if let (Ok(name), Some(_)) = (DomainName::parse(name), self.tld) {
+            self.premium = snapshot.premium(&name)?;
+        }
+        Ok(self)
+    }
+
+    /// The check as the holder of allocation token `token` sees it: a
+    /// withheld name the token is for is available to it, at the token's
+    /// create price. A token that does not allow the create changes nothing.
+    pub fn with_token(
+        mut self,
+        snapshot: &Snapshot,
+        name: &str,
+        token: &str,
+        registrar: &ClientId,
+        now: Timestamp,
+    ) -> Result<Self, StoreError> {
+        let (Ok(name), Some(tld)) = (DomainName::parse(name), self.tld) else { return Ok(self) };
+        let Some(t) = snapshot.token(token)?.filter(|t| t.tld == tld.name && t.refusal(&name, registrar, now).is_none()) else {
+            return Ok(self);
+        };
+        if self.availability == Availability::Reserved && t.name.as_ref() == Some(&name) {
+            self.availability = Availability::Available;
+        }
+        self.token_create = t.create_price;
+        Ok(self)
     }
 }
 
 pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainCheck<'s>, StoreError> {
-    let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None, premium: None };
+    let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None, premium: None, token_create: None };
     let name = match DomainName::parse(text) {
         Ok(name) => name,
         Err(NameError::BadALabel(_)) => return Ok(unregistrable(Availability::BadALabel)),
@@ -67,16 +103,19 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
     let Some(tld) = snapshot.tld_of(&name).filter(|t| name.is_directly_below(&t.name)) else {
         return Ok(unregistrable(Availability::NotServed));
     };
-    let premium = snapshot.premium(&name)?;
+    // Prices are looked up only when asked for (`with_prices`).
+    let premium = None;
     Ok(match snapshot.domain(&name)? {
-        Some(domain) => DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires), premium },
+        Some(domain) => {
+            DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires), premium, token_create: None }
+        }
         None => {
             let availability = match snapshot.reserved(&name)?.map(|r| r.state) {
                 Some(crate::model::reserved::NameState::Withheld) => Availability::Reserved,
                 Some(crate::model::reserved::NameState::Blocked) => Availability::Blocked,
                 None => Availability::Available,
             };
-            DomainCheck { availability, tld: Some(tld), expires: None, premium }
+            DomainCheck { availability, tld: Some(tld), expires: None, premium, token_create: None }
         }
     })
 }

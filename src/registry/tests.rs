@@ -138,6 +138,7 @@ fn create(name: &str, years: u32) -> Command {
         auth_info: Some("Sesame-Open-2026x".into()),
         auth_info_hash: None,
         fee: None,
+        allocation_token: None,
     })
 }
 
@@ -895,6 +896,19 @@ async fn stored_layouts_match_their_golden_bytes() {
         prices: crate::model::lifecycle::PremiumPrices { create: Money(100_000), renew: Money(50_000), transfer: Money(25_000) },
     };
     records.push(("premium name", codec::encode(&premium)));
+    let token = crate::model::token::AllocationToken {
+        token: "Golden-Token-0123456789".into(),
+        tld: n("test"),
+        name: Some(n("gold.test")),
+        registrar: Some(id("reg-a")),
+        uses_max: 1,
+        uses: 0,
+        create_price: Some(Money(500)),
+        expires: Some(Timestamp::from_unix_seconds(1_900_000_000)),
+        revoked: false,
+        created: at,
+    };
+    records.push(("allocation token", codec::encode(&token)));
     // Transaction records of the monthly reports: a column with years and one without.
     use crate::model::report::{TransactionField, TransactionRecord};
     for (field, amount) in [(TransactionField::NetAdds(10), -1), (TransactionField::TransferLosingNacked, 1)] {

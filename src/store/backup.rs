@@ -20,7 +20,7 @@ use super::codec;
 use super::journal::JournalEntry;
 use super::{
     ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
-    PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TRANSACTIONS, ZONE,
+    PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
@@ -108,6 +108,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, RESERVED, progress)?;
     copy(source, &txn, PREMIUM, progress)?;
     copy(source, &txn, ACCREDITATIONS, progress)?;
+    copy(source, &txn, TOKENS, progress)?;
     {
         let mut table = txn.open_table(SIGNING_KEYS)?;
         for (name, bytes) in keys {
@@ -172,6 +173,10 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("counters", rows(&txn, COUNTERS, progress, |_| Ok(()))?),
         ("changes", rows(&txn, CHANGES, progress, |v| codec::decode::<crate::model::change::Change>(v, "change").map(drop))?),
         ("accreditations", rows(&txn, ACCREDITATIONS, progress, |_| Ok(()))?),
+        (
+            "tokens",
+            rows(&txn, TOKENS, progress, |v| codec::decode::<crate::model::token::AllocationToken>(v, "allocation token").map(drop))?,
+        ),
         ("premium", rows(&txn, PREMIUM, progress, |v| codec::decode::<crate::model::premium::PremiumName>(v, "premium name").map(drop))?),
         (
             "reserved",

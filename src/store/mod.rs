@@ -79,6 +79,8 @@ pub(crate) const TRANSACTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::
 pub(crate) const RESERVED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("reserved");
 /// Premium names and their prices (`model::premium`), by canonical name key.
 pub(crate) const PREMIUM: TableDefinition<&[u8], &[u8]> = TableDefinition::new("premium");
+/// Allocation tokens (`model::token`) by their text.
+pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 /// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
 /// since when (Unix milliseconds).
 pub(crate) const ACCREDITATIONS: TableDefinition<&[u8], u64> = TableDefinition::new("accreditations");
@@ -313,6 +315,7 @@ impl Store {
             txn.open_table(RESERVED)?;
             txn.open_table(PREMIUM)?;
             txn.open_table(ACCREDITATIONS)?;
+            txn.open_table(TOKENS)?;
         }
         txn.commit()?;
         Ok(upgrades)

@@ -16,7 +16,7 @@ use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
     ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
-    PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TRANSACTIONS, ZONE, codec,
+    PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -618,6 +618,23 @@ impl Snapshot {
         let mut out = Vec::new();
         for item in table.range::<&[u8]>(start.as_slice()..end.as_slice())? {
             out.push(codec::decode(item?.1.value(), "transaction record")?);
+        }
+        Ok(out)
+    }
+
+    /// An allocation token, by its text.
+    pub fn token(&self, token: &str) -> Result<Option<crate::model::token::AllocationToken>, StoreError> {
+        get(&self.txn.open_table(TOKENS)?, token, "allocation token")
+    }
+
+    /// The allocation tokens of `tld`.
+    pub fn tokens(&self, tld: &DomainName) -> Result<Vec<crate::model::token::AllocationToken>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.txn.open_table(TOKENS)?.iter()? {
+            let token: crate::model::token::AllocationToken = codec::decode(item?.1.value(), "allocation token")?;
+            if &token.tld == tld {
+                out.push(token);
+            }
         }
         Ok(out)
     }

@@ -592,6 +592,19 @@ record!(PremiumNameRecord of crate::model::premium::PremiumName {
     prices: PremiumPricesRecord,
 });
 
+record!(AllocationTokenRecord of crate::model::token::AllocationToken {
+    token: String,
+    tld: DomainName,
+    name: Option<DomainName>,
+    registrar: Option<ClientId>,
+    uses_max: u32,
+    uses: u32,
+    create_price: Option<Money>,
+    expires: Option<Timestamp>,
+    revoked: bool,
+    created: Timestamp,
+});
+
 record!(EscrowCursorRecord of crate::model::change::EscrowCursor {
     id: String,
     kind: String,

@@ -19,7 +19,7 @@ use super::tables::{
 };
 use super::{
     ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
-    PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TRANSACTIONS, ZONE, codec,
+    PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -47,6 +47,7 @@ pub(crate) struct WriteTables<'t> {
     reserved: Table<'t, &'static [u8], &'static [u8]>,
     premium: Table<'t, &'static [u8], &'static [u8]>,
     accreditations: Table<'t, &'static [u8], u64>,
+    tokens: Table<'t, &'static str, &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -84,6 +85,7 @@ enum TableId {
     Reserved,
     Premium,
     Accreditations,
+    Tokens,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -159,6 +161,7 @@ impl<'t> WriteTables<'t> {
             reserved: txn.open_table(RESERVED)?,
             premium: txn.open_table(PREMIUM)?,
             accreditations: txn.open_table(ACCREDITATIONS)?,
+            tokens: txn.open_table(TOKENS)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -209,6 +212,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Reserved => restore(&mut self.reserved, &undo)?,
                     TableId::Premium => restore(&mut self.premium, &undo)?,
                     TableId::Accreditations => restore(&mut self.accreditations, &undo)?,
+                    TableId::Tokens => restore(&mut self.tokens, &undo)?,
                 }
             }
             Ok(())
@@ -363,6 +367,14 @@ impl<'t> WriteTables<'t> {
         self.changed.push(ObjectRef::Reserved(name.clone()));
         take(&mut self.reserved, &mut self.undo, TableId::Reserved, name.canonical_key().as_slice())?;
         Ok(())
+    }
+
+    pub fn token(&self, token: &str) -> Result<Option<crate::model::token::AllocationToken>, StoreError> {
+        get(&self.tokens, token, "allocation token")
+    }
+
+    pub fn put_token(&mut self, token: &crate::model::token::AllocationToken) -> Result<(), StoreError> {
+        put(&mut self.tokens, &mut self.undo, TableId::Tokens, token.token.as_str(), codec::encode(token).as_slice())
     }
 
     /// Whether `registrar` may act on `tld`.

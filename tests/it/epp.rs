@@ -21,6 +21,7 @@ pub const ALL_EXT: &[&str] = &[
     "urn:ietf:params:xml:ns:rgp-1.0",
     "urn:ietf:params:xml:ns:epp:fee-1.0",
     "urn:ietf:params:xml:ns:launch-1.0",
+    "urn:ietf:params:xml:ns:allocationToken-1.0",
     "urn:ietf:params:xml:ns:changePoll-1.0",
 ];
 pub const PW: &str = "demo-password-1";

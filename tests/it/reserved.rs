@@ -146,3 +146,67 @@ async fn a_premium_name_is_quoted_and_charged_the_same_and_its_fee_must_be_ackno
     seen.validate();
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allocation_token_allocates_its_reserved_name_once_to_its_registrar_at_its_price() {
+    let d = TestDaemon::demo().await;
+    let withheld = json!({"names": ["gift"], "reason": "kept for a launch partner", "list": "operator"});
+    d.ok("POST", "/v1/tlds/example/reserved", Some(withheld)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let (ok, out, err) = run(&["token", "issue", "example", "--name", "gift", "--registrar", "demo-registrar", "--create-price", "5.00"]);
+    assert!(ok, "{out}{err}");
+    let issued: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let token = issued["token"].as_str().unwrap().to_string();
+    assert_eq!((issued["uses_max"].as_u64(), issued["name"].as_str()), (Some(1), Some("gift.example")), "{issued}");
+
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let mut b = Epp::session(&d, "other-registrar", &seen).await;
+    let with = |t: &str| {
+        format!(
+            r#"<allocationToken:allocationToken xmlns:allocationToken="urn:ietf:params:xml:ns:allocationToken-1.0">{t}</allocationToken:allocationToken>"#
+        )
+    };
+    let fee = r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="create"/></fee:check>"#;
+    let check = a.domain("check", "<domain:name>gift.example</domain:name>", &format!("{}{fee}", with(&token))).await;
+    assert!(check.contains(r#"<domain:name avail="1">gift.example</domain:name>"#), "{check}");
+    assert!(check.contains(r#"<fee:fee refundable="1" grace-period="P5D">5.00</fee:fee>"#), "the token's price: {check}");
+    let without = a.domain("check", "<domain:name>gift.example</domain:name>", "").await;
+    assert!(without.contains(r#"avail="0""#), "{without}");
+
+    let create = create_body("gift.example", "1", &[], STRONG);
+    assert_eq!(code(&a.domain("create", &create, "").await), 2304, "reserved without the token");
+    let refused = b.domain("create", &create, &with(&token)).await;
+    assert_eq!(code(&refused), 2201, "{refused}");
+    assert!(refused.contains("not for registrar other-registrar"), "{refused}");
+    let balance = async || {
+        domain_os::model::Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].as_str().unwrap()).unwrap()
+    };
+    let before = balance().await;
+    let created = a.domain("create", &create, &with(&token)).await;
+    assert_eq!(code(&created), 1000, "{created}");
+    assert_eq!(before.0 - balance().await.0, 500, "charged the token's price");
+    assert!(d.ok("GET", "/v1/tlds/example/reserved", None).await["names"].as_array().unwrap().is_empty(), "allocated");
+    // Single use.
+    let again = a.domain("create", &create_body("gift2.example", "1", &[], STRONG), &with(&token)).await;
+    assert_eq!(code(&again), 2201, "{again}");
+    assert_eq!(code(&a.domain("create", &create_body("x.example", "1", &[], STRONG), &with("not-a-token-we-issued")).await), 2201);
+
+    // A token of many uses for any name, here a discount on a premium name; revoked, it allows nothing.
+    d.ok("POST", "/v1/tlds/example/premium", Some(json!({"names": [{"name": "gold", "create": "1000.00", "renew": "1000.00"}]}))).await;
+    let many = d.ok("POST", "/v1/tlds/example/tokens", Some(json!({"uses": 10, "create_price": "10.00"}))).await;
+    let many = many["token"].as_str().unwrap().to_string();
+    let before = balance().await;
+    assert_eq!(code(&a.domain("create", &create_body("gold.example", "1", &[], STRONG), &with(&many)).await), 1000);
+    assert_eq!(before.0 - balance().await.0, 1000);
+    let (ok, out, err) = run(&["token", "revoke", &many]);
+    assert!(ok, "{out}{err}");
+    let revoked = a.domain("create", &create_body("another.example", "1", &[], STRONG), &with(&many)).await;
+    assert!(code(&revoked) == 2201 && revoked.contains("revoked"), "{revoked}");
+    let listed = d.ok("GET", "/v1/tlds/example/tokens", None).await;
+    assert_eq!(listed["tokens"].as_array().unwrap().len(), 2, "{listed}");
+    seen.validate();
+    d.stop().await;
+}
