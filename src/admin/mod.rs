@@ -591,7 +591,7 @@ async fn reserve_names(State(s): AppState, Path(tld): Path<String>, body: Result
     let names = names_under(&tld, &request.names)?;
     let spec = ReserveNames { tld, names, state: request.state, reason: request.reason, list: request.list };
     match s.registry.execute(Command::Reserve(spec)).await? {
-        Outcome::Reserved { names, already } => ok(json!({ "reserved": names, "already_reserved": already })),
+        Outcome::Names { names, already } => ok(json!({ "reserved": names, "already_reserved": already })),
         other => unexpected(other),
     }
 }
@@ -602,7 +602,7 @@ async fn release_names(State(s): AppState, Path(tld): Path<String>, body: Result
     let Json(request) = body.map_err(ApiError::from)?;
     let names = names_under(&tld, &request.names)?;
     match s.registry.execute(Command::Unreserve { tld, names }).await? {
-        Outcome::Reserved { names, already } => ok(json!({ "released": names, "not_reserved": already })),
+        Outcome::Names { names, already } => ok(json!({ "released": names, "not_reserved": already })),
         other => unexpected(other),
     }
 }
@@ -661,7 +661,7 @@ async fn set_premium(State(s): AppState, Path(tld): Path<String>, body: Result<J
         })
         .collect();
     match s.registry.execute(Command::SetPremium { tld, names }).await? {
-        Outcome::Reserved { names, already } => ok(json!({ "priced": names, "repriced": already })),
+        Outcome::Names { names, already } => ok(json!({ "priced": names, "repriced": already })),
         other => unexpected(other),
     }
 }
@@ -672,7 +672,7 @@ async fn remove_premium(State(s): AppState, Path(tld): Path<String>, body: Resul
     let Json(request) = body.map_err(ApiError::from)?;
     let names = names_under(&tld, &request.names)?;
     match s.registry.execute(Command::RemovePremium { tld, names }).await? {
-        Outcome::Reserved { names, already } => ok(json!({ "removed": names, "not_premium": already })),
+        Outcome::Names { names, already } => ok(json!({ "removed": names, "not_premium": already })),
         other => unexpected(other),
     }
 }

@@ -219,7 +219,7 @@ pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, c
     }
     let class = check.premium.as_ref().map_or("standard", |p| p.class.as_str());
     w.leaf("fee:class", &[], class);
-    let standard = if check.premium.is_some() { "0" } else { "1" };
+    let standard = if check.premium.is_some() || check.token_create.is_some() { "0" } else { "1" };
     for (command, years) in commands {
         w.open("fee:command", &[("name", command), ("standard", standard)]);
         match check.price(command, *years, now) {

@@ -9,8 +9,6 @@ use super::DomainName;
 use super::lifecycle::{Money, PremiumPrices};
 use super::reserved::name_under;
 
-/// The most names one command prices.
-pub const NAMES_PER_COMMAND_MAX: usize = 200_000;
 /// The longest class name.
 pub const CLASS_CHARS_MAX: usize = 32;
 

@@ -13,7 +13,7 @@ use super::{DomainName, Timestamp};
 pub const REASON_CHARS_MAX: usize = 255;
 /// The longest list name (`spec5`, `operator`, `collision`, …).
 pub const LIST_CHARS_MAX: usize = 64;
-/// The most names one command reserves or releases.
+/// The most names one command reserves, releases or prices.
 pub const NAMES_PER_COMMAND_MAX: usize = 100_000;
 
 /// RFC 9022 `nameState`, the two this registry keeps.

@@ -290,8 +290,9 @@ pub enum Outcome {
     },
     Imported(super::import_data::ImportSummary),
     DepositImported(super::import_data::DepositImportSummary),
-    /// How many names were reserved (or released), and how many of them were already.
-    Reserved {
+    /// How many names a command on a TLD's names (reservations, premium
+    /// prices) concerned, and how many of them already were so.
+    Names {
         names: usize,
         already: usize,
     },
@@ -314,7 +315,7 @@ impl Outcome {
             Outcome::Due { .. } => "deadlines",
             Outcome::Imported(_) => "import",
             Outcome::DepositImported(_) => "deposit import",
-            Outcome::Reserved { .. } => "reserved names",
+            Outcome::Names { .. } => "names",
             Outcome::Done => "done",
         }
     }

@@ -56,18 +56,12 @@ pub(super) fn reserve(cx: &mut Cx, spec: &ReserveNames) -> Result<Outcome> {
         };
         cx.tables.put_reserved(&reserved)?;
     }
-    Ok(Outcome::Reserved { names: spec.names.len(), already })
+    Ok(Outcome::Names { names: spec.names.len(), already })
 }
 
 pub(super) fn set_premium(cx: &mut Cx, tld: &DomainName, names: &[crate::model::premium::PremiumName]) -> Result<Outcome> {
     let tld = cx.tld(tld)?;
-    if names.len() > crate::model::premium::NAMES_PER_COMMAND_MAX {
-        return Err(RegistryError::Range(format!("at most {} names at a time", crate::model::premium::NAMES_PER_COMMAND_MAX)));
-    }
-    let outside: Vec<&str> = names.iter().filter(|p| !p.name.is_directly_below(&tld.name)).take(10).map(|p| p.name.as_str()).collect();
-    if names.is_empty() || !outside.is_empty() {
-        return Err(RegistryError::Invalid(format!("1 or more names directly below {}; not: {}", tld.name, outside.join(", "))));
-    }
+    check_names(&tld.name, &names.iter().map(|p| p.name.clone()).collect::<Vec<_>>())?;
     let mut already = 0;
     for premium in names {
         crate::model::premium::check_class(&premium.class).map_err(RegistryError::Invalid)?;
@@ -78,7 +72,7 @@ pub(super) fn set_premium(cx: &mut Cx, tld: &DomainName, names: &[crate::model::
         already += usize::from(cx.tables.premium(&premium.name)?.is_some());
         cx.tables.put_premium(&crate::model::premium::PremiumName { tld: tld.name.clone(), ..premium.clone() })?;
     }
-    Ok(Outcome::Reserved { names: names.len(), already })
+    Ok(Outcome::Names { names: names.len(), already })
 }
 
 pub(super) fn remove_premium(cx: &mut Cx, tld: &DomainName, names: &[DomainName]) -> Result<Outcome> {
@@ -88,7 +82,7 @@ pub(super) fn remove_premium(cx: &mut Cx, tld: &DomainName, names: &[DomainName]
     for name in names {
         removed += usize::from(cx.tables.delete_premium(name)?);
     }
-    Ok(Outcome::Reserved { names: removed, already: names.len() - removed })
+    Ok(Outcome::Names { names: removed, already: names.len() - removed })
 }
 
 pub(super) fn unreserve(cx: &mut Cx, tld: &DomainName, names: &[DomainName]) -> Result<Outcome> {
@@ -101,5 +95,5 @@ pub(super) fn unreserve(cx: &mut Cx, tld: &DomainName, names: &[DomainName]) -> 
             released += 1;
         }
     }
-    Ok(Outcome::Reserved { names: released, already: names.len() - released })
+    Ok(Outcome::Names { names: released, already: names.len() - released })
 }

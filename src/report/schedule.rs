@@ -6,6 +6,8 @@
 //! per report), so a restart neither loses nor repeats a delivery; a report
 //! not accepted is tried again with a growing delay (up to six hours) until
 //! it is. An accepted month is sent again only when the operator asks.
+//! Months a daemon that was down missed are made when it is back (up to a
+//! year), with the totals of then.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -100,6 +102,10 @@ pub struct Scheduled {
     pub passes: Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// How many ended months the schedule looks at: the last one, and those a
+/// daemon that was down missed.
+const CATCH_UP_MONTHS: usize = 12;
+
 /// The time from `now` to the next month's first instant.
 fn until_next_month(now: Timestamp) -> Duration {
     Duration::from_millis((Month::of(now).end().0 - now.0).max(1) as u64)
@@ -118,14 +124,19 @@ pub async fn run(registry: Registry, clock: Arc<dyn Clock>, scheduled: Scheduled
         }
         let now = clock.now();
         wait = scheduled.check_interval.min(until_next_month(now));
-        let month = Month::of(now).previous();
-        // A TLD made after the month has no report of it.
-        let tlds: Vec<DomainName> =
-            registry.snapshot().zones().iter().filter(|z| z.tld.created < month.end()).map(|z| z.tld.name.clone()).collect();
-        for tld in tlds {
-            if let Err(e) = pass(&registry, &scheduled, &mut retries, &tld, month, now).await {
-                tracing::error!(%tld, %month, error = %e, "monthly reports not made; tried again at the next check");
+        // The month just ended, and those before it the daemon missed (down
+        // across a month's end), up to a year back; a TLD made after a
+        // month has no report of it.
+        let mut month = Month::of(now).previous();
+        for _ in 0..CATCH_UP_MONTHS {
+            let tlds: Vec<DomainName> =
+                registry.snapshot().zones().iter().filter(|z| z.tld.created < month.end()).map(|z| z.tld.name.clone()).collect();
+            for tld in tlds {
+                if let Err(e) = pass(&registry, &scheduled, &mut retries, &tld, month, now).await {
+                    tracing::error!(%tld, %month, error = %e, "monthly reports not made; tried again at the next check");
+                }
             }
+            month = month.previous();
         }
         scheduled.passes.fetch_add(1, std::sync::atomic::Ordering::Release);
     }
