@@ -204,6 +204,36 @@ enum TldCmd {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },
+    /// The TLD's launch timeline (RFC 8334 phases).
+    #[command(subcommand)]
+    Phase(PhaseCmd),
+}
+
+#[derive(Subcommand)]
+enum PhaseCmd {
+    /// Add a phase that begins now or later and overlaps no other.
+    Add {
+        tld: String,
+        /// `landrush`, `open` (general availability), `closed`, or `custom` (with --name).
+        #[arg(long, value_parser = ["landrush", "open", "closed", "custom"])]
+        kind: String,
+        /// A custom phase's name, as `<launch:phase name="…">` carries it.
+        #[arg(long)]
+        name: Option<String>,
+        /// RFC 3339.
+        #[arg(long)]
+        starts: String,
+        /// RFC 3339; none for a phase without end.
+        #[arg(long)]
+        ends: Option<String>,
+        /// The yearly create price in the phase, e.g. `100.00`.
+        #[arg(long)]
+        create_price: Option<String>,
+    },
+    /// The timeline.
+    List { tld: String },
+    /// Remove a phase that has not begun, by its start (RFC 3339).
+    Remove { tld: String, starts: String },
 }
 
 #[derive(Subcommand)]
@@ -954,6 +984,14 @@ fn page_query(after: Option<String>, limit: Option<usize>) -> String {
 fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
     Ok(match cmd {
         TldCmd::List => request(Method::GET, "/v1/tlds".into(), None),
+        TldCmd::Phase(PhaseCmd::Add { tld, kind, name, starts, ends, create_price }) => {
+            let body = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price });
+            request(Method::POST, format!("/v1/tlds/{}/phases", path_name(&tld)?), Some(body))
+        }
+        TldCmd::Phase(PhaseCmd::List { tld }) => request(Method::GET, format!("/v1/tlds/{}/phases", path_name(&tld)?), None),
+        TldCmd::Phase(PhaseCmd::Remove { tld, starts }) => {
+            request(Method::DELETE, format!("/v1/tlds/{}/phases/{starts}", path_name(&tld)?), None)
+        }
         TldCmd::Show { name } => request(Method::GET, format!("/v1/tlds/{}", path_name(&name)?), None),
         TldCmd::Create { name, nameservers, settings: s } => {
             let mut body = settings(&s)?;

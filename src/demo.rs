@@ -148,6 +148,7 @@ fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Comman
             auth_info_hash: None,
             fee: None,
             allocation_token: None,
+            launch_phase: None,
         })
     };
     let host = |name: &str, addrs: &[&str]| {
@@ -184,6 +185,7 @@ fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Comman
         auth_info_hash: None,
         fee: None,
         allocation_token: None,
+        launch_phase: None,
     }));
     all.push(host("ns1.hello.example", &["192.0.2.1", "2001:db8::1"]));
     all.push(host("ns2.hello.example", &["192.0.2.2"]));

@@ -167,6 +167,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/premium", get(list_premium).post(set_premium).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/premium/remove", post(remove_premium).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/tokens", get(list_tokens).post(issue_token))
+        .route("/v1/tlds/{tld}/phases", get(list_phases).post(add_phase))
+        .route("/v1/tlds/{tld}/phases/{starts}", axum::routing::delete(remove_phase))
         .route("/v1/tokens/{token}/revoke", post(revoke_token))
         .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
         .route("/v1/tlds/{tld}/reports/{month}/send", post(send_reports))
@@ -747,6 +749,51 @@ async fn list_tokens(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
 async fn revoke_token(State(s): AppState, Path(token): Path<String>) -> ApiResult {
     s.registry.execute(Command::RevokeToken(token.clone())).await?;
     ok(json!({ "token": token, "revoked": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhaseRequest {
+    kind: crate::model::phase::PhaseKind,
+    name: Option<String>,
+    starts: crate::model::Timestamp,
+    ends: Option<crate::model::Timestamp>,
+    create_price: Option<crate::model::Money>,
+}
+
+/// Adds a phase to a TLD's launch timeline.
+async fn add_phase(State(s): AppState, Path(tld): Path<String>, body: Result<Json<PhaseRequest>, JsonRejection>) -> ApiResult {
+    let tld = name(&tld)?;
+    let Json(r) = body.map_err(ApiError::from)?;
+    let phase =
+        crate::model::phase::Phase { tld, kind: r.kind, name: r.name, starts: r.starts, ends: r.ends, create_price: r.create_price };
+    s.registry.execute(Command::AddPhase(phase.clone())).await?;
+    created(phase)
+}
+
+/// A TLD's launch timeline, and the phase running now.
+async fn list_phases(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    if snap.zone(&tld).is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
+    }
+    let phases = snap.phases(&tld).map_err(RegistryError::from)?;
+    let now = match crate::model::phase::standing(&phases, s.clock.now()) {
+        crate::model::phase::Standing::Open => json!("open"),
+        crate::model::phase::Standing::Closed => json!("closed"),
+        crate::model::phase::Standing::In(p) => json!(p.name.clone().unwrap_or_else(|| p.kind.as_str().to_string())),
+    };
+    ok(json!({ "phases": phases, "now": now }))
+}
+
+/// Removes a phase that has not begun.
+async fn remove_phase(State(s): AppState, Path((tld, starts)): Path<(String, String)>) -> ApiResult {
+    let tld = name(&tld)?;
+    let starts = crate::model::Timestamp::parse_rfc3339(&starts)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", format!("{starts:?}: {e}")))?;
+    s.registry.execute(Command::RemovePhase { tld: tld.clone(), starts }).await?;
+    ok(json!({ "tld": tld, "removed": starts }))
 }
 
 fn client_id(text: &str) -> Result<ClientId, ApiError> {

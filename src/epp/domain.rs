@@ -108,7 +108,7 @@ fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resu
             check = check.with_token(snap, text, token, &cx.registrar, cx.now).map_err(RegistryError::from)?;
         }
         if fee.is_some() {
-            check = check.with_prices(snap, text).map_err(RegistryError::from)?;
+            check = check.with_prices(snap, text, cx.now).map_err(RegistryError::from)?;
         }
         let available = check.availability == query::Availability::Available;
         w.open("domain:cd", &[]).leaf("domain:name", &[("avail", if available { "1" } else { "0" })], text);
@@ -207,7 +207,6 @@ pub fn info_data(w: &mut xml::Writer, d: &Domain, hosts: &str, cx: &ClientView) 
 
 fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppError> {
     ext::only(extension, &[(Ns::SecDns, "create"), (Ns::Fee, "create"), (Ns::Launch, "create"), (Ns::AllocationToken, "allocationToken")])?;
-    ext::launch_create(extension)?;
     let domain_name = name(required(object, "name")?)?;
     let years = optional_period(object)?;
     let registrant = match child(object, "registrant") {
@@ -228,6 +227,7 @@ fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppE
         auth_info_hash: None,
         fee: ext::fee_agreement(extension, "create")?,
         allocation_token: ext::allocation_token(extension)?,
+        launch_phase: ext::launch_create(extension)?,
     };
     Ok(Verdict::Execute(Command::CreateDomain(command), Render::DomainCreate { years }))
 }

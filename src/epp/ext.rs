@@ -219,7 +219,7 @@ pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, c
     }
     let class = check.premium.as_ref().map_or("standard", |p| p.class.as_str());
     w.leaf("fee:class", &[], class);
-    let standard = if check.premium.is_some() || check.token_create.is_some() { "0" } else { "1" };
+    let standard = if check.premium.is_some() || check.create_override.is_some() { "0" } else { "1" };
     for (command, years) in commands {
         w.open("fee:command", &[("name", command), ("standard", standard)]);
         match check.price(command, *years, now) {
@@ -251,18 +251,20 @@ pub fn allocation_token(extension: Option<&Element>) -> Result<Option<String>, E
     Ok(Some(text.to_string()))
 }
 
-/// RFC 8334: this registry is in general availability; a create may name the
-/// `open` phase (or `claims` after the claims period, without a notice) and nothing else.
-pub fn launch_create(extension: Option<&Element>) -> Result<(), EppError> {
-    let Some(create) = find(extension, &Ns::Launch, "create") else { return Ok(()) };
-    let phase = create.child(&Ns::Launch, "phase").map(Element::trimmed).unwrap_or_default();
-    if phase != "open" {
-        return Err(EppError::new(code::POLICY, format!("the TLD is in general availability, not in the {phase:?} phase")));
+/// RFC 8334 `<launch:create>`: the phase a create names, which the
+/// registry holds against the TLD's timeline. Signed marks and claims
+/// notices belong to sunrise and claims phases, which this registry does
+/// not run.
+pub fn launch_create(extension: Option<&Element>) -> Result<Option<crate::registry::command::LaunchPhase>, EppError> {
+    let Some(create) = find(extension, &Ns::Launch, "create") else { return Ok(None) };
+    let phase = create.child(&Ns::Launch, "phase").ok_or_else(|| EppError::syntax("launch:create names no launch:phase"))?;
+    if create.children.len() > 1 || create.attr("type").is_some_and(|t| t != "registration") {
+        return Err(EppError::new(
+            code::POLICY,
+            "signed marks, claims notices and applications belong to sunrise and claims phases, which this registry does not run",
+        ));
     }
-    if create.children.len() > 1 {
-        return Err(EppError::new(code::POLICY, "marks and notices do not apply in general availability"));
-    }
-    Ok(())
+    Ok(Some(crate::registry::command::LaunchPhase { phase: phase.trimmed().to_string(), name: phase.attr("name").map(str::to_string) }))
 }
 
 #[cfg(test)]

@@ -140,8 +140,8 @@ pub struct PremiumPrices {
 impl PremiumPrices {
     /// The prices of a name: `premium` ones, or the policy's, with the
     /// create price of an allocation token instead when it has one.
-    pub fn of(policy: &RegistrationPolicy, premium: Option<&PremiumPrices>, token_create: Option<Money>) -> Option<PremiumPrices> {
-        match token_create {
+    pub fn of(policy: &RegistrationPolicy, premium: Option<&PremiumPrices>, create_override: Option<Money>) -> Option<PremiumPrices> {
+        match create_override {
             Some(create) => Some(PremiumPrices {
                 create,
                 renew: premium.map_or(policy.renew_price, |p| p.renew),

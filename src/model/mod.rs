@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod name;
 pub mod net;
 pub mod objects;
+pub mod phase;
 pub mod poll;
 pub mod premium;
 pub mod report;

@@ -95,6 +95,23 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
         Command::Reserve(spec) => super::reserved::reserve(cx, spec),
         Command::Unreserve { tld, names } => super::reserved::unreserve(cx, tld, names),
+        Command::AddPhase(phase) => {
+            cx.tld(&phase.tld)?;
+            let existing = cx.tables.phases(&phase.tld)?;
+            crate::model::phase::check_new(&existing, phase, cx.now).map_err(RegistryError::Invalid)?;
+            cx.tables.put_phase(phase)?;
+            Ok(Outcome::Done)
+        }
+        Command::RemovePhase { tld, starts } => {
+            cx.tld(tld)?;
+            if *starts <= cx.now {
+                return Err(RegistryError::StatusProhibits("a phase that has begun cannot change".into()));
+            }
+            if !cx.tables.delete_phase(tld, *starts)? {
+                return Err(RegistryError::not_found(ObjectKind::Tld, format!("phase of {tld} beginning {}", starts.to_rfc3339_seconds())));
+            }
+            Ok(Outcome::Done)
+        }
         Command::IssueToken(token) => {
             cx.tld(&token.tld)?;
             crate::model::token::check_token(&token.token).map_err(RegistryError::Invalid)?;

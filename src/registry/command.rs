@@ -67,6 +67,13 @@ pub enum Command {
         tld: DomainName,
         names: Vec<DomainName>,
     },
+    /// Adds a phase to a TLD's launch timeline.
+    AddPhase(crate::model::phase::Phase),
+    /// Removes a phase that has not begun.
+    RemovePhase {
+        tld: DomainName,
+        starts: crate::model::Timestamp,
+    },
     /// Issues an allocation token (RFC 8495).
     IssueToken(crate::model::token::AllocationToken),
     /// Revokes an allocation token: it allows nothing more.
@@ -171,6 +178,8 @@ impl Command {
             Command::SetPremium { .. } => "premium prices",
             Command::Accredit { .. } => "accreditation",
             Command::IssueToken(_) => "token issue",
+            Command::AddPhase(_) => "phase",
+            Command::RemovePhase { .. } => "phase removal",
             Command::RevokeToken(_) => "token revocation",
             Command::Unaccredit { .. } => "accreditation end",
             Command::RemovePremium { .. } => "premium removal",
@@ -203,6 +212,7 @@ impl Command {
             Command::SetPremium { .. } | Command::RemovePremium { .. } => "price premium names",
             Command::Accredit { .. } | Command::Unaccredit { .. } => "accredit registrars",
             Command::IssueToken(_) | Command::RevokeToken(_) => "issue allocation tokens",
+            Command::AddPhase(_) | Command::RemovePhase { .. } => "plan launch phases",
             Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",
@@ -523,6 +533,17 @@ pub struct CreateDomain {
     /// An allocation token (RFC 8495) the create is made with.
     #[serde(default)]
     pub allocation_token: Option<String>,
+    /// The launch phase the create names (RFC 8334 `launch:phase`).
+    #[serde(default)]
+    pub launch_phase: Option<LaunchPhase>,
+}
+
+/// A phase as a create names it: RFC 8334 `<launch:phase name="…">phase</launch:phase>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchPhase {
+    pub phase: String,
+    pub name: Option<String>,
 }
 
 fn one_year() -> u32 {

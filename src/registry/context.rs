@@ -248,15 +248,15 @@ impl<'a, 't> Cx<'a, 't> {
         years: u32,
         expires: Option<Timestamp>,
         agreed: Option<&FeeAgreement>,
-        token_create: Option<Money>,
+        create_override: Option<Money>,
     ) -> Result<Money> {
         if self.is_registry() {
             return Ok(Money(0));
         }
         let premium = self.tables.premium(name)?;
-        let prices = crate::model::lifecycle::PremiumPrices::of(&tld.registration, premium.as_ref().map(|p| &p.prices), token_create);
+        let prices = crate::model::lifecycle::PremiumPrices::of(&tld.registration, premium.as_ref().map(|p| &p.prices), create_override);
         let price = tld.registration.price(command, years, expires, self.now, prices.as_ref()).map_or(Money(0), |p| p.amount);
-        if let (Some(p), None, None) = (&premium, agreed, token_create)
+        if let (Some(p), None, None) = (&premium, agreed, create_override)
             && price.0 > 0
         {
             return Err(RegistryError::Missing(format!(

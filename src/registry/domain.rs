@@ -227,8 +227,10 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let statuses = DomainStatusSet::from_statuses(spec.statuses.iter().map(|s| settable(cx, *s)).collect::<Result<Vec<_>>>()?)?;
     check_contacts(cx, &tld, spec.registrant.as_ref(), &spec.contacts)?;
     refuse_clear_auth_info(&spec.auth_info)?;
-    let token_price = token.as_ref().and_then(|t| t.create_price);
-    let fee = cx.price(&tld, &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), token_price)?;
+    // A token's price goes before the phase's, which goes before the name's.
+    let phase_price = phase_price(cx, &tld, spec.launch_phase.as_ref())?;
+    let create_override = token.as_ref().and_then(|t| t.create_price).or(phase_price);
+    let fee = cx.price(&tld, &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), create_override)?;
     cx.check_funds(&registrar, fee)?;
     if let Some(mut token) = token {
         token.uses += 1;
@@ -274,6 +276,35 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     relink(cx, None, Some(&domain))?;
     cx.touch(&tld.name, &domain.name);
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain, fee, credit: Money(0), balance })))
+}
+
+/// The create price of the phase `tld` is in, if the create may be made in
+/// it: refused (EPP 2306) when the TLD takes no registrations now, or when
+/// the create does not name the running limited phase (RFC 8334 §3.3) or
+/// names another. The registry creates in any phase.
+fn phase_price(cx: &Cx, tld: &Tld, named: Option<&LaunchPhase>) -> Result<Option<Money>> {
+    use crate::model::phase::{PhaseKind, Standing, standing};
+    if cx.is_registry() {
+        return Ok(None);
+    }
+    let phases = cx.tables.phases(&tld.name)?;
+    let names_open = named.is_none_or(|n| n.phase == "open" && n.name.is_none());
+    let refuse = |why: String| Err(RegistryError::Policy(format!("{} {why}", tld.name)));
+    match standing(&phases, cx.now) {
+        Standing::Open if names_open => Ok(None),
+        Standing::In(p) if p.kind == PhaseKind::Open && names_open => Ok(p.create_price),
+        Standing::Open => refuse("is in general availability: a create names no other phase".into()),
+        Standing::In(p) if p.kind == PhaseKind::Open => refuse("is in general availability: a create names no other phase".into()),
+        Standing::In(p) if p.kind == PhaseKind::Closed => refuse("takes no registrations now".into()),
+        Standing::In(p) => {
+            if !named.is_some_and(|n| n.phase == p.kind.as_str() && n.name == p.name) {
+                let shown = p.name.as_ref().map_or_else(|| p.kind.as_str().to_string(), |n| format!("custom \"{n}\""));
+                return refuse(format!("is in its {shown} phase: a create names it in <launch:phase>"));
+            }
+            Ok(p.create_price)
+        }
+        Standing::Closed => refuse("takes no registrations now".into()),
+    }
 }
 
 /// The allocation token `text` of `tld`, if it lets `registrar` create

@@ -49,23 +49,28 @@ pub struct DomainCheck<'s> {
     /// The name's premium prices, if it has them.
     pub premium: Option<crate::model::premium::PremiumName>,
     /// The create price of the allocation token the check carries, if it allows the create.
-    pub token_create: Option<crate::model::Money>,
+    pub create_override: Option<crate::model::Money>,
 }
 
 impl DomainCheck<'_> {
     /// What `command` for `years` would cost: what the writer charges.
     pub fn price(&self, command: &str, years: u32, now: Timestamp) -> Option<Price> {
         let policy = &self.tld?.registration;
-        let prices = crate::model::lifecycle::PremiumPrices::of(policy, self.premium.as_ref().map(|p| &p.prices), self.token_create);
+        let prices = crate::model::lifecycle::PremiumPrices::of(policy, self.premium.as_ref().map(|p| &p.prices), self.create_override);
         policy.price(command, years, self.expires, now, prices.as_ref())
     }
 }
 
 impl DomainCheck<'_> {
-    /// The check with the name's premium prices, for a fee quote.
-    pub fn with_prices(mut self, snapshot: &Snapshot, name: &str) -> Result<Self, StoreError> {
-        if let (Ok(name), Some(_)) = (DomainName::parse(name), self.tld) {
+    /// The check with the name's premium prices and the running phase's
+    /// create price at `now`, for a fee quote.
+    pub fn with_prices(mut self, snapshot: &Snapshot, name: &str, now: Timestamp) -> Result<Self, StoreError> {
+        if let (Ok(name), Some(tld)) = (DomainName::parse(name), self.tld) {
             self.premium = snapshot.premium(&name)?;
+            let phases = snapshot.phases(&tld.name)?;
+            if let crate::model::phase::Standing::In(phase) = crate::model::phase::standing(&phases, now) {
+                self.create_override = self.create_override.or(phase.create_price);
+            }
         }
         Ok(self)
     }
@@ -88,13 +93,13 @@ impl DomainCheck<'_> {
         if self.availability == Availability::Reserved && t.name.as_ref() == Some(&name) {
             self.availability = Availability::Available;
         }
-        self.token_create = t.create_price;
+        self.create_override = t.create_price;
         Ok(self)
     }
 }
 
 pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainCheck<'s>, StoreError> {
-    let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None, premium: None, token_create: None };
+    let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None, premium: None, create_override: None };
     let name = match DomainName::parse(text) {
         Ok(name) => name,
         Err(NameError::BadALabel(_)) => return Ok(unregistrable(Availability::BadALabel)),
@@ -107,7 +112,7 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
     let premium = None;
     Ok(match snapshot.domain(&name)? {
         Some(domain) => {
-            DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires), premium, token_create: None }
+            DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires), premium, create_override: None }
         }
         None => {
             let availability = match snapshot.reserved(&name)?.map(|r| r.state) {
@@ -115,7 +120,7 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
                 Some(crate::model::reserved::NameState::Blocked) => Availability::Blocked,
                 None => Availability::Available,
             };
-            DomainCheck { availability, tld: Some(tld), expires: None, premium, token_create: None }
+            DomainCheck { availability, tld: Some(tld), expires: None, premium, create_override: None }
         }
     })
 }

@@ -139,6 +139,7 @@ fn create(name: &str, years: u32) -> Command {
         auth_info_hash: None,
         fee: None,
         allocation_token: None,
+        launch_phase: None,
     })
 }
 
@@ -909,6 +910,15 @@ async fn stored_layouts_match_their_golden_bytes() {
         created: at,
     };
     records.push(("allocation token", codec::encode(&token)));
+    let phase = crate::model::phase::Phase {
+        tld: n("test"),
+        kind: crate::model::phase::PhaseKind::Custom,
+        name: Some("early-access".into()),
+        starts: at,
+        ends: Some(Timestamp::from_unix_seconds(1_800_864_000)),
+        create_price: Some(Money(25_000)),
+    };
+    records.push(("launch phase", codec::encode(&phase)));
     // Transaction records of the monthly reports: a column with years and one without.
     use crate::model::report::{TransactionField, TransactionRecord};
     for (field, amount) in [(TransactionField::NetAdds(10), -1), (TransactionField::TransferLosingNacked, 1)] {

@@ -19,7 +19,7 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, PHASES, POLL,
     PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
@@ -109,6 +109,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, PREMIUM, progress)?;
     copy(source, &txn, ACCREDITATIONS, progress)?;
     copy(source, &txn, TOKENS, progress)?;
+    copy(source, &txn, PHASES, progress)?;
     {
         let mut table = txn.open_table(SIGNING_KEYS)?;
         for (name, bytes) in keys {
@@ -173,6 +174,7 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("counters", rows(&txn, COUNTERS, progress, |_| Ok(()))?),
         ("changes", rows(&txn, CHANGES, progress, |v| codec::decode::<crate::model::change::Change>(v, "change").map(drop))?),
         ("accreditations", rows(&txn, ACCREDITATIONS, progress, |_| Ok(()))?),
+        ("phases", rows(&txn, PHASES, progress, |v| codec::decode::<crate::model::phase::Phase>(v, "phase").map(drop))?),
         (
             "tokens",
             rows(&txn, TOKENS, progress, |v| codec::decode::<crate::model::token::AllocationToken>(v, "allocation token").map(drop))?,

@@ -79,6 +79,18 @@ pub(crate) const TRANSACTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::
 pub(crate) const RESERVED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("reserved");
 /// Premium names and their prices (`model::premium`), by canonical name key.
 pub(crate) const PREMIUM: TableDefinition<&[u8], &[u8]> = TableDefinition::new("premium");
+/// TLDs' launch timelines (`model::phase`): TLD, a zero octet, the start.
+pub(crate) const PHASES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("phases");
+
+/// The key of `tld`'s phase that begins at `ms` (Unix milliseconds).
+pub(crate) fn phase_key(tld: &str, ms: i64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(tld.len() + 9);
+    key.extend_from_slice(tld.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
+    key
+}
+
 /// Allocation tokens (`model::token`) by their text.
 pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 /// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
@@ -316,6 +328,7 @@ impl Store {
             txn.open_table(PREMIUM)?;
             txn.open_table(ACCREDITATIONS)?;
             txn.open_table(TOKENS)?;
+            txn.open_table(PHASES)?;
         }
         txn.commit()?;
         Ok(upgrades)

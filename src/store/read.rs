@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, PHASES, POLL,
     PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
@@ -622,6 +622,11 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// `tld`'s launch timeline, in order.
+    pub fn phases(&self, tld: &DomainName) -> Result<Vec<crate::model::phase::Phase>, StoreError> {
+        phases_of(&self.txn.open_table(PHASES)?, tld)
+    }
+
     /// An allocation token, by its text.
     pub fn token(&self, token: &str) -> Result<Option<crate::model::token::AllocationToken>, StoreError> {
         get(&self.txn.open_table(TOKENS)?, token, "allocation token")
@@ -792,6 +797,23 @@ fn names_in<T: super::record::Stored>(
             continue;
         }
         out.push(codec::decode(v.value(), what)?);
+    }
+    Ok(out)
+}
+
+/// The phases of `tld` in a phases table, in order.
+pub(super) fn phases_of(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    tld: &DomainName,
+) -> Result<Vec<crate::model::phase::Phase>, StoreError> {
+    let prefix = super::accreditation_key(tld.as_str(), "");
+    let mut out = Vec::new();
+    for item in table.range::<&[u8]>(prefix.as_slice()..)? {
+        let (k, v) = item?;
+        if !k.value().starts_with(&prefix) {
+            break;
+        }
+        out.push(codec::decode(v.value(), "phase")?);
     }
     Ok(out)
 }

@@ -592,6 +592,18 @@ record!(PremiumNameRecord of crate::model::premium::PremiumName {
     prices: PremiumPricesRecord,
 });
 
+use crate::model::phase::PhaseKind;
+record_enum!(PhaseKindRecord of PhaseKind { Landrush, Open, Closed, Custom });
+
+record!(PhaseRecord of crate::model::phase::Phase {
+    tld: DomainName,
+    kind: PhaseKindRecord,
+    name: Option<String>,
+    starts: Timestamp,
+    ends: Option<Timestamp>,
+    create_price: Option<Money>,
+});
+
 record!(AllocationTokenRecord of crate::model::token::AllocationToken {
     token: String,
     tld: DomainName,

@@ -18,7 +18,7 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, POLL,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, PHASES, POLL,
     PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
@@ -48,6 +48,7 @@ pub(crate) struct WriteTables<'t> {
     premium: Table<'t, &'static [u8], &'static [u8]>,
     accreditations: Table<'t, &'static [u8], u64>,
     tokens: Table<'t, &'static str, &'static [u8]>,
+    phases: Table<'t, &'static [u8], &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -86,6 +87,7 @@ enum TableId {
     Premium,
     Accreditations,
     Tokens,
+    Phases,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -162,6 +164,7 @@ impl<'t> WriteTables<'t> {
             premium: txn.open_table(PREMIUM)?,
             accreditations: txn.open_table(ACCREDITATIONS)?,
             tokens: txn.open_table(TOKENS)?,
+            phases: txn.open_table(PHASES)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -213,6 +216,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Premium => restore(&mut self.premium, &undo)?,
                     TableId::Accreditations => restore(&mut self.accreditations, &undo)?,
                     TableId::Tokens => restore(&mut self.tokens, &undo)?,
+                    TableId::Phases => restore(&mut self.phases, &undo)?,
                 }
             }
             Ok(())
@@ -367,6 +371,20 @@ impl<'t> WriteTables<'t> {
         self.changed.push(ObjectRef::Reserved(name.clone()));
         take(&mut self.reserved, &mut self.undo, TableId::Reserved, name.canonical_key().as_slice())?;
         Ok(())
+    }
+
+    /// `tld`'s launch timeline, in order.
+    pub fn phases(&self, tld: &DomainName) -> Result<Vec<crate::model::phase::Phase>, StoreError> {
+        super::read::phases_of(&self.phases, tld)
+    }
+
+    pub fn put_phase(&mut self, phase: &crate::model::phase::Phase) -> Result<(), StoreError> {
+        let key = super::phase_key(phase.tld.as_str(), phase.starts.0);
+        put(&mut self.phases, &mut self.undo, TableId::Phases, key.as_slice(), codec::encode(phase).as_slice())
+    }
+
+    pub fn delete_phase(&mut self, tld: &DomainName, starts: Timestamp) -> Result<bool, StoreError> {
+        take(&mut self.phases, &mut self.undo, TableId::Phases, super::phase_key(tld.as_str(), starts.0).as_slice())
     }
 
     pub fn token(&self, token: &str) -> Result<Option<crate::model::token::AllocationToken>, StoreError> {

@@ -33,6 +33,7 @@ async fn a_full_deposit_validates_against_the_rde_schemas_and_counts_what_it_hol
         auth_info_hash: None,
         fee: None,
         allocation_token: None,
+        launch_phase: None,
     };
     registry.execute_as(Actor::Registry, Command::CreateDomain(create)).await.unwrap();
     let request = TransferOp::Request { years: 1, auth_info: "Sesame-Open-2026x".into(), fee: None };

@@ -17,6 +17,7 @@ mod metrics;
 mod migration;
 mod ops;
 mod packaging;
+mod phases;
 mod rdap;
 mod report;
 mod reserved;

@@ -1,0 +1,94 @@
+//! A TLD's launch timeline on the manual clock: closed before it begins, a
+//! landrush phase whose creates must name it and pay its price, general
+//! availability after it, and the rules of the timeline itself (no phase in
+//! the past, none overlapping, none changed once begun).
+
+use domain_os::model::{ManualClock, Money, Timestamp};
+use serde_json::json;
+
+use crate::common::*;
+use crate::epp::{Epp, Responses, STRONG, code, create_body};
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_follow_the_phase_the_clock_is_in() {
+    let clock = ManualClock::new(at("2026-11-01T00:00:00Z"));
+    let d = TestDaemon::demo_on(&clock, |c, _| c.registry.lifecycle_tick_ms = 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let (ok, out, err) = run(&[
+        "tld",
+        "phase",
+        "add",
+        "example",
+        "--kind",
+        "landrush",
+        "--starts",
+        "2026-11-10T00:00:00Z",
+        "--ends",
+        "2026-11-20T00:00:00Z",
+        "--create-price",
+        "100.00",
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(&["tld", "phase", "add", "example", "--kind", "open", "--starts", "2026-11-20T00:00:00Z"]);
+    assert!(ok, "{out}{err}");
+    // The timeline's own rules.
+    let overlapping = json!({"kind": "closed", "starts": "2026-11-15T00:00:00Z", "ends": "2026-11-16T00:00:00Z"});
+    let (code_, body) = d.api("POST", "/v1/tlds/example/phases", Some(overlapping)).await;
+    assert!(code_ == 422 && body.to_string().contains("overlaps"), "{body}");
+    let (code_, _) = d
+        .api(
+            "POST",
+            "/v1/tlds/example/phases",
+            Some(json!({"kind": "closed", "starts": "2026-10-01T00:00:00Z", "ends": "2026-10-02T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(code_, 422, "not in the past");
+
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let landrush =
+        r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase>landrush</launch:phase></launch:create>"#;
+    let balance = async || Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].as_str().unwrap()).unwrap();
+    d.ok("POST", "/v1/registrars/demo-registrar/funds", Some(json!({ "amount": "1000.00" }))).await;
+
+    // Before the timeline begins, the TLD is closed to registrars (the registry still creates).
+    assert_eq!(d.ok("GET", "/v1/tlds/example/phases", None).await["now"], "closed");
+    let refused = a.domain("create", &create_body("early.example", "1", &[], STRONG), "").await;
+    assert!(code(&refused) == 2306 && refused.contains("takes no registrations now"), "{refused}");
+    d.ok("POST", "/v1/domains", Some(json!({"name": "registry-own.example", "registrar": "demo-registrar"}))).await;
+
+    // Landrush: a create names the phase and pays its price; the quote says so too.
+    clock.set(at("2026-11-12T00:00:00Z"));
+    assert_eq!(d.ok("GET", "/v1/tlds/example/phases", None).await["now"], "landrush");
+    let unnamed = a.domain("create", &create_body("rush.example", "1", &[], STRONG), "").await;
+    assert!(code(&unnamed) == 2306 && unnamed.contains("landrush phase"), "{unnamed}");
+    let fee = r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="create"/></fee:check>"#;
+    let quote = a.domain("check", "<domain:name>rush.example</domain:name>", fee).await;
+    assert!(quote.contains(">100.00</fee:fee>"), "{quote}");
+    let before = balance().await;
+    let created = a.domain("create", &create_body("rush.example", "1", &[], STRONG), landrush).await;
+    assert_eq!(code(&created), 1000, "{created}");
+    assert_eq!(before.0 - balance().await.0, 10_000, "the landrush price");
+    let mark = r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase>sunrise</launch:phase><launch:codeMark><launch:code>x</launch:code></launch:codeMark></launch:create>"#;
+    assert_eq!(code(&a.domain("create", &create_body("mark.example", "1", &[], STRONG), mark).await), 2306);
+    // A phase that has begun cannot be removed.
+    let (code_, _) = d.api("DELETE", "/v1/tlds/example/phases/2026-11-10T00:00:00Z", None).await;
+    assert_eq!(code_, 409);
+
+    // General availability: no phase to name, the standard price.
+    clock.set(at("2026-11-20T00:00:00Z"));
+    let before = balance().await;
+    assert_eq!(code(&a.domain("create", &create_body("ga.example", "1", &[], STRONG), "").await), 1000);
+    assert_eq!(before.0 - balance().await.0, 1_000);
+    assert_eq!(code(&a.domain("create", &create_body("late.example", "1", &[], STRONG), landrush).await), 2306, "landrush is over");
+    let (ok, out, _) = run(&["tld", "phase", "list", "example"]);
+    assert!(ok && out.contains("\"now\": \"open\""), "{out}");
+    seen.validate();
+    d.stop().await;
+}
