@@ -207,6 +207,34 @@ enum TldCmd {
     /// The TLD's launch timeline (RFC 8334 phases).
     #[command(subcommand)]
     Phase(PhaseCmd),
+    /// The TLD's IDN table (an RFC 7940 LGR's repertoire and variants).
+    #[command(subcommand)]
+    Idn(IdnCmd),
+}
+
+#[derive(Subcommand)]
+enum IdnCmd {
+    /// Set the table from an LGR file: labels must use its repertoire, and
+    /// variants of registered names follow `--policy`.
+    Set {
+        tld: String,
+        lgr: PathBuf,
+        /// The table's id, as escrow and RDAP name it (`sv-1.0`).
+        #[arg(long)]
+        id: String,
+        /// `blocked`, or `same-registrar`.
+        #[arg(long, value_parser = ["blocked", "same-registrar"], default_value = "blocked")]
+        policy: String,
+        /// Take no pure ASCII labels.
+        #[arg(long)]
+        idn_only: bool,
+    },
+    Show {
+        tld: String,
+    },
+    Remove {
+        tld: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -988,6 +1016,13 @@ fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
             let body = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price });
             request(Method::POST, format!("/v1/tlds/{}/phases", path_name(&tld)?), Some(body))
         }
+        TldCmd::Idn(IdnCmd::Set { tld, lgr, id, policy, idn_only }) => {
+            let text = std::fs::read_to_string(&lgr).with_context(|| lgr.display().to_string())?;
+            let body = json!({ "id": id, "lgr": text, "policy": policy, "idn_only": idn_only });
+            request(Method::PUT, format!("/v1/tlds/{}/idn", path_name(&tld)?), Some(body))
+        }
+        TldCmd::Idn(IdnCmd::Show { tld }) => request(Method::GET, format!("/v1/tlds/{}/idn", path_name(&tld)?), None),
+        TldCmd::Idn(IdnCmd::Remove { tld }) => request(Method::DELETE, format!("/v1/tlds/{}/idn", path_name(&tld)?), None),
         TldCmd::Phase(PhaseCmd::List { tld }) => request(Method::GET, format!("/v1/tlds/{}/phases", path_name(&tld)?), None),
         TldCmd::Phase(PhaseCmd::Remove { tld, starts }) => {
             request(Method::DELETE, format!("/v1/tlds/{}/phases/{starts}", path_name(&tld)?), None)

@@ -168,6 +168,10 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/premium/remove", post(remove_premium).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/tokens", get(list_tokens).post(issue_token))
         .route("/v1/tlds/{tld}/phases", get(list_phases).post(add_phase))
+        .route(
+            "/v1/tlds/{tld}/idn",
+            get(show_idn_table).put(set_idn_table).delete(remove_idn_table).layer(DefaultBodyLimit::max(import_limit)),
+        )
         .route("/v1/tlds/{tld}/phases/{starts}", axum::routing::delete(remove_phase))
         .route("/v1/tokens/{token}/revoke", post(revoke_token))
         .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
@@ -749,6 +753,49 @@ async fn list_tokens(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
 async fn revoke_token(State(s): AppState, Path(token): Path<String>) -> ApiResult {
     s.registry.execute(Command::RevokeToken(token.clone())).await?;
     ok(json!({ "token": token, "revoked": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdnRequest {
+    /// The table's id (`sv-1.0`).
+    id: String,
+    /// The RFC 7940 LGR document.
+    lgr: String,
+    policy: crate::model::idn::VariantPolicy,
+    #[serde(default)]
+    idn_only: bool,
+}
+
+/// Sets a TLD's IDN table from an LGR document.
+async fn set_idn_table(State(s): AppState, Path(tld): Path<String>, body: Result<Json<IdnRequest>, JsonRejection>) -> ApiResult {
+    let tld = name(&tld)?;
+    let Json(r) = body.map_err(ApiError::from)?;
+    let (repertoire, variants) =
+        crate::model::idn::parse_lgr(&r.lgr).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_lgr", e))?;
+    let table = crate::model::idn::IdnTable { tld, id: r.id, repertoire, variants, policy: r.policy, idn_only: r.idn_only };
+    s.registry.execute(Command::SetIdnTable(table.clone())).await?;
+    ok(idn_summary(&table))
+}
+
+fn idn_summary(t: &crate::model::idn::IdnTable) -> serde_json::Value {
+    let code_points: u64 = t.repertoire.iter().map(|(a, b)| u64::from(b - a) + 1).sum();
+    json!({ "tld": t.tld, "id": t.id, "policy": t.policy, "idn_only": t.idn_only, "code_points": code_points, "variant_pairs": t.variants.len() })
+}
+
+/// A TLD's IDN table, in short.
+async fn show_idn_table(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
+    let tld = name(&tld)?;
+    match s.registry.snapshot().idn_table(&tld).map_err(RegistryError::from)? {
+        Some(t) => ok(idn_summary(&t)),
+        None => Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, format!("IDN table of {tld}")).into()),
+    }
+}
+
+async fn remove_idn_table(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
+    let tld = name(&tld)?;
+    s.registry.execute(Command::RemoveIdnTable(tld.clone())).await?;
+    ok(json!({ "tld": tld, "idn_table": null }))
 }
 
 #[derive(Deserialize)]

@@ -95,6 +95,24 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
         Command::Reserve(spec) => super::reserved::reserve(cx, spec),
         Command::Unreserve { tld, names } => super::reserved::unreserve(cx, tld, names),
+        Command::SetIdnTable(table) => {
+            cx.tld(&table.tld)?;
+            let id_ok = (1..=64).contains(&table.id.len()) && table.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+            if !id_ok || table.repertoire.is_empty() {
+                return Err(RegistryError::Invalid(
+                    "an IDN table has an id of 1 to 64 of A-Z, a-z, 0-9, -, . and _, and a repertoire".into(),
+                ));
+            }
+            cx.tables.put_idn_table(table)?;
+            Ok(Outcome::Done)
+        }
+        Command::RemoveIdnTable(tld) => {
+            cx.tld(tld)?;
+            if !cx.tables.delete_idn_table(tld)? {
+                return Err(RegistryError::not_found(ObjectKind::Tld, format!("IDN table of {tld}")));
+            }
+            Ok(Outcome::Done)
+        }
         Command::AddPhase(phase) => {
             cx.tld(&phase.tld)?;
             let existing = cx.tables.phases(&phase.tld)?;

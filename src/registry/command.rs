@@ -67,6 +67,10 @@ pub enum Command {
         tld: DomainName,
         names: Vec<DomainName>,
     },
+    /// Sets a TLD's IDN table (replacing one it had).
+    SetIdnTable(crate::model::idn::IdnTable),
+    /// Removes a TLD's IDN table: its labels are then LDH or any IDNA2008 A-label.
+    RemoveIdnTable(DomainName),
     /// Adds a phase to a TLD's launch timeline.
     AddPhase(crate::model::phase::Phase),
     /// Removes a phase that has not begun.
@@ -179,6 +183,8 @@ impl Command {
             Command::Accredit { .. } => "accreditation",
             Command::IssueToken(_) => "token issue",
             Command::AddPhase(_) => "phase",
+            Command::SetIdnTable(_) => "IDN table",
+            Command::RemoveIdnTable(_) => "IDN table removal",
             Command::RemovePhase { .. } => "phase removal",
             Command::RevokeToken(_) => "token revocation",
             Command::Unaccredit { .. } => "accreditation end",
@@ -213,6 +219,7 @@ impl Command {
             Command::Accredit { .. } | Command::Unaccredit { .. } => "accredit registrars",
             Command::IssueToken(_) | Command::RevokeToken(_) => "issue allocation tokens",
             Command::AddPhase(_) | Command::RemovePhase { .. } => "plan launch phases",
+            Command::SetIdnTable(_) | Command::RemoveIdnTable(_) => "set IDN tables",
             Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",
             Command::RefreshSignatures { .. } => "refresh zone signatures",

@@ -197,6 +197,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     }
     let registrar = cx.sponsor_for_new(spec.registrar.as_ref())?.id;
     cx.accredited_for(&tld.name, &registrar)?;
+    check_idn(cx, &tld, &spec.name, &registrar)?;
     let token = match &spec.allocation_token {
         Some(text) => Some(allocation_token(cx, &tld, text, &spec.name, &registrar)?),
         None => None,
@@ -276,6 +277,35 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     relink(cx, None, Some(&domain))?;
     cx.touch(&tld.name, &domain.name);
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain, fee, credit: Money(0), balance })))
+}
+
+/// A new name of a TLD with an IDN table: its U-label must use the table's
+/// repertoire (EPP 2306), and a variant of a registered name is blocked, or
+/// open only to that name's registrar, as the table's policy says (2304).
+fn check_idn(cx: &Cx, tld: &Tld, name: &DomainName, registrar: &ClientId) -> Result<()> {
+    use crate::model::idn::{VariantPolicy, a_label, u_label};
+    let Some(table) = cx.tables.idn_table(&tld.name)? else { return Ok(()) };
+    let label = name.as_str().split('.').next().unwrap_or_default();
+    let u = u_label(label).ok_or_else(|| RegistryError::Invalid(format!("{label} is not a valid A-label")))?;
+    if let Some(why) = table.refusal(&u) {
+        return Err(RegistryError::Policy(format!("{name}: {why}")));
+    }
+    for variant in table.variants_of(&u) {
+        let Some(variant) = a_label(&variant).and_then(|a| DomainName::parse(&format!("{a}.{}", tld.name)).ok()) else { continue };
+        let Some(held) = cx.tables.domain(&variant)? else { continue };
+        match table.policy {
+            VariantPolicy::Blocked => {
+                return Err(RegistryError::StatusProhibits(format!("{name} is a variant of {variant}, which is registered")));
+            }
+            VariantPolicy::SameRegistrar if &held.registrar != registrar => {
+                return Err(RegistryError::StatusProhibits(format!(
+                    "{name} is a variant of {variant}: only its registrar may register it"
+                )));
+            }
+            VariantPolicy::SameRegistrar => {}
+        }
+    }
+    Ok(())
 }
 
 /// The create price of the phase `tld` is in, if the create may be made in

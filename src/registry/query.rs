@@ -22,6 +22,10 @@ pub enum Availability {
     Reserved,
     /// Blocked: no one can register it.
     Blocked,
+    /// Not valid under the TLD's IDN table.
+    NotInIdnTable,
+    /// A variant of a registered name, blocked by the TLD's variant policy.
+    Variant,
 }
 
 impl Availability {
@@ -35,6 +39,8 @@ impl Availability {
             Availability::Invalid => Some("invalid domain name"),
             Availability::Reserved => Some("reserved"),
             Availability::Blocked => Some("blocked"),
+            Availability::NotInIdnTable => Some("not in the IDN table"),
+            Availability::Variant => Some("variant of a registered name"),
         }
     }
 }
@@ -98,6 +104,27 @@ impl DomainCheck<'_> {
     }
 }
 
+/// A free name under the TLD's IDN table: valid, and not a blocked variant.
+fn idn_availability(snapshot: &Snapshot, tld: &Tld, name: &DomainName) -> Result<Availability, StoreError> {
+    use crate::model::idn::{VariantPolicy, a_label, u_label};
+    let Some(table) = snapshot.idn_table(&tld.name)? else { return Ok(Availability::Available) };
+    let Some(u) = u_label(name.as_str().split('.').next().unwrap_or_default()) else { return Ok(Availability::NotInIdnTable) };
+    if table.refusal(&u).is_some() {
+        return Ok(Availability::NotInIdnTable);
+    }
+    if table.policy == VariantPolicy::Blocked {
+        for variant in table.variants_of(&u) {
+            let variant = a_label(&variant).and_then(|a| DomainName::parse(&format!("{a}.{}", tld.name)).ok());
+            if let Some(variant) = variant
+                && snapshot.domain(&variant)?.is_some()
+            {
+                return Ok(Availability::Variant);
+            }
+        }
+    }
+    Ok(Availability::Available)
+}
+
 pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainCheck<'s>, StoreError> {
     let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None, premium: None, create_override: None };
     let name = match DomainName::parse(text) {
@@ -118,7 +145,7 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
             let availability = match snapshot.reserved(&name)?.map(|r| r.state) {
                 Some(crate::model::reserved::NameState::Withheld) => Availability::Reserved,
                 Some(crate::model::reserved::NameState::Blocked) => Availability::Blocked,
-                None => Availability::Available,
+                None => idn_availability(snapshot, tld, &name)?,
             };
             DomainCheck { availability, tld: Some(tld), expires: None, premium, create_override: None }
         }

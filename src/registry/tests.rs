@@ -919,6 +919,15 @@ async fn stored_layouts_match_their_golden_bytes() {
         create_price: Some(Money(25_000)),
     };
     records.push(("launch phase", codec::encode(&phase)));
+    let idn = crate::model::idn::IdnTable {
+        tld: n("test"),
+        id: "sv-1.0".into(),
+        repertoire: vec![(0x2D, 0x2D), (0x61, 0x7A), (0xE4, 0xE4)],
+        variants: vec![(0xE4, 0xE6)],
+        policy: crate::model::idn::VariantPolicy::SameRegistrar,
+        idn_only: true,
+    };
+    records.push(("IDN table", codec::encode(&idn)));
     // Transaction records of the monthly reports: a column with years and one without.
     use crate::model::report::{TransactionField, TransactionRecord};
     for (field, amount) in [(TransactionField::NetAdds(10), -1), (TransactionField::TransferLosingNacked, 1)] {

@@ -91,6 +91,8 @@ pub(crate) fn phase_key(tld: &str, ms: i64) -> Vec<u8> {
     key
 }
 
+/// TLDs' IDN tables (`model::idn`) by TLD.
+pub(crate) const IDN_TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("idn_tables");
 /// Allocation tokens (`model::token`) by their text.
 pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 /// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
@@ -329,6 +331,7 @@ impl Store {
             txn.open_table(ACCREDITATIONS)?;
             txn.open_table(TOKENS)?;
             txn.open_table(PHASES)?;
+            txn.open_table(IDN_TABLES)?;
         }
         txn.commit()?;
         Ok(upgrades)

@@ -15,8 +15,8 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, PHASES, POLL,
-    PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, META, NSEC3,
+    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -620,6 +620,11 @@ impl Snapshot {
             out.push(codec::decode(item?.1.value(), "transaction record")?);
         }
         Ok(out)
+    }
+
+    /// `tld`'s IDN table, if it has one.
+    pub fn idn_table(&self, tld: &DomainName) -> Result<Option<crate::model::idn::IdnTable>, StoreError> {
+        get(&self.txn.open_table(IDN_TABLES)?, tld.as_str(), "IDN table")
     }
 
     /// `tld`'s launch timeline, in order.

@@ -71,6 +71,7 @@ scalar!(
     HostStatusSet,
     ContactStatusSet,
     (u32, Vec<u8>),
+    (u32, u32),
 );
 
 impl<T: Stored> Stored for Vec<T> {
@@ -590,6 +591,18 @@ record!(PremiumNameRecord of crate::model::premium::PremiumName {
     tld: DomainName,
     class: String,
     prices: PremiumPricesRecord,
+});
+
+use crate::model::idn::VariantPolicy;
+record_enum!(VariantPolicyRecord of VariantPolicy { Blocked, SameRegistrar });
+
+record!(IdnTableRecord of crate::model::idn::IdnTable {
+    tld: DomainName,
+    id: String,
+    repertoire: Vec<(u32, u32)>,
+    variants: Vec<(u32, u32)>,
+    policy: VariantPolicyRecord,
+    idn_only: bool,
 });
 
 use crate::model::phase::PhaseKind;

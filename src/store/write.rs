@@ -18,8 +18,8 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, JOURNAL, META, NSEC3, PHASES, POLL,
-    PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, META, NSEC3,
+    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -49,6 +49,7 @@ pub(crate) struct WriteTables<'t> {
     accreditations: Table<'t, &'static [u8], u64>,
     tokens: Table<'t, &'static str, &'static [u8]>,
     phases: Table<'t, &'static [u8], &'static [u8]>,
+    idn_tables: Table<'t, &'static str, &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -88,6 +89,7 @@ enum TableId {
     Accreditations,
     Tokens,
     Phases,
+    IdnTables,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -165,6 +167,7 @@ impl<'t> WriteTables<'t> {
             accreditations: txn.open_table(ACCREDITATIONS)?,
             tokens: txn.open_table(TOKENS)?,
             phases: txn.open_table(PHASES)?,
+            idn_tables: txn.open_table(IDN_TABLES)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -217,6 +220,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Accreditations => restore(&mut self.accreditations, &undo)?,
                     TableId::Tokens => restore(&mut self.tokens, &undo)?,
                     TableId::Phases => restore(&mut self.phases, &undo)?,
+                    TableId::IdnTables => restore(&mut self.idn_tables, &undo)?,
                 }
             }
             Ok(())
@@ -371,6 +375,18 @@ impl<'t> WriteTables<'t> {
         self.changed.push(ObjectRef::Reserved(name.clone()));
         take(&mut self.reserved, &mut self.undo, TableId::Reserved, name.canonical_key().as_slice())?;
         Ok(())
+    }
+
+    pub fn idn_table(&self, tld: &DomainName) -> Result<Option<crate::model::idn::IdnTable>, StoreError> {
+        get(&self.idn_tables, tld.as_str(), "IDN table")
+    }
+
+    pub fn put_idn_table(&mut self, table: &crate::model::idn::IdnTable) -> Result<(), StoreError> {
+        put(&mut self.idn_tables, &mut self.undo, TableId::IdnTables, table.tld.as_str(), codec::encode(table).as_slice())
+    }
+
+    pub fn delete_idn_table(&mut self, tld: &DomainName) -> Result<bool, StoreError> {
+        take(&mut self.idn_tables, &mut self.undo, TableId::IdnTables, tld.as_str())
     }
 
     /// `tld`'s launch timeline, in order.

@@ -12,6 +12,7 @@ mod epp;
 mod escrow;
 mod fuzz;
 mod golden;
+mod idn;
 mod import;
 mod metrics;
 mod migration;

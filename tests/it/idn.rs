@@ -1,0 +1,82 @@
+//! A TLD's IDN table over EPP (RST idn-01, idn-02): labels outside its
+//! repertoire are refused, a variant of a registered name is blocked or
+//! open only to that name's registrar as the policy says, and an IDN-only
+//! TLD takes no ASCII names.
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::epp::{Epp, Responses, STRONG, code, create_body};
+
+const LGR: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<lgr xmlns="urn:ietf:params:xml:ns:lgr-1.0">
+  <meta><version>1</version><language>sv</language></meta>
+  <data>
+    <char cp="002D"/>
+    <range first-cp="0030" last-cp="0039"/>
+    <range first-cp="0061" last-cp="007A"/>
+    <char cp="00E4"><var cp="00E6" type="blocked"/></char>
+    <char cp="00E6"/>
+    <char cp="00F6"/>
+  </data>
+</lgr>"#;
+
+/// bär, its variant bær, and räksmörgås (å is not in the table).
+const BAR: &str = "xn--br-via.example";
+const BAER: &str = "xn--br-1ia.example";
+const SANDWICH: &str = "xn--rksmrgs-5wao1o.example";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_follow_the_idn_table_and_variants_its_policy() {
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let lgr = dir.path().join("sv.xml");
+    std::fs::write(&lgr, LGR).unwrap();
+    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let (ok, out, err) = run(&["tld", "idn", "set", "example", lgr.to_str().unwrap(), "--id", "sv-1.0"]);
+    assert!(ok && out.contains("\"code_points\": 40"), "{out}{err}");
+    std::fs::write(&lgr, "<lgr><data><char cp=\"0061 0062\"/></data></lgr>").unwrap();
+    let (ok, _, err) = run(&["tld", "idn", "set", "example", lgr.to_str().unwrap(), "--id", "bad"]);
+    assert!(!ok && err.contains("sequences"), "{err}");
+
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let mut b = Epp::session(&d, "other-registrar", &seen).await;
+    let create = |name: &str| create_body(name, "1", &[], STRONG);
+    let refused = a.domain("create", &create(SANDWICH), "").await;
+    assert!(code(&refused) == 2306 && refused.contains("U+00E5 is not in the sv-1.0 IDN table"), "{refused}");
+    assert_eq!(code(&a.domain("create", &create(BAR), "").await), 1000);
+    let variant = a.domain("create", &create(BAER), "").await;
+    assert!(code(&variant) == 2304 && variant.contains("variant of xn--br-via.example"), "{variant}");
+    let check = a.domain("check", &format!("<domain:name>{BAER}</domain:name><domain:name>{SANDWICH}</domain:name>"), "").await;
+    assert!(
+        check.contains(&format!(
+            r#"<domain:name avail="0">{BAER}</domain:name><domain:reason>variant of a registered name</domain:reason>"#
+        )),
+        "{check}"
+    );
+    assert!(
+        check.contains(&format!(r#"<domain:name avail="0">{SANDWICH}</domain:name><domain:reason>not in the IDN table</domain:reason>"#)),
+        "{check}"
+    );
+    assert_eq!(code(&a.domain("create", &create("plain.example"), "").await), 1000, "ASCII labels in the repertoire");
+
+    // Variants open to the registered name's registrar only.
+    let body = json!({"id": "sv-1.0", "lgr": LGR, "policy": "same-registrar"});
+    d.ok("PUT", "/v1/tlds/example/idn", Some(body)).await;
+    let other = b.domain("create", &create(BAER), "").await;
+    assert!(code(&other) == 2304 && other.contains("only its registrar"), "{other}");
+    assert_eq!(code(&a.domain("create", &create(BAER), "").await), 1000);
+
+    // An IDN-only TLD (RST idn-02).
+    d.ok("PUT", "/v1/tlds/example/idn", Some(json!({"id": "sv-1.0", "lgr": LGR, "policy": "blocked", "idn_only": true}))).await;
+    let ascii = a.domain("create", &create("ascii.example"), "").await;
+    assert!(code(&ascii) == 2306 && ascii.contains("internationalised names only"), "{ascii}");
+    assert_eq!(d.ok("GET", "/v1/tlds/example/idn", None).await["idn_only"], true);
+    let (ok, _, err) = run(&["tld", "idn", "remove", "example"]);
+    assert!(ok, "{err}");
+    assert_eq!(code(&a.domain("create", &create("ascii.example"), "").await), 1000, "no table, no IDN rules");
+    seen.validate();
+    d.stop().await;
+}
