@@ -228,6 +228,12 @@ enum IdnCmd {
         /// Take no pure ASCII labels.
         #[arg(long)]
         idn_only: bool,
+        /// Where the table is published; with --url-policy, escrow deposits name the table.
+        #[arg(long)]
+        url: Option<String>,
+        /// The registry's IDN policy page.
+        #[arg(long)]
+        url_policy: Option<String>,
     },
     Show {
         tld: String,
@@ -1016,9 +1022,9 @@ fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
             let body = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price });
             request(Method::POST, format!("/v1/tlds/{}/phases", path_name(&tld)?), Some(body))
         }
-        TldCmd::Idn(IdnCmd::Set { tld, lgr, id, policy, idn_only }) => {
+        TldCmd::Idn(IdnCmd::Set { tld, lgr, id, policy, idn_only, url, url_policy }) => {
             let text = std::fs::read_to_string(&lgr).with_context(|| lgr.display().to_string())?;
-            let body = json!({ "id": id, "lgr": text, "policy": policy, "idn_only": idn_only });
+            let body = json!({ "id": id, "lgr": text, "policy": policy, "idn_only": idn_only, "url": url, "url_policy": url_policy });
             request(Method::PUT, format!("/v1/tlds/{}/idn", path_name(&tld)?), Some(body))
         }
         TldCmd::Idn(IdnCmd::Show { tld }) => request(Method::GET, format!("/v1/tlds/{}/idn", path_name(&tld)?), None),

@@ -765,6 +765,9 @@ struct IdnRequest {
     policy: crate::model::idn::VariantPolicy,
     #[serde(default)]
     idn_only: bool,
+    /// Where the table is published, and the registry's IDN policy (escrow names both).
+    url: Option<String>,
+    url_policy: Option<String>,
 }
 
 /// Sets a TLD's IDN table from an LGR document.
@@ -773,7 +776,21 @@ async fn set_idn_table(State(s): AppState, Path(tld): Path<String>, body: Result
     let Json(r) = body.map_err(ApiError::from)?;
     let (repertoire, variants) =
         crate::model::idn::parse_lgr(&r.lgr).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_lgr", e))?;
-    let table = crate::model::idn::IdnTable { tld, id: r.id, repertoire, variants, policy: r.policy, idn_only: r.idn_only };
+    for url in [&r.url, &r.url_policy].into_iter().flatten() {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 || url.chars().any(char::is_whitespace) {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_url", format!("{url:?} is not an http(s) URL")));
+        }
+    }
+    let table = crate::model::idn::IdnTable {
+        tld,
+        id: r.id,
+        repertoire,
+        variants,
+        policy: r.policy,
+        idn_only: r.idn_only,
+        url: r.url,
+        url_policy: r.url_policy,
+    };
     s.registry.execute(Command::SetIdnTable(table.clone())).await?;
     ok(idn_summary(&table))
 }

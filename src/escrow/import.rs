@@ -178,7 +178,7 @@ impl Visitor for Reader {
             (DOMAIN, "domain") => ("domain", domain(&node).map(|d| self.domains.push(d))),
             // The old registry's EPP parameters, IDN table references and
             // policy describe its configuration, which is set here anew.
-            (super::EPP_PARAMS, "eppParams") | (super::verify::IDN, "idnTableRef") | (super::verify::POLICY, "policy") => return,
+            (super::EPP_PARAMS, "eppParams") | (super::IDN, "idnTableRef") | (super::verify::POLICY, "policy") => return,
             (super::NNDN, "NNDN") => ("NNDN", nndn(&node).map(|n| self.nndns.push(n))),
             _ => ("object", Err(format!("{{{ns}}}{} cannot be imported", node.name))),
         };

@@ -36,6 +36,7 @@ pub const CONTACT: &str = "urn:ietf:params:xml:ns:rdeContact-1.0";
 pub const DOMAIN: &str = "urn:ietf:params:xml:ns:rdeDomain-1.0";
 pub const EPP_PARAMS: &str = "urn:ietf:params:xml:ns:rdeEppParams-1.0";
 pub const NNDN: &str = "urn:ietf:params:xml:ns:rdeNNDN-1.0";
+pub const IDN: &str = "urn:ietf:params:xml:ns:rdeIDN-1.0";
 pub const REPORT: &str = "urn:ietf:params:xml:ns:rdeReport-1.0";
 
 /// What a deposit is for.
@@ -82,7 +83,7 @@ impl DepositKind {
     /// The kinds of object such a deposit holds.
     fn objects(self) -> &'static [&'static str] {
         match self {
-            DepositKind::Full | DepositKind::Diff => &[REGISTRAR, HOST, CONTACT, DOMAIN, NNDN, EPP_PARAMS],
+            DepositKind::Full | DepositKind::Diff => &[REGISTRAR, HOST, CONTACT, DOMAIN, IDN, NNDN, EPP_PARAMS],
             DepositKind::Brda => &[REGISTRAR, DOMAIN],
         }
     }
@@ -168,6 +169,10 @@ pub fn write_xml(
         _ => None,
     };
     let mut summary = DepositSummary::default();
+    // A deposit references the TLD's IDN table when it says where the table is.
+    let idn = snapshot.idn_table(tld)?.filter(|_| kind != DepositKind::Brda);
+    let idn_ref = idn.as_ref().and_then(|t| Some((t, t.url.as_deref()?, t.url_policy.as_deref()?)));
+    let idn_id = idn_ref.map(|(t, _, _)| t.id.as_str());
     let mut w = Writer::new();
     let prev = changed.map(|c| ("prevId", c.prev_id.as_str()));
     let resend = resend.to_string();
@@ -183,6 +188,7 @@ pub fn write_xml(
             ("xmlns:rdeHost", HOST),
             ("xmlns:rdeContact", CONTACT),
             ("xmlns:rdeDomain", DOMAIN),
+            ("xmlns:rdeIDN", IDN),
             ("xmlns:rdeNNDN", NNDN),
             ("xmlns:rdeEppParams", EPP_PARAMS),
             ("xmlns:domain", xml::DOMAIN),
@@ -232,7 +238,7 @@ pub fn write_xml(
         }
         for name in &changed.domains {
             if let Some(d) = snapshot.domain(name)? {
-                emit(DOMAIN, domain_xml(kind, snapshot, &d, watermark)?)?;
+                emit(DOMAIN, domain_xml(kind, snapshot, &d, watermark, idn_id)?)?;
             }
         }
         for name in &changed.reserved {
@@ -280,7 +286,7 @@ pub fn write_xml(
     loop {
         let page = snapshot.domains(tld, after.as_ref(), PAGE)?;
         for domain in &page {
-            emit(DOMAIN, domain_xml(kind, snapshot, domain, watermark)?)?;
+            emit(DOMAIN, domain_xml(kind, snapshot, domain, watermark, idn_id)?)?;
         }
         match page.last() {
             Some(last) if page.len() == PAGE => after = Some(last.name.clone()),
@@ -298,6 +304,9 @@ pub fn write_xml(
                 Some(last) if page.len() == PAGE => after = Some(last.name.clone()),
                 _ => break,
             }
+        }
+        if let Some((table, url, url_policy)) = idn_ref {
+            emit(IDN, idn_table_ref_xml(table, url, url_policy))?;
         }
         emit(EPP_PARAMS, epp_params_xml())?;
     }
@@ -590,10 +599,34 @@ fn nndn_xml(r: &crate::model::reserved::ReservedName) -> String {
     w.finish()
 }
 
-fn domain_xml(kind: DepositKind, snapshot: &Snapshot, d: &Domain, watermark: Timestamp) -> Result<String, StoreError> {
+/// The reference to the TLD's IDN table (RFC 9022 `idnTableRef`).
+fn idn_table_ref_xml(t: &crate::model::idn::IdnTable, url: &str, url_policy: &str) -> String {
+    let mut w = Writer::default();
+    w.open("rdeIDN:idnTableRef", &[("id", t.id.as_str())]).leaf("rdeIDN:url", &[], url).leaf("rdeIDN:urlPolicy", &[], url_policy);
+    w.finish()
+}
+
+/// A domain; an internationalised one with its U-label and, when the
+/// deposit references the TLD's IDN table, that table's id.
+fn domain_xml(
+    kind: DepositKind,
+    snapshot: &Snapshot,
+    d: &Domain,
+    watermark: Timestamp,
+    idn_id: Option<&str>,
+) -> Result<String, StoreError> {
     let full = kind != DepositKind::Brda;
     let mut w = Writer::default();
     w.open("rdeDomain:domain", &[]).leaf("rdeDomain:name", &[], d.name.as_str()).leaf("rdeDomain:roid", &[], d.roid.as_str());
+    let label = d.name.as_str().split('.').next().unwrap_or_default();
+    if full && label.starts_with("xn--") {
+        if let Some(u) = crate::model::idn::u_label(label) {
+            w.leaf("rdeDomain:uName", &[], &format!("{u}.{}", d.tld));
+        }
+        if let Some(id) = idn_id {
+            w.leaf("rdeDomain:idnTableId", &[], id);
+        }
+    }
     for s in d.statuses.displayed(!d.nameservers.is_empty()) {
         w.empty("rdeDomain:status", &[("s", s.as_str())]);
     }

@@ -14,10 +14,9 @@ use std::io::{BufRead, Read};
 use std::path::Path;
 
 use super::read::{self, Node, Visitor, check_signatures, decrypt};
-use super::{CONTACT, DOMAIN, EPP_PARAMS, EscrowError, HEADER, HOST, NNDN, REGISTRAR};
+use super::{CONTACT, DOMAIN, EPP_PARAMS, EscrowError, HEADER, HOST, IDN, NNDN, REGISTRAR};
 use crate::model::{DomainName, Timestamp};
 
-pub(super) const IDN: &str = "urn:ietf:params:xml:ns:rdeIDN-1.0";
 pub(super) const POLICY: &str = "urn:ietf:params:xml:ns:rdePolicy-1.0";
 
 /// The findings kept per case; the rest are only counted.

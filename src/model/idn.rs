@@ -40,6 +40,10 @@ pub struct IdnTable {
     pub variants: Vec<(u32, u32)>,
     pub policy: VariantPolicy,
     pub idn_only: bool,
+    /// Where the table is published (the IANA repository, say) and the
+    /// registry's IDN policy: escrow deposits name them (`rdeIDN:idnTableRef`).
+    pub url: Option<String>,
+    pub url_policy: Option<String>,
 }
 
 /// Inclusive code point ranges (the repertoire), or pairs of variants.
@@ -206,6 +210,8 @@ mod tests {
             variants,
             policy: VariantPolicy::Blocked,
             idn_only,
+            url: None,
+            url_policy: None,
         }
     }
 

@@ -926,6 +926,8 @@ async fn stored_layouts_match_their_golden_bytes() {
         variants: vec![(0xE4, 0xE6)],
         policy: crate::model::idn::VariantPolicy::SameRegistrar,
         idn_only: true,
+        url: Some("https://www.iana.org/domains/idn-tables/tables/test_sv_1.0.txt".into()),
+        url_policy: Some("https://nic.test/idn-policy".into()),
     };
     records.push(("IDN table", codec::encode(&idn)));
     // Transaction records of the monthly reports: a column with years and one without.

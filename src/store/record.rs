@@ -603,6 +603,8 @@ record!(IdnTableRecord of crate::model::idn::IdnTable {
     variants: Vec<(u32, u32)>,
     policy: VariantPolicyRecord,
     idn_only: bool,
+    url: Option<String>,
+    url_policy: Option<String>,
 });
 
 use crate::model::phase::PhaseKind;

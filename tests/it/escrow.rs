@@ -8,7 +8,7 @@ use domain_os::registry::command::{Actor, Command, CreateDomain, TransferOp};
 
 use crate::common::*;
 
-fn xmllint_rde(path: &std::path::Path) {
+pub fn xmllint_rde(path: &std::path::Path) {
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/xsd/rde/all.xsd");
     let (ok, out, err) = tool("xmllint", &["--noout", "--schema", schema, path.to_str().unwrap()]);
     assert!(ok, "the deposit does not validate: {out}{err}");

@@ -62,6 +62,38 @@ async fn labels_follow_the_idn_table_and_variants_its_policy() {
     );
     assert_eq!(code(&a.domain("create", &create("plain.example"), "").await), 1000, "ASCII labels in the repertoire");
 
+    // Escrow names the table and the tables' domains carry its id (RFC 9022).
+    let body = json!({"id": "sv-1.0", "lgr": LGR, "policy": "blocked", "url": "https://www.iana.org/domains/idn-tables/tables/example_sv_1.0.txt", "url_policy": "https://nic.example/idn"});
+    d.ok("PUT", "/v1/tlds/example/idn", Some(body)).await;
+    let tld = domain_os::model::DomainName::parse("example").unwrap();
+    let deposit = dir.path().join("example_2026-12-07_full_S1_R0.xml");
+    let mut file = std::fs::File::create(&deposit).unwrap();
+    let now = domain_os::model::Clock::now(&domain_os::model::SystemClock);
+    domain_os::escrow::write_xml(
+        domain_os::escrow::DepositKind::Full,
+        &d.registry().snapshot(),
+        &tld,
+        now,
+        "20261207001",
+        0,
+        None,
+        &mut file,
+    )
+    .unwrap();
+    drop(file);
+    crate::escrow::xmllint_rde(&deposit);
+    let xml = std::fs::read_to_string(&deposit).unwrap();
+    assert!(
+        xml.contains(
+            r#"<rdeIDN:idnTableRef id="sv-1.0"><rdeIDN:url>https://www.iana.org/domains/idn-tables/tables/example_sv_1.0.txt</rdeIDN:url>"#
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("<rdeDomain:name>xn--br-via.example</rdeDomain:name><rdeDomain:roid>"), "{xml}");
+    assert!(xml.contains("<rdeDomain:uName>bär.example</rdeDomain:uName><rdeDomain:idnTableId>sv-1.0</rdeDomain:idnTableId>"), "{xml}");
+    let checked = domain_os::escrow::verify::verify(&deposit, &Default::default()).unwrap();
+    assert!(checked.passed(), "{checked}");
+
     // Variants open to the registered name's registrar only.
     let body = json!({"id": "sv-1.0", "lgr": LGR, "policy": "same-registrar"});
     d.ok("PUT", "/v1/tlds/example/idn", Some(body)).await;
