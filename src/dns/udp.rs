@@ -121,6 +121,8 @@ fn run(socket: &Socket, shared: &Shared, counts: Option<&DnsCounts>, report_coun
     let mut scratch = Scratch::default();
     let mut snapshot = shared.snapshots.load();
     let (mut malformed, mut last_report) = (0u64, std::time::Instant::now());
+    // A batch's report counts by zone (index, received, responded), added in one go.
+    let mut by_zone: Vec<(usize, u64, u64)> = Vec::new();
     while !shared.stop.load(Ordering::Relaxed) {
         if malformed > 0 && last_report.elapsed() >= REPORT_INTERVAL {
             tracing::info!(malformed, "malformed UDP packets since the last report (answered FORMERR or dropped)");
@@ -167,8 +169,15 @@ fn run(socket: &Socket, shared: &Shared, counts: Option<&DnsCounts>, report_coun
                     _ => c.dropped(),
                 }
             }
-            if let Some(zone) = scratch.zone.and_then(|i| snap.zones().get(i)) {
-                report_counts.add(&zone.tld.name, false, matches!(handled, Handled::Reply));
+            if let Some(zone) = scratch.zone {
+                let responded = u64::from(matches!(handled, Handled::Reply));
+                match by_zone.iter_mut().find(|(z, _, _)| *z == zone) {
+                    Some(entry) => {
+                        entry.1 += 1;
+                        entry.2 += responded;
+                    }
+                    None => by_zone.push((zone, 1, responded)),
+                }
             }
             if let Handled::Reply = handled {
                 let reply = &mut batch.replies[out];
@@ -184,6 +193,11 @@ fn run(socket: &Socket, shared: &Shared, counts: Option<&DnsCounts>, report_coun
                 rh.msg_controllen = 0;
                 rh.msg_flags = 0;
                 out += 1;
+            }
+        }
+        for (zone, received, responded) in by_zone.drain(..) {
+            if let Some(zone) = snap.zones().get(zone) {
+                report_counts.add_n(&zone.tld.name, false, received, responded);
             }
         }
         let mut sent = 0;

@@ -93,8 +93,8 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::AckPoll(id) => ack_poll(cx, *id),
         Command::Import(import) => super::import::run(cx, import),
         Command::ImportDeposit(import) => super::import_deposit::run(cx, import),
-        Command::Reserve(spec) => super::reserved::reserve(cx, spec),
-        Command::Unreserve { tld, names } => super::reserved::unreserve(cx, tld, names),
+        Command::Reserve(spec) => super::names::reserve(cx, spec),
+        Command::Unreserve { tld, names } => super::names::unreserve(cx, tld, names),
         Command::SetIdnTable(table) => {
             cx.tld(&table.tld)?;
             let id_ok = (1..=64).contains(&table.id.len()) && table.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
@@ -165,8 +165,8 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
-        Command::SetPremium { tld, names } => super::reserved::set_premium(cx, tld, names),
-        Command::RemovePremium { tld, names } => super::reserved::remove_premium(cx, tld, names),
+        Command::SetPremium { tld, names } => super::names::set_premium(cx, tld, names),
+        Command::RemovePremium { tld, names } => super::names::remove_premium(cx, tld, names),
         Command::RecordDeposit { tld, cursor } => {
             cx.tld(tld)?;
             cx.tables.put_escrow_cursor(tld, cursor)?;

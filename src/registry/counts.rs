@@ -21,6 +21,11 @@ pub struct DnsQueryCounts(Mutex<Vec<(DomainName, [u64; 4])>>);
 impl DnsQueryCounts {
     /// Counts a query for a name in `tld`.
     pub fn add(&self, tld: &DomainName, tcp: bool, responded: bool) {
+        self.add_n(tld, tcp, 1, u64::from(responded));
+    }
+
+    /// Counts `received` queries for names in `tld`, `responded` of them answered.
+    pub fn add_n(&self, tld: &DomainName, tcp: bool, received: u64, responded: u64) {
         let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let i = match counts.iter().position(|(t, _)| t == tld) {
             Some(i) => i,
@@ -30,10 +35,8 @@ impl DnsQueryCounts {
             }
         };
         let at = if tcp { 2 } else { 0 };
-        counts[i].1[at] += 1;
-        if responded {
-            counts[i].1[at + 1] += 1;
-        }
+        counts[i].1[at] += received;
+        counts[i].1[at + 1] += responded;
     }
 }
 
