@@ -4,9 +4,10 @@
 //! info, update, renew — printing per-command throughput, p50/p99 latency,
 //! server CPU per command, and the EPP→DNS freshness: time from a create's
 //! response to the first DNS answer that contains the new delegation,
-//! sampled while the create phase runs. Then domain:check twice more on the
-//! same store: without and then with a 100,000-name premium list (many of
-//! the free names checked are on it) and 10,000 reserved names loaded.
+//! sampled while the create phase runs. Then domain:check, with the fee
+//! extension (so prices are looked up), twice more on the same store:
+//! without and then with a 100,000-name premium list (many of the free names
+//! checked are on it), 10,000 reserved names and an IDN table loaded.
 //!
 //!     cargo bench --bench epp
 //!     SESSIONS=32 REGISTRARS=4 SECONDS=10 cargo bench --bench epp   # defaults: 128, 4, 10
@@ -64,7 +65,9 @@ fn write_config(dir: &Path, dns: u16, admin: u16, epp: u16, sessions: usize, ses
 
 struct Row {
     op: Op,
-    /// Run with the premium and reserved lists loaded.
+    /// Checks asked for the fee.
+    fee: bool,
+    /// Run with the premium and reserved lists and the IDN table loaded.
     with_lists: bool,
     sessions: usize,
     completed: usize,
@@ -81,8 +84,9 @@ fn cli(conf: &Path, args: &[&str]) {
 }
 
 /// Premium labels among the free names the check phase asks about (session
-/// `s`'s odd-numbered ones), and reserved labels apart.
-fn write_lists(dir: &Path, sessions: usize) -> (PathBuf, PathBuf) {
+/// `s`'s odd-numbered ones), reserved labels apart, and an IDN table (an LGR
+/// of LDH and Latin-1 letters, with variants) every name checked is held to.
+fn write_lists(dir: &Path, sessions: usize) -> (PathBuf, PathBuf, PathBuf) {
     const PREMIUM: usize = 100_000;
     const RESERVED: usize = 10_000;
     let premium = dir.join("premium.csv");
@@ -93,7 +97,13 @@ fn write_lists(dir: &Path, sessions: usize) -> (PathBuf, PathBuf) {
     std::fs::write(&premium, text).unwrap();
     let reserved = dir.join("reserved.txt");
     std::fs::write(&reserved, (0..RESERVED).map(|i| format!("reserved-{i}\n")).collect::<String>()).unwrap();
-    (premium, reserved)
+    let idn = dir.join("bench-lgr.xml");
+    std::fs::write(
+        &idn,
+        r#"<lgr xmlns="urn:ietf:params:xml:ns:lgr-1.0"><data><char cp="002D"/><range first-cp="0030" last-cp="0039"/><range first-cp="0061" last-cp="007A"/><range first-cp="00E0" last-cp="00F6"/><char cp="00E4"><var cp="00E6"/></char><char cp="00F6"><var cp="00F8"/></char><char cp="00F8"/></data></lgr>"#,
+    )
+    .unwrap();
+    (premium, reserved, idn)
 }
 
 fn main() {
@@ -155,15 +165,23 @@ fn main() {
         let mut freshness = Vec::new();
         let mut rows = Vec::new();
         // The last two checks run on the same store, without and then with the lists.
-        let phases =
-            [(Op::Create, false), (Op::Check, false), (Op::Info, false), (Op::Update, false), (Op::Renew, false), (Op::Check, false), (Op::Check, true)];
-        for (op, with_lists) in phases {
+        let phases = [
+            (Op::Create, false, false),
+            (Op::Check, false, false),
+            (Op::Info, false, false),
+            (Op::Update, false, false),
+            (Op::Renew, false, false),
+            (Op::Check, true, false),
+            (Op::Check, true, true),
+        ];
+        for (op, fee, with_lists) in phases {
             if with_lists {
-                let (premium, reserved) = write_lists(&dir, sessions);
+                let (premium, reserved, idn) = write_lists(&dir, sessions);
                 let conf = conf.clone();
                 tokio::task::spawn_blocking(move || {
                     cli(&conf, &["premium", "import", TLD, premium.to_str().unwrap()]);
                     cli(&conf, &["reserved", "import", TLD, reserved.to_str().unwrap(), "--reason", "benchmark"]);
+                    cli(&conf, &["tld", "idn", "set", TLD, idn.to_str().unwrap(), "--id", "bench-1.0"]);
                 })
                 .await
                 .unwrap();
@@ -172,6 +190,7 @@ fn main() {
             if op == Op::Check {
                 for s in open.iter_mut() {
                     s.cursor = 0;
+                    s.fee = fee;
                 }
             }
             let cpu0 = cpu_seconds(server.child.id());
@@ -204,6 +223,7 @@ fn main() {
             let completed = all.latencies_us.len();
             rows.push(Row {
                 op,
+                fee,
                 with_lists,
                 sessions,
                 completed,
@@ -225,7 +245,11 @@ fn main() {
             table,
             "| domain:{}{} | {} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.0} µs |",
             format!("{:?}", r.op).to_lowercase(),
-            if r.with_lists { " (100,000 premium and 10,000 reserved names loaded)" } else { "" },
+            match (r.fee, r.with_lists) {
+                (_, true) => " with fee, 100,000 premium and 10,000 reserved names and an IDN table loaded",
+                (true, false) => " with fee",
+                _ => "",
+            },
             r.sessions,
             r.completed,
             r.errors,

@@ -33,6 +33,8 @@ pub struct Session {
     /// `(name, current expiry date YYYY-MM-DD)`.
     pub domains: Vec<(String, String)>,
     pub cursor: usize,
+    /// Checks ask for the create fee too (fee-1.0), so prices are looked up.
+    pub fee: bool,
 }
 
 impl Session {
@@ -41,10 +43,10 @@ impl Session {
         tcp.set_nodelay(true).unwrap();
         let connector = tokio_rustls::TlsConnector::from(tls);
         let stream = connector.connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
-        let mut s = Session { stream, id, registrar: registrar.into(), transactions: 0, domains: Vec::new(), cursor: 0 };
+        let mut s = Session { stream, id, registrar: registrar.into(), transactions: 0, domains: Vec::new(), cursor: 0, fee: false };
         let _greeting = s.read().await;
         let login = format!(
-            "<login><clID>{registrar}</clID><pw>{PASSWORD}</pw><options><version>1.0</version><lang>en</lang></options><svcs><objURI>{DOMAIN_NS}</objURI><objURI>urn:ietf:params:xml:ns:host-1.0</objURI></svcs></login>"
+            "<login><clID>{registrar}</clID><pw>{PASSWORD}</pw><options><version>1.0</version><lang>en</lang></options><svcs><objURI>{DOMAIN_NS}</objURI><objURI>urn:ietf:params:xml:ns:host-1.0</objURI><svcExtension><extURI>urn:ietf:params:xml:ns:epp:fee-1.0</extURI></svcExtension></svcs></login>"
         );
         let (code, r) = s.command(&login).await;
         assert_eq!(code, 1000, "login of {registrar}: {r}");
@@ -101,7 +103,12 @@ impl Session {
                 } else {
                     format!("free-{}-{}.{TLD}", self.id, self.cursor)
                 };
-                (domain("check", &format!("<domain:name>{name}</domain:name>")), 0)
+                let fee = if self.fee {
+                    r#"<extension><fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="create"/></fee:check></extension>"#
+                } else {
+                    ""
+                };
+                (domain("check", &format!("<domain:name>{name}</domain:name>")) + fee, 0)
             }
             Op::Info => {
                 let i = self.next_domain();
