@@ -137,6 +137,14 @@ fn name(text: &str) -> Result<DomainName, ApiError> {
     DomainName::parse(text).map_err(ApiError::bad_name)
 }
 
+/// Refused (404) unless this registry serves `tld`.
+fn served(snapshot: &crate::store::Snapshot, tld: &DomainName) -> Result<(), ApiError> {
+    match snapshot.zone(tld) {
+        Some(_) => Ok(()),
+        None => Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, tld).into()),
+    }
+}
+
 fn ok(value: impl serde::Serialize) -> ApiResult {
     Ok(Json(value).into_response())
 }
@@ -360,9 +368,7 @@ async fn show_dnssec(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
 
 async fn dnssec_view(s: &AdminState, tld: DomainName) -> ApiResult {
     let snap = s.registry.snapshot();
-    if snap.zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&snap, &tld)?;
     let now = s.clock.now().unix_seconds().clamp(0, u32::MAX as i64) as u32;
     let signing = snap.zone_signing(&tld).map_err(RegistryError::from)?;
     let clean = signing.as_ref().and_then(|signing| s.registry.health().clean_pass(&tld, &signing.active_signers()));
@@ -484,9 +490,7 @@ async fn export_zone(State(s): AppState, Path(tld): Path<String>, q: Result<Quer
     let Query(q) = q?;
     let tld = name(&tld)?;
     let snap = s.registry.snapshot();
-    if snap.zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&snap, &tld)?;
     let dir = s.zones_dir.clone();
     let summary = tokio::task::spawn_blocking(move || zonefile::export(&snap, &tld, q.format, &dir, &mut |_| {}))
         .await
@@ -522,9 +526,7 @@ async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Resul
             format!("this deposit needs [escrow] {needs} and signing_key in the configuration"),
         )
     })?;
-    if s.registry.snapshot().zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&s.registry.snapshot(), &tld)?;
     let made =
         crate::escrow::schedule::make(&s.registry, s.clock.as_ref(), kind, tld, keys, s.escrow_folder.clone(), request.keep_xml).await;
     match made {
@@ -539,9 +541,7 @@ async fn escrow_deposit(State(s): AppState, Path(tld): Path<String>, body: Resul
 async fn escrow_cursors(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
     let tld = name(&tld)?;
     let snap = s.registry.snapshot();
-    if snap.zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&snap, &tld)?;
     let escrow = snap.escrow_cursor(&tld, "full").map_err(RegistryError::from)?;
     let brda = snap.escrow_cursor(&tld, "thin").map_err(RegistryError::from)?;
     let passes = s.escrow_passes.as_ref().map(|p| p.load(std::sync::atomic::Ordering::Acquire));
@@ -619,9 +619,7 @@ async fn list_reserved(State(s): AppState, Path(tld): Path<String>, page: Result
     let (after, limit) = page.parts()?;
     let tld = name(&tld)?;
     let snap = s.registry.snapshot();
-    if snap.zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&snap, &tld)?;
     let names = snap.reserved_in(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
     ok(json!({ "names": names }))
 }
@@ -689,9 +687,7 @@ async fn list_premium(State(s): AppState, Path(tld): Path<String>, page: Result<
     let (after, limit) = page.parts()?;
     let tld = name(&tld)?;
     let snap = s.registry.snapshot();
-    if snap.zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&snap, &tld)?;
     let names = snap.premium_in(&tld, after.as_ref(), limit).map_err(RegistryError::from)?;
     ok(json!({ "names": names }))
 }
@@ -743,9 +739,7 @@ async fn issue_token(State(s): AppState, Path(tld): Path<String>, body: Result<J
 async fn list_tokens(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
     let tld = name(&tld)?;
     let snap = s.registry.snapshot();
-    if snap.zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&snap, &tld)?;
     ok(json!({ "tokens": snap.tokens(&tld).map_err(RegistryError::from)? }))
 }
 
@@ -839,9 +833,7 @@ async fn add_phase(State(s): AppState, Path(tld): Path<String>, body: Result<Jso
 async fn list_phases(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
     let tld = name(&tld)?;
     let snap = s.registry.snapshot();
-    if snap.zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&snap, &tld)?;
     let phases = snap.phases(&tld).map_err(RegistryError::from)?;
     let now = match crate::model::phase::standing(&phases, s.clock.now()) {
         crate::model::phase::Standing::Open => json!("open"),
@@ -903,9 +895,7 @@ async fn list_accreditations(State(s): AppState, Path(id): Path<String>) -> ApiR
 
 fn report_month(tld: &str, month: &str, s: &AdminState) -> Result<(DomainName, crate::model::report::Month), ApiError> {
     let tld = name(tld)?;
-    if s.registry.snapshot().zone(&tld).is_none() {
-        return Err(RegistryError::not_found(crate::registry::ObjectKind::Tld, &tld).into());
-    }
+    served(&s.registry.snapshot(), &tld)?;
     let month = crate::model::report::Month::parse(month)
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_month", format!("{month:?} is not a month (YYYY-MM)")))?;
     Ok((tld, month))
