@@ -84,9 +84,7 @@ pub(crate) const PHASES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("p
 
 /// The key of `tld`'s phase that begins at `ms` (Unix milliseconds).
 pub(crate) fn phase_key(tld: &str, ms: i64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(tld.len() + 9);
-    key.extend_from_slice(tld.as_bytes());
-    key.push(0);
+    let mut key = tld_prefix(tld);
     key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
     key
 }
@@ -101,9 +99,7 @@ pub(crate) const ACCREDITATIONS: TableDefinition<&[u8], u64> = TableDefinition::
 
 /// The key of `registrar`'s accreditation for `tld`.
 pub(crate) fn accreditation_key(tld: &str, registrar: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(tld.len() + registrar.len() + 1);
-    key.extend_from_slice(tld.as_bytes());
-    key.push(0);
+    let mut key = tld_prefix(tld);
     key.extend_from_slice(registrar.as_bytes());
     key
 }
@@ -114,12 +110,20 @@ pub(crate) const CHANGES_DROPPED_KEY: &str = "changes_dropped_through";
 /// In `meta`: the last transaction record's sequence number.
 pub(crate) const TRANSACTION_SEQ_KEY: &str = "transaction_seq";
 
+/// Where the keys of `tld`'s rows begin in the tables keyed by TLD first
+/// (transactions, accreditations, phases): its name and a zero octet, so
+/// one TLD's rows are one range and no TLD's range holds another's.
+pub(crate) fn tld_prefix(tld: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(tld.len() + 24);
+    key.extend_from_slice(tld.as_bytes());
+    key.push(0);
+    key
+}
+
 /// The key of a transaction record of `tld` reported at `ms` (Unix
 /// milliseconds) numbered `seq`; `seq` 0 starts the records at `ms`.
 pub(crate) fn transaction_key(tld: &str, ms: i64, seq: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(tld.len() + 17);
-    key.extend_from_slice(tld.as_bytes());
-    key.push(0);
+    let mut key = tld_prefix(tld);
     key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
     key.extend_from_slice(&seq.to_be_bytes());
     key

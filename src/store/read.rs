@@ -658,7 +658,7 @@ impl Snapshot {
     /// The registrars accredited for `tld`.
     pub fn accredited_registrars(&self, tld: &DomainName) -> Result<Vec<ClientId>, StoreError> {
         let table = self.txn.open_table(ACCREDITATIONS)?;
-        let prefix = super::accreditation_key(tld.as_str(), "");
+        let prefix = super::tld_prefix(tld.as_str());
         let mut out = Vec::new();
         for item in table.range::<&[u8]>(prefix.as_slice()..)? {
             let (k, _) = item?;
@@ -811,7 +811,7 @@ pub(super) fn phases_of(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     tld: &DomainName,
 ) -> Result<Vec<crate::model::phase::Phase>, StoreError> {
-    let prefix = super::accreditation_key(tld.as_str(), "");
+    let prefix = super::tld_prefix(tld.as_str());
     let mut out = Vec::new();
     for item in table.range::<&[u8]>(prefix.as_slice()..)? {
         let (k, v) = item?;
