@@ -171,6 +171,9 @@ pub struct Snapshot {
     // Every domain check asks both.
     reserved: ReadOnlyTable<&'static [u8], &'static [u8]>,
     premium: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    /// IDN tables, decoded on first use: every check of a TLD with one holds
+    /// its names to it, and a table can have thousands of entries.
+    idn_tables: std::sync::OnceLock<Vec<Arc<crate::model::idn::IdnTable>>>,
     /// Served zones, longest apex key first so the first match is the closest.
     zones: Vec<ZoneApex>,
     /// Tells this snapshot's decoded objects apart in [`MEMO`]; unique in the process.
@@ -270,6 +273,7 @@ impl Snapshot {
             contacts: txn.open_table(CONTACTS)?,
             reserved: txn.open_table(RESERVED)?,
             premium: txn.open_table(PREMIUM)?,
+            idn_tables: std::sync::OnceLock::new(),
             nsec3,
             txn,
             zone,
@@ -623,8 +627,16 @@ impl Snapshot {
     }
 
     /// `tld`'s IDN table, if it has one.
-    pub fn idn_table(&self, tld: &DomainName) -> Result<Option<crate::model::idn::IdnTable>, StoreError> {
-        get(&self.txn.open_table(IDN_TABLES)?, tld.as_str(), "IDN table")
+    pub fn idn_table(&self, tld: &DomainName) -> Result<Option<Arc<crate::model::idn::IdnTable>>, StoreError> {
+        if self.idn_tables.get().is_none() {
+            let mut tables = Vec::new();
+            for item in self.txn.open_table(IDN_TABLES)?.iter()? {
+                tables.push(Arc::new(codec::decode(item?.1.value(), "IDN table")?));
+            }
+            // Another thread may have decoded them meanwhile: the same tables.
+            let _ = self.idn_tables.set(tables);
+        }
+        Ok(self.idn_tables.get().and_then(|tables| tables.iter().find(|t| &t.tld == tld)).cloned())
     }
 
     /// `tld`'s launch timeline, in order.
