@@ -38,13 +38,13 @@ impl Scenario {
         Scenario { d, clock, a, b, _seen: seen }
     }
 
-    /// Moves the clock to `when` and lets the lifecycle catch up.
+    /// Moves the clock to `when` and waits until the lifecycle has carried out what fell due.
     async fn at(&self, when: &str) {
-        self.clock.set(at(when));
-        // The lifecycle runs every 20 ms: a few rounds carry out what fell due.
-        let (code, _) = self.d.api("GET", "/v1/status", None).await;
-        assert_eq!(code, 200);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = at(when);
+        self.clock.set(now);
+        let registry = self.d.registry();
+        let caught_up = eventually(Duration::from_secs(30), async || !registry.snapshot().due_before(now).unwrap()).await;
+        assert!(caught_up, "the lifecycle did not catch up with {when}");
     }
 
     async fn create(&mut self, name: &str, years: &str) {
