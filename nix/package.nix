@@ -1,7 +1,7 @@
 # The domain-os package: the one binary, its systemd units and the annotated
 # example configuration. Build with `nix-build nix -A package` from a nixpkgs
 # checkout (see nix/default.nix), or use nix/module.nix in a NixOS system.
-{ lib, rustPlatform }:
+{ lib, rustPlatform, makeWrapper, xmlsec }:
 
 rustPlatform.buildRustPackage {
   pname = "domain-os";
@@ -16,6 +16,9 @@ rustPlatform.buildRustPackage {
   };
   cargoLock.lockFile = ../Cargo.lock;
 
+  # xmlsec1 verifies the XML signatures of signed marks (sunrise creates).
+  nativeBuildInputs = [ makeWrapper ];
+
   # The test suite starts NSD, Knot, Prometheus and systemd's tools on
   # loopback, which the build sandbox does not have; nix/test.nix runs the
   # service itself in a VM instead.
@@ -27,6 +30,7 @@ rustPlatform.buildRustPackage {
     substituteInPlace $out/lib/systemd/system/domain-os.service \
       --replace-fail /usr/bin/domain-os $out/bin/domain-os
     install -Dm644 domain-os.example.toml $out/share/doc/domain-os/domain-os.example.toml
+    wrapProgram $out/bin/domain-os --prefix PATH : ${lib.makeBinPath [ xmlsec ]}
   '';
 
   meta = {

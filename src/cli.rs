@@ -68,6 +68,11 @@ enum Commands {
     /// Allocation tokens (RFC 8495) of a TLD.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// What the Trademark Clearinghouse publishes, for sunrise and claims
+    /// phases: its CA certificate and revocation list, the DNL, the SMD
+    /// revocation list.
+    #[command(subcommand)]
+    Tmch(TmchCmd),
     /// Registrars.
     #[command(subcommand)]
     Registrar(RegistrarCmd),
@@ -248,8 +253,9 @@ enum PhaseCmd {
     /// Add a phase that begins now or later and overlaps no other.
     Add {
         tld: String,
-        /// `landrush`, `open` (general availability), `closed`, or `custom` (with --name).
-        #[arg(long, value_parser = ["landrush", "open", "closed", "custom"])]
+        /// `sunrise` (signed marks), `landrush`, `open` (general availability), `claims`
+        /// (general availability under trademark claims), `closed`, or `custom` (with --name).
+        #[arg(long, value_parser = ["sunrise", "landrush", "open", "claims", "closed", "custom"])]
         kind: String,
         /// A custom phase's name, as `<launch:phase name="…">` carries it.
         #[arg(long)]
@@ -405,6 +411,20 @@ enum TokenCmd {
     List { tld: String },
     /// Revoke a token.
     Revoke { token: String },
+}
+
+#[derive(Subcommand)]
+enum TmchCmd {
+    /// Load a file as the TMCH publishes it, in place of the one held: the CA
+    /// certificate (`ca`, PEM), its revocation list (`crl`, PEM), the DNL
+    /// (`dnl`) or the SMD revocation list (`smdrl`).
+    Import {
+        #[arg(value_parser = ["ca", "crl", "dnl", "smdrl"])]
+        list: String,
+        file: PathBuf,
+    },
+    /// What the registry holds of them.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -807,6 +827,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let body = json!({ "name": name, "registrar": registrar, "uses": uses, "create_price": create_price, "expires": expires });
             admin(&config, request(Method::POST, format!("/v1/tlds/{}/tokens", path_name(&tld)?), Some(body)))
         }
+        Commands::Tmch(TmchCmd::Import { list, file }) => {
+            let text = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
+            admin(&config, request(Method::PUT, format!("/v1/tmch/{list}"), Some(json!({ "text": text }))))
+        }
+        Commands::Tmch(TmchCmd::Show) => admin(&config, request(Method::GET, "/v1/tmch".into(), None)),
         Commands::Token(TokenCmd::List { tld }) => {
             admin(&config, request(Method::GET, format!("/v1/tlds/{}/tokens", path_name(&tld)?), None))
         }

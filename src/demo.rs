@@ -149,6 +149,9 @@ fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Comman
             fee: None,
             allocation_token: None,
             launch_phase: None,
+            signed_mark: None,
+            verified_mark: None,
+            claims_notice: None,
         })
     };
     let host = |name: &str, addrs: &[&str]| {
@@ -186,6 +189,9 @@ fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Comman
         fee: None,
         allocation_token: None,
         launch_phase: None,
+        signed_mark: None,
+        verified_mark: None,
+        claims_notice: None,
     }));
     all.push(host("ns1.hello.example", &["192.0.2.1", "2001:db8::1"]));
     all.push(host("ns2.hello.example", &["192.0.2.2"]));

@@ -36,4 +36,5 @@ pub mod rdds;
 pub mod registry;
 pub mod report;
 pub mod store;
+pub mod tmch;
 pub mod whois;

@@ -182,6 +182,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         )
         .route("/v1/tlds/{tld}/phases/{starts}", axum::routing::delete(remove_phase))
         .route("/v1/tokens/{token}/revoke", post(revoke_token))
+        .route("/v1/tmch", get(show_tmch))
+        .route("/v1/tmch/{list}", axum::routing::put(load_tmch).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
         .route("/v1/tlds/{tld}/reports/{month}/send", post(send_reports))
         .route("/v1/tlds/{tld}/reports/{month}/dns/{server}", axum::routing::put(record_dns_counts))
@@ -546,6 +548,57 @@ async fn escrow_cursors(State(s): AppState, Path(tld): Path<String>) -> ApiResul
     let brda = snap.escrow_cursor(&tld, "thin").map_err(RegistryError::from)?;
     let passes = s.escrow_passes.as_ref().map(|p| p.load(std::sync::atomic::Ordering::Acquire));
     ok(json!({ "escrow": escrow, "brda": brda, "schedule_passes": passes }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TmchRequest {
+    /// The file as the TMCH publishes it: PEM for `ca` and `crl`, CSV for
+    /// `dnl` and `smdrl`.
+    text: String,
+}
+
+/// Loads what the TMCH publishes: its CA certificate (`ca`), the CA's
+/// revocation list (`crl`), the DNL (`dnl`) or the SMD revocation list
+/// (`smdrl`); each replaces the one held. A new CA certificate drops the
+/// revocation list of the old one.
+async fn load_tmch(State(s): AppState, Path(list): Path<String>, body: Result<Json<TmchRequest>, JsonRejection>) -> ApiResult {
+    let Json(TmchRequest { text }) = body.map_err(ApiError::from)?;
+    let bad = |code: &'static str, problems: Vec<String>| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, problems.join("; "));
+    let now = s.clock.now();
+    let held = s.registry.snapshot().tmch_trust().map_err(RegistryError::from)?;
+    let command = match list.as_str() {
+        "ca" => {
+            crate::tmch::ca_certificates(&text).map_err(|e| bad("bad_certificate", vec![e]))?;
+            let crl_pem = held.filter(|t| t.ca_pem == text).and_then(|t| t.crl_pem);
+            Command::SetTmchTrust(crate::model::tmch::TmchTrust { ca_pem: text, crl_pem, loaded: now })
+        }
+        "crl" => {
+            crate::tmch::revocation_list(&text).map_err(|e| bad("bad_crl", vec![e]))?;
+            let held = held.ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no_ca", "load the TMCH CA certificate first"))?;
+            Command::SetTmchTrust(crate::model::tmch::TmchTrust { crl_pem: Some(text), loaded: now, ..held })
+        }
+        "dnl" => Command::ReplaceDnl(crate::model::tmch::parse_dnl(&text).map_err(|p| bad("bad_dnl", p))?),
+        "smdrl" => Command::ReplaceSmdrl(crate::model::tmch::parse_smdrl(&text).map_err(|p| bad("bad_smdrl", p))?),
+        other => return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{other:?} is not ca, crl, dnl or smdrl"))),
+    };
+    s.registry.execute(command).await?;
+    show_tmch(State(s)).await
+}
+
+/// What the registry holds of the TMCH's data.
+async fn show_tmch(State(s): AppState) -> ApiResult {
+    let snap = s.registry.snapshot();
+    let trust = snap.tmch_trust().map_err(RegistryError::from)?;
+    let (dnl, smdrl) = snap.tmch_list_sizes().map_err(RegistryError::from)?;
+    let certificates = trust.as_ref().map_or(0, |t| crate::tmch::ca_certificates(&t.ca_pem).map_or(0, |c| c.len()));
+    ok(json!({
+        "ca_certificates": certificates,
+        "crl": trust.as_ref().is_some_and(|t| t.crl_pem.is_some()),
+        "trust_loaded": trust.map(|t| t.loaded),
+        "dnl_labels": dnl,
+        "revoked_marks": smdrl,
+    }))
 }
 
 #[derive(Deserialize)]

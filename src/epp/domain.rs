@@ -92,7 +92,11 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Cl
 }
 
 fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
-    ext::only(extension, &[(Ns::Fee, "check"), (Ns::AllocationToken, "allocationToken")])?;
+    ext::only(extension, &[(Ns::Fee, "check"), (Ns::AllocationToken, "allocationToken"), (Ns::Launch, "check")])?;
+    if ext::launch_claims_check(extension)? {
+        ext::only(extension, &[(Ns::Launch, "check")])?;
+        return claims_check(object, cx);
+    }
     let fee = ext::fee_check(extension)?;
     let token = ext::allocation_token(extension)?;
     let names = check_items(object, &Ns::Domain, "name")?;
@@ -133,6 +137,28 @@ fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resu
         response = response.extension(xml::FEE, f.finish());
     }
     Ok(Verdict::Reply(response))
+}
+
+/// The claims check form (RFC 8334 §3.1.1): for each name, whether its
+/// label is on the DNL, and the claim key to fetch its claims notice with.
+fn claims_check(object: &Element, cx: &ClientView) -> Result<Verdict, EppError> {
+    let mut w = fragment();
+    w.open("launch:chkData", &[("xmlns:launch", xml::LAUNCH)]).leaf("launch:phase", &[], "claims");
+    for n in check_items(object, &Ns::Domain, "name")? {
+        let domain_name = name(n)?;
+        if cx.snapshot.tld_of(&domain_name).is_none() {
+            return Err(EppError::new(code::POLICY, format!("{domain_name} is not under a TLD of this registry")));
+        }
+        let label = domain_name.as_str().split('.').next().unwrap_or_default();
+        let listed = cx.snapshot.claims_label(label).map_err(RegistryError::from)?;
+        w.open("launch:cd", &[]).leaf("launch:name", &[("exists", if listed.is_some() { "1" } else { "0" })], domain_name.as_str());
+        if let Some(l) = listed {
+            w.leaf("launch:claimKey", &[("validatorID", "tmch")], &l.claim_key);
+        }
+        w.close();
+    }
+    w.close();
+    Ok(Verdict::Reply(Response::new(code::OK).extension(xml::LAUNCH, w.finish())))
 }
 
 fn info(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
@@ -214,6 +240,7 @@ fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppE
         None => None,
     };
     let pw = auth_info(object)?.ok_or_else(|| EppError::syntax("<domain:authInfo> is missing"))?;
+    let launch = ext::launch_create(extension)?;
     let command = CreateDomain {
         name: domain_name,
         registrar: None,
@@ -227,7 +254,10 @@ fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppE
         auth_info_hash: None,
         fee: ext::fee_agreement(extension, "create")?,
         allocation_token: ext::allocation_token(extension)?,
-        launch_phase: ext::launch_create(extension)?,
+        launch_phase: launch.phase,
+        signed_mark: launch.signed_mark,
+        verified_mark: None,
+        claims_notice: launch.notice,
     };
     Ok(Verdict::Execute(Command::CreateDomain(command), Render::DomainCreate { years }))
 }

@@ -251,20 +251,88 @@ pub fn allocation_token(extension: Option<&Element>) -> Result<Option<String>, E
     Ok(Some(text.to_string()))
 }
 
-/// RFC 8334 `<launch:create>`: the phase a create names, which the
-/// registry holds against the TLD's timeline. Signed marks and claims
-/// notices belong to sunrise and claims phases, which this registry does
-/// not run.
-pub fn launch_create(extension: Option<&Element>) -> Result<Option<crate::registry::command::LaunchPhase>, EppError> {
-    let Some(create) = find(extension, &Ns::Launch, "create") else { return Ok(None) };
-    let phase = create.child(&Ns::Launch, "phase").ok_or_else(|| EppError::syntax("launch:create names no launch:phase"))?;
-    if create.children.len() > 1 || create.attr("type").is_some_and(|t| t != "registration") {
+/// What RFC 8334 `<launch:create>` carries: the phase the create names,
+/// which the registry holds against the TLD's timeline; a signed mark
+/// (`smd:encodedSignedMark`) for sunrise; a claims notice for a create under
+/// trademark claims. Creates register domains (start-date sunrise): launch
+/// applications and code marks are not taken.
+#[derive(Debug, Default)]
+pub struct LaunchCreate {
+    pub phase: Option<crate::registry::command::LaunchPhase>,
+    pub signed_mark: Option<Vec<u8>>,
+    pub notice: Option<crate::model::tmch::ClaimsNotice>,
+}
+
+pub fn launch_create(extension: Option<&Element>) -> Result<LaunchCreate, EppError> {
+    let Some(create) = find(extension, &Ns::Launch, "create") else { return Ok(LaunchCreate::default()) };
+    if create.attr("type").is_some_and(|t| t != "registration") {
         return Err(EppError::new(
-            code::POLICY,
-            "signed marks, claims notices and applications belong to sunrise and claims phases, which this registry does not run",
+            code::UNIMPLEMENTED_OPTION,
+            "this registry runs start-date sunrises: creates register domains, not applications",
         ));
     }
-    Ok(Some(crate::registry::command::LaunchPhase { phase: phase.trimmed().to_string(), name: phase.attr("name").map(str::to_string) }))
+    let phase = create.child(&Ns::Launch, "phase").ok_or_else(|| EppError::syntax("launch:create names no launch:phase"))?;
+    let smd = Ns::Other(crate::tmch::SIGNED_MARK.into());
+    let mut out = LaunchCreate {
+        phase: Some(crate::registry::command::LaunchPhase {
+            phase: phase.trimmed().to_string(),
+            name: phase.attr("name").map(str::to_string),
+        }),
+        ..LaunchCreate::default()
+    };
+    for e in create.children.iter().filter(|c| !c.is(&Ns::Launch, "phase")) {
+        if e.is(&smd, "encodedSignedMark") {
+            if out.signed_mark.is_some() {
+                return Err(EppError::new(code::POLICY, "a create carries one signed mark"));
+            }
+            if e.attr("encoding").is_some_and(|enc| enc != "base64") {
+                return Err(EppError::new(code::VALUE_SYNTAX, "a signed mark is encoded in base64"));
+            }
+            out.signed_mark = Some(crate::tmch::decode_encoded(&e.text).map_err(|err| EppError::new(code::VALUE_SYNTAX, err))?);
+        } else if e.is(&smd, "signedMark") || e.is(&Ns::Launch, "codeMark") {
+            return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "signed marks are taken as smd:encodedSignedMark"));
+        } else if e.is(&Ns::Launch, "notice") {
+            if out.notice.is_some() {
+                return Err(EppError::new(code::POLICY, "a create carries one claims notice"));
+            }
+            out.notice = Some(claims_notice(e)?);
+        } else {
+            return Err(EppError::syntax(format!("<{}> does not belong in launch:create", e.name)));
+        }
+    }
+    Ok(out)
+}
+
+fn claims_notice(notice: &Element) -> Result<crate::model::tmch::ClaimsNotice, EppError> {
+    let child = |name: &str| notice.child(&Ns::Launch, name).ok_or_else(|| EppError::syntax(format!("launch:notice has no launch:{name}")));
+    let time = |name: &str| -> Result<crate::model::Timestamp, EppError> {
+        let text = child(name)?.trimmed();
+        crate::model::Timestamp::parse_rfc3339(text)
+            .map_err(|_| EppError::new(code::VALUE_SYNTAX, format!("launch:{name} {text:?} is not a time")))
+    };
+    let id = child("noticeID")?;
+    Ok(crate::model::tmch::ClaimsNotice {
+        notice_id: id.trimmed().to_string(),
+        validator: id.attr("validatorID").unwrap_or("tmch").to_string(),
+        not_after: time("notAfter")?,
+        accepted: time("acceptedDate")?,
+    })
+}
+
+/// RFC 8334 `<launch:check>`: true for the claims check form (the
+/// default), false for the availability form, which is an ordinary check.
+pub fn launch_claims_check(extension: Option<&Element>) -> Result<bool, EppError> {
+    let Some(check) = find(extension, &Ns::Launch, "check") else { return Ok(false) };
+    let claims = match check.attr("type").unwrap_or("claims") {
+        "claims" => true,
+        "avail" => false,
+        other => return Err(EppError::syntax(format!("launch:check type {other:?} is not claims or avail"))),
+    };
+    let phase = check.child(&Ns::Launch, "phase").map(Element::trimmed);
+    if claims && phase != Some("claims") {
+        return Err(EppError::new(code::POLICY, "the claims check form names the claims phase"));
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]

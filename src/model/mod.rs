@@ -24,6 +24,7 @@ pub mod reserved;
 pub mod rollover;
 pub mod status;
 pub mod time;
+pub mod tmch;
 pub mod token;
 pub mod zone;
 

@@ -1,6 +1,8 @@
 //! A TLD's launch timeline (RFC 8334 phases): phases that follow each other
-//! without overlapping — landrush or another limited registration phase,
-//! general availability (`open`), or `closed` — each from its start to its
+//! without overlapping — sunrise (creates by holders of signed marks),
+//! landrush or another limited registration phase, general availability
+//! (`open`), general availability under trademark claims (`claims`), or
+//! `closed` — each from its start to its
 //! end (the last may have none), with a create price of its own if set. The
 //! phase of a moment is the one running then; a TLD without a timeline is
 //! in general availability, and one whose timeline has not begun, or has a
@@ -11,8 +13,7 @@ use super::{DomainName, Money, Timestamp};
 /// How many phases a TLD's timeline holds at most.
 pub const PHASES_MAX: usize = 32;
 
-/// RFC 8334 phase names this registry runs. Sunrise and claims need signed
-/// marks and the TMCH lists, which it does not verify.
+/// RFC 8334 phase names this registry runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PhaseKind {
@@ -24,6 +25,11 @@ pub enum PhaseKind {
     Closed,
     /// A phase of the operator's own, named by `Phase::name` (`launch:phase name="…"`).
     Custom,
+    /// Creates only with a signed mark holding the label (start-date sunrise).
+    Sunrise,
+    /// General availability, but a create of a label on the DNL carries a
+    /// claims notice for it.
+    Claims,
 }
 
 impl PhaseKind {
@@ -33,6 +39,8 @@ impl PhaseKind {
             PhaseKind::Open => "open",
             PhaseKind::Closed => "closed",
             PhaseKind::Custom => "custom",
+            PhaseKind::Sunrise => "sunrise",
+            PhaseKind::Claims => "claims",
         }
     }
 }

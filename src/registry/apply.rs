@@ -130,6 +130,18 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
+        Command::SetTmchTrust(trust) => {
+            cx.tables.put_tmch_trust(trust)?;
+            Ok(Outcome::Done)
+        }
+        Command::ReplaceDnl(labels) => {
+            cx.tables.replace_dnl(labels)?;
+            Ok(Outcome::Done)
+        }
+        Command::ReplaceSmdrl(marks) => {
+            cx.tables.replace_smdrl(marks)?;
+            Ok(Outcome::Done)
+        }
         Command::IssueToken(token) => {
             cx.tld(&token.tld)?;
             crate::model::token::check_token(&token.token).map_err(RegistryError::Invalid)?;

@@ -78,6 +78,13 @@ pub enum Command {
         tld: DomainName,
         starts: crate::model::Timestamp,
     },
+    /// Sets what signed marks are verified against: the TMCH CA
+    /// certificate and its revocation list.
+    SetTmchTrust(crate::model::tmch::TmchTrust),
+    /// Puts a DNL in place of the one held.
+    ReplaceDnl(Vec<crate::model::tmch::ClaimsLabel>),
+    /// Puts an SMD revocation list in place of the one held.
+    ReplaceSmdrl(Vec<crate::model::tmch::RevokedMark>),
     /// Issues an allocation token (RFC 8495).
     IssueToken(crate::model::token::AllocationToken),
     /// Revokes an allocation token: it allows nothing more.
@@ -182,6 +189,9 @@ impl Command {
             Command::SetPremium { .. } => "premium prices",
             Command::Accredit { .. } => "accreditation",
             Command::IssueToken(_) => "token issue",
+            Command::SetTmchTrust(_) => "TMCH trust",
+            Command::ReplaceDnl(_) => "DNL",
+            Command::ReplaceSmdrl(_) => "SMD revocation list",
             Command::AddPhase(_) => "phase",
             Command::SetIdnTable(_) => "IDN table",
             Command::RemoveIdnTable(_) => "IDN table removal",
@@ -218,6 +228,7 @@ impl Command {
             Command::SetPremium { .. } | Command::RemovePremium { .. } => "price premium names",
             Command::Accredit { .. } | Command::Unaccredit { .. } => "accredit registrars",
             Command::IssueToken(_) | Command::RevokeToken(_) => "issue allocation tokens",
+            Command::SetTmchTrust(_) | Command::ReplaceDnl(_) | Command::ReplaceSmdrl(_) => "load TMCH data",
             Command::AddPhase(_) | Command::RemovePhase { .. } => "plan launch phases",
             Command::SetIdnTable(_) | Command::RemoveIdnTable(_) => "set IDN tables",
             Command::RecordDeposit { .. } => "record deposits",
@@ -543,6 +554,15 @@ pub struct CreateDomain {
     /// The launch phase the create names (RFC 8334 `launch:phase`).
     #[serde(default)]
     pub launch_phase: Option<LaunchPhase>,
+    /// A signed mark's document (RFC 7848); verified before the writer sees
+    /// it, which then sees only `verified_mark`.
+    #[serde(skip)]
+    pub signed_mark: Option<Vec<u8>>,
+    #[serde(skip)]
+    pub verified_mark: Option<crate::model::tmch::VerifiedMark>,
+    /// A trademark claims notice (RFC 8334 `launch:notice`).
+    #[serde(skip)]
+    pub claims_notice: Option<crate::model::tmch::ClaimsNotice>,
 }
 
 /// A phase as a create names it: RFC 8334 `<launch:phase name="…">phase</launch:phase>`.

@@ -229,7 +229,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     check_contacts(cx, &tld, spec.registrant.as_ref(), &spec.contacts)?;
     refuse_clear_auth_info(&spec.auth_info)?;
     // A token's price goes before the phase's, which goes before the name's.
-    let phase_price = phase_price(cx, &tld, spec.launch_phase.as_ref())?;
+    let phase_price = phase_price(cx, &tld, spec)?;
     let create_override = token.as_ref().and_then(|t| t.create_price).or(phase_price);
     let fee = cx.price(&tld, &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), create_override)?;
     cx.check_funds(&registrar, fee)?;
@@ -311,29 +311,79 @@ fn check_idn(cx: &Cx, tld: &Tld, name: &DomainName, registrar: &ClientId) -> Res
 /// The create price of the phase `tld` is in, if the create may be made in
 /// it: refused (EPP 2306) when the TLD takes no registrations now, or when
 /// the create does not name the running limited phase (RFC 8334 §3.3) or
-/// names another. The registry creates in any phase.
-fn phase_price(cx: &Cx, tld: &Tld, named: Option<&LaunchPhase>) -> Result<Option<Money>> {
+/// names another. In sunrise a create shows a signed mark for its label, and
+/// under claims a create of a DNL label shows a claims notice for it; a mark
+/// or a notice in any other phase is refused. The registry creates in any
+/// phase.
+fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>> {
     use crate::model::phase::{PhaseKind, Standing, standing};
     if cx.is_registry() {
         return Ok(None);
     }
+    let named = spec.launch_phase.as_ref();
+    let label = spec.name.as_str().split('.').next().unwrap_or_default();
     let phases = cx.tables.phases(&tld.name)?;
-    let names_open = named.is_none_or(|n| n.phase == "open" && n.name.is_none());
+    let names = |phase: &str| named.is_none_or(|n| n.phase == phase && n.name.is_none());
     let refuse = |why: String| Err(RegistryError::Policy(format!("{} {why}", tld.name)));
-    match standing(&phases, cx.now) {
-        Standing::Open if names_open => Ok(None),
-        Standing::In(p) if p.kind == PhaseKind::Open && names_open => Ok(p.create_price),
+    let standing = standing(&phases, cx.now);
+    let running = match standing {
+        Standing::In(p) => Some(p.kind),
+        _ => None,
+    };
+    if spec.verified_mark.is_some() && running != Some(PhaseKind::Sunrise) {
+        return refuse("is not in sunrise: a create carries no signed mark".into());
+    }
+    if spec.claims_notice.is_some() && running != Some(PhaseKind::Claims) {
+        return refuse("is not under trademark claims: a create carries no claims notice".into());
+    }
+    match standing {
+        Standing::Open if names("open") => Ok(None),
+        Standing::In(p) if p.kind == PhaseKind::Open && names("open") => Ok(p.create_price),
+        Standing::In(p) if p.kind == PhaseKind::Claims && (names("open") || names("claims")) => {
+            check_claims(cx, spec, label)?;
+            Ok(p.create_price)
+        }
         Standing::Open => refuse("is in general availability: a create names no other phase".into()),
-        Standing::In(p) if p.kind == PhaseKind::Open => refuse("is in general availability: a create names no other phase".into()),
+        Standing::In(p) if matches!(p.kind, PhaseKind::Open | PhaseKind::Claims) => {
+            refuse("is in general availability: a create names no other phase".into())
+        }
         Standing::In(p) if p.kind == PhaseKind::Closed => refuse("takes no registrations now".into()),
         Standing::In(p) => {
             if !named.is_some_and(|n| n.phase == p.kind.as_str() && n.name == p.name) {
                 let shown = p.name.as_ref().map_or_else(|| p.kind.as_str().to_string(), |n| format!("custom \"{n}\""));
                 return refuse(format!("is in its {shown} phase: a create names it in <launch:phase>"));
             }
+            if p.kind == PhaseKind::Sunrise {
+                check_mark(cx, tld, spec, label)?;
+            }
             Ok(p.create_price)
         }
         Standing::Closed => refuse("takes no registrations now".into()),
+    }
+}
+
+/// A sunrise create's signed mark (verified before the writer) holds its
+/// label, is valid now, and is not on the SMD revocation list.
+fn check_mark(cx: &Cx, tld: &Tld, spec: &CreateDomain, label: &str) -> Result<()> {
+    let Some(mark) = &spec.verified_mark else {
+        return Err(RegistryError::Missing(format!("{} is in sunrise: a create carries a signed mark (smd:encodedSignedMark)", tld.name)));
+    };
+    if cx.tables.mark_revoked(&mark.smd_id)? {
+        return Err(RegistryError::Invalid(format!("the signed mark {} is revoked", mark.smd_id)));
+    }
+    mark.allows(label, cx.now).map_err(RegistryError::Invalid)
+}
+
+/// Under trademark claims, a create of a DNL label carries a claims notice
+/// for it that still holds; a create of any other label carries none.
+fn check_claims(cx: &Cx, spec: &CreateDomain, label: &str) -> Result<()> {
+    match (cx.tables.claims_label(label)?, &spec.claims_notice) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(RegistryError::Invalid(format!("{label} is not on the DNL: a create of it carries no claims notice"))),
+        (Some(_), None) => Err(RegistryError::Missing(format!(
+            "{label} is under trademark claims: a create of it carries a claims notice (launch:notice)"
+        ))),
+        (Some(_), Some(notice)) => notice.check(label, cx.now).map_err(RegistryError::Invalid),
     }
 }
 

@@ -218,6 +218,8 @@ pub struct Registry {
     commits: watch::Receiver<u64>,
     health: Arc<WriterHealth>,
     failures: watch::Receiver<Option<String>>,
+    /// The writer's clock, which preparation checks signed marks at.
+    clock: Arc<dyn Clock>,
 }
 
 /// The writer thread; joining it waits until every queued command is committed.
@@ -241,12 +243,12 @@ impl Registry {
         let (commit_tx, commits) = watch::channel(0);
         let (failure_tx, failures) = watch::channel(None);
         let health = Arc::new(WriterHealth::default());
-        let writer = writer::Writer::new(store, clock, settings, snapshots.clone(), commit_tx, health.clone(), failure_tx);
+        let writer = writer::Writer::new(store, clock.clone(), settings, snapshots.clone(), commit_tx, health.clone(), failure_tx);
         let handle = std::thread::Builder::new()
             .name("registry-writer".into())
             .spawn(move || writer.run(jobs))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
-        Ok((Registry { queue, snapshots, commits, health, failures }, WriterThread(handle)))
+        Ok((Registry { queue, snapshots, commits, health, failures, clock }, WriterThread(handle)))
     }
 
     /// Whether the writer is running and the store takes writes.
@@ -283,7 +285,17 @@ impl Registry {
     /// Checks and hashes the secrets a command carries, off the writer (and,
     /// for slow password hashes, off the async runtime). Refusals here never
     /// reach the writer, so front-ends count them themselves.
-    pub async fn prepare(&self, command: Command) -> Result<Command, RegistryError> {
+    pub async fn prepare(&self, mut command: Command) -> Result<Command, RegistryError> {
+        if let Command::CreateDomain(spec) = &mut command
+            && let Some(document) = spec.signed_mark.take()
+        {
+            let trust = self
+                .snapshot()
+                .tmch_trust()?
+                .ok_or_else(|| RegistryError::Policy("the registry has no TMCH CA certificate: signed marks cannot be verified".into()))?;
+            let now = self.clock.now();
+            spec.verified_mark = Some(crate::tmch::verify(document, &trust, now).await.map_err(RegistryError::Invalid)?);
+        }
         if needs_slow_preparation(&command) {
             tokio::task::spawn_blocking(move || prepare(command)).await.map_err(|_| RegistryError::Unavailable)?
         } else {

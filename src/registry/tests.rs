@@ -140,6 +140,9 @@ fn create(name: &str, years: u32) -> Command {
         fee: None,
         allocation_token: None,
         launch_phase: None,
+        signed_mark: None,
+        verified_mark: None,
+        claims_notice: None,
     })
 }
 
@@ -944,6 +947,19 @@ async fn stored_layouts_match_their_golden_bytes() {
         };
         records.push(("transaction record", codec::encode(&record)));
     }
+    use crate::model::tmch::{ClaimsLabel, RevokedMark, TmchTrust};
+    let trust = TmchTrust {
+        ca_pem: "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n".into(),
+        crl_pem: Some("-----BEGIN X509 CRL-----\nAAEC\n-----END X509 CRL-----\n".into()),
+        loaded: at,
+    };
+    records.push(("TMCH trust", codec::encode(&trust)));
+    let label =
+        ClaimsLabel { label: "claimed".into(), claim_key: "2026120100/1/2/3/rJ1NrDO92vDsAzf7EQzgjX4R0000000001".into(), inserted: at };
+    records.push(("DNL label", codec::encode(&label)));
+    records.push(("revoked signed mark", codec::encode(&RevokedMark { smd_id: "0000001681375789102250-65535".into(), revoked: at })));
+    let sunrise = crate::model::phase::Phase { kind: crate::model::phase::PhaseKind::Sunrise, name: None, ..phase };
+    records.push(("sunrise phase", codec::encode(&sunrise)));
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/records.txt");

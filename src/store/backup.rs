@@ -20,7 +20,8 @@ use super::codec;
 use super::journal::JournalEntry;
 use super::{
     ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, META, NSEC3,
-    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE,
+    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS,
+    ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
@@ -109,6 +110,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, PREMIUM, progress)?;
     copy(source, &txn, ACCREDITATIONS, progress)?;
     copy(source, &txn, TOKENS, progress)?;
+    copy(source, &txn, TMCH, progress)?;
     copy(source, &txn, PHASES, progress)?;
     copy(source, &txn, IDN_TABLES, progress)?;
     {
@@ -176,6 +178,7 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("changes", rows(&txn, CHANGES, progress, |v| codec::decode::<crate::model::change::Change>(v, "change").map(drop))?),
         ("accreditations", rows(&txn, ACCREDITATIONS, progress, |_| Ok(()))?),
         ("idn_tables", rows(&txn, IDN_TABLES, progress, |v| codec::decode::<crate::model::idn::IdnTable>(v, "IDN table").map(drop))?),
+        ("tmch", rows(&txn, TMCH, progress, tmch_row)?),
         ("phases", rows(&txn, PHASES, progress, |v| codec::decode::<crate::model::phase::Phase>(v, "phase").map(drop))?),
         (
             "tokens",
@@ -213,6 +216,15 @@ fn take_keys(path: &Path, install: &mut dyn FnMut(&KeyFiles) -> Result<(), Store
 }
 
 /// Reads every row of `table`, checking each value with `check`.
+/// A row of the TMCH table decodes as one of the records it holds.
+fn tmch_row(v: &[u8]) -> Result<(), StoreError> {
+    use crate::model::tmch::{ClaimsLabel, RevokedMark, TmchTrust};
+    codec::decode::<ClaimsLabel>(v, "DNL label")
+        .map(drop)
+        .or_else(|_| codec::decode::<RevokedMark>(v, "revoked signed mark").map(drop))
+        .or_else(|_| codec::decode::<TmchTrust>(v, "TMCH trust").map(drop))
+}
+
 fn rows<K: Key + 'static, V: Value + 'static>(
     txn: &ReadTransaction,
     table: TableDefinition<K, V>,

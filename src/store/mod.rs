@@ -91,6 +91,13 @@ pub(crate) fn phase_key(tld: &str, ms: i64) -> Vec<u8> {
 
 /// TLDs' IDN tables (`model::idn`) by TLD.
 pub(crate) const IDN_TABLES: TableDefinition<&str, &[u8]> = TableDefinition::new("idn_tables");
+/// What the Trademark Clearinghouse gives the registry (`model::tmch`): the
+/// trust its signed marks are verified against under `trust`, the DNL's
+/// labels under `dnl/<label>`, revoked signed marks under `smdrl/<smd id>`.
+pub(crate) const TMCH: TableDefinition<&str, &[u8]> = TableDefinition::new("tmch");
+pub(crate) const TMCH_TRUST_KEY: &str = "trust";
+pub(crate) const TMCH_DNL_PREFIX: &str = "dnl/";
+pub(crate) const TMCH_SMDRL_PREFIX: &str = "smdrl/";
 /// Allocation tokens (`model::token`) by their text.
 pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 /// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
@@ -336,6 +343,7 @@ impl Store {
             txn.open_table(TOKENS)?;
             txn.open_table(PHASES)?;
             txn.open_table(IDN_TABLES)?;
+            txn.open_table(TMCH)?;
         }
         txn.commit()?;
         Ok(upgrades)

@@ -16,7 +16,7 @@ use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
     ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, META, NSEC3,
-    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
+    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -642,6 +642,32 @@ impl Snapshot {
     /// `tld`'s launch timeline, in order.
     pub fn phases(&self, tld: &DomainName) -> Result<Vec<crate::model::phase::Phase>, StoreError> {
         phases_of(&self.txn.open_table(PHASES)?, tld)
+    }
+
+    /// The trust signed marks are verified against, once loaded.
+    pub fn tmch_trust(&self) -> Result<Option<crate::model::tmch::TmchTrust>, StoreError> {
+        get(&self.txn.open_table(TMCH)?, super::TMCH_TRUST_KEY, "TMCH trust")
+    }
+
+    /// The DNL's entry for `label`, if it is under claims.
+    pub fn claims_label(&self, label: &str) -> Result<Option<crate::model::tmch::ClaimsLabel>, StoreError> {
+        get(&self.txn.open_table(TMCH)?, &format!("{}{label}", super::TMCH_DNL_PREFIX), "DNL label")
+    }
+
+    /// How many labels the DNL holds, and how many revoked signed marks.
+    pub fn tmch_list_sizes(&self) -> Result<(u64, u64), StoreError> {
+        let table = self.txn.open_table(TMCH)?;
+        let count = |prefix: &str| -> Result<u64, StoreError> {
+            let mut n = 0;
+            for item in table.range(prefix..)? {
+                if !item?.0.value().starts_with(prefix) {
+                    break;
+                }
+                n += 1;
+            }
+            Ok(n)
+        };
+        Ok((count(super::TMCH_DNL_PREFIX)?, count(super::TMCH_SMDRL_PREFIX)?))
     }
 
     /// An allocation token, by its text.

@@ -608,7 +608,7 @@ record!(IdnTableRecord of crate::model::idn::IdnTable {
 });
 
 use crate::model::phase::PhaseKind;
-record_enum!(PhaseKindRecord of PhaseKind { Landrush, Open, Closed, Custom });
+record_enum!(PhaseKindRecord of PhaseKind { Landrush, Open, Closed, Custom, Sunrise, Claims });
 
 record!(PhaseRecord of crate::model::phase::Phase {
     tld: DomainName,
@@ -618,6 +618,12 @@ record!(PhaseRecord of crate::model::phase::Phase {
     ends: Option<Timestamp>,
     create_price: Option<Money>,
 });
+
+record!(TmchTrustRecord of crate::model::tmch::TmchTrust { ca_pem: String, crl_pem: Option<String>, loaded: Timestamp });
+
+record!(ClaimsLabelRecord of crate::model::tmch::ClaimsLabel { label: String, claim_key: String, inserted: Timestamp });
+
+record!(RevokedMarkRecord of crate::model::tmch::RevokedMark { smd_id: String, revoked: Timestamp });
 
 record!(AllocationTokenRecord of crate::model::token::AllocationToken {
     token: String,

@@ -19,7 +19,7 @@ use super::tables::{
 };
 use super::{
     ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, META, NSEC3,
-    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TOKENS, TRANSACTIONS, ZONE, codec,
+    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -50,6 +50,7 @@ pub(crate) struct WriteTables<'t> {
     tokens: Table<'t, &'static str, &'static [u8]>,
     phases: Table<'t, &'static [u8], &'static [u8]>,
     idn_tables: Table<'t, &'static str, &'static [u8]>,
+    tmch: Table<'t, &'static str, &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -90,6 +91,7 @@ enum TableId {
     Tokens,
     Phases,
     IdnTables,
+    Tmch,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -168,6 +170,7 @@ impl<'t> WriteTables<'t> {
             tokens: txn.open_table(TOKENS)?,
             phases: txn.open_table(PHASES)?,
             idn_tables: txn.open_table(IDN_TABLES)?,
+            tmch: txn.open_table(TMCH)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -221,6 +224,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Tokens => restore(&mut self.tokens, &undo)?,
                     TableId::Phases => restore(&mut self.phases, &undo)?,
                     TableId::IdnTables => restore(&mut self.idn_tables, &undo)?,
+                    TableId::Tmch => restore(&mut self.tmch, &undo)?,
                 }
             }
             Ok(())
@@ -401,6 +405,53 @@ impl<'t> WriteTables<'t> {
 
     pub fn delete_phase(&mut self, tld: &DomainName, starts: Timestamp) -> Result<bool, StoreError> {
         take(&mut self.phases, &mut self.undo, TableId::Phases, super::phase_key(tld.as_str(), starts.0).as_slice())
+    }
+
+    pub fn put_tmch_trust(&mut self, trust: &crate::model::tmch::TmchTrust) -> Result<(), StoreError> {
+        put(&mut self.tmch, &mut self.undo, TableId::Tmch, super::TMCH_TRUST_KEY, codec::encode(trust).as_slice())
+    }
+
+    pub fn claims_label(&self, label: &str) -> Result<Option<crate::model::tmch::ClaimsLabel>, StoreError> {
+        get(&self.tmch, &format!("{}{label}", super::TMCH_DNL_PREFIX), "DNL label")
+    }
+
+    pub fn mark_revoked(&self, smd_id: &str) -> Result<bool, StoreError> {
+        Ok(self.tmch.get(format!("{}{smd_id}", super::TMCH_SMDRL_PREFIX).as_str())?.is_some())
+    }
+
+    /// Puts the DNL in place of the one held.
+    pub fn replace_dnl(&mut self, labels: &[crate::model::tmch::ClaimsLabel]) -> Result<(), StoreError> {
+        self.clear_tmch_list(super::TMCH_DNL_PREFIX)?;
+        for l in labels {
+            let key = format!("{}{}", super::TMCH_DNL_PREFIX, l.label);
+            put(&mut self.tmch, &mut self.undo, TableId::Tmch, key.as_str(), codec::encode(l).as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Puts the SMD revocation list in place of the one held.
+    pub fn replace_smdrl(&mut self, marks: &[crate::model::tmch::RevokedMark]) -> Result<(), StoreError> {
+        self.clear_tmch_list(super::TMCH_SMDRL_PREFIX)?;
+        for m in marks {
+            let key = format!("{}{}", super::TMCH_SMDRL_PREFIX, m.smd_id);
+            put(&mut self.tmch, &mut self.undo, TableId::Tmch, key.as_str(), codec::encode(m).as_slice())?;
+        }
+        Ok(())
+    }
+
+    fn clear_tmch_list(&mut self, prefix: &str) -> Result<(), StoreError> {
+        let mut keys = Vec::new();
+        for item in self.tmch.range(prefix..)? {
+            let key = item?.0.value().to_string();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            keys.push(key);
+        }
+        for key in keys {
+            take(&mut self.tmch, &mut self.undo, TableId::Tmch, key.as_str())?;
+        }
+        Ok(())
     }
 
     pub fn token(&self, token: &str) -> Result<Option<crate::model::token::AllocationToken>, StoreError> {

@@ -34,6 +34,9 @@ async fn a_full_deposit_validates_against_the_rde_schemas_and_counts_what_it_hol
         fee: None,
         allocation_token: None,
         launch_phase: None,
+        signed_mark: None,
+        verified_mark: None,
+        claims_notice: None,
     };
     registry.execute_as(Actor::Registry, Command::CreateDomain(create)).await.unwrap();
     let request = TransferOp::Request { years: 1, auth_info: "Sesame-Open-2026x".into(), fee: None };

@@ -14,6 +14,7 @@ mod fuzz;
 mod golden;
 mod idn;
 mod import;
+mod launch;
 mod metrics;
 mod migration;
 mod ops;
