@@ -7,10 +7,12 @@
 //! sampled while the create phase runs. Then domain:check, with the fee
 //! extension (so prices are looked up), twice more on the same store:
 //! without and then with a 100,000-name premium list (many of the free names
-//! checked are on it), 10,000 reserved names and an IDN table loaded.
+//! checked are on it), 10,000 reserved names and an IDN table loaded. The
+//! TLD holds `DOMAINS` delegations (imported from the DNS benchmark's zone
+//! before the server starts) besides what the create phase adds.
 //!
 //!     cargo bench --bench epp
-//!     SESSIONS=32 REGISTRARS=4 SECONDS=10 cargo bench --bench epp   # defaults: 128, 4, 10
+//!     SESSIONS=32 REGISTRARS=4 SECONDS=10 DOMAINS=0 cargo bench --bench epp   # defaults: 128, 4, 10, 1,000,000
 //!
 //! Not a test: numbers depend on the machine. The generator shares the
 //! machine's cores with the server, as a registrar's client would not.
@@ -115,9 +117,16 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let (dns, admin, epp) = (free_port(), free_port(), free_port());
     let conf = write_config(&dir, dns, admin, epp, sessions, sessions / registrars + 2);
+    let preload = env_usize("DOMAINS", 1_000_000);
     println!(
-        "domain-os EPP benchmark: {sessions} TLS sessions from {registrars} registrars, {seconds} s per command, 2-core machine, loopback only"
+        "domain-os EPP benchmark: {sessions} TLS sessions from {registrars} registrars, {seconds} s per command, a TLD of {preload} delegations, 2-core machine, loopback only"
     );
+    if preload > 0 {
+        let zone = dir.join("preload.zone");
+        generate_zone(&zone, preload, TLD);
+        let import_s = support::servers::import_bench_tld(&conf, dns, TLD, &zone);
+        println!("{preload} delegations imported in {import_s:.0} s");
+    }
 
     let child = Command::new(BIN).arg("--config").arg(&conf).arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
     let server = Server { name: "domain-os".into(), child, port: epp, started: Instant::now() };
@@ -126,7 +135,9 @@ fn main() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let run = |args: &[&str]| cli(&conf, args);
-    run(&["tld", "create", TLD, "--ns", "ns1.nic.example", "--ns", "ns2.nic.example"]);
+    if preload == 0 {
+        run(&["tld", "create", TLD, "--ns", "ns1.nic.example", "--ns", "ns2.nic.example"]);
+    }
     let names: Vec<String> = (0..registrars).map(|r| format!("bench-r{r}")).collect();
     for name in &names {
         run(&[
