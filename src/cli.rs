@@ -550,6 +550,16 @@ enum RegistrarCmd {
     Accreditations {
         id: String,
     },
+    /// A page of the registrar's account history (every debit and credit
+    /// with the command that made it), oldest first.
+    Ledger {
+        id: String,
+        /// Entries after this sequence number.
+        #[arg(long)]
+        after: Option<u64>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1108,6 +1118,11 @@ fn registrar_request(cmd: RegistrarCmd) -> anyhow::Result<ApiRequest> {
             request(Method::DELETE, format!("/v1/registrars/{id}/accreditations/{}", path_name(&tld)?), None)
         }
         RegistrarCmd::Accreditations { id } => request(Method::GET, format!("/v1/registrars/{id}/accreditations"), None),
+        RegistrarCmd::Ledger { id, after, limit } => {
+            let query: Vec<String> =
+                [after.map(|a| format!("after={a}")), limit.map(|l| format!("limit={l}"))].into_iter().flatten().collect();
+            request(Method::GET, format!("/v1/registrars/{id}/ledger?{}", query.join("&")), None)
+        }
     })
 }
 

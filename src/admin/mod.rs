@@ -196,6 +196,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/registrars/{id}", get(show_registrar).patch(update_registrar))
         .route("/v1/registrars/{id}/funds", post(fund_registrar))
         .route("/v1/registrars/{id}/accreditations", get(list_accreditations).post(accredit))
+        .route("/v1/registrars/{id}/ledger", get(registrar_ledger))
         .route("/v1/registrars/{id}/accreditations/{tld}", axum::routing::delete(unaccredit))
         .route("/v1/contacts", post(create_contact))
         .route("/v1/contacts/{id}", get(show_contact).delete(delete_contact))
@@ -931,6 +932,27 @@ async fn unaccredit(State(s): AppState, Path((id, tld)): Path<(String, String)>)
 }
 
 /// The TLDs a registrar is accredited for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerPage {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// A page of a registrar's account history, oldest first: the entries
+/// after sequence number `after`.
+async fn registrar_ledger(State(s): AppState, Path(id): Path<String>, page: Result<Query<LedgerPage>, QueryRejection>) -> ApiResult {
+    let Query(page) = page?;
+    let registrar = client_id(&id)?;
+    let snap = s.registry.snapshot();
+    if snap.registrar(&registrar).map_err(RegistryError::from)?.is_none() {
+        return Err(RegistryError::not_found(crate::registry::ObjectKind::Registrar, &registrar).into());
+    }
+    let limit = page.limit.unwrap_or(100).clamp(1, crate::model::ledger::LEDGER_PAGE_MAX);
+    let entries = snap.ledger(&registrar, page.after, limit).map_err(RegistryError::from)?;
+    ok(json!({ "registrar": registrar, "entries": entries }))
+}
+
 async fn list_accreditations(State(s): AppState, Path(id): Path<String>) -> ApiResult {
     let registrar = client_id(&id)?;
     let snap = s.registry.snapshot();

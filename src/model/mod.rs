@@ -12,6 +12,7 @@ pub mod disclosure;
 pub mod dnssec;
 pub mod idn;
 pub mod ids;
+pub mod ledger;
 pub mod lifecycle;
 pub mod name;
 pub mod net;

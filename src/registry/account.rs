@@ -385,8 +385,8 @@ pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec)
 }
 
 pub(super) fn fund(cx: &mut Cx, id: &ClientId, amount: Money) -> Result<Outcome> {
+    cx.adjust_balance(id, amount, "funds", None)?;
     let mut r = cx.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
-    r.balance = r.balance.checked_add(amount).ok_or_else(|| RegistryError::Range("the balance would overflow".into()))?;
     r.updated = cx.now;
     cx.tables.put_registrar(&r)?;
     Ok(Outcome::Registrar(Box::new(r)))

@@ -287,13 +287,24 @@ impl<'a, 't> Cx<'a, 't> {
         Ok(())
     }
 
-    /// Moves money: positive `delta` credits the registrar, negative debits it.
-    /// Returns the new balance.
-    pub fn adjust_balance(&mut self, registrar: &ClientId, delta: Money) -> Result<Money> {
+    /// Moves money: positive `delta` credits the registrar, negative debits
+    /// it, and the registrar's account history says why. Returns the new
+    /// balance.
+    pub fn adjust_balance(&mut self, registrar: &ClientId, delta: Money, reason: &str, domain: Option<&DomainName>) -> Result<Money> {
         let mut r = self.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
         if delta.0 != 0 {
-            r.balance = r.balance + delta;
+            r.balance = r.balance.checked_add(delta).ok_or_else(|| RegistryError::Range("the balance would overflow".into()))?;
             self.tables.put_registrar(&r)?;
+            let entry = crate::model::ledger::LedgerEntry {
+                registrar: registrar.clone(),
+                seq: self.tables.reserve_sequence("ledger", 1)?,
+                at: self.now,
+                amount: delta,
+                balance: r.balance,
+                reason: reason.to_string(),
+                domain: domain.cloned(),
+            };
+            self.tables.put_ledger_entry(&entry)?;
         }
         Ok(r.balance)
     }

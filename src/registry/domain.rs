@@ -273,7 +273,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     // Counted once its add grace is over (a delete within it takes it back).
     let reported_at = domain.grace.first().map_or(cx.now, |g| g.ends);
     cx.report(&domain, reported_at, &registrar, TransactionField::net_adds(spec.period_years), 1)?;
-    let balance = charge(cx, &registrar, fee)?;
+    let balance = charge(cx, &registrar, fee, "domain create", &domain.name)?;
     relink(cx, None, Some(&domain))?;
     cx.touch(&tld.name, &domain.name);
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain, fee, credit: Money(0), balance })))
@@ -407,12 +407,12 @@ fn allocation_token(
     }
 }
 
-/// Debits a registrar actor; `None` for the registry.
-fn charge(cx: &mut Cx, registrar: &ClientId, fee: Money) -> Result<Option<Money>> {
+/// Debits a registrar actor for `command` on `domain`; `None` for the registry.
+fn charge(cx: &mut Cx, registrar: &ClientId, fee: Money, command: &str, domain: &DomainName) -> Result<Option<Money>> {
     if cx.is_registry() {
         return Ok(None);
     }
-    Ok(Some(cx.adjust_balance(registrar, Money(-fee.0))?))
+    Ok(Some(cx.adjust_balance(registrar, Money(-fee.0), command, Some(domain))?))
 }
 
 /// Whether a registrar's update is blocked by the domain's statuses.
@@ -509,7 +509,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
             if renew_years > 0 {
                 cx.schedule(after.expires, Due::Expiry, name.as_str())?;
             }
-            balance = charge(cx, &before.registrar, fee)?;
+            balance = charge(cx, &before.registrar, fee, "domain restore", &name)?;
         }
         (Restore::Report { .. }, RgpPhase::PendingRestore { .. }) => {
             after.rgp = None;
@@ -553,7 +553,7 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
     let outcome = delete_outcome(&domain.grace, cx.now);
     let mut credit = Money(0);
     for (registrar, amount) in &outcome.credits {
-        cx.adjust_balance(registrar, *amount)?;
+        cx.adjust_balance(registrar, *amount, "domain delete in grace", Some(&domain.name))?;
         // The response reports what the deleting sponsor gets back.
         if *registrar == domain.registrar {
             credit = credit + *amount;
@@ -646,7 +646,7 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     after.updated = Some(cx.now);
     cx.tables.put_domain(&after)?;
     cx.schedule(expires, Due::Expiry, name.as_str())?;
-    let balance = charge(cx, &before.registrar, fee)?;
+    let balance = charge(cx, &before.registrar, fee, "domain renew", name)?;
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
 }
 
@@ -718,7 +718,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     after.transfer = Some(transfer.clone());
     cx.tables.put_domain(&after)?;
     cx.schedule(acted, Due::TransferApproval, name.as_str())?;
-    charge(cx, &gaining, fee)?;
+    charge(cx, &gaining, fee, "domain transfer", &name)?;
     let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
     cx.notify(&domain.registrar, format!("Transfer of {name} requested by {gaining}"), payload)?;
     Ok(Outcome::Transfer { name, transfer, pending: true })
@@ -740,7 +740,7 @@ pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferSta
     // The auto-renewal the losing registrar paid for is cancelled and credited back.
     let now = cx.now;
     for g in current_grace(&domain.grace, now).filter(|g| g.kind == GraceKind::AutoRenew) {
-        cx.adjust_balance(&g.registrar, g.amount)?;
+        cx.adjust_balance(&g.registrar, g.amount, "auto-renew cancelled by a transfer", Some(&domain.name))?;
         cx.report(&domain, g.ends, &g.registrar, TransactionField::net_renews(g.years), -1)?;
     }
     cx.report(&domain, now, &transfer.gaining, TransactionField::TransferGainingSuccessful, 1)?;
@@ -787,7 +787,7 @@ fn end_transfer(cx: &mut Cx, domain: Domain, status: TransferStatus) -> Result<O
     let name = domain.name.clone();
     let mut transfer = domain.transfer.clone().expect("a pending transfer");
     let mut after = domain;
-    cx.adjust_balance(&transfer.gaining, transfer.fee)?;
+    cx.adjust_balance(&transfer.gaining, transfer.fee, "domain transfer not completed", Some(&name))?;
     if status == TransferStatus::ClientRejected {
         cx.report(&after, cx.now, &transfer.gaining, TransactionField::TransferGainingNacked, 1)?;
         cx.report(&after, cx.now, &transfer.losing, TransactionField::TransferLosingNacked, 1)?;

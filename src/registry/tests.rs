@@ -958,6 +958,16 @@ async fn stored_layouts_match_their_golden_bytes() {
         ClaimsLabel { label: "claimed".into(), claim_key: "2026120100/1/2/3/rJ1NrDO92vDsAzf7EQzgjX4R0000000001".into(), inserted: at };
     records.push(("DNL label", codec::encode(&label)));
     records.push(("revoked signed mark", codec::encode(&RevokedMark { smd_id: "0000001681375789102250-65535".into(), revoked: at })));
+    let entry = crate::model::ledger::LedgerEntry {
+        registrar: id("reg-a"),
+        seq: 7,
+        at,
+        amount: Money(-1_000),
+        balance: Money(99_000),
+        reason: "domain create".into(),
+        domain: Some(n("golden.test")),
+    };
+    records.push(("ledger entry", codec::encode(&entry)));
     let sunrise = crate::model::phase::Phase { kind: crate::model::phase::PhaseKind::Sunrise, name: None, ..phase };
     records.push(("sunrise phase", codec::encode(&sunrise)));
     let text: String =

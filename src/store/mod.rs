@@ -98,6 +98,16 @@ pub(crate) const TMCH: TableDefinition<&str, &[u8]> = TableDefinition::new("tmch
 pub(crate) const TMCH_TRUST_KEY: &str = "trust";
 pub(crate) const TMCH_DNL_PREFIX: &str = "dnl/";
 pub(crate) const TMCH_SMDRL_PREFIX: &str = "smdrl/";
+/// Registrars' account histories (`model::ledger`): registrar, a zero
+/// octet, the entry's sequence number.
+pub(crate) const LEDGER: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ledger");
+
+/// The key of `registrar`'s ledger entry `seq`.
+pub(crate) fn ledger_key(registrar: &str, seq: u64) -> Vec<u8> {
+    let mut key = tld_prefix(registrar);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
 /// Allocation tokens (`model::token`) by their text.
 pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 /// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
@@ -344,6 +354,7 @@ impl Store {
             txn.open_table(PHASES)?;
             txn.open_table(IDN_TABLES)?;
             txn.open_table(TMCH)?;
+            txn.open_table(LEDGER)?;
         }
         txn.commit()?;
         Ok(upgrades)

@@ -15,8 +15,8 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, META, NSEC3,
-    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, LEDGER, META,
+    NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -642,6 +642,27 @@ impl Snapshot {
     /// `tld`'s launch timeline, in order.
     pub fn phases(&self, tld: &DomainName) -> Result<Vec<crate::model::phase::Phase>, StoreError> {
         phases_of(&self.txn.open_table(PHASES)?, tld)
+    }
+
+    /// A page of `registrar`'s account history: the entries after `after`, oldest first.
+    pub fn ledger(
+        &self,
+        registrar: &ClientId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<crate::model::ledger::LedgerEntry>, StoreError> {
+        let table = self.txn.open_table(LEDGER)?;
+        let prefix = super::tld_prefix(registrar.as_str());
+        let from = super::ledger_key(registrar.as_str(), after.map_or(0, |a| a.saturating_add(1)));
+        let mut out = Vec::new();
+        for item in table.range(from.as_slice()..)? {
+            let (key, value) = item?;
+            if !key.value().starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(codec::decode(value.value(), "ledger entry")?);
+        }
+        Ok(out)
     }
 
     /// The trust signed marks are verified against, once loaded.

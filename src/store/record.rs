@@ -625,6 +625,16 @@ record!(ClaimsLabelRecord of crate::model::tmch::ClaimsLabel { label: String, cl
 
 record!(RevokedMarkRecord of crate::model::tmch::RevokedMark { smd_id: String, revoked: Timestamp });
 
+record!(LedgerEntryRecord of crate::model::ledger::LedgerEntry {
+    registrar: ClientId,
+    seq: u64,
+    at: Timestamp,
+    amount: Money,
+    balance: Money,
+    reason: String,
+    domain: Option<DomainName>,
+});
+
 record!(AllocationTokenRecord of crate::model::token::AllocationToken {
     token: String,
     tld: DomainName,

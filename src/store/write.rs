@@ -18,8 +18,8 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, META, NSEC3,
-    PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, LEDGER, META,
+    NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -51,6 +51,7 @@ pub(crate) struct WriteTables<'t> {
     phases: Table<'t, &'static [u8], &'static [u8]>,
     idn_tables: Table<'t, &'static str, &'static [u8]>,
     tmch: Table<'t, &'static str, &'static [u8]>,
+    ledger: Table<'t, &'static [u8], &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
     changed: Vec<ObjectRef>,
@@ -92,6 +93,7 @@ enum TableId {
     Phases,
     IdnTables,
     Tmch,
+    Ledger,
 }
 
 /// One change: the key and the value it had before (`None`: it was absent).
@@ -171,6 +173,7 @@ impl<'t> WriteTables<'t> {
             phases: txn.open_table(PHASES)?,
             idn_tables: txn.open_table(IDN_TABLES)?,
             tmch: txn.open_table(TMCH)?,
+            ledger: txn.open_table(LEDGER)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
         })
@@ -225,6 +228,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Phases => restore(&mut self.phases, &undo)?,
                     TableId::IdnTables => restore(&mut self.idn_tables, &undo)?,
                     TableId::Tmch => restore(&mut self.tmch, &undo)?,
+                    TableId::Ledger => restore(&mut self.ledger, &undo)?,
                 }
             }
             Ok(())
@@ -405,6 +409,12 @@ impl<'t> WriteTables<'t> {
 
     pub fn delete_phase(&mut self, tld: &DomainName, starts: Timestamp) -> Result<bool, StoreError> {
         take(&mut self.phases, &mut self.undo, TableId::Phases, super::phase_key(tld.as_str(), starts.0).as_slice())
+    }
+
+    /// Appends an entry to its registrar's account history.
+    pub fn put_ledger_entry(&mut self, entry: &crate::model::ledger::LedgerEntry) -> Result<(), StoreError> {
+        let key = super::ledger_key(entry.registrar.as_str(), entry.seq);
+        put(&mut self.ledger, &mut self.undo, TableId::Ledger, key.as_slice(), codec::encode(entry).as_slice())
     }
 
     pub fn put_tmch_trust(&mut self, trust: &crate::model::tmch::TmchTrust) -> Result<(), StoreError> {

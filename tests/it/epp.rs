@@ -415,6 +415,20 @@ async fn a_domain_lives_its_life_over_epp_and_dns_follows() {
     assert!(deleted.contains("<fee:credit>-30.00</fee:credit>"), "{deleted}");
     assert_eq!(code(&epp.domain("info", "<domain:name>life.example</domain:name>", "").await), 2303);
     assert_eq!(d.query("life.example.", RecordType::NS).await.metadata.response_code, hickory_net::proto::op::ResponseCode::NXDomain);
+
+    // The account history holds every debit and credit, with its command and
+    // the balance after it; a delete in grace credits each grace period's fee.
+    let history = d.ok("GET", "/v1/registrars/demo-registrar/ledger", None).await;
+    let entries: Vec<_> = history["entries"].as_array().unwrap().iter().filter(|e| e["domain"] == "life.example").collect();
+    let seen_reasons: Vec<_> = entries.iter().map(|e| (e["reason"].as_str().unwrap(), e["amount"].as_str().unwrap())).collect();
+    assert_eq!(seen_reasons, [("domain create", "-20.00"), ("domain renew", "-10.00"), ("domain delete in grace", "20.00"), ("domain delete in grace", "10.00")], "{history}");
+    let last = history["entries"].as_array().unwrap().last().unwrap();
+    let balance = d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].clone();
+    assert_eq!(last["balance"], balance, "the last entry's balance is the registrar's");
+    let seq = entries[0]["seq"].as_u64().unwrap();
+    let page = d.ok("GET", &format!("/v1/registrars/demo-registrar/ledger?after={seq}&limit=1"), None).await;
+    assert_eq!(page["entries"][0]["reason"], "domain renew", "{page}");
+    assert_eq!(d.api("GET", "/v1/registrars/nobody/ledger", None).await.0, 404);
     seen.validate();
     d.stop().await;
 }
