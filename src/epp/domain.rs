@@ -111,6 +111,7 @@ fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resu
         if let Some(token) = &token {
             check = check.with_token(snap, text, token, &cx.registrar, cx.now).map_err(RegistryError::from)?;
         }
+        check = check.with_timeline(snap, cx.now).map_err(RegistryError::from)?;
         if fee.is_some() {
             check = check.with_prices(snap, text, cx.now).map_err(RegistryError::from)?;
         }

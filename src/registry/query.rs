@@ -26,6 +26,8 @@ pub enum Availability {
     NotInIdnTable,
     /// A variant of a registered name, blocked by the TLD's variant policy.
     Variant,
+    /// The TLD's launch timeline takes no registrations now.
+    Closed,
 }
 
 impl Availability {
@@ -41,6 +43,7 @@ impl Availability {
             Availability::Blocked => Some("blocked"),
             Availability::NotInIdnTable => Some("not in the IDN table"),
             Availability::Variant => Some("variant of a registered name"),
+            Availability::Closed => Some("no registrations now"),
         }
     }
 }
@@ -68,6 +71,19 @@ impl DomainCheck<'_> {
 }
 
 impl DomainCheck<'_> {
+    /// The check as the TLD's timeline has it at `now`: a free name of a
+    /// TLD that is closed (before its timeline begins, between phases, or
+    /// in a `closed` phase) cannot be created by a registrar.
+    pub fn with_timeline(mut self, snapshot: &Snapshot, now: Timestamp) -> Result<Self, StoreError> {
+        use crate::model::phase::{PhaseKind, Standing, standing};
+        let Some(tld) = self.tld.filter(|_| self.availability == Availability::Available) else { return Ok(self) };
+        let phases = snapshot.phases(&tld.name)?;
+        if matches!(standing(&phases, now), Standing::Closed | Standing::In(crate::model::phase::Phase { kind: PhaseKind::Closed, .. })) {
+            self.availability = Availability::Closed;
+        }
+        Ok(self)
+    }
+
     /// The check with the name's premium prices and the running phase's
     /// create price at `now`, for a fee quote.
     pub fn with_prices(mut self, snapshot: &Snapshot, name: &str, now: Timestamp) -> Result<Self, StoreError> {

@@ -421,7 +421,11 @@ async fn a_domain_lives_its_life_over_epp_and_dns_follows() {
     let history = d.ok("GET", "/v1/registrars/demo-registrar/ledger", None).await;
     let entries: Vec<_> = history["entries"].as_array().unwrap().iter().filter(|e| e["domain"] == "life.example").collect();
     let seen_reasons: Vec<_> = entries.iter().map(|e| (e["reason"].as_str().unwrap(), e["amount"].as_str().unwrap())).collect();
-    assert_eq!(seen_reasons, [("domain create", "-20.00"), ("domain renew", "-10.00"), ("domain delete in grace", "20.00"), ("domain delete in grace", "10.00")], "{history}");
+    assert_eq!(
+        seen_reasons,
+        [("domain create", "-20.00"), ("domain renew", "-10.00"), ("domain delete in grace", "20.00"), ("domain delete in grace", "10.00")],
+        "{history}"
+    );
     let last = history["entries"].as_array().unwrap().last().unwrap();
     let balance = d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].clone();
     assert_eq!(last["balance"], balance, "the last entry's balance is the registrar's");

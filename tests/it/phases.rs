@@ -59,6 +59,8 @@ async fn creates_follow_the_phase_the_clock_is_in() {
 
     // Before the timeline begins, the TLD is closed to registrars (the registry still creates).
     assert_eq!(d.ok("GET", "/v1/tlds/example/phases", None).await["now"], "closed");
+    let checked = a.domain("check", "<domain:name>early.example</domain:name>", "").await;
+    assert!(checked.contains(r#"avail="0">early.example</domain:name><domain:reason>no registrations now"#), "{checked}");
     let refused = a.domain("create", &create_body("early.example", "1", &[], STRONG), "").await;
     assert!(code(&refused) == 2306 && refused.contains("takes no registrations now"), "{refused}");
     d.ok("POST", "/v1/domains", Some(json!({"name": "registry-own.example", "registrar": "demo-registrar"}))).await;
@@ -70,7 +72,7 @@ async fn creates_follow_the_phase_the_clock_is_in() {
     assert!(code(&unnamed) == 2306 && unnamed.contains("landrush phase"), "{unnamed}");
     let fee = r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="create"/></fee:check>"#;
     let quote = a.domain("check", "<domain:name>rush.example</domain:name>", fee).await;
-    assert!(quote.contains(">100.00</fee:fee>"), "{quote}");
+    assert!(quote.contains(">100.00</fee:fee>") && quote.contains(r#"avail="1""#), "{quote}");
     let before = balance().await;
     let created = a.domain("create", &create_body("rush.example", "1", &[], STRONG), landrush).await;
     assert_eq!(code(&created), 1000, "{created}");
