@@ -550,6 +550,12 @@ enum RegistrarCmd {
     Accreditations {
         id: String,
     },
+    /// Load IANA's registrar list (its CSV, `ID,Registrar Name,Status,RDAP
+    /// Base URL`): registrars given an IANA id must then hold an accredited
+    /// one. Prints the registrars whose id it does not accredit.
+    IanaImport {
+        file: PathBuf,
+    },
     /// A page of the registrar's account history (every debit and credit
     /// with the command that made it), oldest first.
     Ledger {
@@ -1118,6 +1124,10 @@ fn registrar_request(cmd: RegistrarCmd) -> anyhow::Result<ApiRequest> {
             request(Method::DELETE, format!("/v1/registrars/{id}/accreditations/{}", path_name(&tld)?), None)
         }
         RegistrarCmd::Accreditations { id } => request(Method::GET, format!("/v1/registrars/{id}/accreditations"), None),
+        RegistrarCmd::IanaImport { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
+            request(Method::PUT, "/v1/iana/registrars".into(), Some(json!({ "text": text })))
+        }
         RegistrarCmd::Ledger { id, after, limit } => {
             let query: Vec<String> =
                 [after.map(|a| format!("after={a}")), limit.map(|l| format!("limit={l}"))].into_iter().flatten().collect();

@@ -197,6 +197,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/registrars/{id}/funds", post(fund_registrar))
         .route("/v1/registrars/{id}/accreditations", get(list_accreditations).post(accredit))
         .route("/v1/registrars/{id}/ledger", get(registrar_ledger))
+        .route("/v1/iana/registrars", get(show_iana_registrars).put(load_iana_registrars).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/registrars/{id}/accreditations/{tld}", axum::routing::delete(unaccredit))
         .route("/v1/contacts", post(create_contact))
         .route("/v1/contacts/{id}", get(show_contact).delete(delete_contact))
@@ -553,7 +554,7 @@ async fn escrow_cursors(State(s): AppState, Path(tld): Path<String>) -> ApiResul
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TmchRequest {
+struct FileRequest {
     /// The file as the TMCH publishes it: PEM for `ca` and `crl`, CSV for
     /// `dnl` and `smdrl`.
     text: String,
@@ -563,8 +564,8 @@ struct TmchRequest {
 /// revocation list (`crl`), the DNL (`dnl`) or the SMD revocation list
 /// (`smdrl`); each replaces the one held. A new CA certificate drops the
 /// revocation list of the old one.
-async fn load_tmch(State(s): AppState, Path(list): Path<String>, body: Result<Json<TmchRequest>, JsonRejection>) -> ApiResult {
-    let Json(TmchRequest { text }) = body.map_err(ApiError::from)?;
+async fn load_tmch(State(s): AppState, Path(list): Path<String>, body: Result<Json<FileRequest>, JsonRejection>) -> ApiResult {
+    let Json(FileRequest { text }) = body.map_err(ApiError::from)?;
     let bad = |code: &'static str, problems: Vec<String>| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, problems.join("; "));
     let now = s.clock.now();
     let held = s.registry.snapshot().tmch_trust().map_err(RegistryError::from)?;
@@ -932,6 +933,31 @@ async fn unaccredit(State(s): AppState, Path((id, tld)): Path<(String, String)>)
 }
 
 /// The TLDs a registrar is accredited for.
+/// Loads IANA's registrar list (its CSV as published), in place of the one held.
+async fn load_iana_registrars(State(s): AppState, body: Result<Json<FileRequest>, JsonRejection>) -> ApiResult {
+    let Json(FileRequest { text }) = body.map_err(ApiError::from)?;
+    let list =
+        crate::model::iana::parse_csv(&text).map_err(|p| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_iana_list", p.join("; ")))?;
+    s.registry.execute(Command::ReplaceIanaRegistrars(list)).await?;
+    show_iana_registrars(State(s)).await
+}
+
+/// How many registrars IANA's list holds, and this registry's registrars
+/// whose IANA id it does not accredit.
+async fn show_iana_registrars(State(s): AppState) -> ApiResult {
+    let snap = s.registry.snapshot();
+    let list = snap.iana_registrars().map_err(RegistryError::from)?.unwrap_or_default();
+    let mut not_accredited = Vec::new();
+    if !list.is_empty() {
+        for r in snap.registrars().map_err(RegistryError::from)? {
+            if let Some(Err(why)) = r.iana_id.map(|id| crate::model::iana::check_id(&list, id)) {
+                not_accredited.push(json!({ "registrar": r.id, "why": why }));
+            }
+        }
+    }
+    ok(json!({ "registrars": list.len(), "not_accredited": not_accredited }))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LedgerPage {

@@ -10,6 +10,7 @@ pub mod change;
 pub mod contact;
 pub mod disclosure;
 pub mod dnssec;
+pub mod iana;
 pub mod idn;
 pub mod ids;
 pub mod ledger;

@@ -283,11 +283,22 @@ fn fingerprint(value: &str) -> Result<String> {
     }
 }
 
-fn apply_registrar_spec(r: &mut Registrar, spec: &RegistrarSpec) -> Result<()> {
+/// Loads IANA's registrar list. Registrars already holding an id it does
+/// not accredit stay as they are: the operator decides what becomes of them
+/// (the API lists them).
+pub(super) fn replace_iana_registrars(cx: &mut Cx, list: &Vec<crate::model::iana::IanaRegistrar>) -> Result<Outcome> {
+    cx.tables.put_iana_registrars(list)?;
+    Ok(Outcome::Done)
+}
+
+fn apply_registrar_spec(cx: &Cx, r: &mut Registrar, spec: &RegistrarSpec) -> Result<()> {
     if let Some(v) = &spec.name {
         r.name = non_empty("name", v)?;
     }
     if let Some(v) = spec.iana_id {
+        if let Some(list) = cx.tables.iana_registrars()? {
+            crate::model::iana::check_id(&list, v).map_err(RegistryError::Invalid)?;
+        }
         r.iana_id = Some(v);
     }
     if let Some(v) = &spec.email {
@@ -358,7 +369,7 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
         balance: Money(0),
         credit_limit: Money(0),
     };
-    apply_registrar_spec(&mut r, spec)?;
+    apply_registrar_spec(cx, &mut r, spec)?;
     cx.tables.put_registrar(&r)?;
     let tlds = match &spec.tlds {
         Some(tlds) => tlds.iter().map(|t| cx.tld(t).map(|t| t.name)).collect::<Result<Vec<_>>>()?,
@@ -378,7 +389,7 @@ pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec)
     if spec.tlds.is_some() {
         return Err(RegistryError::Invalid("accreditations change one at a time (accredit, unaccredit)".into()));
     }
-    apply_registrar_spec(&mut r, spec)?;
+    apply_registrar_spec(cx, &mut r, spec)?;
     r.updated = cx.now;
     cx.tables.put_registrar(&r)?;
     Ok(Outcome::Registrar(Box::new(r)))

@@ -134,6 +134,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             cx.tables.put_tmch_trust(trust)?;
             Ok(Outcome::Done)
         }
+        Command::ReplaceIanaRegistrars(list) => super::account::replace_iana_registrars(cx, list),
         Command::ReplaceDnl(labels) => {
             cx.tables.replace_dnl(labels)?;
             Ok(Outcome::Done)

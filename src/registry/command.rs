@@ -81,6 +81,8 @@ pub enum Command {
     /// Sets what signed marks are verified against: the TMCH CA
     /// certificate and its revocation list.
     SetTmchTrust(crate::model::tmch::TmchTrust),
+    /// Puts IANA's registrar list in place of the one held.
+    ReplaceIanaRegistrars(Vec<crate::model::iana::IanaRegistrar>),
     /// Puts a DNL in place of the one held.
     ReplaceDnl(Vec<crate::model::tmch::ClaimsLabel>),
     /// Puts an SMD revocation list in place of the one held.
@@ -191,6 +193,7 @@ impl Command {
             Command::IssueToken(_) => "token issue",
             Command::SetTmchTrust(_) => "TMCH trust",
             Command::ReplaceDnl(_) => "DNL",
+            Command::ReplaceIanaRegistrars(_) => "IANA registrar list",
             Command::ReplaceSmdrl(_) => "SMD revocation list",
             Command::AddPhase(_) => "phase",
             Command::SetIdnTable(_) => "IDN table",
@@ -226,7 +229,7 @@ impl Command {
             Command::ImportDeposit(_) => "import deposits",
             Command::Reserve(_) | Command::Unreserve { .. } => "reserve names",
             Command::SetPremium { .. } | Command::RemovePremium { .. } => "price premium names",
-            Command::Accredit { .. } | Command::Unaccredit { .. } => "accredit registrars",
+            Command::Accredit { .. } | Command::Unaccredit { .. } | Command::ReplaceIanaRegistrars(_) => "accredit registrars",
             Command::IssueToken(_) | Command::RevokeToken(_) => "issue allocation tokens",
             Command::SetTmchTrust(_) | Command::ReplaceDnl(_) | Command::ReplaceSmdrl(_) => "load TMCH data",
             Command::AddPhase(_) | Command::RemovePhase { .. } => "plan launch phases",

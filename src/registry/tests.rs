@@ -970,6 +970,13 @@ async fn stored_layouts_match_their_golden_bytes() {
     records.push(("ledger entry", codec::encode(&entry)));
     let sunrise = crate::model::phase::Phase { kind: crate::model::phase::PhaseKind::Sunrise, name: None, ..phase };
     records.push(("sunrise phase", codec::encode(&sunrise)));
+    let iana = vec![crate::model::iana::IanaRegistrar {
+        id: 292,
+        name: "MarkMonitor, Inc.".into(),
+        status: "Accredited".into(),
+        rdap_base_url: Some("https://rdap.markmonitor.com/rdap/".into()),
+    }];
+    records.push(("IANA registrar list", codec::encode(&iana)));
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/records.txt");

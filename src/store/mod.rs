@@ -98,6 +98,8 @@ pub(crate) const TMCH: TableDefinition<&str, &[u8]> = TableDefinition::new("tmch
 pub(crate) const TMCH_TRUST_KEY: &str = "trust";
 pub(crate) const TMCH_DNL_PREFIX: &str = "dnl/";
 pub(crate) const TMCH_SMDRL_PREFIX: &str = "smdrl/";
+/// IANA's registrar list (`model::iana`), in `meta` under this key, once loaded.
+pub(crate) const IANA_REGISTRARS_KEY: &str = "iana_registrars";
 /// Registrars' account histories (`model::ledger`): registrar, a zero
 /// octet, the entry's sequence number.
 pub(crate) const LEDGER: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ledger");

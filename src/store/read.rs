@@ -665,6 +665,11 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// IANA's registrar list, once loaded, sorted by id.
+    pub fn iana_registrars(&self) -> Result<Option<Vec<crate::model::iana::IanaRegistrar>>, StoreError> {
+        get(&self.txn.open_table(META)?, super::IANA_REGISTRARS_KEY, "IANA registrar list")
+    }
+
     /// The trust signed marks are verified against, once loaded.
     pub fn tmch_trust(&self) -> Result<Option<crate::model::tmch::TmchTrust>, StoreError> {
         get(&self.txn.open_table(TMCH)?, super::TMCH_TRUST_KEY, "TMCH trust")

@@ -625,6 +625,8 @@ record!(ClaimsLabelRecord of crate::model::tmch::ClaimsLabel { label: String, cl
 
 record!(RevokedMarkRecord of crate::model::tmch::RevokedMark { smd_id: String, revoked: Timestamp });
 
+record!(IanaRegistrarRecord of crate::model::iana::IanaRegistrar { id: u32, name: String, status: String, rdap_base_url: Option<String> });
+
 record!(LedgerEntryRecord of crate::model::ledger::LedgerEntry {
     registrar: ClientId,
     seq: u64,

@@ -411,6 +411,14 @@ impl<'t> WriteTables<'t> {
         take(&mut self.phases, &mut self.undo, TableId::Phases, super::phase_key(tld.as_str(), starts.0).as_slice())
     }
 
+    pub fn iana_registrars(&self) -> Result<Option<Vec<crate::model::iana::IanaRegistrar>>, StoreError> {
+        get(&self.meta, super::IANA_REGISTRARS_KEY, "IANA registrar list")
+    }
+
+    pub fn put_iana_registrars(&mut self, list: &Vec<crate::model::iana::IanaRegistrar>) -> Result<(), StoreError> {
+        put(&mut self.meta, &mut self.undo, TableId::Meta, super::IANA_REGISTRARS_KEY, codec::encode(list).as_slice())
+    }
+
     /// Appends an entry to its registrar's account history.
     pub fn put_ledger_entry(&mut self, entry: &crate::model::ledger::LedgerEntry) -> Result<(), StoreError> {
         let key = super::ledger_key(entry.registrar.as_str(), entry.seq);

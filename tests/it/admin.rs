@@ -244,3 +244,37 @@ async fn tld_policy_changes_reach_every_row() {
     assert!(!records(&axfr).iter().any(|r| r.0 == "ns5.hello.example." && r.2 == "A"), "narrow glue drops the sibling's address: {axfr}");
     d.stop().await;
 }
+
+/// IANA's registrar list, as IANA publishes it: once loaded, a registrar
+/// given an IANA id must hold one it accredits (or one reserved for the
+/// registry); a new list shows which registrars it no longer accredits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrars_hold_the_iana_ids_the_iana_list_accredits() {
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let list = dir.path().join("registrar-ids-1.csv");
+    std::fs::write(
+        &list,
+        "ID,Registrar Name,Status,RDAP Base URL\r\n292,\"MarkMonitor, Inc.\",Accredited,https://rdap.markmonitor.com/rdap/\r\n1455,Old Registrar,Terminated,\r\n9998,Reserved for billable transactions,Reserved,\r\n9999,Reserved for non-billable transactions,Reserved,\r\n",
+    )
+    .unwrap();
+    let (ok, out, err) =
+        tool(env!("CARGO_BIN_EXE_domain-os"), &["--config", conf.to_str().unwrap(), "registrar", "iana-import", list.to_str().unwrap()]);
+    assert!(ok && out.contains("\"registrars\": 4") && out.contains("\"not_accredited\": []"), "{out}{err}");
+
+    let create = |id: &str, iana: u32| json!({"id": id, "name": "R", "email": "ops@r.test", "iana_id": iana});
+    d.ok("POST", "/v1/registrars", Some(create("accredited-one", 292))).await;
+    let why = refused(&d, "POST", "/v1/registrars", Some(create("terminated-one", 1455)), 422, "invalid").await;
+    assert!(why.contains("Terminated"), "{why}");
+    refused(&d, "POST", "/v1/registrars", Some(create("unknown-one", 77)), 422, "invalid").await;
+    assert_eq!(d.api("GET", "/v1/registrars/unknown-one", None).await.0, 404, "nothing of a refused create is kept");
+    refused(&d, "PATCH", "/v1/registrars/accredited-one", Some(json!({"iana_id": 1455})), 422, "invalid").await;
+
+    // A list that no longer accredits a registrar is loaded, and says so.
+    let (code, body) = d.api("PUT", "/v1/iana/registrars", Some(json!({"text": "ID,Registrar Name,Status,RDAP Base URL\n292,\"MarkMonitor, Inc.\",Terminated,\n9998,R,Reserved,\n9999,R,Reserved,\n"}))).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["not_accredited"][0]["registrar"], "accredited-one", "{body}");
+    refused(&d, "PUT", "/v1/iana/registrars", Some(json!({"text": "id,name\n"})), 422, "bad_iana_list").await;
+    d.stop().await;
+}
