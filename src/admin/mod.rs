@@ -872,6 +872,9 @@ struct PhaseRequest {
     starts: crate::model::Timestamp,
     ends: Option<crate::model::Timestamp>,
     create_price: Option<crate::model::Money>,
+    /// Early access: the create price of each day of the phase, declining.
+    #[serde(default)]
+    daily_create_prices: Vec<crate::model::Money>,
 }
 
 /// Adds a phase to a TLD's launch timeline.
@@ -880,8 +883,8 @@ async fn add_phase(State(s): AppState, Path(tld): Path<String>, body: Result<Jso
     let Json(r) = body.map_err(ApiError::from)?;
     let phase =
         crate::model::phase::Phase { tld, kind: r.kind, name: r.name, starts: r.starts, ends: r.ends, create_price: r.create_price };
-    s.registry.execute(Command::AddPhase(phase.clone())).await?;
-    created(phase)
+    s.registry.execute(Command::AddPhase(phase.clone(), r.daily_create_prices.clone())).await?;
+    created(json!({ "phase": phase, "daily_create_prices": r.daily_create_prices }))
 }
 
 /// A TLD's launch timeline, and the phase running now.
@@ -890,12 +893,23 @@ async fn list_phases(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
     let snap = s.registry.snapshot();
     served(&snap, &tld)?;
     let phases = snap.phases(&tld).map_err(RegistryError::from)?;
-    let now = match crate::model::phase::standing(&phases, s.clock.now()) {
+    let at = s.clock.now();
+    let now = match crate::model::phase::standing(&phases, at) {
         crate::model::phase::Standing::Open => json!("open"),
         crate::model::phase::Standing::Closed => json!("closed"),
         crate::model::phase::Standing::In(p) => json!(p.name.clone().unwrap_or_else(|| p.kind.as_str().to_string())),
     };
-    ok(json!({ "phases": phases, "now": now }))
+    let mut listed = Vec::new();
+    for p in &phases {
+        let daily = snap.phase_daily_prices(&tld, p.starts).map_err(RegistryError::from)?;
+        let mut entry = json!(p);
+        if !daily.is_empty() {
+            entry["daily_create_prices"] = json!(daily);
+            entry["create_price_today"] = json!(crate::model::phase::price_on_day(&daily, p.starts, at));
+        }
+        listed.push(entry);
+    }
+    ok(json!({ "phases": listed, "now": now }))
 }
 
 /// Removes a phase that has not begun.

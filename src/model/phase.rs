@@ -68,6 +68,36 @@ impl Phase {
     }
 }
 
+/// The most days an early-access price schedule lists.
+pub const DAILY_PRICES_MAX: usize = 366;
+
+/// Early access: a phase whose create price declines day by day — the
+/// first price on the phase's first day, the next on its second, and the
+/// last for every day after the schedule. `None` without a schedule.
+pub fn price_on_day(daily: &[Money], starts: Timestamp, at: Timestamp) -> Option<Money> {
+    let day = usize::try_from((at.unix_seconds() - starts.unix_seconds()).max(0) / 86_400).unwrap_or(usize::MAX);
+    daily.get(day.min(daily.len().checked_sub(1)?)).copied()
+}
+
+/// Whether `daily` can be the price schedule of `phase`: at most a year of
+/// prices, none negative, none above the day before's, and not beside a
+/// fixed create price.
+pub fn check_daily(phase: &Phase, daily: &[Money]) -> Result<(), String> {
+    if daily.is_empty() {
+        return Ok(());
+    }
+    if phase.create_price.is_some() {
+        return Err("a phase has a create price or a daily schedule of them, not both".into());
+    }
+    if daily.len() > DAILY_PRICES_MAX {
+        return Err(format!("a daily schedule lists at most {DAILY_PRICES_MAX} prices"));
+    }
+    if daily.iter().any(|p| p.0 < 0) || daily.windows(2).any(|w| w[1] > w[0]) {
+        return Err("a daily schedule's prices are not negative and decline (or stay) day by day".into());
+    }
+    Ok(())
+}
+
 /// Where a TLD's timeline stands at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing<'p> {
@@ -139,6 +169,8 @@ mod tests {
         }
     }
 
+    use crate::model::Money;
+
     #[test]
     fn the_phase_of_a_moment_is_the_one_running_then() {
         let timeline = [
@@ -150,6 +182,21 @@ mod tests {
         assert_eq!(standing(&timeline, at("2026-11-19T23:59:59Z")), Standing::In(&timeline[0]));
         assert_eq!(standing(&timeline, at("2026-11-20T00:00:00Z")), Standing::In(&timeline[1]));
         assert_eq!(standing(&[], at("2026-11-01T00:00:00Z")), Standing::Open);
+    }
+
+    #[test]
+    fn an_early_access_price_declines_day_by_day_then_holds() {
+        let starts = at("2026-11-10T00:00:00Z");
+        let daily = [Money(500_000), Money(250_000), Money(10_000)];
+        assert_eq!(price_on_day(&daily, starts, at("2026-11-10T23:59:59Z")), Some(Money(500_000)));
+        assert_eq!(price_on_day(&daily, starts, at("2026-11-11T00:00:00Z")), Some(Money(250_000)));
+        assert_eq!(price_on_day(&daily, starts, at("2026-12-30T00:00:00Z")), Some(Money(10_000)));
+        assert_eq!(price_on_day(&[], starts, at("2026-11-11T00:00:00Z")), None);
+        let custom = phase(PhaseKind::Custom, "2026-11-10T00:00:00Z", None);
+        assert!(check_daily(&custom, &daily).is_ok());
+        assert!(check_daily(&custom, &[Money(1), Money(2)]).is_err(), "rising");
+        assert!(check_daily(&Phase { create_price: Some(Money(1)), ..custom.clone() }, &daily).is_err());
+        assert!(check_daily(&custom, &vec![Money(1); DAILY_PRICES_MAX + 1]).is_err());
     }
 
     #[test]

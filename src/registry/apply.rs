@@ -113,11 +113,13 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
-        Command::AddPhase(phase) => {
+        Command::AddPhase(phase, daily) => {
             cx.tld(&phase.tld)?;
             let existing = cx.tables.phases(&phase.tld)?;
             crate::model::phase::check_new(&existing, phase, cx.now).map_err(RegistryError::Invalid)?;
+            crate::model::phase::check_daily(phase, daily).map_err(RegistryError::Invalid)?;
             cx.tables.put_phase(phase)?;
+            cx.tables.put_phase_daily_prices(&phase.tld, phase.starts, daily)?;
             Ok(Outcome::Done)
         }
         Command::RemovePhase { tld, starts } => {
@@ -125,6 +127,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             if *starts <= cx.now {
                 return Err(RegistryError::StatusProhibits("a phase that has begun cannot change".into()));
             }
+            cx.tables.put_phase_daily_prices(tld, *starts, &Vec::new())?;
             if !cx.tables.delete_phase(tld, *starts)? {
                 return Err(RegistryError::not_found(ObjectKind::Tld, format!("phase of {tld} beginning {}", starts.to_rfc3339_seconds())));
             }

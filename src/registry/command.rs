@@ -71,8 +71,9 @@ pub enum Command {
     SetIdnTable(crate::model::idn::IdnTable),
     /// Removes a TLD's IDN table: its labels are then LDH or any IDNA2008 A-label.
     RemoveIdnTable(DomainName),
-    /// Adds a phase to a TLD's launch timeline.
-    AddPhase(crate::model::phase::Phase),
+    /// Adds a phase to a TLD's launch timeline, with its daily create
+    /// prices when they decline day by day (early access).
+    AddPhase(crate::model::phase::Phase, Vec<crate::model::Money>),
     /// Removes a phase that has not begun.
     RemovePhase {
         tld: DomainName,
@@ -195,7 +196,7 @@ impl Command {
             Command::ReplaceDnl(_) => "DNL",
             Command::ReplaceIanaRegistrars(_) => "IANA registrar list",
             Command::ReplaceSmdrl(_) => "SMD revocation list",
-            Command::AddPhase(_) => "phase",
+            Command::AddPhase(..) => "phase",
             Command::SetIdnTable(_) => "IDN table",
             Command::RemoveIdnTable(_) => "IDN table removal",
             Command::RemovePhase { .. } => "phase removal",
@@ -232,7 +233,7 @@ impl Command {
             Command::Accredit { .. } | Command::Unaccredit { .. } | Command::ReplaceIanaRegistrars(_) => "accredit registrars",
             Command::IssueToken(_) | Command::RevokeToken(_) => "issue allocation tokens",
             Command::SetTmchTrust(_) | Command::ReplaceDnl(_) | Command::ReplaceSmdrl(_) => "load TMCH data",
-            Command::AddPhase(_) | Command::RemovePhase { .. } => "plan launch phases",
+            Command::AddPhase(..) | Command::RemovePhase { .. } => "plan launch phases",
             Command::SetIdnTable(_) | Command::RemoveIdnTable(_) => "set IDN tables",
             Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",

@@ -338,10 +338,10 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
     }
     match standing {
         Standing::Open if names("open") => Ok(None),
-        Standing::In(p) if p.kind == PhaseKind::Open && names("open") => Ok(p.create_price),
+        Standing::In(p) if p.kind == PhaseKind::Open && names("open") => phase_create_price(cx, p),
         Standing::In(p) if p.kind == PhaseKind::Claims && (names("open") || names("claims")) => {
             check_claims(cx, spec, label)?;
-            Ok(p.create_price)
+            phase_create_price(cx, p)
         }
         Standing::Open => refuse("is in general availability: a create names no other phase".into()),
         Standing::In(p) if matches!(p.kind, PhaseKind::Open | PhaseKind::Claims) => {
@@ -356,10 +356,17 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
             if p.kind == PhaseKind::Sunrise {
                 check_mark(cx, tld, spec, label)?;
             }
-            Ok(p.create_price)
+            phase_create_price(cx, p)
         }
         Standing::Closed => refuse("takes no registrations now".into()),
     }
+}
+
+/// The create price of phase `p` now: its own, or today's of its daily
+/// schedule (early access).
+fn phase_create_price(cx: &Cx, p: &crate::model::phase::Phase) -> Result<Option<Money>> {
+    let daily = cx.tables.phase_daily_prices(&p.tld, p.starts)?;
+    Ok(p.create_price.or_else(|| crate::model::phase::price_on_day(&daily, p.starts, cx.now)))
 }
 
 /// A sunrise create's signed mark (verified before the writer) holds its

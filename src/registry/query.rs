@@ -91,7 +91,9 @@ impl DomainCheck<'_> {
             self.premium = snapshot.premium(&name)?;
             let phases = snapshot.phases(&tld.name)?;
             if let crate::model::phase::Standing::In(phase) = crate::model::phase::standing(&phases, now) {
-                self.create_override = self.create_override.or(phase.create_price);
+                let daily = snapshot.phase_daily_prices(&tld.name, phase.starts)?;
+                let price = phase.create_price.or_else(|| crate::model::phase::price_on_day(&daily, phase.starts, now));
+                self.create_override = self.create_override.or(price);
             }
         }
         Ok(self)

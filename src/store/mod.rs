@@ -98,6 +98,12 @@ pub(crate) const TMCH: TableDefinition<&str, &[u8]> = TableDefinition::new("tmch
 pub(crate) const TMCH_TRUST_KEY: &str = "trust";
 pub(crate) const TMCH_DNL_PREFIX: &str = "dnl/";
 pub(crate) const TMCH_SMDRL_PREFIX: &str = "smdrl/";
+/// The key in `meta` of the daily create prices of `tld`'s phase that
+/// begins at `ms` (Unix milliseconds), if it has them (early access).
+pub(crate) fn phase_daily_key(tld: &str, ms: i64) -> String {
+    format!("phase_daily:{tld}:{ms}")
+}
+
 /// IANA's registrar list (`model::iana`), in `meta` under this key, once loaded.
 pub(crate) const IANA_REGISTRARS_KEY: &str = "iana_registrars";
 /// Registrars' account histories (`model::ledger`): registrar, a zero

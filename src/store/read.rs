@@ -665,6 +665,11 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// The daily create prices of `tld`'s phase beginning at `starts` (empty: none).
+    pub fn phase_daily_prices(&self, tld: &DomainName, starts: crate::model::Timestamp) -> Result<Vec<crate::model::Money>, StoreError> {
+        Ok(get(&self.txn.open_table(META)?, &super::phase_daily_key(tld.as_str(), starts.0), "daily prices")?.unwrap_or_default())
+    }
+
     /// IANA's registrar list, once loaded, sorted by id.
     pub fn iana_registrars(&self) -> Result<Option<Vec<crate::model::iana::IanaRegistrar>>, StoreError> {
         get(&self.txn.open_table(META)?, super::IANA_REGISTRARS_KEY, "IANA registrar list")

@@ -411,6 +411,24 @@ impl<'t> WriteTables<'t> {
         take(&mut self.phases, &mut self.undo, TableId::Phases, super::phase_key(tld.as_str(), starts.0).as_slice())
     }
 
+    pub fn phase_daily_prices(&self, tld: &DomainName, starts: Timestamp) -> Result<Vec<crate::model::Money>, StoreError> {
+        Ok(get(&self.meta, &super::phase_daily_key(tld.as_str(), starts.0), "daily prices")?.unwrap_or_default())
+    }
+
+    /// Sets (or, empty, removes) the daily create prices of a phase.
+    pub fn put_phase_daily_prices(
+        &mut self,
+        tld: &DomainName,
+        starts: Timestamp,
+        daily: &Vec<crate::model::Money>,
+    ) -> Result<(), StoreError> {
+        let key = super::phase_daily_key(tld.as_str(), starts.0);
+        match daily.is_empty() {
+            true => take(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str()).map(drop),
+            false => put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), codec::encode(daily).as_slice()),
+        }
+    }
+
     pub fn iana_registrars(&self) -> Result<Option<Vec<crate::model::iana::IanaRegistrar>>, StoreError> {
         get(&self.meta, super::IANA_REGISTRARS_KEY, "IANA registrar list")
     }

@@ -94,3 +94,61 @@ async fn creates_follow_the_phase_the_clock_is_in() {
     seen.validate();
     d.stop().await;
 }
+
+/// Early access: a phase whose create price declines day by day; the quote
+/// and the charge follow the clock's day of the phase.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_access_price_declines_day_by_day() {
+    let clock = ManualClock::new(at("2026-11-01T00:00:00Z"));
+    let d = TestDaemon::demo_on(&clock, |_, _| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let (ok, out, err) = run(&[
+        "tld",
+        "phase",
+        "add",
+        "example",
+        "--kind",
+        "custom",
+        "--name",
+        "early-access",
+        "--starts",
+        "2026-11-10T00:00:00Z",
+        "--ends",
+        "2026-11-20T00:00:00Z",
+        "--daily-create-prices",
+        "500.00,250.00,100.00",
+    ]);
+    assert!(ok, "{out}{err}");
+    let rising = json!({"kind": "open", "starts": "2026-11-20T00:00:00Z", "daily_create_prices": ["1.00", "2.00"]});
+    let (code_, body) = d.api("POST", "/v1/tlds/example/phases", Some(rising)).await;
+    assert!(code_ == 422 && body.to_string().contains("decline"), "{body}");
+    let both = json!({"kind": "open", "starts": "2026-11-20T00:00:00Z", "create_price": "1.00", "daily_create_prices": ["1.00"]});
+    assert_eq!(d.api("POST", "/v1/tlds/example/phases", Some(both)).await.0, 422);
+
+    d.ok("POST", "/v1/registrars/demo-registrar/funds", Some(json!({ "amount": "2000.00" }))).await;
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let early = r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase name="early-access">custom</launch:phase></launch:create>"#;
+    let fee = r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="create"/></fee:check>"#;
+    let balance = async || Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].as_str().unwrap()).unwrap();
+    for (day, (when, price)) in
+        [("2026-11-10T12:00:00Z", "500.00"), ("2026-11-11T00:00:00Z", "250.00"), ("2026-11-19T23:00:00Z", "100.00")].into_iter().enumerate()
+    {
+        clock.set(at(when));
+        let name = format!("early{day}.example");
+        let quote = a.domain("check", &format!("<domain:name>{name}</domain:name>"), fee).await;
+        assert!(quote.contains(&format!(">{price}</fee:fee>")), "{when}: {quote}");
+        let before = balance().await;
+        let acknowledged =
+            format!(r#"{early}<fee:create xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:fee>{price}</fee:fee></fee:create>"#);
+        let created = a.domain("create", &create_body(&name, "1", &[], STRONG), &acknowledged).await;
+        assert_eq!(code(&created), 1000, "{when}: {created}");
+        assert_eq!((before.0 - balance().await.0).to_string(), Money::parse(price).unwrap().0.to_string(), "{when}: charged as quoted");
+    }
+    let listed = d.ok("GET", "/v1/tlds/example/phases", None).await;
+    assert_eq!(listed["phases"][0]["create_price_today"], "100.00", "{listed}");
+    seen.validate();
+    d.stop().await;
+}
