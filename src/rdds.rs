@@ -21,6 +21,16 @@ pub struct PublicDomain {
     pub tech: Option<Contact>,
     /// EPP statuses as shown (stored, derived and RGP).
     pub statuses: Vec<&'static str>,
+    /// Its variants under the TLD's IDN table, when it is an IDN of a TLD with one.
+    pub variants: Option<PublicVariants>,
+}
+
+/// An IDN's variants under its TLD's IDN table (RFC 9083 `variants`): the
+/// table's id, and the variant names registered and not.
+pub struct PublicVariants {
+    pub idn_table: String,
+    pub registered: Vec<DomainName>,
+    pub unregistered: Vec<DomainName>,
 }
 
 /// A name server as the public sees it.
@@ -77,7 +87,27 @@ pub fn public_domain(snapshot: &Snapshot, domain: Domain, now: Timestamp) -> Res
     let mut statuses: Vec<&'static str> =
         domain.statuses.displayed(!domain.nameservers.is_empty()).into_iter().map(|s| s.as_str()).collect();
     statuses.extend(domain.rgp_statuses(now));
-    Ok(PublicDomain { domain, registrar, nameservers, registrant, tech, statuses })
+    let variants = variants(snapshot, &domain)?;
+    Ok(PublicDomain { domain, registrar, nameservers, registrant, tech, statuses, variants })
+}
+
+/// The variants of an IDN under its TLD's IDN table, if it has one.
+fn variants(snapshot: &Snapshot, domain: &Domain) -> Result<Option<PublicVariants>, StoreError> {
+    use crate::model::idn::{a_label, u_label};
+    let label = domain.name.as_str().split('.').next().unwrap_or_default();
+    if !label.starts_with("xn--") {
+        return Ok(None);
+    }
+    let (Some(table), Some(u)) = (snapshot.idn_table(&domain.tld)?, u_label(label)) else { return Ok(None) };
+    let mut out = PublicVariants { idn_table: table.id.clone(), registered: Vec::new(), unregistered: Vec::new() };
+    for variant in table.variants_of(&u) {
+        let Some(name) = a_label(&variant).and_then(|a| DomainName::parse(&format!("{a}.{}", domain.tld)).ok()) else { continue };
+        match snapshot.domain(&name)? {
+            Some(_) => out.registered.push(name),
+            None => out.unregistered.push(name),
+        }
+    }
+    Ok(Some(out))
 }
 
 pub fn host(snapshot: &Snapshot, name: &DomainName) -> Result<Option<PublicHost>, StoreError> {

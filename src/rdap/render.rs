@@ -440,11 +440,45 @@ pub fn domain(d: &PublicDomain, basis: &ResponseBasis, top: bool) -> String {
     j.finish()
 }
 
+/// RFC 9083 `variants`: registered variants, then those that are not,
+/// whose registration the TLD's variant policy restricts.
+fn variants(j: &mut Json, v: &crate::rdds::PublicVariants) {
+    let names = |j: &mut Json, names: &[crate::model::DomainName]| {
+        j.key("variantNames").array(|j| {
+            for n in names {
+                j.object(|j| {
+                    j.field("ldhName", n.as_str());
+                    if let Some(u) = unicode_name(n) {
+                        j.field("unicodeName", &u);
+                    }
+                });
+            }
+        });
+    };
+    j.key("variants").array(|j| {
+        if !v.registered.is_empty() {
+            j.object(|j| {
+                j.key("relation").strings(["registered"]);
+                j.field("idnTable", &v.idn_table);
+                names(j, &v.registered);
+            });
+        }
+        j.object(|j| {
+            j.key("relation").strings(["unregistered", "registration restricted"]);
+            j.field("idnTable", &v.idn_table);
+            names(j, &v.unregistered);
+        });
+    });
+}
+
 fn domain_members(j: &mut Json, d: &PublicDomain, basis: &ResponseBasis, contacts: &str) {
     let name = d.domain.name.as_str();
     j.field("objectClassName", "domain").field("handle", d.domain.roid.as_str()).field("ldhName", name);
     if let Some(u) = unicode_name(&d.domain.name) {
         j.field("unicodeName", &u);
+    }
+    if let Some(v) = &d.variants {
+        variants(j, v);
     }
     j.key("links").array(|j| {
         basis.link(j, "self", &[basis.base, "domain/", name], MEDIA_TYPE);

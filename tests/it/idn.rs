@@ -61,6 +61,15 @@ async fn labels_follow_the_idn_table_and_variants_its_policy() {
         "{check}"
     );
     assert_eq!(code(&a.domain("create", &create("plain.example"), "").await), 1000, "ASCII labels in the repertoire");
+    // RDAP names the table and the variants (RFC 9083 §5.3), which ICANN's checks accept.
+    let rdap = crate::rdap::assert_rdap(&crate::rdap::get(&d, &format!("domain/{BAR}")).await, 200);
+    assert_eq!(
+        rdap["variants"],
+        json!([{"relation": ["unregistered", "registration restricted"], "idnTable": "sv-1.0", "variantNames": [{"ldhName": BAER, "unicodeName": "bær.example"}]}]),
+        "{rdap}"
+    );
+    let plain = crate::rdap::assert_rdap(&crate::rdap::get(&d, "domain/plain.example").await, 200);
+    assert!(plain.get("variants").is_none(), "ASCII names have no variants: {plain}");
 
     // Escrow names the table and the tables' domains carry its id (RFC 9022).
     let body = json!({"id": "sv-1.0", "lgr": LGR, "policy": "blocked", "url": "https://www.iana.org/domains/idn-tables/tables/example_sv_1.0.txt", "url_policy": "https://nic.example/idn"});
@@ -100,6 +109,9 @@ async fn labels_follow_the_idn_table_and_variants_its_policy() {
     let other = b.domain("create", &create(BAER), "").await;
     assert!(code(&other) == 2304 && other.contains("only its registrar"), "{other}");
     assert_eq!(code(&a.domain("create", &create(BAER), "").await), 1000);
+    let rdap = crate::rdap::assert_rdap(&crate::rdap::get(&d, &format!("domain/{BAR}")).await, 200);
+    assert_eq!(rdap["variants"][0]["relation"], json!(["registered"]), "{rdap}");
+    assert_eq!(rdap["variants"][0]["variantNames"][0]["ldhName"], BAER, "{rdap}");
 
     // An IDN-only TLD (RST idn-02).
     d.ok("PUT", "/v1/tlds/example/idn", Some(json!({"id": "sv-1.0", "lgr": LGR, "policy": "blocked", "idn_only": true}))).await;

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::*;
 
-struct Answer {
+pub struct Answer {
     status: u16,
     headers: reqwest::header::HeaderMap,
     body: String,
@@ -38,7 +38,7 @@ async fn fetch(client: &reqwest::Client, method: reqwest::Method, url: &str) -> 
     Answer { status, headers, body: r.text().await.unwrap() }
 }
 
-async fn get(d: &TestDaemon, path: &str) -> Answer {
+pub async fn get(d: &TestDaemon, path: &str) -> Answer {
     fetch(d.http(), reqwest::Method::GET, &format!("{}{path}", d.rdap())).await
 }
 
@@ -63,7 +63,7 @@ fn check_errors(body: &Value, http: Option<HttpData>) -> Vec<String> {
 }
 
 /// A successful RDAP answer: status, media type, CORS, and no check errors.
-fn assert_rdap(a: &Answer, status: u16) -> Value {
+pub fn assert_rdap(a: &Answer, status: u16) -> Value {
     assert_eq!(a.status, status, "{}", a.body);
     assert_eq!(a.header("content-type"), "application/rdap+json");
     assert_eq!(a.header("access-control-allow-origin"), "*");
