@@ -429,6 +429,22 @@ enum TmchCmd {
     },
     /// What the registry holds of them.
     Show,
+    /// Write a LORDN file of a TLD for the TMCH: the sunrise or claims
+    /// registrations made in a period (by default, all until now).
+    Lordn {
+        tld: String,
+        #[arg(value_parser = ["sunrise", "claims"])]
+        kind: String,
+        /// RFC 3339.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339.
+        #[arg(long)]
+        to: Option<String>,
+        /// The folder to write the file in.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -850,6 +866,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Commands::Tmch(TmchCmd::Import { list, file }) => {
             let text = std::fs::read_to_string(&file).with_context(|| file.display().to_string())?;
             admin(&config, request(Method::PUT, format!("/v1/tmch/{list}"), Some(json!({ "text": text }))))
+        }
+        Commands::Tmch(TmchCmd::Lordn { tld, kind, from, to, out }) => {
+            let query: Vec<String> = [from.map(|f| format!("from={f}")), to.map(|t| format!("to={t}"))].into_iter().flatten().collect();
+            let path = format!("/v1/tlds/{}/lordn/{kind}?{}", path_name(&tld)?, query.join("&"));
+            let file = runtime()?.block_on(client(&config)?.call(Method::GET, &path, None))?;
+            let (Some(name), Some(csv)) = (file["file_name"].as_str(), file["csv"].as_str()) else {
+                bail!("the daemon sent no LORDN file")
+            };
+            let path = out.join(name);
+            std::fs::write(&path, csv).with_context(|| path.display().to_string())?;
+            println!("{}", path.display());
+            Ok(())
         }
         Commands::Tmch(TmchCmd::Show) => admin(&config, request(Method::GET, "/v1/tmch".into(), None)),
         Commands::Token(TokenCmd::List { tld }) => {

@@ -183,6 +183,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/phases/{starts}", axum::routing::delete(remove_phase))
         .route("/v1/tokens/{token}/revoke", post(revoke_token))
         .route("/v1/tmch", get(show_tmch))
+        .route("/v1/tlds/{tld}/lordn/{kind}", get(lordn_file))
         .route("/v1/tmch/{list}", axum::routing::put(load_tmch).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
         .route("/v1/tlds/{tld}/reports/{month}/send", post(send_reports))
@@ -586,6 +587,48 @@ async fn load_tmch(State(s): AppState, Path(list): Path<String>, body: Result<Js
     };
     s.registry.execute(command).await?;
     show_tmch(State(s)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LordnPeriod {
+    from: Option<crate::model::Timestamp>,
+    to: Option<crate::model::Timestamp>,
+}
+
+/// A LORDN file of `tld` for the TMCH: the `sunrise` or `claims`
+/// registrations made from `from` (the beginning) until `to` (now).
+async fn lordn_file(
+    State(s): AppState,
+    Path((tld, kind)): Path<(String, String)>,
+    period: Result<Query<LordnPeriod>, QueryRejection>,
+) -> ApiResult {
+    let Query(period) = period?;
+    let tld = name(&tld)?;
+    let sunrise = match kind.as_str() {
+        "sunrise" => true,
+        "claims" => false,
+        other => return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{other:?} is not sunrise or claims"))),
+    };
+    let snap = s.registry.snapshot();
+    served(&snap, &tld)?;
+    let now = s.clock.now();
+    let registrations = snap
+        .launch_registrations(&tld, period.from.unwrap_or(crate::model::Timestamp(i64::MIN)), period.to.unwrap_or(now))
+        .map_err(RegistryError::from)?;
+    let mut rows = Vec::new();
+    for r in registrations.into_iter().filter(|r| r.sunrise == sunrise) {
+        let iana_id = snap.registrar(&r.registrar).map_err(RegistryError::from)?.and_then(|reg| reg.iana_id).ok_or_else(|| {
+            ApiError::new(StatusCode::CONFLICT, "no_iana_id", format!("registrar {} has no IANA id, which LORDN rows carry", r.registrar))
+        })?;
+        rows.push((r, iana_id));
+    }
+    let stamp: String = now.to_rfc3339_seconds().chars().filter(char::is_ascii_alphanumeric).collect();
+    ok(json!({
+        "file_name": format!("{tld}-{kind}-{stamp}.csv"),
+        "rows": rows.len(),
+        "csv": crate::model::tmch::lordn(sunrise, &rows, now),
+    }))
 }
 
 /// What the registry holds of the TMCH's data.

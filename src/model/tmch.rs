@@ -8,7 +8,7 @@
 //! within 48 hours) must show. Verifying a mark's XML signature is done at
 //! the edge (`crate::tmch`); here a [`VerifiedMark`] is what came out of it.
 
-use super::Timestamp;
+use super::{ClientId, DomainName, Roid, Timestamp};
 
 /// How long before a create a claims notice may have been accepted.
 pub const NOTICE_ACCEPTED_WITHIN_S: i64 = 48 * 3600;
@@ -39,6 +39,42 @@ pub struct ClaimsLabel {
 pub struct RevokedMark {
     pub smd_id: String,
     pub revoked: Timestamp,
+}
+
+/// A domain created under a launch rule — with a signed mark in sunrise, or
+/// with a claims notice — as the LORDN files report it to the TMCH.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LaunchRegistration {
+    pub tld: DomainName,
+    pub domain: DomainName,
+    pub roid: Roid,
+    pub registrar: ClientId,
+    pub created: Timestamp,
+    /// True: a sunrise create with the signed mark `id`; false: a claims
+    /// create with the notice `id`, accepted at `accepted`.
+    pub sunrise: bool,
+    pub id: String,
+    pub accepted: Option<Timestamp>,
+}
+
+/// A LORDN file (the TMCH functional specification's sunrise or claims
+/// list of registrations): a line `1,<creation time>,<rows>`, the header,
+/// then one row per registration, each with its registrar's IANA id.
+pub fn lordn(sunrise: bool, rows: &[(LaunchRegistration, u32)], now: Timestamp) -> String {
+    let mut out = format!("1,{},{}\n", now.to_rfc3339(), rows.len());
+    out.push_str(match sunrise {
+        true => "roid,domain-name,SMD-id,registrar-id,registration-datetime,application-datetime\n",
+        false => "roid,domain-name,notice-id,registrar-id,registration-datetime,ack-datetime,application-datetime\n",
+    });
+    for (r, iana_id) in rows {
+        let created = r.created.to_rfc3339();
+        out.push_str(&format!("{},{},{},{iana_id},{created},", r.roid.as_str(), r.domain, r.id));
+        if !sunrise {
+            out.push_str(&format!("{},", r.accepted.map(Timestamp::to_rfc3339).unwrap_or_default()));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// A signed mark whose signature and certificate chain were verified.
@@ -270,6 +306,33 @@ mod tests {
         let smdrl = "1,2026-12-01T00:00:00.0Z\nsmd-id,insertion-datetime\n0000001681375789102250-65535,2026-08-09T12:00:00.0Z\n";
         assert_eq!(parse_smdrl(smdrl).unwrap()[0].smd_id, "0000001681375789102250-65535");
         assert!(parse_smdrl("1,2026-12-01T00:00:00.0Z\nsmd-id,insertion-datetime\nnot-an-id,2026-08-09T12:00:00Z\n").is_err());
+    }
+
+    #[test]
+    fn lordn_files_list_registrations_with_the_registrars_iana_ids() {
+        let registration = LaunchRegistration {
+            tld: DomainName::parse("example").unwrap(),
+            domain: DomainName::parse("testmark.example").unwrap(),
+            roid: Roid::new('D', 1, &super::super::RoidSuffix::parse("EXAMPLE").unwrap()),
+            registrar: ClientId::parse("demo-registrar").unwrap(),
+            created: at("2026-12-03T00:00:00Z"),
+            sunrise: true,
+            id: "1-2".into(),
+            accepted: None,
+        };
+        assert_eq!(
+            lordn(true, &[(registration.clone(), 9999)], at("2026-12-04T00:00:00Z")),
+            "1,2026-12-04T00:00:00.000Z,1\nroid,domain-name,SMD-id,registrar-id,registration-datetime,application-datetime\nD1-EXAMPLE,testmark.example,1-2,9999,2026-12-03T00:00:00.000Z,\n"
+        );
+        let claims = LaunchRegistration {
+            sunrise: false,
+            id: "370d0b7c9223372036854775807".into(),
+            accepted: Some(at("2026-12-02T00:00:00Z")),
+            ..registration
+        };
+        assert!(lordn(false, &[(claims, 9999)], at("2026-12-04T00:00:00Z")).ends_with(
+            "D1-EXAMPLE,testmark.example,370d0b7c9223372036854775807,9999,2026-12-03T00:00:00.000Z,2026-12-02T00:00:00.000Z,\n"
+        ));
     }
 
     #[test]

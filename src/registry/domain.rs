@@ -266,6 +266,25 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         transfer: None,
     };
     cx.tables.put_domain(&domain)?;
+    // What the LORDN files report: the mark or the notice the phase rules checked.
+    let launch = match (&spec.verified_mark, &spec.claims_notice) {
+        (Some(m), _) => Some((true, m.smd_id.clone(), None)),
+        (None, Some(n)) => Some((false, n.notice_id.clone(), Some(n.accepted))),
+        (None, None) => None,
+    };
+    if let Some((sunrise, id, accepted)) = launch {
+        let r = crate::model::tmch::LaunchRegistration {
+            tld: tld.name.clone(),
+            domain: domain.name.clone(),
+            roid: domain.roid.clone(),
+            registrar: registrar.clone(),
+            created: cx.now,
+            sunrise,
+            id,
+            accepted,
+        };
+        cx.tables.put_launch_registration(&r)?;
+    }
     cx.schedule(expires, Due::Expiry, domain.name.as_str())?;
     for g in &domain.grace {
         cx.schedule(g.ends, Due::GraceEnd, domain.name.as_str())?;

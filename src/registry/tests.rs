@@ -977,6 +977,17 @@ async fn stored_layouts_match_their_golden_bytes() {
         rdap_base_url: Some("https://rdap.markmonitor.com/rdap/".into()),
     }];
     records.push(("IANA registrar list", codec::encode(&iana)));
+    let launch = crate::model::tmch::LaunchRegistration {
+        tld: n("test"),
+        domain: n("golden.test"),
+        roid: f.domain("golden.test").unwrap().roid,
+        registrar: id("reg-a"),
+        created: at,
+        sunrise: false,
+        id: "370d0b7c9223372036854775807".into(),
+        accepted: Some(Timestamp::from_unix_seconds(1_800_000_000)),
+    };
+    records.push(("launch registration", codec::encode(&launch)));
     let text: String =
         records.iter().map(|(what, bytes)| format!("{what}\n{}\n\n", crate::model::objects::hex_bytes::encode_upper(bytes))).collect();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/records.txt");

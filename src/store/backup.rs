@@ -19,9 +19,9 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, LEDGER, META,
-    NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TMCH, TOKENS,
-    TRANSACTIONS, ZONE,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
+    LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot,
+    StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
@@ -112,6 +112,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, TOKENS, progress)?;
     copy(source, &txn, TMCH, progress)?;
     copy(source, &txn, LEDGER, progress)?;
+    copy(source, &txn, LAUNCH_REGISTRATIONS, progress)?;
     copy(source, &txn, PHASES, progress)?;
     copy(source, &txn, IDN_TABLES, progress)?;
     {
@@ -179,6 +180,12 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("changes", rows(&txn, CHANGES, progress, |v| codec::decode::<crate::model::change::Change>(v, "change").map(drop))?),
         ("accreditations", rows(&txn, ACCREDITATIONS, progress, |_| Ok(()))?),
         ("idn_tables", rows(&txn, IDN_TABLES, progress, |v| codec::decode::<crate::model::idn::IdnTable>(v, "IDN table").map(drop))?),
+        (
+            "launch_registrations",
+            rows(&txn, LAUNCH_REGISTRATIONS, progress, |v| {
+                codec::decode::<crate::model::tmch::LaunchRegistration>(v, "launch registration").map(drop)
+            })?,
+        ),
         ("ledger", rows(&txn, LEDGER, progress, |v| codec::decode::<crate::model::ledger::LedgerEntry>(v, "ledger entry").map(drop))?),
         ("tmch", rows(&txn, TMCH, progress, tmch_row)?),
         ("phases", rows(&txn, PHASES, progress, |v| codec::decode::<crate::model::phase::Phase>(v, "phase").map(drop))?),

@@ -106,6 +106,18 @@ pub(crate) fn phase_daily_key(tld: &str, ms: i64) -> String {
 
 /// IANA's registrar list (`model::iana`), in `meta` under this key, once loaded.
 pub(crate) const IANA_REGISTRARS_KEY: &str = "iana_registrars";
+/// Domains created with a signed mark or a claims notice (`model::tmch`),
+/// for the LORDN files: TLD, a zero octet, the creation (Unix ms), the name.
+pub(crate) const LAUNCH_REGISTRATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("launch_registrations");
+
+/// The key of a launch registration of `tld` made at `ms`.
+pub(crate) fn launch_registration_key(tld: &str, ms: i64, name: &str) -> Vec<u8> {
+    let mut key = tld_prefix(tld);
+    key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
 /// Registrars' account histories (`model::ledger`): registrar, a zero
 /// octet, the entry's sequence number.
 pub(crate) const LEDGER: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ledger");
@@ -363,6 +375,7 @@ impl Store {
             txn.open_table(IDN_TABLES)?;
             txn.open_table(TMCH)?;
             txn.open_table(LEDGER)?;
+            txn.open_table(LAUNCH_REGISTRATIONS)?;
         }
         txn.commit()?;
         Ok(upgrades)

@@ -15,8 +15,9 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, LEDGER, META,
-    NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
+    LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS,
+    ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -673,6 +674,25 @@ impl Snapshot {
     /// IANA's registrar list, once loaded, sorted by id.
     pub fn iana_registrars(&self) -> Result<Option<Vec<crate::model::iana::IanaRegistrar>>, StoreError> {
         get(&self.txn.open_table(META)?, super::IANA_REGISTRARS_KEY, "IANA registrar list")
+    }
+
+    /// `tld`'s launch registrations made from `from` to `to`, both included, oldest first.
+    pub fn launch_registrations(
+        &self,
+        tld: &DomainName,
+        from: crate::model::Timestamp,
+        to: crate::model::Timestamp,
+    ) -> Result<Vec<crate::model::tmch::LaunchRegistration>, StoreError> {
+        let table = self.txn.open_table(LAUNCH_REGISTRATIONS)?;
+        let (start, end) = (
+            super::launch_registration_key(tld.as_str(), from.0, ""),
+            super::launch_registration_key(tld.as_str(), to.0.saturating_add(1), ""),
+        );
+        let mut out = Vec::new();
+        for item in table.range(start.as_slice()..end.as_slice())? {
+            out.push(codec::decode(item?.1.value(), "launch registration")?);
+        }
+        Ok(out)
     }
 
     /// The trust signed marks are verified against, once loaded.

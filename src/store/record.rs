@@ -627,6 +627,17 @@ record!(RevokedMarkRecord of crate::model::tmch::RevokedMark { smd_id: String, r
 
 record!(IanaRegistrarRecord of crate::model::iana::IanaRegistrar { id: u32, name: String, status: String, rdap_base_url: Option<String> });
 
+record!(LaunchRegistrationRecord of crate::model::tmch::LaunchRegistration {
+    tld: DomainName,
+    domain: DomainName,
+    roid: Roid,
+    registrar: ClientId,
+    created: Timestamp,
+    sunrise: bool,
+    id: String,
+    accepted: Option<Timestamp>,
+});
+
 record!(LedgerEntryRecord of crate::model::ledger::LedgerEntry {
     registrar: ClientId,
     seq: u64,

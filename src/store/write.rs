@@ -18,8 +18,9 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, LEDGER, META,
-    NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
+    LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS,
+    ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -51,6 +52,7 @@ pub(crate) struct WriteTables<'t> {
     phases: Table<'t, &'static [u8], &'static [u8]>,
     idn_tables: Table<'t, &'static str, &'static [u8]>,
     tmch: Table<'t, &'static str, &'static [u8]>,
+    launch_registrations: Table<'t, &'static [u8], &'static [u8]>,
     ledger: Table<'t, &'static [u8], &'static [u8]>,
     /// The objects written in this transaction, in order (with repeats),
     /// for the change log; rolled back with the undo log.
@@ -93,6 +95,7 @@ enum TableId {
     Phases,
     IdnTables,
     Tmch,
+    LaunchRegistrations,
     Ledger,
 }
 
@@ -173,6 +176,7 @@ impl<'t> WriteTables<'t> {
             phases: txn.open_table(PHASES)?,
             idn_tables: txn.open_table(IDN_TABLES)?,
             tmch: txn.open_table(TMCH)?,
+            launch_registrations: txn.open_table(LAUNCH_REGISTRATIONS)?,
             ledger: txn.open_table(LEDGER)?,
             changed: Vec::new(),
             undo: Some(Vec::new()),
@@ -228,6 +232,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Phases => restore(&mut self.phases, &undo)?,
                     TableId::IdnTables => restore(&mut self.idn_tables, &undo)?,
                     TableId::Tmch => restore(&mut self.tmch, &undo)?,
+                    TableId::LaunchRegistrations => restore(&mut self.launch_registrations, &undo)?,
                     TableId::Ledger => restore(&mut self.ledger, &undo)?,
                 }
             }
@@ -435,6 +440,11 @@ impl<'t> WriteTables<'t> {
 
     pub fn put_iana_registrars(&mut self, list: &Vec<crate::model::iana::IanaRegistrar>) -> Result<(), StoreError> {
         put(&mut self.meta, &mut self.undo, TableId::Meta, super::IANA_REGISTRARS_KEY, codec::encode(list).as_slice())
+    }
+
+    pub fn put_launch_registration(&mut self, r: &crate::model::tmch::LaunchRegistration) -> Result<(), StoreError> {
+        let key = super::launch_registration_key(r.tld.as_str(), r.created.0, r.domain.as_str());
+        put(&mut self.launch_registrations, &mut self.undo, TableId::LaunchRegistrations, key.as_slice(), codec::encode(r).as_slice())
     }
 
     /// Appends an entry to its registrar's account history.

@@ -264,6 +264,21 @@ async fn sunrise_takes_valid_signed_marks_and_claims_take_valid_notices() {
     assert_eq!(code(&a.domain("info", "<domain:name>claimed.example</domain:name>", "").await), 1000);
     let (ok, out, _) = cli(&["tmch", "show"]);
     assert!(ok && out.contains("\"dnl_labels\": 1"), "{out}");
+
+    // The LORDN files report what was created with a mark or a notice, with the registrar's IANA id.
+    let (ok, out, err) = cli(&["tmch", "lordn", "example", "sunrise", "--out", dir.path().to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    let sunrise_file = std::fs::read_to_string(out.trim()).unwrap();
+    let lines: Vec<&str> = sunrise_file.lines().collect();
+    assert!(lines[0].starts_with("1,") && lines[0].ends_with(",1"), "{sunrise_file}");
+    assert_eq!(lines[1], "roid,domain-name,SMD-id,registrar-id,registration-datetime,application-datetime");
+    assert!(lines[2].contains(",testmark.example,1-2,9999,2026-12-03T00:00:00.000Z,"), "{sunrise_file}");
+    let claims_file = d.ok("GET", "/v1/tlds/example/lordn/claims", None).await;
+    assert_eq!(claims_file["rows"], 1, "free.example needed no notice: {claims_file}");
+    let expected = format!(",claimed.example,{},9999,2026-12-11T00:00:00.000Z,2026-12-10T12:00:00.000Z,", notice_id("claimed", not_after));
+    assert!(claims_file["csv"].as_str().unwrap().contains(&expected), "{claims_file}");
+    let before_sunrise = d.ok("GET", "/v1/tlds/example/lordn/sunrise?to=2026-12-02T00:00:00Z", None).await;
+    assert_eq!(before_sunrise["rows"], 0, "{before_sunrise}");
     seen.validate();
     d.stop().await;
 }
