@@ -236,7 +236,8 @@ impl<'a, 't> Cx<'a, 't> {
     /// What `command` costs a registrar, by the same rule `fee:check` quotes
     /// (`RegistrationPolicy::price`); the registry pays nothing.
     /// What `command` on `name` costs a registrar: the price a check quotes,
-    /// at the name's premium prices if it has them (which the registrar must
+    /// at the name's premium prices if it has them — a registered name's
+    /// being those it was created at (grandfathered) — (which the registrar must
     /// then have acknowledged, fee-1.0, RFC 8748 §3.8), or at the create
     /// price of the allocation token it presents.
     #[allow(clippy::too_many_arguments)]
@@ -253,7 +254,12 @@ impl<'a, 't> Cx<'a, 't> {
         if self.is_registry() {
             return Ok(Money(0));
         }
-        let premium = self.tables.premium(name)?;
+        // A registered name keeps the premium prices it was created at (none:
+        // standard ones), whatever the premium list says now.
+        let premium = match self.tables.domain(name)? {
+            Some(_) => self.tables.grandfathered(name)?,
+            None => self.tables.premium(name)?,
+        };
         let prices = crate::model::lifecycle::PremiumPrices::of(&tld.registration, premium.as_ref().map(|p| &p.prices), create_override);
         let price = tld.registration.price(command, years, expires, self.now, prices.as_ref()).map_or(Money(0), |p| p.amount);
         if let (Some(p), None, None) = (&premium, agreed, create_override)

@@ -265,6 +265,9 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         rgp: None,
         transfer: None,
     };
+    if let Some(premium) = cx.tables.premium(&spec.name)? {
+        cx.tables.put_grandfathered(&premium)?;
+    }
     cx.tables.put_domain(&domain)?;
     // What the LORDN files report: the mark or the notice the phase rules checked.
     let launch = match (&spec.verified_mark, &spec.claims_notice) {
@@ -626,6 +629,7 @@ fn report_delete(cx: &mut Cx, domain: &Domain) -> Result<()> {
 /// Removes a domain and everything that pointed at it.
 pub(super) fn purge(cx: &mut Cx, domain: &Domain) -> Result<()> {
     cx.tables.delete_domain(&domain.name)?;
+    cx.tables.delete_grandfathered(&domain.name)?;
     relink(cx, Some(domain), None)?;
     cx.touch(&domain.tld, &domain.name);
     Ok(())

@@ -88,7 +88,11 @@ impl DomainCheck<'_> {
     /// create price at `now`, for a fee quote.
     pub fn with_prices(mut self, snapshot: &Snapshot, name: &str, now: Timestamp) -> Result<Self, StoreError> {
         if let (Ok(name), Some(tld)) = (DomainName::parse(name), self.tld) {
-            self.premium = snapshot.premium(&name)?;
+            // As the writer prices it: a registered name at the prices it was created at.
+            self.premium = match self.expires {
+                Some(_) => snapshot.grandfathered(&name)?,
+                None => snapshot.premium(&name)?,
+            };
             let phases = snapshot.phases(&tld.name)?;
             if let crate::model::phase::Standing::In(phase) = crate::model::phase::standing(&phases, now) {
                 let daily = snapshot.phase_daily_prices(&tld.name, phase.starts)?;

@@ -19,7 +19,7 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
     LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot,
     StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE,
 };
@@ -108,6 +108,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, TRANSACTIONS, progress)?;
     copy(source, &txn, RESERVED, progress)?;
     copy(source, &txn, PREMIUM, progress)?;
+    copy(source, &txn, GRANDFATHERED, progress)?;
     copy(source, &txn, ACCREDITATIONS, progress)?;
     copy(source, &txn, TOKENS, progress)?;
     copy(source, &txn, TMCH, progress)?;
@@ -192,6 +193,12 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         (
             "tokens",
             rows(&txn, TOKENS, progress, |v| codec::decode::<crate::model::token::AllocationToken>(v, "allocation token").map(drop))?,
+        ),
+        (
+            "grandfathered",
+            rows(&txn, GRANDFATHERED, progress, |v| {
+                codec::decode::<crate::model::premium::PremiumName>(v, "grandfathered prices").map(drop)
+            })?,
         ),
         ("premium", rows(&txn, PREMIUM, progress, |v| codec::decode::<crate::model::premium::PremiumName>(v, "premium name").map(drop))?),
         (

@@ -106,6 +106,9 @@ pub(crate) fn phase_daily_key(tld: &str, ms: i64) -> String {
 
 /// IANA's registrar list (`model::iana`), in `meta` under this key, once loaded.
 pub(crate) const IANA_REGISTRARS_KEY: &str = "iana_registrars";
+/// The premium prices a registered domain keeps (grandfathered): those
+/// its name had when it was created, by canonical name key.
+pub(crate) const GRANDFATHERED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("grandfathered");
 /// Domains created with a signed mark or a claims notice (`model::tmch`),
 /// for the LORDN files: TLD, a zero octet, the creation (Unix ms), the name.
 pub(crate) const LAUNCH_REGISTRATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("launch_registrations");
@@ -376,6 +379,7 @@ impl Store {
             txn.open_table(TMCH)?;
             txn.open_table(LEDGER)?;
             txn.open_table(LAUNCH_REGISTRATIONS)?;
+            txn.open_table(GRANDFATHERED)?;
         }
         txn.commit()?;
         Ok(upgrades)

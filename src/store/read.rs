@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
     LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS,
     ZONE, codec,
 };
@@ -761,6 +761,11 @@ impl Snapshot {
     /// The prices of `name`, if it is a premium name.
     pub fn premium(&self, name: &DomainName) -> Result<Option<crate::model::premium::PremiumName>, StoreError> {
         super::tables::get_by_name(&self.premium, name, "premium name")
+    }
+
+    /// The premium prices registered `name` keeps from its creation, if it was a premium name then.
+    pub fn grandfathered(&self, name: &DomainName) -> Result<Option<crate::model::premium::PremiumName>, StoreError> {
+        super::tables::get_by_name(&self.txn.open_table(GRANDFATHERED)?, name, "grandfathered prices")
     }
 
     /// The premium names of `tld` after `after` in canonical order, at most `limit`.

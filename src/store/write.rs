@@ -18,7 +18,7 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
+    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
     LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS,
     ZONE, codec,
 };
@@ -47,6 +47,7 @@ pub(crate) struct WriteTables<'t> {
     transactions: Table<'t, &'static [u8], &'static [u8]>,
     reserved: Table<'t, &'static [u8], &'static [u8]>,
     premium: Table<'t, &'static [u8], &'static [u8]>,
+    grandfathered: Table<'t, &'static [u8], &'static [u8]>,
     accreditations: Table<'t, &'static [u8], u64>,
     tokens: Table<'t, &'static str, &'static [u8]>,
     phases: Table<'t, &'static [u8], &'static [u8]>,
@@ -90,6 +91,7 @@ enum TableId {
     Transactions,
     Reserved,
     Premium,
+    Grandfathered,
     Accreditations,
     Tokens,
     Phases,
@@ -171,6 +173,7 @@ impl<'t> WriteTables<'t> {
             transactions: txn.open_table(TRANSACTIONS)?,
             reserved: txn.open_table(RESERVED)?,
             premium: txn.open_table(PREMIUM)?,
+            grandfathered: txn.open_table(GRANDFATHERED)?,
             accreditations: txn.open_table(ACCREDITATIONS)?,
             tokens: txn.open_table(TOKENS)?,
             phases: txn.open_table(PHASES)?,
@@ -227,6 +230,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Transactions => restore(&mut self.transactions, &undo)?,
                     TableId::Reserved => restore(&mut self.reserved, &undo)?,
                     TableId::Premium => restore(&mut self.premium, &undo)?,
+                    TableId::Grandfathered => restore(&mut self.grandfathered, &undo)?,
                     TableId::Accreditations => restore(&mut self.accreditations, &undo)?,
                     TableId::Tokens => restore(&mut self.tokens, &undo)?,
                     TableId::Phases => restore(&mut self.phases, &undo)?,
@@ -530,6 +534,19 @@ impl<'t> WriteTables<'t> {
     pub fn put_premium(&mut self, premium: &crate::model::premium::PremiumName) -> Result<(), StoreError> {
         let key = premium.name.canonical_key();
         put(&mut self.premium, &mut self.undo, TableId::Premium, key.as_slice(), codec::encode(premium).as_slice())
+    }
+
+    pub fn grandfathered(&self, name: &DomainName) -> Result<Option<crate::model::premium::PremiumName>, StoreError> {
+        get_by_name(&self.grandfathered, name, "grandfathered prices")
+    }
+
+    pub fn put_grandfathered(&mut self, prices: &crate::model::premium::PremiumName) -> Result<(), StoreError> {
+        let key = prices.name.canonical_key();
+        put(&mut self.grandfathered, &mut self.undo, TableId::Grandfathered, key.as_slice(), codec::encode(prices).as_slice())
+    }
+
+    pub fn delete_grandfathered(&mut self, name: &DomainName) -> Result<bool, StoreError> {
+        take(&mut self.grandfathered, &mut self.undo, TableId::Grandfathered, name.canonical_key().as_slice())
     }
 
     pub fn delete_premium(&mut self, name: &DomainName) -> Result<bool, StoreError> {

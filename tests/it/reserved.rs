@@ -139,6 +139,37 @@ async fn a_premium_name_is_quoted_and_charged_the_same_and_its_fee_must_be_ackno
     assert_eq!(charged(&before, &balance().await), 50_000);
     // A standard name keeps the standard price, without any fee extension.
     assert_eq!(code(&a.domain("create", &create_body("plain.example", "1", &[], STRONG), "").await), 1000);
+
+    // Registered names keep the prices they were created at (grandfathered):
+    // a new list reprices gold and makes plain premium, for new registrations only.
+    std::fs::write(
+        &list,
+        "gold,premium,3000.00,900.00
+plain,premium,700.00,700.00
+silver,tier-2,100,80,60
+",
+    )
+    .unwrap();
+    let (ok, out, err) = tool(
+        env!("CARGO_BIN_EXE_domain-os"),
+        &["--config", conf.to_str().unwrap(), "premium", "import", "example", list.to_str().unwrap()],
+    );
+    assert!(ok, "{out}{err}");
+    let check =
+        a.domain("check", "<domain:name>gold.example</domain:name><domain:name>plain.example</domain:name>", &fee_check("renew", 1)).await;
+    assert!(check.contains(r#"<fee:command name="renew" standard="0"><fee:period unit="y">1</fee:period><fee:fee refundable="1" grace-period="P5D">500.00</fee:fee>"#), "{check}");
+    assert!(check.contains(r#"<fee:objID>plain.example</fee:objID><fee:class>standard</fee:class><fee:command name="renew" standard="1"><fee:period unit="y">1</fee:period><fee:fee refundable="1" grace-period="P5D">10.00</fee:fee>"#), "{check}");
+    let info = a.domain("info", "<domain:name>gold.example</domain:name>", "").await;
+    let at = info.find("<domain:exDate>").unwrap() + "<domain:exDate>".len();
+    let renew = format!(
+        "<domain:name>gold.example</domain:name><domain:curExpDate>{}</domain:curExpDate><domain:period unit=\"y\">1</domain:period>",
+        &info[at..at + 10]
+    );
+    let before = balance().await;
+    assert_eq!(code(&a.domain("renew", &renew, renew_fee).await), 1000, "renewed at the price it was created at");
+    assert_eq!(charged(&before, &balance().await), 50_000);
+    let check = a.domain("check", "<domain:name>silver.example</domain:name>", &fee_check("create", 1)).await;
+    assert!(check.contains(">100.00</fee:fee>"), "an unregistered name at the list's price: {check}");
     // Back to standard prices.
     assert_eq!(d.ok("POST", "/v1/tlds/example/premium/remove", Some(json!({"names": ["silver"]}))).await["removed"], 1);
     let check = a.domain("check", "<domain:name>silver.example</domain:name>", &fee_check("create", 1)).await;
