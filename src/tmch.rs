@@ -29,6 +29,12 @@ pub const SIGNED_MARK_BYTES_MAX: usize = 64 * 1024;
 /// How long xmlsec1 may take over one mark.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many xmlsec1 processes run at once; sunrise creates beyond them wait
+/// their turn (within the timeout) instead of forking without bound.
+const VERIFIERS_MAX: usize = 4;
+
+static VERIFIERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(VERIFIERS_MAX);
+
 /// What a signed mark's document says, read before its signature is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkDocument {
@@ -196,6 +202,10 @@ pub fn revocation_list(pem: &str) -> Result<webpki::CertRevocationList<'static>,
 /// key form), which must chain to the TMCH CA, and no reference but one in
 /// the document.
 async fn check_signature(document: Vec<u8>, trust: &TmchTrust, now: Timestamp) -> Result<(), String> {
+    let _turn = tokio::time::timeout(VERIFY_TIMEOUT, VERIFIERS.acquire())
+        .await
+        .map_err(|_| "too many signed marks are being verified; try again".to_string())?
+        .map_err(|_| "signed marks cannot be verified now".to_string())?;
     let ca = TempFile::write(trust.ca_pem.as_bytes()).map_err(|e| format!("no temporary file for xmlsec1: {e}"))?;
     let time = xmlsec_time(now);
     let mut child = tokio::process::Command::new("xmlsec1")

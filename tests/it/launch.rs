@@ -227,6 +227,13 @@ async fn sunrise_takes_valid_signed_marks_and_claims_take_valid_notices() {
         let refused = a.domain("create", &create_body(name, "1", &[], STRONG), &extension).await;
         assert!(code(&refused) == 2306 && refused.contains(why), "{name} ({why}): {refused}");
     }
+    // A large mark of garbage (the 64 KiB frame limit bounds its size) is refused, and the session goes on.
+    let huge = format!(
+        r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase>sunrise</launch:phase><smd:encodedSignedMark xmlns:smd="urn:ietf:params:xml:ns:signedMark-1.0">{}</smd:encodedSignedMark></launch:create>"#,
+        "A".repeat(60_000)
+    );
+    let refused = a.domain("create", &create_body("test-mark.example", "1", &[], STRONG), &huge).await;
+    assert!(code(&refused) == 2306 && refused.contains("not well-formed"), "{refused}");
     let plain = r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase>sunrise</launch:phase></launch:create>"#;
     assert_eq!(code(&a.domain("create", &create_body("test-mark.example", "1", &[], STRONG), plain).await), 2003, "a mark is required");
     let notice = claims(&notice_id("claimed", at("2026-12-05T00:00:00Z")), at("2026-12-05T00:00:00Z"), at("2026-12-02T12:00:00Z"));
