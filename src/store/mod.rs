@@ -84,7 +84,7 @@ pub(crate) const PHASES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("p
 
 /// The key of `tld`'s phase that begins at `ms` (Unix milliseconds).
 pub(crate) fn phase_key(tld: &str, ms: i64) -> Vec<u8> {
-    let mut key = tld_prefix(tld);
+    let mut key = name_prefix(tld);
     key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
     key
 }
@@ -115,7 +115,7 @@ pub(crate) const LAUNCH_REGISTRATIONS: TableDefinition<&[u8], &[u8]> = TableDefi
 
 /// The key of a launch registration of `tld` made at `ms`.
 pub(crate) fn launch_registration_key(tld: &str, ms: i64, name: &str) -> Vec<u8> {
-    let mut key = tld_prefix(tld);
+    let mut key = name_prefix(tld);
     key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
     key.extend_from_slice(name.as_bytes());
     key
@@ -127,7 +127,7 @@ pub(crate) const LEDGER: TableDefinition<&[u8], &[u8]> = TableDefinition::new("l
 
 /// The key of `registrar`'s ledger entry `seq`.
 pub(crate) fn ledger_key(registrar: &str, seq: u64) -> Vec<u8> {
-    let mut key = tld_prefix(registrar);
+    let mut key = name_prefix(registrar);
     key.extend_from_slice(&seq.to_be_bytes());
     key
 }
@@ -139,7 +139,7 @@ pub(crate) const ACCREDITATIONS: TableDefinition<&[u8], u64> = TableDefinition::
 
 /// The key of `registrar`'s accreditation for `tld`.
 pub(crate) fn accreditation_key(tld: &str, registrar: &str) -> Vec<u8> {
-    let mut key = tld_prefix(tld);
+    let mut key = name_prefix(tld);
     key.extend_from_slice(registrar.as_bytes());
     key
 }
@@ -150,10 +150,11 @@ pub(crate) const CHANGES_DROPPED_KEY: &str = "changes_dropped_through";
 /// In `meta`: the last transaction record's sequence number.
 pub(crate) const TRANSACTION_SEQ_KEY: &str = "transaction_seq";
 
-/// Where the keys of `tld`'s rows begin in the tables keyed by TLD first
-/// (transactions, accreditations, phases): its name and a zero octet, so
-/// one TLD's rows are one range and no TLD's range holds another's.
-pub(crate) fn tld_prefix(tld: &str) -> Vec<u8> {
+/// Where the keys of a TLD's or a registrar's rows begin in the tables
+/// keyed by one of them first (transactions, accreditations, phases, launch
+/// registrations, ledger): the name and a zero octet, so one owner's rows
+/// are one range and no owner's range holds another's.
+pub(crate) fn name_prefix(tld: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(tld.len() + 24);
     key.extend_from_slice(tld.as_bytes());
     key.push(0);
@@ -163,7 +164,7 @@ pub(crate) fn tld_prefix(tld: &str) -> Vec<u8> {
 /// The key of a transaction record of `tld` reported at `ms` (Unix
 /// milliseconds) numbered `seq`; `seq` 0 starts the records at `ms`.
 pub(crate) fn transaction_key(tld: &str, ms: i64, seq: u64) -> Vec<u8> {
-    let mut key = tld_prefix(tld);
+    let mut key = name_prefix(tld);
     key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
     key.extend_from_slice(&seq.to_be_bytes());
     key

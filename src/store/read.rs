@@ -653,7 +653,7 @@ impl Snapshot {
         limit: usize,
     ) -> Result<Vec<crate::model::ledger::LedgerEntry>, StoreError> {
         let table = self.txn.open_table(LEDGER)?;
-        let prefix = super::tld_prefix(registrar.as_str());
+        let prefix = super::name_prefix(registrar.as_str());
         let from = super::ledger_key(registrar.as_str(), after.map_or(0, |a| a.saturating_add(1)));
         let mut out = Vec::new();
         for item in table.range(from.as_slice()..)? {
@@ -747,7 +747,7 @@ impl Snapshot {
     /// The registrars accredited for `tld`.
     pub fn accredited_registrars(&self, tld: &DomainName) -> Result<Vec<ClientId>, StoreError> {
         let table = self.txn.open_table(ACCREDITATIONS)?;
-        let prefix = super::tld_prefix(tld.as_str());
+        let prefix = super::name_prefix(tld.as_str());
         let mut out = Vec::new();
         for item in table.range::<&[u8]>(prefix.as_slice()..)? {
             let (k, _) = item?;
@@ -905,7 +905,7 @@ pub(super) fn phases_of(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     tld: &DomainName,
 ) -> Result<Vec<crate::model::phase::Phase>, StoreError> {
-    let prefix = super::tld_prefix(tld.as_str());
+    let prefix = super::name_prefix(tld.as_str());
     let mut out = Vec::new();
     for item in table.range::<&[u8]>(prefix.as_slice()..)? {
         let (k, v) = item?;
