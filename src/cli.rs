@@ -186,6 +186,13 @@ enum ImportCmd {
 #[derive(Subcommand)]
 enum TldCmd {
     List,
+    /// Make the TLD a gTLD, whose registrars must be IANA-accredited
+    /// (`true`), or an ordinary TLD again (`false`).
+    Gtld {
+        name: String,
+        #[arg(action = clap::ArgAction::Set)]
+        gtld: bool,
+    },
     Show {
         name: String,
     },
@@ -1106,6 +1113,7 @@ fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
         TldCmd::Phase(PhaseCmd::Remove { tld, starts }) => {
             request(Method::DELETE, format!("/v1/tlds/{}/phases/{starts}", path_name(&tld)?), None)
         }
+        TldCmd::Gtld { name, gtld } => request(Method::PUT, format!("/v1/tlds/{}/gtld", path_name(&name)?), Some(json!({ "gtld": gtld }))),
         TldCmd::Show { name } => request(Method::GET, format!("/v1/tlds/{}", path_name(&name)?), None),
         TldCmd::Create { name, nameservers, settings: s } => {
             let mut body = settings(&s)?;

@@ -183,6 +183,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/v1/tlds/{tld}/phases/{starts}", axum::routing::delete(remove_phase))
         .route("/v1/tokens/{token}/revoke", post(revoke_token))
         .route("/v1/tmch", get(show_tmch))
+        .route("/v1/tlds/{tld}/gtld", axum::routing::put(set_gtld))
         .route("/v1/tlds/{tld}/lordn/{kind}", get(lordn_file))
         .route("/v1/tmch/{list}", axum::routing::put(load_tmch).layer(DefaultBodyLimit::max(import_limit)))
         .route("/v1/tlds/{tld}/reports/{month}", get(monthly_reports))
@@ -629,6 +630,20 @@ async fn lordn_file(
         "rows": rows.len(),
         "csv": crate::model::tmch::lordn(sunrise, &rows, now),
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GtldRequest {
+    gtld: bool,
+}
+
+/// Makes a TLD a gTLD (only IANA-accredited registrars act on it), or not.
+async fn set_gtld(State(s): AppState, Path(tld): Path<String>, body: Result<Json<GtldRequest>, JsonRejection>) -> ApiResult {
+    let tld = name(&tld)?;
+    let Json(GtldRequest { gtld }) = body.map_err(ApiError::from)?;
+    s.registry.execute(Command::SetGtld { tld: tld.clone(), gtld }).await?;
+    ok(json!({ "tld": tld, "gtld": gtld }))
 }
 
 /// What the registry holds of the TMCH's data.

@@ -283,6 +283,43 @@ fn fingerprint(value: &str) -> Result<String> {
     }
 }
 
+/// Whether `registrar` may be accredited for `tld`: for a gTLD it must
+/// hold an IANA id, one IANA's list accredits once the list is loaded.
+pub(super) fn may_act_on_gtld(cx: &Cx, tld: &DomainName, registrar: &Registrar) -> Result<()> {
+    if !cx.tables.is_gtld(tld)? {
+        return Ok(());
+    }
+    let Some(id) = registrar.iana_id else {
+        return Err(RegistryError::Policy(format!("{tld} is a gTLD: registrar {} has no IANA id", registrar.id)));
+    };
+    match cx.tables.iana_registrars()? {
+        Some(list) => crate::model::iana::check_id(&list, id).map_err(|e| RegistryError::Policy(format!("{tld} is a gTLD: {e}"))),
+        None => Ok(()),
+    }
+}
+
+/// Makes `tld` a gTLD, once every registrar accredited for it may act on
+/// one (the refusal names those that may not), or an ordinary TLD again.
+pub(super) fn set_gtld(cx: &mut Cx, tld: &DomainName, gtld: bool) -> Result<Outcome> {
+    cx.tld(tld)?;
+    cx.tables.set_gtld(tld, gtld)?;
+    if gtld {
+        let mut refused = Vec::new();
+        for r in cx.tables.registrars()? {
+            if cx.tables.accredited(tld, &r.id)? && may_act_on_gtld(cx, tld, &r).is_err() {
+                refused.push(r.id.to_string());
+            }
+        }
+        if !refused.is_empty() {
+            return Err(RegistryError::Policy(format!(
+                "{tld} cannot be a gTLD while these accredited registrars lack an IANA accreditation: {} (unaccredit them first)",
+                refused.join(", ")
+            )));
+        }
+    }
+    Ok(Outcome::Done)
+}
+
 /// Loads IANA's registrar list. Registrars already holding an id it does
 /// not accredit stay as they are: the operator decides what becomes of them
 /// (the API lists them).
@@ -375,8 +412,14 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
         Some(tlds) => tlds.iter().map(|t| cx.tld(t).map(|t| t.name)).collect::<Result<Vec<_>>>()?,
         None => cx.tables.tlds()?.into_iter().map(|t| t.name).collect(),
     };
+    // A gTLD takes only registrars IANA accredits: named, the others are
+    // refused; by default, they are left out.
     for tld in tlds {
-        cx.tables.accredit(&tld, &r.id, cx.now)?;
+        match may_act_on_gtld(cx, &tld, &r) {
+            Ok(()) => cx.tables.accredit(&tld, &r.id, cx.now)?,
+            Err(e) if spec.tlds.is_some() => return Err(e),
+            Err(_) => {}
+        }
     }
     Ok(Outcome::Registrar(Box::new(r)))
 }

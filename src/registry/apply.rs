@@ -137,6 +137,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             cx.tables.put_tmch_trust(trust)?;
             Ok(Outcome::Done)
         }
+        Command::SetGtld { tld, gtld } => super::account::set_gtld(cx, tld, *gtld),
         Command::ReplaceIanaRegistrars(list) => super::account::replace_iana_registrars(cx, list),
         Command::ReplaceDnl(labels) => {
             cx.tables.replace_dnl(labels)?;
@@ -169,7 +170,8 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         }
         Command::Accredit { registrar, tld } => {
             cx.tld(tld)?;
-            cx.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
+            let r = cx.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
+            super::account::may_act_on_gtld(cx, tld, &r)?;
             cx.tables.accredit(tld, registrar, cx.now)?;
             Ok(Outcome::Done)
         }

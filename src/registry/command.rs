@@ -82,6 +82,11 @@ pub enum Command {
     /// Sets what signed marks are verified against: the TMCH CA
     /// certificate and its revocation list.
     SetTmchTrust(crate::model::tmch::TmchTrust),
+    /// Makes a TLD a gTLD (only IANA-accredited registrars act on it) or not.
+    SetGtld {
+        tld: DomainName,
+        gtld: bool,
+    },
     /// Puts IANA's registrar list in place of the one held.
     ReplaceIanaRegistrars(Vec<crate::model::iana::IanaRegistrar>),
     /// Puts a DNL in place of the one held.
@@ -195,6 +200,7 @@ impl Command {
             Command::SetTmchTrust(_) => "TMCH trust",
             Command::ReplaceDnl(_) => "DNL",
             Command::ReplaceIanaRegistrars(_) => "IANA registrar list",
+            Command::SetGtld { .. } => "gTLD",
             Command::ReplaceSmdrl(_) => "SMD revocation list",
             Command::AddPhase(..) => "phase",
             Command::SetIdnTable(_) => "IDN table",
@@ -230,7 +236,9 @@ impl Command {
             Command::ImportDeposit(_) => "import deposits",
             Command::Reserve(_) | Command::Unreserve { .. } => "reserve names",
             Command::SetPremium { .. } | Command::RemovePremium { .. } => "price premium names",
-            Command::Accredit { .. } | Command::Unaccredit { .. } | Command::ReplaceIanaRegistrars(_) => "accredit registrars",
+            Command::Accredit { .. } | Command::Unaccredit { .. } | Command::ReplaceIanaRegistrars(_) | Command::SetGtld { .. } => {
+                "accredit registrars"
+            }
             Command::IssueToken(_) | Command::RevokeToken(_) => "issue allocation tokens",
             Command::SetTmchTrust(_) | Command::ReplaceDnl(_) | Command::ReplaceSmdrl(_) => "load TMCH data",
             Command::AddPhase(..) | Command::RemovePhase { .. } => "plan launch phases",

@@ -104,6 +104,12 @@ pub(crate) fn phase_daily_key(tld: &str, ms: i64) -> String {
     format!("phase_daily:{tld}:{ms}")
 }
 
+/// The key in `meta` that marks `tld` a gTLD: only registrars IANA
+/// accredits may act on it.
+pub(crate) fn gtld_key(tld: &str) -> String {
+    format!("gtld:{tld}")
+}
+
 /// IANA's registrar list (`model::iana`), in `meta` under this key, once loaded.
 pub(crate) const IANA_REGISTRARS_KEY: &str = "iana_registrars";
 /// The premium prices a registered domain keeps (grandfathered): those

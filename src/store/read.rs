@@ -671,6 +671,11 @@ impl Snapshot {
         Ok(get(&self.txn.open_table(META)?, &super::phase_daily_key(tld.as_str(), starts.0), "daily prices")?.unwrap_or_default())
     }
 
+    /// Whether `tld` is a gTLD (only IANA-accredited registrars act on it).
+    pub fn is_gtld(&self, tld: &DomainName) -> Result<bool, StoreError> {
+        Ok(self.txn.open_table(META)?.get(super::gtld_key(tld.as_str()).as_str())?.is_some())
+    }
+
     /// IANA's registrar list, once loaded, sorted by id.
     pub fn iana_registrars(&self) -> Result<Option<Vec<crate::model::iana::IanaRegistrar>>, StoreError> {
         get(&self.txn.open_table(META)?, super::IANA_REGISTRARS_KEY, "IANA registrar list")

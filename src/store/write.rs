@@ -438,6 +438,18 @@ impl<'t> WriteTables<'t> {
         }
     }
 
+    pub fn is_gtld(&self, tld: &DomainName) -> Result<bool, StoreError> {
+        Ok(self.meta.get(super::gtld_key(tld.as_str()).as_str())?.is_some())
+    }
+
+    pub fn set_gtld(&mut self, tld: &DomainName, gtld: bool) -> Result<(), StoreError> {
+        let key = super::gtld_key(tld.as_str());
+        match gtld {
+            true => put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), [1u8].as_slice()),
+            false => take(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str()).map(drop),
+        }
+    }
+
     pub fn iana_registrars(&self) -> Result<Option<Vec<crate::model::iana::IanaRegistrar>>, StoreError> {
         get(&self.meta, super::IANA_REGISTRARS_KEY, "IANA registrar list")
     }

@@ -276,5 +276,23 @@ async fn registrars_hold_the_iana_ids_the_iana_list_accredits() {
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["not_accredited"][0]["registrar"], "accredited-one", "{body}");
     refused(&d, "PUT", "/v1/iana/registrars", Some(json!({"text": "id,name\n"})), 422, "bad_iana_list").await;
+
+    // A gTLD takes only registrars IANA accredits: a registrar without an IANA
+    // id is named and must be unaccredited first, and is not accredited again.
+    d.ok("POST", "/v1/registrars", Some(json!({"id": "no-iana", "name": "N", "email": "ops@n.test"}))).await;
+    d.ok("DELETE", "/v1/registrars/accredited-one/accreditations/example", None).await;
+    let why = refused(&d, "PUT", "/v1/tlds/example/gtld", Some(json!({"gtld": true})), 422, "policy").await;
+    assert!(why.contains("no-iana") && !why.contains("demo-registrar"), "{why}");
+    d.ok("DELETE", "/v1/registrars/no-iana/accreditations/example", None).await;
+    let (ok, out, err) = tool(env!("CARGO_BIN_EXE_domain-os"), &["--config", conf.to_str().unwrap(), "tld", "gtld", "example", "true"]);
+    assert!(ok && out.contains("\"gtld\": true"), "{out}{err}");
+    let why = refused(&d, "POST", "/v1/registrars/no-iana/accreditations", Some(json!({"tld": "example"})), 422, "policy").await;
+    assert!(why.contains("no IANA id"), "{why}");
+    refused(&d, "POST", "/v1/registrars/accredited-one/accreditations", Some(json!({"tld": "example"})), 422, "policy").await;
+    d.ok("POST", "/v1/registrars", Some(json!({"id": "late-one", "name": "L", "email": "ops@l.test"}))).await;
+    let tlds = d.ok("GET", "/v1/registrars/late-one/accreditations", None).await;
+    assert_eq!(tlds["tlds"], json!([]), "left out of the gTLD: {tlds}");
+    d.ok("PUT", "/v1/tlds/example/gtld", Some(json!({"gtld": false}))).await;
+    d.ok("POST", "/v1/registrars/no-iana/accreditations", Some(json!({"tld": "example"}))).await;
     d.stop().await;
 }
