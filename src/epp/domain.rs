@@ -163,7 +163,7 @@ fn claims_check(object: &Element, cx: &ClientView) -> Result<Verdict, EppError> 
 }
 
 fn info(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Result<Verdict, EppError> {
-    ext::only(extension, &[])?;
+    ext::only(extension, &[(Ns::Launch, "info")])?;
     let name_el = required(object, "name")?;
     let domain_name = name(name_el)?;
     let hosts = name_el.attr("hosts").unwrap_or("all");
@@ -184,7 +184,27 @@ fn info(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resul
     if let Some(rgp) = ext::rgp_info(&domain.rgp_statuses(cx.now), "rgp:infData") {
         response = response.extension(xml::RGP, rgp);
     }
+    if let Some(phase) = ext::launch_info(extension)? {
+        response = response.extension(xml::LAUNCH, launch_info(&domain, &phase, cx)?);
+    }
     Ok(Verdict::Reply(response))
+}
+
+/// RFC 8334 `<launch:infData>`: the launch phase `domain` was created in,
+/// when it is the one asked about (2306 otherwise).
+fn launch_info(domain: &Domain, phase: &str, cx: &ClientView) -> Result<String, EppError> {
+    let created_in = cx
+        .snapshot
+        .launch_registration(&domain.tld, &domain.name)
+        .map_err(RegistryError::from)?
+        .filter(|r| r.roid == domain.roid)
+        .map(|r| if r.sunrise { "sunrise" } else { "claims" });
+    if created_in != Some(phase) {
+        return Err(EppError::new(code::POLICY, format!("{} was not created in the {phase} phase", domain.name)));
+    }
+    let mut w = fragment();
+    w.open("launch:infData", &[("xmlns:launch", xml::LAUNCH)]).leaf("launch:phase", &[], phase);
+    Ok(w.finish())
 }
 
 /// `<domain:infData>` of a domain as it stands (also used for change poll messages).

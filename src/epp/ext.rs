@@ -319,6 +319,17 @@ fn claims_notice(notice: &Element) -> Result<crate::model::tmch::ClaimsNotice, E
     })
 }
 
+/// RFC 8334 `<launch:info>`: the phase asked about. Applications are not
+/// taken, so none can be asked about.
+pub fn launch_info(extension: Option<&Element>) -> Result<Option<String>, EppError> {
+    let Some(info) = find(extension, &Ns::Launch, "info") else { return Ok(None) };
+    if info.child(&Ns::Launch, "applicationID").is_some() {
+        return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "this registry runs start-date sunrises: there are no applications"));
+    }
+    let phase = info.child(&Ns::Launch, "phase").ok_or_else(|| EppError::syntax("launch:info names no launch:phase"))?;
+    Ok(Some(phase.trimmed().to_string()))
+}
+
 /// RFC 8334 `<launch:check>`: true for the claims check form (the
 /// default), false for the availability form, which is an ordinary check.
 pub fn launch_claims_check(extension: Option<&Element>) -> Result<bool, EppError> {

@@ -116,13 +116,12 @@ pub(crate) const IANA_REGISTRARS_KEY: &str = "iana_registrars";
 /// its name had when it was created, by canonical name key.
 pub(crate) const GRANDFATHERED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("grandfathered");
 /// Domains created with a signed mark or a claims notice (`model::tmch`),
-/// for the LORDN files: TLD, a zero octet, the creation (Unix ms), the name.
+/// for `launch:info` and the LORDN files: TLD, a zero octet, the name.
 pub(crate) const LAUNCH_REGISTRATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("launch_registrations");
 
-/// The key of a launch registration of `tld` made at `ms`.
-pub(crate) fn launch_registration_key(tld: &str, ms: i64, name: &str) -> Vec<u8> {
+/// The key of the launch registration of `name` under `tld`.
+pub(crate) fn launch_registration_key(tld: &str, name: &str) -> Vec<u8> {
     let mut key = name_prefix(tld);
-    key.extend_from_slice(&((ms as u64) ^ (1 << 63)).to_be_bytes());
     key.extend_from_slice(name.as_bytes());
     key
 }

@@ -681,7 +681,9 @@ impl Snapshot {
         get(&self.txn.open_table(META)?, super::IANA_REGISTRARS_KEY, "IANA registrar list")
     }
 
-    /// `tld`'s launch registrations made from `from` to `to`, both included, oldest first.
+    /// `tld`'s launch registrations made from `from` to `to`, both
+    /// included, oldest first (a scan of the TLD's, which LORDN runs make
+    /// a few times a day).
     pub fn launch_registrations(
         &self,
         tld: &DomainName,
@@ -689,15 +691,34 @@ impl Snapshot {
         to: crate::model::Timestamp,
     ) -> Result<Vec<crate::model::tmch::LaunchRegistration>, StoreError> {
         let table = self.txn.open_table(LAUNCH_REGISTRATIONS)?;
-        let (start, end) = (
-            super::launch_registration_key(tld.as_str(), from.0, ""),
-            super::launch_registration_key(tld.as_str(), to.0.saturating_add(1), ""),
-        );
-        let mut out = Vec::new();
-        for item in table.range(start.as_slice()..end.as_slice())? {
-            out.push(codec::decode(item?.1.value(), "launch registration")?);
+        let prefix = super::name_prefix(tld.as_str());
+        let mut out: Vec<crate::model::tmch::LaunchRegistration> = Vec::new();
+        for item in table.range(prefix.as_slice()..)? {
+            let (key, value) = item?;
+            if !key.value().starts_with(&prefix) {
+                break;
+            }
+            let r: crate::model::tmch::LaunchRegistration = codec::decode(value.value(), "launch registration")?;
+            if from <= r.created && r.created <= to {
+                out.push(r);
+            }
         }
+        out.sort_by_key(|r| r.created);
         Ok(out)
+    }
+
+    /// How `name` of `tld` was created in a launch phase, if it was.
+    pub fn launch_registration(
+        &self,
+        tld: &DomainName,
+        name: &DomainName,
+    ) -> Result<Option<crate::model::tmch::LaunchRegistration>, StoreError> {
+        let table = self.txn.open_table(LAUNCH_REGISTRATIONS)?;
+        let key = super::launch_registration_key(tld.as_str(), name.as_str());
+        match table.get(key.as_slice())? {
+            Some(v) => Ok(Some(codec::decode(v.value(), "launch registration")?)),
+            None => Ok(None),
+        }
     }
 
     /// The trust signed marks are verified against, once loaded.

@@ -459,7 +459,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_launch_registration(&mut self, r: &crate::model::tmch::LaunchRegistration) -> Result<(), StoreError> {
-        let key = super::launch_registration_key(r.tld.as_str(), r.created.0, r.domain.as_str());
+        let key = super::launch_registration_key(r.tld.as_str(), r.domain.as_str());
         put(&mut self.launch_registrations, &mut self.undo, TableId::LaunchRegistrations, key.as_slice(), codec::encode(r).as_slice())
     }
 

@@ -160,6 +160,11 @@ fn notice_id(label: &str, not_after: Timestamp) -> String {
     format!("{:08x}{digits}", crc32fast::hash(format!("{label}{}{digits}", not_after.unix_seconds()).as_bytes()))
 }
 
+/// RFC 8334 `<launch:info>` asking about `phase`.
+fn launch_info(phase: &str) -> String {
+    format!(r#"<launch:info xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase>{phase}</launch:phase></launch:info>"#)
+}
+
 /// The notice id with its first checksum digit changed.
 fn corrupt(id: &str) -> String {
     let first = if id.starts_with('0') { "1" } else { "0" };
@@ -215,6 +220,9 @@ async fn sunrise_takes_valid_signed_marks_and_claims_take_valid_notices() {
     assert_eq!(code(&created), 1000, "{created}");
     let info = a.domain("info", "<domain:name>testmark.example</domain:name>", "").await;
     assert!(code(&info) == 1000 && info.contains("<domain:clID>demo-registrar</domain:clID>"), "{info}");
+    let info = a.domain("info", "<domain:name>testmark.example</domain:name>", &launch_info("sunrise")).await;
+    assert!(info.contains("<launch:phase>sunrise</launch:phase></launch:infData>"), "{info}");
+    assert_eq!(code(&a.domain("info", "<domain:name>testmark.example</domain:name>", &launch_info("claims")).await), 2306);
     let cases = [
         ("other.example", sunrise(&good), "does not hold the label other"),
         ("test-mark.example", sunrise(&good.replace("Test Holder", "Someone Else")), "signature does not verify"),
@@ -268,7 +276,13 @@ async fn sunrise_takes_valid_signed_marks_and_claims_take_valid_notices() {
     assert_eq!(code(&a.domain("create", &create_body("free.example", "1", &[], STRONG), "").await), 1000);
     let created = a.domain("create", &create_body("claimed.example", "1", &[], STRONG), &valid).await;
     assert_eq!(code(&created), 1000, "{created}");
-    assert_eq!(code(&a.domain("info", "<domain:name>claimed.example</domain:name>", "").await), 1000);
+    let info = a.domain("info", "<domain:name>claimed.example</domain:name>", &launch_info("claims")).await;
+    assert!(code(&info) == 1000 && info.contains("<launch:phase>claims</launch:phase>"), "{info}");
+    assert_eq!(
+        code(&a.domain("info", "<domain:name>free.example</domain:name>", &launch_info("claims")).await),
+        2306,
+        "created without a notice"
+    );
     let (ok, out, _) = cli(&["tmch", "show"]);
     assert!(ok && out.contains("\"dnl_labels\": 1"), "{out}");
 
