@@ -1116,3 +1116,23 @@ async fn the_nsec_chain_stays_whole_through_creates_deletes_ds_and_glue() {
     }
     assert_nsec_chain(&f, "signed again with NSEC");
 }
+
+#[tokio::test]
+async fn a_domain_keeps_its_premium_prices_until_it_is_purged() {
+    use crate::model::lifecycle::PremiumPrices;
+    use crate::model::premium::PremiumName;
+    let f = Fixture::new().await;
+    let prices = PremiumPrices { create: Money(50_000), renew: Money(40_000), transfer: Money(40_000) };
+    let premium = PremiumName { name: n("gold.test"), tld: n("test"), class: "premium".into(), prices };
+    f.ok(Actor::Registry, Command::SetPremium { tld: n("test"), names: vec![premium.clone()] }).await;
+    let mut spec = match create("gold.test", 1) {
+        Command::CreateDomain(c) => c,
+        _ => unreachable!(),
+    };
+    spec.fee = Some(FeeAgreement { currency: None, amount: Money(50_000) });
+    f.ok(reg("reg-a"), Command::CreateDomain(spec)).await;
+    assert_eq!(f.r.snapshot().grandfathered(&n("gold.test")).unwrap(), Some(premium));
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("gold.test"))).await;
+    assert!(f.domain("gold.test").is_none(), "deleted in its add grace period, it is purged");
+    assert_eq!(f.r.snapshot().grandfathered(&n("gold.test")).unwrap(), None, "and its prices with it");
+}
