@@ -280,6 +280,10 @@ enum PhaseCmd {
         /// (`5000.00,2500.00,100.00`; the last holds for the days after).
         #[arg(long, value_delimiter = ',', conflicts_with = "create_price")]
         daily_create_prices: Vec<String>,
+        /// Trademark claims beside a landrush, open or custom phase: creates
+        /// of DNL labels carry a claims notice.
+        #[arg(long)]
+        claims: bool,
     },
     /// The timeline.
     List { tld: String },
@@ -1098,8 +1102,8 @@ fn page_query(after: Option<String>, limit: Option<usize>) -> String {
 fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
     Ok(match cmd {
         TldCmd::List => request(Method::GET, "/v1/tlds".into(), None),
-        TldCmd::Phase(PhaseCmd::Add { tld, kind, name, starts, ends, create_price, daily_create_prices }) => {
-            let body = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price, "daily_create_prices": daily_create_prices });
+        TldCmd::Phase(PhaseCmd::Add { tld, kind, name, starts, ends, create_price, daily_create_prices, claims }) => {
+            let body = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price, "daily_create_prices": daily_create_prices, "claims": claims });
             request(Method::POST, format!("/v1/tlds/{}/phases", path_name(&tld)?), Some(body))
         }
         TldCmd::Idn(IdnCmd::Set { tld, lgr, id, policy, idn_only, url, url_policy }) => {

@@ -933,6 +933,9 @@ struct PhaseRequest {
     /// Early access: the create price of each day of the phase, declining.
     #[serde(default)]
     daily_create_prices: Vec<crate::model::Money>,
+    /// Trademark claims beside a landrush, open or custom phase.
+    #[serde(default)]
+    claims: bool,
 }
 
 /// Adds a phase to a TLD's launch timeline.
@@ -941,8 +944,9 @@ async fn add_phase(State(s): AppState, Path(tld): Path<String>, body: Result<Jso
     let Json(r) = body.map_err(ApiError::from)?;
     let phase =
         crate::model::phase::Phase { tld, kind: r.kind, name: r.name, starts: r.starts, ends: r.ends, create_price: r.create_price };
-    s.registry.execute(Command::AddPhase(phase.clone(), r.daily_create_prices.clone())).await?;
-    created(json!({ "phase": phase, "daily_create_prices": r.daily_create_prices }))
+    let terms = crate::registry::command::PhaseTerms { daily_create_prices: r.daily_create_prices, claims: r.claims };
+    s.registry.execute(Command::AddPhase(phase.clone(), terms.clone())).await?;
+    created(json!({ "phase": phase, "daily_create_prices": terms.daily_create_prices, "claims": terms.claims }))
 }
 
 /// A TLD's launch timeline, and the phase running now.
@@ -961,6 +965,9 @@ async fn list_phases(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
     for p in &phases {
         let daily = snap.phase_daily_prices(&tld, p.starts).map_err(RegistryError::from)?;
         let mut entry = json!(p);
+        if snap.phase_under_claims(&tld, p.starts).map_err(RegistryError::from)? {
+            entry["claims"] = json!(true);
+        }
         if !daily.is_empty() {
             entry["daily_create_prices"] = json!(daily);
             entry["create_price_today"] = json!(crate::model::phase::price_on_day(&daily, p.starts, at));

@@ -113,13 +113,18 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
-        Command::AddPhase(phase, daily) => {
+        Command::AddPhase(phase, terms) => {
+            use crate::model::phase::PhaseKind;
             cx.tld(&phase.tld)?;
             let existing = cx.tables.phases(&phase.tld)?;
             crate::model::phase::check_new(&existing, phase, cx.now).map_err(RegistryError::Invalid)?;
-            crate::model::phase::check_daily(phase, daily).map_err(RegistryError::Invalid)?;
+            crate::model::phase::check_daily(phase, &terms.daily_create_prices).map_err(RegistryError::Invalid)?;
+            if terms.claims && !matches!(phase.kind, PhaseKind::Landrush | PhaseKind::Open | PhaseKind::Custom) {
+                return Err(RegistryError::Invalid(format!("a {} phase does not take claims beside it", phase.kind.as_str())));
+            }
             cx.tables.put_phase(phase)?;
-            cx.tables.put_phase_daily_prices(&phase.tld, phase.starts, daily)?;
+            cx.tables.put_phase_daily_prices(&phase.tld, phase.starts, &terms.daily_create_prices)?;
+            cx.tables.set_phase_under_claims(&phase.tld, phase.starts, terms.claims)?;
             Ok(Outcome::Done)
         }
         Command::RemovePhase { tld, starts } => {
@@ -128,6 +133,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
                 return Err(RegistryError::StatusProhibits("a phase that has begun cannot change".into()));
             }
             cx.tables.put_phase_daily_prices(tld, *starts, &Vec::new())?;
+            cx.tables.set_phase_under_claims(tld, *starts, false)?;
             if !cx.tables.delete_phase(tld, *starts)? {
                 return Err(RegistryError::not_found(ObjectKind::Tld, format!("phase of {tld} beginning {}", starts.to_rfc3339_seconds())));
             }

@@ -71,9 +71,8 @@ pub enum Command {
     SetIdnTable(crate::model::idn::IdnTable),
     /// Removes a TLD's IDN table: its labels are then LDH or any IDNA2008 A-label.
     RemoveIdnTable(DomainName),
-    /// Adds a phase to a TLD's launch timeline, with its daily create
-    /// prices when they decline day by day (early access).
-    AddPhase(crate::model::phase::Phase, Vec<crate::model::Money>),
+    /// Adds a phase to a TLD's launch timeline, with the terms kept beside it.
+    AddPhase(crate::model::phase::Phase, PhaseTerms),
     /// Removes a phase that has not begun.
     RemovePhase {
         tld: DomainName,
@@ -575,6 +574,15 @@ pub struct CreateDomain {
     /// A trademark claims notice (RFC 8334 `launch:notice`).
     #[serde(skip)]
     pub claims_notice: Option<crate::model::tmch::ClaimsNotice>,
+}
+
+/// What a phase may have beside its record: daily create prices that
+/// decline day by day (early access), and trademark claims over a limited
+/// phase (landrush, custom), as ICANN asks of them.
+#[derive(Debug, Clone, Default)]
+pub struct PhaseTerms {
+    pub daily_create_prices: Vec<crate::model::Money>,
+    pub claims: bool,
 }
 
 /// A phase as a create names it: RFC 8334 `<launch:phase name="…">phase</launch:phase>`.

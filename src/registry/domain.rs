@@ -334,8 +334,9 @@ fn check_idn(cx: &Cx, tld: &Tld, name: &DomainName, registrar: &ClientId) -> Res
 /// it: refused (EPP 2306) when the TLD takes no registrations now, or when
 /// the create does not name the running limited phase (RFC 8334 §3.3) or
 /// names another. In sunrise a create shows a signed mark for its label, and
-/// under claims a create of a DNL label shows a claims notice for it; a mark
-/// or a notice in any other phase is refused. The registry creates in any
+/// under claims (a `claims` phase, or a phase with claims beside it) a create
+/// of a DNL label shows a claims notice for it; a mark or a notice in any
+/// other phase is refused. The registry creates in any
 /// phase.
 fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>> {
     use crate::model::phase::{PhaseKind, Standing, standing};
@@ -355,12 +356,21 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
     if spec.verified_mark.is_some() && running != Some(PhaseKind::Sunrise) {
         return refuse("is not in sunrise: a create carries no signed mark".into());
     }
-    if spec.claims_notice.is_some() && running != Some(PhaseKind::Claims) {
+    let under_claims = match standing {
+        Standing::In(p) => p.kind == PhaseKind::Claims || cx.tables.phase_under_claims(&p.tld, p.starts)?,
+        _ => false,
+    };
+    if spec.claims_notice.is_some() && !under_claims {
         return refuse("is not under trademark claims: a create carries no claims notice".into());
     }
     match standing {
         Standing::Open if names("open") => Ok(None),
-        Standing::In(p) if p.kind == PhaseKind::Open && names("open") => phase_create_price(cx, p),
+        Standing::In(p) if p.kind == PhaseKind::Open && names("open") => {
+            if under_claims {
+                check_claims(cx, spec, label)?;
+            }
+            phase_create_price(cx, p)
+        }
         Standing::In(p) if p.kind == PhaseKind::Claims && (names("open") || names("claims")) => {
             check_claims(cx, spec, label)?;
             phase_create_price(cx, p)
@@ -377,6 +387,9 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
             }
             if p.kind == PhaseKind::Sunrise {
                 check_mark(cx, tld, spec, label)?;
+            }
+            if under_claims {
+                check_claims(cx, spec, label)?;
             }
             phase_create_price(cx, p)
         }

@@ -104,6 +104,12 @@ pub(crate) fn phase_daily_key(tld: &str, ms: i64) -> String {
     format!("phase_daily:{tld}:{ms}")
 }
 
+/// The key in `meta` that puts `tld`'s phase beginning at `ms` under
+/// trademark claims (a landrush or other limited phase with claims).
+pub(crate) fn phase_claims_key(tld: &str, ms: i64) -> String {
+    format!("phase_claims:{tld}:{ms}")
+}
+
 /// The key in `meta` that marks `tld` a gTLD: only registrars IANA
 /// accredits may act on it.
 pub(crate) fn gtld_key(tld: &str) -> String {

@@ -671,6 +671,11 @@ impl Snapshot {
         Ok(get(&self.txn.open_table(META)?, &super::phase_daily_key(tld.as_str(), starts.0), "daily prices")?.unwrap_or_default())
     }
 
+    /// Whether `tld`'s phase beginning at `starts` runs under trademark claims.
+    pub fn phase_under_claims(&self, tld: &DomainName, starts: crate::model::Timestamp) -> Result<bool, StoreError> {
+        Ok(self.txn.open_table(META)?.get(super::phase_claims_key(tld.as_str(), starts.0).as_str())?.is_some())
+    }
+
     /// Whether `tld` is a gTLD (only IANA-accredited registrars act on it).
     pub fn is_gtld(&self, tld: &DomainName) -> Result<bool, StoreError> {
         Ok(self.txn.open_table(META)?.get(super::gtld_key(tld.as_str()).as_str())?.is_some())

@@ -438,6 +438,19 @@ impl<'t> WriteTables<'t> {
         }
     }
 
+    /// Whether `tld`'s phase beginning at `starts` runs under trademark claims.
+    pub fn phase_under_claims(&self, tld: &DomainName, starts: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.meta.get(super::phase_claims_key(tld.as_str(), starts.0).as_str())?.is_some())
+    }
+
+    pub fn set_phase_under_claims(&mut self, tld: &DomainName, starts: Timestamp, claims: bool) -> Result<(), StoreError> {
+        let key = super::phase_claims_key(tld.as_str(), starts.0);
+        match claims {
+            true => put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), [1u8].as_slice()),
+            false => take(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str()).map(drop),
+        }
+    }
+
     pub fn is_gtld(&self, tld: &DomainName) -> Result<bool, StoreError> {
         Ok(self.meta.get(super::gtld_key(tld.as_str()).as_str())?.is_some())
     }

@@ -303,3 +303,42 @@ async fn sunrise_takes_valid_signed_marks_and_claims_take_valid_notices() {
     seen.validate();
     d.stop().await;
 }
+
+/// Claims beside a landrush phase, as ICANN asks of limited registration
+/// periods: creates name the landrush, and a DNL label's carries a notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landrush_with_claims_asks_notices_for_dnl_labels() {
+    let clock = ManualClock::new(at("2026-12-01T00:00:00Z"));
+    let d = TestDaemon::demo_on(&clock, |_, _| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let cli = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let (ok, out, err) = cli(&["tld", "phase", "add", "example", "--kind", "landrush", "--starts", "2026-12-02T00:00:00Z", "--claims"]);
+    assert!(ok && out.contains("\"claims\": true"), "{out}{err}");
+    let (code_, body) =
+        d.api("POST", "/v1/tlds/example/phases", Some(json!({"kind": "closed", "starts": "2026-11-01T00:00:00Z", "claims": true}))).await;
+    assert_eq!(code_, 422, "{body}");
+    let dnl = "1,2026-12-01T00:00:00.0Z\nDNL,lookup-key,insertion-datetime\nclaimed,2026120100/1/2/3/rJ1NrDO92vDsAzf7EQzgjX4R0000000001,2026-11-01T00:00:00.0Z\n";
+    d.ok("PUT", "/v1/tmch/dnl", Some(json!({ "text": dnl }))).await;
+    clock.set(at("2026-12-03T00:00:00Z"));
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let landrush = |notice: &str| {
+        format!(
+            r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase>landrush</launch:phase>{notice}</launch:create>"#
+        )
+    };
+    let missing = a.domain("create", &create_body("claimed.example", "1", &[], STRONG), &landrush("")).await;
+    assert!(code(&missing) == 2003 && missing.contains("claims notice"), "{missing}");
+    let not_after = at("2026-12-05T00:00:00Z");
+    let notice = format!(
+        r#"<launch:notice><launch:noticeID>{}</launch:noticeID><launch:notAfter>2026-12-05T00:00:00Z</launch:notAfter><launch:acceptedDate>2026-12-02T12:00:00Z</launch:acceptedDate></launch:notice>"#,
+        notice_id("claimed", not_after)
+    );
+    assert_eq!(code(&a.domain("create", &create_body("claimed.example", "1", &[], STRONG), &landrush(&notice)).await), 1000);
+    assert_eq!(code(&a.domain("create", &create_body("unclaimed.example", "1", &[], STRONG), &landrush("")).await), 1000);
+    let lordn = d.ok("GET", "/v1/tlds/example/lordn/claims", None).await;
+    assert_eq!(lordn["rows"], 1, "{lordn}");
+    seen.validate();
+    d.stop().await;
+}
