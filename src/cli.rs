@@ -284,6 +284,9 @@ enum PhaseCmd {
         /// of DNL labels carry a claims notice.
         #[arg(long)]
         claims: bool,
+        /// The label lengths the phase takes, in characters: `1-3`.
+        #[arg(long, value_parser = label_lengths)]
+        label_lengths: Option<(u8, u8)>,
     },
     /// The timeline.
     List { tld: String },
@@ -426,6 +429,13 @@ enum TokenCmd {
     List { tld: String },
     /// Revoke a token.
     Revoke { token: String },
+}
+
+/// `MIN-MAX` label lengths.
+fn label_lengths(text: &str) -> Result<(u8, u8), String> {
+    let (min, max) = text.split_once('-').ok_or("label lengths are MIN-MAX, e.g. 1-3")?;
+    let parse = |n: &str| n.trim().parse::<u8>().map_err(|_| format!("{n:?} is not a length"));
+    Ok((parse(min)?, parse(max)?))
 }
 
 #[derive(Subcommand)]
@@ -1102,8 +1112,8 @@ fn page_query(after: Option<String>, limit: Option<usize>) -> String {
 fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
     Ok(match cmd {
         TldCmd::List => request(Method::GET, "/v1/tlds".into(), None),
-        TldCmd::Phase(PhaseCmd::Add { tld, kind, name, starts, ends, create_price, daily_create_prices, claims }) => {
-            let body = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price, "daily_create_prices": daily_create_prices, "claims": claims });
+        TldCmd::Phase(PhaseCmd::Add { tld, kind, name, starts, ends, create_price, daily_create_prices, claims, label_lengths }) => {
+            let body = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price, "daily_create_prices": daily_create_prices, "claims": claims, "label_lengths": label_lengths });
             request(Method::POST, format!("/v1/tlds/{}/phases", path_name(&tld)?), Some(body))
         }
         TldCmd::Idn(IdnCmd::Set { tld, lgr, id, policy, idn_only, url, url_policy }) => {

@@ -936,6 +936,8 @@ struct PhaseRequest {
     /// Trademark claims beside a landrush, open or custom phase.
     #[serde(default)]
     claims: bool,
+    /// The label lengths the phase takes, `[min, max]` characters.
+    label_lengths: Option<(u8, u8)>,
 }
 
 /// Adds a phase to a TLD's launch timeline.
@@ -944,9 +946,15 @@ async fn add_phase(State(s): AppState, Path(tld): Path<String>, body: Result<Jso
     let Json(r) = body.map_err(ApiError::from)?;
     let phase =
         crate::model::phase::Phase { tld, kind: r.kind, name: r.name, starts: r.starts, ends: r.ends, create_price: r.create_price };
-    let terms = crate::registry::command::PhaseTerms { daily_create_prices: r.daily_create_prices, claims: r.claims };
+    let terms = crate::registry::command::PhaseTerms {
+        daily_create_prices: r.daily_create_prices,
+        claims: r.claims,
+        label_lengths: r.label_lengths,
+    };
     s.registry.execute(Command::AddPhase(phase.clone(), terms.clone())).await?;
-    created(json!({ "phase": phase, "daily_create_prices": terms.daily_create_prices, "claims": terms.claims }))
+    created(
+        json!({ "phase": phase, "daily_create_prices": terms.daily_create_prices, "claims": terms.claims, "label_lengths": terms.label_lengths }),
+    )
 }
 
 /// A TLD's launch timeline, and the phase running now.
@@ -967,6 +975,9 @@ async fn list_phases(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
         let mut entry = json!(p);
         if snap.phase_under_claims(&tld, p.starts).map_err(RegistryError::from)? {
             entry["claims"] = json!(true);
+        }
+        if let Some(lengths) = snap.phase_label_lengths(&tld, p.starts).map_err(RegistryError::from)? {
+            entry["label_lengths"] = json!(lengths);
         }
         if !daily.is_empty() {
             entry["daily_create_prices"] = json!(daily);

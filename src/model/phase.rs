@@ -68,6 +68,13 @@ impl Phase {
     }
 }
 
+/// Whether `label` (an A-label or LDH label) is within a phase's label
+/// lengths, counted in characters of its U-label.
+pub fn label_length_allowed(label: &str, (min, max): (u8, u8)) -> bool {
+    let chars = super::idn::u_label(label).map_or(label.len(), |u| u.chars().count());
+    (usize::from(min)..=usize::from(max)).contains(&chars)
+}
+
 /// The most days an early-access price schedule lists.
 pub const DAILY_PRICES_MAX: usize = 366;
 
@@ -182,6 +189,13 @@ mod tests {
         assert_eq!(standing(&timeline, at("2026-11-19T23:59:59Z")), Standing::In(&timeline[0]));
         assert_eq!(standing(&timeline, at("2026-11-20T00:00:00Z")), Standing::In(&timeline[1]));
         assert_eq!(standing(&[], at("2026-11-01T00:00:00Z")), Standing::Open);
+    }
+
+    #[test]
+    fn label_lengths_count_the_characters_of_the_u_label() {
+        assert!(label_length_allowed("abc", (1, 3)));
+        assert!(!label_length_allowed("abcd", (1, 3)));
+        assert!(label_length_allowed("xn--br-via", (1, 3)), "bär is three characters");
     }
 
     #[test]

@@ -577,12 +577,15 @@ pub struct CreateDomain {
 }
 
 /// What a phase may have beside its record: daily create prices that
-/// decline day by day (early access), and trademark claims over a limited
-/// phase (landrush, custom), as ICANN asks of them.
+/// decline day by day (early access), trademark claims over a limited
+/// phase (landrush, custom), as ICANN asks of them, and the label lengths
+/// it takes.
 #[derive(Debug, Clone, Default)]
 pub struct PhaseTerms {
     pub daily_create_prices: Vec<crate::model::Money>,
     pub claims: bool,
+    /// The label lengths the phase takes (characters, inclusive), if it limits them.
+    pub label_lengths: Option<(u8, u8)>,
 }
 
 /// A phase as a create names it: RFC 8334 `<launch:phase name="…">phase</launch:phase>`.

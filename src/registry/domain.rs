@@ -363,6 +363,12 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
     if spec.claims_notice.is_some() && !under_claims {
         return refuse("is not under trademark claims: a create carries no claims notice".into());
     }
+    if let Standing::In(p) = standing
+        && let Some((min, max)) = cx.tables.phase_label_lengths(&p.tld, p.starts)?
+        && !crate::model::phase::label_length_allowed(label, (min, max))
+    {
+        return refuse(format!("takes labels of {min} to {max} characters in this phase"));
+    }
     match standing {
         Standing::Open if names("open") => Ok(None),
         Standing::In(p) if p.kind == PhaseKind::Open && names("open") => {

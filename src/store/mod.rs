@@ -110,6 +110,12 @@ pub(crate) fn phase_claims_key(tld: &str, ms: i64) -> String {
     format!("phase_claims:{tld}:{ms}")
 }
 
+/// The key in `meta` of the label lengths `tld`'s phase beginning at `ms`
+/// takes, if it limits them.
+pub(crate) fn phase_labels_key(tld: &str, ms: i64) -> String {
+    format!("phase_labels:{tld}:{ms}")
+}
+
 /// The key in `meta` that marks `tld` a gTLD: only registrars IANA
 /// accredits may act on it.
 pub(crate) fn gtld_key(tld: &str) -> String {

@@ -676,6 +676,16 @@ impl Snapshot {
         Ok(self.txn.open_table(META)?.get(super::phase_claims_key(tld.as_str(), starts.0).as_str())?.is_some())
     }
 
+    /// The label lengths `tld`'s phase beginning at `starts` takes, if it limits them.
+    pub fn phase_label_lengths(&self, tld: &DomainName, starts: crate::model::Timestamp) -> Result<Option<(u8, u8)>, StoreError> {
+        let meta = self.txn.open_table(META)?;
+        let v = meta.get(super::phase_labels_key(tld.as_str(), starts.0).as_str())?;
+        Ok(v.and_then(|v| match v.value() {
+            [min, max] => Some((*min, *max)),
+            _ => None,
+        }))
+    }
+
     /// Whether `tld` is a gTLD (only IANA-accredited registrars act on it).
     pub fn is_gtld(&self, tld: &DomainName) -> Result<bool, StoreError> {
         Ok(self.txn.open_table(META)?.get(super::gtld_key(tld.as_str()).as_str())?.is_some())

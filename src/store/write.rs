@@ -451,6 +451,23 @@ impl<'t> WriteTables<'t> {
         }
     }
 
+    /// The label lengths (characters, inclusive) `tld`'s phase beginning at `starts` takes, if it limits them.
+    pub fn phase_label_lengths(&self, tld: &DomainName, starts: Timestamp) -> Result<Option<(u8, u8)>, StoreError> {
+        let v = self.meta.get(super::phase_labels_key(tld.as_str(), starts.0).as_str())?;
+        Ok(v.and_then(|v| match v.value() {
+            [min, max] => Some((*min, *max)),
+            _ => None,
+        }))
+    }
+
+    pub fn set_phase_label_lengths(&mut self, tld: &DomainName, starts: Timestamp, lengths: Option<(u8, u8)>) -> Result<(), StoreError> {
+        let key = super::phase_labels_key(tld.as_str(), starts.0);
+        match lengths {
+            Some((min, max)) => put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), [min, max].as_slice()),
+            None => take(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str()).map(drop),
+        }
+    }
+
     pub fn is_gtld(&self, tld: &DomainName) -> Result<bool, StoreError> {
         Ok(self.meta.get(super::gtld_key(tld.as_str()).as_str())?.is_some())
     }

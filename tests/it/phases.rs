@@ -119,6 +119,8 @@ async fn an_early_access_price_declines_day_by_day() {
         "2026-11-20T00:00:00Z",
         "--daily-create-prices",
         "500.00,250.00,100.00",
+        "--label-lengths",
+        "1-6",
     ]);
     assert!(ok, "{out}{err}");
     let rising = json!({"kind": "open", "starts": "2026-11-20T00:00:00Z", "daily_create_prices": ["1.00", "2.00"]});
@@ -147,8 +149,15 @@ async fn an_early_access_price_declines_day_by_day() {
         assert_eq!(code(&created), 1000, "{when}: {created}");
         assert_eq!((before.0 - balance().await.0).to_string(), Money::parse(price).unwrap().0.to_string(), "{when}: charged as quoted");
     }
+    let long = format!(r#"{early}<fee:create xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:fee>100.00</fee:fee></fee:create>"#);
+    let refused = a.domain("create", &create_body("sevenxx.example", "1", &[], STRONG), &long).await;
+    assert!(code(&refused) == 2306 && refused.contains("labels of 1 to 6 characters"), "{refused}");
     let listed = d.ok("GET", "/v1/tlds/example/phases", None).await;
     assert_eq!(listed["phases"][0]["create_price_today"], "100.00", "{listed}");
+    assert_eq!(listed["phases"][0]["label_lengths"], json!([1, 6]), "{listed}");
+    let bad = json!({"kind": "open", "starts": "2026-11-20T00:00:00Z", "label_lengths": [0, 3]});
+    let (code_, body) = d.api("POST", "/v1/tlds/example/phases", Some(bad)).await;
+    assert!(code_ == 422 && body.to_string().contains("label lengths"), "{body}");
     seen.validate();
     d.stop().await;
 }
