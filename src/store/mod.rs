@@ -116,6 +116,14 @@ pub(crate) fn phase_labels_key(tld: &str, ms: i64) -> String {
     format!("phase_labels:{tld}:{ms}")
 }
 
+/// A phase's label lengths as `meta` holds them: minimum and maximum, one octet each.
+pub(crate) fn label_lengths_of(bytes: &[u8]) -> Option<(u8, u8)> {
+    match bytes {
+        [min, max] => Some((*min, *max)),
+        _ => None,
+    }
+}
+
 /// The key in `meta` that marks `tld` a gTLD: only registrars IANA
 /// accredits may act on it.
 pub(crate) fn gtld_key(tld: &str) -> String {

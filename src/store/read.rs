@@ -175,6 +175,9 @@ pub struct Snapshot {
     /// IDN tables, decoded on first use: every check of a TLD with one holds
     /// its names to it, and a table can have thousands of entries.
     idn_tables: std::sync::OnceLock<Vec<Arc<crate::model::idn::IdnTable>>>,
+    /// Every TLD's launch timeline, decoded on first use: every domain check
+    /// asks its TLD's, and they are a few phases each.
+    phases: std::sync::OnceLock<Vec<crate::model::phase::Phase>>,
     /// Served zones, longest apex key first so the first match is the closest.
     zones: Vec<ZoneApex>,
     /// Tells this snapshot's decoded objects apart in [`MEMO`]; unique in the process.
@@ -275,6 +278,7 @@ impl Snapshot {
             reserved: txn.open_table(RESERVED)?,
             premium: txn.open_table(PREMIUM)?,
             idn_tables: std::sync::OnceLock::new(),
+            phases: std::sync::OnceLock::new(),
             nsec3,
             txn,
             zone,
@@ -642,7 +646,15 @@ impl Snapshot {
 
     /// `tld`'s launch timeline, in order.
     pub fn phases(&self, tld: &DomainName) -> Result<Vec<crate::model::phase::Phase>, StoreError> {
-        phases_of(&self.txn.open_table(PHASES)?, tld)
+        if self.phases.get().is_none() {
+            let mut all = Vec::new();
+            for item in self.txn.open_table(PHASES)?.iter()? {
+                all.push(codec::decode(item?.1.value(), "phase")?);
+            }
+            // Another thread may have decoded them meanwhile: the same phases.
+            let _ = self.phases.set(all);
+        }
+        Ok(self.phases.get().map(|all| all.iter().filter(|p| &p.tld == tld).cloned().collect()).unwrap_or_default())
     }
 
     /// A page of `registrar`'s account history: the entries after `after`, oldest first.
@@ -673,22 +685,23 @@ impl Snapshot {
 
     /// Whether `tld`'s phase beginning at `starts` runs under trademark claims.
     pub fn phase_under_claims(&self, tld: &DomainName, starts: crate::model::Timestamp) -> Result<bool, StoreError> {
-        Ok(self.txn.open_table(META)?.get(super::phase_claims_key(tld.as_str(), starts.0).as_str())?.is_some())
+        self.meta_has(&super::phase_claims_key(tld.as_str(), starts.0))
     }
 
     /// The label lengths `tld`'s phase beginning at `starts` takes, if it limits them.
     pub fn phase_label_lengths(&self, tld: &DomainName, starts: crate::model::Timestamp) -> Result<Option<(u8, u8)>, StoreError> {
         let meta = self.txn.open_table(META)?;
         let v = meta.get(super::phase_labels_key(tld.as_str(), starts.0).as_str())?;
-        Ok(v.and_then(|v| match v.value() {
-            [min, max] => Some((*min, *max)),
-            _ => None,
-        }))
+        Ok(v.and_then(|v| super::label_lengths_of(v.value())))
     }
 
     /// Whether `tld` is a gTLD (only IANA-accredited registrars act on it).
     pub fn is_gtld(&self, tld: &DomainName) -> Result<bool, StoreError> {
-        Ok(self.txn.open_table(META)?.get(super::gtld_key(tld.as_str()).as_str())?.is_some())
+        self.meta_has(&super::gtld_key(tld.as_str()))
+    }
+
+    fn meta_has(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.txn.open_table(META)?.get(key)?.is_some())
     }
 
     /// IANA's registrar list, once loaded, sorted by id.

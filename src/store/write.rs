@@ -444,20 +444,21 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn set_phase_under_claims(&mut self, tld: &DomainName, starts: Timestamp, claims: bool) -> Result<(), StoreError> {
-        let key = super::phase_claims_key(tld.as_str(), starts.0);
-        match claims {
-            true => put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), [1u8].as_slice()),
-            false => take(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str()).map(drop),
+        self.set_meta_flag(&super::phase_claims_key(tld.as_str(), starts.0), claims)
+    }
+
+    /// Sets or clears a mark in `meta` (a key whose presence is the value).
+    fn set_meta_flag(&mut self, key: &str, on: bool) -> Result<(), StoreError> {
+        match on {
+            true => put(&mut self.meta, &mut self.undo, TableId::Meta, key, [1u8].as_slice()),
+            false => take(&mut self.meta, &mut self.undo, TableId::Meta, key).map(drop),
         }
     }
 
     /// The label lengths (characters, inclusive) `tld`'s phase beginning at `starts` takes, if it limits them.
     pub fn phase_label_lengths(&self, tld: &DomainName, starts: Timestamp) -> Result<Option<(u8, u8)>, StoreError> {
         let v = self.meta.get(super::phase_labels_key(tld.as_str(), starts.0).as_str())?;
-        Ok(v.and_then(|v| match v.value() {
-            [min, max] => Some((*min, *max)),
-            _ => None,
-        }))
+        Ok(v.and_then(|v| super::label_lengths_of(v.value())))
     }
 
     pub fn set_phase_label_lengths(&mut self, tld: &DomainName, starts: Timestamp, lengths: Option<(u8, u8)>) -> Result<(), StoreError> {
@@ -473,11 +474,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn set_gtld(&mut self, tld: &DomainName, gtld: bool) -> Result<(), StoreError> {
-        let key = super::gtld_key(tld.as_str());
-        match gtld {
-            true => put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), [1u8].as_slice()),
-            false => take(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str()).map(drop),
-        }
+        self.set_meta_flag(&super::gtld_key(tld.as_str()), gtld)
     }
 
     pub fn iana_registrars(&self) -> Result<Option<Vec<crate::model::iana::IanaRegistrar>>, StoreError> {
@@ -513,20 +510,25 @@ impl<'t> WriteTables<'t> {
 
     /// Puts the DNL in place of the one held.
     pub fn replace_dnl(&mut self, labels: &[crate::model::tmch::ClaimsLabel]) -> Result<(), StoreError> {
-        self.clear_tmch_list(super::TMCH_DNL_PREFIX)?;
-        for l in labels {
-            let key = format!("{}{}", super::TMCH_DNL_PREFIX, l.label);
-            put(&mut self.tmch, &mut self.undo, TableId::Tmch, key.as_str(), codec::encode(l).as_slice())?;
-        }
-        Ok(())
+        self.replace_tmch_list(super::TMCH_DNL_PREFIX, labels, |l| &l.label)
     }
 
     /// Puts the SMD revocation list in place of the one held.
     pub fn replace_smdrl(&mut self, marks: &[crate::model::tmch::RevokedMark]) -> Result<(), StoreError> {
-        self.clear_tmch_list(super::TMCH_SMDRL_PREFIX)?;
-        for m in marks {
-            let key = format!("{}{}", super::TMCH_SMDRL_PREFIX, m.smd_id);
-            put(&mut self.tmch, &mut self.undo, TableId::Tmch, key.as_str(), codec::encode(m).as_slice())?;
+        self.replace_tmch_list(super::TMCH_SMDRL_PREFIX, marks, |m| &m.smd_id)
+    }
+
+    /// Replaces the rows under `prefix` with `rows`, each keyed by `key`.
+    fn replace_tmch_list<T: super::record::Stored>(
+        &mut self,
+        prefix: &str,
+        rows: &[T],
+        key: impl Fn(&T) -> &str,
+    ) -> Result<(), StoreError> {
+        self.clear_tmch_list(prefix)?;
+        for row in rows {
+            let key = format!("{prefix}{}", key(row));
+            put(&mut self.tmch, &mut self.undo, TableId::Tmch, key.as_str(), codec::encode(row).as_slice())?;
         }
         Ok(())
     }

@@ -259,8 +259,7 @@ async fn registrars_hold_the_iana_ids_the_iana_list_accredits() {
         "ID,Registrar Name,Status,RDAP Base URL\r\n292,\"MarkMonitor, Inc.\",Accredited,https://rdap.markmonitor.com/rdap/\r\n1455,Old Registrar,Terminated,\r\n9998,Reserved for billable transactions,Reserved,\r\n9999,Reserved for non-billable transactions,Reserved,\r\n",
     )
     .unwrap();
-    let (ok, out, err) =
-        tool(env!("CARGO_BIN_EXE_domain-os"), &["--config", conf.to_str().unwrap(), "registrar", "iana-import", list.to_str().unwrap()]);
+    let (ok, out, err) = crate::cli::cli(&conf, &["registrar", "iana-import", list.to_str().unwrap()]);
     assert!(ok && out.contains("\"registrars\": 4") && out.contains("\"not_accredited\": []"), "{out}{err}");
 
     let create = |id: &str, iana: u32| json!({"id": id, "name": "R", "email": "ops@r.test", "iana_id": iana});
@@ -284,7 +283,7 @@ async fn registrars_hold_the_iana_ids_the_iana_list_accredits() {
     let why = refused(&d, "PUT", "/v1/tlds/example/gtld", Some(json!({"gtld": true})), 422, "policy").await;
     assert!(why.contains("no-iana") && !why.contains("demo-registrar"), "{why}");
     d.ok("DELETE", "/v1/registrars/no-iana/accreditations/example", None).await;
-    let (ok, out, err) = tool(env!("CARGO_BIN_EXE_domain-os"), &["--config", conf.to_str().unwrap(), "tld", "gtld", "example", "true"]);
+    let (ok, out, err) = crate::cli::cli(&conf, &["tld", "gtld", "example", "true"]);
     assert!(ok && out.contains("\"gtld\": true"), "{out}{err}");
     let why = refused(&d, "POST", "/v1/registrars/no-iana/accreditations", Some(json!({"tld": "example"})), 422, "policy").await;
     assert!(why.contains("no IANA id"), "{why}");

@@ -13,7 +13,8 @@ use crate::import::write_config;
 
 const BIN: &str = env!("CARGO_BIN_EXE_domain-os");
 
-fn cli(conf: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+/// Runs the domain-os CLI with the configuration `conf`.
+pub fn cli(conf: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let mut all = vec!["--config", conf.to_str().unwrap()];
     all.extend_from_slice(args);
     tool(BIN, &all)

@@ -33,7 +33,7 @@ async fn labels_follow_the_idn_table_and_variants_its_policy() {
     let conf = crate::cli::config_reaching(&d, dir.path());
     let lgr = dir.path().join("sv.xml");
     std::fs::write(&lgr, LGR).unwrap();
-    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let run = |args: &[&str]| crate::cli::cli(&conf, args);
     let (ok, out, err) = run(&["tld", "idn", "set", "example", lgr.to_str().unwrap(), "--id", "sv-1.0"]);
     assert!(ok && out.contains("\"code_points\": 40"), "{out}{err}");
     std::fs::write(&lgr, "<lgr><data><char cp=\"0061 0062\"/></data></lgr>").unwrap();

@@ -181,7 +181,7 @@ async fn sunrise_takes_valid_signed_marks_and_claims_take_valid_notices() {
     let d = TestDaemon::demo_on(&clock, |_, _| {}).await;
     let dir = tempfile::tempdir().unwrap();
     let conf = crate::cli::config_reaching(&d, dir.path());
-    let cli = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let cli = |args: &[&str]| crate::cli::cli(&conf, args);
     d.ok("POST", "/v1/registrars/demo-registrar/funds", Some(json!({ "amount": "1000.00" }))).await;
     for (kind, starts, ends) in
         [("sunrise", "2026-12-02T00:00:00Z", Some("2026-12-10T00:00:00Z")), ("claims", "2026-12-10T00:00:00Z", None)]
@@ -312,7 +312,7 @@ async fn a_landrush_with_claims_asks_notices_for_dnl_labels() {
     let d = TestDaemon::demo_on(&clock, |_, _| {}).await;
     let dir = tempfile::tempdir().unwrap();
     let conf = crate::cli::config_reaching(&d, dir.path());
-    let cli = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let cli = |args: &[&str]| crate::cli::cli(&conf, args);
     let (ok, out, err) = cli(&["tld", "phase", "add", "example", "--kind", "landrush", "--starts", "2026-12-02T00:00:00Z", "--claims"]);
     assert!(ok && out.contains("\"claims\": true"), "{out}{err}");
     let (code_, body) =

@@ -19,7 +19,7 @@ async fn creates_follow_the_phase_the_clock_is_in() {
     let d = TestDaemon::demo_on(&clock, |c, _| c.registry.lifecycle_tick_ms = 20).await;
     let dir = tempfile::tempdir().unwrap();
     let conf = crate::cli::config_reaching(&d, dir.path());
-    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let run = |args: &[&str]| crate::cli::cli(&conf, args);
     let (ok, out, err) = run(&[
         "tld",
         "phase",
@@ -103,7 +103,7 @@ async fn an_early_access_price_declines_day_by_day() {
     let d = TestDaemon::demo_on(&clock, |_, _| {}).await;
     let dir = tempfile::tempdir().unwrap();
     let conf = crate::cli::config_reaching(&d, dir.path());
-    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let run = |args: &[&str]| crate::cli::cli(&conf, args);
     let (ok, out, err) = run(&[
         "tld",
         "phase",

@@ -14,7 +14,7 @@ async fn reserved_and_blocked_names_are_unavailable_over_epp_and_only_withheld_o
     let d = TestDaemon::demo().await;
     let dir = tempfile::tempdir().unwrap();
     let conf = crate::cli::config_reaching(&d, dir.path());
-    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let run = |args: &[&str]| crate::cli::cli(&conf, args);
 
     // RA Specification 5 names from a file: labels and names, with comments.
     let list = dir.path().join("spec5.txt");
@@ -73,6 +73,15 @@ async fn reserved_and_blocked_names_are_unavailable_over_epp_and_only_withheld_o
     d.stop().await;
 }
 
+/// The body of a one-year renewal of `name`, from its `info` response.
+fn renew_for_a_year(name: &str, info: &str) -> String {
+    let at = info.find("<domain:exDate>").unwrap() + "<domain:exDate>".len();
+    format!(
+        "<domain:name>{name}</domain:name><domain:curExpDate>{}</domain:curExpDate><domain:period unit=\"y\">1</domain:period>",
+        &info[at..at + 10]
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_premium_name_is_quoted_and_charged_the_same_and_its_fee_must_be_acknowledged() {
     let d = TestDaemon::demo().await;
@@ -80,10 +89,7 @@ async fn a_premium_name_is_quoted_and_charged_the_same_and_its_fee_must_be_ackno
     let conf = crate::cli::config_reaching(&d, dir.path());
     let list = dir.path().join("premium.csv");
     std::fs::write(&list, "label,class,create,renew,transfer\ngold,premium,1000.00,500.00\nsilver,tier-2,100,80,60\n").unwrap();
-    let (ok, out, err) = tool(
-        env!("CARGO_BIN_EXE_domain-os"),
-        &["--config", conf.to_str().unwrap(), "premium", "import", "example", list.to_str().unwrap()],
-    );
+    let (ok, out, err) = crate::cli::cli(&conf, &["premium", "import", "example", list.to_str().unwrap()]);
     assert!(ok && out.contains("\"priced\": 2"), "{out}{err}");
     let listed = d.ok("GET", "/v1/tlds/example/premium", None).await;
     assert_eq!(listed["names"][0]["name"], "gold.example", "{listed}");
@@ -127,12 +133,7 @@ async fn a_premium_name_is_quoted_and_charged_the_same_and_its_fee_must_be_ackno
     // A renewal of a premium name is quoted and charged at its renewal price.
     let check = a.domain("check", "<domain:name>gold.example</domain:name>", &fee_check("renew", 1)).await;
     assert!(check.contains(r#"<fee:command name="renew" standard="0"><fee:period unit="y">1</fee:period><fee:fee refundable="1" grace-period="P5D">500.00</fee:fee>"#), "{check}");
-    let info = a.domain("info", "<domain:name>gold.example</domain:name>", "").await;
-    let at = info.find("<domain:exDate>").unwrap() + "<domain:exDate>".len();
-    let renew = format!(
-        "<domain:name>gold.example</domain:name><domain:curExpDate>{}</domain:curExpDate><domain:period unit=\"y\">1</domain:period>",
-        &info[at..at + 10]
-    );
+    let renew = renew_for_a_year("gold.example", &a.domain("info", "<domain:name>gold.example</domain:name>", "").await);
     let renew_fee = r#"<fee:renew xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:fee>500.00</fee:fee></fee:renew>"#;
     let before = balance().await;
     assert_eq!(code(&a.domain("renew", &renew, renew_fee).await), 1000);
@@ -150,21 +151,13 @@ silver,tier-2,100,80,60
 ",
     )
     .unwrap();
-    let (ok, out, err) = tool(
-        env!("CARGO_BIN_EXE_domain-os"),
-        &["--config", conf.to_str().unwrap(), "premium", "import", "example", list.to_str().unwrap()],
-    );
+    let (ok, out, err) = crate::cli::cli(&conf, &["premium", "import", "example", list.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
     let check =
         a.domain("check", "<domain:name>gold.example</domain:name><domain:name>plain.example</domain:name>", &fee_check("renew", 1)).await;
     assert!(check.contains(r#"<fee:command name="renew" standard="0"><fee:period unit="y">1</fee:period><fee:fee refundable="1" grace-period="P5D">500.00</fee:fee>"#), "{check}");
     assert!(check.contains(r#"<fee:objID>plain.example</fee:objID><fee:class>standard</fee:class><fee:command name="renew" standard="1"><fee:period unit="y">1</fee:period><fee:fee refundable="1" grace-period="P5D">10.00</fee:fee>"#), "{check}");
-    let info = a.domain("info", "<domain:name>gold.example</domain:name>", "").await;
-    let at = info.find("<domain:exDate>").unwrap() + "<domain:exDate>".len();
-    let renew = format!(
-        "<domain:name>gold.example</domain:name><domain:curExpDate>{}</domain:curExpDate><domain:period unit=\"y\">1</domain:period>",
-        &info[at..at + 10]
-    );
+    let renew = renew_for_a_year("gold.example", &a.domain("info", "<domain:name>gold.example</domain:name>", "").await);
     let before = balance().await;
     assert_eq!(code(&a.domain("renew", &renew, renew_fee).await), 1000, "renewed at the price it was created at");
     assert_eq!(charged(&before, &balance().await), 50_000);
@@ -185,7 +178,7 @@ async fn an_allocation_token_allocates_its_reserved_name_once_to_its_registrar_a
     d.ok("POST", "/v1/tlds/example/reserved", Some(withheld)).await;
     let dir = tempfile::tempdir().unwrap();
     let conf = crate::cli::config_reaching(&d, dir.path());
-    let run = |args: &[&str]| tool(env!("CARGO_BIN_EXE_domain-os"), &[&["--config", conf.to_str().unwrap()], args].concat());
+    let run = |args: &[&str]| crate::cli::cli(&conf, args);
     let (ok, out, err) = run(&["token", "issue", "example", "--name", "gift", "--registrar", "demo-registrar", "--create-price", "5.00"]);
     assert!(ok, "{out}{err}");
     let issued: serde_json::Value = serde_json::from_str(&out).unwrap();
