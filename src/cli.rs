@@ -568,6 +568,9 @@ enum RegistrarCmd {
         id: String,
         #[arg(allow_hyphen_values = true)]
         amount: String,
+        /// The account's currency (ISO 4217); by default, the one its TLDs price in.
+        #[arg(long)]
+        currency: Option<String>,
     },
     /// Issue an EPP client certificate from the appliance's private CA (in the
     /// data folder) and pin it to the registrar, beside any already pinned.
@@ -1169,7 +1172,9 @@ fn registrar_request(cmd: RegistrarCmd) -> anyhow::Result<ApiRequest> {
             }
             request(Method::PATCH, format!("/v1/registrars/{id}"), Some(Value::Object(body)))
         }
-        RegistrarCmd::Fund { id, amount } => request(Method::POST, format!("/v1/registrars/{id}/funds"), Some(json!({ "amount": amount }))),
+        RegistrarCmd::Fund { id, amount, currency } => {
+            request(Method::POST, format!("/v1/registrars/{id}/funds"), Some(json!({ "amount": amount, "currency": currency })))
+        }
         RegistrarCmd::Certificate { .. } => unreachable!("handled before the API call"),
         RegistrarCmd::Accredit { id, tld } => {
             request(Method::POST, format!("/v1/registrars/{id}/accreditations"), Some(json!({ "tld": tld })))

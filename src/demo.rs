@@ -91,7 +91,7 @@ fn registrars(pki: &Pki) -> Result<Vec<Command>, DemoError> {
             allowed_addresses: Some(vec![IpPrefix::parse("127.0.0.0/8").expect("prefix"), IpPrefix::parse("::1").expect("prefix")]),
             ..Default::default()
         }));
-        all.push(Command::Fund(ClientId::parse(id).expect("valid id"), crate::model::Money(100_000)));
+        all.push(Command::Fund(ClientId::parse(id).expect("valid id"), Some("USD".into()), crate::model::Money(100_000)));
     }
 
     Ok(all)

@@ -1315,12 +1315,15 @@ async fn update_registrar(State(s): AppState, Path(id): Path<String>, body: Resu
 struct Funds {
     /// Added to the balance (negative to take funds away), e.g. `"100.00"`.
     amount: crate::model::Money,
+    /// The account's ISO 4217 code; by default, the currency of the
+    /// registrar's TLDs.
+    currency: Option<String>,
 }
 
 async fn fund_registrar(State(s): AppState, Path(id): Path<String>, body: Result<Json<Funds>, JsonRejection>) -> ApiResult {
     let Json(funds) = body?;
     let id = ClientId::parse(&id).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_identifier", e.to_string()))?;
-    match s.registry.execute(Command::Fund(id, funds.amount)).await? {
+    match s.registry.execute(Command::Fund(id, funds.currency, funds.amount)).await? {
         Outcome::Registrar(r) => ok(views::registrar(&r)),
         other => unexpected(other),
     }

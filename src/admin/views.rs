@@ -121,8 +121,8 @@ pub struct RegistrarView<'a> {
     pub has_password: bool,
     pub cert_fingerprints: &'a [String],
     pub allowed_addresses: &'a [IpPrefix],
-    pub balance: crate::model::Money,
-    pub credit_limit: crate::model::Money,
+    /// One per currency it has been funded, charged or given credit in.
+    pub accounts: &'a [crate::model::ledger::Account],
     pub created: Timestamp,
     pub updated: Timestamp,
 }
@@ -145,8 +145,7 @@ pub fn registrar(r: &Registrar) -> RegistrarView<'_> {
         has_password: r.password_hash.is_some(),
         cert_fingerprints: &r.cert_fingerprints,
         allowed_addresses: &r.allowed_addresses,
-        balance: r.balance,
-        credit_limit: r.credit_limit,
+        accounts: &r.accounts,
         created: r.created,
         updated: r.updated,
     }

@@ -270,8 +270,7 @@ fn registrar(r: &Node) -> Parsed<Registrar> {
         allowed_addresses: Vec::new(),
         created,
         updated: date(r, "upDate")?.unwrap_or(created),
-        balance: Money(0),
-        credit_limit: Money(0),
+        accounts: Vec::new(),
     })
 }
 

@@ -2,14 +2,47 @@
 //! the fees of creates, renewals, transfers and restores, automatic
 //! renewals, the credits of grace-period deletes and refused transfers, and
 //! the operator's funds — with the command that made it and the balance
-//! after it, in the order they were committed.
+//! after it, in the order they were committed. A registrar has an account
+//! per currency: a command is paid from the account in its TLD's currency,
+//! so fees of TLDs priced in different currencies never mix.
 
 use super::{ClientId, DomainName, Money, Timestamp};
 
 /// The most entries one page of the history holds.
 pub const LEDGER_PAGE_MAX: usize = 1_000;
 
-/// One change of a registrar's balance.
+/// A registrar's funds in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Prepaid funds; billable commands debit it, refunds credit it.
+    pub balance: Money,
+    /// How far below zero the balance may go.
+    pub credit_limit: Money,
+}
+
+impl Account {
+    pub fn new(currency: &str) -> Account {
+        Account { currency: currency.to_string(), balance: Money(0), credit_limit: Money(0) }
+    }
+
+    /// What can still be spent: the balance and the credit limit.
+    pub fn available(&self) -> Money {
+        self.balance + self.credit_limit
+    }
+}
+
+/// Checks an ISO 4217 currency code: three upper-case letters.
+pub fn check_currency(code: &str) -> Result<(), String> {
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(format!("{code:?} is not an ISO 4217 currency code such as USD"))
+    }
+}
+
+/// One change of a registrar's balance in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LedgerEntry {
     pub registrar: ClientId,
@@ -18,8 +51,10 @@ pub struct LedgerEntry {
     pub at: Timestamp,
     /// Positive: a credit; negative: a debit.
     pub amount: Money,
-    /// The balance after it.
+    /// The balance after it, in the same currency.
     pub balance: Money,
+    /// The account it changed.
+    pub currency: String,
     /// What made it (`domain create`, `auto-renew`, `funds`, …).
     pub reason: String,
     /// The domain it was for, if any.

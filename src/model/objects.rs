@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{ClientId, ContactId, Roid};
-use super::lifecycle::{Grace, Money, RegistrationPolicy, Rgp, RgpPhase, Transfer, current_grace};
+use super::lifecycle::{Grace, RegistrationPolicy, Rgp, RgpPhase, Transfer, current_grace};
 use super::name::{DomainName, HostName};
 use super::net::IpPrefix;
 use super::status::{ContactStatusSet, DomainStatusSet, HostStatusSet};
@@ -190,10 +190,27 @@ pub struct Registrar {
     pub allowed_addresses: Vec<IpPrefix>,
     pub created: Timestamp,
     pub updated: Timestamp,
-    /// Prepaid funds; billable commands debit it, refunds credit it.
-    pub balance: Money,
-    /// How far below zero the balance may go.
-    pub credit_limit: Money,
+    /// Its accounts, one per currency, by currency code.
+    pub accounts: Vec<super::ledger::Account>,
+}
+
+impl Registrar {
+    /// The account in `currency` (empty when it has none yet).
+    pub fn account(&self, currency: &str) -> super::ledger::Account {
+        self.accounts.iter().find(|a| a.currency == currency).cloned().unwrap_or_else(|| super::ledger::Account::new(currency))
+    }
+
+    /// The account in `currency`, opened when it has none yet.
+    pub fn account_mut(&mut self, currency: &str) -> &mut super::ledger::Account {
+        let at = match self.accounts.binary_search_by(|a| a.currency.as_str().cmp(currency)) {
+            Ok(at) => at,
+            Err(at) => {
+                self.accounts.insert(at, super::ledger::Account::new(currency));
+                at
+            }
+        };
+        &mut self.accounts[at]
+    }
 }
 
 /// RFC 5733 postal information (`int` or `loc` form).

@@ -64,9 +64,7 @@ fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy,
     if !(1..=99).contains(&r.years_max) {
         return Err(RegistryError::Range("years_max must be 1 to 99".into()));
     }
-    if r.currency.len() != 3 || !r.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(RegistryError::Syntax("currency must be an ISO 4217 code such as USD".into()));
-    }
+    crate::model::ledger::check_currency(&r.currency).map_err(RegistryError::Syntax)?;
     if [r.create_price, r.renew_price, r.transfer_price, r.restore_price].iter().any(|p| p.0 < 0) {
         return Err(RegistryError::Range("prices cannot be negative".into()));
     }
@@ -116,6 +114,14 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
     let before = cx.tld(name)?;
     let mut tld = before.clone();
     apply_tld_spec(&mut tld.policy, &mut tld.registration, spec)?;
+    // Fees paid are refunded, and auto-renewals charged, in the currency of
+    // the TLD: it is chosen before the first registration and then kept.
+    if tld.registration.currency != before.registration.currency && cx.tables.has_domains(name)? {
+        return Err(RegistryError::Policy(format!(
+            ".{name} has registrations paid in {}: its currency cannot change",
+            before.registration.currency
+        )));
+    }
     tld.policy.validate()?;
     tld.updated = cx.now;
     let (old, new) = (&before.policy, &tld.policy);
@@ -367,13 +373,50 @@ fn apply_registrar_spec(cx: &Cx, r: &mut Registrar, spec: &RegistrarSpec) -> Res
         r.cert_fingerprints = v.iter().map(|f| fingerprint(f)).collect::<Result<_>>()?;
     }
     set(&mut r.allowed_addresses, &spec.allowed_addresses);
-    if let Some(limit) = spec.credit_limit {
-        if limit.0 < 0 {
-            return Err(RegistryError::Range("a credit limit cannot be negative".into()));
-        }
-        r.credit_limit = limit;
-    }
     Ok(())
+}
+
+/// Sets the credit limit `spec` names, of the account in its currency;
+/// after accreditation, which can choose that currency.
+fn set_credit_limit(cx: &Cx, r: &mut Registrar, spec: &RegistrarSpec) -> Result<()> {
+    let Some(limit) = spec.credit_limit else {
+        if spec.currency.is_some() {
+            return Err(RegistryError::Invalid("a currency names the account of a credit limit".into()));
+        }
+        return Ok(());
+    };
+    if limit.0 < 0 {
+        return Err(RegistryError::Range("a credit limit cannot be negative".into()));
+    }
+    let currency = account_currency(cx, r, spec.currency.as_deref())?;
+    r.account_mut(&currency).credit_limit = limit;
+    Ok(())
+}
+
+/// The currency of the account an operator's funds or credit limit go to:
+/// the one named, or else the one that every TLD `registrar` is accredited
+/// for prices in.
+fn account_currency(cx: &Cx, registrar: &Registrar, named: Option<&str>) -> Result<String> {
+    if let Some(code) = named {
+        crate::model::ledger::check_currency(code).map_err(RegistryError::Syntax)?;
+        return Ok(code.to_string());
+    }
+    let mut currencies = std::collections::BTreeSet::new();
+    for tld in cx.tables.tlds()? {
+        if cx.tables.accredited(&tld.name, &registrar.id)? {
+            currencies.insert(tld.registration.currency);
+        }
+    }
+    let mut currencies = currencies.into_iter();
+    match (currencies.next(), currencies.next()) {
+        (Some(only), None) => Ok(only),
+        (None, _) => Err(RegistryError::Missing(format!("registrar {} is accredited for no TLD: name the currency", registrar.id))),
+        (Some(first), Some(second)) => Err(RegistryError::Missing(format!(
+            "registrar {}'s TLDs price in {first}, {second}{}: name the currency",
+            registrar.id,
+            currencies.map(|c| format!(", {c}")).collect::<String>()
+        ))),
+    }
 }
 
 pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outcome> {
@@ -403,8 +446,7 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
         allowed_addresses: Vec::new(),
         created: cx.now,
         updated: cx.now,
-        balance: Money(0),
-        credit_limit: Money(0),
+        accounts: Vec::new(),
     };
     apply_registrar_spec(cx, &mut r, spec)?;
     cx.tables.put_registrar(&r)?;
@@ -421,6 +463,10 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
             Err(_) => {}
         }
     }
+    if spec.credit_limit.is_some() || spec.currency.is_some() {
+        set_credit_limit(cx, &mut r, spec)?;
+        cx.tables.put_registrar(&r)?;
+    }
     Ok(Outcome::Registrar(Box::new(r)))
 }
 
@@ -433,13 +479,16 @@ pub(super) fn update_registrar(cx: &mut Cx, id: &ClientId, spec: &RegistrarSpec)
         return Err(RegistryError::Invalid("accreditations change one at a time (accredit, unaccredit)".into()));
     }
     apply_registrar_spec(cx, &mut r, spec)?;
+    set_credit_limit(cx, &mut r, spec)?;
     r.updated = cx.now;
     cx.tables.put_registrar(&r)?;
     Ok(Outcome::Registrar(Box::new(r)))
 }
 
-pub(super) fn fund(cx: &mut Cx, id: &ClientId, amount: Money) -> Result<Outcome> {
-    cx.adjust_balance(id, amount, "funds", None)?;
+pub(super) fn fund(cx: &mut Cx, id: &ClientId, currency: Option<&str>, amount: Money) -> Result<Outcome> {
+    let r = cx.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
+    let currency = account_currency(cx, &r, currency)?;
+    cx.adjust_balance(id, &currency, amount, "funds", None)?;
     let mut r = cx.tables.registrar(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, id))?;
     r.updated = cx.now;
     cx.tables.put_registrar(&r)?;

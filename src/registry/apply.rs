@@ -76,7 +76,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::UpdateTld(name, spec) => super::account::update_tld(cx, name, spec),
         Command::CreateRegistrar(spec) => super::account::create_registrar(cx, spec),
         Command::UpdateRegistrar(id, spec) => super::account::update_registrar(cx, id, spec),
-        Command::Fund(id, amount) => super::account::fund(cx, id, *amount),
+        Command::Fund(id, currency, amount) => super::account::fund(cx, id, currency.as_deref(), *amount),
         Command::ChangePassword(id, hash) => super::account::change_password(cx, id, hash),
         Command::CreateContact(spec) => super::contact::create(cx, spec),
         Command::UpdateContact(id, spec) => super::contact::update(cx, id, spec),

@@ -39,8 +39,9 @@ pub enum Command {
     UpdateTld(DomainName, TldSpec),
     CreateRegistrar(RegistrarSpec),
     UpdateRegistrar(ClientId, RegistrarSpec),
-    /// Adds funds to (or, negative, takes them from) a registrar's balance.
-    Fund(ClientId, Money),
+    /// Funds for a registrar's account in a currency (by default, the one
+    /// its TLDs price in); negative to take funds back.
+    Fund(ClientId, Option<String>, Money),
     /// A registrar's new EPP password (`newPW`).
     ChangePassword(ClientId, Password),
     CreateContact(CreateContact),
@@ -490,6 +491,9 @@ pub struct RegistrarSpec {
     pub cert_fingerprints: Option<Vec<String>>,
     pub allowed_addresses: Option<Vec<IpPrefix>>,
     pub credit_limit: Option<Money>,
+    /// The account of `credit_limit` (by default, the currency the
+    /// registrar's TLDs price in).
+    pub currency: Option<String>,
     /// On create, the TLDs it is accredited for (all of them when absent).
     pub tlds: Option<Vec<DomainName>>,
 }

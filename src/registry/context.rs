@@ -281,38 +281,51 @@ impl<'a, 't> Cx<'a, 't> {
         Ok(price)
     }
 
-    /// Checks that `registrar` can pay `amount` (balance plus credit limit).
-    pub fn check_funds(&self, registrar: &ClientId, amount: Money) -> Result<()> {
+    /// Checks that `registrar` can pay `amount` from its account in
+    /// `currency` (balance plus credit limit).
+    pub fn check_funds(&self, registrar: &ClientId, currency: &str, amount: Money) -> Result<()> {
         if amount.0 <= 0 {
             return Ok(());
         }
         let r = self.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
-        if r.balance + r.credit_limit < amount {
-            return Err(RegistryError::Billing(format!("{amount} needed, {} available", r.balance + r.credit_limit)));
+        let available = r.account(currency).available();
+        if available < amount {
+            return Err(RegistryError::Billing(format!("{amount} {currency} needed, {available} {currency} available")));
         }
         Ok(())
     }
 
-    /// Moves money: positive `delta` credits the registrar, negative debits
-    /// it, and the registrar's account history says why. Returns the new
-    /// balance.
-    pub fn adjust_balance(&mut self, registrar: &ClientId, delta: Money, reason: &str, domain: Option<&DomainName>) -> Result<Money> {
+    /// Moves money in `registrar`'s account in `currency`: positive `delta`
+    /// credits it, negative debits it, and the account history says why.
+    /// Returns the new balance.
+    pub fn adjust_balance(
+        &mut self,
+        registrar: &ClientId,
+        currency: &str,
+        delta: Money,
+        reason: &str,
+        domain: Option<&DomainName>,
+    ) -> Result<Money> {
         let mut r = self.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
-        if delta.0 != 0 {
-            r.balance = r.balance.checked_add(delta).ok_or_else(|| RegistryError::Range("the balance would overflow".into()))?;
-            self.tables.put_registrar(&r)?;
-            let entry = crate::model::ledger::LedgerEntry {
-                registrar: registrar.clone(),
-                seq: self.tables.reserve_sequence("ledger", 1)?,
-                at: self.now,
-                amount: delta,
-                balance: r.balance,
-                reason: reason.to_string(),
-                domain: domain.cloned(),
-            };
-            self.tables.put_ledger_entry(&entry)?;
+        if delta.0 == 0 {
+            return Ok(r.account(currency).balance);
         }
-        Ok(r.balance)
+        let account = r.account_mut(currency);
+        account.balance = account.balance.checked_add(delta).ok_or_else(|| RegistryError::Range("the balance would overflow".into()))?;
+        let balance = account.balance;
+        self.tables.put_registrar(&r)?;
+        let entry = crate::model::ledger::LedgerEntry {
+            registrar: registrar.clone(),
+            seq: self.tables.reserve_sequence("ledger", 1)?,
+            at: self.now,
+            amount: delta,
+            balance,
+            currency: currency.to_string(),
+            reason: reason.to_string(),
+            domain: domain.cloned(),
+        };
+        self.tables.put_ledger_entry(&entry)?;
+        Ok(balance)
     }
 
     /// Counts `amount` of `field` for `registrar` in the monthly reports of

@@ -232,7 +232,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let phase_price = phase_price(cx, &tld, spec)?;
     let create_override = token.as_ref().and_then(|t| t.create_price).or(phase_price);
     let fee = cx.price(&tld, &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), create_override)?;
-    cx.check_funds(&registrar, fee)?;
+    cx.check_funds(&registrar, &tld.registration.currency, fee)?;
     if let Some(mut token) = token {
         token.uses += 1;
         cx.tables.put_token(&token)?;
@@ -295,7 +295,7 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     // Counted once its add grace is over (a delete within it takes it back).
     let reported_at = domain.grace.first().map_or(cx.now, |g| g.ends);
     cx.report(&domain, reported_at, &registrar, TransactionField::net_adds(spec.period_years), 1)?;
-    let balance = charge(cx, &registrar, fee, "domain create", &domain.name)?;
+    let balance = charge(cx, &registrar, &tld, fee, "domain create", &domain.name)?;
     relink(cx, None, Some(&domain))?;
     cx.touch(&tld.name, &domain.name);
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain, fee, credit: Money(0), balance })))
@@ -456,11 +456,11 @@ fn allocation_token(
 }
 
 /// Debits a registrar actor for `command` on `domain`; `None` for the registry.
-fn charge(cx: &mut Cx, registrar: &ClientId, fee: Money, command: &str, domain: &DomainName) -> Result<Option<Money>> {
+fn charge(cx: &mut Cx, registrar: &ClientId, tld: &Tld, fee: Money, command: &str, domain: &DomainName) -> Result<Option<Money>> {
     if cx.is_registry() {
         return Ok(None);
     }
-    Ok(Some(cx.adjust_balance(registrar, Money(-fee.0), command, Some(domain))?))
+    Ok(Some(cx.adjust_balance(registrar, &tld.registration.currency, Money(-fee.0), command, Some(domain))?))
 }
 
 /// Whether a registrar's update is blocked by the domain's statuses.
@@ -549,7 +549,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
             // A restored domain must not have expired: restoring includes a year's renewal when it has.
             let renew_years = crate::model::RegistrationPolicy::restore_renewal_years(before.expires, cx.now);
             fee = cx.price(&tld, &name, "restore", 0, Some(before.expires), agreed, None)?;
-            cx.check_funds(&before.registrar, fee)?;
+            cx.check_funds(&before.registrar, &tld.registration.currency, fee)?;
             after.expires = before.expires.plus_years(renew_years as i32);
             let ends = cx.now.plus_seconds(tld.registration.pending_restore_s);
             after.rgp = Some(Rgp { phase: RgpPhase::PendingRestore { redemption_ends: rgp.ends }, ends });
@@ -557,7 +557,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
             if renew_years > 0 {
                 cx.schedule(after.expires, Due::Expiry, name.as_str())?;
             }
-            balance = charge(cx, &before.registrar, fee, "domain restore", &name)?;
+            balance = charge(cx, &before.registrar, &tld, fee, "domain restore", &name)?;
         }
         (Restore::Report { .. }, RgpPhase::PendingRestore { .. }) => {
             after.rgp = None;
@@ -601,7 +601,7 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
     let outcome = delete_outcome(&domain.grace, cx.now);
     let mut credit = Money(0);
     for (registrar, amount) in &outcome.credits {
-        cx.adjust_balance(registrar, *amount, "domain delete in grace", Some(&domain.name))?;
+        cx.adjust_balance(registrar, &tld.registration.currency, *amount, "domain delete in grace", Some(&domain.name))?;
         // The response reports what the deleting sponsor gets back.
         if *registrar == domain.registrar {
             credit = credit + *amount;
@@ -680,7 +680,7 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
     let fee = cx.price(&tld, name, "renew", spec.years, Some(before.expires), spec.fee.as_ref(), None)?;
-    cx.check_funds(&before.registrar, fee)?;
+    cx.check_funds(&before.registrar, &tld.registration.currency, fee)?;
 
     let mut after = before.clone();
     after.expires = expires;
@@ -695,7 +695,7 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     after.updated = Some(cx.now);
     cx.tables.put_domain(&after)?;
     cx.schedule(expires, Due::Expiry, name.as_str())?;
-    let balance = charge(cx, &before.registrar, fee, "domain renew", name)?;
+    let balance = charge(cx, &before.registrar, &tld, fee, "domain renew", name)?;
     Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
 }
 
@@ -749,7 +749,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
     let fee = cx.price(&tld, &name, "transfer", years, None, agreed, None)?;
-    cx.check_funds(&gaining, fee)?;
+    cx.check_funds(&gaining, &tld.registration.currency, fee)?;
 
     let acted = cx.now.plus_seconds(tld.registration.transfer_pending_s);
     let transfer = Transfer {
@@ -767,7 +767,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     after.transfer = Some(transfer.clone());
     cx.tables.put_domain(&after)?;
     cx.schedule(acted, Due::TransferApproval, name.as_str())?;
-    charge(cx, &gaining, fee, "domain transfer", &name)?;
+    charge(cx, &gaining, &tld, fee, "domain transfer", &name)?;
     let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
     cx.notify(&domain.registrar, format!("Transfer of {name} requested by {gaining}"), payload)?;
     Ok(Outcome::Transfer { name, transfer, pending: true })
@@ -789,7 +789,7 @@ pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferSta
     // The auto-renewal the losing registrar paid for is cancelled and credited back.
     let now = cx.now;
     for g in current_grace(&domain.grace, now).filter(|g| g.kind == GraceKind::AutoRenew) {
-        cx.adjust_balance(&g.registrar, g.amount, "auto-renew cancelled by a transfer", Some(&domain.name))?;
+        cx.adjust_balance(&g.registrar, &tld.registration.currency, g.amount, "auto-renew cancelled by a transfer", Some(&domain.name))?;
         cx.report(&domain, g.ends, &g.registrar, TransactionField::net_renews(g.years), -1)?;
     }
     cx.report(&domain, now, &transfer.gaining, TransactionField::TransferGainingSuccessful, 1)?;
@@ -836,7 +836,8 @@ fn end_transfer(cx: &mut Cx, domain: Domain, status: TransferStatus) -> Result<O
     let name = domain.name.clone();
     let mut transfer = domain.transfer.clone().expect("a pending transfer");
     let mut after = domain;
-    cx.adjust_balance(&transfer.gaining, transfer.fee, "domain transfer not completed", Some(&name))?;
+    let currency = cx.tld(&after.tld)?.registration.currency;
+    cx.adjust_balance(&transfer.gaining, &currency, transfer.fee, "domain transfer not completed", Some(&name))?;
     if status == TransferStatus::ClientRejected {
         cx.report(&after, cx.now, &transfer.gaining, TransactionField::TransferGainingNacked, 1)?;
         cx.report(&after, cx.now, &transfer.losing, TransactionField::TransferLosingNacked, 1)?;

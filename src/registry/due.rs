@@ -88,7 +88,7 @@ fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
     after.grace.push(Grace { kind: GraceKind::AutoRenew, ends, registrar: before.registrar.clone(), amount: fee, years: 1 });
     cx.tables.put_domain(&after)?;
     // Auto-renewal is owed whatever the balance; it may go below zero.
-    cx.adjust_balance(&before.registrar, Money(-fee.0), "auto-renew", Some(name))?;
+    cx.adjust_balance(&before.registrar, &tld.registration.currency, Money(-fee.0), "auto-renew", Some(name))?;
     cx.schedule(after.expires, Due::Expiry, name.as_str())?;
     cx.schedule(ends, Due::GraceEnd, name.as_str())?;
     cx.report(&after, ends, &before.registrar, crate::model::report::TransactionField::net_renews(1), 1)?;

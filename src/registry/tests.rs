@@ -78,7 +78,8 @@ impl Fixture {
                 }),
             )
             .await;
-            f.ok(Actor::Registry, Command::Fund(id(registrar), Money(100_000))).await;
+            // No TLD yet, so no currency the registrar's TLDs price in: it is named.
+            f.ok(Actor::Registry, Command::Fund(id(registrar), Some("USD".into()), Money(100_000))).await;
         }
         f.ok(
             Actor::Registry,
@@ -102,7 +103,7 @@ impl Fixture {
     }
 
     fn balance(&self, registrar: &str) -> Money {
-        self.r.snapshot().registrar(&id(registrar)).unwrap().unwrap().balance
+        self.r.snapshot().registrar(&id(registrar)).unwrap().unwrap().account("USD").balance
     }
 
     fn serial(&self) -> u32 {
@@ -221,16 +222,59 @@ async fn creates_are_billed_and_deleting_within_add_grace_refunds() {
     assert_eq!(f.balance("reg-a"), Money(100_000));
 
     f.ok(Actor::Registry, Command::UpdateRegistrar(id("reg-b"), RegistrarSpec::default())).await;
-    f.ok(Actor::Registry, Command::Fund(id("reg-b"), Money(-99_500))).await;
+    f.ok(Actor::Registry, Command::Fund(id("reg-b"), None, Money(-99_500))).await;
     let err = f.run(reg("reg-b"), create("poor.test", 1)).await.unwrap_err();
     assert!(matches!(err, RegistryError::Billing(_)), "{err:?}");
     assert!(f.domain("poor.test").is_none());
 
     // A fund that would overflow the balance is refused; the writer carries on.
-    let err = f.run(Actor::Registry, Command::Fund(id("reg-a"), Money(i64::MAX))).await.unwrap_err();
+    let err = f.run(Actor::Registry, Command::Fund(id("reg-a"), None, Money(i64::MAX))).await.unwrap_err();
     assert!(matches!(err, RegistryError::Range(_)), "{err:?}");
     assert_eq!(f.balance("reg-a"), Money(100_000));
     f.ok(reg("reg-a"), create("after.test", 1)).await;
+}
+
+#[tokio::test]
+async fn each_currency_is_its_own_account_and_a_tld_keeps_its_currency_once_registered() {
+    let f = Fixture::new().await;
+    let eur = TldSpec {
+        name: Some(n("eu-test")),
+        nameservers: Some(vec![n("ns.example.net")]),
+        currency: Some("EUR".into()),
+        create_price: Some(Money(700)),
+        ..Default::default()
+    };
+    f.ok(Actor::Registry, Command::CreateTld(eur)).await;
+    let eur_balance = |f: &Fixture| f.r.snapshot().registrar(&id("reg-a")).unwrap().unwrap().account("EUR").balance;
+    // USD funds do not pay for a EUR TLD.
+    let err = f.run(reg("reg-a"), create("a.eu-test", 1)).await.unwrap_err();
+    assert!(matches!(&err, RegistryError::Billing(m) if m.contains("EUR")), "{err:?}");
+    // Its TLDs now price in two currencies: funds name theirs.
+    let err = f.run(Actor::Registry, Command::Fund(id("reg-a"), None, Money(1000))).await.unwrap_err();
+    assert!(matches!(&err, RegistryError::Missing(m) if m.contains("EUR, USD")), "{err:?}");
+    f.ok(Actor::Registry, Command::Fund(id("reg-a"), Some("EUR".into()), Money(1000))).await;
+    let Outcome::Domain(d) = f.ok(reg("reg-a"), create("a.eu-test", 1)).await else { panic!() };
+    assert_eq!((d.fee, d.balance), (Money(700), Some(Money(300))), "charged and reported in EUR");
+    assert_eq!(f.balance("reg-a"), Money(100_000), "the USD account is untouched");
+    // A credit limit is of one account.
+    let limit = RegistrarSpec { credit_limit: Some(Money(500)), currency: Some("EUR".into()), ..Default::default() };
+    f.ok(Actor::Registry, Command::UpdateRegistrar(id("reg-a"), limit)).await;
+    f.ok(reg("reg-a"), create("b.eu-test", 1)).await;
+    assert_eq!(eur_balance(&f), Money(-400));
+    let err = f.run(reg("reg-a"), create("c.eu-test", 1)).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Billing(_)), "{err:?}");
+    // A delete in add grace refunds the account that paid.
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("b.eu-test"))).await;
+    assert_eq!(eur_balance(&f), Money(300));
+    let history = f.r.snapshot().ledger(&id("reg-a"), None, 100).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((last.currency.as_str(), last.amount, last.balance), ("EUR", Money(700), Money(300)));
+    // Refunds and auto-renewals follow the TLD's currency, so it stays.
+    let to_usd = TldSpec { currency: Some("USD".into()), ..Default::default() };
+    let err = f.run(Actor::Registry, Command::UpdateTld(n("eu-test"), to_usd.clone())).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Policy(_)), "{err:?}");
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("a.eu-test"))).await;
+    f.ok(Actor::Registry, Command::UpdateTld(n("eu-test"), to_usd)).await;
 }
 
 #[tokio::test]
@@ -667,7 +711,7 @@ async fn a_failing_fsync_is_storage_unavailable_and_nothing_acknowledged_is_lost
 #[tokio::test]
 async fn a_command_group_commits_whole_or_not_at_all() {
     let f = Fixture::new().await;
-    let group = |last: Command| Command::All(vec![Command::Fund(id("reg-a"), Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
+    let group = |last: Command| Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
     let refused = f.run(Actor::Registry, group(create("g1.test", 1))).await;
     assert!(matches!(refused, Err(RegistryError::Missing(_) | RegistryError::Exists { .. })), "{refused:?}");
     assert!(f.domain("g1.test").is_none() && f.r.snapshot().host_by_name(&n("ns1.g1.test")).unwrap().is_none());
@@ -679,7 +723,7 @@ async fn a_command_group_commits_whole_or_not_at_all() {
     spec.registrar = Some(id("reg-a"));
     let Command::CreateHost(mut ns) = host("ns1.g1.test") else { unreachable!() };
     ns.registrar = Some(id("reg-a"));
-    f.ok(Actor::Registry, Command::All(vec![Command::Fund(id("reg-a"), Money(500)), Command::CreateDomain(spec), Command::CreateHost(ns)]))
+    f.ok(Actor::Registry, Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), Command::CreateDomain(spec), Command::CreateHost(ns)]))
         .await;
     assert!(f.domain("g1.test").is_some() && f.r.snapshot().host_by_name(&n("ns1.g1.test")).unwrap().is_some());
     assert_eq!(f.balance("reg-a"), Money(100_500));
@@ -694,7 +738,7 @@ async fn the_change_log_names_each_object_a_commit_changed_once_and_nothing_a_re
         s.changes(0, s.last_change().unwrap(), 1000).unwrap()
     };
     let before = logged().len();
-    let group = |last: Command| Command::All(vec![Command::Fund(id("reg-a"), Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
+    let group = |last: Command| Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
     assert!(f.run(Actor::Registry, group(create("g1.test", 1))).await.is_err());
     assert_eq!(logged().len(), before, "a refused group leaves no entry");
 
@@ -964,6 +1008,7 @@ async fn stored_layouts_match_their_golden_bytes() {
         at,
         amount: Money(-1_000),
         balance: Money(99_000),
+        currency: "USD".into(),
         reason: "domain create".into(),
         domain: Some(n("golden.test")),
     };

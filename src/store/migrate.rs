@@ -24,17 +24,20 @@
 //! at the parent) and zones the timings of their rollovers. A key of schema
 //! 6 signed everything: it becomes a combined key (or a ZSK, if it lacked
 //! the SEP flag), active since it was made.
+//!
+//! v10 → v11: a registrar has an account per currency; its one balance
+//! moves to the account in the currency most TLDs price in.
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::record::{
-    ChangeOperationRecord, ContactRecord, DenialRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord, GluePolicyRecord,
-    GraceRecord, HostRecord, KeyRoleRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord, PostalAddressRecord, PostalInfoRecord,
+    AccountRecord, ChangeOperationRecord, ContactRecord, DenialRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord, GluePolicyRecord,
+    GraceRecord, HostRecord, KeyRoleRecord, LedgerEntryRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord, PostalAddressRecord, PostalInfoRecord,
     RegistrarRecord, RegistrarStatusRecord, RegistrationRecord, RgpRecord, SoaRecord, Stored, TldPolicyRecord, TldRecord, TransferRecord,
     ZoneKeyRecord, ZoneSigningRecord,
 };
-use super::{CONTACTS, DNSSEC, DOMAINS, HOSTS, POLL, REGISTRARS, StoreError, TLDS, codec};
+use super::{CONTACTS, DNSSEC, DOMAINS, HOSTS, LEDGER, POLL, REGISTRARS, StoreError, TLDS, codec};
 use crate::model::dnssec::{DNSKEY_SEP, Denial, ZoneSigning};
 use crate::model::net::AddressPolicy;
 use crate::model::{
@@ -140,6 +143,43 @@ struct RegistrarV1 {
     allowed_addresses: Vec<IpPrefix>,
     created: Timestamp,
     updated: Timestamp,
+}
+
+/// A registrar of schemas 2 to 10: one balance, in no stated currency.
+#[derive(Serialize, Deserialize)]
+struct RegistrarV10 {
+    id: ClientId,
+    name: String,
+    iana_id: Option<u32>,
+    status: RegistrarStatusRecord,
+    email: String,
+    phone: Option<String>,
+    fax: Option<String>,
+    url: Option<String>,
+    whois_server: Option<String>,
+    rdap_base_url: Option<String>,
+    address: PostalAddressRecord,
+    abuse_email: Option<String>,
+    abuse_phone: Option<String>,
+    password_hash: Option<String>,
+    cert_fingerprints: Vec<String>,
+    allowed_addresses: Vec<IpPrefix>,
+    created: Timestamp,
+    updated: Timestamp,
+    balance: Money,
+    credit_limit: Money,
+}
+
+/// A ledger entry of schema 10, in no stated currency.
+#[derive(Deserialize)]
+struct LedgerEntryV10 {
+    registrar: ClientId,
+    seq: u64,
+    at: Timestamp,
+    amount: Money,
+    balance: Money,
+    reason: String,
+    domain: Option<DomainName>,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +408,61 @@ pub(super) fn v9_to_v10(txn: &WriteTransaction) -> Result<String, StoreError> {
     ))
 }
 
+/// v10 → v11: a registrar's one balance becomes its account in the
+/// currency most TLDs price in (USD without TLDs), its history entries
+/// that account's; other currencies open empty accounts as they are used.
+pub(super) fn v10_to_v11(txn: &WriteTransaction) -> Result<String, StoreError> {
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for item in txn.open_table(TLDS)?.iter()? {
+        let (_, v) = item?;
+        let tld: TldRecord = codec::decode_record(v.value(), "tld (v10)")?;
+        *counts.entry(tld.registration.currency).or_default() += 1;
+    }
+    // The most common; of equally common ones, the first in code order.
+    let currency = counts.iter().rev().max_by_key(|(_, n)| **n).map_or_else(|| "USD".to_string(), |(c, _)| c.clone());
+    let registrars = rewrite(txn, REGISTRARS, "registrar (v10)", |r: RegistrarV10| {
+        let accounts = if r.balance.0 == 0 && r.credit_limit.0 == 0 {
+            Vec::new()
+        } else {
+            vec![AccountRecord { currency: currency.clone(), balance: r.balance, credit_limit: r.credit_limit }]
+        };
+        Ok(RegistrarRecord {
+            id: r.id,
+            name: r.name,
+            iana_id: r.iana_id,
+            status: r.status,
+            email: r.email,
+            phone: r.phone,
+            fax: r.fax,
+            url: r.url,
+            whois_server: r.whois_server,
+            rdap_base_url: r.rdap_base_url,
+            address: r.address,
+            abuse_email: r.abuse_email,
+            abuse_phone: r.abuse_phone,
+            password_hash: r.password_hash,
+            cert_fingerprints: r.cert_fingerprints,
+            allowed_addresses: r.allowed_addresses,
+            created: r.created,
+            updated: r.updated,
+            accounts,
+        })
+    })?;
+    let entries = rewrite_keyed_by_bytes(txn, LEDGER, "ledger entry (v10)", |e: LedgerEntryV10| {
+        Ok(LedgerEntryRecord {
+            registrar: e.registrar,
+            seq: e.seq,
+            at: e.at,
+            amount: e.amount,
+            balance: e.balance,
+            currency: currency.clone(),
+            reason: e.reason,
+            domain: e.domain,
+        })
+    })?;
+    Ok(format!("schema 10 to 11: the balances of {registrars} registrars and {entries} account history entries are now in {currency}"))
+}
+
 pub(super) fn v5_to_v6() -> String {
     "schema 5 to 6: tables for signed zones added (no zone is signed yet)".into()
 }
@@ -525,9 +620,9 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
 
 impl RegistrarV1 {
     /// Schema 2 gave registrars a balance and a credit limit, both zero.
-    fn upgrade(self) -> RegistrarRecord {
+    fn upgrade(self) -> RegistrarV10 {
         let r = self;
-        RegistrarRecord {
+        RegistrarV10 {
             id: r.id,
             name: r.name,
             iana_id: r.iana_id,

@@ -47,7 +47,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -372,7 +372,10 @@ impl Store {
                     if v <= 8 {
                         upgrades.push(migrate::v8_to_v9());
                     }
-                    upgrades.push(migrate::v9_to_v10(&txn)?);
+                    if v <= 9 {
+                        upgrades.push(migrate::v9_to_v10(&txn)?);
+                    }
+                    upgrades.push(migrate::v10_to_v11(&txn)?);
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }

@@ -273,9 +273,10 @@ record!(RegistrarRecord of Registrar {
     allowed_addresses: Vec<IpPrefix>,
     created: Timestamp,
     updated: Timestamp,
-    balance: Money,
-    credit_limit: Money,
+    accounts: Vec<AccountRecord>,
 });
+
+record!(AccountRecord of crate::model::ledger::Account { currency: String, balance: Money, credit_limit: Money });
 
 record!(PostalInfoRecord of PostalInfo { name: String, org: Option<String>, address: PostalAddressRecord });
 
@@ -644,6 +645,7 @@ record!(LedgerEntryRecord of crate::model::ledger::LedgerEntry {
     at: Timestamp,
     amount: Money,
     balance: Money,
+    currency: String,
     reason: String,
     domain: Option<DomainName>,
 });

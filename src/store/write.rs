@@ -649,6 +649,15 @@ impl<'t> WriteTables<'t> {
         Ok(out)
     }
 
+    /// Whether any domain is registered under `tld`.
+    pub fn has_domains(&self, tld: &DomainName) -> Result<bool, StoreError> {
+        let prefix = tld.canonical_key();
+        match self.domains.range::<&[u8]>(prefix.as_slice()..)?.next() {
+            Some(item) => Ok(item?.0.value().starts_with(&prefix)),
+            None => Ok(false),
+        }
+    }
+
     /// Every name that has, or may need, a row in `tld`'s zone: current rows,
     /// registered domains and hosts below the apex.
     pub fn owner_names(&self, tld: &DomainName) -> Result<BTreeSet<DomainName>, StoreError> {

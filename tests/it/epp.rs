@@ -427,7 +427,7 @@ async fn a_domain_lives_its_life_over_epp_and_dns_follows() {
         "{history}"
     );
     let last = history["entries"].as_array().unwrap().last().unwrap();
-    let balance = d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].clone();
+    let balance = d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].clone();
     assert_eq!(last["balance"], balance, "the last entry's balance is the registrar's");
     let seq = entries[0]["seq"].as_u64().unwrap();
     let page = d.ok("GET", &format!("/v1/registrars/demo-registrar/ledger?after={seq}&limit=1"), None).await;

@@ -26,7 +26,7 @@ async fn a_schema_v1_database_opens_and_serves_the_same_zone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_schema_fixture_opens_upgrades_and_serves() {
-    for version in [2, 3, 4, 5, 6, 7, 8, 9] {
+    for version in [2, 3, 4, 5, 6, 7, 8, 9, 10] {
         let dir = tempfile::tempdir().unwrap();
         let config = test_config(dir.path());
         std::fs::create_dir_all(&config.data_dir).unwrap();
@@ -36,7 +36,11 @@ async fn every_schema_fixture_opens_upgrades_and_serves() {
         let made = d.ok("GET", "/v1/domains/fixture.example", None).await;
         assert_eq!(made["nameservers"], serde_json::json!(["ns1.example.net"]), "v{version}: {made}");
         assert_eq!(made["registrar"], "demo-registrar");
-        assert_eq!(d.ok("GET", "/v1/registrars/demo-registrar", None).await["has_password"], true, "v{version}");
+        let registrar = d.ok("GET", "/v1/registrars/demo-registrar", None).await;
+        assert_eq!(registrar["has_password"], true, "v{version}");
+        // Its one balance is now its account in the currency of the TLDs (schema 11).
+        assert_eq!(registrar["accounts"][0]["currency"], "USD", "v{version}: {registrar}");
+        assert_eq!(registrar["accounts"].as_array().map(Vec::len), Some(1), "v{version}: {registrar}");
         // Statuses stored as bits up to schema 3 come back as the same statuses.
         assert_eq!(d.ok("GET", "/v1/domains/held.example", None).await["statuses"], serde_json::json!(["serverHold"]), "v{version}");
         let host = d.ok("GET", "/v1/hosts/ns1.hello.example", None).await;

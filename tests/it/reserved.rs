@@ -98,7 +98,7 @@ async fn a_premium_name_is_quoted_and_charged_the_same_and_its_fee_must_be_ackno
     d.ok("POST", "/v1/registrars/demo-registrar/funds", Some(json!({ "amount": "10000.00" }))).await;
     let seen = Responses::default();
     let mut a = Epp::session(&d, "demo-registrar", &seen).await;
-    let balance = async || d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].as_str().unwrap().to_string();
+    let balance = async || d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap().to_string();
     let fee_check = |command: &str, years: u32| {
         format!(
             r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="{command}"><fee:period unit="y">{years}</fee:period></fee:command></fee:check>"#
@@ -206,7 +206,7 @@ async fn an_allocation_token_allocates_its_reserved_name_once_to_its_registrar_a
     assert_eq!(code(&refused), 2201, "{refused}");
     assert!(refused.contains("not for registrar other-registrar"), "{refused}");
     let balance = async || {
-        domain_os::model::Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["balance"].as_str().unwrap()).unwrap()
+        domain_os::model::Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap()).unwrap()
     };
     let before = balance().await;
     let created = a.domain("create", &create, &with(&token)).await;
