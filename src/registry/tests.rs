@@ -711,7 +711,8 @@ async fn a_failing_fsync_is_storage_unavailable_and_nothing_acknowledged_is_lost
 #[tokio::test]
 async fn a_command_group_commits_whole_or_not_at_all() {
     let f = Fixture::new().await;
-    let group = |last: Command| Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
+    let group =
+        |last: Command| Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
     let refused = f.run(Actor::Registry, group(create("g1.test", 1))).await;
     assert!(matches!(refused, Err(RegistryError::Missing(_) | RegistryError::Exists { .. })), "{refused:?}");
     assert!(f.domain("g1.test").is_none() && f.r.snapshot().host_by_name(&n("ns1.g1.test")).unwrap().is_none());
@@ -723,8 +724,11 @@ async fn a_command_group_commits_whole_or_not_at_all() {
     spec.registrar = Some(id("reg-a"));
     let Command::CreateHost(mut ns) = host("ns1.g1.test") else { unreachable!() };
     ns.registrar = Some(id("reg-a"));
-    f.ok(Actor::Registry, Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), Command::CreateDomain(spec), Command::CreateHost(ns)]))
-        .await;
+    f.ok(
+        Actor::Registry,
+        Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), Command::CreateDomain(spec), Command::CreateHost(ns)]),
+    )
+    .await;
     assert!(f.domain("g1.test").is_some() && f.r.snapshot().host_by_name(&n("ns1.g1.test")).unwrap().is_some());
     assert_eq!(f.balance("reg-a"), Money(100_500));
 }
@@ -738,7 +742,8 @@ async fn the_change_log_names_each_object_a_commit_changed_once_and_nothing_a_re
         s.changes(0, s.last_change().unwrap(), 1000).unwrap()
     };
     let before = logged().len();
-    let group = |last: Command| Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
+    let group =
+        |last: Command| Command::All(vec![Command::Fund(id("reg-a"), None, Money(500)), create("g1.test", 1), host("ns1.g1.test"), last]);
     assert!(f.run(Actor::Registry, group(create("g1.test", 1))).await.is_err());
     assert_eq!(logged().len(), before, "a refused group leaves no entry");
 

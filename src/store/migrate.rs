@@ -32,10 +32,10 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::record::{
-    AccountRecord, ChangeOperationRecord, ContactRecord, DenialRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord, GluePolicyRecord,
-    GraceRecord, HostRecord, KeyRoleRecord, LedgerEntryRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord, PostalAddressRecord, PostalInfoRecord,
-    RegistrarRecord, RegistrarStatusRecord, RegistrationRecord, RgpRecord, SoaRecord, Stored, TldPolicyRecord, TldRecord, TransferRecord,
-    ZoneKeyRecord, ZoneSigningRecord,
+    AccountRecord, ChangeOperationRecord, ContactRecord, DenialRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord,
+    GluePolicyRecord, GraceRecord, HostRecord, KeyRoleRecord, LedgerEntryRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord,
+    PostalAddressRecord, PostalInfoRecord, RegistrarRecord, RegistrarStatusRecord, RegistrationRecord, RgpRecord, SoaRecord, Stored,
+    TldPolicyRecord, TldRecord, TransferRecord, ZoneKeyRecord, ZoneSigningRecord,
 };
 use super::{CONTACTS, DNSSEC, DOMAINS, HOSTS, LEDGER, POLL, REGISTRARS, StoreError, TLDS, codec};
 use crate::model::dnssec::{DNSKEY_SEP, Denial, ZoneSigning};

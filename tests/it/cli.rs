@@ -78,10 +78,16 @@ async fn serve_stops_cleanly_on_sigterm_and_keeps_its_state() {
     // Funds go to the account in the currency its TLDs price in, unless another is named.
     let (ok, out, err) = cli(&conf, &["registrar", "fund", "new-registrar", "250.00"]);
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["accounts"], json!([{"currency": "USD", "balance": "250.00", "credit_limit": "0.00"}]));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["accounts"],
+        json!([{"currency": "USD", "balance": "250.00", "credit_limit": "0.00"}])
+    );
     let (ok, out, err) = cli(&conf, &["registrar", "fund", "new-registrar", "10.00", "--currency", "EUR"]);
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["accounts"][0], json!({"currency": "EUR", "balance": "10.00", "credit_limit": "0.00"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["accounts"][0],
+        json!({"currency": "EUR", "balance": "10.00", "credit_limit": "0.00"})
+    );
     let (ok, _, err) = cli(&conf, &["registrar", "fund", "new-registrar", "10.00", "--currency", "euro"]);
     assert!(!ok && err.contains("ISO 4217"), "{err}");
     let (ok, out, err) = cli(&conf, &["registrar", "certificate", "new-registrar"]);

@@ -54,7 +54,9 @@ async fn creates_follow_the_phase_the_clock_is_in() {
     let mut a = Epp::session(&d, "demo-registrar", &seen).await;
     let landrush =
         r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase>landrush</launch:phase></launch:create>"#;
-    let balance = async || Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap()).unwrap();
+    let balance = async || {
+        Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap()).unwrap()
+    };
     d.ok("POST", "/v1/registrars/demo-registrar/funds", Some(json!({ "amount": "1000.00" }))).await;
 
     // Before the timeline begins, the TLD is closed to registrars (the registry still creates).
@@ -134,7 +136,9 @@ async fn an_early_access_price_declines_day_by_day() {
     let mut a = Epp::session(&d, "demo-registrar", &seen).await;
     let early = r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase name="early-access">custom</launch:phase></launch:create>"#;
     let fee = r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="create"/></fee:check>"#;
-    let balance = async || Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap()).unwrap();
+    let balance = async || {
+        Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap()).unwrap()
+    };
     for (day, (when, price)) in
         [("2026-11-10T12:00:00Z", "500.00"), ("2026-11-11T00:00:00Z", "250.00"), ("2026-11-19T23:00:00Z", "100.00")].into_iter().enumerate()
     {

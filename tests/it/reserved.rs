@@ -206,7 +206,8 @@ async fn an_allocation_token_allocates_its_reserved_name_once_to_its_registrar_a
     assert_eq!(code(&refused), 2201, "{refused}");
     assert!(refused.contains("not for registrar other-registrar"), "{refused}");
     let balance = async || {
-        domain_os::model::Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap()).unwrap()
+        domain_os::model::Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap())
+            .unwrap()
     };
     let before = balance().await;
     let created = a.domain("create", &create, &with(&token)).await;
