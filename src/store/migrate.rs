@@ -123,7 +123,7 @@ struct TldV1 {
     updated: Timestamp,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct RegistrarV1 {
     id: ClientId,
     name: String,
@@ -145,27 +145,12 @@ struct RegistrarV1 {
     updated: Timestamp,
 }
 
-/// A registrar of schemas 2 to 10: one balance, in no stated currency.
+/// A registrar of schemas 2 to 10: that of schema 1, then one balance in
+/// no stated currency (postcard writes a nested struct's fields in line,
+/// so this is the flat layout those schemas stored).
 #[derive(Serialize, Deserialize)]
 struct RegistrarV10 {
-    id: ClientId,
-    name: String,
-    iana_id: Option<u32>,
-    status: RegistrarStatusRecord,
-    email: String,
-    phone: Option<String>,
-    fax: Option<String>,
-    url: Option<String>,
-    whois_server: Option<String>,
-    rdap_base_url: Option<String>,
-    address: PostalAddressRecord,
-    abuse_email: Option<String>,
-    abuse_phone: Option<String>,
-    password_hash: Option<String>,
-    cert_fingerprints: Vec<String>,
-    allowed_addresses: Vec<IpPrefix>,
-    created: Timestamp,
-    updated: Timestamp,
+    v1: RegistrarV1,
     balance: Money,
     credit_limit: Money,
 }
@@ -426,27 +411,7 @@ pub(super) fn v10_to_v11(txn: &WriteTransaction) -> Result<String, StoreError> {
         } else {
             vec![AccountRecord { currency: currency.clone(), balance: r.balance, credit_limit: r.credit_limit }]
         };
-        Ok(RegistrarRecord {
-            id: r.id,
-            name: r.name,
-            iana_id: r.iana_id,
-            status: r.status,
-            email: r.email,
-            phone: r.phone,
-            fax: r.fax,
-            url: r.url,
-            whois_server: r.whois_server,
-            rdap_base_url: r.rdap_base_url,
-            address: r.address,
-            abuse_email: r.abuse_email,
-            abuse_phone: r.abuse_phone,
-            password_hash: r.password_hash,
-            cert_fingerprints: r.cert_fingerprints,
-            allowed_addresses: r.allowed_addresses,
-            created: r.created,
-            updated: r.updated,
-            accounts,
-        })
+        Ok(r.v1.with_accounts(accounts))
     })?;
     let entries = rewrite_keyed_by_bytes(txn, LEDGER, "ledger entry (v10)", |e: LedgerEntryV10| {
         Ok(LedgerEntryRecord {
@@ -621,8 +586,13 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
 impl RegistrarV1 {
     /// Schema 2 gave registrars a balance and a credit limit, both zero.
     fn upgrade(self) -> RegistrarV10 {
+        RegistrarV10 { v1: self, balance: Money(0), credit_limit: Money(0) }
+    }
+
+    /// The current record of this registrar, with `accounts`.
+    fn with_accounts(self, accounts: Vec<AccountRecord>) -> RegistrarRecord {
         let r = self;
-        RegistrarV10 {
+        RegistrarRecord {
             id: r.id,
             name: r.name,
             iana_id: r.iana_id,
@@ -641,8 +611,7 @@ impl RegistrarV1 {
             allowed_addresses: r.allowed_addresses,
             created: r.created,
             updated: r.updated,
-            balance: Money(0),
-            credit_limit: Money(0),
+            accounts,
         }
     }
 }
