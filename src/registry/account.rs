@@ -449,7 +449,6 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
         accounts: Vec::new(),
     };
     apply_registrar_spec(cx, &mut r, spec)?;
-    cx.tables.put_registrar(&r)?;
     let tlds = match &spec.tlds {
         Some(tlds) => tlds.iter().map(|t| cx.tld(t).map(|t| t.name)).collect::<Result<Vec<_>>>()?,
         None => cx.tables.tlds()?.into_iter().map(|t| t.name).collect(),
@@ -463,10 +462,8 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
             Err(_) => {}
         }
     }
-    if spec.credit_limit.is_some() || spec.currency.is_some() {
-        set_credit_limit(cx, &mut r, spec)?;
-        cx.tables.put_registrar(&r)?;
-    }
+    set_credit_limit(cx, &mut r, spec)?;
+    cx.tables.put_registrar(&r)?;
     Ok(Outcome::Registrar(Box::new(r)))
 }
 
