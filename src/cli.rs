@@ -287,6 +287,17 @@ enum PhaseCmd {
         /// The label lengths the phase takes, in characters: `1-3`.
         #[arg(long, value_parser = label_lengths)]
         label_lengths: Option<(u8, u8)>,
+        /// A fee beside the price, never refunded: `COMMAND:AMOUNT:DESCRIPTION`
+        /// with COMMAND `create`, `renew` or `restore` (`create:50.00:Sunrise fee`).
+        #[arg(long = "fee", value_name = "COMMAND:AMOUNT:DESCRIPTION")]
+        fees: Vec<String>,
+        /// A fee beside the price that a delete in the grace period refunds with it.
+        #[arg(long = "refundable-fee", value_name = "COMMAND:AMOUNT:DESCRIPTION")]
+        refundable_fees: Vec<String>,
+        /// The phase's own prices and policy: `renew_price`, `transfer_price`,
+        /// `restore_price`, `add_grace_s`, `years_max`, `transfer_lock_days`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
     },
     /// The timeline.
     List { tld: String },
@@ -1093,6 +1104,15 @@ fn settings(pairs: &[String]) -> anyhow::Result<Map<String, Value>> {
     Ok(map)
 }
 
+/// A named fee as `--fee` takes it: `COMMAND:AMOUNT:DESCRIPTION`.
+fn named_fee(text: &str, refundable: bool) -> anyhow::Result<Value> {
+    let mut parts = text.splitn(3, ':');
+    let (Some(command), Some(amount), Some(description)) = (parts.next(), parts.next(), parts.next()) else {
+        bail!("a fee is COMMAND:AMOUNT:DESCRIPTION, not {text:?}");
+    };
+    Ok(json!({ "command": command, "amount": amount, "description": description, "refundable": refundable }))
+}
+
 fn path_name(text: &str) -> anyhow::Result<String> {
     Ok(DomainName::parse(text)?.to_string())
 }
@@ -1115,9 +1135,30 @@ fn page_query(after: Option<String>, limit: Option<usize>) -> String {
 fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
     Ok(match cmd {
         TldCmd::List => request(Method::GET, "/v1/tlds".into(), None),
-        TldCmd::Phase(PhaseCmd::Add { tld, kind, name, starts, ends, create_price, daily_create_prices, claims, label_lengths }) => {
-            let body = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price, "daily_create_prices": daily_create_prices, "claims": claims, "label_lengths": label_lengths });
-            request(Method::POST, format!("/v1/tlds/{}/phases", path_name(&tld)?), Some(body))
+        TldCmd::Phase(PhaseCmd::Add {
+            tld,
+            kind,
+            name,
+            starts,
+            ends,
+            create_price,
+            daily_create_prices,
+            claims,
+            label_lengths,
+            fees,
+            refundable_fees,
+            settings: s,
+        }) => {
+            let mut body = settings(&s)?;
+            let named = |list: &[String], refundable| list.iter().map(|f| named_fee(f, refundable)).collect::<anyhow::Result<Vec<_>>>();
+            let mut all_fees = named(&fees, false)?;
+            all_fees.extend(named(&refundable_fees, true)?);
+            let fields = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price,
+                "daily_create_prices": daily_create_prices, "claims": claims, "label_lengths": label_lengths, "fees": all_fees });
+            if let Value::Object(fields) = fields {
+                body.extend(fields);
+            }
+            request(Method::POST, format!("/v1/tlds/{}/phases", path_name(&tld)?), Some(Value::Object(body)))
         }
         TldCmd::Idn(IdnCmd::Set { tld, lgr, id, policy, idn_only, url, url_policy }) => {
             let text = std::fs::read_to_string(&lgr).with_context(|| lgr.display().to_string())?;

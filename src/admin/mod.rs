@@ -922,39 +922,40 @@ async fn remove_idn_table(State(s): AppState, Path(tld): Path<String>) -> ApiRes
     ok(json!({ "tld": tld, "idn_table": null }))
 }
 
+/// A phase as the API takes it: its dates and create price, and its terms
+/// (`model::phase::PhaseTerms`) beside them in the same object.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PhaseRequest {
     kind: crate::model::phase::PhaseKind,
     name: Option<String>,
     starts: crate::model::Timestamp,
     ends: Option<crate::model::Timestamp>,
     create_price: Option<crate::model::Money>,
-    /// Early access: the create price of each day of the phase, declining.
-    #[serde(default)]
-    daily_create_prices: Vec<crate::model::Money>,
-    /// Trademark claims beside a landrush, open or custom phase.
-    #[serde(default)]
-    claims: bool,
-    /// The label lengths the phase takes, `[min, max]` characters.
-    label_lengths: Option<(u8, u8)>,
+    #[serde(flatten)]
+    terms: crate::model::phase::PhaseTerms,
+    /// What neither took: refused, as the other requests refuse unknown fields.
+    #[serde(flatten)]
+    unknown: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Adds a phase to a TLD's launch timeline.
 async fn add_phase(State(s): AppState, Path(tld): Path<String>, body: Result<Json<PhaseRequest>, JsonRejection>) -> ApiResult {
     let tld = name(&tld)?;
     let Json(r) = body.map_err(ApiError::from)?;
-    let phase =
-        crate::model::phase::Phase { tld, kind: r.kind, name: r.name, starts: r.starts, ends: r.ends, create_price: r.create_price };
-    let terms = crate::registry::command::PhaseTerms {
-        daily_create_prices: r.daily_create_prices,
-        claims: r.claims,
-        label_lengths: r.label_lengths,
+    if let Some(field) = r.unknown.keys().next() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("unknown field `{field}`")));
+    }
+    let phase = crate::model::phase::Phase {
+        tld,
+        kind: r.kind,
+        name: r.name,
+        starts: r.starts,
+        ends: r.ends,
+        create_price: r.create_price,
+        terms: r.terms,
     };
-    s.registry.execute(Command::AddPhase(phase.clone(), terms.clone())).await?;
-    created(
-        json!({ "phase": phase, "daily_create_prices": terms.daily_create_prices, "claims": terms.claims, "label_lengths": terms.label_lengths }),
-    )
+    s.registry.execute(Command::AddPhase(phase.clone())).await?;
+    created(json!({ "phase": phase }))
 }
 
 /// A TLD's launch timeline, and the phase running now.
@@ -971,17 +972,9 @@ async fn list_phases(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
     };
     let mut listed = Vec::new();
     for p in &phases {
-        let daily = snap.phase_daily_prices(&tld, p.starts).map_err(RegistryError::from)?;
         let mut entry = json!(p);
-        if snap.phase_under_claims(&tld, p.starts).map_err(RegistryError::from)? {
-            entry["claims"] = json!(true);
-        }
-        if let Some(lengths) = snap.phase_label_lengths(&tld, p.starts).map_err(RegistryError::from)? {
-            entry["label_lengths"] = json!(lengths);
-        }
-        if !daily.is_empty() {
-            entry["daily_create_prices"] = json!(daily);
-            entry["create_price_today"] = json!(crate::model::phase::price_on_day(&daily, p.starts, at));
+        if !p.terms.daily_create_prices.is_empty() {
+            entry["create_price_today"] = json!(p.create_price_on(at));
         }
         listed.push(entry);
     }

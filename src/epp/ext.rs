@@ -1,7 +1,7 @@
 //! The extensions domain commands carry: secDNS-1.1 (RFC 5910, the dsData
 //! interface), rgp-1.0 (RFC 3915), fee-1.0 (RFC 8748) and launch-1.0
-//! (RFC 8334, general availability only) — parsing what clients send and
-//! writing what we answer.
+//! (RFC 8334: phases, signed marks, claims notices) — parsing what clients
+//! send and writing what we answer.
 
 use super::render::fragment;
 use super::result::{EppError, code};
@@ -208,7 +208,9 @@ pub fn fee_check(extension: Option<&Element>) -> Result<Option<FeeCheck>, EppErr
     Ok(Some(FeeCheck { currency, commands }))
 }
 
-/// One `<fee:cd>` of a check response, priced as the writer will charge.
+/// One `<fee:cd>` of a check response, priced as the writer will charge:
+/// the price, then each named fee of the running phase with its
+/// description, the sum being what a create, renew or restore agrees to.
 pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, commands: &[(String, u32)], now: Timestamp) {
     let available = check.availability == Availability::Available;
     w.open("fee:cd", &[("avail", if available { "1" } else { "0" })]);
@@ -219,20 +221,30 @@ pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, c
     }
     let class = check.premium.as_ref().map_or("standard", |p| p.class.as_str());
     w.leaf("fee:class", &[], class);
-    let standard = if check.premium.is_some() || check.create_override.is_some() { "0" } else { "1" };
+    let special = check.premium.is_some() || check.create_override.is_some();
     for (command, years) in commands {
+        let price = check.price(command, *years, now);
+        let standard = if special || price.as_ref().is_some_and(|p| !p.fees.is_empty()) { "0" } else { "1" };
         w.open("fee:command", &[("name", command), ("standard", standard)]);
-        match check.price(command, *years, now) {
+        match price {
             Some(price) => {
                 if price.years > 0 {
                     w.leaf("fee:period", &[("unit", "y")], &price.years.to_string());
                 }
                 let days = format!("P{}D", price.grace_s / 86_400);
-                let mut attrs = vec![("refundable", if price.grace_s > 0 { "1" } else { "0" })];
-                if price.grace_s > 0 {
-                    attrs.push(("grace-period", days.as_str()));
+                let refundable = |yes: bool| {
+                    let mut attrs = vec![("refundable", if yes && price.grace_s > 0 { "1" } else { "0" })];
+                    if yes && price.grace_s > 0 {
+                        attrs.push(("grace-period", days.as_str()));
+                    }
+                    attrs
+                };
+                w.leaf("fee:fee", &refundable(true), &price.amount.to_string());
+                for fee in &price.fees {
+                    let mut attrs = refundable(fee.refundable);
+                    attrs.insert(0, ("description", fee.description.as_str()));
+                    w.leaf("fee:fee", &attrs, &fee.amount.to_string());
                 }
-                w.leaf("fee:fee", &attrs, &price.amount.to_string());
             }
             None => {
                 w.leaf("fee:reason", &[], "no such fee");

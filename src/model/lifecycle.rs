@@ -120,13 +120,28 @@ pub struct RegistrationPolicy {
 const DAY: i64 = 86_400;
 
 /// What a billable command costs and how it is refunded (RFC 8748 `fee:command`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Price {
     pub amount: Money,
     /// Years the price covers (shown as `fee:period`); 0 for one-off fees.
     pub years: u32,
     /// Grace period in which the fee is refunded on delete (0: none).
     pub grace_s: i64,
+    /// Fees beside the price, of the phase running (`model::phase`).
+    pub fees: Vec<super::phase::NamedFee>,
+}
+
+impl Price {
+    /// The price and its named fees.
+    pub fn total(&self) -> Money {
+        self.fees.iter().fold(self.amount, |sum, f| sum + f.amount)
+    }
+
+    /// What a delete in the grace period credits back: the price and the
+    /// refundable named fees.
+    pub fn refundable(&self) -> Money {
+        self.fees.iter().filter(|f| f.refundable).fold(self.amount, |sum, f| sum + f.amount)
+    }
 }
 
 /// A premium name's yearly prices, instead of the TLD's (`model::premium`).
@@ -171,7 +186,7 @@ impl RegistrationPolicy {
         now: Timestamp,
         premium: Option<&PremiumPrices>,
     ) -> Option<Price> {
-        let yearly = |per_year: Money, grace_s| Price { amount: per_year.times(years), years, grace_s };
+        let yearly = |per_year: Money, grace_s| Price { amount: per_year.times(years), years, grace_s, fees: Vec::new() };
         let renew_price = premium.map_or(self.renew_price, |p| p.renew);
         Some(match command {
             "create" => yearly(premium.map_or(self.create_price, |p| p.create), self.add_grace_s),
@@ -179,9 +194,9 @@ impl RegistrationPolicy {
             "transfer" => yearly(premium.map_or(self.transfer_price, |p| p.transfer), self.transfer_grace_s),
             "restore" => {
                 let renewal = expires.map_or(0, |e| Self::restore_renewal_years(e, now));
-                Price { amount: renew_price.times(renewal) + self.restore_price, years: 0, grace_s: 0 }
+                Price { amount: renew_price.times(renewal) + self.restore_price, years: 0, grace_s: 0, fees: Vec::new() }
             }
-            "delete" | "update" => Price { amount: Money(0), years: 0, grace_s: 0 },
+            "delete" | "update" => Price { amount: Money(0), years: 0, grace_s: 0, fees: Vec::new() },
             _ => return None,
         })
     }

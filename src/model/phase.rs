@@ -2,12 +2,17 @@
 //! without overlapping — sunrise (creates by holders of signed marks),
 //! landrush or another limited registration phase, general availability
 //! (`open`), general availability under trademark claims (`claims`), or
-//! `closed` — each from its start to its
-//! end (the last may have none), with a create price of its own if set. The
+//! `closed` — each from its start to its end (the last may have none). The
 //! phase of a moment is the one running then; a TLD without a timeline is
 //! in general availability, and one whose timeline has not begun, or has a
 //! gap, is closed. Phases that have begun cannot change.
+//!
+//! A phase has terms of its own (`PhaseTerms`): prices and policy that
+//! replace the TLD's for every command made while it runs, and named fees
+//! charged beside the price (`price_in`, which both a fee quote and the
+//! writer's charge come from).
 
+use super::lifecycle::{PremiumPrices, Price, RegistrationPolicy};
 use super::{DomainName, Money, Timestamp};
 
 /// How many phases a TLD's timeline holds at most.
@@ -56,9 +61,169 @@ pub struct Phase {
     pub ends: Option<Timestamp>,
     /// The yearly create price in this phase, instead of the name's.
     pub create_price: Option<Money>,
+    #[serde(flatten)]
+    pub terms: PhaseTerms,
+}
+
+/// What a phase sets beside its dates. Prices and periods left `None` are
+/// the TLD's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PhaseTerms {
+    /// Early access: the create price of each day of the phase, declining.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub daily_create_prices: Vec<Money>,
+    /// Trademark claims beside a landrush, open or custom phase.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claims: bool,
+    /// The label lengths the phase takes, in characters (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_lengths: Option<(u8, u8)>,
+    /// Yearly renewal (and auto-renewal) price of names at standard prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_price: Option<Money>,
+    /// Yearly transfer price of names at standard prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_price: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_price: Option<Money>,
+    /// The add grace period of creates made in the phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_grace_s: Option<i64>,
+    /// The longest registration, and how far ahead an expiry may lie, in years.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub years_max: Option<u32>,
+    /// Days after a create or transfer in which a transfer requested in the phase is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_lock_days: Option<u32>,
+    /// Fees charged beside the price (fee-1.0 `description`, `refundable`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<NamedFee>,
+}
+
+/// The commands a named fee can fall on. A renewal's fall on auto-renewals
+/// too. Transfers have none: a pending transfer keeps one fee, all of which
+/// a transfer that does not complete gives back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeeCommand {
+    Create,
+    Renew,
+    Restore,
+}
+
+impl FeeCommand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeeCommand::Create => "create",
+            FeeCommand::Renew => "renew",
+            FeeCommand::Restore => "restore",
+        }
+    }
+}
+
+/// A fee a command pays once beside its price, such as a sunrise
+/// application fee. A refundable one is credited back with the price by a
+/// delete in the command's grace period; another never is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedFee {
+    pub command: FeeCommand,
+    pub description: String,
+    pub amount: Money,
+    #[serde(default)]
+    pub refundable: bool,
+}
+
+/// How many named fees a phase has at most.
+pub const NAMED_FEES_MAX: usize = 8;
+
+impl PhaseTerms {
+    /// `policy` as the phase changes it.
+    pub fn policy(&self, policy: &RegistrationPolicy) -> RegistrationPolicy {
+        let mut p = policy.clone();
+        let or = |own: Option<Money>, tld: Money| own.unwrap_or(tld);
+        p.renew_price = or(self.renew_price, p.renew_price);
+        p.transfer_price = or(self.transfer_price, p.transfer_price);
+        p.restore_price = or(self.restore_price, p.restore_price);
+        p.add_grace_s = self.add_grace_s.unwrap_or(p.add_grace_s);
+        p.years_max = self.years_max.unwrap_or(p.years_max);
+        p.transfer_lock_days = self.transfer_lock_days.unwrap_or(p.transfer_lock_days);
+        p
+    }
+
+    /// Whether the terms hold together: prices not negative, periods within
+    /// the TLD's bounds, fees named (1 to 64 characters, no control
+    /// characters, one of each name per command) and few.
+    pub fn check(&self) -> Result<(), String> {
+        let prices = [self.renew_price, self.transfer_price, self.restore_price];
+        if prices.iter().flatten().chain(self.fees.iter().map(|f| &f.amount)).any(|p| p.0 < 0) {
+            return Err("a price is not negative".into());
+        }
+        if self.label_lengths.is_some_and(|(min, max)| min == 0 || min > max || max > 63) {
+            return Err("a phase's label lengths run from 1 to at most 63 characters".into());
+        }
+        if self.add_grace_s.is_some_and(|s| !(0..=30 * 86_400).contains(&s)) {
+            return Err("an add grace period is 0 to 30 days".into());
+        }
+        if self.years_max.is_some_and(|y| !(1..=99).contains(&y)) {
+            return Err("years_max must be 1 to 99".into());
+        }
+        if self.transfer_lock_days.is_some_and(|d| d > 366) {
+            return Err("a transfer lock is at most 366 days".into());
+        }
+        if self.fees.len() > NAMED_FEES_MAX {
+            return Err(format!("a phase has at most {NAMED_FEES_MAX} named fees"));
+        }
+        for (i, fee) in self.fees.iter().enumerate() {
+            let d = &fee.description;
+            if !(1..=64).contains(&d.chars().count()) || d.chars().any(char::is_control) || d.trim() != d {
+                return Err("a fee's description is 1 to 64 characters, without control characters or surrounding spaces".into());
+            }
+            if self.fees[..i].iter().any(|f| f.command == fee.command && f.description == *d) {
+                return Err(format!("the {} fee {d:?} is named twice", fee.command.as_str()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The named fees `command` pays.
+    pub fn fees_of<'t>(&'t self, command: &'t str) -> impl Iterator<Item = &'t NamedFee> {
+        self.fees.iter().filter(move |f| f.command.as_str() == command)
+    }
+}
+
+/// The policy in force while `phase` runs (none: the TLD's own).
+pub fn policy_in(policy: &RegistrationPolicy, phase: Option<&Phase>) -> RegistrationPolicy {
+    phase.map_or_else(|| policy.clone(), |p| p.terms.policy(policy))
+}
+
+/// What `command` for `years` costs while `phase` runs, `policy` being the
+/// one in force then (`policy_in`): the price (`RegistrationPolicy::price`)
+/// and the phase's named fees for it. A fee quote and the writer's charge
+/// both come from here.
+pub fn price_in(
+    policy: &RegistrationPolicy,
+    phase: Option<&Phase>,
+    command: &str,
+    years: u32,
+    expires: Option<Timestamp>,
+    now: Timestamp,
+    premium: Option<&PremiumPrices>,
+) -> Option<Price> {
+    let mut price = policy.price(command, years, expires, now, premium)?;
+    if let Some(p) = phase {
+        price.fees = p.terms.fees_of(command).cloned().collect();
+    }
+    Some(price)
 }
 
 impl Phase {
+    /// The create price of the phase at `at`: its own, or that day's of its
+    /// daily schedule (early access).
+    pub fn create_price_on(&self, at: Timestamp) -> Option<Money> {
+        self.create_price.or_else(|| price_on_day(&self.terms.daily_create_prices, self.starts, at))
+    }
+
     fn covers(&self, at: Timestamp) -> bool {
         self.starts <= at && self.ends.is_none_or(|e| at < e)
     }
@@ -89,7 +254,8 @@ pub fn price_on_day(daily: &[Money], starts: Timestamp, at: Timestamp) -> Option
 /// Whether `daily` can be the price schedule of `phase`: at most a year of
 /// prices, none negative, none above the day before's, and not beside a
 /// fixed create price.
-pub fn check_daily(phase: &Phase, daily: &[Money]) -> Result<(), String> {
+pub fn check_daily(phase: &Phase) -> Result<(), String> {
+    let daily = &phase.terms.daily_create_prices;
     if daily.is_empty() {
         return Ok(());
     }
@@ -114,6 +280,11 @@ pub enum Standing<'p> {
     In(&'p Phase),
     /// The timeline has not begun, or is between phases.
     Closed,
+}
+
+/// The phase running at `at`, if one is.
+pub fn running(phases: &[Phase], at: Timestamp) -> Option<&Phase> {
+    phases.iter().find(|p| p.covers(at))
 }
 
 /// The standing of a timeline at `at`.
@@ -148,6 +319,11 @@ pub fn check_new(existing: &[Phase], phase: &Phase, now: Timestamp) -> Result<()
     if phase.create_price.is_some_and(|p| p.0 < 0) {
         return Err("a price is not negative".into());
     }
+    check_daily(phase)?;
+    phase.terms.check()?;
+    if phase.terms.claims && !matches!(phase.kind, PhaseKind::Landrush | PhaseKind::Open | PhaseKind::Custom) {
+        return Err(format!("a {} phase does not take claims beside it", phase.kind.as_str()));
+    }
     if let Some(other) = existing.iter().find(|p| p.overlaps(phase)) {
         return Err(format!("it overlaps the {} phase that begins {}", other.kind.as_str(), other.starts.to_rfc3339_seconds()));
     }
@@ -173,6 +349,7 @@ mod tests {
             starts: at(starts),
             ends: ends.map(at),
             create_price: None,
+            terms: PhaseTerms::default(),
         }
     }
 
@@ -206,11 +383,15 @@ mod tests {
         assert_eq!(price_on_day(&daily, starts, at("2026-11-11T00:00:00Z")), Some(Money(250_000)));
         assert_eq!(price_on_day(&daily, starts, at("2026-12-30T00:00:00Z")), Some(Money(10_000)));
         assert_eq!(price_on_day(&[], starts, at("2026-11-11T00:00:00Z")), None);
-        let custom = phase(PhaseKind::Custom, "2026-11-10T00:00:00Z", None);
-        assert!(check_daily(&custom, &daily).is_ok());
-        assert!(check_daily(&custom, &[Money(1), Money(2)]).is_err(), "rising");
-        assert!(check_daily(&Phase { create_price: Some(Money(1)), ..custom.clone() }, &daily).is_err());
-        assert!(check_daily(&custom, &vec![Money(1); DAILY_PRICES_MAX + 1]).is_err());
+        let with = |daily: Vec<Money>| {
+            let mut p = phase(PhaseKind::Custom, "2026-11-10T00:00:00Z", None);
+            p.terms.daily_create_prices = daily;
+            p
+        };
+        assert!(check_daily(&with(daily.to_vec())).is_ok());
+        assert!(check_daily(&with(vec![Money(1), Money(2)])).is_err(), "rising");
+        assert!(check_daily(&Phase { create_price: Some(Money(1)), ..with(daily.to_vec()) }).is_err());
+        assert!(check_daily(&with(vec![Money(1); DAILY_PRICES_MAX + 1])).is_err());
     }
 
     #[test]

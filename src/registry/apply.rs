@@ -113,22 +113,11 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             }
             Ok(Outcome::Done)
         }
-        Command::AddPhase(phase, terms) => {
-            use crate::model::phase::PhaseKind;
+        Command::AddPhase(phase) => {
             cx.tld(&phase.tld)?;
             let existing = cx.tables.phases(&phase.tld)?;
             crate::model::phase::check_new(&existing, phase, cx.now).map_err(RegistryError::Invalid)?;
-            crate::model::phase::check_daily(phase, &terms.daily_create_prices).map_err(RegistryError::Invalid)?;
-            if terms.claims && !matches!(phase.kind, PhaseKind::Landrush | PhaseKind::Open | PhaseKind::Custom) {
-                return Err(RegistryError::Invalid(format!("a {} phase does not take claims beside it", phase.kind.as_str())));
-            }
-            if terms.label_lengths.is_some_and(|(min, max)| min == 0 || min > max || max > 63) {
-                return Err(RegistryError::Invalid("a phase's label lengths run from 1 to at most 63 characters".into()));
-            }
             cx.tables.put_phase(phase)?;
-            cx.tables.put_phase_daily_prices(&phase.tld, phase.starts, &terms.daily_create_prices)?;
-            cx.tables.set_phase_label_lengths(&phase.tld, phase.starts, terms.label_lengths)?;
-            cx.tables.set_phase_under_claims(&phase.tld, phase.starts, terms.claims)?;
             Ok(Outcome::Done)
         }
         Command::RemovePhase { tld, starts } => {
@@ -136,9 +125,6 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             if *starts <= cx.now {
                 return Err(RegistryError::StatusProhibits("a phase that has begun cannot change".into()));
             }
-            cx.tables.put_phase_daily_prices(tld, *starts, &Vec::new())?;
-            cx.tables.set_phase_under_claims(tld, *starts, false)?;
-            cx.tables.set_phase_label_lengths(tld, *starts, None)?;
             if !cx.tables.delete_phase(tld, *starts)? {
                 return Err(RegistryError::not_found(ObjectKind::Tld, format!("phase of {tld} beginning {}", starts.to_rfc3339_seconds())));
             }

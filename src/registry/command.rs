@@ -73,7 +73,7 @@ pub enum Command {
     /// Removes a TLD's IDN table: its labels are then LDH or any IDNA2008 A-label.
     RemoveIdnTable(DomainName),
     /// Adds a phase to a TLD's launch timeline, with the terms kept beside it.
-    AddPhase(crate::model::phase::Phase, PhaseTerms),
+    AddPhase(crate::model::phase::Phase),
     /// Removes a phase that has not begun.
     RemovePhase {
         tld: DomainName,
@@ -578,18 +578,6 @@ pub struct CreateDomain {
     /// A trademark claims notice (RFC 8334 `launch:notice`).
     #[serde(skip)]
     pub claims_notice: Option<crate::model::tmch::ClaimsNotice>,
-}
-
-/// What a phase may have beside its record: daily create prices that
-/// decline day by day (early access), trademark claims over a limited
-/// phase (landrush, custom), as ICANN asks of them, and the label lengths
-/// it takes.
-#[derive(Debug, Clone, Default)]
-pub struct PhaseTerms {
-    pub daily_create_prices: Vec<crate::model::Money>,
-    pub claims: bool,
-    /// The label lengths the phase takes (characters, inclusive), if it limits them.
-    pub label_lengths: Option<(u8, u8)>,
 }
 
 /// A phase as a create names it: RFC 8334 `<launch:phase name="…">phase</launch:phase>`.

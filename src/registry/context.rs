@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use super::command::*;
 use super::zone_rows::{self, ZoneChanges};
 use super::{ObjectKind, RegistryError, WriterSettings};
+use crate::model::lifecycle::Price;
 use crate::model::{
     ClientId, DomainName, Money, PollMessage, PollPayload, Registrar, RegistrarStatus, Roid, Timestamp, Tld, Transfer, TransferStatus,
 };
@@ -230,52 +231,69 @@ impl<'a, 't> Cx<'a, 't> {
         matches!(self.actor, Actor::Registry)
     }
 
-    /// The price of `years` of `price_per_year`, checked against the fee the
-    /// client agreed to (RFC 8748: a different amount is 2004, a different
-    /// currency 2306). Free for the registry.
-    /// What `command` costs a registrar, by the same rule `fee:check` quotes
-    /// (`RegistrationPolicy::price`); the registry pays nothing.
-    /// What `command` on `name` costs a registrar: the price a check quotes,
-    /// at the name's premium prices if it has them — a registered name's
-    /// being those it was created at (grandfathered) — (which the registrar must
-    /// then have acknowledged, fee-1.0, RFC 8748 §3.8), or at the create
-    /// price of the allocation token it presents.
+    /// `tld` as the phase running now has it, with that phase: its policy
+    /// is the one in force for a command made now (`model::phase::policy_in`).
+    pub fn tld_in_force(&self, name: &DomainName) -> Result<(Tld, Option<crate::model::phase::Phase>)> {
+        let mut tld = self.tld(name)?;
+        let phase = crate::model::phase::running(&self.tables.phases(name)?, self.now).cloned();
+        tld.registration = crate::model::phase::policy_in(&tld.registration, phase.as_ref());
+        Ok((tld, phase))
+    }
+
+    /// The premium prices of `name`: a registered name keeps those it was
+    /// created at (none: standard ones), whatever the premium list says now.
+    pub fn premium_of(&self, name: &DomainName) -> Result<Option<crate::model::premium::PremiumName>> {
+        Ok(match self.tables.domain(name)? {
+            Some(_) => self.tables.grandfathered(name)?,
+            None => self.tables.premium(name)?,
+        })
+    }
+
+    /// What `command` on `name` costs a registrar, by the same rule a fee
+    /// check quotes (`model::phase::price_in`), `tld` being as the running
+    /// `phase` has it (`tld_in_force`); the registry pays nothing. Premium
+    /// prices are the name's — a registered name's those it was created at
+    /// (grandfathered) — and a registrar acknowledges them with the fee
+    /// extension (fee-1.0, RFC 8748 §3.8); an allocation token's or the
+    /// phase's create price (`create_override`) goes before them. A fee the
+    /// client agreed to must be the total (a different amount is 2004, a
+    /// different currency 2306).
     #[allow(clippy::too_many_arguments)]
     pub fn price(
         &self,
         tld: &Tld,
+        phase: Option<&crate::model::phase::Phase>,
         name: &DomainName,
         command: &str,
         years: u32,
         expires: Option<Timestamp>,
         agreed: Option<&FeeAgreement>,
         create_override: Option<Money>,
-    ) -> Result<Money> {
+    ) -> Result<Price> {
+        let free = Price { amount: Money(0), years, grace_s: 0, fees: Vec::new() };
         if self.is_registry() {
-            return Ok(Money(0));
+            return Ok(free);
         }
-        // A registered name keeps the premium prices it was created at (none:
-        // standard ones), whatever the premium list says now.
-        let premium = match self.tables.domain(name)? {
-            Some(_) => self.tables.grandfathered(name)?,
-            None => self.tables.premium(name)?,
-        };
+        let premium = self.premium_of(name)?;
         let prices = crate::model::lifecycle::PremiumPrices::of(&tld.registration, premium.as_ref().map(|p| &p.prices), create_override);
-        let price = tld.registration.price(command, years, expires, self.now, prices.as_ref()).map_or(Money(0), |p| p.amount);
+        let price =
+            crate::model::phase::price_in(&tld.registration, phase, command, years, expires, self.now, prices.as_ref()).unwrap_or(free);
+        let total = price.total();
+        let currency = &tld.registration.currency;
         if let (Some(p), None, None) = (&premium, agreed, create_override)
-            && price.0 > 0
+            && total.0 > 0
         {
             return Err(RegistryError::Missing(format!(
-                "{name} is a {} name: acknowledge its fee of {price} {} with the fee extension",
-                p.class, tld.registration.currency
+                "{name} is a {} name: acknowledge its fee of {total} {currency} with the fee extension",
+                p.class
             )));
         }
         if let Some(fee) = agreed {
-            if fee.currency.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(&tld.registration.currency)) {
-                return Err(RegistryError::Policy(format!("fees of .{} are in {}", tld.name, tld.registration.currency)));
+            if fee.currency.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(currency)) {
+                return Err(RegistryError::Policy(format!("fees of .{} are in {currency}", tld.name)));
             }
-            if fee.amount != price {
-                return Err(RegistryError::Range(format!("the fee is {price} {}, not {}", tld.registration.currency, fee.amount)));
+            if fee.amount != total {
+                return Err(RegistryError::Range(format!("the fee is {total} {currency}, not {}", fee.amount)));
             }
         }
         Ok(price)

@@ -12,6 +12,7 @@ use super::context::{Cx, Due, Result, refuse_clear_auth_info};
 use super::credentials::verify_auth_info;
 use super::{ObjectKind, RegistryError};
 use crate::model::lifecycle::{Requirement, current_grace, delete_outcome, expiry_horizon, valid_period};
+use crate::model::phase::Phase;
 use crate::model::report::TransactionField;
 use crate::model::reserved::NameState;
 use crate::model::{
@@ -146,7 +147,8 @@ fn change_sponsor(cx: &Cx, before: &Domain, after: &mut Domain, spec: &UpdateDom
 }
 
 /// The TLD a new domain goes in: it must be exactly one label below a served TLD.
-fn registrable_tld(cx: &Cx, name: &DomainName) -> Result<Tld> {
+/// The TLD `name` can be registered in, as the phase running now has it (`Cx::tld_in_force`).
+fn registrable_tld(cx: &Cx, name: &DomainName) -> Result<(Tld, Option<Phase>)> {
     let tld = cx
         .tld_of(name)?
         .filter(|t| &t.name != name)
@@ -154,7 +156,7 @@ fn registrable_tld(cx: &Cx, name: &DomainName) -> Result<Tld> {
     if !name.is_directly_below(&tld.name) {
         return Err(RegistryError::Policy(format!("only names directly below .{} can be registered, not {name}", tld.name)));
     }
-    Ok(tld)
+    cx.tld_in_force(&tld.name)
 }
 
 /// Contacts must exist and follow the TLD's contact policy (minimum data set or not).
@@ -191,7 +193,7 @@ fn check_contacts(cx: &Cx, tld: &Tld, registrant: Option<&ContactId>, contacts: 
 }
 
 pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
-    let tld = registrable_tld(cx, &spec.name)?;
+    let (tld, phase) = registrable_tld(cx, &spec.name)?;
     if cx.tables.domain(&spec.name)?.is_some() {
         return Err(RegistryError::exists(ObjectKind::Domain, &spec.name));
     }
@@ -231,7 +233,8 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     // A token's price goes before the phase's, which goes before the name's.
     let phase_price = phase_price(cx, &tld, spec)?;
     let create_override = token.as_ref().and_then(|t| t.create_price).or(phase_price);
-    let fee = cx.price(&tld, &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), create_override)?;
+    let price = cx.price(&tld, phase.as_ref(), &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), create_override)?;
+    let fee = price.total();
     cx.check_funds(&registrar, &tld.registration.currency, fee)?;
     if let Some(mut token) = token {
         token.uses += 1;
@@ -242,7 +245,8 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     let mut grace = Vec::new();
     if !cx.is_registry() {
         let ends = cx.now.plus_seconds(tld.registration.add_grace_s);
-        grace.push(Grace { kind: GraceKind::Add, ends, registrar: registrar.clone(), amount: fee, years: spec.period_years });
+        let amount = price.refundable();
+        grace.push(Grace { kind: GraceKind::Add, ends, registrar: registrar.clone(), amount, years: spec.period_years });
     }
     let domain = Domain {
         name: spec.name.clone(),
@@ -357,14 +361,14 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
         return refuse("is not in sunrise: a create carries no signed mark".into());
     }
     let under_claims = match standing {
-        Standing::In(p) => p.kind == PhaseKind::Claims || cx.tables.phase_under_claims(&p.tld, p.starts)?,
+        Standing::In(p) => p.kind == PhaseKind::Claims || p.terms.claims,
         _ => false,
     };
     if spec.claims_notice.is_some() && !under_claims {
         return refuse("is not under trademark claims: a create carries no claims notice".into());
     }
     if let Standing::In(p) = standing
-        && let Some((min, max)) = cx.tables.phase_label_lengths(&p.tld, p.starts)?
+        && let Some((min, max)) = p.terms.label_lengths
         && !crate::model::phase::label_length_allowed(label, (min, max))
     {
         return refuse(format!("takes labels of {min} to {max} characters in this phase"));
@@ -375,11 +379,11 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
             if under_claims {
                 check_claims(cx, spec, label)?;
             }
-            phase_create_price(cx, p)
+            Ok(p.create_price_on(cx.now))
         }
         Standing::In(p) if p.kind == PhaseKind::Claims && (names("open") || names("claims")) => {
             check_claims(cx, spec, label)?;
-            phase_create_price(cx, p)
+            Ok(p.create_price_on(cx.now))
         }
         Standing::Open => refuse("is in general availability: a create names no other phase".into()),
         Standing::In(p) if matches!(p.kind, PhaseKind::Open | PhaseKind::Claims) => {
@@ -397,17 +401,10 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
             if under_claims {
                 check_claims(cx, spec, label)?;
             }
-            phase_create_price(cx, p)
+            Ok(p.create_price_on(cx.now))
         }
         Standing::Closed => refuse("takes no registrations now".into()),
     }
-}
-
-/// The create price of phase `p` now: its own, or today's of its daily
-/// schedule (early access).
-fn phase_create_price(cx: &Cx, p: &crate::model::phase::Phase) -> Result<Option<Money>> {
-    let daily = cx.tables.phase_daily_prices(&p.tld, p.starts)?;
-    Ok(p.create_price.or_else(|| crate::model::phase::price_on_day(&daily, p.starts, cx.now)))
 }
 
 /// A sunrise create's signed mark (verified before the writer) holds its
@@ -540,7 +537,7 @@ fn report_change(cx: &mut Cx, domain: &Domain, operation: ChangeOperation, why: 
 
 fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreement>) -> Result<Outcome> {
     let name = before.name.clone();
-    let tld = cx.tld(&before.tld)?;
+    let (tld, phase) = cx.tld_in_force(&before.tld)?;
     let rgp = before.rgp.ok_or_else(|| RegistryError::StatusProhibits(format!("{name} is not in redemption")))?;
     let mut after = before.clone();
     let (mut fee, mut balance) = (Money(0), None);
@@ -548,7 +545,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
         (Restore::Request, RgpPhase::Redemption) => {
             // A restored domain must not have expired: restoring includes a year's renewal when it has.
             let renew_years = crate::model::RegistrationPolicy::restore_renewal_years(before.expires, cx.now);
-            fee = cx.price(&tld, &name, "restore", 0, Some(before.expires), agreed, None)?;
+            fee = cx.price(&tld, phase.as_ref(), &name, "restore", 0, Some(before.expires), agreed, None)?.total();
             cx.check_funds(&before.registrar, &tld.registration.currency, fee)?;
             after.expires = before.expires.plus_years(renew_years as i32);
             let ends = cx.now.plus_seconds(tld.registration.pending_restore_s);
@@ -671,7 +668,7 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     if !same_date(before.expires, &spec.current_expiry_date) {
         return Err(RegistryError::Policy(format!("the current expiry date of {name} is {}", &before.expires.to_rfc3339_seconds()[..10])));
     }
-    let tld = cx.tld(&before.tld)?;
+    let (tld, phase) = cx.tld_in_force(&before.tld)?;
     if !valid_period(spec.years, &tld.registration) {
         return Err(RegistryError::Range(format!("the renewal period must be 1 to {} years", tld.registration.years_max)));
     }
@@ -679,7 +676,8 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     if expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, name, "renew", spec.years, Some(before.expires), spec.fee.as_ref(), None)?;
+    let price = cx.price(&tld, phase.as_ref(), name, "renew", spec.years, Some(before.expires), spec.fee.as_ref(), None)?;
+    let fee = price.total();
     cx.check_funds(&before.registrar, &tld.registration.currency, fee)?;
 
     let mut after = before.clone();
@@ -687,7 +685,8 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     let mut reported_at = cx.now;
     if !cx.is_registry() {
         let ends = cx.now.plus_seconds(tld.registration.renew_grace_s);
-        after.grace.push(Grace { kind: GraceKind::Renew, ends, registrar: before.registrar.clone(), amount: fee, years: spec.years });
+        let amount = price.refundable();
+        after.grace.push(Grace { kind: GraceKind::Renew, ends, registrar: before.registrar.clone(), amount, years: spec.years });
         cx.schedule(ends, Due::GraceEnd, name.as_str())?;
         reported_at = ends;
     }
@@ -732,7 +731,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     if !domain.auth_info_hash.as_deref().is_some_and(|h| verify_auth_info(auth_info, h)) {
         return Err(RegistryError::AuthInfo);
     }
-    let tld = cx.tld(&domain.tld)?;
+    let (tld, phase) = cx.tld_in_force(&domain.tld)?;
     let lock_s = tld.registration.transfer_lock_days as i64 * 86_400;
     let last_change = domain.transferred.unwrap_or(domain.created).max(domain.created);
     if lock_s > 0 && cx.now < last_change.plus_seconds(lock_s) {
@@ -748,7 +747,7 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     if new_expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, &name, "transfer", years, None, agreed, None)?;
+    let fee = cx.price(&tld, phase.as_ref(), &name, "transfer", years, None, agreed, None)?.total();
     cx.check_funds(&gaining, &tld.registration.currency, fee)?;
 
     let acted = cx.now.plus_seconds(tld.registration.transfer_pending_s);

@@ -78,14 +78,16 @@ fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
     if before.expires > cx.now || before.rgp.is_some() {
         return Ok(());
     }
-    let tld = cx.tld(&before.tld)?;
-    let premium = cx.tables.premium(name)?;
+    // Priced as a renewal would be now: in the running phase, at the prices the name was created at.
+    let (tld, phase) = cx.tld_in_force(&before.tld)?;
+    let premium = cx.premium_of(name)?;
     let prices = premium.as_ref().map(|p| &p.prices);
-    let fee = tld.registration.price("renew", 1, Some(before.expires), cx.now, prices).map_or(Money(0), |p| p.amount);
+    let price = crate::model::phase::price_in(&tld.registration, phase.as_ref(), "renew", 1, Some(before.expires), cx.now, prices);
+    let (fee, refundable) = price.map_or((Money(0), Money(0)), |p| (p.total(), p.refundable()));
     let mut after = before.clone();
     after.expires = before.expires.plus_years(1);
     let ends = cx.now.plus_seconds(tld.registration.auto_renew_grace_s);
-    after.grace.push(Grace { kind: GraceKind::AutoRenew, ends, registrar: before.registrar.clone(), amount: fee, years: 1 });
+    after.grace.push(Grace { kind: GraceKind::AutoRenew, ends, registrar: before.registrar.clone(), amount: refundable, years: 1 });
     cx.tables.put_domain(&after)?;
     // Auto-renewal is owed whatever the balance; it may go below zero.
     cx.adjust_balance(&before.registrar, &tld.registration.currency, Money(-fee.0), "auto-renew", Some(name))?;

@@ -59,14 +59,17 @@ pub struct DomainCheck<'s> {
     pub premium: Option<crate::model::premium::PremiumName>,
     /// The create price of the allocation token the check carries, if it allows the create.
     pub create_override: Option<crate::model::Money>,
+    /// The phase running, whose terms the prices follow.
+    pub phase: Option<crate::model::phase::Phase>,
 }
 
 impl DomainCheck<'_> {
-    /// What `command` for `years` would cost: what the writer charges.
+    /// What `command` for `years` would cost: what the writer charges
+    /// (`Cx::price`, by the same `model::phase::price_in`).
     pub fn price(&self, command: &str, years: u32, now: Timestamp) -> Option<Price> {
-        let policy = &self.tld?.registration;
-        let prices = crate::model::lifecycle::PremiumPrices::of(policy, self.premium.as_ref().map(|p| &p.prices), self.create_override);
-        policy.price(command, years, self.expires, now, prices.as_ref())
+        let policy = crate::model::phase::policy_in(&self.tld?.registration, self.phase.as_ref());
+        let prices = crate::model::lifecycle::PremiumPrices::of(&policy, self.premium.as_ref().map(|p| &p.prices), self.create_override);
+        crate::model::phase::price_in(&policy, self.phase.as_ref(), command, years, self.expires, now, prices.as_ref())
     }
 }
 
@@ -94,11 +97,8 @@ impl DomainCheck<'_> {
                 None => snapshot.premium(&name)?,
             };
             let phases = snapshot.phases(&tld.name)?;
-            if let crate::model::phase::Standing::In(phase) = crate::model::phase::standing(&phases, now) {
-                let daily = snapshot.phase_daily_prices(&tld.name, phase.starts)?;
-                let price = phase.create_price.or_else(|| crate::model::phase::price_on_day(&daily, phase.starts, now));
-                self.create_override = self.create_override.or(price);
-            }
+            self.phase = crate::model::phase::running(&phases, now).cloned();
+            self.create_override = self.create_override.or(self.phase.as_ref().and_then(|p| p.create_price_on(now)));
         }
         Ok(self)
     }
@@ -148,7 +148,8 @@ fn idn_availability(snapshot: &Snapshot, tld: &Tld, name: &DomainName) -> Result
 }
 
 pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainCheck<'s>, StoreError> {
-    let unregistrable = |availability| DomainCheck { availability, tld: None, expires: None, premium: None, create_override: None };
+    let unregistrable =
+        |availability| DomainCheck { availability, tld: None, expires: None, premium: None, create_override: None, phase: None };
     let name = match DomainName::parse(text) {
         Ok(name) => name,
         Err(NameError::BadALabel(_)) => return Ok(unregistrable(Availability::BadALabel)),
@@ -161,7 +162,8 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
     let premium = None;
     Ok(match snapshot.domain(&name)? {
         Some(domain) => {
-            DomainCheck { availability: Availability::InUse, tld: Some(tld), expires: Some(domain.expires), premium, create_override: None }
+            let expires = Some(domain.expires);
+            DomainCheck { availability: Availability::InUse, tld: Some(tld), expires, premium, create_override: None, phase: None }
         }
         None => {
             let availability = match snapshot.reserved(&name)?.map(|r| r.state) {
@@ -169,7 +171,7 @@ pub fn check_domain<'s>(snapshot: &'s Snapshot, text: &str) -> Result<DomainChec
                 Some(crate::model::reserved::NameState::Blocked) => Availability::Blocked,
                 None => idn_availability(snapshot, tld, &name)?,
             };
-            DomainCheck { availability, tld: Some(tld), expires: None, premium, create_override: None }
+            DomainCheck { availability, tld: Some(tld), expires: None, premium, create_override: None, phase: None }
         }
     })
 }

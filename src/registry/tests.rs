@@ -968,7 +968,24 @@ async fn stored_layouts_match_their_golden_bytes() {
         name: Some("early-access".into()),
         starts: at,
         ends: Some(Timestamp::from_unix_seconds(1_800_864_000)),
-        create_price: Some(Money(25_000)),
+        create_price: None,
+        terms: crate::model::phase::PhaseTerms {
+            daily_create_prices: vec![Money(25_000), Money(12_500)],
+            claims: true,
+            label_lengths: Some((1, 6)),
+            renew_price: Some(Money(900)),
+            transfer_price: None,
+            restore_price: Some(Money(3000)),
+            add_grace_s: Some(0),
+            years_max: Some(1),
+            transfer_lock_days: Some(60),
+            fees: vec![crate::model::phase::NamedFee {
+                command: crate::model::phase::FeeCommand::Create,
+                description: "Early access fee".into(),
+                amount: Money(5000),
+                refundable: false,
+            }],
+        },
     };
     records.push(("launch phase", codec::encode(&phase)));
     let idn = crate::model::idn::IdnTable {
@@ -1185,4 +1202,68 @@ async fn a_domain_keeps_its_premium_prices_until_it_is_purged() {
     f.ok(reg("reg-a"), Command::DeleteDomain(n("gold.test"))).await;
     assert!(f.domain("gold.test").is_none(), "deleted in its add grace period, it is purged");
     assert_eq!(f.r.snapshot().grandfathered(&n("gold.test")).unwrap(), None, "and its prices with it");
+}
+
+#[tokio::test]
+async fn a_phase_prices_and_governs_the_commands_made_while_it_runs() {
+    use crate::model::phase::{FeeCommand, NamedFee, Phase, PhaseKind, PhaseTerms};
+    let f = Fixture::new().await;
+    let now = f.clock.now();
+    let fee = |command, description: &str, cents, refundable| NamedFee {
+        command,
+        description: description.into(),
+        amount: Money(cents),
+        refundable,
+    };
+    let terms = PhaseTerms {
+        renew_price: Some(Money(800)),
+        years_max: Some(2),
+        transfer_lock_days: Some(30),
+        fees: vec![
+            fee(FeeCommand::Create, "Launch fee", 2500, false),
+            fee(FeeCommand::Create, "Registry fee", 100, true),
+            fee(FeeCommand::Renew, "Renewal fee", 50, false),
+        ],
+        ..Default::default()
+    };
+    let ends = now.plus_seconds(30 * DAY);
+    let launch = Phase { tld: n("test"), kind: PhaseKind::Open, name: None, starts: now, ends: Some(ends), create_price: None, terms };
+    f.ok(Actor::Registry, Command::AddPhase(launch.clone())).await;
+    let ga = Phase { starts: ends, ends: None, terms: PhaseTerms::default(), ..launch.clone() };
+    f.ok(Actor::Registry, Command::AddPhase(ga)).await;
+    let taken = Phase { terms: PhaseTerms { fees: vec![fee(FeeCommand::Create, "x", 1, false); 2], ..Default::default() }, ..launch };
+    let err = f.run(Actor::Registry, Command::AddPhase(taken)).await.unwrap_err();
+    assert!(matches!(&err, RegistryError::Invalid(m) if m.contains("named twice")), "{err:?}");
+
+    // The quote is what the create is charged: the price and both fees.
+    let snapshot = f.r.snapshot();
+    let check = super::query::check_domain(&snapshot, "p.test").unwrap().with_prices(&snapshot, "p.test", now).unwrap();
+    let quote = check.price("create", 1, now).unwrap();
+    assert_eq!((quote.amount, quote.total(), quote.refundable()), (Money(1000), Money(3600), Money(1100)));
+    let err = f.run(reg("reg-a"), create("p.test", 3)).await.unwrap_err();
+    assert!(matches!(&err, RegistryError::Range(m) if m.contains("1 to 2 years")), "{err:?}");
+    let before = f.balance("reg-a");
+    let Outcome::Domain(d) = f.ok(reg("reg-a"), create("p.test", 1)).await else { panic!() };
+    assert_eq!(d.fee, quote.total());
+    // Deleted in its add grace period: the price and the refundable fee come back, the launch fee does not.
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("p.test"))).await;
+    assert_eq!(f.balance("reg-a"), before - Money(2500));
+
+    // Renewed in the phase: its renew price and fee; not transferable within its lock.
+    f.ok(reg("reg-a"), create("q.test", 1)).await;
+    let renew = |years| {
+        let date = f.domain("q.test").unwrap().expires.to_rfc3339_seconds()[..10].to_string();
+        Command::RenewDomain(n("q.test"), RenewDomain { current_expiry_date: date, years, fee: None })
+    };
+    let Outcome::Domain(d) = f.ok(reg("reg-a"), renew(1)).await else { panic!() };
+    assert_eq!(d.fee, Money(850));
+    let transfer = || Command::TransferDomain(n("q.test"), transfer_request(1, "Sesame-Open-2026x"));
+    let err = f.run(reg("reg-b"), transfer()).await.unwrap_err();
+    assert!(matches!(&err, RegistryError::NotTransferable(m) if m.contains("30 days")), "{err:?}");
+
+    // In general availability the TLD's own terms hold again.
+    f.advance(31 * DAY).await;
+    let Outcome::Domain(d) = f.ok(reg("reg-a"), renew(1)).await else { panic!() };
+    assert_eq!(d.fee, Money(1000));
+    f.ok(reg("reg-b"), transfer()).await;
 }

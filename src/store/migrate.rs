@@ -27,17 +27,21 @@
 //!
 //! v10 → v11: a registrar has an account per currency; its one balance
 //! moves to the account in the currency most TLDs price in.
+//!
+//! v11 → v12: a launch phase holds its terms in its record (prices and
+//! policy of its own, named fees); the daily prices, claims mark and label
+//! lengths that `meta` kept beside it move in.
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::record::{
     AccountRecord, ChangeOperationRecord, ContactRecord, DenialRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord,
-    GluePolicyRecord, GraceRecord, HostRecord, KeyRoleRecord, LedgerEntryRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord,
-    PostalAddressRecord, PostalInfoRecord, RegistrarRecord, RegistrarStatusRecord, RegistrationRecord, RgpRecord, SoaRecord, Stored,
-    TldPolicyRecord, TldRecord, TransferRecord, ZoneKeyRecord, ZoneSigningRecord,
+    GluePolicyRecord, GraceRecord, HostRecord, KeyRoleRecord, LedgerEntryRecord, PhaseKindRecord, PhaseRecord, PhaseTermsRecord,
+    PhoneRecord, PollMessageRecord, PollPayloadRecord, PostalAddressRecord, PostalInfoRecord, RegistrarRecord, RegistrarStatusRecord,
+    RegistrationRecord, RgpRecord, SoaRecord, Stored, TldPolicyRecord, TldRecord, TransferRecord, ZoneKeyRecord, ZoneSigningRecord,
 };
-use super::{CONTACTS, DNSSEC, DOMAINS, HOSTS, LEDGER, POLL, REGISTRARS, StoreError, TLDS, codec};
+use super::{CONTACTS, DNSSEC, DOMAINS, HOSTS, LEDGER, PHASES, POLL, REGISTRARS, StoreError, TLDS, codec};
 use crate::model::dnssec::{DNSKEY_SEP, Denial, ZoneSigning};
 use crate::model::net::AddressPolicy;
 use crate::model::{
@@ -426,6 +430,74 @@ pub(super) fn v10_to_v11(txn: &WriteTransaction) -> Result<String, StoreError> {
         })
     })?;
     Ok(format!("schema 10 to 11: the balances of {registrars} registrars and {entries} account history entries are now in {currency}"))
+}
+
+/// A launch phase as schema 11 stored it, its terms in `meta` beside it.
+#[derive(Serialize, Deserialize)]
+struct PhaseV11 {
+    tld: DomainName,
+    kind: PhaseKindRecord,
+    name: Option<String>,
+    starts: Timestamp,
+    ends: Option<Timestamp>,
+    create_price: Option<Money>,
+}
+
+/// v11 → v12: each phase takes in the terms `meta` kept for it under
+/// `phase_daily:`, `phase_claims:` and `phase_labels:` (TLD, start in ms),
+/// which are removed.
+pub(super) fn v11_to_v12(txn: &WriteTransaction, meta: &mut Table<&'static str, &'static [u8]>) -> Result<String, StoreError> {
+    let mut phases = txn.open_table(PHASES)?;
+    let mut rows = Vec::new();
+    for item in phases.iter()? {
+        let (k, v) = item?;
+        rows.push((k.value().to_vec(), codec::decode_record::<PhaseV11>(v.value(), "phase (v11)")?));
+    }
+    let key = |prefix: &str, p: &PhaseV11| format!("{prefix}:{}:{}", p.tld.as_str(), p.starts.0);
+    for (k, p) in &rows {
+        let daily_create_prices = match meta.get(key("phase_daily", p).as_str())? {
+            Some(v) => codec::decode_record::<Vec<Money>>(v.value(), "daily prices (v11)")?,
+            None => Vec::new(),
+        };
+        let claims = meta.get(key("phase_claims", p).as_str())?.is_some();
+        let label_lengths = match meta.get(key("phase_labels", p).as_str())?.as_ref().map(|v| v.value().to_vec()).as_deref() {
+            Some(&[min, max]) => Some((min, max)),
+            _ => None,
+        };
+        let terms = PhaseTermsRecord {
+            daily_create_prices,
+            claims,
+            label_lengths,
+            renew_price: None,
+            transfer_price: None,
+            restore_price: None,
+            add_grace_s: None,
+            years_max: None,
+            transfer_lock_days: None,
+            fees: Vec::new(),
+        };
+        let record = PhaseRecord {
+            tld: p.tld.clone(),
+            kind: p.kind,
+            name: p.name.clone(),
+            starts: p.starts,
+            ends: p.ends,
+            create_price: p.create_price,
+            terms,
+        };
+        phases.insert(k.as_slice(), codec::encode_record(&record).as_slice())?;
+    }
+    let mut old_keys = Vec::new();
+    for item in meta.iter()? {
+        let (k, _) = item?;
+        if ["phase_daily:", "phase_claims:", "phase_labels:"].iter().any(|prefix| k.value().starts_with(prefix)) {
+            old_keys.push(k.value().to_string());
+        }
+    }
+    for k in &old_keys {
+        meta.remove(k.as_str())?;
+    }
+    Ok(format!("schema 11 to 12: {} launch phases hold their terms ({} entries moved out of meta)", rows.len(), old_keys.len()))
 }
 
 pub(super) fn v5_to_v6() -> String {

@@ -47,7 +47,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -98,32 +98,6 @@ pub(crate) const TMCH: TableDefinition<&str, &[u8]> = TableDefinition::new("tmch
 pub(crate) const TMCH_TRUST_KEY: &str = "trust";
 pub(crate) const TMCH_DNL_PREFIX: &str = "dnl/";
 pub(crate) const TMCH_SMDRL_PREFIX: &str = "smdrl/";
-/// The key in `meta` of the daily create prices of `tld`'s phase that
-/// begins at `ms` (Unix milliseconds), if it has them (early access).
-pub(crate) fn phase_daily_key(tld: &str, ms: i64) -> String {
-    format!("phase_daily:{tld}:{ms}")
-}
-
-/// The key in `meta` that puts `tld`'s phase beginning at `ms` under
-/// trademark claims (a landrush or other limited phase with claims).
-pub(crate) fn phase_claims_key(tld: &str, ms: i64) -> String {
-    format!("phase_claims:{tld}:{ms}")
-}
-
-/// The key in `meta` of the label lengths `tld`'s phase beginning at `ms`
-/// takes, if it limits them.
-pub(crate) fn phase_labels_key(tld: &str, ms: i64) -> String {
-    format!("phase_labels:{tld}:{ms}")
-}
-
-/// A phase's label lengths as `meta` holds them: minimum and maximum, one octet each.
-pub(crate) fn label_lengths_of(bytes: &[u8]) -> Option<(u8, u8)> {
-    match bytes {
-        [min, max] => Some((*min, *max)),
-        _ => None,
-    }
-}
-
 /// The key in `meta` that marks `tld` a gTLD: only registrars IANA
 /// accredits may act on it.
 pub(crate) fn gtld_key(tld: &str) -> String {
@@ -375,7 +349,10 @@ impl Store {
                     if v <= 9 {
                         upgrades.push(migrate::v9_to_v10(&txn)?);
                     }
-                    upgrades.push(migrate::v10_to_v11(&txn)?);
+                    if v <= 10 {
+                        upgrades.push(migrate::v10_to_v11(&txn)?);
+                    }
+                    upgrades.push(migrate::v11_to_v12(&txn, &mut meta)?);
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }

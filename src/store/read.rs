@@ -678,23 +678,6 @@ impl Snapshot {
         Ok(out)
     }
 
-    /// The daily create prices of `tld`'s phase beginning at `starts` (empty: none).
-    pub fn phase_daily_prices(&self, tld: &DomainName, starts: crate::model::Timestamp) -> Result<Vec<crate::model::Money>, StoreError> {
-        Ok(get(&self.txn.open_table(META)?, &super::phase_daily_key(tld.as_str(), starts.0), "daily prices")?.unwrap_or_default())
-    }
-
-    /// Whether `tld`'s phase beginning at `starts` runs under trademark claims.
-    pub fn phase_under_claims(&self, tld: &DomainName, starts: crate::model::Timestamp) -> Result<bool, StoreError> {
-        self.meta_has(&super::phase_claims_key(tld.as_str(), starts.0))
-    }
-
-    /// The label lengths `tld`'s phase beginning at `starts` takes, if it limits them.
-    pub fn phase_label_lengths(&self, tld: &DomainName, starts: crate::model::Timestamp) -> Result<Option<(u8, u8)>, StoreError> {
-        let meta = self.txn.open_table(META)?;
-        let v = meta.get(super::phase_labels_key(tld.as_str(), starts.0).as_str())?;
-        Ok(v.and_then(|v| super::label_lengths_of(v.value())))
-    }
-
     /// Whether `tld` is a gTLD (only IANA-accredited registrars act on it).
     pub fn is_gtld(&self, tld: &DomainName) -> Result<bool, StoreError> {
         self.meta_has(&super::gtld_key(tld.as_str()))

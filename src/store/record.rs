@@ -72,6 +72,7 @@ scalar!(
     ContactStatusSet,
     (u32, Vec<u8>),
     (u32, u32),
+    (u8, u8),
 );
 
 impl<T: Stored> Stored for Vec<T> {
@@ -608,8 +609,24 @@ record!(IdnTableRecord of crate::model::idn::IdnTable {
     url_policy: Option<String>,
 });
 
-use crate::model::phase::PhaseKind;
+use crate::model::phase::{FeeCommand, PhaseKind};
 record_enum!(PhaseKindRecord of PhaseKind { Landrush, Open, Closed, Custom, Sunrise, Claims });
+record_enum!(FeeCommandRecord of FeeCommand { Create, Renew, Restore });
+
+record!(NamedFeeRecord of crate::model::phase::NamedFee { command: FeeCommandRecord, description: String, amount: Money, refundable: bool });
+
+record!(PhaseTermsRecord of crate::model::phase::PhaseTerms {
+    daily_create_prices: Vec<Money>,
+    claims: bool,
+    label_lengths: Option<(u8, u8)>,
+    renew_price: Option<Money>,
+    transfer_price: Option<Money>,
+    restore_price: Option<Money>,
+    add_grace_s: Option<i64>,
+    years_max: Option<u32>,
+    transfer_lock_days: Option<u32>,
+    fees: Vec<NamedFeeRecord>,
+});
 
 record!(PhaseRecord of crate::model::phase::Phase {
     tld: DomainName,
@@ -618,6 +635,7 @@ record!(PhaseRecord of crate::model::phase::Phase {
     starts: Timestamp,
     ends: Option<Timestamp>,
     create_price: Option<Money>,
+    terms: PhaseTermsRecord,
 });
 
 record!(TmchTrustRecord of crate::model::tmch::TmchTrust { ca_pem: String, crl_pem: Option<String>, loaded: Timestamp });

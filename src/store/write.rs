@@ -420,52 +420,11 @@ impl<'t> WriteTables<'t> {
         take(&mut self.phases, &mut self.undo, TableId::Phases, super::phase_key(tld.as_str(), starts.0).as_slice())
     }
 
-    pub fn phase_daily_prices(&self, tld: &DomainName, starts: Timestamp) -> Result<Vec<crate::model::Money>, StoreError> {
-        Ok(get(&self.meta, &super::phase_daily_key(tld.as_str(), starts.0), "daily prices")?.unwrap_or_default())
-    }
-
-    /// Sets (or, empty, removes) the daily create prices of a phase.
-    pub fn put_phase_daily_prices(
-        &mut self,
-        tld: &DomainName,
-        starts: Timestamp,
-        daily: &Vec<crate::model::Money>,
-    ) -> Result<(), StoreError> {
-        let key = super::phase_daily_key(tld.as_str(), starts.0);
-        match daily.is_empty() {
-            true => take(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str()).map(drop),
-            false => put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), codec::encode(daily).as_slice()),
-        }
-    }
-
-    /// Whether `tld`'s phase beginning at `starts` runs under trademark claims.
-    pub fn phase_under_claims(&self, tld: &DomainName, starts: Timestamp) -> Result<bool, StoreError> {
-        Ok(self.meta.get(super::phase_claims_key(tld.as_str(), starts.0).as_str())?.is_some())
-    }
-
-    pub fn set_phase_under_claims(&mut self, tld: &DomainName, starts: Timestamp, claims: bool) -> Result<(), StoreError> {
-        self.set_meta_flag(&super::phase_claims_key(tld.as_str(), starts.0), claims)
-    }
-
     /// Sets or clears a mark in `meta` (a key whose presence is the value).
     fn set_meta_flag(&mut self, key: &str, on: bool) -> Result<(), StoreError> {
         match on {
             true => put(&mut self.meta, &mut self.undo, TableId::Meta, key, [1u8].as_slice()),
             false => take(&mut self.meta, &mut self.undo, TableId::Meta, key).map(drop),
-        }
-    }
-
-    /// The label lengths (characters, inclusive) `tld`'s phase beginning at `starts` takes, if it limits them.
-    pub fn phase_label_lengths(&self, tld: &DomainName, starts: Timestamp) -> Result<Option<(u8, u8)>, StoreError> {
-        let v = self.meta.get(super::phase_labels_key(tld.as_str(), starts.0).as_str())?;
-        Ok(v.and_then(|v| super::label_lengths_of(v.value())))
-    }
-
-    pub fn set_phase_label_lengths(&mut self, tld: &DomainName, starts: Timestamp, lengths: Option<(u8, u8)>) -> Result<(), StoreError> {
-        let key = super::phase_labels_key(tld.as_str(), starts.0);
-        match lengths {
-            Some((min, max)) => put(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str(), [min, max].as_slice()),
-            None => take(&mut self.meta, &mut self.undo, TableId::Meta, key.as_str()).map(drop),
         }
     }
 

@@ -26,7 +26,7 @@ async fn a_schema_v1_database_opens_and_serves_the_same_zone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_schema_fixture_opens_upgrades_and_serves() {
-    for version in [2, 3, 4, 5, 6, 7, 8, 9, 10] {
+    for version in [2, 3, 4, 5, 6, 7, 8, 9, 10, 11] {
         let dir = tempfile::tempdir().unwrap();
         let config = test_config(dir.path());
         std::fs::create_dir_all(&config.data_dir).unwrap();
@@ -47,6 +47,14 @@ async fn every_schema_fixture_opens_upgrades_and_serves() {
         assert_eq!(host["statuses"], serde_json::json!(["linked", "ok"]), "v{version}");
         assert_eq!(d.query("www.fixture.example.", RecordType::A).await.authorities.len(), 1, "v{version}");
         assert!(!d.query("www.hello.example.", RecordType::A).await.additionals.is_empty(), "v{version}: glue");
+        if version == 11 {
+            // The terms schema 11 kept beside a phase are in it (schema 12).
+            let phases = d.ok("GET", "/v1/tlds/example/phases", None).await;
+            let landrush = &phases["phases"][0];
+            assert_eq!(landrush["kind"], "landrush", "{phases}");
+            assert_eq!(landrush["daily_create_prices"], serde_json::json!(["50.00", "20.00"]), "{phases}");
+            assert_eq!((&landrush["claims"], &landrush["label_lengths"]), (&serde_json::json!(true), &serde_json::json!([1, 6])));
+        }
         d.stop().await;
     }
 }

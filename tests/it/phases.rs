@@ -165,3 +165,84 @@ async fn an_early_access_price_declines_day_by_day() {
     seen.validate();
     d.stop().await;
 }
+
+/// A phase's own terms: named fees beside the price (fee-1.0 `description`,
+/// `refundable`) quoted, agreed to and charged as one sum, refunded in the
+/// grace period only where refundable; its own add grace period and
+/// longest registration; and the TLD's terms once it is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phase_has_named_fees_and_terms_of_its_own() {
+    let clock = ManualClock::new(at("2026-11-01T00:00:00Z"));
+    let d = TestDaemon::demo_on(&clock, |_, _| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let run = |args: &[&str]| crate::cli::cli(&conf, args);
+    let dates = "tld phase add example --kind landrush --starts 2026-11-10T00:00:00Z --ends 2026-11-20T00:00:00Z";
+    let mut landrush: Vec<&str> = dates.split(' ').collect();
+    landrush.extend(["--fee", "create:30.00:Landrush fee", "--refundable-fee", "create:2.00:Registry fee"]);
+    landrush.extend(["--set", "years_max=1", "--set", "add_grace_s=86400"]);
+    let (ok, out, err) = run(&landrush);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("\"Landrush fee\""), "{out}");
+    let (ok, out, err) = run(&["tld", "phase", "add", "example", "--kind", "open", "--starts", "2026-11-20T00:00:00Z"]);
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) =
+        run(&["tld", "phase", "add", "example", "--kind", "closed", "--starts", "2027-01-01T00:00:00Z", "--fee", "create:x"]);
+    assert!(!ok && err.contains("COMMAND:AMOUNT:DESCRIPTION"), "{err}");
+    let typo = json!({"kind": "closed", "starts": "2027-01-01T00:00:00Z", "renew_prise": "1.00"});
+    let (code_, body) = d.api("POST", "/v1/tlds/example/phases", Some(typo)).await;
+    assert!(code_ == 422 && body.to_string().contains("renew_prise"), "{body}");
+    let transfer_fee = json!({"kind": "closed", "starts": "2027-01-01T00:00:00Z",
+        "fees": [{"command": "transfer", "description": "x", "amount": "1.00"}]});
+    assert_eq!(d.api("POST", "/v1/tlds/example/phases", Some(transfer_fee)).await.0, 422, "transfers have no named fees");
+
+    d.ok("POST", "/v1/registrars/demo-registrar/funds", Some(json!({ "amount": "1000.00" }))).await;
+    let balance = async || {
+        Money::parse(d.ok("GET", "/v1/registrars/demo-registrar", None).await["accounts"][0]["balance"].as_str().unwrap()).unwrap()
+    };
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    clock.set(at("2026-11-12T00:00:00Z"));
+    let check = r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:command name="create"/></fee:check>"#;
+    let quote = a.domain("check", "<domain:name>rush.example</domain:name>", check).await;
+    for part in [
+        r#"<fee:command name="create" standard="0">"#,
+        r#"<fee:fee refundable="1" grace-period="P1D">10.00</fee:fee>"#,
+        r#"<fee:fee description="Landrush fee" refundable="0">30.00</fee:fee>"#,
+        r#"<fee:fee description="Registry fee" refundable="1" grace-period="P1D">2.00</fee:fee>"#,
+    ] {
+        assert!(quote.contains(part), "{part} in {quote}");
+    }
+    let agreeing = |fees: &str| {
+        format!(
+            r#"<launch:create xmlns:launch="urn:ietf:params:xml:ns:launch-1.0"><launch:phase>landrush</launch:phase></launch:create><fee:create xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0">{fees}</fee:create>"#
+        )
+    };
+    let short = a.domain("create", &create_body("rush.example", "1", &[], STRONG), &agreeing("<fee:fee>10.00</fee:fee>")).await;
+    assert!(code(&short) == 2004 && short.contains("42.00"), "the price alone is not the fee: {short}");
+    let long = a.domain("create", &create_body("rush.example", "2", &[], STRONG), &agreeing("<fee:fee>52.00</fee:fee>")).await;
+    assert!(code(&long) == 2004 && long.contains("1 to 1 years"), "{long}");
+    let before = balance().await;
+    let parts = "<fee:fee>10.00</fee:fee><fee:fee>30.00</fee:fee><fee:fee>2.00</fee:fee>";
+    let created = a.domain("create", &create_body("rush.example", "1", &[], STRONG), &agreeing(parts)).await;
+    assert!(code(&created) == 1000 && created.contains("<fee:fee>42.00</fee:fee>"), "{created}");
+    assert_eq!(before.0 - balance().await.0, 4_200);
+    // Deleted in its (one-day) add grace period: all but the landrush fee comes back.
+    let deleted = a.domain("delete", "<domain:name>rush.example</domain:name>", "").await;
+    assert!(code(&deleted) == 1000 && deleted.contains("<fee:credit>-12.00</fee:credit>"), "{deleted}");
+    assert_eq!(before.0 - balance().await.0, 3_000);
+    // After a day there is no refund.
+    let created = a.domain("create", &create_body("kept.example", "1", &[], STRONG), &agreeing("<fee:fee>42.00</fee:fee>")).await;
+    assert_eq!(code(&created), 1000, "{created}");
+    clock.set(at("2026-11-13T00:00:01Z"));
+    let deleted = a.domain("delete", "<domain:name>kept.example</domain:name>", "").await;
+    assert!(code(&deleted) == 1001 && !deleted.contains("fee:credit"), "{deleted}");
+
+    // General availability: the TLD's price alone, and its ten years.
+    clock.set(at("2026-11-20T00:00:00Z"));
+    let quote = a.domain("check", "<domain:name>ga.example</domain:name>", check).await;
+    assert!(quote.contains(r#"standard="1""#) && !quote.contains("description="), "{quote}");
+    assert_eq!(code(&a.domain("create", &create_body("ga.example", "10", &[], STRONG), "").await), 1000);
+    seen.validate();
+    d.stop().await;
+}
