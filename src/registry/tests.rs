@@ -1267,3 +1267,26 @@ async fn a_phase_prices_and_governs_the_commands_made_while_it_runs() {
     assert_eq!(d.fee, Money(1000));
     f.ok(reg("reg-b"), transfer()).await;
 }
+
+#[tokio::test]
+async fn an_auto_renewal_is_charged_at_the_prices_the_name_was_created_at() {
+    use crate::model::lifecycle::PremiumPrices;
+    use crate::model::premium::PremiumName;
+    let f = Fixture::new().await;
+    let premium = |renew| PremiumName {
+        name: n("gold.test"),
+        tld: n("test"),
+        class: "premium".into(),
+        prices: PremiumPrices { create: Money(50_000), renew: Money(renew), transfer: Money(40_000) },
+    };
+    f.ok(Actor::Registry, Command::SetPremium { tld: n("test"), names: vec![premium(40_000)] }).await;
+    let Command::CreateDomain(mut spec) = create("gold.test", 1) else { unreachable!() };
+    spec.fee = Some(FeeAgreement { currency: None, amount: Money(50_000) });
+    f.ok(reg("reg-a"), Command::CreateDomain(spec)).await;
+    // The list changes; the registered name keeps its renewal price.
+    f.ok(Actor::Registry, Command::SetPremium { tld: n("test"), names: vec![premium(90_000)] }).await;
+    let balance = f.balance("reg-a");
+    f.advance(366 * DAY).await;
+    assert_eq!(f.domain("gold.test").unwrap().rgp_statuses(f.clock.now()), vec!["autoRenewPeriod"]);
+    assert_eq!(f.balance("reg-a"), balance - Money(40_000));
+}
