@@ -68,6 +68,9 @@ enum Commands {
     /// Allocation tokens (RFC 8495) of a TLD.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Launch applications (RFC 8334) of phases that collect them.
+    #[command(subcommand)]
+    Application(ApplicationCmd),
     /// What the Trademark Clearinghouse publishes, for sunrise and claims
     /// phases: its CA certificate and revocation list, the DNL, the SMD
     /// revocation list.
@@ -284,6 +287,10 @@ enum PhaseCmd {
         /// of DNL labels carry a claims notice.
         #[arg(long)]
         claims: bool,
+        /// A sunrise, landrush or custom phase that collects applications
+        /// (`<launch:create type="application">`), allocated when it ends.
+        #[arg(long)]
+        applications: bool,
         /// The label lengths the phase takes, in characters: `1-3`.
         #[arg(long, value_parser = label_lengths)]
         label_lengths: Option<(u8, u8)>,
@@ -440,6 +447,17 @@ enum TokenCmd {
     List { tld: String },
     /// Revoke a token.
     Revoke { token: String },
+}
+
+#[derive(Subcommand)]
+enum ApplicationCmd {
+    /// The TLD's applications, with their status.
+    List { tld: String },
+    /// Allocate the name to an application once its phase is over (the
+    /// others for the name are rejected).
+    Allocate { id: String },
+    /// Reject an application: what it paid, but for fees that are not refundable, goes back.
+    Reject { id: String },
 }
 
 /// `MIN-MAX` label lengths.
@@ -919,6 +937,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             admin(&config, request(Method::GET, format!("/v1/tlds/{}/tokens", path_name(&tld)?), None))
         }
         Commands::Token(TokenCmd::Revoke { token }) => admin(&config, request(Method::POST, format!("/v1/tokens/{token}/revoke"), None)),
+        Commands::Application(ApplicationCmd::List { tld }) => {
+            admin(&config, request(Method::GET, format!("/v1/tlds/{}/applications", path_name(&tld)?), None))
+        }
+        Commands::Application(ApplicationCmd::Allocate { id }) => {
+            admin(&config, request(Method::POST, format!("/v1/applications/{id}/allocate"), None))
+        }
+        Commands::Application(ApplicationCmd::Reject { id }) => {
+            admin(&config, request(Method::POST, format!("/v1/applications/{id}/reject"), None))
+        }
         Commands::Premium(PremiumCmd::Remove { tld, names }) => {
             admin(&config, request(Method::POST, format!("/v1/tlds/{}/premium/remove", path_name(&tld)?), Some(json!({ "names": names }))))
         }
@@ -1144,6 +1171,7 @@ fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
             create_price,
             daily_create_prices,
             claims,
+            applications,
             label_lengths,
             fees,
             refundable_fees,
@@ -1154,7 +1182,8 @@ fn tld_request(cmd: TldCmd) -> anyhow::Result<ApiRequest> {
             let mut all_fees = named(&fees, false)?;
             all_fees.extend(named(&refundable_fees, true)?);
             let fields = json!({ "kind": kind, "name": name, "starts": starts, "ends": ends, "create_price": create_price,
-                "daily_create_prices": daily_create_prices, "claims": claims, "label_lengths": label_lengths, "fees": all_fees });
+                "daily_create_prices": daily_create_prices, "claims": claims, "applications": applications, "label_lengths": label_lengths,
+                "fees": all_fees });
             if let Value::Object(fields) = fields {
                 body.extend(fields);
             }

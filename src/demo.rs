@@ -152,6 +152,7 @@ fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Comman
             signed_mark: None,
             verified_mark: None,
             claims_notice: None,
+            application: false,
         })
     };
     let host = |name: &str, addrs: &[&str]| {
@@ -192,6 +193,7 @@ fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Comman
         signed_mark: None,
         verified_mark: None,
         claims_notice: None,
+        application: false,
     }));
     all.push(host("ns1.hello.example", &["192.0.2.1", "2001:db8::1"]));
     all.push(host("ns2.hello.example", &["192.0.2.2"]));

@@ -182,6 +182,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
         )
         .route("/v1/tlds/{tld}/phases/{starts}", axum::routing::delete(remove_phase))
         .route("/v1/tokens/{token}/revoke", post(revoke_token))
+        .route("/v1/tlds/{tld}/applications", get(list_applications))
+        .route("/v1/applications/{id}/allocate", post(allocate_application))
+        .route("/v1/applications/{id}/reject", post(reject_application))
         .route("/v1/tmch", get(show_tmch))
         .route("/v1/tlds/{tld}/gtld", axum::routing::put(set_gtld))
         .route("/v1/tlds/{tld}/lordn/{kind}", get(lordn_file))
@@ -860,6 +863,31 @@ async fn list_tokens(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
 async fn revoke_token(State(s): AppState, Path(token): Path<String>) -> ApiResult {
     s.registry.execute(Command::RevokeToken(token.clone())).await?;
     ok(json!({ "token": token, "revoked": true }))
+}
+
+/// A TLD's launch applications, oldest first.
+async fn list_applications(State(s): AppState, Path(tld): Path<String>) -> ApiResult {
+    let tld = name(&tld)?;
+    let snap = s.registry.snapshot();
+    served(&snap, &tld)?;
+    ok(json!({ "applications": snap.applications(&tld).map_err(RegistryError::from)? }))
+}
+
+/// Allocates a name to one of its launch applications, once its phase is over.
+async fn allocate_application(State(s): AppState, Path(id): Path<String>) -> ApiResult {
+    application_decided(s.registry.execute(Command::AllocateApplication(id)).await?)
+}
+
+/// Rejects a launch application.
+async fn reject_application(State(s): AppState, Path(id): Path<String>) -> ApiResult {
+    application_decided(s.registry.execute(Command::RejectApplication(id)).await?)
+}
+
+fn application_decided(outcome: crate::registry::Outcome) -> ApiResult {
+    match outcome {
+        crate::registry::Outcome::Application(a, _) => ok(json!({ "application": a })),
+        other => Err(RegistryError::Invalid(format!("unexpected outcome {}", other.kind())).into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -81,9 +81,16 @@ pub fn handle(verb: Verb, object: &Element, extension: Option<&Element>, cx: &Cl
         (Verb::Create, "create") => create(object, extension),
         (Verb::Update, "update") => update(object, extension),
         (Verb::Delete, "delete") => {
-            ext::only(extension, &[])?;
+            ext::only(extension, &[(Ns::Launch, "delete")])?;
             let domain_name = name(required(object, "name")?)?;
-            Ok(Verdict::Execute(Command::DeleteDomain(domain_name.clone()), Render::DomainDelete { name: domain_name }))
+            let command = match ext::launch_id(extension, "delete")? {
+                // RFC 8334 §3.4: the application is withdrawn, not the domain.
+                Some(ext::LaunchId { phase, application: Some(id) }) => {
+                    Command::WithdrawApplication { name: domain_name.clone(), id, phase }
+                }
+                _ => Command::DeleteDomain(domain_name.clone()),
+            };
+            Ok(Verdict::Execute(command, Render::DomainDelete { name: domain_name }))
         }
         (Verb::Renew, "renew") => renew(object, extension),
         (Verb::Transfer(op), "transfer") => transfer(op, object, extension, cx),
@@ -170,6 +177,10 @@ fn info(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resul
     if !matches!(hosts, "all" | "del" | "sub" | "none") {
         return Err(EppError::syntax("hosts must be all, del, sub or none"));
     }
+    let launch = ext::launch_id(extension, "info")?;
+    if let Some(ext::LaunchId { phase, application: Some(id) }) = &launch {
+        return application_info(&domain_name, phase, id, cx);
+    }
     let domain = cx
         .snapshot
         .domain(&domain_name)
@@ -184,9 +195,47 @@ fn info(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resul
     if let Some(rgp) = ext::rgp_info(&domain.rgp_statuses(cx.now), "rgp:infData") {
         response = response.extension(xml::RGP, rgp);
     }
-    if let Some(phase) = ext::launch_info(extension)? {
-        response = response.extension(xml::LAUNCH, launch_info(&domain, &phase, cx)?);
+    if let Some(l) = launch {
+        response = response.extension(xml::LAUNCH, launch_info(&domain, &l.phase.phase, cx)?);
     }
+    Ok(Verdict::Reply(response))
+}
+
+/// RFC 8334 §3.1.3: a launch application, to its registrar only, as the
+/// domain it asks for (`pendingCreate`) with its `<launch:infData>`.
+fn application_info(name: &DomainName, phase: &LaunchPhase, id: &str, cx: &ClientView) -> Result<Verdict, EppError> {
+    let unknown = || EppError::new(code::NOT_FOUND, format!("application {id} for {name} does not exist"));
+    let a = cx.snapshot.application(id).map_err(RegistryError::from)?.filter(|a| &a.name == name).ok_or_else(unknown)?;
+    if a.registrar != cx.registrar {
+        return Err(EppError::new(code::AUTHORIZATION, format!("application {id} is another registrar's")));
+    }
+    if phase.phase != a.phase.as_str() || phase.name != a.phase_name {
+        return Err(EppError::new(code::POLICY, format!("application {id} was made in the {} phase", a.phase.as_str())));
+    }
+    let mut w = fragment();
+    w.open("domain:infData", &[("xmlns:domain", xml::DOMAIN)]);
+    w.leaf("domain:name", &[], a.name.as_str()).leaf("domain:roid", &[], &a.id);
+    w.empty("domain:status", &[("s", "pendingCreate")]);
+    if let Some(r) = &a.registrant {
+        w.leaf("domain:registrant", &[], r.as_str());
+    }
+    for c in &a.contacts {
+        w.leaf("domain:contact", &[("type", c.kind.as_str())], c.id.as_str());
+    }
+    if !a.nameservers.is_empty() {
+        w.open("domain:ns", &[]);
+        for ns in &a.nameservers {
+            w.leaf("domain:hostObj", &[], ns.as_str());
+        }
+        w.close();
+    }
+    w.leaf("domain:clID", &[], a.registrar.as_str()).leaf("domain:crID", &[], a.registrar.as_str());
+    w.leaf("domain:crDate", &[], &a.created.to_rfc3339());
+    if let Some(u) = a.updated {
+        w.leaf("domain:upDate", &[], &u.to_rfc3339());
+    }
+    w.close();
+    let response = Response::new(code::OK).res_data(w.finish()).extension(xml::LAUNCH, ext::application_data(&a, "launch:infData"));
     Ok(Verdict::Reply(response))
 }
 
@@ -279,6 +328,7 @@ fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppE
         signed_mark: launch.signed_mark,
         verified_mark: None,
         claims_notice: launch.notice,
+        application: launch.application,
     };
     Ok(Verdict::Execute(Command::CreateDomain(command), Render::DomainCreate { years }))
 }
@@ -380,6 +430,17 @@ pub fn render(after: &Render, outcome: Outcome, cx: &ClientView) -> Response {
             w.leaf("domain:exDate", &[], &d.domain.expires.to_rfc3339());
             let fee = ext::fee_result("fee:creData", &currency(&d.domain.name), Some(*years), d.fee, Money(0), d.balance);
             Response::new(code::OK).res_data(w.finish()).extension(xml::FEE, fee)
+        }
+        // RFC 8334 §3.3.1: an application is made; the domain waits for its allocation.
+        (Render::DomainCreate { years }, Outcome::Application(a, balance)) => {
+            let mut w = fragment();
+            w.open("domain:creData", &[("xmlns:domain", xml::DOMAIN)]);
+            w.leaf("domain:name", &[], a.name.as_str()).leaf("domain:crDate", &[], &a.created.to_rfc3339());
+            let fee = ext::fee_result("fee:creData", &a.currency, Some(*years), a.fee, Money(0), balance);
+            Response::new(code::OK_PENDING)
+                .res_data(w.finish())
+                .extension(xml::LAUNCH, ext::application_data(&a, "launch:creData"))
+                .extension(xml::FEE, fee)
         }
         (Render::DomainUpdate { restore }, Outcome::Domain(d)) => {
             let mut response = Response::new(code::OK);

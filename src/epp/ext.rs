@@ -266,32 +266,26 @@ pub fn allocation_token(extension: Option<&Element>) -> Result<Option<String>, E
 /// What RFC 8334 `<launch:create>` carries: the phase the create names,
 /// which the registry holds against the TLD's timeline; a signed mark
 /// (`smd:encodedSignedMark`) for sunrise; a claims notice for a create under
-/// trademark claims. Creates register domains (start-date sunrise): launch
-/// applications and code marks are not taken.
+/// trademark claims; `type="application"` for an application in a phase
+/// that collects them. Code marks are not taken.
 #[derive(Debug, Default)]
 pub struct LaunchCreate {
     pub phase: Option<crate::registry::command::LaunchPhase>,
     pub signed_mark: Option<Vec<u8>>,
     pub notice: Option<crate::model::tmch::ClaimsNotice>,
+    pub application: bool,
 }
 
 pub fn launch_create(extension: Option<&Element>) -> Result<LaunchCreate, EppError> {
     let Some(create) = find(extension, &Ns::Launch, "create") else { return Ok(LaunchCreate::default()) };
-    if create.attr("type").is_some_and(|t| t != "registration") {
-        return Err(EppError::new(
-            code::UNIMPLEMENTED_OPTION,
-            "this registry runs start-date sunrises: creates register domains, not applications",
-        ));
-    }
+    let application = match create.attr("type") {
+        None | Some("registration") => false,
+        Some("application") => true,
+        Some(other) => return Err(EppError::syntax(format!("launch:create type {other:?} is not registration or application"))),
+    };
     let phase = create.child(&Ns::Launch, "phase").ok_or_else(|| EppError::syntax("launch:create names no launch:phase"))?;
     let smd = Ns::Other(crate::tmch::SIGNED_MARK.into());
-    let mut out = LaunchCreate {
-        phase: Some(crate::registry::command::LaunchPhase {
-            phase: phase.trimmed().to_string(),
-            name: phase.attr("name").map(str::to_string),
-        }),
-        ..LaunchCreate::default()
-    };
+    let mut out = LaunchCreate { phase: Some(launch_phase(phase)), application, ..LaunchCreate::default() };
     for e in create.children.iter().filter(|c| !c.is(&Ns::Launch, "phase")) {
         if e.is(&smd, "encodedSignedMark") {
             if out.signed_mark.is_some() {
@@ -331,15 +325,38 @@ fn claims_notice(notice: &Element) -> Result<crate::model::tmch::ClaimsNotice, E
     })
 }
 
-/// RFC 8334 `<launch:info>`: the phase asked about. Applications are not
-/// taken, so none can be asked about.
-pub fn launch_info(extension: Option<&Element>) -> Result<Option<String>, EppError> {
-    let Some(info) = find(extension, &Ns::Launch, "info") else { return Ok(None) };
-    if info.child(&Ns::Launch, "applicationID").is_some() {
-        return Err(EppError::new(code::UNIMPLEMENTED_OPTION, "this registry runs start-date sunrises: there are no applications"));
+fn launch_phase(phase: &Element) -> crate::registry::command::LaunchPhase {
+    crate::registry::command::LaunchPhase { phase: phase.trimmed().to_string(), name: phase.attr("name").map(str::to_string) }
+}
+
+/// RFC 8334 `<launch:info>`, `<launch:update>` and `<launch:delete>`: the
+/// phase asked about, and the application, if one is named.
+#[derive(Debug)]
+pub struct LaunchId {
+    pub phase: crate::registry::command::LaunchPhase,
+    pub application: Option<String>,
+}
+
+pub fn launch_id(extension: Option<&Element>, element: &str) -> Result<Option<LaunchId>, EppError> {
+    let Some(e) = find(extension, &Ns::Launch, element) else { return Ok(None) };
+    let phase = e.child(&Ns::Launch, "phase").ok_or_else(|| EppError::syntax(format!("launch:{element} names no launch:phase")))?;
+    let application = e.child(&Ns::Launch, "applicationID").map(|a| a.trimmed().to_string());
+    if element != "info" && application.is_none() {
+        return Err(EppError::syntax(format!("launch:{element} names no launch:applicationID")));
     }
-    let phase = info.child(&Ns::Launch, "phase").ok_or_else(|| EppError::syntax("launch:info names no launch:phase"))?;
-    Ok(Some(phase.trimmed().to_string()))
+    Ok(Some(LaunchId { phase: launch_phase(phase), application }))
+}
+
+/// `<launch:infData>` (or `creData`) of an application: its phase, id and (not in `creData`) status.
+pub fn application_data(a: &crate::model::application::Application, element: &'static str) -> String {
+    let mut w = fragment();
+    w.open(element, &[("xmlns:launch", xml::LAUNCH)]);
+    let name = a.phase_name.as_deref().map(|n| vec![("name", n)]).unwrap_or_default();
+    w.leaf("launch:phase", &name, a.phase.as_str()).leaf("launch:applicationID", &[], &a.id);
+    if element == "launch:infData" {
+        w.empty("launch:status", &[("s", a.status.as_str())]);
+    }
+    w.finish()
 }
 
 /// RFC 8334 `<launch:check>`: true for the claims check form (the

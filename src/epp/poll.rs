@@ -43,6 +43,18 @@ pub(super) async fn poll(op: PollOp, s: &LoggedIn, shared: &EppShared) -> Respon
                     }
                     response = response.extension(xml::CHANGE_POLL, c.finish());
                 }
+                // RFC 8334 §2.6 with RFC 5731 §3.3: the outcome of an application as a pending action notice.
+                PollPayload::Application(a) => {
+                    let mut w = render::fragment();
+                    w.open("domain:panData", &[("xmlns:domain", xml::DOMAIN)]);
+                    let result = if a.status == crate::model::application::ApplicationStatus::Allocated { "1" } else { "0" };
+                    w.leaf("domain:name", &[("paResult", result)], a.name.as_str());
+                    // trIDType is EPP's own: its elements are in the document's default namespace.
+                    w.open("domain:paTRID", &[]).leaf("svTRID", &[], &a.id).close();
+                    w.leaf("domain:paDate", &[], &a.updated.unwrap_or(m.queued).to_rfc3339());
+                    response.res_data = Some(w.finish());
+                    response = response.extension(xml::LAUNCH, super::ext::application_data(a, "launch:infData"));
+                }
             }
             response
         }

@@ -5,6 +5,7 @@
 //!
 //! Must not: do I/O, or know redb, tokio, HTTP or XML.
 
+pub mod application;
 pub mod cds;
 pub mod change;
 pub mod contact;

@@ -69,6 +69,10 @@ pub struct Phase {
 /// the TLD's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PhaseTerms {
+    /// The phase collects applications (RFC 8334 §2.3), allocated when it
+    /// ends (`model::application`), instead of registering domains.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub applications: bool,
     /// Early access: the create price of each day of the phase, declining.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub daily_create_prices: Vec<Money>,
@@ -321,6 +325,12 @@ pub fn check_new(existing: &[Phase], phase: &Phase, now: Timestamp) -> Result<()
     }
     check_daily(phase)?;
     phase.terms.check()?;
+    if phase.terms.applications && !matches!(phase.kind, PhaseKind::Sunrise | PhaseKind::Landrush | PhaseKind::Custom) {
+        return Err(format!("a {} phase does not collect applications", phase.kind.as_str()));
+    }
+    if phase.terms.applications && phase.ends.is_none() {
+        return Err("a phase that collects applications ends, to allocate them".into());
+    }
     if phase.terms.claims && !matches!(phase.kind, PhaseKind::Landrush | PhaseKind::Open | PhaseKind::Custom) {
         return Err(format!("a {} phase does not take claims beside it", phase.kind.as_str()));
     }

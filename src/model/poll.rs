@@ -46,6 +46,8 @@ pub enum PollPayload {
     DomainChange { domain: Box<Domain>, operation: ChangeOperation, server_transaction: String, who: String, reason: Option<String> },
     /// A contact transfer event (appended last: stored messages keep their variant numbers).
     ContactTransfer { id: ContactId, transfer: Transfer },
+    /// A launch application was allocated or rejected: the application after it.
+    Application(Box<super::application::Application>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

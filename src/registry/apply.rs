@@ -31,9 +31,11 @@ fn month(now: Timestamp) -> String {
 fn counted_tld(cx: &Cx, command: &Command) -> String {
     let name = match command {
         Command::CreateDomain(c) => Some(c.name.clone()),
-        Command::UpdateDomain(n, _) | Command::DeleteDomain(n) | Command::RenewDomain(n, _) | Command::TransferDomain(n, _) => {
-            Some(n.clone())
-        }
+        Command::UpdateDomain(n, _)
+        | Command::DeleteDomain(n)
+        | Command::RenewDomain(n, _)
+        | Command::TransferDomain(n, _)
+        | Command::WithdrawApplication { name: n, .. } => Some(n.clone()),
         Command::CreateHost(c) => Some(c.name.clone()),
         Command::UpdateHost(n, _) | Command::DeleteHost(n) => Some(n.clone()),
         _ => None,
@@ -120,6 +122,9 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             cx.tables.put_phase(phase)?;
             Ok(Outcome::Done)
         }
+        Command::AllocateApplication(id) => super::application::allocate(cx, id),
+        Command::RejectApplication(id) => super::application::reject(cx, id),
+        Command::WithdrawApplication { name, id, phase } => super::application::withdraw(cx, name, id, phase),
         Command::RemovePhase { tld, starts } => {
             cx.tld(tld)?;
             if *starts <= cx.now {

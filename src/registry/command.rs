@@ -74,6 +74,19 @@ pub enum Command {
     RemoveIdnTable(DomainName),
     /// Adds a phase to a TLD's launch timeline, with the terms kept beside it.
     AddPhase(crate::model::phase::Phase),
+    /// Allocates the name of a launch application to it, once its phase is
+    /// over: the domain is created for its registrar, and the other
+    /// applications for the name are rejected.
+    AllocateApplication(String),
+    /// Rejects a launch application: what it paid, but for fees that are
+    /// not refundable, goes back.
+    RejectApplication(String),
+    /// A registrar withdraws its launch application for `name` made in `phase` (RFC 8334 `launch:delete`).
+    WithdrawApplication {
+        name: DomainName,
+        id: String,
+        phase: LaunchPhase,
+    },
     /// Removes a phase that has not begun.
     RemovePhase {
         tld: DomainName,
@@ -206,6 +219,9 @@ impl Command {
             Command::SetIdnTable(_) => "IDN table",
             Command::RemoveIdnTable(_) => "IDN table removal",
             Command::RemovePhase { .. } => "phase removal",
+            Command::AllocateApplication(_) => "application allocation",
+            Command::RejectApplication(_) => "application rejection",
+            Command::WithdrawApplication { .. } => "application withdrawal",
             Command::RevokeToken(_) => "token revocation",
             Command::Unaccredit { .. } => "accreditation end",
             Command::RemovePremium { .. } => "premium removal",
@@ -242,6 +258,7 @@ impl Command {
             Command::IssueToken(_) | Command::RevokeToken(_) => "issue allocation tokens",
             Command::SetTmchTrust(_) | Command::ReplaceDnl(_) | Command::ReplaceSmdrl(_) => "load TMCH data",
             Command::AddPhase(..) | Command::RemovePhase { .. } => "plan launch phases",
+            Command::AllocateApplication(_) | Command::RejectApplication(_) => "decide launch applications",
             Command::SetIdnTable(_) | Command::RemoveIdnTable(_) => "set IDN tables",
             Command::RecordDeposit { .. } => "record deposits",
             Command::RunDue => "carry out lifecycle deadlines",
@@ -265,7 +282,7 @@ impl Command {
             Command::UpdateDomain(_, u) if matches!(u.restore, Some(Restore::Request)) => ("domain", "rgp-restore-request"),
             Command::UpdateDomain(_, u) if u.restore.is_some() => ("domain", "rgp-restore-report"),
             Command::UpdateDomain(..) => ("domain", "update"),
-            Command::DeleteDomain(_) => ("domain", "delete"),
+            Command::DeleteDomain(_) | Command::WithdrawApplication { .. } => ("domain", "delete"),
             Command::RenewDomain(..) => ("domain", "renew"),
             Command::TransferDomain(_, op) => ("domain", op.counted_as()),
             Command::TransferContact(_, op) => ("contact", op.counted_as()),
@@ -302,6 +319,8 @@ pub enum Outcome {
     Registrar(Box<Registrar>),
     Contact(Box<Contact>),
     Domain(Box<DomainOutcome>),
+    /// A launch application made, allocated or rejected, with the registrar's balance after it (when it paid).
+    Application(Box<crate::model::application::Application>, Option<Money>),
     Host(Box<Host>),
     /// The object is gone (`pending` false) or waits for deletion (`pending` true, EPP 1001).
     Deleted {
@@ -347,6 +366,7 @@ impl Outcome {
             Outcome::Registrar(_) => "registrar",
             Outcome::Contact(_) => "contact",
             Outcome::Domain(_) => "domain",
+            Outcome::Application(..) => "application",
             Outcome::Host(_) => "host",
             Outcome::Deleted { .. } => "deleted",
             Outcome::Transfer { .. } => "transfer",
@@ -578,6 +598,10 @@ pub struct CreateDomain {
     /// A trademark claims notice (RFC 8334 `launch:notice`).
     #[serde(skip)]
     pub claims_notice: Option<crate::model::tmch::ClaimsNotice>,
+    /// An application for the domain, not the domain (RFC 8334
+    /// `<launch:create type="application">`), in a phase that collects them.
+    #[serde(skip)]
+    pub application: bool,
 }
 
 /// A phase as a create names it: RFC 8334 `<launch:phase name="…">phase</launch:phase>`.

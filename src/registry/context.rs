@@ -32,11 +32,17 @@ pub(super) enum Due {
     RgpEnd = 4,
     /// A pending contact transfer is approved by the server (the object is a contact id).
     ContactTransferApproval = 5,
+    /// A phase that collects launch applications ends: its uncontended ones
+    /// are allocated (the object is the TLD and the phase's start in ms,
+    /// `model::application`).
+    PhaseEnd = 6,
 }
 
 impl Due {
     pub fn from_u8(v: u8) -> Option<Due> {
-        [Due::Expiry, Due::GraceEnd, Due::TransferApproval, Due::RgpEnd, Due::ContactTransferApproval].into_iter().find(|d| *d as u8 == v)
+        [Due::Expiry, Due::GraceEnd, Due::TransferApproval, Due::RgpEnd, Due::ContactTransferApproval, Due::PhaseEnd]
+            .into_iter()
+            .find(|d| *d as u8 == v)
     }
 }
 

@@ -232,6 +232,18 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     refuse_clear_auth_info(&spec.auth_info)?;
     // A token's price goes before the phase's, which goes before the name's.
     let phase_price = phase_price(cx, &tld, spec)?;
+    let applications = phase.as_ref().filter(|p| p.terms.applications && !cx.is_registry());
+    match (applications, spec.application) {
+        (Some(p), false) => {
+            return Err(RegistryError::Policy(format!(
+                "{} collects applications in its {} phase: a create is <launch:create type=\"application\">",
+                tld.name,
+                p.kind.as_str()
+            )));
+        }
+        (None, true) => return Err(RegistryError::Policy(format!("{} takes no launch applications now", tld.name))),
+        _ => {}
+    }
     let create_override = token.as_ref().and_then(|t| t.create_price).or(phase_price);
     let price = cx.price(&tld, phase.as_ref(), &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), create_override)?;
     let fee = price.total();
@@ -239,6 +251,9 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     if let Some(mut token) = token {
         token.uses += 1;
         cx.tables.put_token(&token)?;
+    }
+    if let Some(p) = applications {
+        return super::application::apply(cx, spec, &tld, p, &registrar, &price);
     }
 
     let expires = cx.now.plus_years(spec.period_years as i32);
@@ -453,7 +468,14 @@ fn allocation_token(
 }
 
 /// Debits a registrar actor for `command` on `domain`; `None` for the registry.
-fn charge(cx: &mut Cx, registrar: &ClientId, tld: &Tld, fee: Money, command: &str, domain: &DomainName) -> Result<Option<Money>> {
+pub(super) fn charge(
+    cx: &mut Cx,
+    registrar: &ClientId,
+    tld: &Tld,
+    fee: Money,
+    command: &str,
+    domain: &DomainName,
+) -> Result<Option<Money>> {
     if cx.is_registry() {
         return Ok(None);
     }

@@ -52,6 +52,7 @@ fn carry_out(cx: &mut Cx, at: crate::model::Timestamp, kind: u8, object: &str) -
                 Ok(())
             }
         },
+        Some(Due::PhaseEnd) => super::application::phase_end(cx, object),
         Some(kind) => {
             let Ok(name) = DomainName::parse(object) else {
                 tracing::warn!(object, "dropping a domain deadline that names no domain");
@@ -62,7 +63,7 @@ fn carry_out(cx: &mut Cx, at: crate::model::Timestamp, kind: u8, object: &str) -
                 Due::GraceEnd => end_grace(cx, &name),
                 Due::TransferApproval => approve_transfer(cx, &name),
                 Due::RgpEnd => next_rgp_phase(cx, &name),
-                Due::ContactTransferApproval => unreachable!("matched above"),
+                Due::ContactTransferApproval | Due::PhaseEnd => unreachable!("matched above"),
             }
         }
         None => {

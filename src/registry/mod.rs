@@ -9,6 +9,7 @@
 //! Must not: be bypassed: nothing else writes registry state.
 
 mod account;
+mod application;
 mod apply;
 pub mod command;
 mod contact;
@@ -56,6 +57,7 @@ pub enum ObjectKind {
     Host,
     PollMessage,
     Token,
+    Application,
 }
 
 impl std::fmt::Display for ObjectKind {
@@ -68,6 +70,7 @@ impl std::fmt::Display for ObjectKind {
             ObjectKind::Host => "host",
             ObjectKind::PollMessage => "poll message",
             ObjectKind::Token => "token",
+            ObjectKind::Application => "application",
         })
     }
 }

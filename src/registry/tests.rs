@@ -144,6 +144,7 @@ fn create(name: &str, years: u32) -> Command {
         signed_mark: None,
         verified_mark: None,
         claims_notice: None,
+        application: false,
     })
 }
 
@@ -962,6 +963,37 @@ async fn stored_layouts_match_their_golden_bytes() {
         created: at,
     };
     records.push(("allocation token", codec::encode(&token)));
+    let application = crate::model::application::Application {
+        id: "A7-T".into(),
+        tld: n("test"),
+        name: n("wanted.test"),
+        phase: crate::model::phase::PhaseKind::Custom,
+        phase_name: Some("early-access".into()),
+        phase_starts: at,
+        registrar: id("reg-a"),
+        created: at,
+        updated: Some(Timestamp::from_unix_seconds(1_800_864_000)),
+        status: crate::model::application::ApplicationStatus::PendingAllocation,
+        period_years: 2,
+        registrant: Some(ContactId::parse("golden-1").unwrap()),
+        contacts: vec![DomainContact { kind: ContactType::Admin, id: ContactId::parse("golden-1").unwrap() }],
+        nameservers: vec![n("ns.example.net")],
+        ds: vec![DsData { key_tag: 7, algorithm: 13, digest_type: 2, digest: vec![0xAB; 32] }],
+        auth_info_hash: hash.clone(),
+        fee: Money(6000),
+        refundable: Money(1000),
+        currency: "USD".into(),
+        lordn_id: Some("2026120100/1/2/3/rJ1NrDO92vDsAzf7EQzgjX4R0000000001".into()),
+        notice_accepted: Some(at),
+    };
+    records.push(("launch application", codec::encode(&application)));
+    let decided = crate::model::PollMessage {
+        id: 9,
+        queued: at,
+        text: "Application A7-T for wanted.test: allocated".into(),
+        payload: PollPayload::Application(Box::new(application)),
+    };
+    records.push(("poll message of an application", codec::encode(&decided)));
     let phase = crate::model::phase::Phase {
         tld: n("test"),
         kind: crate::model::phase::PhaseKind::Custom,
@@ -970,6 +1002,7 @@ async fn stored_layouts_match_their_golden_bytes() {
         ends: Some(Timestamp::from_unix_seconds(1_800_864_000)),
         create_price: None,
         terms: crate::model::phase::PhaseTerms {
+            applications: true,
             daily_create_prices: vec![Money(25_000), Money(12_500)],
             claims: true,
             label_lengths: Some((1, 6)),
@@ -1289,4 +1322,39 @@ async fn an_auto_renewal_is_charged_at_the_prices_the_name_was_created_at() {
     f.advance(366 * DAY).await;
     assert_eq!(f.domain("gold.test").unwrap().rgp_statuses(f.clock.now()), vec!["autoRenewPeriod"]);
     assert_eq!(f.balance("reg-a"), balance - Money(40_000));
+}
+
+#[tokio::test]
+async fn an_application_the_rules_refuse_at_its_phase_end_is_rejected_and_credited() {
+    use crate::model::application::ApplicationStatus;
+    use crate::model::phase::{Phase, PhaseKind, PhaseTerms};
+    let f = Fixture::new().await;
+    let now = f.clock.now();
+    let terms = PhaseTerms { applications: true, ..Default::default() };
+    let landrush = Phase {
+        tld: n("test"),
+        kind: PhaseKind::Landrush,
+        name: None,
+        starts: now,
+        ends: Some(now.plus_seconds(10 * DAY)),
+        create_price: None,
+        terms,
+    };
+    f.ok(Actor::Registry, Command::AddPhase(landrush)).await;
+    let holder = crate::model::ContactId::parse("holder-1").unwrap();
+    f.ok(reg("reg-a"), contact(&holder)).await;
+    let Command::CreateDomain(mut spec) = create("wanted.test", 1) else { unreachable!() };
+    spec.registrant = Some(holder.clone());
+    spec.launch_phase = Some(LaunchPhase { phase: "landrush".into(), name: None });
+    spec.application = true;
+    let before = f.balance("reg-a");
+    let Outcome::Application(a, _) = f.ok(reg("reg-a"), Command::CreateDomain(spec)).await else { panic!("an application") };
+    assert_eq!(f.balance("reg-a"), before - Money(1000));
+    // Nothing refers to the contact yet, so it can go; the allocation then cannot name it.
+    f.ok(reg("reg-a"), Command::DeleteContact(holder)).await;
+    f.advance(11 * DAY).await;
+    assert!(f.domain("wanted.test").is_none());
+    let after = f.r.snapshot().application(&a.id).unwrap().unwrap();
+    assert_eq!(after.status, ApplicationStatus::Rejected);
+    assert_eq!(f.balance("reg-a"), before, "its price back: there were no fees that are not refundable");
 }

@@ -19,9 +19,9 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
-    LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore, SCHEMA_VERSION, Snapshot,
-    StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE,
+    ACCREDITATIONS, APPLICATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS,
+    IDN_TABLES, JOURNAL, LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore,
+    SCHEMA_VERSION, Snapshot, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
@@ -111,6 +111,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, GRANDFATHERED, progress)?;
     copy(source, &txn, ACCREDITATIONS, progress)?;
     copy(source, &txn, TOKENS, progress)?;
+    copy(source, &txn, APPLICATIONS, progress)?;
     copy(source, &txn, TMCH, progress)?;
     copy(source, &txn, LEDGER, progress)?;
     copy(source, &txn, LAUNCH_REGISTRATIONS, progress)?;
@@ -190,6 +191,10 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
         ("ledger", rows(&txn, LEDGER, progress, |v| codec::decode::<crate::model::ledger::LedgerEntry>(v, "ledger entry").map(drop))?),
         ("tmch", rows(&txn, TMCH, progress, tmch_row)?),
         ("phases", rows(&txn, PHASES, progress, |v| codec::decode::<crate::model::phase::Phase>(v, "phase").map(drop))?),
+        (
+            "applications",
+            rows(&txn, APPLICATIONS, progress, |v| codec::decode::<crate::model::application::Application>(v, "application").map(drop))?,
+        ),
         (
             "tokens",
             rows(&txn, TOKENS, progress, |v| codec::decode::<crate::model::token::AllocationToken>(v, "allocation token").map(drop))?,

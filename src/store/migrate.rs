@@ -465,6 +465,7 @@ pub(super) fn v11_to_v12(txn: &WriteTransaction, meta: &mut Table<&'static str, 
             _ => None,
         };
         let terms = PhaseTermsRecord {
+            applications: false,
             daily_create_prices,
             claims,
             label_lengths,

@@ -130,6 +130,8 @@ pub(crate) fn ledger_key(registrar: &str, seq: u64) -> Vec<u8> {
     key.extend_from_slice(&seq.to_be_bytes());
     key
 }
+/// Launch applications (`model::application`) by their id.
+pub(crate) const APPLICATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("applications");
 /// Allocation tokens (`model::token`) by their text.
 pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 /// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
@@ -380,6 +382,7 @@ impl Store {
             txn.open_table(PREMIUM)?;
             txn.open_table(ACCREDITATIONS)?;
             txn.open_table(TOKENS)?;
+            txn.open_table(APPLICATIONS)?;
             txn.open_table(PHASES)?;
             txn.open_table(IDN_TABLES)?;
             txn.open_table(TMCH)?;

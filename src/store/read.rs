@@ -15,9 +15,9 @@ use rustc_hash::FxHashMap;
 use super::journal::{self, JournalEntry};
 use super::tables::{Nsec3Entry, NsecEntry, get, nsec_at_or_before, nsec3_at_or_before, nsec3_prefix};
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
-    LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS,
-    ZONE, codec,
+    ACCREDITATIONS, APPLICATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS,
+    IDN_TABLES, JOURNAL, LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH,
+    TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
 use crate::model::zone::{negative_ttl, soa_rdata};
@@ -761,6 +761,23 @@ impl Snapshot {
     /// An allocation token, by its text.
     pub fn token(&self, token: &str) -> Result<Option<crate::model::token::AllocationToken>, StoreError> {
         get(&self.txn.open_table(TOKENS)?, token, "allocation token")
+    }
+
+    pub fn application(&self, id: &str) -> Result<Option<crate::model::application::Application>, StoreError> {
+        get(&self.txn.open_table(APPLICATIONS)?, id, "application")
+    }
+
+    /// The applications for names of `tld`, oldest first.
+    pub fn applications(&self, tld: &DomainName) -> Result<Vec<crate::model::application::Application>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.txn.open_table(APPLICATIONS)?.iter()? {
+            let a: crate::model::application::Application = codec::decode(item?.1.value(), "application")?;
+            if &a.tld == tld {
+                out.push(a);
+            }
+        }
+        out.sort_by_key(|a| a.created);
+        Ok(out)
     }
 
     /// The allocation tokens of `tld`.

@@ -433,6 +433,7 @@ pub enum PollPayloadRecord {
         id: ContactId,
         transfer: TransferRecord,
     },
+    Application(Box<ApplicationRecord>),
 }
 
 impl Stored for PollPayload {
@@ -452,6 +453,7 @@ impl Stored for PollPayload {
             PollPayload::ContactTransfer { id, transfer } => {
                 PollPayloadRecord::ContactTransfer { id: id.clone(), transfer: transfer.to_record() }
             }
+            PollPayload::Application(a) => PollPayloadRecord::Application(a.to_record()),
         }
     }
     fn from_record(record: PollPayloadRecord) -> Self {
@@ -469,6 +471,7 @@ impl Stored for PollPayload {
             PollPayloadRecord::ContactTransfer { id, transfer } => {
                 PollPayload::ContactTransfer { id, transfer: Stored::from_record(transfer) }
             }
+            PollPayloadRecord::Application(a) => PollPayload::Application(Stored::from_record(a)),
         }
     }
 }
@@ -616,6 +619,7 @@ record_enum!(FeeCommandRecord of FeeCommand { Create, Renew, Restore });
 record!(NamedFeeRecord of crate::model::phase::NamedFee { command: FeeCommandRecord, description: String, amount: Money, refundable: bool });
 
 record!(PhaseTermsRecord of crate::model::phase::PhaseTerms {
+    applications: bool,
     daily_create_prices: Vec<Money>,
     claims: bool,
     label_lengths: Option<(u8, u8)>,
@@ -636,6 +640,33 @@ record!(PhaseRecord of crate::model::phase::Phase {
     ends: Option<Timestamp>,
     create_price: Option<Money>,
     terms: PhaseTermsRecord,
+});
+
+use crate::model::application::ApplicationStatus;
+record_enum!(ApplicationStatusRecord of ApplicationStatus { Validated, PendingAllocation, Allocated, Rejected });
+
+record!(ApplicationRecord of crate::model::application::Application {
+    id: String,
+    tld: DomainName,
+    name: DomainName,
+    phase: PhaseKindRecord,
+    phase_name: Option<String>,
+    phase_starts: Timestamp,
+    registrar: ClientId,
+    created: Timestamp,
+    updated: Option<Timestamp>,
+    status: ApplicationStatusRecord,
+    period_years: u32,
+    registrant: Option<ContactId>,
+    contacts: Vec<DomainContactRecord>,
+    nameservers: Vec<DomainName>,
+    ds: Vec<DsRecord>,
+    auth_info_hash: Option<String>,
+    fee: Money,
+    refundable: Money,
+    currency: String,
+    lordn_id: Option<String>,
+    notice_accepted: Option<Timestamp>,
 });
 
 record!(TmchTrustRecord of crate::model::tmch::TmchTrust { ca_pem: String, crl_pem: Option<String>, loaded: Timestamp });

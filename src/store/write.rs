@@ -18,9 +18,9 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    ACCREDITATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL,
-    LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS,
-    ZONE, codec,
+    ACCREDITATIONS, APPLICATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS,
+    IDN_TABLES, JOURNAL, LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH,
+    TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -50,6 +50,7 @@ pub(crate) struct WriteTables<'t> {
     grandfathered: Table<'t, &'static [u8], &'static [u8]>,
     accreditations: Table<'t, &'static [u8], u64>,
     tokens: Table<'t, &'static str, &'static [u8]>,
+    applications: Table<'t, &'static str, &'static [u8]>,
     phases: Table<'t, &'static [u8], &'static [u8]>,
     idn_tables: Table<'t, &'static str, &'static [u8]>,
     tmch: Table<'t, &'static str, &'static [u8]>,
@@ -94,6 +95,7 @@ enum TableId {
     Grandfathered,
     Accreditations,
     Tokens,
+    Applications,
     Phases,
     IdnTables,
     Tmch,
@@ -176,6 +178,7 @@ impl<'t> WriteTables<'t> {
             grandfathered: txn.open_table(GRANDFATHERED)?,
             accreditations: txn.open_table(ACCREDITATIONS)?,
             tokens: txn.open_table(TOKENS)?,
+            applications: txn.open_table(APPLICATIONS)?,
             phases: txn.open_table(PHASES)?,
             idn_tables: txn.open_table(IDN_TABLES)?,
             tmch: txn.open_table(TMCH)?,
@@ -233,6 +236,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Grandfathered => restore(&mut self.grandfathered, &undo)?,
                     TableId::Accreditations => restore(&mut self.accreditations, &undo)?,
                     TableId::Tokens => restore(&mut self.tokens, &undo)?,
+                    TableId::Applications => restore(&mut self.applications, &undo)?,
                     TableId::Phases => restore(&mut self.phases, &undo)?,
                     TableId::IdnTables => restore(&mut self.idn_tables, &undo)?,
                     TableId::Tmch => restore(&mut self.tmch, &undo)?,
@@ -513,6 +517,32 @@ impl<'t> WriteTables<'t> {
 
     pub fn put_token(&mut self, token: &crate::model::token::AllocationToken) -> Result<(), StoreError> {
         put(&mut self.tokens, &mut self.undo, TableId::Tokens, token.token.as_str(), codec::encode(token).as_slice())
+    }
+
+    pub fn application(&self, id: &str) -> Result<Option<crate::model::application::Application>, StoreError> {
+        get(&self.applications, id, "application")
+    }
+
+    pub fn put_application(&mut self, a: &crate::model::application::Application) -> Result<(), StoreError> {
+        put(&mut self.applications, &mut self.undo, TableId::Applications, a.id.as_str(), codec::encode(a).as_slice())
+    }
+
+    /// A withdrawn application is gone.
+    pub fn delete_application(&mut self, id: &str) -> Result<bool, StoreError> {
+        take(&mut self.applications, &mut self.undo, TableId::Applications, id)
+    }
+
+    /// The applications made in `tld`'s phase beginning at `starts` (all of
+    /// them: a TLD has applications only while it launches).
+    pub fn applications_of(&self, tld: &DomainName, starts: Timestamp) -> Result<Vec<crate::model::application::Application>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.applications.iter()? {
+            let a: crate::model::application::Application = codec::decode(item?.1.value(), "application")?;
+            if &a.tld == tld && a.phase_starts == starts {
+                out.push(a);
+            }
+        }
+        Ok(out)
     }
 
     /// Whether `registrar` may act on `tld`.

@@ -37,6 +37,7 @@ async fn a_full_deposit_validates_against_the_rde_schemas_and_counts_what_it_hol
         signed_mark: None,
         verified_mark: None,
         claims_notice: None,
+        application: false,
     };
     registry.execute_as(Actor::Registry, Command::CreateDomain(create)).await.unwrap();
     let request = TransferOp::Request { years: 1, auth_info: "Sesame-Open-2026x".into(), fee: None };

@@ -1,6 +1,7 @@
 //! Integration tests: the whole daemon in-process, driven by real clients.
 
 mod admin;
+mod applications;
 mod backup;
 mod cli;
 mod code_map;

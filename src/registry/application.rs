@@ -1,0 +1,207 @@
+//! Launch applications through the writer (`model::application`, RFC 8334
+//! §2.3): a registrar's create in a phase that collects them makes one and
+//! pays for it; the end of the phase (a deadline in `due`) allocates the
+//! names with one application and leaves contended ones to the operator,
+//! whose allocation rejects the others; a rejected or withdrawn
+//! application is credited back what it paid but for fees that are not
+//! refundable. An allocation creates the domain through the ordinary create,
+//! as the registry, for the application's registrar: it paid already.
+
+use super::command::*;
+use super::context::{Cx, Due, Result};
+use super::{ObjectKind, RegistryError};
+use crate::model::application::{Application, ApplicationStatus, AtPhaseEnd, at_phase_end};
+use crate::model::lifecycle::Price;
+use crate::model::phase::{Phase, PhaseKind};
+use crate::model::{ClientId, DomainName, PollPayload, Tld};
+
+/// Makes the application `spec` asks for, in `phase`, paid at `price`
+/// (checked and affordable: the create's rules ran up to here).
+pub(super) fn apply(cx: &mut Cx, spec: &CreateDomain, tld: &Tld, phase: &Phase, registrar: &ClientId, price: &Price) -> Result<Outcome> {
+    let ends = phase.ends.ok_or_else(|| RegistryError::Policy("a phase that collects applications ends".into()))?;
+    let own = cx.tables.applications_of(&tld.name, phase.starts)?;
+    if own.iter().any(|a| a.name == spec.name && &a.registrar == registrar && a.status.is_open()) {
+        return Err(RegistryError::Policy(format!("{registrar} has applied for {} in this phase already", spec.name)));
+    }
+    let (lordn_id, notice_accepted) = match (&spec.verified_mark, &spec.claims_notice) {
+        (Some(m), _) => (Some(m.smd_id.clone()), None),
+        (None, Some(n)) => (Some(n.notice_id.clone()), Some(n.accepted)),
+        (None, None) => (None, None),
+    };
+    let application = Application {
+        id: cx.next_roid('A')?.to_string(),
+        tld: tld.name.clone(),
+        name: spec.name.clone(),
+        phase: phase.kind,
+        phase_name: phase.name.clone(),
+        phase_starts: phase.starts,
+        registrar: registrar.clone(),
+        created: cx.now,
+        updated: None,
+        status: ApplicationStatus::Validated,
+        period_years: spec.period_years,
+        registrant: spec.registrant.clone(),
+        contacts: spec.contacts.clone(),
+        nameservers: spec.nameservers.clone(),
+        ds: spec.ds.clone(),
+        auth_info_hash: spec.auth_info_hash.clone().filter(|h| !h.is_empty()),
+        fee: price.total(),
+        refundable: price.refundable(),
+        currency: tld.registration.currency.clone(),
+        lordn_id,
+        notice_accepted,
+    };
+    cx.tables.put_application(&application)?;
+    cx.schedule(ends, Due::PhaseEnd, &phase_end_object(&tld.name, phase))?;
+    let balance = super::domain::charge(cx, registrar, tld, application.fee, "launch application", &spec.name)?;
+    Ok(Outcome::Application(Box::new(application), balance))
+}
+
+/// The `due` object of the end of `phase`: the TLD and the phase's start.
+fn phase_end_object(tld: &DomainName, phase: &Phase) -> String {
+    format!("{tld} {}", phase.starts.0)
+}
+
+/// At the end of the phase `object` names: each name with one open
+/// application is allocated to it, and each with more waits for the
+/// operator. An allocation the rules now refuse (a contact deleted since,
+/// say) rejects the application instead, which is logged.
+pub(super) fn phase_end(cx: &mut Cx, object: &str) -> Result<()> {
+    let parsed = object.split_once(' ').and_then(|(tld, ms)| Some((DomainName::parse(tld).ok()?, ms.parse::<i64>().ok()?)));
+    let Some((tld, starts)) = parsed else {
+        tracing::warn!(object, "dropping a phase end that names no phase");
+        return Ok(());
+    };
+    let mut by_name = std::collections::BTreeMap::<DomainName, Vec<Application>>::new();
+    for a in cx.tables.applications_of(&tld, crate::model::Timestamp(starts))? {
+        if a.status == ApplicationStatus::Validated {
+            by_name.entry(a.name.clone()).or_default().push(a);
+        }
+    }
+    for (name, mut open) in by_name {
+        match at_phase_end(open.len()) {
+            Some(AtPhaseEnd::Allocate) => {
+                let a = open.remove(0);
+                if let Err(refusal) = cx.attempt(|cx| allocate_now(cx, a.clone())) {
+                    if let RegistryError::Store(e) = refusal {
+                        return Err(e.into());
+                    }
+                    tracing::warn!(application = %a.id, %name, error = %refusal, "launch application cannot be allocated: rejected");
+                    decide(cx, a, ApplicationStatus::Rejected, &format!("not allocated: {refusal}"))?;
+                }
+            }
+            Some(AtPhaseEnd::AwaitAllocation) => {
+                for mut a in open {
+                    a.status = ApplicationStatus::PendingAllocation;
+                    a.updated = Some(cx.now);
+                    cx.tables.put_application(&a)?;
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// The operator's allocation of an open application whose phase is over.
+pub(super) fn allocate(cx: &mut Cx, id: &str) -> Result<Outcome> {
+    let a = open_application(cx, id)?;
+    let phase_ends = cx.tables.phases(&a.tld)?.into_iter().find(|p| p.starts == a.phase_starts).and_then(|p| p.ends);
+    if phase_ends.is_some_and(|ends| cx.now < ends) {
+        return Err(RegistryError::StatusProhibits(format!("application {id} is allocated once its phase is over")));
+    }
+    let allocated = allocate_now(cx, a)?;
+    Ok(Outcome::Application(Box::new(allocated), None))
+}
+
+/// Creates the domain `a` applied for, for its registrar, records what the
+/// LORDN files report of it, and rejects the other open applications for
+/// the name.
+fn allocate_now(cx: &mut Cx, a: Application) -> Result<Application> {
+    let spec = CreateDomain {
+        name: a.name.clone(),
+        registrar: Some(a.registrar.clone()),
+        nameservers: a.nameservers.clone(),
+        ds: a.ds.clone(),
+        statuses: Vec::new(),
+        period_years: a.period_years,
+        registrant: a.registrant.clone(),
+        contacts: a.contacts.clone(),
+        auth_info: None,
+        auth_info_hash: a.auth_info_hash.clone(),
+        fee: None,
+        allocation_token: None,
+        launch_phase: None,
+        signed_mark: None,
+        verified_mark: None,
+        claims_notice: None,
+        application: false,
+    };
+    let Outcome::Domain(created) = super::domain::create(cx, &spec)? else { unreachable!("a create by the registry makes a domain") };
+    if let Some(id) = &a.lordn_id {
+        let r = crate::model::tmch::LaunchRegistration {
+            tld: a.tld.clone(),
+            domain: a.name.clone(),
+            roid: created.domain.roid.clone(),
+            registrar: a.registrar.clone(),
+            created: cx.now,
+            sunrise: a.phase == PhaseKind::Sunrise,
+            id: id.clone(),
+            accepted: a.notice_accepted,
+        };
+        cx.tables.put_launch_registration(&r)?;
+    }
+    for other in cx.tables.applications_of(&a.tld, a.phase_starts)? {
+        if other.name == a.name && other.id != a.id && other.status.is_open() {
+            decide(cx, other, ApplicationStatus::Rejected, &format!("{} was allocated to another application", a.name))?;
+        }
+    }
+    decide(cx, a, ApplicationStatus::Allocated, "allocated")
+}
+
+/// The operator's rejection of an open application.
+pub(super) fn reject(cx: &mut Cx, id: &str) -> Result<Outcome> {
+    let a = open_application(cx, id)?;
+    let rejected = decide(cx, a, ApplicationStatus::Rejected, "rejected by the registry")?;
+    Ok(Outcome::Application(Box::new(rejected), None))
+}
+
+/// A registrar's withdrawal of its open application made in `phase`.
+pub(super) fn withdraw(cx: &mut Cx, name: &DomainName, id: &str, phase: &LaunchPhase) -> Result<Outcome> {
+    let a = open_application(cx, id)?;
+    if &a.name != name {
+        return Err(RegistryError::not_found(ObjectKind::Application, format!("{id} for {name}")));
+    }
+    cx.sponsor_only(&a.registrar, format!("application {id}"))?;
+    if phase.phase != a.phase.as_str() || phase.name != a.phase_name {
+        return Err(RegistryError::Policy(format!("application {id} was made in the {} phase", a.phase.as_str())));
+    }
+    cx.tables.delete_application(id)?;
+    let credit = a.refundable;
+    if credit.0 > 0 {
+        cx.adjust_balance(&a.registrar, &a.currency, credit, "launch application withdrawn", Some(&a.name))?;
+    }
+    Ok(Outcome::Deleted { pending: false, credit })
+}
+
+fn open_application(cx: &Cx, id: &str) -> Result<Application> {
+    let a = cx.tables.application(id)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Application, id))?;
+    if !a.status.is_open() {
+        return Err(RegistryError::StatusProhibits(format!("application {id} is {}", a.status.as_str())));
+    }
+    Ok(a)
+}
+
+/// Gives `a` its final `status`, credits back a rejected one's refundable
+/// part, and tells its registrar.
+fn decide(cx: &mut Cx, mut a: Application, status: ApplicationStatus, why: &str) -> Result<Application> {
+    a.status = status;
+    a.updated = Some(cx.now);
+    cx.tables.put_application(&a)?;
+    if status == ApplicationStatus::Rejected && a.refundable.0 > 0 {
+        cx.adjust_balance(&a.registrar, &a.currency, a.refundable, "launch application rejected", Some(&a.name))?;
+    }
+    let text = format!("Application {} for {}: {why}", a.id, a.name);
+    cx.notify(&a.registrar.clone(), text, PollPayload::Application(Box::new(a.clone())))?;
+    Ok(a)
+}
