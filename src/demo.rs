@@ -136,23 +136,10 @@ fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Comman
     let mut all = Vec::new();
     let domain = |name: &str, statuses: Vec<DomainStatus>, nameservers: Vec<&str>, dss: Vec<&str>| {
         Command::CreateDomain(CreateDomain {
-            name: n(name),
-            registrar: Some(registrar.clone()),
             nameservers: nameservers.into_iter().map(n).collect(),
             ds: dss.into_iter().map(ds).collect(),
             statuses,
-            period_years: 1,
-            registrant: None,
-            contacts: Vec::new(),
-            auth_info: None,
-            auth_info_hash: None,
-            fee: None,
-            allocation_token: None,
-            launch_phase: None,
-            signed_mark: None,
-            verified_mark: None,
-            claims_notice: None,
-            application: false,
+            ..CreateDomain::of(n(name), Some(registrar.clone()))
         })
     };
     let host = |name: &str, addrs: &[&str]| {
@@ -177,23 +164,9 @@ fn domains_and_hosts(registrar: &ClientId, contacts: Vec<Command>) -> Vec<Comman
 
     // In-zone name servers with glue, and a DS record.
     all.push(Command::CreateDomain(CreateDomain {
-        name: n("hello.example"),
-        registrar: Some(registrar.clone()),
-        nameservers: Vec::new(),
-        ds: Vec::new(),
-        statuses: Vec::new(),
-        period_years: 1,
         registrant: Some(ContactId::parse("demo-owner").expect("valid id")),
         contacts: vec![DomainContact { kind: ContactType::Tech, id: ContactId::parse("demo-tech").expect("valid id") }],
-        auth_info: None,
-        auth_info_hash: None,
-        fee: None,
-        allocation_token: None,
-        launch_phase: None,
-        signed_mark: None,
-        verified_mark: None,
-        claims_notice: None,
-        application: false,
+        ..CreateDomain::of(n("hello.example"), Some(registrar.clone()))
     }));
     all.push(host("ns1.hello.example", &["192.0.2.1", "2001:db8::1"]));
     all.push(host("ns2.hello.example", &["192.0.2.2"]));

@@ -119,23 +119,13 @@ pub(super) fn allocate(cx: &mut Cx, id: &str) -> Result<Outcome> {
 /// the name.
 fn allocate_now(cx: &mut Cx, a: Application) -> Result<Application> {
     let spec = CreateDomain {
-        name: a.name.clone(),
-        registrar: Some(a.registrar.clone()),
         nameservers: a.nameservers.clone(),
         ds: a.ds.clone(),
-        statuses: Vec::new(),
         period_years: a.period_years,
         registrant: a.registrant.clone(),
         contacts: a.contacts.clone(),
-        auth_info: None,
         auth_info_hash: a.auth_info_hash.clone(),
-        fee: None,
-        allocation_token: None,
-        launch_phase: None,
-        signed_mark: None,
-        verified_mark: None,
-        claims_notice: None,
-        application: false,
+        ..CreateDomain::of(a.name.clone(), Some(a.registrar.clone()))
     };
     let Outcome::Domain(created) = super::domain::create(cx, &spec)? else { unreachable!("a create by the registry makes a domain") };
     if let Some(id) = &a.lordn_id {

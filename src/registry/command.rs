@@ -604,6 +604,32 @@ pub struct CreateDomain {
     pub application: bool,
 }
 
+impl CreateDomain {
+    /// A create of `name` for `registrar` and nothing more: a year, no name
+    /// servers, contacts, code or extensions (for the fields to set, `..`).
+    pub fn of(name: DomainName, registrar: Option<ClientId>) -> CreateDomain {
+        CreateDomain {
+            name,
+            registrar,
+            nameservers: Vec::new(),
+            ds: Vec::new(),
+            statuses: Vec::new(),
+            period_years: 1,
+            registrant: None,
+            contacts: Vec::new(),
+            auth_info: None,
+            auth_info_hash: None,
+            fee: None,
+            allocation_token: None,
+            launch_phase: None,
+            signed_mark: None,
+            verified_mark: None,
+            claims_notice: None,
+            application: false,
+        }
+    }
+}
+
 /// A phase as a create names it: RFC 8334 `<launch:phase name="…">phase</launch:phase>`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -128,23 +128,10 @@ fn host(name: &str) -> Command {
 
 fn create(name: &str, years: u32) -> Command {
     Command::CreateDomain(CreateDomain {
-        name: n(name),
-        registrar: None,
         nameservers: vec![n("ns.example.net")],
-        ds: vec![],
-        statuses: vec![],
         period_years: years,
-        registrant: None,
-        contacts: vec![],
         auth_info: Some("Sesame-Open-2026x".into()),
-        auth_info_hash: None,
-        fee: None,
-        allocation_token: None,
-        launch_phase: None,
-        signed_mark: None,
-        verified_mark: None,
-        claims_notice: None,
-        application: false,
+        ..CreateDomain::of(n(name), None)
     })
 }
 

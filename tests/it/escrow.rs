@@ -21,23 +21,9 @@ async fn a_full_deposit_validates_against_the_rde_schemas_and_counts_what_it_hol
     // A domain with a pending transfer to the other registrar.
     let name = DomainName::parse("moving.example").unwrap();
     let create = CreateDomain {
-        name: name.clone(),
-        registrar: Some(ClientId::parse("demo-registrar").unwrap()),
         nameservers: vec![HostName::parse("ns1.example.net").unwrap()],
-        ds: Vec::new(),
-        statuses: Vec::new(),
-        period_years: 1,
-        registrant: None,
-        contacts: Vec::new(),
         auth_info: Some("Sesame-Open-2026x".into()),
-        auth_info_hash: None,
-        fee: None,
-        allocation_token: None,
-        launch_phase: None,
-        signed_mark: None,
-        verified_mark: None,
-        claims_notice: None,
-        application: false,
+        ..CreateDomain::of(name.clone(), Some(ClientId::parse("demo-registrar").unwrap()))
     };
     registry.execute_as(Actor::Registry, Command::CreateDomain(create)).await.unwrap();
     let request = TransferOp::Request { years: 1, auth_info: "Sesame-Open-2026x".into(), fee: None };
