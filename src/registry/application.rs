@@ -12,22 +12,18 @@ use super::context::{Cx, Due, Result};
 use super::{ObjectKind, RegistryError};
 use crate::model::application::{Application, ApplicationStatus, AtPhaseEnd, at_phase_end};
 use crate::model::lifecycle::Price;
-use crate::model::phase::{Phase, PhaseKind};
+use crate::model::phase::Phase;
 use crate::model::{ClientId, DomainName, PollPayload, Tld};
 
 /// Makes the application `spec` asks for, in `phase`, paid at `price`
 /// (checked and affordable: the create's rules ran up to here).
 pub(super) fn apply(cx: &mut Cx, spec: &CreateDomain, tld: &Tld, phase: &Phase, registrar: &ClientId, price: &Price) -> Result<Outcome> {
     let ends = phase.ends.ok_or_else(|| RegistryError::Policy("a phase that collects applications ends".into()))?;
-    let own = cx.tables.applications_of(&tld.name, phase.starts)?;
-    if own.iter().any(|a| a.name == spec.name && &a.registrar == registrar && a.status.is_open()) {
+    let earlier = cx.tables.applications_for(&spec.name)?;
+    if earlier.iter().any(|a| a.phase_starts == phase.starts && &a.registrar == registrar && a.status.is_open()) {
         return Err(RegistryError::Policy(format!("{registrar} has applied for {} in this phase already", spec.name)));
     }
-    let (lordn_id, notice_accepted) = match (&spec.verified_mark, &spec.claims_notice) {
-        (Some(m), _) => (Some(m.smd_id.clone()), None),
-        (None, Some(n)) => (Some(n.notice_id.clone()), Some(n.accepted)),
-        (None, None) => (None, None),
-    };
+    let (lordn_id, notice_accepted) = super::domain::lordn_of(spec).map_or((None, None), |(id, accepted)| (Some(id), accepted));
     let application = Application {
         id: cx.next_roid('A')?.to_string(),
         tld: tld.name.clone(),
@@ -127,22 +123,14 @@ fn allocate_now(cx: &mut Cx, a: Application) -> Result<Application> {
         auth_info_hash: a.auth_info_hash.clone(),
         ..CreateDomain::of(a.name.clone(), Some(a.registrar.clone()))
     };
-    let Outcome::Domain(created) = super::domain::create(cx, &spec)? else { unreachable!("a create by the registry makes a domain") };
-    if let Some(id) = &a.lordn_id {
-        let r = crate::model::tmch::LaunchRegistration {
-            tld: a.tld.clone(),
-            domain: a.name.clone(),
-            roid: created.domain.roid.clone(),
-            registrar: a.registrar.clone(),
-            created: cx.now,
-            sunrise: a.phase == PhaseKind::Sunrise,
-            id: id.clone(),
-            accepted: a.notice_accepted,
-        };
-        cx.tables.put_launch_registration(&r)?;
+    let Outcome::Domain(created) = super::domain::create(cx, &spec)? else {
+        return Err(RegistryError::Invalid(format!("the allocation of {} made no domain", a.name)));
+    };
+    if let Some(id) = a.lordn_id.clone() {
+        super::domain::record_lordn(cx, &created.domain, (id, a.notice_accepted))?;
     }
-    for other in cx.tables.applications_of(&a.tld, a.phase_starts)? {
-        if other.name == a.name && other.id != a.id && other.status.is_open() {
+    for other in cx.tables.applications_for(&a.name)? {
+        if other.phase_starts == a.phase_starts && other.id != a.id && other.status.is_open() {
             decide(cx, other, ApplicationStatus::Rejected, &format!("{} was allocated to another application", a.name))?;
         }
     }
@@ -166,7 +154,7 @@ pub(super) fn withdraw(cx: &mut Cx, name: &DomainName, id: &str, phase: &LaunchP
     if phase.phase != a.phase.as_str() || phase.name != a.phase_name {
         return Err(RegistryError::Policy(format!("application {id} was made in the {} phase", a.phase.as_str())));
     }
-    cx.tables.delete_application(id)?;
+    cx.tables.delete_application(&a)?;
     let credit = a.refundable;
     if credit.0 > 0 {
         cx.adjust_balance(&a.registrar, &a.currency, credit, "launch application withdrawn", Some(&a.name))?;

@@ -288,24 +288,8 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         cx.tables.put_grandfathered(&premium)?;
     }
     cx.tables.put_domain(&domain)?;
-    // What the LORDN files report: the mark or the notice the phase rules checked.
-    let launch = match (&spec.verified_mark, &spec.claims_notice) {
-        (Some(m), _) => Some((true, m.smd_id.clone(), None)),
-        (None, Some(n)) => Some((false, n.notice_id.clone(), Some(n.accepted))),
-        (None, None) => None,
-    };
-    if let Some((sunrise, id, accepted)) = launch {
-        let r = crate::model::tmch::LaunchRegistration {
-            tld: tld.name.clone(),
-            domain: domain.name.clone(),
-            roid: domain.roid.clone(),
-            registrar: registrar.clone(),
-            created: cx.now,
-            sunrise,
-            id,
-            accepted,
-        };
-        cx.tables.put_launch_registration(&r)?;
+    if let Some(launch) = lordn_of(spec) {
+        record_lordn(cx, &domain, launch)?;
     }
     cx.schedule(expires, Due::Expiry, domain.name.as_str())?;
     for g in &domain.grace {
@@ -420,6 +404,32 @@ fn phase_price(cx: &Cx, tld: &Tld, spec: &CreateDomain) -> Result<Option<Money>>
         }
         Standing::Closed => refuse("takes no registrations now".into()),
     }
+}
+
+/// What the LORDN files report of a create: the id of the signed mark
+/// (sunrise) or of the claims notice its phase rules checked, and when a
+/// notice was accepted.
+pub(super) fn lordn_of(spec: &CreateDomain) -> Option<(String, Option<Timestamp>)> {
+    match (&spec.verified_mark, &spec.claims_notice) {
+        (Some(m), _) => Some((m.smd_id.clone(), None)),
+        (None, Some(n)) => Some((n.notice_id.clone(), Some(n.accepted))),
+        (None, None) => None,
+    }
+}
+
+/// Keeps `lordn_of`'s answer for `domain`, created now.
+pub(super) fn record_lordn(cx: &mut Cx, domain: &Domain, (id, accepted): (String, Option<Timestamp>)) -> Result<()> {
+    let r = crate::model::tmch::LaunchRegistration {
+        tld: domain.tld.clone(),
+        domain: domain.name.clone(),
+        roid: domain.roid.clone(),
+        registrar: domain.registrar.clone(),
+        created: cx.now,
+        sunrise: accepted.is_none(),
+        id,
+        accepted,
+    };
+    Ok(cx.tables.put_launch_registration(&r)?)
 }
 
 /// A sunrise create's signed mark (verified before the writer) holds its

@@ -19,9 +19,9 @@ use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, Tabl
 use super::codec;
 use super::journal::JournalEntry;
 use super::{
-    ACCREDITATIONS, APPLICATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS,
-    IDN_TABLES, JOURNAL, LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, ReadOnlyStore,
-    SCHEMA_VERSION, Snapshot, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE,
+    ACCREDITATIONS, APPLICATION_NAMES, APPLICATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME,
+    HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED,
+    ReadOnlyStore, SCHEMA_VERSION, Snapshot, StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE,
 };
 use crate::model::dnssec::ZoneSigning;
 use crate::model::{Contact, Domain, Host, PollMessage, Registrar, Tld};
@@ -112,6 +112,7 @@ fn write_copy(source: &ReadTransaction, keys: &KeyFiles, to: &Path, progress: &m
     copy(source, &txn, ACCREDITATIONS, progress)?;
     copy(source, &txn, TOKENS, progress)?;
     copy(source, &txn, APPLICATIONS, progress)?;
+    copy(source, &txn, APPLICATION_NAMES, progress)?;
     copy(source, &txn, TMCH, progress)?;
     copy(source, &txn, LEDGER, progress)?;
     copy(source, &txn, LAUNCH_REGISTRATIONS, progress)?;
@@ -195,6 +196,7 @@ pub fn verify(path: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<Backup
             "applications",
             rows(&txn, APPLICATIONS, progress, |v| codec::decode::<crate::model::application::Application>(v, "application").map(drop))?,
         ),
+        ("application_names", rows(&txn, APPLICATION_NAMES, progress, |_| Ok(()))?),
         (
             "tokens",
             rows(&txn, TOKENS, progress, |v| codec::decode::<crate::model::token::AllocationToken>(v, "allocation token").map(drop))?,

@@ -132,6 +132,16 @@ pub(crate) fn ledger_key(registrar: &str, seq: u64) -> Vec<u8> {
 }
 /// Launch applications (`model::application`) by their id.
 pub(crate) const APPLICATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("applications");
+/// The ids of the applications for a name, so that a create need not read
+/// every application to find those for its name: the name, a zero octet,
+/// the id (no value).
+pub(crate) const APPLICATION_NAMES: TableDefinition<&[u8], ()> = TableDefinition::new("application_names");
+
+pub(crate) fn application_name_key(name: &str, id: &str) -> Vec<u8> {
+    let mut key = name_prefix(name);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
 /// Allocation tokens (`model::token`) by their text.
 pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 /// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
@@ -383,6 +393,7 @@ impl Store {
             txn.open_table(ACCREDITATIONS)?;
             txn.open_table(TOKENS)?;
             txn.open_table(APPLICATIONS)?;
+            txn.open_table(APPLICATION_NAMES)?;
             txn.open_table(PHASES)?;
             txn.open_table(IDN_TABLES)?;
             txn.open_table(TMCH)?;

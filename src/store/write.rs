@@ -18,9 +18,9 @@ use super::tables::{
     parse_due_key, poll_count, poll_count_key, poll_key,
 };
 use super::{
-    ACCREDITATIONS, APPLICATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME, HOST_LINKS, HOSTS,
-    IDN_TABLES, JOURNAL, LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED, StoreError, TLDS, TMCH,
-    TOKENS, TRANSACTIONS, ZONE, codec,
+    ACCREDITATIONS, APPLICATION_NAMES, APPLICATIONS, CHANGES, CONTACTS, COUNTERS, DNSSEC, DOMAINS, DUE, GRANDFATHERED, HOST_BY_NAME,
+    HOST_LINKS, HOSTS, IDN_TABLES, JOURNAL, LAUNCH_REGISTRATIONS, LEDGER, META, NSEC3, PHASES, POLL, PREMIUM, REGISTRARS, RESERVED,
+    StoreError, TLDS, TMCH, TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
@@ -51,6 +51,7 @@ pub(crate) struct WriteTables<'t> {
     accreditations: Table<'t, &'static [u8], u64>,
     tokens: Table<'t, &'static str, &'static [u8]>,
     applications: Table<'t, &'static str, &'static [u8]>,
+    application_names: Table<'t, &'static [u8], ()>,
     phases: Table<'t, &'static [u8], &'static [u8]>,
     idn_tables: Table<'t, &'static str, &'static [u8]>,
     tmch: Table<'t, &'static str, &'static [u8]>,
@@ -96,6 +97,7 @@ enum TableId {
     Accreditations,
     Tokens,
     Applications,
+    ApplicationNames,
     Phases,
     IdnTables,
     Tmch,
@@ -179,6 +181,7 @@ impl<'t> WriteTables<'t> {
             accreditations: txn.open_table(ACCREDITATIONS)?,
             tokens: txn.open_table(TOKENS)?,
             applications: txn.open_table(APPLICATIONS)?,
+            application_names: txn.open_table(APPLICATION_NAMES)?,
             phases: txn.open_table(PHASES)?,
             idn_tables: txn.open_table(IDN_TABLES)?,
             tmch: txn.open_table(TMCH)?,
@@ -237,6 +240,7 @@ impl<'t> WriteTables<'t> {
                     TableId::Accreditations => restore(&mut self.accreditations, &undo)?,
                     TableId::Tokens => restore(&mut self.tokens, &undo)?,
                     TableId::Applications => restore(&mut self.applications, &undo)?,
+                    TableId::ApplicationNames => restore(&mut self.application_names, &undo)?,
                     TableId::Phases => restore(&mut self.phases, &undo)?,
                     TableId::IdnTables => restore(&mut self.idn_tables, &undo)?,
                     TableId::Tmch => restore(&mut self.tmch, &undo)?,
@@ -524,12 +528,29 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn put_application(&mut self, a: &crate::model::application::Application) -> Result<(), StoreError> {
+        let index = super::application_name_key(a.name.as_str(), &a.id);
+        put(&mut self.application_names, &mut self.undo, TableId::ApplicationNames, index.as_slice(), ())?;
         put(&mut self.applications, &mut self.undo, TableId::Applications, a.id.as_str(), codec::encode(a).as_slice())
     }
 
     /// A withdrawn application is gone.
-    pub fn delete_application(&mut self, id: &str) -> Result<bool, StoreError> {
-        take(&mut self.applications, &mut self.undo, TableId::Applications, id)
+    pub fn delete_application(&mut self, a: &crate::model::application::Application) -> Result<bool, StoreError> {
+        let index = super::application_name_key(a.name.as_str(), &a.id);
+        take(&mut self.application_names, &mut self.undo, TableId::ApplicationNames, index.as_slice())?;
+        take(&mut self.applications, &mut self.undo, TableId::Applications, a.id.as_str())
+    }
+
+    /// The applications for `name`, through its index.
+    pub fn applications_for(&self, name: &DomainName) -> Result<Vec<crate::model::application::Application>, StoreError> {
+        let prefix = super::name_prefix(name.as_str());
+        let mut out = Vec::new();
+        for item in self.application_names.range(prefix.as_slice()..)? {
+            let (key, _) = item?;
+            let Some(id) = key.value().strip_prefix(prefix.as_slice()) else { break };
+            let id = std::str::from_utf8(id).map_err(|_| StoreError::Corrupt("application index".into()))?;
+            out.extend(self.application(id)?);
+        }
+        Ok(out)
     }
 
     /// The applications made in `tld`'s phase beginning at `starts` (all of

@@ -107,16 +107,9 @@ async fn a_landrush_collects_applications_and_allocates_them_when_it_ends() {
 
     // The phase ends: the uncontended name is allocated, the contended one waits.
     clock.set(at("2026-11-20T00:00:00Z"));
-    let mut allocated = None;
-    for _ in 0..200 {
-        if let (200, body) = d.api("GET", "/v1/domains/solo.example", None).await {
-            allocated = Some(body);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let allocated = allocated.expect("solo.example allocated at the end of the landrush");
-    assert_eq!(allocated["registrar"], "demo-registrar", "{allocated}");
+    let allocated = async || d.api("GET", "/v1/domains/solo.example", None).await.0 == 200;
+    assert!(eventually(std::time::Duration::from_secs(10), allocated).await, "solo.example allocated at the end of the landrush");
+    assert_eq!(d.ok("GET", "/v1/domains/solo.example", None).await["registrar"], "demo-registrar");
     let listed = d.ok("GET", "/v1/tlds/example/applications", None).await;
     let status_of = |id: &str| listed["applications"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap()["status"].clone();
     assert_eq!(status_of(&solo), "allocated", "{listed}");
