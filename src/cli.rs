@@ -608,10 +608,14 @@ enum RegistrarCmd {
     },
     /// Let the registrar act on a TLD (a new registrar is accredited for
     /// every TLD unless created with `--set 'tlds=["…"]'`; a new TLD for
-    /// every registrar).
+    /// every registrar). Again, it changes the currency the registrar pays in.
     Accredit {
         id: String,
         tld: String,
+        /// The currency the registrar pays the TLD's fees in: one of the
+        /// TLD's `exchange_rates` (without: the TLD's own).
+        #[arg(long)]
+        currency: Option<String>,
     },
     /// End the registrar's accreditation for a TLD: what it sponsors there
     /// stays, but it can no longer act on it.
@@ -1125,7 +1129,12 @@ fn settings(pairs: &[String]) -> anyhow::Result<Map<String, Value>> {
     let mut map = Map::new();
     for pair in pairs {
         let (k, v) = pair.split_once('=').ok_or_else(|| anyhow!("--set takes KEY=VALUE, not {pair:?}"))?;
-        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        // A decimal such as `12.50` is an amount of money, which the API takes as text.
+        let value = match serde_json::from_str(v) {
+            Ok(Value::Number(n)) if n.is_f64() => Value::String(v.to_string()),
+            Ok(value) => value,
+            Err(_) => Value::String(v.to_string()),
+        };
         map.insert(k.trim().to_string(), value);
     }
     Ok(map)
@@ -1246,8 +1255,8 @@ fn registrar_request(cmd: RegistrarCmd) -> anyhow::Result<ApiRequest> {
             request(Method::POST, format!("/v1/registrars/{id}/funds"), Some(json!({ "amount": amount, "currency": currency })))
         }
         RegistrarCmd::Certificate { .. } => unreachable!("handled before the API call"),
-        RegistrarCmd::Accredit { id, tld } => {
-            request(Method::POST, format!("/v1/registrars/{id}/accreditations"), Some(json!({ "tld": tld })))
+        RegistrarCmd::Accredit { id, tld, currency } => {
+            request(Method::POST, format!("/v1/registrars/{id}/accreditations"), Some(json!({ "tld": tld, "currency": currency })))
         }
         RegistrarCmd::Unaccredit { id, tld } => {
             request(Method::DELETE, format!("/v1/registrars/{id}/accreditations/{}", path_name(&tld)?), None)

@@ -1026,14 +1026,21 @@ fn client_id(text: &str) -> Result<ClientId, ApiError> {
 #[serde(deny_unknown_fields)]
 struct AccreditRequest {
     tld: String,
+    /// The currency the registrar pays in, one the TLD takes (none: the TLD's).
+    #[serde(default)]
+    currency: Option<String>,
 }
 
-/// Lets a registrar act on a TLD.
+/// Lets a registrar act on a TLD, paying in the currency named (again: changes it).
 async fn accredit(State(s): AppState, Path(id): Path<String>, body: Result<Json<AccreditRequest>, JsonRejection>) -> ApiResult {
     let Json(request) = body.map_err(ApiError::from)?;
     let (registrar, tld) = (client_id(&id)?, name(&request.tld)?);
-    s.registry.execute(Command::Accredit { registrar: registrar.clone(), tld: tld.clone() }).await?;
-    ok(json!({ "registrar": registrar, "tld": tld, "accredited": true }))
+    if let Some(c) = &request.currency {
+        crate::model::ledger::check_currency(c).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_currency", e))?;
+    }
+    let command = Command::Accredit { registrar: registrar.clone(), tld: tld.clone(), currency: request.currency };
+    s.registry.execute(command).await?;
+    list_accreditations(State(s), Path(id)).await
 }
 
 /// Ends a registrar's accreditation for a TLD.
@@ -1096,13 +1103,15 @@ async fn list_accreditations(State(s): AppState, Path(id): Path<String>) -> ApiR
     if snap.registrar(&registrar).map_err(RegistryError::from)?.is_none() {
         return Err(RegistryError::not_found(crate::registry::ObjectKind::Registrar, &registrar).into());
     }
-    let mut tlds = Vec::new();
+    let (mut tlds, mut accreditations) = (Vec::new(), Vec::new());
     for zone in snap.zones() {
-        if snap.accredited(&zone.tld.name, &registrar).map_err(RegistryError::from)? {
+        if let Some(a) = snap.accreditation(&zone.tld.name, &registrar).map_err(RegistryError::from)? {
+            let currency = a.currency.unwrap_or_else(|| zone.tld.registration.currency.clone());
+            accreditations.push(json!({ "tld": zone.tld.name, "since": a.since, "currency": currency }));
             tlds.push(zone.tld.name.clone());
         }
     }
-    ok(json!({ "registrar": registrar, "tlds": tlds }))
+    ok(json!({ "registrar": registrar, "tlds": tlds, "accreditations": accreditations }))
 }
 
 fn report_month(tld: &str, month: &str, s: &AdminState) -> Result<(DomainName, crate::model::report::Month), ApiError> {

@@ -110,7 +110,9 @@ fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resu
     let snap = &cx.snapshot;
     let mut w = fragment();
     let mut fees = fragment();
-    let mut currency = None;
+    // RFC 8748 §3.4: the currency asked for, else the one the registrar
+    // pays the first name's TLD in.
+    let mut currency = fee.as_ref().and_then(|f| f.currency.clone());
     w.open("domain:chkData", &[("xmlns:domain", xml::DOMAIN)]);
     for n in names {
         let text = n.trimmed();
@@ -129,22 +131,29 @@ fn check(object: &Element, extension: Option<&Element>, cx: &ClientView) -> Resu
         }
         w.close();
         if let Some(fee) = &fee {
-            currency = currency.or(check.tld.map(|t| t.registration.currency.clone()));
-            ext::fee_cd(&mut fees, text, &check, &fee.commands, cx.now);
+            if currency.is_none()
+                && let Some(tld) = check.tld
+            {
+                currency = Some(paying_currency(cx, tld)?);
+            }
+            ext::fee_cd(&mut fees, text, &check, &fee.commands, cx.now, currency.as_deref().unwrap_or("USD"));
         }
     }
     let mut response = Response::new(code::OK).res_data(w.finish());
-    if let Some(fee) = fee {
+    if fee.is_some() {
         let currency = currency.unwrap_or_else(|| "USD".into());
-        if fee.currency.is_some_and(|a| a != currency) {
-            return Err(EppError::new(code::POLICY, format!("fees are in {currency}")));
-        }
         let mut f = fragment();
         f.open("fee:chkData", &[("xmlns:fee", xml::FEE)]).leaf("fee:currency", &[], &currency);
         f.out.push_str(&fees.finish());
         response = response.extension(xml::FEE, f.finish());
     }
     Ok(Verdict::Reply(response))
+}
+
+/// The currency the registrar of `cx` pays `tld`'s fees in.
+fn paying_currency(cx: &ClientView, tld: &crate::model::Tld) -> Result<String, EppError> {
+    let accreditation = cx.snapshot.accreditation(&tld.name, &cx.registrar).map_err(RegistryError::from)?;
+    Ok(crate::model::ledger::paying_currency(accreditation.as_ref(), &tld.registration).to_string())
 }
 
 /// The claims check form (RFC 8334 §3.1.1): for each name, whether its
@@ -421,14 +430,18 @@ pub fn transfer_data(name: &DomainName, t: &Transfer) -> String {
 
 /// Writes the response to a domain command the registry executed.
 pub fn render(after: &Render, outcome: Outcome, cx: &ClientView) -> Response {
-    let currency = |name: &DomainName| cx.snapshot.tld_of(name).map(|t| t.registration.currency.clone()).unwrap_or_else(|| "USD".into());
+    // What a delete credits is in the currency the registrar pays in.
+    let currency = |name: &DomainName| match cx.snapshot.tld_of(name) {
+        Some(tld) => paying_currency(cx, tld).unwrap_or_else(|_| tld.registration.currency.clone()),
+        None => "USD".into(),
+    };
     match (after, outcome) {
         (Render::DomainCreate { years }, Outcome::Domain(d)) => {
             let mut w = fragment();
             w.open("domain:creData", &[("xmlns:domain", xml::DOMAIN)]);
             w.leaf("domain:name", &[], d.domain.name.as_str()).leaf("domain:crDate", &[], &d.domain.created.to_rfc3339());
             w.leaf("domain:exDate", &[], &d.domain.expires.to_rfc3339());
-            let fee = ext::fee_result("fee:creData", &currency(&d.domain.name), Some(*years), d.fee, Money(0), d.balance);
+            let fee = ext::fee_result("fee:creData", &d.currency, Some(*years), d.fee, Money(0), d.balance);
             Response::new(code::OK).res_data(w.finish()).extension(xml::FEE, fee)
         }
         // RFC 8334 §3.3.1: an application is made; the domain waits for its allocation.
@@ -449,8 +462,7 @@ pub fn render(after: &Render, outcome: Outcome, cx: &ClientView) -> Response {
                     response = response.extension(xml::RGP, rgp);
                 }
                 if d.fee.0 > 0 {
-                    response = response
-                        .extension(xml::FEE, ext::fee_result("fee:updData", &currency(&d.domain.name), None, d.fee, Money(0), d.balance));
+                    response = response.extension(xml::FEE, ext::fee_result("fee:updData", &d.currency, None, d.fee, Money(0), d.balance));
                 }
             }
             response
@@ -466,14 +478,13 @@ pub fn render(after: &Render, outcome: Outcome, cx: &ClientView) -> Response {
             let mut w = fragment();
             w.open("domain:renData", &[("xmlns:domain", xml::DOMAIN)]);
             w.leaf("domain:name", &[], d.domain.name.as_str()).leaf("domain:exDate", &[], &d.domain.expires.to_rfc3339());
-            let fee = ext::fee_result("fee:renData", &currency(&d.domain.name), Some(*years), d.fee, Money(0), d.balance);
+            let fee = ext::fee_result("fee:renData", &d.currency, Some(*years), d.fee, Money(0), d.balance);
             Response::new(code::OK).res_data(w.finish()).extension(xml::FEE, fee)
         }
         (Render::DomainTransfer { years }, Outcome::Transfer { name, transfer, pending }) => {
             let mut response = Response::new(if pending { code::OK_PENDING } else { code::OK }).res_data(transfer_data(&name, &transfer));
-            if pending && transfer.fee.0 > 0 {
-                response =
-                    response.extension(xml::FEE, ext::fee_result("fee:trnData", &currency(&name), *years, transfer.fee, Money(0), None));
+            if let (true, Some(c)) = (pending, transfer.currency.as_deref().filter(|_| transfer.fee.0 > 0)) {
+                response = response.extension(xml::FEE, ext::fee_result("fee:trnData", c, *years, transfer.fee, Money(0), None));
             }
             response
         }

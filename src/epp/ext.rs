@@ -211,19 +211,25 @@ pub fn fee_check(extension: Option<&Element>) -> Result<Option<FeeCheck>, EppErr
 /// One `<fee:cd>` of a check response, priced as the writer will charge:
 /// the price, then each named fee of the running phase with its
 /// description, the sum being what a create, renew or restore agrees to.
-pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, commands: &[(String, u32)], now: Timestamp) {
+pub fn fee_cd(w: &mut super::xml::Writer, name: &str, check: &DomainCheck<'_>, commands: &[(String, u32)], now: Timestamp, currency: &str) {
+    let Some(tld) = check.tld else {
+        w.open("fee:cd", &[("avail", "0")]).leaf("fee:objID", &[], name);
+        w.leaf("fee:reason", &[], "not served by this registry").close();
+        return;
+    };
+    if tld.registration.rate_to(currency).is_none() {
+        w.open("fee:cd", &[("avail", "0")]).leaf("fee:objID", &[], name);
+        w.leaf("fee:reason", &[], &format!("not priced in {currency}")).close();
+        return;
+    }
     let available = check.availability == Availability::Available;
     w.open("fee:cd", &[("avail", if available { "1" } else { "0" })]);
     w.leaf("fee:objID", &[], name);
-    if check.tld.is_none() {
-        w.leaf("fee:reason", &[], "not served by this registry").close();
-        return;
-    }
     let class = check.premium.as_ref().map_or("standard", |p| p.class.as_str());
     w.leaf("fee:class", &[], class);
     let special = check.premium.is_some() || check.create_override.is_some();
     for (command, years) in commands {
-        let price = check.price(command, *years, now);
+        let price = check.price(command, *years, now, currency);
         let standard = if special || price.as_ref().is_some_and(|p| !p.fees.is_empty()) { "0" } else { "1" };
         w.open("fee:command", &[("name", command), ("standard", standard)]);
         match price {

@@ -318,6 +318,7 @@ fn transfer(node: &Node) -> Parsed<Option<Transfer>> {
         years: new_expires.map(|ex| ((ex.0 - requested.0) / (365 * 86_400 * 1000)).clamp(1, 10) as u32).unwrap_or(1),
         new_expires,
         fee: Money(0),
+        currency: None,
     }))
 }
 

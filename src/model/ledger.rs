@@ -33,6 +33,22 @@ impl Account {
     }
 }
 
+/// A registrar's accreditation for a TLD: since when, and the account it
+/// pays the TLD's fees from — the TLD's currency, or another the TLD takes
+/// (its `exchange_rates`), agreed with the registry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Accreditation {
+    pub since: crate::model::Timestamp,
+    pub currency: Option<String>,
+}
+
+/// The currency a registrar accredited as `accreditation` pays a TLD of
+/// `policy` in: the one the accreditation names while the TLD takes it,
+/// else the TLD's own.
+pub fn paying_currency<'a>(accreditation: Option<&'a Accreditation>, policy: &'a crate::model::RegistrationPolicy) -> &'a str {
+    accreditation.and_then(|a| a.currency.as_deref()).filter(|c| policy.rate_to(c).is_some()).unwrap_or(&policy.currency)
+}
+
 /// Checks an ISO 4217 currency code: three upper-case letters.
 pub fn check_currency(code: &str) -> Result<(), String> {
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {

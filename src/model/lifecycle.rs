@@ -76,6 +76,65 @@ impl fmt::Display for Money {
     }
 }
 
+/// How many units of another currency one unit of a TLD's own currency is
+/// worth, in millionths (`0.92` is 920,000): a TLD that also takes that
+/// currency converts every price at this rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rate(pub u64);
+
+impl Rate {
+    /// One to one: the TLD's own currency.
+    pub const PAR: Rate = Rate(1_000_000);
+    /// Far beyond any real rate, so that a conversion cannot overflow.
+    const MAX: u64 = 1_000_000 * 1_000_000;
+
+    /// Parses a positive decimal of at most six decimals, such as `0.92` or `150`.
+    pub fn parse(text: &str) -> Result<Rate, MoneyError> {
+        let err = || MoneyError(format!("{text:?} is not a positive exchange rate of at most six decimals"));
+        let (whole, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+        if whole.is_empty() || frac.len() > 6 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        let whole: u64 = whole.parse().map_err(|_| err())?;
+        let frac: u64 = format!("{frac:0<6}").parse().map_err(|_| err())?;
+        match whole.checked_mul(1_000_000).and_then(|w| w.checked_add(frac)) {
+            Some(ppm) if ppm > 0 && ppm <= Self::MAX => Ok(Rate(ppm)),
+            _ => Err(err()),
+        }
+    }
+
+    /// `amount` in the other currency, to the nearest hundredth (halves away from zero).
+    pub fn convert(self, amount: Money) -> Money {
+        let scaled = i128::from(amount.0) * i128::from(self.0);
+        let half = if scaled < 0 { -500_000 } else { 500_000 };
+        Money(i64::try_from((scaled + half) / 1_000_000).unwrap_or(if scaled < 0 { i64::MIN } else { i64::MAX }))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let frac = format!("{:06}", self.0 % 1_000_000);
+        let frac = frac.trim_end_matches('0');
+        if frac.is_empty() { write!(f, "{}", self.0 / 1_000_000) } else { write!(f, "{}.{frac}", self.0 / 1_000_000) }
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() { s.serialize_str(&self.to_string()) } else { s.serialize_u64(self.0) }
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            Rate::parse(&String::deserialize(d)?).map_err(|e| serde::de::Error::custom(e.0))
+        } else {
+            u64::deserialize(d).map(Rate)
+        }
+    }
+}
+
 impl std::ops::Add for Money {
     type Output = Money;
     /// Saturates: far beyond any real balance, and the writer must never panic on arithmetic.
@@ -109,6 +168,10 @@ pub struct RegistrationPolicy {
     pub transfer_lock_days: u32,
     /// ISO 4217 currency of the prices below.
     pub currency: String,
+    /// Other currencies registrars may pay in, each with its rate from
+    /// `currency`: every price is converted (`Price::converted`).
+    #[serde(default)]
+    pub exchange_rates: std::collections::BTreeMap<String, Rate>,
     /// Price of one year for create, renew (also auto-renew) and transfer; restore once.
     pub create_price: Money,
     pub renew_price: Money,
@@ -129,9 +192,25 @@ pub struct Price {
     pub grace_s: i64,
     /// Fees beside the price, of the phase running (`model::phase`).
     pub fees: Vec<super::phase::NamedFee>,
+    /// The ISO 4217 currency of the amounts.
+    pub currency: String,
 }
 
 impl Price {
+    /// The price in `currency`: each part converted at `rate`, so that the
+    /// total is the sum of the parts shown.
+    pub fn converted(mut self, currency: &str, rate: Rate) -> Price {
+        if currency == self.currency {
+            return self;
+        }
+        self.currency = currency.to_string();
+        self.amount = rate.convert(self.amount);
+        for fee in &mut self.fees {
+            fee.amount = rate.convert(fee.amount);
+        }
+        self
+    }
+
     /// The price and its named fees.
     pub fn total(&self) -> Money {
         self.fees.iter().fold(self.amount, |sum, f| sum + f.amount)
@@ -167,7 +246,20 @@ impl PremiumPrices {
     }
 }
 
+/// How many other currencies a TLD takes at most.
+pub const EXCHANGE_RATES_MAX: usize = 16;
+
 impl RegistrationPolicy {
+    /// The rate from the TLD's currency to `currency`, if the TLD takes it.
+    pub fn rate_to(&self, currency: &str) -> Option<Rate> {
+        if currency == self.currency { Some(Rate::PAR) } else { self.exchange_rates.get(currency).copied() }
+    }
+
+    /// The currencies the TLD takes: its own, then the others.
+    pub fn currencies(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.currency.as_str()).chain(self.exchange_rates.keys().map(String::as_str).filter(|c| *c != self.currency))
+    }
+
     /// Renewal years a restore includes: one when the domain expired in the
     /// meantime, so that it comes back unexpired.
     pub fn restore_renewal_years(expires: Timestamp, now: Timestamp) -> u32 {
@@ -186,7 +278,9 @@ impl RegistrationPolicy {
         now: Timestamp,
         premium: Option<&PremiumPrices>,
     ) -> Option<Price> {
-        let yearly = |per_year: Money, grace_s| Price { amount: per_year.times(years), years, grace_s, fees: Vec::new() };
+        let currency = self.currency.clone();
+        let of = |amount, years, grace_s| Price { amount, years, grace_s, fees: Vec::new(), currency: currency.clone() };
+        let yearly = |per_year: Money, grace_s| of(per_year.times(years), years, grace_s);
         let renew_price = premium.map_or(self.renew_price, |p| p.renew);
         Some(match command {
             "create" => yearly(premium.map_or(self.create_price, |p| p.create), self.add_grace_s),
@@ -194,9 +288,9 @@ impl RegistrationPolicy {
             "transfer" => yearly(premium.map_or(self.transfer_price, |p| p.transfer), self.transfer_grace_s),
             "restore" => {
                 let renewal = expires.map_or(0, |e| Self::restore_renewal_years(e, now));
-                Price { amount: renew_price.times(renewal) + self.restore_price, years: 0, grace_s: 0, fees: Vec::new() }
+                of(renew_price.times(renewal) + self.restore_price, 0, 0)
             }
-            "delete" | "update" => Price { amount: Money(0), years: 0, grace_s: 0, fees: Vec::new() },
+            "delete" | "update" => of(Money(0), 0, 0),
             _ => return None,
         })
     }
@@ -216,6 +310,7 @@ impl Default for RegistrationPolicy {
             years_max: 10,
             transfer_lock_days: 0,
             currency: "USD".into(),
+            exchange_rates: Default::default(),
             create_price: Money(1000),
             renew_price: Money(1000),
             transfer_price: Money(1000),
@@ -264,13 +359,15 @@ impl GraceKind {
     }
 }
 
-/// A grace period: deleting the domain before `ends` credits `amount` back to `registrar`.
+/// A grace period: deleting the domain before `ends` credits `amount` back
+/// to `registrar`'s account in `currency`, the one it was paid from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grace {
     pub kind: GraceKind,
     pub ends: Timestamp,
     pub registrar: ClientId,
     pub amount: Money,
+    pub currency: String,
     pub years: u32,
 }
 
@@ -341,6 +438,9 @@ pub struct Transfer {
     pub new_expires: Option<Timestamp>,
     /// Charged to the gaining registrar at the request; credited back if it fails.
     pub fee: Money,
+    /// The gaining registrar's account the fee came from (none: nothing
+    /// was charged, as for a contact).
+    pub currency: Option<String>,
 }
 
 /// Drops grace periods that have ended.
@@ -353,15 +453,16 @@ pub fn current_grace(grace: &[Grace], now: Timestamp) -> impl Iterator<Item = &G
 pub struct DeleteOutcome {
     /// Deleted at once (within the add grace period), answered 1000; otherwise redemption, 1001.
     pub immediate: bool,
-    /// Credits to give back, per registrar, and the years they took off the expiry.
-    pub credits: Vec<(ClientId, Money)>,
+    /// Credits to give back, per registrar and the currency it paid in,
+    /// and the years they took off the expiry.
+    pub credits: Vec<(ClientId, String, Money)>,
     pub years_refunded: u32,
 }
 
 pub fn delete_outcome(grace: &[Grace], now: Timestamp) -> DeleteOutcome {
     let active: Vec<&Grace> = current_grace(grace, now).collect();
     let immediate = active.iter().any(|g| g.kind == GraceKind::Add);
-    let credits = active.iter().map(|g| (g.registrar.clone(), g.amount)).collect();
+    let credits = active.iter().map(|g| (g.registrar.clone(), g.currency.clone(), g.amount)).collect();
     let years_refunded = active.iter().filter(|g| g.kind != GraceKind::Add).map(|g| g.years).sum();
     DeleteOutcome { immediate, credits, years_refunded }
 }
@@ -401,6 +502,31 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_converts_each_part_of_a_price_to_the_nearest_hundredth() {
+        let rate = Rate::parse("0.925").unwrap();
+        assert_eq!((rate, rate.to_string()), (Rate(925_000), "0.925".to_string()));
+        assert_eq!(Rate::parse("150").unwrap().to_string(), "150");
+        for bad in ["0", "0.0000001", "-1", "1e3", "", ".5", "2000000"] {
+            assert!(Rate::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(rate.convert(Money(1000)), Money(925));
+        assert_eq!(rate.convert(Money(1)), Money(1), "0.925 of a cent rounds up");
+        assert_eq!(Rate::parse("0.5").unwrap().convert(Money(-3)), Money(-2), "halves away from zero");
+        let fee = super::super::phase::NamedFee {
+            command: super::super::phase::FeeCommand::Create,
+            description: "Sunrise fee".into(),
+            amount: Money(333),
+            refundable: false,
+        };
+        let price = Price { amount: Money(1001), years: 1, grace_s: 0, fees: vec![fee], currency: "USD".into() }.converted("EUR", rate);
+        assert_eq!((price.amount, price.fees[0].amount, price.total()), (Money(926), Money(308), Money(1234)));
+        assert_eq!(price.currency, "EUR");
+        let policy = RegistrationPolicy { exchange_rates: [("EUR".to_string(), rate)].into(), ..Default::default() };
+        assert_eq!((policy.rate_to("USD"), policy.rate_to("EUR"), policy.rate_to("GBP")), (Some(Rate::PAR), Some(rate), None));
+        assert_eq!(policy.currencies().collect::<Vec<_>>(), ["USD", "EUR"]);
+    }
+
+    #[test]
     fn money_parses_and_prints() {
         assert_eq!(Money::parse("12").unwrap(), Money(1200));
         assert_eq!(Money::parse("12.5").unwrap(), Money(1250));
@@ -419,13 +545,16 @@ mod tests {
     fn deletes_by_phase() {
         let now = Timestamp::from_unix_seconds(1_000_000);
         let later = now.plus_seconds(100);
-        let add = Grace { kind: GraceKind::Add, ends: later, registrar: id("reg-a"), amount: Money(1000), years: 1 };
-        let renew = Grace { kind: GraceKind::Renew, ends: later, registrar: id("reg-a"), amount: Money(2000), years: 2 };
-        let expired = Grace { kind: GraceKind::Renew, ends: now, registrar: id("reg-a"), amount: Money(9999), years: 9 };
+        let add =
+            Grace { kind: GraceKind::Add, ends: later, registrar: id("reg-a"), amount: Money(1000), currency: "USD".into(), years: 1 };
+        let renew =
+            Grace { kind: GraceKind::Renew, ends: later, registrar: id("reg-a"), amount: Money(2000), currency: "USD".into(), years: 2 };
+        let expired =
+            Grace { kind: GraceKind::Renew, ends: now, registrar: id("reg-a"), amount: Money(9999), currency: "USD".into(), years: 9 };
 
         let o = delete_outcome(std::slice::from_ref(&add), now);
         assert!(o.immediate);
-        assert_eq!(o.credits, vec![(id("reg-a"), Money(1000))]);
+        assert_eq!(o.credits, vec![(id("reg-a"), "USD".to_string(), Money(1000))]);
 
         let o = delete_outcome(&[renew.clone(), expired.clone()], now);
         assert!(!o.immediate, "outside the add grace period: redemption");

@@ -203,8 +203,10 @@ pub fn policy_in(policy: &RegistrationPolicy, phase: Option<&Phase>) -> Registra
 
 /// What `command` for `years` costs while `phase` runs, `policy` being the
 /// one in force then (`policy_in`): the price (`RegistrationPolicy::price`)
-/// and the phase's named fees for it. A fee quote and the writer's charge
-/// both come from here.
+/// and the phase's named fees for it, in `currency` (converted at the TLD's
+/// rate; none if the TLD does not take it). A fee quote and the writer's
+/// charge both come from here.
+#[allow(clippy::too_many_arguments)]
 pub fn price_in(
     policy: &RegistrationPolicy,
     phase: Option<&Phase>,
@@ -213,12 +215,14 @@ pub fn price_in(
     expires: Option<Timestamp>,
     now: Timestamp,
     premium: Option<&PremiumPrices>,
+    currency: &str,
 ) -> Option<Price> {
+    let rate = policy.rate_to(currency)?;
     let mut price = policy.price(command, years, expires, now, premium)?;
     if let Some(p) = phase {
         price.fees = p.terms.fees_of(command).cloned().collect();
     }
-    Some(price)
+    Some(price.converted(currency, rate))
 }
 
 impl Phase {

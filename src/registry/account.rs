@@ -5,6 +5,7 @@ use super::command::*;
 use super::context::{Cx, Result};
 use super::{ObjectKind, RegistryError};
 use crate::model::dnssec::{KeyRole, ZoneSigning, algorithm};
+use crate::model::ledger::Accreditation;
 use crate::model::zone::negative_ttl;
 use crate::model::{ClientId, DomainName, Money, Registrar, RegistrarStatus, RegistrationPolicy, Tld, TldPolicy};
 
@@ -43,6 +44,7 @@ fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy,
     set(&mut r.years_max, &spec.years_max);
     set(&mut r.transfer_lock_days, &spec.transfer_lock_days);
     set(&mut r.currency, &spec.currency);
+    set(&mut r.exchange_rates, &spec.exchange_rates);
     set(&mut r.create_price, &spec.create_price);
     set(&mut r.renew_price, &spec.renew_price);
     set(&mut r.transfer_price, &spec.transfer_price);
@@ -65,6 +67,15 @@ fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy,
         return Err(RegistryError::Range("years_max must be 1 to 99".into()));
     }
     crate::model::ledger::check_currency(&r.currency).map_err(RegistryError::Syntax)?;
+    if r.exchange_rates.len() > crate::model::lifecycle::EXCHANGE_RATES_MAX {
+        return Err(RegistryError::Range(format!("a TLD takes at most {} other currencies", crate::model::lifecycle::EXCHANGE_RATES_MAX)));
+    }
+    for code in r.exchange_rates.keys() {
+        crate::model::ledger::check_currency(code).map_err(RegistryError::Syntax)?;
+        if *code == r.currency {
+            return Err(RegistryError::Invalid(format!("{code} is the TLD's own currency, not another it takes")));
+        }
+    }
     if [r.create_price, r.renew_price, r.transfer_price, r.restore_price].iter().any(|p| p.0 < 0) {
         return Err(RegistryError::Range("prices cannot be negative".into()));
     }
@@ -94,7 +105,7 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
     cx.tables.put_tld(&tld)?;
     // Every registrar that can act may act on a new TLD; the operator narrows it down.
     for r in cx.tables.registrars()?.iter().filter(|r| r.status != RegistrarStatus::Terminated) {
-        cx.tables.accredit(&name, &r.id, cx.now)?;
+        cx.tables.accredit(&name, &r.id, &Accreditation { since: cx.now, currency: None })?;
     }
     cx.zone_created(&name);
     cx.touch(&name, &name);
@@ -121,6 +132,15 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
             ".{name} has registrations paid in {}: its currency cannot change",
             before.registration.currency
         )));
+    }
+    // A registrar paying in a currency goes on paying in it until its
+    // accreditation names another.
+    for (registrar, accreditation) in cx.tables.accreditations_for(name)? {
+        if let Some(c) = accreditation.currency.filter(|c| tld.registration.rate_to(c).is_none()) {
+            return Err(RegistryError::Policy(format!(
+                "registrar {registrar} pays .{name} in {c}: accredit it in another currency before .{name} stops taking {c}"
+            )));
+        }
     }
     tld.policy.validate()?;
     tld.updated = cx.now;
@@ -394,8 +414,8 @@ fn set_credit_limit(cx: &Cx, r: &mut Registrar, spec: &RegistrarSpec) -> Result<
 }
 
 /// The currency of the account an operator's funds or credit limit go to:
-/// the one named, or else the one that every TLD `registrar` is accredited
-/// for prices in.
+/// the one named, or else the one `registrar` pays every TLD it is
+/// accredited for in.
 fn account_currency(cx: &Cx, registrar: &Registrar, named: Option<&str>) -> Result<String> {
     if let Some(code) = named {
         crate::model::ledger::check_currency(code).map_err(RegistryError::Syntax)?;
@@ -403,8 +423,8 @@ fn account_currency(cx: &Cx, registrar: &Registrar, named: Option<&str>) -> Resu
     }
     let mut currencies = std::collections::BTreeSet::new();
     for tld in cx.tables.tlds()? {
-        if cx.tables.accredited(&tld.name, &registrar.id)? {
-            currencies.insert(tld.registration.currency);
+        if let Some(a) = cx.tables.accreditation(&tld.name, &registrar.id)? {
+            currencies.insert(crate::model::ledger::paying_currency(Some(&a), &tld.registration).to_string());
         }
     }
     let mut currencies = currencies.into_iter();
@@ -412,7 +432,7 @@ fn account_currency(cx: &Cx, registrar: &Registrar, named: Option<&str>) -> Resu
         (Some(only), None) => Ok(only),
         (None, _) => Err(RegistryError::Missing(format!("registrar {} is accredited for no TLD: name the currency", registrar.id))),
         (Some(first), Some(second)) => Err(RegistryError::Missing(format!(
-            "registrar {}'s TLDs price in {first}, {second}{}: name the currency",
+            "registrar {} pays its TLDs in {first}, {second}{}: name the currency",
             registrar.id,
             currencies.map(|c| format!(", {c}")).collect::<String>()
         ))),
@@ -457,7 +477,7 @@ pub(super) fn create_registrar(cx: &mut Cx, spec: &RegistrarSpec) -> Result<Outc
     // refused; by default, they are left out.
     for tld in tlds {
         match may_act_on_gtld(cx, &tld, &r) {
-            Ok(()) => cx.tables.accredit(&tld, &r.id, cx.now)?,
+            Ok(()) => cx.tables.accredit(&tld, &r.id, &Accreditation { since: cx.now, currency: None })?,
             Err(e) if spec.tlds.is_some() => return Err(e),
             Err(_) => {}
         }

@@ -43,13 +43,13 @@ pub(super) fn apply(cx: &mut Cx, spec: &CreateDomain, tld: &Tld, phase: &Phase, 
         auth_info_hash: spec.auth_info_hash.clone().filter(|h| !h.is_empty()),
         fee: price.total(),
         refundable: price.refundable(),
-        currency: tld.registration.currency.clone(),
+        currency: price.currency.clone(),
         lordn_id,
         notice_accepted,
     };
     cx.tables.put_application(&application)?;
     cx.schedule(ends, Due::PhaseEnd, &phase_end_object(&tld.name, phase))?;
-    let balance = super::domain::charge(cx, registrar, tld, application.fee, "launch application", &spec.name)?;
+    let balance = super::domain::charge(cx, registrar, &application.currency, application.fee, "launch application", &spec.name)?;
     Ok(Outcome::Application(Box::new(application), balance))
 }
 

@@ -170,11 +170,18 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
             cx.tables.put_token(&token)?;
             Ok(Outcome::Done)
         }
-        Command::Accredit { registrar, tld } => {
-            cx.tld(tld)?;
+        Command::Accredit { registrar, tld, currency } => {
+            let t = cx.tld(tld)?;
             let r = cx.tables.registrar(registrar)?.ok_or_else(|| RegistryError::not_found(ObjectKind::Registrar, registrar))?;
             super::account::may_act_on_gtld(cx, tld, &r)?;
-            cx.tables.accredit(tld, registrar, cx.now)?;
+            if let Some(c) = currency.as_deref().filter(|c| t.registration.rate_to(c).is_none()) {
+                let takes = t.registration.currencies().collect::<Vec<_>>().join(", ");
+                return Err(RegistryError::Policy(format!("{tld} does not take {c}: it takes {takes}")));
+            }
+            // Accredited again, it keeps its date and pays in the currency now named.
+            let since = cx.tables.accreditation(tld, registrar)?.map_or(cx.now, |a| a.since);
+            let currency = currency.clone().filter(|c| *c != t.registration.currency);
+            cx.tables.accredit(tld, registrar, &crate::model::ledger::Accreditation { since, currency })?;
             Ok(Outcome::Done)
         }
         Command::Unaccredit { registrar, tld } => {

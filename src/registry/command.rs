@@ -114,6 +114,9 @@ pub enum Command {
     Accredit {
         registrar: ClientId,
         tld: DomainName,
+        /// The currency the registrar pays the TLD's fees in, one the TLD
+        /// takes (none: the TLD's own).
+        currency: Option<String>,
     },
     /// Ends a registrar's accreditation for a TLD: what it sponsors there
     /// stays, but it can no longer act on it.
@@ -391,6 +394,8 @@ pub struct DomainOutcome {
     pub credit: Money,
     /// The registrar's balance afterwards (registrar commands only).
     pub balance: Option<Money>,
+    /// The currency of the fee, credit and balance.
+    pub currency: String,
 }
 
 /// The fee a client agreed to (RFC 8748): must equal the server's price.
@@ -479,6 +484,8 @@ pub struct TldSpec {
     pub years_max: Option<u32>,
     pub transfer_lock_days: Option<u32>,
     pub currency: Option<String>,
+    /// Replaces the other currencies the TLD takes, each with its rate.
+    pub exchange_rates: Option<std::collections::BTreeMap<String, crate::model::lifecycle::Rate>>,
     pub create_price: Option<Money>,
     pub renew_price: Option<Money>,
     pub transfer_price: Option<Money>,

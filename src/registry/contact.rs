@@ -181,6 +181,7 @@ fn request_transfer(cx: &mut Cx, contact: Contact, auth_info: &str) -> Result<Ou
         years: 0,
         new_expires: None,
         fee: Money(0),
+        currency: None,
     };
     let mut after = contact.clone();
     after.statuses.insert(ContactStatus::PendingTransfer);

@@ -255,7 +255,15 @@ impl<'a, 't> Cx<'a, 't> {
         })
     }
 
-    /// What `command` on `name` costs a registrar, by the same rule a fee
+    /// The currency `registrar` pays `tld`'s fees in: the one its
+    /// accreditation names, else the TLD's own.
+    pub fn paying_currency(&self, tld: &Tld, registrar: &ClientId) -> Result<String> {
+        let accreditation = self.tables.accreditation(&tld.name, registrar)?;
+        Ok(crate::model::ledger::paying_currency(accreditation.as_ref(), &tld.registration).to_string())
+    }
+
+    /// What `command` on `name` costs `payer`, in the currency it pays in
+    /// (`paying_currency`), by the same rule a fee
     /// check quotes (`model::phase::price_in`), `tld` being as the running
     /// `phase` has it (`tld_in_force`); the registry pays nothing. Premium
     /// prices are the name's — a registered name's those it was created at
@@ -275,17 +283,18 @@ impl<'a, 't> Cx<'a, 't> {
         expires: Option<Timestamp>,
         agreed: Option<&FeeAgreement>,
         create_override: Option<Money>,
+        payer: &ClientId,
     ) -> Result<Price> {
-        let free = Price { amount: Money(0), years, grace_s: 0, fees: Vec::new() };
+        let free = |currency: String| Price { amount: Money(0), years, grace_s: 0, fees: Vec::new(), currency };
         if self.is_registry() {
-            return Ok(free);
+            return Ok(free(tld.registration.currency.clone()));
         }
+        let currency = self.paying_currency(tld, payer)?;
         let premium = self.premium_of(name)?;
         let prices = crate::model::lifecycle::PremiumPrices::of(&tld.registration, premium.as_ref().map(|p| &p.prices), create_override);
-        let price =
-            crate::model::phase::price_in(&tld.registration, phase, command, years, expires, self.now, prices.as_ref()).unwrap_or(free);
+        let price = crate::model::phase::price_in(&tld.registration, phase, command, years, expires, self.now, prices.as_ref(), &currency)
+            .unwrap_or_else(|| free(currency.clone()));
         let total = price.total();
-        let currency = &tld.registration.currency;
         if let (Some(p), None, None) = (&premium, agreed, create_override)
             && total.0 > 0
         {
@@ -295,8 +304,8 @@ impl<'a, 't> Cx<'a, 't> {
             )));
         }
         if let Some(fee) = agreed {
-            if fee.currency.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(currency)) {
-                return Err(RegistryError::Policy(format!("fees of .{} are in {currency}", tld.name)));
+            if fee.currency.as_ref().is_some_and(|c| !c.eq_ignore_ascii_case(&currency)) {
+                return Err(RegistryError::Policy(format!("{payer} pays the fees of .{} in {currency}", tld.name)));
             }
             if fee.amount != total {
                 return Err(RegistryError::Range(format!("the fee is {total} {currency}, not {}", fee.amount)));

@@ -245,9 +245,10 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
         _ => {}
     }
     let create_override = token.as_ref().and_then(|t| t.create_price).or(phase_price);
-    let price = cx.price(&tld, phase.as_ref(), &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), create_override)?;
+    let price =
+        cx.price(&tld, phase.as_ref(), &spec.name, "create", spec.period_years, None, spec.fee.as_ref(), create_override, &registrar)?;
     let fee = price.total();
-    cx.check_funds(&registrar, &tld.registration.currency, fee)?;
+    cx.check_funds(&registrar, &price.currency, fee)?;
     if let Some(mut token) = token {
         token.uses += 1;
         cx.tables.put_token(&token)?;
@@ -261,7 +262,8 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     if !cx.is_registry() {
         let ends = cx.now.plus_seconds(tld.registration.add_grace_s);
         let amount = price.refundable();
-        grace.push(Grace { kind: GraceKind::Add, ends, registrar: registrar.clone(), amount, years: spec.period_years });
+        let currency = price.currency.clone();
+        grace.push(Grace { kind: GraceKind::Add, ends, registrar: registrar.clone(), amount, currency, years: spec.period_years });
     }
     let domain = Domain {
         name: spec.name.clone(),
@@ -298,10 +300,10 @@ pub(super) fn create(cx: &mut Cx, spec: &CreateDomain) -> Result<Outcome> {
     // Counted once its add grace is over (a delete within it takes it back).
     let reported_at = domain.grace.first().map_or(cx.now, |g| g.ends);
     cx.report(&domain, reported_at, &registrar, TransactionField::net_adds(spec.period_years), 1)?;
-    let balance = charge(cx, &registrar, &tld, fee, "domain create", &domain.name)?;
+    let balance = charge(cx, &registrar, &price.currency, fee, "domain create", &domain.name)?;
     relink(cx, None, Some(&domain))?;
     cx.touch(&tld.name, &domain.name);
-    Ok(Outcome::Domain(Box::new(DomainOutcome { domain, fee, credit: Money(0), balance })))
+    Ok(Outcome::Domain(Box::new(DomainOutcome { domain, fee, credit: Money(0), balance, currency: price.currency })))
 }
 
 /// A new name of a TLD with an IDN table: its U-label must use the table's
@@ -477,11 +479,11 @@ fn allocation_token(
     }
 }
 
-/// Debits a registrar actor for `command` on `domain`; `None` for the registry.
+/// Debits a registrar actor `fee` in `currency` for `command` on `domain`; `None` for the registry.
 pub(super) fn charge(
     cx: &mut Cx,
     registrar: &ClientId,
-    tld: &Tld,
+    currency: &str,
     fee: Money,
     command: &str,
     domain: &DomainName,
@@ -489,7 +491,7 @@ pub(super) fn charge(
     if cx.is_registry() {
         return Ok(None);
     }
-    Ok(Some(cx.adjust_balance(registrar, &tld.registration.currency, Money(-fee.0), command, Some(domain))?))
+    Ok(Some(cx.adjust_balance(registrar, currency, Money(-fee.0), command, Some(domain))?))
 }
 
 /// Whether a registrar's update is blocked by the domain's statuses.
@@ -552,7 +554,8 @@ pub(super) fn update(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Res
     if cx.is_registry() {
         report_change(cx, &after, ChangeOperation::Update, "registry update")?;
     }
-    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee: Money(0), credit: Money(0), balance: None })))
+    let currency = cx.tld(&after.tld)?.registration.currency;
+    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee: Money(0), credit: Money(0), balance: None, currency })))
 }
 
 /// Tells the sponsor that the registry changed its domain (RFC 8590).
@@ -577,8 +580,9 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
         (Restore::Request, RgpPhase::Redemption) => {
             // A restored domain must not have expired: restoring includes a year's renewal when it has.
             let renew_years = crate::model::RegistrationPolicy::restore_renewal_years(before.expires, cx.now);
-            fee = cx.price(&tld, phase.as_ref(), &name, "restore", 0, Some(before.expires), agreed, None)?.total();
-            cx.check_funds(&before.registrar, &tld.registration.currency, fee)?;
+            let price = cx.price(&tld, phase.as_ref(), &name, "restore", 0, Some(before.expires), agreed, None, &before.registrar)?;
+            fee = price.total();
+            cx.check_funds(&before.registrar, &price.currency, fee)?;
             after.expires = before.expires.plus_years(renew_years as i32);
             let ends = cx.now.plus_seconds(tld.registration.pending_restore_s);
             after.rgp = Some(Rgp { phase: RgpPhase::PendingRestore { redemption_ends: rgp.ends }, ends });
@@ -586,7 +590,7 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
             if renew_years > 0 {
                 cx.schedule(after.expires, Due::Expiry, name.as_str())?;
             }
-            balance = charge(cx, &before.registrar, &tld, fee, "domain restore", &name)?;
+            balance = charge(cx, &before.registrar, &price.currency, fee, "domain restore", &name)?;
         }
         (Restore::Report { .. }, RgpPhase::PendingRestore { .. }) => {
             after.rgp = None;
@@ -601,7 +605,8 @@ fn restore(cx: &mut Cx, before: Domain, op: &Restore, agreed: Option<&FeeAgreeme
     cx.tables.put_domain(&after)?;
     relink(cx, Some(&before), Some(&after))?;
     cx.touch(&after.tld, &name);
-    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
+    let currency = cx.paying_currency(&tld, &before.registrar)?;
+    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance, currency })))
 }
 
 pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
@@ -627,12 +632,13 @@ pub(super) fn delete(cx: &mut Cx, name: &DomainName) -> Result<Outcome> {
         return Ok(Outcome::Deleted { pending: false, credit: Money(0) });
     }
     let tld = cx.tld(&domain.tld)?;
+    let paying = cx.paying_currency(&tld, &domain.registrar)?;
     let outcome = delete_outcome(&domain.grace, cx.now);
     let mut credit = Money(0);
-    for (registrar, amount) in &outcome.credits {
-        cx.adjust_balance(registrar, &tld.registration.currency, *amount, "domain delete in grace", Some(&domain.name))?;
-        // The response reports what the deleting sponsor gets back.
-        if *registrar == domain.registrar {
+    for (registrar, currency, amount) in &outcome.credits {
+        cx.adjust_balance(registrar, currency, *amount, "domain delete in grace", Some(&domain.name))?;
+        // The response reports what the deleting sponsor gets back in the currency it pays in.
+        if *registrar == domain.registrar && *currency == paying {
             credit = credit + *amount;
         }
     }
@@ -708,9 +714,10 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     if expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let price = cx.price(&tld, phase.as_ref(), name, "renew", spec.years, Some(before.expires), spec.fee.as_ref(), None)?;
+    let price =
+        cx.price(&tld, phase.as_ref(), name, "renew", spec.years, Some(before.expires), spec.fee.as_ref(), None, &before.registrar)?;
     let fee = price.total();
-    cx.check_funds(&before.registrar, &tld.registration.currency, fee)?;
+    cx.check_funds(&before.registrar, &price.currency, fee)?;
 
     let mut after = before.clone();
     after.expires = expires;
@@ -718,7 +725,8 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     if !cx.is_registry() {
         let ends = cx.now.plus_seconds(tld.registration.renew_grace_s);
         let amount = price.refundable();
-        after.grace.push(Grace { kind: GraceKind::Renew, ends, registrar: before.registrar.clone(), amount, years: spec.years });
+        let currency = price.currency.clone();
+        after.grace.push(Grace { kind: GraceKind::Renew, ends, registrar: before.registrar.clone(), amount, currency, years: spec.years });
         cx.schedule(ends, Due::GraceEnd, name.as_str())?;
         reported_at = ends;
     }
@@ -726,8 +734,8 @@ pub(super) fn renew(cx: &mut Cx, name: &DomainName, spec: &RenewDomain) -> Resul
     after.updated = Some(cx.now);
     cx.tables.put_domain(&after)?;
     cx.schedule(expires, Due::Expiry, name.as_str())?;
-    let balance = charge(cx, &before.registrar, &tld, fee, "domain renew", name)?;
-    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance })))
+    let balance = charge(cx, &before.registrar, &price.currency, fee, "domain renew", name)?;
+    Ok(Outcome::Domain(Box::new(DomainOutcome { domain: after, fee, credit: Money(0), balance, currency: price.currency })))
 }
 
 pub(super) fn transfer(cx: &mut Cx, name: &DomainName, op: &TransferOp) -> Result<Outcome> {
@@ -779,8 +787,9 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
     if new_expires > expiry_horizon(cx.now, &tld.registration) {
         return Err(RegistryError::Range(format!("{name} would expire more than {} years from now", tld.registration.years_max)));
     }
-    let fee = cx.price(&tld, phase.as_ref(), &name, "transfer", years, None, agreed, None)?.total();
-    cx.check_funds(&gaining, &tld.registration.currency, fee)?;
+    let price = cx.price(&tld, phase.as_ref(), &name, "transfer", years, None, agreed, None, &gaining)?;
+    let fee = price.total();
+    cx.check_funds(&gaining, &price.currency, fee)?;
 
     let acted = cx.now.plus_seconds(tld.registration.transfer_pending_s);
     let transfer = Transfer {
@@ -792,13 +801,14 @@ fn request_transfer(cx: &mut Cx, domain: Domain, years: u32, auth_info: &str, ag
         years,
         new_expires: Some(new_expires),
         fee,
+        currency: Some(price.currency.clone()).filter(|_| fee.0 != 0),
     };
     let mut after = domain.clone();
     after.statuses.insert(DomainStatus::PendingTransfer);
     after.transfer = Some(transfer.clone());
     cx.tables.put_domain(&after)?;
     cx.schedule(acted, Due::TransferApproval, name.as_str())?;
-    charge(cx, &gaining, &tld, fee, "domain transfer", &name)?;
+    charge(cx, &gaining, &price.currency, fee, "domain transfer", &name)?;
     let payload = PollPayload::DomainTransfer { name: name.clone(), transfer: transfer.clone() };
     cx.notify(&domain.registrar, format!("Transfer of {name} requested by {gaining}"), payload)?;
     Ok(Outcome::Transfer { name, transfer, pending: true })
@@ -820,7 +830,7 @@ pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferSta
     // The auto-renewal the losing registrar paid for is cancelled and credited back.
     let now = cx.now;
     for g in current_grace(&domain.grace, now).filter(|g| g.kind == GraceKind::AutoRenew) {
-        cx.adjust_balance(&g.registrar, &tld.registration.currency, g.amount, "auto-renew cancelled by a transfer", Some(&domain.name))?;
+        cx.adjust_balance(&g.registrar, &g.currency, g.amount, "auto-renew cancelled by a transfer", Some(&domain.name))?;
         cx.report(&domain, g.ends, &g.registrar, TransactionField::net_renews(g.years), -1)?;
     }
     cx.report(&domain, now, &transfer.gaining, TransactionField::TransferGainingSuccessful, 1)?;
@@ -835,6 +845,7 @@ pub(super) fn complete_transfer(cx: &mut Cx, domain: Domain, status: TransferSta
         ends,
         registrar: transfer.gaining.clone(),
         amount: transfer.fee,
+        currency: transfer.currency.clone().unwrap_or_else(|| tld.registration.currency.clone()),
         years: transfer.years,
     });
     after.statuses.remove(DomainStatus::PendingTransfer);
@@ -867,8 +878,9 @@ fn end_transfer(cx: &mut Cx, domain: Domain, status: TransferStatus) -> Result<O
     let name = domain.name.clone();
     let mut transfer = domain.transfer.clone().expect("a pending transfer");
     let mut after = domain;
-    let currency = cx.tld(&after.tld)?.registration.currency;
-    cx.adjust_balance(&transfer.gaining, &currency, transfer.fee, "domain transfer not completed", Some(&name))?;
+    if let Some(currency) = &transfer.currency {
+        cx.adjust_balance(&transfer.gaining, currency, transfer.fee, "domain transfer not completed", Some(&name))?;
+    }
     if status == TransferStatus::ClientRejected {
         cx.report(&after, cx.now, &transfer.gaining, TransactionField::TransferGainingNacked, 1)?;
         cx.report(&after, cx.now, &transfer.losing, TransactionField::TransferLosingNacked, 1)?;

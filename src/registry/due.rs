@@ -83,15 +83,18 @@ fn auto_renew(cx: &mut Cx, name: &DomainName) -> Result<()> {
     let (tld, phase) = cx.tld_in_force(&before.tld)?;
     let premium = cx.premium_of(name)?;
     let prices = premium.as_ref().map(|p| &p.prices);
-    let price = crate::model::phase::price_in(&tld.registration, phase.as_ref(), "renew", 1, Some(before.expires), cx.now, prices);
+    let currency = cx.paying_currency(&tld, &before.registrar)?;
+    let price =
+        crate::model::phase::price_in(&tld.registration, phase.as_ref(), "renew", 1, Some(before.expires), cx.now, prices, &currency);
     let (fee, refundable) = price.map_or((Money(0), Money(0)), |p| (p.total(), p.refundable()));
     let mut after = before.clone();
     after.expires = before.expires.plus_years(1);
     let ends = cx.now.plus_seconds(tld.registration.auto_renew_grace_s);
-    after.grace.push(Grace { kind: GraceKind::AutoRenew, ends, registrar: before.registrar.clone(), amount: refundable, years: 1 });
+    let registrar = before.registrar.clone();
+    after.grace.push(Grace { kind: GraceKind::AutoRenew, ends, registrar, amount: refundable, currency: currency.clone(), years: 1 });
     cx.tables.put_domain(&after)?;
     // Auto-renewal is owed whatever the balance; it may go below zero.
-    cx.adjust_balance(&before.registrar, &tld.registration.currency, Money(-fee.0), "auto-renew", Some(name))?;
+    cx.adjust_balance(&before.registrar, &currency, Money(-fee.0), "auto-renew", Some(name))?;
     cx.schedule(after.expires, Due::Expiry, name.as_str())?;
     cx.schedule(ends, Due::GraceEnd, name.as_str())?;
     cx.report(&after, ends, &before.registrar, crate::model::report::TransactionField::net_renews(1), 1)?;

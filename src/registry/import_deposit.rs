@@ -17,6 +17,7 @@ use super::context::{Cx, Due, Result};
 use super::import_data::{DepositImport, DepositImportSummary, RgpState};
 use super::zone_rows;
 use super::{ObjectKind, RegistryError};
+use crate::model::ledger::Accreditation;
 use crate::model::lifecycle::{Grace, GraceKind, Rgp, RgpPhase, TransferStatus};
 use crate::model::objects::Domain;
 use crate::model::{ClientId, ContactId, DOMAIN_NAMESERVERS_MAX, DomainName, HOST_ADDRS_MAX, HostName, Roid, Timestamp, Tld};
@@ -51,7 +52,7 @@ pub(super) fn run(cx: &mut Cx, import: &DepositImport) -> Result<super::Outcome>
     }
     // The deposit's registrars were acting on its TLD.
     for r in import.registrars.iter().filter(|r| r.status != crate::model::RegistrarStatus::Terminated) {
-        cx.tables.accredit(&tld.name, &r.id, cx.now)?;
+        cx.tables.accredit(&tld.name, &r.id, &Accreditation { since: cx.now, currency: None })?;
     }
 
     let mut contact_links: HashMap<&ContactId, u32> = HashMap::new();
@@ -366,7 +367,8 @@ fn domain(tld: &Tld, watermark: Timestamp, d: &super::import_data::DepositDomain
         };
         // The deposit says the period is running: it ends after the watermark.
         let ends = ends.max(watermark.plus_seconds(1));
-        domain.grace.push(Grace { kind, ends, registrar: domain.registrar.clone(), amount: price(command), years: 1 });
+        let currency = p.currency.clone();
+        domain.grace.push(Grace { kind, ends, registrar: domain.registrar.clone(), amount: price(command), currency, years: 1 });
     }
     domain.rgp = rgp_of(tld, updated, &d.rgp).map(|mut rgp| {
         rgp.ends = rgp.ends.max(watermark.plus_seconds(1));

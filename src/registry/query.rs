@@ -64,12 +64,12 @@ pub struct DomainCheck<'s> {
 }
 
 impl DomainCheck<'_> {
-    /// What `command` for `years` would cost: what the writer charges
-    /// (`Cx::price`, by the same `model::phase::price_in`).
-    pub fn price(&self, command: &str, years: u32, now: Timestamp) -> Option<Price> {
+    /// What `command` for `years` would cost in `currency`: what the
+    /// writer charges (`Cx::price`, by the same `model::phase::price_in`).
+    pub fn price(&self, command: &str, years: u32, now: Timestamp, currency: &str) -> Option<Price> {
         let policy = crate::model::phase::policy_in(&self.tld?.registration, self.phase.as_ref());
         let prices = crate::model::lifecycle::PremiumPrices::of(&policy, self.premium.as_ref().map(|p| &p.prices), self.create_override);
-        crate::model::phase::price_in(&policy, self.phase.as_ref(), command, years, self.expires, now, prices.as_ref())
+        crate::model::phase::price_in(&policy, self.phase.as_ref(), command, years, self.expires, now, prices.as_ref(), currency)
     }
 }
 

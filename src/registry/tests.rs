@@ -266,6 +266,58 @@ async fn each_currency_is_its_own_account_and_a_tld_keeps_its_currency_once_regi
 }
 
 #[tokio::test]
+async fn a_registrar_pays_in_the_currency_of_its_accreditation_at_the_tlds_rate_and_is_refunded_what_it_paid() {
+    use crate::model::lifecycle::Rate;
+    let f = Fixture::new().await;
+    let rates = |list: &[(&str, &str)]| TldSpec {
+        exchange_rates: Some(list.iter().map(|(c, r)| (c.to_string(), Rate::parse(r).unwrap())).collect()),
+        ..Default::default()
+    };
+    let accredit =
+        |currency: Option<&str>| Command::Accredit { registrar: id("reg-a"), tld: n("test"), currency: currency.map(String::from) };
+    let eur = |f: &Fixture| f.r.snapshot().registrar(&id("reg-a")).unwrap().unwrap().account("EUR").balance;
+    // The TLD must take a currency before a registrar pays in it.
+    let err = f.run(Actor::Registry, accredit(Some("EUR"))).await.unwrap_err();
+    assert!(matches!(&err, RegistryError::Policy(m) if m.contains("takes USD")), "{err:?}");
+    let err = f.run(Actor::Registry, Command::UpdateTld(n("test"), rates(&[("USD", "1")]))).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Invalid(_)), "its own currency is no other: {err:?}");
+    f.ok(Actor::Registry, Command::UpdateTld(n("test"), rates(&[("EUR", "0.9")]))).await;
+    f.ok(Actor::Registry, accredit(Some("EUR"))).await;
+    f.ok(Actor::Registry, Command::Fund(id("reg-a"), Some("EUR".into()), Money(10_000))).await;
+    let usd = f.balance("reg-a");
+
+    // 2 years at 10.00 USD are 18.00 EUR, from the EUR account.
+    let Outcome::Domain(d) = f.ok(reg("reg-a"), create("x.test", 2)).await else { panic!() };
+    assert_eq!((d.fee, d.currency.as_str(), d.balance), (Money(1800), "EUR", Some(Money(8200))));
+    assert_eq!(d.domain.grace[0].currency, "EUR");
+    assert_eq!(f.balance("reg-a"), usd, "the USD account is untouched");
+    // A new rate prices what comes next; a refund gives back what was paid.
+    f.ok(Actor::Registry, Command::UpdateTld(n("test"), rates(&[("EUR", "0.5")]))).await;
+    let Outcome::Deleted { credit, .. } = f.ok(reg("reg-a"), Command::DeleteDomain(n("x.test"))).await else { panic!() };
+    assert_eq!((credit, eur(&f)), (Money(1800), Money(10_000)));
+    f.ok(reg("reg-a"), create("y.test", 1)).await;
+    assert_eq!(eur(&f), Money(9_500), "10.00 USD at 0.5");
+    // Paying in USD from now on, the EUR it paid still comes back in EUR.
+    f.ok(Actor::Registry, accredit(None)).await;
+    f.ok(reg("reg-a"), Command::DeleteDomain(n("y.test"))).await;
+    assert_eq!((eur(&f), f.balance("reg-a")), (Money(10_000), usd));
+    // A TLD cannot stop taking a currency a registrar pays in.
+    f.ok(Actor::Registry, accredit(Some("EUR"))).await;
+    let err = f.run(Actor::Registry, Command::UpdateTld(n("test"), rates(&[]))).await.unwrap_err();
+    assert!(matches!(&err, RegistryError::Policy(m) if m.contains("reg-a pays .test in EUR")), "{err:?}");
+    // An auto-renewal is charged in the currency the sponsor pays in, at the rate of the day.
+    f.ok(reg("reg-a"), create("z.test", 1)).await;
+    assert_eq!(eur(&f), Money(9_500));
+    f.ok(Actor::Registry, Command::UpdateTld(n("test"), rates(&[("EUR", "0.8")]))).await;
+    f.advance(366 * DAY).await;
+    let z = f.domain("z.test").unwrap();
+    let auto = z.grace.iter().find(|g| g.kind == GraceKind::AutoRenew).expect("auto-renewed");
+    assert_eq!((auto.amount, auto.currency.as_str(), eur(&f)), (Money(800), "EUR", Money(8_700)));
+    let entry = f.r.snapshot().ledger(&id("reg-a"), None, 100).unwrap().pop().unwrap();
+    assert_eq!((entry.reason.as_str(), entry.currency.as_str(), entry.amount), ("auto-renew", "EUR", Money(-800)));
+}
+
+#[tokio::test]
 async fn redemption_restore_and_purge() {
     let f = Fixture::new().await;
     f.ok(reg("reg-a"), create("r.test", 1)).await;
@@ -772,7 +824,7 @@ async fn a_restore_quote_is_what_the_restore_costs_also_after_expiry() {
     let snapshot = f.r.snapshot();
     let check = super::query::check_domain(&snapshot, "q.test").unwrap();
     assert_eq!(check.availability, super::query::Availability::InUse);
-    let quote = check.price("restore", 1, f.clock.now()).unwrap();
+    let quote = check.price("restore", 1, f.clock.now(), "USD").unwrap();
     assert_eq!(quote.amount, Money(4000 + 1000), "the restore fee and the year that brings it back unexpired");
     let balance = f.balance("reg-a");
     let agreed = FeeAgreement { currency: None, amount: quote.amount };
@@ -1258,7 +1310,7 @@ async fn a_phase_prices_and_governs_the_commands_made_while_it_runs() {
     // The quote is what the create is charged: the price and both fees.
     let snapshot = f.r.snapshot();
     let check = super::query::check_domain(&snapshot, "p.test").unwrap().with_prices(&snapshot, "p.test", now).unwrap();
-    let quote = check.price("create", 1, now).unwrap();
+    let quote = check.price("create", 1, now, "USD").unwrap();
     assert_eq!((quote.amount, quote.total(), quote.refundable()), (Money(1000), Money(3600), Money(1100)));
     let err = f.run(reg("reg-a"), create("p.test", 3)).await.unwrap_err();
     assert!(matches!(&err, RegistryError::Range(m) if m.contains("1 to 2 years")), "{err:?}");

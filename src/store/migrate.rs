@@ -31,15 +31,22 @@
 //! v11 → v12: a launch phase holds its terms in its record (prices and
 //! policy of its own, named fees); the daily prices, claims mark and label
 //! lengths that `meta` kept beside it move in.
+//!
+//! v12 → v13: money held for a refund names its currency: grace periods
+//! and transfers keep the account they were paid from (until now always
+//! the TLD's currency); a TLD may take other currencies at exchange rates
+//! (none yet); an accreditation names the currency its registrar pays in
+//! (none: the TLD's).
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::record::{
-    AccountRecord, ChangeOperationRecord, ContactRecord, DenialRecord, DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord,
-    GluePolicyRecord, GraceRecord, HostRecord, KeyRoleRecord, LedgerEntryRecord, PhaseKindRecord, PhaseRecord, PhaseTermsRecord,
-    PhoneRecord, PollMessageRecord, PollPayloadRecord, PostalAddressRecord, PostalInfoRecord, RegistrarRecord, RegistrarStatusRecord,
-    RegistrationRecord, RgpRecord, SoaRecord, Stored, TldPolicyRecord, TldRecord, TransferRecord, ZoneKeyRecord, ZoneSigningRecord,
+    AccountRecord, AccreditationRecord, ApplicationRecord, ChangeOperationRecord, ContactPolicyRecord, ContactRecord, DenialRecord,
+    DiscloseRecord, DomainContactRecord, DomainRecord, DsRecord, GluePolicyRecord, GraceKindRecord, GraceRecord, HostRecord, KeyRoleRecord,
+    LedgerEntryRecord, PhaseKindRecord, PhaseRecord, PhaseTermsRecord, PhoneRecord, PollMessageRecord, PollPayloadRecord,
+    PostalAddressRecord, PostalInfoRecord, RegistrarRecord, RegistrarStatusRecord, RegistrationRecord, RgpRecord, SoaRecord, Stored,
+    TldPolicyRecord, TldRecord, TransferRecord, TransferStatusRecord, ZoneKeyRecord, ZoneSigningRecord,
 };
 use super::{CONTACTS, DNSSEC, DOMAINS, HOSTS, LEDGER, PHASES, POLL, REGISTRARS, StoreError, TLDS, codec};
 use crate::model::dnssec::{DNSKEY_SEP, Denial, ZoneSigning};
@@ -232,7 +239,7 @@ struct ContactV3 {
     updated: Option<Timestamp>,
     up_registrar: Option<ClientId>,
     transferred: Option<Timestamp>,
-    transfer: Option<TransferRecord>,
+    transfer: Option<TransferV12>,
 }
 
 /// The domain layout of schemas 2 and 3.
@@ -254,9 +261,9 @@ struct DomainV3 {
     expires: Timestamp,
     transferred: Option<Timestamp>,
     auth_info_hash: Option<String>,
-    grace: Vec<GraceRecord>,
+    grace: Vec<GraceV12>,
     rgp: Option<RgpRecord>,
-    transfer: Option<TransferRecord>,
+    transfer: Option<TransferV12>,
 }
 
 /// The host layout of schemas 1 to 3.
@@ -290,7 +297,7 @@ struct PollMessageV3 {
 enum PollPayloadV3 {
     DomainTransfer {
         name: DomainName,
-        transfer: TransferRecord,
+        transfer: TransferV12,
     },
     DomainChange {
         domain: Box<DomainV3>,
@@ -301,13 +308,13 @@ enum PollPayloadV3 {
     },
     ContactTransfer {
         id: ContactId,
-        transfer: TransferRecord,
+        transfer: TransferV12,
     },
 }
 
 impl DomainV3 {
-    fn upgrade(self) -> Result<DomainRecord, StoreError> {
-        Ok(DomainRecord {
+    fn upgrade(self) -> Result<DomainV12, StoreError> {
+        Ok(DomainV12 {
             name: self.name,
             roid: self.roid,
             tld: self.tld,
@@ -348,7 +355,7 @@ struct TldPolicyV4 {
 struct TldV4 {
     name: DomainName,
     policy: TldPolicyV4,
-    registration: RegistrationRecord,
+    registration: RegistrationV12,
     serial: u32,
     created: Timestamp,
     updated: Timestamp,
@@ -368,7 +375,7 @@ pub(super) fn v4_to_v5(txn: &WriteTransaction) -> Result<String, StoreError> {
             glue_policy: p.glue_policy,
             glue_addresses: AddressPolicy::default().to_record(),
         };
-        Ok(TldRecord { name: t.name, policy, registration: t.registration, serial: t.serial, created: t.created, updated: t.updated })
+        Ok(TldV12 { name: t.name, policy, registration: t.registration, serial: t.serial, created: t.created, updated: t.updated })
     })?;
     Ok(format!("schema 4 to 5: {tlds} TLDs given the default glue address policy (private ranges refused, documentation ranges allowed)"))
 }
@@ -384,7 +391,7 @@ pub(super) fn v9_to_v10(txn: &WriteTransaction) -> Result<String, StoreError> {
         txn.open_table(super::TLDS)?.iter()?.map(|i| i.map(|(k, _)| k.value().to_string())).collect::<Result<_, _>>()?;
     let registrars: Vec<String> =
         txn.open_table(super::REGISTRARS)?.iter()?.map(|i| i.map(|(k, _)| k.value().to_string())).collect::<Result<_, _>>()?;
-    let mut table = txn.open_table(super::ACCREDITATIONS)?;
+    let mut table = txn.open_table(ACCREDITATIONS_V12)?;
     for tld in &tlds {
         for registrar in &registrars {
             table.insert(super::accreditation_key(tld, registrar).as_slice(), 0)?;
@@ -404,7 +411,7 @@ pub(super) fn v10_to_v11(txn: &WriteTransaction) -> Result<String, StoreError> {
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
     for item in txn.open_table(TLDS)?.iter()? {
         let (_, v) = item?;
-        let tld: TldRecord = codec::decode_record(v.value(), "tld (v10)")?;
+        let tld: TldV12 = codec::decode_record(v.value(), "tld (v10)")?;
         *counts.entry(tld.registration.currency).or_default() += 1;
     }
     // The most common; of equally common ones, the first in code order.
@@ -641,7 +648,7 @@ pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<String, StoreError> {
         Ok(TldV4 {
             name: t.name,
             policy: t.policy,
-            registration: RegistrationPolicy::default().to_record(),
+            registration: RegistrationV12::from_current(RegistrationPolicy::default().to_record()),
             serial: t.serial,
             created: t.created,
             updated: t.updated,
@@ -744,11 +751,330 @@ impl DomainV1 {
     }
 }
 
+/// Accreditations up to schema 12: since when, in Unix milliseconds.
+const ACCREDITATIONS_V12: redb::TableDefinition<&[u8], u64> = redb::TableDefinition::new("accreditations");
+
+/// The grace period layout of schemas 2 to 12, paid in the TLD's currency.
+#[derive(Serialize, Deserialize)]
+struct GraceV12 {
+    kind: GraceKindRecord,
+    ends: Timestamp,
+    registrar: ClientId,
+    amount: Money,
+    years: u32,
+}
+
+/// The transfer layout of schemas 2 to 12, a fee in the TLD's currency.
+#[derive(Serialize, Deserialize)]
+struct TransferV12 {
+    status: TransferStatusRecord,
+    gaining: ClientId,
+    requested: Timestamp,
+    losing: ClientId,
+    acted: Timestamp,
+    years: u32,
+    new_expires: Option<Timestamp>,
+    fee: Money,
+}
+
+/// The domain layout of schemas 4 to 12.
+#[derive(Serialize, Deserialize)]
+struct DomainV12 {
+    name: DomainName,
+    roid: Roid,
+    tld: DomainName,
+    registrar: ClientId,
+    registrant: Option<ContactId>,
+    contacts: Vec<DomainContactRecord>,
+    nameservers: Vec<Roid>,
+    ds: Vec<DsRecord>,
+    statuses: DomainStatusSet,
+    created: Timestamp,
+    cr_registrar: ClientId,
+    updated: Option<Timestamp>,
+    up_registrar: Option<ClientId>,
+    expires: Timestamp,
+    transferred: Option<Timestamp>,
+    auth_info_hash: Option<String>,
+    grace: Vec<GraceV12>,
+    rgp: Option<RgpRecord>,
+    transfer: Option<TransferV12>,
+}
+
+/// The contact layout of schemas 4 to 12.
+#[derive(Serialize, Deserialize)]
+struct ContactV12 {
+    id: ContactId,
+    roid: Roid,
+    registrar: ClientId,
+    postal_int: Option<PostalInfoRecord>,
+    postal_loc: Option<PostalInfoRecord>,
+    voice: Option<PhoneRecord>,
+    fax: Option<PhoneRecord>,
+    email: String,
+    statuses: ContactStatusSet,
+    disclose: Option<DiscloseRecord>,
+    auth_info_hash: Option<String>,
+    link_count: u32,
+    created: Timestamp,
+    cr_registrar: ClientId,
+    updated: Option<Timestamp>,
+    up_registrar: Option<ClientId>,
+    transferred: Option<Timestamp>,
+    transfer: Option<TransferV12>,
+}
+
+/// The poll message layout of schemas 4 to 12.
+#[derive(Serialize, Deserialize)]
+struct PollMessageV12 {
+    id: u64,
+    queued: Timestamp,
+    text: String,
+    payload: PollPayloadV12,
+}
+
+#[derive(Serialize, Deserialize)]
+enum PollPayloadV12 {
+    DomainTransfer {
+        name: DomainName,
+        transfer: TransferV12,
+    },
+    DomainChange {
+        domain: Box<DomainV12>,
+        operation: ChangeOperationRecord,
+        server_transaction: String,
+        who: String,
+        reason: Option<String>,
+    },
+    ContactTransfer {
+        id: ContactId,
+        transfer: TransferV12,
+    },
+    Application(Box<ApplicationRecord>),
+}
+
+/// The registration policy layout of schemas 2 to 12: one currency.
+#[derive(Serialize, Deserialize)]
+struct RegistrationV12 {
+    add_grace_s: i64,
+    renew_grace_s: i64,
+    auto_renew_grace_s: i64,
+    transfer_grace_s: i64,
+    transfer_pending_s: i64,
+    redemption_s: i64,
+    pending_delete_s: i64,
+    pending_restore_s: i64,
+    years_max: u32,
+    transfer_lock_days: u32,
+    currency: String,
+    create_price: Money,
+    renew_price: Money,
+    transfer_price: Money,
+    restore_price: Money,
+    contacts: ContactPolicyRecord,
+}
+
+/// The TLD layout of schemas 5 to 12.
+#[derive(Serialize, Deserialize)]
+struct TldV12 {
+    name: DomainName,
+    policy: TldPolicyRecord,
+    registration: RegistrationV12,
+    serial: u32,
+    created: Timestamp,
+    updated: Timestamp,
+}
+
+impl RegistrationV12 {
+    /// The layout of `r` as schemas 2 to 12 stored it (for the defaults schema 2 gave).
+    fn from_current(r: RegistrationRecord) -> RegistrationV12 {
+        RegistrationV12 {
+            add_grace_s: r.add_grace_s,
+            renew_grace_s: r.renew_grace_s,
+            auto_renew_grace_s: r.auto_renew_grace_s,
+            transfer_grace_s: r.transfer_grace_s,
+            transfer_pending_s: r.transfer_pending_s,
+            redemption_s: r.redemption_s,
+            pending_delete_s: r.pending_delete_s,
+            pending_restore_s: r.pending_restore_s,
+            years_max: r.years_max,
+            transfer_lock_days: r.transfer_lock_days,
+            currency: r.currency,
+            create_price: r.create_price,
+            renew_price: r.renew_price,
+            transfer_price: r.transfer_price,
+            restore_price: r.restore_price,
+            contacts: r.contacts,
+        }
+    }
+
+    fn upgrade(self) -> RegistrationRecord {
+        let r = self;
+        RegistrationRecord {
+            add_grace_s: r.add_grace_s,
+            renew_grace_s: r.renew_grace_s,
+            auto_renew_grace_s: r.auto_renew_grace_s,
+            transfer_grace_s: r.transfer_grace_s,
+            transfer_pending_s: r.transfer_pending_s,
+            redemption_s: r.redemption_s,
+            pending_delete_s: r.pending_delete_s,
+            pending_restore_s: r.pending_restore_s,
+            years_max: r.years_max,
+            transfer_lock_days: r.transfer_lock_days,
+            currency: r.currency,
+            exchange_rates: Vec::new(),
+            create_price: r.create_price,
+            renew_price: r.renew_price,
+            transfer_price: r.transfer_price,
+            restore_price: r.restore_price,
+            contacts: r.contacts,
+        }
+    }
+}
+
+impl TransferV12 {
+    /// A fee was paid from the account in `currency`; a free transfer (a
+    /// contact's, or one the registry made) names none.
+    fn upgrade(self, currency: Option<&str>) -> TransferRecord {
+        let t = self;
+        let currency = currency.filter(|_| t.fee.0 != 0).map(str::to_string);
+        TransferRecord {
+            status: t.status,
+            gaining: t.gaining,
+            requested: t.requested,
+            losing: t.losing,
+            acted: t.acted,
+            years: t.years,
+            new_expires: t.new_expires,
+            fee: t.fee,
+            currency,
+        }
+    }
+}
+
+impl DomainV12 {
+    /// Its grace periods and transfer paid in `currencies[tld]`.
+    fn upgrade(self, currencies: &std::collections::BTreeMap<DomainName, String>) -> Result<DomainRecord, StoreError> {
+        let d = self;
+        let currency =
+            currencies.get(&d.tld).ok_or_else(|| StoreError::Corrupt(format!("domain {} names no stored TLD", d.name.as_str())))?;
+        let grace = d
+            .grace
+            .into_iter()
+            .map(|g| GraceRecord {
+                kind: g.kind,
+                ends: g.ends,
+                registrar: g.registrar,
+                amount: g.amount,
+                currency: currency.clone(),
+                years: g.years,
+            })
+            .collect();
+        Ok(DomainRecord {
+            name: d.name,
+            roid: d.roid,
+            tld: d.tld,
+            registrar: d.registrar,
+            registrant: d.registrant,
+            contacts: d.contacts,
+            nameservers: d.nameservers,
+            ds: d.ds,
+            statuses: d.statuses,
+            created: d.created,
+            cr_registrar: d.cr_registrar,
+            updated: d.updated,
+            up_registrar: d.up_registrar,
+            expires: d.expires,
+            transferred: d.transferred,
+            auth_info_hash: d.auth_info_hash,
+            grace,
+            rgp: d.rgp,
+            transfer: d.transfer.map(|t| t.upgrade(Some(currency))),
+        })
+    }
+}
+
+/// v12 → v13: grace periods and pending transfers of each domain name the
+/// currency of its TLD, which paid them; TLDs take no other currency yet;
+/// accreditations keep their registrars paying in the TLD's currency.
+pub(super) fn v12_to_v13(txn: &WriteTransaction) -> Result<String, StoreError> {
+    let mut currencies = std::collections::BTreeMap::new();
+    let tlds = rewrite(txn, TLDS, "tld (v12)", |t: TldV12| {
+        currencies.insert(t.name.clone(), t.registration.currency.clone());
+        Ok(TldRecord {
+            name: t.name,
+            policy: t.policy,
+            registration: t.registration.upgrade(),
+            serial: t.serial,
+            created: t.created,
+            updated: t.updated,
+        })
+    })?;
+    let domains = rewrite_keyed_by_bytes(txn, DOMAINS, "domain (v12)", |d: DomainV12| d.upgrade(&currencies))?;
+    let contacts = rewrite(txn, CONTACTS, "contact (v12)", |c: ContactV12| {
+        Ok(ContactRecord {
+            id: c.id,
+            roid: c.roid,
+            registrar: c.registrar,
+            postal_int: c.postal_int,
+            postal_loc: c.postal_loc,
+            voice: c.voice,
+            fax: c.fax,
+            email: c.email,
+            statuses: c.statuses,
+            disclose: c.disclose,
+            auth_info_hash: c.auth_info_hash,
+            link_count: c.link_count,
+            created: c.created,
+            cr_registrar: c.cr_registrar,
+            updated: c.updated,
+            up_registrar: c.up_registrar,
+            transferred: c.transferred,
+            transfer: c.transfer.map(|t| t.upgrade(None)),
+        })
+    })?;
+    let messages = rewrite_keyed_by_bytes(txn, POLL, "poll message (v12)", |m: PollMessageV12| {
+        let payload = match m.payload {
+            // A message's copy of a transfer is what it was told; its fee
+            // was in the TLD's currency, which the message does not name.
+            PollPayloadV12::DomainTransfer { name, transfer } => {
+                let currency = currencies.iter().find(|(tld, _)| name.is_below(tld)).map(|(_, c)| c.as_str());
+                PollPayloadRecord::DomainTransfer { name, transfer: transfer.upgrade(currency) }
+            }
+            PollPayloadV12::DomainChange { domain, operation, server_transaction, who, reason } => PollPayloadRecord::DomainChange {
+                domain: Box::new(domain.upgrade(&currencies)?),
+                operation,
+                server_transaction,
+                who,
+                reason,
+            },
+            PollPayloadV12::ContactTransfer { id, transfer } => PollPayloadRecord::ContactTransfer { id, transfer: transfer.upgrade(None) },
+            PollPayloadV12::Application(a) => PollPayloadRecord::Application(a),
+        };
+        Ok(PollMessageRecord { id: m.id, queued: m.queued, text: m.text, payload })
+    })?;
+    let mut old = Vec::new();
+    for item in txn.open_table(ACCREDITATIONS_V12)?.iter()? {
+        let (k, since) = item?;
+        old.push((k.value().to_vec(), since.value()));
+    }
+    txn.delete_table(ACCREDITATIONS_V12)?;
+    let mut accreditations = txn.open_table(super::ACCREDITATIONS)?;
+    for (k, since_ms) in &old {
+        let record = AccreditationRecord { since: Timestamp(i64::try_from(*since_ms).unwrap_or(i64::MAX)), currency: None };
+        accreditations.insert(k.as_slice(), codec::encode_record(&record).as_slice())?;
+    }
+    Ok(format!(
+        "schema 12 to 13: the grace periods and transfers of {domains} domains, {contacts} contacts and {messages} poll messages name the currency they were paid in; {tlds} TLDs and {} accreditations keep their one currency",
+        old.len()
+    ))
+}
+
 fn rewrite<Old: serde::de::DeserializeOwned, New: serde::Serialize>(
     txn: &WriteTransaction,
     table: redb::TableDefinition<&'static str, &'static [u8]>,
     what: &str,
-    convert: impl Fn(Old) -> Result<New, StoreError>,
+    mut convert: impl FnMut(Old) -> Result<New, StoreError>,
 ) -> Result<usize, StoreError> {
     let mut t = txn.open_table(table)?;
     let mut rows = Vec::new();
@@ -767,7 +1093,7 @@ fn rewrite_keyed_by_bytes<Old: serde::de::DeserializeOwned, New: serde::Serializ
     txn: &WriteTransaction,
     table: redb::TableDefinition<&'static [u8], &'static [u8]>,
     what: &str,
-    convert: impl Fn(Old) -> Result<New, StoreError>,
+    mut convert: impl FnMut(Old) -> Result<New, StoreError>,
 ) -> Result<usize, StoreError> {
     let mut t = txn.open_table(table)?;
     let mut rows = Vec::new();
@@ -802,7 +1128,7 @@ pub(super) fn v3_to_v4(txn: &WriteTransaction) -> Result<String, StoreError> {
         })
     })?;
     let contacts = rewrite(txn, CONTACTS, "contact (v3)", |c: ContactV3| {
-        Ok(ContactRecord {
+        Ok(ContactV12 {
             id: c.id,
             roid: c.roid,
             registrar: c.registrar,
@@ -825,13 +1151,13 @@ pub(super) fn v3_to_v4(txn: &WriteTransaction) -> Result<String, StoreError> {
     })?;
     let messages = rewrite_keyed_by_bytes(txn, POLL, "poll message (v3)", |m: PollMessageV3| {
         let payload = match m.payload {
-            PollPayloadV3::DomainTransfer { name, transfer } => PollPayloadRecord::DomainTransfer { name, transfer },
+            PollPayloadV3::DomainTransfer { name, transfer } => PollPayloadV12::DomainTransfer { name, transfer },
             PollPayloadV3::DomainChange { domain, operation, server_transaction, who, reason } => {
-                PollPayloadRecord::DomainChange { domain: Box::new(domain.upgrade()?), operation, server_transaction, who, reason }
+                PollPayloadV12::DomainChange { domain: Box::new(domain.upgrade()?), operation, server_transaction, who, reason }
             }
-            PollPayloadV3::ContactTransfer { id, transfer } => PollPayloadRecord::ContactTransfer { id, transfer },
+            PollPayloadV3::ContactTransfer { id, transfer } => PollPayloadV12::ContactTransfer { id, transfer },
         };
-        Ok(PollMessageRecord { id: m.id, queued: m.queued, text: m.text, payload })
+        Ok(PollMessageV12 { id: m.id, queued: m.queued, text: m.text, payload })
     })?;
     Ok(format!(
         "schema 3 to 4: status sets stored by name in {domains} domains, {hosts} hosts, {contacts} contacts and {messages} poll messages"
@@ -860,6 +1186,49 @@ mod tests {
     use super::*;
     use crate::model::dnssec::KeyRole;
     use crate::store::record::Stored;
+
+    #[test]
+    fn a_schema_12_grace_period_and_transfer_were_paid_in_the_tlds_currency() {
+        let (at, reg) = (Timestamp::from_unix_seconds(1_800_000_000), ClientId::parse("reg-a").unwrap());
+        let transfer = |fee| TransferV12 {
+            status: crate::model::TransferStatus::Pending.to_record(),
+            gaining: reg.clone(),
+            requested: at,
+            losing: reg.clone(),
+            acted: at,
+            years: 1,
+            new_expires: None,
+            fee: Money(fee),
+        };
+        let domain = DomainV12 {
+            name: DomainName::parse("a.example").unwrap(),
+            roid: Roid("D1-TEST".into()),
+            tld: DomainName::parse("example").unwrap(),
+            registrar: reg.clone(),
+            registrant: None,
+            contacts: Vec::new(),
+            nameservers: Vec::new(),
+            ds: Vec::new(),
+            statuses: DomainStatusSet::default(),
+            created: at,
+            cr_registrar: reg.clone(),
+            updated: None,
+            up_registrar: None,
+            expires: at,
+            transferred: None,
+            auth_info_hash: None,
+            grace: vec![GraceV12 { kind: GraceKindRecord::Add, ends: at, registrar: reg.clone(), amount: Money(700), years: 1 }],
+            rgp: None,
+            transfer: Some(transfer(1000)),
+        };
+        let bytes = codec::encode_record(&domain);
+        let currencies = [(DomainName::parse("example").unwrap(), "EUR".to_string())].into();
+        let record = codec::decode_record::<DomainV12>(&bytes, "domain (v12)").unwrap().upgrade(&currencies).unwrap();
+        let d = crate::model::Domain::from_record(record);
+        assert_eq!((d.grace[0].currency.as_str(), d.grace[0].amount), ("EUR", Money(700)));
+        assert_eq!(d.transfer.unwrap().currency.as_deref(), Some("EUR"));
+        assert_eq!(transfer(0).upgrade(Some("EUR")).currency, None, "nothing was charged");
+    }
 
     #[test]
     fn a_schema_6_key_becomes_a_combined_key_active_since_it_was_made() {

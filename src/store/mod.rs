@@ -47,7 +47,7 @@ pub(crate) use crate::registry::WriteAccess;
 use crate::model::{Contact, Domain, Host, Registrar, Tld};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const TLDS: TableDefinition<&str, &[u8]> = TableDefinition::new("tlds");
@@ -145,8 +145,9 @@ pub(crate) fn application_name_key(name: &str, id: &str) -> Vec<u8> {
 /// Allocation tokens (`model::token`) by their text.
 pub(crate) const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 /// Which registrar may act on which TLD: TLD, a zero octet, registrar id →
-/// since when (Unix milliseconds).
-pub(crate) const ACCREDITATIONS: TableDefinition<&[u8], u64> = TableDefinition::new("accreditations");
+/// the accreditation (`model::ledger::Accreditation`: since when, which
+/// account pays).
+pub(crate) const ACCREDITATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("accreditations");
 
 /// The key of `registrar`'s accreditation for `tld`.
 pub(crate) fn accreditation_key(tld: &str, registrar: &str) -> Vec<u8> {
@@ -364,7 +365,10 @@ impl Store {
                     if v <= 10 {
                         upgrades.push(migrate::v10_to_v11(&txn)?);
                     }
-                    upgrades.push(migrate::v11_to_v12(&txn, &mut meta)?);
+                    if v <= 11 {
+                        upgrades.push(migrate::v11_to_v12(&txn, &mut meta)?);
+                    }
+                    upgrades.push(migrate::v12_to_v13(&txn)?);
                     for step in &upgrades {
                         tracing::warn!(step, "store upgraded");
                     }
@@ -539,12 +543,15 @@ mod tests {
                         years: 1,
                         new_expires: None,
                         fee: Money(0),
+                        currency: None,
                     };
                     let payload = PollPayload::DomainTransfer { name: DomainName::parse("a.test").unwrap(), transfer };
                     let message = codec::encode(&PollMessage { id, queued: at, text: "m".into(), payload });
                     poll.insert(tables::poll_key(&by, id).as_slice(), message.as_slice()).unwrap();
                 }
             }
+            // Schema 2 had no accreditations; their layout of schemas 10 to 12 comes with the upgrade.
+            txn.delete_table(ACCREDITATIONS).unwrap();
             txn.commit().unwrap();
             store.force_schema_version(2).unwrap();
         }

@@ -20,6 +20,7 @@ use super::{
     TOKENS, TRANSACTIONS, ZONE, codec,
 };
 use crate::model::dnssec::KeyRole;
+use crate::model::ledger::Accreditation;
 use crate::model::zone::{negative_ttl, soa_rdata};
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Tld};
 
@@ -794,8 +795,13 @@ impl Snapshot {
 
     /// Whether `registrar` may act on `tld`.
     pub fn accredited(&self, tld: &DomainName, registrar: &ClientId) -> Result<bool, StoreError> {
+        Ok(self.accreditation(tld, registrar)?.is_some())
+    }
+
+    /// `registrar`'s accreditation for `tld`, if it has one.
+    pub fn accreditation(&self, tld: &DomainName, registrar: &ClientId) -> Result<Option<Accreditation>, StoreError> {
         let key = super::accreditation_key(tld.as_str(), registrar.as_str());
-        Ok(self.txn.open_table(ACCREDITATIONS)?.get(key.as_slice())?.is_some())
+        self.txn.open_table(ACCREDITATIONS)?.get(key.as_slice())?.map(|v| codec::decode(v.value(), "accreditation")).transpose()
     }
 
     /// The registrars accredited for `tld`.

@@ -18,7 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::model::dnssec::{Denial, KeyRole, ZoneKey, ZoneSigning};
-use crate::model::lifecycle::{ContactPolicy, Requirement};
+use crate::model::ledger::Accreditation;
+use crate::model::lifecycle::{ContactPolicy, Rate, Requirement};
 use crate::model::net::AddressPolicy;
 use crate::model::objects::{Disclose, DiscloseField, Phone};
 use crate::model::zone::Rr;
@@ -102,6 +103,28 @@ impl<T: Stored> Stored for Box<T> {
     }
     fn from_record(record: Self::Record) -> Self {
         Box::new(T::from_record(*record))
+    }
+}
+
+/// A map by currency (or another text key) is its entries in key order.
+impl<V: Stored> Stored for std::collections::BTreeMap<String, V> {
+    type Record = Vec<(String, V::Record)>;
+    fn to_record(&self) -> Self::Record {
+        self.iter().map(|(k, v)| (k.clone(), v.to_record())).collect()
+    }
+    fn from_record(record: Self::Record) -> Self {
+        record.into_iter().map(|(k, v)| (k, V::from_record(v))).collect()
+    }
+}
+
+/// An exchange rate is its millionths.
+impl Stored for Rate {
+    type Record = u64;
+    fn to_record(&self) -> u64 {
+        self.0
+    }
+    fn from_record(record: u64) -> Rate {
+        Rate(record)
     }
 }
 
@@ -196,6 +219,7 @@ record!(RegistrationRecord of RegistrationPolicy {
     years_max: u32,
     transfer_lock_days: u32,
     currency: String,
+    exchange_rates: Vec<(String, u64)>,
     create_price: Money,
     renew_price: Money,
     transfer_price: Money,
@@ -305,6 +329,7 @@ record!(TransferRecord of Transfer {
     years: u32,
     new_expires: Option<Timestamp>,
     fee: Money,
+    currency: Option<String>,
 });
 
 record!(ContactRecord of Contact {
@@ -352,7 +377,9 @@ record!(DsRecord of DsData { key_tag: u16, algorithm: u8, digest_type: u8, diges
 
 record_enum!(GraceKindRecord of GraceKind { Add, Renew, AutoRenew, Transfer });
 
-record!(GraceRecord of Grace { kind: GraceKindRecord, ends: Timestamp, registrar: ClientId, amount: Money, years: u32 });
+record!(GraceRecord of Grace { kind: GraceKindRecord, ends: Timestamp, registrar: ClientId, amount: Money, currency: String, years: u32 });
+
+record!(AccreditationRecord of Accreditation { since: Timestamp, currency: Option<String> });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RgpPhaseRecord {

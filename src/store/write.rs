@@ -24,6 +24,7 @@ use super::{
 };
 use crate::model::change::{Change, ObjectRef};
 use crate::model::dnssec::ZoneSigning;
+use crate::model::ledger::Accreditation;
 use crate::model::zone::ZoneRow;
 use crate::model::{ClientId, Contact, ContactId, Domain, DomainName, Host, PollMessage, Registrar, Roid, Timestamp, Tld};
 
@@ -48,7 +49,7 @@ pub(crate) struct WriteTables<'t> {
     reserved: Table<'t, &'static [u8], &'static [u8]>,
     premium: Table<'t, &'static [u8], &'static [u8]>,
     grandfathered: Table<'t, &'static [u8], &'static [u8]>,
-    accreditations: Table<'t, &'static [u8], u64>,
+    accreditations: Table<'t, &'static [u8], &'static [u8]>,
     tokens: Table<'t, &'static str, &'static [u8]>,
     applications: Table<'t, &'static str, &'static [u8]>,
     application_names: Table<'t, &'static [u8], ()>,
@@ -568,12 +569,32 @@ impl<'t> WriteTables<'t> {
 
     /// Whether `registrar` may act on `tld`.
     pub fn accredited(&self, tld: &DomainName, registrar: &ClientId) -> Result<bool, StoreError> {
-        Ok(self.accreditations.get(super::accreditation_key(tld.as_str(), registrar.as_str()).as_slice())?.is_some())
+        Ok(self.accreditation(tld, registrar)?.is_some())
     }
 
-    pub fn accredit(&mut self, tld: &DomainName, registrar: &ClientId, since: Timestamp) -> Result<(), StoreError> {
+    /// `registrar`'s accreditation for `tld`, if it has one.
+    pub fn accreditation(&self, tld: &DomainName, registrar: &ClientId) -> Result<Option<Accreditation>, StoreError> {
         let key = super::accreditation_key(tld.as_str(), registrar.as_str());
-        put(&mut self.accreditations, &mut self.undo, TableId::Accreditations, key.as_slice(), since.0.max(0) as u64)
+        self.accreditations.get(key.as_slice())?.map(|v| codec::decode(v.value(), "accreditation")).transpose()
+    }
+
+    /// The accreditations for `tld`, by registrar.
+    pub fn accreditations_for(&self, tld: &DomainName) -> Result<Vec<(ClientId, Accreditation)>, StoreError> {
+        let prefix = super::name_prefix(tld.as_str());
+        let mut out = Vec::new();
+        for item in self.accreditations.range::<&[u8]>(prefix.as_slice()..)? {
+            let (k, v) = item?;
+            let Some(id) = k.value().strip_prefix(prefix.as_slice()) else { break };
+            let id = std::str::from_utf8(id).ok().and_then(|t| ClientId::parse(t).ok());
+            let id = id.ok_or_else(|| StoreError::Corrupt("an accreditation names no registrar".into()))?;
+            out.push((id, codec::decode(v.value(), "accreditation")?));
+        }
+        Ok(out)
+    }
+
+    pub fn accredit(&mut self, tld: &DomainName, registrar: &ClientId, accreditation: &Accreditation) -> Result<(), StoreError> {
+        let key = super::accreditation_key(tld.as_str(), registrar.as_str());
+        put(&mut self.accreditations, &mut self.undo, TableId::Accreditations, key.as_slice(), codec::encode(accreditation).as_slice())
     }
 
     pub fn unaccredit(&mut self, tld: &DomainName, registrar: &ClientId) -> Result<bool, StoreError> {
@@ -958,6 +979,7 @@ mod tests {
             years: 0,
             new_expires: None,
             fee: crate::model::Money(0),
+            currency: None,
         };
         let message = |text: &str| PollMessage {
             id: 0,

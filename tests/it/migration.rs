@@ -4,6 +4,7 @@
 //! same objects and zone.
 
 use hickory_net::proto::rr::RecordType;
+use serde_json::json;
 
 use crate::common::*;
 
@@ -26,7 +27,7 @@ async fn a_schema_v1_database_opens_and_serves_the_same_zone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_schema_fixture_opens_upgrades_and_serves() {
-    for version in [2, 3, 4, 5, 6, 7, 8, 9, 10, 11] {
+    for version in [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] {
         let dir = tempfile::tempdir().unwrap();
         let config = test_config(dir.path());
         std::fs::create_dir_all(&config.data_dir).unwrap();
@@ -47,6 +48,21 @@ async fn every_schema_fixture_opens_upgrades_and_serves() {
         assert_eq!(host["statuses"], serde_json::json!(["linked", "ok"]), "v{version}");
         assert_eq!(d.query("www.fixture.example.", RecordType::A).await.authorities.len(), 1, "v{version}");
         assert!(!d.query("www.hello.example.", RecordType::A).await.additionals.is_empty(), "v{version}: glue");
+        // Accredited, it pays in the TLD's currency (schema 13).
+        let accreditations = d.ok("GET", "/v1/registrars/demo-registrar/accreditations", None).await;
+        assert_eq!(accreditations["accreditations"][0]["currency"], "USD", "v{version}: {accreditations}");
+        let tld = d.ok("GET", "/v1/tlds/example", None).await;
+        assert_eq!(tld["exchange_rates"], serde_json::json!({}), "v{version}: {tld}");
+        if version == 12 {
+            let phases = d.ok("GET", "/v1/tlds/example/phases", None).await;
+            let sunrise = &phases["phases"][0];
+            assert_eq!(
+                (&sunrise["kind"], &sunrise["applications"], &sunrise["renew_price"]),
+                (&json!("sunrise"), &json!(true), &json!("12.00"))
+            );
+            assert_eq!(sunrise["fees"][0]["description"], "Sunrise fee", "{phases}");
+            assert_eq!(sunrise["fees"][1]["refundable"], true, "{phases}");
+        }
         if version == 11 {
             // The terms schema 11 kept beside a phase are in it (schema 12).
             let phases = d.ok("GET", "/v1/tlds/example/phases", None).await;

@@ -235,3 +235,69 @@ async fn an_allocation_token_allocates_its_reserved_name_once_to_its_registrar_a
     seen.validate();
     d.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_accredited_in_another_currency_is_quoted_and_charged_in_it_at_the_tlds_rate() {
+    let d = TestDaemon::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = crate::cli::config_reaching(&d, dir.path());
+    let run = |args: &[&str]| crate::cli::cli(&conf, args);
+    let (ok, out, err) = run(&["registrar", "accredit", "demo-registrar", "example", "--currency", "EUR"]);
+    assert!(!ok && err.contains("does not take EUR"), "{out}{err}");
+    let (ok, out, err) = run(&["tld", "update", "example", "--set", r#"exchange_rates={"EUR":"0.9"}"#]);
+    assert!(ok && out.contains(r#""EUR": "0.9""#), "{out}{err}");
+    let (ok, out, err) = run(&["registrar", "accredit", "demo-registrar", "example", "--currency", "EUR"]);
+    assert!(ok && out.contains(r#""currency": "EUR""#), "{out}{err}");
+    let (ok, out, err) = run(&["registrar", "fund", "demo-registrar", "100.00", "--currency", "EUR"]);
+    assert!(ok, "{out}{err}");
+
+    let seen = Responses::default();
+    let mut a = Epp::session(&d, "demo-registrar", &seen).await;
+    let fee_check = |currency: &str| {
+        format!(
+            r#"<fee:check xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0">{currency}<fee:command name="create"><fee:period unit="y">1</fee:period></fee:command></fee:check>"#
+        )
+    };
+    let names = "<domain:name>euro.example</domain:name>";
+    // Without a currency: the one it pays in; with one the TLD takes: that one.
+    let check = a.domain("check", names, &fee_check("")).await;
+    assert!(check.contains("<fee:currency>EUR</fee:currency>") && check.contains(">9.00</fee:fee>"), "{check}");
+    let check = a.domain("check", names, &fee_check("<fee:currency>USD</fee:currency>")).await;
+    assert!(check.contains("<fee:currency>USD</fee:currency>") && check.contains(">10.00</fee:fee>"), "{check}");
+    let check = a.domain("check", names, &fee_check("<fee:currency>GBP</fee:currency>")).await;
+    assert!(
+        check.contains(r#"<fee:cd avail="0"><fee:objID>euro.example</fee:objID><fee:reason>not priced in GBP</fee:reason>"#),
+        "{check}"
+    );
+
+    let fee = |currency: &str, amount: &str| {
+        format!(
+            r#"<fee:create xmlns:fee="urn:ietf:params:xml:ns:epp:fee-1.0"><fee:currency>{currency}</fee:currency><fee:fee>{amount}</fee:fee></fee:create>"#
+        )
+    };
+    let create = create_body("euro.example", "1", &[], STRONG);
+    let refused = a.domain("create", &create, &fee("USD", "10.00")).await;
+    assert_eq!(code(&refused), 2306, "it pays in EUR: {refused}");
+    let created = a.domain("create", &create, &fee("EUR", "9.00")).await;
+    assert_eq!(code(&created), 1000, "{created}");
+    assert!(
+        created.contains(
+            "<fee:currency>EUR</fee:currency><fee:period unit=\"y\">1</fee:period><fee:fee>9.00</fee:fee><fee:balance>91.00</fee:balance>"
+        ),
+        "{created}"
+    );
+    let registrar = d.ok("GET", "/v1/registrars/demo-registrar", None).await;
+    let eur = registrar["accounts"].as_array().unwrap().iter().find(|a| a["currency"] == "EUR").cloned().unwrap();
+    assert_eq!(eur["balance"], "91.00", "{registrar}");
+    // In add grace the delete credits the EUR it paid.
+    let deleted = a.domain("delete", "<domain:name>euro.example</domain:name>", "").await;
+    assert!(deleted.contains("<fee:currency>EUR</fee:currency><fee:credit>-9.00</fee:credit>"), "{deleted}");
+    // The TLD cannot stop taking EUR while the registrar pays in it.
+    let (ok, out, err) = run(&["tld", "update", "example", "--set", "exchange_rates={}"]);
+    assert!(!ok && err.contains("pays .example in EUR"), "{out}{err}");
+    // A decimal `--set` value is an amount of money.
+    let (ok, out, err) = run(&["tld", "update", "example", "--set", "renew_price=11.50"]);
+    assert!(ok && out.contains(r#""renew_price": "11.50""#), "{out}{err}");
+    seen.validate();
+    d.stop().await;
+}
