@@ -172,6 +172,9 @@ pub struct RegistrationPolicy {
     /// `currency`: every price is converted (`Price::converted`).
     #[serde(default)]
     pub exchange_rates: std::collections::BTreeMap<String, Rate>,
+    /// Standard prices of whole periods, instead of years times the yearly price below.
+    #[serde(default)]
+    pub period_prices: Vec<PeriodPrice>,
     /// Price of one year for create, renew (also auto-renew) and transfer; restore once.
     pub create_price: Money,
     pub renew_price: Money,
@@ -246,6 +249,39 @@ impl PremiumPrices {
     }
 }
 
+/// The commands a TLD can price by period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeriodCommand {
+    Create,
+    Renew,
+    Transfer,
+}
+
+impl PeriodCommand {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeriodCommand::Create => "create",
+            PeriodCommand::Renew => "renew",
+            PeriodCommand::Transfer => "transfer",
+        }
+    }
+}
+
+/// The standard price of a whole period of a command, instead of its
+/// years times the yearly price: a multi-year discount, or a first year
+/// priced apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodPrice {
+    pub command: PeriodCommand,
+    pub years: u32,
+    pub amount: Money,
+}
+
+/// How many period prices a TLD has at most.
+pub const PERIOD_PRICES_MAX: usize = 32;
+
 /// How many other currencies a TLD takes at most.
 pub const EXCHANGE_RATES_MAX: usize = 16;
 
@@ -280,12 +316,16 @@ impl RegistrationPolicy {
     ) -> Option<Price> {
         let currency = self.currency.clone();
         let of = |amount, years, grace_s| Price { amount, years, grace_s, fees: Vec::new(), currency: currency.clone() };
-        let yearly = |per_year: Money, grace_s| of(per_year.times(years), years, grace_s);
+        // A name at standard prices pays the period's price where the TLD has one.
+        let yearly = |command: PeriodCommand, per_year: Money, grace_s| {
+            let period = self.period_prices.iter().find(|p| p.command == command && p.years == years).filter(|_| premium.is_none());
+            of(period.map_or(per_year.times(years), |p| p.amount), years, grace_s)
+        };
         let renew_price = premium.map_or(self.renew_price, |p| p.renew);
         Some(match command {
-            "create" => yearly(premium.map_or(self.create_price, |p| p.create), self.add_grace_s),
-            "renew" => yearly(renew_price, self.renew_grace_s),
-            "transfer" => yearly(premium.map_or(self.transfer_price, |p| p.transfer), self.transfer_grace_s),
+            "create" => yearly(PeriodCommand::Create, premium.map_or(self.create_price, |p| p.create), self.add_grace_s),
+            "renew" => yearly(PeriodCommand::Renew, renew_price, self.renew_grace_s),
+            "transfer" => yearly(PeriodCommand::Transfer, premium.map_or(self.transfer_price, |p| p.transfer), self.transfer_grace_s),
             "restore" => {
                 let renewal = expires.map_or(0, |e| Self::restore_renewal_years(e, now));
                 of(renew_price.times(renewal) + self.restore_price, 0, 0)
@@ -311,6 +351,7 @@ impl Default for RegistrationPolicy {
             transfer_lock_days: 0,
             currency: "USD".into(),
             exchange_rates: Default::default(),
+            period_prices: Vec::new(),
             create_price: Money(1000),
             renew_price: Money(1000),
             transfer_price: Money(1000),
@@ -524,6 +565,20 @@ mod tests {
         let policy = RegistrationPolicy { exchange_rates: [("EUR".to_string(), rate)].into(), ..Default::default() };
         assert_eq!((policy.rate_to("USD"), policy.rate_to("EUR"), policy.rate_to("GBP")), (Some(Rate::PAR), Some(rate), None));
         assert_eq!(policy.currencies().collect::<Vec<_>>(), ["USD", "EUR"]);
+    }
+
+    #[test]
+    fn a_period_price_replaces_its_years_times_the_yearly_price_of_standard_names() {
+        let two_years = PeriodPrice { command: PeriodCommand::Renew, years: 2, amount: Money(1500) };
+        let policy = RegistrationPolicy { period_prices: vec![two_years], ..Default::default() };
+        let now = Timestamp::from_unix_seconds(0);
+        let amount = |command, years, premium: Option<&PremiumPrices>| policy.price(command, years, None, now, premium).unwrap().amount;
+        assert_eq!(
+            (amount("renew", 2, None), amount("renew", 3, None), amount("create", 2, None)),
+            (Money(1500), Money(3000), Money(2000))
+        );
+        let premium = PremiumPrices { create: Money(5000), renew: Money(5000), transfer: Money(5000) };
+        assert_eq!(amount("renew", 2, Some(&premium)), Money(10_000), "a premium name keeps its own prices");
     }
 
     #[test]

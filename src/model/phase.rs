@@ -12,7 +12,7 @@
 //! charged beside the price (`price_in`, which both a fee quote and the
 //! writer's charge come from).
 
-use super::lifecycle::{PremiumPrices, Price, RegistrationPolicy};
+use super::lifecycle::{PeriodCommand, PremiumPrices, Price, RegistrationPolicy};
 use super::{DomainName, Money, Timestamp};
 
 /// How many phases a TLD's timeline holds at most.
@@ -145,6 +145,13 @@ impl PhaseTerms {
     /// `policy` as the phase changes it.
     pub fn policy(&self, policy: &RegistrationPolicy) -> RegistrationPolicy {
         let mut p = policy.clone();
+        // The phase's own yearly price goes before the TLD's prices by period.
+        let own = |c: PeriodCommand| match c {
+            PeriodCommand::Create => false,
+            PeriodCommand::Renew => self.renew_price.is_some(),
+            PeriodCommand::Transfer => self.transfer_price.is_some(),
+        };
+        p.period_prices.retain(|pp| !own(pp.command));
         let or = |own: Option<Money>, tld: Money| own.unwrap_or(tld);
         p.renew_price = or(self.renew_price, p.renew_price);
         p.transfer_price = or(self.transfer_price, p.transfer_price);
@@ -380,6 +387,18 @@ mod tests {
         assert_eq!(standing(&timeline, at("2026-11-19T23:59:59Z")), Standing::In(&timeline[0]));
         assert_eq!(standing(&timeline, at("2026-11-20T00:00:00Z")), Standing::In(&timeline[1]));
         assert_eq!(standing(&[], at("2026-11-01T00:00:00Z")), Standing::Open);
+    }
+
+    #[test]
+    fn a_phase_price_of_its_own_goes_before_the_tlds_period_prices() {
+        use crate::model::lifecycle::PeriodPrice;
+        let periods = [PeriodCommand::Renew, PeriodCommand::Transfer].map(|command| PeriodPrice { command, years: 2, amount: Money(1) });
+        let tld = RegistrationPolicy { period_prices: periods.to_vec(), ..Default::default() };
+        let terms = PhaseTerms { renew_price: Some(Money(5000)), ..Default::default() };
+        let now = at("2026-11-10T00:00:00Z");
+        let p = terms.policy(&tld);
+        let amount = |command| p.price(command, 2, None, now, None).unwrap().amount;
+        assert_eq!((amount("renew"), amount("transfer")), (Money(10_000), Money(1)));
     }
 
     #[test]

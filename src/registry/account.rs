@@ -45,6 +45,7 @@ fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy,
     set(&mut r.transfer_lock_days, &spec.transfer_lock_days);
     set(&mut r.currency, &spec.currency);
     set(&mut r.exchange_rates, &spec.exchange_rates);
+    set(&mut r.period_prices, &spec.period_prices);
     set(&mut r.create_price, &spec.create_price);
     set(&mut r.renew_price, &spec.renew_price);
     set(&mut r.transfer_price, &spec.transfer_price);
@@ -74,6 +75,17 @@ fn apply_tld_spec(policy: &mut TldPolicy, registration: &mut RegistrationPolicy,
         crate::model::ledger::check_currency(code).map_err(RegistryError::Syntax)?;
         if *code == r.currency {
             return Err(RegistryError::Invalid(format!("{code} is the TLD's own currency, not another it takes")));
+        }
+    }
+    if r.period_prices.len() > crate::model::lifecycle::PERIOD_PRICES_MAX {
+        return Err(RegistryError::Range(format!("a TLD has at most {} period prices", crate::model::lifecycle::PERIOD_PRICES_MAX)));
+    }
+    for (i, p) in r.period_prices.iter().enumerate() {
+        if !(1..=r.years_max).contains(&p.years) || p.amount.0 < 0 {
+            return Err(RegistryError::Range(format!("a period price is of 1 to {} years and not negative", r.years_max)));
+        }
+        if r.period_prices[..i].iter().any(|o| o.command == p.command && o.years == p.years) {
+            return Err(RegistryError::Invalid(format!("{} for {} years is priced twice", p.command.as_str(), p.years)));
         }
     }
     if [r.create_price, r.renew_price, r.transfer_price, r.restore_price].iter().any(|p| p.0 < 0) {
@@ -115,7 +127,7 @@ pub(super) fn create_tld(cx: &mut Cx, spec: &TldSpec) -> Result<Outcome> {
     if let Some(mode) = spec.dnssec {
         set_signing(cx, &tld, mode, spec.dnssec_algorithm, spec)?;
     }
-    Ok(Outcome::Tld(tld))
+    Ok(Outcome::Tld(Box::new(tld)))
 }
 
 pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Result<Outcome> {
@@ -180,7 +192,7 @@ pub(super) fn update_tld(cx: &mut Cx, name: &DomainName, spec: &TldSpec) -> Resu
     if negative_ttl(&before.policy) != negative_ttl(&tld.policy) && spec.dnssec.is_none() && cx.tables.zone_signing(name)?.is_some() {
         cx.signing_changed(&before);
     }
-    Ok(Outcome::Tld(tld))
+    Ok(Outcome::Tld(Box::new(tld)))
 }
 
 fn has_signing_timing(spec: &TldSpec) -> bool {

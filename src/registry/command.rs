@@ -318,7 +318,7 @@ pub enum Password {
 /// secret hashes, and front-ends render their own views of them.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Tld(Tld),
+    Tld(Box<Tld>),
     Registrar(Box<Registrar>),
     Contact(Box<Contact>),
     Domain(Box<DomainOutcome>),
@@ -486,6 +486,8 @@ pub struct TldSpec {
     pub currency: Option<String>,
     /// Replaces the other currencies the TLD takes, each with its rate.
     pub exchange_rates: Option<std::collections::BTreeMap<String, crate::model::lifecycle::Rate>>,
+    /// Replaces the TLD's standard prices of whole periods.
+    pub period_prices: Option<Vec<crate::model::lifecycle::PeriodPrice>>,
     pub create_price: Option<Money>,
     pub renew_price: Option<Money>,
     pub transfer_price: Option<Money>,

@@ -35,7 +35,7 @@
 //! v12 → v13: money held for a refund names its currency: grace periods
 //! and transfers keep the account they were paid from (until now always
 //! the TLD's currency); a TLD may take other currencies at exchange rates
-//! (none yet); an accreditation names the currency its registrar pays in
+//! and price whole periods (none yet); an accreditation names the currency its registrar pays in
 //! (none: the TLD's).
 
 use redb::{ReadableTable, Table, WriteTransaction};
@@ -923,6 +923,7 @@ impl RegistrationV12 {
             transfer_lock_days: r.transfer_lock_days,
             currency: r.currency,
             exchange_rates: Vec::new(),
+            period_prices: Vec::new(),
             create_price: r.create_price,
             renew_price: r.renew_price,
             transfer_price: r.transfer_price,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::dnssec::{Denial, KeyRole, ZoneKey, ZoneSigning};
 use crate::model::ledger::Accreditation;
-use crate::model::lifecycle::{ContactPolicy, Rate, Requirement};
+use crate::model::lifecycle::{ContactPolicy, PeriodCommand, PeriodPrice, Rate, Requirement};
 use crate::model::net::AddressPolicy;
 use crate::model::objects::{Disclose, DiscloseField, Phone};
 use crate::model::zone::Rr;
@@ -207,6 +207,10 @@ record!(ContactPolicyRecord of ContactPolicy {
     billing: RequirementRecord,
 });
 
+record_enum!(PeriodCommandRecord of PeriodCommand { Create, Renew, Transfer });
+
+record!(PeriodPriceRecord of PeriodPrice { command: PeriodCommandRecord, years: u32, amount: Money });
+
 record!(RegistrationRecord of RegistrationPolicy {
     add_grace_s: i64,
     renew_grace_s: i64,
@@ -220,6 +224,7 @@ record!(RegistrationRecord of RegistrationPolicy {
     transfer_lock_days: u32,
     currency: String,
     exchange_rates: Vec<(String, u64)>,
+    period_prices: Vec<PeriodPriceRecord>,
     create_price: Money,
     renew_price: Money,
     transfer_price: Money,

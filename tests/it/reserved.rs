@@ -292,6 +292,15 @@ async fn a_registrar_accredited_in_another_currency_is_quoted_and_charged_in_it_
     // In add grace the delete credits the EUR it paid.
     let deleted = a.domain("delete", "<domain:name>euro.example</domain:name>", "").await;
     assert!(deleted.contains("<fee:currency>EUR</fee:currency><fee:credit>-9.00</fee:credit>"), "{deleted}");
+    // Two years priced as a whole (15.00 USD, not 2 × 10.00) are 13.50 EUR, quoted and charged.
+    let periods = r#"period_prices=[{"command":"create","years":2,"amount":"15.00"}]"#;
+    let (ok, out, err) = run(&["tld", "update", "example", "--set", periods]);
+    assert!(ok, "{out}{err}");
+    let two_years = fee_check("").replace(r#"unit="y">1<"#, r#"unit="y">2<"#);
+    let check = a.domain("check", "<domain:name>euros.example</domain:name>", &two_years).await;
+    assert!(check.contains(r#"<fee:period unit="y">2</fee:period><fee:fee refundable="1" grace-period="P5D">13.50</fee:fee>"#), "{check}");
+    let created = a.domain("create", &create_body("euros.example", "2", &[], STRONG), &fee("EUR", "13.50")).await;
+    assert!(created.contains("<fee:fee>13.50</fee:fee><fee:balance>86.50</fee:balance>"), "{created}");
     // The TLD cannot stop taking EUR while the registrar pays in it.
     let (ok, out, err) = run(&["tld", "update", "example", "--set", "exchange_rates={}"]);
     assert!(!ok && err.contains("pays .example in EUR"), "{out}{err}");
