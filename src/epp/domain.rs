@@ -343,7 +343,7 @@ fn create(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppE
 }
 
 fn update(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppError> {
-    ext::only(extension, &[(Ns::SecDns, "update"), (Ns::Rgp, "update"), (Ns::Fee, "update")])?;
+    ext::only(extension, &[(Ns::SecDns, "update"), (Ns::Rgp, "update"), (Ns::Fee, "update"), (Ns::Launch, "update")])?;
     let domain_name = name(required(object, "name")?)?;
     let mut spec = UpdateDomain::default();
     if let Some(add) = child(object, "add") {
@@ -373,6 +373,14 @@ fn update(object: &Element, extension: Option<&Element>) -> Result<Verdict, EppE
     spec.restore = ext::rgp_restore(extension)?;
     spec.fee = ext::fee_agreement(extension, "update")?;
     let restore = spec.restore.is_some();
+    // RFC 8334 §3.4: the application is updated, not the domain.
+    if let Some(ext::LaunchId { phase, application: Some(id) }) = ext::launch_id(extension, "update")? {
+        if restore || spec.fee.is_some() {
+            return Err(EppError::new(code::POLICY, "an application is neither restored nor billed by an update"));
+        }
+        let command = Command::UpdateApplication { name: domain_name, id, phase, spec: Box::new(spec) };
+        return Ok(Verdict::Execute(command, Render::DomainUpdate { restore: false }));
+    }
     Ok(Verdict::Execute(Command::UpdateDomain(domain_name, spec), Render::DomainUpdate { restore }))
 }
 
@@ -467,6 +475,7 @@ pub fn render(after: &Render, outcome: Outcome, cx: &ClientView) -> Response {
             }
             response
         }
+        (Render::DomainUpdate { .. }, Outcome::Application(..)) => Response::new(code::OK),
         (Render::DomainDelete { name }, Outcome::Deleted { pending, credit }) => {
             let mut response = Response::new(if pending { code::OK_PENDING } else { code::OK });
             if credit.0 > 0 {

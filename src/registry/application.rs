@@ -144,8 +144,8 @@ pub(super) fn reject(cx: &mut Cx, id: &str) -> Result<Outcome> {
     Ok(Outcome::Application(Box::new(rejected), None))
 }
 
-/// A registrar's withdrawal of its open application made in `phase`.
-pub(super) fn withdraw(cx: &mut Cx, name: &DomainName, id: &str, phase: &LaunchPhase) -> Result<Outcome> {
+/// A registrar's own open application `id` for `name`, made in `phase`.
+fn own_application(cx: &Cx, name: &DomainName, id: &str, phase: &LaunchPhase) -> Result<Application> {
     let a = open_application(cx, id)?;
     if &a.name != name {
         return Err(RegistryError::not_found(ObjectKind::Application, format!("{id} for {name}")));
@@ -154,6 +154,50 @@ pub(super) fn withdraw(cx: &mut Cx, name: &DomainName, id: &str, phase: &LaunchP
     if phase.phase != a.phase.as_str() || phase.name != a.phase_name {
         return Err(RegistryError::Policy(format!("application {id} was made in the {} phase", a.phase.as_str())));
     }
+    Ok(a)
+}
+
+/// A registrar's change of its open application: what the domain will be
+/// created with, changed and checked as a domain update is. An application
+/// has no statuses, and nothing in it is billed.
+pub(super) fn update(cx: &mut Cx, name: &DomainName, id: &str, phase: &LaunchPhase, spec: &UpdateDomain) -> Result<Outcome> {
+    let mut a = own_application(cx, name, id, phase)?;
+    if !spec.add_statuses.is_empty() || !spec.remove_statuses.is_empty() || spec.registrar.is_some() || spec.restore.is_some() {
+        return Err(RegistryError::Policy(
+            "an application changes its name servers, DS, contacts and authorization information only".into(),
+        ));
+    }
+    let tld = cx.tld(&a.tld)?;
+    for ns in &spec.remove_nameservers {
+        let at = a
+            .nameservers
+            .iter()
+            .position(|n| n == ns)
+            .ok_or_else(|| RegistryError::Invalid(format!("{ns} is not a name server of application {id}")))?;
+        a.nameservers.remove(at);
+    }
+    for host in super::domain::resolve_nameservers(cx, &spec.add_nameservers)? {
+        if a.nameservers.contains(&host.name) {
+            return Err(RegistryError::Invalid(format!("{} is already a name server of application {id}", host.name)));
+        }
+        a.nameservers.push(host.name);
+    }
+    if a.nameservers.len() > crate::model::DOMAIN_NAMESERVERS_MAX {
+        return Err(RegistryError::Range(format!("at most {} name servers per domain", crate::model::DOMAIN_NAMESERVERS_MAX)));
+    }
+    super::domain::update_ds(&mut a.ds, name, spec)?;
+    super::domain::update_contacts(cx, &tld, name, (&mut a.registrant, &mut a.contacts), spec)?;
+    if let Some(hash) = &spec.auth_info_hash {
+        a.auth_info_hash = (!hash.is_empty()).then(|| hash.clone());
+    }
+    a.updated = Some(cx.now);
+    cx.tables.put_application(&a)?;
+    Ok(Outcome::Application(Box::new(a), None))
+}
+
+/// A registrar's withdrawal of its open application made in `phase`.
+pub(super) fn withdraw(cx: &mut Cx, name: &DomainName, id: &str, phase: &LaunchPhase) -> Result<Outcome> {
+    let a = own_application(cx, name, id, phase)?;
     cx.tables.delete_application(&a)?;
     let credit = a.refundable;
     if credit.0 > 0 {

@@ -35,7 +35,8 @@ fn counted_tld(cx: &Cx, command: &Command) -> String {
         | Command::DeleteDomain(n)
         | Command::RenewDomain(n, _)
         | Command::TransferDomain(n, _)
-        | Command::WithdrawApplication { name: n, .. } => Some(n.clone()),
+        | Command::WithdrawApplication { name: n, .. }
+        | Command::UpdateApplication { name: n, .. } => Some(n.clone()),
         Command::CreateHost(c) => Some(c.name.clone()),
         Command::UpdateHost(n, _) | Command::DeleteHost(n) => Some(n.clone()),
         _ => None,
@@ -125,6 +126,7 @@ fn dispatch(cx: &mut Cx<'_, '_>, command: &Command) -> Result<Outcome> {
         Command::AllocateApplication(id) => super::application::allocate(cx, id),
         Command::RejectApplication(id) => super::application::reject(cx, id),
         Command::WithdrawApplication { name, id, phase } => super::application::withdraw(cx, name, id, phase),
+        Command::UpdateApplication { name, id, phase, spec } => super::application::update(cx, name, id, phase, spec),
         Command::RemovePhase { tld, starts } => {
             cx.tld(tld)?;
             if *starts <= cx.now {

@@ -87,6 +87,15 @@ pub enum Command {
         id: String,
         phase: LaunchPhase,
     },
+    /// A registrar's change of its open application (RFC 8334 §3.4): its
+    /// name servers, DS, contacts and authorization information, as a
+    /// domain update changes them.
+    UpdateApplication {
+        name: DomainName,
+        id: String,
+        phase: LaunchPhase,
+        spec: Box<UpdateDomain>,
+    },
     /// Removes a phase that has not begun.
     RemovePhase {
         tld: DomainName,
@@ -225,6 +234,7 @@ impl Command {
             Command::AllocateApplication(_) => "application allocation",
             Command::RejectApplication(_) => "application rejection",
             Command::WithdrawApplication { .. } => "application withdrawal",
+            Command::UpdateApplication { .. } => "application update",
             Command::RevokeToken(_) => "token revocation",
             Command::Unaccredit { .. } => "accreditation end",
             Command::RemovePremium { .. } => "premium removal",
@@ -284,7 +294,7 @@ impl Command {
             // RFC 3915 restores are their own SRS commands in ICANN's reports.
             Command::UpdateDomain(_, u) if matches!(u.restore, Some(Restore::Request)) => ("domain", "rgp-restore-request"),
             Command::UpdateDomain(_, u) if u.restore.is_some() => ("domain", "rgp-restore-report"),
-            Command::UpdateDomain(..) => ("domain", "update"),
+            Command::UpdateDomain(..) | Command::UpdateApplication { .. } => ("domain", "update"),
             Command::DeleteDomain(_) | Command::WithdrawApplication { .. } => ("domain", "delete"),
             Command::RenewDomain(..) => ("domain", "renew"),
             Command::TransferDomain(_, op) => ("domain", op.counted_as()),

@@ -37,7 +37,7 @@ fn load(cx: &Cx, name: &DomainName) -> Result<Domain> {
 
 /// Looks up the hosts a domain is to be delegated to, enforcing the glue rule:
 /// a host below one of our TLDs needs addresses, or the delegation is lame.
-fn resolve_nameservers(cx: &Cx, names: &[HostName]) -> Result<Vec<Host>> {
+pub(super) fn resolve_nameservers(cx: &Cx, names: &[HostName]) -> Result<Vec<Host>> {
     let mut hosts: Vec<Host> = Vec::with_capacity(names.len());
     for name in names {
         if hosts.iter().any(|h| &h.name == name) {
@@ -93,39 +93,44 @@ fn updated_nameservers(cx: &Cx, before: &Domain, spec: &UpdateDomain) -> Result<
     Ok(current.into_iter().map(|h| h.roid).collect())
 }
 
-/// An update's DS changes (RFC 5910: remove all, remove some, then add).
-fn update_ds(after: &mut Domain, spec: &UpdateDomain) -> Result<()> {
+/// An update's DS changes to the DS set `ds` of `owner` (RFC 5910: remove all, remove some, then add).
+pub(super) fn update_ds(ds: &mut Vec<DsData>, owner: &DomainName, spec: &UpdateDomain) -> Result<()> {
     if spec.remove_all_ds {
-        after.ds.clear();
+        ds.clear();
     }
-    for ds in &spec.remove_ds {
-        let at = after
-            .ds
+    for gone in &spec.remove_ds {
+        let at = ds
             .iter()
-            .position(|d| d == ds)
-            .ok_or_else(|| RegistryError::Invalid(format!("DS {} is not on {}", ds.to_presentation(), after.name)))?;
-        after.ds.remove(at);
+            .position(|d| d == gone)
+            .ok_or_else(|| RegistryError::Invalid(format!("DS {} is not on {owner}", gone.to_presentation())))?;
+        ds.remove(at);
     }
-    after.ds.extend(spec.add_ds.iter().cloned());
-    check_ds(&after.ds)
+    ds.extend(spec.add_ds.iter().cloned());
+    check_ds(ds)
 }
 
-/// An update's contact and registrant changes, checked against the TLD's contact policy.
-fn update_contacts(cx: &Cx, tld: &Tld, after: &mut Domain, spec: &UpdateDomain) -> Result<()> {
+/// An update's contact and registrant changes to those of `owner`,
+/// checked against the TLD's contact policy.
+pub(super) fn update_contacts(
+    cx: &Cx,
+    tld: &Tld,
+    owner: &DomainName,
+    (registrant, contacts): (&mut Option<ContactId>, &mut Vec<DomainContact>),
+    spec: &UpdateDomain,
+) -> Result<()> {
     for c in &spec.remove_contacts {
-        let at = after
-            .contacts
+        let at = contacts
             .iter()
             .position(|x| x == c)
-            .ok_or_else(|| RegistryError::Invalid(format!("{:?} contact {} is not on {}", c.kind, c.id, after.name)))?;
-        after.contacts.remove(at);
+            .ok_or_else(|| RegistryError::Invalid(format!("{:?} contact {} is not on {owner}", c.kind, c.id)))?;
+        contacts.remove(at);
     }
-    after.contacts.extend(spec.add_contacts.iter().cloned());
-    if let Some(registrant) = &spec.registrant {
-        after.registrant = registrant.clone();
+    contacts.extend(spec.add_contacts.iter().cloned());
+    if let Some(r) = &spec.registrant {
+        *registrant = r.clone();
     }
     if !spec.add_contacts.is_empty() || !spec.remove_contacts.is_empty() || spec.registrant.is_some() {
-        check_contacts(cx, tld, after.registrant.as_ref(), &after.contacts)?;
+        check_contacts(cx, tld, registrant.as_ref(), contacts)?;
     }
     Ok(())
 }
@@ -534,8 +539,8 @@ pub(super) fn update(cx: &mut Cx, name: &DomainName, spec: &UpdateDomain) -> Res
     after.statuses.validate()?;
 
     after.nameservers = updated_nameservers(cx, &before, spec)?;
-    update_ds(&mut after, spec)?;
-    update_contacts(cx, &tld, &mut after, spec)?;
+    update_ds(&mut after.ds, name, spec)?;
+    update_contacts(cx, &tld, name, (&mut after.registrant, &mut after.contacts), spec)?;
     if let Some(hash) = &spec.auth_info_hash {
         after.auth_info_hash = (!hash.is_empty()).then(|| hash.clone());
     }

@@ -411,6 +411,7 @@ fn prepare(mut command: Command) -> Result<Command, RegistryError> {
         }
         Command::CreateDomain(spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
         Command::UpdateDomain(_, spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
+        Command::UpdateApplication { spec, .. } => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
         Command::CreateContact(spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
         Command::UpdateContact(_, spec) => auth_info(&mut spec.auth_info, &mut spec.auth_info_hash)?,
         Command::All(commands) => *commands = std::mem::take(commands).into_iter().map(prepare).collect::<Result<_, _>>()?,

@@ -89,6 +89,15 @@ async fn a_landrush_collects_applications_and_allocates_them_when_it_ends() {
     let b_contested = application_id(&b.domain("create", &create_body("contested.example", "1", &[], STRONG), &apply()).await);
     let solo = application_id(&a.domain("create", &create_body("solo.example", "1", &[], STRONG), &apply()).await);
     assert_eq!(d.api("GET", "/v1/domains/solo.example", None).await.0, 404, "no domain before allocation");
+    // An update changes what the domain will be created with (RFC 8334 §3.4); not its statuses, not another's.
+    let add_ns = "<domain:name>solo.example</domain:name><domain:add><domain:ns><domain:hostObj>ns1.hello.example</domain:hostObj></domain:ns></domain:add>";
+    let updated = a.domain("update", add_ns, &about("update", &solo)).await;
+    assert_eq!(code(&updated), 1000, "{updated}");
+    let twice = a.domain("update", add_ns, &about("update", &solo)).await;
+    assert!(code(&twice) == 2306 && twice.contains("already a name server"), "{twice}");
+    assert_eq!(code(&b.domain("update", add_ns, &about("update", &solo)).await), 2201);
+    let hold = r#"<domain:name>solo.example</domain:name><domain:add><domain:status s="clientHold"/></domain:add>"#;
+    assert_eq!(code(&a.domain("update", hold, &about("update", &solo)).await), 2306);
 
     // Info, to the applicant only; withdrawal credits back all but the application fee.
     let info = a.domain("info", "<domain:name>contested.example</domain:name>", &about("info", &a_contested)).await;
@@ -109,7 +118,9 @@ async fn a_landrush_collects_applications_and_allocates_them_when_it_ends() {
     clock.set(at("2026-11-20T00:00:00Z"));
     let allocated = async || d.api("GET", "/v1/domains/solo.example", None).await.0 == 200;
     assert!(eventually(std::time::Duration::from_secs(10), allocated).await, "solo.example allocated at the end of the landrush");
-    assert_eq!(d.ok("GET", "/v1/domains/solo.example", None).await["registrar"], "demo-registrar");
+    let solo_domain = d.ok("GET", "/v1/domains/solo.example", None).await;
+    assert_eq!(solo_domain["registrar"], "demo-registrar");
+    assert_eq!(solo_domain["nameservers"], json!(["ns1.hello.example"]), "as the update left it: {solo_domain}");
     let listed = d.ok("GET", "/v1/tlds/example/applications", None).await;
     let status_of = |id: &str| listed["applications"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap()["status"].clone();
     assert_eq!(status_of(&solo), "allocated", "{listed}");
